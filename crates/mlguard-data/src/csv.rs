@@ -1,0 +1,630 @@
+//! A strict, streaming RFC 4180 CSV tokenizer.
+//!
+//! Unlike lenient readers it reports what is wrong with the file itself: a quote inside an
+//! unquoted field, text after a closing quote, a quoted field that never ends, a field or
+//! record over the size limit, blank lines, mixed line endings. Records are appended to a
+//! [`Batch`] (one flat byte buffer plus offsets), so reading allocates nothing per record
+//! and memory is bounded by the batch size and the limits below, whatever the file size.
+
+use std::io::{self, Read};
+
+/// Default limit on one field, in bytes.
+pub const DEFAULT_MAX_FIELD_BYTES: usize = 1 << 20;
+/// Limit on one record (all its fields), in bytes.
+pub const MAX_RECORD_BYTES: usize = 64 << 20;
+/// Most fields one record may have; more are counted but not kept.
+pub const MAX_FIELDS_PER_RECORD: usize = 100_000;
+/// Size of one read from the source.
+const READ_CHUNK: usize = 256 << 10;
+
+/// Something wrong with the CSV syntax of one record (or of the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CsvIssueKind {
+    /// A `"` inside a field that does not start with one.
+    QuoteInUnquoted,
+    /// Text between a closing quote and the next delimiter.
+    TextAfterQuote,
+    /// A quoted field still open at the end of the file.
+    UnterminatedQuote,
+    /// A field longer than the limit (the rest of it is dropped).
+    FieldTooLarge,
+    /// A record longer than [`MAX_RECORD_BYTES`] or with more than
+    /// [`MAX_FIELDS_PER_RECORD`] fields (the rest is dropped).
+    RecordTooLarge,
+    /// An empty line (skipped).
+    BlankLine,
+}
+
+/// A CSV issue and where it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CsvIssue {
+    pub(crate) kind: CsvIssueKind,
+    /// 1-based physical line of the record.
+    pub(crate) line: u64,
+    /// Byte offset of the record in the file.
+    pub(crate) offset: u64,
+    /// Index of the record in its batch (`u32::MAX` for a skipped blank line).
+    pub(crate) record: u32,
+    /// 0-based field index within the record.
+    pub(crate) field: u32,
+}
+
+/// Where one record lives in a batch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordMeta {
+    /// Index of its first field end in [`Batch::ends`].
+    pub(crate) first: u32,
+    /// Number of fields kept.
+    pub(crate) len: u32,
+    /// Number of fields in the file (may exceed `len` past the field limit).
+    pub(crate) fields_in_file: u64,
+    /// 1-based physical line where the record starts.
+    pub(crate) line: u64,
+    /// Byte offset where the record starts.
+    pub(crate) offset: u64,
+}
+
+/// Records read in one go: one flat buffer of field bytes plus offsets.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    pub(crate) data: Vec<u8>,
+    /// End offset (exclusive) of each field in `data`; a field starts where the previous
+    /// one ended (or at the record's start).
+    pub(crate) ends: Vec<u32>,
+    pub(crate) records: Vec<RecordMeta>,
+    pub(crate) issues: Vec<CsvIssue>,
+    /// 1-based data row number of the first record (the header is row 0).
+    pub(crate) first_row: u64,
+    /// Sequence number, so results can be put back in file order.
+    pub(crate) seq: u64,
+}
+
+impl Batch {
+    pub(crate) fn clear(&mut self) {
+        self.data.clear();
+        self.ends.clear();
+        self.records.clear();
+        self.issues.clear();
+    }
+
+    /// The fields of record `i`.
+    pub(crate) fn record(&self, i: usize) -> impl Iterator<Item = &[u8]> + '_ {
+        let meta = self.records[i];
+        let first = meta.first as usize;
+        let ends = &self.ends[first..first + meta.len as usize];
+        let mut start = if first == 0 { 0 } else { self.ends[first - 1] as usize };
+        // A record's first field starts where the previous record's last field ended.
+        ends.iter().map(move |&end| {
+            let field = &self.data[start..end as usize];
+            start = end as usize;
+            field
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// At the start of a record (nothing consumed).
+    RecordStart,
+    /// At the start of a field after a delimiter.
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// Just read a `"` inside a quoted field: either an escaped quote or the end.
+    QuoteInQuoted,
+    /// Just ended a record on `\r`: swallow a following `\n`.
+    AfterCr,
+}
+
+/// Counts of line endings seen, to report a file that mixes them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LineEndings {
+    pub(crate) lf: u64,
+    pub(crate) crlf: u64,
+    pub(crate) cr: u64,
+}
+
+/// What the first bytes of the file say about its encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Encoding {
+    /// No byte order mark.
+    Plain,
+    /// A UTF-8 byte order mark (skipped).
+    Utf8Bom,
+    /// A UTF-16 byte order mark: this reader cannot read the file.
+    Utf16,
+}
+
+/// The streaming tokenizer.
+pub(crate) struct CsvReader<R> {
+    src: R,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    eof: bool,
+    /// File offset of `buf[0]`.
+    buf_offset: u64,
+    delimiter: u8,
+    max_field: usize,
+    state: State,
+    line: u64,
+    endings: LineEndings,
+    encoding: Option<Encoding>,
+    // The record being built.
+    rec_line: u64,
+    rec_offset: u64,
+    rec_start_data: usize,
+    rec_fields: u64,
+    rec_quoted: bool,
+    field_start: usize,
+    field_truncated: bool,
+    rec_truncated: bool,
+    rec_first_end: u32,
+    bytes_read: u64,
+}
+
+impl<R: Read> CsvReader<R> {
+    pub(crate) fn new(src: R, delimiter: u8, max_field: usize) -> Self {
+        CsvReader {
+            src,
+            buf: vec![0; READ_CHUNK],
+            pos: 0,
+            len: 0,
+            eof: false,
+            buf_offset: 0,
+            delimiter,
+            max_field,
+            state: State::RecordStart,
+            line: 1,
+            endings: LineEndings::default(),
+            encoding: None,
+            rec_line: 1,
+            rec_offset: 0,
+            rec_start_data: 0,
+            rec_fields: 0,
+            rec_quoted: false,
+            field_start: 0,
+            field_truncated: false,
+            rec_truncated: false,
+            rec_first_end: 0,
+            bytes_read: 0,
+        }
+    }
+
+    pub(crate) fn line_endings(&self) -> LineEndings {
+        self.endings
+    }
+
+    pub(crate) fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// Reads the byte order mark, if any. Call before the first batch.
+    pub(crate) fn encoding(&mut self) -> io::Result<Encoding> {
+        if let Some(e) = self.encoding {
+            return Ok(e);
+        }
+        while self.len < 3 && !self.eof {
+            self.fill()?;
+        }
+        let head = &self.buf[..self.len];
+        let e = if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            self.pos = 3;
+            Encoding::Utf8Bom
+        } else if head.starts_with(&[0xFF, 0xFE]) || head.starts_with(&[0xFE, 0xFF]) {
+            Encoding::Utf16
+        } else {
+            Encoding::Plain
+        };
+        self.rec_offset = self.pos as u64;
+        self.encoding = Some(e);
+        Ok(e)
+    }
+
+    /// Appends more source bytes to the buffer (moving the unread tail to the front).
+    fn fill(&mut self) -> io::Result<()> {
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.len, 0);
+            self.buf_offset += self.pos as u64;
+            self.len -= self.pos;
+            self.pos = 0;
+        }
+        if self.len == self.buf.len() {
+            self.buf.resize(self.buf.len() + READ_CHUNK, 0);
+        }
+        loop {
+            match self.src.read(&mut self.buf[self.len..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.len += n;
+                    self.bytes_read += n as u64;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reads records into `batch` until it holds `max_records` records or `max_bytes` of
+    /// data, or the input ends. Returns false once the input is exhausted.
+    pub(crate) fn read_batch(
+        &mut self,
+        batch: &mut Batch,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> io::Result<bool> {
+        if self.encoding.is_none() {
+            self.encoding()?;
+        }
+        loop {
+            if batch.records.len() >= max_records
+                || (batch.data.len() >= max_bytes && self.state == State::RecordStart)
+            {
+                return Ok(true);
+            }
+            if self.pos >= self.len {
+                if self.eof {
+                    self.finish(batch);
+                    return Ok(false);
+                }
+                self.fill()?;
+                continue;
+            }
+            self.step(batch);
+        }
+    }
+
+    fn file_pos(&self) -> u64 {
+        self.buf_offset + self.pos as u64
+    }
+
+    /// Consumes bytes from the buffer until it is empty or a record ends.
+    fn step(&mut self, batch: &mut Batch) {
+        let d = self.delimiter;
+        while self.pos < self.len {
+            match self.state {
+                State::RecordStart | State::AfterCr => {
+                    if self.state == State::AfterCr {
+                        self.state = State::RecordStart;
+                        if self.buf[self.pos] == b'\n' {
+                            self.pos += 1;
+                            self.endings.crlf += 1;
+                            self.endings.cr -= 1;
+                            continue;
+                        }
+                    }
+                    self.begin_record(batch);
+                    self.state = State::FieldStart;
+                }
+                State::FieldStart => {
+                    self.field_start = batch.data.len();
+                    self.field_truncated = false;
+                    if self.buf[self.pos] == b'"' {
+                        self.pos += 1;
+                        self.rec_quoted = true;
+                        self.state = State::Quoted;
+                    } else {
+                        self.state = State::Unquoted;
+                    }
+                }
+                State::Unquoted => {
+                    let hay = &self.buf[self.pos..self.len];
+                    let (n, stop) = match memchr::memchr3(d, b'\n', b'\r', hay) {
+                        Some(n) => (n, Some(hay[n])),
+                        None => (hay.len(), None),
+                    };
+                    if memchr::memchr(b'"', &hay[..n]).is_some() {
+                        self.issue(batch, CsvIssueKind::QuoteInUnquoted);
+                    }
+                    self.push_bytes(batch, self.pos, self.pos + n);
+                    self.pos += n;
+                    match stop {
+                        None => {}
+                        Some(b) => {
+                            self.pos += 1;
+                            if b == d {
+                                self.end_field(batch);
+                                self.state = State::FieldStart;
+                            } else {
+                                self.end_line(b);
+                                self.end_record(batch);
+                                return;
+                            }
+                        }
+                    }
+                }
+                State::Quoted => {
+                    let hay = &self.buf[self.pos..self.len];
+                    let n = memchr::memchr(b'"', hay).unwrap_or(hay.len());
+                    self.line += memchr::memchr_iter(b'\n', &hay[..n]).count() as u64;
+                    self.push_bytes(batch, self.pos, self.pos + n);
+                    self.pos += n;
+                    if self.pos < self.len {
+                        self.pos += 1;
+                        self.state = State::QuoteInQuoted;
+                    }
+                }
+                State::QuoteInQuoted => {
+                    let b = self.buf[self.pos];
+                    self.pos += 1;
+                    if b == b'"' {
+                        self.push_bytes(batch, self.pos - 1, self.pos);
+                        self.state = State::Quoted;
+                    } else if b == d {
+                        self.end_field(batch);
+                        self.state = State::FieldStart;
+                    } else if b == b'\n' || b == b'\r' {
+                        self.end_line(b);
+                        self.end_record(batch);
+                        return;
+                    } else {
+                        // `"abc"def`: keep the text, as lenient readers do, but say so.
+                        self.issue(batch, CsvIssueKind::TextAfterQuote);
+                        self.push_bytes(batch, self.pos - 1, self.pos);
+                        self.state = State::Unquoted;
+                    }
+                }
+            }
+        }
+    }
+
+    fn end_line(&mut self, b: u8) {
+        self.line += 1;
+        if b == b'\n' {
+            self.endings.lf += 1;
+        } else {
+            self.endings.cr += 1;
+            self.state = State::AfterCr;
+        }
+    }
+
+    fn begin_record(&mut self, batch: &mut Batch) {
+        self.rec_line = self.line;
+        self.rec_offset = self.file_pos();
+        self.rec_start_data = batch.data.len();
+        self.rec_fields = 0;
+        self.rec_quoted = false;
+        self.rec_truncated = false;
+        self.rec_first_end = batch.ends.len() as u32;
+    }
+
+    fn push_bytes(&mut self, batch: &mut Batch, from: usize, to: usize) {
+        if self.field_truncated
+            || self.rec_truncated
+            || from >= to
+            || self.rec_fields as usize >= MAX_FIELDS_PER_RECORD
+        {
+            return;
+        }
+        let field_len = batch.data.len() - self.field_start;
+        let rec_len = batch.data.len() - self.rec_start_data;
+        let room_field = self.max_field.saturating_sub(field_len);
+        let room_rec = MAX_RECORD_BYTES.saturating_sub(rec_len);
+        let n = to - from;
+        if n > room_field {
+            batch.data.extend_from_slice(&self.buf[from..from + room_field]);
+            self.field_truncated = true;
+            self.issue(batch, CsvIssueKind::FieldTooLarge);
+        } else if n > room_rec {
+            batch.data.extend_from_slice(&self.buf[from..from + room_rec]);
+            self.rec_truncated = true;
+            self.issue(batch, CsvIssueKind::RecordTooLarge);
+        } else {
+            batch.data.extend_from_slice(&self.buf[from..to]);
+        }
+    }
+
+    fn end_field(&mut self, batch: &mut Batch) {
+        self.rec_fields += 1;
+        if self.rec_fields as usize <= MAX_FIELDS_PER_RECORD {
+            batch.ends.push(batch.data.len() as u32);
+        } else if self.rec_fields as usize == MAX_FIELDS_PER_RECORD + 1 {
+            self.issue(batch, CsvIssueKind::RecordTooLarge);
+        }
+    }
+
+    fn end_record(&mut self, batch: &mut Batch) {
+        self.end_field(batch);
+        let blank =
+            self.rec_fields == 1 && !self.rec_quoted && batch.data.len() == self.rec_start_data;
+        if blank {
+            batch.ends.pop();
+            batch.issues.push(CsvIssue {
+                kind: CsvIssueKind::BlankLine,
+                line: self.rec_line,
+                offset: self.rec_offset,
+                record: u32::MAX,
+                field: 0,
+            });
+        } else {
+            batch.records.push(RecordMeta {
+                first: self.rec_first_end,
+                len: (batch.ends.len() as u32) - self.rec_first_end,
+                fields_in_file: self.rec_fields,
+                line: self.rec_line,
+                offset: self.rec_offset,
+            });
+        }
+        if self.state != State::AfterCr {
+            self.state = State::RecordStart;
+        }
+    }
+
+    /// Ends the last record at end of input.
+    fn finish(&mut self, batch: &mut Batch) {
+        match self.state {
+            State::RecordStart | State::AfterCr => {}
+            State::Quoted => {
+                self.issue(batch, CsvIssueKind::UnterminatedQuote);
+                self.end_record(batch);
+            }
+            State::FieldStart | State::Unquoted | State::QuoteInQuoted => self.end_record(batch),
+        }
+        self.state = State::RecordStart;
+    }
+
+    fn issue(&mut self, batch: &mut Batch, kind: CsvIssueKind) {
+        batch.issues.push(CsvIssue {
+            kind,
+            line: self.rec_line,
+            offset: self.rec_offset,
+            record: batch.records.len() as u32,
+            field: self.rec_fields.min(u64::from(u32::MAX)) as u32,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(input: &[u8]) -> (Vec<(u64, Vec<String>)>, Vec<CsvIssue>, LineEndings) {
+        read_with(input, DEFAULT_MAX_FIELD_BYTES, 3)
+    }
+
+    fn read_with(
+        input: &[u8],
+        max_field: usize,
+        per_batch: usize,
+    ) -> (Vec<(u64, Vec<String>)>, Vec<CsvIssue>, LineEndings) {
+        let mut r = CsvReader::new(input, b',', max_field);
+        let mut out = Vec::new();
+        let mut issues = Vec::new();
+        loop {
+            let mut b = Batch::default();
+            let more = r.read_batch(&mut b, per_batch, 1 << 20).expect("read");
+            for i in 0..b.records.len() {
+                let fields = b.record(i).map(|f| String::from_utf8_lossy(f).into_owned()).collect();
+                out.push((b.records[i].line, fields));
+            }
+            issues.extend(b.issues);
+            if !more {
+                break;
+            }
+        }
+        (out, issues, r.line_endings())
+    }
+
+    fn rows(input: &str) -> Vec<Vec<String>> {
+        read_all(input.as_bytes()).0.into_iter().map(|(_, f)| f).collect()
+    }
+
+    #[test]
+    fn plain_records() {
+        assert_eq!(rows("a,b\n1,2\n"), vec![vec!["a", "b"], vec!["1", "2"]]);
+        assert_eq!(rows("a,b\n1,2"), vec![vec!["a", "b"], vec!["1", "2"]]);
+        assert_eq!(rows("a,b\r\n1,2\r\n"), vec![vec!["a", "b"], vec!["1", "2"]]);
+        assert_eq!(rows("a,\n,"), vec![vec!["a", ""], vec!["", ""]]);
+        assert_eq!(rows(""), Vec::<Vec<String>>::new());
+    }
+
+    #[test]
+    fn quoted_fields() {
+        let (r, issues, _) =
+            read_all(b"a,b\n\"x,y\",\"he said \"\"hi\"\"\"\n\"multi\nline\",z\nlast,1\n");
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(r[1].1, vec!["x,y", "he said \"hi\""]);
+        assert_eq!(r[2].1, vec!["multi\nline", "z"]);
+        assert_eq!(r[2].0, 3);
+        assert_eq!(r[3].0, 5, "line numbers count newlines inside quotes");
+        assert_eq!(rows("\"\"\n"), vec![vec![""]], "a quoted empty field is not a blank line");
+    }
+
+    #[test]
+    fn bad_quoting_is_reported() {
+        let (r, issues, _) = read_all(b"a,b\n5\" screen,1\n\"abc\"def,2\n");
+        assert_eq!(r[1].1, vec!["5\" screen", "1"]);
+        assert_eq!(r[2].1, vec!["abcdef", "2"]);
+        assert_eq!(issues.len(), 2);
+        assert_eq!(
+            (issues[0].kind, issues[0].line, issues[0].field),
+            (CsvIssueKind::QuoteInUnquoted, 2, 0)
+        );
+        assert_eq!((issues[1].kind, issues[1].line), (CsvIssueKind::TextAfterQuote, 3));
+    }
+
+    #[test]
+    fn unterminated_quote_at_eof() {
+        let (r, issues, _) = read_all(b"a,b\n1,\"open\n2,3\n");
+        assert_eq!(r.len(), 2);
+        assert_eq!(issues[0].kind, CsvIssueKind::UnterminatedQuote);
+        assert_eq!(issues[0].line, 2);
+    }
+
+    #[test]
+    fn blank_lines_and_endings() {
+        let (r, issues, endings) = read_all(b"a\r\n\r\n1\n2\r3\n");
+        assert_eq!(r.len(), 4);
+        assert_eq!(issues[0].kind, CsvIssueKind::BlankLine);
+        assert_eq!(issues[0].line, 2);
+        assert_eq!(endings, LineEndings { lf: 2, crlf: 2, cr: 1 });
+        assert_eq!(r[3].0, 5);
+    }
+
+    #[test]
+    fn oversize_field_is_truncated_and_reported() {
+        let big = format!("a,b\n{},1\nx,2\n", "z".repeat(100));
+        let (r, issues, _) = read_with(big.as_bytes(), 10, 2);
+        assert_eq!(r[1].1, vec!["z".repeat(10), "1".to_owned()]);
+        assert_eq!(r[2].1, vec!["x", "2"]);
+        assert_eq!(issues[0].kind, CsvIssueKind::FieldTooLarge);
+    }
+
+    #[test]
+    fn bom_detection() {
+        let mut r = CsvReader::new(&b"\xEF\xBB\xBFa,b\n"[..], b',', 100);
+        assert_eq!(r.encoding().expect("read"), Encoding::Utf8Bom);
+        let mut b = Batch::default();
+        r.read_batch(&mut b, 10, 100).expect("read");
+        assert_eq!(b.record(0).next(), Some(&b"a"[..]));
+        assert_eq!(b.records[0].offset, 3);
+        let mut r = CsvReader::new(&b"\xFF\xFEa\0"[..], b',', 100);
+        assert_eq!(r.encoding().expect("read"), Encoding::Utf16);
+    }
+
+    /// A reader that returns one byte per call, to exercise every buffer boundary.
+    struct Trickle<'a>(&'a [u8]);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            match (self.0.split_first(), out.first_mut()) {
+                (Some((b, rest)), Some(o)) => {
+                    *o = *b;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn byte_at_a_time_reads_the_same() {
+        let input = b"a,b\r\n\"x\"\"y\",\"1\r\n2\"\r\n\r\nq,\"\"\n";
+        let (expect, expect_issues, _) = read_all(input);
+        let mut r = CsvReader::new(Trickle(input), b',', 1000);
+        let mut got = Vec::new();
+        let mut issues = Vec::new();
+        loop {
+            let mut b = Batch::default();
+            let more = r.read_batch(&mut b, 2, 1000).expect("read");
+            for i in 0..b.records.len() {
+                got.push((
+                    b.records[i].line,
+                    b.record(i)
+                        .map(|f| String::from_utf8_lossy(f).into_owned())
+                        .collect::<Vec<_>>(),
+                ));
+            }
+            issues.extend(b.issues);
+            if !more {
+                break;
+            }
+        }
+        assert_eq!(got, expect);
+        assert_eq!(issues.len(), expect_issues.len());
+    }
+}
