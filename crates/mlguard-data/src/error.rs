@@ -44,6 +44,9 @@ pub enum DataError {
     /// The input could not be read (a stream without a path).
     #[error("read error: {0}")]
     Io(#[from] io::Error),
+    /// The input cannot be used for the operation (an empty file, an unknown column, ...).
+    #[error("{0}")]
+    Input(String),
     /// A worker thread stopped unexpectedly (a bug; reported instead of panicking).
     #[error("internal error: {0}")]
     Internal(&'static str),

@@ -21,12 +21,14 @@
 mod check;
 mod csv;
 mod error;
+mod infer;
 mod schema;
 mod types;
 mod validate;
 
 pub use csv::{DEFAULT_MAX_FIELD_BYTES, MAX_FIELDS_PER_RECORD, MAX_RECORD_BYTES};
 pub use error::{DataError, SchemaError};
+pub use infer::{DEFAULT_ENUM_MAX, InferOptions, Inferred, TARGET_NAMES, infer_path, infer_reader};
 pub use schema::{
     Constraints, Field, FieldType, FieldsMatch, MAX_FIELDS, MAX_SCHEMA_BYTES, PiiKind, Protect,
     Role, Schema,

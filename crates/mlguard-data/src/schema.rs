@@ -257,6 +257,18 @@ keyword_enum!(
 );
 
 impl Schema {
+    /// A schema with no fields and the Table Schema defaults.
+    pub fn empty() -> Schema {
+        Schema {
+            fields: Vec::new(),
+            missing_values: vec![String::new()],
+            primary_key: Vec::new(),
+            unique_keys: Vec::new(),
+            fields_match: FieldsMatch::Exact,
+            extra: Map::new(),
+        }
+    }
+
     /// Parses and checks a schema document.
     pub fn from_json_str(text: &str) -> Result<Schema, SchemaError> {
         if text.len() > MAX_SCHEMA_BYTES {
@@ -444,14 +456,7 @@ fn esc(key: &str) -> String {
 fn parse_schema(json: &Json) -> Result<Schema, SchemaError> {
     let obj =
         json.as_object().ok_or_else(|| SchemaError::new("", "a schema must be a JSON object"))?;
-    let mut schema = Schema {
-        fields: Vec::new(),
-        missing_values: vec![String::new()],
-        primary_key: Vec::new(),
-        unique_keys: Vec::new(),
-        fields_match: FieldsMatch::Exact,
-        extra: Map::new(),
-    };
+    let mut schema = Schema::empty();
     let mut saw_fields = false;
     for (key, value) in obj {
         let ptr = format!("/{}", esc(key));

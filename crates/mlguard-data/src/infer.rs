@@ -1,0 +1,818 @@
+//! Drafting a schema from a CSV file.
+//!
+//! One streaming pass (or the first `sample_rows` rows). Per column it tracks which types
+//! every value fits, the observed range, a capped set of distinct values, one "digit shape"
+//! (`999-99-9999`), uniqueness for identifier-like columns, and signals of personal data
+//! from the column name and the values. The result is a draft for a person to review: the
+//! observed ranges and enums describe the sample, not the rules of the data.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::io::Read;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use roaring::RoaringTreemap;
+use serde_json::Value as Json;
+
+use crate::csv::{Batch, CsvReader, DEFAULT_MAX_FIELD_BYTES};
+use crate::error::DataError;
+use crate::schema::{Constraints, Field, FieldType, PiiKind, Role, Schema};
+use crate::types::{CellType, Value, is_email, is_uuid};
+
+/// Default largest number of distinct values for which a string column gets an `enum`.
+pub const DEFAULT_ENUM_MAX: usize = 12;
+/// Column names taken as the target when `--target` is not given.
+pub const TARGET_NAMES: &[&str] = &["label", "target", "y", "class"];
+/// Share of values that must look like a kind of personal data for a value-based hint.
+const PII_SHARE: f64 = 0.8;
+
+/// How to infer.
+#[derive(Debug, Clone)]
+pub struct InferOptions {
+    /// The target column (default: a column named label, target, y or class).
+    pub target: Option<String>,
+    /// Read at most this many data rows (default: all).
+    pub sample_rows: Option<u64>,
+    /// Field delimiter (default `,`).
+    pub delimiter: u8,
+    /// Largest distinct count that makes a string column an enum.
+    pub enum_max: usize,
+}
+
+impl Default for InferOptions {
+    fn default() -> Self {
+        InferOptions {
+            target: None,
+            sample_rows: None,
+            delimiter: b',',
+            enum_max: DEFAULT_ENUM_MAX,
+        }
+    }
+}
+
+/// A drafted schema and what it was drafted from.
+#[derive(Debug, Clone)]
+pub struct Inferred {
+    /// The draft.
+    pub schema: Schema,
+    /// Data rows read.
+    pub rows: u64,
+    /// Whether the file has more rows than were read.
+    pub sampled: bool,
+}
+
+/// Drafts a schema for the CSV file at `path`.
+pub fn infer_path(path: &Path, opts: &InferOptions) -> Result<Inferred, DataError> {
+    let file =
+        File::open(path).map_err(|source| DataError::Read { path: path.to_owned(), source })?;
+    infer_reader(file, opts)
+}
+
+/// Drafts a schema for CSV read from `src`.
+pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, DataError> {
+    let mut reader = CsvReader::new(src, opts.delimiter, DEFAULT_MAX_FIELD_BYTES);
+    reader.encoding()?;
+    let mut head = Batch::default();
+    let mut more = reader.read_batch(&mut head, 1, usize::MAX)?;
+    if head.records.is_empty() {
+        return Err(DataError::Input("the file is empty: no header to infer a schema from".into()));
+    }
+    let header: Vec<String> =
+        head.record(0).map(|f| String::from_utf8_lossy(f).trim().to_owned()).collect();
+    let mut seen = HashSet::new();
+    for (i, h) in header.iter().enumerate() {
+        if h.is_empty() {
+            return Err(DataError::Input(format!(
+                "header column {} has no name; name it before inferring a schema",
+                i + 1
+            )));
+        }
+        if !seen.insert(h.as_str()) {
+            return Err(DataError::Input(format!(
+                "header name {h:?} appears twice; rename one before inferring a schema"
+            )));
+        }
+    }
+    if let Some(t) = &opts.target {
+        if !header.contains(t) {
+            return Err(DataError::Input(format!(
+                "--target {t:?} is not a column of the file (columns: {})",
+                header.join(", ")
+            )));
+        }
+    }
+    let mut cols: Vec<ColumnStats> =
+        header.iter().map(|h| ColumnStats::new(h, opts.enum_max)).collect();
+    let iso = IsoParsers::new()?;
+    let limit = opts.sample_rows.unwrap_or(u64::MAX);
+    let mut rows = 0u64;
+    let mut batch = Batch::default();
+    while more && rows < limit {
+        batch.clear();
+        let want = usize::try_from((limit - rows).min(4096)).unwrap_or(4096);
+        more = reader.read_batch(&mut batch, want, 1 << 20)?;
+        for i in 0..batch.records.len() {
+            rows += 1;
+            for (c, raw) in batch.record(i).take(cols.len()).enumerate() {
+                cols[c].add(&String::from_utf8_lossy(raw), &iso);
+            }
+        }
+    }
+    if more {
+        // Is there anything left? One more record says whether the file was sampled.
+        batch.clear();
+        reader.read_batch(&mut batch, 1, usize::MAX)?;
+        more = !batch.records.is_empty();
+    }
+    let target = opts.target.clone().or_else(|| {
+        header.iter().find(|h| TARGET_NAMES.contains(&h.to_ascii_lowercase().as_str())).cloned()
+    });
+    let mut fields: Vec<Field> =
+        cols.iter().map(|c| c.to_field(rows, target.as_deref() == Some(c.name.as_str()))).collect();
+    let primary = fields.iter().position(|f| f.role == Some(Role::Id));
+    let primary_key = match primary {
+        Some(i) => {
+            fields[i].constraints.unique = false; // implied by the primary key
+            vec![fields[i].name.clone()]
+        }
+        None => Vec::new(),
+    };
+    let schema = Schema { fields, primary_key, ..Schema::empty() };
+    Ok(Inferred { schema, rows, sampled: more })
+}
+
+/// The ISO readers of the temporal types, built once.
+struct IsoParsers {
+    date: CellType,
+    datetime: CellType,
+    time: CellType,
+}
+
+impl IsoParsers {
+    fn new() -> Result<IsoParsers, DataError> {
+        let make = |t| CellType::for_field(&Field::new("", t)).map_err(DataError::Input);
+        Ok(IsoParsers {
+            date: make(FieldType::Date)?,
+            datetime: make(FieldType::Datetime)?,
+            time: make(FieldType::Time)?,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct ColumnStats {
+    name: String,
+    tokens: Vec<String>,
+    enum_max: usize,
+    present: u64,
+    missing: u64,
+    maybe_int: bool,
+    maybe_num: bool,
+    maybe_bool: bool,
+    maybe_date: bool,
+    maybe_datetime: bool,
+    maybe_time: bool,
+    leading_zero: bool,
+    int_range: Option<(i64, i64)>,
+    num_range: Option<(f64, f64)>,
+    date_range: Option<(NaiveDate, NaiveDate)>,
+    distinct: Option<HashMap<String, u64>>,
+    shape: Option<String>,
+    max_chars: usize,
+    // Uniqueness, tracked only for identifier-like columns.
+    id_like: bool,
+    unique: bool,
+    int_seen: RoaringTreemap,
+    hash_seen: HashSet<u64>,
+    hasher: std::hash::RandomState,
+    // PII signals.
+    emails: u64,
+    uuids: u64,
+    phones: u64,
+    ssns: u64,
+    names: u64,
+    ips: u64,
+}
+
+fn tokens(name: &str) -> Vec<String> {
+    // "dateOfBirth" -> date of birth; "zip_code" -> zip code.
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for ch in name.chars() {
+        if !ch.is_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if ch.is_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = ch.is_lowercase();
+        cur.extend(ch.to_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+impl ColumnStats {
+    fn new(name: &str, enum_max: usize) -> ColumnStats {
+        let tokens = tokens(name);
+        let lower = name.to_ascii_lowercase();
+        let id_like = tokens.last().is_some_and(|t| {
+            matches!(t.as_str(), "id" | "uuid" | "guid" | "key" | "no" | "number" | "code")
+        }) || lower.ends_with("id")
+            || lower == "uuid";
+        ColumnStats {
+            name: name.to_owned(),
+            tokens,
+            enum_max,
+            present: 0,
+            missing: 0,
+            maybe_int: true,
+            maybe_num: true,
+            maybe_bool: true,
+            maybe_date: true,
+            maybe_datetime: true,
+            maybe_time: true,
+            leading_zero: false,
+            int_range: None,
+            num_range: None,
+            date_range: None,
+            distinct: Some(HashMap::new()),
+            shape: None,
+            max_chars: 0,
+            id_like,
+            unique: true,
+            int_seen: RoaringTreemap::new(),
+            hash_seen: HashSet::new(),
+            hasher: std::hash::RandomState::new(),
+            emails: 0,
+            uuids: 0,
+            phones: 0,
+            ssns: 0,
+            names: 0,
+            ips: 0,
+        }
+    }
+
+    fn has_token(&self, words: &[&str]) -> bool {
+        self.tokens.iter().any(|t| words.contains(&t.as_str()))
+    }
+
+    fn add(&mut self, s: &str, iso: &IsoParsers) {
+        if s.is_empty() {
+            self.missing += 1;
+            return;
+        }
+        self.present += 1;
+        self.max_chars = self.max_chars.max(s.chars().count());
+        let int = if self.maybe_int {
+            s.parse::<i64>().ok().filter(|_| !s.starts_with('+'))
+        } else {
+            None
+        };
+        match int {
+            Some(v) => {
+                let digits = s.strip_prefix('-').unwrap_or(s);
+                if digits.len() > 1 && digits.starts_with('0') {
+                    self.leading_zero = true;
+                }
+                self.int_range = Some(self.int_range.map_or((v, v), |(a, b)| (a.min(v), b.max(v))));
+            }
+            None => self.maybe_int = false,
+        }
+        if self.maybe_num {
+            let ok = s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
+            match s.parse::<f64>().ok().filter(|v| ok && v.is_finite()) {
+                Some(v) => {
+                    self.num_range =
+                        Some(self.num_range.map_or((v, v), |(a, b)| (a.min(v), b.max(v))))
+                }
+                None => self.maybe_num = false,
+            }
+        }
+        if self.maybe_bool && !matches!(s, "true" | "false" | "True" | "False" | "TRUE" | "FALSE") {
+            self.maybe_bool = false;
+        }
+        if self.maybe_date {
+            match iso.date.parse(s) {
+                Ok(Value::Date(d)) => {
+                    self.date_range =
+                        Some(self.date_range.map_or((d, d), |(a, b)| (a.min(d), b.max(d))))
+                }
+                _ => self.maybe_date = false,
+            }
+        }
+        if self.maybe_datetime {
+            self.maybe_datetime = iso.datetime.parse(s).is_ok();
+        }
+        if self.maybe_time {
+            self.maybe_time = iso.time.parse(s).is_ok();
+        }
+        if let Some(d) = &mut self.distinct {
+            if let Some(n) = d.get_mut(s) {
+                *n += 1;
+            } else if d.len() < self.enum_max {
+                d.insert(s.to_owned(), 1);
+            } else {
+                self.distinct = None;
+            }
+        }
+        let shape = digit_shape(s);
+        match (&self.shape, shape) {
+            (None, Some(sh)) if self.present == 1 => self.shape = Some(sh),
+            (Some(cur), Some(sh)) if *cur == sh => {}
+            _ => self.shape = None,
+        }
+        if self.id_like && self.unique {
+            self.unique = match int {
+                Some(v) if self.maybe_int => self.int_seen.insert((v as u64) ^ (1 << 63)),
+                _ => {
+                    let mut h = self.hasher.build_hasher();
+                    s.hash(&mut h);
+                    self.hash_seen.insert(h.finish())
+                }
+            };
+            if !self.unique {
+                self.int_seen.clear();
+                self.hash_seen = HashSet::new();
+            }
+        }
+        if is_email(s) {
+            self.emails += 1;
+        }
+        if is_uuid(s) {
+            self.uuids += 1;
+        }
+        if looks_like_phone(s) {
+            self.phones += 1;
+        }
+        if looks_like_ssn(s) {
+            self.ssns += 1;
+        }
+        if looks_like_person_name(s) {
+            self.names += 1;
+        }
+        if s.parse::<std::net::Ipv4Addr>().is_ok()
+            || (s.contains(':') && s.parse::<std::net::Ipv6Addr>().is_ok())
+        {
+            self.ips += 1;
+        }
+    }
+
+    fn share(&self, n: u64) -> bool {
+        self.present > 0 && n as f64 >= PII_SHARE * self.present as f64
+    }
+
+    fn field_type(&self) -> FieldType {
+        if self.present == 0 {
+            FieldType::String
+        } else if self.maybe_bool {
+            FieldType::Boolean
+        } else if self.maybe_int && !self.leading_zero {
+            FieldType::Integer
+        } else if self.maybe_num && !self.leading_zero {
+            FieldType::Number
+        } else if self.maybe_date {
+            FieldType::Date
+        } else if self.maybe_datetime {
+            FieldType::Datetime
+        } else if self.maybe_time {
+            FieldType::Time
+        } else {
+            FieldType::String
+        }
+    }
+
+    fn pii(&self, ty: FieldType) -> Option<PiiKind> {
+        let text = ty == FieldType::String;
+        if self.has_token(&["email", "mail", "e-mail"]) || (text && self.share(self.emails)) {
+            return Some(PiiKind::Email);
+        }
+        if self.has_token(&["ssn", "sin", "nino"])
+            || self.has_token(&["social"]) && self.has_token(&["security"])
+            || (text && self.share(self.ssns))
+        {
+            return Some(PiiKind::Ssn);
+        }
+        if self.has_token(&["phone", "mobile", "tel", "telephone", "cell", "fax", "msisdn"])
+            || (text && self.share(self.phones))
+        {
+            return Some(PiiKind::Phone);
+        }
+        if self.has_token(&["dob", "birth", "birthday", "birthdate", "born"]) {
+            return Some(PiiKind::DateOfBirth);
+        }
+        if self.has_token(&["zip", "zipcode", "postal", "postcode", "plz"]) {
+            return Some(PiiKind::PostalCode);
+        }
+        if self.has_token(&["address", "street", "addr"]) && text {
+            return Some(PiiKind::Address);
+        }
+        if self.has_token(&["ip"]) || (text && self.share(self.ips)) {
+            return Some(PiiKind::IpAddress);
+        }
+        let name_word =
+            self.has_token(&["name", "surname", "fullname", "firstname", "lastname", "forename"])
+                && !self.has_token(&[
+                    "user", "file", "product", "company", "host", "domain", "brand", "item",
+                    "city", "country", "street",
+                ]);
+        if text && (name_word || self.share(self.names)) {
+            return Some(PiiKind::Name);
+        }
+        if self
+            .has_token(&["username", "login", "passport", "licence", "license", "iban", "account"])
+            && text
+        {
+            return Some(PiiKind::Identifier);
+        }
+        None
+    }
+
+    fn to_field(&self, rows: u64, is_target: bool) -> Field {
+        let ty = self.field_type();
+        let mut f = Field::new(&self.name, ty);
+        let pii = self.pii(ty);
+        f.pii = pii;
+        let mut c = Constraints {
+            required: self.present > 0 && self.missing == 0,
+            ..Constraints::default()
+        };
+        if ty == FieldType::String {
+            if self.share(self.emails) && self.emails == self.present {
+                f.format = Some("email".into());
+            } else if self.uuids == self.present && self.present > 0 {
+                f.format = Some("uuid".into());
+            }
+        }
+        let low_cardinality = self
+            .distinct
+            .as_ref()
+            .filter(|d| !d.is_empty() && (d.len() as u64) * 3 <= self.present);
+        // Observed ranges, except for personal data: the oldest birth date in the file is
+        // one person's data and has no place in a schema.
+        if pii.is_none() {
+            match ty {
+                FieldType::Integer => {
+                    if let Some((a, b)) = self.int_range {
+                        c.minimum = Some(a.into());
+                        c.maximum = Some(b.into());
+                    }
+                }
+                FieldType::Number => {
+                    if let Some((a, b)) = self.num_range {
+                        c.minimum = serde_json::Number::from_f64(a).map(Json::Number);
+                        c.maximum = serde_json::Number::from_f64(b).map(Json::Number);
+                    }
+                }
+                FieldType::Date => {
+                    if let Some((a, b)) = self.date_range {
+                        c.minimum = Some(a.to_string().into());
+                        c.maximum = Some(b.to_string().into());
+                    }
+                }
+                FieldType::String => {
+                    if let Some(d) = low_cardinality {
+                        let mut vals: Vec<&String> = d.keys().collect();
+                        vals.sort();
+                        c.enum_values =
+                            Some(vals.into_iter().map(|v| Json::String(v.clone())).collect());
+                    }
+                }
+                _ => {}
+            }
+        }
+        if ty == FieldType::String && c.enum_values.is_none() && f.format.is_none() {
+            if let Some(shape) = &self.shape {
+                c.pattern = Some(shape_pattern(shape));
+            }
+        }
+        let id = !is_target
+            && self.id_like
+            && self.unique
+            && c.required
+            && rows > 1
+            && matches!(ty, FieldType::Integer | FieldType::String);
+        if is_target {
+            f.role = Some(Role::Target);
+            if ty == FieldType::Integer {
+                if let Some(d) = self.distinct.as_ref().filter(|d| d.len() <= self.enum_max) {
+                    let mut vals: Vec<i64> = d.keys().filter_map(|k| k.parse().ok()).collect();
+                    vals.sort_unstable();
+                    c.minimum = None;
+                    c.maximum = None;
+                    c.enum_values = Some(vals.into_iter().map(Json::from).collect());
+                }
+            }
+        } else if id {
+            f.role = Some(Role::Id);
+            c.unique = true;
+            c.minimum = None;
+            c.maximum = None;
+        }
+        f.constraints = c;
+        f
+    }
+}
+
+/// The digit shape of a short code: digits become `9`, separators stay; `None` when the
+/// value has letters or no digits (a shape would be meaningless).
+fn digit_shape(s: &str) -> Option<String> {
+    if s.len() > 32 || !s.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.chars()
+        .map(|c| match c {
+            '0'..='9' => Some('9'),
+            '-' | '+' | '(' | ')' | ' ' | '.' | '/' | ':' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Turns a digit shape into a regular expression: `999-99` -> `\d{3}-\d{2}`.
+fn shape_pattern(shape: &str) -> String {
+    let mut out = String::new();
+    let mut digits = 0;
+    let flush = |out: &mut String, digits: &mut usize| {
+        if *digits > 0 {
+            out.push_str(&if *digits == 1 { "\\d".to_owned() } else { format!("\\d{{{digits}}}") });
+            *digits = 0;
+        }
+    };
+    for c in shape.chars() {
+        if c == '9' {
+            digits += 1;
+        } else {
+            flush(&mut out, &mut digits);
+            if matches!(c, '+' | '(' | ')' | '.') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    flush(&mut out, &mut digits);
+    out
+}
+
+fn looks_like_phone(s: &str) -> bool {
+    let digits = s.bytes().filter(u8::is_ascii_digit).count();
+    let seps = s.bytes().filter(|b| matches!(b, b'-' | b' ' | b'(' | b')' | b'.')).count();
+    (7..=15).contains(&digits)
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b' ' | b'(' | b')' | b'.'))
+        && (s.starts_with('+') || seps > 0)
+        && !looks_like_ssn(s)
+}
+
+fn looks_like_ssn(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 11
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| if i == 3 || i == 6 { *c == b'-' } else { c.is_ascii_digit() })
+}
+
+/// Common given names across several languages, for value-based name hints.
+const GIVEN_NAMES: &[&str] = &[
+    "james",
+    "mary",
+    "john",
+    "patricia",
+    "robert",
+    "jennifer",
+    "michael",
+    "linda",
+    "william",
+    "elizabeth",
+    "david",
+    "barbara",
+    "richard",
+    "susan",
+    "joseph",
+    "jessica",
+    "thomas",
+    "sarah",
+    "charles",
+    "karen",
+    "christopher",
+    "lisa",
+    "daniel",
+    "nancy",
+    "matthew",
+    "betty",
+    "anthony",
+    "margaret",
+    "mark",
+    "sandra",
+    "donald",
+    "ashley",
+    "steven",
+    "kimberly",
+    "paul",
+    "emily",
+    "andrew",
+    "donna",
+    "joshua",
+    "michelle",
+    "kenneth",
+    "carol",
+    "kevin",
+    "amanda",
+    "brian",
+    "dorothy",
+    "george",
+    "melissa",
+    "timothy",
+    "deborah",
+    "anna",
+    "maria",
+    "sofia",
+    "mateo",
+    "lucas",
+    "emma",
+    "noah",
+    "olivia",
+    "liam",
+    "mia",
+    "jose",
+    "juan",
+    "luis",
+    "carlos",
+    "ana",
+    "laura",
+    "marta",
+    "pedro",
+    "pablo",
+    "hans",
+    "peter",
+    "klaus",
+    "jurgen",
+    "anna",
+    "ursula",
+    "stefan",
+    "andreas",
+    "marie",
+    "pierre",
+    "jean",
+    "camille",
+    "louis",
+    "chloe",
+    "giulia",
+    "marco",
+    "luca",
+    "chiara",
+    "francesca",
+    "alessandro",
+    "wei",
+    "li",
+    "ming",
+    "yuki",
+    "hiroshi",
+    "akira",
+    "priya",
+    "rahul",
+    "amit",
+    "aisha",
+    "omar",
+    "fatima",
+    "ali",
+    "mohammed",
+    "ahmed",
+    "lars",
+    "nils",
+    "erik",
+    "ingrid",
+    "tomasz",
+    "piotr",
+    "katarzyna",
+    "olga",
+    "ivan",
+    "dmitri",
+    "sergei",
+];
+
+fn looks_like_person_name(s: &str) -> bool {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    (2..=4).contains(&words.len())
+        && words.iter().all(|w| {
+            let mut cs = w.chars();
+            cs.next().is_some_and(char::is_uppercase)
+                && cs.all(|c| c.is_alphabetic() || c == '\'' || c == '-')
+        })
+        && GIVEN_NAMES.contains(&words[0].to_lowercase().as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn infer(csv: &str) -> Schema {
+        infer_reader(csv.as_bytes(), &InferOptions::default()).expect("infer").schema
+    }
+
+    #[test]
+    fn types_required_and_ranges() {
+        let s = infer(
+            "id,age,score,flag,when,code,note\n1,30,0.5,true,2024-01-02,00501,x\n2,41,1.25,false,2023-05-06,12345,\n3,25,-2,true,2020-01-01,99950,y\n",
+        );
+        let f = |n: &str| s.field(n).expect(n);
+        assert_eq!(f("id").field_type, FieldType::Integer);
+        assert_eq!(f("id").role, Some(Role::Id));
+        assert_eq!(s.primary_key, vec!["id"]);
+        assert_eq!(f("age").constraints.minimum, Some(25.into()));
+        assert_eq!(f("age").constraints.maximum, Some(41.into()));
+        assert!(f("age").constraints.required);
+        assert_eq!(f("score").field_type, FieldType::Number);
+        assert_eq!(f("flag").field_type, FieldType::Boolean);
+        assert_eq!(f("when").field_type, FieldType::Date);
+        assert_eq!(f("when").constraints.minimum, Some("2020-01-01".into()));
+        assert_eq!(f("code").field_type, FieldType::String, "leading zeros keep a code a string");
+        assert_eq!(f("code").constraints.pattern.as_deref(), Some("\\d{5}"));
+        assert!(!f("note").constraints.required);
+        // The draft is itself a valid schema.
+        Schema::from_json(&s.to_json()).expect("draft loads");
+    }
+
+    #[test]
+    fn target_enum_and_pii() {
+        let mut csv = String::from("user_id,full_name,email,phone,ssn,dob,zip,plan,label\n");
+        for i in 0..40 {
+            csv.push_str(&format!(
+                "{i},Mary Smith,mary{i}@example.com,+1-555-010-{i:04},900-12-{i:04},1980-01-{:02},{:05},{},{}\n",
+                i % 28 + 1,
+                i * 7,
+                ["free", "pro"][i % 2],
+                i % 2
+            ));
+        }
+        let s = infer(&csv);
+        let f = |n: &str| s.field(n).expect(n);
+        assert_eq!(f("label").role, Some(Role::Target));
+        assert_eq!(f("label").constraints.enum_values, Some(vec![0.into(), 1.into()]));
+        assert_eq!(f("plan").constraints.enum_values, Some(vec!["free".into(), "pro".into()]));
+        assert_eq!(f("user_id").role, Some(Role::Id));
+        assert_eq!(f("full_name").pii, Some(PiiKind::Name));
+        assert_eq!(f("email").pii, Some(PiiKind::Email));
+        assert_eq!(f("email").format.as_deref(), Some("email"));
+        assert_eq!(f("phone").pii, Some(PiiKind::Phone));
+        assert_eq!(f("ssn").pii, Some(PiiKind::Ssn));
+        assert_eq!(f("dob").pii, Some(PiiKind::DateOfBirth));
+        assert_eq!(f("dob").constraints.minimum, None, "no observed range for personal data");
+        assert_eq!(f("zip").pii, Some(PiiKind::PostalCode));
+        assert_eq!(f("plan").pii, None);
+    }
+
+    #[test]
+    fn value_based_pii_with_unhelpful_headers() {
+        let mut csv = String::from("a,b,c\n");
+        for i in 0..20 {
+            csv.push_str(&format!("x{i}@mail.test,123-45-{i:04},Anna Kowalski\n"));
+        }
+        let s = infer(&csv);
+        assert_eq!(s.fields[0].pii, Some(PiiKind::Email));
+        assert_eq!(s.fields[1].pii, Some(PiiKind::Ssn));
+        assert_eq!(s.fields[2].pii, Some(PiiKind::Name));
+    }
+
+    #[test]
+    fn explicit_target_and_errors() {
+        let opts = InferOptions { target: Some("b".into()), ..InferOptions::default() };
+        let s = infer_reader("a,b\n1,x\n".as_bytes(), &opts).expect("infer").schema;
+        assert_eq!(s.fields[1].role, Some(Role::Target));
+        let bad = InferOptions { target: Some("zz".into()), ..InferOptions::default() };
+        let err = infer_reader("a,b\n1,x\n".as_bytes(), &bad).expect_err("unknown target");
+        assert!(err.to_string().contains("zz"), "{err}");
+        assert!(infer_reader("".as_bytes(), &InferOptions::default()).is_err());
+        assert!(infer_reader("a,a\n1,2\n".as_bytes(), &InferOptions::default()).is_err());
+    }
+
+    #[test]
+    fn sampling() {
+        let opts = InferOptions { sample_rows: Some(2), ..InferOptions::default() };
+        let r = infer_reader("a\n1\n2\n3\n".as_bytes(), &opts).expect("infer");
+        assert_eq!(r.rows, 2);
+        assert!(r.sampled);
+        let r = infer_reader("a\n1\n2\n".as_bytes(), &opts).expect("infer");
+        assert!(!r.sampled);
+    }
+
+    #[test]
+    fn shapes() {
+        assert_eq!(digit_shape("123-45-6789").as_deref(), Some("999-99-9999"));
+        assert_eq!(digit_shape("abc"), None);
+        assert_eq!(shape_pattern("+9-999"), "\\+\\d-\\d{3}");
+        assert_eq!(tokens("dateOfBirth"), vec!["date", "of", "birth"]);
+        assert_eq!(tokens("zip_code"), vec!["zip", "code"]);
+    }
+}
