@@ -1,1 +1,49 @@
-fn main() {}
+//! `mlguard`: the command-line front end. Thin by design: it parses arguments, resolves
+//! them into validated options, calls the libraries and maps results to exit codes.
+//!
+//! Exit codes: 0 success (data valid), 1 findings (data invalid, a demo check failed),
+//! 2 usage, input or tool error.
+
+mod args;
+mod data;
+mod demo;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command, DataCommand};
+use crate::output::Out;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    let mut out = Out::new(cli.color);
+    match run(cli, &mut out) {
+        Ok(code) => code,
+        Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Demo(a) => demo::run(&a, out),
+        Command::Data { command } => match command {
+            DataCommand::InferSchema(a) => data::infer_schema(&a, out),
+            DataCommand::Validate(a) => data::validate(&a, out),
+        },
+    }
+}

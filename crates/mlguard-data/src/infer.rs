@@ -393,32 +393,40 @@ impl ColumnStats {
         }
     }
 
+    /// The kind of personal data the column holds, if any. A name alone is not enough: it
+    /// must fit the column's type (`email_open_rate` is a number, not an e-mail address).
     fn pii(&self, ty: FieldType) -> Option<PiiKind> {
         let text = ty == FieldType::String;
-        if self.has_token(&["email", "mail", "e-mail"]) || (text && self.share(self.emails)) {
+        let textish = text || ty == FieldType::Integer;
+        let dateish = matches!(ty, FieldType::Date | FieldType::Datetime | FieldType::String);
+        if text && (self.has_token(&["email", "mail", "e-mail"]) || self.share(self.emails)) {
             return Some(PiiKind::Email);
         }
-        if self.has_token(&["ssn", "sin", "nino"])
-            || self.has_token(&["social"]) && self.has_token(&["security"])
-            || (text && self.share(self.ssns))
-        {
+        let ssn_name = self.has_token(&["ssn", "nino"])
+            || (self.has_token(&["social"]) && self.has_token(&["security"]));
+        if (textish && ssn_name) || (text && self.share(self.ssns)) {
             return Some(PiiKind::Ssn);
         }
-        if self.has_token(&["phone", "mobile", "tel", "telephone", "cell", "fax", "msisdn"])
+        let phone_name =
+            self.has_token(&["phone", "mobile", "tel", "telephone", "cell", "fax", "msisdn"]);
+        if (textish && phone_name && !self.has_token(&["count", "calls", "minutes"]))
             || (text && self.share(self.phones))
         {
             return Some(PiiKind::Phone);
         }
-        if self.has_token(&["dob", "birth", "birthday", "birthdate", "born"]) {
+        if dateish && self.has_token(&["dob", "birth", "birthday", "birthdate", "born"]) {
             return Some(PiiKind::DateOfBirth);
         }
-        if self.has_token(&["zip", "zipcode", "postal", "postcode", "plz"]) {
+        if textish && self.has_token(&["zip", "zipcode", "postal", "postcode", "plz"]) {
             return Some(PiiKind::PostalCode);
         }
-        if self.has_token(&["address", "street", "addr"]) && text {
+        if text
+            && self.has_token(&["address", "street", "addr"])
+            && !self.has_token(&["ip", "mac", "count", "num"])
+        {
             return Some(PiiKind::Address);
         }
-        if self.has_token(&["ip"]) || (text && self.share(self.ips)) {
+        if text && (self.has_token(&["ip"]) || self.share(self.ips)) {
             return Some(PiiKind::IpAddress);
         }
         let name_word =
@@ -430,9 +438,10 @@ impl ColumnStats {
         if text && (name_word || self.share(self.names)) {
             return Some(PiiKind::Name);
         }
-        if self
-            .has_token(&["username", "login", "passport", "licence", "license", "iban", "account"])
-            && text
+        if text
+            && self.has_token(&[
+                "username", "login", "passport", "licence", "license", "iban", "account",
+            ])
         {
             return Some(PiiKind::Identifier);
         }
@@ -771,6 +780,11 @@ mod tests {
         assert_eq!(f("dob").constraints.minimum, None, "no observed range for personal data");
         assert_eq!(f("zip").pii, Some(PiiKind::PostalCode));
         assert_eq!(f("plan").pii, None);
+        let s = infer("email_open_rate,phone_calls,num_addresses\n0.5,3,1\n0.25,4,2\n");
+        assert!(
+            s.fields.iter().all(|f| f.pii.is_none()),
+            "names alone do not make numbers personal data"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod csv;
 mod error;
 mod infer;
 mod schema;
+pub mod synth;
 mod types;
 mod validate;
 

@@ -1,0 +1,115 @@
+//! Writing to the terminal: colour decisions and quiet exits on a closed pipe.
+
+use std::io::{self, IsTerminal, Write};
+
+use crate::args::ColorChoice;
+
+/// Standard output with the run's colour choice.
+pub(crate) struct Out {
+    pub(crate) color: bool,
+    stdout: io::Stdout,
+}
+
+impl Out {
+    pub(crate) fn new(choice: ColorChoice) -> Out {
+        let stdout = io::stdout();
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        Out { color, stdout }
+    }
+
+    /// Writes `text` as it is.
+    pub(crate) fn write(&mut self, text: &str) -> io::Result<()> {
+        let mut lock = self.stdout.lock();
+        lock.write_all(text.as_bytes())?;
+        lock.flush()
+    }
+
+    /// Writes one line.
+    pub(crate) fn line(&mut self, text: &str) -> io::Result<()> {
+        let mut lock = self.stdout.lock();
+        lock.write_all(text.as_bytes())?;
+        lock.write_all(b"\n")?;
+        lock.flush()
+    }
+
+    /// `text` in bold green (success), when colour is on.
+    pub(crate) fn good(&self, text: &str) -> String {
+        self.paint("32;1", text)
+    }
+
+    /// `text` in bold red (failure), when colour is on.
+    pub(crate) fn bad(&self, text: &str) -> String {
+        self.paint("31;1", text)
+    }
+
+    /// `text` dimmed, when colour is on.
+    pub(crate) fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+
+    /// `text` in bold, when colour is on.
+    pub(crate) fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    }
+}
+
+/// Whether an error is a write to a closed pipe (`mlguard ... | head`): not worth a word.
+pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Parses a `--delimiter` value.
+pub(crate) fn delimiter(s: &str) -> anyhow::Result<u8> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() && !matches!(s, "\"" | "\n" | "\r") => {
+            Ok(s.as_bytes()[0])
+        }
+        _ => anyhow::bail!(
+            "--delimiter must be one ASCII character other than a quote or newline, or `tab` (got {s:?})"
+        ),
+    }
+}
+
+/// Formats a count with thousands separators: 1234567 -> 1,234,567.
+pub(crate) fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiters_and_numbers() {
+        assert_eq!(delimiter(",").expect("comma"), b',');
+        assert_eq!(delimiter("tab").expect("tab"), b'\t');
+        assert_eq!(delimiter(";").expect("semicolon"), b';');
+        assert!(delimiter("\"").is_err());
+        assert!(delimiter(",,").is_err());
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+}
