@@ -305,7 +305,7 @@ impl CompiledField {
     pub(crate) fn describe(&self, e: &CellError) -> String {
         let show = |v: &Option<Value<'static>>| v.as_ref().map(show_value).unwrap_or_default();
         match e {
-            CellError::Type(t) => format!("{} ({})", t, self.cell_type_name()),
+            CellError::Type(t) => t.to_string(),
             CellError::Minimum => format!("below the minimum {}", show(&self.minimum)),
             CellError::Maximum => format!("above the maximum {}", show(&self.maximum)),
             CellError::ExclusiveMinimum => {
@@ -337,27 +337,6 @@ impl CompiledField {
                 }
                 None => "not an allowed value".into(),
             },
-        }
-    }
-
-    fn cell_type_name(&self) -> &'static str {
-        match self.cell {
-            CellType::String(_) => "string",
-            CellType::Number(_) => "number",
-            CellType::Integer(_) => "integer",
-            CellType::Boolean { .. } => "boolean",
-            CellType::Date(_) => "date",
-            CellType::Datetime(_) => "datetime",
-            CellType::Time(_) => "time",
-            CellType::Year => "year",
-            CellType::Yearmonth => "yearmonth",
-            CellType::Duration => "duration",
-            CellType::Object => "object",
-            CellType::Array => "array",
-            CellType::List { .. } => "list",
-            CellType::Geopoint(_) => "geopoint",
-            CellType::Geojson { .. } => "geojson",
-            CellType::Any => "any",
         }
     }
 }

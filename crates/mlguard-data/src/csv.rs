@@ -628,3 +628,53 @@ mod tests {
         assert_eq!(issues.len(), expect_issues.len());
     }
 }
+
+#[cfg(test)]
+mod roundtrip {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Writes records as RFC 4180 CSV, quoting every field that needs it.
+    fn write(records: &[Vec<String>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for r in records {
+            let fields: Vec<String> = r
+                .iter()
+                .map(|f| {
+                    if f.is_empty() || f.contains([',', '"', '\n', '\r']) {
+                        format!("\"{}\"", f.replace('"', "\"\""))
+                    } else {
+                        f.clone()
+                    }
+                })
+                .collect();
+            out.extend_from_slice(fields.join(",").as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn what_is_written_is_read_back(records in prop::collection::vec(prop::collection::vec("[a-z,\"\r\n é]{0,8}", 1..5), 0..20), per_batch in 1usize..7) {
+            let bytes = write(&records);
+            let mut r = CsvReader::new(&bytes[..], b',', DEFAULT_MAX_FIELD_BYTES);
+            let mut got = Vec::new();
+            let mut issues = Vec::new();
+            loop {
+                let mut b = Batch::default();
+                let more = r.read_batch(&mut b, per_batch, 64).expect("read");
+                for i in 0..b.records.len() {
+                    got.push(b.record(i).map(|f| String::from_utf8(f.to_vec()).expect("utf8")).collect::<Vec<_>>());
+                }
+                issues.extend(b.issues);
+                if !more {
+                    break;
+                }
+            }
+            prop_assert!(issues.is_empty(), "{:?}", issues);
+            prop_assert_eq!(got, records);
+        }
+    }
+}

@@ -33,7 +33,7 @@ pub enum DataError {
     #[error(transparent)]
     Schema(#[from] SchemaError),
     /// The input could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         /// The file.
         path: PathBuf,

@@ -461,6 +461,7 @@ impl<'a> Context<'a> {
         let line = 1;
         let mut seen: HashMap<&str, usize> = HashMap::new();
         let mut col_field = vec![None; header.len()];
+        let mut named_once = vec![false; header.len()];
         for (c, name) in header.iter().enumerate() {
             if name.trim().is_empty() {
                 sink.emit(Check::BlankHeader, Some(c), line, 0, 0, None, || {
@@ -476,6 +477,7 @@ impl<'a> Context<'a> {
                 continue;
             }
             seen.insert(name, c);
+            named_once[c] = true;
             col_field[c] = schema.fields.iter().position(|f| &f.name == name);
         }
         sink.header = header.clone();
@@ -491,9 +493,8 @@ impl<'a> Context<'a> {
             .filter(|(i, _)| !present.contains(i))
             .map(|(_, f)| f.name.as_str())
             .collect();
-        let extra: Vec<usize> = (0..header.len())
-            .filter(|&c| col_field[c].is_none() && !header[c].trim().is_empty())
-            .collect();
+        let extra: Vec<usize> =
+            (0..header.len()).filter(|&c| col_field[c].is_none() && named_once[c]).collect();
         let missing_is_error =
             matches!(mode, FieldsMatch::Exact | FieldsMatch::Equal | FieldsMatch::Subset);
         for (i, f) in schema.fields.iter().enumerate() {
