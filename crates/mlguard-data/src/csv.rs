@@ -482,15 +482,14 @@ impl<R: Read> CsvReader<R> {
 mod tests {
     use super::*;
 
-    fn read_all(input: &[u8]) -> (Vec<(u64, Vec<String>)>, Vec<CsvIssue>, LineEndings) {
+    /// Records with their line numbers, the issues and the line endings of an input.
+    type ReadAll = (Vec<(u64, Vec<String>)>, Vec<CsvIssue>, LineEndings);
+
+    fn read_all(input: &[u8]) -> ReadAll {
         read_with(input, DEFAULT_MAX_FIELD_BYTES, 3)
     }
 
-    fn read_with(
-        input: &[u8],
-        max_field: usize,
-        per_batch: usize,
-    ) -> (Vec<(u64, Vec<String>)>, Vec<CsvIssue>, LineEndings) {
+    fn read_with(input: &[u8], max_field: usize, per_batch: usize) -> ReadAll {
         let mut r = CsvReader::new(input, b',', max_field);
         let mut out = Vec::new();
         let mut issues = Vec::new();

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::io::Read;
 use std::path::Path;
 
@@ -336,11 +336,7 @@ impl ColumnStats {
         if self.id_like && self.unique {
             self.unique = match int {
                 Some(v) if self.maybe_int => self.int_seen.insert((v as u64) ^ (1 << 63)),
-                _ => {
-                    let mut h = self.hasher.build_hasher();
-                    s.hash(&mut h);
-                    self.hash_seen.insert(h.finish())
-                }
+                _ => self.hash_seen.insert(self.hasher.hash_one(s)),
             };
             if !self.unique {
                 self.int_seen.clear();

@@ -1,0 +1,274 @@
+//! The `mlguard` binary end to end: arguments in; stdout, stderr and exit code checked.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn mlguard(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlguard"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("mlguard runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        Fixture { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    fn file(&self, name: &str, body: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, body).expect("write fixture");
+        p
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        mlguard(args, self.dir.path())
+    }
+}
+
+const SCHEMA: &str = r#"{
+  "fields": [
+    {"name": "id", "type": "integer"},
+    {"name": "email", "type": "string", "format": "email", "pii": "email"},
+    {"name": "age", "type": "integer", "constraints": {"required": true, "minimum": 0, "maximum": 120}},
+    {"name": "plan", "type": "string", "constraints": {"enum": ["free", "pro"]}}
+  ],
+  "primaryKey": "id"
+}"#;
+
+#[test]
+fn validate_valid_file_exits_0() {
+    let f = Fixture::new();
+    f.file("s.json", SCHEMA);
+    f.file("ok.csv", "id,email,age,plan\n1,a@x.org,30,free\n2,b@x.org,41,pro\n");
+    let o = f.run(&["data", "validate", "ok.csv", "--schema", "s.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), "ok.csv: valid, 2 rows × 4 columns, 0 errors, 0 warnings\n");
+}
+
+#[test]
+fn validate_invalid_file_exits_1_with_locations_and_masking() {
+    let f = Fixture::new();
+    f.file("s.json", SCHEMA);
+    f.file("bad.csv", "id,email,age,plan\n1,alice@x.org,130,free\n1,bob@,,gold\n");
+    let o = f.run(&["data", "validate", "bad.csv", "--schema", "s.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains(
+            "error[constraint.maximum] bad.csv:2:3 [age]: above the maximum 120 (value: \"130\")"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "error[cell.type] bad.csv:3:2 [email]: not an e-mail address (value: \"xxx@\")"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("error[constraint.required] bad.csv:3:3 [age]"), "{out}");
+    assert!(out.contains("error[constraint.enum] bad.csv:3:4 [plan]: not one of the allowed values [\"free\", \"pro\"] (value: \"gold\")"), "{out}");
+    assert!(out.contains("error[key.primary] bad.csv:3:1 [id]"), "{out}");
+    assert!(out.ends_with("bad.csv: invalid, 2 rows × 4 columns, 5 errors, 0 warnings\n"), "{out}");
+    assert!(!out.contains("alice") && !out.contains("bob"), "personal data masked: {out}");
+}
+
+#[test]
+fn validate_json_is_versioned_and_machine_readable() {
+    let f = Fixture::new();
+    f.file("s.json", SCHEMA);
+    f.file(
+        "bad.csv",
+        "id,email,age,plan\n1,a@x.org,130,free\n2,b@x.org,131,free\n3,c@x.org,132,free\n",
+    );
+    let o = f.run(&[
+        "data",
+        "validate",
+        "bad.csv",
+        "--schema",
+        "s.json",
+        "--format",
+        "json",
+        "--max-errors",
+        "2",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json output");
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["kind"], "validation");
+    assert_eq!(v["errors"], 3);
+    assert_eq!(v["omitted"], 1);
+    assert_eq!(v["stats"]["valid"], false);
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(2));
+    assert_eq!(v["findings"][0]["location"]["line"], 2);
+    assert_eq!(v["findings"][0]["location"]["field"], "age");
+    assert_eq!(v["counts"][0]["check"], "constraint.maximum");
+    assert_eq!(v["counts"][0]["count"], 3);
+}
+
+#[test]
+fn strict_turns_formula_warnings_into_errors() {
+    let f = Fixture::new();
+    f.file("s.json", SCHEMA);
+    f.file("f.csv", "id,email,age,plan\n1,a@x.org,3,free\n");
+    let plain = r#"{"fields": [{"name": "note", "type": "string"}]}"#;
+    f.file("p.json", plain);
+    f.file("n.csv", "note\n=cmd|' /C calc'!A0\n");
+    let o = f.run(&["data", "validate", "n.csv", "--schema", "p.json"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o.stdout).contains("warning[cell.formula-injection]"));
+    let o = f.run(&["data", "validate", "n.csv", "--schema", "p.json", "--strict"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stdout).contains("error[cell.formula-injection]"));
+}
+
+#[test]
+fn stdin_is_accepted() {
+    let f = Fixture::new();
+    f.file("s.json", r#"{"fields": [{"name": "a", "type": "integer"}]}"#);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mlguard"))
+        .args(["data", "validate", "-", "--schema", "s.json"])
+        .current_dir(f.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"a\n1\nx\n").expect("write");
+    }
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stdout).contains("<stdin>:3:1 [a]"), "{}", text(&o.stdout));
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let f = Fixture::new();
+    f.file("s.json", SCHEMA);
+    f.file("ok.csv", "id\n1\n");
+    let o = f.run(&["data", "validate", "missing.csv", "--schema", "s.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("error: cannot read missing.csv"), "{}", text(&o.stderr));
+    let o = f.run(&["data", "validate", "ok.csv"]);
+    assert_eq!(o.status.code(), Some(2), "--schema is required");
+    assert!(text(&o.stderr).contains("--schema"));
+    let o = f.run(&["data", "validate", "ok.csv", "--schema", "nope.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    f.file("bad.json", r#"{"fields": [{"name": "a", "type": "strng"}]}"#);
+    let o = f.run(&["data", "validate", "ok.csv", "--schema", "bad.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("invalid schema bad.json")
+            && err.contains("/fields/0/type")
+            && err.contains("\"strng\""),
+        "{err}"
+    );
+    let o = f.run(&["data", "validate", "ok.csv", "--schema", "s.json", "--delimiter", "ab"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = f.run(&["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let f = Fixture::new();
+    let o = f.run(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o.stdout).contains("demo"));
+    let o = f.run(&["data", "validate", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(text(&o.stdout).contains("--max-errors"));
+    let o = f.run(&["--version"]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn infer_schema_drafts_a_schema_that_validates_its_file() {
+    let f = Fixture::new();
+    let mut csv = String::from("customer_id,email,age,segment,churned\n");
+    for i in 0..60 {
+        csv.push_str(&format!(
+            "{i},u{i}@example.org,{},{},{}\n",
+            20 + i % 50,
+            ["a", "b", "c"][i % 3],
+            i % 2
+        ));
+    }
+    f.file("d.csv", &csv);
+    let o = f.run(&["data", "infer-schema", "d.csv", "--target", "churned"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let schema: serde_json::Value = serde_json::from_slice(&o.stdout).expect("schema json");
+    assert_eq!(schema["primaryKey"], "customer_id");
+    assert_eq!(schema["fields"][1]["pii"], "email");
+    assert_eq!(schema["fields"][2]["constraints"]["maximum"], 69);
+    assert_eq!(schema["fields"][3]["constraints"]["enum"], serde_json::json!(["a", "b", "c"]));
+    assert_eq!(schema["fields"][4]["role"], "target");
+    assert!(text(&o.stderr).contains("personal data: email (email)"), "{}", text(&o.stderr));
+
+    let o = f.run(&["data", "infer-schema", "d.csv", "-o", "s.json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = f.run(&["data", "infer-schema", "d.csv", "-o", "s.json"]);
+    assert_eq!(o.status.code(), Some(2), "no silent overwrite");
+    assert!(text(&o.stderr).contains("--force"));
+    let o = f.run(&["data", "validate", "d.csv", "--schema", "s.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+
+    let o = f.run(&["data", "infer-schema", "d.csv", "--target", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("\"nope\" is not a column"));
+}
+
+#[test]
+fn demo_catches_every_corruption() {
+    let f = Fixture::new();
+    let o = f.run(&["demo", "--rows", "500", "--out", "demo"]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{}", text(&o.stderr));
+    assert_eq!(out.lines().filter(|l| l.starts_with("  caught")).count(), 7, "{out}");
+    assert!(!out.contains("MISSED"));
+    assert!(
+        out.contains("user_data.csv: valid, 500 rows × 30 columns, 0 errors, 0 warnings"),
+        "{out}"
+    );
+    assert!(out.lines().count() <= 24, "fits on one screen:\n{out}");
+    assert!(f.dir.path().join("demo/schema.json").exists());
+    // The drafted schema validates the generated file from the command line too.
+    let o = f.run(&["data", "validate", "demo/user_data.csv", "--schema", "demo/schema.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+}
+
+#[test]
+fn closed_pipe_is_quiet() {
+    let f = Fixture::new();
+    let mut csv = String::from("a\n");
+    for _ in 0..50_000 {
+        csv.push_str("x\n");
+    }
+    f.file("d.csv", &csv);
+    f.file("s.json", r#"{"fields": [{"name": "a", "type": "integer"}]}"#);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mlguard"))
+        .args(["data", "validate", "d.csv", "--schema", "s.json", "--max-errors", "50000"])
+        .current_dir(f.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    drop(child.stdout.take()); // the reader goes away, as with `| head`
+    let o = child.wait_with_output().expect("wait");
+    assert!(!text(&o.stderr).contains("panicked"), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).is_empty(), "{}", text(&o.stderr));
+}
