@@ -2,14 +2,13 @@
 
 use std::collections::HashSet;
 
-use regex::Regex;
-
 use crate::error::SchemaError;
+use crate::pattern::Pattern;
 use crate::schema::{FieldType, Schema};
 use crate::types::{CellType, TypeError, Value, bound_from_json};
 
-/// Limit on the compiled size of one `pattern`, so a hostile schema cannot exhaust memory.
-const MAX_PATTERN_BYTES: usize = 1 << 20;
+/// Enums up to this size are checked by a linear scan.
+const SMALL_ENUM: usize = 16;
 
 /// A failed check on one cell.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,6 +56,8 @@ impl Missing {
 
 #[derive(Debug, Clone)]
 enum EnumCheck {
+    /// String fields with a few values: compare the text, in order (faster than hashing).
+    FewStrings(Vec<String>),
     /// String fields: compare the text.
     Strings(HashSet<String>),
     /// Other types: compare the logical value (so `1.0` matches `1` in a number field).
@@ -77,7 +78,7 @@ pub(crate) struct CompiledField {
     exclusive_maximum: Option<Value<'static>>,
     min_length: Option<usize>,
     max_length: Option<usize>,
-    pattern: Option<Regex>,
+    pattern: Option<Pattern>,
     enumeration: Option<EnumCheck>,
     /// The field holds free text that a spreadsheet could run as a formula.
     pub(crate) textual: bool,
@@ -155,17 +156,12 @@ impl CompiledSchema {
             };
             let pattern = match &c.pattern {
                 None => None,
-                Some(p) => Some(
-                    regex::RegexBuilder::new(&format!("^(?:{p})$"))
-                        .size_limit(MAX_PATTERN_BYTES)
-                        .build()
-                        .map_err(|e| {
-                            SchemaError::new(
-                                format!("{ptr}/constraints/pattern"),
-                                format!("{what}: bad pattern: {e}"),
-                            )
-                        })?,
-                ),
+                Some(p) => Some(Pattern::new(p).map_err(|e| {
+                    SchemaError::new(
+                        format!("{ptr}/constraints/pattern"),
+                        format!("{what}: bad pattern: {e}"),
+                    )
+                })?),
             };
             let enumeration = match &c.enum_values {
                 None => None,
@@ -180,7 +176,13 @@ impl CompiledSchema {
                         })?;
                         set.insert(s.to_owned());
                     }
-                    Some(EnumCheck::Strings(set))
+                    Some(if set.len() <= SMALL_ENUM {
+                        let mut v: Vec<String> = set.into_iter().collect();
+                        v.sort_unstable();
+                        EnumCheck::FewStrings(v)
+                    } else {
+                        EnumCheck::Strings(set)
+                    })
                 }
                 Some(items) => {
                     let mut vals = Vec::new();
@@ -250,7 +252,7 @@ impl CompiledSchema {
 
 impl CompiledField {
     /// Checks one non-missing cell; `Ok` carries the value for key checks.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn check<'a>(&self, s: &'a str) -> Result<Value<'a>, CellError> {
         let v = self.cell.parse(s).map_err(CellError::Type)?;
         use std::cmp::Ordering::*;
@@ -292,6 +294,9 @@ impl CompiledField {
             }
         }
         match &self.enumeration {
+            Some(EnumCheck::FewStrings(v)) if !v.iter().any(|e| e == s) => {
+                return Err(CellError::Enum);
+            }
             Some(EnumCheck::Strings(set)) if !set.contains(s) => return Err(CellError::Enum),
             Some(EnumCheck::Values(vals)) if !vals.iter().any(|e| v.compare(e) == Some(Equal)) => {
                 return Err(CellError::Enum);
@@ -316,14 +321,17 @@ impl CompiledField {
             }
             CellError::MinLength(n) => format!("shorter than the minimum length {n}"),
             CellError::MaxLength(n) => format!("longer than the maximum length {n}"),
-            CellError::Pattern => format!(
-                "does not match the pattern {}",
-                self.pattern
-                    .as_ref()
-                    .map(|p| p.as_str().trim_start_matches("^(?:").trim_end_matches(")$"))
-                    .unwrap_or("")
-            ),
+            CellError::Pattern => {
+                format!(
+                    "does not match the pattern {}",
+                    self.pattern.as_ref().map(Pattern::as_str).unwrap_or("")
+                )
+            }
             CellError::Enum => match &self.enumeration {
+                Some(EnumCheck::FewStrings(v)) => {
+                    let v: Vec<&str> = v.iter().map(String::as_str).collect();
+                    format!("not one of the allowed values [{}]", list(&v))
+                }
                 Some(EnumCheck::Strings(s)) => {
                     let mut v: Vec<&str> = s.iter().map(String::as_str).collect();
                     v.sort_unstable();

@@ -87,6 +87,16 @@ impl Batch {
         self.issues.clear();
     }
 
+    /// All field bytes of record `i`, concatenated, and where they start in `data`.
+    pub(crate) fn record_bytes(&self, i: usize) -> (&[u8], usize) {
+        let meta = self.records[i];
+        let first = meta.first as usize;
+        let start = if first == 0 { 0 } else { self.ends[first - 1] as usize };
+        let end =
+            if meta.len == 0 { start } else { self.ends[first + meta.len as usize - 1] as usize };
+        (&self.data[start..end], start)
+    }
+
     /// The fields of record `i`.
     pub(crate) fn record(&self, i: usize) -> impl Iterator<Item = &[u8]> + '_ {
         let meta = self.records[i];
@@ -135,9 +145,21 @@ pub(crate) enum Encoding {
     Utf16,
 }
 
+/// Byte classes of the unquoted-field scan.
+const PLAIN: u8 = 0;
+const STOP: u8 = 1;
+const QUOTE: u8 = 2;
+
 /// The streaming tokenizer.
 pub(crate) struct CsvReader<R> {
     src: R,
+    /// Class of each byte in an unquoted field: plain, a stop (delimiter, CR, LF) or a quote.
+    class: [u8; 256],
+    /// The current unquoted field already has a stray-quote issue.
+    quote_flagged: bool,
+    /// Length of the batch data up to which the current field may grow without a limit
+    /// check (0 once a limit was hit).
+    write_limit: usize,
     buf: Vec<u8>,
     pos: usize,
     len: usize,
@@ -165,8 +187,16 @@ pub(crate) struct CsvReader<R> {
 
 impl<R: Read> CsvReader<R> {
     pub(crate) fn new(src: R, delimiter: u8, max_field: usize) -> Self {
+        let mut class = [PLAIN; 256];
+        class[usize::from(delimiter)] = STOP;
+        class[usize::from(b'\n')] = STOP;
+        class[usize::from(b'\r')] = STOP;
+        class[usize::from(b'"')] = QUOTE;
         CsvReader {
             src,
+            class,
+            quote_flagged: false,
+            write_limit: 0,
             buf: vec![0; READ_CHUNK],
             pos: 0,
             len: 0,
@@ -301,8 +331,7 @@ impl<R: Read> CsvReader<R> {
                     self.state = State::FieldStart;
                 }
                 State::FieldStart => {
-                    self.field_start = batch.data.len();
-                    self.field_truncated = false;
+                    self.start_field(batch);
                     if self.buf[self.pos] == b'"' {
                         self.pos += 1;
                         self.rec_quoted = true;
@@ -312,28 +341,52 @@ impl<R: Read> CsvReader<R> {
                     }
                 }
                 State::Unquoted => {
-                    let hay = &self.buf[self.pos..self.len];
-                    let (n, stop) = match memchr::memchr3(d, b'\n', b'\r', hay) {
-                        Some(n) => (n, Some(hay[n])),
-                        None => (hay.len(), None),
-                    };
-                    if memchr::memchr(b'"', &hay[..n]).is_some() {
-                        self.issue(batch, CsvIssueKind::QuoteInUnquoted);
-                    }
-                    self.push_bytes(batch, self.pos, self.pos + n);
-                    self.pos += n;
-                    match stop {
-                        None => {}
-                        Some(b) => {
-                            self.pos += 1;
-                            if b == d {
-                                self.end_field(batch);
-                                self.state = State::FieldStart;
-                            } else {
-                                self.end_line(b);
-                                self.end_record(batch);
-                                return;
+                    // Unquoted fields follow one another without going back through the
+                    // state dispatch (whose indirect jump costs more than a short field).
+                    loop {
+                        // Fields are short: a table-driven scalar scan beats a SIMD search
+                        // whose set-up costs more than the field.
+                        let start = self.pos;
+                        let hay = &self.buf[start..self.len];
+                        let class = &self.class;
+                        let mut i = 0;
+                        let mut stray_quote = false;
+                        loop {
+                            i += hay[i..]
+                                .iter()
+                                .position(|&b| class[usize::from(b)] != PLAIN)
+                                .unwrap_or(hay.len() - i);
+                            if i < hay.len() && hay[i] == b'"' {
+                                stray_quote = true;
+                                i += 1;
+                                continue;
                             }
+                            break;
+                        }
+                        let i = start + i;
+                        if stray_quote && !self.quote_flagged {
+                            self.quote_flagged = true;
+                            self.issue(batch, CsvIssueKind::QuoteInUnquoted);
+                        }
+                        self.push_bytes(batch, start, i);
+                        self.pos = i;
+                        if i >= self.len {
+                            return; // more input needed; still in the field
+                        }
+                        let b = self.buf[i];
+                        self.pos += 1;
+                        if b != d {
+                            self.end_line(b);
+                            self.end_record(batch);
+                            return;
+                        }
+                        self.end_field(batch);
+                        match self.buf.get(self.pos).filter(|_| self.pos < self.len) {
+                            Some(b'"') | None => {
+                                self.state = State::FieldStart;
+                                break;
+                            }
+                            Some(_) => self.start_field(batch),
                         }
                     }
                 }
@@ -372,6 +425,20 @@ impl<R: Read> CsvReader<R> {
         }
     }
 
+    /// Resets the per-field state at the start of a field.
+    #[inline]
+    fn start_field(&mut self, batch: &Batch) {
+        self.field_start = batch.data.len();
+        self.field_truncated = false;
+        self.quote_flagged = false;
+        self.write_limit =
+            if self.rec_truncated || self.rec_fields as usize >= MAX_FIELDS_PER_RECORD {
+                0
+            } else {
+                (self.field_start + self.max_field).min(self.rec_start_data + MAX_RECORD_BYTES)
+            };
+    }
+
     fn end_line(&mut self, b: u8) {
         self.line += 1;
         if b == b'\n' {
@@ -392,7 +459,18 @@ impl<R: Read> CsvReader<R> {
         self.rec_first_end = batch.ends.len() as u32;
     }
 
+    #[inline]
     fn push_bytes(&mut self, batch: &mut Batch, from: usize, to: usize) {
+        // Fast path: the bytes fit under the field and record limits.
+        if batch.data.len() + (to - from) <= self.write_limit {
+            batch.data.extend_from_slice(&self.buf[from..to]);
+            return;
+        }
+        self.push_bytes_limited(batch, from, to);
+    }
+
+    #[cold]
+    fn push_bytes_limited(&mut self, batch: &mut Batch, from: usize, to: usize) {
         if self.field_truncated
             || self.rec_truncated
             || from >= to
@@ -408,10 +486,12 @@ impl<R: Read> CsvReader<R> {
         if n > room_field {
             batch.data.extend_from_slice(&self.buf[from..from + room_field]);
             self.field_truncated = true;
+            self.write_limit = 0;
             self.issue(batch, CsvIssueKind::FieldTooLarge);
         } else if n > room_rec {
             batch.data.extend_from_slice(&self.buf[from..from + room_rec]);
             self.rec_truncated = true;
+            self.write_limit = 0;
             self.issue(batch, CsvIssueKind::RecordTooLarge);
         } else {
             batch.data.extend_from_slice(&self.buf[from..to]);

@@ -22,6 +22,7 @@ mod check;
 mod csv;
 mod error;
 mod infer;
+mod pattern;
 mod schema;
 pub mod synth;
 mod types;

@@ -28,6 +28,7 @@ pub(crate) enum Value<'a> {
 
 impl Value<'_> {
     /// Orders two values of the same type; `None` when they are not comparable.
+    #[inline]
     pub(crate) fn compare(&self, other: &Value<'_>) -> Option<Ordering> {
         use Value::*;
         match (self, other) {
@@ -137,6 +138,14 @@ pub(crate) struct NumOpts {
     group: Option<char>,
     bare: bool,
     allow_non_finite: bool,
+}
+
+impl NumOpts {
+    /// The default lexical form: bare, `.` decimal, no grouping.
+    #[inline]
+    fn plain(&self) -> bool {
+        self.bare && self.decimal == '.' && self.group.is_none()
+    }
 }
 
 /// How to read cells of one field.
@@ -331,6 +340,7 @@ impl CellType {
     }
 
     /// Reads one non-missing cell.
+    #[inline]
     pub(crate) fn parse<'a>(&self, s: &'a str) -> Result<Value<'a>, TypeError> {
         match self {
             CellType::String(f) => {
@@ -460,7 +470,11 @@ fn normalise_number(s: &str, o: &NumOpts) -> Option<String> {
     Some(out)
 }
 
+#[inline]
 fn parse_number(s: &str, o: &NumOpts) -> Result<f64, TypeError> {
+    if o.plain() {
+        return finish_number(s, o);
+    }
     let owned;
     let text = match normalise_number(s, o) {
         Some(t) => {
@@ -470,6 +484,54 @@ fn parse_number(s: &str, o: &NumOpts) -> Result<f64, TypeError> {
         None if !o.bare => return Err(TypeError::NotNumber),
         None => s,
     };
+    finish_number(text, o)
+}
+
+/// Exact powers of ten representable in an f64.
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// Clinger's fast path: `[+-]digits[.digits]` with at most 15 significant digits is a
+/// mantissa below 2^53 divided by an exact power of ten, and one IEEE division is correctly
+/// rounded, so the result equals the full algorithm's. `None` sends anything else to std.
+#[inline]
+fn fast_decimal(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let (neg, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut mantissa: u64 = 0;
+    let mut frac: Option<usize> = None;
+    let mut count = 0;
+    for (i, &c) in digits.iter().enumerate() {
+        if c.is_ascii_digit() {
+            mantissa = mantissa * 10 + u64::from(c - b'0');
+            count += 1;
+        } else if c == b'.' && frac.is_none() {
+            frac = Some(digits.len() - i - 1);
+        } else {
+            return None;
+        }
+    }
+    if count == 0 || count > 15 {
+        return None;
+    }
+    let v = mantissa as f64 / POW10[frac.unwrap_or(0)];
+    Some(if neg { -v } else { v })
+}
+
+#[inline]
+fn finish_number(text: &str, o: &NumOpts) -> Result<f64, TypeError> {
+    if let Some(v) = fast_decimal(text) {
+        return Ok(v);
+    }
     if !is_finite_spelling(text) {
         if is_non_finite_spelling(text) {
             return if o.allow_non_finite {
@@ -484,21 +546,45 @@ fn parse_number(s: &str, o: &NumOpts) -> Result<f64, TypeError> {
     if v.is_finite() { Ok(v) } else { Err(TypeError::NumberOverflow) }
 }
 
+#[inline]
 fn parse_integer(s: &str, o: &NumOpts) -> Result<i64, TypeError> {
     let owned;
-    let text = match normalise_number(s, o) {
-        Some(t) => {
-            owned = t;
-            owned.as_str()
+    let text = if o.plain() {
+        s
+    } else {
+        match normalise_number(s, o) {
+            Some(t) => {
+                owned = t;
+                owned.as_str()
+            }
+            None if !o.bare => return Err(TypeError::NotInteger),
+            None => s,
         }
-        None if !o.bare => return Err(TypeError::NotInteger),
-        None => s,
     };
-    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    let (neg, digits) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text.as_bytes()[1..]),
+        Some(b'+') => (false, &text.as_bytes()[1..]),
+        _ => (false, text.as_bytes()),
+    };
+    if digits.is_empty() {
         return Err(TypeError::NotInteger);
     }
-    text.parse().map_err(|_| TypeError::IntegerRange)
+    // One pass: accumulate negatively so i64::MIN fits.
+    let mut acc: i64 = 0;
+    let mut overflow = false;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(TypeError::NotInteger);
+        }
+        match acc.checked_mul(10).and_then(|a| a.checked_sub(i64::from(c - b'0'))) {
+            Some(a) => acc = a,
+            None => overflow = true,
+        }
+    }
+    if overflow {
+        return Err(TypeError::IntegerRange);
+    }
+    if neg { Ok(acc) } else { acc.checked_neg().ok_or(TypeError::IntegerRange) }
 }
 
 fn two(b: &[u8], i: usize) -> Option<u32> {
@@ -508,6 +594,7 @@ fn two(b: &[u8], i: usize) -> Option<u32> {
 }
 
 /// `YYYY-MM-DD`, strictly.
+#[inline]
 fn iso_date(s: &str) -> Option<NaiveDate> {
     let b = s.as_bytes();
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
@@ -847,6 +934,43 @@ mod tests {
         let mut g = field(FieldType::Number);
         g.decimal_char = Some("1".into());
         assert!(CellType::for_field(&g).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_decimal_equals_std(int in 0u64..10_000_000_000, frac in 0u32..8, neg: bool) {
+            let digits = int.to_string();
+            let frac = (frac as usize).min(digits.len());
+            let (a, b) = digits.split_at(digits.len() - frac);
+            let s = format!("{}{}{}{}", if neg { "-" } else { "" }, if a.is_empty() { "0" } else { a }, if frac > 0 { "." } else { "" }, b);
+            proptest::prop_assert_eq!(fast_decimal(&s), Some(s.parse::<f64>().expect("std parses")), "{}", s);
+        }
+
+        #[test]
+        fn integers_equal_std(n: i64, plus: bool) {
+            let s = if plus && n >= 0 { format!("+{n}") } else { n.to_string() };
+            let opts = NumOpts { decimal: '.', group: None, bare: true, allow_non_finite: false };
+            proptest::prop_assert_eq!(parse_integer(&s, &opts), Ok(n));
+        }
+    }
+
+    #[test]
+    fn fast_decimal_edges() {
+        assert_eq!(fast_decimal("0.1"), Some(0.1));
+        assert_eq!(fast_decimal("123456789012345"), Some(123456789012345.0));
+        assert_eq!(fast_decimal("1234567890123456"), None, "16 digits go to std");
+        assert_eq!(fast_decimal("1e5"), None);
+        assert_eq!(fast_decimal("."), None);
+        assert_eq!(fast_decimal("-"), None);
+        assert_eq!(fast_decimal("1.2.3"), None);
+        let t = ct(&field(FieldType::Number));
+        assert_eq!(t.parse("."), Err(TypeError::NotNumber));
+        assert_eq!(t.parse("-0.0"), Ok(Value::Num(-0.0)));
+        assert_eq!(t.parse("9223372036854775808"), Ok(Value::Num(9223372036854775808.0)));
+        let i = ct(&field(FieldType::Integer));
+        assert_eq!(i.parse("-9223372036854775808"), Ok(Value::Int(i64::MIN)));
+        assert_eq!(i.parse("9223372036854775808"), Err(TypeError::IntegerRange));
+        assert_eq!(i.parse("+"), Err(TypeError::NotInteger));
     }
 
     #[test]

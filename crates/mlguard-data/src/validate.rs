@@ -795,9 +795,17 @@ fn check_batch(ctx: &Context<'_>, batch: &Batch, mut sink: Sink, max_field: usiz
         }
         cells.clear();
         cells.extend(batch.record(i).take(ncols));
+        // One UTF-8 check for the whole record; cells are then cut from it (a cell that
+        // does not start and end on character boundaries is checked on its own below).
+        let (span, span_start) = batch.record_bytes(i);
+        let whole = std::str::from_utf8(span).ok();
         let mut valid_utf8 = true;
+        let mut at = span_start;
         for (col, raw) in cells.iter().enumerate() {
-            let s = match std::str::from_utf8(raw) {
+            let from = at;
+            at += raw.len();
+            let cut = whole.and_then(|w| w.get(from - span_start..at - span_start));
+            let s = match cut.map_or_else(|| std::str::from_utf8(raw), Ok) {
                 Ok(s) => s,
                 Err(e) => {
                     valid_utf8 = false;
