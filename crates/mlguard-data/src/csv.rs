@@ -52,7 +52,7 @@ pub(crate) struct CsvIssue {
 /// Where one record lives in a batch.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RecordMeta {
-    /// Index of its first field end in [`Batch::ends`].
+    /// Index of its first field in [`Batch::spans`].
     pub(crate) first: u32,
     /// Number of fields kept.
     pub(crate) len: u32,
@@ -68,9 +68,9 @@ pub(crate) struct RecordMeta {
 #[derive(Debug, Default)]
 pub(crate) struct Batch {
     pub(crate) data: Vec<u8>,
-    /// End offset (exclusive) of each field in `data`; a field starts where the previous
-    /// one ended (or at the record's start).
-    pub(crate) ends: Vec<u32>,
+    /// Start and end (exclusive) of each field in `data`. Fields of a record are in order
+    /// and do not overlap, but may have gaps (a delimiter copied with a whole line).
+    pub(crate) spans: Vec<(u32, u32)>,
     pub(crate) records: Vec<RecordMeta>,
     pub(crate) issues: Vec<CsvIssue>,
     /// 1-based data row number of the first record (the header is row 0).
@@ -82,33 +82,29 @@ pub(crate) struct Batch {
 impl Batch {
     pub(crate) fn clear(&mut self) {
         self.data.clear();
-        self.ends.clear();
+        self.spans.clear();
         self.records.clear();
         self.issues.clear();
     }
 
-    /// All field bytes of record `i`, concatenated, and where they start in `data`.
+    /// The bytes from the first to the last field of record `i`, and where they start
+    /// in `data`.
     pub(crate) fn record_bytes(&self, i: usize) -> (&[u8], usize) {
-        let meta = self.records[i];
-        let first = meta.first as usize;
-        let start = if first == 0 { 0 } else { self.ends[first - 1] as usize };
-        let end =
-            if meta.len == 0 { start } else { self.ends[first + meta.len as usize - 1] as usize };
+        let spans = self.spans(i);
+        let start = spans.first().map_or(0, |s| s.0 as usize);
+        let end = spans.last().map_or(start, |s| s.1 as usize);
         (&self.data[start..end], start)
+    }
+
+    /// The spans of the fields of record `i`.
+    pub(crate) fn spans(&self, i: usize) -> &[(u32, u32)] {
+        let meta = self.records[i];
+        &self.spans[meta.first as usize..(meta.first + meta.len) as usize]
     }
 
     /// The fields of record `i`.
     pub(crate) fn record(&self, i: usize) -> impl Iterator<Item = &[u8]> + '_ {
-        let meta = self.records[i];
-        let first = meta.first as usize;
-        let ends = &self.ends[first..first + meta.len as usize];
-        let mut start = if first == 0 { 0 } else { self.ends[first - 1] as usize };
-        // A record's first field starts where the previous record's last field ended.
-        ends.iter().map(move |&end| {
-            let field = &self.data[start..end as usize];
-            start = end as usize;
-            field
-        })
+        self.spans(i).iter().map(|&(a, b)| &self.data[a as usize..b as usize])
     }
 }
 
@@ -327,6 +323,9 @@ impl<R: Read> CsvReader<R> {
                             continue;
                         }
                     }
+                    if self.fast_record(batch) {
+                        return;
+                    }
                     self.begin_record(batch);
                     self.state = State::FieldStart;
                 }
@@ -449,6 +448,56 @@ impl<R: Read> CsvReader<R> {
         }
     }
 
+    /// Reads a whole record at once when it is a complete line with no quote and no stray
+    /// CR (almost every line of a data file): one search for the line end, one copy, one
+    /// pass over the delimiters. Returns false, consuming nothing, when the record needs the
+    /// state machine (quotes, limits, blank lines, a line not yet in the buffer).
+    #[inline]
+    fn fast_record(&mut self, batch: &mut Batch) -> bool {
+        let hay = &self.buf[self.pos..self.len];
+        let Some(nl) = memchr::memchr(b'\n', hay) else { return false };
+        let mut line = &hay[..nl];
+        let crlf = line.last() == Some(&b'\r');
+        if crlf {
+            line = &line[..nl - 1];
+        }
+        if line.is_empty()
+            || line.len() > self.max_field
+            || memchr::memchr2(b'"', b'\r', line).is_some()
+        {
+            return false;
+        }
+        let base = batch.data.len();
+        let first = batch.spans.len();
+        let mut start = base;
+        for p in memchr::memchr_iter(self.delimiter, line) {
+            batch.spans.push((start as u32, (base + p) as u32));
+            start = base + p + 1;
+        }
+        batch.spans.push((start as u32, (base + line.len()) as u32));
+        let fields = batch.spans.len() - first;
+        if fields > MAX_FIELDS_PER_RECORD {
+            batch.spans.truncate(first);
+            return false;
+        }
+        batch.data.extend_from_slice(line);
+        batch.records.push(RecordMeta {
+            first: first as u32,
+            len: fields as u32,
+            fields_in_file: fields as u64,
+            line: self.line,
+            offset: self.file_pos(),
+        });
+        self.line += 1;
+        if crlf {
+            self.endings.crlf += 1;
+        } else {
+            self.endings.lf += 1;
+        }
+        self.pos += nl + 1;
+        true
+    }
+
     fn begin_record(&mut self, batch: &mut Batch) {
         self.rec_line = self.line;
         self.rec_offset = self.file_pos();
@@ -456,7 +505,7 @@ impl<R: Read> CsvReader<R> {
         self.rec_fields = 0;
         self.rec_quoted = false;
         self.rec_truncated = false;
-        self.rec_first_end = batch.ends.len() as u32;
+        self.rec_first_end = batch.spans.len() as u32;
     }
 
     #[inline]
@@ -501,7 +550,7 @@ impl<R: Read> CsvReader<R> {
     fn end_field(&mut self, batch: &mut Batch) {
         self.rec_fields += 1;
         if self.rec_fields as usize <= MAX_FIELDS_PER_RECORD {
-            batch.ends.push(batch.data.len() as u32);
+            batch.spans.push((self.field_start as u32, batch.data.len() as u32));
         } else if self.rec_fields as usize == MAX_FIELDS_PER_RECORD + 1 {
             self.issue(batch, CsvIssueKind::RecordTooLarge);
         }
@@ -512,7 +561,7 @@ impl<R: Read> CsvReader<R> {
         let blank =
             self.rec_fields == 1 && !self.rec_quoted && batch.data.len() == self.rec_start_data;
         if blank {
-            batch.ends.pop();
+            batch.spans.pop();
             batch.issues.push(CsvIssue {
                 kind: CsvIssueKind::BlankLine,
                 line: self.rec_line,
@@ -523,7 +572,7 @@ impl<R: Read> CsvReader<R> {
         } else {
             batch.records.push(RecordMeta {
                 first: self.rec_first_end,
-                len: (batch.ends.len() as u32) - self.rec_first_end,
+                len: (batch.spans.len() as u32) - self.rec_first_end,
                 fields_in_file: self.rec_fields,
                 line: self.rec_line,
                 offset: self.rec_offset,
@@ -542,7 +591,11 @@ impl<R: Read> CsvReader<R> {
                 self.issue(batch, CsvIssueKind::UnterminatedQuote);
                 self.end_record(batch);
             }
-            State::FieldStart | State::Unquoted | State::QuoteInQuoted => self.end_record(batch),
+            State::FieldStart => {
+                self.start_field(batch);
+                self.end_record(batch);
+            }
+            State::Unquoted | State::QuoteInQuoted => self.end_record(batch),
         }
         self.state = State::RecordStart;
     }

@@ -800,11 +800,9 @@ fn check_batch(ctx: &Context<'_>, batch: &Batch, mut sink: Sink, max_field: usiz
         let (span, span_start) = batch.record_bytes(i);
         let whole = std::str::from_utf8(span).ok();
         let mut valid_utf8 = true;
-        let mut at = span_start;
-        for (col, raw) in cells.iter().enumerate() {
-            let from = at;
-            at += raw.len();
-            let cut = whole.and_then(|w| w.get(from - span_start..at - span_start));
+        for (col, (raw, &(from, to))) in cells.iter().zip(batch.spans(i)).enumerate() {
+            let cut =
+                whole.and_then(|w| w.get(from as usize - span_start..to as usize - span_start));
             let s = match cut.map_or_else(|| std::str::from_utf8(raw), Ok) {
                 Ok(s) => s,
                 Err(e) => {
