@@ -27,6 +27,8 @@ pub const DEFAULT_ENUM_MAX: usize = 12;
 pub const TARGET_NAMES: &[&str] = &["label", "target", "y", "class"];
 /// Share of values that must look like a kind of personal data for a value-based hint.
 const PII_SHARE: f64 = 0.8;
+/// Values per column on which phone, SSN, name and IP hints are judged.
+const PII_SAMPLE: u64 = 10_000;
 
 /// How to infer.
 #[derive(Debug, Clone)]
@@ -194,6 +196,8 @@ struct ColumnStats {
     ssns: u64,
     names: u64,
     ips: u64,
+    /// Values the sampled hints were computed on.
+    sampled: u64,
 }
 
 fn tokens(name: &str) -> Vec<String> {
@@ -259,6 +263,7 @@ impl ColumnStats {
             ssns: 0,
             names: 0,
             ips: 0,
+            sampled: 0,
         }
     }
 
@@ -327,11 +332,12 @@ impl ColumnStats {
                 self.distinct = None;
             }
         }
-        let shape = digit_shape(s);
-        match (&self.shape, shape) {
-            (None, Some(sh)) if self.present == 1 => self.shape = Some(sh),
-            (Some(cur), Some(sh)) if *cur == sh => {}
-            _ => self.shape = None,
+        if self.present == 1 || self.shape.is_some() {
+            match (&self.shape, digit_shape(s)) {
+                (None, Some(sh)) if self.present == 1 => self.shape = Some(sh),
+                (Some(cur), Some(sh)) if *cur == sh => {}
+                _ => self.shape = None,
+            }
         }
         if self.id_like && self.unique {
             self.unique = match int {
@@ -349,24 +355,34 @@ impl ColumnStats {
         if is_uuid(s) {
             self.uuids += 1;
         }
-        if looks_like_phone(s) {
-            self.phones += 1;
-        }
-        if looks_like_ssn(s) {
-            self.ssns += 1;
-        }
-        if looks_like_person_name(s) {
-            self.names += 1;
-        }
-        if s.parse::<std::net::Ipv4Addr>().is_ok()
-            || (s.contains(':') && s.parse::<std::net::Ipv6Addr>().is_ok())
-        {
-            self.ips += 1;
+        // Value-based hints of personal data are judged on a sample of each column.
+        if self.sampled < PII_SAMPLE {
+            self.sampled += 1;
+            if looks_like_phone(s) {
+                self.phones += 1;
+            }
+            if looks_like_ssn(s) {
+                self.ssns += 1;
+            }
+            if looks_like_person_name(s) {
+                self.names += 1;
+            }
+            if s.parse::<std::net::Ipv4Addr>().is_ok()
+                || (s.contains(':') && s.parse::<std::net::Ipv6Addr>().is_ok())
+            {
+                self.ips += 1;
+            }
         }
     }
 
+    /// Whether `n` of all present values is a large enough share.
     fn share(&self, n: u64) -> bool {
         self.present > 0 && n as f64 >= PII_SHARE * self.present as f64
+    }
+
+    /// Whether `n` of the sampled values is a large enough share.
+    fn sampled_share(&self, n: u64) -> bool {
+        self.sampled > 0 && n as f64 >= PII_SHARE * self.sampled as f64
     }
 
     fn field_type(&self) -> FieldType {
@@ -400,13 +416,13 @@ impl ColumnStats {
         }
         let ssn_name = self.has_token(&["ssn", "nino"])
             || (self.has_token(&["social"]) && self.has_token(&["security"]));
-        if (textish && ssn_name) || (text && self.share(self.ssns)) {
+        if (textish && ssn_name) || (text && self.sampled_share(self.ssns)) {
             return Some(PiiKind::Ssn);
         }
         let phone_name =
             self.has_token(&["phone", "mobile", "tel", "telephone", "cell", "fax", "msisdn"]);
         if (textish && phone_name && !self.has_token(&["count", "calls", "minutes"]))
-            || (text && self.share(self.phones))
+            || (text && self.sampled_share(self.phones))
         {
             return Some(PiiKind::Phone);
         }
@@ -422,7 +438,7 @@ impl ColumnStats {
         {
             return Some(PiiKind::Address);
         }
-        if text && (self.has_token(&["ip"]) || self.share(self.ips)) {
+        if text && (self.has_token(&["ip"]) || self.sampled_share(self.ips)) {
             return Some(PiiKind::IpAddress);
         }
         let name_word =
@@ -431,7 +447,7 @@ impl ColumnStats {
                     "user", "file", "product", "company", "host", "domain", "brand", "item",
                     "city", "country", "street",
                 ]);
-        if text && (name_word || self.share(self.names)) {
+        if text && (name_word || self.sampled_share(self.names)) {
             return Some(PiiKind::Name);
         }
         if text
