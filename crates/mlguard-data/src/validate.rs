@@ -896,7 +896,7 @@ fn check_batch(ctx: &Context<'_>, batch: &Batch, mut sink: Sink, max_field: usiz
                 if j > 0 {
                     key_text.push_str(", ");
                 }
-                key_text.push_str(&shorten(s));
+                key_text.push_str(&if f.pii { mask(s) } else { shorten(s) });
             }
             let key = if spec.exact_integer { int_key } else { h.finish() };
             keys[k].push(KeyEntry {

@@ -475,3 +475,15 @@ fn unknown_properties_are_kept() {
     let s = Schema::from_json(&doc).expect("valid");
     assert_eq!(s.to_json(), doc);
 }
+
+#[test]
+fn pii_in_a_composite_key_is_masked_too() {
+    let schema = json!({
+        "fields": [{"name": "email", "type": "string", "pii": "email"}, {"name": "day", "type": "date"}],
+        "uniqueKeys": [["email", "day"]]
+    });
+    let r = run(schema, "email,day\nann@x.org,2024-01-01\nann@x.org,2024-01-01\n");
+    assert_eq!(r.findings.len(), 1);
+    assert_eq!(r.findings[0].value.as_deref(), Some("xxx@x.xxx, 2024-01-01"));
+    assert!(!r.to_json().contains("ann@"));
+}
