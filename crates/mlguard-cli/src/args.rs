@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// mlguard makes the data side of machine learning secure: validate datasets against a
-/// schema, find personal data, seal and verify artifacts, train, serve and audit.
+/// mlguard makes the data side of machine learning secure. This version drafts a schema
+/// for a dataset, validates CSV files against it, and shows both in `mlguard demo`.
 #[derive(Debug, Parser)]
-#[command(name = "mlguard", version, about, propagate_version = true, max_term_width = 100)]
+#[command(name = "mlguard", version, propagate_version = true, max_term_width = 100)]
 pub(crate) struct Cli {
     /// When to colour output (NO_COLOR is honoured with `auto`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]

@@ -74,6 +74,7 @@ pub fn infer_path(path: &Path, opts: &InferOptions) -> Result<Inferred, DataErro
 
 /// Drafts a schema for CSV read from `src`.
 pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, DataError> {
+    crate::validate::check_delimiter(opts.delimiter)?;
     let mut reader = CsvReader::new(src, opts.delimiter, DEFAULT_MAX_FIELD_BYTES);
     reader.encoding()?;
     let mut head = Batch::default();

@@ -79,6 +79,7 @@ pub fn validate_reader<R: Read + Send>(
     schema: &Schema,
     opts: &ValidateOptions,
 ) -> Result<Report, DataError> {
+    check_delimiter(opts.delimiter)?;
     let compiled = CompiledSchema::new(schema)?;
     let mut report = Report::new("validation", name);
     report.set_limit(Some(opts.max_errors));
@@ -164,6 +165,14 @@ fn finish(mut report: Report, sink: Sink, header: &[String], rows: u64, bytes: u
     report.stat("bytes", bytes);
     report.stat("valid", report.errors() == 0);
     report
+}
+
+/// Rejects delimiters that would make CSV ambiguous.
+pub(crate) fn check_delimiter(d: u8) -> Result<(), DataError> {
+    if matches!(d, b'"' | b'\n' | b'\r') {
+        return Err(DataError::Input(format!("{:?} cannot be the field delimiter", char::from(d))));
+    }
+    Ok(())
 }
 
 /// Every check the validator makes, with its id.

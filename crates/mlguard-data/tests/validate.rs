@@ -487,3 +487,15 @@ fn pii_in_a_composite_key_is_masked_too() {
     assert_eq!(r.findings[0].value.as_deref(), Some("xxx@x.xxx, 2024-01-01"));
     assert!(!r.to_json().contains("ann@"));
 }
+
+#[test]
+fn ambiguous_delimiters_are_refused() {
+    let schema = Schema::from_json(&json!({"fields": [{"name": "a"}]})).expect("schema");
+    for d in [b'"', b'\n', b'\r'] {
+        let opts = ValidateOptions { delimiter: d, ..ValidateOptions::default() };
+        assert!(validate_reader(&b"a\n1\n"[..], "t.csv", &schema, &opts).is_err());
+    }
+    let opts = ValidateOptions { delimiter: b';', ..ValidateOptions::default() };
+    let r = validate_reader(&b"a\n1;2\n"[..], "t.csv", &schema, &opts).expect("runs");
+    assert_eq!(r.findings[0].check, "csv.ragged-row");
+}
