@@ -10,26 +10,11 @@ pub struct TextOptions {
     pub color: bool,
 }
 
-/// Renders a report for a terminal: the findings listed (in input order), then a summary
-/// per check and field, then the totals.
+/// Renders a report for a terminal: a summary per check and field (exact counts), then
+/// the first findings in input order, then how many more were counted but not listed.
 pub fn render_text(report: &Report, opts: TextOptions) -> String {
     let mut out = String::new();
-    for f in &report.findings {
-        let level = paint(opts, f.level, f.level.as_str());
-        let _ = write!(out, "{level}[{}] {}: {}", f.check, f.location, f.message);
-        if let Some(v) = &f.value {
-            let _ = write!(out, " (value: {})", quote(v));
-        }
-        out.push('\n');
-    }
-    if report.omitted > 0 {
-        let _ =
-            writeln!(out, "... {} more not shown (raise --max-errors to see more)", report.omitted);
-    }
     if !report.counts.is_empty() {
-        if !report.findings.is_empty() {
-            out.push('\n');
-        }
         out.push_str("summary:\n");
         let width = report.counts.iter().map(|c| c.check.len()).max().unwrap_or(0);
         for c in &report.counts {
@@ -43,6 +28,21 @@ pub fn render_text(report: &Report, opts: TextOptions) -> String {
                 c.count,
             );
         }
+        if !report.findings.is_empty() {
+            out.push('\n');
+        }
+    }
+    for f in &report.findings {
+        let level = paint(opts, f.level, f.level.as_str());
+        let _ = write!(out, "{level}[{}] {}: {}", f.check, f.location, f.message);
+        if let Some(v) = &f.value {
+            let _ = write!(out, " (value: {})", quote(v));
+        }
+        out.push('\n');
+    }
+    if report.omitted > 0 {
+        let _ =
+            writeln!(out, "... {} more not shown (raise --max-errors to see more)", report.omitted);
     }
     out
 }
@@ -82,7 +82,7 @@ mod tests {
     use crate::{Finding, Location, Severity};
 
     #[test]
-    fn text_lists_findings_then_summary() {
+    fn text_shows_summary_then_findings() {
         let mut r = Report::new("validation", "x.csv");
         r.push(
             Finding::new("constraint.maximum", Severity::High, "212 > 120")
@@ -95,11 +95,14 @@ mod tests {
                 .with_value("=cmd|\x1b[2J"),
         );
         let text = render_text(&r, TextOptions::default());
+        assert!(text.starts_with("summary:\n"), "{text}");
         assert!(
-            text.starts_with(
-                "error[constraint.maximum] x.csv:7 [age]: 212 > 120 (value: \"212\")\n"
-            )
+            text.contains(
+                "\nerror[constraint.maximum] x.csv:7 [age]: 212 > 120 (value: \"212\")\n"
+            ),
+            "{text}"
         );
+        assert!(text.find("summary:") < text.find("error[constraint.maximum]"));
         assert!(text.contains("warning[csv.formula]"), "{text}");
         assert!(text.contains("\\u{1b}[2J"), "control chars escaped: {text}");
         assert!(text.contains("summary:"));
