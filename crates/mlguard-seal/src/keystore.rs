@@ -1,0 +1,594 @@
+//! The vault's key material on disk.
+//!
+//! ```text
+//! VAULT/
+//!   config.toml          format version
+//!   keyring.json         master keys by version and the signing key, each wrapped
+//!                        (AES-256-GCM) by a key-encryption key from a passphrase
+//!                        (Argon2id) or a key file (HKDF-SHA256)
+//!   signing/public.pem   this vault's signing public key
+//!   signing/trusted/     public keys (NAME.pem) whose signatures this vault accepts
+//!   objects/             sealed artifacts kept in the vault
+//! ```
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use aws_lc_rs::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
+use aws_lc_rs::hkdf;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::artifact::SealKeys;
+use crate::atomic::write_atomic;
+use crate::error::SealError;
+use crate::keys::{KEY_LEN, PublicKey, SigningKey, SymmetricKey, b64, hex, random, unb64, unhex};
+
+/// Argon2id memory cost (KiB): OWASP's minimum recommendation (19 MiB).
+pub const ARGON2_M_KIB: u32 = 19 * 1024;
+/// Argon2id iterations: OWASP's minimum with 19 MiB.
+pub const ARGON2_T: u32 = 2;
+/// Argon2id parallelism.
+pub const ARGON2_P: u32 = 1;
+/// Upper bounds on the Argon2id parameters read from a keyring, so a crafted file cannot
+/// make unlocking take unbounded memory or time.
+const ARGON2_MAX_M_KIB: u32 = 4 * 1024 * 1024;
+const ARGON2_MAX_T: u32 = 64;
+/// Shortest passphrase accepted when a vault is created.
+pub const MIN_PASSPHRASE_CHARS: usize = 12;
+/// Largest keyring file read.
+const MAX_KEYRING_BYTES: u64 = 4 << 20;
+
+const KEK_INFO: &[u8] = b"mlguard-keyring-v1 key-file kek";
+const WRAP_CONTEXT: &str = "mlguard-keyring-v1 ";
+
+/// The secret that unlocks a vault.
+pub enum Secret {
+    /// A passphrase.
+    Passphrase(Zeroizing<String>),
+    /// The content of a key file (32 random bytes).
+    KeyFile(Zeroizing<Vec<u8>>),
+}
+
+impl Secret {
+    /// Reads a key file, refusing one that is not 32 bytes or that group or others can read.
+    pub fn from_key_file(path: &Path) -> Result<Secret, SealError> {
+        check_private(path)?;
+        let bytes = Zeroizing::new(
+            fs::read(path)
+                .map_err(SealError::io(format!("cannot read key file {}", path.display())))?,
+        );
+        if bytes.len() != KEY_LEN {
+            return Err(SealError::Refused(format!(
+                "key file {} must hold exactly {KEY_LEN} bytes",
+                path.display()
+            )));
+        }
+        Ok(Secret::KeyFile(bytes))
+    }
+
+    /// Creates a new key file of 32 random bytes, readable by its owner only.
+    pub fn create_key_file(path: &Path) -> Result<Secret, SealError> {
+        let bytes: [u8; KEY_LEN] = random()?;
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts
+            .open(path)
+            .map_err(SealError::io(format!("cannot create key file {}", path.display())))?;
+        std::io::Write::write_all(&mut f, &bytes)
+            .map_err(SealError::io(format!("cannot write key file {}", path.display())))?;
+        f.sync_all().map_err(SealError::io(format!("cannot sync key file {}", path.display())))?;
+        Ok(Secret::KeyFile(Zeroizing::new(bytes.to_vec())))
+    }
+}
+
+/// Refuses a secret file that group or others may read.
+fn check_private(path: &Path) -> Result<(), SealError> {
+    let meta = fs::metadata(path)
+        .map_err(SealError::io(format!("cannot read key file {}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o077 != 0 {
+            return Err(SealError::Refused(format!(
+                "key file {} is readable by group or others; run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            )));
+        }
+    }
+    if !meta.is_file() {
+        return Err(SealError::Refused(format!(
+            "key file {} is not a regular file",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// How a vault is unlocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnlockMethod {
+    /// With a passphrase.
+    Passphrase,
+    /// With a key file.
+    KeyFile,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "method", deny_unknown_fields)]
+enum UnlockInfo {
+    #[serde(rename = "passphrase")]
+    Passphrase { kdf: String, m_kib: u32, t: u32, p: u32, salt: String },
+    #[serde(rename = "key-file")]
+    KeyFile { kdf: String, salt: String },
+}
+
+/// State of a master key version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    /// Seals new artifacts and opens old ones.
+    Active,
+    /// Opens artifacts sealed under it; seals nothing new.
+    Previous,
+    /// Destroyed: artifacts wrapped only for it no longer open.
+    Retired,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MasterEntry {
+    version: u32,
+    created: String,
+    state: KeyState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wrapped: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SigningEntry {
+    alg: String,
+    key_id: String,
+    public_key: String,
+    nonce: String,
+    wrapped: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyringFile {
+    format: u32,
+    unlock: UnlockInfo,
+    master_keys: Vec<MasterEntry>,
+    signing_key: SigningEntry,
+}
+
+/// One master key version, for listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The version.
+    pub version: u32,
+    /// When it was created.
+    pub created: String,
+    /// Its state.
+    pub state: KeyState,
+}
+
+/// A vault's key store (locked until [`Keystore::unlock`]).
+pub struct Keystore {
+    root: PathBuf,
+    ring: KeyringFile,
+}
+
+fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+fn kek(info: &UnlockInfo, secret: &Secret) -> Result<SymmetricKey, SealError> {
+    match (info, secret) {
+        (UnlockInfo::Passphrase { kdf, m_kib, t, p, salt }, Secret::Passphrase(pass)) => {
+            if kdf != "argon2id" || *m_kib > ARGON2_MAX_M_KIB || *t > ARGON2_MAX_T || *p == 0 || *p > 16 {
+                return Err(SealError::Refused("the keyring's passphrase parameters are not acceptable".into()));
+            }
+            let salt = unhex::<16>(salt).ok_or(SealError::Refused("the keyring's salt is malformed".into()))?;
+            let params = argon2::Params::new(*m_kib, *t, *p, Some(KEY_LEN))
+                .map_err(|_| SealError::Refused("the keyring's passphrase parameters are not acceptable".into()))?;
+            let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+            let mut out = Zeroizing::new([0u8; KEY_LEN]);
+            argon.hash_password_into(pass.as_bytes(), &salt, out.as_mut()).map_err(|_| SealError::WrongSecret)?;
+            SymmetricKey::from_slice(out.as_ref())
+        }
+        (UnlockInfo::KeyFile { kdf, salt }, Secret::KeyFile(bytes)) => {
+            if kdf != "hkdf-sha256" {
+                return Err(SealError::Refused("the keyring's key-file derivation is not acceptable".into()));
+            }
+            let salt = unhex::<32>(salt).ok_or(SealError::Refused("the keyring's salt is malformed".into()))?;
+            let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &salt).extract(bytes);
+            let okm = prk.expand(&[KEK_INFO], &aead::AES_256_GCM)?;
+            let mut out = Zeroizing::new([0u8; KEY_LEN]);
+            okm.fill(out.as_mut())?;
+            SymmetricKey::from_slice(out.as_ref())
+        }
+        (UnlockInfo::Passphrase { .. }, Secret::KeyFile(_)) => {
+            Err(SealError::Refused("this vault is unlocked with a passphrase, not a key file".into()))
+        }
+        (UnlockInfo::KeyFile { .. }, Secret::Passphrase(_)) => {
+            Err(SealError::Refused("this vault is unlocked with a key file (--key-file or MLGUARD_KEY_FILE), not a passphrase".into()))
+        }
+    }
+}
+
+fn seal_secret(
+    kek: &SymmetricKey,
+    label: &str,
+    secret: &[u8],
+) -> Result<(String, String), SealError> {
+    let nonce: [u8; 12] = random()?;
+    let key = LessSafeKey::new(UnboundKey::new(&aead::AES_256_GCM, kek.as_bytes())?);
+    let mut buf = Zeroizing::new(secret.to_vec());
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(format!("{WRAP_CONTEXT}{label}")),
+        &mut *buf,
+    )?;
+    Ok((hex(&nonce), b64(&buf)))
+}
+
+fn open_secret(
+    kek: &SymmetricKey,
+    label: &str,
+    nonce: &str,
+    wrapped: &str,
+) -> Result<Zeroizing<Vec<u8>>, SealError> {
+    let nonce = unhex::<12>(nonce).ok_or(SealError::WrongSecret)?;
+    let mut buf = Zeroizing::new(unb64(wrapped).ok_or(SealError::WrongSecret)?);
+    let key = LessSafeKey::new(UnboundKey::new(&aead::AES_256_GCM, kek.as_bytes())?);
+    let n = key
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(format!("{WRAP_CONTEXT}{label}")),
+            &mut *buf,
+        )
+        .map_err(|_| SealError::WrongSecret)?
+        .len();
+    buf.truncate(n);
+    Ok(buf)
+}
+
+impl Keystore {
+    /// Creates a vault at `root`: directories, a random master key (version 1) and a
+    /// signing key, both wrapped under `secret`. Refuses an existing vault.
+    pub fn init(root: &Path, secret: &Secret) -> Result<Keystore, SealError> {
+        if root.join("keyring.json").exists() {
+            return Err(SealError::Refused(format!(
+                "{} is already a vault (it has a keyring.json)",
+                root.display()
+            )));
+        }
+        if let Secret::Passphrase(p) = secret {
+            if p.chars().count() < MIN_PASSPHRASE_CHARS {
+                return Err(SealError::Refused(format!(
+                    "the passphrase must have at least {MIN_PASSPHRASE_CHARS} characters"
+                )));
+            }
+        }
+        for dir in [
+            root.to_path_buf(),
+            root.join("signing"),
+            root.join("signing/trusted"),
+            root.join("objects"),
+        ] {
+            fs::create_dir_all(&dir)
+                .map_err(SealError::io(format!("cannot create {}", dir.display())))?;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(root, fs::Permissions::from_mode(0o700))
+                .map_err(SealError::io(format!("cannot restrict {}", root.display())))?;
+        }
+        let unlock = match secret {
+            Secret::Passphrase(_) => UnlockInfo::Passphrase {
+                kdf: "argon2id".into(),
+                m_kib: ARGON2_M_KIB,
+                t: ARGON2_T,
+                p: ARGON2_P,
+                salt: hex(&random::<16>()?),
+            },
+            Secret::KeyFile(_) => {
+                UnlockInfo::KeyFile { kdf: "hkdf-sha256".into(), salt: hex(&random::<32>()?) }
+            }
+        };
+        let kek = kek(&unlock, secret)?;
+        let master = SymmetricKey::generate()?;
+        let (nonce, wrapped) = seal_secret(&kek, "master:1", master.as_bytes())?;
+        let signer = SigningKey::generate()?;
+        let public = signer.public_key();
+        let (snonce, swrapped) = seal_secret(&kek, "signing", signer.pkcs8())?;
+        let ring = KeyringFile {
+            format: 1,
+            unlock,
+            master_keys: vec![MasterEntry {
+                version: 1,
+                created: now(),
+                state: KeyState::Active,
+                nonce: Some(nonce),
+                wrapped: Some(wrapped),
+            }],
+            signing_key: SigningEntry {
+                alg: crate::artifact::SIG_ALG.into(),
+                key_id: public.key_id(),
+                public_key: b64(public.spki_der()),
+                nonce: snonce,
+                wrapped: swrapped,
+            },
+        };
+        let store = Keystore { root: root.to_path_buf(), ring };
+        write_atomic(&root.join("config.toml"), b"# mlguard vault\nformat = 1\n", true)?;
+        write_atomic(&root.join("signing/public.pem"), public.to_pem().as_bytes(), true)?;
+        store.save()?;
+        Ok(store)
+    }
+
+    /// Opens the vault at `root` (still locked).
+    pub fn open(root: &Path) -> Result<Keystore, SealError> {
+        let path = root.join("keyring.json");
+        let bad = |reason: String| SealError::Keystore { path: path.clone(), reason };
+        let meta = fs::metadata(&path).map_err(|_| {
+            bad(format!("no vault at {} (create one with `mlguard init`, or pass --vault DIR / set MLGUARD_VAULT)", root.display()))
+        })?;
+        if meta.len() > MAX_KEYRING_BYTES {
+            return Err(bad("the keyring is implausibly large".into()));
+        }
+        let text = fs::read_to_string(&path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+        let ring: KeyringFile =
+            serde_json::from_str(&text).map_err(|e| bad(format!("malformed: {e}")))?;
+        if ring.format != 1 {
+            return Err(bad(format!("unknown keyring format {}", ring.format)));
+        }
+        if ring.master_keys.iter().filter(|k| k.state == KeyState::Active).count() != 1 {
+            return Err(bad("exactly one master key must be active".into()));
+        }
+        Ok(Keystore { root: root.to_path_buf(), ring })
+    }
+
+    fn save(&self) -> Result<(), SealError> {
+        let text =
+            serde_json::to_string_pretty(&self.ring).map_err(|e| SealError::Key(e.to_string()))?;
+        write_atomic(&self.root.join("keyring.json"), text.as_bytes(), true)
+    }
+
+    /// The vault directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where sealed artifacts kept in the vault live.
+    pub fn objects_dir(&self) -> PathBuf {
+        self.root.join("objects")
+    }
+
+    /// How this vault is unlocked.
+    pub fn method(&self) -> UnlockMethod {
+        match self.ring.unlock {
+            UnlockInfo::Passphrase { .. } => UnlockMethod::Passphrase,
+            UnlockInfo::KeyFile { .. } => UnlockMethod::KeyFile,
+        }
+    }
+
+    /// The master key versions and their states.
+    pub fn list(&self) -> Vec<KeyInfo> {
+        self.ring
+            .master_keys
+            .iter()
+            .map(|k| KeyInfo { version: k.version, created: k.created.clone(), state: k.state })
+            .collect()
+    }
+
+    /// This vault's signing public key.
+    pub fn signing_public(&self) -> Result<PublicKey, SealError> {
+        let der = unb64(&self.ring.signing_key.public_key)
+            .ok_or_else(|| SealError::Key("the keyring's public key is malformed".into()))?;
+        PublicKey::from_spki_der(&der)
+    }
+
+    /// The trusted public keys (`signing/trusted/*.pem`), by name.
+    pub fn trusted(&self) -> Result<Vec<(String, PublicKey)>, SealError> {
+        let dir = self.root.join("signing/trusted");
+        let mut out = Vec::new();
+        let Ok(entries) = fs::read_dir(&dir) else { return Ok(out) };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.extension().and_then(|x| x.to_str()) != Some("pem") {
+                continue;
+            }
+            let text = fs::read_to_string(&p)
+                .map_err(SealError::io(format!("cannot read {}", p.display())))?;
+            let key = PublicKey::from_pem(&text)
+                .map_err(|e| SealError::Key(format!("{}: {e}", p.display())))?;
+            let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            out.push((name, key));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    /// Trusts a public key under `name`. Returns its key id.
+    pub fn trust(&self, pem: &str, name: &str) -> Result<String, SealError> {
+        if name.is_empty()
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            || name.starts_with('.')
+        {
+            return Err(SealError::Refused(format!(
+                "{name:?} is not a valid key name (letters, digits, - _ .)"
+            )));
+        }
+        let key = PublicKey::from_pem(pem)?;
+        write_atomic(
+            &self.root.join(format!("signing/trusted/{name}.pem")),
+            key.to_pem().as_bytes(),
+            false,
+        )?;
+        Ok(key.key_id())
+    }
+
+    /// Unlocks the keys. A wrong passphrase or key file is [`SealError::WrongSecret`].
+    pub fn unlock(&self, secret: &Secret) -> Result<SealKeys, SealError> {
+        let kek = kek(&self.ring.unlock, secret)?;
+        let mut masters = Vec::new();
+        let mut active = 0;
+        for k in &self.ring.master_keys {
+            if k.state == KeyState::Retired {
+                continue;
+            }
+            let (Some(nonce), Some(wrapped)) = (&k.nonce, &k.wrapped) else {
+                return Err(SealError::Keystore {
+                    path: self.root.join("keyring.json"),
+                    reason: format!("master key {} has no key material", k.version),
+                });
+            };
+            let bytes = open_secret(&kek, &format!("master:{}", k.version), nonce, wrapped)?;
+            masters.push((
+                k.version,
+                SymmetricKey::from_slice(&bytes).map_err(|_| SealError::WrongSecret)?,
+            ));
+            if k.state == KeyState::Active {
+                active = k.version;
+            }
+        }
+        let s = &self.ring.signing_key;
+        let pkcs8 = open_secret(&kek, "signing", &s.nonce, &s.wrapped)?;
+        let signer = SigningKey::from_pkcs8(&pkcs8)?;
+        let trusted = self.trusted()?.into_iter().map(|(_, k)| k).collect();
+        Ok(SealKeys::new(masters, active, signer, trusted))
+    }
+
+    /// Adds a new master key version and makes it active; earlier non-retired versions
+    /// become `previous` (they still open artifacts). Returns the new version.
+    pub fn rotate(&mut self, secret: &Secret) -> Result<u32, SealError> {
+        self.unlock(secret)?; // the secret must be right before anything changes
+        let kek = kek(&self.ring.unlock, secret)?;
+        let version = self.ring.master_keys.iter().map(|k| k.version).max().unwrap_or(0) + 1;
+        let master = SymmetricKey::generate()?;
+        let (nonce, wrapped) = seal_secret(&kek, &format!("master:{version}"), master.as_bytes())?;
+        for k in &mut self.ring.master_keys {
+            if k.state == KeyState::Active {
+                k.state = KeyState::Previous;
+            }
+        }
+        self.ring.master_keys.push(MasterEntry {
+            version,
+            created: now(),
+            state: KeyState::Active,
+            nonce: Some(nonce),
+            wrapped: Some(wrapped),
+        });
+        self.save()?;
+        Ok(version)
+    }
+
+    /// Retires (destroys) every `previous` master key: artifacts wrapped only for those
+    /// versions will not open any more. Returns the versions retired.
+    pub fn retire_previous(&mut self) -> Result<Vec<u32>, SealError> {
+        let mut retired = Vec::new();
+        for k in &mut self.ring.master_keys {
+            if k.state == KeyState::Previous {
+                k.state = KeyState::Retired;
+                k.nonce = None;
+                k.wrapped = None;
+                retired.push(k.version);
+            }
+        }
+        self.save()?;
+        Ok(retired)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pass(s: &str) -> Secret {
+        Secret::Passphrase(Zeroizing::new(s.to_owned()))
+    }
+
+    #[test]
+    fn init_unlock_wrong_secret_rotate_retire() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("vault");
+        let ks = Keystore::init(&root, &pass("correct horse battery")).expect("init");
+        assert_eq!(ks.method(), UnlockMethod::Passphrase);
+        assert!(Keystore::init(&root, &pass("correct horse battery")).is_err(), "no second init");
+        let ks = Keystore::open(&root).expect("open");
+        ks.unlock(&pass("correct horse battery")).expect("unlock");
+        assert!(matches!(ks.unlock(&pass("wrong horse battery")), Err(SealError::WrongSecret)));
+        let mut ks = ks;
+        let v = ks.rotate(&pass("correct horse battery")).expect("rotate");
+        assert_eq!(v, 2);
+        let states: Vec<KeyState> = ks.list().iter().map(|k| k.state).collect();
+        assert_eq!(states, vec![KeyState::Previous, KeyState::Active]);
+        assert_eq!(ks.retire_previous().expect("retire"), vec![1]);
+        let text = fs::read_to_string(root.join("keyring.json")).expect("read");
+        assert_eq!(text.matches("\"wrapped\"").count(), 2, "retired key material is gone: {text}");
+        Keystore::open(&root)
+            .expect("reopen")
+            .unlock(&pass("correct horse battery"))
+            .expect("unlock after retire");
+    }
+
+    #[test]
+    fn short_passphrase_and_key_file_rules() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(matches!(
+            Keystore::init(&dir.path().join("v"), &pass("short")),
+            Err(SealError::Refused(_))
+        ));
+        let kf = dir.path().join("key");
+        let secret = Secret::create_key_file(&kf).expect("key file");
+        let ks = Keystore::init(&dir.path().join("v2"), &secret).expect("init");
+        ks.unlock(&Secret::from_key_file(&kf).expect("read key")).expect("unlock");
+        assert!(matches!(ks.unlock(&pass("a passphrase of length")), Err(SealError::Refused(_))));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&kf, fs::Permissions::from_mode(0o644)).expect("chmod");
+            let err = Secret::from_key_file(&kf).err().expect("refused");
+            assert!(err.to_string().contains("chmod 600"), "{err}");
+        }
+        let other = dir.path().join("other");
+        Secret::create_key_file(&other).expect("key file");
+        assert!(matches!(
+            ks.unlock(&Secret::from_key_file(&other).expect("read")),
+            Err(SealError::WrongSecret)
+        ));
+    }
+
+    #[test]
+    fn trust_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kf = dir.path().join("key");
+        let ks = Keystore::init(&dir.path().join("v"), &Secret::create_key_file(&kf).expect("kf"))
+            .expect("init");
+        let other = SigningKey::generate().expect("key").public_key();
+        let id = ks.trust(&other.to_pem(), "partner").expect("trust");
+        assert_eq!(id, other.key_id());
+        assert_eq!(ks.trusted().expect("list")[0].0, "partner");
+        assert!(ks.trust(&other.to_pem(), "../evil").is_err());
+        assert!(ks.trust(&other.to_pem(), "partner").is_err(), "no silent replacement");
+    }
+}
