@@ -13,8 +13,30 @@ pub(crate) struct Cli {
     /// When to colour output (NO_COLOR is honoured with `auto`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub(crate) color: ColorChoice,
+    #[command(flatten)]
+    pub(crate) vault: VaultArgs,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// Where the vault is and how to unlock it.
+#[derive(Debug, Args)]
+pub(crate) struct VaultArgs {
+    /// The vault directory.
+    #[arg(
+        long,
+        global = true,
+        env = "MLGUARD_VAULT",
+        default_value = ".mlguard",
+        value_name = "DIR"
+    )]
+    pub(crate) vault: PathBuf,
+    /// Unlock the vault with this key file (32 random bytes, readable by its owner only).
+    #[arg(long, global = true, env = "MLGUARD_KEY_FILE", value_name = "FILE")]
+    pub(crate) key_file: Option<PathBuf>,
+    /// Read the vault passphrase from this file (else MLGUARD_PASSPHRASE, else a prompt).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -33,6 +55,124 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// Create a vault: a random master key and a signing key, wrapped by a passphrase
+    /// (Argon2id) or by a key file.
+    ///
+    /// With --key-file F, F is created (32 random bytes, mode 600) unless it exists; an
+    /// existing key file readable by group or others is refused. Without it, the passphrase
+    /// comes from --passphrase-file, MLGUARD_PASSPHRASE, or a prompt (asked twice).
+    Init,
+    /// Seal a file: encrypt it (AES-256-GCM, streaming, 1 MiB segments) under a fresh data
+    /// key wrapped by the vault's master key, and sign its header.
+    Seal(SealArgs),
+    /// Open a sealed file: verify the signature, the key and every segment, and write the
+    /// plaintext only once all checks passed (a failed open leaves nothing behind).
+    Open(OpenArgs),
+    /// Verify a sealed file completely (signature, key, every segment, size, digest)
+    /// without writing plaintext. Exit 0 good, 1 bad.
+    Verify(VerifyArgs),
+    /// Show a sealed file's header (no secrets, nothing verified).
+    Inspect(InspectArgs),
+    /// Manage the vault's keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum KindArg {
+    Dataset,
+    Model,
+    File,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SealArgs {
+    /// The file to seal.
+    pub(crate) file: PathBuf,
+    /// Where to write the sealed file (default: FILE.mlseal).
+    #[arg(short, long, value_name = "OUT")]
+    pub(crate) output: Option<PathBuf>,
+    /// What the file holds.
+    #[arg(long, value_enum, default_value_t = KindArg::File)]
+    pub(crate) kind: KindArg,
+    /// Metadata to sign with the file (repeatable): KEY=VALUE.
+    #[arg(long = "meta", value_name = "KEY=VALUE")]
+    pub(crate) meta: Vec<String>,
+    /// Overwrite the output if it exists.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OpenArgs {
+    /// The sealed file.
+    pub(crate) file: PathBuf,
+    /// Where to write the plaintext (`-`: standard output, never a terminal).
+    #[arg(short, long, value_name = "OUT")]
+    pub(crate) output: PathBuf,
+    /// Overwrite the output if it exists.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// DANGER: accept a valid signature by a key this vault does not trust.
+    #[arg(long)]
+    pub(crate) allow_untrusted_signer: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The sealed file.
+    pub(crate) file: PathBuf,
+    /// DANGER: accept a valid signature by a key this vault does not trust.
+    #[arg(long)]
+    pub(crate) allow_untrusted_signer: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// The sealed file.
+    pub(crate) file: PathBuf,
+    /// Print the header as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysCommand {
+    /// List the master key versions, the signing key and the trusted keys.
+    List,
+    /// Create a new master key version for new seals. With --rewrap, re-wrap the data key
+    /// of every artifact in the vault (and of FILES) under it without touching payloads,
+    /// then retire the earlier versions: artifacts wrapped only for them stop opening.
+    Rotate(RotateArgs),
+    /// Print this vault's signing public key (PEM).
+    ExportPublic {
+        /// Write it to FILE instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Trust a public key (PEM): artifacts it signed will verify.
+    Trust {
+        /// The PEM file.
+        pem: PathBuf,
+        /// A name for it (default: the file name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RotateArgs {
+    /// Re-wrap every artifact in the vault (and FILES), then retire earlier versions.
+    #[arg(long)]
+    pub(crate) rewrap: bool,
+    /// Sealed files outside the vault to re-wrap too.
+    #[arg(requires = "rewrap")]
+    pub(crate) files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

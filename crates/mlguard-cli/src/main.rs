@@ -8,12 +8,14 @@ mod args;
 mod data;
 mod demo;
 mod output;
+mod seal;
+mod vault;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, DataCommand};
+use crate::args::{Cli, Command, DataCommand, KeysCommand};
 use crate::output::Out;
 
 fn main() -> ExitCode {
@@ -44,6 +46,21 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
         Command::Data { command } => match command {
             DataCommand::InferSchema(a) => data::infer_schema(&a, out),
             DataCommand::Validate(a) => data::validate(&a, out),
+        },
+        Command::Init => vault::init(&cli.vault, out),
+        Command::Seal(a) => seal::seal(&a, &cli.vault, out),
+        Command::Open(a) => seal::open(&a, &cli.vault, out),
+        Command::Verify(a) => seal::verify(&a, &cli.vault, out),
+        Command::Inspect(a) => seal::inspect(&a, out),
+        Command::Keys { command } => match command {
+            KeysCommand::List => vault::list(&cli.vault, out),
+            KeysCommand::Rotate(a) => vault::rotate(&a, &cli.vault, out),
+            KeysCommand::ExportPublic { output } => {
+                vault::export_public(&cli.vault, output.as_deref(), out)
+            }
+            KeysCommand::Trust { pem, name } => {
+                vault::trust(&cli.vault, &pem, name.as_deref(), out)
+            }
         },
     }
 }

@@ -172,7 +172,7 @@ impl Header {
         read_exact_or(r, &mut fixed, |got| {
             SealError::malformed(got, "the file is shorter than the 12-byte preamble")
         })?;
-        if &fixed[..7] != &MAGIC[..7] {
+        if fixed[..7] != MAGIC[..7] {
             return Err(SealError::malformed(0, "no MLGSEAL magic: this is not a sealed artifact"));
         }
         if fixed[7] != MAGIC[7] {
@@ -276,7 +276,10 @@ fn read_exact_or<R: Read>(
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
-                return Err(SealError::Io { context: "cannot read the artifact".into(), source: e });
+                return Err(SealError::Io {
+                    context: "cannot read the artifact".into(),
+                    source: e,
+                });
             }
         }
     }

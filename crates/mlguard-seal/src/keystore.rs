@@ -262,7 +262,7 @@ fn open_secret(
         .open_in_place(
             Nonce::assume_unique_for_key(nonce),
             Aad::from(format!("{WRAP_CONTEXT}{label}")),
-            &mut *buf,
+            &mut buf,
         )
         .map_err(|_| SealError::WrongSecret)?
         .len();

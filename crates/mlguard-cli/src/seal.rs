@@ -1,0 +1,230 @@
+//! `mlguard seal | open | verify | inspect`.
+
+use std::fs::{self, File};
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use anyhow::{Context, bail};
+use mlguard_seal::{Header, Kind, SealError, SealOptions, SignerPolicy, Verified};
+
+use crate::args::{InspectArgs, KindArg, OpenArgs, SealArgs, VaultArgs, VerifyArgs};
+use crate::output::{Out, thousands};
+use crate::vault::unlock;
+
+fn kind(k: KindArg) -> Kind {
+    match k {
+        KindArg::Dataset => Kind::Dataset,
+        KindArg::Model => Kind::Model,
+        KindArg::File => Kind::File,
+    }
+}
+
+fn meta(pairs: &[String]) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let mut m = serde_json::Map::new();
+    for p in pairs {
+        let (k, v) =
+            p.split_once('=').with_context(|| format!("--meta {p:?}: expected KEY=VALUE"))?;
+        if k.is_empty() {
+            bail!("--meta {p:?}: the key is empty");
+        }
+        m.insert(k.to_owned(), v.into());
+    }
+    Ok(m)
+}
+
+fn stamp(path: &Path) -> anyhow::Result<(u64, Option<SystemTime>)> {
+    let m = fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok((m.len(), m.modified().ok()))
+}
+
+pub(crate) fn seal(a: &SealArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let output = a.output.clone().unwrap_or_else(|| {
+        let mut p = a.file.clone().into_os_string();
+        p.push(".mlseal");
+        PathBuf::from(p)
+    });
+    if output.exists() && !a.force {
+        bail!("{} exists; pass --force to overwrite it", output.display());
+    }
+    let opts = SealOptions { kind: kind(a.kind), meta: meta(&a.meta)? };
+    let (_, keys) = unlock(vault)?;
+    let before = stamp(&a.file)?;
+    let mut input =
+        File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    let mut core = None;
+    mlguard_seal::write_atomic_with(&output, a.force, |f| {
+        let mut w = io::BufWriter::with_capacity(mlguard_seal::SEGMENT_SIZE + 64, f);
+        core = Some(mlguard_seal::seal(&mut input, &mut w, &keys, &opts)?);
+        w.flush().map_err(|e| SealError::Io {
+            context: "cannot write the sealed file".into(),
+            source: e,
+        })?;
+        // The file must not have changed while it was read twice.
+        if stamp(&a.file).ok() != Some(before) {
+            return Err(SealError::Refused(format!(
+                "{} changed while it was being sealed; nothing was written",
+                a.file.display()
+            )));
+        }
+        Ok(())
+    })?;
+    let core = core.context("sealing produced no header")?;
+    out.line(&format!(
+        "sealed {} -> {} ({} bytes, {}, id {}, signed by {})",
+        a.file.display(),
+        output.display(),
+        thousands(core.size),
+        core.kind.as_str(),
+        core.id,
+        &keys.signer_public().key_id()[..16],
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn policy(allow: bool) -> SignerPolicy {
+    if allow { SignerPolicy::AllowUntrusted } else { SignerPolicy::TrustedOnly }
+}
+
+fn warn_untrusted(v: &Verified) {
+    if !v.signer_trusted {
+        eprintln!(
+            "WARNING: this artifact is signed by key {}, which this vault does NOT trust.",
+            v.signer
+        );
+        eprintln!(
+            "WARNING: it is intact, but authentic only if you trust that key (`mlguard keys trust` makes it so)."
+        );
+    }
+}
+
+/// Artifact problems exit 1 with a message; I/O problems are tool errors (exit 2).
+fn rejected(e: SealError, path: &Path) -> anyhow::Result<ExitCode> {
+    if matches!(e, SealError::Io { .. }) {
+        return Err(e.into());
+    }
+    eprintln!("error: {}: {e}", path.display());
+    Ok(ExitCode::from(1))
+}
+
+pub(crate) fn open(a: &OpenArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let to_stdout = a.output.as_os_str() == "-";
+    if to_stdout && io::stdout().is_terminal() {
+        bail!("refusing to write binary plaintext to a terminal; use -o FILE or a pipe");
+    }
+    if !to_stdout && a.output.exists() && !a.force {
+        bail!("{} exists; pass --force to overwrite it", a.output.display());
+    }
+    let (_, keys) = unlock(vault)?;
+    let mut input =
+        File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    let pol = policy(a.allow_untrusted_signer);
+    if to_stdout {
+        // Nothing reaches the pipe before every check passed: spool, then copy.
+        let mut spool = tempfile::tempfile().context("cannot create a temporary file")?;
+        let verified =
+            match mlguard_seal::open(&mut input, &mut io::BufWriter::new(&mut spool), &keys, pol) {
+                Ok(v) => v,
+                Err(e) => return rejected(e, &a.file),
+            };
+        warn_untrusted(&verified);
+        io::Seek::rewind(&mut spool)?;
+        io::copy(&mut spool, &mut io::stdout().lock())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut verified = None;
+    let result = mlguard_seal::write_atomic_with(&a.output, a.force, |f| {
+        let mut w = io::BufWriter::with_capacity(mlguard_seal::SEGMENT_SIZE, f);
+        verified = Some(mlguard_seal::open(&mut input, &mut w, &keys, pol)?);
+        w.flush()
+            .map_err(|e| SealError::Io { context: "cannot write the output".into(), source: e })
+    });
+    if let Err(e) = result {
+        return rejected(e, &a.file);
+    }
+    let v = verified.context("open produced no result")?;
+    warn_untrusted(&v);
+    out.line(&format!(
+        "opened {} -> {} ({} bytes, verified)",
+        a.file.display(),
+        a.output.display(),
+        thousands(v.core.size)
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn verify(a: &VerifyArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let (_, keys) = unlock(vault)?;
+    let mut input = io::BufReader::with_capacity(
+        mlguard_seal::SEGMENT_SIZE,
+        File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?,
+    );
+    match mlguard_seal::verify(&mut input, &keys, policy(a.allow_untrusted_signer)) {
+        Ok(v) => {
+            warn_untrusted(&v);
+            if a.json {
+                let j = serde_json::json!({"file": a.file.display().to_string(), "valid": true, "signer": v.signer, "signer_trusted": v.signer_trusted, "core": v.core});
+                out.line(&serde_json::to_string_pretty(&j)?)?;
+            } else {
+                out.line(&format!(
+                    "{}: {} ({} bytes, {}, signature, key and every segment checked)",
+                    a.file.display(),
+                    out.good("verified"),
+                    thousands(v.core.size),
+                    v.core.kind.as_str()
+                ))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if a.json && !matches!(e, SealError::Io { .. }) => {
+            let j = serde_json::json!({"file": a.file.display().to_string(), "valid": false, "error": e.to_string()});
+            out.line(&serde_json::to_string_pretty(&j)?)?;
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => rejected(e, &a.file),
+    }
+}
+
+pub(crate) fn inspect(a: &InspectArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let mut input =
+        File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
+    let header = match Header::read(&mut input) {
+        Ok(h) => h,
+        Err(e) => return rejected(e, &a.file),
+    };
+    let core = match header.unverified_core() {
+        Ok(c) => c,
+        Err(e) => return rejected(e, &a.file),
+    };
+    let versions: Vec<u32> = header.recipients.iter().map(|r| r.key_version).collect();
+    if a.json {
+        let j = serde_json::json!({
+            "file": a.file.display().to_string(),
+            "verified": false,
+            "core": core,
+            "signature": {"alg": header.signature.alg, "key_id": header.signature.key_id},
+            "recipients": versions,
+            "payload_offset": header.payload_offset,
+        });
+        out.line(&serde_json::to_string_pretty(&j)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    out.line(&format!("{} (header only, not verified: run `mlguard verify`)", a.file.display()))?;
+    out.line(&format!("  id          {}", core.id))?;
+    out.line(&format!("  kind        {}", core.kind.as_str()))?;
+    out.line(&format!("  created     {}", core.created))?;
+    out.line(&format!("  size        {} bytes", thousands(core.size)))?;
+    out.line(&format!("  blake3      {}", core.blake3))?;
+    out.line(&format!(
+        "  encryption  {} ({} byte segments)",
+        core.aead.alg,
+        thousands(core.aead.segment_size)
+    ))?;
+    out.line(&format!("  signed by   {} ({})", header.signature.key_id, header.signature.alg))?;
+    out.line(&format!("  wrapped for master key version(s) {versions:?}"))?;
+    if !core.meta.is_empty() {
+        out.line(&format!("  meta        {}", serde_json::Value::Object(core.meta.clone())))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,209 @@
+//! `mlguard init` and `mlguard keys ...`: the vault's keys, and how the CLI unlocks them.
+
+use std::fs;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use mlguard_seal::{KeyState, Keystore, SealKeys, Secret, UnlockMethod};
+use zeroize::Zeroizing;
+
+use crate::args::{RotateArgs, VaultArgs};
+use crate::output::Out;
+
+/// The secret for a vault unlocked by `method`, from the flags, the environment or a prompt.
+pub(crate) fn secret(
+    args: &VaultArgs,
+    method: UnlockMethod,
+    confirm: bool,
+) -> anyhow::Result<Secret> {
+    match method {
+        UnlockMethod::KeyFile => match &args.key_file {
+            Some(p) => Ok(Secret::from_key_file(p)?),
+            None => bail!(
+                "this vault is unlocked with a key file: pass --key-file FILE or set MLGUARD_KEY_FILE"
+            ),
+        },
+        UnlockMethod::Passphrase => {
+            if let Some(p) = &args.passphrase_file {
+                let text = Zeroizing::new(
+                    fs::read_to_string(p)
+                        .with_context(|| format!("cannot read {}", p.display()))?,
+                );
+                let line = text.strip_suffix('\n').unwrap_or(&text);
+                let line = line.strip_suffix('\r').unwrap_or(line);
+                return Ok(Secret::Passphrase(Zeroizing::new(line.to_owned())));
+            }
+            if let Ok(p) = std::env::var("MLGUARD_PASSPHRASE") {
+                return Ok(Secret::Passphrase(Zeroizing::new(p)));
+            }
+            if !std::io::stdin().is_terminal() {
+                bail!(
+                    "no passphrase: set MLGUARD_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal to be asked"
+                );
+            }
+            let first = Zeroizing::new(rpassword::prompt_password(format!(
+                "Passphrase for vault {}: ",
+                args.vault.display()
+            ))?);
+            if confirm {
+                let again = Zeroizing::new(rpassword::prompt_password("Repeat the passphrase: ")?);
+                if *first != *again {
+                    bail!("the passphrases do not match");
+                }
+            }
+            Ok(Secret::Passphrase(first))
+        }
+    }
+}
+
+/// Opens and unlocks the vault.
+pub(crate) fn unlock(args: &VaultArgs) -> anyhow::Result<(Keystore, SealKeys)> {
+    let store = Keystore::open(&args.vault)?;
+    let secret = secret(args, store.method(), false)?;
+    let keys = store.unlock(&secret)?;
+    Ok((store, keys))
+}
+
+pub(crate) fn init(args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let secret = match &args.key_file {
+        Some(p) if p.exists() => Secret::from_key_file(p)?,
+        Some(p) => {
+            let s = Secret::create_key_file(p)?;
+            out.line(&format!("created key file {} (32 random bytes, mode 600): keep it safe, it unlocks the vault", p.display()))?;
+            s
+        }
+        None => secret(args, UnlockMethod::Passphrase, true)?,
+    };
+    let store = Keystore::init(&args.vault, &secret)?;
+    let public = store.signing_public()?;
+    out.line(&format!("created vault {}", args.vault.display()))?;
+    out.line(&format!(
+        "  master key: version 1 (AES-256), wrapped by {}",
+        match store.method() {
+            UnlockMethod::Passphrase => "your passphrase (Argon2id, m=19 MiB, t=2)",
+            UnlockMethod::KeyFile => "the key file",
+        }
+    ))?;
+    out.line(&format!("  signing key: ECDSA P-256, id {}", public.key_id()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn list(args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let store = Keystore::open(&args.vault)?;
+    out.line(&format!("vault {}", args.vault.display()))?;
+    out.line("master keys:")?;
+    for k in store.list() {
+        let state = match k.state {
+            KeyState::Active => "active (seals new artifacts)",
+            KeyState::Previous => "previous (opens older artifacts)",
+            KeyState::Retired => "retired (destroyed)",
+        };
+        out.line(&format!("  v{:<4} {:<22} {state}", k.version, k.created))?;
+    }
+    out.line(&format!("signing key: {}", store.signing_public()?.key_id()))?;
+    let trusted = store.trusted()?;
+    if trusted.is_empty() {
+        out.line("trusted keys: none besides this vault's own")?;
+    } else {
+        out.line("trusted keys:")?;
+        for (name, k) in trusted {
+            out.line(&format!("  {name:<20} {}", k.key_id()))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The sealed artifacts kept in the vault.
+fn vault_artifacts(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "mlseal") {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+pub(crate) fn rotate(a: &RotateArgs, args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let mut store = Keystore::open(&args.vault)?;
+    let secret = secret(args, store.method(), false)?;
+    let version = store.rotate(&secret)?;
+    out.line(&format!("master key v{version} is now active"))?;
+    if !a.rewrap {
+        out.line("earlier versions still open older artifacts; `mlguard keys rotate --rewrap` moves them all to the newest key")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let keys = store.unlock(&secret)?;
+    let mut targets = vault_artifacts(&store.objects_dir());
+    targets.extend(a.files.iter().cloned());
+    let mut failed = Vec::new();
+    for path in &targets {
+        let result = (|| -> anyhow::Result<()> {
+            let mut input =
+                fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            mlguard_seal::write_atomic_with(path, true, |f| {
+                mlguard_seal::rewrap(&mut input, f, &keys).map(|_| ())
+            })?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => out.line(&format!("  re-wrapped {}", path.display()))?,
+            Err(e) => {
+                eprintln!("error: {}: {e:#}", path.display());
+                failed.push(path.clone());
+            }
+        }
+    }
+    if !failed.is_empty() {
+        eprintln!(
+            "{} artifact(s) could not be re-wrapped; earlier key versions are kept so nothing becomes unreadable",
+            failed.len()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let retired = store.retire_previous()?;
+    out.line(&format!(
+        "re-wrapped {} artifact(s); retired key version(s) {:?}: artifacts wrapped only for them no longer open",
+        targets.len(),
+        retired
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn export_public(
+    args: &VaultArgs,
+    output: Option<&Path>,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let pem = Keystore::open(&args.vault)?.signing_public()?.to_pem();
+    match output {
+        Some(p) => mlguard_seal::write_atomic(p, pem.as_bytes(), false)?,
+        None => out.write(&pem)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn trust(
+    args: &VaultArgs,
+    pem: &Path,
+    name: Option<&str>,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let store = Keystore::open(&args.vault)?;
+    let text = fs::read_to_string(pem).with_context(|| format!("cannot read {}", pem.display()))?;
+    let default = pem.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = name.unwrap_or(&default);
+    let id = store.trust(&text, name)?;
+    out.line(&format!("trusted key {name} ({id}): artifacts it signs will verify"))?;
+    Ok(ExitCode::SUCCESS)
+}
