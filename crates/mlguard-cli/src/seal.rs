@@ -1,7 +1,7 @@
 //! `mlguard seal | open | verify | inspect`.
 
 use std::fs::{self, File};
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -55,12 +55,8 @@ pub(crate) fn seal(a: &SealArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
         File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
     let mut core = None;
     mlguard_seal::write_atomic_with(&output, a.force, |f| {
-        let mut w = io::BufWriter::with_capacity(mlguard_seal::SEGMENT_SIZE + 64, f);
-        core = Some(mlguard_seal::seal(&mut input, &mut w, &keys, &opts)?);
-        w.flush().map_err(|e| SealError::Io {
-            context: "cannot write the sealed file".into(),
-            source: e,
-        })?;
+        // Whole segments are written at once: no buffering layer (it would only copy).
+        core = Some(mlguard_seal::seal(&mut input, f, &keys, &opts)?);
         // The file must not have changed while it was read twice.
         if stamp(&a.file).ok() != Some(before) {
             return Err(SealError::Refused(format!(
@@ -135,9 +131,10 @@ pub(crate) fn open(a: &OpenArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
     }
     let mut verified = None;
     let result = mlguard_seal::write_atomic_with(&a.output, a.force, |f| {
-        let mut w = io::BufWriter::with_capacity(mlguard_seal::SEGMENT_SIZE, f);
+        // Plaintext segments are 1 MiB - 16 bytes; a 4 MiB buffer keeps writes page-aligned.
+        let mut w = io::BufWriter::with_capacity(4 << 20, f);
         verified = Some(mlguard_seal::open(&mut input, &mut w, &keys, pol)?);
-        w.flush()
+        io::Write::flush(&mut w)
             .map_err(|e| SealError::Io { context: "cannot write the output".into(), source: e })
     });
     if let Err(e) = result {

@@ -224,9 +224,11 @@ impl Header {
                 limit: u64::from(MAX_HEADER_BYTES),
             },
         )?;
-        w.write_all(MAGIC).map_err(SealError::io("cannot write the artifact"))?;
-        w.write_all(&len.to_be_bytes()).map_err(SealError::io("cannot write the artifact"))?;
-        w.write_all(&body).map_err(SealError::io("cannot write the artifact"))?;
+        let mut all = Vec::with_capacity(12 + body.len());
+        all.extend_from_slice(MAGIC);
+        all.extend_from_slice(&len.to_be_bytes());
+        all.extend_from_slice(&body);
+        w.write_all(&all).map_err(SealError::io("cannot write the artifact"))?;
         Ok(12 + u64::from(len))
     }
 
