@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// mlguard makes the data side of machine learning secure. This version drafts a schema
-/// for a dataset, validates CSV files against it, and shows both in `mlguard demo`.
+/// for a dataset, validates CSV files against it, seals any file (AES-256-GCM, signed,
+/// verified before it is opened) in a vault, and shows it all in `mlguard demo`.
 #[derive(Debug, Parser)]
 #[command(name = "mlguard", version, propagate_version = true, max_term_width = 100)]
 pub(crate) struct Cli {

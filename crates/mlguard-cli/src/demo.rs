@@ -40,6 +40,7 @@ const STEPS: &[(&str, Step)] = &[
     ("Draft a schema from the data", infer),
     ("Validate the clean file", validate_clean),
     ("Corrupt copies of the file: each corruption must be caught", corruptions),
+    ("Seal the validated dataset into a vault, then tamper with it", seal_dataset),
 ];
 
 pub(crate) fn run(a: &DemoArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
@@ -72,8 +73,8 @@ pub(crate) fn run(a: &DemoArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     if demo.failures.is_empty() {
         let ok = demo.out.good("All checks behaved as expected.");
         demo.out.line(&format!("{ok} Try it on your own data:"))?;
-        demo.out.line("  mlguard data infer-schema data.csv -o schema.json")?;
-        demo.out.line("  mlguard data validate data.csv --schema schema.json")?;
+        demo.out.line("  mlguard data infer-schema data.csv -o schema.json && mlguard data validate data.csv --schema schema.json")?;
+        demo.out.line("  mlguard init --key-file vault.key && mlguard seal data.csv --kind dataset && mlguard verify data.csv.mlseal")?;
         if a.out.is_some() {
             demo.out.line(&format!("Files kept in {}", demo.dir.display()))?;
         }
@@ -261,5 +262,62 @@ fn corruptions(d: &mut Demo<'_>) -> anyhow::Result<()> {
         let _ = fs::remove_file(&path);
     }
     d.out.line(&d.out.dim("  (values of personal-data columns are masked in every report)"))?;
+    Ok(())
+}
+
+fn seal_dataset(d: &mut Demo<'_>) -> anyhow::Result<()> {
+    use mlguard_seal::{Keystore, SealOptions, Secret, SignerPolicy};
+    let vault = d.dir.join("vault");
+    let key_file = d.dir.join("vault.key");
+    let _ = fs::remove_dir_all(&vault);
+    let _ = fs::remove_file(&key_file);
+    let store = Keystore::init(&vault, &Secret::create_key_file(&key_file)?)?;
+    let keys = store.unlock(&Secret::from_key_file(&key_file)?)?;
+    d.out.line(&format!(
+        "  vault: AES-256 master key v1 wrapped by a key file, ECDSA P-256 signing key {}",
+        &store.signing_public()?.key_id()[..16]
+    ))?;
+    let sealed = d.dir.join("user_data.csv.mlseal");
+    let mut meta = serde_json::Map::new();
+    meta.insert("name".into(), "user_data".into());
+    meta.insert("rows".into(), d.rows.into());
+    let opts = SealOptions { kind: mlguard_seal::Kind::Dataset, meta };
+    let t = Instant::now();
+    let mut input = fs::File::open(&d.data)?;
+    mlguard_seal::write_atomic_with(&sealed, true, |f| {
+        mlguard_seal::seal(&mut input, f, &keys, &opts).map(|_| ())
+    })?;
+    let ms = t.elapsed().as_millis();
+    let header = mlguard_seal::Header::read(&mut fs::File::open(&sealed)?)?;
+    let core = header.unverified_core()?;
+    d.out.line(&format!(
+        "  sealed {} bytes in {ms} ms; inspect: id {}, blake3 {}…, {}, wrapped for key v1",
+        thousands(core.size),
+        &core.id[..12],
+        &core.blake3[..12],
+        core.aead.alg
+    ))?;
+    match mlguard_seal::verify(&mut fs::File::open(&sealed)?, &keys, SignerPolicy::TrustedOnly) {
+        Ok(_) => d.out.line(&format!(
+            "  {} signature, key commitment, every segment, size and digest",
+            d.out.good("verified")
+        ))?,
+        Err(e) => d.failures.push(format!("the sealed dataset did not verify: {e}")),
+    }
+    let mut bytes = fs::read(&sealed)?;
+    let at = bytes.len() / 2;
+    bytes[at] ^= 0x01;
+    let tampered = d.dir.join("tampered.mlseal");
+    fs::write(&tampered, &bytes)?;
+    match mlguard_seal::verify(&mut fs::File::open(&tampered)?, &keys, SignerPolicy::TrustedOnly) {
+        Ok(_) => {
+            d.out.line(&format!("  {} a flipped byte was accepted", d.out.bad("MISSED")))?;
+            d.failures.push("a tampered artifact verified".into());
+        }
+        Err(e) => d
+            .out
+            .line(&format!("  {}  one bit flipped at byte {at}: {e}", d.out.good("refused")))?,
+    }
+    let _ = fs::remove_file(&tampered);
     Ok(())
 }

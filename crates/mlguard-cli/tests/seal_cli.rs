@@ -64,7 +64,9 @@ fn seal_verify_open_round_trip_and_tamper() {
     e.write("model.bin", &plain);
     let o = e.run_in(&v, &["seal", "model.bin", "--kind", "model", "--meta", "name=churn"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert!(text(&o.stdout).contains("sealed model.bin -> model.bin.mlseal (3,000,000 bytes, model"));
+    assert!(
+        text(&o.stdout).contains("sealed model.bin -> model.bin.mlseal (3,000,000 bytes, model")
+    );
     let o = e.run_in(&v, &["verify", "model.bin.mlseal"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("verified"));
@@ -119,15 +121,23 @@ fn passphrase_vaults() {
     e.write("x.txt", b"hello");
     let o = e.run(&["--vault", "p", "seal", "x.txt"], &good);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    let o = e.run(&["--vault", "p", "verify", "x.txt.mlseal"], &[("MLGUARD_PASSPHRASE", "wrong horse battery staple")]);
+    let o = e.run(
+        &["--vault", "p", "verify", "x.txt.mlseal"],
+        &[("MLGUARD_PASSPHRASE", "wrong horse battery staple")],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("wrong passphrase"), "{}", text(&o.stderr));
     e.write("pass.txt", b"correct horse battery staple\n");
-    let o = e.run(&["--vault", "p", "--passphrase-file", "pass.txt", "verify", "x.txt.mlseal"], &[]);
+    let o =
+        e.run(&["--vault", "p", "--passphrase-file", "pass.txt", "verify", "x.txt.mlseal"], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let o = e.run(&["--vault", "p", "verify", "x.txt.mlseal"], &[]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("MLGUARD_PASSPHRASE"), "says how to give one: {}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("MLGUARD_PASSPHRASE"),
+        "says how to give one: {}",
+        text(&o.stderr)
+    );
     let o = e.run(&["init", "--vault", "q"], &[("MLGUARD_PASSPHRASE", "short")]);
     assert_eq!(o.status.code(), Some(2));
     let o = e.run(&["--vault", "nowhere", "verify", "x.txt.mlseal"], &good);
@@ -199,5 +209,11 @@ fn rotate_and_rewrap() {
     assert!(text(&o.stderr).contains("retired"), "{}", text(&o.stderr));
     let o = e.run_in(&v, &["keys", "list"]);
     let list = text(&o.stdout);
-    assert!(list.contains("v1") && list.contains("retired") && list.contains("v3") && list.contains("active"), "{list}");
+    assert!(
+        list.contains("v1")
+            && list.contains("retired")
+            && list.contains("v3")
+            && list.contains("active"),
+        "{list}"
+    );
 }
