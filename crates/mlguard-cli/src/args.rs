@@ -79,6 +79,41 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Work with models: OpenSSF model signing.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ModelCommand {
+    /// Sign a model (a file or a directory) as an OpenSSF model-signing v1.0 bundle with
+    /// the vault's signing key: every file's SHA-256 in an in-toto Statement, in a DSSE
+    /// envelope. `model_signing verify key` accepts it.
+    Sign {
+        /// The model file or directory.
+        path: PathBuf,
+        /// Where to write the signature bundle.
+        #[arg(long, short, default_value = "model.sig", value_name = "FILE")]
+        output: PathBuf,
+        /// Overwrite the signature file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Verify an OpenSSF model-signing bundle (from mlguard or `model_signing sign key`):
+    /// the signature, and that the model's files are exactly the signed ones. Exit 0 good,
+    /// 1 bad.
+    VerifySignature {
+        /// The model file or directory.
+        path: PathBuf,
+        /// The signature bundle.
+        #[arg(long, default_value = "model.sig", value_name = "FILE")]
+        signature: PathBuf,
+        /// The signer's public key (PEM); default: this vault's signing key.
+        #[arg(long, value_name = "PEM")]
+        public_key: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, DataCommand, KeysCommand};
+use crate::args::{Cli, Command, DataCommand, KeysCommand, ModelCommand};
 use crate::output::Out;
 
 fn main() -> ExitCode {
@@ -60,6 +60,14 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             }
             KeysCommand::Trust { pem, name } => {
                 vault::trust(&cli.vault, &pem, name.as_deref(), out)
+            }
+        },
+        Command::Model { command } => match command {
+            ModelCommand::Sign { path, output, force } => {
+                seal::sign_model(&path, &output, force, &cli.vault, out)
+            }
+            ModelCommand::VerifySignature { path, signature, public_key } => {
+                seal::verify_model(&path, &signature, public_key.as_deref(), &cli.vault, out)
             }
         },
     }

@@ -225,3 +225,78 @@ pub(crate) fn inspect(a: &InspectArgs, out: &mut Out) -> anyhow::Result<ExitCode
     }
     Ok(ExitCode::SUCCESS)
 }
+
+pub(crate) fn sign_model(
+    path: &Path,
+    output: &Path,
+    force: bool,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    if output.exists() && !force {
+        bail!("{} exists; pass --force to overwrite it", output.display());
+    }
+    let (_, keys) = unlock(vault)?;
+    // A signature written inside the model must not sign itself.
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let inside = match (fs::canonicalize(path), fs::canonicalize(parent)) {
+        (Ok(model), Ok(dir)) if model.is_dir() => dir.strip_prefix(&model).ok().map(|rel| {
+            rel.join(output.file_name().unwrap_or_default()).to_string_lossy().replace('\\', "/")
+        }),
+        _ => None,
+    };
+    let bundle = mlguard_seal::sign_model(path, keys.signer(), inside.as_deref())?;
+    mlguard_seal::write_atomic(output, bundle.as_bytes(), force)?;
+    let files = mlguard_seal::hash_model(path, &[]).map(|m| m.files.len()).unwrap_or(0);
+    out.line(&format!(
+        "signed {} ({} file{}) -> {} (OpenSSF model signing v1.0, key {})",
+        path.display(),
+        files,
+        if files == 1 { "" } else { "s" },
+        output.display(),
+        &keys.signer_public().key_id()[..16]
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn verify_model(
+    path: &Path,
+    signature: &Path,
+    public_key: Option<&Path>,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let key = match public_key {
+        Some(p) => {
+            let pem =
+                fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+            mlguard_seal::PublicKey::from_pem(&pem)
+                .with_context(|| format!("{} is not a usable public key", p.display()))?
+        }
+        None => mlguard_seal::Keystore::open(&vault.vault)?.signing_public()?,
+    };
+    let meta =
+        fs::metadata(signature).with_context(|| format!("cannot read {}", signature.display()))?;
+    if meta.len() > 64 << 20 {
+        bail!("{} is too large to be a signature bundle", signature.display());
+    }
+    let bundle = fs::read_to_string(signature)
+        .with_context(|| format!("cannot read {}", signature.display()))?;
+    match mlguard_seal::verify_model(path, &bundle, &key) {
+        Ok(m) => {
+            out.line(&format!(
+                "{}: {} ({} file{} match the signature by {})",
+                path.display(),
+                out.good("verified"),
+                m.files.len(),
+                if m.files.len() == 1 { "" } else { "s" },
+                &key.key_id()[..16]
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => rejected(e, path),
+    }
+}

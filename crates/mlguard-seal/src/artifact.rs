@@ -350,6 +350,11 @@ impl SealKeys {
         self.trusted.iter().find(|k| k.key_id() == key_id).cloned()
     }
 
+    /// The signing key.
+    pub fn signer(&self) -> &SigningKey {
+        &self.signer
+    }
+
     /// The signer's public key.
     pub fn signer_public(&self) -> PublicKey {
         self.signer.public_key()

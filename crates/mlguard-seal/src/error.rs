@@ -63,6 +63,22 @@ pub enum SealError {
     /// A key or signature bundle in PEM or JSON form is malformed.
     #[error("{0}")]
     Key(String),
+    /// An OMS signature bundle is malformed or does not fit the key or the model.
+    #[error("model signature: {0}")]
+    Bundle(String),
+    /// The model's files differ from the signed ones.
+    #[error(
+        "the model does not match its signature: {}",
+        describe_mismatch(extra, missing, changed)
+    )]
+    ModelMismatch {
+        /// Files present but not signed.
+        extra: Vec<String>,
+        /// Signed files that are absent.
+        missing: Vec<String>,
+        /// Files whose content changed.
+        changed: Vec<String>,
+    },
     /// The operation was refused for safety (overwriting, a key file readable by others).
     #[error("{0}")]
     Refused(String),
@@ -93,4 +109,14 @@ impl From<aws_lc_rs::error::Unspecified> for SealError {
     fn from(_: aws_lc_rs::error::Unspecified) -> Self {
         SealError::Crypto
     }
+}
+
+fn describe_mismatch(extra: &[String], missing: &[String], changed: &[String]) -> String {
+    let mut parts = Vec::new();
+    for (what, list) in [("extra", extra), ("missing", missing), ("changed", changed)] {
+        if !list.is_empty() {
+            parts.push(format!("{what}: {}", list.join(", ")));
+        }
+    }
+    parts.join("; ")
 }

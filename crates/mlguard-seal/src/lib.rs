@@ -28,6 +28,7 @@ mod atomic;
 mod error;
 mod keys;
 mod keystore;
+mod oms;
 
 pub use artifact::{
     AEAD_ALG, AeadParams, Core, Header, Kind, MAGIC, MAX_HEADER_BYTES, MAX_RECIPIENTS,
@@ -40,4 +41,8 @@ pub use keys::{KEY_LEN, PublicKey, SigningKey, SymmetricKey};
 pub use keystore::{
     ARGON2_M_KIB, ARGON2_P, ARGON2_T, KeyInfo, KeyState, Keystore, MIN_PASSPHRASE_CHARS, Secret,
     UnlockMethod,
+};
+pub use oms::{
+    BUNDLE_MEDIA_TYPE, DEFAULT_IGNORED, ModelManifest, PAYLOAD_TYPE, PREDICATE_TYPE,
+    STATEMENT_TYPE, hash_model, key_hint, sign_model, verify_model,
 };

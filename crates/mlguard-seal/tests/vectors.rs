@@ -10,7 +10,9 @@ use std::fs;
 use std::io::Cursor;
 use std::path::PathBuf;
 
-use mlguard_seal::{Kind, SealError, SealKeys, SealOptions, SignerPolicy, SigningKey, SymmetricKey};
+use mlguard_seal::{
+    Kind, SealError, SealKeys, SealOptions, SignerPolicy, SigningKey, SymmetricKey,
+};
 use serde_json::{Value, json};
 
 fn data(name: &str) -> PathBuf {
@@ -26,9 +28,12 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn keys() -> SealKeys {
-    let k: Value = serde_json::from_slice(&fs::read(data("vector-keys.json")).expect("keys")).expect("json");
-    let master = SymmetricKey::from_slice(&unhex(k["master_v1"].as_str().expect("master"))).expect("master");
-    let signer = SigningKey::from_pkcs8(&unhex(k["signing_pkcs8"].as_str().expect("signer"))).expect("signer");
+    let k: Value =
+        serde_json::from_slice(&fs::read(data("vector-keys.json")).expect("keys")).expect("json");
+    let master =
+        SymmetricKey::from_slice(&unhex(k["master_v1"].as_str().expect("master"))).expect("master");
+    let signer = SigningKey::from_pkcs8(&unhex(k["signing_pkcs8"].as_str().expect("signer")))
+        .expect("signer");
     SealKeys::new(vec![(1, master)], 1, signer, vec![])
 }
 
@@ -47,7 +52,8 @@ fn outcome(r: Result<Vec<u8>, SealError>) -> String {
 #[test]
 fn vectors_have_their_expected_outcome() {
     let keys = keys();
-    let manifest: Value = serde_json::from_slice(&fs::read(data("vectors.json")).expect("manifest")).expect("json");
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(data("vectors.json")).expect("manifest")).expect("json");
     let vectors = manifest["vectors"].as_array().expect("vectors");
     assert!(vectors.len() >= 9);
     for v in vectors {
@@ -55,7 +61,15 @@ fn vectors_have_their_expected_outcome() {
         let expect = v["expect"].as_str().expect("expect");
         let bytes = fs::read(data(file)).expect("vector file");
         let mut out = Vec::new();
-        let got = outcome(mlguard_seal::open(&mut Cursor::new(&bytes), &mut out, &keys, SignerPolicy::TrustedOnly).map(|_| out));
+        let got = outcome(
+            mlguard_seal::open(
+                &mut Cursor::new(&bytes),
+                &mut out,
+                &keys,
+                SignerPolicy::TrustedOnly,
+            )
+            .map(|_| out),
+        );
         assert_eq!(got, expect, "{file}: {}", v["what"]);
     }
 }
@@ -71,7 +85,8 @@ fn regenerate() {
     let seal = |plain: &[u8], kind: Kind, meta: Value, keys: &SealKeys| -> Vec<u8> {
         let meta = meta.as_object().cloned().unwrap_or_default();
         let mut out = Vec::new();
-        mlguard_seal::seal(&mut Cursor::new(plain), &mut out, keys, &SealOptions { kind, meta }).expect("seal");
+        mlguard_seal::seal(&mut Cursor::new(plain), &mut out, keys, &SealOptions { kind, meta })
+            .expect("seal");
         out
     };
     let small_plain = b"mlguard test vector\n";
@@ -94,19 +109,40 @@ fn regenerate() {
     let mut bad_magic = small.clone();
     bad_magic[0] = b'X';
     let stranger_master = SymmetricKey::from_slice(&unhex(&"11".repeat(32))).expect("k");
-    let stranger = SealKeys::new(vec![(1, stranger_master)], 1, SigningKey::generate().expect("key"), vec![]);
+    let stranger =
+        SealKeys::new(vec![(1, stranger_master)], 1, SigningKey::generate().expect("key"), vec![]);
     let foreign = seal(small_plain, Kind::File, json!({}), &stranger);
     let ok = |p: &[u8]| format!("ok:{}", hex(p));
     let vectors = vec![
         ("empty.mlseal", empty.clone(), ok(b""), "an empty dataset: one empty final segment"),
         ("small.mlseal", small.clone(), ok(small_plain), "a small file with metadata"),
         ("small-flipped-tag.mlseal", flipped, "crypto".into(), "last bit of the GCM tag flipped"),
-        ("small-truncated.mlseal", small[..small.len() - 1].to_vec(), "crypto".into(), "last byte removed"),
+        (
+            "small-truncated.mlseal",
+            small[..small.len() - 1].to_vec(),
+            "crypto".into(),
+            "last byte removed",
+        ),
         ("small-extended.mlseal", extended, "crypto".into(), "one byte appended"),
-        ("small-kind-edited.mlseal", edit(&small, "\"kind\":\"file\"", "\"kind\":\"model\""), "crypto".into(), "signed core edited"),
+        (
+            "small-kind-edited.mlseal",
+            edit(&small, "\"kind\":\"file\"", "\"kind\":\"model\""),
+            "crypto".into(),
+            "signed core edited",
+        ),
         ("small-bad-magic.mlseal", bad_magic, "malformed".into(), "magic changed"),
-        ("small-recipient-v2.mlseal", edit(&small, "\"key_version\":1", "\"key_version\":2"), "nokey".into(), "data key wrapped for an unknown master key version"),
-        ("foreign-signer.mlseal", foreign, "untrusted".into(), "signed by a key the vault does not trust"),
+        (
+            "small-recipient-v2.mlseal",
+            edit(&small, "\"key_version\":1", "\"key_version\":2"),
+            "nokey".into(),
+            "data key wrapped for an unknown master key version",
+        ),
+        (
+            "foreign-signer.mlseal",
+            foreign,
+            "untrusted".into(),
+            "signed by a key the vault does not trust",
+        ),
     ];
     let mut manifest = Vec::new();
     for (file, bytes, expect, what) in vectors {
@@ -118,7 +154,8 @@ fn regenerate() {
         "format": 1,
         "vectors": manifest,
     });
-    fs::write(data("vectors.json"), serde_json::to_string_pretty(&doc).expect("json") + "\n").expect("write manifest");
+    fs::write(data("vectors.json"), serde_json::to_string_pretty(&doc).expect("json") + "\n")
+        .expect("write manifest");
 }
 
 /// Prints fresh test keys (to create `vector-keys.json` once).
@@ -127,7 +164,8 @@ fn regenerate() {
 fn new_test_keys() {
     use aws_lc_rs::rand::SystemRandom;
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new()).expect("key");
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
+        .expect("key");
     let mut master = [0u8; 32];
     aws_lc_rs::rand::fill(&mut master).expect("random");
     println!("{}", json!({"master_v1": hex(&master), "signing_pkcs8": hex(pkcs8.as_ref())}));
