@@ -183,7 +183,8 @@ pub(crate) enum KeysCommand {
     List,
     /// Create a new master key version for new seals. With --rewrap, re-wrap the data key
     /// of every artifact in the vault (and of FILES) under it without touching payloads,
-    /// then retire the earlier versions: artifacts wrapped only for them stop opening.
+    /// then retire (destroy) the earlier versions: artifacts wrapped only for them stop
+    /// opening. Sealed files kept outside the vault must be listed as FILES to survive.
     Rotate(RotateArgs),
     /// Print this vault's signing public key (PEM).
     ExportPublic {

@@ -288,11 +288,11 @@ pub(crate) fn verify_model(
     match mlguard_seal::verify_model(path, &bundle, &key) {
         Ok(m) => {
             out.line(&format!(
-                "{}: {} ({} file{} match the signature by {})",
+                "{}: {} ({} {} the signature by {})",
                 path.display(),
                 out.good("verified"),
                 m.files.len(),
-                if m.files.len() == 1 { "" } else { "s" },
+                if m.files.len() == 1 { "file matches" } else { "files match" },
                 &key.key_id()[..16]
             ))?;
             Ok(ExitCode::SUCCESS)

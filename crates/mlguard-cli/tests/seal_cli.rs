@@ -217,3 +217,37 @@ fn rotate_and_rewrap() {
         "{list}"
     );
 }
+
+#[test]
+fn secrets_never_reach_output() {
+    let e = Env::new();
+    let pass = "correct horse battery staple";
+    let good = [("MLGUARD_PASSPHRASE", pass)];
+    let mut outputs = vec![e.run(&["init", "--vault", "p"], &good)];
+    e.write("x.txt", b"hello");
+    outputs.push(e.run(&["--vault", "p", "seal", "x.txt"], &good));
+    outputs.push(e.run(
+        &["--vault", "p", "verify", "x.txt.mlseal"],
+        &[("MLGUARD_PASSPHRASE", "a wrong passphrase!")],
+    ));
+    outputs.push(e.run(&["--vault", "p", "keys", "list"], &good));
+    outputs.push(e.run(&["inspect", "x.txt.mlseal", "--json"], &[]));
+    outputs.push(e.run(&["--vault", "p", "verify", "x.txt.mlseal", "--json"], &good));
+    let keyring = std::fs::read_to_string(e.path("p/keyring.json")).expect("keyring");
+    for o in &outputs {
+        let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+        assert!(
+            !all.contains(pass) && !all.contains("a wrong passphrase!"),
+            "passphrase leaked: {all}"
+        );
+        assert!(!all.contains("\"wrapped\""), "wrapped keys leaked: {all}");
+    }
+    assert!(!keyring.contains(pass), "the keyring never holds the passphrase");
+    // A key file's bytes never appear either.
+    let v = e.key_vault("k");
+    let key = std::fs::read(e.path("k.key")).expect("key");
+    let hexkey: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let o = e.run_in(&v, &["keys", "list"]);
+    let all = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(!all.contains(&hexkey));
+}

@@ -22,6 +22,13 @@ const P256_SPKI_PREFIX: [u8; 26] = [
 ];
 
 /// A 256-bit symmetric key (a master key, a data key, a key-encryption key).
+///
+/// Zeroised when dropped, and deliberately not `Debug`, so it cannot reach a log:
+///
+/// ```compile_fail
+/// let key = mlguard_seal::SymmetricKey::generate().unwrap();
+/// println!("{key:?}");
+/// ```
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub struct SymmetricKey([u8; KEY_LEN]);
 
@@ -49,7 +56,13 @@ pub(crate) fn random<const N: usize>() -> Result<[u8; N], SealError> {
     Ok(out)
 }
 
-/// The ECDSA P-256 key that signs artifacts.
+/// The ECDSA P-256 key that signs artifacts. Its PKCS#8 form is zeroised when dropped;
+/// it is not `Debug`:
+///
+/// ```compile_fail
+/// let key = mlguard_seal::SigningKey::generate().unwrap();
+/// println!("{key:?}");
+/// ```
 pub struct SigningKey {
     pair: EcdsaKeyPair,
     pkcs8: Zeroizing<Vec<u8>>,

@@ -42,7 +42,12 @@ const MAX_KEYRING_BYTES: u64 = 4 << 20;
 const KEK_INFO: &[u8] = b"mlguard-keyring-v1 key-file kek";
 const WRAP_CONTEXT: &str = "mlguard-keyring-v1 ";
 
-/// The secret that unlocks a vault.
+/// The secret that unlocks a vault (zeroised when dropped, not `Debug`):
+///
+/// ```compile_fail
+/// let s = mlguard_seal::Secret::Passphrase(zeroize::Zeroizing::new(String::from("x")));
+/// println!("{s:?}");
+/// ```
 pub enum Secret {
     /// A passphrase.
     Passphrase(Zeroizing<String>),
