@@ -36,16 +36,14 @@ pub(crate) fn infer_schema(a: &InferArgs, out: &mut Out) -> anyhow::Result<ExitC
         delimiter: delimiter(&a.delimiter)?,
         ..InferOptions::default()
     };
-    if let Some(o) = &a.output {
-        if o.exists() && !a.force {
-            bail!("{} exists; pass --force to overwrite it", o.display());
-        }
+    if let Some(o) = a.output.as_ref().filter(|o| o.exists() && !a.force) {
+        bail!("{} exists; pass --force to overwrite it", o.display());
     }
     let inferred = mlguard_data::infer_path(&a.file, &opts)?;
     let mut text = serde_json::to_string_pretty(&inferred.schema.to_json())?;
     text.push('\n');
     match &a.output {
-        Some(o) => write_atomic(o, text.as_bytes())?,
+        Some(o) => mlguard_seal::write_atomic(o, text.as_bytes(), a.force)?,
         None => out.write(&text)?,
     }
     let s = &inferred.schema;
@@ -103,17 +101,4 @@ pub(crate) fn summary_line(report: &Report, out: &Out) -> String {
         plural(report.errors(), "error"),
         plural(report.warnings(), "warning"),
     )
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory, renamed into
-/// place only once complete, so a crash never leaves a half-written file.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }

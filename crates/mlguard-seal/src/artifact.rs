@@ -312,6 +312,17 @@ fn parse_core(bytes: &[u8]) -> Result<Core, SealError> {
     Ok(core)
 }
 
+/// The current time, RFC 3339 UTC, whole seconds.
+pub(crate) fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
 /// Number of segments for `size` plaintext bytes (at least one, possibly empty).
 fn segments(size: u64) -> u64 {
     size.div_ceil(PLAIN_SEGMENT as u64).max(1)
@@ -490,15 +501,7 @@ pub fn seal<R: Read + Seek, W: Write>(
     let id: [u8; 16] = random()?;
     let salt: [u8; 32] = random()?;
     let prefix: [u8; NONCE_PREFIX_LEN] = random()?;
-    let created = chrono::DateTime::from_timestamp(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0),
-        0,
-    )
-    .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-    .unwrap_or_default();
+    let created = now_rfc3339();
     let core = Core {
         format: 1,
         id: hex(&id),

@@ -19,7 +19,7 @@ use aws_lc_rs::hkdf;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::artifact::SealKeys;
+use crate::artifact::{SealKeys, now_rfc3339};
 use crate::atomic::write_atomic;
 use crate::error::SealError;
 use crate::keys::{KEY_LEN, PublicKey, SigningKey, SymmetricKey, b64, hex, random, unb64, unhex};
@@ -194,16 +194,6 @@ pub struct Keystore {
     ring: KeyringFile,
 }
 
-fn now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    chrono::DateTime::from_timestamp(secs, 0)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
-
 fn kek(info: &UnlockInfo, secret: &Secret) -> Result<SymmetricKey, SealError> {
     match (info, secret) {
         (UnlockInfo::Passphrase { kdf, m_kib, t, p, salt }, Secret::Passphrase(pass)) => {
@@ -330,7 +320,7 @@ impl Keystore {
             unlock,
             master_keys: vec![MasterEntry {
                 version: 1,
-                created: now(),
+                created: now_rfc3339(),
                 state: KeyState::Active,
                 nonce: Some(nonce),
                 wrapped: Some(wrapped),
@@ -498,7 +488,7 @@ impl Keystore {
         }
         self.ring.master_keys.push(MasterEntry {
             version,
-            created: now(),
+            created: now_rfc3339(),
             state: KeyState::Active,
             nonce: Some(nonce),
             wrapped: Some(wrapped),
