@@ -1,0 +1,153 @@
+//! Classification metrics on held-out data.
+
+use serde::{Deserialize, Serialize};
+
+/// Metrics of a classifier on a labelled set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Share of correct predictions.
+    pub accuracy: f64,
+    /// Binary: precision of the positive class; more classes: macro average.
+    pub precision: f64,
+    /// Binary: recall of the positive class; more classes: macro average.
+    pub recall: f64,
+    /// Binary: F1 of the positive class; more classes: macro average.
+    pub f1: f64,
+    /// Binary: area under the ROC curve; more classes: macro one-vs-rest.
+    pub roc_auc: f64,
+    /// Mean negative log-likelihood (probabilities clipped to [1e-15, 1 - 1e-15]).
+    pub log_loss: f64,
+    /// `confusion[true][predicted]` counts.
+    pub confusion: Vec<Vec<u64>>,
+    /// Rows evaluated.
+    pub rows: u64,
+}
+
+/// Computes the metrics from true labels (`0..k`) and predicted class probabilities
+/// (`proba[i * k + c]`).
+pub fn evaluate(labels: &[u32], proba: &[f64], k: usize) -> Metrics {
+    let n = labels.len();
+    let mut confusion = vec![vec![0u64; k]; k];
+    let mut loss = 0.0;
+    let mut correct = 0u64;
+    for (i, &y) in labels.iter().enumerate() {
+        let p = &proba[i * k..(i + 1) * k];
+        let pred = argmax(p);
+        confusion[y as usize][pred] += 1;
+        if pred == y as usize {
+            correct += 1;
+        }
+        loss -= p[y as usize].clamp(1e-15, 1.0 - 1e-15).ln();
+    }
+    let per_class = |c: usize| {
+        let tp = confusion[c][c] as f64;
+        let fp: f64 = (0..k).filter(|&r| r != c).map(|r| confusion[r][c] as f64).sum();
+        let fn_: f64 = (0..k).filter(|&p| p != c).map(|p| confusion[c][p] as f64).sum();
+        let precision = if tp + fp > 0.0 { tp / (tp + fp) } else { 0.0 };
+        let recall = if tp + fn_ > 0.0 { tp / (tp + fn_) } else { 0.0 };
+        let f1 = if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
+        (precision, recall, f1)
+    };
+    let auc_of = |c: usize| {
+        let scores: Vec<f64> = (0..n).map(|i| proba[i * k + c]).collect();
+        let positive: Vec<bool> = labels.iter().map(|&y| y as usize == c).collect();
+        roc_auc(&scores, &positive)
+    };
+    let (precision, recall, f1, roc) = if k == 2 {
+        let (p, r, f) = per_class(1);
+        (p, r, f, auc_of(1))
+    } else {
+        let all: Vec<(f64, f64, f64)> = (0..k).map(per_class).collect();
+        let mean = |f: fn(&(f64, f64, f64)) -> f64| all.iter().map(f).sum::<f64>() / k as f64;
+        (mean(|x| x.0), mean(|x| x.1), mean(|x| x.2), (0..k).map(auc_of).sum::<f64>() / k as f64)
+    };
+    Metrics {
+        accuracy: if n > 0 { correct as f64 / n as f64 } else { 0.0 },
+        precision,
+        recall,
+        f1,
+        roc_auc: roc,
+        log_loss: if n > 0 { loss / n as f64 } else { 0.0 },
+        confusion,
+        rows: n as u64,
+    }
+}
+
+/// Index of the largest value (the first on ties).
+pub fn argmax(p: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &v) in p.iter().enumerate() {
+        if v > p[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Area under the ROC curve by the rank statistic (ties get half credit).
+pub fn roc_auc(scores: &[f64], positive: &[bool]) -> f64 {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let (mut rank_sum, mut n_pos) = (0.0, 0u64);
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && scores[idx[j + 1]] == scores[idx[i]] {
+            j += 1;
+        }
+        let avg_rank = (i + j) as f64 / 2.0 + 1.0;
+        for &r in &idx[i..=j] {
+            if positive[r] {
+                rank_sum += avg_rank;
+                n_pos += 1;
+            }
+        }
+        i = j + 1;
+    }
+    let n_neg = scores.len() as u64 - n_pos;
+    if n_pos == 0 || n_neg == 0 {
+        return f64::NAN;
+    }
+    (rank_sum - (n_pos * (n_pos + 1)) as f64 / 2.0) / (n_pos * n_neg) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_metrics_by_hand() {
+        // labels 1,1,0,0 ; p(1) = .9 .4 .6 .1 -> predictions 1,0,1,0
+        let labels = [1, 1, 0, 0];
+        let proba = [0.1, 0.9, 0.6, 0.4, 0.4, 0.6, 0.9, 0.1];
+        let m = evaluate(&labels, &proba, 2);
+        assert_eq!(m.accuracy, 0.5);
+        assert_eq!(m.confusion, vec![vec![1, 1], vec![1, 1]]);
+        assert_eq!((m.precision, m.recall, m.f1), (0.5, 0.5, 0.5));
+        // Positives score .9 and .4, negatives .6 and .1: 3 of 4 pairs ordered right.
+        assert_eq!(m.roc_auc, 0.75);
+        let expected = -(0.9f64.ln() + 0.4f64.ln() + 0.4f64.ln() + 0.9f64.ln()) / 4.0;
+        assert!((m.log_loss - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn auc_ties_and_degenerate() {
+        assert_eq!(roc_auc(&[0.5, 0.5], &[true, false]), 0.5);
+        assert_eq!(roc_auc(&[0.1, 0.9], &[false, true]), 1.0);
+        assert!(roc_auc(&[0.1, 0.9], &[true, true]).is_nan());
+    }
+
+    #[test]
+    fn multiclass_macro() {
+        let labels = [0, 1, 2];
+        let proba = [0.8, 0.1, 0.1, 0.1, 0.8, 0.1, 0.1, 0.1, 0.8];
+        let m = evaluate(&labels, &proba, 3);
+        assert_eq!(m.accuracy, 1.0);
+        assert_eq!(m.f1, 1.0);
+        assert_eq!(m.roc_auc, 1.0);
+    }
+}
