@@ -5,6 +5,7 @@
 
 pub mod linear;
 pub mod metrics;
+pub mod safetensors;
 pub mod split;
 
 pub use linear::{Data, FitOptions, Logistic, fit};
