@@ -8,6 +8,6 @@ pub mod metrics;
 pub mod safetensors;
 pub mod split;
 
-pub use linear::{Data, FitOptions, Logistic, fit};
+pub use linear::{CategoricalColumn, Design, FitOptions, Logistic, NumericColumn, UNSEEN, fit};
 pub use metrics::{Metrics, evaluate};
 pub use split::{SeededStream, Split, stratified_split};

@@ -1,24 +1,59 @@
 //! L2-regularised logistic regression fitted by L-BFGS: binary (sigmoid) and multinomial
 //! (softmax), deterministic for given data (every sum runs in a fixed order).
 //!
-//! Objective, as scikit-learn's `LogisticRegression(C = 1 / l2)` but divided by n:
-//! `(1/n) Σ loss_i + (l2 / 2n) ‖W‖²`, the intercepts not penalised.
+//! Objective, as scikit-learn's `LogisticRegression(C = 1 / l2)` on standardised features
+//! but divided by n: `(1/n) Σ loss_i + (l2 / 2n) ‖W‖²`, the intercepts not penalised.
+//!
+//! Data is column-major and never materialised as a scaled matrix: numeric columns are kept
+//! raw (f32) with their mean and scale, and standardisation is folded into the linear
+//! function, `z = b + Σ_j w_j (x_j − m_j) / s_j + Σ_c w_c[category]`. Categorical columns
+//! are category indexes (one-hot without the zeros); [`UNSEEN`] contributes nothing.
 
 use serde::{Deserialize, Serialize};
 
-/// A dense design matrix with labels.
+/// Category index of a missing or unseen category: a zero one-hot vector.
+pub const UNSEEN: u32 = u32::MAX;
+
+/// A numeric column with its standardisation.
 #[derive(Debug, Clone, Copy)]
-pub struct Data<'a> {
-    /// Features, row-major, `n × d`.
-    pub x: &'a [f64],
+pub struct NumericColumn<'a> {
+    /// Raw values (missing values already replaced by `mean`).
+    pub values: &'a [f32],
+    /// Mean subtracted.
+    pub mean: f64,
+    /// Scale divided by (never 0).
+    pub scale: f64,
+}
+
+/// A categorical column.
+#[derive(Debug, Clone, Copy)]
+pub struct CategoricalColumn<'a> {
+    /// Category of each row in `0..size`, or [`UNSEEN`].
+    pub index: &'a [u32],
+    /// Number of categories (one-hot width).
+    pub size: usize,
+}
+
+/// Training data, column-major, with labels in `0..k`.
+#[derive(Debug, Clone)]
+pub struct Design<'a> {
     /// Rows.
     pub n: usize,
-    /// Features per row.
-    pub d: usize,
-    /// Labels in `0..k`.
+    /// Numeric columns.
+    pub numeric: Vec<NumericColumn<'a>>,
+    /// Categorical columns.
+    pub categorical: Vec<CategoricalColumn<'a>>,
+    /// Labels.
     pub y: &'a [u32],
     /// Number of classes (at least 2).
     pub k: usize,
+}
+
+impl Design<'_> {
+    /// Width of the feature vector: numeric columns plus one-hot widths.
+    pub fn width(&self) -> usize {
+        self.numeric.len() + self.categorical.iter().map(|c| c.size).sum::<usize>()
+    }
 }
 
 /// How to fit.
@@ -38,12 +73,13 @@ impl Default for FitOptions {
     }
 }
 
-/// A fitted model: `outputs` linear functions of the features (1 for binary, k for more).
+/// A fitted model on standardised, one-hot features: `outputs` linear functions
+/// (1 for binary, k for more classes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Logistic {
     /// Number of classes.
     pub classes: usize,
-    /// Features.
+    /// Feature width.
     pub d: usize,
     /// Weights, `outputs × d`, row-major.
     pub weights: Vec<f64>,
@@ -61,12 +97,11 @@ impl Logistic {
         if self.classes == 2 { 1 } else { self.classes }
     }
 
-    /// Class probabilities of one row, written to `out` (length `classes`).
+    /// Class probabilities of one encoded feature vector, written to `out`.
     pub fn predict_proba_into(&self, x: &[f64], out: &mut [f64]) {
         let d = self.d;
         if self.classes == 2 {
-            let z = self.intercepts[0] + dot(&self.weights[..d], x);
-            let p = sigmoid(z);
+            let p = sigmoid(self.intercepts[0] + dot(&self.weights[..d], x));
             out[0] = 1.0 - p;
             out[1] = p;
         } else {
@@ -78,11 +113,13 @@ impl Logistic {
     }
 }
 
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+/// Dot product.
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-fn sigmoid(z: f64) -> f64 {
+/// The logistic function, without overflow.
+pub fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())
     } else {
@@ -96,7 +133,8 @@ fn log1pexp(z: f64) -> f64 {
     if z > 0.0 { z + (-z).exp().ln_1p() } else { z.exp().ln_1p() }
 }
 
-fn softmax_in_place(z: &mut [f64]) {
+/// Softmax in place, stabilised.
+pub fn softmax_in_place(z: &mut [f64]) {
     let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut s = 0.0;
     for v in z.iter_mut() {
@@ -108,61 +146,114 @@ fn softmax_in_place(z: &mut [f64]) {
     }
 }
 
-/// Objective and gradient at `theta` = [W (outputs × d) | b (outputs)].
-fn objective(data: &Data<'_>, l2: f64, outputs: usize, theta: &[f64], grad: &mut [f64]) -> f64 {
-    let (n, d) = (data.n, data.d);
-    grad.iter_mut().for_each(|g| *g = 0.0);
-    let (gw, gb) = grad.split_at_mut(outputs * d);
+/// Scratch buffers for the objective.
+struct Work {
+    z: Vec<f64>,
+    r: Vec<f64>,
+}
+
+/// Objective and gradient at `theta` = [W (outputs × d) | b (outputs)], where a row of W
+/// is [numeric weights | one-hot weights of each categorical column in order].
+fn objective(
+    data: &Design<'_>,
+    l2: f64,
+    outputs: usize,
+    theta: &[f64],
+    grad: &mut [f64],
+    work: &mut Work,
+) -> f64 {
+    let (n, d) = (data.n, data.width());
+    let p = data.numeric.len();
     let (w, b) = theta.split_at(outputs * d);
-    let mut loss = 0.0;
-    let mut z = vec![0.0; outputs];
-    for i in 0..n {
-        let x = &data.x[i * d..(i + 1) * d];
-        let y = data.y[i] as usize;
-        if outputs == 1 {
-            let zi = b[0] + dot(&w[..d], x);
-            let t = if y == 1 { 1.0 } else { 0.0 };
-            loss += log1pexp(zi) - t * zi;
-            let r = sigmoid(zi) - t;
-            for (g, xv) in gw.iter_mut().zip(x) {
-                *g += r * xv;
+    // z[c * n + i]: linear output c of row i.
+    let z = &mut work.z;
+    for c in 0..outputs {
+        let wc = &w[c * d..(c + 1) * d];
+        let zc = &mut z[c * n..(c + 1) * n];
+        let mut shift = b[c];
+        for (j, col) in data.numeric.iter().enumerate() {
+            shift -= wc[j] * col.mean / col.scale;
+        }
+        zc.iter_mut().for_each(|v| *v = shift);
+        for (j, col) in data.numeric.iter().enumerate() {
+            let a = wc[j] / col.scale;
+            for (zi, &x) in zc.iter_mut().zip(col.values) {
+                *zi += a * f64::from(x);
             }
-            gb[0] += r;
-        } else {
-            for (c, zc) in z.iter_mut().enumerate() {
-                *zc = b[c] + dot(&w[c * d..(c + 1) * d], x);
-            }
-            let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let lse = m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
-            loss += lse - z[y];
-            for c in 0..outputs {
-                let r = (z[c] - lse).exp() - if c == y { 1.0 } else { 0.0 };
-                for (g, xv) in gw[c * d..(c + 1) * d].iter_mut().zip(x) {
-                    *g += r * xv;
+        }
+        let mut off = p;
+        for col in &data.categorical {
+            let wcat = &wc[off..off + col.size];
+            for (zi, &idx) in zc.iter_mut().zip(col.index) {
+                if idx != UNSEEN {
+                    *zi += wcat[idx as usize];
                 }
-                gb[c] += r;
+            }
+            off += col.size;
+        }
+    }
+    // Loss and residuals r[c * n + i] = p_c(i) - [y_i = c].
+    let r = &mut work.r;
+    let mut loss = 0.0;
+    if outputs == 1 {
+        for i in 0..n {
+            let t = if data.y[i] == 1 { 1.0 } else { 0.0 };
+            loss += log1pexp(z[i]) - t * z[i];
+            r[i] = sigmoid(z[i]) - t;
+        }
+    } else {
+        for i in 0..n {
+            let m = (0..outputs).map(|c| z[c * n + i]).fold(f64::NEG_INFINITY, f64::max);
+            let lse = m + (0..outputs).map(|c| (z[c * n + i] - m).exp()).sum::<f64>().ln();
+            let y = data.y[i] as usize;
+            loss += lse - z[y * n + i];
+            for c in 0..outputs {
+                r[c * n + i] = (z[c * n + i] - lse).exp() - if c == y { 1.0 } else { 0.0 };
             }
         }
     }
+    // Gradient.
     let inv_n = 1.0 / n as f64;
+    let (gw, gb) = grad.split_at_mut(outputs * d);
     let mut penalty = 0.0;
-    for (g, wv) in gw.iter_mut().zip(w) {
-        *g = (*g + l2 * wv) * inv_n;
-        penalty += wv * wv;
-    }
-    for g in gb.iter_mut() {
-        *g *= inv_n;
+    for c in 0..outputs {
+        let rc = &r[c * n..(c + 1) * n];
+        let rsum: f64 = rc.iter().sum();
+        gb[c] = rsum * inv_n;
+        let g = &mut gw[c * d..(c + 1) * d];
+        let wc = &w[c * d..(c + 1) * d];
+        for (j, col) in data.numeric.iter().enumerate() {
+            let sx: f64 = rc.iter().zip(col.values).map(|(ri, &x)| ri * f64::from(x)).sum();
+            g[j] = ((sx - col.mean * rsum) / col.scale + l2 * wc[j]) * inv_n;
+        }
+        let mut off = p;
+        for col in &data.categorical {
+            let gcat = &mut g[off..off + col.size];
+            gcat.iter_mut().for_each(|v| *v = 0.0);
+            for (&ri, &idx) in rc.iter().zip(col.index) {
+                if idx != UNSEEN {
+                    gcat[idx as usize] += ri;
+                }
+            }
+            for (gv, wv) in gcat.iter_mut().zip(&wc[off..off + col.size]) {
+                *gv = (*gv + l2 * wv) * inv_n;
+            }
+            off += col.size;
+        }
+        penalty += wc.iter().map(|v| v * v).sum::<f64>();
     }
     (loss + 0.5 * l2 * penalty) * inv_n
 }
 
 /// Fits the model. Deterministic: the same data and options give bit-identical weights.
-pub fn fit(data: &Data<'_>, opts: &FitOptions) -> Logistic {
+pub fn fit(data: &Design<'_>, opts: &FitOptions) -> Logistic {
     let outputs = if data.k == 2 { 1 } else { data.k };
-    let dim = outputs * (data.d + 1);
+    let d = data.width();
+    let dim = outputs * (d + 1);
+    let mut work = Work { z: vec![0.0; outputs * data.n], r: vec![0.0; outputs * data.n] };
     let mut theta = vec![0.0; dim];
     let mut grad = vec![0.0; dim];
-    let mut f = objective(data, opts.l2, outputs, &theta, &mut grad);
+    let mut f = objective(data, opts.l2, outputs, &theta, &mut grad, &mut work);
     const MEMORY: usize = 10;
     let mut s_hist: Vec<Vec<f64>> = Vec::new();
     let mut y_hist: Vec<Vec<f64>> = Vec::new();
@@ -215,7 +306,7 @@ pub fn fit(data: &Data<'_>, opts: &FitOptions) -> Logistic {
             for ((nt, t), dv) in new_theta.iter_mut().zip(&theta).zip(&dir) {
                 *nt = t + step * dv;
             }
-            f_new = objective(data, opts.l2, outputs, &new_theta, &mut new_grad);
+            f_new = objective(data, opts.l2, outputs, &new_theta, &mut new_grad, &mut work);
             if f_new <= f + 1e-4 * step * slope {
                 accepted = true;
                 break;
@@ -240,17 +331,16 @@ pub fn fit(data: &Data<'_>, opts: &FitOptions) -> Logistic {
         std::mem::swap(&mut grad, &mut new_grad);
         f = f_new;
         if rel <= 1e-15 {
-            converged = inf_norm(&grad) <= opts.tol.max(1e-6);
             break;
         }
     }
-    if !converged && inf_norm(&grad) <= opts.tol {
+    if inf_norm(&grad) <= opts.tol.max(1e-6) {
         converged = true;
     }
-    let (w, b) = theta.split_at(outputs * data.d);
+    let (w, b) = theta.split_at(outputs * d);
     Logistic {
         classes: data.k,
-        d: data.d,
+        d,
         weights: w.to_vec(),
         intercepts: b.to_vec(),
         iterations,
@@ -263,42 +353,76 @@ mod tests {
     use super::*;
     use crate::split::SeededStream;
 
-    /// Data from a known linear model with label noise.
-    fn synthetic(n: usize, d: usize, k: usize, seed: u8) -> (Vec<f64>, Vec<u32>) {
+    /// Columns from a known linear model with 10% label noise: `d` numeric columns
+    /// (shifted and scaled) and one categorical column of 3 categories.
+    struct Synthetic {
+        numeric: Vec<Vec<f32>>,
+        cat: Vec<u32>,
+        y: Vec<u32>,
+    }
+
+    fn synthetic(n: usize, d: usize, k: usize, seed: u8) -> Synthetic {
         let mut rng = SeededStream::new(&[seed; 32], "test data");
         let mut unif = || (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-        let true_w: Vec<f64> = (0..k * d).map(|i| ((i * 7 % 5) as f64 - 2.0) * 0.8).collect();
-        let mut x = Vec::with_capacity(n * d);
+        let mut numeric = vec![Vec::with_capacity(n); d];
+        let mut cat = Vec::with_capacity(n);
         let mut y = Vec::with_capacity(n);
         for _ in 0..n {
             let row: Vec<f64> = (0..d).map(|_| unif() * 4.0 - 2.0).collect();
-            let scores: Vec<f64> = (0..k).map(|c| dot(&true_w[c * d..(c + 1) * d], &row)).collect();
-            let best = crate::metrics::argmax(&scores);
-            y.push(if unif() < 0.1 { (best as u32 + 1) % k as u32 } else { best as u32 });
-            x.extend(row);
+            let c = (unif() * 3.0) as u32;
+            let scores: Vec<f64> = (0..k)
+                .map(|cl| {
+                    (0..row.len())
+                        .map(|j| ((j * 7 + cl * 3) % 5) as f64 * 0.5 - 1.0)
+                        .zip(&row)
+                        .map(|(w, x)| w * x)
+                        .sum::<f64>()
+                        + if c as usize == cl { 0.8 } else { 0.0 }
+                })
+                .collect();
+            let best = crate::metrics::argmax(&scores) as u32;
+            y.push(if unif() < 0.1 { (best + 1) % k as u32 } else { best });
+            for (j, v) in row.iter().enumerate() {
+                numeric[j].push((v * 10.0 + 50.0) as f32);
+            }
+            cat.push(c);
         }
-        (x, y)
+        Synthetic { numeric, cat, y }
+    }
+
+    fn design<'a>(s: &'a Synthetic, k: usize) -> Design<'a> {
+        Design {
+            n: s.y.len(),
+            numeric: s
+                .numeric
+                .iter()
+                .map(|v| NumericColumn { values: v, mean: 50.0, scale: 10.0 })
+                .collect(),
+            categorical: vec![CategoricalColumn { index: &s.cat, size: 3 }],
+            y: &s.y,
+            k,
+        }
     }
 
     #[test]
     fn gradient_matches_finite_differences() {
         for k in [2, 3] {
-            let (x, y) = synthetic(50, 4, k, 1);
-            let data = Data { x: &x, n: 50, d: 4, y: &y, k };
+            let s = synthetic(60, 3, k, 1);
+            let data = design(&s, k);
             let outputs = if k == 2 { 1 } else { k };
-            let dim = outputs * 5;
+            let dim = outputs * (data.width() + 1);
             let theta: Vec<f64> = (0..dim).map(|i| (i as f64 * 0.37).sin()).collect();
+            let mut work = Work { z: vec![0.0; outputs * 60], r: vec![0.0; outputs * 60] };
             let mut g = vec![0.0; dim];
-            objective(&data, 0.7, outputs, &theta, &mut g);
+            objective(&data, 0.7, outputs, &theta, &mut g, &mut work);
             for i in 0..dim {
                 let h = 1e-6;
-                let mut tp = theta.clone();
+                let (mut tp, mut tm) = (theta.clone(), theta.clone());
                 tp[i] += h;
-                let mut tm = theta.clone();
                 tm[i] -= h;
                 let mut scratch = vec![0.0; dim];
-                let fd = (objective(&data, 0.7, outputs, &tp, &mut scratch)
-                    - objective(&data, 0.7, outputs, &tm, &mut scratch))
+                let fd = (objective(&data, 0.7, outputs, &tp, &mut scratch, &mut work)
+                    - objective(&data, 0.7, outputs, &tm, &mut scratch, &mut work))
                     / (2.0 * h);
                 assert!((fd - g[i]).abs() < 1e-6, "k={k} i={i}: {fd} vs {}", g[i]);
             }
@@ -308,35 +432,46 @@ mod tests {
     #[test]
     fn fits_reach_the_optimum_deterministically() {
         for k in [2, 3] {
-            let (x, y) = synthetic(2000, 5, k, 2);
-            let data = Data { x: &x, n: 2000, d: 5, y: &y, k };
+            let s = synthetic(3000, 4, k, 2);
+            let data = design(&s, k);
             let m = fit(&data, &FitOptions::default());
             assert!(m.converged, "k={k} after {} iterations", m.iterations);
-            let outputs = m.outputs();
-            let mut theta = m.weights.clone();
-            theta.extend(&m.intercepts);
-            let mut g = vec![0.0; theta.len()];
-            objective(&data, 1.0, outputs, &theta, &mut g);
-            assert!(g.iter().all(|v| v.abs() < 1e-6), "gradient at the optimum: {g:?}");
             assert_eq!(m, fit(&data, &FitOptions::default()), "bit-identical on refit");
+            // Predictions from the encoded rows agree with the training objective's model.
             let mut p = vec![0.0; k];
-            let correct = (0..2000)
+            let correct = (0..3000)
                 .filter(|&i| {
-                    m.predict_proba_into(&x[i * 5..(i + 1) * 5], &mut p);
-                    crate::metrics::argmax(&p) == y[i] as usize
+                    let mut x: Vec<f64> =
+                        s.numeric.iter().map(|c| (f64::from(c[i]) - 50.0) / 10.0).collect();
+                    let mut onehot = vec![0.0; 3];
+                    onehot[s.cat[i] as usize] = 1.0;
+                    x.extend(onehot);
+                    m.predict_proba_into(&x, &mut p);
+                    crate::metrics::argmax(&p) == s.y[i] as usize
                 })
                 .count();
-            assert!(correct > 1600, "k={k}: {correct}/2000 (10% label noise)");
+            assert!(correct > 2400, "k={k}: {correct}/3000 (10% label noise)");
         }
     }
 
     #[test]
-    fn stronger_penalty_shrinks_weights() {
-        let (x, y) = synthetic(500, 3, 2, 3);
-        let data = Data { x: &x, n: 500, d: 3, y: &y, k: 2 };
+    fn stronger_penalty_shrinks_weights_and_unseen_is_zero() {
+        let s = synthetic(500, 3, 2, 3);
+        let data = design(&s, 2);
         let weak = fit(&data, &FitOptions { l2: 0.01, ..FitOptions::default() });
         let strong = fit(&data, &FitOptions { l2: 100.0, ..FitOptions::default() });
         let norm = |m: &Logistic| m.weights.iter().map(|w| w * w).sum::<f64>();
         assert!(norm(&strong) < norm(&weak) / 4.0);
+        let unseen: Vec<u32> = vec![UNSEEN; 500];
+        let blind = Design {
+            categorical: vec![CategoricalColumn { index: &unseen, size: 3 }],
+            ..design(&s, 2)
+        };
+        let m = fit(&blind, &FitOptions::default());
+        assert!(
+            m.weights[3..6].iter().all(|w| w.abs() < 1e-9),
+            "no data, no weight: {:?}",
+            &m.weights[3..6]
+        );
     }
 }
