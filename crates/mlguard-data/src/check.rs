@@ -375,3 +375,81 @@ fn show_value(v: &Value<'_>) -> String {
         Value::Opaque => "?".into(),
     }
 }
+
+/// Reads one field's cells as numbers, for learning: integers, numbers and years as they
+/// are, booleans as 1/0, dates as days since 1970-01-01, datetimes as seconds, times as
+/// seconds since midnight. Missing values and values that do not parse read as `None`.
+#[derive(Debug, Clone)]
+pub struct NumericCells {
+    cell: CellType,
+    missing: Missing,
+}
+
+impl NumericCells {
+    /// A reader for `field` of `schema`, or `None` when its type has no numeric reading
+    /// (strings, lists, objects, ...).
+    pub fn new(schema: &Schema, field: &crate::schema::Field) -> Option<NumericCells> {
+        let cell = CellType::for_field(field).ok()?;
+        let numeric = matches!(
+            cell,
+            CellType::Number(_)
+                | CellType::Integer(_)
+                | CellType::Boolean { .. }
+                | CellType::Year
+                | CellType::Date(_)
+                | CellType::Datetime(_)
+                | CellType::Time(_)
+        );
+        numeric.then(|| NumericCells {
+            cell,
+            missing: Missing::new(
+                field.missing_values.as_deref().unwrap_or(&schema.missing_values),
+            ),
+        })
+    }
+
+    /// The cell as a number.
+    pub fn read(&self, s: &str) -> Option<f64> {
+        if self.missing.is_missing(s) {
+            return None;
+        }
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+        match self.cell.parse(s).ok()? {
+            Value::Int(v) => Some(v as f64),
+            Value::Num(v) => v.is_finite().then_some(v),
+            Value::Bool(b) => Some(if b { 1.0 } else { 0.0 }),
+            Value::Year(y) => Some(f64::from(y)),
+            Value::Date(d) => Some((d - epoch).num_days() as f64),
+            Value::DateTime(secs, nanos) => Some(secs as f64 + f64::from(nanos) * 1e-9),
+            Value::Time(t) => Some(f64::from(chrono::Timelike::num_seconds_from_midnight(&t))),
+            _ => None,
+        }
+    }
+
+    /// Whether `s` is one of the field's missing values.
+    pub fn is_missing(&self, s: &str) -> bool {
+        self.missing.is_missing(s)
+    }
+}
+
+#[cfg(test)]
+mod numeric_cells_tests {
+    use super::*;
+    use crate::schema::{Field, FieldType};
+
+    #[test]
+    fn reads_numbers_dates_and_booleans() {
+        let schema = Schema::empty();
+        let r = |t: FieldType| NumericCells::new(&schema, &Field::new("f", t));
+        assert_eq!(r(FieldType::Integer).and_then(|c| c.read("42")), Some(42.0));
+        assert_eq!(r(FieldType::Number).and_then(|c| c.read("-1.5")), Some(-1.5));
+        assert_eq!(r(FieldType::Number).and_then(|c| c.read("")), None);
+        assert_eq!(r(FieldType::Number).and_then(|c| c.read("NaN")), None);
+        assert_eq!(r(FieldType::Boolean).and_then(|c| c.read("true")), Some(1.0));
+        assert_eq!(r(FieldType::Date).and_then(|c| c.read("1970-01-11")), Some(10.0));
+        assert!(r(FieldType::String).is_none());
+        let mut f = Field::new("f", FieldType::Number);
+        f.decimal_char = Some(",".into());
+        assert_eq!(NumericCells::new(&schema, &f).and_then(|c| c.read("2,5")), Some(2.5));
+    }
+}

@@ -811,43 +811,64 @@ mod roundtrip {
     }
 }
 
-/// Reads a CSV table record by record with the same strict tokenizer as the validator:
-/// returns the header, and calls `f(line, fields)` for every data record. Meant for files
-/// that were validated first (quoting problems are read the way the validator reports
-/// them); a cell that is not UTF-8 is an error naming its line.
-pub fn read_table<R: Read>(
-    src: R,
-    delimiter: u8,
-    mut f: impl FnMut(u64, &[&str]) -> Result<(), crate::DataError>,
-) -> Result<Vec<String>, crate::DataError> {
-    let mut reader = CsvReader::new(src, delimiter, DEFAULT_MAX_FIELD_BYTES);
-    reader.encoding()?;
-    let mut batch = Batch::default();
-    let mut more = reader.read_batch(&mut batch, 1, usize::MAX)?;
-    if batch.records.is_empty() {
-        return Err(crate::DataError::Input("the file is empty: no header".into()));
-    }
-    let utf8 = |line: u64, raw: &[u8]| {
-        std::str::from_utf8(raw)
-            .map(str::to_owned)
-            .map_err(|_| crate::DataError::Input(format!("line {line}: a cell is not valid UTF-8")))
-    };
-    let line = batch.records[0].line;
-    let header = batch.record(0).map(|r| utf8(line, r)).collect::<Result<Vec<_>, _>>()?;
-    while more {
-        batch.clear();
-        more = reader.read_batch(&mut batch, 4096, 1 << 20)?;
-        let mut fields: Vec<&str> = Vec::with_capacity(header.len());
-        for i in 0..batch.records.len() {
-            let line = batch.records[i].line;
-            fields.clear();
-            for raw in batch.record(i) {
-                fields.push(std::str::from_utf8(raw).map_err(|_| {
-                    crate::DataError::Input(format!("line {line}: a cell is not valid UTF-8"))
-                })?);
-            }
-            f(line, &fields)?;
+/// A CSV table read record by record with the same strict tokenizer as the validator.
+/// Meant for files that were validated first (quoting problems are read the way the
+/// validator reports them); a cell that is not UTF-8 is an error naming its line.
+pub struct TableReader<R> {
+    reader: CsvReader<R>,
+    header: Vec<String>,
+    more: bool,
+}
+
+impl<R: Read> TableReader<R> {
+    /// Opens a table and reads its header.
+    pub fn new(src: R, delimiter: u8) -> Result<TableReader<R>, crate::DataError> {
+        crate::validate::check_delimiter(delimiter)?;
+        let mut reader = CsvReader::new(src, delimiter, DEFAULT_MAX_FIELD_BYTES);
+        reader.encoding()?;
+        let mut batch = Batch::default();
+        let more = reader.read_batch(&mut batch, 1, usize::MAX)?;
+        if batch.records.is_empty() {
+            return Err(crate::DataError::Input("the file is empty: no header".into()));
         }
+        let line = batch.records[0].line;
+        let header = batch
+            .record(0)
+            .map(|r| {
+                std::str::from_utf8(r).map(str::to_owned).map_err(|_| {
+                    crate::DataError::Input(format!("line {line}: the header is not valid UTF-8"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(TableReader { reader, header, more })
     }
-    Ok(header)
+
+    /// The column names.
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// Calls `f(line, fields)` for every data record, in file order.
+    pub fn for_each(
+        mut self,
+        mut f: impl FnMut(u64, &[&str]) -> Result<(), crate::DataError>,
+    ) -> Result<(), crate::DataError> {
+        let mut batch = Batch::default();
+        while self.more {
+            batch.clear();
+            self.more = self.reader.read_batch(&mut batch, 4096, 1 << 20)?;
+            let mut fields: Vec<&str> = Vec::with_capacity(self.header.len());
+            for i in 0..batch.records.len() {
+                let line = batch.records[i].line;
+                fields.clear();
+                for raw in batch.record(i) {
+                    fields.push(std::str::from_utf8(raw).map_err(|_| {
+                        crate::DataError::Input(format!("line {line}: a cell is not valid UTF-8"))
+                    })?);
+                }
+                f(line, &fields)?;
+            }
+        }
+        Ok(())
+    }
 }

@@ -28,7 +28,8 @@ pub mod synth;
 mod types;
 mod validate;
 
-pub use csv::{DEFAULT_MAX_FIELD_BYTES, MAX_FIELDS_PER_RECORD, MAX_RECORD_BYTES, read_table};
+pub use check::NumericCells;
+pub use csv::{DEFAULT_MAX_FIELD_BYTES, MAX_FIELDS_PER_RECORD, MAX_RECORD_BYTES, TableReader};
 pub use error::{DataError, SchemaError};
 pub use infer::{DEFAULT_ENUM_MAX, InferOptions, Inferred, TARGET_NAMES, infer_path, infer_reader};
 pub use schema::{

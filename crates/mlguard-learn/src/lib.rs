@@ -5,9 +5,13 @@
 
 pub mod linear;
 pub mod metrics;
+pub mod model;
 pub mod safetensors;
 pub mod split;
+pub mod train;
 
 pub use linear::{CategoricalColumn, Design, FitOptions, Logistic, NumericColumn, UNSEEN, fit};
 pub use metrics::{Metrics, evaluate};
+pub use model::{Model, ModelError, Predictor};
 pub use split::{SeededStream, Split, stratified_split};
+pub use train::{TrainError, TrainOptions, Trained, train};
