@@ -64,6 +64,8 @@ pub struct Trained {
     pub test_rows: usize,
     /// Things worth telling the user (columns left out and why).
     pub notes: Vec<String>,
+    /// The split, as indexes of the labelled rows in file order.
+    pub split: crate::split::Split,
 }
 
 enum Kind {
@@ -356,5 +358,6 @@ pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Tr
         train_rows: split.train.len(),
         test_rows: n_test,
         notes,
+        split,
     })
 }
