@@ -166,7 +166,7 @@ pub fn write(
         offset += len;
     }
     let mut json = serde_json::to_vec(&serde_json::Value::Object(header)).unwrap_or_default();
-    while json.len() % 8 != 0 {
+    while !json.len().is_multiple_of(8) {
         json.push(b' ');
     }
     let mut out = Vec::with_capacity(8 + json.len() + offset as usize);

@@ -49,8 +49,8 @@ impl SymmetricKey {
     }
 }
 
-/// Fills an array from the operating system's CSPRNG.
-pub(crate) fn random<const N: usize>() -> Result<[u8; N], SealError> {
+/// Fills an array from the operating system's CSPRNG (for keys, salts, split seeds).
+pub fn random<const N: usize>() -> Result<[u8; N], SealError> {
     let mut out = [0u8; N];
     SystemRandom::new().fill(&mut out)?;
     Ok(out)

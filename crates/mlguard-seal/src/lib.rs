@@ -37,7 +37,7 @@ pub use artifact::{
 };
 pub use atomic::{sync_dir, write_atomic, write_atomic_with};
 pub use error::SealError;
-pub use keys::{KEY_LEN, PublicKey, SigningKey, SymmetricKey};
+pub use keys::{KEY_LEN, PublicKey, SigningKey, SymmetricKey, random};
 pub use keystore::{
     ARGON2_M_KIB, ARGON2_P, ARGON2_T, KeyInfo, KeyState, Keystore, MIN_PASSPHRASE_CHARS, Secret,
     UnlockMethod,

@@ -1,0 +1,258 @@
+//! The catalog: which datasets and models the vault holds, by name and version.
+//!
+//! SQLite (compiled in), migrated on open, every write in a transaction. Objects are
+//! written (atomically) before their row is inserted, so a crash can leave an orphan
+//! object file but never a row that points at a missing or partial one.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::VaultError;
+
+/// Schema migrations, applied in order; the index + 1 is the catalog version.
+const MIGRATIONS: &[&str] = &["CREATE TABLE datasets (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        object TEXT NOT NULL,
+        blake3 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        rows INTEGER NOT NULL,
+        columns INTEGER NOT NULL,
+        schema TEXT NOT NULL,
+        created TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        PRIMARY KEY (name, version)
+    );
+    CREATE TABLE models (
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        object TEXT NOT NULL,
+        blake3 TEXT NOT NULL,
+        dataset TEXT NOT NULL,
+        dataset_version INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        metrics TEXT NOT NULL,
+        created TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        PRIMARY KEY (name, version),
+        FOREIGN KEY (dataset, dataset_version) REFERENCES datasets (name, version)
+    );"];
+
+/// A dataset version in the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetRecord {
+    /// Name.
+    pub name: String,
+    /// Version, from 1.
+    pub version: u32,
+    /// The sealed object's file name in `objects/`.
+    pub object: String,
+    /// BLAKE3 of the plaintext CSV.
+    pub blake3: String,
+    /// Plaintext bytes.
+    pub size: u64,
+    /// Data rows.
+    pub rows: u64,
+    /// Columns.
+    pub columns: u64,
+    /// The Table Schema it was validated against (JSON).
+    pub schema: String,
+    /// When it was ingested.
+    pub created: String,
+    /// Who ingested it.
+    pub actor: String,
+}
+
+/// A model version in the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRecord {
+    /// Name.
+    pub name: String,
+    /// Version, from 1.
+    pub version: u32,
+    /// The sealed object's file name in `objects/`.
+    pub object: String,
+    /// BLAKE3 of the plaintext safetensors.
+    pub blake3: String,
+    /// Dataset it was trained on.
+    pub dataset: String,
+    /// Version of that dataset.
+    pub dataset_version: u32,
+    /// Target column.
+    pub target: String,
+    /// Held-out metrics (JSON).
+    pub metrics: String,
+    /// When it was trained.
+    pub created: String,
+    /// Who trained it.
+    pub actor: String,
+}
+
+/// The open catalog.
+pub struct Catalog {
+    conn: Connection,
+}
+
+fn sql(e: rusqlite::Error) -> VaultError {
+    VaultError::Catalog(e.to_string())
+}
+
+impl Catalog {
+    /// Opens (creating if needed) and migrates the catalog at `path`.
+    pub fn open(path: &Path) -> Result<Catalog, VaultError> {
+        let mut conn = Connection::open(path).map_err(sql)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;").map_err(sql)?;
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS catalog_version (version INTEGER NOT NULL)")
+            .map_err(sql)?;
+        let current: i64 = conn
+            .query_row("SELECT COALESCE(MAX(version), 0) FROM catalog_version", [], |r| r.get(0))
+            .map_err(sql)?;
+        if current as usize > MIGRATIONS.len() {
+            return Err(VaultError::Catalog(format!(
+                "catalog version {current} is newer than this mlguard ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let tx = conn.transaction().map_err(sql)?;
+            tx.execute_batch(m).map_err(sql)?;
+            tx.execute("INSERT INTO catalog_version (version) VALUES (?1)", params![i as i64 + 1])
+                .map_err(sql)?;
+            tx.commit().map_err(sql)?;
+        }
+        Ok(Catalog { conn })
+    }
+
+    /// The next free version of a dataset or model name.
+    pub fn next_version(&self, table: Table, name: &str) -> Result<u32, VaultError> {
+        let q =
+            format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {} WHERE name = ?1", table.name());
+        self.conn.query_row(&q, params![name], |r| r.get(0)).map_err(sql)
+    }
+
+    /// Records a dataset version (in a transaction).
+    pub fn add_dataset(&mut self, d: &DatasetRecord) -> Result<(), VaultError> {
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute(
+            "INSERT INTO datasets (name, version, object, blake3, size, rows, columns, schema, created, actor)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![d.name, d.version, d.object, d.blake3, d.size as i64, d.rows as i64, d.columns as i64, d.schema, d.created, d.actor],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
+    /// Records a model version (in a transaction).
+    pub fn add_model(&mut self, m: &ModelRecord) -> Result<(), VaultError> {
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute(
+            "INSERT INTO models (name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![m.name, m.version, m.object, m.blake3, m.dataset, m.dataset_version, m.target, m.metrics, m.created, m.actor],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
+    fn dataset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DatasetRecord> {
+        Ok(DatasetRecord {
+            name: r.get(0)?,
+            version: r.get(1)?,
+            object: r.get(2)?,
+            blake3: r.get(3)?,
+            size: r.get::<_, i64>(4)? as u64,
+            rows: r.get::<_, i64>(5)? as u64,
+            columns: r.get::<_, i64>(6)? as u64,
+            schema: r.get(7)?,
+            created: r.get(8)?,
+            actor: r.get(9)?,
+        })
+    }
+
+    fn model_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ModelRecord> {
+        Ok(ModelRecord {
+            name: r.get(0)?,
+            version: r.get(1)?,
+            object: r.get(2)?,
+            blake3: r.get(3)?,
+            dataset: r.get(4)?,
+            dataset_version: r.get(5)?,
+            target: r.get(6)?,
+            metrics: r.get(7)?,
+            created: r.get(8)?,
+            actor: r.get(9)?,
+        })
+    }
+
+    /// A dataset version (the latest when `version` is None).
+    pub fn dataset(&self, name: &str, version: Option<u32>) -> Result<DatasetRecord, VaultError> {
+        let q = "SELECT name, version, object, blake3, size, rows, columns, schema, created, actor FROM datasets
+                 WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1";
+        self.conn
+            .query_row(q, params![name, version], Catalog::dataset_row)
+            .optional()
+            .map_err(sql)?
+            .ok_or_else(|| {
+                VaultError::NotFound(format!(
+                    "dataset {name}{}",
+                    version.map(|v| format!("@{v}")).unwrap_or_default()
+                ))
+            })
+    }
+
+    /// A model version (the latest when `version` is None).
+    pub fn model(&self, name: &str, version: Option<u32>) -> Result<ModelRecord, VaultError> {
+        let q = "SELECT name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor FROM models
+                 WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1";
+        self.conn
+            .query_row(q, params![name, version], Catalog::model_row)
+            .optional()
+            .map_err(sql)?
+            .ok_or_else(|| {
+                VaultError::NotFound(format!(
+                    "model {name}{}",
+                    version.map(|v| format!("@{v}")).unwrap_or_default()
+                ))
+            })
+    }
+
+    /// Every dataset version, by name then version.
+    pub fn datasets(&self) -> Result<Vec<DatasetRecord>, VaultError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT name, version, object, blake3, size, rows, columns, schema, created, actor FROM datasets ORDER BY name, version")
+            .map_err(sql)?;
+        let rows = st.query_map([], Catalog::dataset_row).map_err(sql)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+    }
+
+    /// Every model version, by name then version.
+    pub fn models(&self) -> Result<Vec<ModelRecord>, VaultError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor FROM models ORDER BY name, version")
+            .map_err(sql)?;
+        let rows = st.query_map([], Catalog::model_row).map_err(sql)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+    }
+}
+
+/// The catalog's tables.
+#[derive(Debug, Clone, Copy)]
+pub enum Table {
+    /// Datasets.
+    Datasets,
+    /// Models.
+    Models,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Datasets => "datasets",
+            Table::Models => "models",
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The mlguard vault as a service layer: a catalog of sealed datasets and models, and the
+//! pipeline — ingest, train, predict — as operations that verify every artifact before
+//! they use a byte of it.
+#![warn(missing_docs)]
+
+mod catalog;
+mod pipeline;
+
+pub use catalog::{Catalog, DatasetRecord, ModelRecord, Table};
+pub use pipeline::{
+    Ingested, Prediction, SeedPolicy, TrainRequest, TrainedModel, Vault, parse_ref,
+};
+
+use mlguard_findings::Report;
+
+/// Why a vault operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VaultError {
+    /// A sealed artifact or the key store refused the operation.
+    #[error(transparent)]
+    Seal(#[from] mlguard_seal::SealError),
+    /// Reading the data failed.
+    #[error(transparent)]
+    Data(#[from] mlguard_data::DataError),
+    /// Training failed.
+    #[error(transparent)]
+    Train(#[from] mlguard_learn::TrainError),
+    /// A stored model could not be loaded.
+    #[error(transparent)]
+    Model(#[from] mlguard_learn::ModelError),
+    /// The input is invalid (the report says why); nothing was stored.
+    #[error("{} is invalid: {} error(s); nothing was stored", .0.subject, .0.errors())]
+    Invalid(Box<Report>),
+    /// No such dataset or model.
+    #[error("no {0} in the catalog")]
+    NotFound(String),
+    /// The catalog failed.
+    #[error("catalog: {0}")]
+    Catalog(String),
+    /// The catalog and an object disagree (an object was replaced or edited).
+    #[error("{0}")]
+    Mismatch(String),
+    /// Reading or writing failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}

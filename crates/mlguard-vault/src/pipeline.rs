@@ -1,0 +1,470 @@
+//! Ingest, train and predict as vault operations.
+
+use std::fs::File;
+use std::io::{self, BufReader, Cursor, Read, Write};
+use std::path::{Path, PathBuf};
+
+use mlguard_data::{FieldsMatch, Schema, TableReader, ValidateOptions};
+use mlguard_learn::{FitOptions, Model, TrainOptions, Trained};
+use mlguard_seal::{Keystore, Kind, SealKeys, SealOptions, Secret, SignerPolicy};
+
+use crate::VaultError;
+use crate::catalog::{Catalog, DatasetRecord, ModelRecord, Table};
+
+/// Parses `NAME` or `NAME@VERSION`.
+pub fn parse_ref(s: &str) -> Result<(String, Option<u32>), VaultError> {
+    match s.split_once('@') {
+        None => Ok((s.to_owned(), None)),
+        Some((n, v)) => {
+            let v: u32 = v.parse().map_err(|_| {
+                VaultError::NotFound(format!("version {v:?} (expected NAME@NUMBER)"))
+            })?;
+            Ok((n.to_owned(), Some(v)))
+        }
+    }
+}
+
+/// Where the split seed comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeedPolicy {
+    /// 256 bits from the operating system's CSPRNG (the default): nobody can predict the
+    /// split; it is recorded inside the sealed model so it can be reproduced.
+    Secure,
+    /// A fixed number (reproducible by anyone who knows it: for experiments only).
+    Fixed(u64),
+}
+
+/// What to train.
+#[derive(Debug, Clone)]
+pub struct TrainRequest {
+    /// Dataset name.
+    pub dataset: String,
+    /// Dataset version (latest when None).
+    pub version: Option<u32>,
+    /// Target column (default: the schema's `role: target`).
+    pub target: Option<String>,
+    /// Held-out share.
+    pub test_size: f64,
+    /// Regression options.
+    pub fit: FitOptions,
+    /// Seed policy.
+    pub seed: SeedPolicy,
+    /// Model name (default: the dataset name).
+    pub name: Option<String>,
+}
+
+/// A dataset stored by [`Vault::ingest`].
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    /// The catalog record.
+    pub record: DatasetRecord,
+    /// The validation report (warnings only: an invalid file is refused).
+    pub report: mlguard_findings::Report,
+}
+
+/// A model stored by [`Vault::train`].
+#[derive(Debug, Clone)]
+pub struct TrainedModel {
+    /// The catalog record.
+    pub record: ModelRecord,
+    /// The training result.
+    pub trained: Trained,
+}
+
+/// Predictions for an input file.
+#[derive(Debug, Clone, Default)]
+pub struct Prediction {
+    /// Rows predicted.
+    pub predicted: u64,
+    /// Lines rejected because they break the training schema.
+    pub rejected: Vec<u64>,
+    /// The validation report of the input.
+    pub report: Option<mlguard_findings::Report>,
+}
+
+/// An unlocked vault.
+pub struct Vault {
+    root: PathBuf,
+    keys: SealKeys,
+    catalog: Catalog,
+    actor: String,
+}
+
+fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> VaultError {
+    let context = context.into();
+    move |source| VaultError::Io { context, source }
+}
+
+fn actor() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "local".into())
+}
+
+const SEED_KEY: &str = "mlguard.split_seed";
+
+impl Vault {
+    /// Opens and unlocks the vault at `root`.
+    pub fn open(root: &Path, secret: &Secret) -> Result<Vault, VaultError> {
+        let store = Keystore::open(root)?;
+        let keys = store.unlock(secret)?;
+        let catalog = Catalog::open(&root.join("catalog.db"))?;
+        Ok(Vault { root: root.to_path_buf(), keys, catalog, actor: actor() })
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The unlocked keys.
+    pub fn keys(&self) -> &SealKeys {
+        &self.keys
+    }
+
+    fn object_path(&self, object: &str) -> PathBuf {
+        self.root.join("objects").join(object)
+    }
+
+    /// Seals `input` into `objects/` and returns the object's file name and core.
+    fn store<R: Read + io::Seek>(
+        &self,
+        input: &mut R,
+        kind: Kind,
+        meta: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(String, mlguard_seal::Core), VaultError> {
+        let tmp_name = format!("incoming-{}.mlseal", hex8(&mlguard_seal::random::<8>()?));
+        let tmp = self.object_path(&tmp_name);
+        let mut core = None;
+        mlguard_seal::write_atomic_with(&tmp, false, |f| {
+            core = Some(mlguard_seal::seal(input, f, &self.keys, &SealOptions { kind, meta })?);
+            Ok(())
+        })?;
+        let core = core.ok_or_else(|| VaultError::Mismatch("sealing produced no header".into()))?;
+        let object = format!("{}.mlseal", core.id);
+        std::fs::rename(&tmp, self.object_path(&object))
+            .map_err(io_err("cannot store the sealed object"))?;
+        mlguard_seal::sync_dir(&self.root.join("objects"))?;
+        Ok((object, core))
+    }
+
+    /// Validates a CSV file against `schema`, refuses it if invalid, else seals it into
+    /// the vault as the next version of `name`.
+    pub fn ingest(
+        &mut self,
+        csv: &Path,
+        schema: &Schema,
+        name: &str,
+        opts: &ValidateOptions,
+    ) -> Result<Ingested, VaultError> {
+        let report = mlguard_data::validate_path(csv, schema, opts)?;
+        if report.errors() > 0 {
+            return Err(VaultError::Invalid(Box::new(report)));
+        }
+        let version = self.catalog.next_version(Table::Datasets, name)?;
+        let mut meta = serde_json::Map::new();
+        meta.insert("name".into(), name.into());
+        meta.insert("version".into(), version.into());
+        let mut input =
+            File::open(csv).map_err(io_err(format!("cannot read {}", csv.display())))?;
+        let (object, core) = self.store(&mut input, Kind::Dataset, meta)?;
+        let stat = |k: &str| report.stats.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        let record = DatasetRecord {
+            name: name.to_owned(),
+            version,
+            object,
+            blake3: core.blake3,
+            size: core.size,
+            rows: stat("rows"),
+            columns: stat("columns"),
+            schema: schema.to_json().to_string(),
+            created: core.created,
+            actor: self.actor.clone(),
+        };
+        self.catalog.add_dataset(&record)?;
+        Ok(Ingested { record, report })
+    }
+
+    /// Verifies a stored object completely and checks it is the one the catalog names.
+    fn verify_object(&self, object: &str, blake3: &str) -> Result<mlguard_seal::Core, VaultError> {
+        let path = self.object_path(object);
+        let mut f = BufReader::with_capacity(
+            1 << 20,
+            File::open(&path).map_err(io_err(format!("cannot read {}", path.display())))?,
+        );
+        let v = mlguard_seal::verify(&mut f, &self.keys, SignerPolicy::TrustedOnly)?;
+        if v.core.blake3 != blake3 {
+            return Err(VaultError::Mismatch(format!(
+                "{object} is not the object the catalog recorded"
+            )));
+        }
+        Ok(v.core)
+    }
+
+    /// Trains a model on a stored dataset and stores it sealed. The dataset is verified
+    /// completely (signature, every tag, digest) before any byte of it is parsed, then
+    /// decrypted again straight into the trainer: no plaintext touches the disk.
+    pub fn train(&mut self, req: &TrainRequest) -> Result<TrainedModel, VaultError> {
+        let seed = match req.seed {
+            SeedPolicy::Secure => mlguard_seal::random::<32>()?,
+            SeedPolicy::Fixed(n) => {
+                let mut s = [0u8; 32];
+                s[..8].copy_from_slice(&n.to_le_bytes());
+                s
+            }
+        };
+        self.train_with_seed(req, seed, None)
+    }
+
+    fn train_with_seed(
+        &mut self,
+        req: &TrainRequest,
+        seed: [u8; 32],
+        reproduced_from: Option<&ModelRecord>,
+    ) -> Result<TrainedModel, VaultError> {
+        let dataset = self.catalog.dataset(&req.dataset, req.version)?;
+        self.verify_object(&dataset.object, &dataset.blake3)?;
+        let schema =
+            Schema::from_json_str(&dataset.schema).map_err(mlguard_data::DataError::from)?;
+        let opts = TrainOptions {
+            target: req.target.clone(),
+            test_size: req.test_size,
+            fit: req.fit,
+            seed,
+            delimiter: b',',
+        };
+        let path = self.object_path(&dataset.object);
+        let keys = &self.keys;
+        let (reader, mut writer) = io::pipe().map_err(io_err("cannot create a pipe"))?;
+        let trained = std::thread::scope(|s| -> Result<Trained, VaultError> {
+            let decrypt = s.spawn(move || -> Result<(), VaultError> {
+                let mut f = BufReader::with_capacity(
+                    1 << 20,
+                    File::open(&path).map_err(io_err("cannot read the dataset"))?,
+                );
+                mlguard_seal::open(&mut f, &mut writer, keys, SignerPolicy::TrustedOnly)?;
+                Ok(())
+            });
+            let result =
+                mlguard_learn::train(BufReader::with_capacity(1 << 20, reader), &schema, &opts);
+            let decrypted = decrypt
+                .join()
+                .map_err(|_| VaultError::Mismatch("the decryption thread stopped".into()))?;
+            // A decryption failure means the trainer saw partial data: its result is void.
+            decrypted?;
+            Ok(result?)
+        })?;
+        let mut model = trained.model.clone();
+        let p = &mut model.info.provenance;
+        p.insert("dataset".into(), dataset.name.clone().into());
+        p.insert("dataset_version".into(), dataset.version.into());
+        p.insert("dataset_blake3".into(), dataset.blake3.clone().into());
+        p.insert(
+            "seed_policy".into(),
+            match req.seed {
+                SeedPolicy::Secure => "secure".into(),
+                SeedPolicy::Fixed(n) => format!("fixed:{n}").into(),
+            },
+        );
+        p.insert(SEED_KEY.into(), hex(&seed).into());
+        if let Some(from) = reproduced_from {
+            p.insert("reproduced_from".into(), format!("{}@{}", from.name, from.version).into());
+        }
+        let bytes = model.to_safetensors();
+        let name = req.name.clone().unwrap_or_else(|| dataset.name.clone());
+        let version = self.catalog.next_version(Table::Models, &name)?;
+        let mut meta = serde_json::Map::new();
+        meta.insert("name".into(), name.clone().into());
+        meta.insert("version".into(), version.into());
+        meta.insert("dataset".into(), format!("{}@{}", dataset.name, dataset.version).into());
+        let (object, core) = self.store(&mut Cursor::new(&bytes), Kind::Model, meta)?;
+        let record = ModelRecord {
+            name,
+            version,
+            object,
+            blake3: core.blake3,
+            dataset: dataset.name,
+            dataset_version: dataset.version,
+            target: model.info.encoding.target.clone(),
+            metrics: serde_json::to_string(&model.info.metrics).unwrap_or_default(),
+            created: core.created,
+            actor: self.actor.clone(),
+        };
+        self.catalog.add_model(&record)?;
+        Ok(TrainedModel { record, trained: Trained { model, ..trained } })
+    }
+
+    /// Retrains `name@version` from the same dataset version with the same (sealed) seed and
+    /// options, stores the result as a new version, and returns it with whether its weights
+    /// are bit-identical to the original's.
+    pub fn reproduce(
+        &mut self,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<(TrainedModel, bool), VaultError> {
+        let record = self.catalog.model(name, version)?;
+        let original = self.load_model(&record)?;
+        let p = &original.info.provenance;
+        let seed_hex = p
+            .get(SEED_KEY)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| VaultError::Mismatch("the model records no split seed".into()))?;
+        let seed = unhex32(seed_hex)
+            .ok_or_else(|| VaultError::Mismatch("the model's split seed is malformed".into()))?;
+        let num = |k: &str| p.get(k).and_then(|v| v.as_f64());
+        let req = TrainRequest {
+            dataset: record.dataset.clone(),
+            version: Some(record.dataset_version),
+            target: Some(original.info.encoding.target.clone()),
+            test_size: num("test_size").unwrap_or(0.2),
+            fit: FitOptions {
+                l2: num("l2").unwrap_or(1.0),
+                max_iter: num("max_iter").map_or(200, |v| v as usize),
+                ..FitOptions::default()
+            },
+            seed: match p
+                .get("seed_policy")
+                .and_then(|v| v.as_str())
+                .and_then(|s| s.strip_prefix("fixed:"))
+                .and_then(|n| n.parse().ok())
+            {
+                Some(n) => SeedPolicy::Fixed(n),
+                None => SeedPolicy::Secure,
+            },
+            name: Some(record.name.clone()),
+        };
+        let again = self.train_with_seed(&req, seed, Some(&record))?;
+        let identical = again.trained.model.logistic.weights == original.logistic.weights
+            && again.trained.model.logistic.intercepts == original.logistic.intercepts;
+        Ok((again, identical))
+    }
+
+    /// Verifies a stored model completely, then loads it. Nothing of it is parsed before
+    /// its signature, every tag and its digest have been checked.
+    pub fn load_model(&self, record: &ModelRecord) -> Result<Model, VaultError> {
+        self.verify_object(&record.object, &record.blake3)?;
+        let path = self.object_path(&record.object);
+        let mut f = File::open(&path).map_err(io_err(format!("cannot read {}", path.display())))?;
+        let mut bytes = Vec::new();
+        mlguard_seal::open(&mut f, &mut bytes, &self.keys, SignerPolicy::TrustedOnly)?;
+        Ok(Model::from_safetensors(&bytes)?)
+    }
+
+    /// Predicts every row of `input` that satisfies the model's training schema (rows that
+    /// break it are rejected by line), writing CSV: `line`, the id column if the schema has
+    /// one, `prediction`, then `p_<class>` per class.
+    pub fn predict<W: Write>(
+        &self,
+        record: &ModelRecord,
+        input: &Path,
+        out: &mut W,
+    ) -> Result<Prediction, VaultError> {
+        let model = self.load_model(record)?;
+        let predictor = model.predictor()?;
+        // Validate against the training schema's feature fields (the target is not expected).
+        let train_schema =
+            Schema::from_json(&model.info.schema).map_err(mlguard_data::DataError::from)?;
+        let features = predictor.columns();
+        let id_field = train_schema
+            .fields
+            .iter()
+            .find(|f| f.role == Some(mlguard_data::Role::Id))
+            .map(|f| f.name.clone());
+        let mut schema = train_schema.clone();
+        schema.fields.retain(|f| features.contains(&f.name.as_str()));
+        schema.primary_key.clear();
+        schema.unique_keys.clear();
+        schema.fields_match = FieldsMatch::Partial;
+        let report = mlguard_data::validate_path(
+            input,
+            &schema,
+            &ValidateOptions { max_errors: 1_000_000, ..ValidateOptions::default() },
+        )?;
+        if report
+            .findings
+            .iter()
+            .any(|f| f.level == mlguard_findings::Level::Error && f.location.row.is_none())
+        {
+            return Err(VaultError::Invalid(Box::new(report)));
+        }
+        let mut bad: Vec<u64> = report
+            .findings
+            .iter()
+            .filter(|f| f.level == mlguard_findings::Level::Error)
+            .filter_map(|f| f.location.line)
+            .collect();
+        bad.sort_unstable();
+        bad.dedup();
+        let file = File::open(input).map_err(io_err(format!("cannot read {}", input.display())))?;
+        let table = TableReader::new(BufReader::new(file), b',')?;
+        let header = table.header().to_vec();
+        let id_pos = id_field.as_ref().and_then(|id| header.iter().position(|h| h == id));
+        let classes = &model.info.encoding.classes;
+        let mut line_out = String::from("line");
+        if let Some(id) = &id_field {
+            if id_pos.is_some() {
+                line_out.push(',');
+                line_out.push_str(&csv_cell(id));
+            }
+        }
+        line_out.push_str(",prediction");
+        for c in classes {
+            line_out.push_str(&format!(",{}", csv_cell(&format!("p_{c}"))));
+        }
+        writeln!(out, "{line_out}").map_err(io_err("cannot write predictions"))?;
+        let mut predicted = 0u64;
+        let mut write_err = None;
+        table.for_each(|line, fields| {
+            if bad.binary_search(&line).is_ok() {
+                return Ok(());
+            }
+            let p = predictor.predict(|name| {
+                header.iter().position(|h| h == name).and_then(|i| fields.get(i).copied())
+            });
+            let best = mlguard_learn::metrics::argmax(&p);
+            let mut row = line.to_string();
+            if let Some(i) = id_pos {
+                row.push(',');
+                row.push_str(&csv_cell(fields.get(i).copied().unwrap_or("")));
+            }
+            row.push(',');
+            row.push_str(&csv_cell(&classes[best]));
+            for v in &p {
+                row.push_str(&format!(",{v}"));
+            }
+            if let Err(e) = writeln!(out, "{row}") {
+                write_err = Some(e);
+            }
+            predicted += 1;
+            Ok(())
+        })?;
+        if let Some(e) = write_err {
+            return Err(VaultError::Io { context: "cannot write predictions".into(), source: e });
+        }
+        Ok(Prediction { predicted, rejected: bad, report: Some(report) })
+    }
+}
+
+/// A CSV cell, quoted when needed and neutralised when a spreadsheet would run it.
+fn csv_cell(s: &str) -> String {
+    let risky = s.starts_with(['=', '+', '-', '@', '\t', '\r']) && s.parse::<f64>().is_err();
+    let s = if risky { format!("'{s}") } else { s.to_owned() };
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn hex8(b: &[u8; 8]) -> String {
+    hex(b)
+}
+
+fn unhex32(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
