@@ -79,15 +79,108 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Work with models: OpenSSF model signing.
+    /// Train a logistic regression on a dataset in the vault and seal the model into it.
+    ///
+    /// The dataset is verified completely before a byte of it is parsed. Features come from
+    /// the schema (numbers standardised, categories one-hot, id/ignore and dropped columns
+    /// left out; pii columns without a protect action are refused). The stratified split
+    /// uses a seed from the OS CSPRNG, sealed inside the model, so nobody can predict it
+    /// and `--reproduce` can retrain bit-identically.
+    Train(TrainArgs),
+    /// Predict with a model in the vault: the model is verified before it is loaded, input
+    /// rows that break the training schema are rejected by line, the rest predicted.
+    Predict(PredictArgs),
+    /// Work with models: list, inspect, verify, export; OpenSSF model signing.
     Model {
         #[command(subcommand)]
         command: ModelCommand,
     },
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct TrainArgs {
+    /// The dataset: NAME or NAME@VERSION (default: latest).
+    #[arg(long, required_unless_present = "reproduce", value_name = "NAME[@VERSION]")]
+    pub(crate) dataset: Option<String>,
+    /// The column to predict (default: the schema's `role: target` field).
+    #[arg(long, value_name = "COL")]
+    pub(crate) target: Option<String>,
+    /// Share of rows held out for metrics.
+    #[arg(long, default_value_t = 0.2)]
+    pub(crate) test_size: f64,
+    /// L2 penalty (scikit-learn's 1/C).
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) l2: f64,
+    /// Most L-BFGS iterations.
+    #[arg(long, default_value_t = 200)]
+    pub(crate) max_iter: usize,
+    /// Where the split seed comes from: `secure` (OS CSPRNG) or `fixed:N` (for experiments).
+    #[arg(long, default_value = "secure", value_name = "POLICY")]
+    pub(crate) seed_policy: String,
+    /// The model name (default: the dataset name).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Retrain MODEL[@VERSION] from its dataset version with its sealed seed and options;
+    /// reports whether the weights are bit-identical.
+    #[arg(long, value_name = "MODEL[@VERSION]", conflicts_with_all = ["dataset", "target", "name"])]
+    pub(crate) reproduce: Option<String>,
+    /// Print the result as JSON: {"model": ..., "metrics": {...}}.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PredictArgs {
+    /// The model: NAME or NAME@VERSION (default: latest).
+    #[arg(long, value_name = "NAME[@VERSION]")]
+    pub(crate) model: String,
+    /// The rows to predict (CSV with the model's feature columns).
+    pub(crate) input: PathBuf,
+    /// Write predictions to OUT.csv instead of standard output.
+    #[arg(short, long, value_name = "OUT.csv")]
+    pub(crate) output: Option<PathBuf>,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Print a JSON summary (rows predicted and rejected) on standard error.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum ModelCommand {
+    /// List the models in the vault.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a model's encoding, metrics and provenance (it is verified first).
+    Inspect {
+        /// NAME or NAME@VERSION.
+        model: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a stored model completely (signature, every segment, digest, catalog entry,
+    /// safetensors structure). Exit 0 good, 1 bad.
+    Verify {
+        /// NAME or NAME@VERSION.
+        model: String,
+    },
+    /// Export a model for Python users: DIR/model.safetensors (plaintext, without the split
+    /// seed) and DIR/model.sig (OpenSSF model signing, by this vault's key).
+    Export {
+        /// NAME or NAME@VERSION.
+        model: String,
+        /// The directory to write (created if needed).
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
     /// Sign a model (a file or a directory) as an OpenSSF model-signing v1.0 bundle with
     /// the vault's signing key: every file's SHA-256 in an in-toto Statement, in a DSSE
     /// envelope. `model_signing verify key` accepts it.
@@ -231,6 +324,15 @@ pub(crate) enum DataCommand {
     /// Draft a Table Schema for a CSV file: types, required fields, ranges, enums, the
     /// id and target columns and personal-data hints. Review it before use.
     InferSchema(InferArgs),
+    /// Validate a CSV file against a schema and, if it is valid, seal it into the vault as
+    /// the next version of NAME (an invalid file is refused and nothing is stored).
+    Ingest(IngestArgs),
+    /// List the datasets in the vault.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a CSV file against a Table Schema in one streaming pass.
     ///
     /// Checks the CSV itself (encoding, BOM, quoting, ragged rows, blank lines, line
@@ -243,6 +345,18 @@ pub(crate) enum DataCommand {
     ///
     /// Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage or I/O error.
     Validate(ValidateArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    /// The CSV file.
+    pub(crate) file: PathBuf,
+    /// The Table Schema it must satisfy.
+    #[arg(long, short = 's', value_name = "FILE")]
+    pub(crate) schema: PathBuf,
+    /// The dataset name in the vault.
+    #[arg(long)]
+    pub(crate) name: String,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod args;
 mod data;
 mod demo;
 mod output;
+mod pipeline;
 mod seal;
 mod vault;
 
@@ -46,7 +47,11 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
         Command::Data { command } => match command {
             DataCommand::InferSchema(a) => data::infer_schema(&a, out),
             DataCommand::Validate(a) => data::validate(&a, out),
+            DataCommand::Ingest(a) => pipeline::ingest(&a, &cli.vault, out),
+            DataCommand::List { json } => pipeline::list_datasets(json, &cli.vault, out),
         },
+        Command::Train(a) => pipeline::train(&a, &cli.vault, out),
+        Command::Predict(a) => pipeline::predict(&a, &cli.vault, out),
         Command::Init => vault::init(&cli.vault, out),
         Command::Seal(a) => seal::seal(&a, &cli.vault, out),
         Command::Open(a) => seal::open(&a, &cli.vault, out),
@@ -63,6 +68,14 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Model { command } => match command {
+            ModelCommand::List { json } => pipeline::list_models(json, &cli.vault, out),
+            ModelCommand::Inspect { model, json } => {
+                pipeline::inspect_model(&model, json, &cli.vault, out)
+            }
+            ModelCommand::Verify { model } => pipeline::verify_model(&model, &cli.vault, out),
+            ModelCommand::Export { model, output, force } => {
+                pipeline::export_model(&model, &output, force, &cli.vault, out)
+            }
             ModelCommand::Sign { path, output, force } => {
                 seal::sign_model(&path, &output, force, &cli.vault, out)
             }

@@ -1,0 +1,394 @@
+//! `mlguard data ingest | data list | train | predict | model list | inspect | verify | export`.
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use mlguard_learn::FitOptions;
+use mlguard_vault::{ModelRecord, SeedPolicy, TrainRequest, Vault, VaultError, parse_ref};
+
+use crate::args::{IngestArgs, PredictArgs, TrainArgs, VaultArgs};
+use crate::data::load_schema;
+use crate::output::{Out, thousands};
+use crate::vault::secret;
+
+fn open_vault(args: &VaultArgs) -> anyhow::Result<Vault> {
+    let store = mlguard_seal::Keystore::open(&args.vault)?;
+    let s = secret(args, store.method(), false)?;
+    Ok(Vault::open(&args.vault, &s)?)
+}
+
+/// Vault errors about the input exit 1 with the report; the rest are tool errors.
+fn refused(e: VaultError, out: &mut Out) -> anyhow::Result<ExitCode> {
+    match e {
+        VaultError::Invalid(report) => {
+            out.write(&mlguard_findings::render_text(
+                &report,
+                mlguard_findings::TextOptions { color: out.color },
+            ))?;
+            eprintln!(
+                "error: {} is invalid: {} error(s); nothing was stored",
+                report.subject,
+                report.errors()
+            );
+            Ok(ExitCode::from(1))
+        }
+        VaultError::Seal(s) if !matches!(s, mlguard_seal::SealError::Io { .. }) => {
+            eprintln!("error: {s}");
+            Ok(ExitCode::from(1))
+        }
+        VaultError::Mismatch(m) => {
+            eprintln!("error: {m}");
+            Ok(ExitCode::from(1))
+        }
+        e => Err(e.into()),
+    }
+}
+
+pub(crate) fn ingest(a: &IngestArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let schema = load_schema(&a.schema)?;
+    let mut v = open_vault(vault)?;
+    match v.ingest(&a.file, &schema, &a.name, &mlguard_data::ValidateOptions::default()) {
+        Ok(d) => {
+            let r = &d.record;
+            out.line(&format!(
+                "ingested {} as {}@{} ({} rows × {} columns, validated, sealed, {} warning(s))",
+                a.file.display(),
+                r.name,
+                r.version,
+                thousands(r.rows),
+                r.columns,
+                d.report.warnings()
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => refused(e, out),
+    }
+}
+
+pub(crate) fn list_datasets(
+    json: bool,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    let all = v.catalog().datasets()?;
+    if json {
+        let list: Vec<serde_json::Value> = all
+            .iter()
+            .map(|d| serde_json::json!({"name": d.name, "version": d.version, "rows": d.rows, "columns": d.columns, "size": d.size, "blake3": d.blake3, "created": d.created, "actor": d.actor}))
+            .collect();
+        out.line(&serde_json::to_string_pretty(&list)?)?;
+    } else if all.is_empty() {
+        out.line("no datasets (add one with `mlguard data ingest FILE --schema S --name NAME`)")?;
+    } else {
+        for d in all {
+            out.line(&format!(
+                "{}@{}  {} rows × {} columns  {}  {}",
+                d.name,
+                d.version,
+                thousands(d.rows),
+                d.columns,
+                d.created,
+                d.actor
+            ))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn seed_policy(s: &str) -> anyhow::Result<SeedPolicy> {
+    match s {
+        "secure" => Ok(SeedPolicy::Secure),
+        _ => match s.strip_prefix("fixed:").map(str::parse) {
+            Some(Ok(n)) => Ok(SeedPolicy::Fixed(n)),
+            _ => bail!("--seed-policy must be `secure` or `fixed:N` (N a whole number), got {s:?}"),
+        },
+    }
+}
+
+fn metrics_line(m: &mlguard_learn::Metrics) -> String {
+    format!(
+        "accuracy {:.4}, precision {:.4}, recall {:.4}, F1 {:.4}, ROC AUC {:.4}, log loss {:.4}",
+        m.accuracy, m.precision, m.recall, m.f1, m.roc_auc, m.log_loss
+    )
+}
+
+pub(crate) fn train(a: &TrainArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let mut v = open_vault(vault)?;
+    let (result, identical) = if let Some(r) = &a.reproduce {
+        let (name, version) = parse_ref(r)?;
+        match v.reproduce(&name, version) {
+            Ok((m, same)) => (m, Some(same)),
+            Err(e) => return refused(e, out),
+        }
+    } else {
+        let (dataset, version) = parse_ref(a.dataset.as_deref().unwrap_or_default())?;
+        let req = TrainRequest {
+            dataset,
+            version,
+            target: a.target.clone(),
+            test_size: a.test_size,
+            fit: FitOptions { l2: a.l2, max_iter: a.max_iter, ..FitOptions::default() },
+            seed: seed_policy(&a.seed_policy)?,
+            name: a.name.clone(),
+        };
+        match v.train(&req) {
+            Ok(m) => (m, None),
+            Err(e) => return refused(e, out),
+        }
+    };
+    let r = &result.record;
+    let m = &result.trained.model;
+    if a.json {
+        let mut j = serde_json::json!({
+            "model": format!("{}@{}", r.name, r.version),
+            "dataset": format!("{}@{}", r.dataset, r.dataset_version),
+            "target": r.target,
+            "classes": m.info.encoding.classes,
+            "train_rows": result.trained.train_rows,
+            "test_rows": result.trained.test_rows,
+            "iterations": m.logistic.iterations,
+            "converged": m.logistic.converged,
+            "metrics": m.info.metrics,
+        });
+        if let Some(same) = identical {
+            j["bit_identical"] = same.into();
+        }
+        out.line(&serde_json::to_string_pretty(&j)?)?;
+    } else {
+        for n in &result.trained.notes {
+            eprintln!("note: {n}");
+        }
+        out.line(&format!(
+            "trained {}@{} on {}@{} ({} train / {} test rows, {} features, {} L-BFGS iterations{})",
+            r.name,
+            r.version,
+            r.dataset,
+            r.dataset_version,
+            thousands(result.trained.train_rows as u64),
+            thousands(result.trained.test_rows as u64),
+            m.info.encoding.width(),
+            m.logistic.iterations,
+            if m.logistic.converged { "" } else { ", not converged: raise --max-iter" }
+        ))?;
+        out.line(&format!("  {}", metrics_line(&m.info.metrics)))?;
+        out.line("  sealed and signed into the vault; the split seed is sealed inside the model")?;
+        if let Some(same) = identical {
+            out.line(&format!(
+                "  reproduced: weights {}",
+                if same { out.good("bit-identical") } else { out.bad("DIFFERENT") }
+            ))?;
+        }
+    }
+    Ok(if identical == Some(false) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn record(v: &Vault, r: &str) -> anyhow::Result<ModelRecord> {
+    let (name, version) = parse_ref(r)?;
+    Ok(v.catalog().model(&name, version)?)
+}
+
+pub(crate) fn predict(
+    a: &PredictArgs,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    let rec = record(&v, &a.model)?;
+    if let Some(o) = a.output.as_ref().filter(|o| o.exists() && !a.force) {
+        bail!("{} exists; pass --force to overwrite it", o.display());
+    }
+    let result = match &a.output {
+        Some(path) => {
+            let mut res = None;
+            let mut fail = None;
+            mlguard_seal::write_atomic_with(path, a.force, |f| {
+                let mut w = io::BufWriter::new(f);
+                match v.predict(&rec, &a.input, &mut w) {
+                    Ok(p) => res = Some(p),
+                    Err(e) => fail = Some(e),
+                }
+                w.flush().map_err(|e| mlguard_seal::SealError::Io {
+                    context: "cannot write predictions".into(),
+                    source: e,
+                })?;
+                match fail.as_ref() {
+                    Some(_) => Err(mlguard_seal::SealError::Refused(
+                        "prediction failed; nothing written".into(),
+                    )),
+                    None => Ok(()),
+                }
+            })
+            .ok();
+            if let Some(e) = fail {
+                return refused(e, out);
+            }
+            res.context("prediction produced no result")?
+        }
+        None => {
+            let mut buf = Vec::new();
+            let p = match v.predict(&rec, &a.input, &mut buf) {
+                Ok(p) => p,
+                Err(e) => return refused(e, out),
+            };
+            io::stdout().lock().write_all(&buf)?;
+            p
+        }
+    };
+    if let Some(report) = &result.report {
+        for f in
+            report.findings.iter().filter(|f| f.level == mlguard_findings::Level::Error).take(10)
+        {
+            eprintln!("rejected {}: {} ({})", f.location, f.message, f.check);
+        }
+    }
+    let summary = format!(
+        "predicted {} row(s) with {}@{}; rejected {}",
+        result.predicted,
+        rec.name,
+        rec.version,
+        result.rejected.len()
+    );
+    if a.json {
+        eprintln!(
+            "{}",
+            serde_json::json!({"model": format!("{}@{}", rec.name, rec.version), "predicted": result.predicted, "rejected_lines": result.rejected})
+        );
+    } else {
+        eprintln!("{summary}");
+    }
+    Ok(if result.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+pub(crate) fn list_models(
+    json: bool,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    let all = v.catalog().models()?;
+    if json {
+        let list: Vec<serde_json::Value> = all
+            .iter()
+            .map(|m| serde_json::json!({"name": m.name, "version": m.version, "dataset": format!("{}@{}", m.dataset, m.dataset_version), "target": m.target, "metrics": serde_json::from_str::<serde_json::Value>(&m.metrics).unwrap_or_default(), "created": m.created, "actor": m.actor}))
+            .collect();
+        out.line(&serde_json::to_string_pretty(&list)?)?;
+    } else if all.is_empty() {
+        out.line("no models (train one with `mlguard train --dataset NAME`)")?;
+    } else {
+        for m in all {
+            let acc = serde_json::from_str::<serde_json::Value>(&m.metrics)
+                .ok()
+                .and_then(|j| j["accuracy"].as_f64())
+                .unwrap_or(f64::NAN);
+            out.line(&format!(
+                "{}@{}  on {}@{}  target {}  accuracy {acc:.4}  {}",
+                m.name, m.version, m.dataset, m.dataset_version, m.target, m.created
+            ))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn inspect_model(
+    r: &str,
+    json: bool,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    let rec = record(&v, r)?;
+    let model = match v.load_model(&rec) {
+        Ok(m) => m,
+        Err(e) => return refused(e, out),
+    };
+    let mut info = serde_json::to_value(&model.info)?;
+    if let Some(p) = info.get_mut("provenance").and_then(|p| p.as_object_mut()) {
+        p.remove("mlguard.split_seed"); // secret: shown to nobody
+    }
+    if json {
+        out.line(&serde_json::to_string_pretty(
+            &serde_json::json!({"model": format!("{}@{}", rec.name, rec.version), "info": info}),
+        )?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let e = &model.info.encoding;
+    out.line(&format!(
+        "{}@{} (verified) — logistic regression, target {}, classes {:?}",
+        rec.name, rec.version, e.target, e.classes
+    ))?;
+    out.line(&format!(
+        "  trained on {}@{} by {} at {}",
+        rec.dataset, rec.dataset_version, rec.actor, rec.created
+    ))?;
+    out.line(&format!(
+        "  numeric features ({}): {}",
+        e.numeric.len(),
+        e.numeric.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+    ))?;
+    out.line(&format!(
+        "  categorical features: {}",
+        e.categorical
+            .iter()
+            .map(|c| format!("{} ({})", c.name, c.categories.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))?;
+    out.line(&format!("  {}", metrics_line(&model.info.metrics)))?;
+    out.line(&format!(
+        "  confusion matrix (rows: true, columns: predicted): {:?}",
+        model.info.metrics.confusion
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn verify_model(r: &str, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    let rec = record(&v, r)?;
+    match v.load_model(&rec) {
+        Ok(m) => {
+            out.line(&format!(
+                "{}@{}: {} (signature, every segment, digest, catalog entry and safetensors structure; {} weights)",
+                rec.name,
+                rec.version,
+                out.good("verified"),
+                m.logistic.weights.len() + m.logistic.intercepts.len()
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => refused(e, out),
+    }
+}
+
+pub(crate) fn export_model(
+    r: &str,
+    dir: &Path,
+    force: bool,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    let rec = record(&v, r)?;
+    let mut model = match v.load_model(&rec) {
+        Ok(m) => m,
+        Err(e) => return refused(e, out),
+    };
+    // The split seed is for reproduction by the vault's users, not for export.
+    model.info.provenance.remove("mlguard.split_seed");
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let weights = dir.join("model.safetensors");
+    mlguard_seal::write_atomic(&weights, &model.to_safetensors(), force)?;
+    let bundle = mlguard_seal::sign_model(dir, v.keys().signer(), Some("model.sig"))?;
+    mlguard_seal::write_atomic(&dir.join("model.sig"), bundle.as_bytes(), force)?;
+    out.line(&format!(
+        "exported {}@{} -> {} (plaintext safetensors) and {} (OpenSSF model signing, key {})",
+        rec.name,
+        rec.version,
+        weights.display(),
+        dir.join("model.sig").display(),
+        &v.keys().signer_public().key_id()[..16]
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
