@@ -25,17 +25,16 @@ impl Out {
 
     /// Writes `text` as it is.
     pub(crate) fn write(&mut self, text: &str) -> io::Result<()> {
-        let mut lock = self.stdout.lock();
-        lock.write_all(text.as_bytes())?;
-        lock.flush()
+        write_stdout(text.as_bytes())
     }
 
     /// Writes one line.
     pub(crate) fn line(&mut self, text: &str) -> io::Result<()> {
         let mut lock = self.stdout.lock();
-        lock.write_all(text.as_bytes())?;
-        lock.write_all(b"\n")?;
-        lock.flush()
+        lock.write_all(text.as_bytes())
+            .and_then(|()| lock.write_all(b"\n"))
+            .and_then(|()| lock.flush())
+            .map_err(mark_stdout)
     }
 
     /// `text` in bold green (success), when colour is on.
@@ -63,10 +62,39 @@ impl Out {
     }
 }
 
-/// Whether an error is a write to a closed pipe (`mlguard ... | head`): not worth a word.
+/// Marks a write to standard output that failed because the reader went away.
+#[derive(Debug)]
+struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("standard output was closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+fn mark_stdout(e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        io::Error::new(io::ErrorKind::BrokenPipe, StdoutClosed)
+    } else {
+        e
+    }
+}
+
+/// Writes bytes to standard output; a closed pipe is marked for [`is_broken_pipe`].
+pub(crate) fn write_stdout(bytes: &[u8]) -> io::Result<()> {
+    let mut lock = io::stdout().lock();
+    lock.write_all(bytes).and_then(|()| lock.flush()).map_err(mark_stdout)
+}
+
+/// Whether an error is a write to standard output after its reader went away
+/// (`mlguard ... | head`): not worth a word. Other broken pipes are real errors.
 pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.downcast_ref::<io::Error>().is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+        c.downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .is_some_and(|inner| inner.is::<StdoutClosed>())
     })
 }
 

@@ -233,7 +233,7 @@ pub(crate) fn predict(
                 Ok(p) => p,
                 Err(e) => return refused(e, out),
             };
-            io::stdout().lock().write_all(&buf)?;
+            crate::output::write_stdout(&buf)?;
             p
         }
     };

@@ -126,7 +126,9 @@ pub(crate) fn open(a: &OpenArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
             };
         warn_untrusted(&verified);
         io::Seek::rewind(&mut spool)?;
-        io::copy(&mut spool, &mut io::stdout().lock())?;
+        let mut plain = Vec::new();
+        io::Read::read_to_end(&mut spool, &mut plain)?;
+        crate::output::write_stdout(&plain)?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut verified = None;

@@ -248,9 +248,12 @@ impl Vault {
             let decrypted = decrypt
                 .join()
                 .map_err(|_| VaultError::Mismatch("the decryption thread stopped".into()))?;
-            // A decryption failure means the trainer saw partial data: its result is void.
+            // The trainer's own error comes first: when it stops early, the decryption thread
+            // only sees the pipe closed. A decryption failure under a successful training means
+            // the trainer saw partial data: the result is void.
+            let trained = result?;
             decrypted?;
-            Ok(result?)
+            Ok(trained)
         })?;
         let mut model = trained.model.clone();
         let p = &mut model.info.provenance;

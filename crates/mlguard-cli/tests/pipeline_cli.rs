@@ -1,0 +1,141 @@
+//! The training pipeline from the command line: ingest, train, reproduce, predict, export,
+//! and the exported model checked by Python's `safetensors` + numpy (installed into a
+//! virtualenv cached under Cargo's target directory).
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+fn run(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlguard"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("MLGUARD_VAULT", "v")
+        .env("MLGUARD_KEY_FILE", "k")
+        .env_remove("MLGUARD_PASSPHRASE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("mlguard runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn venv() -> PathBuf {
+    let dir = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/safetensors-venv"));
+    let python = dir.join("bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import safetensors, numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        assert!(
+            Command::new("python3")
+                .arg("-m")
+                .arg("venv")
+                .arg(&dir)
+                .status()
+                .is_ok_and(|s| s.success())
+        );
+        let ok = Command::new(dir.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check", "numpy", "safetensors"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "pip install safetensors failed");
+    }
+    python
+}
+
+#[test]
+fn ingest_train_predict_export() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    assert_eq!(run(dir, &["demo", "--rows", "2000", "--out", "d"]).status.code(), Some(0));
+    // Mark the personal data as dropped for training.
+    let mut schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("d/schema.json")).expect("schema"))
+            .expect("json");
+    // As a user reviewing the draft would: drop the personal data for training, and
+    // loosen the ranges observed in 2,000 rows so fresh rows are not rejected.
+    for f in schema["fields"].as_array_mut().expect("fields") {
+        if f.get("pii").is_some() {
+            f["protect"] = "drop".into();
+        }
+        if let Some(c) = f.get_mut("constraints").and_then(|c| c.as_object_mut()) {
+            c.remove("minimum");
+            c.remove("maximum");
+        }
+    }
+    std::fs::write(dir.join("schema.json"), schema.to_string()).expect("write");
+    assert_eq!(run(dir, &["init", "--key-file", "k"]).status.code(), Some(0));
+
+    // Personal data without protection is refused at training, and an invalid file at ingest.
+    std::fs::copy(dir.join("d/schema.json"), dir.join("raw.json")).expect("copy");
+    let o =
+        run(dir, &["data", "ingest", "d/user_data.csv", "--schema", "raw.json", "--name", "raw"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = run(dir, &["train", "--dataset", "raw"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("full_name, email"), "{}", text(&o.stderr));
+    std::fs::write(dir.join("bad.csv"), "user_id\nx\n").expect("write");
+    let o = run(dir, &["data", "ingest", "bad.csv", "--schema", "schema.json", "--name", "bad"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("nothing was stored"));
+
+    let o = run(
+        dir,
+        &["data", "ingest", "d/user_data.csv", "--schema", "schema.json", "--name", "users"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = run(dir, &["train", "--dataset", "users", "--name", "churn", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(j["model"], "churn@1");
+    assert!(j["metrics"]["accuracy"].as_f64().expect("accuracy") > 0.8);
+    let o = run(dir, &["train", "--reproduce", "churn@1", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(j["bit_identical"], true);
+    let o = run(dir, &["model", "inspect", "churn@1", "--json"]);
+    assert!(!text(&o.stdout).contains("split_seed"), "the seed is never shown");
+
+    // Predict fresh rows, export, and recompute the probabilities with numpy.
+    let fresh = dir.join("fresh.csv");
+    let mut rows = Vec::new();
+    mlguard_data::synth::write_user_data(&mut rows, 200, 77).expect("fresh rows");
+    std::fs::write(&fresh, rows).expect("write");
+    let o = run(dir, &["predict", "--model", "churn@1", "fresh.csv", "-o", "pred.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = run(dir, &["model", "export", "churn@1", "-o", "exported"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o =
+        run(dir, &["model", "verify-signature", "exported", "--signature", "exported/model.sig"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/export_numpy.py");
+    let o = Command::new(venv())
+        .arg(script)
+        .args(["exported", "fresh.csv", "pred.csv"])
+        .current_dir(dir)
+        .output()
+        .expect("python");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(j["rows"], 200);
+    let diff = j["max_abs_diff"].as_f64().expect("diff");
+    assert!(diff <= 1e-9, "numpy and mlguard differ by {diff}");
+
+    // A tampered model is refused before anything is parsed.
+    let objects = dir.join("v/objects");
+    for e in std::fs::read_dir(&objects).expect("ls").flatten() {
+        let mut b = std::fs::read(e.path()).expect("read");
+        let i = b.len() - 3;
+        b[i] ^= 1;
+        std::fs::write(e.path(), b).expect("write");
+    }
+    let o = run(dir, &["model", "verify", "churn@1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("failed verification"), "{}", text(&o.stderr));
+    let o = run(dir, &["predict", "--model", "churn@1", "fresh.csv"]);
+    assert_eq!(o.status.code(), Some(1));
+}
