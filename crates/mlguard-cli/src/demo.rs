@@ -30,17 +30,29 @@ struct Demo<'a> {
     schema: Option<Schema>,
     /// What went wrong, for the final verdict.
     failures: Vec<String>,
+    /// The demo's vault, once created.
+    vault: Option<mlguard_vault::Vault>,
+    /// The trained model, once trained.
+    model: Option<mlguard_vault::ModelRecord>,
+    /// How long each step took.
+    times: Vec<(&'static str, std::time::Duration)>,
 }
 
 type Step = fn(&mut Demo<'_>) -> anyhow::Result<()>;
 
 /// The demo, in order.
-const STEPS: &[(&str, Step)] = &[
-    ("Generate synthetic user data", generate),
-    ("Draft a schema from the data", infer),
-    ("Validate the clean file", validate_clean),
-    ("Corrupt copies of the file: each corruption must be caught", corruptions),
-    ("Seal the validated dataset into a vault, then tamper with it", seal_dataset),
+const STEPS: &[(&str, &str, Step)] = &[
+    ("generate", "Generate synthetic user data", generate),
+    ("infer", "Draft a schema from the data", infer),
+    ("validate", "Validate the clean file", validate_clean),
+    ("corrupt", "Corrupt copies of the file: each corruption must be caught", corruptions),
+    (
+        "ingest",
+        "Ingest into a vault: validated, sealed, signed, verified; a flipped bit refused",
+        ingest,
+    ),
+    ("train", "Train on the sealed dataset (secret split seed, sealed model)", train),
+    ("predict", "Predict on fresh rows, then tamper with the stored model", predict),
 ];
 
 pub(crate) fn run(a: &DemoArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
@@ -58,23 +70,39 @@ pub(crate) fn run(a: &DemoArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
         }
     };
     let data = dir.join("user_data.csv");
-    let mut demo =
-        Demo { out, dir, rows: a.rows, seed: a.seed, data, schema: None, failures: Vec::new() };
+    let mut demo = Demo {
+        out,
+        dir,
+        rows: a.rows,
+        seed: a.seed,
+        data,
+        schema: None,
+        failures: Vec::new(),
+        vault: None,
+        model: None,
+        times: Vec::new(),
+    };
     let title = demo.out.bold("mlguard demo");
     demo.out.line(&format!(
         "{title}: the safeguards of an ML data pipeline, on {} synthetic users",
         thousands(a.rows)
     ))?;
-    for (i, (name, step)) in STEPS.iter().enumerate() {
+    for (i, (short, name, step)) in STEPS.iter().enumerate() {
         let header = demo.out.bold(&format!("[{}/{}] {name}", i + 1, STEPS.len()));
         demo.out.line(&header)?;
+        let t = Instant::now();
         step(&mut demo)?;
+        demo.times.push((short, t.elapsed()));
     }
+    let total: std::time::Duration = demo.times.iter().map(|(_, d)| *d).sum();
+    let times: Vec<String> = demo.times.iter().map(|(s, d)| format!("{s} {}", ms(*d))).collect();
+    demo.out.line(&demo.out.dim(&format!("time: {} = {}", times.join(" · "), ms(total))))?;
     if demo.failures.is_empty() {
         let ok = demo.out.good("All checks behaved as expected.");
         demo.out.line(&format!("{ok} Try it on your own data:"))?;
         demo.out.line("  mlguard data infer-schema data.csv -o schema.json && mlguard data validate data.csv --schema schema.json")?;
-        demo.out.line("  mlguard init --key-file vault.key && mlguard seal data.csv --kind dataset && mlguard verify data.csv.mlseal")?;
+        demo.out.line("  mlguard init --key-file vault.key && mlguard data ingest data.csv --schema schema.json --name mydata")?;
+        demo.out.line("  mlguard train --dataset mydata && mlguard predict --model mydata new_rows.csv -o predictions.csv")?;
         if a.out.is_some() {
             demo.out.line(&format!("Files kept in {}", demo.dir.display()))?;
         }
@@ -211,8 +239,15 @@ const CORRUPTIONS: &[Corruption] = &[
 ];
 
 fn corruptions(d: &mut Demo<'_>) -> anyhow::Result<()> {
+    // Corruptions touch the first rows only: parse those, copy the rest as bytes.
+    const HEAD_ROWS: usize = 20;
     let text = fs::read_to_string(&d.data)?;
-    let mut lines = text.lines();
+    let mut cut = 0;
+    for _ in 0..=HEAD_ROWS {
+        cut += text[cut..].find('\n').map_or(text.len() - cut, |n| n + 1);
+    }
+    let (head, tail) = text.split_at(cut);
+    let mut lines = head.lines();
     let header = lines.next().unwrap_or_default().to_owned();
     let clean: Vec<Vec<String>> =
         lines.map(|l| l.split(',').map(str::to_owned).collect()).collect();
@@ -226,6 +261,7 @@ fn corruptions(d: &mut Demo<'_>) -> anyhow::Result<()> {
             body.push_str(&r.join(","));
             body.push('\n');
         }
+        body.push_str(tail);
         let path = d.dir.join(format!("corrupt-{}.csv", i + 1));
         fs::write(&path, body)?;
         let report = validate_file(d, &path)?;
@@ -265,59 +301,141 @@ fn corruptions(d: &mut Demo<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn seal_dataset(d: &mut Demo<'_>) -> anyhow::Result<()> {
-    use mlguard_seal::{Keystore, SealOptions, Secret, SignerPolicy};
-    let vault = d.dir.join("vault");
+fn ms(d: std::time::Duration) -> String {
+    if d.as_secs_f64() >= 1.0 {
+        format!("{:.1} s", d.as_secs_f64())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+fn ingest(d: &mut Demo<'_>) -> anyhow::Result<()> {
+    use mlguard_seal::{Keystore, Secret, SignerPolicy};
+    let root = d.dir.join("vault");
     let key_file = d.dir.join("vault.key");
-    let _ = fs::remove_dir_all(&vault);
+    let _ = fs::remove_dir_all(&root);
     let _ = fs::remove_file(&key_file);
-    let store = Keystore::init(&vault, &Secret::create_key_file(&key_file)?)?;
-    let keys = store.unlock(&Secret::from_key_file(&key_file)?)?;
+    let store = Keystore::init(&root, &Secret::create_key_file(&key_file)?)?;
+    let mut vault = mlguard_vault::Vault::open(&root, &Secret::from_key_file(&key_file)?)?;
+    // The drafted schema, with personal data marked to be dropped before training.
+    let mut schema = d.schema.clone().context("no schema: the infer step did not run")?;
+    for f in &mut schema.fields {
+        if f.pii.is_some() {
+            f.protect = Some(mlguard_data::Protect::Drop);
+        }
+    }
+    let ingested = vault.ingest(&d.data, &schema, "users", &ValidateOptions::default())?;
+    let r = &ingested.record;
+    let object = root.join("objects").join(&r.object);
+    let sealed_size = fs::metadata(&object)?.len();
     d.out.line(&format!(
-        "  vault: AES-256 master key v1 wrapped by a key file, ECDSA P-256 signing key {}",
+        "  users@{}: {} rows validated, sealed ({} bytes AES-256-GCM), signed by {}",
+        r.version,
+        thousands(r.rows),
+        thousands(sealed_size),
         &store.signing_public()?.key_id()[..16]
     ))?;
-    let sealed = d.dir.join("user_data.csv.mlseal");
-    let mut meta = serde_json::Map::new();
-    meta.insert("name".into(), "user_data".into());
-    meta.insert("rows".into(), d.rows.into());
-    let opts = SealOptions { kind: mlguard_seal::Kind::Dataset, meta };
-    let t = Instant::now();
-    let mut input = fs::File::open(&d.data)?;
-    mlguard_seal::write_atomic_with(&sealed, true, |f| {
-        mlguard_seal::seal(&mut input, f, &keys, &opts).map(|_| ())
-    })?;
-    let ms = t.elapsed().as_millis();
-    let header = mlguard_seal::Header::read(&mut fs::File::open(&sealed)?)?;
-    let core = header.unverified_core()?;
-    d.out.line(&format!(
-        "  sealed {} bytes in {ms} ms; inspect: id {}, blake3 {}…, {}, wrapped for key v1",
-        thousands(core.size),
-        &core.id[..12],
-        &core.blake3[..12],
-        core.aead.alg
-    ))?;
-    match mlguard_seal::verify(&mut fs::File::open(&sealed)?, &keys, SignerPolicy::TrustedOnly) {
-        Ok(_) => d.out.line(&format!(
-            "  {} signature, key commitment, every segment, size and digest",
-            d.out.good("verified")
-        ))?,
+    match mlguard_seal::verify(
+        &mut fs::File::open(&object)?,
+        vault.keys(),
+        SignerPolicy::TrustedOnly,
+    ) {
+        Ok(_) => {}
         Err(e) => d.failures.push(format!("the sealed dataset did not verify: {e}")),
     }
-    let mut bytes = fs::read(&sealed)?;
+    let mut bytes = fs::read(&object)?;
     let at = bytes.len() / 2;
     bytes[at] ^= 0x01;
     let tampered = d.dir.join("tampered.mlseal");
     fs::write(&tampered, &bytes)?;
-    match mlguard_seal::verify(&mut fs::File::open(&tampered)?, &keys, SignerPolicy::TrustedOnly) {
-        Ok(_) => {
-            d.out.line(&format!("  {} a flipped byte was accepted", d.out.bad("MISSED")))?;
-            d.failures.push("a tampered artifact verified".into());
-        }
-        Err(e) => d
-            .out
-            .line(&format!("  {}  one bit flipped at byte {at}: {e}", d.out.good("refused")))?,
+    match mlguard_seal::verify(
+        &mut fs::File::open(&tampered)?,
+        vault.keys(),
+        SignerPolicy::TrustedOnly,
+    ) {
+        Ok(_) => d.failures.push("a tampered dataset verified".into()),
+        Err(e) => d.out.line(&format!(
+            "  {} signature, segments and digest; {}  bit flipped at byte {at}: {e}",
+            d.out.good("verified"),
+            d.out.good("refused")
+        ))?,
     }
     let _ = fs::remove_file(&tampered);
+    d.vault = Some(vault);
+    Ok(())
+}
+
+fn train(d: &mut Demo<'_>) -> anyhow::Result<()> {
+    let vault = d.vault.as_mut().context("no vault: the ingest step did not run")?;
+    let req = mlguard_vault::TrainRequest {
+        dataset: "users".into(),
+        version: None,
+        target: None,
+        test_size: 0.2,
+        fit: mlguard_learn::FitOptions::default(),
+        seed: mlguard_vault::SeedPolicy::Secure,
+        name: Some("churn".into()),
+    };
+    let m = vault.train(&req)?;
+    let metrics = &m.trained.model.info.metrics;
+    d.out.line(&format!(
+        "  churn@{}: {} train / {} test rows, {} features; accuracy {:.3}, ROC AUC {:.3}, F1 {:.3}",
+        m.record.version,
+        thousands(m.trained.train_rows as u64),
+        thousands(m.trained.test_rows as u64),
+        m.trained.model.info.encoding.width(),
+        metrics.accuracy,
+        metrics.roc_auc,
+        metrics.f1
+    ))?;
+    let (_, identical) = vault.reproduce("churn", Some(m.record.version))?;
+    d.out.line(&format!(
+        "  personal data dropped; safetensors model sealed; `train --reproduce`: weights {}",
+        if identical { d.out.good("bit-identical") } else { d.out.bad("DIFFERENT") }
+    ))?;
+    if !identical {
+        d.failures.push("reproducing the model gave different weights".into());
+    }
+    if metrics.accuracy < 0.8 {
+        d.failures.push(format!("accuracy {:.3} is implausibly low", metrics.accuracy));
+    }
+    d.model = Some(m.record);
+    Ok(())
+}
+
+fn predict(d: &mut Demo<'_>) -> anyhow::Result<()> {
+    let vault = d.vault.as_ref().context("no vault")?;
+    let record = d.model.clone().context("no model: the train step did not run")?;
+    let fresh = d.dir.join("fresh.csv");
+    synth::write_user_data(fs::File::create(&fresh)?, 1000, d.seed.wrapping_add(1))?;
+    let mut out = Vec::new();
+    let p = vault.predict(&record, &fresh, &mut out)?;
+    let positives = String::from_utf8_lossy(&out)
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(2) == Some("1"))
+        .count();
+    d.out.line(&format!(
+        "  model verified before loading; {} fresh rows predicted ({} rejected by the training schema), {} predicted to churn",
+        thousands(p.predicted),
+        p.rejected.len(),
+        thousands(positives as u64)
+    ))?;
+    let object = d.dir.join("vault/objects").join(&record.object);
+    let mut bytes = fs::read(&object)?;
+    let at = bytes.len() - 100;
+    bytes[at] ^= 0x01;
+    fs::write(&object, &bytes)?;
+    match vault.predict(&record, &fresh, &mut Vec::new()) {
+        Ok(_) => {
+            d.out.line(&format!("  {} a tampered model was loaded", d.out.bad("MISSED")))?;
+            d.failures.push("a tampered model was used".into());
+        }
+        Err(e) => d.out.line(&format!(
+            "  {}  a model with one flipped bit, before parsing a byte: {e}",
+            d.out.good("refused")
+        ))?,
+    }
+    let _ = fs::remove_file(&fresh);
     Ok(())
 }
