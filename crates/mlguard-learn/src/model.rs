@@ -240,6 +240,20 @@ impl Predictor<'_> {
         x
     }
 
+    /// For each feature column (in [`Predictor::columns`] order), its position in `header`.
+    pub fn bind(&self, header: &[String]) -> Vec<Option<usize>> {
+        self.columns().iter().map(|c| header.iter().position(|h| h == c)).collect()
+    }
+
+    /// Class probabilities of a row given as fields, with positions from [`Predictor::bind`].
+    pub fn predict_fields(&self, bound: &[Option<usize>], fields: &[&str]) -> Vec<f64> {
+        let names = self.columns();
+        self.predict(|name| {
+            let k = names.iter().position(|c| *c == name)?;
+            bound.get(k).copied().flatten().and_then(|i| fields.get(i).copied())
+        })
+    }
+
     /// Class probabilities of a row, in the order of `classes`.
     pub fn predict<'c>(&self, cell: impl Fn(&str) -> Option<&'c str>) -> Vec<f64> {
         let x = self.encode(cell);

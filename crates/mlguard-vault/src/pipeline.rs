@@ -400,6 +400,7 @@ impl Vault {
         let table = TableReader::new(BufReader::new(file), b',')?;
         let header = table.header().to_vec();
         let id_pos = id_field.as_ref().and_then(|id| header.iter().position(|h| h == id));
+        let bound = predictor.bind(&header);
         let classes = &model.info.encoding.classes;
         let mut line_out = String::from("line");
         if let Some(id) = &id_field {
@@ -419,9 +420,7 @@ impl Vault {
             if bad.binary_search(&line).is_ok() {
                 return Ok(());
             }
-            let p = predictor.predict(|name| {
-                header.iter().position(|h| h == name).and_then(|i| fields.get(i).copied())
-            });
+            let p = predictor.predict_fields(&bound, fields);
             let best = mlguard_learn::metrics::argmax(&p);
             let mut row = line.to_string();
             if let Some(i) = id_pos {
