@@ -5,9 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// mlguard makes the data side of machine learning secure. This version drafts a schema
-/// for a dataset, validates CSV files against it, seals any file (AES-256-GCM, signed,
-/// verified before it is opened) in a vault, and shows it all in `mlguard demo`.
+/// mlguard makes the data side of machine learning secure: it drafts a schema for a
+/// dataset and validates CSV files against it, seals any file (AES-256-GCM, signed,
+/// verified before it is opened), ingests datasets into a vault, trains and serves
+/// logistic regression models from it with every artifact verified before use, signs
+/// models in the OpenSSF format, and shows it all in `mlguard demo`.
 #[derive(Debug, Parser)]
 #[command(name = "mlguard", version, propagate_version = true, max_term_width = 100)]
 pub(crate) struct Cli {
