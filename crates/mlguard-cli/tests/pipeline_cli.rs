@@ -24,27 +24,7 @@ fn text(b: &[u8]) -> String {
 
 fn venv() -> PathBuf {
     let dir = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/safetensors-venv"));
-    let python = dir.join("bin/python");
-    let ready = Command::new(&python)
-        .args(["-c", "import safetensors, numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ready {
-        assert!(
-            Command::new("python3")
-                .arg("-m")
-                .arg("venv")
-                .arg(&dir)
-                .status()
-                .is_ok_and(|s| s.success())
-        );
-        let ok = Command::new(dir.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", "numpy", "safetensors"])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "pip install safetensors failed");
-    }
-    python
+    mlguard_testkit::python_venv(&dir, "import safetensors, numpy", &["numpy", "safetensors"])
 }
 
 #[test]

@@ -14,26 +14,7 @@ use mlguard_learn::{FitOptions, TrainOptions, train};
 
 fn venv() -> PathBuf {
     let dir = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/sklearn-venv"));
-    let python = dir.join("bin/python");
-    let ready = Command::new(&python)
-        .args(["-c", "import sklearn, numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ready {
-        let ok = Command::new("python3")
-            .arg("-m")
-            .arg("venv")
-            .arg(&dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "python3 -m venv failed");
-        let ok = Command::new(dir.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", "numpy", "scikit-learn"])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "pip install scikit-learn failed");
-    }
-    python
+    mlguard_testkit::python_venv(&dir, "import sklearn, numpy", &["numpy", "scikit-learn"])
 }
 
 fn peer() -> &'static str {
