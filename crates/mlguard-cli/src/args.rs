@@ -92,11 +92,53 @@ pub(crate) enum Command {
     /// Predict with a model in the vault: the model is verified before it is loaded, input
     /// rows that break the training schema are rejected by line, the rest predicted.
     Predict(PredictArgs),
+    /// Scan other people's files for security flaws.
+    Scan {
+        #[command(subcommand)]
+        command: ScanCommand,
+    },
     /// Work with models: list, inspect, verify, export; OpenSSF model signing.
     Model {
         #[command(subcommand)]
         command: ModelCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ScanCommand {
+    /// Find code hidden in model files (pickle and formats built on it) without executing
+    /// anything: every import is judged by an allowlist of what model files use; dangerous
+    /// and unknown imports and malformed streams are findings. Formats are recognised by
+    /// content. Directories are scanned recursively.
+    ///
+    /// Exit status: 0 when nothing at or above --fail-on was found, 1 when something was,
+    /// 2 on usage errors.
+    Model(ScanModelArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub(crate) enum Threshold {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScanModelArgs {
+    /// Files or directories.
+    #[arg(required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+    /// Fail (exit 1) on findings at or above this severity.
+    #[arg(long, value_enum, default_value_t = Threshold::Medium)]
+    pub(crate) fail_on: Threshold,
+    /// Treat this import as safe (module.name or a module prefix; repeatable). Never
+    /// overrides the dangerous list.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) allow: Vec<String>,
 }
 
 #[derive(Debug, Args)]

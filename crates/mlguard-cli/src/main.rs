@@ -9,6 +9,7 @@ mod data;
 mod demo;
 mod output;
 mod pipeline;
+mod scan;
 mod seal;
 mod vault;
 
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, DataCommand, KeysCommand, ModelCommand};
+use crate::args::{Cli, Command, DataCommand, KeysCommand, ModelCommand, ScanCommand};
 use crate::output::Out;
 
 fn main() -> ExitCode {
@@ -51,6 +52,9 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             DataCommand::List { json } => pipeline::list_datasets(json, &cli.vault, out),
         },
         Command::Train(a) => pipeline::train(&a, &cli.vault, out),
+        Command::Scan { command } => match command {
+            ScanCommand::Model(a) => scan::scan_model(&a, out),
+        },
         Command::Predict(a) => pipeline::predict(&a, &cli.vault, out),
         Command::Init => vault::init(&cli.vault, out),
         Command::Seal(a) => seal::seal(&a, &cli.vault, out),

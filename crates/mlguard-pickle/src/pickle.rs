@@ -1,0 +1,564 @@
+//! A pickle opcode parser (protocols 0–5) that never executes anything: it follows the
+//! stack and memo symbolically so every import — `GLOBAL`, `STACK_GLOBAL` built from
+//! memoised or duplicated strings, `INST`, `OBJ`, `REDUCE`, `NEWOBJ(_EX)`, `EXT1/2/4` — is
+//! resolved to the callable it reaches, and whether it is called. Malformed input is
+//! evidence: truncation, unknown opcodes, junk after `STOP` and concatenated pickles are
+//! reported while the parseable part is still analysed.
+//!
+//! Memory does not grow with the number of opcodes: the stack and memo hold small symbols
+//! (strings up to [`MAX_NAME_BYTES`], byte payloads as offsets), bounded by named limits.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::classify::{Class, classify};
+
+/// Longest string kept as a possible module or attribute name.
+pub const MAX_NAME_BYTES: usize = 1024;
+/// Deepest stack followed (deeper is reported and analysis stops).
+pub const MAX_STACK: usize = 1 << 20;
+/// Most memo entries followed.
+pub const MAX_MEMO: usize = 1 << 22;
+/// Deepest nesting of pickles inside pickled bytes.
+pub const MAX_NESTING: usize = 4;
+
+/// An import the pickle makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    /// Module.
+    pub module: String,
+    /// Attribute.
+    pub name: String,
+    /// Byte offset of the opcode that imports it.
+    pub offset: u64,
+    /// The opcode (`GLOBAL`, `STACK_GLOBAL`, `INST`, `EXT1`, ...).
+    pub opcode: &'static str,
+    /// Whether the callable is reached by a call (`REDUCE`, `OBJ`, `INST`, `NEWOBJ`, ...).
+    pub called: bool,
+    /// How it is judged.
+    pub class: Class,
+}
+
+/// Something wrong with the pickle itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueKind {
+    /// The stream ends inside an opcode or before `STOP`.
+    Truncated,
+    /// A byte that is not a pickle opcode.
+    UnknownOpcode(u8),
+    /// An opcode needs more stack than there is.
+    StackUnderflow(&'static str),
+    /// A memo index that was never stored.
+    MissingMemo(u64),
+    /// An opcode argument is malformed.
+    BadArgument(&'static str),
+    /// `STACK_GLOBAL` on values that are not strings: the callable cannot be resolved.
+    UnresolvedGlobal,
+    /// An extension-registry code (`EXT1/2/4`): resolved by the loader's registry.
+    Extension(u32),
+    /// Bytes after the final `STOP` that are not another pickle.
+    JunkAfterStop(u64),
+    /// A size limit was reached; the rest was not analysed.
+    Limit(&'static str),
+}
+
+/// A pickle issue and where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    /// Byte offset.
+    pub offset: u64,
+    /// What is wrong.
+    pub kind: IssueKind,
+}
+
+/// What a pickle stream holds.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Analysis {
+    /// Every import, in order.
+    pub imports: Vec<Import>,
+    /// Problems with the stream.
+    pub issues: Vec<Issue>,
+    /// Pickles found (concatenated pickles are all scanned).
+    pub pickles: u32,
+    /// Opcodes read.
+    pub opcodes: u64,
+    /// Pickles nested inside pickled bytes, by the offset of the bytes payload.
+    pub nested: Vec<(u64, Analysis)>,
+    /// Whether the whole input was read and understood.
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Sym {
+    Mark,
+    Str(Rc<str>),
+    Callable(usize),
+    Other,
+}
+
+struct Vm<'a> {
+    data: &'a [u8],
+    pos: usize,
+    stack: Vec<Sym>,
+    memo: HashMap<u64, Sym>,
+    out: Analysis,
+    allow: &'a [String],
+    depth: usize,
+}
+
+/// Analyses a byte stream that should be one or more pickles.
+pub fn analyze(data: &[u8], allow: &[String]) -> Analysis {
+    analyze_at(data, allow, 0)
+}
+
+fn analyze_at(data: &[u8], allow: &[String], depth: usize) -> Analysis {
+    let mut vm = Vm {
+        data,
+        pos: 0,
+        stack: Vec::new(),
+        memo: HashMap::new(),
+        out: Analysis::default(),
+        allow,
+        depth,
+    };
+    vm.run();
+    vm.out
+}
+
+enum Step {
+    Continue,
+    Stop,
+    Fail,
+}
+
+impl<'a> Vm<'a> {
+    fn issue(&mut self, offset: usize, kind: IssueKind) {
+        self.out.issues.push(Issue { offset: offset as u64, kind });
+    }
+
+    fn run(&mut self) {
+        loop {
+            self.stack.clear();
+            self.memo.clear();
+            let start = self.pos;
+            let mut stopped = false;
+            loop {
+                if self.pos >= self.data.len() {
+                    self.issue(self.pos, IssueKind::Truncated);
+                    break;
+                }
+                match self.step() {
+                    Step::Continue => {}
+                    Step::Stop => {
+                        stopped = true;
+                        break;
+                    }
+                    Step::Fail => break,
+                }
+            }
+            if !stopped {
+                self.out.complete = false;
+                return;
+            }
+            self.out.pickles += 1;
+            if self.pos >= self.data.len() {
+                self.out.complete =
+                    self.out.issues.iter().all(|i| matches!(i.kind, IssueKind::Extension(_)));
+                return;
+            }
+            // More bytes after STOP: another pickle, or junk. Both are reported.
+            let rest = self.data.len() - self.pos;
+            let looks_like_pickle =
+                self.data.get(self.pos).is_some_and(|&b| b == 0x80 || opcode_name(b).is_some());
+            if !looks_like_pickle || start == self.pos {
+                self.issue(self.pos, IssueKind::JunkAfterStop(rest as u64));
+                self.out.complete = false;
+                return;
+            }
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.data.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+
+    fn uint(&mut self, n: usize) -> Option<u64> {
+        let b = self.take(n)?;
+        Some(b.iter().rev().fold(0u64, |acc, &x| acc << 8 | u64::from(x)))
+    }
+
+    fn line(&mut self) -> Option<&'a [u8]> {
+        let rest = self.data.get(self.pos..)?;
+        let n = rest.iter().position(|&b| b == b'\n')?;
+        self.pos += n + 1;
+        Some(&rest[..n])
+    }
+
+    fn push(&mut self, s: Sym) -> bool {
+        if self.stack.len() >= MAX_STACK {
+            self.issue(self.pos, IssueKind::Limit("stack depth"));
+            return false;
+        }
+        self.stack.push(s);
+        true
+    }
+
+    fn pop(&mut self, op: &'static str, at: usize) -> Sym {
+        match self.stack.pop() {
+            Some(Sym::Mark) | None => {
+                self.issue(at, IssueKind::StackUnderflow(op));
+                Sym::Other
+            }
+            Some(s) => s,
+        }
+    }
+
+    fn pop_mark(&mut self, op: &'static str, at: usize) -> Vec<Sym> {
+        match self.stack.iter().rposition(|s| matches!(s, Sym::Mark)) {
+            Some(i) => {
+                let items = self.stack.split_off(i + 1);
+                self.stack.pop();
+                items
+            }
+            None => {
+                self.issue(at, IssueKind::StackUnderflow(op));
+                std::mem::take(&mut self.stack)
+            }
+        }
+    }
+
+    fn text(bytes: &[u8]) -> Sym {
+        if bytes.len() <= MAX_NAME_BYTES {
+            Sym::Str(Rc::from(String::from_utf8_lossy(bytes).as_ref()))
+        } else {
+            Sym::Other
+        }
+    }
+
+    fn import(&mut self, module: &str, name: &str, at: usize, opcode: &'static str) -> usize {
+        let class = classify(module, name, self.allow);
+        self.out.imports.push(Import {
+            module: module.to_owned(),
+            name: name.to_owned(),
+            offset: at as u64,
+            opcode,
+            called: false,
+            class,
+        });
+        self.out.imports.len() - 1
+    }
+
+    fn call(&mut self, callee: &Sym) {
+        if let Sym::Callable(i) = callee {
+            if let Some(imp) = self.out.imports.get_mut(*i) {
+                imp.called = true;
+            }
+        }
+    }
+
+    /// A bytes payload: analysed as a nested pickle when it starts like one.
+    fn payload(&mut self, at: usize, bytes: &[u8]) -> Sym {
+        if bytes.len() > 2 && bytes[0] == 0x80 && bytes[1] <= 5 {
+            if self.depth >= MAX_NESTING {
+                self.issue(at, IssueKind::Limit("nesting depth"));
+            } else {
+                let nested = analyze_at(bytes, self.allow, self.depth + 1);
+                self.out.nested.push((at as u64, nested));
+            }
+        }
+        Sym::Other
+    }
+
+    fn step(&mut self) -> Step {
+        let at = self.pos;
+        let op = self.data[self.pos];
+        self.pos += 1;
+        self.out.opcodes += 1;
+        macro_rules! need {
+            ($e:expr) => {
+                match $e {
+                    Some(v) => v,
+                    None => {
+                        self.issue(at, IssueKind::Truncated);
+                        return Step::Fail;
+                    }
+                }
+            };
+        }
+        let pushed = match op {
+            b'(' => self.push(Sym::Mark),
+            b'.' => return Step::Stop,
+            b'0' => {
+                self.pop("POP", at);
+                true
+            }
+            b'1' => {
+                self.pop_mark("POP_MARK", at);
+                true
+            }
+            b'2' => {
+                let top = self.stack.last().cloned().unwrap_or(Sym::Other);
+                self.push(top)
+            }
+            b'F' | b'I' | b'L' => {
+                need!(self.line());
+                self.push(Sym::Other)
+            }
+            b'J' => {
+                need!(self.take(4));
+                self.push(Sym::Other)
+            }
+            b'K' => {
+                need!(self.take(1));
+                self.push(Sym::Other)
+            }
+            b'M' => {
+                need!(self.take(2));
+                self.push(Sym::Other)
+            }
+            b'G' => {
+                need!(self.take(8));
+                self.push(Sym::Other)
+            }
+            b'N' | 0x88 | 0x89 | b')' | b']' | b'}' | 0x8f | 0x97 => self.push(Sym::Other),
+            0x98 => true,
+            b'P' => {
+                need!(self.line());
+                self.push(Sym::Other)
+            }
+            b'Q' => {
+                self.pop("BINPERSID", at);
+                self.push(Sym::Other)
+            }
+            b'S' => {
+                let l = need!(self.line());
+                let inner = l
+                    .strip_prefix(b"'")
+                    .and_then(|x| x.strip_suffix(b"'"))
+                    .or_else(|| l.strip_prefix(b"\"").and_then(|x| x.strip_suffix(b"\"")));
+                match inner {
+                    Some(s) => {
+                        let sym = Vm::text(s);
+                        self.push(sym)
+                    }
+                    None => {
+                        self.issue(at, IssueKind::BadArgument("STRING is not quoted"));
+                        self.push(Sym::Other)
+                    }
+                }
+            }
+            b'V' => {
+                let l = need!(self.line());
+                let sym = Vm::text(l);
+                self.push(sym)
+            }
+            b'T' | b'X' | b'U' | 0x8c | 0x8d | b'B' | b'C' | 0x8e | 0x96 => {
+                let n = match op {
+                    b'U' | 0x8c | b'C' => need!(self.uint(1)),
+                    b'T' | b'X' | b'B' => need!(self.uint(4)),
+                    _ => need!(self.uint(8)),
+                };
+                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                let body = need!(self.take(n));
+                let sym = match op {
+                    b'X' | 0x8c | 0x8d | b'T' | b'U' => {
+                        // Text (or py2 str): a possible name; py2 str may also carry a pickle.
+                        if matches!(op, b'T' | b'U') {
+                            self.payload(at, body);
+                        }
+                        Vm::text(body)
+                    }
+                    _ => self.payload(at, body),
+                };
+                self.push(sym)
+            }
+            0x8a | 0x8b => {
+                let n = if op == 0x8a { need!(self.uint(1)) } else { need!(self.uint(4)) };
+                need!(self.take(usize::try_from(n).unwrap_or(usize::MAX)));
+                self.push(Sym::Other)
+            }
+            b'c' | b'i' => {
+                let module = String::from_utf8_lossy(need!(self.line())).into_owned();
+                let name = String::from_utf8_lossy(need!(self.line())).into_owned();
+                let name_op = if op == b'c' { "GLOBAL" } else { "INST" };
+                let idx = self.import(&module, &name, at, name_op);
+                if op == b'i' {
+                    self.pop_mark("INST", at);
+                    self.out.imports[idx].called = true;
+                    self.push(Sym::Other)
+                } else {
+                    self.push(Sym::Callable(idx))
+                }
+            }
+            0x93 => {
+                let name = self.pop("STACK_GLOBAL", at);
+                let module = self.pop("STACK_GLOBAL", at);
+                match (module, name) {
+                    (Sym::Str(m), Sym::Str(n)) => {
+                        let idx = self.import(&m, &n, at, "STACK_GLOBAL");
+                        self.push(Sym::Callable(idx))
+                    }
+                    _ => {
+                        self.issue(at, IssueKind::UnresolvedGlobal);
+                        let idx = self.import("?", "?", at, "STACK_GLOBAL");
+                        self.out.imports[idx].class = Class::Unknown;
+                        self.push(Sym::Callable(idx))
+                    }
+                }
+            }
+            0x82..=0x84 => {
+                let code = match op {
+                    0x82 => need!(self.uint(1)),
+                    0x83 => need!(self.uint(2)),
+                    _ => need!(self.uint(4)),
+                } as u32;
+                self.issue(at, IssueKind::Extension(code));
+                let idx = self.import("copyreg.extension", &code.to_string(), at, "EXT");
+                self.out.imports[idx].class = Class::Unknown;
+                self.push(Sym::Callable(idx))
+            }
+            b'R' => {
+                self.pop("REDUCE", at);
+                let callee = self.pop("REDUCE", at);
+                self.call(&callee);
+                self.push(Sym::Other)
+            }
+            b'o' => {
+                let items = self.pop_mark("OBJ", at);
+                if let Some(first) = items.first() {
+                    self.call(&first.clone());
+                }
+                self.push(Sym::Other)
+            }
+            0x81 => {
+                self.pop("NEWOBJ", at);
+                let cls = self.pop("NEWOBJ", at);
+                self.call(&cls);
+                self.push(Sym::Other)
+            }
+            0x92 => {
+                self.pop("NEWOBJ_EX", at);
+                self.pop("NEWOBJ_EX", at);
+                let cls = self.pop("NEWOBJ_EX", at);
+                self.call(&cls);
+                self.push(Sym::Other)
+            }
+            b'b' => {
+                self.pop("BUILD", at);
+                true
+            }
+            b'a' => {
+                self.pop("APPEND", at);
+                true
+            }
+            b's' => {
+                self.pop("SETITEM", at);
+                self.pop("SETITEM", at);
+                true
+            }
+            b'e' | b'u' | 0x90 => {
+                self.pop_mark("APPENDS", at);
+                true
+            }
+            b'l' | b't' | b'd' | 0x91 => {
+                self.pop_mark("LIST", at);
+                self.push(Sym::Other)
+            }
+            0x85..=0x87 => {
+                for _ in 0..(op - 0x84) {
+                    self.pop("TUPLE", at);
+                }
+                self.push(Sym::Other)
+            }
+            b'p' | b'q' | b'r' | 0x94 => {
+                let idx = match op {
+                    b'p' => {
+                        let l = need!(self.line());
+                        match std::str::from_utf8(l).ok().and_then(|s| s.trim().parse().ok()) {
+                            Some(i) => i,
+                            None => {
+                                self.issue(at, IssueKind::BadArgument("PUT index"));
+                                return Step::Continue;
+                            }
+                        }
+                    }
+                    b'q' => need!(self.uint(1)),
+                    b'r' => need!(self.uint(4)),
+                    _ => self.memo.len() as u64,
+                };
+                if self.memo.len() >= MAX_MEMO {
+                    self.issue(at, IssueKind::Limit("memo size"));
+                    return Step::Fail;
+                }
+                let top = self.stack.last().cloned().unwrap_or(Sym::Other);
+                self.memo.insert(idx, top);
+                true
+            }
+            b'g' | b'h' | b'j' => {
+                let idx = match op {
+                    b'g' => {
+                        let l = need!(self.line());
+                        std::str::from_utf8(l)
+                            .ok()
+                            .and_then(|s| s.trim().parse().ok())
+                            .unwrap_or(u64::MAX)
+                    }
+                    b'h' => need!(self.uint(1)),
+                    _ => need!(self.uint(4)),
+                };
+                let v = match self.memo.get(&idx) {
+                    Some(v) => v.clone(),
+                    None => {
+                        self.issue(at, IssueKind::MissingMemo(idx));
+                        Sym::Other
+                    }
+                };
+                self.push(v)
+            }
+            0x80 => {
+                let v = need!(self.uint(1));
+                if v > 5 {
+                    self.issue(at, IssueKind::BadArgument("unknown protocol version"));
+                }
+                true
+            }
+            0x95 => {
+                need!(self.take(8));
+                true
+            }
+            other => {
+                self.issue(at, IssueKind::UnknownOpcode(other));
+                return Step::Fail;
+            }
+        };
+        if pushed { Step::Continue } else { Step::Fail }
+    }
+}
+
+/// Whether a byte is a pickle opcode, and its name.
+pub fn opcode_name(b: u8) -> Option<&'static str> {
+    Some(match b {
+        b'(' => "MARK",
+        b'.' => "STOP",
+        b'c' => "GLOBAL",
+        b'}' => "EMPTY_DICT",
+        b']' => "EMPTY_LIST",
+        b')' => "EMPTY_TUPLE",
+        b'N' => "NONE",
+        b'I' => "INT",
+        b'K' => "BININT1",
+        b'J' => "BININT",
+        b'S' => "STRING",
+        b'V' => "UNICODE",
+        b'X' => "BINUNICODE",
+        b'l' => "LIST",
+        b'd' => "DICT",
+        b'i' => "INST",
+        b'p' => "PUT",
+        0x80 => "PROTO",
+        _ => return None,
+    })
+}

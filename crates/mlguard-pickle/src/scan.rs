@@ -1,0 +1,174 @@
+//! Scanning model files: format recognised by content, findings per import and per problem.
+
+use mlguard_findings::{Finding, Location, Severity};
+
+use crate::classify::Class;
+use crate::pickle::{Analysis, IssueKind, analyze};
+
+/// How to scan.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    /// Extra imports to treat as safe (`module.name` or a module prefix); never overrides
+    /// the dangerous list.
+    pub allow: Vec<String>,
+}
+
+/// A file's format, from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A pickle stream (protocol 2+ starts with PROTO; protocols 0/1 with a plausible opcode).
+    Pickle,
+    /// A zip archive (PyTorch, `.npz`, `.keras`).
+    Zip,
+    /// A NumPy `.npy` array.
+    Npy,
+    /// A 7-Zip archive.
+    SevenZip,
+    /// Anything else.
+    Other,
+}
+
+/// Recognises a format by its magic bytes.
+pub fn detect(data: &[u8]) -> Format {
+    match data {
+        [0x80, p, ..] if *p <= 5 => Format::Pickle,
+        [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => Format::Zip,
+        [0x93, b'N', b'U', b'M', b'P', b'Y', ..] => Format::Npy,
+        [b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C, ..] => Format::SevenZip,
+        // Protocol 0/1 pickles start with a handful of opcodes and end with STOP.
+        [first, ..] if b"(c}])NIKSVXldi".contains(first) && data.ends_with(b".") => Format::Pickle,
+        _ => Format::Other,
+    }
+}
+
+/// The first pickle of a legacy (pre-1.6) `torch.save` file: protocol 2, the magic number
+/// 0x1950a86a20f9469cfc6c as LONG1, STOP.
+const LEGACY_TORCH_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e";
+
+/// Scans a file's bytes; `file` names it in locations.
+pub fn scan_bytes(file: &str, data: &[u8], opts: &ScanOptions) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let loc = || Location::file(file.to_owned());
+    match detect(data) {
+        Format::Pickle => {
+            let a = analyze(data, &opts.allow);
+            pickle_findings(file, &a, "", &mut findings);
+            if data.starts_with(LEGACY_TORCH_MAGIC) && a.pickles >= 5 {
+                // Legacy torch.save: magic, protocol, system info, the model and the storage
+                // keys are five pickles, followed by the raw tensor storages. That layout is
+                // expected; every pickle was still analysed.
+                findings.retain(|f| {
+                    !matches!(
+                        f.check.as_str(),
+                        "model.pickle.concatenated" | "model.pickle.junk-after-stop"
+                    )
+                });
+            }
+        }
+        Format::Other => findings.push(
+            Finding::new(
+                "model.format.not-a-model",
+                Severity::Info,
+                "not a pickle, PyTorch, NumPy, joblib, Keras or safetensors file: nothing to scan",
+            )
+            .at(loc()),
+        ),
+        f => findings.push(
+            Finding::new(
+                "model.format.not-inspected",
+                Severity::Medium,
+                format!("{f:?} files are not inspected by this version: treat as unverified"),
+            )
+            .at(loc()),
+        ),
+    }
+    findings
+}
+
+fn pickle_findings(file: &str, a: &Analysis, context: &str, out: &mut Vec<Finding>) {
+    for imp in &a.imports {
+        let callable = format!("{}.{}", imp.module, imp.name);
+        let (check, severity, what) = match (imp.class, imp.called) {
+            (Class::Dangerous, true) => {
+                ("model.pickle.dangerous-call", Severity::Critical, "calls")
+            }
+            (Class::Dangerous, false) => {
+                ("model.pickle.dangerous-import", Severity::High, "imports")
+            }
+            (Class::Unknown, _) => (
+                "model.pickle.unknown-import",
+                Severity::Medium,
+                if imp.called { "calls" } else { "imports" },
+            ),
+            (Class::Safe, _) => continue,
+        };
+        out.push(
+            Finding::new(
+                check,
+                severity,
+                format!("{what} {callable} ({} at byte {}{context})", imp.opcode, imp.offset),
+            )
+            .at(Location::file(file.to_owned()).offset(imp.offset))
+            .with_value(callable),
+        );
+    }
+    for issue in &a.issues {
+        let (check, message) = match &issue.kind {
+            IssueKind::Truncated => (
+                "model.pickle.truncated",
+                "the pickle ends before STOP: the rest of the file could not be read".to_owned(),
+            ),
+            IssueKind::UnknownOpcode(b) => (
+                "model.pickle.unknown-opcode",
+                format!("byte 0x{b:02x} is not a pickle opcode: the rest could not be read"),
+            ),
+            IssueKind::StackUnderflow(op) => {
+                ("model.pickle.malformed", format!("{op} with too little on the stack"))
+            }
+            IssueKind::MissingMemo(i) => {
+                ("model.pickle.malformed", format!("memo entry {i} is read before it is written"))
+            }
+            IssueKind::BadArgument(what) => {
+                ("model.pickle.malformed", format!("malformed argument: {what}"))
+            }
+            IssueKind::UnresolvedGlobal => (
+                "model.pickle.unresolved-global",
+                "STACK_GLOBAL on values that are not strings: the callable cannot be resolved"
+                    .to_owned(),
+            ),
+            IssueKind::Extension(code) => (
+                "model.pickle.extension",
+                format!("extension registry code {code}: resolved by the loader's copyreg table"),
+            ),
+            IssueKind::JunkAfterStop(n) => (
+                "model.pickle.junk-after-stop",
+                format!("{n} bytes after the last STOP that are not a pickle"),
+            ),
+            IssueKind::Limit(what) => {
+                ("model.pickle.limit", format!("{what} limit reached: the rest was not analysed"))
+            }
+        };
+        out.push(
+            Finding::new(check, Severity::Medium, format!("{message}{context}"))
+                .at(Location::file(file.to_owned()).offset(issue.offset)),
+        );
+    }
+    if a.pickles > 1 {
+        out.push(
+            Finding::new(
+                "model.pickle.concatenated",
+                Severity::Medium,
+                format!("{} pickles concatenated (all were scanned){context}", a.pickles),
+            )
+            .at(Location::file(file.to_owned())),
+        );
+    }
+    for (offset, nested) in &a.nested {
+        pickle_findings(
+            file,
+            nested,
+            &format!(", in a pickle nested at byte {offset}{context}"),
+            out,
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! Each technique of hiding code in a pickle, built opcode by opcode (no Python needed),
+//! and benign model-like pickles that must stay quiet.
+
+use mlguard_findings::Severity;
+use mlguard_pickle::{ScanOptions, scan_bytes};
+
+/// Writes pickle opcodes.
+#[derive(Default)]
+struct P(Vec<u8>);
+
+impl P {
+    fn proto(mut self, v: u8) -> Self {
+        self.0.extend([0x80, v]);
+        self
+    }
+    fn global(mut self, m: &str, n: &str) -> Self {
+        self.0.push(b'c');
+        self.0.extend(format!("{m}\n{n}\n").bytes());
+        self
+    }
+    fn inst(mut self, m: &str, n: &str) -> Self {
+        self.0.push(b'i');
+        self.0.extend(format!("{m}\n{n}\n").bytes());
+        self
+    }
+    fn s(mut self, v: &str) -> Self {
+        self.0.push(0x8c);
+        self.0.push(v.len() as u8);
+        self.0.extend(v.bytes());
+        self
+    }
+    fn bytes(mut self, v: &[u8]) -> Self {
+        self.0.push(b'C');
+        self.0.push(v.len() as u8);
+        self.0.extend(v);
+        self
+    }
+    fn op(mut self, o: &[u8]) -> Self {
+        self.0.extend(o);
+        self
+    }
+    fn stop(self) -> Vec<u8> {
+        let mut v = self.0;
+        v.push(b'.');
+        v
+    }
+}
+
+const MARK: &[u8] = b"(";
+const TUPLE: &[u8] = b"t";
+const REDUCE: &[u8] = b"R";
+const MEMOIZE: &[u8] = &[0x94];
+const STACK_GLOBAL: &[u8] = &[0x93];
+
+fn worst(data: &[u8]) -> Option<(Severity, String)> {
+    scan_bytes("t.pkl", data, &ScanOptions::default())
+        .into_iter()
+        .max_by_key(|f| f.severity)
+        .map(|f| (f.severity, f.value.unwrap_or(f.check)))
+}
+
+fn call(m: &str, n: &str, arg: &str) -> Vec<u8> {
+    P::default().proto(2).global(m, n).op(MARK).s(arg).op(TUPLE).op(REDUCE).stop()
+}
+
+#[test]
+fn dangerous_calls_via_reduce() {
+    for (m, n) in [
+        ("os", "system"),
+        ("posix", "system"),
+        ("nt", "system"),
+        ("subprocess", "Popen"),
+        ("subprocess", "check_output"),
+        ("builtins", "eval"),
+        ("builtins", "exec"),
+        ("__builtin__", "eval"),
+        ("runpy", "_run_code"),
+        ("pip", "main"),
+        ("webbrowser", "open"),
+        ("importlib", "import_module"),
+        ("pydoc", "locate"),
+        ("operator", "attrgetter"),
+        ("socket", "create_connection"),
+        ("shutil", "rmtree"),
+        ("ctypes", "CDLL"),
+    ] {
+        assert_eq!(
+            worst(&call(m, n, "x")),
+            Some((Severity::Critical, format!("{m}.{n}"))),
+            "{m}.{n}"
+        );
+    }
+}
+
+#[test]
+fn getattr_chain() {
+    // builtins.getattr(builtins.__import__('os'), 'system')('id')
+    let p = P::default()
+        .proto(2)
+        .global("builtins", "getattr")
+        .op(MARK)
+        .global("builtins", "__import__")
+        .op(MARK)
+        .s("os")
+        .op(TUPLE)
+        .op(REDUCE)
+        .s("system")
+        .op(TUPLE)
+        .op(REDUCE)
+        .op(MARK)
+        .s("id")
+        .op(TUPLE)
+        .op(REDUCE)
+        .stop();
+    let f = scan_bytes("t.pkl", &p, &ScanOptions::default());
+    let calls: Vec<String> = f
+        .iter()
+        .filter(|f| f.check == "model.pickle.dangerous-call")
+        .filter_map(|f| f.value.clone())
+        .collect();
+    assert_eq!(calls, vec!["builtins.getattr", "builtins.__import__"]);
+}
+
+#[test]
+fn stack_global_from_memoised_strings() {
+    // Module and name memoised, fetched back with BINGET, then STACK_GLOBAL.
+    let p = P::default()
+        .proto(4)
+        .s("os")
+        .op(MEMOIZE)
+        .op(b"0")
+        .s("system")
+        .op(MEMOIZE)
+        .op(b"0")
+        .op(&[b'h', 0])
+        .op(&[b'h', 1])
+        .op(STACK_GLOBAL)
+        .op(MARK)
+        .s("id")
+        .op(TUPLE)
+        .op(REDUCE)
+        .stop();
+    assert_eq!(worst(&p), Some((Severity::Critical, "os.system".into())));
+    // DUP'ed strings work too.
+    let p = P::default()
+        .proto(4)
+        .s("subprocess")
+        .s("getoutput")
+        .op(STACK_GLOBAL)
+        .op(MARK)
+        .s("id")
+        .op(TUPLE)
+        .op(REDUCE)
+        .stop();
+    assert_eq!(worst(&p), Some((Severity::Critical, "subprocess.getoutput".into())));
+}
+
+#[test]
+fn inst_and_obj() {
+    let p = P::default().op(MARK).s("id").inst("os", "system").stop();
+    assert_eq!(worst(&p), Some((Severity::Critical, "os.system".into())));
+    let p = P::default().proto(2).op(MARK).global("subprocess", "Popen").s("id").op(b"o").stop();
+    assert_eq!(worst(&p), Some((Severity::Critical, "subprocess.Popen".into())));
+}
+
+#[test]
+fn imported_but_not_called_is_still_reported() {
+    // As picklescan's broken_model.pkl: GLOBAL builtins.exec, then garbage.
+    let mut p = P::default().proto(2).global("builtins", "exec").0;
+    p.extend(b"\xff\xfe");
+    let f = scan_bytes("t.pkl", &p, &ScanOptions::default());
+    assert!(
+        f.iter()
+            .any(|f| f.check == "model.pickle.dangerous-import" && f.severity == Severity::High)
+    );
+    assert!(
+        f.iter().any(|f| f.check == "model.pickle.unknown-opcode"),
+        "the unreadable rest is a finding too"
+    );
+}
+
+#[test]
+fn nested_junk_and_concatenated() {
+    let inner = call("os", "system", "id");
+    let p = P::default().proto(3).bytes(&inner).stop();
+    let f = scan_bytes("t.pkl", &p, &ScanOptions::default());
+    assert!(
+        f.iter().any(|f| f.check == "model.pickle.dangerous-call" && f.message.contains("nested")),
+        "{f:?}"
+    );
+
+    let mut junk = P::default().proto(2).op(b"N").stop();
+    junk.extend(b"\x00\x01\x02garbage");
+    let f = scan_bytes("t.pkl", &junk, &ScanOptions::default());
+    assert!(f.iter().any(|f| f.check == "model.pickle.junk-after-stop"), "{f:?}");
+
+    let mut two = P::default().proto(2).op(b"N").stop();
+    two.extend(call("os", "system", "id"));
+    let f = scan_bytes("t.pkl", &two, &ScanOptions::default());
+    assert!(
+        f.iter().any(|f| f.check == "model.pickle.dangerous-call"),
+        "the second pickle is scanned: {f:?}"
+    );
+    assert!(f.iter().any(|f| f.check == "model.pickle.concatenated"));
+
+    let truncated = &call("os", "system", "id")[..10];
+    let f = scan_bytes("t.pkl", truncated, &ScanOptions::default());
+    assert!(f.iter().any(|f| f.check == "model.pickle.truncated"), "{f:?}");
+}
+
+#[test]
+fn benign_model_pickles_are_quiet() {
+    // A PyTorch-style state dict: OrderedDict of tensors rebuilt by torch._utils.
+    let state = P::default()
+        .proto(2)
+        .global("collections", "OrderedDict")
+        .op(b")")
+        .op(REDUCE)
+        .s("weight")
+        .global("torch._utils", "_rebuild_tensor_v2")
+        .op(MARK)
+        .op(MARK)
+        .s("storage")
+        .global("torch", "FloatStorage")
+        .s("0")
+        .s("cpu")
+        .op(&[b'K', 4])
+        .op(TUPLE)
+        .op(b"Q")
+        .op(&[b'K', 0])
+        .op(&[b'K', 4, 0x85])
+        .op(&[b'K', 1, 0x85])
+        .op(&[0x89])
+        .global("collections", "OrderedDict")
+        .op(b")")
+        .op(REDUCE)
+        .op(TUPLE)
+        .op(REDUCE)
+        .op(b"s")
+        .stop();
+    assert_eq!(worst(&state), None, "state dict");
+    // A NumPy array via numpy.core.multiarray._reconstruct, and a scikit-learn estimator.
+    let np = P::default()
+        .proto(2)
+        .global("numpy.core.multiarray", "_reconstruct")
+        .op(MARK)
+        .global("numpy", "ndarray")
+        .op(&[b'K', 0, 0x85])
+        .s("b")
+        .op(TUPLE)
+        .op(REDUCE)
+        .op(MARK)
+        .op(&[b'K', 1])
+        .global("numpy", "dtype")
+        .op(MARK)
+        .s("f8")
+        .op(TUPLE)
+        .op(REDUCE)
+        .op(TUPLE)
+        .op(b"b")
+        .stop();
+    assert_eq!(worst(&np), None, "numpy array");
+    let sk = P::default()
+        .proto(4)
+        .global("sklearn.linear_model._logistic", "LogisticRegression")
+        .op(b")")
+        .op(&[0x81])
+        .op(b"}")
+        .op(b"b")
+        .stop();
+    assert_eq!(worst(&sk), None, "scikit-learn estimator");
+    let plain = P::default().proto(4).op(b"}").s("a").op(&[b'K', 1]).op(b"s").stop();
+    assert_eq!(worst(&plain), None, "plain dict");
+    // Unknown classes are a medium finding, and --allow clears them.
+    let custom = P::default().proto(2).global("mylib.nets", "Net").op(b")").op(REDUCE).stop();
+    assert_eq!(worst(&custom).map(|w| w.0), Some(Severity::Medium));
+    let f = scan_bytes("t.pkl", &custom, &ScanOptions { allow: vec!["mylib.nets.Net".into()] });
+    assert!(f.is_empty());
+}
+
+#[test]
+fn big_opcode_streams_use_constant_memory() {
+    // A list of 2 million floats appended in batches, as pickle writes it.
+    let mut p = P::default().proto(4).op(b"]").0;
+    for _ in 0..2000 {
+        p.push(b'(');
+        for _ in 0..1000 {
+            p.push(b'G');
+            p.extend(1.5f64.to_be_bytes());
+        }
+        p.push(b'e');
+    }
+    p.push(b'.');
+    let a = mlguard_pickle::analyze(&p, &[]);
+    assert!(a.complete);
+    assert_eq!(a.opcodes, 2 + 2000 * 1002 + 1);
+}
+
+#[test]
+fn legacy_torch_layout_needs_all_five_pickles() {
+    // Found by fuzzing: the legacy magic followed by junk must not pass as a legacy file.
+    let mut p = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e".to_vec();
+    p.push(0x02);
+    let f = scan_bytes("t.pt", &p, &ScanOptions::default());
+    assert!(f.iter().any(|f| f.severity >= Severity::Medium), "{f:?}");
+}

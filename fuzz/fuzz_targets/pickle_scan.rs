@@ -1,0 +1,15 @@
+//! The pickle parser and scanner on arbitrary bytes: never panics, and a stream it could
+//! not fully read is never reported clean.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mlguard_findings::Severity;
+use mlguard_pickle::{Format, ScanOptions, analyze, detect, scan_bytes};
+
+fuzz_target!(|data: &[u8]| {
+    let a = analyze(data, &[]);
+    let findings = scan_bytes("fuzz.pkl", data, &ScanOptions::default());
+    if detect(data) == Format::Pickle && !a.complete {
+        assert!(findings.iter().any(|f| f.severity >= Severity::Medium), "an unreadable pickle was reported clean");
+    }
+});
