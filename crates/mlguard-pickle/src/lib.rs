@@ -12,6 +12,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod archive;
 pub mod classify;
 pub mod pickle;
 mod scan;

@@ -60,6 +60,9 @@ pub enum IssueKind {
     JunkAfterStop(u64),
     /// A size limit was reached; the rest was not analysed.
     Limit(&'static str),
+    /// A `GLOBAL`/`INST` name that is not UTF-8: Python's loader stops there, so nothing
+    /// after it can run.
+    NotLoadable,
 }
 
 /// A pickle issue and where it is.
@@ -381,8 +384,13 @@ impl<'a> Vm<'a> {
                 self.push(Sym::Other)
             }
             b'c' | b'i' => {
-                let module = String::from_utf8_lossy(need!(self.line())).into_owned();
-                let name = String::from_utf8_lossy(need!(self.line())).into_owned();
+                let (m, n) = (need!(self.line()), need!(self.line()));
+                let (Ok(module), Ok(name)) = (std::str::from_utf8(m), std::str::from_utf8(n))
+                else {
+                    self.issue(at, IssueKind::NotLoadable);
+                    return Step::Fail;
+                };
+                let (module, name) = (module.to_owned(), name.to_owned());
                 let name_op = if op == b'c' { "GLOBAL" } else { "INST" };
                 let idx = self.import(&module, &name, at, name_op);
                 if op == b'i' {

@@ -2,6 +2,7 @@
 
 use mlguard_findings::{Finding, Location, Severity};
 
+use crate::archive;
 use crate::classify::Class;
 use crate::pickle::{Analysis, IssueKind, analyze};
 
@@ -35,8 +36,16 @@ pub fn detect(data: &[u8]) -> Format {
         [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => Format::Zip,
         [0x93, b'N', b'U', b'M', b'P', b'Y', ..] => Format::Npy,
         [b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C, ..] => Format::SevenZip,
-        // Protocol 0/1 pickles start with a handful of opcodes and end with STOP.
-        [first, ..] if b"(c}])NIKSVXldi".contains(first) && data.ends_with(b".") => Format::Pickle,
+        // Protocol 0/1 pickles have no magic: a plausible first opcode, and a parse that
+        // reaches a STOP or an import (junk after STOP is allowed: it is a finding).
+        [first, ..]
+            if b"(c}])NIKSVXldiFGJLMTUap".contains(first) && {
+                let a = analyze(data, &[]);
+                a.pickles > 0 || !a.imports.is_empty()
+            } =>
+        {
+            Format::Pickle
+        }
         _ => Format::Other,
     }
 }
@@ -48,11 +57,33 @@ const LEGACY_TORCH_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a
 /// Scans a file's bytes; `file` names it in locations.
 pub fn scan_bytes(file: &str, data: &[u8], opts: &ScanOptions) -> Vec<Finding> {
     let mut findings = Vec::new();
+    let mut budget = archive::MAX_TOTAL_BYTES;
+    scan_content(file, data, opts, 0, &mut budget, &mut findings);
+    findings
+}
+
+fn scan_content(
+    file: &str,
+    data: &[u8],
+    opts: &ScanOptions,
+    depth: usize,
+    budget: &mut u64,
+    findings: &mut Vec<Finding>,
+) {
     let loc = || Location::file(file.to_owned());
+    if depth > archive::MAX_DEPTH {
+        findings.push(archive::container_finding(
+            file,
+            "model.archive.too-deep",
+            Severity::Medium,
+            format!("nested more than {} containers deep: not inspected", archive::MAX_DEPTH),
+        ));
+        return;
+    }
     match detect(data) {
         Format::Pickle => {
             let a = analyze(data, &opts.allow);
-            pickle_findings(file, &a, "", &mut findings);
+            pickle_findings(file, &a, "", findings);
             if data.starts_with(LEGACY_TORCH_MAGIC) && a.pickles >= 5 {
                 // Legacy torch.save: magic, protocol, system info, the model and the storage
                 // keys are five pickles, followed by the raw tensor storages. That layout is
@@ -65,6 +96,53 @@ pub fn scan_bytes(file: &str, data: &[u8], opts: &ScanOptions) -> Vec<Finding> {
                 });
             }
         }
+        Format::Zip => {
+            let (members, problems) = archive::members(data);
+            for p in problems {
+                findings.push(archive::container_finding(
+                    file,
+                    "model.archive.malformed",
+                    Severity::Low,
+                    format!("zip: {p}"),
+                ));
+            }
+            for m in &members {
+                let name = format!("{file}:{}", m.name);
+                match archive::extract(data, m, budget) {
+                    Ok(bytes) => scan_content(&name, &bytes, opts, depth + 1, budget, findings),
+                    Err(e) if m.flags & 1 != 0 => findings.push(archive::container_finding(
+                        &name,
+                        "model.archive.encrypted",
+                        Severity::Low,
+                        format!("encrypted member could not be inspected ({e})"),
+                    )),
+                    Err(e) => findings.push(archive::container_finding(
+                        &name,
+                        "model.archive.not-inspected",
+                        Severity::Medium,
+                        e,
+                    )),
+                }
+            }
+        }
+        Format::Npy => match archive::npy_pickle(data) {
+            Ok(Some((offset, pickle))) => {
+                let a = analyze(pickle, &opts.allow);
+                pickle_findings(
+                    file,
+                    &a,
+                    &format!(", in the object array's pickle at byte {offset}"),
+                    findings,
+                );
+            }
+            Ok(None) => {}
+            Err(e) => findings.push(archive::container_finding(
+                file,
+                "model.npy.malformed",
+                Severity::Medium,
+                e,
+            )),
+        },
         Format::Other => findings.push(
             Finding::new(
                 "model.format.not-a-model",
@@ -82,7 +160,6 @@ pub fn scan_bytes(file: &str, data: &[u8], opts: &ScanOptions) -> Vec<Finding> {
             .at(loc()),
         ),
     }
-    findings
 }
 
 fn pickle_findings(file: &str, a: &Analysis, context: &str, out: &mut Vec<Finding>) {
@@ -147,9 +224,15 @@ fn pickle_findings(file: &str, a: &Analysis, context: &str, out: &mut Vec<Findin
             IssueKind::Limit(what) => {
                 ("model.pickle.limit", format!("{what} limit reached: the rest was not analysed"))
             }
+            IssueKind::NotLoadable => (
+                "model.pickle.not-loadable",
+                "a GLOBAL name that is not UTF-8: Python's loader stops here, nothing after it can run".to_owned(),
+            ),
         };
+        let severity =
+            if issue.kind == IssueKind::NotLoadable { Severity::Low } else { Severity::Medium };
         out.push(
-            Finding::new(check, Severity::Medium, format!("{message}{context}"))
+            Finding::new(check, severity, format!("{message}{context}"))
                 .at(Location::file(file.to_owned()).offset(issue.offset)),
         );
     }

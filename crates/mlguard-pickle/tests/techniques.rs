@@ -304,3 +304,83 @@ fn legacy_torch_layout_needs_all_five_pickles() {
     let f = scan_bytes("t.pt", &p, &ScanOptions::default());
     assert!(f.iter().any(|f| f.severity >= Severity::Medium), "{f:?}");
 }
+
+/// A zip archive with stored (uncompressed) members, as a test helper.
+fn zip(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, data) in members {
+        let offset = out.len() as u32;
+        let mut header =
+            b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00".to_vec();
+        header.extend((data.len() as u32).to_le_bytes());
+        header.extend((data.len() as u32).to_le_bytes());
+        header.extend((name.len() as u16).to_le_bytes());
+        header.extend([0, 0]);
+        out.extend(&header);
+        out.extend(name.as_bytes());
+        out.extend(*data);
+        let mut cd =
+            b"PK\x01\x02\x14\x00\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00".to_vec();
+        cd.extend((data.len() as u32).to_le_bytes());
+        cd.extend((data.len() as u32).to_le_bytes());
+        cd.extend((name.len() as u16).to_le_bytes());
+        cd.extend([0u8; 12]);
+        cd.extend(offset.to_le_bytes());
+        cd.extend(name.as_bytes());
+        central.extend(cd);
+    }
+    let cd_offset = out.len() as u32;
+    out.extend(&central);
+    out.extend(b"PK\x05\x06\x00\x00\x00\x00");
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(cd_offset.to_le_bytes());
+    out.extend([0, 0]);
+    out
+}
+
+#[test]
+fn pytorch_zips_nested_zips_and_numpy_object_arrays() {
+    let evil = call("os", "system", "id");
+    let benign =
+        P::default().proto(2).global("collections", "OrderedDict").op(b")").op(REDUCE).stop();
+    let checks = |data: &[u8]| -> Vec<(String, Severity)> {
+        scan_bytes("m.pt", data, &ScanOptions::default())
+            .into_iter()
+            .map(|f| (f.location.file.unwrap_or_default(), f.severity))
+            .collect()
+    };
+    let clean = zip(&[
+        ("archive/data.pkl", &benign),
+        ("archive/data/0", b"\x00\x00\x80\x3f"),
+        ("archive/version", b"3\n"),
+    ]);
+    assert!(checks(&clean).iter().all(|(_, s)| *s < Severity::Medium), "{:?}", checks(&clean));
+    let bad = zip(&[("archive/data.pkl", &evil)]);
+    assert!(checks(&bad).contains(&("m.pt:archive/data.pkl".to_owned(), Severity::Critical)));
+    // A pickle under another member name, and a zip inside a zip.
+    let renamed = zip(&[("archive/readme.txt", &evil)]);
+    assert!(checks(&renamed).iter().any(|(_, s)| *s == Severity::Critical));
+    let nested = zip(&[("inner.zip", &bad)]);
+    assert!(
+        checks(&nested)
+            .contains(&("m.pt:inner.zip:archive/data.pkl".to_owned(), Severity::Critical))
+    );
+    // NumPy: an object array carries a pickle; a numeric one does not.
+    let npy = |descr: &str, body: &[u8]| {
+        let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (1,), }}");
+        let mut v = b"\x93NUMPY\x01\x00".to_vec();
+        v.extend((header.len() as u16 + 1).to_le_bytes());
+        v.extend(header.bytes());
+        v.push(b'\n');
+        v.extend(body);
+        v
+    };
+    assert!(checks(&npy("|O", &evil)).iter().any(|(_, s)| *s == Severity::Critical));
+    assert!(checks(&npy("<f8", &[0; 8])).is_empty());
+    // A .npz is a zip of .npy files.
+    let npz = zip(&[("arr_0.npy", &npy("|O", &evil))]);
+    assert!(checks(&npz).iter().any(|(_, s)| *s == Severity::Critical));
+}
