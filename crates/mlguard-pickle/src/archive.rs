@@ -26,18 +26,25 @@ pub(crate) struct Member {
     pub(crate) compressed: usize,
 }
 
+/// `n` bytes at `at`, without overflow: every offset here comes from the file.
+fn bytes_at(b: &[u8], at: usize, n: usize) -> Option<&[u8]> {
+    b.get(at..at.checked_add(n)?)
+}
+
 fn u16le(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))
+    let s = bytes_at(b, at, 2)?;
+    Some(u16::from_le_bytes([s[0], s[1]]))
 }
 
 fn u32le(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes([*b.get(at)?, *b.get(at + 1)?, *b.get(at + 2)?, *b.get(at + 3)?]))
+    let s = bytes_at(b, at, 4)?;
+    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 /// The member whose local header is at `off`, with sizes from the central directory when
 /// the local header defers them.
 fn local_member(data: &[u8], off: usize, cd_sizes: Option<usize>) -> Option<Member> {
-    if data.get(off..off + 4)? != b"PK\x03\x04" {
+    if bytes_at(data, off, 4)? != b"PK\x03\x04" {
         return None;
     }
     let flags = u16le(data, off + 6)?;
@@ -45,9 +52,9 @@ fn local_member(data: &[u8], off: usize, cd_sizes: Option<usize>) -> Option<Memb
     let mut compressed = u32le(data, off + 18)? as usize;
     let name_len = usize::from(u16le(data, off + 26)?);
     let extra_len = usize::from(u16le(data, off + 28)?);
-    let name_start = off + 30;
-    let name = String::from_utf8_lossy(data.get(name_start..name_start + name_len)?).into_owned();
-    let data_offset = name_start + name_len + extra_len;
+    let name_start = off.checked_add(30)?;
+    let name = String::from_utf8_lossy(bytes_at(data, name_start, name_len)?).into_owned();
+    let data_offset = name_start.checked_add(name_len)?.checked_add(extra_len)?;
     if let Some(c) = cd_sizes {
         if compressed == 0 || flags & 0x8 != 0 {
             compressed = c;
@@ -80,9 +87,9 @@ pub(crate) fn members(data: &[u8]) -> (Vec<Member>, Vec<String>) {
     let mut cd_listed = 0usize;
     if let Some(e) = eocd {
         let count = u16le(data, e + 10).map_or(0, usize::from);
-        let mut at = u32le(data, e + 16).map_or(usize::MAX, |v| v as usize);
+        let mut at = u32le(data, e + 16).map_or(data.len(), |v| v as usize);
         for _ in 0..count.min(MAX_ENTRIES) {
-            if data.get(at..at + 4) != Some(b"PK\x01\x02") {
+            if bytes_at(data, at, 4) != Some(b"PK\x01\x02") {
                 problems.push("the central directory is damaged".to_owned());
                 break;
             }
@@ -103,7 +110,7 @@ pub(crate) fn members(data: &[u8]) -> (Vec<Member>, Vec<String>) {
                 None => problems
                     .push(format!("central directory entry {cd_listed} points at no member")),
             }
-            at += 46 + usize::from(nl) + usize::from(xl) + usize::from(cl);
+            at = at.saturating_add(46 + usize::from(nl) + usize::from(xl) + usize::from(cl));
         }
     } else {
         problems.push("no central directory (end record missing)".to_owned());

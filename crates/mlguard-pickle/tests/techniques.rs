@@ -384,3 +384,13 @@ fn pytorch_zips_nested_zips_and_numpy_object_arrays() {
     let npz = zip(&[("arr_0.npy", &npy("|O", &evil))]);
     assert!(checks(&npz).iter().any(|(_, s)| *s == Severity::Critical));
 }
+
+#[test]
+fn damaged_central_directory_does_not_panic() {
+    // Found by fuzzing: an end record whose central-directory offset is cut off.
+    let data = b"%\n\x80\x00\x00PK\x05\x06\x00\x00\x00\x00\x01\x00\x01\x00";
+    let mut file = b"PK\x03\x04".to_vec();
+    file.extend_from_slice(data);
+    let f = scan_bytes("z.zip", &file, &ScanOptions::default());
+    assert!(f.iter().any(|f| f.check == "model.archive.malformed"), "{f:?}");
+}
