@@ -45,7 +45,11 @@ const STEPS: &[(&str, &str, Step)] = &[
     ("generate", "Generate synthetic user data", generate),
     ("infer", "Draft a schema from the data", infer),
     ("validate", "Validate the clean file", validate_clean),
-    ("corrupt", "Corrupt copies of the file: each corruption must be caught", corruptions),
+    (
+        "corrupt",
+        "Corrupt copies of the file: each must be caught (personal data masked in reports)",
+        corruptions,
+    ),
     (
         "ingest",
         "Ingest into a vault: validated, sealed, signed, verified; a flipped bit refused",
@@ -53,6 +57,7 @@ const STEPS: &[(&str, &str, Step)] = &[
     ),
     ("train", "Train on the sealed dataset (secret split seed, sealed model)", train),
     ("predict", "Predict on fresh rows, then tamper with the stored model", predict),
+    ("scan", "Scan downloaded model files for hidden code (nothing is executed)", scan_models),
 ];
 
 pub(crate) fn run(a: &DemoArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
@@ -297,7 +302,6 @@ fn corruptions(d: &mut Demo<'_>) -> anyhow::Result<()> {
         }
         let _ = fs::remove_file(&path);
     }
-    d.out.line(&d.out.dim("  (values of personal-data columns are masked in every report)"))?;
     Ok(())
 }
 
@@ -437,5 +441,37 @@ fn predict(d: &mut Demo<'_>) -> anyhow::Result<()> {
         ))?,
     }
     let _ = fs::remove_file(&fresh);
+    Ok(())
+}
+
+fn scan_models(d: &mut Demo<'_>) -> anyhow::Result<()> {
+    use mlguard_findings::Severity;
+    use mlguard_pickle::{ScanOptions, scan_bytes};
+    // What `torch.save` of a state dict holds, and the classic payload: os.system on load.
+    let state: &[u8] = b"\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01X\x06\x00\x00\x00weightq\x02ctorch._utils\n_rebuild_tensor_v2\nq\x03(X\x01\x00\x00\x000tRs.";
+    let evil: &[u8] = b"\x80\x04\x95\x1e\x00\x00\x00\x00\x00\x00\x00\x8c\x05posix\x94\x8c\x06system\x94\x93\x94\x8c\x02id\x94\x85\x94R\x94.";
+    let opts = ScanOptions::default();
+    for (name, data, want_flagged) in [("state_dict.pkl", state, false), ("model.pkl", evil, true)]
+    {
+        let findings = scan_bytes(name, data, &opts);
+        let worst = findings.iter().max_by_key(|f| f.severity);
+        let flagged = worst.is_some_and(|f| f.severity >= Severity::Medium);
+        let line = match worst.filter(|_| flagged) {
+            Some(f) => format!(
+                "  {}  {name}: {} [{}]",
+                d.out.bad(&f.severity.to_string()),
+                f.message,
+                f.check
+            ),
+            None => format!(
+                "  {}  {name}: only allowlisted imports (collections.OrderedDict, torch._utils._rebuild_tensor_v2)",
+                d.out.good("clean")
+            ),
+        };
+        d.out.line(&line)?;
+        if flagged != want_flagged {
+            d.failures.push(format!("the scanner misjudged {name}"));
+        }
+    }
     Ok(())
 }
