@@ -455,4 +455,6 @@ pub(crate) struct ValidateArgs {
 pub(crate) enum Format {
     Text,
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
 }

@@ -79,6 +79,7 @@ pub(crate) fn validate(a: &ValidateArgs, out: &mut Out) -> anyhow::Result<ExitCo
     };
     match a.format {
         Format::Json => out.line(&report.to_json())?,
+        Format::Sarif => out.line(&mlguard_findings::render_sarif(&report))?,
         Format::Text => {
             out.write(&render_text(&report, TextOptions { color: out.color }))?;
             let verdict = summary_line(&report, out);

@@ -72,6 +72,7 @@ pub(crate) fn scan_model(a: &ScanModelArgs, out: &mut Out) -> anyhow::Result<Exi
     let worst = report.findings.iter().map(|f| f.severity).max();
     match a.format {
         Format::Json => out.line(&report.to_json())?,
+        Format::Sarif => out.line(&mlguard_findings::render_sarif(&report))?,
         Format::Text => {
             let mut shown = report.clone();
             shown.findings.retain(|f| f.severity > Severity::Info);

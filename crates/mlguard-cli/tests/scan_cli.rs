@@ -47,6 +47,12 @@ fn scan_model_exit_codes_formats_and_directories() {
         findings.iter().find(|f| f["severity"] == "critical").expect("a critical finding");
     assert_eq!(critical["value"], "posix.system");
     assert_eq!(critical["location"]["offset"], 2);
+    let o = run(d, &["scan", "model", "models", "--format", "sarif"]);
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).expect("sarif");
+    assert_eq!(s["version"], "2.1.0");
+    let results = s["runs"][0]["results"].as_array().expect("results");
+    assert!(results.iter().any(|r| r["ruleId"] == "model.pickle.dangerous-call"
+        && r["message"]["text"].as_str().is_some_and(|t| t.contains("posix.system"))));
     let o = run(d, &["scan", "model", "missing.pkl"]);
     assert_eq!(o.status.code(), Some(1), "an unreadable file is a finding, not clean");
     let o = run(d, &["scan", "model"]);

@@ -26,5 +26,5 @@ mod render;
 mod report;
 
 pub use finding::{Finding, Level, Location, Severity};
-pub use render::{TextOptions, render_text};
+pub use render::{TextOptions, render_sarif, render_text};
 pub use report::{CheckCount, REPORT_VERSION, Report};

@@ -1,6 +1,6 @@
 use std::fmt::Write as _;
 
-use crate::finding::Level;
+use crate::finding::{Level, Severity};
 use crate::report::Report;
 
 /// How to render a report as text.
@@ -107,5 +107,107 @@ mod tests {
         assert!(text.contains("\\u{1b}[2J"), "control chars escaped: {text}");
         assert!(text.contains("summary:"));
         assert!(!text.contains('\x1b'));
+    }
+}
+
+/// Renders a report as SARIF 2.1.0 (for GitHub code scanning and other SARIF viewers):
+/// one run, a rule per check (with a numeric `security-severity`), a result per listed
+/// finding with its level, message (including the offending value) and location (line,
+/// column and byte offset when known).
+pub fn render_sarif(report: &Report) -> String {
+    use serde_json::{Value, json};
+    let score = |s: Severity| match s {
+        Severity::Critical => "9.5",
+        Severity::High => "8.0",
+        Severity::Medium => "5.5",
+        Severity::Low => "3.0",
+        Severity::Info => "0.0",
+    };
+    let mut rules: Vec<(String, Severity)> = Vec::new();
+    for f in &report.findings {
+        match rules.iter_mut().find(|(id, _)| *id == f.check) {
+            Some((_, s)) => *s = (*s).max(f.severity),
+            None => rules.push((f.check.clone(), f.severity)),
+        }
+    }
+    rules.sort();
+    let rules: Vec<Value> = rules
+        .iter()
+        .map(|(id, s)| json!({"id": id, "shortDescription": {"text": id}, "properties": {"security-severity": score(*s)}}))
+        .collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let mut text = f.message.clone();
+            if let Some(v) = &f.value {
+                text.push_str(&format!(" (value: {v})"));
+            }
+            let mut result = json!({
+                "ruleId": f.check,
+                "level": f.level.as_str(),
+                "message": {"text": text},
+                "properties": {"severity": f.severity.as_str()},
+            });
+            let l = &f.location;
+            if let Some(file) = &l.file {
+                let mut region = serde_json::Map::new();
+                if let Some(line) = l.line {
+                    region.insert("startLine".into(), line.into());
+                    if let Some(c) = l.column {
+                        region.insert("startColumn".into(), c.into());
+                    }
+                }
+                if let Some(o) = l.offset {
+                    region.insert("byteOffset".into(), o.into());
+                }
+                let mut physical = json!({"artifactLocation": {"uri": file}});
+                if !region.is_empty() {
+                    physical["region"] = Value::Object(region);
+                }
+                result["locations"] = json!([{"physicalLocation": physical}]);
+            }
+            result
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": report.tool, "version": report.tool_version, "rules": rules}},
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod sarif_tests {
+    use super::*;
+    use crate::{Finding, Location, Severity};
+
+    #[test]
+    fn sarif_has_rules_levels_and_locations() {
+        let mut r = Report::new("scan-model", "m.pkl");
+        r.push(
+            Finding::new("model.pickle.dangerous-call", Severity::Critical, "calls os.system")
+                .at(Location::file("m.pkl").offset(28))
+                .with_value("os.system"),
+        );
+        r.push(
+            Finding::new("cell.type", Severity::High, "not a number")
+                .at(Location::file("d.csv").line(3).column(2)),
+        );
+        let v: serde_json::Value = serde_json::from_str(&render_sarif(&r)).expect("json");
+        assert_eq!(v["version"], "2.1.0");
+        let run = &v["runs"][0];
+        assert_eq!(run["tool"]["driver"]["name"], "mlguard");
+        assert_eq!(run["tool"]["driver"]["rules"][1]["id"], "model.pickle.dangerous-call");
+        assert_eq!(run["tool"]["driver"]["rules"][1]["properties"]["security-severity"], "9.5");
+        let first = &run["results"][0];
+        assert_eq!(first["level"], "error");
+        assert_eq!(first["message"]["text"], "calls os.system (value: os.system)");
+        assert_eq!(first["locations"][0]["physicalLocation"]["region"]["byteOffset"], 28);
+        assert_eq!(run["results"][1]["locations"][0]["physicalLocation"]["region"]["startLine"], 3);
     }
 }
