@@ -109,6 +109,9 @@ fn scan_content(
             for m in &members {
                 let name = format!("{file}:{}", m.name);
                 match archive::extract(data, m, budget) {
+                    Ok(bytes) if m.name.ends_with("config.json") => {
+                        keras_config(&name, &bytes, opts, findings)
+                    }
                     Ok(bytes) => scan_content(&name, &bytes, opts, depth + 1, budget, findings),
                     Err(e) if m.flags & 1 != 0 => findings.push(archive::container_finding(
                         &name,
@@ -159,6 +162,52 @@ fn scan_content(
             )
             .at(loc()),
         ),
+    }
+}
+
+/// A Keras model config (`config.json` in a `.keras` archive): `Lambda` layers carry
+/// Python code that runs when the model is loaded; custom objects come from modules
+/// outside Keras and are reported for a person to judge (`--allow module` clears them).
+fn keras_config(file: &str, bytes: &[u8], opts: &ScanOptions, out: &mut Vec<Finding>) {
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(bytes) else { return };
+    let mut stack = vec![&json];
+    while let Some(v) = stack.pop() {
+        match v {
+            serde_json::Value::Object(m) => {
+                let class = m.get("class_name").and_then(|c| c.as_str()).unwrap_or("");
+                let module = m.get("module").and_then(|c| c.as_str()).unwrap_or("");
+                if class == "Lambda"
+                    || class == "TFOpLambda"
+                        && m.get("config").is_some_and(|c| c.get("function").is_some())
+                {
+                    let layer = m
+                        .get("config")
+                        .and_then(|c| c.get("name"))
+                        .and_then(|n| n.as_str())
+                        .unwrap_or("?");
+                    out.push(
+                        Finding::new("model.keras.lambda", Severity::High, format!("Lambda layer {layer:?}: its Python code runs when the model is loaded"))
+                            .at(Location::file(file.to_owned()))
+                            .with_value(class),
+                    );
+                } else if !module.is_empty()
+                    && !module.starts_with("keras")
+                    && !opts
+                        .allow
+                        .iter()
+                        .any(|a| module == a || module.starts_with(&format!("{a}.")))
+                {
+                    out.push(
+                        Finding::new("model.keras.custom-object", Severity::Medium, format!("custom object {class} from module {module}: its code runs when the model is loaded"))
+                            .at(Location::file(file.to_owned()))
+                            .with_value(format!("{module}.{class}")),
+                    );
+                }
+                stack.extend(m.values());
+            }
+            serde_json::Value::Array(a) => stack.extend(a),
+            _ => {}
+        }
     }
 }
 

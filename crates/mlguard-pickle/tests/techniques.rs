@@ -394,3 +394,29 @@ fn damaged_central_directory_does_not_panic() {
     let f = scan_bytes("z.zip", &file, &ScanOptions::default());
     assert!(f.iter().any(|f| f.check == "model.archive.malformed"), "{f:?}");
 }
+
+#[test]
+fn keras_lambda_layers_and_custom_objects() {
+    let config = br#"{"module": "keras", "class_name": "Sequential", "config": {"layers": [
+        {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense"}},
+        {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "evil", "function": {"class_name": "__lambda__"}}},
+        {"module": "mylayers", "class_name": "Fancy", "config": {"name": "fancy"}}
+    ]}}"#;
+    let keras =
+        zip(&[("config.json", config), ("metadata.json", b"{}"), ("model.weights.h5", b"\x89HDF")]);
+    let f = scan_bytes("m.keras", &keras, &ScanOptions::default());
+    assert!(
+        f.iter().any(|f| f.check == "model.keras.lambda" && f.severity == Severity::High),
+        "{f:?}"
+    );
+    assert!(
+        f.iter().any(|f| f.check == "model.keras.custom-object"
+            && f.value.as_deref() == Some("mylayers.Fancy")),
+        "{f:?}"
+    );
+    let allowed = scan_bytes("m.keras", &keras, &ScanOptions { allow: vec!["mylayers".into()] });
+    assert!(!allowed.iter().any(|f| f.check == "model.keras.custom-object"));
+    let plain = br#"{"module": "keras", "class_name": "Sequential", "config": {"layers": [{"module": "keras.layers", "class_name": "Dense"}]}}"#;
+    let f = scan_bytes("m.keras", &zip(&[("config.json", plain)]), &ScanOptions::default());
+    assert!(f.iter().all(|f| f.severity < Severity::Medium), "{f:?}");
+}
