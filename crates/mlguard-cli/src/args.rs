@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// dataset and validates CSV files against it, seals any file (AES-256-GCM, signed,
 /// verified before it is opened), ingests datasets into a vault, trains and serves
 /// logistic regression models from it with every artifact verified before use, signs
-/// models in the OpenSSF format, and shows it all in `mlguard demo`.
+/// models in the OpenSSF format, scans model files for hidden code, and shows it all in
+/// `mlguard demo`.
 #[derive(Debug, Parser)]
 #[command(name = "mlguard", version, propagate_version = true, max_term_width = 100)]
 pub(crate) struct Cli {
