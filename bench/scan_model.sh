@@ -43,6 +43,8 @@ verdict() {
   case $code in 0) echo "-" ;; 1) echo "hit" ;; *) echo "err$code" ;; esac
 }
 
+# fickling writes safety_results.json into the current directory: keep it in $out.
+cd "$out"
 tools=(mlguard picklescan modelscan fickling)
 printf '%-40s %-9s' file label
 for t in "${tools[@]}"; do printf ' %-10s' "$t"; done
