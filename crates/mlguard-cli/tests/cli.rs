@@ -1,16 +1,12 @@
 //! The `mlguard` binary end to end: arguments in; stdout, stderr and exit code checked.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn mlguard(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlguard"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("mlguard runs")
+    common::mlguard(dir, args)
 }
 
 fn text(b: &[u8]) -> String {

@@ -1,15 +1,9 @@
 //! `mlguard scan model` end to end.
 
-use std::process::{Command, Stdio};
+mod common;
 
 fn run(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mlguard"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs")
+    common::mlguard(dir, args)
 }
 
 #[test]

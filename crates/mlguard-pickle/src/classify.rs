@@ -16,46 +16,28 @@ pub enum Class {
     Dangerous,
 }
 
+/// Builtins a model file may construct (`builtins` in Python 3, `__builtin__` in Python 2,
+/// which also had `unicode` and `long`).
+const SAFE_BUILTINS: &[&str] = &[
+    "set",
+    "frozenset",
+    "slice",
+    "range",
+    "complex",
+    "bytearray",
+    "dict",
+    "list",
+    "tuple",
+    "int",
+    "float",
+    "bool",
+    "str",
+    "bytes",
+    "unicode",
+    "long",
+];
+
 const SAFE: &[(&str, &[&str])] = &[
-    (
-        "builtins",
-        &[
-            "set",
-            "frozenset",
-            "slice",
-            "range",
-            "complex",
-            "bytearray",
-            "dict",
-            "list",
-            "tuple",
-            "int",
-            "float",
-            "bool",
-            "str",
-            "bytes",
-        ],
-    ),
-    (
-        "__builtin__",
-        &[
-            "set",
-            "frozenset",
-            "slice",
-            "range",
-            "complex",
-            "bytearray",
-            "dict",
-            "list",
-            "tuple",
-            "int",
-            "float",
-            "bool",
-            "str",
-            "unicode",
-            "long",
-        ],
-    ),
     ("collections", &["OrderedDict", "defaultdict", "deque", "Counter"]),
     ("numpy", &["ndarray", "dtype", "float64", "float32", "int64", "int32", "bool_", "uint8"]),
     ("numpy.core.multiarray", &["_reconstruct", "scalar"]),
@@ -229,6 +211,9 @@ pub fn classify(module: &str, name: &str, extra: &[String]) -> Class {
     }
     let dotted = format!("{module}.{name}");
     if extra.iter().any(|a| *a == dotted || dotted.starts_with(&format!("{a}."))) {
+        return Class::Safe;
+    }
+    if matches!(module, "builtins" | "__builtin__") && SAFE_BUILTINS.contains(&name) {
         return Class::Safe;
     }
     if SAFE.iter().any(|(m, names)| *m == module && names.contains(&name)) {
