@@ -6,7 +6,8 @@
 pub mod linear;
 pub mod metrics;
 pub mod model;
-pub mod safetensors;
+/// The safetensors format (strict reader, writer).
+pub use mlguard_safetensors as safetensors;
 pub mod split;
 pub mod train;
 

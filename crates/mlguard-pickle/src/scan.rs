@@ -25,6 +25,8 @@ pub enum Format {
     Npy,
     /// A 7-Zip archive.
     SevenZip,
+    /// A safetensors file (an 8-byte header length, then a JSON header).
+    Safetensors,
     /// Anything else.
     Other,
 }
@@ -36,6 +38,12 @@ pub fn detect(data: &[u8]) -> Format {
         [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => Format::Zip,
         [0x93, b'N', b'U', b'M', b'P', b'Y', ..] => Format::Npy,
         [b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C, ..] => Format::SevenZip,
+        [a, b, c, d, e, f, g, h, b'{', ..]
+            if u64::from_le_bytes([*a, *b, *c, *d, *e, *f, *g, *h])
+                <= (data.len() as u64).saturating_sub(8) =>
+        {
+            Format::Safetensors
+        }
         // Protocol 0/1 pickles have no magic: a plausible first opcode, and a parse that
         // reaches a STOP or an import (junk after STOP is allowed: it is a finding).
         [first, ..]
@@ -128,6 +136,23 @@ fn scan_content(
                 }
             }
         }
+        Format::Safetensors => match mlguard_safetensors::read(data) {
+            Ok(f) => findings.push(archive::container_finding(
+                file,
+                "model.safetensors.ok",
+                Severity::Info,
+                format!(
+                    "safetensors with {} tensors: a strict header and no code",
+                    f.tensors.len()
+                ),
+            )),
+            Err(e) => findings.push(archive::container_finding(
+                file,
+                "model.safetensors.invalid",
+                Severity::Medium,
+                format!("safetensors: {e}"),
+            )),
+        },
         Format::Npy => match archive::npy_pickle(data) {
             Ok(Some((offset, pickle))) => {
                 let a = analyze(pickle, &opts.allow);

@@ -420,3 +420,34 @@ fn keras_lambda_layers_and_custom_objects() {
     let f = scan_bytes("m.keras", &zip(&[("config.json", plain)]), &ScanOptions::default());
     assert!(f.iter().all(|f| f.severity < Severity::Medium), "{f:?}");
 }
+
+#[test]
+fn safetensors_are_validated_strictly() {
+    let header = br#"{"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}"#;
+    let file = |h: &[u8], data: &[u8]| {
+        let mut v = (h.len() as u64).to_le_bytes().to_vec();
+        v.extend(h);
+        v.extend(data);
+        v
+    };
+    let good = scan_bytes("m.safetensors", &file(header, &[0; 8]), &ScanOptions::default());
+    assert!(
+        good.iter().all(|f| f.severity == Severity::Info)
+            && good[0].check == "model.safetensors.ok",
+        "{good:?}"
+    );
+    let trailing = scan_bytes("m.safetensors", &file(header, &[0; 9]), &ScanOptions::default());
+    assert!(
+        trailing
+            .iter()
+            .any(|f| f.check == "model.safetensors.invalid" && f.severity == Severity::Medium),
+        "{trailing:?}"
+    );
+    let dup = br#"{"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]},"w":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}"#;
+    let dup = scan_bytes("m.safetensors", &file(dup, &[0; 8]), &ScanOptions::default());
+    assert!(
+        dup.iter()
+            .any(|f| f.check == "model.safetensors.invalid" && f.message.contains("duplicate")),
+        "{dup:?}"
+    );
+}

@@ -1,4 +1,5 @@
-//! The safetensors format: writer, and a strict reader for untrusted bytes.
+//! The safetensors format: writer, and a strict reader for untrusted bytes. Shared by the
+//! learner (models it writes and loads) and the model scanner (files from elsewhere).
 //!
 //! ```text
 //! 8 bytes   N, little-endian u64: header length
@@ -10,6 +11,8 @@
 //! The reader is stricter than the reference implementation: duplicate keys, tensors that
 //! overlap, leave gaps or do not cover the buffer exactly, sizes that do not match shape ×
 //! dtype, trailing bytes, non-string metadata and oversized headers are all rejected.
+
+#![warn(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::fmt;
