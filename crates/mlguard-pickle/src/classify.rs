@@ -44,6 +44,11 @@ const SAFE: &[(&str, &[&str])] = &[
     ("numpy._core.multiarray", &["_reconstruct", "scalar"]),
     ("numpy.core.numeric", &["_frombuffer"]),
     ("numpy._core.numeric", &["_frombuffer"]),
+    ("joblib.numpy_pickle", &["NumpyArrayWrapper", "NDArrayWrapper", "ZNDArrayWrapper"]),
+    (
+        "sklearn.externals.joblib.numpy_pickle",
+        &["NumpyArrayWrapper", "NDArrayWrapper", "ZNDArrayWrapper"],
+    ),
     ("_codecs", &["encode"]),
     ("copy_reg", &["_reconstructor"]),
     ("copyreg", &["_reconstructor", "__newobj__"]),

@@ -14,9 +14,11 @@
 
 pub mod archive;
 pub mod classify;
+pub mod compressed;
 pub mod pickle;
 mod scan;
 
 pub use classify::{Class, classify};
+pub use compressed::Codec;
 pub use pickle::{Analysis, Import, Issue, IssueKind, analyze};
 pub use scan::{Format, ScanOptions, detect, scan_bytes};

@@ -8,6 +8,7 @@
 //! Memory does not grow with the number of opcodes: the stack and memo hold small symbols
 //! (strings up to [`MAX_NAME_BYTES`], byte payloads as offsets), bounded by named limits.
 
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -91,12 +92,56 @@ pub struct Analysis {
     pub complete: bool,
 }
 
+/// Most items kept in a tuple or dict value (larger ones are followed as opaque values).
+const MAX_TRACKED_ITEMS: usize = 32;
+/// Most tuple and dict items tracked in one joblib pickle.
+const MAX_TRACKED_TOTAL: usize = 1 << 20;
+
 #[derive(Debug, Clone)]
 enum Sym {
     Mark,
     Str(Rc<str>),
     Callable(usize),
+    Int(i64),
+    None,
+    /// A small tuple (what joblib's array header and a dtype's state are made of).
+    Tuple(Rc<[Sym]>),
+    /// A small dict with string keys, filled by `SETITEM(S)` through any alias.
+    Dict(Rc<RefCell<Entries>>),
+    /// `numpy.dtype(code, ...)`; the item size comes from the code or the `BUILD` state.
+    Dtype(Rc<Dtype>),
+    /// A `joblib.numpy_pickle.NumpyArrayWrapper`: its `BUILD` is followed by raw array bytes.
+    JoblibArray,
     Other,
+}
+
+/// The string-keyed entries of a tracked dict.
+type Entries = Vec<(Rc<str>, Sym)>;
+
+#[derive(Debug)]
+struct Dtype {
+    code: Rc<str>,
+    elsize: Cell<i64>,
+}
+
+impl Dtype {
+    /// Bytes per item, when the dtype is a plain one (`f8`, `<i4`, `U10`, `S3`, `M8`, ...).
+    fn itemsize(&self) -> Option<u64> {
+        let code = self.code.trim_start_matches(['<', '>', '=', '|']);
+        let kind = code.chars().next()?;
+        let elsize = self.elsize.get();
+        if elsize > 0 && matches!(kind, 'U' | 'S' | 'V' | 'a') {
+            return u64::try_from(elsize).ok();
+        }
+        let digits: String =
+            code[kind.len_utf8()..].chars().take_while(char::is_ascii_digit).collect();
+        let n: u64 = digits.parse().ok()?;
+        Some(if kind == 'U' { n.checked_mul(4)? } else { n })
+    }
+}
+
+fn dict_get<'d>(d: &'d [(Rc<str>, Sym)], key: &str) -> Option<&'d Sym> {
+    d.iter().find(|(k, _)| &**k == key).map(|(_, v)| v)
 }
 
 struct Vm<'a> {
@@ -107,6 +152,11 @@ struct Vm<'a> {
     out: Analysis,
     allow: &'a [String],
     depth: usize,
+    /// Tuple and dict items still to be tracked: zero until the pickle imports joblib's
+    /// array wrapper (only joblib needs values), then a fixed budget, so memory stays
+    /// bounded whatever the pickle holds.
+    track: usize,
+    joblib_seen: bool,
 }
 
 /// Analyses a byte stream that should be one or more pickles.
@@ -123,6 +173,8 @@ fn analyze_at(data: &[u8], allow: &[String], depth: usize) -> Analysis {
         out: Analysis::default(),
         allow,
         depth,
+        track: 0,
+        joblib_seen: false,
     };
     vm.run();
     vm.out
@@ -139,27 +191,27 @@ impl<'a> Vm<'a> {
         self.out.issues.push(Issue { offset: offset as u64, kind });
     }
 
+    /// Reads one pickle, up to and including its `STOP`; false when it could not be read.
+    fn run_one(&mut self) -> bool {
+        self.stack.clear();
+        self.memo.clear();
+        loop {
+            if self.pos >= self.data.len() {
+                self.issue(self.pos, IssueKind::Truncated);
+                return false;
+            }
+            match self.step() {
+                Step::Continue => {}
+                Step::Stop => return true,
+                Step::Fail => return false,
+            }
+        }
+    }
+
     fn run(&mut self) {
         loop {
-            self.stack.clear();
-            self.memo.clear();
             let start = self.pos;
-            let mut stopped = false;
-            loop {
-                if self.pos >= self.data.len() {
-                    self.issue(self.pos, IssueKind::Truncated);
-                    break;
-                }
-                match self.step() {
-                    Step::Continue => {}
-                    Step::Stop => {
-                        stopped = true;
-                        break;
-                    }
-                    Step::Fail => break,
-                }
-            }
-            if !stopped {
+            if !self.run_one() {
                 self.out.complete = false;
                 return;
             }
@@ -242,6 +294,10 @@ impl<'a> Vm<'a> {
     }
 
     fn import(&mut self, module: &str, name: &str, at: usize, opcode: &'static str) -> usize {
+        if name == "NumpyArrayWrapper" && !self.joblib_seen {
+            self.joblib_seen = true;
+            self.track = MAX_TRACKED_TOTAL;
+        }
         let class = classify(module, name, self.allow);
         self.out.imports.push(Import {
             module: module.to_owned(),
@@ -275,6 +331,139 @@ impl<'a> Vm<'a> {
         Sym::Other
     }
 
+    /// The module and name of an imported callable.
+    fn imported(&self, s: &Sym) -> Option<(&str, &str)> {
+        match s {
+            Sym::Callable(i) => {
+                self.out.imports.get(*i).map(|imp| (imp.module.as_str(), imp.name.as_str()))
+            }
+            _ => None,
+        }
+    }
+
+    fn tuple(&mut self, items: Vec<Sym>) -> Sym {
+        if self.track > 0 && items.len() <= MAX_TRACKED_ITEMS.min(self.track) {
+            self.track -= items.len();
+            Sym::Tuple(Rc::from(items))
+        } else {
+            Sym::Other
+        }
+    }
+
+    fn dict(&self) -> Sym {
+        if self.track > 0 { Sym::Dict(Rc::default()) } else { Sym::Other }
+    }
+
+    /// `SETITEM(S)` on the top of the stack: string keys of a small dict are remembered.
+    fn set_items(&mut self, items: Vec<Sym>) {
+        let Some(Sym::Dict(d)) = self.stack.last() else { return };
+        let mut d = d.borrow_mut();
+        let mut it = items.into_iter();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            if let Sym::Str(k) = k {
+                if d.len() < MAX_TRACKED_ITEMS && self.track > 0 {
+                    self.track -= 1;
+                    d.push((k, v));
+                }
+            }
+        }
+    }
+
+    /// A plain `pickle.load` of a joblib file does not skip the array: it reads its bytes as
+    /// opcodes. Those are followed too (as far as the loader would get), and any dangerous
+    /// import they reach is reported, so code hidden where joblib expects array data is
+    /// still found. Unknown imports and malformed opcodes there are expected (it is data)
+    /// and not reported.
+    fn shadow_read(&mut self) {
+        if self.depth >= MAX_NESTING {
+            return;
+        }
+        let start = self.pos;
+        let mut vm = Vm {
+            data: &self.data[start..],
+            pos: 0,
+            stack: Vec::new(),
+            memo: HashMap::new(),
+            out: Analysis::default(),
+            allow: self.allow,
+            depth: self.depth + 1,
+            track: 0,
+            joblib_seen: true,
+        };
+        vm.run_one();
+        let mut imports = vm.out.imports;
+        imports.retain(|i| i.class == Class::Dangerous);
+        if !imports.is_empty() {
+            let shadow = Analysis { imports, complete: true, ..Analysis::default() };
+            self.out.nested.push((start as u64, shadow));
+        }
+    }
+
+    /// joblib writes a NumPy array as a `NumpyArrayWrapper` whose `BUILD` is followed by
+    /// the array itself, outside the pickle: an optional alignment byte and padding, then
+    /// the raw bytes — or, for an object array, a whole pickle that the loader runs too.
+    fn joblib_array(&mut self, at: usize, state: &[(Rc<str>, Sym)]) -> Step {
+        let Some(Sym::Dtype(dtype)) = dict_get(state, "dtype").cloned() else {
+            self.issue(at, IssueKind::BadArgument("joblib array without a dtype"));
+            return Step::Fail;
+        };
+        if dtype.code.trim_start_matches(['<', '>', '=', '|']).starts_with('O') {
+            if self.depth >= MAX_NESTING {
+                self.issue(at, IssueKind::Limit("nesting depth"));
+                return Step::Fail;
+            }
+            let start = self.pos;
+            let mut vm = Vm {
+                data: &self.data[start..],
+                pos: 0,
+                stack: Vec::new(),
+                memo: HashMap::new(),
+                out: Analysis::default(),
+                allow: self.allow,
+                depth: self.depth + 1,
+                track: 0,
+                joblib_seen: false,
+            };
+            let read = vm.run_one();
+            vm.out.pickles = u32::from(read);
+            vm.out.complete = read;
+            self.pos = start + vm.pos;
+            self.out.nested.push((start as u64, vm.out));
+            return if read { Step::Continue } else { Step::Fail };
+        }
+        let count = match dict_get(state, "shape") {
+            Some(Sym::Tuple(dims)) => dims.iter().try_fold(1u64, |acc, d| match d {
+                Sym::Int(n) => u64::try_from(*n).ok().and_then(|n| acc.checked_mul(n)),
+                _ => None,
+            }),
+            _ => None,
+        };
+        let Some(size) = count.zip(dtype.itemsize()).and_then(|(c, i)| c.checked_mul(i)) else {
+            self.issue(at, IssueKind::BadArgument("joblib array whose size cannot be computed"));
+            return Step::Fail;
+        };
+        self.shadow_read();
+        let aligned = matches!(dict_get(state, "numpy_array_alignment_bytes"), Some(Sym::Int(_)));
+        if aligned {
+            let Some(pad) = self.uint(1) else {
+                self.issue(self.pos, IssueKind::Truncated);
+                return Step::Fail;
+            };
+            if self.take(pad as usize).is_none() {
+                self.issue(self.pos, IssueKind::Truncated);
+                return Step::Fail;
+            }
+        }
+        if self.take(usize::try_from(size).unwrap_or(usize::MAX)).is_none() {
+            self.issue(self.pos, IssueKind::Truncated);
+            return Step::Fail;
+        }
+        if let Some(top) = self.stack.last_mut() {
+            *top = Sym::Other;
+        }
+        Step::Continue
+    }
+
     fn step(&mut self) -> Step {
         let at = self.pos;
         let op = self.data[self.pos];
@@ -306,27 +495,44 @@ impl<'a> Vm<'a> {
                 let top = self.stack.last().cloned().unwrap_or(Sym::Other);
                 self.push(top)
             }
-            b'F' | b'I' | b'L' => {
+            b'I' | b'L' => {
+                let l = need!(self.line());
+                let digits = l.strip_suffix(b"L").unwrap_or(l);
+                let v = std::str::from_utf8(digits).ok().and_then(|t| t.trim().parse().ok());
+                self.push(v.map_or(Sym::Other, Sym::Int))
+            }
+            b'F' => {
                 need!(self.line());
                 self.push(Sym::Other)
             }
             b'J' => {
-                need!(self.take(4));
-                self.push(Sym::Other)
+                let b = need!(self.take(4));
+                self.push(Sym::Int(i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))))
             }
             b'K' => {
-                need!(self.take(1));
-                self.push(Sym::Other)
+                let v = need!(self.uint(1));
+                self.push(Sym::Int(v as i64))
             }
             b'M' => {
-                need!(self.take(2));
-                self.push(Sym::Other)
+                let v = need!(self.uint(2));
+                self.push(Sym::Int(v as i64))
             }
             b'G' => {
                 need!(self.take(8));
                 self.push(Sym::Other)
             }
-            b'N' | 0x88 | 0x89 | b')' | b']' | b'}' | 0x8f | 0x97 => self.push(Sym::Other),
+            b'N' => self.push(Sym::None),
+            0x88 => self.push(Sym::Int(1)),
+            0x89 => self.push(Sym::Int(0)),
+            b')' => {
+                let t = self.tuple(Vec::new());
+                self.push(t)
+            }
+            b'}' => {
+                let d = self.dict();
+                self.push(d)
+            }
+            b']' | 0x8f | 0x97 => self.push(Sym::Other),
             0x98 => true,
             b'P' => {
                 need!(self.line());
@@ -380,8 +586,15 @@ impl<'a> Vm<'a> {
             }
             0x8a | 0x8b => {
                 let n = if op == 0x8a { need!(self.uint(1)) } else { need!(self.uint(4)) };
-                need!(self.take(usize::try_from(n).unwrap_or(usize::MAX)));
-                self.push(Sym::Other)
+                let b = need!(self.take(usize::try_from(n).unwrap_or(usize::MAX)));
+                let v = (1..=8).contains(&b.len()).then(|| {
+                    // Two's complement, little-endian, sign-extended from the last byte.
+                    let fill = if b[b.len() - 1] & 0x80 != 0 { 0xff } else { 0 };
+                    let mut le = [fill; 8];
+                    le[..b.len()].copy_from_slice(b);
+                    i64::from_le_bytes(le)
+                });
+                self.push(v.map_or(Sym::Other, Sym::Int))
             }
             b'c' | b'i' => {
                 let (m, n) = (need!(self.line()), need!(self.line()));
@@ -429,10 +642,22 @@ impl<'a> Vm<'a> {
                 self.push(Sym::Callable(idx))
             }
             b'R' => {
-                self.pop("REDUCE", at);
+                let args = self.pop("REDUCE", at);
                 let callee = self.pop("REDUCE", at);
                 self.call(&callee);
-                self.push(Sym::Other)
+                let result = match (&args, self.imported(&callee)) {
+                    (Sym::Tuple(a), Some((m, "dtype"))) if m.starts_with("numpy") => {
+                        match a.first() {
+                            Some(Sym::Str(code)) => Sym::Dtype(Rc::new(Dtype {
+                                code: code.clone(),
+                                elsize: Cell::new(-1),
+                            })),
+                            _ => Sym::Other,
+                        }
+                    }
+                    _ => Sym::Other,
+                };
+                self.push(result)
             }
             b'o' => {
                 let items = self.pop_mark("OBJ", at);
@@ -445,7 +670,13 @@ impl<'a> Vm<'a> {
                 self.pop("NEWOBJ", at);
                 let cls = self.pop("NEWOBJ", at);
                 self.call(&cls);
-                self.push(Sym::Other)
+                let result = match self.imported(&cls) {
+                    Some((m, "NumpyArrayWrapper")) if m.ends_with("numpy_pickle") => {
+                        Sym::JoblibArray
+                    }
+                    _ => Sym::Other,
+                };
+                self.push(result)
             }
             0x92 => {
                 self.pop("NEWOBJ_EX", at);
@@ -455,31 +686,63 @@ impl<'a> Vm<'a> {
                 self.push(Sym::Other)
             }
             b'b' => {
-                self.pop("BUILD", at);
-                true
+                let state = self.pop("BUILD", at);
+                match (self.stack.last(), &state) {
+                    (Some(Sym::Dtype(d)), Sym::Tuple(t)) => {
+                        // numpy's dtype state: (version, byteorder, subarray, names, fields,
+                        // elsize, alignment, flags[, metadata]).
+                        if let Some(Sym::Int(e)) = t.get(5) {
+                            d.elsize.set(*e);
+                        }
+                        true
+                    }
+                    (Some(Sym::JoblibArray), Sym::Dict(d)) => {
+                        let d = d.clone();
+                        return self.joblib_array(at, &d.borrow());
+                    }
+                    _ => true,
+                }
             }
             b'a' => {
                 self.pop("APPEND", at);
                 true
             }
             b's' => {
-                self.pop("SETITEM", at);
-                self.pop("SETITEM", at);
+                let value = self.pop("SETITEM", at);
+                let key = self.pop("SETITEM", at);
+                self.set_items(vec![key, value]);
                 true
             }
-            b'e' | b'u' | 0x90 => {
+            b'u' => {
+                let items = self.pop_mark("SETITEMS", at);
+                self.set_items(items);
+                true
+            }
+            b'e' | 0x90 => {
                 self.pop_mark("APPENDS", at);
                 true
             }
-            b'l' | b't' | b'd' | 0x91 => {
+            b't' => {
+                let items = self.pop_mark("TUPLE", at);
+                let t = self.tuple(items);
+                self.push(t)
+            }
+            b'd' => {
+                let items = self.pop_mark("DICT", at);
+                let d = self.dict();
+                self.push(d);
+                self.set_items(items);
+                true
+            }
+            b'l' | 0x91 => {
                 self.pop_mark("LIST", at);
                 self.push(Sym::Other)
             }
             0x85..=0x87 => {
-                for _ in 0..(op - 0x84) {
-                    self.pop("TUPLE", at);
-                }
-                self.push(Sym::Other)
+                let mut items: Vec<Sym> = (0..(op - 0x84)).map(|_| self.pop("TUPLE", at)).collect();
+                items.reverse();
+                let t = self.tuple(items);
+                self.push(t)
             }
             b'p' | b'q' | b'r' | 0x94 => {
                 let idx = match op {

@@ -4,6 +4,7 @@ use mlguard_findings::{Finding, Location, Severity};
 
 use crate::archive;
 use crate::classify::Class;
+use crate::compressed::{self, Codec};
 use crate::pickle::{Analysis, IssueKind, analyze};
 
 /// How to scan.
@@ -25,6 +26,8 @@ pub enum Format {
     Npy,
     /// A 7-Zip archive.
     SevenZip,
+    /// A compressed stream (how joblib compresses): its content is scanned.
+    Compressed(Codec),
     /// A safetensors file (an 8-byte header length, then a JSON header).
     Safetensors,
     /// Anything else.
@@ -43,6 +46,9 @@ pub fn detect(data: &[u8]) -> Format {
                 <= (data.len() as u64).saturating_sub(8) =>
         {
             Format::Safetensors
+        }
+        _ if Codec::detect(data).is_some() => {
+            Codec::detect(data).map_or(Format::Other, Format::Compressed)
         }
         // Protocol 0/1 pickles have no magic: a plausible first opcode, and a parse that
         // reaches a STOP or an import (junk after STOP is allowed: it is a finding).
@@ -136,6 +142,18 @@ fn scan_content(
                 }
             }
         }
+        Format::Compressed(codec) => match compressed::decompress(codec, data, budget) {
+            Ok(inner) => {
+                let name = format!("{file}:{}", codec.name());
+                scan_content(&name, &inner, opts, depth + 1, budget, findings);
+            }
+            Err(e) => findings.push(archive::container_finding(
+                file,
+                "model.compressed.not-inspected",
+                Severity::Medium,
+                e,
+            )),
+        },
         Format::Safetensors => match mlguard_safetensors::read(data) {
             Ok(f) => findings.push(archive::container_finding(
                 file,

@@ -451,3 +451,152 @@ fn safetensors_are_validated_strictly() {
         "{dup:?}"
     );
 }
+
+/// A joblib-style pickle: a list holding one `NumpyArrayWrapper` whose `BUILD` is followed
+/// by the array (alignment byte, padding, raw bytes), then `tail` opcodes and `STOP`.
+fn joblib(dtype: &str, shape: &[u8], raw: &[u8], aligned: bool, tail: &[u8]) -> Vec<u8> {
+    let mut p = P::default()
+        .proto(4)
+        .op(b"]")
+        .op(MEMOIZE)
+        .global("joblib.numpy_pickle", "NumpyArrayWrapper")
+        .op(b")")
+        .op(&[0x81])
+        .op(MEMOIZE)
+        .op(b"}")
+        .op(MEMOIZE)
+        .op(MARK)
+        .s("subclass")
+        .global("numpy", "ndarray")
+        .s("shape")
+        .op(MARK);
+    for d in shape {
+        p = p.op(&[b'K', *d]);
+    }
+    p = p
+        .op(TUPLE)
+        .s("order")
+        .s("C")
+        .s("dtype")
+        .global("numpy", "dtype")
+        .s(dtype)
+        .op(&[0x89, 0x88, 0x87])
+        .op(REDUCE)
+        .op(MEMOIZE)
+        .op(MARK)
+        .op(&[b'K', 3])
+        .s("<")
+        .op(b"NNN")
+        .op(b"J")
+        .op(&(-1i32).to_le_bytes())
+        .op(b"J")
+        .op(&(-1i32).to_le_bytes())
+        .op(&[b'K', 0])
+        .op(TUPLE)
+        .op(b"b")
+        .s("allow_mmap")
+        .op(&[0x88])
+        .s("numpy_array_alignment_bytes");
+    p = if aligned { p.op(&[b'K', 16]) } else { p.op(b"N") };
+    let mut v = p.op(b"u").op(b"b").0;
+    if aligned && !dtype.starts_with('O') {
+        // Object arrays are pickled right after the wrapper, without padding.
+        let pad = 16 - (v.len() + 1) % 16;
+        v.push(pad as u8);
+        v.extend(std::iter::repeat_n(0xff, pad));
+    }
+    v.extend(raw);
+    v.extend(b"a");
+    v.extend(tail);
+    v.push(b'.');
+    v
+}
+
+#[test]
+fn joblib_arrays_are_skipped_exactly() {
+    // 3 x 2 float64 full of bytes that are not pickle opcodes.
+    let raw = [0xffu8; 48];
+    let plain = joblib("f8", &[3, 2], &raw, true, b"");
+    let a = mlguard_pickle::analyze(&plain, &[]);
+    assert!(a.complete && a.issues.is_empty(), "{a:?}");
+    assert_eq!(worst(&plain), None);
+    assert_eq!(worst(&joblib("<i4", &[3, 4], &raw, false, b"")), None, "unaligned, old joblib");
+    assert_eq!(worst(&joblib("U3", &[2, 2], &raw, true, b"")), None, "unicode: 4 bytes a char");
+    // What follows the array is still analysed.
+    let tail = P::default().global("os", "system").s("id").op(&[0x85]).op(REDUCE).op(b"a").0;
+    let evil = joblib("f8", &[6], &raw, true, &tail);
+    assert_eq!(worst(&evil), Some((Severity::Critical, "os.system".into())));
+    // A shape that does not match the bytes is never clean.
+    let short = joblib("f8", &[7], &raw, true, b"");
+    assert_eq!(worst(&short).map(|w| w.0), Some(Severity::Medium));
+    // An object array carries a whole pickle, which joblib loads (and runs) too.
+    let nested =
+        P::default().proto(2).global("builtins", "eval").s("1").op(&[0x85]).op(REDUCE).stop();
+    let obj = joblib("O8", &[1], &nested, true, b"");
+    assert_eq!(worst(&obj), Some((Severity::Critical, "builtins.eval".into())));
+    let benign = P::default().proto(2).op(b"]").stop();
+    assert_eq!(worst(&joblib("O8", &[1], &benign, true, b"")), None);
+}
+
+fn compress_all(data: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(data).expect("zlib");
+    let zlib = z.finish().expect("zlib");
+    let mut zfile = format!("ZF{:<19}", format!("0x{:x}", data.len())).into_bytes();
+    zfile.extend(&zlib);
+    let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    g.write_all(data).expect("gzip");
+    let mut b = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    b.write_all(data).expect("bz2");
+    let (mut xz, mut lzma) = (Vec::new(), Vec::new());
+    lzma_rs::xz_compress(&mut std::io::BufReader::new(data), &mut xz).expect("xz");
+    lzma_rs::lzma_compress(&mut std::io::BufReader::new(data), &mut lzma).expect("lzma");
+    let mut l = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    l.write_all(data).expect("lz4");
+    vec![
+        ("zlib", zlib),
+        ("zfile", zfile),
+        ("gzip", g.finish().expect("gzip")),
+        ("bz2", b.finish().expect("bz2")),
+        ("xz", xz),
+        ("lzma", lzma),
+        ("lz4", l.finish().expect("lz4")),
+    ]
+}
+
+#[test]
+fn compressed_joblib_files_are_opened() {
+    let tail = P::default().global("posix", "system").s("id").op(&[0x85]).op(REDUCE).op(b"a").0;
+    let raw = [0xffu8; 48];
+    for (codec, evil) in compress_all(&joblib("f8", &[6], &raw, true, &tail)) {
+        assert_eq!(detect_codec(&evil), Some(codec), "{codec}");
+        let f = scan_bytes("m.joblib", &evil, &ScanOptions::default());
+        let worst = f.iter().max_by_key(|f| f.severity).expect("a finding");
+        assert_eq!(worst.severity, Severity::Critical, "{codec}: {f:?}");
+        assert_eq!(worst.location.file.as_deref(), Some(&*format!("m.joblib:{codec}")));
+    }
+    for (codec, benign) in compress_all(&joblib("f8", &[6], &raw, true, b"")) {
+        assert_eq!(worst(&benign), None, "{codec}");
+        // Cut short, the stream is not clean.
+        let cut = &benign[..benign.len() * 2 / 3];
+        assert_eq!(worst(cut).map(|w| w.0), Some(Severity::Medium), "{codec} truncated");
+    }
+}
+
+fn detect_codec(data: &[u8]) -> Option<&'static str> {
+    match mlguard_pickle::detect(data) {
+        mlguard_pickle::Format::Compressed(c) => Some(c.name()),
+        _ => None,
+    }
+}
+
+#[test]
+fn code_where_joblib_expects_array_bytes_is_found() {
+    // joblib.load skips these 24 bytes; pickle.load runs them as opcodes.
+    let hidden = P::default().global("os", "system").s("id").op(&[0x85]).op(REDUCE).stop();
+    let mut raw = hidden.clone();
+    raw.resize(24, 0);
+    let f = joblib("u1", &[24], &raw, false, b"");
+    assert_eq!(worst(&f), Some((Severity::Critical, "os.system".into())));
+}
