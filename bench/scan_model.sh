@@ -15,13 +15,13 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 venv="$here/.venv-scan"
 out="$here/out/scan"
-if [ ! -x "$venv/bin/fickling" ]; then
+if ! "$venv/bin/python" -c "import fickling, joblib" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check numpy picklescan modelscan fickling typing_extensions
+  "$venv/bin/pip" install --quiet --disable-pip-version-check numpy joblib picklescan modelscan fickling typing_extensions
 fi
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p mlguard-cli
 mlguard="$root/target/release/mlguard"
-[ -f "$out/benign_float_list_20m.pkl" ] || "$venv/bin/python" "$here/scan_model_corpus.py" "$out"
+[ -f "$out/benign_float_list_20m.pkl" ] && [ -f "$out/benign_joblib_gzip.joblib" ] || "$venv/bin/python" "$here/scan_model_corpus.py" "$out"
 
 # verdict TOOL FILE -> "hit" when the tool flags the file (exit 1), "-" when not, "err" otherwise;
 # also leaves "wall rss" of the run in $out/last.time.
@@ -50,7 +50,7 @@ printf '%-40s %-9s' file label
 for t in "${tools[@]}"; do printf ' %-10s' "$t"; done
 echo
 declare -A misses falsepos
-for f in "$out"/*.pkl; do
+for f in "$out"/*.pkl "$out"/*.joblib; do
   name=$(basename "$f")
   label=benign
   [[ $name == malicious_* ]] && label=malicious

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the labelled corpus for bench/scan_model.sh into DIR: one malicious pickle per
 technique (never loaded: these only get written) and benign files, including the two
-~200 MB benign files of issue 5 (a NumPy array blob, and a list of 20 million floats).
+~200 MB benign files of issue 5 (a NumPy array blob, and a list of 20 million floats),
+and joblib files (plain and compressed) as joblib.dump writes them.
 
   scan_model_corpus.py DIR
 """
@@ -10,6 +11,7 @@ import os
 import pickle
 import sys
 
+import joblib
 import numpy as np
 
 
@@ -55,6 +57,17 @@ def main(out):
     }
     for name, data in benign.items():
         open(os.path.join(out, f"benign_{name}.pkl"), "wb").write(data)
+    # joblib: arrays are written inline, after the pickle's wrapper object.
+    evil = {"weights": np.ones((100, 10)), "hook": Reduce(os.system, ("echo pwned",))}
+    model = {"weights": np.random.default_rng(2).random((1000, 100)), "names": np.array(["a", "b"]),
+             "objects": np.array([{"k": 1}, "v"], dtype=object)}
+    joblib.dump(evil, os.path.join(out, "malicious_joblib_after_array.joblib"))
+    joblib.dump(evil, os.path.join(out, "malicious_joblib_zlib.joblib"), compress=3)
+    joblib.dump(evil, os.path.join(out, "malicious_joblib_xz.joblib"), compress=("xz", 3))
+    joblib.dump(np.array([Reduce(os.system, ("echo pwned",))], dtype=object),
+                os.path.join(out, "malicious_joblib_object_array.joblib"))
+    joblib.dump(model, os.path.join(out, "benign_joblib_arrays.joblib"))
+    joblib.dump(model, os.path.join(out, "benign_joblib_gzip.joblib"), compress=("gzip", 3))
 
 
 if __name__ == "__main__":
