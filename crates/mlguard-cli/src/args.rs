@@ -110,7 +110,7 @@ pub(crate) enum ScanCommand {
     /// Find code hidden in model files (pickle and formats built on it) without executing
     /// anything: every import is judged by an allowlist of what model files use; dangerous
     /// and unknown imports and malformed streams are findings. Formats are recognised by
-    /// content: pickle (protocols 0-5), PyTorch zip and legacy files, NumPy .npy/.npz,
+    /// content: pickle (protocols 0-5), PyTorch zip and legacy (pickle or tar) files, NumPy .npy/.npz,
     /// joblib (plain or zlib/gzip/bz2/xz/lzma/lz4-compressed), Keras .keras and
     /// safetensors. Directories are scanned recursively.
     ///

@@ -136,6 +136,86 @@ pub(crate) fn members(data: &[u8]) -> (Vec<Member>, Vec<String>) {
     (by_offset.into_values().collect(), problems)
 }
 
+/// Whether `data` is a tar archive (POSIX ustar or GNU: the magic at byte 257).
+pub(crate) fn is_tar(data: &[u8]) -> bool {
+    bytes_at(data, 257, 5) == Some(b"ustar")
+}
+
+/// A tar header's numeric field: octal ASCII, or GNU base-256 when the high bit is set.
+fn tar_number(field: &[u8]) -> Option<u64> {
+    if field.first().is_some_and(|b| b & 0x80 != 0) {
+        let digits = &field[1..];
+        if digits.len() > 8 && digits[..digits.len() - 8].iter().any(|&b| b != 0) {
+            return None;
+        }
+        return Some(digits.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b)));
+    }
+    let text = std::str::from_utf8(field).ok()?;
+    let text = text.trim_matches(|c: char| c == '\0' || c == ' ');
+    if text.is_empty() { Some(0) } else { u64::from_str_radix(text, 8).ok() }
+}
+
+/// The regular-file members of a tar archive as (name, bytes), and what was odd about it.
+/// Checksums are reported, not enforced (like zip CRCs): a member is scanned either way.
+pub(crate) fn tar_members(data: &[u8]) -> (Vec<(String, &[u8])>, Vec<String>) {
+    let (mut out, mut problems) = (Vec::new(), Vec::new());
+    let mut at = 0usize;
+    let mut long_name: Option<String> = None;
+    while let Some(h) = bytes_at(data, at, 512) {
+        if h.iter().all(|&b| b == 0) {
+            break;
+        }
+        if out.len() >= MAX_ENTRIES {
+            problems.push(format!("more than {MAX_ENTRIES} members: the rest were not read"));
+            break;
+        }
+        let Some(size) = tar_number(&h[124..136]) else {
+            problems.push(format!("header at byte {at}: unreadable size"));
+            break;
+        };
+        let sum: u64 = h
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) })
+            .sum();
+        if tar_number(&h[148..156]) != Some(sum) {
+            problems.push(format!("header at byte {at}: bad checksum"));
+        }
+        let start = at + 512;
+        let len = usize::try_from(size).unwrap_or(usize::MAX);
+        let Some(body) = bytes_at(data, start, len) else {
+            problems.push(format!("member at byte {at} runs past the end of the archive"));
+            if let Some(rest) = data.get(start..) {
+                out.push((tar_name(h, long_name.take()), rest));
+            }
+            break;
+        };
+        match h[156] {
+            b'L' => long_name = Some(tar_cstr(body)),
+            b'0' | 0 | b'7' => out.push((tar_name(h, long_name.take()), body)),
+            _ => long_name = None,
+        }
+        at = start.saturating_add(len.div_ceil(512).saturating_mul(512));
+    }
+    (out, problems)
+}
+
+fn tar_cstr(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+fn tar_name(h: &[u8], long: Option<String>) -> String {
+    long.unwrap_or_else(|| {
+        let (prefix, name) = (tar_cstr(&h[345..500]), tar_cstr(&h[..100]));
+        if prefix.is_empty() || &h[257..263] != b"ustar\0" {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        }
+    })
+}
+
 /// A member's bytes, or why they could not be had.
 pub(crate) fn extract(data: &[u8], m: &Member, budget: &mut u64) -> Result<Vec<u8>, String> {
     let raw = &data[m.data_offset..m.data_offset + m.compressed];

@@ -20,5 +20,5 @@ mod scan;
 
 pub use classify::{Class, classify};
 pub use compressed::Codec;
-pub use pickle::{Analysis, Import, Issue, IssueKind, analyze};
+pub use pickle::{Analysis, Import, Issue, IssueKind, LegacyMember, analyze, analyze_legacy};
 pub use scan::{Format, ScanOptions, detect, scan_bytes};

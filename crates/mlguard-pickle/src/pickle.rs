@@ -180,6 +180,79 @@ fn analyze_at(data: &[u8], allow: &[String], depth: usize) -> Analysis {
     vm.out
 }
 
+/// The record streams of a legacy tar `torch.save` file (torch < 0.1.10), where pickles
+/// alternate with raw data the loader reads directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyMember {
+    /// `storages`: a count, then per storage a pickled `(key, location, type)`, an int64
+    /// element count and the elements.
+    Storages,
+    /// `tensors`: a count, then per tensor a pickled `(key, storage_id, type)`, an int32
+    /// `ndim`, 4 spare bytes, `ndim` sizes and strides (int64) and an int64 offset.
+    Tensors,
+}
+
+/// Bytes per element of a legacy storage class (`torch.FloatStorage`, ...).
+fn storage_element_size(name: &str) -> Option<u64> {
+    Some(match name.strip_suffix("Storage")? {
+        "Double" | "Long" | "ComplexFloat" => 8,
+        "Float" | "Int" => 4,
+        "Half" | "Short" | "BFloat16" => 2,
+        "Char" | "Byte" | "Bool" => 1,
+        "ComplexDouble" => 16,
+        _ => return None,
+    })
+}
+
+/// Analyses a `storages` or `tensors` member of a legacy tar `torch.save` file: every
+/// record's pickle is followed, and the raw data between them skipped as the loader does.
+pub fn analyze_legacy(data: &[u8], allow: &[String], member: LegacyMember) -> Analysis {
+    let mut vm = Vm {
+        data,
+        pos: 0,
+        stack: Vec::new(),
+        memo: HashMap::new(),
+        out: Analysis::default(),
+        allow,
+        depth: 0,
+        track: 0,
+        joblib_seen: false,
+    };
+    let mut first = true;
+    while vm.pos < data.len() {
+        let imports_before = vm.out.imports.len();
+        if !vm.run_one() {
+            return vm.out;
+        }
+        vm.out.pickles += 1;
+        if std::mem::take(&mut first) {
+            continue;
+        }
+        let raw = match member {
+            LegacyMember::Storages => {
+                let size = vm.out.imports[imports_before..]
+                    .iter()
+                    .rev()
+                    .find_map(|i| storage_element_size(&i.name));
+                let count = vm.uint(8);
+                size.zip(count).and_then(|(s, c)| s.checked_mul(c))
+            }
+            LegacyMember::Tensors => vm.uint(4).and_then(|ndim| {
+                vm.take(4)?;
+                (ndim as u32 as u64).checked_mul(16)?.checked_add(8)
+            }),
+        };
+        let skipped = raw.and_then(|n| vm.take(usize::try_from(n).ok()?));
+        if skipped.is_none() {
+            let at = vm.pos;
+            vm.issue(at, IssueKind::BadArgument("legacy torch record whose data cannot be read"));
+            return vm.out;
+        }
+    }
+    vm.out.complete = vm.out.pickles > 0 && vm.out.issues.is_empty();
+    vm.out
+}
+
 enum Step {
     Continue,
     Stop,

@@ -5,7 +5,7 @@ use mlguard_findings::{Finding, Location, Severity};
 use crate::archive;
 use crate::classify::Class;
 use crate::compressed::{self, Codec};
-use crate::pickle::{Analysis, IssueKind, analyze};
+use crate::pickle::{Analysis, IssueKind, LegacyMember, analyze, analyze_legacy};
 
 /// How to scan.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +24,8 @@ pub enum Format {
     Zip,
     /// A NumPy `.npy` array.
     Npy,
+    /// A tar archive (legacy `torch.save`).
+    Tar,
     /// A 7-Zip archive.
     SevenZip,
     /// A compressed stream (how joblib compresses): its content is scanned.
@@ -41,6 +43,7 @@ pub fn detect(data: &[u8]) -> Format {
         [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => Format::Zip,
         [0x93, b'N', b'U', b'M', b'P', b'Y', ..] => Format::Npy,
         [b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C, ..] => Format::SevenZip,
+        _ if archive::is_tar(data) => Format::Tar,
         [a, b, c, d, e, f, g, h, b'{', ..]
             if u64::from_le_bytes([*a, *b, *c, *d, *e, *f, *g, *h])
                 <= (data.len() as u64).saturating_sub(8) =>
@@ -139,6 +142,40 @@ fn scan_content(
                         Severity::Medium,
                         e,
                     )),
+                }
+            }
+        }
+        Format::Tar => {
+            let (members, problems) = archive::tar_members(data);
+            for p in problems {
+                findings.push(archive::container_finding(
+                    file,
+                    "model.archive.malformed",
+                    Severity::Low,
+                    format!("tar: {p}"),
+                ));
+            }
+            // Legacy torch.save: `storages` and `tensors` interleave pickles and raw data.
+            let legacy = members.iter().any(|(n, _)| n == "sys_info")
+                && members.iter().any(|(n, _)| n == "pickle");
+            for (member, bytes) in members {
+                let name = format!("{file}:{member}");
+                let kind = match member.as_str() {
+                    "storages" if legacy => Some(LegacyMember::Storages),
+                    "tensors" if legacy => Some(LegacyMember::Tensors),
+                    _ => None,
+                };
+                match kind {
+                    Some(kind) => {
+                        let a = analyze_legacy(bytes, &opts.allow, kind);
+                        let mut own = Vec::new();
+                        pickle_findings(&name, &a, "", &mut own);
+                        // One pickle per record is the layout, not a concatenation.
+                        findings.extend(
+                            own.into_iter().filter(|f| f.check != "model.pickle.concatenated"),
+                        );
+                    }
+                    None => scan_content(&name, bytes, opts, depth + 1, budget, findings),
                 }
             }
         }

@@ -600,3 +600,76 @@ fn code_where_joblib_expects_array_bytes_is_found() {
     let f = joblib("u1", &[24], &raw, false, b"");
     assert_eq!(worst(&f), Some((Severity::Critical, "os.system".into())));
 }
+
+/// A ustar archive of regular files.
+fn tar(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (name, body) in members {
+        let mut h = [0u8; 512];
+        h[..name.len()].copy_from_slice(name.as_bytes());
+        h[100..107].copy_from_slice(b"0000644");
+        h[124..135].copy_from_slice(format!("{:011o}", body.len()).as_bytes());
+        h[156] = b'0';
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[263..265].copy_from_slice(b"00");
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
+        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        out.extend(h);
+        out.extend(*body);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.extend([0u8; 1024]);
+    out
+}
+
+#[test]
+fn legacy_torch_tar_files() {
+    let count = P::default().proto(2).op(&[b'K', 1]).stop();
+    let sys_info = P::default().proto(2).op(b"}").stop();
+    let state =
+        P::default().proto(2).global("collections", "OrderedDict").op(b")").op(REDUCE).stop();
+    let record = |storage: &str| {
+        P::default().proto(2).s("0").s("cpu").global("torch", storage).op(&[0x87]).stop()
+    };
+    let mut storages = count.clone();
+    storages.extend(record("FloatStorage"));
+    storages.extend(2u64.to_le_bytes());
+    storages.extend([0xffu8; 8]);
+    let mut tensors = count.clone();
+    tensors.extend(
+        P::default().proto(2).s("0").s("0").global("torch", "FloatTensor").op(&[0x87]).stop(),
+    );
+    tensors.extend(1i32.to_le_bytes());
+    tensors.extend([0u8; 4 + 16 + 8]);
+    let members = |pickle: &[u8], storages: &[u8]| {
+        tar(&[
+            ("sys_info", &sys_info),
+            ("pickle", pickle),
+            ("storages", storages),
+            ("tensors", &tensors),
+        ])
+    };
+    let benign = members(&state, &storages);
+    assert_eq!(mlguard_pickle::detect(&benign), mlguard_pickle::Format::Tar);
+    assert_eq!(worst(&benign), None);
+    let evil = call("os", "system", "id");
+    let f = scan_bytes("old.pt", &members(&evil, &storages), &ScanOptions::default());
+    assert!(
+        f.iter().any(|f| f.severity == Severity::Critical
+            && f.location.file.as_deref() == Some("old.pt:pickle")),
+        "{f:?}"
+    );
+    // A second storage record carrying code, after the first storage's raw data.
+    let mut hidden = storages.clone();
+    hidden.extend(call("builtins", "exec", "x"));
+    assert_eq!(
+        worst(&members(&state, &hidden)),
+        Some((Severity::Critical, "builtins.exec".into()))
+    );
+    // Raw data that does not match the record is not clean.
+    let short = &storages[..storages.len() - 3];
+    assert_eq!(worst(&members(&state, short)).map(|w| w.0), Some(Severity::Medium));
+    // Any tar: every member is scanned by content.
+    assert_eq!(worst(&tar(&[("a/b.pkl", &evil)])).map(|w| w.0), Some(Severity::Critical));
+}
