@@ -501,7 +501,14 @@ impl<'a> Vm<'a> {
             vm.out.pickles = u32::from(read);
             vm.out.complete = read;
             self.pos = start + vm.pos;
-            self.out.nested.push((start as u64, vm.out));
+            let mut nested = vm.out;
+            // The loader stops where the object array's pickle does: that is this stream's
+            // end too, reported once, here.
+            if let Some(i) = nested.issues.iter().position(|i| i.kind == IssueKind::NotLoadable) {
+                let stop = nested.issues.remove(i);
+                self.issue(start + stop.offset as usize, IssueKind::NotLoadable);
+            }
+            self.out.nested.push((start as u64, nested));
             return if read { Step::Continue } else { Step::Fail };
         }
         let count = match dict_get(state, "shape") {

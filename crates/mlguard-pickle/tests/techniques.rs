@@ -673,3 +673,12 @@ fn legacy_torch_tar_files() {
     // Any tar: every member is scanned by content.
     assert_eq!(worst(&tar(&[("a/b.pkl", &evil)])).map(|w| w.0), Some(Severity::Critical));
 }
+
+#[test]
+fn an_object_array_pickle_the_loader_cannot_read_ends_the_stream() {
+    // Found by fuzzing: a non-UTF-8 GLOBAL inside a joblib object array's pickle.
+    let nested = P::default().proto(2).op(b"c\xff\n\xff\n").stop();
+    let a = mlguard_pickle::analyze(&joblib("O8", &[1], &nested, true, b""), &[]);
+    assert!(!a.complete);
+    assert!(a.issues.iter().any(|i| i.kind == mlguard_pickle::IssueKind::NotLoadable), "{a:?}");
+}
