@@ -10,7 +10,10 @@ fuzz_target!(|data: &[u8]| {
     let a = analyze(data, &[]);
     let findings = scan_bytes("fuzz.pkl", data, &ScanOptions::default());
     let stops_loader = a.issues.iter().any(|i| i.kind == mlguard_pickle::IssueKind::NotLoadable);
-    if detect(data) == Format::Pickle && !a.complete && !stops_loader {
+    // A legacy torch.save file ends in raw storages the loader reads as data: its five
+    // pickles are analysed, the rest is not opcodes.
+    let legacy = mlguard_pickle::legacy_torch_layout(data) && a.pickles >= 5;
+    if detect(data) == Format::Pickle && !a.complete && !stops_loader && !legacy {
         assert!(findings.iter().any(|f| f.severity >= Severity::Medium), "an unreadable pickle was reported clean");
     }
 });

@@ -21,4 +21,4 @@ mod scan;
 pub use classify::{Class, classify};
 pub use compressed::Codec;
 pub use pickle::{Analysis, Import, Issue, IssueKind, LegacyMember, analyze, analyze_legacy};
-pub use scan::{Format, ScanOptions, detect, scan_bytes};
+pub use scan::{Format, ScanOptions, detect, legacy_torch_layout, scan_bytes};

@@ -70,6 +70,16 @@ pub fn detect(data: &[u8]) -> Format {
 /// The first pickle of a legacy (pre-1.6) `torch.save` file: protocol 2, the magic number
 /// 0x1950a86a20f9469cfc6c as LONG1, STOP.
 const LEGACY_TORCH_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e";
+/// The second pickle of a legacy `torch.save` file: the protocol version 1001, which
+/// `torch.load` insists on.
+const LEGACY_TORCH_PROTOCOL: &[u8] = b"\x80\x02M\xe9\x03.";
+
+/// Whether `data` starts like a legacy (pre-1.6, non-tar) `torch.save` file: after its
+/// five pickles come raw tensor storages, which the loader reads as data, not opcodes.
+pub fn legacy_torch_layout(data: &[u8]) -> bool {
+    data.strip_prefix(LEGACY_TORCH_MAGIC)
+        .is_some_and(|rest| rest.starts_with(LEGACY_TORCH_PROTOCOL))
+}
 
 /// Scans a file's bytes; `file` names it in locations.
 pub fn scan_bytes(file: &str, data: &[u8], opts: &ScanOptions) -> Vec<Finding> {
@@ -101,7 +111,7 @@ fn scan_content(
         Format::Pickle => {
             let a = analyze(data, &opts.allow);
             pickle_findings(file, &a, "", findings);
-            if data.starts_with(LEGACY_TORCH_MAGIC) && a.pickles >= 5 {
+            if legacy_torch_layout(data) && a.pickles >= 5 {
                 // Legacy torch.save: magic, protocol, system info, the model and the storage
                 // keys are five pickles, followed by the raw tensor storages. That layout is
                 // expected; every pickle was still analysed.
