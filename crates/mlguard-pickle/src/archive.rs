@@ -216,16 +216,20 @@ fn tar_name(h: &[u8], long: Option<String>) -> String {
     })
 }
 
+/// Most bytes a compressed stream of `compressed` bytes may inflate to: the ratio limit
+/// (streams under 1 MiB of output are always allowed) and what is left of the budget.
+pub(crate) fn output_cap(compressed: usize, budget: u64) -> usize {
+    let ratio_cap = (compressed as u64).saturating_mul(MAX_RATIO).max(1 << 20);
+    usize::try_from(ratio_cap.min(budget).min(MAX_TOTAL_BYTES)).unwrap_or(usize::MAX)
+}
+
 /// A member's bytes, or why they could not be had.
 pub(crate) fn extract(data: &[u8], m: &Member, budget: &mut u64) -> Result<Vec<u8>, String> {
     let raw = &data[m.data_offset..m.data_offset + m.compressed];
-    let limit = usize::try_from((*budget).min(MAX_TOTAL_BYTES)).unwrap_or(usize::MAX);
     let out = match m.method {
         0 => raw.to_vec(),
         8 => {
-            // Cap by the declared size (with slack) and the ratio, whichever is smaller.
-            let ratio_cap = (m.compressed as u64).saturating_mul(MAX_RATIO).max(1 << 20);
-            let cap = usize::try_from(ratio_cap).unwrap_or(usize::MAX).min(limit);
+            let cap = output_cap(m.compressed, *budget);
             miniz_oxide::inflate::decompress_to_vec_with_limit(raw, cap).map_err(|e| match e.status {
                 miniz_oxide::inflate::TINFLStatus::HasMoreOutput => {
                     format!("decompresses to more than {cap} bytes (ratio over {MAX_RATIO}:1 or total over the limit): a zip bomb?")

@@ -5,7 +5,7 @@
 
 use std::io::{self, Write};
 
-use crate::archive::{MAX_RATIO, MAX_TOTAL_BYTES};
+use crate::archive::{MAX_RATIO, output_cap};
 
 /// A compression format, recognised by its magic bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,8 +92,7 @@ impl std::error::Error for Bomb {}
 
 /// Decompresses `data`, charging `budget`; `Err` says why it could not be inspected.
 pub(crate) fn decompress(codec: Codec, data: &[u8], budget: &mut u64) -> Result<Vec<u8>, String> {
-    let ratio_cap = (data.len() as u64).saturating_mul(MAX_RATIO).max(1 << 20);
-    let cap = usize::try_from(ratio_cap.min(*budget).min(MAX_TOTAL_BYTES)).unwrap_or(usize::MAX);
+    let cap = output_cap(data.len(), *budget);
     let mut sink = Capped { out: Vec::new(), cap };
     let result = match codec {
         Codec::Zlib => io::copy(&mut flate2::read::ZlibDecoder::new(data), &mut sink).map(drop),
@@ -157,7 +156,7 @@ mod tests {
         let mut z = ZlibEncoder::new(Vec::new(), Compression::best());
         z.write_all(&vec![0u8; 64 << 20]).unwrap_or_default();
         let bomb = z.finish().unwrap_or_default();
-        let mut budget = MAX_TOTAL_BYTES;
+        let mut budget = crate::archive::MAX_TOTAL_BYTES;
         let e = decompress(Codec::Zlib, &bomb, &mut budget).err().unwrap_or_default();
         assert!(e.contains("compression bomb"), "{e}");
         let e = decompress(Codec::Zlib, &bomb[..bomb.len() / 2], &mut budget).err();

@@ -165,17 +165,7 @@ pub fn analyze(data: &[u8], allow: &[String]) -> Analysis {
 }
 
 fn analyze_at(data: &[u8], allow: &[String], depth: usize) -> Analysis {
-    let mut vm = Vm {
-        data,
-        pos: 0,
-        stack: Vec::new(),
-        memo: HashMap::new(),
-        out: Analysis::default(),
-        allow,
-        depth,
-        track: 0,
-        joblib_seen: false,
-    };
+    let mut vm = Vm::new(data, allow, depth);
     vm.run();
     vm.out
 }
@@ -207,17 +197,7 @@ fn storage_element_size(name: &str) -> Option<u64> {
 /// Analyses a `storages` or `tensors` member of a legacy tar `torch.save` file: every
 /// record's pickle is followed, and the raw data between them skipped as the loader does.
 pub fn analyze_legacy(data: &[u8], allow: &[String], member: LegacyMember) -> Analysis {
-    let mut vm = Vm {
-        data,
-        pos: 0,
-        stack: Vec::new(),
-        memo: HashMap::new(),
-        out: Analysis::default(),
-        allow,
-        depth: 0,
-        track: 0,
-        joblib_seen: false,
-    };
+    let mut vm = Vm::new(data, allow, 0);
     let mut first = true;
     while vm.pos < data.len() {
         let imports_before = vm.out.imports.len();
@@ -260,6 +240,20 @@ enum Step {
 }
 
 impl<'a> Vm<'a> {
+    fn new(data: &'a [u8], allow: &'a [String], depth: usize) -> Self {
+        Vm {
+            data,
+            pos: 0,
+            stack: Vec::new(),
+            memo: HashMap::new(),
+            out: Analysis::default(),
+            allow,
+            depth,
+            track: 0,
+            joblib_seen: false,
+        }
+    }
+
     fn issue(&mut self, offset: usize, kind: IssueKind) {
         self.out.issues.push(Issue { offset: offset as u64, kind });
     }
@@ -452,17 +446,9 @@ impl<'a> Vm<'a> {
             return;
         }
         let start = self.pos;
-        let mut vm = Vm {
-            data: &self.data[start..],
-            pos: 0,
-            stack: Vec::new(),
-            memo: HashMap::new(),
-            out: Analysis::default(),
-            allow: self.allow,
-            depth: self.depth + 1,
-            track: 0,
-            joblib_seen: true,
-        };
+        let mut vm = Vm::new(&self.data[start..], self.allow, self.depth + 1);
+        // No value tracking here: this is a what-if read, not a joblib stream.
+        vm.joblib_seen = true;
         vm.run_one();
         let mut imports = vm.out.imports;
         imports.retain(|i| i.class == Class::Dangerous);
@@ -486,17 +472,7 @@ impl<'a> Vm<'a> {
                 return Step::Fail;
             }
             let start = self.pos;
-            let mut vm = Vm {
-                data: &self.data[start..],
-                pos: 0,
-                stack: Vec::new(),
-                memo: HashMap::new(),
-                out: Analysis::default(),
-                allow: self.allow,
-                depth: self.depth + 1,
-                track: 0,
-                joblib_seen: false,
-            };
+            let mut vm = Vm::new(&self.data[start..], self.allow, self.depth + 1);
             let read = vm.run_one();
             vm.out.pickles = u32::from(read);
             vm.out.complete = read;

@@ -110,18 +110,15 @@ fn scan_content(
     match detect(data) {
         Format::Pickle => {
             let a = analyze(data, &opts.allow);
-            pickle_findings(file, &a, "", findings);
-            if legacy_torch_layout(data) && a.pickles >= 5 {
-                // Legacy torch.save: magic, protocol, system info, the model and the storage
-                // keys are five pickles, followed by the raw tensor storages. That layout is
-                // expected; every pickle was still analysed.
-                findings.retain(|f| {
-                    !matches!(
-                        f.check.as_str(),
-                        "model.pickle.concatenated" | "model.pickle.junk-after-stop"
-                    )
-                });
-            }
+            // Legacy torch.save: magic, protocol, system info, the model and the storage
+            // keys are five pickles, followed by the raw tensor storages. That layout is
+            // expected; every pickle was still analysed.
+            let expected: &[&str] = if legacy_torch_layout(data) && a.pickles >= 5 {
+                &["model.pickle.concatenated", "model.pickle.junk-after-stop"]
+            } else {
+                &[]
+            };
+            layout_findings(file, &a, expected, findings);
         }
         Format::Zip => {
             let (members, problems) = archive::members(data);
@@ -176,15 +173,13 @@ fn scan_content(
                     _ => None,
                 };
                 match kind {
-                    Some(kind) => {
-                        let a = analyze_legacy(bytes, &opts.allow, kind);
-                        let mut own = Vec::new();
-                        pickle_findings(&name, &a, "", &mut own);
-                        // One pickle per record is the layout, not a concatenation.
-                        findings.extend(
-                            own.into_iter().filter(|f| f.check != "model.pickle.concatenated"),
-                        );
-                    }
+                    // One pickle per record is the layout, not a concatenation.
+                    Some(kind) => layout_findings(
+                        &name,
+                        &analyze_legacy(bytes, &opts.allow, kind),
+                        &["model.pickle.concatenated"],
+                        findings,
+                    ),
                     None => scan_content(&name, bytes, opts, depth + 1, budget, findings),
                 }
             }
@@ -299,6 +294,13 @@ fn keras_config(file: &str, bytes: &[u8], opts: &ScanOptions, out: &mut Vec<Find
             _ => {}
         }
     }
+}
+
+/// A pickle's findings, less the `expected` checks that a known file layout explains.
+fn layout_findings(file: &str, a: &Analysis, expected: &[&str], out: &mut Vec<Finding>) {
+    let mut own = Vec::new();
+    pickle_findings(file, a, "", &mut own);
+    out.extend(own.into_iter().filter(|f| !expected.contains(&f.check.as_str())));
 }
 
 fn pickle_findings(file: &str, a: &Analysis, context: &str, out: &mut Vec<Finding>) {

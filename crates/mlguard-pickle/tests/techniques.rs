@@ -296,20 +296,23 @@ fn big_opcode_streams_use_constant_memory() {
     assert_eq!(a.opcodes, 2 + 2000 * 1002 + 1);
 }
 
+/// The first pickle of a legacy `torch.save` file.
+const LEGACY_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e";
+
 #[test]
 fn legacy_torch_layout_needs_all_five_pickles() {
     // Found by fuzzing: the legacy magic followed by junk must not pass as a legacy file.
-    let mut p = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e".to_vec();
+    let mut p = LEGACY_MAGIC.to_vec();
     p.push(0x02);
     let f = scan_bytes("t.pt", &p, &ScanOptions::default());
     assert!(f.iter().any(|f| f.severity >= Severity::Medium), "{f:?}");
     // Also found by fuzzing: the magic, empty pickles and junk, without torch's protocol
     // version as the second pickle, is not the legacy layout either.
-    let mut p = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e".to_vec();
+    let mut p = LEGACY_MAGIC.to_vec();
     p.extend(b"......U\x14.\xa8");
     assert_eq!(worst(&p).map(|w| w.0), Some(Severity::Medium));
     // The real layout: magic, 1001, sys_info, the object, the storage keys, raw storages.
-    let mut p = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19\x2e".to_vec();
+    let mut p = LEGACY_MAGIC.to_vec();
     p.extend(b"\x80\x02M\xe9\x03.\x80\x02}.\x80\x02}.\x80\x02].");
     p.extend(2u64.to_le_bytes());
     p.extend([0xffu8; 8]);
