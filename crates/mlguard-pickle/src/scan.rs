@@ -239,11 +239,12 @@ fn scan_content(
             )
             .at(loc()),
         ),
-        f => findings.push(
+        Format::SevenZip => findings.push(
             Finding::new(
                 "model.format.not-inspected",
                 Severity::Medium,
-                format!("{f:?} files are not inspected by this version: treat as unverified"),
+                "7-Zip archives are not opened by this version: extract it and scan the \
+                 members; until then treat it as unverified",
             )
             .at(loc()),
         ),
