@@ -256,25 +256,25 @@ impl CompiledField {
     pub(crate) fn check<'a>(&self, s: &'a str) -> Result<Value<'a>, CellError> {
         let v = self.cell.parse(s).map_err(CellError::Type)?;
         use std::cmp::Ordering::*;
-        if let Some(b) = &self.minimum {
-            if v.compare(b) == Some(Less) {
-                return Err(CellError::Minimum);
-            }
+        if let Some(b) = &self.minimum
+            && v.compare(b) == Some(Less)
+        {
+            return Err(CellError::Minimum);
         }
-        if let Some(b) = &self.maximum {
-            if v.compare(b) == Some(Greater) {
-                return Err(CellError::Maximum);
-            }
+        if let Some(b) = &self.maximum
+            && v.compare(b) == Some(Greater)
+        {
+            return Err(CellError::Maximum);
         }
-        if let Some(b) = &self.exclusive_minimum {
-            if matches!(v.compare(b), Some(Less | Equal)) {
-                return Err(CellError::ExclusiveMinimum);
-            }
+        if let Some(b) = &self.exclusive_minimum
+            && matches!(v.compare(b), Some(Less | Equal))
+        {
+            return Err(CellError::ExclusiveMinimum);
         }
-        if let Some(b) = &self.exclusive_maximum {
-            if matches!(v.compare(b), Some(Greater | Equal)) {
-                return Err(CellError::ExclusiveMaximum);
-            }
+        if let Some(b) = &self.exclusive_maximum
+            && matches!(v.compare(b), Some(Greater | Equal))
+        {
+            return Err(CellError::ExclusiveMaximum);
         }
         if self.min_length.is_some() || self.max_length.is_some() {
             let len = match v {
@@ -288,10 +288,10 @@ impl CompiledField {
                 return Err(CellError::MaxLength(max));
             }
         }
-        if let Some(p) = &self.pattern {
-            if !p.is_match(s) {
-                return Err(CellError::Pattern);
-            }
+        if let Some(p) = &self.pattern
+            && !p.is_match(s)
+        {
+            return Err(CellError::Pattern);
         }
         match &self.enumeration {
             Some(EnumCheck::FewStrings(v)) if !v.iter().any(|e| e == s) => {

@@ -98,13 +98,13 @@ pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, Da
             )));
         }
     }
-    if let Some(t) = &opts.target {
-        if !header.contains(t) {
-            return Err(DataError::Input(format!(
-                "--target {t:?} is not a column of the file (columns: {})",
-                header.join(", ")
-            )));
-        }
+    if let Some(t) = &opts.target
+        && !header.contains(t)
+    {
+        return Err(DataError::Input(format!(
+            "--target {t:?} is not a column of the file (columns: {})",
+            header.join(", ")
+        )));
     }
     let mut cols: Vec<ColumnStats> =
         header.iter().map(|h| ColumnStats::new(h, opts.enum_max)).collect();
@@ -514,10 +514,12 @@ impl ColumnStats {
                 _ => {}
             }
         }
-        if ty == FieldType::String && c.enum_values.is_none() && f.format.is_none() {
-            if let Some(shape) = &self.shape {
-                c.pattern = Some(shape_pattern(shape));
-            }
+        if ty == FieldType::String
+            && c.enum_values.is_none()
+            && f.format.is_none()
+            && let Some(shape) = &self.shape
+        {
+            c.pattern = Some(shape_pattern(shape));
         }
         let id = !is_target
             && self.id_like
@@ -527,14 +529,14 @@ impl ColumnStats {
             && matches!(ty, FieldType::Integer | FieldType::String);
         if is_target {
             f.role = Some(Role::Target);
-            if ty == FieldType::Integer {
-                if let Some(d) = self.distinct.as_ref().filter(|d| d.len() <= self.enum_max) {
-                    let mut vals: Vec<i64> = d.keys().filter_map(|k| k.parse().ok()).collect();
-                    vals.sort_unstable();
-                    c.minimum = None;
-                    c.maximum = None;
-                    c.enum_values = Some(vals.into_iter().map(Json::from).collect());
-                }
+            if ty == FieldType::Integer
+                && let Some(d) = self.distinct.as_ref().filter(|d| d.len() <= self.enum_max)
+            {
+                let mut vals: Vec<i64> = d.keys().filter_map(|k| k.parse().ok()).collect();
+                vals.sort_unstable();
+                c.minimum = None;
+                c.maximum = None;
+                c.enum_values = Some(vals.into_iter().map(Json::from).collect());
             }
         } else if id {
             f.role = Some(Role::Id);

@@ -378,10 +378,10 @@ impl<'a> Vm<'a> {
     }
 
     fn call(&mut self, callee: &Sym) {
-        if let Sym::Callable(i) = callee {
-            if let Some(imp) = self.out.imports.get_mut(*i) {
-                imp.called = true;
-            }
+        if let Sym::Callable(i) = callee
+            && let Some(imp) = self.out.imports.get_mut(*i)
+        {
+            imp.called = true;
         }
     }
 
@@ -427,11 +427,12 @@ impl<'a> Vm<'a> {
         let mut d = d.borrow_mut();
         let mut it = items.into_iter();
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
-            if let Sym::Str(k) = k {
-                if d.len() < MAX_TRACKED_ITEMS && self.track > 0 {
-                    self.track -= 1;
-                    d.push((k, v));
-                }
+            if let Sym::Str(k) = k
+                && d.len() < MAX_TRACKED_ITEMS
+                && self.track > 0
+            {
+                self.track -= 1;
+                d.push((k, v));
             }
         }
     }

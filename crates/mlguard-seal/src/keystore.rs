@@ -275,12 +275,12 @@ impl Keystore {
                 root.display()
             )));
         }
-        if let Secret::Passphrase(p) = secret {
-            if p.chars().count() < MIN_PASSPHRASE_CHARS {
-                return Err(SealError::Refused(format!(
-                    "the passphrase must have at least {MIN_PASSPHRASE_CHARS} characters"
-                )));
-            }
+        if let Secret::Passphrase(p) = secret
+            && p.chars().count() < MIN_PASSPHRASE_CHARS
+        {
+            return Err(SealError::Refused(format!(
+                "the passphrase must have at least {MIN_PASSPHRASE_CHARS} characters"
+            )));
         }
         for dir in [
             root.to_path_buf(),

@@ -336,10 +336,10 @@ pub fn verify_model(
     if !bundle.verification_material.tlog_entries.is_empty() {
         return Err(bad("the bundle has transparency-log entries: it was not signed with a key"));
     }
-    if let Some(hint) = &bundle.verification_material.public_key.hint {
-        if *hint != key_hint(key) {
-            return Err(bad("the bundle names a different public key than the one given"));
-        }
+    if let Some(hint) = &bundle.verification_material.public_key.hint
+        && *hint != key_hint(key)
+    {
+        return Err(bad("the bundle names a different public key than the one given"));
     }
     let env = &bundle.dsse_envelope;
     if env.payload_type != PAYLOAD_TYPE {

@@ -403,11 +403,11 @@ impl Vault {
         let bound = predictor.bind(&header);
         let classes = &model.info.encoding.classes;
         let mut line_out = String::from("line");
-        if let Some(id) = &id_field {
-            if id_pos.is_some() {
-                line_out.push(',');
-                line_out.push_str(&csv_cell(id));
-            }
+        if let Some(id) = &id_field
+            && id_pos.is_some()
+        {
+            line_out.push(',');
+            line_out.push_str(&csv_cell(id));
         }
         line_out.push_str(",prediction");
         for c in classes {
