@@ -117,9 +117,68 @@ pub(crate) enum ScanCommand {
     /// Exit status: 0 when nothing at or above --fail-on was found, 1 when something was,
     /// 2 on usage errors.
     Model(ScanModelArgs),
+    /// Audit Python ML code (.py and .ipynb) for the six flaw classes of insecure ML
+    /// pipelines: unvalidated data (C1), unchecked input (C2), seeds and randomness (C3),
+    /// unsafe deserialisation (C4), storage and keys (C5), integrity (C6). Files that do
+    /// not parse completely are still analysed; what did not parse is a finding.
+    /// Directories are walked recursively, honouring .gitignore. Options can also be set
+    /// in pyproject.toml under [tool.mlguard] (select, ignore, fail-on, fixed-seeds,
+    /// honor-nosec, exclude); flags win.
+    ///
+    /// Suppress one finding with `# mlguard: ignore[MLG401] reason` on its line.
+    ///
+    /// Exit status: 0 when nothing at or above --fail-on was found, 1 when something was,
+    /// 2 on usage or tool errors.
+    Code(ScanCodeArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+#[derive(Debug, Args)]
+pub(crate) struct ScanCodeArgs {
+    /// Files or directories (.py, .pyi, .ipynb; a file named explicitly is read whatever
+    /// its extension).
+    #[arg(required_unless_present = "explain")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+    /// Only these rules: codes (MLG401), prefixes (MLG4) or names (pickle-load), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "RULE,..")]
+    pub(crate) select: Vec<String>,
+    /// Never these rules (same forms as --select).
+    #[arg(long, value_delimiter = ',', value_name = "RULE,..")]
+    pub(crate) ignore: Vec<String>,
+    /// Fail (exit 1) on findings at or above this severity [default: medium].
+    #[arg(long, value_enum)]
+    pub(crate) fail_on: Option<Threshold>,
+    /// Drop findings recorded in this baseline (written by --write-baseline).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) baseline: Option<PathBuf>,
+    /// Record the current findings as the baseline (exit 0 unless the scan fails).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) write_baseline: Option<PathBuf>,
+    /// Print a rule's documentation (code or name) and exit.
+    #[arg(long, value_name = "RULE")]
+    pub(crate) explain: Option<String>,
+    /// Fixed seeds in the source (MLG301): `report` them (low) or `allow` them.
+    #[arg(long, value_enum)]
+    pub(crate) fixed_seeds: Option<SeedPolicyArg>,
+    /// Also honour bandit's `# nosec` and ruff's `# noqa: S...` comments.
+    #[arg(long)]
+    pub(crate) honor_nosec: bool,
+    /// Do not read [tool.mlguard] from pyproject.toml.
+    #[arg(long)]
+    pub(crate) no_config: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum SeedPolicyArg {
+    Report,
+    Allow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum Threshold {
     Low,
     Medium,

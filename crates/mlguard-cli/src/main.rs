@@ -10,6 +10,7 @@ mod demo;
 mod output;
 mod pipeline;
 mod scan;
+mod scan_code;
 mod seal;
 mod vault;
 
@@ -54,6 +55,7 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
         Command::Train(a) => pipeline::train(&a, &cli.vault, out),
         Command::Scan { command } => match command {
             ScanCommand::Model(a) => scan::scan_model(&a, out),
+            ScanCommand::Code(a) => scan_code::scan_code(&a, out),
         },
         Command::Predict(a) => pipeline::predict(&a, &cli.vault, out),
         Command::Init => vault::init(&cli.vault, out),

@@ -29,7 +29,7 @@ fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
-fn threshold(t: Threshold) -> Severity {
+pub(crate) fn threshold(t: Threshold) -> Severity {
     match t {
         Threshold::Low => Severity::Low,
         Threshold::Medium => Severity::Medium,

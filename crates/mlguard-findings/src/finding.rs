@@ -182,6 +182,16 @@ pub struct Finding {
     /// truncated when long).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// The source line the finding points at (code scanners), for display.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
+    /// How to fix it, in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// A fingerprint that stays the same when the code around moves (SARIF
+    /// `partialFingerprints`, baselines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 impl Finding {
@@ -194,6 +204,9 @@ impl Finding {
             message: message.into(),
             location: Location::default(),
             value: None,
+            snippet: None,
+            help: None,
+            fingerprint: None,
         }
     }
 

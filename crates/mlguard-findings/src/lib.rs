@@ -27,4 +27,4 @@ mod report;
 
 pub use finding::{Finding, Level, Location, Severity};
 pub use render::{TextOptions, render_sarif, render_text};
-pub use report::{CheckCount, REPORT_VERSION, Report};
+pub use report::{CheckCount, REPORT_VERSION, Report, RuleMeta};

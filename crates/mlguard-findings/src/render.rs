@@ -39,6 +39,18 @@ pub fn render_text(report: &Report, opts: TextOptions) -> String {
             let _ = write!(out, " (value: {})", quote(v));
         }
         out.push('\n');
+        if let Some(code) = &f.snippet {
+            let line = f.location.line.map(|l| l.to_string()).unwrap_or_default();
+            let code: String = code
+                .trim_end()
+                .chars()
+                .map(|c| if c.is_control() && c != '\t' { '?' } else { c })
+                .collect();
+            let _ = writeln!(out, "  {line:>5} | {code}");
+        }
+        if let Some(help) = &f.help {
+            let _ = writeln!(out, "        = help: {help}");
+        }
     }
     if report.omitted > 0 {
         let _ =
@@ -133,7 +145,21 @@ pub fn render_sarif(report: &Report) -> String {
     rules.sort();
     let rules: Vec<Value> = rules
         .iter()
-        .map(|(id, s)| json!({"id": id, "shortDescription": {"text": id}, "properties": {"security-severity": score(*s)}}))
+        .map(|(id, s)| {
+            let mut rule = json!({"id": id, "shortDescription": {"text": id}, "properties": {"security-severity": score(*s)}});
+            if let Some(meta) = report.rules.iter().find(|m| m.id == *id) {
+                rule["name"] = json!(meta.name);
+                rule["shortDescription"] = json!({"text": meta.summary});
+                rule["fullDescription"] = json!({"text": meta.summary});
+                rule["help"] = json!({"text": meta.help, "markdown": meta.doc});
+                let mut tags = vec![json!("security")];
+                if let Some(cwe) = meta.cwe {
+                    tags.push(json!(format!("external/cwe/cwe-{cwe}")));
+                }
+                rule["properties"]["tags"] = Value::Array(tags);
+            }
+            rule
+        })
         .collect();
     let results: Vec<Value> = report
         .findings
@@ -149,6 +175,9 @@ pub fn render_sarif(report: &Report) -> String {
                 "message": {"text": text},
                 "properties": {"severity": f.severity.as_str()},
             });
+            if let Some(fp) = &f.fingerprint {
+                result["partialFingerprints"] = json!({"mlguardFingerprint/v1": fp});
+            }
             let l = &f.location;
             if let Some(file) = &l.file {
                 let mut region = serde_json::Map::new();

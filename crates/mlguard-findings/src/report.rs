@@ -22,6 +22,24 @@ pub struct CheckCount {
     pub count: u64,
 }
 
+/// What a rule is, for reports that name rules (SARIF `tool.driver.rules`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleMeta {
+    /// The rule id findings use as `check`.
+    pub id: String,
+    /// Short kebab-case name.
+    pub name: String,
+    /// One line: what it finds.
+    pub summary: String,
+    /// One line: how to fix it.
+    pub help: String,
+    /// Full documentation (markdown).
+    pub doc: String,
+    /// CWE number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cwe: Option<u32>,
+}
+
 /// The findings of one run over one subject, with exact counts.
 ///
 /// The list of findings may be capped ([`Report::set_limit`]); the counts never are, so a
@@ -46,6 +64,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// How many findings were counted but not listed because of the limit.
     pub omitted: u64,
+    /// The rules findings refer to, when the scanner has documented rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleMeta>,
     #[serde(skip)]
     limit: Option<usize>,
     #[serde(skip)]
@@ -65,6 +86,7 @@ impl Report {
             counts: Vec::new(),
             findings: Vec::new(),
             omitted: 0,
+            rules: Vec::new(),
             limit: None,
             tally: BTreeMap::new(),
         }

@@ -1,0 +1,1170 @@
+//! The analysis: names resolved through imports, aliases, `getattr`, `import_module` and
+//! module constants; values followed through assignments within a function (what they were
+//! derived from, and whether they are untrusted data, user input, PRNG output, a fresh key,
+//! a digest or a deserialised object); rules called at calls, comparisons, checks and at
+//! the end of each scope.
+
+use std::collections::{HashMap, HashSet};
+
+use mlguard_findings::Severity;
+use ruff_python_ast::visitor::{Visitor, walk_expr};
+use ruff_python_ast::{self as ast, Expr, Stmt};
+use ruff_text_size::{Ranged, TextRange};
+
+use crate::rules::{self, Rule};
+
+/// Expressions nested deeper than this are not analysed (a `too-deep` finding says so).
+pub(crate) const MAX_DEPTH: usize = 200;
+/// Names remembered as the origins of one value.
+const MAX_ORIGINS: usize = 32;
+
+/// A constant the analysis knows the value of.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Lit {
+    Int(i64),
+    Str(String),
+    Bytes(usize),
+    Bool(bool),
+    None,
+}
+
+/// A digest value: where it was computed and with what.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Digest {
+    pub(crate) line: u32,
+    pub(crate) range: TextRange,
+    /// `md5` or `sha1` when the algorithm is broken for integrity.
+    pub(crate) weak: Option<&'static str>,
+    /// An HMAC (a keyed digest): comparing it with `==` leaks it byte by byte.
+    pub(crate) keyed: bool,
+}
+
+/// What the analysis knows about a value.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Val {
+    /// The module, function or class it refers to (`pickle.loads`).
+    pub(crate) qual: Option<String>,
+    /// A function defined in this file.
+    pub(crate) local_fn: Option<String>,
+    pub(crate) lit: Option<Lit>,
+    /// `{"weights_only": False}` and `dict(weights_only=False)`, for `**kwargs`.
+    pub(crate) dict: Option<Vec<(String, Val)>>,
+    /// Line where an external dataset was read (C1), until validated.
+    pub(crate) raw_data: Option<u32>,
+    /// Line where request/CLI/message data entered (C2), until validated.
+    pub(crate) user_input: Option<u32>,
+    /// Line of a non-cryptographic PRNG call this value derives from (C3).
+    pub(crate) random: Option<u32>,
+    /// Line of the `generate_key()` this value is (C5).
+    pub(crate) new_key: Option<u32>,
+    pub(crate) digest: Option<Digest>,
+    /// Variables this value was computed from.
+    pub(crate) origins: Vec<String>,
+}
+
+impl Val {
+    fn qual(q: impl Into<String>) -> Val {
+        Val { qual: Some(q.into()), ..Val::default() }
+    }
+
+    /// Flows `other`'s taints and origins into `self` (not its identity or constant value).
+    pub(crate) fn absorb(&mut self, other: &Val) {
+        fn first(a: &mut Option<u32>, b: Option<u32>) {
+            *a = match (*a, b) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            };
+        }
+        first(&mut self.raw_data, other.raw_data);
+        first(&mut self.user_input, other.user_input);
+        first(&mut self.random, other.random);
+        first(&mut self.new_key, other.new_key);
+        if self.digest.is_none() {
+            self.digest = other.digest;
+        }
+        for o in &other.origins {
+            self.add_origin(o);
+        }
+    }
+
+    fn add_origin(&mut self, name: &str) {
+        if self.origins.len() < MAX_ORIGINS && !self.origins.iter().any(|o| o == name) {
+            self.origins.push(name.to_owned());
+        }
+    }
+
+    fn tainted_only(&self) -> Val {
+        let mut v = Val::default();
+        v.absorb(self);
+        v
+    }
+
+    pub(crate) fn int(&self) -> Option<i64> {
+        match self.lit {
+            Some(Lit::Int(i)) => Some(i),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn truthy(&self) -> Option<bool> {
+        match &self.lit {
+            Some(Lit::Bool(b)) => Some(*b),
+            Some(Lit::Int(i)) => Some(*i != 0),
+            Some(Lit::None) => Some(false),
+            Some(Lit::Str(s)) => Some(!s.is_empty()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn str(&self) -> Option<&str> {
+        match &self.lit {
+            Some(Lit::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// One call, with everything the rules need resolved.
+pub(crate) struct Call<'a> {
+    pub(crate) node: &'a ast::ExprCall,
+    /// The callee's qualified name when it resolves (`pickle.load`, `torch.load`).
+    pub(crate) qual: Option<String>,
+    /// The last name of the callee (`load`, `fit`), resolved or not.
+    pub(crate) method: String,
+    /// The receiver of a method call.
+    pub(crate) receiver: Option<Val>,
+    pub(crate) args: Vec<Val>,
+    /// Keywords by name, including those passed through `**dict` literals or variables.
+    pub(crate) kwargs: Vec<(String, Val, TextRange)>,
+    /// A `**kwargs` whose content is unknown.
+    pub(crate) opaque_kwargs: bool,
+    /// The call's input was checked (digest, HMAC or signature) earlier in the scope.
+    pub(crate) verified: bool,
+    pub(crate) line: u32,
+}
+
+impl Call<'_> {
+    /// The qualified name is one of `names` (exact match).
+    pub(crate) fn is(&self, names: &[&str]) -> bool {
+        self.qual.as_deref().is_some_and(|q| names.contains(&q))
+    }
+
+    /// The keyword `name`, if passed.
+    pub(crate) fn kw(&self, name: &str) -> Option<&Val> {
+        self.kwargs.iter().find(|(k, _, _)| k == name).map(|(_, v, _)| v)
+    }
+
+    /// The keyword `name`'s source range.
+    pub(crate) fn kw_range(&self, name: &str) -> Option<TextRange> {
+        self.kwargs.iter().find(|(k, _, _)| k == name).map(|(_, _, r)| *r)
+    }
+
+    /// Positional argument `i`, or keyword `name`.
+    pub(crate) fn arg(&self, i: usize, name: &str) -> Option<&Val> {
+        self.args.get(i).or_else(|| self.kw(name))
+    }
+
+    /// Every argument value (positional and keyword).
+    pub(crate) fn all_args(&self) -> impl Iterator<Item = &Val> {
+        self.args.iter().chain(self.kwargs.iter().map(|(_, v, _)| v))
+    }
+
+    pub(crate) fn range(&self) -> TextRange {
+        self.node.range()
+    }
+}
+
+/// A deserialisation waiting for the end of its scope (C6).
+#[derive(Debug, Clone)]
+pub(crate) struct Load {
+    pub(crate) line: u32,
+    pub(crate) range: TextRange,
+    pub(crate) what: String,
+    pub(crate) origins: Vec<String>,
+    /// A digest/signature check of the same data came first.
+    pub(crate) verified: bool,
+    /// Set when a digest/signature check on the same data follows the load.
+    pub(crate) checked_after: Option<u32>,
+}
+
+/// A key from `generate_key()`: lost at exit unless it is stored or handed on.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyGen {
+    pub(crate) line: u32,
+    pub(crate) range: TextRange,
+    pub(crate) persisted: bool,
+}
+
+#[derive(Default)]
+struct Scope {
+    env: HashMap<String, Val>,
+    /// Names checked by a digest/HMAC/signature comparison, with the line.
+    verified: HashMap<String, u32>,
+    loads: Vec<Load>,
+    keys: Vec<KeyGen>,
+    /// Data origins (lines) already reported at a sink, per rule.
+    reported_sinks: HashSet<(&'static str, u32)>,
+}
+
+/// What a local function does to its argument, for C1/C2.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LocalFn {
+    /// It raises or asserts somewhere: a validator.
+    pub(crate) raises: bool,
+    /// A weak check in its body (line), which makes it no validator.
+    pub(crate) weak: Option<u32>,
+    /// It is a web route (its parameters are user input).
+    pub(crate) route: bool,
+}
+
+/// A raw finding before suppression and rendering.
+#[derive(Debug, Clone)]
+pub(crate) struct Hit {
+    pub(crate) rule: &'static Rule,
+    pub(crate) severity: Severity,
+    pub(crate) range: TextRange,
+    pub(crate) message: String,
+}
+
+pub(crate) struct Checker<'s> {
+    pub(crate) source: &'s str,
+    line_starts: &'s [u32],
+    pub(crate) hits: Vec<Hit>,
+    scopes: Vec<Scope>,
+    pub(crate) local_fns: HashMap<String, LocalFn>,
+    pydantic: HashSet<String>,
+    depth: usize,
+    pub(crate) too_deep: Option<TextRange>,
+    /// Policy for fixed seeds (C3): report them (default) or not.
+    pub(crate) report_fixed_seeds: bool,
+}
+
+impl<'s> Checker<'s> {
+    pub(crate) fn new(source: &'s str, line_starts: &'s [u32], report_fixed_seeds: bool) -> Self {
+        Checker {
+            source,
+            line_starts,
+            hits: Vec::new(),
+            scopes: vec![Scope::default()],
+            local_fns: HashMap::new(),
+            pydantic: HashSet::new(),
+            depth: 0,
+            too_deep: None,
+            report_fixed_seeds,
+        }
+    }
+
+    /// Reports `rule` at `range` with its default severity.
+    pub(crate) fn report(&mut self, rule: &'static Rule, range: TextRange, message: String) {
+        self.report_as(rule, rule.severity, range, message);
+    }
+
+    pub(crate) fn report_as(
+        &mut self,
+        rule: &'static Rule,
+        severity: Severity,
+        range: TextRange,
+        message: String,
+    ) {
+        let line = self.line(range);
+        if self.hits.iter().any(|h| h.rule.code == rule.code && self.line(h.range) == line) {
+            return;
+        }
+        self.hits.push(Hit { rule, severity, range, message });
+    }
+
+    /// 1-based line of the start of `range`.
+    pub(crate) fn line(&self, range: TextRange) -> u32 {
+        let off = u32::from(range.start());
+        self.line_starts.partition_point(|&s| s <= off) as u32
+    }
+
+    /// The source text of the line `range` starts on.
+    pub(crate) fn line_text(&self, range: TextRange) -> &'s str {
+        let line = self.line(range) as usize;
+        let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(0) as usize;
+        let end = self.line_starts.get(line).map_or(self.source.len(), |&e| e as usize);
+        self.source.get(start..end).unwrap_or("")
+    }
+
+    fn scope(&mut self) -> &mut Scope {
+        let last = self.scopes.len() - 1;
+        &mut self.scopes[last]
+    }
+
+    fn lookup(&self, name: &str) -> Option<&Val> {
+        self.scopes.iter().rev().find_map(|s| s.env.get(name))
+    }
+
+    fn bind_name(&mut self, name: &str, val: Val) {
+        self.scope().env.insert(name.to_owned(), val);
+    }
+
+    /// The module: a pre-pass for local functions and pydantic models, then the walk.
+    pub(crate) fn module(&mut self, body: &[Stmt]) {
+        self.collect_defs(body);
+        self.suite(body);
+        self.end_scope();
+    }
+
+    fn collect_defs(&mut self, body: &[Stmt]) {
+        for stmt in body {
+            match stmt {
+                Stmt::FunctionDef(f) => {
+                    let mut info = LocalFn::default();
+                    self.scan_fn_body(&f.body, &mut info);
+                    info.route = f.decorator_list.iter().any(|d| is_route_decorator(&d.expression));
+                    self.local_fns.insert(f.name.as_str().to_owned(), info);
+                    self.collect_defs(&f.body);
+                }
+                Stmt::ClassDef(c) => {
+                    let is_model = c.arguments.as_ref().is_some_and(|a| {
+                        a.args.iter().any(|b| {
+                            let name = dotted(b).unwrap_or_default();
+                            name.ends_with("BaseModel") || self.pydantic.contains(&name)
+                        })
+                    });
+                    if is_model {
+                        self.pydantic.insert(c.name.as_str().to_owned());
+                    }
+                    self.collect_defs(&c.body);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn scan_fn_body(&self, body: &[Stmt], info: &mut LocalFn) {
+        for stmt in body {
+            match stmt {
+                Stmt::Raise(_) => info.raises = true,
+                Stmt::Assert(a) => {
+                    info.raises = true;
+                    if rules::weak_validation::is_weak(self.line_text(a.range())) {
+                        info.weak.get_or_insert(self.line(a.range()));
+                    }
+                }
+                Stmt::If(i) => {
+                    if rules::weak_validation::is_weak(self.line_text(i.range())) {
+                        info.weak.get_or_insert(self.line(i.range()));
+                    }
+                    self.scan_fn_body(&i.body, info);
+                    for c in &i.elif_else_clauses {
+                        self.scan_fn_body(&c.body, info);
+                    }
+                }
+                Stmt::For(s) => self.scan_fn_body(&s.body, info),
+                Stmt::While(s) => self.scan_fn_body(&s.body, info),
+                Stmt::With(s) => self.scan_fn_body(&s.body, info),
+                Stmt::Try(t) => {
+                    self.scan_fn_body(&t.body, info);
+                    self.scan_fn_body(&t.orelse, info);
+                    self.scan_fn_body(&t.finalbody, info);
+                }
+                Stmt::Expr(e) => {
+                    if let Expr::Call(c) = &*e.value
+                        && dotted(&c.func).is_some_and(|n| {
+                            n.ends_with("abort") || n == "sys.exit" || n.ends_with(".validate")
+                        })
+                    {
+                        info.raises = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn end_scope(&mut self) {
+        let scope = self.scopes.pop().unwrap_or_default();
+        if self.scopes.is_empty() {
+            self.scopes.push(Scope::default());
+        }
+        rules::unverified_load::at_scope_end(self, &scope.loads);
+        rules::ephemeral_key::at_scope_end(self, &scope.keys);
+    }
+
+    fn suite(&mut self, body: &[Stmt]) {
+        let mut functions = Vec::new();
+        self.suite_collect(body, &mut functions);
+        for f in functions {
+            self.function(f);
+        }
+    }
+
+    /// Walks `body` in order; function definitions are collected and walked after the
+    /// enclosing scope's statements, so they see its final names.
+    fn suite_collect<'a>(
+        &mut self,
+        body: &'a [Stmt],
+        functions: &mut Vec<&'a ast::StmtFunctionDef>,
+    ) {
+        for stmt in body {
+            self.stmt(stmt, functions);
+        }
+    }
+
+    fn function(&mut self, f: &ast::StmtFunctionDef) {
+        self.scopes.push(Scope::default());
+        let route = self.local_fns.get(f.name.as_str()).is_some_and(|i| i.route);
+        let params = f
+            .parameters
+            .posonlyargs
+            .iter()
+            .chain(&f.parameters.args)
+            .chain(&f.parameters.kwonlyargs);
+        for p in params {
+            let name = p.parameter.name.as_str();
+            let mut v = Val::default();
+            v.add_origin(name);
+            if route && !matches!(name, "self" | "cls") {
+                let validated =
+                    p.parameter.annotation.as_deref().and_then(dotted).is_some_and(|a| {
+                        self.pydantic.contains(a.rsplit('.').next().unwrap_or(&a))
+                            || is_scalar_annotation(&a)
+                    });
+                if !validated {
+                    v.user_input = Some(self.line(p.range()));
+                }
+            }
+            self.bind_name(name, v);
+        }
+        let mut nested = Vec::new();
+        self.suite_collect(&f.body, &mut nested);
+        for n in nested {
+            self.function(n);
+        }
+        self.end_scope();
+    }
+
+    fn stmt<'a>(&mut self, stmt: &'a Stmt, functions: &mut Vec<&'a ast::StmtFunctionDef>) {
+        match stmt {
+            Stmt::FunctionDef(f) => {
+                for d in &f.decorator_list {
+                    self.eval(&d.expression);
+                }
+                let v = Val { local_fn: Some(f.name.as_str().to_owned()), ..Val::default() };
+                self.bind_name(f.name.as_str(), v);
+                functions.push(f);
+            }
+            Stmt::ClassDef(c) => {
+                self.bind_name(c.name.as_str(), Val::qual(c.name.as_str()));
+                // Class bodies share the enclosing scope's view; their methods are functions.
+                for s in &c.body {
+                    self.stmt(s, functions);
+                }
+            }
+            Stmt::Import(i) => {
+                for a in &i.names {
+                    let full = a.name.as_str();
+                    match &a.asname {
+                        Some(asname) => self.bind_name(asname.as_str(), Val::qual(full)),
+                        None => {
+                            let top = full.split('.').next().unwrap_or(full);
+                            self.bind_name(top, Val::qual(top));
+                        }
+                    }
+                }
+            }
+            Stmt::ImportFrom(i) => {
+                let module = i.module.as_ref().map_or("", |m| m.as_str());
+                for a in &i.names {
+                    let name = a.name.as_str();
+                    let bound = a.asname.as_ref().map_or(name, |n| n.as_str());
+                    self.bind_name(bound, Val::qual(format!("{module}.{name}")));
+                }
+            }
+            Stmt::Assign(a) => {
+                let v = self.eval(&a.value);
+                for t in &a.targets {
+                    self.bind(t, &v);
+                }
+            }
+            Stmt::AnnAssign(a) => {
+                if let Some(value) = &a.value {
+                    let v = self.eval(value);
+                    self.bind(&a.target, &v);
+                }
+            }
+            Stmt::AugAssign(a) => {
+                let mut v = self.eval(&a.value);
+                let old = self.eval(&a.target);
+                v.absorb(&old);
+                v.lit = None;
+                self.bind(&a.target, &v);
+            }
+            Stmt::Expr(e) => {
+                let v = self.eval(&e.value);
+                if let Expr::Call(c) = &*e.value {
+                    self.statement_call(c, &v);
+                }
+            }
+            Stmt::Return(r) => {
+                if let Some(value) = &r.value {
+                    let v = self.eval(value);
+                    self.persist(&v);
+                }
+            }
+            Stmt::If(i) => {
+                let raising = body_stops(&i.body);
+                self.check_stmt(&i.test, raising, i.range());
+                self.suite_collect(&i.body, functions);
+                for c in &i.elif_else_clauses {
+                    if let Some(test) = &c.test {
+                        self.check_stmt(test, body_stops(&c.body), c.range());
+                    }
+                    self.suite_collect(&c.body, functions);
+                }
+            }
+            Stmt::Assert(a) => {
+                self.check_stmt(&a.test, true, a.range());
+                if let Some(m) = &a.msg {
+                    self.eval(m);
+                }
+            }
+            Stmt::For(f) => {
+                let mut v = self.eval(&f.iter);
+                if v.qual.as_deref().is_some_and(is_message_consumer) {
+                    v.user_input.get_or_insert(self.line(f.iter.range()));
+                }
+                let v = v.tainted_only();
+                self.bind(&f.target, &v);
+                self.suite_collect(&f.body, functions);
+                self.suite_collect(&f.orelse, functions);
+            }
+            Stmt::While(w) => {
+                self.eval(&w.test);
+                self.suite_collect(&w.body, functions);
+                self.suite_collect(&w.orelse, functions);
+            }
+            Stmt::With(w) => {
+                for item in &w.items {
+                    let v = self.eval(&item.context_expr);
+                    if let Some(target) = &item.optional_vars {
+                        let mut v = v.tainted_only();
+                        if let Some(q) = self.eval_callee_qual(&item.context_expr) {
+                            v.qual = Some(q);
+                        }
+                        self.bind(target, &v);
+                    }
+                }
+                self.suite_collect(&w.body, functions);
+            }
+            Stmt::Try(t) => {
+                self.suite_collect(&t.body, functions);
+                for h in &t.handlers {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    self.suite_collect(&h.body, functions);
+                }
+                self.suite_collect(&t.orelse, functions);
+                self.suite_collect(&t.finalbody, functions);
+            }
+            Stmt::Match(m) => {
+                self.eval(&m.subject);
+                for case in &m.cases {
+                    if let Some(g) = &case.guard {
+                        self.eval(g);
+                    }
+                    self.suite_collect(&case.body, functions);
+                }
+            }
+            Stmt::Raise(r) => {
+                if let Some(e) = &r.exc {
+                    self.eval(e);
+                }
+            }
+            Stmt::Delete(d) => {
+                for t in &d.targets {
+                    self.eval(t);
+                }
+            }
+            Stmt::TypeAlias(_)
+            | Stmt::Global(_)
+            | Stmt::Nonlocal(_)
+            | Stmt::Pass(_)
+            | Stmt::Break(_)
+            | Stmt::Continue(_)
+            | Stmt::IpyEscapeCommand(_) => {}
+        }
+    }
+
+    /// The qualified name of a call's callee (for `with open(...) as f` and similar).
+    fn eval_callee_qual(&mut self, e: &Expr) -> Option<String> {
+        match e {
+            Expr::Call(c) => self.resolve(&c.func),
+            _ => None,
+        }
+    }
+
+    /// A statement-level call that validates or verifies its arguments in place:
+    /// `schema.validate(df)`, `jsonschema.validate(data, schema)`, `key.verify(sig, data)`.
+    fn statement_call(&mut self, c: &ast::ExprCall, _v: &Val) {
+        let method = callee_name(&c.func);
+        let qual = self.resolve(&c.func);
+        let args: Vec<&Expr> =
+            c.arguments.args.iter().chain(c.arguments.keywords.iter().map(|k| &k.value)).collect();
+        let local = self.local_fn_of(&c.func);
+        if is_validator_call(method.as_deref(), qual.as_deref(), local.as_ref()) {
+            for a in &args {
+                for n in names_in(a) {
+                    self.validate_name(&n);
+                }
+            }
+        }
+        if is_verify_call(method.as_deref(), qual.as_deref()) {
+            let mut names = Vec::new();
+            for a in &args {
+                let v = self.eval_quiet(a);
+                names.extend(v.origins);
+            }
+            if let Expr::Attribute(at) = &*c.func {
+                names.extend(self.eval_quiet(&at.value).origins);
+            }
+            self.mark_verified(&names, c.range());
+        }
+    }
+
+    /// An `if`/`assert` test: a raising check validates the data it mentions (C1/C2) and, when
+    /// it compares digests or verifies a signature, marks that data verified (C4/C6).
+    fn check_stmt(&mut self, test: &Expr, raising: bool, stmt_range: TextRange) {
+        let weak = rules::weak_validation::check(self, stmt_range);
+        let v = self.eval(test);
+        if !raising {
+            return;
+        }
+        if !weak {
+            for n in names_in(test) {
+                self.validate_name(&n);
+            }
+        }
+        if is_integrity_test(test, &v) {
+            self.mark_verified(&v.origins, stmt_range);
+        }
+    }
+
+    fn validate_name(&mut self, name: &str) {
+        for scope in self.scopes.iter_mut().rev() {
+            if let Some(v) = scope.env.get_mut(name) {
+                v.raw_data = None;
+                v.user_input = None;
+                return;
+            }
+        }
+    }
+
+    fn mark_verified(&mut self, names: &[String], range: TextRange) {
+        let line = self.line(range);
+        let mut all: Vec<String> = names.to_vec();
+        for n in names {
+            if let Some(v) = self.lookup(n) {
+                all.extend(v.origins.iter().cloned());
+            }
+        }
+        let scope = self.scope();
+        for n in &all {
+            scope.verified.entry(n.clone()).or_insert(line);
+        }
+        for load in &mut scope.loads {
+            if !load.verified
+                && load.checked_after.is_none()
+                && load.origins.iter().any(|o| all.contains(o))
+            {
+                load.checked_after = Some(line);
+            }
+        }
+        let loads: Vec<Load> = self.scope().loads.clone();
+        rules::verify_after_load::at_check(self, &loads, range);
+    }
+
+    fn is_verified(&self, origins: &[String]) -> bool {
+        self.scopes.last().is_some_and(|s| origins.iter().any(|o| s.verified.contains_key(o)))
+    }
+
+    /// Records a deserialisation for C6.
+    pub(crate) fn record_load(&mut self, call: &Call<'_>, what: &str) {
+        let mut origins = Vec::new();
+        for a in call.all_args() {
+            origins.extend(a.origins.iter().cloned());
+        }
+        let load = Load {
+            line: call.line,
+            range: call.range(),
+            what: what.to_owned(),
+            origins,
+            verified: call.verified,
+            checked_after: None,
+        };
+        self.scope().loads.push(load);
+    }
+
+    /// Records a fresh key for C5.
+    pub(crate) fn record_key(&mut self, range: TextRange) -> u32 {
+        let line = self.line(range);
+        self.scope().keys.push(KeyGen { line, range, persisted: false });
+        line
+    }
+
+    /// A value leaves the cipher: stored, returned or handed to other code.
+    fn persist(&mut self, v: &Val) {
+        if let Some(line) = v.new_key {
+            for s in &mut self.scopes {
+                for k in &mut s.keys {
+                    if k.line == line {
+                        k.persisted = true;
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn first_sink_report(&mut self, rule: &'static str, origin: u32) -> bool {
+        self.scope().reported_sinks.insert((rule, origin))
+    }
+
+    fn bind(&mut self, target: &Expr, v: &Val) {
+        match target {
+            Expr::Name(n) => {
+                let mut v = v.clone();
+                // The name itself is the origin of what is read from it later.
+                v.add_origin(n.id.as_str());
+                self.bind_name(n.id.as_str(), v);
+            }
+            Expr::Tuple(t) => {
+                for e in &t.elts {
+                    self.bind(e, &v.tainted_only());
+                }
+            }
+            Expr::List(l) => {
+                for e in &l.elts {
+                    self.bind(e, &v.tainted_only());
+                }
+            }
+            Expr::Starred(s) => self.bind(&s.value, v),
+            // Stored in an attribute or a container: it outlives this scope.
+            Expr::Attribute(_) | Expr::Subscript(_) => {
+                self.eval(target);
+                self.persist(v);
+            }
+            _ => {}
+        }
+    }
+
+    /// Resolves a callee or attribute chain to a qualified name.
+    pub(crate) fn resolve(&mut self, e: &Expr) -> Option<String> {
+        self.eval_quiet(e).qual
+    }
+
+    fn local_fn_of(&self, func: &Expr) -> Option<LocalFn> {
+        let Expr::Name(n) = func else { return None };
+        let v = self.lookup(n.id.as_str())?;
+        let name = v.local_fn.as_ref()?;
+        self.local_fns.get(name).cloned()
+    }
+
+    /// Evaluates without reporting (for re-reading an expression already analysed).
+    fn eval_quiet(&mut self, e: &Expr) -> Val {
+        let hits = self.hits.len();
+        let scope_loads = self.scope().loads.len();
+        let scope_keys = self.scope().keys.len();
+        let v = self.eval(e);
+        self.hits.truncate(hits);
+        self.scope().loads.truncate(scope_loads);
+        self.scope().keys.truncate(scope_keys);
+        v
+    }
+
+    pub(crate) fn eval(&mut self, e: &Expr) -> Val {
+        if self.depth >= MAX_DEPTH {
+            self.too_deep.get_or_insert(e.range());
+            return Val::default();
+        }
+        self.depth += 1;
+        let v = self.eval_inner(e);
+        self.depth -= 1;
+        v
+    }
+
+    fn eval_inner(&mut self, e: &Expr) -> Val {
+        match e {
+            Expr::Name(n) => {
+                let name = n.id.as_str();
+                let mut v = match self.lookup(name) {
+                    Some(v) => v.clone(),
+                    None => Val::qual(name),
+                };
+                v.add_origin(name);
+                v
+            }
+            Expr::Attribute(a) => {
+                let base = self.eval(&a.value);
+                let attr = a.attr.as_str();
+                let mut v = base.tainted_only();
+                v.qual = base.qual.as_ref().map(|q| format!("{q}.{attr}"));
+                if let Some(line) =
+                    rules::unchecked_input::attribute_source(self, &base, attr, a.range())
+                {
+                    v.user_input.get_or_insert(line);
+                }
+                v
+            }
+            Expr::Call(c) => self.call(c),
+            Expr::StringLiteral(s) => {
+                Val { lit: Some(Lit::Str(s.value.to_str().to_owned())), ..Val::default() }
+            }
+            Expr::BytesLiteral(b) => Val { lit: Some(Lit::Bytes(b.value.len())), ..Val::default() },
+            Expr::NumberLiteral(n) => match &n.value {
+                ast::Number::Int(i) => Val { lit: i.as_i64().map(Lit::Int), ..Val::default() },
+                _ => Val::default(),
+            },
+            Expr::BooleanLiteral(b) => Val { lit: Some(Lit::Bool(b.value)), ..Val::default() },
+            Expr::NoneLiteral(_) => Val { lit: Some(Lit::None), ..Val::default() },
+            Expr::Dict(d) => {
+                let mut v = Val::default();
+                let mut entries = Vec::new();
+                let mut known = true;
+                for item in &d.items {
+                    let value = self.eval(&item.value);
+                    v.absorb(&value);
+                    match &item.key {
+                        Some(Expr::StringLiteral(k)) => {
+                            entries.push((k.value.to_str().to_owned(), value))
+                        }
+                        Some(k) => {
+                            let kv = self.eval(k);
+                            v.absorb(&kv);
+                            known = false;
+                        }
+                        None => {
+                            // `{**other}`: merge a known dict.
+                            match value.dict {
+                                Some(inner) => entries.extend(inner),
+                                None => known = false,
+                            }
+                        }
+                    }
+                }
+                if known {
+                    v.dict = Some(entries);
+                }
+                v
+            }
+            Expr::Compare(c) => {
+                let left = self.eval(&c.left);
+                let rights: Vec<Val> = c.comparators.iter().map(|r| self.eval(r)).collect();
+                rules::digest_compare::check(self, c, &left, &rights);
+                rules::weak_hash::at_compare(self, &left, &rights);
+                let mut v = left;
+                v.lit = None;
+                v.qual = None;
+                for r in &rights {
+                    v.absorb(r);
+                }
+                v
+            }
+            Expr::Named(n) => {
+                let v = self.eval(&n.value);
+                self.bind(&n.target, &v);
+                v
+            }
+            _ => {
+                // Everything else: what flows out is what flows in.
+                let mut children = Children(Vec::new());
+                walk_expr(&mut children, e);
+                let mut v = Val::default();
+                for c in children.0 {
+                    let cv = self.eval(c);
+                    v.absorb(&cv);
+                }
+                v
+            }
+        }
+    }
+
+    fn call(&mut self, c: &ast::ExprCall) -> Val {
+        let method = callee_name(&c.func).unwrap_or_default();
+        let (func_val, receiver) = match &*c.func {
+            Expr::Attribute(a) => {
+                let recv = self.eval(&a.value);
+                let q = recv.qual.as_ref().map(|q| format!("{q}.{}", a.attr.as_str()));
+                (Val { qual: q, ..recv.tainted_only() }, Some(recv))
+            }
+            f => (self.eval(f), None),
+        };
+        let args: Vec<Val> = c.arguments.args.iter().map(|a| self.eval(a)).collect();
+        let mut kwargs = Vec::new();
+        let mut opaque_kwargs = false;
+        let mut spread = Val::default();
+        for k in &c.arguments.keywords {
+            let v = self.eval(&k.value);
+            match &k.arg {
+                Some(name) => kwargs.push((name.as_str().to_owned(), v, k.range())),
+                None => match &v.dict {
+                    Some(entries) => {
+                        for (name, ev) in entries {
+                            kwargs.push((name.clone(), ev.clone(), k.range()));
+                        }
+                        spread.absorb(&v);
+                    }
+                    None => {
+                        opaque_kwargs = true;
+                        spread.absorb(&v);
+                    }
+                },
+            }
+        }
+        let mut qual = func_val.qual.clone();
+        // getattr(module, "name"), importlib.import_module("m"), __import__("m").
+        match qual.as_deref() {
+            Some("getattr") if args.len() >= 2 => {
+                if let (Some(base), Some(attr)) = (&args[0].qual, args[1].str()) {
+                    return Val::qual(format!("{base}.{attr}"));
+                }
+            }
+            Some("importlib.import_module" | "__import__" | "builtins.__import__") => {
+                if let Some(m) = args.first().and_then(Val::str) {
+                    return Val::qual(m);
+                }
+            }
+            Some("dict") if args.is_empty() && !opaque_kwargs => {
+                let mut v = Val {
+                    dict: Some(kwargs.iter().map(|(k, v, _)| (k.clone(), v.clone())).collect()),
+                    ..Val::default()
+                };
+                for (_, kv, _) in &kwargs {
+                    v.absorb(kv);
+                }
+                return v;
+            }
+            _ => {}
+        }
+        // A class or function from an unresolved import keeps its written name.
+        if qual.is_none() {
+            qual = dotted(&c.func);
+        }
+        let mut origins = Vec::new();
+        for a in args.iter().chain(kwargs.iter().map(|(_, v, _)| v)).chain(receiver.iter()) {
+            origins.extend(a.origins.iter().cloned());
+        }
+        let verified = self.is_verified(&origins);
+        let line = self.line(c.range());
+        let call =
+            Call { node: c, qual, method, receiver, args, kwargs, opaque_kwargs, verified, line };
+        let local = self.local_fn_of(&c.func);
+        self.dispatch(&call);
+
+        // What the call returns.
+        let mut out = Val::default();
+        if let Some(r) = &call.receiver {
+            out.absorb(r);
+        }
+        for a in call.all_args() {
+            out.absorb(a);
+        }
+        out.absorb(&spread);
+        // Handing a fresh key to anything but a cipher keeps it alive elsewhere.
+        if !rules::ephemeral_key::is_cipher(&call) {
+            let keyed: Vec<Val> =
+                call.all_args().filter(|a| a.new_key.is_some()).cloned().collect();
+            for k in &keyed {
+                self.persist(k);
+            }
+        }
+        out.new_key = None;
+        if is_validator_call(Some(&call.method), call.qual.as_deref(), local.as_ref())
+            || call.qual.as_deref().is_some_and(|q| self.pydantic.contains(q))
+        {
+            out.raw_data = None;
+            out.user_input = None;
+        }
+        if let Some(line) = rules::unvalidated_data::source(&call) {
+            out.raw_data.get_or_insert(line);
+        }
+        if let Some(line) = rules::unchecked_input::call_source(&call) {
+            out.user_input.get_or_insert(line);
+        }
+        if let Some(line) = rules::insecure_random_secret::source(&call) {
+            out.random.get_or_insert(line);
+        }
+        if rules::ephemeral_key::is_generate_key(&call) {
+            out.new_key = Some(self.record_key(call.range()));
+        }
+        if let Some(d) = rules::weak_hash::digest_of(self, &call) {
+            out.digest = Some(d);
+        }
+        // A call's result keeps its callee's name with `()` appended, so methods of
+        // instances resolve (`Fernet(key).decrypt` is `cryptography.fernet.Fernet().decrypt`).
+        if let Some(q) = &call.qual {
+            out.qual = Some(format!("{q}()"));
+        }
+        out
+    }
+
+    fn dispatch(&mut self, call: &Call<'_>) {
+        rules::unvalidated_data::at_call(self, call);
+        rules::unchecked_input::at_call(self, call);
+        rules::fixed_seed::at_call(self, call);
+        rules::bytes_seed::at_call(self, call);
+        rules::insecure_random_secret::at_call(self, call);
+        rules::pickle_load::at_call(self, call);
+        rules::torch_load::at_call(self, call);
+        rules::numpy_allow_pickle::at_call(self, call);
+        rules::unsafe_yaml::at_call(self, call);
+        rules::keras_unsafe::at_call(self, call);
+        rules::trust_remote_code::at_call(self, call);
+        rules::torch_hub_unpinned::at_call(self, call);
+        rules::cleartext_storage::at_call(self, call);
+        rules::hardcoded_key::at_call(self, call);
+        rules::hf_unpinned::at_call(self, call);
+    }
+}
+
+/// Direct child expressions of an expression.
+struct Children<'a>(Vec<&'a Expr>);
+
+impl<'a> Visitor<'a> for Children<'a> {
+    fn visit_expr(&mut self, expr: &'a Expr) {
+        self.0.push(expr);
+    }
+}
+
+/// `a.b.c` as written, for names that do not resolve through imports.
+pub(crate) fn dotted(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Name(n) => Some(n.id.as_str().to_owned()),
+        Expr::Attribute(a) => dotted(&a.value).map(|b| format!("{b}.{}", a.attr.as_str())),
+        _ => None,
+    }
+}
+
+/// The last name of a callee: `fit` in `model.fit`, `load` in `pickle.load`.
+fn callee_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Name(n) => Some(n.id.as_str().to_owned()),
+        Expr::Attribute(a) => Some(a.attr.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+/// Every variable name read in an expression.
+pub(crate) fn names_in(e: &Expr) -> Vec<String> {
+    struct Names(Vec<String>);
+    impl<'a> Visitor<'a> for Names {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Name(n) = expr {
+                self.0.push(n.id.as_str().to_owned());
+            }
+            if self.0.len() < 64 {
+                walk_expr(self, expr);
+            }
+        }
+    }
+    let mut n = Names(Vec::new());
+    n.visit_expr(e);
+    n.0
+}
+
+/// A body that stops the program or the request: `raise`, `sys.exit`, `abort`, `return`
+/// of an error response.
+fn body_stops(body: &[Stmt]) -> bool {
+    body.iter().any(|s| match s {
+        Stmt::Raise(_) => true,
+        Stmt::Expr(e) => matches!(&*e.value, Expr::Call(c) if dotted(&c.func).is_some_and(|n| {
+            n == "sys.exit" || n == "exit" || n.ends_with("abort") || n == "os._exit"
+        })),
+        Stmt::Return(r) => r.value.as_deref().is_some_and(|v| {
+            matches!(v, Expr::Tuple(t) if t.elts.iter().any(|e| matches!(e, Expr::NumberLiteral(_))))
+                || matches!(v, Expr::Call(c) if dotted(&c.func).is_some_and(|n| n.contains("Response") || n.contains("jsonify")))
+        }),
+        _ => false,
+    })
+}
+
+/// A test that checks integrity: a comparison involving a digest, `compare_digest`, or a
+/// signature verification call.
+fn is_integrity_test(test: &Expr, v: &Val) -> bool {
+    struct Finder(bool);
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if let Expr::Call(c) = expr
+                && callee_name(&c.func)
+                    .is_some_and(|n| n == "compare_digest" || n.starts_with("verify"))
+            {
+                self.0 = true;
+            }
+            if !self.0 {
+                walk_expr(self, expr);
+            }
+        }
+    }
+    let mut f = Finder(false);
+    f.visit_expr(test);
+    f.0 || (v.digest.is_some() && contains_compare(test))
+}
+
+fn contains_compare(e: &Expr) -> bool {
+    struct Finder(bool);
+    impl<'a> Visitor<'a> for Finder {
+        fn visit_expr(&mut self, expr: &'a Expr) {
+            if matches!(expr, Expr::Compare(_)) {
+                self.0 = true;
+            }
+            if !self.0 {
+                walk_expr(self, expr);
+            }
+        }
+    }
+    let mut f = Finder(false);
+    f.visit_expr(e);
+    f.0
+}
+
+/// Validation by a library or by a local function that raises (and has no weak check).
+fn is_validator_call(method: Option<&str>, qual: Option<&str>, local: Option<&LocalFn>) -> bool {
+    if let Some(l) = local {
+        return l.raises && l.weak.is_none();
+    }
+    let m = method.unwrap_or("");
+    matches!(
+        m,
+        "validate"
+            | "model_validate"
+            | "model_validate_json"
+            | "parse_obj"
+            | "parse_raw"
+            | "validate_python"
+            | "validate_json"
+    ) || m.starts_with("validate_")
+        || m.starts_with("expect_")
+        || qual.is_some_and(|q| {
+            q.starts_with("pandera.")
+                || q.starts_with("great_expectations.")
+                || q == "jsonschema.validate"
+        })
+}
+
+/// A call that verifies a signature or MAC and raises when it does not match.
+fn is_verify_call(method: Option<&str>, qual: Option<&str>) -> bool {
+    let m = method.unwrap_or("");
+    m == "verify"
+        || m.starts_with("verify_")
+        || qual.is_some_and(|q| q.starts_with("model_signing.") && q.contains("verify"))
+}
+
+fn is_route_decorator(e: &Expr) -> bool {
+    let target = match e {
+        Expr::Call(c) => &*c.func,
+        other => other,
+    };
+    matches!(
+        callee_name(target).as_deref(),
+        Some("route" | "get" | "post" | "put" | "patch" | "delete" | "websocket" | "api_view")
+    )
+}
+
+fn is_scalar_annotation(a: &str) -> bool {
+    matches!(a, "int" | "float" | "bool")
+}
+
+fn is_message_consumer(q: &str) -> bool {
+    q.ends_with("KafkaConsumer()") || q.ends_with("Consumer()") || q.ends_with(".subscribe()")
+}

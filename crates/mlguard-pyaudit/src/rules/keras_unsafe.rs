@@ -1,0 +1,60 @@
+use mlguard_findings::Severity;
+
+use crate::engine::{Call, Checker};
+use crate::rules::FlawClass;
+
+declare_rule! {
+    /// ## What it does
+    /// Reports Keras loading with safe mode off: `load_model(..., safe_mode=False)` (Keras 3,
+    /// `tf.keras`), and `keras.config.enable_unsafe_deserialization()`.
+    ///
+    /// ## Why is this bad
+    /// Safe mode refuses `Lambda` layers that carry Python bytecode; turned off, loading a
+    /// `.keras` file runs that code.
+    ///
+    /// ## Example
+    /// ```python
+    /// model = keras.models.load_model("model.keras", safe_mode=False)
+    /// ```
+    ///
+    /// ## Fix
+    /// Keep `safe_mode=True` (the default); rewrite `Lambda` layers as registered custom
+    /// layers; `mlguard scan model` reports Lambda layers in `.keras` files.
+    ///
+    /// ## References
+    /// CWE-502; CVE-2024-3660.
+    pub(crate) const RULE: Rule = Rule {
+        code: "MLG405",
+        name: "keras-unsafe",
+        class: FlawClass::Deserialization,
+        severity: Severity::High,
+        cwe: 502,
+        summary: "Keras model loaded with safe mode off: Lambda layers run code",
+        fix: "keep `safe_mode=True`; replace Lambda layers with registered custom layers",
+    };
+}
+
+pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
+    let Some(q) = call.qual.as_deref() else { return };
+    let keras =
+        q.starts_with("keras.") || q.starts_with("tensorflow.keras.") || q.starts_with("tf.keras.");
+    if keras && call.method == "enable_unsafe_deserialization" {
+        cx.report(
+            &RULE,
+            call.range(),
+            format!("`{q}()` turns off Keras safe mode for every later load"),
+        );
+        return;
+    }
+    if keras && call.method == "load_model" {
+        if call.kw("safe_mode").and_then(|v| v.truthy()) == Some(false) && !call.verified {
+            let range = call.kw_range("safe_mode").unwrap_or(call.range());
+            cx.report(
+                &RULE,
+                range,
+                "`load_model(..., safe_mode=False)` runs the code of Lambda layers".to_owned(),
+            );
+        }
+        cx.record_load(call, q);
+    }
+}

@@ -1,0 +1,163 @@
+//! The rule table: one file per rule, each with its documentation (shown by
+//! `mlguard scan code --explain CODE`), its check and its message.
+
+use mlguard_findings::Severity;
+
+/// The six flaw classes of insecure ML pipelines (and the auditor's own findings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum FlawClass {
+    /// The file could not be analysed completely.
+    Analysis,
+    /// C1: datasets reach training or prediction without validation.
+    DataValidation,
+    /// C2: request, CLI or message data reaches a model unchecked.
+    InputValidation,
+    /// C3: seeds and randomness.
+    Randomness,
+    /// C4: deserialisation that can run code.
+    Deserialization,
+    /// C5: models, data and keys stored or handled in the clear.
+    StorageAndKeys,
+    /// C6: integrity of what is loaded.
+    Integrity,
+}
+
+impl FlawClass {
+    /// A short label, e.g. `C4 unsafe deserialization`.
+    pub fn label(self) -> &'static str {
+        match self {
+            FlawClass::Analysis => "analysis",
+            FlawClass::DataValidation => "C1 data validation",
+            FlawClass::InputValidation => "C2 input validation",
+            FlawClass::Randomness => "C3 randomness",
+            FlawClass::Deserialization => "C4 unsafe deserialization",
+            FlawClass::StorageAndKeys => "C5 storage and keys",
+            FlawClass::Integrity => "C6 integrity",
+        }
+    }
+}
+
+/// A rule's identity and documentation.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// Stable code, e.g. `MLG401`: what `--select`, `--ignore` and suppressions name.
+    pub code: &'static str,
+    /// Short kebab-case name, e.g. `pickle-load`.
+    pub name: &'static str,
+    /// Flaw class.
+    pub class: FlawClass,
+    /// Default severity (a finding may be raised above it, e.g. training on user input).
+    pub severity: Severity,
+    /// CWE number.
+    pub cwe: u32,
+    /// One line: what is wrong.
+    pub summary: &'static str,
+    /// One line: how to fix it (shown under each finding).
+    pub fix: &'static str,
+    /// The full documentation: what it does, why it is bad, example, fix, references.
+    pub doc: &'static str,
+}
+
+impl Rule {
+    /// The documentation as markdown (the doc comment without its leading spaces).
+    pub fn documentation(&self) -> String {
+        self.doc.lines().map(|l| l.strip_prefix(' ').unwrap_or(l)).collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// Declares a rule: the doc comment on the constant is its `--explain` text.
+macro_rules! declare_rule {
+    ($(#[doc = $doc:literal])* pub(crate) const $name:ident: Rule = Rule { $($field:ident: $value:expr,)* };) => {
+        $(#[doc = $doc])*
+        pub(crate) const $name: $crate::rules::Rule = $crate::rules::Rule {
+            $($field: $value,)*
+            doc: concat!($($doc, "\n"),*),
+        };
+    };
+}
+
+pub(crate) mod bytes_seed;
+pub(crate) mod cleartext_storage;
+pub(crate) mod digest_compare;
+pub(crate) mod ephemeral_key;
+pub(crate) mod fixed_seed;
+pub(crate) mod hardcoded_key;
+pub(crate) mod hf_unpinned;
+pub(crate) mod insecure_random_secret;
+pub(crate) mod keras_unsafe;
+pub(crate) mod numpy_allow_pickle;
+pub(crate) mod parse_error;
+pub(crate) mod pickle_load;
+pub(crate) mod too_deep;
+pub(crate) mod torch_hub_unpinned;
+pub(crate) mod torch_load;
+pub(crate) mod trust_remote_code;
+pub(crate) mod unchecked_input;
+pub(crate) mod unsafe_yaml;
+pub(crate) mod unvalidated_data;
+pub(crate) mod unverified_load;
+pub(crate) mod verify_after_load;
+pub(crate) mod weak_hash;
+pub(crate) mod weak_validation;
+
+/// Every rule, in code order.
+pub const RULES: &[Rule] = &[
+    parse_error::RULE,
+    too_deep::RULE,
+    unvalidated_data::RULE,
+    weak_validation::RULE,
+    unchecked_input::RULE,
+    fixed_seed::RULE,
+    bytes_seed::RULE,
+    insecure_random_secret::RULE,
+    pickle_load::RULE,
+    torch_load::RULE,
+    numpy_allow_pickle::RULE,
+    unsafe_yaml::RULE,
+    keras_unsafe::RULE,
+    trust_remote_code::RULE,
+    torch_hub_unpinned::RULE,
+    cleartext_storage::RULE,
+    hardcoded_key::RULE,
+    ephemeral_key::RULE,
+    unverified_load::RULE,
+    verify_after_load::RULE,
+    weak_hash::RULE,
+    digest_compare::RULE,
+    hf_unpinned::RULE,
+];
+
+/// `qual` names `name`: exactly, or the same class or function reached through another
+/// path of the same top-level package (`cryptography.fernet.Fernet` vs a re-export).
+pub(crate) fn same_callable(qual: &str, name: &str) -> bool {
+    let leaf = |s: &str| s.rsplit('.').next().unwrap_or(s).to_owned();
+    let top = |s: &str| s.split('.').next().unwrap_or(s).to_owned();
+    qual == name || (name.contains('.') && leaf(qual) == leaf(name) && top(qual) == top(name))
+}
+
+/// Looks a rule up by code (`MLG401`) or name (`pickle-load`), case-insensitively.
+pub fn rule(code_or_name: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| {
+        r.code.eq_ignore_ascii_case(code_or_name) || r.name.eq_ignore_ascii_case(code_or_name)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_names_are_unique_and_documented() {
+        for (i, a) in RULES.iter().enumerate() {
+            for b in &RULES[i + 1..] {
+                assert_ne!(a.code, b.code);
+                assert_ne!(a.name, b.name);
+            }
+            for section in ["What it does", "Why is this bad", "Example", "Fix", "References"] {
+                assert!(a.doc.contains(section), "{} lacks {section}", a.code);
+            }
+            assert!(a.code < "MLG700" && a.cwe > 0);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+use mlguard_findings::Severity;
+
+use crate::engine::{Call, Checker, Digest, Val};
+use crate::rules::FlawClass;
+
+declare_rule! {
+    /// ## What it does
+    /// Reports MD5 or SHA-1 digests (`hashlib.md5`, `hashlib.sha1`, `hashlib.new("md5")`)
+    /// that are compared: used to check integrity. Digests used only as cache keys or ids
+    /// are not reported, nor those created with `usedforsecurity=False`.
+    ///
+    /// ## Why is this bad
+    /// Collisions for both are practical: an attacker can make a malicious model file
+    /// with the same digest as the one you checked.
+    ///
+    /// ## Example
+    /// ```python
+    /// if hashlib.md5(data).hexdigest() != EXPECTED_MD5:
+    ///     raise ValueError("corrupt model")
+    /// ```
+    ///
+    /// ## Fix
+    /// SHA-256 or BLAKE2 (better: a signature, `mlguard verify`).
+    ///
+    /// ## References
+    /// CWE-328 (use of weak hash); bandit B324, ruff S324.
+    pub(crate) const RULE: Rule = Rule {
+        code: "MLG603",
+        name: "weak-hash",
+        class: FlawClass::Integrity,
+        severity: Severity::Medium,
+        cwe: 328,
+        summary: "MD5 or SHA-1 used to check integrity",
+        fix: "use SHA-256 or BLAKE2, or better a signature (`mlguard verify`)",
+    };
+}
+
+/// A digest computation: hashlib and hmac constructors and one-shot functions.
+pub(crate) fn digest_of(cx: &Checker<'_>, call: &Call<'_>) -> Option<Digest> {
+    let q = call.qual.as_deref().filter(|q| !q.contains("()"))?;
+    let keyed = matches!(q, "hmac.new" | "hmac.digest" | "hmac.HMAC");
+    let algo = if keyed {
+        call.arg(2, "digestmod").and_then(|v| v.qual.clone().or_else(|| v.str().map(str::to_owned)))
+    } else if q == "hashlib.new" {
+        call.arg(0, "name").and_then(|v| v.str().map(str::to_owned))
+    } else {
+        q.strip_prefix("hashlib.")
+            .or_else(|| q.strip_prefix("Crypto.Hash."))
+            .map(str::to_ascii_lowercase)
+    };
+    if !keyed && algo.is_none() {
+        return None;
+    }
+    let not_security = call.kw("usedforsecurity").and_then(|v| v.truthy()) == Some(false);
+    let algo = algo.unwrap_or_default().to_ascii_lowercase();
+    let weak = if not_security || keyed {
+        None
+    } else if algo.ends_with("md5") {
+        Some("MD5")
+    } else if algo.ends_with("sha1") {
+        Some("SHA-1")
+    } else {
+        None
+    };
+    Some(Digest { line: cx.line(call.range()), range: call.range(), weak, keyed })
+}
+
+pub(crate) fn at_compare(cx: &mut Checker<'_>, left: &Val, rights: &[Val]) {
+    for v in std::iter::once(left).chain(rights) {
+        if let Some(Digest { weak: Some(algo), range, .. }) = v.digest {
+            cx.report(
+                &RULE,
+                range,
+                format!("{algo} digest compared as an integrity check: collisions are practical"),
+            );
+        }
+    }
+}
