@@ -37,6 +37,8 @@ pub(crate) struct Digest {
     pub(crate) weak: Option<&'static str>,
     /// An HMAC (a keyed digest): comparing it with `==` leaks it byte by byte.
     pub(crate) keyed: bool,
+    /// Not declared `usedforsecurity=False`.
+    pub(crate) for_security: bool,
 }
 
 /// What the analysis knows about a value.
@@ -405,6 +407,10 @@ impl<'s> Checker<'s> {
     }
 
     fn function(&mut self, f: &ast::StmtFunctionDef) {
+        if self.scopes.len() >= MAX_DEPTH {
+            self.too_deep.get_or_insert(f.range());
+            return;
+        }
         self.scopes.push(Scope::default());
         let route = self.local_fns.get(f.name.as_str()).is_some_and(|i| i.route);
         let params = f
@@ -438,6 +444,16 @@ impl<'s> Checker<'s> {
     }
 
     fn stmt<'a>(&mut self, stmt: &'a Stmt, functions: &mut Vec<&'a ast::StmtFunctionDef>) {
+        if self.depth >= MAX_DEPTH {
+            self.too_deep.get_or_insert(stmt.range());
+            return;
+        }
+        self.depth += 1;
+        self.stmt_inner(stmt, functions);
+        self.depth -= 1;
+    }
+
+    fn stmt_inner<'a>(&mut self, stmt: &'a Stmt, functions: &mut Vec<&'a ast::StmtFunctionDef>) {
         match stmt {
             Stmt::FunctionDef(f) => {
                 for d in &f.decorator_list {
@@ -961,15 +977,23 @@ impl<'s> Checker<'s> {
             out.absorb(a);
         }
         out.absorb(&spread);
-        // Handing a fresh key to anything but a cipher keeps it alive elsewhere.
-        if !rules::ephemeral_key::is_cipher(&call) {
+        // Handing a fresh key to anything but a cipher keeps it alive elsewhere; what a
+        // cipher returns is not the key.
+        if rules::ephemeral_key::is_cipher(&call) {
+            out.new_key = None;
+        } else {
             let keyed: Vec<Val> =
                 call.all_args().filter(|a| a.new_key.is_some()).cloned().collect();
             for k in &keyed {
                 self.persist(k);
             }
         }
-        out.new_key = None;
+        if let Some(recv) = &call.receiver
+            && let Some(line) =
+                rules::unchecked_input::attribute_source(self, recv, &call.method, c.range())
+        {
+            out.user_input.get_or_insert(line);
+        }
         if is_validator_call(Some(&call.method), call.qual.as_deref(), local.as_ref())
             || call.qual.as_deref().is_some_and(|q| self.pydantic.contains(q))
         {
@@ -1015,6 +1039,7 @@ impl<'s> Checker<'s> {
         rules::cleartext_storage::at_call(self, call);
         rules::hardcoded_key::at_call(self, call);
         rules::hf_unpinned::at_call(self, call);
+        rules::weak_hash::at_call(self, call);
     }
 }
 

@@ -52,7 +52,12 @@ const WRITERS: &[&str] = &[
 ];
 
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
-    if let Some(q) = call.qual.as_deref().filter(|q| WRITERS.contains(q)) {
+    // `pickle.dump(obj, io.BytesIO())` stays in memory.
+    let in_memory = call
+        .arg(1, "file")
+        .and_then(|v| v.qual.as_deref())
+        .is_some_and(|q| q.ends_with("BytesIO()"));
+    if let Some(q) = call.qual.as_deref().filter(|q| WRITERS.contains(q) && !in_memory) {
         cx.report(
             &RULE,
             call.range(),

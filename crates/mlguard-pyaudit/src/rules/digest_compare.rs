@@ -41,7 +41,11 @@ pub(crate) fn check(cx: &mut Checker<'_>, cmp: &ExprCompare, left: &Val, rights:
     if !cmp.ops.iter().any(|op| matches!(op, CmpOp::Eq | CmpOp::NotEq)) {
         return;
     }
-    let digests: Vec<_> = std::iter::once(left).chain(rights).filter_map(|v| v.digest).collect();
+    let digests: Vec<_> = std::iter::once(left)
+        .chain(rights)
+        .filter_map(|v| v.digest)
+        .filter(|d| d.for_security)
+        .collect();
     let Some(first) = digests.first() else { return };
     // `digest == None` or a length check is not a comparison of secrets.
     if std::iter::once(left)

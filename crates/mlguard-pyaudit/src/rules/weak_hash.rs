@@ -62,7 +62,23 @@ pub(crate) fn digest_of(cx: &Checker<'_>, call: &Call<'_>) -> Option<Digest> {
     } else {
         None
     };
-    Some(Digest { line: cx.line(call.range()), range: call.range(), weak, keyed })
+    Some(Digest {
+        line: cx.line(call.range()),
+        range: call.range(),
+        weak,
+        keyed,
+        for_security: !not_security,
+    })
+}
+
+/// `hmac.compare_digest(weak, expected)` is an integrity check too.
+pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
+    if call.method == "compare_digest" {
+        let args: Vec<Val> = call.args.clone();
+        if let Some((first, rest)) = args.split_first() {
+            at_compare(cx, first, rest);
+        }
+    }
 }
 
 pub(crate) fn at_compare(cx: &mut Checker<'_>, left: &Val, rights: &[Val]) {
