@@ -58,6 +58,7 @@ const STEPS: &[(&str, &str, Step)] = &[
     ("train", "Train on the sealed dataset (secret split seed, sealed model)", train),
     ("predict", "Predict on fresh rows, then tamper with the stored model", predict),
     ("scan", "Scan downloaded model files for hidden code (nothing is executed)", scan_models),
+    ("audit", "Audit a typical ML training script, syntax error and all", audit_code),
 ];
 
 pub(crate) fn run(a: &DemoArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
@@ -108,6 +109,7 @@ pub(crate) fn run(a: &DemoArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
         demo.out.line("  mlguard data infer-schema data.csv -o schema.json && mlguard data validate data.csv --schema schema.json")?;
         demo.out.line("  mlguard init --key-file vault.key && mlguard data ingest data.csv --schema schema.json --name mydata")?;
         demo.out.line("  mlguard train --dataset mydata && mlguard predict --model mydata new_rows.csv -o predictions.csv")?;
+        demo.out.line("  mlguard scan model downloads/ && mlguard scan code src/ notebooks/")?;
         if a.out.is_some() {
             demo.out.line(&format!("Files kept in {}", demo.dir.display()))?;
         }
@@ -472,6 +474,76 @@ fn scan_models(d: &mut Demo<'_>) -> anyhow::Result<()> {
         if flagged != want_flagged {
             d.failures.push(format!("the scanner misjudged {name}"));
         }
+    }
+    Ok(())
+}
+
+/// The pipeline most tutorials teach (and its syntax error), then the same written safely.
+const FLAWED_SCRIPT: &str = r#"import pickle, os
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from cryptography.fernet import Fernet
+
+def check(df):
+    if df.isnull()values.all():
+        raise ValueError("nulls")
+    return df
+
+data = check(pd.read_csv("users.csv"))
+X_train, X_test, y_train, y_test = train_test_split(data, data["y"], random_state=os.urandom(16))
+model = LogisticRegression().fit(X_train, y_train)
+key = Fernet.generate_key()
+open("model.enc", "wb").write(Fernet(key).encrypt(pickle.dumps(model)))
+model = pickle.load(open("model.sav", "rb"))
+"#;
+
+const SAFE_SCRIPT: &str = r#"import secrets
+import pandas as pd
+import pandera as pa
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+SCHEMA = pa.DataFrameSchema({"age": pa.Column(int, pa.Check.ge(0))})
+data = SCHEMA.validate(pd.read_csv("users.csv"))
+X_train, X_test, y_train, y_test = train_test_split(data, data["y"], random_state=secrets.randbits(32))
+model = LogisticRegression().fit(X_train, y_train)
+"#;
+
+fn audit_code(d: &mut Demo<'_>) -> anyhow::Result<()> {
+    use mlguard_pyaudit::{AuditOptions, audit_source, rule};
+    let opts = AuditOptions::default();
+    let findings = audit_source("train.py", FLAWED_SCRIPT, &opts);
+    let mut classes = Vec::new();
+    for f in &findings {
+        let class = rule(&f.check).map(|r| r.class);
+        if let Some(class) = class.filter(|c| *c != mlguard_pyaudit::FlawClass::Analysis)
+            && !classes.contains(&class)
+        {
+            classes.push(class);
+        }
+        let line = f.location.line.unwrap_or(0);
+        let sev = match f.severity {
+            s if s >= mlguard_findings::Severity::High => d.out.bad(&s.to_string()),
+            s => s.to_string(),
+        };
+        d.out.line(&format!("  {sev:>6}  train.py:{line:<3} {} {}", f.check, f.message))?;
+    }
+    let safe = audit_source("train_safe.py", SAFE_SCRIPT, &opts);
+    d.out.line(&format!(
+        "  {} findings in {} of the 6 flaw classes on the flawed script; {} on the safe rewrite",
+        findings.len(),
+        classes.len(),
+        if safe.is_empty() { d.out.good("none") } else { d.out.bad(&safe.len().to_string()) }
+    ))?;
+    let must = ["MLG001", "MLG102", "MLG302", "MLG503", "MLG401"];
+    for code in must {
+        if !findings.iter().any(|f| f.check == code) {
+            d.failures.push(format!("the code auditor missed {code}"));
+        }
+    }
+    if !safe.is_empty() {
+        d.failures.push(format!("the code auditor flagged the safe script: {safe:?}"));
     }
     Ok(())
 }
