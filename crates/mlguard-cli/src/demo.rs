@@ -522,12 +522,20 @@ fn audit_code(d: &mut Demo<'_>) -> anyhow::Result<()> {
         {
             classes.push(class);
         }
-        let line = f.location.line.unwrap_or(0);
-        let sev = match f.severity {
-            s if s >= mlguard_findings::Severity::High => d.out.bad(&s.to_string()),
-            s => s.to_string(),
-        };
-        d.out.line(&format!("  {sev:>6}  train.py:{line:<3} {} {}", f.check, f.message))?;
+    }
+    // One compact list: `line CODE name`, wrapped, high severity in colour.
+    let mut items = Vec::new();
+    for f in &findings {
+        let name = rule(&f.check).map_or("", |r| r.name);
+        let item = format!("{}:{} {name}", f.location.line.unwrap_or(0), f.check);
+        items.push(if f.severity >= mlguard_findings::Severity::High {
+            d.out.bad(&item)
+        } else {
+            item
+        });
+    }
+    for chunk in items.chunks(4) {
+        d.out.line(&format!("  train.py {}", chunk.join(" · ")))?;
     }
     let safe = audit_source("train_safe.py", SAFE_SCRIPT, &opts);
     d.out.line(&format!(
