@@ -279,6 +279,11 @@ struct FileResult {
 
 /// Audits every file on all cores; results keep the input order.
 fn audit_all(files: &[PathBuf], opts: &AuditOptions) -> Vec<FileResult> {
+    // Largest files first, so no worker is left alone with a big file at the end.
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    let sizes: Vec<u64> =
+        files.iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<FileResult>>> =
         Mutex::new((0..files.len()).map(|_| None).collect());
@@ -286,19 +291,31 @@ fn audit_all(files: &[PathBuf], opts: &AuditOptions) -> Vec<FileResult> {
         std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
     std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|| {
+            // A stack the auditor never needs to grow (it would allocate one per file).
+            let builder = std::thread::Builder::new().stack_size(2 * mlguard_pyaudit::RED_ZONE);
+            let spawned = builder.spawn_scoped(s, || {
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = files.get(i) else { break };
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = order.get(k) else { break };
+                    let path = &files[i];
                     let r = audit_file(path, opts);
                     if let Ok(mut all) = results.lock() {
                         all[i] = Some(r);
                     }
                 }
             });
+            // Without a thread of its own the work is done by the others (or below).
+            drop(spawned);
         }
     });
-    results.into_inner().unwrap_or_default().into_iter().flatten().collect()
+    let mut results = results.into_inner().unwrap_or_default();
+    // Files no worker took (no thread could be started): audited here.
+    for (slot, path) in results.iter_mut().zip(files) {
+        if slot.is_none() {
+            *slot = Some(audit_file(path, opts));
+        }
+    }
+    results.into_iter().flatten().collect()
 }
 
 fn audit_file(path: &Path, opts: &AuditOptions) -> FileResult {
@@ -324,7 +341,7 @@ fn audit_file(path: &Path, opts: &AuditOptions) -> FileResult {
         },
         Err(e) => return unreadable(format!("could not be read: {e}")),
     };
-    let lines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+    let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
     if path.extension().and_then(|e| e.to_str()) == Some("ipynb") {
         return match audit_notebook(&name, &bytes, opts) {
             Ok(findings) => FileResult { findings, lines, unreadable: false },

@@ -8,7 +8,9 @@ use ruff_python_parser::parse_unchecked_source;
 use crate::engine::{Checker, Hit};
 use crate::rules::{self, Rule};
 
-/// Stack for the parser and the analysis: deep (but legal) nesting must never overflow.
+/// Stack the parser and the analysis need at most (they cap nesting and grow on demand).
+pub const RED_ZONE: usize = 64 * 1024 * 1024;
+/// Stack allocated when a caller has less than [`RED_ZONE`] left.
 const STACK_SIZE: usize = 256 * 1024 * 1024;
 /// Larger sources are not parsed (a finding says so).
 pub(crate) const MAX_SOURCE_BYTES: usize = 64 * 1024 * 1024;
@@ -96,33 +98,11 @@ pub fn audit_source(path: &str, source: &str, opts: &AuditOptions) -> Vec<Findin
     on_big_stack(run)
 }
 
-/// Runs `f` on a thread with a large stack (or on this one if no thread can be started).
-pub(crate) fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    let slot = std::sync::Mutex::new(Some(f));
-    let take = || slot.lock().ok().and_then(|mut g| g.take());
-    let spawned = std::thread::scope(|s| {
-        let builder =
-            std::thread::Builder::new().name("mlguard-pyaudit".into()).stack_size(STACK_SIZE);
-        let handle = builder.spawn_scoped(s, || take().map(|f| f()));
-        match handle {
-            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            Err(_) => None,
-        }
-    });
-    match spawned {
-        Some(v) => v,
-        // No thread could be started: run here (the depth cap still bounds recursion).
-        None => match take() {
-            Some(f) => f(),
-            None => unreachable_slot(),
-        },
-    }
-}
-
-#[cold]
-fn unreachable_slot<T>() -> T {
-    // The closure runs either on the thread or here, never neither.
-    std::process::abort()
+/// Runs `f` with at least [`RED_ZONE`] of stack left, growing it (by [`STACK_SIZE`]) only
+/// when the calling thread has less: deep (but legal) nesting never overflows, and callers
+/// that run on a large stack (the CLI's workers) pay nothing.
+pub(crate) fn on_big_stack<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(RED_ZONE, STACK_SIZE, f)
 }
 
 /// Where a byte offset is: the line (1-based), its column, and for notebooks the cell.
@@ -152,8 +132,7 @@ impl Positions<'_> {
 
 pub(crate) fn line_starts(source: &str) -> Vec<u32> {
     let mut starts = vec![0u32];
-    starts
-        .extend(source.bytes().enumerate().filter(|(_, b)| *b == b'\n').map(|(i, _)| i as u32 + 1));
+    starts.extend(memchr::memchr_iter(b'\n', source.as_bytes()).map(|i| i as u32 + 1));
     starts
 }
 
@@ -206,7 +185,7 @@ pub(crate) fn analyse(
         std::mem::forget(parsed);
     }
     hits.sort_by_key(|h| (h.range.start(), h.rule.code));
-    let suppressions = Suppressions::read(source, opts.honor_nosec);
+    let suppressions = Suppressions::read(source, &positions.line_starts, opts.honor_nosec);
     let mut seen: Vec<(String, &'static str, u32)> = Vec::new();
     let mut findings = Vec::new();
     for h in hits {
@@ -265,12 +244,19 @@ struct Suppressions {
 }
 
 impl Suppressions {
-    fn read(source: &str, honor_nosec: bool) -> Self {
-        let mut lines = Vec::new();
-        for (i, text) in source.split('\n').enumerate() {
+    fn read(source: &str, starts: &[u32], honor_nosec: bool) -> Self {
+        let mut lines: Vec<(u32, Vec<String>)> = Vec::new();
+        // Only lines with a `#` can hold a suppression: visit those.
+        for (pos, _) in source.match_indices('#') {
+            let line = starts.partition_point(|&s| s as usize <= pos) as u32;
+            if lines.last().is_some_and(|(l, _)| *l == line) {
+                continue;
+            }
+            let start = starts[line as usize - 1] as usize;
+            let end = starts.get(line as usize).map_or(source.len(), |&e| e as usize);
+            let text = &source[start..end];
             let Some(hash) = comment_start(text) else { continue };
             let comment = &text[hash..];
-            let line = i as u32 + 1;
             if let Some(rest) =
                 comment.find("mlguard: ignore").map(|p| &comment[p + "mlguard: ignore".len()..])
             {

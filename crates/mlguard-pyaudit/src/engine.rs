@@ -4,7 +4,9 @@
 //! a digest or a deserialised object); rules called at calls, comparisons, checks and at
 //! the end of each scope.
 
-use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use mlguard_findings::Severity;
 use ruff_python_ast::visitor::{Visitor, walk_expr};
@@ -16,13 +18,17 @@ use crate::rules::{self, Rule};
 /// Expressions nested deeper than this are not analysed (a `too-deep` finding says so).
 pub(crate) const MAX_DEPTH: usize = 200;
 /// Names remembered as the origins of one value.
-const MAX_ORIGINS: usize = 32;
+const MAX_ORIGINS: usize = 16;
+/// Longer string constants are not kept (docstrings, templates): only their presence.
+const MAX_KEPT_STR: usize = 256;
 
 /// A constant the analysis knows the value of.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Lit {
     Int(i64),
-    Str(String),
+    Str(Rc<str>),
+    /// A string constant longer than [`MAX_KEPT_STR`].
+    LongStr,
     Bytes(usize),
     Bool(bool),
     None,
@@ -45,12 +51,12 @@ pub(crate) struct Digest {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Val {
     /// The module, function or class it refers to (`pickle.loads`).
-    pub(crate) qual: Option<String>,
+    pub(crate) qual: Option<Rc<str>>,
     /// A function defined in this file.
-    pub(crate) local_fn: Option<String>,
+    pub(crate) local_fn: Option<Rc<str>>,
     pub(crate) lit: Option<Lit>,
     /// `{"weights_only": False}` and `dict(weights_only=False)`, for `**kwargs`.
-    pub(crate) dict: Option<Vec<(String, Val)>>,
+    pub(crate) dict: Option<Vec<(Rc<str>, Val)>>,
     /// Line where an external dataset was read (C1), until validated.
     pub(crate) raw_data: Option<u32>,
     /// Line where request/CLI/message data entered (C2), until validated.
@@ -61,11 +67,42 @@ pub(crate) struct Val {
     pub(crate) new_key: Option<u32>,
     pub(crate) digest: Option<Digest>,
     /// Variables this value was computed from.
-    pub(crate) origins: Vec<String>,
+    pub(crate) origins: Origins,
+}
+
+/// Variables a value was computed from, as interned ids: inline, so copying a value never
+/// allocates.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Origins {
+    ids: [u32; MAX_ORIGINS],
+    len: u8,
+}
+
+impl Origins {
+    pub(crate) fn add(&mut self, id: u32) {
+        if (self.len as usize) < MAX_ORIGINS && !self.contains(id) {
+            self.ids[self.len as usize] = id;
+            self.len += 1;
+        }
+    }
+
+    pub(crate) fn contains(&self, id: u32) -> bool {
+        self.ids[..self.len as usize].contains(&id)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.ids[..self.len as usize].iter().copied()
+    }
+
+    pub(crate) fn extend(&mut self, other: &Origins) {
+        for id in other.iter() {
+            self.add(id);
+        }
+    }
 }
 
 impl Val {
-    fn qual(q: impl Into<String>) -> Val {
+    fn qual(q: impl Into<Rc<str>>) -> Val {
         Val { qual: Some(q.into()), ..Val::default() }
     }
 
@@ -84,15 +121,7 @@ impl Val {
         if self.digest.is_none() {
             self.digest = other.digest;
         }
-        for o in &other.origins {
-            self.add_origin(o);
-        }
-    }
-
-    fn add_origin(&mut self, name: &str) {
-        if self.origins.len() < MAX_ORIGINS && !self.origins.iter().any(|o| o == name) {
-            self.origins.push(name.to_owned());
-        }
+        self.origins.extend(&other.origins);
     }
 
     fn tainted_only(&self) -> Val {
@@ -114,13 +143,14 @@ impl Val {
             Some(Lit::Int(i)) => Some(*i != 0),
             Some(Lit::None) => Some(false),
             Some(Lit::Str(s)) => Some(!s.is_empty()),
+            Some(Lit::LongStr) => Some(true),
             _ => None,
         }
     }
 
     pub(crate) fn str(&self) -> Option<&str> {
         match &self.lit {
-            Some(Lit::Str(s)) => Some(s),
+            Some(Lit::Str(s)) => Some(&**s),
             _ => None,
         }
     }
@@ -130,14 +160,14 @@ impl Val {
 pub(crate) struct Call<'a> {
     pub(crate) node: &'a ast::ExprCall,
     /// The callee's qualified name when it resolves (`pickle.load`, `torch.load`).
-    pub(crate) qual: Option<String>,
+    pub(crate) qual: Option<Rc<str>>,
     /// The last name of the callee (`load`, `fit`), resolved or not.
-    pub(crate) method: String,
+    pub(crate) method: &'a str,
     /// The receiver of a method call.
     pub(crate) receiver: Option<Val>,
     pub(crate) args: Vec<Val>,
     /// Keywords by name, including those passed through `**dict` literals or variables.
-    pub(crate) kwargs: Vec<(String, Val, TextRange)>,
+    pub(crate) kwargs: Vec<(Rc<str>, Val, TextRange)>,
     /// A `**kwargs` whose content is unknown.
     pub(crate) opaque_kwargs: bool,
     /// The call's input was checked (digest, HMAC or signature) earlier in the scope.
@@ -153,12 +183,12 @@ impl Call<'_> {
 
     /// The keyword `name`, if passed.
     pub(crate) fn kw(&self, name: &str) -> Option<&Val> {
-        self.kwargs.iter().find(|(k, _, _)| k == name).map(|(_, v, _)| v)
+        self.kwargs.iter().find(|(k, _, _)| &**k == name).map(|(_, v, _)| v)
     }
 
     /// The keyword `name`'s source range.
     pub(crate) fn kw_range(&self, name: &str) -> Option<TextRange> {
-        self.kwargs.iter().find(|(k, _, _)| k == name).map(|(_, _, r)| *r)
+        self.kwargs.iter().find(|(k, _, _)| &**k == name).map(|(_, _, r)| *r)
     }
 
     /// Positional argument `i`, or keyword `name`.
@@ -182,7 +212,7 @@ pub(crate) struct Load {
     pub(crate) line: u32,
     pub(crate) range: TextRange,
     pub(crate) what: String,
-    pub(crate) origins: Vec<String>,
+    pub(crate) origins: Origins,
     /// A digest/signature check of the same data came first.
     pub(crate) verified: bool,
     /// Set when a digest/signature check on the same data follows the load.
@@ -201,7 +231,7 @@ pub(crate) struct KeyGen {
 struct Scope {
     env: HashMap<String, Val>,
     /// Names checked by a digest/HMAC/signature comparison, with the line.
-    verified: HashMap<String, u32>,
+    verified: HashMap<u32, u32>,
     loads: Vec<Load>,
     keys: Vec<KeyGen>,
     /// Data origins (lines) already reported at a sink, per rule.
@@ -237,6 +267,12 @@ pub(crate) struct Checker<'s> {
     pydantic: HashSet<String>,
     depth: usize,
     pub(crate) too_deep: Option<TextRange>,
+    /// Interned variable names (for [`Origins`]).
+    ids: HashMap<String, u32>,
+    /// Interned keyword names.
+    keywords: HashMap<String, Rc<str>>,
+    /// Argument vectors to reuse (a call allocates none once the pool is warm).
+    arg_pool: Vec<Vec<Val>>,
     /// Policy for fixed seeds (C3): report them (default) or not.
     pub(crate) report_fixed_seeds: bool,
 }
@@ -248,8 +284,11 @@ impl<'s> Checker<'s> {
             line_starts,
             hits: Vec::new(),
             scopes: vec![Scope::default()],
-            local_fns: HashMap::new(),
-            pydantic: HashSet::new(),
+            local_fns: HashMap::default(),
+            pydantic: HashSet::default(),
+            ids: HashMap::default(),
+            keywords: HashMap::default(),
+            arg_pool: Vec::new(),
             depth: 0,
             too_deep: None,
             report_fixed_seeds,
@@ -287,6 +326,25 @@ impl<'s> Checker<'s> {
         let start = self.line_starts.get(line.saturating_sub(1)).copied().unwrap_or(0) as usize;
         let end = self.line_starts.get(line).map_or(self.source.len(), |&e| e as usize);
         self.source.get(start..end).unwrap_or("")
+    }
+
+    /// The interned id of a variable name.
+    fn id(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.ids.len() as u32;
+        self.ids.insert(name.to_owned(), id);
+        id
+    }
+
+    fn keyword(&mut self, name: &str) -> Rc<str> {
+        if let Some(k) = self.keywords.get(name) {
+            return k.clone();
+        }
+        let k: Rc<str> = Rc::from(name);
+        self.keywords.insert(name.to_owned(), k.clone());
+        k
     }
 
     fn scope(&mut self) -> &mut Scope {
@@ -422,7 +480,7 @@ impl<'s> Checker<'s> {
         for p in params {
             let name = p.parameter.name.as_str();
             let mut v = Val::default();
-            v.add_origin(name);
+            v.origins.add(self.id(name));
             if route && !matches!(name, "self" | "cls") {
                 let validated =
                     p.parameter.annotation.as_deref().and_then(dotted).is_some_and(|a| {
@@ -459,7 +517,7 @@ impl<'s> Checker<'s> {
                 for d in &f.decorator_list {
                     self.eval(&d.expression);
                 }
-                let v = Val { local_fn: Some(f.name.as_str().to_owned()), ..Val::default() };
+                let v = Val { local_fn: Some(Rc::from(f.name.as_str())), ..Val::default() };
                 self.bind_name(f.name.as_str(), v);
                 functions.push(f);
             }
@@ -605,7 +663,7 @@ impl<'s> Checker<'s> {
     }
 
     /// The qualified name of a call's callee (for `with open(...) as f` and similar).
-    fn eval_callee_qual(&mut self, e: &Expr) -> Option<String> {
+    fn eval_callee_qual(&mut self, e: &Expr) -> Option<Rc<str>> {
         match e {
             Expr::Call(c) => self.resolve(&c.func),
             _ => None,
@@ -620,23 +678,23 @@ impl<'s> Checker<'s> {
         let args: Vec<&Expr> =
             c.arguments.args.iter().chain(c.arguments.keywords.iter().map(|k| &k.value)).collect();
         let local = self.local_fn_of(&c.func);
-        if is_validator_call(method.as_deref(), qual.as_deref(), local.as_ref()) {
+        if is_validator_call(method, qual.as_deref(), local.as_ref()) {
             for a in &args {
                 for n in names_in(a) {
                     self.validate_name(&n);
                 }
             }
         }
-        if is_verify_call(method.as_deref(), qual.as_deref()) {
-            let mut names = Vec::new();
+        if is_verify_call(method, qual.as_deref()) {
+            let mut names = Origins::default();
             for a in &args {
                 let v = self.eval_quiet(a);
-                names.extend(v.origins);
+                names.extend(&v.origins);
             }
             if let Expr::Attribute(at) = &*c.func {
-                names.extend(self.eval_quiet(&at.value).origins);
+                names.extend(&self.eval_quiet(&at.value).origins);
             }
-            self.mark_verified(&names, c.range());
+            self.mark_verified(names, c.range());
         }
     }
 
@@ -654,7 +712,7 @@ impl<'s> Checker<'s> {
             }
         }
         if is_integrity_test(test, &v) {
-            self.mark_verified(&v.origins, stmt_range);
+            self.mark_verified(v.origins, stmt_range);
         }
     }
 
@@ -668,17 +726,13 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn mark_verified(&mut self, names: &[String], range: TextRange) {
+    /// Origins are transitive (a value carries the names of everything it was computed
+    /// from), so the names in the check are all there is to mark.
+    fn mark_verified(&mut self, all: Origins, range: TextRange) {
         let line = self.line(range);
-        let mut all: Vec<String> = names.to_vec();
-        for n in names {
-            if let Some(v) = self.lookup(n) {
-                all.extend(v.origins.iter().cloned());
-            }
-        }
         let scope = self.scope();
-        for n in &all {
-            scope.verified.entry(n.clone()).or_insert(line);
+        for n in all.iter() {
+            scope.verified.entry(n).or_insert(line);
         }
         for load in &mut scope.loads {
             if !load.verified
@@ -692,15 +746,15 @@ impl<'s> Checker<'s> {
         rules::verify_after_load::at_check(self, &loads, range);
     }
 
-    fn is_verified(&self, origins: &[String]) -> bool {
-        self.scopes.last().is_some_and(|s| origins.iter().any(|o| s.verified.contains_key(o)))
+    fn is_verified(&self, origins: &Origins) -> bool {
+        self.scopes.last().is_some_and(|s| origins.iter().any(|o| s.verified.contains_key(&o)))
     }
 
     /// Records a deserialisation for C6.
     pub(crate) fn record_load(&mut self, call: &Call<'_>, what: &str) {
-        let mut origins = Vec::new();
+        let mut origins = Origins::default();
         for a in call.all_args() {
-            origins.extend(a.origins.iter().cloned());
+            origins.extend(&a.origins);
         }
         let load = Load {
             line: call.line,
@@ -742,7 +796,7 @@ impl<'s> Checker<'s> {
             Expr::Name(n) => {
                 let mut v = v.clone();
                 // The name itself is the origin of what is read from it later.
-                v.add_origin(n.id.as_str());
+                v.origins.add(self.id(n.id.as_str()));
                 self.bind_name(n.id.as_str(), v);
             }
             Expr::Tuple(t) => {
@@ -766,7 +820,7 @@ impl<'s> Checker<'s> {
     }
 
     /// Resolves a callee or attribute chain to a qualified name.
-    pub(crate) fn resolve(&mut self, e: &Expr) -> Option<String> {
+    pub(crate) fn resolve(&mut self, e: &Expr) -> Option<Rc<str>> {
         self.eval_quiet(e).qual
     }
 
@@ -774,7 +828,7 @@ impl<'s> Checker<'s> {
         let Expr::Name(n) = func else { return None };
         let v = self.lookup(n.id.as_str())?;
         let name = v.local_fn.as_ref()?;
-        self.local_fns.get(name).cloned()
+        self.local_fns.get(&**name).cloned()
     }
 
     /// Evaluates without reporting (for re-reading an expression already analysed).
@@ -808,14 +862,14 @@ impl<'s> Checker<'s> {
                     Some(v) => v.clone(),
                     None => Val::qual(name),
                 };
-                v.add_origin(name);
+                v.origins.add(self.id(name));
                 v
             }
             Expr::Attribute(a) => {
                 let base = self.eval(&a.value);
                 let attr = a.attr.as_str();
                 let mut v = base.tainted_only();
-                v.qual = base.qual.as_ref().map(|q| format!("{q}.{attr}"));
+                v.qual = base.qual.as_deref().and_then(|q| member(q, attr));
                 if let Some(line) =
                     rules::unchecked_input::attribute_source(self, &base, attr, a.range())
                 {
@@ -825,7 +879,13 @@ impl<'s> Checker<'s> {
             }
             Expr::Call(c) => self.call(c),
             Expr::StringLiteral(s) => {
-                Val { lit: Some(Lit::Str(s.value.to_str().to_owned())), ..Val::default() }
+                let text = s.value.to_str();
+                let lit = if text.len() <= MAX_KEPT_STR {
+                    Lit::Str(Rc::from(text))
+                } else {
+                    Lit::LongStr
+                };
+                Val { lit: Some(lit), ..Val::default() }
             }
             Expr::BytesLiteral(b) => Val { lit: Some(Lit::Bytes(b.value.len())), ..Val::default() },
             Expr::NumberLiteral(n) => match &n.value {
@@ -843,7 +903,7 @@ impl<'s> Checker<'s> {
                     v.absorb(&value);
                     match &item.key {
                         Some(Expr::StringLiteral(k)) => {
-                            entries.push((k.value.to_str().to_owned(), value))
+                            entries.push((Rc::from(k.value.to_str()), value))
                         }
                         Some(k) => {
                             let kv = self.eval(k);
@@ -884,14 +944,9 @@ impl<'s> Checker<'s> {
             }
             _ => {
                 // Everything else: what flows out is what flows in.
-                let mut children = Children(Vec::new());
+                let mut children = EvalChildren { cx: self, v: Val::default() };
                 walk_expr(&mut children, e);
-                let mut v = Val::default();
-                for c in children.0 {
-                    let cv = self.eval(c);
-                    v.absorb(&cv);
-                }
-                v
+                children.v
             }
         }
     }
@@ -901,19 +956,23 @@ impl<'s> Checker<'s> {
         let (func_val, receiver) = match &*c.func {
             Expr::Attribute(a) => {
                 let recv = self.eval(&a.value);
-                let q = recv.qual.as_ref().map(|q| format!("{q}.{}", a.attr.as_str()));
+                let q = recv.qual.as_deref().and_then(|q| member(q, a.attr.as_str()));
                 (Val { qual: q, ..recv.tainted_only() }, Some(recv))
             }
             f => (self.eval(f), None),
         };
-        let args: Vec<Val> = c.arguments.args.iter().map(|a| self.eval(a)).collect();
+        let mut args = self.arg_pool.pop().unwrap_or_default();
+        for a in c.arguments.args.iter() {
+            let v = self.eval(a);
+            args.push(v);
+        }
         let mut kwargs = Vec::new();
         let mut opaque_kwargs = false;
         let mut spread = Val::default();
         for k in &c.arguments.keywords {
             let v = self.eval(&k.value);
             match &k.arg {
-                Some(name) => kwargs.push((name.as_str().to_owned(), v, k.range())),
+                Some(name) => kwargs.push((self.keyword(name.as_str()), v, k.range())),
                 None => match &v.dict {
                     Some(entries) => {
                         for (name, ev) in entries {
@@ -955,11 +1014,11 @@ impl<'s> Checker<'s> {
         }
         // A class or function from an unresolved import keeps its written name.
         if qual.is_none() {
-            qual = dotted(&c.func);
+            qual = dotted(&c.func).map(Rc::from);
         }
-        let mut origins = Vec::new();
+        let mut origins = Origins::default();
         for a in args.iter().chain(kwargs.iter().map(|(_, v, _)| v)).chain(receiver.iter()) {
-            origins.extend(a.origins.iter().cloned());
+            origins.extend(&a.origins);
         }
         let verified = self.is_verified(&origins);
         let line = self.line(c.range());
@@ -990,11 +1049,11 @@ impl<'s> Checker<'s> {
         }
         if let Some(recv) = &call.receiver
             && let Some(line) =
-                rules::unchecked_input::attribute_source(self, recv, &call.method, c.range())
+                rules::unchecked_input::attribute_source(self, recv, call.method, c.range())
         {
             out.user_input.get_or_insert(line);
         }
-        if is_validator_call(Some(&call.method), call.qual.as_deref(), local.as_ref())
+        if is_validator_call(Some(call.method), call.qual.as_deref(), local.as_ref())
             || call.qual.as_deref().is_some_and(|q| self.pydantic.contains(q))
         {
             out.raw_data = None;
@@ -1015,41 +1074,92 @@ impl<'s> Checker<'s> {
         if let Some(d) = rules::weak_hash::digest_of(self, &call) {
             out.digest = Some(d);
         }
-        // A call's result keeps its callee's name with `()` appended, so methods of
-        // instances resolve (`Fernet(key).decrypt` is `cryptography.fernet.Fernet().decrypt`).
+        // A call's result keeps its callee's name with `()` appended (`os.urandom()`,
+        // `io.BytesIO()`, `kafka.KafkaConsumer()`): what some rules ask of a value.
         if let Some(q) = &call.qual {
-            out.qual = Some(format!("{q}()"));
+            out.qual = Some(concat_rc(&[q, "()"]));
         }
+        let mut args = call.args;
+        args.clear();
+        self.arg_pool.push(args);
         out
     }
 
     fn dispatch(&mut self, call: &Call<'_>) {
-        rules::unvalidated_data::at_call(self, call);
-        rules::unchecked_input::at_call(self, call);
-        rules::fixed_seed::at_call(self, call);
-        rules::bytes_seed::at_call(self, call);
-        rules::insecure_random_secret::at_call(self, call);
-        rules::pickle_load::at_call(self, call);
-        rules::torch_load::at_call(self, call);
-        rules::numpy_allow_pickle::at_call(self, call);
-        rules::unsafe_yaml::at_call(self, call);
-        rules::keras_unsafe::at_call(self, call);
-        rules::trust_remote_code::at_call(self, call);
-        rules::torch_hub_unpinned::at_call(self, call);
-        rules::cleartext_storage::at_call(self, call);
-        rules::hardcoded_key::at_call(self, call);
-        rules::hf_unpinned::at_call(self, call);
-        rules::weak_hash::at_call(self, call);
+        let table = call_rules();
+        let leaf =
+            call.qual.as_deref().map_or(call.method, |q| q.rsplit_once('.').map_or(q, |(_, l)| l));
+        if let Some(rules) = table.by_callee.get(leaf) {
+            for rule in rules {
+                rule(self, call);
+            }
+        }
+        if !call.kwargs.is_empty() {
+            for rule in &table.any_keyword {
+                rule(self, call);
+            }
+        }
     }
 }
 
-/// Direct child expressions of an expression.
-struct Children<'a>(Vec<&'a Expr>);
+/// The call rules indexed by callee name, built once.
+struct CallRules {
+    by_callee: HashMap<&'static str, Vec<rules::CallRule>>,
+    any_keyword: Vec<rules::CallRule>,
+}
 
-impl<'a> Visitor<'a> for Children<'a> {
+fn call_rules() -> &'static CallRules {
+    static TABLE: std::sync::OnceLock<CallRules> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = CallRules { by_callee: HashMap::default(), any_keyword: Vec::new() };
+        for (callees, rule) in rules::CALL_RULES {
+            for c in *callees {
+                if *c == "*" {
+                    t.any_keyword.push(*rule);
+                } else {
+                    t.by_callee.entry(c).or_default().push(*rule);
+                }
+            }
+        }
+        t
+    })
+}
+
+/// Evaluates the direct children of an expression and joins what flows out of them.
+struct EvalChildren<'c, 's> {
+    cx: &'c mut Checker<'s>,
+    v: Val,
+}
+
+impl<'a> Visitor<'a> for EvalChildren<'_, '_> {
     fn visit_expr(&mut self, expr: &'a Expr) {
-        self.0.push(expr);
+        let cv = self.cx.eval(expr);
+        self.v.absorb(&cv);
     }
+}
+
+/// `base.attr`: the qualified name of a member. Members of call results are not named
+/// (no rule needs `Fernet(key).decrypt`; what flows through them is still followed).
+fn member(base: &str, attr: &str) -> Option<Rc<str>> {
+    if base.ends_with("()") {
+        return None;
+    }
+    Some(concat_rc(&[base, ".", attr]))
+}
+
+/// The parts joined, in one allocation (a reused buffer, then the `Rc`).
+fn concat_rc(parts: &[&str]) -> Rc<str> {
+    thread_local! {
+        static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUF.with(|b| match b.try_borrow_mut() {
+        Ok(mut b) => {
+            b.clear();
+            parts.iter().for_each(|p| b.push_str(p));
+            Rc::from(b.as_str())
+        }
+        Err(_) => Rc::from(parts.concat()),
+    })
 }
 
 /// `a.b.c` as written, for names that do not resolve through imports.
@@ -1062,10 +1172,10 @@ pub(crate) fn dotted(e: &Expr) -> Option<String> {
 }
 
 /// The last name of a callee: `fit` in `model.fit`, `load` in `pickle.load`.
-fn callee_name(e: &Expr) -> Option<String> {
+fn callee_name(e: &Expr) -> Option<&str> {
     match e {
-        Expr::Name(n) => Some(n.id.as_str().to_owned()),
-        Expr::Attribute(a) => Some(a.attr.as_str().to_owned()),
+        Expr::Name(n) => Some(n.id.as_str()),
+        Expr::Attribute(a) => Some(a.attr.as_str()),
         _ => None,
     }
 }
@@ -1181,7 +1291,7 @@ fn is_route_decorator(e: &Expr) -> bool {
         other => other,
     };
     matches!(
-        callee_name(target).as_deref(),
+        callee_name(target),
         Some("route" | "get" | "post" | "put" | "patch" | "delete" | "websocket" | "api_view")
     )
 }

@@ -17,6 +17,6 @@ mod engine;
 mod notebook;
 pub mod rules;
 
-pub use audit::{AuditOptions, SeedPolicy, audit_bytes, audit_source, fingerprint};
+pub use audit::{AuditOptions, RED_ZONE, SeedPolicy, audit_bytes, audit_source, fingerprint};
 pub use notebook::{NotebookError, audit_notebook};
 pub use rules::{FlawClass, RULES, Rule, rule};

@@ -34,6 +34,20 @@ declare_rule! {
     };
 }
 
+/// The callee names (last part) this rule looks at; `*`: every call with keywords.
+pub(crate) const CALLEES: &[&str] = &[
+    "*",
+    "seed",
+    "default_rng",
+    "RandomState",
+    "Generator",
+    "Random",
+    "manual_seed",
+    "manual_seed_all",
+    "set_seed",
+    "set_random_seed",
+];
+
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     for name in SEED_KWARGS {
         if let Some(v) = call.kw(name)
@@ -50,7 +64,10 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
             return;
         }
     }
-    if call.is(SEEDERS) && call.args.first().is_some_and(|v| is_bytes_source(v.qual.as_deref())) {
+    if crate::rules::fixed_seed::is_seeder_name(call.qual.as_deref())
+        && call.is(SEEDERS)
+        && call.args.first().is_some_and(|v| is_bytes_source(v.qual.as_deref()))
+    {
         cx.report(
             &RULE,
             call.range(),

@@ -51,6 +51,10 @@ const WRITERS: &[&str] = &[
     "np.savez",
 ];
 
+/// The callee names (last part) this rule looks at; `*`: every call with keywords.
+pub(crate) const CALLEES: &[&str] =
+    &["dump", "save", "savez", "to_csv", "to_parquet", "to_json", "to_pickle"];
+
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     // `pickle.dump(obj, io.BytesIO())` stays in memory.
     let in_memory = call
@@ -67,7 +71,7 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     }
     let frame_from_dataset =
         call.receiver.as_ref().and_then(|r| r.raw_data.or(r.user_input)).is_some();
-    if matches!(call.method.as_str(), "to_csv" | "to_parquet" | "to_json" | "to_pickle")
+    if matches!(call.method, "to_csv" | "to_parquet" | "to_json" | "to_pickle")
         && frame_from_dataset
     {
         cx.report(

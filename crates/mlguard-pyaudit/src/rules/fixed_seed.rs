@@ -62,6 +62,38 @@ pub(crate) const SEEDERS: &[&str] = &[
 /// Keyword arguments that are seeds.
 pub(crate) const SEED_KWARGS: &[&str] = &["random_state", "seed", "random_seed"];
 
+/// A cheap filter before the list: the last name of every seeder.
+pub(crate) fn is_seeder_name(qual: Option<&str>) -> bool {
+    let Some(q) = qual else { return false };
+    let leaf = q.rsplit_once('.').map_or(q, |(_, l)| l);
+    matches!(
+        leaf,
+        "seed"
+            | "default_rng"
+            | "RandomState"
+            | "Generator"
+            | "Random"
+            | "manual_seed"
+            | "manual_seed_all"
+            | "set_seed"
+            | "set_random_seed"
+    )
+}
+
+/// The callee names (last part) this rule looks at; `*`: every call with keywords.
+pub(crate) const CALLEES: &[&str] = &[
+    "*",
+    "seed",
+    "default_rng",
+    "RandomState",
+    "Generator",
+    "Random",
+    "manual_seed",
+    "manual_seed_all",
+    "set_seed",
+    "set_random_seed",
+];
+
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     if !cx.report_fixed_seeds {
         return;
@@ -73,7 +105,8 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
             return;
         }
     }
-    if call.is(SEEDERS)
+    if is_seeder_name(call.qual.as_deref())
+        && call.is(SEEDERS)
         && let Some(v) = call.args.first().and_then(|v| v.int())
     {
         let what = call.qual.as_deref().unwrap_or("seed");

@@ -1,7 +1,7 @@
 use mlguard_findings::Severity;
 
 use crate::engine::{Call, Checker, Lit};
-use crate::rules::{FlawClass, same_callable};
+use crate::rules::{FlawClass, leaf_is, same_callable};
 
 declare_rule! {
     /// ## What it does
@@ -47,9 +47,18 @@ const KEYED: &[(&str, usize, &str)] = &[
     ("jwt.encode", 1, "key"),
 ];
 
+/// The callee names (last part) this rule looks at; `*`: every call with keywords.
+pub(crate) const CALLEES: &[&str] =
+    &["Fernet", "AESGCM", "ChaCha20Poly1305", "AESCCM", "AESSIV", "AES", "new", "digest", "encode"];
+
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     let q = call.qual.as_deref().unwrap_or("");
+    let qleaf = q.rsplit_once('.').map_or(q, |(_, l)| l);
     for (name, index, kw) in KEYED {
+        // Cheap first: the resolved callee's last name must be the sink's.
+        if !leaf_is(name, qleaf) && !leaf_is(name, call.method) {
+            continue;
+        }
         if !same_callable(q, name) {
             continue;
         }

@@ -42,10 +42,14 @@ pub(crate) fn pinned(call: &Call<'_>) -> bool {
         .is_some_and(|r| r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// The callee names (last part) this rule looks at; `*`: every call with keywords.
+pub(crate) const CALLEES: &[&str] =
+    &["from_pretrained", "hf_hub_download", "snapshot_download", "pipeline", "load_dataset"];
+
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     let q = call.qual.as_deref().unwrap_or("");
     let hub = call.method == "from_pretrained"
-        || matches!(call.method.as_str(), "hf_hub_download" | "snapshot_download")
+        || matches!(call.method, "hf_hub_download" | "snapshot_download")
             && q.starts_with("huggingface_hub")
         || call.method == "pipeline" && q.starts_with("transformers")
         || call.method == "load_dataset" && q.starts_with("datasets");

@@ -34,6 +34,9 @@ declare_rule! {
     };
 }
 
+/// The callee names (last part) this rule looks at; `*`: every call with keywords.
+pub(crate) const CALLEES: &[&str] = &["load_model", "enable_unsafe_deserialization"];
+
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     let Some(q) = call.qual.as_deref() else { return };
     let keras =

@@ -101,6 +101,30 @@ pub(crate) mod verify_after_load;
 pub(crate) mod weak_hash;
 pub(crate) mod weak_validation;
 
+/// What a rule does at a call.
+pub(crate) type CallRule = fn(&mut crate::engine::Checker<'_>, &crate::engine::Call<'_>);
+
+/// The rules that look at calls, with the callee names each looks at (`*`: every call
+/// that has keyword arguments): the engine runs a rule only for its callees.
+pub(crate) const CALL_RULES: &[(&[&str], CallRule)] = &[
+    (unvalidated_data::SINKS, unvalidated_data::at_call),
+    (unvalidated_data::SINKS, unchecked_input::at_call),
+    (fixed_seed::CALLEES, fixed_seed::at_call),
+    (bytes_seed::CALLEES, bytes_seed::at_call),
+    (insecure_random_secret::CALLEES, insecure_random_secret::at_call),
+    (pickle_load::CALLEES, pickle_load::at_call),
+    (torch_load::CALLEES, torch_load::at_call),
+    (numpy_allow_pickle::CALLEES, numpy_allow_pickle::at_call),
+    (unsafe_yaml::CALLEES, unsafe_yaml::at_call),
+    (keras_unsafe::CALLEES, keras_unsafe::at_call),
+    (trust_remote_code::CALLEES, trust_remote_code::at_call),
+    (torch_hub_unpinned::CALLEES, torch_hub_unpinned::at_call),
+    (cleartext_storage::CALLEES, cleartext_storage::at_call),
+    (hardcoded_key::CALLEES, hardcoded_key::at_call),
+    (hf_unpinned::CALLEES, hf_unpinned::at_call),
+    (weak_hash::CALLEES, weak_hash::at_call),
+];
+
 /// Every rule, in code order.
 pub const RULES: &[Rule] = &[
     parse_error::RULE,
@@ -131,9 +155,22 @@ pub const RULES: &[Rule] = &[
 /// `qual` names `name`: exactly, or the same class or function reached through another
 /// path of the same top-level package (`cryptography.fernet.Fernet` vs a re-export).
 pub(crate) fn same_callable(qual: &str, name: &str) -> bool {
-    let leaf = |s: &str| s.rsplit('.').next().unwrap_or(s).to_owned();
-    let top = |s: &str| s.split('.').next().unwrap_or(s).to_owned();
-    qual == name || (name.contains('.') && leaf(qual) == leaf(name) && top(qual) == top(name))
+    fn leaf(s: &str) -> &str {
+        s.rsplit_once('.').map_or(s, |(_, l)| l)
+    }
+    fn top(s: &str) -> &str {
+        s.split_once('.').map_or(s, |(t, _)| t)
+    }
+    qual == name || (leaf(qual) == leaf(name) && name.contains('.') && top(qual) == top(name))
+}
+
+/// The last dotted part of `name` is `leaf` (`cryptography.fernet.Fernet`, `Fernet`),
+/// without searching the string.
+pub(crate) fn leaf_is(name: &str, leaf: &str) -> bool {
+    name == leaf
+        || (name.len() > leaf.len()
+            && name.ends_with(leaf)
+            && name.as_bytes()[name.len() - leaf.len() - 1] == b'.')
 }
 
 /// Looks a rule up by code (`MLG401`) or name (`pickle-load`), case-insensitively.

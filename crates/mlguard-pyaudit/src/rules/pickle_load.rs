@@ -68,8 +68,16 @@ const LOADERS: &[&str] = &[
     "torch.serialization.pickle.load",
 ];
 
+/// The callee names (last part) this rule looks at; `*`: every call with keywords.
+pub(crate) const CALLEES: &[&str] =
+    &["load", "loads", "Unpickler", "open", "decode", "read_pickle"];
+
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     let Some(q) = call.qual.as_deref() else { return };
+    let leaf = q.rsplit_once('.').map_or(q, |(_, l)| l);
+    if !matches!(leaf, "load" | "loads" | "Unpickler" | "open" | "decode" | "read_pickle") {
+        return;
+    }
     let hit = LOADERS.contains(&q) || (q.starts_with("pd.") && call.method == "read_pickle");
     if !hit {
         return;

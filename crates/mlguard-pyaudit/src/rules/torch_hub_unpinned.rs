@@ -34,6 +34,9 @@ declare_rule! {
     };
 }
 
+/// The callee names (last part) this rule looks at; `*`: every call with keywords.
+pub(crate) const CALLEES: &[&str] = &["load"];
+
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     if !call.is(&["torch.hub.load"]) {
         return;

@@ -34,6 +34,9 @@ declare_rule! {
     };
 }
 
+/// The callee names (last part) this rule looks at; `*`: every call with keywords.
+pub(crate) const CALLEES: &[&str] = &["*"];
+
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     if call.kw("trust_remote_code").and_then(|v| v.truthy()) == Some(true) {
         let range = call.kw_range("trust_remote_code").unwrap_or(call.range());

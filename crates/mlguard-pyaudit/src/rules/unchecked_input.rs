@@ -74,7 +74,7 @@ pub(crate) fn attribute_source(
 /// `input()`, `parser.parse_args()`, `consumer.poll()`: the line, when the call is input.
 pub(crate) fn call_source(call: &Call<'_>) -> Option<u32> {
     let hit = call.is(&["input", "builtins.input"])
-        || matches!(call.method.as_str(), "parse_args" | "parse_known_args")
+        || matches!(call.method, "parse_args" | "parse_known_args")
         || call.method == "poll"
             && call
                 .receiver
@@ -85,14 +85,14 @@ pub(crate) fn call_source(call: &Call<'_>) -> Option<u32> {
 }
 
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
-    if !SINKS.contains(&call.method.as_str()) || call.method.starts_with("train_test") {
+    if !SINKS.contains(&call.method) || call.method.starts_with("train_test") {
         return;
     }
     let Some(origin) = call.all_args().filter_map(|a| a.user_input).min() else { return };
     if !cx.first_sink_report(RULE.code, origin) {
         return;
     }
-    let trains = matches!(call.method.as_str(), "fit" | "partial_fit" | "fit_transform" | "train");
+    let trains = matches!(call.method, "fit" | "partial_fit" | "fit_transform" | "train");
     let (severity, why) = if trains {
         (Severity::High, "trains on it: anyone who can send input can poison the model")
     } else {

@@ -35,6 +35,10 @@ declare_rule! {
     };
 }
 
+/// The callee names (last part) this rule looks at; `*`: every call with keywords.
+pub(crate) const CALLEES: &[&str] =
+    &["load", "load_all", "unsafe_load", "full_load", "unsafe_load_all", "full_load_all"];
+
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     let Some(q) = call.qual.as_deref() else { return };
     if matches!(

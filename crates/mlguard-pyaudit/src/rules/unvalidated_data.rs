@@ -85,18 +85,18 @@ pub(crate) fn source(call: &Call<'_>) -> Option<u32> {
     let from_lib = ["pandas.", "numpy.", "polars.", "datasets.", "pd.", "np.", "pl."]
         .iter()
         .any(|p| q.starts_with(p));
-    (from_lib && READERS.contains(&call.method.as_str())).then_some(call.line)
+    (from_lib && READERS.contains(&call.method)).then_some(call.line)
 }
 
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
-    if !SINKS.contains(&call.method.as_str()) {
+    if !SINKS.contains(&call.method) {
         return;
     }
     let Some(origin) = call.all_args().filter_map(|a| a.raw_data).min() else { return };
     if !cx.first_sink_report(RULE.code, origin) {
         return;
     }
-    let what = call.method.as_str();
+    let what = call.method;
     cx.report(
         &RULE,
         call.range(),

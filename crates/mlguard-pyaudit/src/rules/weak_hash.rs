@@ -40,7 +40,8 @@ pub(crate) fn digest_of(cx: &Checker<'_>, call: &Call<'_>) -> Option<Digest> {
     let q = call.qual.as_deref().filter(|q| !q.contains("()"))?;
     let keyed = matches!(q, "hmac.new" | "hmac.digest" | "hmac.HMAC");
     let algo = if keyed {
-        call.arg(2, "digestmod").and_then(|v| v.qual.clone().or_else(|| v.str().map(str::to_owned)))
+        call.arg(2, "digestmod")
+            .and_then(|v| v.qual.as_deref().or_else(|| v.str()).map(str::to_owned))
     } else if q == "hashlib.new" {
         call.arg(0, "name").and_then(|v| v.str().map(str::to_owned))
     } else {
@@ -72,6 +73,9 @@ pub(crate) fn digest_of(cx: &Checker<'_>, call: &Call<'_>) -> Option<Digest> {
 }
 
 /// `hmac.compare_digest(weak, expected)` is an integrity check too.
+/// The callee names (last part) this rule looks at; `*`: every call with keywords.
+pub(crate) const CALLEES: &[&str] = &["compare_digest"];
+
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     if call.method == "compare_digest" {
         let args: Vec<Val> = call.args.clone();

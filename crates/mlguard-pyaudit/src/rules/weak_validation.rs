@@ -40,6 +40,9 @@ declare_rule! {
 
 /// Is the condition on this source line a weak null check?
 pub(crate) fn is_weak(line: &str) -> bool {
+    if !(line.contains("null") || line.contains("isna") || line.contains("notna")) {
+        return false;
+    }
     let code = line.split('#').next().unwrap_or(line);
     let compact: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let has = |s: &str| compact.contains(s);
