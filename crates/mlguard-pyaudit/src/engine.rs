@@ -94,6 +94,14 @@ impl Origins {
         self.ids[..self.len as usize].iter().copied()
     }
 
+    pub(crate) fn remove(&mut self, id: u32) {
+        let len = self.len as usize;
+        if let Some(i) = self.ids[..len].iter().position(|&x| x == id) {
+            self.ids.copy_within(i + 1..len, i);
+            self.len -= 1;
+        }
+    }
+
     pub(crate) fn extend(&mut self, other: &Origins) {
         for id in other.iter() {
             self.add(id);
@@ -213,8 +221,10 @@ pub(crate) struct Load {
     pub(crate) range: TextRange,
     pub(crate) what: String,
     pub(crate) origins: Origins,
-    /// A digest/signature check of the same data came first.
+    /// A digest/signature check of the same data came first (or this scope wrote it).
     pub(crate) verified: bool,
+    /// The format runs code when loaded (pickle and its relatives).
+    pub(crate) runs_code: bool,
     /// Set when a digest/signature check on the same data follows the load.
     pub(crate) checked_after: Option<u32>,
 }
@@ -232,6 +242,8 @@ struct Scope {
     env: HashMap<String, Val>,
     /// Names checked by a digest/HMAC/signature comparison, with the line.
     verified: HashMap<u32, u32>,
+    /// Names of files and buffers this scope itself wrote (a model saved, then loaded back).
+    written: Origins,
     loads: Vec<Load>,
     keys: Vec<KeyGen>,
     /// Data origins (lines) already reported at a sink, per rule.
@@ -747,11 +759,14 @@ impl<'s> Checker<'s> {
     }
 
     fn is_verified(&self, origins: &Origins) -> bool {
-        self.scopes.last().is_some_and(|s| origins.iter().any(|o| s.verified.contains_key(&o)))
+        self.scopes.last().is_some_and(|s| {
+            origins.iter().any(|o| s.verified.contains_key(&o) || s.written.contains(o))
+        })
     }
 
     /// Records a deserialisation for C6.
-    pub(crate) fn record_load(&mut self, call: &Call<'_>, what: &str) {
+    /// `runs_code`: the format can run code when loaded (pickle), or only yields data.
+    pub(crate) fn record_load(&mut self, call: &Call<'_>, what: &str, runs_code: bool) {
         let mut origins = Origins::default();
         for a in call.all_args() {
             origins.extend(&a.origins);
@@ -762,6 +777,7 @@ impl<'s> Checker<'s> {
             what: what.to_owned(),
             origins,
             verified: call.verified,
+            runs_code,
             checked_after: None,
         };
         self.scope().loads.push(load);
@@ -795,8 +811,11 @@ impl<'s> Checker<'s> {
         match target {
             Expr::Name(n) => {
                 let mut v = v.clone();
-                // The name itself is the origin of what is read from it later.
-                v.origins.add(self.id(n.id.as_str()));
+                // The name itself is the origin of what is read from it later; a new value
+                // under an old name is not what was written under it.
+                let id = self.id(n.id.as_str());
+                self.scope().written.remove(id);
+                v.origins.add(id);
                 self.bind_name(n.id.as_str(), v);
             }
             Expr::Tuple(t) => {
@@ -1026,6 +1045,11 @@ impl<'s> Checker<'s> {
             Call { node: c, qual, method, receiver, args, kwargs, opaque_kwargs, verified, line };
         let local = self.local_fn_of(&c.func);
         self.dispatch(&call);
+        if let Some(target) = written_file(&call) {
+            // What this scope writes it may read back: that is not untrusted input.
+            let written = target.origins;
+            self.scope().written.extend(&written);
+        }
 
         // What the call returns.
         let mut out = Val::default();
@@ -1283,6 +1307,25 @@ fn is_verify_call(method: Option<&str>, qual: Option<&str>) -> bool {
     m == "verify"
         || m.starts_with("verify_")
         || qual.is_some_and(|q| q.starts_with("model_signing.") && q.contains("verify"))
+}
+
+/// The file argument of a call that writes a model or data to a file: `pickle.dump(obj, f)`,
+/// `torch.save(obj, path)`, `np.save(path, arr)`, `model.save(path)`, `df.to_pickle(path)`.
+fn written_file<'c>(call: &'c Call<'_>) -> Option<&'c Val> {
+    let q = call.qual.as_deref().unwrap_or(call.method);
+    let leaf = q.rsplit_once('.').map_or(q, |(_, l)| l);
+    let numpy = q.starts_with("numpy.") || q.starts_with("np.");
+    let index = match leaf {
+        "save" | "savez" | "savez_compressed" if numpy => 0,
+        "dump" | "save_file" => 1,
+        "save" if matches!(q, "torch.save" | "paddle.save") => 1,
+        "save" | "save_model" | "save_weights" | "to_pickle" => 0,
+        _ => return None,
+    };
+    ["f", "file", "filename", "path", "filepath"]
+        .iter()
+        .find_map(|k| call.kw(k))
+        .or_else(|| call.args.get(index))
 }
 
 fn is_route_decorator(e: &Expr) -> bool {

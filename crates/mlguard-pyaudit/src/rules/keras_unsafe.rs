@@ -58,6 +58,7 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
                 "`load_model(..., safe_mode=False)` runs the code of Lambda layers".to_owned(),
             );
         }
-        cx.record_load(call, q);
+        let unsafe_mode = call.kw("safe_mode").and_then(|v| v.truthy()) == Some(false);
+        cx.record_load(call, q, unsafe_mode);
     }
 }

@@ -49,6 +49,6 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
                     .to_owned(),
             );
         }
-        cx.record_load(call, "numpy.load(allow_pickle=True)");
+        cx.record_load(call, "numpy.load(allow_pickle=True)", true);
     }
 }

@@ -11,7 +11,7 @@ declare_rule! {
     /// imported or aliased (`import pickle as p`, `from pickle import loads as l`,
     /// `getattr(pickle, "loads")`, `importlib.import_module("pickle")`). Quiet when a
     /// digest, HMAC or signature check of the same data verifiably comes first in the same
-    /// function.
+    /// function, and on `loads` of bytes `dumps` just produced (an in-memory copy).
     ///
     /// ## Why is this bad
     /// Unpickling runs whatever code the file names: a model file from a shared drive, a
@@ -82,6 +82,12 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     if !hit {
         return;
     }
+    // `pickle.loads(pickle.dumps(obj))` copies an object in memory: nothing untrusted.
+    let own_bytes =
+        call.args.first().and_then(|v| v.qual.as_deref()).is_some_and(|a| a.ends_with(".dumps()"));
+    if own_bytes {
+        return;
+    }
     let what = q.to_owned();
     if !call.verified {
         cx.report(
@@ -90,5 +96,5 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
             format!("`{what}` runs any code the data names when it is loaded"),
         );
     }
-    cx.record_load(call, &what);
+    cx.record_load(call, &what, true);
 }

@@ -63,5 +63,5 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     {
         cx.report(&RULE, call.range(), m.to_owned());
     }
-    cx.record_load(call, "torch.load");
+    cx.record_load(call, "torch.load", safe != Some(true));
 }

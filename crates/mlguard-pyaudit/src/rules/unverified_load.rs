@@ -12,7 +12,9 @@ declare_rule! {
     ///
     /// ## Why is this bad
     /// Nothing ties the file to the model you trained: a swapped or poisoned file is loaded
-    /// and served. For pickle-based formats the swap also runs code (MLG401).
+    /// and served. For pickle-based formats the swap also runs code (MLG401): medium; for
+    /// formats that only carry weights (`weights_only=True`, Keras in safe mode): low.
+    /// Loading back a file the same function wrote is not reported.
     ///
     /// ## Example
     /// ```python
@@ -39,8 +41,20 @@ declare_rule! {
 
 pub(crate) fn at_scope_end(cx: &mut Checker<'_>, loads: &[Load]) {
     for l in loads {
-        if !l.verified && l.checked_after.is_none() {
+        if l.verified || l.checked_after.is_some() {
+            continue;
+        }
+        // Tampered weights still change what the model does, but a format that cannot run
+        // code is a lesser risk.
+        if l.runs_code {
             cx.report(&RULE, l.range, format!("`{}` loads a model nothing verified first", l.what));
+        } else {
+            cx.report_as(
+                &RULE,
+                Severity::Low,
+                l.range,
+                format!("`{}` loads weights nothing verified first (no code runs, but tampered weights change the model)", l.what),
+            );
         }
     }
 }
