@@ -119,3 +119,17 @@ fn seed_program_findings() {
     assert_eq!(got, want, "\n{}", render(&findings));
     insta::assert_snapshot!("seed_flawed", render(&findings));
 }
+
+/// docs/code-audit.md lists every rule with its code, name and CWE.
+#[test]
+fn the_rule_table_in_the_docs_is_complete() {
+    let docs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/code-audit.md"),
+    )
+    .expect("docs/code-audit.md");
+    for r in RULES {
+        let row = format!("| {} | `{}` | {} |", r.code, r.name, r.class.label());
+        assert!(docs.contains(&row), "docs/code-audit.md lacks {row}");
+        assert!(docs.contains(&format!("CWE-{} |", r.cwe)), "{}: CWE-{}", r.code, r.cwe);
+    }
+}
