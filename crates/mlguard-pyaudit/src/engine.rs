@@ -239,7 +239,8 @@ pub(crate) struct KeyGen {
 
 #[derive(Default)]
 struct Scope {
-    env: HashMap<String, Val>,
+    /// Values by interned name.
+    env: HashMap<u32, Val>,
     /// Names checked by a digest/HMAC/signature comparison, with the line.
     verified: HashMap<u32, u32>,
     /// Names of files and buffers this scope itself wrote (a model saved, then loaded back).
@@ -364,12 +365,13 @@ impl<'s> Checker<'s> {
         &mut self.scopes[last]
     }
 
-    fn lookup(&self, name: &str) -> Option<&Val> {
-        self.scopes.iter().rev().find_map(|s| s.env.get(name))
+    fn lookup_id(&self, id: u32) -> Option<&Val> {
+        self.scopes.iter().rev().find_map(|s| s.env.get(&id))
     }
 
     fn bind_name(&mut self, name: &str, val: Val) {
-        self.scope().env.insert(name.to_owned(), val);
+        let id = self.id(name);
+        self.scope().env.insert(id, val);
     }
 
     /// The module: a pre-pass for local functions and pydantic models, then the walk.
@@ -729,8 +731,9 @@ impl<'s> Checker<'s> {
     }
 
     fn validate_name(&mut self, name: &str) {
+        let id = self.id(name);
         for scope in self.scopes.iter_mut().rev() {
-            if let Some(v) = scope.env.get_mut(name) {
+            if let Some(v) = scope.env.get_mut(&id) {
                 v.raw_data = None;
                 v.user_input = None;
                 return;
@@ -843,11 +846,11 @@ impl<'s> Checker<'s> {
         self.eval_quiet(e).qual
     }
 
-    fn local_fn_of(&self, func: &Expr) -> Option<LocalFn> {
+    fn local_fn_of(&mut self, func: &Expr) -> Option<LocalFn> {
         let Expr::Name(n) = func else { return None };
-        let v = self.lookup(n.id.as_str())?;
-        let name = v.local_fn.as_ref()?;
-        self.local_fns.get(&**name).cloned()
+        let id = self.id(n.id.as_str());
+        let name = self.lookup_id(id)?.local_fn.clone()?;
+        self.local_fns.get(&*name).cloned()
     }
 
     /// Evaluates without reporting (for re-reading an expression already analysed).
@@ -877,11 +880,12 @@ impl<'s> Checker<'s> {
         match e {
             Expr::Name(n) => {
                 let name = n.id.as_str();
-                let mut v = match self.lookup(name) {
+                let id = self.id(name);
+                let mut v = match self.lookup_id(id) {
                     Some(v) => v.clone(),
                     None => Val::qual(name),
                 };
-                v.origins.add(self.id(name));
+                v.origins.add(id);
                 v
             }
             Expr::Attribute(a) => {
