@@ -286,6 +286,8 @@ pub(crate) struct Checker<'s> {
     keywords: HashMap<String, Rc<str>>,
     /// Argument vectors to reuse (a call allocates none once the pool is warm).
     arg_pool: Vec<Vec<Val>>,
+    /// Module-level names that lead to a rule (see `skippable`).
+    relevant_globals: Vec<String>,
     /// Policy for fixed seeds (C3): report them (default) or not.
     pub(crate) report_fixed_seeds: bool,
 }
@@ -302,6 +304,7 @@ impl<'s> Checker<'s> {
             ids: HashMap::default(),
             keywords: HashMap::default(),
             arg_pool: Vec::new(),
+            relevant_globals: Vec::new(),
             depth: 0,
             too_deep: None,
             report_fixed_seeds,
@@ -377,8 +380,59 @@ impl<'s> Checker<'s> {
     /// The module: a pre-pass for local functions and pydantic models, then the walk.
     pub(crate) fn module(&mut self, body: &[Stmt]) {
         self.collect_defs(body);
-        self.suite(body);
+        let mut functions = Vec::new();
+        self.suite_collect(body, &mut functions);
+        self.relevant_globals = self.module_names_rules_need();
+        for f in functions {
+            self.function(f);
+        }
         self.end_scope();
+    }
+
+    /// Module-level names a function body can reach a rule through without naming a
+    /// trigger itself: aliases of interesting callables (`from pickle import loads as
+    /// from_bytes`), values that carry a taint or a digest, and `**kwargs` dicts.
+    fn module_names_rules_need(&self) -> Vec<String> {
+        let Some(module) = self.scopes.first() else { return Vec::new() };
+        let mut out = Vec::new();
+        for (name, id) in &self.ids {
+            let Some(v) = module.env.get(id) else { continue };
+            let tainted = v.raw_data.is_some()
+                || v.user_input.is_some()
+                || v.random.is_some()
+                || v.new_key.is_some()
+                || v.digest.is_some()
+                || v.dict.is_some();
+            let callable = v.qual.as_deref().is_some_and(|q| {
+                q.split(['.', '(', ')']).any(|part| trigger_words().contains(part))
+            });
+            if tainted || callable {
+                out.push(name.clone());
+            }
+        }
+        out
+    }
+
+    /// A module-level function (or method) whose text names no trigger — no callee any
+    /// rule looks at, no seed keyword, no digest module, no key generation, no null check,
+    /// no module-level name that leads to one — cannot produce a finding: it is not walked.
+    /// Long functions are always walked (their nesting depth is checked there).
+    fn skippable(&self, f: &ast::StmtFunctionDef) -> bool {
+        const MAX_SKIPPED_BYTES: usize = 64 * 1024;
+        let range = f.range();
+        let Some(text) = self.source.get(usize::from(range.start())..usize::from(range.end()))
+        else {
+            return false;
+        };
+        if text.len() > MAX_SKIPPED_BYTES {
+            return false;
+        }
+        let text = text.as_bytes();
+        match trigger_regex() {
+            Some(re) if !re.is_match(text) => {}
+            _ => return false,
+        }
+        !self.relevant_globals.iter().any(|name| contains_word(text, name.as_bytes()))
     }
 
     fn collect_defs(&mut self, body: &[Stmt]) {
@@ -458,14 +512,6 @@ impl<'s> Checker<'s> {
         rules::ephemeral_key::at_scope_end(self, &scope.keys);
     }
 
-    fn suite(&mut self, body: &[Stmt]) {
-        let mut functions = Vec::new();
-        self.suite_collect(body, &mut functions);
-        for f in functions {
-            self.function(f);
-        }
-    }
-
     /// Walks `body` in order; function definitions are collected and walked after the
     /// enclosing scope's statements, so they see its final names.
     fn suite_collect<'a>(
@@ -479,6 +525,9 @@ impl<'s> Checker<'s> {
     }
 
     fn function(&mut self, f: &ast::StmtFunctionDef) {
+        if self.scopes.len() == 1 && self.skippable(f) {
+            return;
+        }
         if self.scopes.len() >= MAX_DEPTH {
             self.too_deep.get_or_insert(f.range());
             return;
@@ -1128,6 +1177,47 @@ impl<'s> Checker<'s> {
             }
         }
     }
+}
+
+/// Identifiers without which no rule can fire in a function: every callee a call rule
+/// looks at, the keywords the keyword rules read, digest modules, key generation and the
+/// null checks of the weak-validation rule.
+fn trigger_words() -> &'static HashSet<&'static str> {
+    static WORDS: std::sync::OnceLock<HashSet<&'static str>> = std::sync::OnceLock::new();
+    WORDS.get_or_init(|| {
+        let mut w: HashSet<&'static str> = HashSet::default();
+        for (callees, _) in rules::CALL_RULES {
+            w.extend(callees.iter().copied().filter(|c| *c != "*"));
+        }
+        w.extend(rules::fixed_seed::SEED_KWARGS);
+        w.extend(["trust_remote_code", "generate_key", "hashlib", "hmac", "Crypto"]);
+        w.extend(["isnull", "isna", "notnull", "notna"]);
+        w
+    })
+}
+
+/// [`trigger_words`] as one regular expression on word boundaries (a literal prefilter
+/// finds candidates at memory speed). `None` if it could not be built: nothing is skipped.
+fn trigger_regex() -> Option<&'static regex::bytes::Regex> {
+    static RE: std::sync::OnceLock<Option<regex::bytes::Regex>> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        let mut words: Vec<&str> = trigger_words().iter().copied().collect();
+        words.sort_unstable();
+        let alternation: Vec<String> = words.iter().map(|w| regex::escape(w)).collect();
+        let pattern = format!(r"(?-u:\b)(?:{})(?-u:\b)", alternation.join("|"));
+        regex::bytes::Regex::new(&pattern).ok()
+    })
+    .as_ref()
+}
+
+/// `word` occurs in `text` as a whole identifier.
+fn contains_word(text: &[u8], word: &[u8]) -> bool {
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    memchr::memmem::find_iter(text, word).any(|i| {
+        let before = i.checked_sub(1).map(|j| text[j]);
+        let after = text.get(i + word.len()).copied();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
 }
 
 /// The call rules indexed by callee name, built once.

@@ -150,3 +150,22 @@ proptest! {
         let _ = audit_source("t.py", &src, &AuditOptions::default());
     }
 }
+
+/// Functions that name no trigger are not walked; one that reaches a rule only through a
+/// module-level name (a digest, an alias, a kwargs dict) still is.
+#[test]
+fn module_level_names_keep_a_function_analysed() {
+    let src = "import hashlib\n\
+               from pickle import loads as from_bytes\n\
+               EXPECTED = hashlib.md5(b'model').hexdigest()\n\
+               KW = {'random_state': 0}\n\
+               def check(d):\n    if d != EXPECTED:\n        raise ValueError(d)\n\
+               def restore(b):\n    return from_bytes(b)\n\
+               def build(cls):\n    return cls(**KW)\n\
+               def plain(x):\n    return x + 1\n";
+    let got = codes(src, &AuditOptions::default());
+    assert!(got.contains(&(6, "MLG604".into())), "{got:?}");
+    assert!(got.contains(&(3, "MLG603".into())), "{got:?}");
+    assert!(got.contains(&(9, "MLG401".into())), "{got:?}");
+    assert!(got.contains(&(11, "MLG301".into())), "{got:?}");
+}
