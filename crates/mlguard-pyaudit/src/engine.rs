@@ -16,7 +16,7 @@ use ruff_text_size::{Ranged, TextRange};
 use crate::rules::{self, Rule};
 
 /// Expressions nested deeper than this are not analysed (a `too-deep` finding says so).
-pub(crate) const MAX_DEPTH: usize = 200;
+pub(crate) const MAX_DEPTH: usize = 2_000;
 /// Names remembered as the origins of one value.
 const MAX_ORIGINS: usize = 16;
 /// Longer string constants are not kept (docstrings, templates): only their presence.

@@ -44,11 +44,11 @@ fn deep_nesting_is_a_finding_not_a_stack_overflow() {
     let chain = format!("x = {}1\n", "1 + ".repeat(200_000));
     let lists = format!("x = {}{}\n", "[".repeat(20_000), "]".repeat(20_000));
     let mut blocks = String::new();
-    for depth in 0..1_000 {
+    for depth in 0..3_000 {
         blocks.push_str(&" ".repeat(depth));
         blocks.push_str("if x:\n");
     }
-    blocks.push_str(&" ".repeat(1_000));
+    blocks.push_str(&" ".repeat(3_000));
     blocks.push_str("pass\n");
     let calls = format!("x = {}0{}\n", "f(".repeat(30_000), ")".repeat(30_000));
     // Grouping parentheses add no depth: the call inside is found.

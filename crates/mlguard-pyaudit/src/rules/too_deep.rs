@@ -4,7 +4,7 @@ use crate::rules::FlawClass;
 
 declare_rule! {
     /// ## What it does
-    /// Reports an expression nested deeper than the analysis follows (200 levels).
+    /// Reports an expression nested deeper than the analysis follows (2,000 levels).
     ///
     /// ## Why is this bad
     /// Nothing inside it was analysed. Real code is never nested this deep; generated or
