@@ -451,6 +451,45 @@ pub(crate) enum DataCommand {
     ///
     /// Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage or I/O error.
     Validate(ValidateArgs),
+    /// Find personal data in a CSV file, in one streaming pass: per column, the kinds found
+    /// (EMAIL, PHONE, US_SSN, CREDIT_CARD, IBAN, IP_ADDRESS), the share of cells and a
+    /// confidence. Detection reads the values — payment cards must pass Luhn and belong to
+    /// an issuer, IBANs their country's length and mod-97, SSNs the area/group/serial rules
+    /// — so order numbers, version strings, timestamps, amounts and ISBNs are not reported;
+    /// column names (and a schema's `pii` marks) are only context.
+    ///
+    /// With --cells, prints one JSON line per span found:
+    /// {"row": N, "column": "name", "kind": "EMAIL", "start": B, "end": B, "score": F}
+    /// (row: 1-based data row; start/end: byte offsets in the cell); the summary then goes
+    /// to standard error.
+    ///
+    /// Exit status: 0 when no personal data was found, 1 when some was, 2 on usage or I/O
+    /// errors.
+    Pii(PiiArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PiiArgs {
+    /// The CSV file (`-` for standard input).
+    pub(crate) file: PathBuf,
+    /// A Table Schema: fields marked `pii` give context to their column.
+    #[arg(long, short = 's', value_name = "FILE")]
+    pub(crate) schema: Option<PathBuf>,
+    /// Summary format.
+    #[arg(long, value_enum, default_value_t = PiiFormat::Text)]
+    pub(crate) format: PiiFormat,
+    /// Print every span found as a JSON line.
+    #[arg(long)]
+    pub(crate) cells: bool,
+    /// Field delimiter: one ASCII character, or `tab`.
+    #[arg(long, default_value = ",", value_name = "CHAR")]
+    pub(crate) delimiter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PiiFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use mlguard_data::{InferOptions, Schema, ValidateOptions};
 use mlguard_findings::{Report, TextOptions, render_text};
 
-use crate::args::{Format, InferArgs, ValidateArgs};
+use crate::args::{Format, InferArgs, PiiArgs, PiiFormat, ValidateArgs};
 use crate::output::{Out, delimiter, thousands};
 
 /// Reads and checks a schema file; errors name the file and the JSON pointer.
@@ -102,4 +102,106 @@ pub(crate) fn summary_line(report: &Report, out: &Out) -> String {
         plural(report.errors(), "error"),
         plural(report.warnings(), "warning"),
     )
+}
+
+/// `mlguard data pii`: where personal data sits in a CSV file.
+pub(crate) fn pii(a: &PiiArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    use mlguard_data::PiiKind;
+    use mlguard_data::pii::{ColumnHint, scan_table};
+
+    let schema = a.schema.as_deref().map(load_schema).transpose()?;
+    let hints = |name: &str| {
+        let mut h = ColumnHint::from_name(name);
+        match schema.as_ref().and_then(|s| s.field(name)).and_then(|f| f.pii) {
+            Some(PiiKind::Phone) => h.phone = true,
+            Some(PiiKind::Ssn) => h.ssn = true,
+            _ => {}
+        }
+        h
+    };
+    let delim = delimiter(&a.delimiter)?;
+    let input: Box<dyn Read> = if a.file.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(io::BufReader::new(
+            fs::File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?,
+        ))
+    };
+    let mut write_error: Option<io::Error> = None;
+    let columns = scan_table(input, delim, &hints, |row, name, _cell, span| {
+        if a.cells && write_error.is_none() {
+            let line = serde_json::json!({
+                "row": row, "column": name, "kind": span.kind.as_str(),
+                "start": span.start, "end": span.end, "score": (f64::from(span.score) * 100.0).round() / 100.0,
+            });
+            if let Err(e) = out.line(&line.to_string()) {
+                write_error = Some(e);
+            }
+        }
+    })
+    .with_context(|| format!("reading {}", a.file.display()))?;
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let found = columns.iter().any(|c| !c.kinds.is_empty());
+    let summary = match a.format {
+        PiiFormat::Json => {
+            let cols: Vec<serde_json::Value> = columns
+                .iter()
+                .map(|c| {
+                    let kinds: Vec<serde_json::Value> = c
+                        .kinds
+                        .iter()
+                        .map(|(k, n)| {
+                            serde_json::json!({
+                                "kind": k.as_str(), "cells": n.cells, "spans": n.spans,
+                                "share": if c.cells == 0 { 0.0 } else { n.cells as f64 / c.cells as f64 },
+                                "confidence": (n.confidence() * 100.0).round() / 100.0,
+                            })
+                        })
+                        .collect();
+                    serde_json::json!({"name": c.name, "cells": c.cells, "kinds": kinds})
+                })
+                .collect();
+            serde_json::json!({"version": 1, "kind": "pii", "file": a.file.display().to_string(), "columns": cols})
+                .to_string()
+        }
+        PiiFormat::Text => {
+            let mut text = String::new();
+            let width = columns.iter().map(|c| c.name.len()).max().unwrap_or(6).max(6);
+            for c in columns.iter().filter(|c| !c.kinds.is_empty()) {
+                for (k, n) in &c.kinds {
+                    let share = 100.0 * n.cells as f64 / c.cells.max(1) as f64;
+                    text.push_str(&format!(
+                        "  {:<width$}  {:<12} {:>10} of {:>10} cells ({share:5.1} %), confidence {:.2}\n",
+                        c.name,
+                        k.as_str(),
+                        thousands(n.cells),
+                        thousands(c.cells),
+                        n.confidence(),
+                    ));
+                }
+            }
+            let clean: Vec<&str> =
+                columns.iter().filter(|c| c.kinds.is_empty()).map(|c| c.name.as_str()).collect();
+            text.push_str(&format!(
+                "{}: {} of {} columns hold personal data{}",
+                a.file.display(),
+                columns.len() - clean.len(),
+                columns.len(),
+                if clean.is_empty() {
+                    String::new()
+                } else {
+                    format!("; none found in {}", clean.join(", "))
+                }
+            ));
+            text
+        }
+    };
+    if a.cells {
+        eprintln!("{summary}");
+    } else {
+        out.line(&summary)?;
+    }
+    Ok(if found { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

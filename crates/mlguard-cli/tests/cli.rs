@@ -270,3 +270,32 @@ fn closed_pipe_is_quiet() {
     assert!(!text(&o.stderr).contains("panicked"), "{}", text(&o.stderr));
     assert!(text(&o.stderr).is_empty(), "{}", text(&o.stderr));
 }
+
+#[test]
+fn data_pii_reports_columns_and_cells() {
+    let f = Fixture::new();
+    std::fs::write(
+        f.dir.path().join("people.csv"),
+        "id,contact,notes,ver\n1,jane@example.org,\"call +44 20 7946 0958, card 4111 1111 1111 1111\",1.2.3.4\n2,,ORD-2024-000123 on 2024-01-15,10.0.0.1\n",
+    )
+    .expect("write");
+    let o = f.run(&["data", "pii", "people.csv"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("contact") && out.contains("EMAIL") && out.contains("CREDIT_CARD"),
+        "{out}"
+    );
+    assert!(out.contains("2 of 4 columns hold personal data; none found in id, ver"), "{out}");
+    let o = f.run(&["data", "pii", "people.csv", "--cells"]);
+    let lines: Vec<serde_json::Value> =
+        text(&o.stdout).lines().map(|l| serde_json::from_str(l).expect("json line")).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[2]["kind"], "CREDIT_CARD");
+    assert_eq!(lines[2]["row"], 1);
+    assert_eq!(lines[2]["column"], "notes");
+    assert_eq!((lines[2]["start"].as_u64(), lines[2]["end"].as_u64()), (Some(28), Some(47)));
+    std::fs::write(f.dir.path().join("clean.csv"), "a,b\n1,2\n").expect("write");
+    assert_eq!(f.run(&["data", "pii", "clean.csv"]).status.code(), Some(0));
+    assert_eq!(f.run(&["data", "pii", "missing.csv"]).status.code(), Some(2));
+}

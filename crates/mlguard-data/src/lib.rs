@@ -23,6 +23,7 @@ mod csv;
 mod error;
 mod infer;
 mod pattern;
+pub mod pii;
 mod schema;
 pub mod synth;
 mod types;
