@@ -173,7 +173,7 @@ pub(crate) fn pii(a: &PiiArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
                 for (k, n) in &c.kinds {
                     let share = 100.0 * n.cells as f64 / c.cells.max(1) as f64;
                     text.push_str(&format!(
-                        "  {:<width$}  {:<12} {:>10} of {:>10} cells ({share:5.1} %), confidence {:.2}\n",
+                        "  {:<width$}  {:<14} {:>10} of {:>10} cells ({share:5.1} %), confidence {:.2}\n",
                         c.name,
                         k.as_str(),
                         thousands(n.cells),

@@ -44,6 +44,7 @@ type Step = fn(&mut Demo<'_>) -> anyhow::Result<()>;
 const STEPS: &[(&str, &str, Step)] = &[
     ("generate", "Generate synthetic user data", generate),
     ("infer", "Draft a schema from the data", infer),
+    ("pii", "Find personal data by its values (the names are only context)", find_pii),
     ("validate", "Validate the clean file", validate_clean),
     (
         "corrupt",
@@ -138,6 +139,33 @@ fn generate(d: &mut Demo<'_>) -> anyhow::Result<()> {
         t.elapsed().as_millis()
     );
     d.out.line(&line)?;
+    Ok(())
+}
+
+fn find_pii(d: &mut Demo<'_>) -> anyhow::Result<()> {
+    use mlguard_data::pii::{ColumnHint, scan_table};
+    let t = Instant::now();
+    let file =
+        fs::File::open(&d.data).with_context(|| format!("cannot read {}", d.data.display()))?;
+    let columns =
+        scan_table(std::io::BufReader::new(file), b',', &ColumnHint::from_name, |_, _, _, _| {})?;
+    let found: Vec<String> = columns
+        .iter()
+        .filter_map(|c| c.kinds.keys().next().map(|k| format!("{} {}", c.name, k.as_str())))
+        .collect();
+    let cells: u64 = columns.iter().map(|c| c.cells).sum();
+    d.out.line(&format!(
+        "  {} of {} columns in {} ms ({} cells): {}",
+        found.len(),
+        columns.len(),
+        t.elapsed().as_millis(),
+        thousands(cells),
+        found.join(", ")
+    ))?;
+    if found.len() != 6 {
+        d.failures
+            .push(format!("expected 6 columns of personal data, found {}: {found:?}", found.len()));
+    }
     Ok(())
 }
 

@@ -39,6 +39,16 @@ pub enum Kind {
     Iban,
     /// An IPv4 or IPv6 address (not a version string).
     IpAddress,
+    /// A date of birth: a date in a birth-date column or next to "born", "DOB", ...
+    /// (event timestamps are not reported).
+    DateOfBirth,
+    /// A person's name: a given name followed by a surname (bundled lists), or a name in a
+    /// name column.
+    Person,
+    /// A street address: a house number, a street name and a street suffix.
+    StreetAddress,
+    /// A postal code: UK and Canadian formats anywhere, US ZIP codes in context.
+    PostalCode,
 }
 
 impl Kind {
@@ -51,12 +61,26 @@ impl Kind {
             Kind::CreditCard => "CREDIT_CARD",
             Kind::Iban => "IBAN",
             Kind::IpAddress => "IP_ADDRESS",
+            Kind::DateOfBirth => "DATE_OF_BIRTH",
+            Kind::Person => "PERSON",
+            Kind::StreetAddress => "STREET_ADDRESS",
+            Kind::PostalCode => "POSTAL_CODE",
         }
     }
 
     /// Every kind, in report order.
-    pub const ALL: [Kind; 6] =
-        [Kind::Email, Kind::Phone, Kind::UsSsn, Kind::CreditCard, Kind::Iban, Kind::IpAddress];
+    pub const ALL: [Kind; 10] = [
+        Kind::Email,
+        Kind::Phone,
+        Kind::UsSsn,
+        Kind::CreditCard,
+        Kind::Iban,
+        Kind::IpAddress,
+        Kind::DateOfBirth,
+        Kind::Person,
+        Kind::StreetAddress,
+        Kind::PostalCode,
+    ];
 }
 
 /// One detected span: byte offsets into the cell, and how sure the detector is (0–1).
@@ -82,6 +106,12 @@ pub struct ColumnHint {
     pub ssn: bool,
     /// The header names a version or release column: dotted numbers there are versions.
     pub version: bool,
+    /// The header names a birth date: its dates are dates of birth.
+    pub dob: bool,
+    /// The header names a person's name.
+    pub name: bool,
+    /// The header names a postal or ZIP code.
+    pub postal: bool,
 }
 
 impl ColumnHint {
@@ -95,6 +125,32 @@ impl ColumnHint {
             phone: has(&["phone", "mobile", "tel", "telephone", "cell", "fax", "msisdn"]),
             ssn: has(&["ssn", "ss"]) || (has(&["social"]) && has(&["security"])),
             version: has(&["version", "ver", "release", "build", "firmware"]),
+            dob: has(&[
+                "dob",
+                "birth",
+                "birthday",
+                "birthdate",
+                "born",
+                "geburtsdatum",
+                "nacimiento",
+                "naissance",
+            ]),
+            name: has(&[
+                "name",
+                "fullname",
+                "surname",
+                "firstname",
+                "lastname",
+                "forename",
+                "nom",
+                "nombre",
+                "vorname",
+                "nachname",
+            ]) && !has(&[
+                "user", "file", "product", "company", "host", "domain", "brand", "item", "city",
+                "country", "street", "column", "table", "model",
+            ]),
+            postal: has(&["zip", "zipcode", "postal", "postcode", "plz", "cp"]),
         }
     }
 }
@@ -109,7 +165,11 @@ pub fn detect(cell: &str, hint: Option<ColumnHint>) -> Vec<Span> {
     cards(cell, &mut spans);
     ssns(cell, hint, &mut spans);
     ips(cell, hint, &mut spans);
+    dates_of_birth(cell, hint, &mut spans);
+    street_addresses(cell, &mut spans);
+    postal_codes(cell, hint, &mut spans);
     phones(cell, hint, &mut spans);
+    persons(cell, hint, &mut spans);
     spans.sort_by_key(|s| s.start);
     spans
 }
@@ -401,7 +461,10 @@ fn ssns(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
         let area = u32::from(d[0]) * 100 + u32::from(d[1]) * 10 + u32::from(d[2]);
         let group = u32::from(d[3]) * 10 + u32::from(d[4]);
         let serial = d[5..].iter().fold(0u32, |a, &x| a * 10 + u32::from(x));
-        let valid = area != 0 && area != 666 && area < 900 && group != 0 && serial != 0;
+        // Areas 900-999 are never SSNs; in an SSN column they are ITINs (tax ids of people
+        // without one), which are personal data too.
+        let area_ok = area != 0 && area != 666 && (area < 900 || hint.ssn);
+        let valid = area_ok && group != 0 && serial != 0;
         if valid {
             push(spans, Kind::UsSsn, m.start(), m.end(), if hint.ssn { 0.99 } else { 0.85 });
         }
@@ -485,6 +548,470 @@ fn phones(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
         if ok && !isbn {
             let score = if international || hint.phone { 0.95 } else { 0.8 };
             push(spans, Kind::Phone, m.start(), m.end(), score);
+        }
+    }
+}
+
+const MONTHS: [&str; 12] =
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+
+fn month_number(word: &str) -> Option<u32> {
+    let w = word.to_ascii_lowercase();
+    let w = w.trim_end_matches('.');
+    if w.len() < 3 {
+        return None;
+    }
+    MONTHS.iter().position(|m| w.starts_with(m)).map(|i| i as u32 + 1).filter(|_| {
+        // "march", "mar", "sept" — but not "marathon".
+        const FULL: [&str; 12] = [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ];
+        FULL.iter().any(|f| f.starts_with(w)) || w == "sept"
+    })
+}
+
+fn valid_birth_date(y: u32, m: u32, d: u32) -> bool {
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1900..=2030).contains(&y) && (1..=days).contains(&d)
+}
+
+/// Words that say the next date is a birth date.
+const BIRTH_WORDS: &[&str] = &[
+    "born",
+    "birth",
+    "dob",
+    "d.o.b",
+    "birthday",
+    "birthdate",
+    "geboren",
+    "née",
+    "né ",
+    "nacido",
+    "nacida",
+    "nascita",
+    "nascido",
+];
+
+fn dates_of_birth(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = re(
+        &RE,
+        r"(?i)\b(?:(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})[/.](\d{1,2})[/.](\d{4})|([a-z]{3,9})\.? (\d{1,2}),? (\d{4})|(\d{1,2}) ([a-z]{3,9})\.?,? (\d{4})|(\d{4})(\d{2})(\d{2}))\b",
+    );
+    for c in re.captures_iter(cell) {
+        let Some(m) = c.get(0) else { continue };
+        let num = |i: usize| c.get(i).and_then(|g| g.as_str().parse::<u32>().ok());
+        let word = |i: usize| c.get(i).and_then(|g| month_number(g.as_str()));
+        let compact = c.get(13).is_some();
+        let (y, mo, d) = if let (Some(y), Some(mo), Some(d)) = (num(1), num(2), num(3)) {
+            (y, mo, d)
+        } else if let (Some(a), Some(b), Some(y)) = (num(4), num(5), num(6)) {
+            // 14/03/1985 or 03/14/1985: whichever reading is a date.
+            if a > 12 { (y, b, a) } else { (y, a, b) }
+        } else if let (Some(mo), Some(d), Some(y)) = (word(7), num(8), num(9)) {
+            (y, mo, d)
+        } else if let (Some(d), Some(mo), Some(y)) = (num(10), word(11), num(12)) {
+            (y, mo, d)
+        } else if let (Some(y), Some(mo), Some(d)) = (num(13), num(14), num(15)) {
+            (y, mo, d)
+        } else {
+            continue;
+        };
+        if !valid_birth_date(y, mo, d) {
+            continue;
+        }
+        // A time after the date makes it an event timestamp, unless it is midnight.
+        let after = &cell[m.end()..];
+        let timed = after.starts_with(['T', ' '])
+            && after[1..].starts_with(|ch: char| ch.is_ascii_digit())
+            && !after[1..].starts_with("00:00");
+        if timed {
+            continue;
+        }
+        let before = cell[..m.start()].to_lowercase();
+        let window = &before[before.len().saturating_sub(32)..];
+        let said = BIRTH_WORDS.iter().any(|w| window.contains(w));
+        if hint.dob {
+            push(spans, Kind::DateOfBirth, m.start(), m.end(), 0.95);
+        } else if said && !compact {
+            push(spans, Kind::DateOfBirth, m.start(), m.end(), 0.85);
+        }
+    }
+}
+
+/// USPS street suffixes (and the plurals Faker and real data use), lowercase.
+const STREET_SUFFIXES: &[&str] = &[
+    "alley",
+    "annex",
+    "arcade",
+    "avenue",
+    "ave",
+    "bend",
+    "bluff",
+    "boulevard",
+    "blvd",
+    "bridge",
+    "brook",
+    "burg",
+    "bypass",
+    "camp",
+    "canyon",
+    "cape",
+    "causeway",
+    "center",
+    "circle",
+    "cir",
+    "cliff",
+    "close",
+    "club",
+    "common",
+    "corner",
+    "course",
+    "court",
+    "ct",
+    "cove",
+    "creek",
+    "crescent",
+    "cres",
+    "crest",
+    "crossing",
+    "crossroad",
+    "curve",
+    "dale",
+    "dam",
+    "divide",
+    "drive",
+    "dr",
+    "estate",
+    "expressway",
+    "extension",
+    "fall",
+    "ferry",
+    "field",
+    "flat",
+    "ford",
+    "forest",
+    "forge",
+    "fork",
+    "fort",
+    "freeway",
+    "garden",
+    "gateway",
+    "glen",
+    "green",
+    "grove",
+    "harbor",
+    "harbour",
+    "haven",
+    "heights",
+    "highway",
+    "hwy",
+    "hill",
+    "hollow",
+    "inlet",
+    "island",
+    "isle",
+    "junction",
+    "key",
+    "knoll",
+    "lake",
+    "land",
+    "landing",
+    "lane",
+    "ln",
+    "light",
+    "loaf",
+    "lock",
+    "lodge",
+    "loop",
+    "mall",
+    "manor",
+    "meadow",
+    "mews",
+    "mill",
+    "mission",
+    "motorway",
+    "mount",
+    "mountain",
+    "neck",
+    "orchard",
+    "oval",
+    "overpass",
+    "park",
+    "parkway",
+    "pkwy",
+    "pass",
+    "passage",
+    "path",
+    "pike",
+    "pine",
+    "place",
+    "pl",
+    "plain",
+    "plaza",
+    "point",
+    "port",
+    "prairie",
+    "radial",
+    "ramp",
+    "ranch",
+    "rapid",
+    "rest",
+    "ridge",
+    "river",
+    "road",
+    "rd",
+    "route",
+    "row",
+    "rue",
+    "run",
+    "shoal",
+    "shore",
+    "skyway",
+    "spring",
+    "spur",
+    "square",
+    "sq",
+    "station",
+    "stravenue",
+    "stream",
+    "street",
+    "st",
+    "summit",
+    "terrace",
+    "ter",
+    "throughway",
+    "trace",
+    "track",
+    "trafficway",
+    "trail",
+    "trl",
+    "tunnel",
+    "turnpike",
+    "underpass",
+    "union",
+    "valley",
+    "via",
+    "viaduct",
+    "view",
+    "village",
+    "ville",
+    "vista",
+    "walk",
+    "wall",
+    "way",
+    "well",
+    "wharf",
+    "strasse",
+    "straße",
+    "gasse",
+    "weg",
+];
+
+fn street_suffix(word: &str) -> bool {
+    let w = word.trim_end_matches('.').to_lowercase();
+    STREET_SUFFIXES.contains(&w.as_str())
+        || w.strip_suffix('s').is_some_and(|s| s.len() > 2 && STREET_SUFFIXES.contains(&s))
+}
+
+fn street_addresses(cell: &str, spans: &mut Vec<Span>) {
+    // "Flat 3", "Studio 12" before a street (UK): "Flat 59 Heather ford".
+    static UK: OnceLock<Regex> = OnceLock::new();
+    let uk = re(&UK, r"\b(?:Flat|Studio|Apartment|Unit) \d{1,4}[A-Za-z]?,?\s+");
+    for m in uk.find_iter(cell) {
+        if let Some(end) = street_after_number(cell, m.end(), true) {
+            push(spans, Kind::StreetAddress, m.start(), end, 0.9);
+        }
+    }
+    static NUM: OnceLock<Regex> = OnceLock::new();
+    let num = re(&NUM, r"\b\d{1,6}[A-Za-z]?(?:-\d{1,5})?,? ");
+    for m in num.find_iter(cell) {
+        if let Some(end) = street_after_number(cell, m.end(), false) {
+            push(spans, Kind::StreetAddress, m.start(), end, 0.9);
+        }
+    }
+}
+
+/// After a house number at `from`: up to five words of street name, the last street suffix
+/// among them (the name needs one word before it), then an optional unit ("Apt. 511").
+/// `optional_number`: a UK "Flat 3" may be followed by its own house number.
+fn street_after_number(cell: &str, from: usize, optional_number: bool) -> Option<usize> {
+    let mut pos = from;
+    if optional_number {
+        let digits = cell[pos..].bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && cell[pos + digits..].starts_with(' ') {
+            pos += digits + 1;
+        }
+    }
+    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut i = pos;
+    while words.len() < 5 {
+        let rest = &cell[i..];
+        let len: usize = rest
+            .char_indices()
+            .take_while(|(_, c)| c.is_alphabetic() || matches!(c, '\'' | '-' | '.'))
+            .map(|(k, c)| k + c.len_utf8())
+            .last()
+            .unwrap_or(0);
+        if len == 0 {
+            break;
+        }
+        words.push((i, i + len));
+        i += len;
+        if cell[i..].starts_with(' ') {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let first = *words.first()?;
+    if !cell[first.0..].starts_with(char::is_uppercase) {
+        return None;
+    }
+    let suffix = *words.iter().skip(1).rev().find(|w| street_suffix(&cell[w.0..w.1]))?;
+    let mut end = suffix.1;
+    static UNIT: OnceLock<Regex> = OnceLock::new();
+    let unit = re(&UNIT, r"^,? (?:Apt|Apartment|Suite|Ste|Unit|Flat|Fl|#)\.? ?[A-Za-z0-9-]+");
+    if let Some(u) = unit.find(&cell[end..]) {
+        end += u.end();
+    }
+    Some(end)
+}
+
+const US_STATES: &[&str] = &[
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
+    "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA",
+    "WV", "WI", "WY", "PR", "AA", "AE", "AP",
+];
+
+fn postal_codes(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
+    static UK: OnceLock<Regex> = OnceLock::new();
+    let uk = re(&UK, r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|GIR) ?\d[ABD-HJLNP-UW-Z]{2}\b");
+    for m in uk.find_iter(cell) {
+        push(spans, Kind::PostalCode, m.start(), m.end(), if hint.postal { 0.95 } else { 0.85 });
+    }
+    static CA: OnceLock<Regex> = OnceLock::new();
+    let ca = re(&CA, r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d\b");
+    for m in ca.find_iter(cell) {
+        push(spans, Kind::PostalCode, m.start(), m.end(), 0.8);
+    }
+    static US: OnceLock<Regex> = OnceLock::new();
+    let us = re(&US, r"\b\d{5}(?:-\d{4})?\b");
+    for m in us.find_iter(cell) {
+        let before = cell[..m.start()].trim_end();
+        let state = before.rsplit([' ', ',']).next().is_some_and(|w| US_STATES.contains(&w));
+        let plus4 = m.as_str().len() == 10;
+        let whole_cell = m.start() == 0 && m.end() == cell.len();
+        if (hint.postal && (whole_cell || plus4)) || state {
+            push(spans, Kind::PostalCode, m.start(), m.end(), 0.9);
+        }
+    }
+}
+
+struct NameLists {
+    given: std::collections::HashSet<&'static str>,
+    surnames: std::collections::HashSet<&'static str>,
+}
+
+fn name_lists() -> &'static NameLists {
+    static LISTS: OnceLock<NameLists> = OnceLock::new();
+    LISTS.get_or_init(|| {
+        let given = include_str!("../data/names/given_en.txt")
+            .lines()
+            .chain(include_str!("../data/names/given_intl.txt").lines())
+            .collect();
+        let surnames = include_str!("../data/names/surnames_en.txt").lines().collect();
+        NameLists { given, surnames }
+    })
+}
+
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "dame", "herr", "frau", "mme", "m", "sr", "sra",
+];
+
+fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
+    let lists = name_lists();
+    // Capitalised words (letters, apostrophes, hyphens) with their byte ranges.
+    let mut words: Vec<(usize, usize)> = Vec::new();
+    let mut start = None;
+    for (i, ch) in cell.char_indices().chain(std::iter::once((cell.len(), ' '))) {
+        let part = ch.is_alphabetic() || ch == '\'' || ch == '-';
+        match (start, part) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                words.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    let lower = |r: (usize, usize)| cell[r.0..r.1].to_lowercase();
+    let capital = |r: (usize, usize)| cell[r.0..r.1].starts_with(char::is_uppercase);
+    let adjacent = |a: (usize, usize), b: (usize, usize)| {
+        let gap = &cell[a.1..b.0];
+        !gap.is_empty() && gap.len() <= 3 && gap.chars().all(|c| c == ' ' || c == '.' || c == ',')
+    };
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        let lw = lower(w);
+        let title = TITLES.contains(&lw.as_str()) && capital(w);
+        let first = if title { i + 1 } else { i };
+        let Some(&f) = words.get(first) else { break };
+        if !capital(f) || (title && !adjacent(w, f)) {
+            i += 1;
+            continue;
+        }
+        let given = lists.given.contains(lower(f).as_str());
+        // Given name, optional middle name or initial, surname.
+        let mut end = None;
+        for j in first + 1..(first + 3).min(words.len()) {
+            let (prev, cur) = (words[j - 1], words[j]);
+            if !capital(cur) || !adjacent(prev, cur) {
+                break;
+            }
+            let lc = lower(cur);
+            if lists.surnames.contains(lc.as_str()) || (title && lc.len() > 1) {
+                end = Some(j);
+            }
+        }
+        let end = if title && end.is_none() && lower(f).len() > 1 { Some(first) } else { end };
+        let matched = match end {
+            Some(e) if given || title => Some((
+                words[if title { i } else { first }].0,
+                words[e].1,
+                if title { 0.9 } else { 0.85 },
+            )),
+            _ if hint.name && (given || lists.surnames.contains(lower(f).as_str())) => {
+                // In a name column a single known name is a person.
+                Some((f.0, f.1, 0.8))
+            }
+            _ => None,
+        };
+        match matched {
+            Some((s, e, score)) => {
+                push(spans, Kind::Person, s, e, score);
+                i = words.iter().position(|w| w.0 >= e).unwrap_or(words.len());
+            }
+            None => i += 1,
         }
     }
 }
@@ -617,6 +1144,7 @@ mod tests {
             assert!(kinds(bad).iter().all(|(k, _)| *k != Kind::UsSsn), "{bad}");
         }
         assert!(detect("536221234", None).is_empty());
+        assert!(detect("948-92-0625", Some(ColumnHint::from_name("ssn")))[0].kind == Kind::UsSsn);
         let hint = ColumnHint::from_name("customer_ssn");
         assert_eq!(detect("536221234", Some(hint))[0].kind, Kind::UsSsn);
     }
@@ -661,6 +1189,54 @@ mod tests {
             detect("4155550132", Some(ColumnHint::from_name("Telefon / phone")))[0].kind,
             Kind::Phone
         );
+    }
+
+    #[test]
+    fn dates_of_birth_need_context_and_timestamps_are_events() {
+        assert_eq!(
+            kinds("born on 14 March 1985 in Leeds")[0],
+            (Kind::DateOfBirth, "14 March 1985")
+        );
+        assert_eq!(kinds("DOB: 03/14/1985")[0], (Kind::DateOfBirth, "03/14/1985"));
+        // The same dates without context, and timestamps, are not dates of birth.
+        for bad in ["meeting on 14 March 1985", "2024-01-15T10:20:30Z", "created 2021-06-01"] {
+            assert!(kinds(bad).iter().all(|(k, _)| *k != Kind::DateOfBirth), "{bad}");
+        }
+        let dob = ColumnHint::from_name("date_of_birth");
+        for good in ["1985-03-14", "14.03.1985", "Mar 14, 1985", "19850314"] {
+            assert_eq!(detect(good, Some(dob))[0].kind, Kind::DateOfBirth, "{good}");
+        }
+        assert!(detect("1985-02-30", Some(dob)).is_empty());
+    }
+
+    #[test]
+    fn addresses_and_postal_codes() {
+        assert_eq!(
+            kinds("ship to 221B Baker Street, London")[0],
+            (Kind::StreetAddress, "221B Baker Street")
+        );
+        assert_eq!(
+            kinds("79402 Peterson Drives Apt. 511")[0],
+            (Kind::StreetAddress, "79402 Peterson Drives Apt. 511")
+        );
+        assert_eq!(kinds("Flat 59 Heather ford")[0], (Kind::StreetAddress, "Flat 59 Heather ford"));
+        assert!(kinds("we shipped 300 Large Boxes").iter().all(|(k, _)| *k != Kind::StreetAddress));
+        assert_eq!(kinds("London SW1A 1AA"), vec![(Kind::PostalCode, "SW1A 1AA")]);
+        assert_eq!(kinds("Springfield, IL 62704")[0], (Kind::PostalCode, "62704"));
+        assert!(kinds("order 62704 shipped").is_empty());
+        assert_eq!(detect("62704", Some(ColumnHint::from_name("zip")))[0].kind, Kind::PostalCode);
+    }
+
+    #[test]
+    fn persons_from_the_name_lists() {
+        assert_eq!(kinds("Patient: Maria Garcia, seen today")[0], (Kind::Person, "Maria Garcia"));
+        assert_eq!(kinds("signed by Dr. Okonkwo")[0], (Kind::Person, "Dr. Okonkwo"));
+        assert_eq!(kinds("John F. Kennedy")[0], (Kind::Person, "John F. Kennedy"));
+        for bad in ["Grand Canyon National Park", "Random Forest Classifier", "march madness"] {
+            assert!(kinds(bad).iter().all(|(k, _)| *k != Kind::Person), "{bad}: {:?}", kinds(bad));
+        }
+        assert!(detect("n/a", Some(ColumnHint::from_name("last_name"))).is_empty());
+        assert_eq!(detect("Smith", Some(ColumnHint::from_name("last_name")))[0].kind, Kind::Person);
     }
 
     #[test]
@@ -712,7 +1288,7 @@ mod prop {
 
         #[test]
         fn digit_soup_never_panics(cell in "[0-9 .:+()A-Z-]{0,80}") {
-            let _ = super::detect(&cell, Some(super::ColumnHint { phone: true, ssn: true, version: false }));
+            let _ = super::detect(&cell, Some(super::ColumnHint { phone: true, ssn: true, postal: true, dob: true, name: true, ..Default::default() }));
         }
     }
 }
