@@ -646,7 +646,11 @@ fn dates_of_birth(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
             continue;
         }
         let before = cell[..m.start()].to_lowercase();
-        let window = &before[before.len().saturating_sub(32)..];
+        let mut from = before.len().saturating_sub(32);
+        while !before.is_char_boundary(from) {
+            from += 1;
+        }
+        let window = &before[from..];
         let said = BIRTH_WORDS.iter().any(|w| window.contains(w));
         if hint.dob {
             push(spans, Kind::DateOfBirth, m.start(), m.end(), 0.95);
@@ -1189,6 +1193,13 @@ mod tests {
             detect("4155550132", Some(ColumnHint::from_name("Telefon / phone")))[0].kind,
             Kind::Phone
         );
+    }
+
+    #[test]
+    fn multibyte_text_before_a_date() {
+        // Found by fuzzing: the context window cut a character in two.
+        let cell = format!("{}x born 1985-03-14", "\u{fffd}".repeat(11));
+        assert_eq!(detect(&cell, None)[0].kind, Kind::DateOfBirth);
     }
 
     #[test]
