@@ -551,20 +551,15 @@ fn audit_code(d: &mut Demo<'_>) -> anyhow::Result<()> {
             classes.push(class);
         }
     }
-    // One compact list: `line CODE name`, wrapped, high severity in colour.
-    let mut items = Vec::new();
-    for f in &findings {
-        let name = rule(&f.check).map_or("", |r| r.name);
-        let item = format!("{}:{} {name}", f.location.line.unwrap_or(0), f.check);
-        items.push(if f.severity >= mlguard_findings::Severity::High {
-            d.out.bad(&item)
-        } else {
-            item
-        });
-    }
-    for chunk in items.chunks(4) {
-        d.out.line(&format!("  train.py {}", chunk.join(" · ")))?;
-    }
+    // One line: `line:CODE` per finding, high severity in colour (`--explain CODE` tells more).
+    let items: Vec<String> = findings
+        .iter()
+        .map(|f| {
+            let item = format!("{}:{}", f.location.line.unwrap_or(0), f.check);
+            if f.severity >= mlguard_findings::Severity::High { d.out.bad(&item) } else { item }
+        })
+        .collect();
+    d.out.line(&format!("  train.py {}", items.join(" · ")))?;
     let safe = audit_source("train_safe.py", SAFE_SCRIPT, &opts);
     d.out.line(&format!(
         "  {} findings in {} of the 6 flaw classes on the flawed script; {} on the safe rewrite",
