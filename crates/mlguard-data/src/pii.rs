@@ -258,6 +258,9 @@ fn card_issuer(d: &[u8]) -> Option<&'static str> {
     if ((51..=55).contains(&p2) || (2221..=2720).contains(&p4)) && len == 16 {
         return Some("mastercard");
     }
+    if matches!(p4, 1800 | 2131) && len == 15 {
+        return Some("jcb");
+    }
     if matches!(p2, 34 | 37) && len == 15 {
         return Some("amex");
     }
@@ -522,21 +525,27 @@ fn phones(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
     // 415.555.0132, 020 7946 0958, 07700 900123.
     let re = re(
         &RE,
-        r"\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){2,6}|\(\d{3}\) ?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4}|0\d{2,4} \d{3,4} ?\d{3,4}|\d{10,11}",
+        r"(?:\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){2,6}|\(\d{3}\) ?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4}|\(0\d{2,4}\) ?\d{3,4} ?\d{3,4}|0\d{2,4} \d{3,4} ?\d{3,4}|\d{10,11})(?: ?(?:x|ext\.?) ?\d{1,5})?",
     );
     for m in re.find_iter(cell) {
         let text = m.as_str();
         if glued(cell, m.start(), m.end()) {
             continue;
         }
-        let (digits, groups) = digits_of(text);
+        // An extension ("x792", "ext. 12") is part of the number but not of its digits.
+        let main = text.find(['x', 'e']).map_or(text, |i| text[..i].trim_end());
+        let (digits, groups) = digits_of(main);
         let n = digits.len();
         let international = text.starts_with('+');
+        let whole_cell = m.start() == 0 && m.end() == cell.len();
         let ok = if international {
             (8..=15).contains(&n) && digits[0] != 0
         } else if groups.len() == 1 {
-            // Bare digit runs are phones only in a phone column (else: ids, order numbers).
-            hint.phone && (10..=11).contains(&n)
+            // Bare digit runs are phones in a phone column, or when a cell is exactly one
+            // valid US (NXX NXX XXXX) or UK (0 + 10 digits) number; else ids, order numbers.
+            let nanp = n == 10 && digits[0] >= 2 && digits[3] >= 2;
+            let uk = n == 11 && digits[0] == 0 && digits[1] != 0;
+            (hint.phone && (10..=11).contains(&n)) || (whole_cell && (nanp || uk))
         } else if digits[0] == 0 {
             (10..=11).contains(&n) // UK national: 0 + 9 or 10 digits
         } else {
@@ -546,7 +555,13 @@ fn phones(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
         // Dates (2024-01-15) and ISBNs (978-...) have other shapes; amounts have decimals.
         let isbn = text.starts_with("978") || text.starts_with("979");
         if ok && !isbn {
-            let score = if international || hint.phone { 0.95 } else { 0.8 };
+            let score = if international || hint.phone {
+                0.95
+            } else if groups.len() == 1 {
+                0.6
+            } else {
+                0.8
+            };
             push(spans, Kind::Phone, m.start(), m.end(), score);
         }
     }
@@ -663,6 +678,9 @@ fn dates_of_birth(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
 /// USPS street suffixes (and the plurals Faker and real data use), lowercase.
 const STREET_SUFFIXES: &[&str] = &[
     "alley",
+    "branch",
+    "brook",
+    "burg",
     "annex",
     "arcade",
     "avenue",
@@ -903,7 +921,7 @@ const US_STATES: &[&str] = &[
     "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
     "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
     "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA",
-    "WV", "WI", "WY", "PR", "AA", "AE", "AP",
+    "WV", "WI", "WY", "PR", "AA", "AE", "AP", "GU", "AS", "MH", "MP", "FM", "PW", "VI",
 ];
 
 fn postal_codes(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
@@ -971,7 +989,17 @@ fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
     let capital = |r: (usize, usize)| cell[r.0..r.1].starts_with(char::is_uppercase);
     let adjacent = |a: (usize, usize), b: (usize, usize)| {
         let gap = &cell[a.1..b.0];
-        !gap.is_empty() && gap.len() <= 3 && gap.chars().all(|c| c == ' ' || c == '.' || c == ',')
+        !gap.is_empty() && gap.len() <= 2 && gap.chars().all(|c| c == ' ' || c == '.')
+    };
+    // A surname is written with lower-case letters (`LA`, `OH` are state codes), and a
+    // double-barrelled one counts when one of its parts is known.
+    let surname = |r: (usize, usize)| {
+        let word = &cell[r.0..r.1];
+        word.chars().any(char::is_lowercase)
+            && word.to_lowercase().split('-').any(|part| {
+                lists.surnames.contains(part.trim_start_matches("o'"))
+                    || lists.surnames.contains(part)
+            })
     };
     let mut i = 0;
     while i < words.len() {
@@ -984,6 +1012,19 @@ fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
             i += 1;
             continue;
         }
+        // "Port Eric", "Lake Erik", "New David": places named after people.
+        const PLACE_WORDS: &[&str] = &[
+            "Port", "New", "Lake", "West", "East", "North", "South", "Mount", "Fort", "St",
+            "Saint", "San", "Santa", "Glen",
+        ];
+        if !title
+            && first > 0
+            && PLACE_WORDS.contains(&&cell[words[first - 1].0..words[first - 1].1])
+            && adjacent(words[first - 1], f)
+        {
+            i += 1;
+            continue;
+        }
         let given = lists.given.contains(lower(f).as_str());
         // Given name, optional middle name or initial, surname.
         let mut end = None;
@@ -993,7 +1034,7 @@ fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
                 break;
             }
             let lc = lower(cur);
-            if lists.surnames.contains(lc.as_str()) || (title && lc.len() > 1) {
+            if surname(cur) || (title && lc.len() > 1) {
                 end = Some(j);
             }
         }
@@ -1184,8 +1225,9 @@ mod tests {
             "2024-01-15T10:20:30Z",
             "978-3-16-148410-0",
             "$1,234,567.89",
-            "4155550132",
+            "order 4155550132 shipped",
             "123-456-7890",
+            "1234567890",
         ] {
             assert!(kinds(bad).iter().all(|(k, _)| *k != Kind::Phone), "{bad}: {:?}", kinds(bad));
         }
@@ -1193,6 +1235,12 @@ mod tests {
             detect("4155550132", Some(ColumnHint::from_name("Telefon / phone")))[0].kind,
             Kind::Phone
         );
+        // A cell that is exactly one valid US or UK number (low score), extensions, UK
+        // area codes in brackets.
+        assert_eq!(detect("4155550132", None)[0].score, 0.6);
+        assert_eq!(kinds("01214960904"), vec![(Kind::Phone, "01214960904")]);
+        assert_eq!(kinds("(279)929-0810x0339"), vec![(Kind::Phone, "(279)929-0810x0339")]);
+        assert_eq!(kinds("(0161) 496 0327"), vec![(Kind::Phone, "(0161) 496 0327")]);
     }
 
     #[test]
@@ -1247,6 +1295,10 @@ mod tests {
             assert!(kinds(bad).iter().all(|(k, _)| *k != Kind::Person), "{bad}: {:?}", kinds(bad));
         }
         assert!(detect("n/a", Some(ColumnHint::from_name("last_name"))).is_empty());
+        assert_eq!(kinds("Victoria Lane-Whitehead")[0], (Kind::Person, "Victoria Lane-Whitehead"));
+        // Places named after people, and state codes, are not surnames.
+        assert!(kinds("Port Eric, LA 84684").iter().all(|(k, _)| *k != Kind::Person));
+        assert!(kinds("Lake Erik").iter().all(|(k, _)| *k != Kind::Person));
         assert_eq!(detect("Smith", Some(ColumnHint::from_name("last_name")))[0].kind, Kind::Person);
     }
 
