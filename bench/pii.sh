@@ -5,7 +5,7 @@
 # column with an unhelpful header, then prints precision, recall and F1 per kind for both
 # tools and their cells per second.
 #
-#   bench/pii.sh [N]        # default 100000 cells
+#   bench/pii.sh [N]        # default 100000 cells; PII_SEED=K for another sample
 #
 # Installs faker and presidio-analyzer into bench/.venv-pii on first use; writes to
 # bench/out/pii. Goal (issue 7): F1 >= Presidio's on every kind it supports, >= 0.9 on

@@ -43,10 +43,11 @@ def isbn13(rng):
 
 def generate(out, n):
     from faker import Faker
-    rng = random.Random(7)
+    seed = int(os.environ.get("PII_SEED", "7"))
+    rng = random.Random(seed)
     fakers = {loc: Faker(loc) for loc in ("en_US", "en_GB", "de_DE")}
     for i, f in enumerate(fakers.values()):
-        f.seed_instance(11 + i)
+        f.seed_instance(seed * 10 + i)
     us, gb, de = fakers["en_US"], fakers["en_GB"], fakers["de_DE"]
 
     def dob_text():
