@@ -24,6 +24,7 @@ mod error;
 mod infer;
 mod pattern;
 pub mod pii;
+pub mod poison;
 pub mod protect;
 mod schema;
 pub mod synth;
