@@ -466,6 +466,36 @@ pub(crate) enum DataCommand {
     /// Exit status: 0 when no personal data was found, 1 when some was, 2 on usage or I/O
     /// errors.
     Pii(PiiArgs),
+    /// Look for signs of poisoning that need no model: conflicting duplicates (the same
+    /// features with different labels; `id` and `ignore` columns do not count), duplicate
+    /// floods (one feature vector in more than 0.1 % of the rows and at least 10 times) and
+    /// robust outliers (|x - median| / (1.4826 MAD) above --outlier-z, on number and
+    /// integer fields). Two streaming passes; memory: 16 bytes per distinct row plus a
+    /// 100,000-value sample per numeric column.
+    ///
+    /// Exit status: 0 when nothing was found, 1 when something was, 2 on usage or I/O errors.
+    Poison(PoisonArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PoisonArgs {
+    /// The CSV file.
+    pub(crate) file: PathBuf,
+    /// The Table Schema (its `role: target` field is the label).
+    #[arg(long, short = 's', value_name = "FILE")]
+    pub(crate) schema: PathBuf,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub(crate) format: Format,
+    /// Robust z-score above which a value is an outlier.
+    #[arg(long, default_value_t = 5.0, value_name = "Z")]
+    pub(crate) outlier_z: f64,
+    /// List at most N findings (all are counted in the summary).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub(crate) max_errors: usize,
+    /// Field delimiter: one ASCII character, or `tab`.
+    #[arg(long, default_value = ",", value_name = "CHAR")]
+    pub(crate) delimiter: String,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use mlguard_data::{InferOptions, Schema, ValidateOptions};
 use mlguard_findings::{Report, TextOptions, render_text};
 
-use crate::args::{Format, InferArgs, PiiArgs, PiiFormat, ValidateArgs};
+use crate::args::{Format, InferArgs, PiiArgs, PiiFormat, PoisonArgs, ValidateArgs};
 use crate::output::{Out, delimiter, thousands};
 
 /// Reads and checks a schema file; errors name the file and the JSON pointer.
@@ -202,6 +202,89 @@ pub(crate) fn pii(a: &PiiArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
         eprintln!("{summary}");
     } else {
         out.line(&summary)?;
+    }
+    Ok(if found { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `mlguard data poison`: model-free signs of a poisoned dataset.
+pub(crate) fn poison(a: &PoisonArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    use mlguard_data::poison::{PoisonOptions, check_reader};
+    use mlguard_findings::{Finding, Location, Severity};
+
+    if !(a.outlier_z.is_finite() && a.outlier_z > 0.0) {
+        bail!("--outlier-z must be a positive number, not {}", a.outlier_z);
+    }
+    let schema = load_schema(&a.schema)?;
+    let open = || {
+        fs::File::open(&a.file)
+            .map(io::BufReader::new)
+            .with_context(|| format!("cannot read {}", a.file.display()))
+    };
+    let opts = PoisonOptions {
+        outlier_z: a.outlier_z,
+        delimiter: delimiter(&a.delimiter)?,
+        ..PoisonOptions::default()
+    };
+    let r = check_reader(open()?, open()?, &schema, &opts)
+        .with_context(|| format!("reading {}", a.file.display()))?;
+    let name = a.file.display().to_string();
+    let rows = |rows: &[u64]| rows.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    let mut report = Report::new("poison", &name);
+    report.set_limit(Some(a.max_errors));
+    report.stat("rows", r.rows);
+    for c in &r.conflicts {
+        report.push(
+            Finding::new(
+                "poison.conflicting-duplicates",
+                Severity::High,
+                format!(
+                    "the same features with labels {} in rows {}",
+                    c.labels.join(" / "),
+                    rows(&c.rows)
+                ),
+            )
+            .at(Location::file(name.clone()).row(c.rows[0])),
+        );
+    }
+    for f in &r.floods {
+        report.push(
+            Finding::new(
+                "poison.duplicate-flood",
+                Severity::Medium,
+                format!(
+                    "one feature vector occurs {} times (first rows {})",
+                    f.count,
+                    rows(&f.rows)
+                ),
+            )
+            .at(Location::file(name.clone()).row(f.rows[0])),
+        );
+    }
+    for o in &r.outliers {
+        report.push(
+            Finding::new(
+                "poison.outlier",
+                Severity::Low,
+                format!("robust z-score {:.1} (median/MAD)", o.z),
+            )
+            .at(Location::file(name.clone()).row(o.row).field(o.column.clone()))
+            .with_value(o.value.to_string()),
+        );
+    }
+    let found = !report.findings.is_empty();
+    match a.format {
+        Format::Json => out.line(&report.to_json())?,
+        Format::Sarif => out.line(&mlguard_findings::render_sarif(&report))?,
+        Format::Text => {
+            out.write(&render_text(&report, TextOptions { color: out.color }))?;
+            out.line(&format!(
+                "{name}: {} rows; {} conflicting duplicate group(s), {} flood(s), {} outlier(s)",
+                thousands(r.rows),
+                r.conflicts.len(),
+                r.floods.len(),
+                r.outliers.len()
+            ))?;
+        }
     }
     Ok(if found { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }

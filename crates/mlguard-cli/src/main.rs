@@ -50,6 +50,7 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             DataCommand::InferSchema(a) => data::infer_schema(&a, out),
             DataCommand::Validate(a) => data::validate(&a, out),
             DataCommand::Pii(a) => data::pii(&a, out),
+            DataCommand::Poison(a) => data::poison(&a, out),
             DataCommand::Ingest(a) => pipeline::ingest(&a, &cli.vault, out),
             DataCommand::List { json } => pipeline::list_datasets(json, &cli.vault, out),
         },

@@ -299,3 +299,23 @@ fn data_pii_reports_columns_and_cells() {
     assert_eq!(f.run(&["data", "pii", "clean.csv"]).status.code(), Some(0));
     assert_eq!(f.run(&["data", "pii", "missing.csv"]).status.code(), Some(2));
 }
+
+#[test]
+fn data_poison_reports_conflicts_and_exit_codes() {
+    let f = Fixture::new();
+    std::fs::write(
+        f.dir.path().join("s.json"),
+        r#"{"fields":[{"name":"id","type":"integer","role":"id"},{"name":"a","type":"number"},{"name":"label","type":"integer","role":"target"}]}"#,
+    )
+    .expect("write");
+    std::fs::write(f.dir.path().join("bad.csv"), "id,a,label\n1,1.5,0\n2,2.5,1\n3,1.5,1\n")
+        .expect("write");
+    let o = f.run(&["data", "poison", "bad.csv", "--schema", "s.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    assert!(out.contains("poison.conflicting-duplicates] bad.csv row 1: the same features with labels 0 / 1 in rows 1, 3"), "{out}");
+    std::fs::write(f.dir.path().join("ok.csv"), "id,a,label\n1,1.5,0\n2,2.5,1\n").expect("write");
+    assert_eq!(f.run(&["data", "poison", "ok.csv", "--schema", "s.json"]).status.code(), Some(0));
+    let o = f.run(&["data", "poison", "ok.csv", "--schema", "s.json", "--outlier-z", "-1"]);
+    assert_eq!(o.status.code(), Some(2));
+}

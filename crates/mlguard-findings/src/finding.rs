@@ -157,6 +157,9 @@ impl fmt::Display for Location {
                 write!(f, ":{column}")?;
             }
             wrote = true;
+        } else if let Some(row) = self.row {
+            write!(f, "{}row {row}", if wrote { " " } else { "" })?;
+            wrote = true;
         }
         if let Some(field) = &self.field {
             write!(f, "{}[{field}]", if wrote { " " } else { "" })?;
