@@ -1,9 +1,12 @@
-//! The personal-data detectors on arbitrary text and the table scan on arbitrary bytes:
-//! never panic; spans are in bounds, on character boundaries, ordered and disjoint.
+//! The personal-data detectors on arbitrary text, and the table scan and the poisoning
+//! checks on arbitrary bytes: never panic; spans are in bounds, on character boundaries,
+//! ordered and disjoint; every listed row exists.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mlguard_data::Schema;
 use mlguard_data::pii::{ColumnHint, detect, scan_table};
+use mlguard_data::poison::{PoisonOptions, check_reader};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -19,4 +22,24 @@ fuzz_target!(|data: &[u8]| {
     let _ = scan_table(data, b',', &ColumnHint::from_name, |_, _, cell, s| {
         assert!(s.end <= cell.len());
     });
+    // Every column numeric, the last one the label: the checks see whatever the bytes hold.
+    if let Ok(table) = mlguard_data::TableReader::new(data, b',') {
+        let fields: Vec<String> = table
+            .header()
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let role = if i + 1 == table.header().len() { r#","role":"target""# } else { "" };
+                format!(r#"{{"name":{},"type":"number"{role}}}"#, serde_json::Value::from(h.as_str()))
+            })
+            .collect();
+        if let Ok(schema) = Schema::from_json_str(&format!(r#"{{"fields":[{}]}}"#, fields.join(","))) {
+            if let Ok(r) = check_reader(data, data, &schema, &PoisonOptions::default()) {
+                for c in &r.conflicts {
+                    assert!(c.rows.iter().all(|&row| row >= 1 && row <= r.rows));
+                }
+                assert!(r.outliers.iter().all(|o| o.row >= 1 && o.row <= r.rows && o.z.is_finite()));
+            }
+        }
+    }
 });

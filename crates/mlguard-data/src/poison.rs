@@ -105,8 +105,12 @@ pub fn check_reader<R1: Read, R2: Read>(
     let header: Vec<String> = table.header().to_vec();
     let role = |name: &str| schema.field(name).and_then(|f| f.role);
     let target = header.iter().position(|h| role(h) == Some(Role::Target));
-    let skip =
-        |i: usize| Some(i) == target || matches!(role(&header[i]), Some(Role::Id | Role::Ignore));
+    // Fields past the header (a ragged row) are not features.
+    let skip = |i: usize| {
+        i >= header.len()
+            || Some(i) == target
+            || matches!(role(&header[i]), Some(Role::Id | Role::Ignore))
+    };
     let numeric: Vec<usize> = (0..header.len())
         .filter(|&i| !skip(i))
         .filter(|&i| {
@@ -234,6 +238,14 @@ mod tests {
     fn run(csv: &str) -> PoisonReport {
         check_reader(csv.as_bytes(), csv.as_bytes(), &schema(), &PoisonOptions::default())
             .expect("check")
+    }
+
+    #[test]
+    fn ragged_rows_do_not_panic() {
+        // Found by fuzzing: a record longer than the header.
+        let r = run("id,a,b,label\n1,2.0,x,0,extra,more\n2,2.0,x,1\n");
+        assert_eq!(r.rows, 2);
+        assert_eq!(r.conflicts.len(), 1);
     }
 
     #[test]
