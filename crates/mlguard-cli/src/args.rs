@@ -470,7 +470,8 @@ pub(crate) enum DataCommand {
     /// features with different labels; `id` and `ignore` columns do not count), duplicate
     /// floods (one feature vector in more than 0.1 % of the rows and at least 10 times) and
     /// robust outliers (|x - median| / (1.4826 MAD) above --outlier-z, on number and
-    /// integer fields). Two streaming passes; memory: 16 bytes per distinct row plus a
+    /// integer fields), and with --baseline, drift against a previous version. Two streaming
+    /// passes; memory: 16 bytes per distinct row plus a
     /// 100,000-value sample per numeric column.
     ///
     /// Exit status: 0 when nothing was found, 1 when something was, 2 on usage or I/O errors.
@@ -493,6 +494,11 @@ pub(crate) struct PoisonArgs {
     /// List at most N findings (all are counted in the summary).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub(crate) max_errors: usize,
+    /// A previous version of the dataset: report columns whose distribution changed
+    /// (numbers: two-sample Kolmogorov-Smirnov; categories and the label: chi² and the
+    /// population stability index; p < 0.001 or PSI > 0.25).
+    #[arg(long, value_name = "OLD.csv")]
+    pub(crate) baseline: Option<PathBuf>,
     /// Field delimiter: one ASCII character, or `tab`.
     #[arg(long, default_value = ",", value_name = "CHAR")]
     pub(crate) delimiter: String,

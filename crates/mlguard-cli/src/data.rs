@@ -271,14 +271,48 @@ pub(crate) fn poison(a: &PoisonArgs, out: &mut Out) -> anyhow::Result<ExitCode> 
             .with_value(o.value.to_string()),
         );
     }
+    let mut drifts = 0;
+    if let Some(base) = &a.baseline {
+        let old = fs::File::open(base)
+            .map(io::BufReader::new)
+            .with_context(|| format!("cannot read the baseline {}", base.display()))?;
+        let target = schema.fields.iter().find(|f| f.role == Some(mlguard_data::Role::Target));
+        for d in mlguard_data::poison::drift(old, open()?, &schema, opts.delimiter)
+            .with_context(|| format!("comparing with {}", base.display()))?
+        {
+            drifts += 1;
+            let what = if target.is_some_and(|t| t.name == d.column) {
+                "label balance"
+            } else {
+                "distribution"
+            };
+            let stat = match d.psi {
+                Some(psi) => format!("chi² {:.1}, p {:.2e}, PSI {psi:.3}", d.statistic, d.p),
+                None => format!("KS D {:.3}, p {:.2e}", d.statistic, d.p),
+            };
+            report.push(
+                Finding::new(
+                    "poison.drift",
+                    Severity::Medium,
+                    format!("{what} changed against {}: {stat}", base.display()),
+                )
+                .at(Location::file(name.clone()).field(d.column.clone())),
+            );
+        }
+    }
     let found = !report.findings.is_empty();
     match a.format {
         Format::Json => out.line(&report.to_json())?,
         Format::Sarif => out.line(&mlguard_findings::render_sarif(&report))?,
         Format::Text => {
             out.write(&render_text(&report, TextOptions { color: out.color }))?;
+            let drift = if a.baseline.is_some() {
+                format!(", {drifts} drifted column(s)")
+            } else {
+                String::new()
+            };
             out.line(&format!(
-                "{name}: {} rows; {} conflicting duplicate group(s), {} flood(s), {} outlier(s)",
+                "{name}: {} rows; {} conflicting duplicate group(s), {} flood(s), {} outlier(s){drift}",
                 thousands(r.rows),
                 r.conflicts.len(),
                 r.floods.len(),

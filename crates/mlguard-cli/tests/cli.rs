@@ -318,4 +318,23 @@ fn data_poison_reports_conflicts_and_exit_codes() {
     assert_eq!(f.run(&["data", "poison", "ok.csv", "--schema", "s.json"]).status.code(), Some(0));
     let o = f.run(&["data", "poison", "ok.csv", "--schema", "s.json", "--outlier-z", "-1"]);
     assert_eq!(o.status.code(), Some(2));
+    // Drift: the label balance of a new batch against the previous one.
+    let mut old = String::from("id,a,label\n");
+    let mut new = String::from("id,a,label\n");
+    for i in 0..400 {
+        old.push_str(&format!("{i},{i}.5,{}\n", i % 2));
+        new.push_str(&format!("{i},{i}.5,{}\n", u32::from(i % 10 != 0)));
+    }
+    std::fs::write(f.dir.path().join("old.csv"), old).expect("write");
+    std::fs::write(f.dir.path().join("new.csv"), new).expect("write");
+    let o = f.run(&["data", "poison", "new.csv", "--schema", "s.json", "--baseline", "old.csv"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("poison.drift] new.csv [label]: label balance changed against old.csv: chi²"),
+        "{out}"
+    );
+    assert!(out.contains("1 drifted column(s)"), "{out}");
+    let o = f.run(&["data", "poison", "old.csv", "--schema", "s.json", "--baseline", "old.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
 }

@@ -211,6 +211,269 @@ pub fn check_reader<R1: Read, R2: Read>(
     Ok(report)
 }
 
+/// Largest number of distinct values a column may have to be compared as categories.
+pub const MAX_CATEGORIES: usize = 1_000;
+/// p-value below which a distribution change is reported.
+pub const DRIFT_P: f64 = 0.001;
+/// Population stability index above which a category shift is reported (a "major shift").
+pub const DRIFT_PSI: f64 = 0.25;
+
+/// A column whose distribution changed against the baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drift {
+    /// The column (the label column is compared as categories: label balance).
+    pub column: String,
+    /// `ks` (numbers: two-sample Kolmogorov-Smirnov) or `chi2` (categories, with PSI).
+    pub test: &'static str,
+    /// The statistic: KS D, or chi².
+    pub statistic: f64,
+    /// Its p-value.
+    pub p: f64,
+    /// Population stability index (categories only).
+    pub psi: Option<f64>,
+}
+
+enum Profile {
+    Numbers(Vec<f64>),
+    Categories(HashMap<String, u64>),
+    TooMany,
+}
+
+fn profile<R: Read>(
+    src: R,
+    schema: &Schema,
+    delimiter: u8,
+) -> Result<(Vec<String>, Vec<Profile>), DataError> {
+    let table = TableReader::new(src, delimiter)?;
+    let header: Vec<String> = table.header().to_vec();
+    let mut profiles: Vec<Profile> = header
+        .iter()
+        .map(|h| match schema.field(h) {
+            Some(f) if matches!(f.role, Some(Role::Id | Role::Ignore)) => Profile::TooMany,
+            Some(f)
+                if matches!(f.field_type, FieldType::Number | FieldType::Integer)
+                    && f.role != Some(Role::Target) =>
+            {
+                Profile::Numbers(Vec::new())
+            }
+            _ => Profile::Categories(HashMap::new()),
+        })
+        .collect();
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut row = 0u64;
+    table.for_each(|_, fields| {
+        row += 1;
+        for (p, cell) in profiles.iter_mut().zip(fields) {
+            match p {
+                Profile::Numbers(v) => {
+                    let Some(x) = cell.parse::<f64>().ok().filter(|x| x.is_finite()) else {
+                        continue;
+                    };
+                    if v.len() < OUTLIER_SAMPLE {
+                        v.push(x);
+                    } else {
+                        rng ^= rng << 13;
+                        rng ^= rng >> 7;
+                        rng ^= rng << 17;
+                        let j = (rng % row) as usize;
+                        if j < OUTLIER_SAMPLE {
+                            v[j] = x;
+                        }
+                    }
+                }
+                Profile::Categories(m) => {
+                    *m.entry((*cell).to_owned()).or_default() += 1;
+                    if m.len() > MAX_CATEGORIES {
+                        *p = Profile::TooMany;
+                    }
+                }
+                Profile::TooMany => {}
+            }
+        }
+        Ok(())
+    })?;
+    Ok((header, profiles))
+}
+
+/// Compares a table with a baseline version of it, column by column: numbers by a
+/// two-sample Kolmogorov-Smirnov test (on up to [`OUTLIER_SAMPLE`] sampled values each),
+/// categories (strings, booleans, the label) by a chi² test of homogeneity and the
+/// population stability index. Columns with more than [`MAX_CATEGORIES`] values, ids and
+/// ignored columns are not compared.
+pub fn drift<R1: Read, R2: Read>(
+    baseline: R1,
+    current: R2,
+    schema: &Schema,
+    delimiter: u8,
+) -> Result<Vec<Drift>, DataError> {
+    let (bh, mut bp) = profile(baseline, schema, delimiter)?;
+    let (ch, mut cp) = profile(current, schema, delimiter)?;
+    let mut out = Vec::new();
+    for (i, name) in ch.iter().enumerate() {
+        let Some(j) = bh.iter().position(|b| b == name) else { continue };
+        match (&mut bp[j], &mut cp[i]) {
+            (Profile::Numbers(a), Profile::Numbers(b)) if !a.is_empty() && !b.is_empty() => {
+                let (d, p) = ks_two_sample(a, b);
+                if p < DRIFT_P {
+                    out.push(Drift {
+                        column: name.clone(),
+                        test: "ks",
+                        statistic: d,
+                        p,
+                        psi: None,
+                    });
+                }
+            }
+            (Profile::Categories(a), Profile::Categories(b)) if !a.is_empty() && !b.is_empty() => {
+                let (chi2, p, psi) = chi2_psi(a, b);
+                if p < DRIFT_P || psi > DRIFT_PSI {
+                    out.push(Drift {
+                        column: name.clone(),
+                        test: "chi2",
+                        statistic: chi2,
+                        p,
+                        psi: Some(psi),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Two-sample KS statistic D and its asymptotic p-value (Numerical Recipes' `kstwo`).
+fn ks_two_sample(a: &mut [f64], b: &mut [f64]) -> (f64, f64) {
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    let (n, m) = (a.len() as f64, b.len() as f64);
+    let (mut i, mut j, mut d) = (0usize, 0usize, 0f64);
+    while i < a.len() && j < b.len() {
+        let x = a[i].min(b[j]);
+        while i < a.len() && a[i] <= x {
+            i += 1;
+        }
+        while j < b.len() && b[j] <= x {
+            j += 1;
+        }
+        d = d.max((i as f64 / n - j as f64 / m).abs());
+    }
+    let en = (n * m / (n + m)).sqrt();
+    let lambda = (en + 0.12 + 0.11 / en) * d;
+    (d, kolmogorov_q(lambda))
+}
+
+/// Q_KS(λ) = 2 Σ (-1)^(k-1) exp(-2 k² λ²).
+fn kolmogorov_q(lambda: f64) -> f64 {
+    if lambda < 0.2 {
+        return 1.0;
+    }
+    let mut sum = 0.0;
+    let mut sign = 1.0;
+    for k in 1..=100 {
+        let k = f64::from(k);
+        let term = sign * (-2.0 * k * k * lambda * lambda).exp();
+        sum += term;
+        if term.abs() < 1e-12 {
+            break;
+        }
+        sign = -sign;
+    }
+    (2.0 * sum).clamp(0.0, 1.0)
+}
+
+/// Chi² test of homogeneity of two category counts, its p-value, and the PSI.
+fn chi2_psi(a: &HashMap<String, u64>, b: &HashMap<String, u64>) -> (f64, f64, f64) {
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let (na, nb) = (a.values().sum::<u64>() as f64, b.values().sum::<u64>() as f64);
+    let (mut chi2, mut psi) = (0.0, 0.0);
+    for k in &keys {
+        let (oa, ob) = (*a.get(*k).unwrap_or(&0) as f64, *b.get(*k).unwrap_or(&0) as f64);
+        let total = oa + ob;
+        let (ea, eb) = (total * na / (na + nb), total * nb / (na + nb));
+        chi2 += (oa - ea).powi(2) / ea + (ob - eb).powi(2) / eb;
+        let (pa, pb) = ((oa / na).max(1e-4), (ob / nb).max(1e-4));
+        psi += (pb - pa) * (pb / pa).ln();
+    }
+    let dof = keys.len().saturating_sub(1).max(1) as f64;
+    (chi2, gamma_q(dof / 2.0, chi2 / 2.0), psi)
+}
+
+/// Regularised upper incomplete gamma Q(a, x) (Numerical Recipes' `gammq`).
+fn gamma_q(a: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        return 1.0;
+    }
+    let gln = ln_gamma(a);
+    if x < a + 1.0 {
+        // Series for P, then Q = 1 - P.
+        let (mut ap, mut sum) = (a, 1.0 / a);
+        let mut del = sum;
+        for _ in 0..1000 {
+            ap += 1.0;
+            del *= x / ap;
+            sum += del;
+            if del.abs() < sum.abs() * 1e-15 {
+                break;
+            }
+        }
+        (1.0 - sum * (-x + a * x.ln() - gln).exp()).clamp(0.0, 1.0)
+    } else {
+        // Continued fraction (Lentz).
+        let tiny = 1e-300;
+        let mut b = x + 1.0 - a;
+        let mut c = 1.0 / tiny;
+        let mut d = 1.0 / b;
+        let mut h = d;
+        for i in 1..1000 {
+            let an = -f64::from(i) * (f64::from(i) - a);
+            b += 2.0;
+            d = an * d + b;
+            if d.abs() < tiny {
+                d = tiny;
+            }
+            c = b + an / c;
+            if c.abs() < tiny {
+                c = tiny;
+            }
+            d = 1.0 / d;
+            let del = d * c;
+            h *= del;
+            if (del - 1.0).abs() < 1e-15 {
+                break;
+            }
+        }
+        ((-x + a * x.ln() - gln).exp() * h).clamp(0.0, 1.0)
+    }
+}
+
+/// ln Γ(x) (Lanczos, g = 7).
+fn ln_gamma(x: f64) -> f64 {
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        return (std::f64::consts::PI / (std::f64::consts::PI * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut a = C[0];
+    let t = x + 7.5;
+    for (i, c) in C.iter().enumerate().skip(1) {
+        a += c / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
 fn median(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -238,6 +501,45 @@ mod tests {
     fn run(csv: &str) -> PoisonReport {
         check_reader(csv.as_bytes(), csv.as_bytes(), &schema(), &PoisonOptions::default())
             .expect("check")
+    }
+
+    #[test]
+    fn special_functions_match_known_values() {
+        // chi² survival: P(chi²_1 > 3.841) = 0.05, P(chi²_10 > 18.307) = 0.05.
+        assert!((gamma_q(0.5, 3.841 / 2.0) - 0.05).abs() < 1e-3);
+        assert!((gamma_q(5.0, 18.307 / 2.0) - 0.05).abs() < 1e-3);
+        assert!((ln_gamma(5.0) - 24f64.ln()).abs() < 1e-12);
+        // Kolmogorov: Q(1.36) ≈ 0.049.
+        assert!((kolmogorov_q(1.36) - 0.049).abs() < 2e-3);
+    }
+
+    #[test]
+    fn drift_finds_shifts_and_not_resamples() {
+        let table = |shift: f64, plans: [u32; 2], seed: u64| {
+            let mut csv = String::from("id,a,b,label\n");
+            let mut state = seed;
+            for i in 0..3000u64 {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+                let plan = if (i % 10) < u64::from(plans[0]) { "free" } else { "pro" };
+                csv.push_str(&format!(
+                    "{i},{:.4},{plan},{}\n",
+                    u * 10.0 + shift,
+                    i % u64::from(plans[1])
+                ));
+            }
+            csv
+        };
+        let base = table(0.0, [5, 2], 1);
+        let same = table(0.0, [5, 2], 2);
+        let d = drift(base.as_bytes(), same.as_bytes(), &schema(), b',').expect("drift");
+        assert!(d.is_empty(), "{d:?}");
+        let moved = table(1.0, [8, 3], 3);
+        let d = drift(base.as_bytes(), moved.as_bytes(), &schema(), b',').expect("drift");
+        let cols: Vec<&str> = d.iter().map(|x| x.column.as_str()).collect();
+        assert_eq!(cols, vec!["a", "b", "label"], "{d:?}");
+        assert_eq!(d[0].test, "ks");
+        assert!(d[1].psi.is_some_and(|p| p > DRIFT_PSI));
     }
 
     #[test]
