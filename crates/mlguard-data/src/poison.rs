@@ -200,7 +200,12 @@ pub fn check_reader<R1: Read, R2: Read>(
         row += 1;
         for (k, &i) in numeric.iter().enumerate() {
             let Some((med, scale)) = centre[k] else { continue };
-            let Some(v) = fields.get(i).and_then(|s| s.parse::<f64>().ok()) else { continue };
+            // NaN and infinities are for the validator (`allowNonFinite`), not outliers.
+            let Some(v) =
+                fields.get(i).and_then(|s| s.parse::<f64>().ok()).filter(|v| v.is_finite())
+            else {
+                continue;
+            };
             let z = (v - med).abs() / scale;
             if z > opts.outlier_z {
                 report.outliers.push(Outlier { row, column: header[i].clone(), value: v, z });
@@ -540,6 +545,13 @@ mod tests {
         assert_eq!(cols, vec!["a", "b", "label"], "{d:?}");
         assert_eq!(d[0].test, "ks");
         assert!(d[1].psi.is_some_and(|p| p > DRIFT_PSI));
+    }
+
+    #[test]
+    fn non_finite_values_are_not_outliers() {
+        // Found by fuzzing: `inf` gave an infinite z-score.
+        let r = run("id,a,b,label\n1,1.0,x,0\n2,2.0,y,1\n3,3.0,z,0\n4,inf,w,1\n5,NaN,v,0\n");
+        assert!(r.outliers.is_empty(), "{:?}", r.outliers);
     }
 
     #[test]
