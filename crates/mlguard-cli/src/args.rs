@@ -466,15 +466,19 @@ pub(crate) enum DataCommand {
     /// Exit status: 0 when no personal data was found, 1 when some was, 2 on usage or I/O
     /// errors.
     Pii(PiiArgs),
-    /// Look for signs of poisoning that need no model: conflicting duplicates (the same
+    /// Look for signs of poisoning: conflicting duplicates (the same
     /// features with different labels; `id` and `ignore` columns do not count), duplicate
     /// floods (one feature vector in more than 0.1 % of the rows and at least 10 times) and
     /// robust outliers (|x - median| / (1.4826 MAD) above --outlier-z, on number and
-    /// integer fields), and with --baseline, drift against a previous version. Two streaming
-    /// passes; memory: 16 bytes per distinct row plus a
-    /// 100,000-value sample per numeric column.
+    /// integer fields), labels doubted by confident learning (out-of-fold probabilities of
+    /// 5 logistic regressions on the numeric features), and with --baseline, drift against a
+    /// previous version. Streaming passes; memory: 16 bytes per distinct row, a
+    /// 100,000-value sample per numeric column, and the numeric features (4 bytes per value)
+    /// for the label check.
     ///
-    /// Exit status: 0 when nothing was found, 1 when something was, 2 on usage or I/O errors.
+    /// Outliers and doubted labels are leads to review (low severity); conflicting
+    /// duplicates, floods and drift fail the check. Exit status: 0 when nothing at medium or
+    /// above was found, 1 when something was, 2 on usage or I/O errors.
     Poison(PoisonArgs),
 }
 

@@ -300,7 +300,27 @@ pub(crate) fn poison(a: &PoisonArgs, out: &mut Out) -> anyhow::Result<ExitCode> 
             );
         }
     }
-    let found = !report.findings.is_empty();
+    // Label noise by confident learning, on the number and integer features.
+    let mut label_issues = 0;
+    if let Some((rows_flagged, classes)) = noisy_labels(open()?, &schema, opts.delimiter)? {
+        label_issues = rows_flagged.len();
+        for (row, given, likely) in rows_flagged {
+            report.push(
+                Finding::new(
+                    "poison.label-issue",
+                    Severity::Low,
+                    format!(
+                        "labelled {given:?}, but out-of-fold models confidently predict {likely:?} (confident learning, {classes} classes)"
+                    ),
+                )
+                .at(Location::file(name.clone()).row(row)),
+            );
+        }
+    }
+    // Outliers and doubted labels are leads to review (low); duplicates with conflicting
+    // labels, floods and drift fail the check.
+    // Counted, not only listed: --max-errors must not hide a failing finding.
+    let found = report.worst().is_some_and(|w| w >= Severity::Medium);
     match a.format {
         Format::Json => out.line(&report.to_json())?,
         Format::Sarif => out.line(&mlguard_findings::render_sarif(&report))?,
@@ -312,13 +332,101 @@ pub(crate) fn poison(a: &PoisonArgs, out: &mut Out) -> anyhow::Result<ExitCode> 
                 String::new()
             };
             out.line(&format!(
-                "{name}: {} rows; {} conflicting duplicate group(s), {} flood(s), {} outlier(s){drift}",
+                "{name}: {} rows; {} conflicting duplicate group(s), {} flood(s), {} outlier(s), {} label issue(s){drift}",
                 thousands(r.rows),
                 r.conflicts.len(),
                 r.floods.len(),
-                r.outliers.len()
+                r.outliers.len(),
+                label_issues
             ))?;
         }
     }
     Ok(if found { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// The fold assignment of the label check: fixed, so a report is reproducible.
+const LABEL_FOLD_SEED: u64 = 0x6d6c_6775_6172_6400;
+
+/// A doubted label: data row (1-based), the label given, the label predicted.
+type LabelIssue = (u64, String, String);
+
+/// Rows whose label confident learning doubts, and the number of classes; `None` without a
+/// target field, numeric features or 2–50 classes.
+fn noisy_labels(
+    src: impl Read,
+    schema: &Schema,
+    delimiter: u8,
+) -> anyhow::Result<Option<(Vec<LabelIssue>, usize)>> {
+    use mlguard_data::{FieldType, Role, TableReader};
+    const MAX_CLASSES: usize = 50;
+    let table = TableReader::new(src, delimiter)?;
+    let header = table.header().to_vec();
+    let field = |h: &str| schema.field(h);
+    let Some(target) =
+        header.iter().position(|h| field(h).is_some_and(|f| f.role == Some(Role::Target)))
+    else {
+        return Ok(None);
+    };
+    let features: Vec<usize> = (0..header.len())
+        .filter(|&i| i != target)
+        .filter(|&i| {
+            field(&header[i]).is_some_and(|f| {
+                matches!(f.field_type, FieldType::Number | FieldType::Integer)
+                    && !matches!(f.role, Some(Role::Id | Role::Ignore))
+            })
+        })
+        .collect();
+    if features.is_empty() {
+        return Ok(None);
+    }
+    let mut columns: Vec<Vec<f32>> = vec![Vec::new(); features.len()];
+    let mut labels: Vec<String> = Vec::new();
+    let mut y: Vec<u32> = Vec::new();
+    let mut too_many = false;
+    table.for_each(|_, cells| {
+        let label = cells.get(target).copied().unwrap_or("");
+        let index = match labels.iter().position(|l| l == label) {
+            Some(i) => i,
+            None if labels.len() < MAX_CLASSES => {
+                labels.push(label.to_owned());
+                labels.len() - 1
+            }
+            None => {
+                too_many = true;
+                return Ok(());
+            }
+        };
+        y.push(index as u32);
+        for (c, &i) in columns.iter_mut().zip(&features) {
+            c.push(
+                cells
+                    .get(i)
+                    .and_then(|s| s.parse::<f32>().ok())
+                    .filter(|v| v.is_finite())
+                    .unwrap_or(f32::NAN),
+            );
+        }
+        Ok(())
+    })?;
+    if too_many || labels.len() < 2 {
+        return Ok(None);
+    }
+    // Missing values count as the column mean.
+    for c in &mut columns {
+        let present: Vec<f32> = c.iter().copied().filter(|v| v.is_finite()).collect();
+        let mean = if present.is_empty() {
+            0.0
+        } else {
+            present.iter().sum::<f32>() / present.len() as f32
+        };
+        c.iter_mut().filter(|v| !v.is_finite()).for_each(|v| *v = mean);
+    }
+    let issues = mlguard_learn::noise::label_issues(&columns, &y, labels.len(), 5, LABEL_FOLD_SEED);
+    let flagged = issues
+        .into_iter()
+        .map(|(i, likely)| {
+            (i as u64 + 1, labels[y[i] as usize].clone(), labels[likely as usize].clone())
+        })
+        .collect();
+    Ok(Some((flagged, labels.len())))
 }

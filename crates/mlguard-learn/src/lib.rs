@@ -6,6 +6,7 @@
 pub mod linear;
 pub mod metrics;
 pub mod model;
+pub mod noise;
 /// The safetensors format (strict reader, writer).
 pub use mlguard_safetensors as safetensors;
 pub mod split;

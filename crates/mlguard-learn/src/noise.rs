@@ -1,0 +1,169 @@
+//! Label noise by confident learning (Northcutt et al., 2021): out-of-fold class
+//! probabilities from our own logistic regression (k folds), a per-class threshold (the
+//! mean probability of the class among rows labelled with it), and a row is a label issue
+//! when another class is confidently predicted for it: its probability is at or above that
+//! class's threshold and it is the most probable such class.
+//!
+//! ```
+//! use mlguard_learn::noise::label_issues;
+//!
+//! // Two separated groups; row 3 carries the other group's label.
+//! let x: Vec<f32> = vec![0.0, 0.1, 0.2, 0.15, 5.0, 5.1, 5.2, 4.9, 0.05, 5.05, 0.12, 4.95];
+//! let y: Vec<u32> = vec![0, 0, 0, 1, 1, 1, 1, 1, 0, 1, 0, 1];
+//! let issues = label_issues(&[x], &y, 2, 3, 7);
+//! assert_eq!(issues, vec![(3, 0)]); // row 3, most likely class 0
+//! ```
+
+use crate::linear::{Design, FitOptions, NumericColumn, fit};
+
+/// Rows whose label looks wrong, in row order: (0-based row, the class confidently
+/// predicted for it).
+///
+/// `columns`: numeric features, column-major (missing values already imputed); `y`: labels
+/// in `0..k`; `folds`: how many out-of-fold models (2 or more); `seed`: the fold
+/// assignment (a fixed seed gives a reproducible report).
+pub fn label_issues(
+    columns: &[Vec<f32>],
+    y: &[u32],
+    k: usize,
+    folds: usize,
+    seed: u64,
+) -> Vec<(usize, u32)> {
+    let n = y.len();
+    let folds = folds.clamp(2, n.max(2));
+    if n < 2 * folds || k < 2 || columns.iter().any(|c| c.len() != n) {
+        return Vec::new();
+    }
+    // Standardisation over all rows.
+    let stats: Vec<(f64, f64)> = columns
+        .iter()
+        .map(|c| {
+            let mean = c.iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64;
+            let var = c.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n as f64;
+            (mean, if var > 0.0 { var.sqrt() } else { 1.0 })
+        })
+        .collect();
+    // Fold of each row: a seeded shuffle, so classes are spread over the folds.
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
+    for i in (1..n).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        order.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    let mut fold_of = vec![0usize; n];
+    for (pos, &row) in order.iter().enumerate() {
+        fold_of[row] = pos % folds;
+    }
+
+    // Out-of-fold probabilities.
+    let mut probs = vec![0.0f64; n * k];
+    for f in 0..folds {
+        let train: Vec<usize> = (0..n).filter(|&i| fold_of[i] != f).collect();
+        let cols: Vec<Vec<f32>> =
+            columns.iter().map(|c| train.iter().map(|&i| c[i]).collect()).collect();
+        let ys: Vec<u32> = train.iter().map(|&i| y[i]).collect();
+        let design = Design {
+            n: train.len(),
+            numeric: cols
+                .iter()
+                .zip(&stats)
+                .map(|(values, &(mean, scale))| NumericColumn { values, mean, scale })
+                .collect(),
+            categorical: Vec::new(),
+            y: &ys,
+            k,
+        };
+        let model = fit(&design, &FitOptions::default());
+        let mut x = vec![0.0; columns.len()];
+        for i in (0..n).filter(|&i| fold_of[i] == f) {
+            for (j, c) in columns.iter().enumerate() {
+                x[j] = (f64::from(c[i]) - stats[j].0) / stats[j].1;
+            }
+            model.predict_proba_into(&x, &mut probs[i * k..(i + 1) * k]);
+        }
+    }
+
+    // Per-class thresholds: mean self-confidence.
+    let mut sum = vec![0.0; k];
+    let mut count = vec![0usize; k];
+    for i in 0..n {
+        let c = y[i] as usize;
+        if c < k {
+            sum[c] += probs[i * k + c];
+            count[c] += 1;
+        }
+    }
+    let threshold: Vec<f64> = (0..k)
+        .map(|c| if count[c] > 0 { sum[c] / count[c] as f64 } else { f64::INFINITY })
+        .collect();
+
+    (0..n)
+        .filter_map(|i| {
+            let p = &probs[i * k..(i + 1) * k];
+            let confident =
+                (0..k).filter(|&c| p[c] >= threshold[c]).max_by(|&a, &b| p[a].total_cmp(&p[b]))?;
+            (confident != y[i] as usize).then_some((i, confident as u32))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two overlapping Gaussian classes in 4 dimensions, 5 % of labels flipped at random.
+    #[test]
+    fn finds_flipped_labels_with_f1_above_the_goal() {
+        let n = 4000;
+        let mut state = 42u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut gauss = || {
+            let (u, v) = (next().max(1e-12), next());
+            (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
+        };
+        let mut cols: Vec<Vec<f32>> = (0..4).map(|_| Vec::with_capacity(n)).collect();
+        let mut y = Vec::with_capacity(n);
+        for i in 0..n {
+            let class = (i % 2) as u32;
+            for (j, c) in cols.iter_mut().enumerate() {
+                let centre =
+                    if class == 1 { 1.2 } else { -1.2 } * if j % 2 == 0 { 1.0 } else { 0.5 };
+                c.push((centre + gauss()) as f32);
+            }
+            y.push(class);
+        }
+        let mut flipped = Vec::new();
+        let mut noisy = y.clone();
+        let mut s2 = 7u64;
+        for (i, label) in noisy.iter_mut().enumerate() {
+            s2 = s2.wrapping_mul(6364136223846793005).wrapping_add(1);
+            if (s2 >> 33) % 100 < 5 {
+                *label = 1 - *label;
+                flipped.push(i);
+            }
+        }
+        let found = label_issues(&cols, &noisy, 2, 5, 1);
+        assert!(found.iter().all(|&(i, c)| c == 1 - noisy[i]));
+        let tp = found.iter().filter(|(i, _)| flipped.binary_search(i).is_ok()).count() as f64;
+        let precision = tp / found.len() as f64;
+        let recall = tp / flipped.len() as f64;
+        let f1 = 2.0 * precision * recall / (precision + recall);
+        eprintln!(
+            "label noise: {} flipped, {} found, precision {precision:.3} recall {recall:.3} f1 {f1:.3}",
+            flipped.len(),
+            found.len()
+        );
+        assert!(f1 >= 0.75, "precision {precision:.3} recall {recall:.3} f1 {f1:.3}");
+    }
+
+    #[test]
+    fn too_little_data_or_one_class_finds_nothing() {
+        assert!(label_issues(&[vec![1.0, 2.0]], &[0, 1], 2, 5, 1).is_empty());
+        assert!(label_issues(&[vec![1.0; 20]], &[0; 20], 1, 5, 1).is_empty());
+    }
+}
