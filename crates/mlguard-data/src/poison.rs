@@ -123,7 +123,7 @@ pub fn check_reader<R1: Read, R2: Read>(
     // Pass 1: group rows by their features; sample numeric columns.
     let mut groups: HashMap<u128, Group> = HashMap::new();
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); numeric.len()];
-    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut sampler = Sampler(0x9e37_79b9_7f4a_7c15);
     let mut row = 0u64;
     table.for_each(|_, fields| {
         row += 1;
@@ -155,19 +155,7 @@ pub fn check_reader<R1: Read, R2: Read>(
             else {
                 continue;
             };
-            // Reservoir sampling with a fixed-seed xorshift: the report is reproducible.
-            let s = &mut samples[k];
-            if s.len() < OUTLIER_SAMPLE {
-                s.push(v);
-            } else {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                let j = (rng % row) as usize;
-                if j < OUTLIER_SAMPLE {
-                    s[j] = v;
-                }
-            }
+            sampler.offer(&mut samples[k], v, row);
         }
         Ok(())
     })?;
@@ -264,7 +252,7 @@ fn profile<R: Read>(
             _ => Profile::Categories(HashMap::new()),
         })
         .collect();
-    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut sampler = Sampler(0x2545_f491_4f6c_dd1d);
     let mut row = 0u64;
     table.for_each(|_, fields| {
         row += 1;
@@ -274,17 +262,7 @@ fn profile<R: Read>(
                     let Some(x) = cell.parse::<f64>().ok().filter(|x| x.is_finite()) else {
                         continue;
                     };
-                    if v.len() < OUTLIER_SAMPLE {
-                        v.push(x);
-                    } else {
-                        rng ^= rng << 13;
-                        rng ^= rng >> 7;
-                        rng ^= rng << 17;
-                        let j = (rng % row) as usize;
-                        if j < OUTLIER_SAMPLE {
-                            v[j] = x;
-                        }
-                    }
+                    sampler.offer(v, x, row);
                 }
                 Profile::Categories(m) => {
                     *m.entry((*cell).to_owned()).or_default() += 1;
@@ -477,6 +455,27 @@ fn ln_gamma(x: f64) -> f64 {
         a += c / (x + i as f64);
     }
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+/// Reservoir sampling of at most [`OUTLIER_SAMPLE`] values with a fixed-seed xorshift, so a
+/// report is reproducible.
+struct Sampler(u64);
+
+impl Sampler {
+    /// Offers the `seen`-th value (1-based) to `sample`.
+    fn offer(&mut self, sample: &mut Vec<f64>, x: f64, seen: u64) {
+        if sample.len() < OUTLIER_SAMPLE {
+            sample.push(x);
+            return;
+        }
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        let j = (self.0 % seen) as usize;
+        if j < OUTLIER_SAMPLE {
+            sample[j] = x;
+        }
+    }
 }
 
 fn median(v: &mut [f64]) -> Option<f64> {

@@ -122,14 +122,7 @@ fn scan_content(
         }
         Format::Zip => {
             let (members, problems) = archive::members(data);
-            for p in problems {
-                findings.push(archive::container_finding(
-                    file,
-                    "model.archive.malformed",
-                    Severity::Low,
-                    format!("zip: {p}"),
-                ));
-            }
+            malformed(file, "zip", problems, findings);
             for m in &members {
                 let name = format!("{file}:{}", m.name);
                 match archive::extract(data, m, budget) {
@@ -154,14 +147,7 @@ fn scan_content(
         }
         Format::Tar => {
             let (members, problems) = archive::tar_members(data);
-            for p in problems {
-                findings.push(archive::container_finding(
-                    file,
-                    "model.archive.malformed",
-                    Severity::Low,
-                    format!("tar: {p}"),
-                ));
-            }
+            malformed(file, "tar", problems, findings);
             // Legacy torch.save: `storages` and `tensors` interleave pickles and raw data.
             let legacy = members.iter().any(|(n, _)| n == "sys_info")
                 && members.iter().any(|(n, _)| n == "pickle");
@@ -248,6 +234,19 @@ fn scan_content(
             )
             .at(loc()),
         ),
+    }
+}
+
+/// What a container walker could not read cleanly: low-severity findings (its members are
+/// still scanned).
+fn malformed(file: &str, container: &str, problems: Vec<String>, findings: &mut Vec<Finding>) {
+    for p in problems {
+        findings.push(archive::container_finding(
+            file,
+            "model.archive.malformed",
+            Severity::Low,
+            format!("{container}: {p}"),
+        ));
     }
 }
 

@@ -37,7 +37,6 @@ pub(crate) enum Lit {
 /// A digest value: where it was computed and with what.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Digest {
-    pub(crate) line: u32,
     pub(crate) range: TextRange,
     /// `md5` or `sha1` when the algorithm is broken for integrity.
     pub(crate) weak: Option<&'static str>,
@@ -631,9 +630,9 @@ impl<'s> Checker<'s> {
                 self.bind(&a.target, &v);
             }
             Stmt::Expr(e) => {
-                let v = self.eval(&e.value);
+                self.eval(&e.value);
                 if let Expr::Call(c) = &*e.value {
-                    self.statement_call(c, &v);
+                    self.statement_call(c);
                 }
             }
             Stmt::Return(r) => {
@@ -735,7 +734,7 @@ impl<'s> Checker<'s> {
 
     /// A statement-level call that validates or verifies its arguments in place:
     /// `schema.validate(df)`, `jsonschema.validate(data, schema)`, `key.verify(sig, data)`.
-    fn statement_call(&mut self, c: &ast::ExprCall, _v: &Val) {
+    fn statement_call(&mut self, c: &ast::ExprCall) {
         let method = callee_name(&c.func);
         let qual = self.resolve(&c.func);
         let args: Vec<&Expr> =
@@ -1148,7 +1147,7 @@ impl<'s> Checker<'s> {
         if rules::ephemeral_key::is_generate_key(&call) {
             out.new_key = Some(self.record_key(call.range()));
         }
-        if let Some(d) = rules::weak_hash::digest_of(self, &call) {
+        if let Some(d) = rules::weak_hash::digest_of(&call) {
             out.digest = Some(d);
         }
         // A call's result keeps its callee's name with `()` appended (`os.urandom()`,

@@ -34,19 +34,8 @@ declare_rule! {
     };
 }
 
-/// The callee names (last part) this rule looks at; `*`: every call with keywords.
-pub(crate) const CALLEES: &[&str] = &[
-    "*",
-    "seed",
-    "default_rng",
-    "RandomState",
-    "Generator",
-    "Random",
-    "manual_seed",
-    "manual_seed_all",
-    "set_seed",
-    "set_random_seed",
-];
+/// The callee names (last part) this rule looks at: the seed keywords and seeders.
+pub(crate) const CALLEES: &[&str] = crate::rules::fixed_seed::CALLEES;
 
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     for name in SEED_KWARGS {

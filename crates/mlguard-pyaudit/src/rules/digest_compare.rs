@@ -46,7 +46,9 @@ pub(crate) fn check(cx: &mut Checker<'_>, cmp: &ExprCompare, left: &Val, rights:
         .filter_map(|v| v.digest)
         .filter(|d| d.for_security)
         .collect();
-    let Some(first) = digests.first() else { return };
+    if digests.is_empty() {
+        return;
+    }
     // `digest == None` or a length check is not a comparison of secrets.
     if std::iter::once(left)
         .chain(rights)
@@ -57,7 +59,6 @@ pub(crate) fn check(cx: &mut Checker<'_>, cmp: &ExprCompare, left: &Val, rights:
     let keyed = digests.iter().any(|d| d.keyed);
     let severity = if keyed { Severity::Medium } else { Severity::Low };
     let what = if keyed { "an HMAC" } else { "a digest" };
-    let _ = first;
     cx.report_as(
         &RULE,
         severity,

@@ -62,22 +62,11 @@ pub(crate) const SEEDERS: &[&str] = &[
 /// Keyword arguments that are seeds.
 pub(crate) const SEED_KWARGS: &[&str] = &["random_state", "seed", "random_seed"];
 
-/// A cheap filter before the list: the last name of every seeder.
+/// A cheap filter before the list: the last name of every seeder (its [`CALLEES`]).
 pub(crate) fn is_seeder_name(qual: Option<&str>) -> bool {
     let Some(q) = qual else { return false };
     let leaf = q.rsplit_once('.').map_or(q, |(_, l)| l);
-    matches!(
-        leaf,
-        "seed"
-            | "default_rng"
-            | "RandomState"
-            | "Generator"
-            | "Random"
-            | "manual_seed"
-            | "manual_seed_all"
-            | "set_seed"
-            | "set_random_seed"
-    )
+    CALLEES.iter().any(|c| *c != "*" && *c == leaf)
 }
 
 /// The callee names (last part) this rule looks at; `*`: every call with keywords.

@@ -1,7 +1,7 @@
 use mlguard_findings::Severity;
 
 use crate::engine::{Call, Checker, Lit};
-use crate::rules::{FlawClass, leaf_is, same_callable};
+use crate::rules::{FlawClass, KEY_PARAMS, secret_param};
 
 declare_rule! {
     /// ## What it does
@@ -35,43 +35,19 @@ declare_rule! {
     };
 }
 
-const KEYED: &[(&str, usize, &str)] = &[
-    ("cryptography.fernet.Fernet", 0, "key"),
-    ("cryptography.hazmat.primitives.ciphers.aead.AESGCM", 0, "key"),
-    ("cryptography.hazmat.primitives.ciphers.aead.ChaCha20Poly1305", 0, "key"),
-    ("cryptography.hazmat.primitives.ciphers.aead.AESCCM", 0, "key"),
-    ("cryptography.hazmat.primitives.ciphers.aead.AESSIV", 0, "key"),
-    ("cryptography.hazmat.primitives.ciphers.algorithms.AES", 0, "key"),
-    ("hmac.new", 0, "key"),
-    ("hmac.digest", 0, "key"),
-    ("jwt.encode", 1, "key"),
-];
-
 /// The callee names (last part) this rule looks at; `*`: every call with keywords.
 pub(crate) const CALLEES: &[&str] =
     &["Fernet", "AESGCM", "ChaCha20Poly1305", "AESCCM", "AESSIV", "AES", "new", "digest", "encode"];
 
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
-    let q = call.qual.as_deref().unwrap_or("");
-    let qleaf = q.rsplit_once('.').map_or(q, |(_, l)| l);
-    for (name, index, kw) in KEYED {
-        // Cheap first: the resolved callee's last name must be the sink's.
-        if !leaf_is(name, qleaf) && !leaf_is(name, call.method) {
-            continue;
-        }
-        if !same_callable(q, name) {
-            continue;
-        }
-        let Some(v) = call.arg(*index, kw) else { return };
-        let literal = match &v.lit {
-            Some(Lit::Bytes(n)) => *n > 0,
-            Some(Lit::Str(s)) => !s.is_empty(),
-            _ => false,
-        };
-        if literal {
-            let leaf = name.rsplit('.').next().unwrap_or(name);
-            cx.report(&RULE, call.range(), format!("`{leaf}` gets a key written in the source"));
-        }
-        return;
+    let Some((param, Some(v))) = secret_param(call, KEY_PARAMS) else { return };
+    let literal = match &v.lit {
+        Some(Lit::Bytes(n)) => *n > 0,
+        Some(Lit::Str(s)) => !s.is_empty(),
+        _ => false,
+    };
+    if literal {
+        let leaf = param.callee.rsplit('.').next().unwrap_or(param.callee);
+        cx.report(&RULE, call.range(), format!("`{leaf}` gets a key written in the source"));
     }
 }

@@ -1,7 +1,7 @@
 use mlguard_findings::Severity;
 
 use crate::engine::{Call, Checker};
-use crate::rules::{FlawClass, leaf_is, same_callable};
+use crate::rules::{FlawClass, KEY_PARAMS, SecretParam, secret_param};
 
 declare_rule! {
     /// ## What it does
@@ -48,25 +48,36 @@ pub(crate) fn source(call: &Call<'_>) -> Option<u32> {
     (prng && !q.ends_with("seed")).then_some(call.line)
 }
 
-/// Secret sinks: (qualified name or method, positional index, keyword).
-const SINKS: &[(&str, usize, &str)] = &[
-    ("hmac.new", 0, "key"),
-    ("hmac.digest", 0, "key"),
-    ("cryptography.fernet.Fernet", 0, "key"),
-    ("cryptography.hazmat.primitives.ciphers.aead.AESGCM", 0, "key"),
-    ("cryptography.hazmat.primitives.ciphers.aead.ChaCha20Poly1305", 0, "key"),
-    ("cryptography.hazmat.primitives.ciphers.aead.AESCCM", 0, "key"),
-    ("cryptography.hazmat.primitives.ciphers.aead.AESSIV", 0, "key"),
-    ("cryptography.hazmat.primitives.ciphers.algorithms.AES", 0, "key"),
-    ("cryptography.hazmat.primitives.ciphers.modes.GCM", 0, "initialization_vector"),
-    ("cryptography.hazmat.primitives.ciphers.modes.CBC", 0, "initialization_vector"),
-    ("cryptography.hazmat.primitives.ciphers.modes.CTR", 0, "nonce"),
-    ("hashlib.pbkdf2_hmac", 2, "salt"),
-    ("hashlib.scrypt", usize::MAX, "salt"),
-    ("cryptography.hazmat.primitives.kdf.pbkdf2.PBKDF2HMAC", usize::MAX, "salt"),
-    ("cryptography.hazmat.primitives.kdf.scrypt.Scrypt", usize::MAX, "salt"),
-    ("jwt.encode", 1, "key"),
-    ("set_cookie", 1, "value"),
+/// Beyond keys: salts, nonces, IVs and cookie values.
+const OTHER_PARAMS: &[SecretParam] = &[
+    SecretParam {
+        callee: "cryptography.hazmat.primitives.ciphers.modes.GCM",
+        index: Some(0),
+        keyword: "initialization_vector",
+    },
+    SecretParam {
+        callee: "cryptography.hazmat.primitives.ciphers.modes.CBC",
+        index: Some(0),
+        keyword: "initialization_vector",
+    },
+    SecretParam {
+        callee: "cryptography.hazmat.primitives.ciphers.modes.CTR",
+        index: Some(0),
+        keyword: "nonce",
+    },
+    SecretParam { callee: "hashlib.pbkdf2_hmac", index: Some(2), keyword: "salt" },
+    SecretParam { callee: "hashlib.scrypt", index: None, keyword: "salt" },
+    SecretParam {
+        callee: "cryptography.hazmat.primitives.kdf.pbkdf2.PBKDF2HMAC",
+        index: None,
+        keyword: "salt",
+    },
+    SecretParam {
+        callee: "cryptography.hazmat.primitives.kdf.scrypt.Scrypt",
+        index: None,
+        keyword: "salt",
+    },
+    SecretParam { callee: "set_cookie", index: Some(1), keyword: "value" },
 ];
 
 /// The callee names (last part) this rule looks at; `*`: every call with keywords.
@@ -91,27 +102,17 @@ pub(crate) const CALLEES: &[&str] = &[
 ];
 
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
-    let q = call.qual.as_deref().unwrap_or("");
-    let qleaf = q.rsplit_once('.').map_or(q, |(_, l)| l);
-    for (name, index, kw) in SINKS {
-        // Cheap first: the resolved callee's last name must be the sink's.
-        if !leaf_is(name, qleaf) && !leaf_is(name, call.method) {
-            continue;
-        }
-        if !(same_callable(q, name) || call.method == *name) {
-            continue;
-        }
-        let v = if *index == usize::MAX { call.kw(kw) } else { call.arg(*index, kw) };
-        if let Some(line) = v.and_then(|v| v.random) {
-            let leaf = name.rsplit('.').next().unwrap_or(name);
-            cx.report(
-                &RULE,
-                call.range(),
-                format!(
-                    "the {kw} of `{leaf}` comes from a non-cryptographic generator (line {line})"
-                ),
-            );
-        }
-        return;
+    let found = secret_param(call, KEY_PARAMS).or_else(|| secret_param(call, OTHER_PARAMS));
+    let Some((param, value)) = found else { return };
+    if let Some(line) = value.and_then(|v| v.random) {
+        let leaf = param.callee.rsplit('.').next().unwrap_or(param.callee);
+        cx.report(
+            &RULE,
+            call.range(),
+            format!(
+                "the {} of `{leaf}` comes from a non-cryptographic generator (line {line})",
+                param.keyword
+            ),
+        );
     }
 }

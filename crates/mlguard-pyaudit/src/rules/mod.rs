@@ -3,6 +3,8 @@
 
 use mlguard_findings::Severity;
 
+use crate::engine::{Call, Checker, Val};
+
 /// The six flaw classes of insecure ML pipelines (and the auditor's own findings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
@@ -102,7 +104,7 @@ pub(crate) mod weak_hash;
 pub(crate) mod weak_validation;
 
 /// What a rule does at a call.
-pub(crate) type CallRule = fn(&mut crate::engine::Checker<'_>, &crate::engine::Call<'_>);
+pub(crate) type CallRule = fn(&mut Checker<'_>, &Call<'_>);
 
 /// The rules that look at calls, with the callee names each looks at (`*`: every call
 /// that has keyword arguments): the engine runs a rule only for its callees.
@@ -173,6 +175,51 @@ pub(crate) fn leaf_is(name: &str, leaf: &str) -> bool {
             && name.as_bytes()[name.len() - leaf.len() - 1] == b'.')
 }
 
+/// A parameter of a cryptographic call that must be secret (a key), or unpredictable (a
+/// salt, nonce, IV, cookie value): positional `index` (if it has one) or `keyword`.
+pub(crate) struct SecretParam {
+    /// Qualified callee (`hmac.new`), or a bare method name (`set_cookie`).
+    pub(crate) callee: &'static str,
+    pub(crate) index: Option<usize>,
+    pub(crate) keyword: &'static str,
+}
+
+const fn key(callee: &'static str, index: usize) -> SecretParam {
+    SecretParam { callee, index: Some(index), keyword: "key" }
+}
+
+/// The key parameters: where a literal key (MLG502) or a predictable one (MLG303) goes.
+pub(crate) const KEY_PARAMS: &[SecretParam] = &[
+    key("hmac.new", 0),
+    key("hmac.digest", 0),
+    key("cryptography.fernet.Fernet", 0),
+    key("cryptography.hazmat.primitives.ciphers.aead.AESGCM", 0),
+    key("cryptography.hazmat.primitives.ciphers.aead.ChaCha20Poly1305", 0),
+    key("cryptography.hazmat.primitives.ciphers.aead.AESCCM", 0),
+    key("cryptography.hazmat.primitives.ciphers.aead.AESSIV", 0),
+    key("cryptography.hazmat.primitives.ciphers.algorithms.AES", 0),
+    key("jwt.encode", 1),
+];
+
+/// The entry of `table` this call is, and the value it passes for that parameter.
+pub(crate) fn secret_param<'c>(
+    call: &'c Call<'_>,
+    table: &'static [SecretParam],
+) -> Option<(&'static SecretParam, Option<&'c Val>)> {
+    let q = call.qual.as_deref().unwrap_or("");
+    let qleaf = q.rsplit_once('.').map_or(q, |(_, l)| l);
+    let param = table.iter().find(|p| {
+        // Cheap first: the resolved callee's last name must be the entry's.
+        (leaf_is(p.callee, qleaf) || leaf_is(p.callee, call.method))
+            && (same_callable(q, p.callee) || call.method == p.callee)
+    })?;
+    let value = match param.index {
+        Some(i) => call.arg(i, param.keyword),
+        None => call.kw(param.keyword),
+    };
+    Some((param, value))
+}
+
 /// Looks a rule up by code (`MLG401`) or name (`pickle-load`), case-insensitively.
 pub fn rule(code_or_name: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| {
@@ -195,6 +242,15 @@ mod tests {
                 assert!(a.doc.contains(section), "{} lacks {section}", a.code);
             }
             assert!(a.code < "MLG700" && a.cwe > 0);
+        }
+    }
+
+    #[test]
+    fn key_parameters_are_among_the_callees_their_rules_look_at() {
+        for p in KEY_PARAMS {
+            let leaf = p.callee.rsplit('.').next().unwrap_or(p.callee);
+            assert!(hardcoded_key::CALLEES.contains(&leaf), "{leaf}");
+            assert!(insecure_random_secret::CALLEES.contains(&leaf), "{leaf}");
         }
     }
 }

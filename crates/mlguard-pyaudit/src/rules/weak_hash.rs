@@ -36,7 +36,7 @@ declare_rule! {
 }
 
 /// A digest computation: hashlib and hmac constructors and one-shot functions.
-pub(crate) fn digest_of(cx: &Checker<'_>, call: &Call<'_>) -> Option<Digest> {
+pub(crate) fn digest_of(call: &Call<'_>) -> Option<Digest> {
     let q = call.qual.as_deref().filter(|q| !q.contains("()"))?;
     let keyed = matches!(q, "hmac.new" | "hmac.digest" | "hmac.HMAC");
     let algo = if keyed {
@@ -63,13 +63,7 @@ pub(crate) fn digest_of(cx: &Checker<'_>, call: &Call<'_>) -> Option<Digest> {
     } else {
         None
     };
-    Some(Digest {
-        line: cx.line(call.range()),
-        range: call.range(),
-        weak,
-        keyed,
-        for_security: !not_security,
-    })
+    Some(Digest { range: call.range(), weak, keyed, for_security: !not_security })
 }
 
 /// `hmac.compare_digest(weak, expected)` is an integrity check too.
