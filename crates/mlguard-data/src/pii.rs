@@ -624,31 +624,59 @@ const BIRTH_WORDS: &[&str] = &[
     "nascido",
 ];
 
-fn dates_of_birth(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
+fn date_regex() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    let re = re(
+    re(
         &RE,
         r"(?i)\b(?:(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})[/.](\d{1,2})[/.](\d{4})|([a-z]{3,9})\.? (\d{1,2}),? (\d{4})|(\d{1,2}) ([a-z]{3,9})\.?,? (\d{4})|(\d{4})(\d{2})(\d{2}))\b",
-    );
-    for c in re.captures_iter(cell) {
+    )
+}
+
+/// Year, month and day of a date match (any of the formats [`date_regex`] knows), and
+/// whether it was written compactly (`19850314`).
+fn date_of(c: &regex::Captures<'_>) -> Option<(u32, u32, u32, bool)> {
+    let num = |i: usize| c.get(i).and_then(|g| g.as_str().parse::<u32>().ok());
+    let word = |i: usize| c.get(i).and_then(|g| month_number(g.as_str()));
+    let (y, mo, d) = if let (Some(y), Some(mo), Some(d)) = (num(1), num(2), num(3)) {
+        (y, mo, d)
+    } else if let (Some(a), Some(b), Some(y)) = (num(4), num(5), num(6)) {
+        // 14/03/1985 or 03/14/1985: whichever reading is a date.
+        if a > 12 { (y, b, a) } else { (y, a, b) }
+    } else if let (Some(mo), Some(d), Some(y)) = (word(7), num(8), num(9)) {
+        (y, mo, d)
+    } else if let (Some(d), Some(mo), Some(y)) = (num(10), word(11), num(12)) {
+        (y, mo, d)
+    } else if let (Some(y), Some(mo), Some(d)) = (num(13), num(14), num(15)) {
+        (y, mo, d)
+    } else {
+        return None;
+    };
+    Some((y, mo, d, c.get(13).is_some()))
+}
+
+/// A cell that is one birth date (after trimming; a time of midnight may follow) as year,
+/// month and day, in any format the detector knows.
+pub(crate) fn parse_birth_date(cell: &str) -> Option<(u32, u32, u32)> {
+    let cell = cell.trim();
+    let c = date_regex().captures(cell)?;
+    let m = c.get(0)?;
+    let rest = &cell[m.end()..];
+    let midnight = rest.is_empty()
+        || ["T00:00", " 00:00"].iter().any(|p| {
+            rest.strip_prefix(p)
+                .is_some_and(|r| r.bytes().all(|b| matches!(b, b'0' | b':' | b'.' | b'Z')))
+        });
+    if m.start() != 0 || !midnight {
+        return None;
+    }
+    let (y, mo, d, _) = date_of(&c)?;
+    valid_birth_date(y, mo, d).then_some((y, mo, d))
+}
+
+fn dates_of_birth(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
+    for c in date_regex().captures_iter(cell) {
         let Some(m) = c.get(0) else { continue };
-        let num = |i: usize| c.get(i).and_then(|g| g.as_str().parse::<u32>().ok());
-        let word = |i: usize| c.get(i).and_then(|g| month_number(g.as_str()));
-        let compact = c.get(13).is_some();
-        let (y, mo, d) = if let (Some(y), Some(mo), Some(d)) = (num(1), num(2), num(3)) {
-            (y, mo, d)
-        } else if let (Some(a), Some(b), Some(y)) = (num(4), num(5), num(6)) {
-            // 14/03/1985 or 03/14/1985: whichever reading is a date.
-            if a > 12 { (y, b, a) } else { (y, a, b) }
-        } else if let (Some(mo), Some(d), Some(y)) = (word(7), num(8), num(9)) {
-            (y, mo, d)
-        } else if let (Some(d), Some(mo), Some(y)) = (num(10), word(11), num(12)) {
-            (y, mo, d)
-        } else if let (Some(y), Some(mo), Some(d)) = (num(13), num(14), num(15)) {
-            (y, mo, d)
-        } else {
-            continue;
-        };
+        let Some((y, mo, d, compact)) = date_of(&c) else { continue };
         if !valid_birth_date(y, mo, d) {
             continue;
         }

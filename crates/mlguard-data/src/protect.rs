@@ -1,7 +1,10 @@
-//! Protecting personal data before use. This module holds the keyed pseudonyms:
-//! deterministic per key (the same person gets the same pseudonym in every dataset sealed
-//! with the vault's key, so joins still work), typed (`EMAIL_eaa8d7b66fd3e3a8`), and
-//! irreversible without the key.
+//! Protecting personal data before use: keyed pseudonyms, redaction, generalisation of
+//! dates of birth, IP addresses and postal codes, scrubbing of personal data in free text,
+//! and k-anonymity of the quasi-identifiers (with l-diversity of the target reported).
+//!
+//! Pseudonyms are deterministic per key (the same person gets the same pseudonym in every
+//! dataset protected with the vault's key, so joins still work), typed
+//! (`EMAIL_eaa8d7b66fd3e3a8`), and irreversible without the key.
 //!
 //! ```
 //! use mlguard_data::pii::Kind;
@@ -12,11 +15,42 @@
 //! assert_eq!(a, pseudonym(&key, Kind::Email, "jane.doe@example.org"));
 //! assert!(a.starts_with("EMAIL_") && a.len() == "EMAIL_".len() + 16);
 //! ```
+//!
+//! A whole table: [`protect`] applies each field's action ([`plan`] says which), then
+//! generalises and suppresses quasi-identifiers until every combination occurs `k` times.
+//!
+//! ```
+//! use mlguard_data::Schema;
+//! use mlguard_data::protect::{ProtectOptions, PseudonymKey, protect};
+//!
+//! let schema = Schema::from_json_str(r#"{"fields": [
+//!     {"name": "email", "type": "string", "pii": "email"},
+//!     {"name": "ssn", "type": "string", "pii": "ssn"},
+//!     {"name": "note", "type": "string"}
+//! ]}"#).unwrap();
+//! let csv = "email,ssn,note\njane@example.org,536-22-1234,call +44 20 7946 0958 today\n";
+//! let key = PseudonymKey::from_bytes([7; 32]);
+//! let opts = ProtectOptions { k: 1, ..ProtectOptions::default() };
+//! let mut out = Vec::new();
+//! protect(csv.as_bytes(), None::<&[u8]>, &mut out, &schema, &key, &opts).unwrap();
+//! let out = String::from_utf8(out).unwrap();
+//! assert!(out.contains("\"EMAIL_") && out.contains("\"<US_SSN>\""));
+//! assert!(out.contains("\"call <PHONE> today\""));
+//! ```
+
+mod kanon;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
 
 use aws_lc_rs::hmac;
 use zeroize::Zeroizing;
 
-use crate::pii::Kind;
+use crate::TableReader;
+use crate::error::DataError;
+use crate::pii::{self, ColumnHint, Kind};
+use crate::schema::{FieldType, PiiKind, Protect, Role, Schema};
 
 /// Hex digits of the HMAC kept in a pseudonym (64 bits: collisions are negligible below
 /// billions of distinct values, and short enough to read).
@@ -38,15 +72,21 @@ impl PseudonymKey {
 /// lowercased, phone numbers to `+` and digits, card, SSN and IBAN numbers without
 /// separators, IP addresses in canonical form.
 pub fn pseudonym(key: &PseudonymKey, kind: Kind, value: &str) -> String {
+    labelled_pseudonym(key, kind.as_str(), &normalise(kind, value))
+}
+
+/// The pseudonym of an already normalised value under a label (`ID` for identifiers that
+/// are none of the detected kinds): `LABEL_` and [`PSEUDONYM_HEX`] hex digits of
+/// HMAC-SHA256(key, LABEL || 0x00 || value).
+pub fn labelled_pseudonym(key: &PseudonymKey, label: &str, normalised: &str) -> String {
     let hkey = hmac::Key::new(hmac::HMAC_SHA256, &key.0[..]);
-    let normal = normalise(kind, value);
     let mut ctx = hmac::Context::with_key(&hkey);
-    ctx.update(kind.as_str().as_bytes());
+    ctx.update(label.as_bytes());
     ctx.update(&[0]);
-    ctx.update(normal.as_bytes());
+    ctx.update(normalised.as_bytes());
     let tag = ctx.sign();
-    let mut out = String::with_capacity(kind.as_str().len() + 1 + PSEUDONYM_HEX);
-    out.push_str(kind.as_str());
+    let mut out = String::with_capacity(label.len() + 1 + PSEUDONYM_HEX);
+    out.push_str(label);
     out.push('_');
     for b in &tag.as_ref()[..PSEUDONYM_HEX / 2] {
         out.push_str(&format!("{b:02x}"));
@@ -73,6 +113,656 @@ pub fn normalise(kind: Kind, value: &str) -> String {
         }
         Kind::DateOfBirth => v.to_owned(),
     }
+}
+
+/// The pseudonym label of an identifier that is none of the detected kinds.
+const ID_LABEL: &str = "ID";
+
+/// How dates of birth are generalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BirthDates {
+    /// To the year of birth (`1987`); ages 90 and over become `90+`.
+    #[default]
+    Year,
+    /// To a ten-year age band on the reference date (`30-39`); 90 and over become `90+`.
+    AgeBand,
+}
+
+/// Options of [`protect`].
+#[derive(Debug, Clone)]
+pub struct ProtectOptions {
+    /// Every combination of quasi-identifier values must occur at least `k` times in the
+    /// output (1: no k-anonymity).
+    pub k: usize,
+    /// The quasi-identifiers (default: the fields the schema marks `pii: quasi`,
+    /// `date_of_birth` or `postal_code`, and fields marked `protect: generalize`).
+    pub quasi: Option<Vec<String>>,
+    /// Share of rows that may be suppressed (left out) instead of generalising further.
+    pub max_suppressed: f64,
+    /// How dates of birth are generalised.
+    pub birth_dates: BirthDates,
+    /// The day ages are computed on (default: today, UTC).
+    pub as_of: chrono::NaiveDate,
+    /// The input's field delimiter (the output always uses commas).
+    pub delimiter: u8,
+}
+
+/// Today's date (UTC) from the system clock.
+fn today() -> chrono::NaiveDate {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    chrono::DateTime::from_timestamp(i64::try_from(secs).unwrap_or(0), 0)
+        .unwrap_or_default()
+        .date_naive()
+}
+
+/// One of two readers (the first and the second pass over a table).
+enum Either<A, B> {
+    First(A),
+    Second(B),
+}
+
+impl<A: Read, B: Read> Read for Either<A, B> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Either::First(a) => a.read(buf),
+            Either::Second(b) => b.read(buf),
+        }
+    }
+}
+
+impl Default for ProtectOptions {
+    fn default() -> Self {
+        ProtectOptions {
+            k: 5,
+            quasi: None,
+            max_suppressed: 0.05,
+            birth_dates: BirthDates::Year,
+            as_of: today(),
+            delimiter: b',',
+        }
+    }
+}
+
+/// What happens to one column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Copied unchanged.
+    Keep,
+    /// Left out of the output.
+    Drop,
+    /// Replaced by a keyed pseudonym (`EMAIL_3f9a…`); `None` is an identifier of no
+    /// detected kind (`ID_…`).
+    Pseudonymize(Option<Kind>),
+    /// Replaced by `<KIND>` (or `<REDACTED>`).
+    Redact(Option<Kind>),
+    /// IPv4 addresses to their /24 network, IPv6 to their /48.
+    IpPrefix,
+    /// Dates of birth to the year or an age band ([`BirthDates`]).
+    BirthDate,
+    /// Postal codes truncated: a US ZIP to its first three digits, a UK or Canadian code
+    /// to its outward part.
+    PostalPrefix,
+    /// E-mail addresses to their domain (`*@example.org`).
+    EmailDomain,
+    /// Personal data found in free text replaced by `<KIND>`; the rest is kept.
+    ScrubText,
+}
+
+impl Action {
+    /// A short description for reports.
+    pub fn describe(self) -> String {
+        match self {
+            Action::Keep => "kept".into(),
+            Action::Drop => "dropped".into(),
+            Action::Pseudonymize(k) => {
+                format!("pseudonymised ({}_…, HMAC-SHA256)", k.map_or(ID_LABEL, Kind::as_str))
+            }
+            Action::Redact(k) => format!("redacted (<{}>)", k.map_or("REDACTED", Kind::as_str)),
+            Action::IpPrefix => "truncated to /24 (IPv4) or /48 (IPv6)".into(),
+            Action::BirthDate => "generalised to year or age band (90+ grouped)".into(),
+            Action::PostalPrefix => "truncated to the area (ZIP3, outward code)".into(),
+            Action::EmailDomain => "generalised to the domain".into(),
+            Action::ScrubText => "free text: personal data replaced by <KIND>".into(),
+        }
+    }
+}
+
+/// Why a column gets its action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Because {
+    /// The schema's `protect`.
+    Schema,
+    /// The default for the schema's `pii` kind.
+    PiiDefault,
+    /// Named a quasi-identifier (by `--quasi` or `pii: quasi`) without an action.
+    Quasi,
+    /// A text field without `pii`: its cells are scanned.
+    FreeText,
+    /// Not personal data by the schema.
+    NotPersonal,
+}
+
+/// One column's plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnPlan {
+    /// The column name.
+    pub name: String,
+    /// What happens to it.
+    pub action: Action,
+    /// Why.
+    pub because: Because,
+    /// Whether it is a quasi-identifier (generalised further for k-anonymity).
+    pub quasi: bool,
+}
+
+fn detected_kind(p: PiiKind) -> Option<Kind> {
+    Some(match p {
+        PiiKind::Email => Kind::Email,
+        PiiKind::Phone => Kind::Phone,
+        PiiKind::Ssn => Kind::UsSsn,
+        PiiKind::Name => Kind::Person,
+        PiiKind::DateOfBirth => Kind::DateOfBirth,
+        PiiKind::PostalCode => Kind::PostalCode,
+        PiiKind::Address => Kind::StreetAddress,
+        PiiKind::IpAddress => Kind::IpAddress,
+        PiiKind::CreditCard => Kind::CreditCard,
+        PiiKind::Iban => Kind::Iban,
+        PiiKind::Identifier | PiiKind::Quasi => return None,
+    })
+}
+
+/// The action for a field marked `pii` without `protect`: pseudonyms for direct
+/// identifiers (joins keep working), redaction for SSNs and card numbers (nothing in
+/// them is useful to a model), generalisation for dates of birth, IP addresses and postal
+/// codes (their coarse part is), nothing yet for quasi-identifiers (k-anonymity decides).
+pub fn default_action(p: PiiKind) -> Action {
+    match p {
+        PiiKind::Ssn => Action::Redact(Some(Kind::UsSsn)),
+        PiiKind::CreditCard => Action::Redact(Some(Kind::CreditCard)),
+        PiiKind::IpAddress => Action::IpPrefix,
+        PiiKind::DateOfBirth => Action::BirthDate,
+        PiiKind::PostalCode => Action::PostalPrefix,
+        PiiKind::Quasi => Action::Keep,
+        other => Action::Pseudonymize(detected_kind(other)),
+    }
+}
+
+fn explicit_action(name: &str, p: Option<PiiKind>, protect: Protect) -> Result<Action, DataError> {
+    let kind = p.and_then(detected_kind);
+    Ok(match protect {
+        Protect::Drop => Action::Drop,
+        Protect::Pseudonymize => Action::Pseudonymize(kind),
+        Protect::Mask if p.is_none() => Action::ScrubText,
+        Protect::Mask => Action::Redact(kind),
+        Protect::Generalize => match p {
+            None | Some(PiiKind::Quasi) => Action::Keep,
+            Some(PiiKind::DateOfBirth) => Action::BirthDate,
+            Some(PiiKind::IpAddress) => Action::IpPrefix,
+            Some(PiiKind::PostalCode) => Action::PostalPrefix,
+            Some(PiiKind::Email) => Action::EmailDomain,
+            Some(other) => {
+                return Err(DataError::Input(format!(
+                    "field {name:?}: a {} cannot be generalised; use \"pseudonymize\", \"mask\" or \"drop\"",
+                    other.as_str()
+                )));
+            }
+        },
+    })
+}
+
+/// What [`protect`] will do with each column of a table with this header.
+pub fn plan(
+    schema: &Schema,
+    header: &[String],
+    opts: &ProtectOptions,
+) -> Result<Vec<ColumnPlan>, DataError> {
+    if let Some(quasi) = &opts.quasi {
+        for q in quasi {
+            if !header.contains(q) {
+                return Err(DataError::Input(format!(
+                    "quasi-identifier {q:?} is not a column (columns: {})",
+                    header.join(", ")
+                )));
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(header.len());
+    for name in header {
+        let field = schema.field(name);
+        let pii = field.and_then(|f| f.pii);
+        let named_quasi = opts.quasi.as_ref().is_some_and(|q| q.contains(name));
+        let (action, because) = match field.and_then(|f| f.protect) {
+            Some(p) => (explicit_action(name, pii, p)?, Because::Schema),
+            None if named_quasi && !matches!(pii, Some(p) if p != PiiKind::Quasi) => {
+                (Action::Keep, Because::Quasi)
+            }
+            None => match pii {
+                Some(PiiKind::Quasi) => (Action::Keep, Because::Quasi),
+                Some(p) => (default_action(p), Because::PiiDefault),
+                None => {
+                    let text = field.is_none_or(|f| f.field_type == FieldType::String);
+                    let role = field.and_then(|f| f.role);
+                    if text && !matches!(role, Some(Role::Target | Role::Id)) {
+                        (Action::ScrubText, Because::FreeText)
+                    } else {
+                        (Action::Keep, Because::NotPersonal)
+                    }
+                }
+            },
+        };
+        let quasi = match &opts.quasi {
+            Some(_) => named_quasi,
+            None => {
+                matches!(pii, Some(PiiKind::Quasi | PiiKind::DateOfBirth | PiiKind::PostalCode))
+                    || field.and_then(|f| f.protect) == Some(Protect::Generalize)
+            }
+        };
+        if quasi
+            && matches!(
+                action,
+                Action::Drop | Action::Pseudonymize(_) | Action::Redact(_) | Action::ScrubText
+            )
+        {
+            if named_quasi {
+                return Err(DataError::Input(format!(
+                    "column {name:?} is {} by the schema; it cannot also be a quasi-identifier",
+                    action.describe()
+                )));
+            }
+            out.push(ColumnPlan { name: name.clone(), action, because, quasi: false });
+            continue;
+        }
+        out.push(ColumnPlan { name: name.clone(), action, because, quasi });
+    }
+    Ok(out)
+}
+
+/// The k-anonymity part of a [`ProtectReport`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Anonymity {
+    /// The k asked for.
+    pub k: usize,
+    /// The smallest group of quasi-identifier values in the output (≥ k, or 0 when every
+    /// row was suppressed).
+    pub achieved: usize,
+    /// Groups of equal quasi-identifier values in the output.
+    pub groups: usize,
+    /// Per quasi-identifier: its name, what its chosen level does, that level and the top.
+    pub generalised: Vec<(String, String, usize, usize)>,
+    /// Distinct l-diversity of the target: (target column, the fewest distinct target
+    /// values in a group, groups with a single target value).
+    pub l_diversity: Option<(String, usize, usize)>,
+}
+
+/// What [`protect`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProtectReport {
+    /// The plan per input column.
+    pub columns: Vec<ColumnPlan>,
+    /// Data rows read.
+    pub rows_in: u64,
+    /// Data rows written.
+    pub rows_out: u64,
+    /// Suppressed data rows (1-based), left out of the output.
+    pub suppressed: Vec<u64>,
+    /// Spans of personal data replaced in free-text columns, by kind.
+    pub scrubbed: BTreeMap<Kind, u64>,
+    /// Per column: values that could not be generalised as planned (an unparsable date of
+    /// birth or IP address) and were redacted instead.
+    pub redacted_unparsable: BTreeMap<String, u64>,
+    /// k-anonymity, when quasi-identifiers were generalised.
+    pub anonymity: Option<Anonymity>,
+}
+
+struct Protector<'a> {
+    key: &'a PseudonymKey,
+    opts: &'a ProtectOptions,
+    scrubbed: BTreeMap<Kind, u64>,
+    unparsable: Vec<u64>,
+}
+
+fn redaction(kind: Option<Kind>) -> String {
+    format!("<{}>", kind.map_or("REDACTED", Kind::as_str))
+}
+
+impl Protector<'_> {
+    /// The protected form of one non-missing cell of column `c`.
+    fn apply<'c>(
+        &mut self,
+        c: usize,
+        plan: &ColumnPlan,
+        hint: ColumnHint,
+        cell: &'c str,
+    ) -> Cow<'c, str> {
+        match plan.action {
+            Action::Keep | Action::Drop => Cow::Borrowed(cell),
+            Action::Pseudonymize(Some(kind)) => Cow::Owned(pseudonym(self.key, kind, cell)),
+            Action::Pseudonymize(None) => {
+                Cow::Owned(labelled_pseudonym(self.key, ID_LABEL, cell.trim()))
+            }
+            Action::Redact(kind) => Cow::Owned(redaction(kind)),
+            Action::IpPrefix => match ip_prefix(cell) {
+                Some(p) => Cow::Owned(p),
+                None => self.unparsable(c, Kind::IpAddress),
+            },
+            Action::BirthDate => match birth_date(cell, self.opts) {
+                Some(p) => Cow::Owned(p),
+                None => self.unparsable(c, Kind::DateOfBirth),
+            },
+            Action::PostalPrefix => Cow::Owned(postal_prefix(cell)),
+            Action::EmailDomain => match cell.trim().rsplit_once('@') {
+                Some((_, domain)) if !domain.is_empty() => {
+                    Cow::Owned(format!("*@{}", domain.to_ascii_lowercase()))
+                }
+                _ => self.unparsable(c, Kind::Email),
+            },
+            Action::ScrubText => {
+                let spans = pii::detect(cell, Some(hint));
+                if spans.is_empty() {
+                    return Cow::Borrowed(cell);
+                }
+                let mut out = String::with_capacity(cell.len());
+                let mut at = 0;
+                for s in spans {
+                    if s.start < at {
+                        continue;
+                    }
+                    out.push_str(&cell[at..s.start]);
+                    out.push('<');
+                    out.push_str(s.kind.as_str());
+                    out.push('>');
+                    at = s.end;
+                    *self.scrubbed.entry(s.kind).or_default() += 1;
+                }
+                out.push_str(&cell[at..]);
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    fn unparsable(&mut self, c: usize, kind: Kind) -> Cow<'static, str> {
+        self.unparsable[c] += 1;
+        Cow::Owned(redaction(Some(kind)))
+    }
+}
+
+/// `192.168.1.0/24` for an IPv4 address, `2001:db8:1::/48` for an IPv6 one.
+fn ip_prefix(cell: &str) -> Option<String> {
+    match cell.trim().parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            Some(format!("{a}.{b}.{c}.0/24"))
+        }
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0);
+            Some(format!("{net}/48"))
+        }
+    }
+}
+
+/// The year of birth or the age band, with ages of 90 and over grouped (HIPAA Safe Harbor).
+fn birth_date(cell: &str, opts: &ProtectOptions) -> Option<String> {
+    use chrono::Datelike;
+    let (y, m, d) = pii::parse_birth_date(cell)?;
+    let asof = opts.as_of;
+    let (ay, am, ad) = (asof.year(), asof.month(), asof.day());
+    let mut age = ay - i32::try_from(y).ok()?;
+    if (am, ad) < (m, d) {
+        age -= 1;
+    }
+    if age < 0 {
+        return None;
+    }
+    Some(if age >= 90 {
+        "90+".to_owned()
+    } else {
+        match opts.birth_dates {
+            BirthDates::Year => y.to_string(),
+            BirthDates::AgeBand => format!("{}-{}", age / 10 * 10, age / 10 * 10 + 9),
+        }
+    })
+}
+
+/// A US ZIP code to its first three digits (`941**`), a UK or Canadian postcode to its
+/// outward part (`SW1A`, `K1A`), anything else to its first half.
+fn postal_prefix(cell: &str) -> String {
+    let v = cell.trim();
+    let digits = v.bytes().filter(u8::is_ascii_digit).count();
+    if (digits == 5 || digits == 9) && v.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        return format!("{}**", &v[..3]);
+    }
+    if let Some((outward, _)) = v.split_once(' ') {
+        return outward.to_ascii_uppercase();
+    }
+    let compact: String = v.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    if (5..=7).contains(&compact.len())
+        && compact.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+    {
+        // A UK or Canadian code without its space: the inward part is the last three.
+        return compact[..compact.len() - 3].to_ascii_uppercase();
+    }
+    let keep = compact.chars().count().div_ceil(2);
+    format!("{}*", compact.chars().take(keep).collect::<String>())
+}
+
+/// Whether a cell is a plain number, which a spreadsheet reads as a number even when it
+/// starts with `-` or `+`.
+fn plain_number(cell: &str) -> bool {
+    cell.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+' | b'e' | b'E'))
+        && cell.bytes().any(|b| b.is_ascii_digit())
+        && cell.parse::<f64>().is_ok()
+}
+
+/// Appends a cell to a CSV line so that no spreadsheet evaluates it: quoted (quotes
+/// doubled), and prefixed with `'` when it starts like a formula (`=`, `+`, `-`, `@`, tab
+/// or carriage return) and is not a plain number (OWASP's CSV injection advice). Empty
+/// cells stay empty.
+pub fn push_safe_cell(line: &mut String, cell: &str) {
+    if cell.is_empty() {
+        return;
+    }
+    line.push('"');
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && !plain_number(cell) {
+        line.push('\'');
+    }
+    for ch in cell.chars() {
+        if ch == '"' {
+            line.push('"');
+        }
+        line.push(ch);
+    }
+    line.push('"');
+}
+
+/// Reads a CSV table and writes its protected copy to `out` (comma-separated, every
+/// non-empty cell quoted and formula-safe, see [`push_safe_cell`]); returns what was done.
+///
+/// Without quasi-identifiers (or with `k` ≤ 1) this is one streaming pass: memory does not
+/// grow with the file. With them it reads the table twice — `first` to choose the
+/// generalisation, `second` (the same bytes again) to write — and keeps the
+/// quasi-identifier values and the target of every row in memory (interned: about
+/// 4 bytes per row and quasi-identifier, plus each distinct value once).
+pub fn protect<R: Read, S: Read, W: Write>(
+    first: R,
+    second: Option<S>,
+    mut out: W,
+    schema: &Schema,
+    key: &PseudonymKey,
+    opts: &ProtectOptions,
+) -> Result<ProtectReport, DataError> {
+    if !(0.0..=1.0).contains(&opts.max_suppressed) {
+        return Err(DataError::Input(format!(
+            "the suppression limit must be a share between 0 and 1, not {}",
+            opts.max_suppressed
+        )));
+    }
+    let table = TableReader::new(Either::<R, S>::First(first), opts.delimiter)?;
+    let header = table.header().to_vec();
+    let columns = plan(schema, &header, opts)?;
+    let hints: Vec<ColumnHint> = header.iter().map(|n| ColumnHint::from_name(n)).collect();
+    let missing: Vec<Vec<String>> = header
+        .iter()
+        .map(|n| {
+            schema
+                .field(n)
+                .and_then(|f| f.missing_values.clone())
+                .unwrap_or_else(|| schema.missing_values.clone())
+        })
+        .collect();
+    let mut p =
+        Protector { key, opts, scrubbed: BTreeMap::new(), unparsable: vec![0; header.len()] };
+    let quasi: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].quasi).collect();
+    let target =
+        header.iter().position(|n| schema.field(n).is_some_and(|f| f.role == Some(Role::Target)));
+    let write_header = |out: &mut W| -> Result<(), DataError> {
+        let mut line = String::new();
+        for (i, c) in columns.iter().filter(|c| c.action != Action::Drop).enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            push_safe_cell(&mut line, &c.name);
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+        Ok(())
+    };
+
+    // k-anonymity: the first pass collects the quasi-identifiers as protected.
+    let mut solution = None;
+    let mut kcols: Vec<kanon::Column> = Vec::new();
+    let mut targets = kanon::Column::new("", false);
+    let mut rows_in = 0u64;
+    let reader = if opts.k > 1 && !quasi.is_empty() {
+        let Some(second) = second else {
+            return Err(DataError::Input(
+                "k-anonymity reads the table twice: give a file, not a stream".into(),
+            ));
+        };
+        kcols = quasi
+            .iter()
+            .map(|&i| {
+                let postal = columns[i].action == Action::PostalPrefix
+                    || schema.field(&header[i]).and_then(|f| f.pii) == Some(PiiKind::PostalCode);
+                kanon::Column::new(&header[i], postal)
+            })
+            .collect();
+        table.for_each(|_, cells| {
+            rows_in += 1;
+            for (q, &i) in quasi.iter().enumerate() {
+                let cell = cells.get(i).copied().unwrap_or("");
+                if missing[i].iter().any(|m| m == cell) {
+                    kcols[q].push("");
+                } else {
+                    let v = p.apply(i, &columns[i], hints[i], cell);
+                    kcols[q].push(&v);
+                }
+            }
+            if let Some(t) = target {
+                targets.push(cells.get(t).copied().unwrap_or(""));
+            }
+            Ok(())
+        })?;
+        let budget = (opts.max_suppressed * rows_in as f64).floor() as usize;
+        solution = Some(kanon::anonymise(&kcols, rows_in as usize, opts.k, budget));
+        p.unparsable.iter_mut().for_each(|n| *n = 0);
+        TableReader::new(Either::Second(second), opts.delimiter)?
+    } else {
+        table
+    };
+    if reader.header() != header.as_slice() {
+        return Err(DataError::Input("the table changed between the two passes".into()));
+    }
+    write_header(&mut out)?;
+    let mut row = 0u64;
+    let mut rows_out = 0u64;
+    let mut suppressed = Vec::new();
+    let mut line = String::new();
+    reader.for_each(|_, cells| {
+        row += 1;
+        let r = row as usize - 1;
+        if let Some(s) = &solution {
+            if r >= s.suppressed.len() {
+                return Err(DataError::Input("the table changed between the two passes".into()));
+            }
+            if s.suppressed[r] {
+                suppressed.push(row);
+                return Ok(());
+            }
+        }
+        line.clear();
+        let mut first = true;
+        for (i, plan) in columns.iter().enumerate() {
+            if plan.action == Action::Drop {
+                continue;
+            }
+            if !first {
+                line.push(',');
+            }
+            first = false;
+            let cell = cells.get(i).copied().unwrap_or("");
+            if let (Some(s), Some(q)) = (&solution, quasi.iter().position(|&x| x == i)) {
+                push_safe_cell(&mut line, s.value(q, &kcols[q], r));
+            } else if missing[i].iter().any(|m| m == cell) {
+                push_safe_cell(&mut line, cell);
+            } else {
+                let v = p.apply(i, plan, hints[i], cell);
+                push_safe_cell(&mut line, &v);
+            }
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+        rows_out += 1;
+        Ok(())
+    })?;
+    if solution.is_none() {
+        rows_in = row;
+    } else if row != rows_in {
+        return Err(DataError::Input("the table changed between the two passes".into()));
+    }
+    out.flush()?;
+    let anonymity = solution.map(|s| {
+        let generalised = kcols
+            .iter()
+            .enumerate()
+            .map(|(q, c)| {
+                let (what, top) = s.describe(q);
+                (c.name.clone(), what.to_owned(), s.levels[q], top)
+            })
+            .collect();
+        let l_diversity = target.map(|t| {
+            let mut distinct: std::collections::HashMap<u32, Vec<u32>> =
+                std::collections::HashMap::new();
+            for r in (0..s.suppressed.len()).filter(|&r| !s.suppressed[r]) {
+                let seen = distinct.entry(s.group_of[r]).or_default();
+                let v = targets.codes[r];
+                if !seen.contains(&v) {
+                    seen.push(v);
+                }
+            }
+            let l = distinct.values().map(Vec::len).min().unwrap_or(0);
+            let single = distinct.values().filter(|v| v.len() == 1).count();
+            (header[t].clone(), l, single)
+        });
+        Anonymity { k: opts.k, achieved: s.achieved_k, groups: s.groups, generalised, l_diversity }
+    });
+    let redacted_unparsable = header
+        .iter()
+        .zip(&p.unparsable)
+        .filter(|(_, n)| **n > 0)
+        .map(|(h, n)| (h.clone(), *n))
+        .collect();
+    Ok(ProtectReport {
+        columns,
+        rows_in,
+        rows_out,
+        suppressed,
+        scrubbed: p.scrubbed,
+        redacted_unparsable,
+        anonymity,
+    })
 }
 
 #[cfg(test)]
@@ -111,5 +801,178 @@ mod tests {
             pseudonym(&a, Kind::IpAddress, "2001:DB8::1"),
             pseudonym(&a, Kind::IpAddress, "2001:db8:0::1")
         );
+    }
+
+    fn opts(k: usize) -> ProtectOptions {
+        ProtectOptions {
+            k,
+            as_of: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("date"),
+            ..ProtectOptions::default()
+        }
+    }
+
+    fn run(schema: &str, csv: &str, o: &ProtectOptions) -> (String, ProtectReport) {
+        let schema = Schema::from_json_str(schema).expect("schema");
+        let key = PseudonymKey::from_bytes(std::array::from_fn(|i| i as u8));
+        let mut out = Vec::new();
+        let r = protect(csv.as_bytes(), Some(csv.as_bytes()), &mut out, &schema, &key, o)
+            .expect("protect");
+        (String::from_utf8(out).expect("utf-8"), r)
+    }
+
+    #[test]
+    fn generalisations() {
+        assert_eq!(ip_prefix(" 192.168.1.20 ").as_deref(), Some("192.168.1.0/24"));
+        assert_eq!(ip_prefix("2001:db8:1234:5678::1").as_deref(), Some("2001:db8:1234::/48"));
+        assert_eq!(ip_prefix("1.2.3"), None);
+        let o = opts(1);
+        assert_eq!(birth_date("1987-06-02", &o).as_deref(), Some("1987"));
+        assert_eq!(birth_date("March 14, 1936", &o).as_deref(), Some("90+"));
+        assert_eq!(birth_date("14/03/1936", &o).as_deref(), Some("90+"), "90 on 14 March 2026");
+        assert_eq!(birth_date("1936-06-02", &o).as_deref(), Some("1936"), "still 89 on 1 June");
+        assert_eq!(birth_date("2027-01-01", &o), None, "not born yet");
+        assert_eq!(birth_date("1987-06-02T10:30", &o), None, "an event, not a date");
+        let band = ProtectOptions { birth_dates: BirthDates::AgeBand, ..opts(1) };
+        assert_eq!(birth_date("1987-06-02", &band).as_deref(), Some("30-39"), "38 on 1 June");
+        assert_eq!(birth_date("1987-05-31", &band).as_deref(), Some("30-39"));
+        assert_eq!(birth_date("19860601", &band).as_deref(), Some("40-49"), "40 that day");
+        assert_eq!(postal_prefix("94103"), "941**");
+        assert_eq!(postal_prefix("94103-1234"), "941**");
+        assert_eq!(postal_prefix("SW1A 1AA"), "SW1A");
+        assert_eq!(postal_prefix("sw1a1aa"), "SW1A");
+        assert_eq!(postal_prefix("K1A 0B1"), "K1A");
+        assert_eq!(postal_prefix("1010"), "10*");
+    }
+
+    #[test]
+    fn cells_cannot_act_as_formulas() {
+        let cell = |c: &str| {
+            let mut s = String::new();
+            push_safe_cell(&mut s, c);
+            s
+        };
+        assert_eq!(cell("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+        assert_eq!(cell("+1 415 555 0132"), "\"'+1 415 555 0132\"");
+        assert_eq!(cell("@SUM(A1)"), "\"'@SUM(A1)\"");
+        assert_eq!(cell("\tcmd"), "\"'\tcmd\"");
+        assert_eq!(cell("-3.5"), "\"-3.5\"", "numbers stay numbers");
+        assert_eq!(cell("-1e3"), "\"-1e3\"");
+        assert_eq!(cell("-2+3"), "\"'-2+3\"");
+        assert_eq!(cell("a,b\nc"), "\"a,b\nc\"");
+        assert_eq!(cell(""), "");
+    }
+
+    const PEOPLE: &str = r#"{"fields": [
+        {"name": "email", "type": "string", "pii": "email"},
+        {"name": "name", "type": "string", "pii": "name", "protect": "drop"},
+        {"name": "ssn", "type": "string", "pii": "ssn"},
+        {"name": "ip", "type": "string", "pii": "ip_address"},
+        {"name": "dob", "type": "date", "pii": "date_of_birth"},
+        {"name": "zip", "type": "string", "pii": "postal_code"},
+        {"name": "note", "type": "string"},
+        {"name": "amount", "type": "number"},
+        {"name": "label", "type": "string", "role": "target"}
+    ]}"#;
+
+    #[test]
+    fn default_actions_per_kind_and_free_text() {
+        let csv = "email,name,ssn,ip,dob,zip,note,amount,label\n\
+                   Jane@Example.org,Jane Doe,536-22-1234,10.1.2.3,1987-06-02,94103,\"mail jane@example.org, SSN 536-22-1234\",-12.5,yes\n\
+                   ,,,,,,=cmd|' /C calc'!A0,3,no\n";
+        let (out, r) = run(PEOPLE, csv, &opts(1));
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], r#""email","ssn","ip","dob","zip","note","amount","label""#);
+        let key = PseudonymKey::from_bytes(std::array::from_fn(|i| i as u8));
+        let email = pseudonym(&key, Kind::Email, "jane@example.org");
+        assert_eq!(
+            lines[1],
+            format!(
+                r#""{email}","<US_SSN>","10.1.2.0/24","1987","941**","mail <EMAIL>, SSN <US_SSN>","-12.5","yes""#
+            )
+        );
+        assert_eq!(
+            lines[2], r#",,,,,"'=cmd|' /C calc'!A0","3","no""#,
+            "missing values stay missing"
+        );
+        assert_eq!(r.rows_in, 2);
+        assert_eq!(r.rows_out, 2);
+        assert_eq!(r.scrubbed.get(&Kind::Email), Some(&1));
+        assert_eq!(r.scrubbed.get(&Kind::UsSsn), Some(&1));
+        assert!(r.anonymity.is_none(), "k = 1");
+        let action =
+            |n: &str| r.columns.iter().find(|c| c.name == n).map(|c| (c.action, c.because));
+        assert_eq!(action("name"), Some((Action::Drop, Because::Schema)));
+        assert_eq!(action("ip"), Some((Action::IpPrefix, Because::PiiDefault)));
+        assert_eq!(action("note"), Some((Action::ScrubText, Because::FreeText)));
+        assert_eq!(action("amount"), Some((Action::Keep, Because::NotPersonal)));
+        assert_eq!(action("label"), Some((Action::Keep, Because::NotPersonal)));
+    }
+
+    #[test]
+    fn unparsable_values_are_redacted_not_leaked() {
+        let csv = "email,name,ssn,ip,dob,zip,note,amount,label\nx@y.org,a,1,not-an-ip,the 3rd of May,1,,1,a\n";
+        let (out, r) = run(PEOPLE, csv, &opts(1));
+        assert!(out.contains("\"<IP_ADDRESS>\",\"<DATE_OF_BIRTH>\""), "{out}");
+        assert_eq!(r.redacted_unparsable.get("ip"), Some(&1));
+        assert_eq!(r.redacted_unparsable.get("dob"), Some(&1));
+    }
+
+    #[test]
+    fn plans_refuse_what_cannot_be_done() {
+        let schema = Schema::from_json_str(
+            r#"{"fields": [{"name": "ssn", "type": "string", "pii": "ssn", "protect": "generalize"}]}"#,
+        )
+        .expect("schema");
+        let e = plan(&schema, &["ssn".into()], &opts(5)).expect_err("refused");
+        assert!(e.to_string().contains("cannot be generalised"), "{e}");
+        let schema = Schema::from_json_str(
+            r#"{"fields": [{"name": "email", "type": "string", "pii": "email"}]}"#,
+        )
+        .expect("schema");
+        let quasi = |q: &str| ProtectOptions { quasi: Some(vec![q.into()]), ..opts(5) };
+        let e = plan(&schema, &["email".into()], &quasi("email")).expect_err("refused");
+        assert!(e.to_string().contains("cannot also be a quasi-identifier"), "{e}");
+        let e = plan(&schema, &["email".into()], &quasi("zip")).expect_err("refused");
+        assert!(e.to_string().contains("not a column"), "{e}");
+    }
+
+    /// The hand-checked table of `kanon::tests` through the whole command: ages and ZIP
+    /// codes as quasi-identifiers, k = 2, no suppression budget.
+    #[test]
+    fn k_anonymity_and_l_diversity_end_to_end() {
+        let schema = r#"{"fields": [
+            {"name": "age", "type": "integer", "pii": "quasi"},
+            {"name": "zip", "type": "string", "pii": "postal_code"},
+            {"name": "disease", "type": "string", "role": "target"}
+        ]}"#;
+        let csv = "age,zip,disease\n23,94101,flu\n27,94102,flu\n31,94103,cold\n33,94201,flu\n\
+                   36,94202,cold\n41,94203,flu\n44,94204,flu\n44,94305,flu\n";
+        let o = ProtectOptions { max_suppressed: 0.0, ..opts(2) };
+        let (out, r) = run(schema, csv, &o);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[1], r#""20-39","94*","flu""#, "{out}");
+        assert_eq!(lines[8], r#""40-59","94*","flu""#, "{out}");
+        let a = r.anonymity.expect("k-anonymity");
+        assert_eq!((a.k, a.achieved, a.groups), (2, 3, 2));
+        assert_eq!(a.generalised[0], ("age".into(), "intervals of 20".into(), 4, 6));
+        assert_eq!(a.generalised[1], ("zip".into(), "last 1 character(s) removed".into(), 1, 3));
+        // Group 40-59 has only "flu": l = 1, one group open to a homogeneity attack.
+        assert_eq!(a.l_diversity, Some(("disease".into(), 1, 1)));
+        assert!(r.suppressed.is_empty());
+
+        // Every combination in the output occurs at least k times.
+        let mut counts = std::collections::HashMap::new();
+        for l in &lines[1..] {
+            let qi: Vec<&str> = l.split(',').take(2).collect();
+            *counts.entry(qi).or_insert(0) += 1;
+        }
+        assert!(counts.values().all(|&n| n >= 2), "{counts:?}");
+
+        // A stream cannot be read twice.
+        let key = PseudonymKey::from_bytes([0; 32]);
+        let schema = Schema::from_json_str(schema).expect("schema");
+        let e = protect(csv.as_bytes(), None::<&[u8]>, Vec::new(), &schema, &key, &o)
+            .expect_err("one pass only");
+        assert!(e.to_string().contains("twice"), "{e}");
     }
 }
