@@ -208,225 +208,64 @@ pub(crate) fn pii(a: &PiiArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
 
 /// `mlguard data poison`: model-free signs of a poisoned dataset.
 pub(crate) fn poison(a: &PoisonArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    use mlguard_data::poison::{PoisonOptions, check_reader};
-    use mlguard_findings::{Finding, Location, Severity};
+    use mlguard_data::poison::PoisonOptions;
 
     if !(a.outlier_z.is_finite() && a.outlier_z > 0.0) {
         bail!("--outlier-z must be a positive number, not {}", a.outlier_z);
     }
     let schema = load_schema(&a.schema)?;
-    let open = || {
-        fs::File::open(&a.file)
-            .map(io::BufReader::new)
-            .with_context(|| format!("cannot read {}", a.file.display()))
+    let open = || -> Result<io::BufReader<fs::File>, mlguard_vault::VaultError> {
+        fs::File::open(&a.file).map(io::BufReader::new).map_err(|source| {
+            mlguard_vault::VaultError::Io {
+                context: format!("cannot read {}", a.file.display()),
+                source,
+            }
+        })
     };
     let opts = PoisonOptions {
         outlier_z: a.outlier_z,
         delimiter: delimiter(&a.delimiter)?,
         ..PoisonOptions::default()
     };
-    let r = check_reader(open()?, open()?, &schema, &opts)
-        .with_context(|| format!("reading {}", a.file.display()))?;
     let name = a.file.display().to_string();
-    let rows = |rows: &[u64]| rows.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-    let mut report = Report::new("poison", &name);
-    report.set_limit(Some(a.max_errors));
-    report.stat("rows", r.rows);
-    for c in &r.conflicts {
-        report.push(
-            Finding::new(
-                "poison.conflicting-duplicates",
-                Severity::High,
-                format!(
-                    "the same features with labels {} in rows {}",
-                    c.labels.join(" / "),
-                    rows(&c.rows)
-                ),
-            )
-            .at(Location::file(name.clone()).row(c.rows[0])),
-        );
-    }
-    for f in &r.floods {
-        report.push(
-            Finding::new(
-                "poison.duplicate-flood",
-                Severity::Medium,
-                format!(
-                    "one feature vector occurs {} times (first rows {})",
-                    f.count,
-                    rows(&f.rows)
-                ),
-            )
-            .at(Location::file(name.clone()).row(f.rows[0])),
-        );
-    }
-    for o in &r.outliers {
-        report.push(
-            Finding::new(
-                "poison.outlier",
-                Severity::Low,
-                format!("robust z-score {:.1} (median/MAD)", o.z),
-            )
-            .at(Location::file(name.clone()).row(o.row).field(o.column.clone()))
-            .with_value(o.value.to_string()),
-        );
-    }
-    let mut drifts = 0;
-    if let Some(base) = &a.baseline {
-        let old = fs::File::open(base)
-            .map(io::BufReader::new)
-            .with_context(|| format!("cannot read the baseline {}", base.display()))?;
-        let target = schema.fields.iter().find(|f| f.role == Some(mlguard_data::Role::Target));
-        for d in mlguard_data::poison::drift(old, open()?, &schema, opts.delimiter)
-            .with_context(|| format!("comparing with {}", base.display()))?
-        {
-            drifts += 1;
-            let what = if target.is_some_and(|t| t.name == d.column) {
-                "label balance"
-            } else {
-                "distribution"
-            };
-            let stat = match d.psi {
-                Some(psi) => format!("chi² {:.1}, p {:.2e}, PSI {psi:.3}", d.statistic, d.p),
-                None => format!("KS D {:.3}, p {:.2e}", d.statistic, d.p),
-            };
-            report.push(
-                Finding::new(
-                    "poison.drift",
-                    Severity::Medium,
-                    format!("{what} changed against {}: {stat}", base.display()),
-                )
-                .at(Location::file(name.clone()).field(d.column.clone())),
-            );
-        }
-    }
-    // Label noise by confident learning, on the number and integer features.
-    let mut label_issues = 0;
-    if let Some((rows_flagged, classes)) = noisy_labels(open()?, &schema, opts.delimiter)? {
-        label_issues = rows_flagged.len();
-        for (row, given, likely) in rows_flagged {
-            report.push(
-                Finding::new(
-                    "poison.label-issue",
-                    Severity::Low,
-                    format!(
-                        "labelled {given:?}, but out-of-fold models confidently predict {likely:?} (confident learning, {classes} classes)"
-                    ),
-                )
-                .at(Location::file(name.clone()).row(row)),
-            );
-        }
-    }
-    // Outliers and doubted labels are leads to review (low); duplicates with conflicting
-    // labels, floods and drift fail the check.
-    // Counted, not only listed: --max-errors must not hide a failing finding.
-    let found = report.worst().is_some_and(|w| w >= Severity::Medium);
+    let mut baseline = match &a.baseline {
+        Some(base) => Some((
+            base.display().to_string(),
+            fs::File::open(base)
+                .map(io::BufReader::new)
+                .with_context(|| format!("cannot read the baseline {}", base.display()))?,
+        )),
+        None => None,
+    };
+    let c = mlguard_vault::poison::check(
+        &open,
+        &name,
+        &schema,
+        &opts,
+        baseline.as_mut().map(|(n, r)| (n.as_str(), r)),
+        a.max_errors,
+    )
+    .with_context(|| format!("checking {name}"))?;
     match a.format {
-        Format::Json => out.line(&report.to_json())?,
-        Format::Sarif => out.line(&mlguard_findings::render_sarif(&report))?,
+        Format::Json => out.line(&c.report.to_json())?,
+        Format::Sarif => out.line(&mlguard_findings::render_sarif(&c.report))?,
         Format::Text => {
-            out.write(&render_text(&report, TextOptions { color: out.color }))?;
-            let drift = if a.baseline.is_some() {
-                format!(", {drifts} drifted column(s)")
-            } else {
-                String::new()
-            };
-            out.line(&format!(
-                "{name}: {} rows; {} conflicting duplicate group(s), {} flood(s), {} outlier(s), {} label issue(s){drift}",
-                thousands(r.rows),
-                r.conflicts.len(),
-                r.floods.len(),
-                r.outliers.len(),
-                label_issues
-            ))?;
+            out.write(&render_text(&c.report, TextOptions { color: out.color }))?;
+            out.line(&format!("{name}: {}", poison_summary(&c)))?;
         }
     }
-    Ok(if found { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if c.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// The fold assignment of the label check: fixed, so a report is reproducible.
-const LABEL_FOLD_SEED: u64 = 0x6d6c_6775_6172_6400;
-
-/// A doubted label: data row (1-based), the label given, the label predicted.
-type LabelIssue = (u64, String, String);
-
-/// Rows whose label confident learning doubts, and the number of classes; `None` without a
-/// target field, numeric features or 2–50 classes.
-fn noisy_labels(
-    src: impl Read,
-    schema: &Schema,
-    delimiter: u8,
-) -> anyhow::Result<Option<(Vec<LabelIssue>, usize)>> {
-    use mlguard_data::{FieldType, Role, TableReader};
-    const MAX_CLASSES: usize = 50;
-    let table = TableReader::new(src, delimiter)?;
-    let header = table.header().to_vec();
-    let field = |h: &str| schema.field(h);
-    let Some(target) =
-        header.iter().position(|h| field(h).is_some_and(|f| f.role == Some(Role::Target)))
-    else {
-        return Ok(None);
-    };
-    let features: Vec<usize> = (0..header.len())
-        .filter(|&i| i != target)
-        .filter(|&i| {
-            field(&header[i]).is_some_and(|f| {
-                matches!(f.field_type, FieldType::Number | FieldType::Integer)
-                    && !matches!(f.role, Some(Role::Id | Role::Ignore))
-            })
-        })
-        .collect();
-    if features.is_empty() {
-        return Ok(None);
-    }
-    let mut columns: Vec<Vec<f32>> = vec![Vec::new(); features.len()];
-    let mut labels: Vec<String> = Vec::new();
-    let mut y: Vec<u32> = Vec::new();
-    let mut too_many = false;
-    table.for_each(|_, cells| {
-        let label = cells.get(target).copied().unwrap_or("");
-        let index = match labels.iter().position(|l| l == label) {
-            Some(i) => i,
-            None if labels.len() < MAX_CLASSES => {
-                labels.push(label.to_owned());
-                labels.len() - 1
-            }
-            None => {
-                too_many = true;
-                return Ok(());
-            }
-        };
-        y.push(index as u32);
-        for (c, &i) in columns.iter_mut().zip(&features) {
-            c.push(
-                cells
-                    .get(i)
-                    .and_then(|s| s.parse::<f32>().ok())
-                    .filter(|v| v.is_finite())
-                    .unwrap_or(f32::NAN),
-            );
-        }
-        Ok(())
-    })?;
-    if too_many || labels.len() < 2 {
-        return Ok(None);
-    }
-    // Missing values count as the column mean.
-    for c in &mut columns {
-        let present: Vec<f32> = c.iter().copied().filter(|v| v.is_finite()).collect();
-        let mean = if present.is_empty() {
-            0.0
-        } else {
-            present.iter().sum::<f32>() / present.len() as f32
-        };
-        c.iter_mut().filter(|v| !v.is_finite()).for_each(|v| *v = mean);
-    }
-    let issues = mlguard_learn::noise::label_issues(&columns, &y, labels.len(), 5, LABEL_FOLD_SEED);
-    let flagged = issues
-        .into_iter()
-        .map(|(i, likely)| {
-            (i as u64 + 1, labels[y[i] as usize].clone(), labels[likely as usize].clone())
-        })
-        .collect();
-    Ok(Some((flagged, labels.len())))
+/// One line of counts of a poisoning check.
+pub(crate) fn poison_summary(c: &mlguard_vault::poison::PoisonCheck) -> String {
+    let drift = c.drifted.map(|d| format!(", {d} drifted column(s)")).unwrap_or_default();
+    format!(
+        "{} rows; {} conflicting duplicate group(s), {} flood(s), {} outlier(s), {} label issue(s){drift}",
+        thousands(c.rows),
+        c.conflicts,
+        c.floods,
+        c.outliers,
+        c.label_issues
+    )
 }

@@ -145,6 +145,9 @@ pub struct ProtectOptions {
     pub as_of: chrono::NaiveDate,
     /// The input's field delimiter (the output always uses commas).
     pub delimiter: u8,
+    /// Keep the fields marked `pii` without a `protect` action as they are instead of
+    /// applying the default for their kind (an explicit, recorded decision).
+    pub keep_pii: bool,
 }
 
 /// Today's date (UTC) from the system clock.
@@ -181,6 +184,7 @@ impl Default for ProtectOptions {
             birth_dates: BirthDates::Year,
             as_of: today(),
             delimiter: b',',
+            keep_pii: false,
         }
     }
 }
@@ -242,6 +246,8 @@ pub enum Because {
     FreeText,
     /// Not personal data by the schema.
     NotPersonal,
+    /// Marked `pii` without an action and kept as asked ([`ProtectOptions::keep_pii`]).
+    KeptPii,
 }
 
 /// One column's plan.
@@ -340,6 +346,7 @@ pub fn plan(
             }
             None => match pii {
                 Some(PiiKind::Quasi) => (Action::Keep, Because::Quasi),
+                Some(_) if opts.keep_pii => (Action::Keep, Because::KeptPii),
                 Some(p) => (default_action(p), Because::PiiDefault),
                 None => {
                     let text = field.is_none_or(|f| f.field_type == FieldType::String);
@@ -355,7 +362,11 @@ pub fn plan(
         let quasi = match &opts.quasi {
             Some(_) => named_quasi,
             None => {
-                matches!(pii, Some(PiiKind::Quasi | PiiKind::DateOfBirth | PiiKind::PostalCode))
+                let marked = matches!(
+                    pii,
+                    Some(PiiKind::Quasi | PiiKind::DateOfBirth | PiiKind::PostalCode)
+                );
+                (marked && because != Because::KeptPii)
                     || field.and_then(|f| f.protect) == Some(Protect::Generalize)
             }
         };
@@ -377,6 +388,42 @@ pub fn plan(
         out.push(ColumnPlan { name: name.clone(), action, because, quasi });
     }
     Ok(out)
+}
+
+/// The schema of the protected table: dropped fields removed; fields whose values were
+/// replaced or generalised become strings with only their `required` constraint (their
+/// `pii` and `protect` stay, as a record of what was done); keys that no longer hold are
+/// removed.
+pub fn protected_schema(schema: &Schema, columns: &[ColumnPlan]) -> Schema {
+    let plan = |name: &str| columns.iter().find(|c| c.name == name);
+    let changed = |name: &str| {
+        plan(name).is_some_and(|c| c.quasi || !matches!(c.action, Action::Keep | Action::ScrubText))
+    };
+    let intact =
+        |name: &String| !changed(name) && plan(name).is_none_or(|c| c.action != Action::Drop);
+    let mut out = schema.clone();
+    out.fields.retain(|f| plan(&f.name).is_none_or(|c| c.action != Action::Drop));
+    for f in &mut out.fields {
+        if changed(&f.name) {
+            f.field_type = FieldType::String;
+            f.format = None;
+            f.constraints =
+                crate::Constraints { required: f.constraints.required, ..Default::default() };
+            f.decimal_char = None;
+            f.group_char = None;
+            f.bare_number = None;
+            f.true_values = None;
+            f.false_values = None;
+            f.delimiter = None;
+            f.item_type = None;
+            f.allow_non_finite = None;
+        }
+    }
+    if !out.primary_key.iter().all(intact) {
+        out.primary_key.clear();
+    }
+    out.unique_keys.retain(|k| k.iter().all(intact));
+    out
 }
 
 /// The k-anonymity part of a [`ProtectReport`].
@@ -974,5 +1021,25 @@ mod tests {
         let e = protect(csv.as_bytes(), None::<&[u8]>, Vec::new(), &schema, &key, &o)
             .expect_err("one pass only");
         assert!(e.to_string().contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn the_protected_schema_describes_the_output() {
+        let schema = Schema::from_json_str(PEOPLE).expect("schema");
+        let header: Vec<String> = schema.fields.iter().map(|f| f.name.clone()).collect();
+        let cols = plan(&schema, &header, &opts(5)).expect("plan");
+        let p = protected_schema(&schema, &cols);
+        let names: Vec<&str> = p.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["email", "ssn", "ip", "dob", "zip", "note", "amount", "label"]);
+        let dob = p.field("dob").expect("dob");
+        assert_eq!(dob.field_type, FieldType::String, "years and 90+");
+        assert_eq!(p.field("amount").expect("amount").field_type, FieldType::Number);
+
+        let kept =
+            plan(&schema, &header, &ProtectOptions { keep_pii: true, ..opts(5) }).expect("plan");
+        let email = kept.iter().find(|c| c.name == "email").expect("email");
+        assert_eq!((email.action, email.because), (Action::Keep, Because::KeptPii));
+        let name = kept.iter().find(|c| c.name == "name").expect("name");
+        assert_eq!(name.action, Action::Drop, "explicit actions still apply");
     }
 }

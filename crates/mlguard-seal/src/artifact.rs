@@ -334,6 +334,7 @@ pub struct SealKeys {
     active: u32,
     signer: SigningKey,
     trusted: Vec<PublicKey>,
+    pseudonym: Option<SymmetricKey>,
 }
 
 impl SealKeys {
@@ -346,7 +347,17 @@ impl SealKeys {
         signer: SigningKey,
         trusted: Vec<PublicKey>,
     ) -> SealKeys {
-        SealKeys { masters, active, signer, trusted }
+        SealKeys { masters, active, signer, trusted, pseudonym: None }
+    }
+
+    /// Sets the key of the keyed pseudonyms of personal data.
+    pub fn set_pseudonym_key(&mut self, key: SymmetricKey) {
+        self.pseudonym = Some(key);
+    }
+
+    /// A copy of the pseudonym key's bytes (zeroised when dropped), if the vault has one.
+    pub fn pseudonym_key(&self) -> Option<zeroize::Zeroizing<[u8; 32]>> {
+        self.pseudonym.as_ref().map(|k| zeroize::Zeroizing::new(*k.as_bytes()))
     }
 
     fn master(&self, version: u32) -> Option<&SymmetricKey> {

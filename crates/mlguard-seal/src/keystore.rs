@@ -168,6 +168,17 @@ struct SigningEntry {
     wrapped: String,
 }
 
+/// The pseudonym key: HMAC key of the keyed pseudonyms of personal data. Wrapped like the
+/// master keys but never rotated with them, so a person keeps their pseudonym across
+/// master-key rotations and datasets still join.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretEntry {
+    created: String,
+    nonce: String,
+    wrapped: String,
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct KeyringFile {
@@ -175,6 +186,8 @@ struct KeyringFile {
     unlock: UnlockInfo,
     master_keys: Vec<MasterEntry>,
     signing_key: SigningEntry,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pseudonym_key: Option<SecretEntry>,
 }
 
 /// One master key version, for listing.
@@ -265,6 +278,14 @@ fn open_secret(
     Ok(buf)
 }
 
+const PSEUDONYM_LABEL: &str = "pseudonym";
+
+fn new_pseudonym_key(kek: &SymmetricKey) -> Result<SecretEntry, SealError> {
+    let key = SymmetricKey::generate()?;
+    let (nonce, wrapped) = seal_secret(kek, PSEUDONYM_LABEL, key.as_bytes())?;
+    Ok(SecretEntry { created: now_rfc3339(), nonce, wrapped })
+}
+
 impl Keystore {
     /// Creates a vault at `root`: directories, a random master key (version 1) and a
     /// signing key, both wrapped under `secret`. Refuses an existing vault.
@@ -315,6 +336,7 @@ impl Keystore {
         let signer = SigningKey::generate()?;
         let public = signer.public_key();
         let (snonce, swrapped) = seal_secret(&kek, "signing", signer.pkcs8())?;
+        let pseudonym_key = Some(new_pseudonym_key(&kek)?);
         let ring = KeyringFile {
             format: 1,
             unlock,
@@ -332,6 +354,7 @@ impl Keystore {
                 nonce: snonce,
                 wrapped: swrapped,
             },
+            pseudonym_key,
         };
         let store = Keystore { root: root.to_path_buf(), ring };
         write_atomic(&root.join("config.toml"), b"# mlguard vault\nformat = 1\n", true)?;
@@ -470,7 +493,30 @@ impl Keystore {
         let pkcs8 = open_secret(&kek, "signing", &s.nonce, &s.wrapped)?;
         let signer = SigningKey::from_pkcs8(&pkcs8)?;
         let trusted = self.trusted()?.into_iter().map(|(_, k)| k).collect();
-        Ok(SealKeys::new(masters, active, signer, trusted))
+        let mut keys = SealKeys::new(masters, active, signer, trusted);
+        if let Some(p) = &self.ring.pseudonym_key {
+            let bytes = open_secret(&kek, PSEUDONYM_LABEL, &p.nonce, &p.wrapped)?;
+            keys.set_pseudonym_key(
+                SymmetricKey::from_slice(&bytes).map_err(|_| SealError::WrongSecret)?,
+            );
+        }
+        Ok(keys)
+    }
+
+    /// Whether the vault has a pseudonym key (vaults created before it existed do not).
+    pub fn has_pseudonym_key(&self) -> bool {
+        self.ring.pseudonym_key.is_some()
+    }
+
+    /// Adds a pseudonym key to a vault that has none (created by an older mlguard).
+    pub fn add_pseudonym_key(&mut self, secret: &Secret) -> Result<(), SealError> {
+        if self.ring.pseudonym_key.is_some() {
+            return Ok(());
+        }
+        self.unlock(secret)?; // the secret must be right before anything changes
+        let kek = kek(&self.ring.unlock, secret)?;
+        self.ring.pseudonym_key = Some(new_pseudonym_key(&kek)?);
+        self.save()
     }
 
     /// Adds a new master key version and makes it active; earlier non-retired versions
@@ -539,11 +585,45 @@ mod tests {
         assert_eq!(states, vec![KeyState::Previous, KeyState::Active]);
         assert_eq!(ks.retire_previous().expect("retire"), vec![1]);
         let text = fs::read_to_string(root.join("keyring.json")).expect("read");
-        assert_eq!(text.matches("\"wrapped\"").count(), 2, "retired key material is gone: {text}");
+        // Master v2, the signing key and the pseudonym key: v1's material is gone.
+        assert_eq!(text.matches("\"wrapped\"").count(), 3, "retired key material is gone: {text}");
         Keystore::open(&root)
             .expect("reopen")
             .unlock(&pass("correct horse battery"))
             .expect("unlock after retire");
+    }
+
+    #[test]
+    fn the_pseudonym_key_outlives_master_key_rotation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("vault");
+        let secret = pass("correct horse battery");
+        let mut ks = Keystore::init(&root, &secret).expect("init");
+        let before = ks.unlock(&secret).expect("unlock").pseudonym_key().expect("a key");
+        ks.rotate(&secret).expect("rotate");
+        ks.retire_previous().expect("retire");
+        let ks = Keystore::open(&root).expect("reopen");
+        let after = ks.unlock(&secret).expect("unlock").pseudonym_key().expect("a key");
+        assert_eq!(*before, *after, "pseudonyms stay joinable across rotations");
+
+        // A keyring written before pseudonym keys existed gets one on request, once.
+        let path = root.join("keyring.json");
+        let mut json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).expect("read")).expect("json");
+        json.as_object_mut().expect("object").remove("pseudonym_key");
+        fs::write(&path, json.to_string()).expect("write");
+        let mut ks = Keystore::open(&root).expect("old keyring");
+        assert!(!ks.has_pseudonym_key());
+        assert!(ks.unlock(&secret).expect("unlock").pseudonym_key().is_none());
+        assert!(ks.add_pseudonym_key(&pass("wrong horse battery")).is_err());
+        ks.add_pseudonym_key(&secret).expect("add");
+        let added = Keystore::open(&root)
+            .expect("reopen")
+            .unlock(&secret)
+            .expect("unlock")
+            .pseudonym_key()
+            .expect("a key");
+        assert_ne!(*added, *before, "a fresh random key");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 mod catalog;
 mod pipeline;
+pub mod poison;
 
 pub use catalog::{Catalog, DatasetRecord, ModelRecord, Table};
 pub use pipeline::{
