@@ -430,9 +430,39 @@ pub(crate) enum DataCommand {
     /// Draft a Table Schema for a CSV file: types, required fields, ranges, enums, the
     /// id and target columns and personal-data hints. Review it before use.
     InferSchema(InferArgs),
-    /// Validate a CSV file against a schema and, if it is valid, seal it into the vault as
-    /// the next version of NAME (an invalid file is refused and nothing is stored).
+    /// Store a CSV file in the vault as the next version of NAME, safely: validate it
+    /// against the schema (an invalid file is refused), refuse fields marked `pii` without
+    /// a `protect` action (unless --keep-pii), protect it as `data protect` does (with the
+    /// vault's pseudonym key), check it for poisoning against the previous version, then
+    /// seal it. The stored schema describes the protected table; the report of every step
+    /// is kept with the version (`data report NAME@V`). Nothing is stored when a step
+    /// refuses.
     Ingest(IngestArgs),
+    /// Write a protected copy of a CSV file: each field's `protect` action, or the default
+    /// for its `pii` kind — keyed HMAC-SHA256 pseudonyms for e-mails, phones, names,
+    /// addresses, IBANs and identifiers (`EMAIL_3f9a…`, the key is the vault's, so joins
+    /// keep working); SSNs and card numbers redacted; IP addresses to /24 or /48; dates of
+    /// birth to the year or an age band, 90 and over grouped as `90+`; postal codes to
+    /// their area (ZIP3, outward code). Personal data found in other text fields is
+    /// replaced by `<KIND>`. Then the quasi-identifiers (--quasi, or the fields marked
+    /// `pii: quasi`, `date_of_birth` or `postal_code`) are generalised (numbers to
+    /// intervals, codes by truncation, others to `*`) and rows suppressed (at most
+    /// --max-suppressed) until every combination occurs at least --k times; k,
+    /// l-diversity of the target and the rows suppressed are reported.
+    ///
+    /// Every non-empty output cell is quoted, and a cell that starts like a spreadsheet
+    /// formula gets a leading `'`.
+    ///
+    /// Memory: without quasi-identifiers (or with --k 1) one streaming pass in constant
+    /// memory; with them the file is read twice and the quasi-identifier and target values
+    /// are kept (about 4 bytes per row and column, plus each distinct value once).
+    Protect(ProtectArgs),
+    /// Show what ingestion found and did for a dataset version (validation, protection,
+    /// personal data kept, poisoning), as stored with it.
+    Report {
+        /// NAME or NAME@VERSION (default: the latest).
+        dataset: String,
+    },
     /// List the datasets in the vault.
     List {
         /// Print JSON.
@@ -452,8 +482,8 @@ pub(crate) enum DataCommand {
     /// Exit status: 0 valid (warnings allowed), 1 invalid, 2 usage or I/O error.
     Validate(ValidateArgs),
     /// Find personal data in a CSV file, in one streaming pass: per column, the kinds found
-    /// (EMAIL, PHONE, US_SSN, CREDIT_CARD, IBAN, IP_ADDRESS), the share of cells and a
-    /// confidence. Detection reads the values — payment cards must pass Luhn and belong to
+    /// (EMAIL, PHONE, US_SSN, CREDIT_CARD, IBAN, IP_ADDRESS, DATE_OF_BIRTH, PERSON,
+    /// STREET_ADDRESS, POSTAL_CODE), the share of cells and a confidence. Detection reads the values — payment cards must pass Luhn and belong to
     /// an issuer, IBANs their country's length and mod-97, SSNs the area/group/serial rules
     /// — so order numbers, version strings, timestamps, amounts and ISBNs are not reported;
     /// column names (and a schema's `pii` marks) are only context.
@@ -542,6 +572,66 @@ pub(crate) struct IngestArgs {
     /// The dataset name in the vault.
     #[arg(long)]
     pub(crate) name: String,
+    /// Store fields marked `pii` without a `protect` action as they are (recorded with the
+    /// version, with who asked).
+    #[arg(long)]
+    pub(crate) keep_pii: bool,
+    /// Refuse the dataset when the poisoning checks find conflicting duplicates, floods or
+    /// drift (by default it is stored and the findings are shown and kept with it).
+    #[arg(long)]
+    pub(crate) reject_poisoned: bool,
+    #[command(flatten)]
+    pub(crate) protect: ProtectFlags,
+}
+
+/// How personal data is protected (`data protect`, `data ingest`).
+#[derive(Debug, Args)]
+pub(crate) struct ProtectFlags {
+    /// Every combination of quasi-identifier values must occur at least K times (1: off).
+    #[arg(long, default_value_t = 5, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) k: u64,
+    /// The quasi-identifier columns (comma-separated; default: the fields the schema marks
+    /// `pii: quasi`, `date_of_birth` or `postal_code`, or `protect: generalize`).
+    #[arg(long, value_delimiter = ',', value_name = "COL,...")]
+    pub(crate) quasi: Option<Vec<String>>,
+    /// Share of rows that may be suppressed instead of generalising further.
+    #[arg(long, default_value_t = 0.05, value_name = "SHARE")]
+    pub(crate) max_suppressed: f64,
+    /// Dates of birth become the year of birth or a ten-year age band.
+    #[arg(long, value_enum, default_value_t = BirthDatesArg::Year)]
+    pub(crate) birth_dates: BirthDatesArg,
+    /// The day ages are computed on (YYYY-MM-DD; default: today).
+    #[arg(long, value_name = "DATE")]
+    pub(crate) as_of: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum BirthDatesArg {
+    Year,
+    AgeBand,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProtectArgs {
+    /// The CSV file.
+    pub(crate) file: PathBuf,
+    /// The Table Schema: each field's `pii` and `protect`.
+    #[arg(long, short = 's', value_name = "FILE")]
+    pub(crate) schema: PathBuf,
+    /// Where to write the protected CSV.
+    #[arg(short, long, value_name = "OUT.csv")]
+    pub(crate) output: PathBuf,
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = PiiFormat::Text)]
+    pub(crate) format: PiiFormat,
+    /// Field delimiter of the input: one ASCII character, or `tab` (the output uses commas).
+    #[arg(long, default_value = ",", value_name = "CHAR")]
+    pub(crate) delimiter: String,
+    #[command(flatten)]
+    pub(crate) protect: ProtectFlags,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,10 @@ use anyhow::{Context, bail};
 use mlguard_data::{InferOptions, Schema, ValidateOptions};
 use mlguard_findings::{Report, TextOptions, render_text};
 
-use crate::args::{Format, InferArgs, PiiArgs, PiiFormat, PoisonArgs, ValidateArgs};
+use crate::args::{
+    BirthDatesArg, Format, InferArgs, PiiArgs, PiiFormat, PoisonArgs, ProtectArgs, ProtectFlags,
+    ValidateArgs,
+};
 use crate::output::{Out, delimiter, thousands};
 
 /// Reads and checks a schema file; errors name the file and the JSON pointer.
@@ -268,4 +271,172 @@ pub(crate) fn poison_summary(c: &mlguard_vault::poison::PoisonCheck) -> String {
         c.outliers,
         c.label_issues
     )
+}
+
+/// The library options of the protection flags.
+pub(crate) fn protect_options(
+    f: &ProtectFlags,
+    delimiter: u8,
+) -> anyhow::Result<mlguard_data::protect::ProtectOptions> {
+    use mlguard_data::protect::{BirthDates, ProtectOptions};
+    if !(0.0..=1.0).contains(&f.max_suppressed) {
+        bail!("--max-suppressed must be a share between 0 and 1, not {}", f.max_suppressed);
+    }
+    let mut o = ProtectOptions {
+        k: usize::try_from(f.k).unwrap_or(usize::MAX),
+        quasi: f.quasi.clone(),
+        max_suppressed: f.max_suppressed,
+        birth_dates: match f.birth_dates {
+            BirthDatesArg::Year => BirthDates::Year,
+            BirthDatesArg::AgeBand => BirthDates::AgeBand,
+        },
+        delimiter,
+        ..ProtectOptions::default()
+    };
+    if let Some(d) = &f.as_of {
+        o.as_of = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .with_context(|| format!("--as-of {d:?}: expected a date as YYYY-MM-DD"))?;
+    }
+    Ok(o)
+}
+
+/// A protection report for people: one line per column that changed, then k-anonymity.
+pub(crate) fn protection_lines(r: &mlguard_data::protect::ProtectReport) -> Vec<String> {
+    use mlguard_data::protect::{Action, Because};
+    let mut lines = Vec::new();
+    let width = r.columns.iter().map(|c| c.name.len()).max().unwrap_or(6).max(6);
+    for c in &r.columns {
+        if (c.action == Action::Keep && !c.quasi) || c.because == Because::FreeText {
+            continue;
+        }
+        let why = match c.because {
+            Because::Schema => "schema's protect",
+            Because::PiiDefault => "default for its pii kind",
+            Because::Quasi => "quasi-identifier",
+            Because::FreeText => "text field: scanned",
+            Because::NotPersonal => "",
+            Because::KeptPii => "pii kept as asked (--keep-pii)",
+        };
+        let what = if c.action == Action::Keep { "kept".to_owned() } else { c.action.describe() };
+        let quasi = if c.quasi { ", then generalised for k" } else { "" };
+        lines.push(format!("  {:<width$}  {what}{quasi}  [{why}]", c.name));
+    }
+    let text: Vec<&str> = r
+        .columns
+        .iter()
+        .filter(|c| c.because == Because::FreeText)
+        .map(|c| c.name.as_str())
+        .collect();
+    if !text.is_empty() {
+        let spans: Vec<String> =
+            r.scrubbed.iter().map(|(k, n)| format!("{} {}", thousands(*n), k.as_str())).collect();
+        lines.push(format!(
+            "  text fields scanned ({}): {}",
+            text.join(", "),
+            if spans.is_empty() {
+                "no personal data found".into()
+            } else {
+                format!("{} replaced by <KIND>", spans.join(", "))
+            }
+        ));
+    }
+    for (col, n) in &r.redacted_unparsable {
+        lines.push(format!(
+            "  {col}: {} value(s) could not be generalised and were redacted",
+            thousands(*n)
+        ));
+    }
+    if let Some(a) = &r.anonymity {
+        let levels: Vec<String> = a
+            .generalised
+            .iter()
+            .map(|(n, what, level, top)| format!("{n}: {what} (level {level} of {top})"))
+            .collect();
+        let share = 100.0 * r.suppressed.len() as f64 / r.rows_in.max(1) as f64;
+        lines.push(format!(
+            "  k-anonymity: k = {} asked, smallest group {} over {} groups; {}; {} row(s) suppressed ({share:.2} %)",
+            a.k,
+            a.achieved,
+            thousands(a.groups as u64),
+            levels.join(", "),
+            thousands(r.suppressed.len() as u64)
+        ));
+        if let Some((target, l, single)) = &a.l_diversity {
+            lines.push(format!(
+                "  l-diversity of {target}: l = {l}; {} group(s) hold a single {target} value (their members' {target} is disclosed)",
+                thousands(*single as u64)
+            ));
+        }
+    }
+    lines
+}
+
+/// `mlguard data protect`: a protected copy of a CSV file.
+pub(crate) fn protect(
+    a: &ProtectArgs,
+    vault: &crate::args::VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let schema = load_schema(&a.schema)?;
+    let opts = protect_options(&a.protect, delimiter(&a.delimiter)?)?;
+    if a.output.exists() && !a.force {
+        bail!("{} exists; pass --force to overwrite it", a.output.display());
+    }
+    let key = crate::vault::pseudonym_key(vault)?;
+    let open = || {
+        fs::File::open(&a.file)
+            .map(io::BufReader::new)
+            .with_context(|| format!("cannot read {}", a.file.display()))
+    };
+    let (first, second) = (open()?, open()?);
+    let mut result = None;
+    let written = mlguard_seal::write_atomic_with(&a.output, a.force, |f| {
+        let mut w = io::BufWriter::with_capacity(1 << 20, f);
+        let r = mlguard_data::protect::protect(first, Some(second), &mut w, &schema, &key, &opts);
+        let failed = r.is_err();
+        result = Some(r);
+        if failed {
+            return Err(mlguard_seal::SealError::Refused(
+                "protection failed; nothing was written".into(),
+            ));
+        }
+        io::Write::flush(&mut w).map_err(|source| mlguard_seal::SealError::Io {
+            context: "cannot write the output".into(),
+            source,
+        })
+    });
+    let report = match result {
+        Some(Err(e)) => {
+            return Err(anyhow::Error::new(e).context(format!("protecting {}", a.file.display())));
+        }
+        Some(Ok(r)) => {
+            written?;
+            r
+        }
+        None => {
+            written?;
+            bail!("protection did not run")
+        }
+    };
+    match a.format {
+        PiiFormat::Json => out.line(&mlguard_vault::protection_json(&report).to_string())?,
+        PiiFormat::Text => {
+            for l in protection_lines(&report) {
+                out.line(&l)?;
+            }
+            let columns = report
+                .columns
+                .iter()
+                .filter(|c| c.action != mlguard_data::protect::Action::Drop)
+                .count();
+            out.line(&format!(
+                "{} -> {}: {} of {} rows × {columns} columns, every cell quoted and formula-safe",
+                a.file.display(),
+                a.output.display(),
+                thousands(report.rows_out),
+                thousands(report.rows_in)
+            ))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

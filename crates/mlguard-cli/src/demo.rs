@@ -53,7 +53,7 @@ const STEPS: &[(&str, &str, Step)] = &[
     ),
     (
         "ingest",
-        "Ingest into a vault: validated, sealed, signed, verified; a flipped bit refused",
+        "Ingest into a vault: validate, protect personal data, check for poisoning, seal",
         ingest,
     ),
     ("train", "Train on the sealed dataset (secret split seed, sealed model)", train),
@@ -107,10 +107,8 @@ pub(crate) fn run(a: &DemoArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     if demo.failures.is_empty() {
         let ok = demo.out.good("All checks behaved as expected.");
         demo.out.line(&format!("{ok} Try it on your own data:"))?;
-        demo.out.line("  mlguard data infer-schema data.csv -o schema.json && mlguard data validate data.csv --schema schema.json")?;
-        demo.out.line("  mlguard init --key-file vault.key && mlguard data ingest data.csv --schema schema.json --name mydata")?;
-        demo.out.line("  mlguard train --dataset mydata && mlguard predict --model mydata new_rows.csv -o predictions.csv")?;
-        demo.out.line("  mlguard scan model downloads/ && mlguard scan code src/ notebooks/")?;
+        demo.out.line("  mlguard data infer-schema data.csv -o s.json && mlguard init --key-file v.key && mlguard data ingest data.csv -s s.json --name d")?;
+        demo.out.line("  mlguard train --dataset d && mlguard predict --model d new.csv -o p.csv; mlguard scan model downloads/ && mlguard scan code src/")?;
         if a.out.is_some() {
             demo.out.line(&format!("Files kept in {}", demo.dir.display()))?;
         }
@@ -344,6 +342,8 @@ fn ms(d: std::time::Duration) -> String {
 }
 
 fn ingest(d: &mut Demo<'_>) -> anyhow::Result<()> {
+    use mlguard_data::protect::ProtectOptions;
+    use mlguard_data::{PiiKind, Protect};
     use mlguard_seal::{Keystore, Secret, SignerPolicy};
     let root = d.dir.join("vault");
     let key_file = d.dir.join("vault.key");
@@ -351,59 +351,173 @@ fn ingest(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let _ = fs::remove_file(&key_file);
     let store = Keystore::init(&root, &Secret::create_key_file(&key_file)?)?;
     let mut vault = mlguard_vault::Vault::open(&root, &Secret::from_key_file(&key_file)?)?;
-    // The drafted schema, with personal data marked to be dropped before training.
+    // The drafted schema, with an action for each field of personal data.
     let mut schema = d.schema.clone().context("no schema: the infer step did not run")?;
     for f in &mut schema.fields {
-        if f.pii.is_some() {
-            f.protect = Some(mlguard_data::Protect::Drop);
-        }
+        f.protect = f.pii.map(|p| match p {
+            PiiKind::Ssn | PiiKind::CreditCard => Protect::Mask,
+            PiiKind::DateOfBirth | PiiKind::PostalCode | PiiKind::IpAddress => Protect::Generalize,
+            _ => Protect::Pseudonymize,
+        });
     }
-    let ingested = vault.ingest(&d.data, &schema, "users", &ValidateOptions::default())?;
+    let opts = mlguard_vault::IngestOptions {
+        protect: ProtectOptions { k: 5, ..ProtectOptions::default() },
+        ..mlguard_vault::IngestOptions::default()
+    };
+    let ingested = vault.ingest(&d.data, &schema, "users", &opts)?;
+    let p = &ingested.protection;
     let r = &ingested.record;
+    let zip = p
+        .anonymity
+        .as_ref()
+        .and_then(|a| a.generalised.iter().find(|g| g.0 == "zip_code"))
+        .map_or(0, |g| g.2);
+    let (k, l) = p
+        .anonymity
+        .as_ref()
+        .map_or((0, 0), |a| (a.achieved, a.l_diversity.as_ref().map_or(0, |x| x.1)));
+    d.out.line(&format!(
+        "  users@{}: names, e-mails, phones → HMAC pseudonyms; SSNs redacted; birth years; {}; k ≥ 5 (smallest group {k}, {} rows suppressed, l = {l})",
+        r.version,
+        match 3usize.saturating_sub(zip) {
+            0 => "ZIPs withheld".to_owned(),
+            n => format!("ZIP{n}"),
+        },
+        thousands(p.suppressed.len() as u64),
+    ))?;
+    if k < 5 || ingested.poison.failed() {
+        d.failures.push(format!(
+            "the clean batch: k = {k}, poisoning flagged: {}",
+            ingested.poison.failed()
+        ));
+    }
     let object = root.join("objects").join(&r.object);
     let sealed_size = fs::metadata(&object)?.len();
-    d.out.line(&format!(
-        "  users@{}: {} rows validated, sealed ({} bytes AES-256-GCM), signed by {}",
-        r.version,
-        thousands(r.rows),
-        thousands(sealed_size),
-        &store.signing_public()?.key_id()[..16]
-    ))?;
-    match mlguard_seal::verify(
-        &mut fs::File::open(&object)?,
-        vault.keys(),
-        SignerPolicy::TrustedOnly,
-    ) {
-        Ok(_) => {}
-        Err(e) => d.failures.push(format!("the sealed dataset did not verify: {e}")),
+    if let Err(e) =
+        mlguard_seal::verify(&mut fs::File::open(&object)?, vault.keys(), SignerPolicy::TrustedOnly)
+    {
+        d.failures.push(format!("the sealed dataset did not verify: {e}"));
     }
     let mut bytes = fs::read(&object)?;
     let at = bytes.len() / 2;
     bytes[at] ^= 0x01;
     let tampered = d.dir.join("tampered.mlseal");
     fs::write(&tampered, &bytes)?;
-    match mlguard_seal::verify(
+    let refused = mlguard_seal::verify(
         &mut fs::File::open(&tampered)?,
         vault.keys(),
         SignerPolicy::TrustedOnly,
-    ) {
-        Ok(_) => d.failures.push("a tampered dataset verified".into()),
-        Err(e) => d.out.line(&format!(
-            "  {} signature, segments and digest; {}  bit flipped at byte {at}: {e}",
-            d.out.good("verified"),
-            d.out.good("refused")
-        ))?,
-    }
+    )
+    .is_err();
     let _ = fs::remove_file(&tampered);
+    d.out.line(&format!(
+        "  {} rows sealed ({} bytes AES-256-GCM), signed by {}, {}; one flipped bit at byte {at}: {}",
+        thousands(r.rows),
+        thousands(sealed_size),
+        &store.signing_public()?.key_id()[..16],
+        d.out.good("verified"),
+        if refused { d.out.good("refused") } else { d.out.bad("ACCEPTED") }
+    ))?;
+    if !refused {
+        d.failures.push("a tampered dataset verified".into());
+    }
+
+    // A second batch arrives poisoned: labels flipped, conflicting duplicates, a flood.
+    let batch = d.dir.join("batch2.csv");
+    let (flipped, pairs, flood) =
+        write_poisoned_batch(&batch, &schema, (d.rows / 5).max(1000), d.seed)?;
+    let second = vault.ingest(&batch, &schema, "users", &opts)?;
+    let c = &second.poison;
+    // Pairs k-anonymity suppressed a row of are not in the stored batch.
+    let gone = &second.protection.suppressed;
+    let kept = pairs.iter().filter(|(a, b)| !gone.contains(a) && !gone.contains(b)).count();
+    let verdict = if c.failed() { d.out.bad("FLAGGED") } else { d.out.bad("MISSED") };
+    d.out.line(&format!(
+        "  users@{} ({flipped} labels flipped, {} copies relabelled, a {flood}-row flood): {verdict}: {}/{kept} conflicting pairs, {} flood(s), {} doubted labels, {} drifted column(s)",
+        second.record.version,
+        pairs.len(),
+        c.conflicts,
+        c.floods,
+        c.label_issues,
+        c.drifted.unwrap_or(0),
+    ))?;
+    if !c.failed() || c.conflicts < kept || c.floods == 0 {
+        d.failures.push("the poisoned batch was not flagged".into());
+    }
+    let _ = fs::remove_file(&batch);
     d.vault = Some(vault);
     Ok(())
+}
+
+/// Two data rows (1-based): an original and its relabelled copy.
+type RowPair = (u64, u64);
+
+/// A fresh batch of users with poison in it: 5 % of labels flipped, some rows copied with
+/// the opposite label (new ids, so the copies are not mere duplicate keys), and one row
+/// repeated many times; rows outside the drafted schema's ranges are left out, so the
+/// batch is valid and only the poisoning checks can tell. Returns the labels flipped, the
+/// (original, copy) data rows of the relabelled copies, and the flood's size.
+fn write_poisoned_batch(
+    path: &Path,
+    schema: &Schema,
+    rows: u64,
+    seed: u64,
+) -> anyhow::Result<(u64, Vec<RowPair>, u64)> {
+    let mut clean = Vec::new();
+    synth::write_user_data(&mut clean, rows, seed.wrapping_add(2))?;
+    let opts = ValidateOptions { max_errors: usize::MAX, ..ValidateOptions::default() };
+    let report = mlguard_data::validate_reader(&clean[..], "batch", schema, &opts)?;
+    let bad: Vec<u64> = report.findings.iter().filter_map(|f| f.location.line).collect();
+    let text = String::from_utf8(clean)?;
+    let mut lines = text.lines().enumerate().filter(|(i, _)| !bad.contains(&(*i as u64 + 1)));
+    let header = lines.next().context("empty batch")?.1;
+    let label = synth::USER_DATA_HEADER.len() - 1;
+    let flip = |cells: &mut Vec<String>| {
+        cells[label] = if cells[label] == "1" { "0".into() } else { "1".into() };
+    };
+    let mut out = vec![header.to_owned()];
+    let mut rng = synth::SynthRng::new(seed ^ 0x9e37_79b9);
+    let mut rows_read: Vec<Vec<String>> = Vec::new();
+    let mut flipped = 0;
+    let mut unflipped = Vec::new();
+    for (_, line) in lines {
+        let mut cells: Vec<String> = line.split(',').map(str::to_owned).collect();
+        rows_read.push(cells.clone());
+        if rng.uniform() < 0.05 {
+            flip(&mut cells);
+            flipped += 1;
+        } else {
+            unflipped.push(rows_read.len() - 1);
+        }
+        out.push(cells.join(","));
+    }
+    let mut next_id = rows + 1;
+    let mut pairs = Vec::new();
+    for &i in unflipped.iter().take(25) {
+        let mut copy = rows_read[i].clone();
+        copy[0] = next_id.to_string();
+        next_id += 1;
+        flip(&mut copy);
+        out.push(copy.join(","));
+        pairs.push((i as u64 + 1, out.len() as u64 - 1));
+    }
+    let flood = (rows / 50).max(20);
+    for _ in 0..flood {
+        let mut copy = rows_read[rows_read.len() - 1].clone();
+        copy[0] = next_id.to_string();
+        next_id += 1;
+        out.push(copy.join(","));
+    }
+    out.push(String::new());
+    fs::write(path, out.join("\n"))?;
+    Ok((flipped, pairs, flood))
 }
 
 fn train(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let vault = d.vault.as_mut().context("no vault: the ingest step did not run")?;
     let req = mlguard_vault::TrainRequest {
         dataset: "users".into(),
-        version: None,
+        version: Some(1), // not the flagged batch
         target: None,
         test_size: 0.2,
         fit: mlguard_learn::FitOptions::default(),
@@ -424,7 +538,7 @@ fn train(d: &mut Demo<'_>) -> anyhow::Result<()> {
     ))?;
     let (_, identical) = vault.reproduce("churn", Some(m.record.version))?;
     d.out.line(&format!(
-        "  personal data dropped; safetensors model sealed; `train --reproduce`: weights {}",
+        "  trained on users@1 (users@2 was flagged), personal data left out; model sealed; `train --reproduce`: weights {}",
         if identical { d.out.good("bit-identical") } else { d.out.bad("DIFFERENT") }
     ))?;
     if !identical {

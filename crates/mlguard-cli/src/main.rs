@@ -52,6 +52,8 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             DataCommand::Pii(a) => data::pii(&a, out),
             DataCommand::Poison(a) => data::poison(&a, out),
             DataCommand::Ingest(a) => pipeline::ingest(&a, &cli.vault, out),
+            DataCommand::Protect(a) => data::protect(&a, &cli.vault, out),
+            DataCommand::Report { dataset } => pipeline::dataset_report(&dataset, &cli.vault, out),
             DataCommand::List { json } => pipeline::list_datasets(json, &cli.vault, out),
         },
         Command::Train(a) => pipeline::train(&a, &cli.vault, out),

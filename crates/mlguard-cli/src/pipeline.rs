@@ -12,6 +12,7 @@ use crate::args::{IngestArgs, PredictArgs, TrainArgs, VaultArgs};
 use crate::data::load_schema;
 use crate::output::{Out, thousands};
 use crate::vault::secret;
+use mlguard_findings::{TextOptions, render_text};
 
 fn open_vault(args: &VaultArgs) -> anyhow::Result<Vault> {
     let store = mlguard_seal::Keystore::open(&args.vault)?;
@@ -23,10 +24,7 @@ fn open_vault(args: &VaultArgs) -> anyhow::Result<Vault> {
 fn refused(e: VaultError, out: &mut Out) -> anyhow::Result<ExitCode> {
     match e {
         VaultError::Invalid(report) => {
-            out.write(&mlguard_findings::render_text(
-                &report,
-                mlguard_findings::TextOptions { color: out.color },
-            ))?;
+            out.write(&render_text(&report, TextOptions { color: out.color }))?;
             eprintln!(
                 "error: {} is invalid: {} error(s); nothing was stored",
                 report.subject,
@@ -48,12 +46,19 @@ fn refused(e: VaultError, out: &mut Out) -> anyhow::Result<ExitCode> {
 
 pub(crate) fn ingest(a: &IngestArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let schema = load_schema(&a.schema)?;
+    let mut protect = crate::data::protect_options(&a.protect, b',')?;
+    protect.keep_pii = a.keep_pii;
+    let opts = mlguard_vault::IngestOptions {
+        protect,
+        reject_poisoned: a.reject_poisoned,
+        ..mlguard_vault::IngestOptions::default()
+    };
     let mut v = open_vault(vault)?;
-    match v.ingest(&a.file, &schema, &a.name, &mlguard_data::ValidateOptions::default()) {
+    match v.ingest(&a.file, &schema, &a.name, &opts) {
         Ok(d) => {
             let r = &d.record;
             out.line(&format!(
-                "ingested {} as {}@{} ({} rows × {} columns, validated, sealed, {} warning(s))",
+                "ingested {} as {}@{} ({} rows × {} columns: validated, protected, checked, sealed; {} warning(s))",
                 a.file.display(),
                 r.name,
                 r.version,
@@ -61,10 +66,64 @@ pub(crate) fn ingest(a: &IngestArgs, vault: &VaultArgs, out: &mut Out) -> anyhow
                 r.columns,
                 d.report.warnings()
             ))?;
+            for l in crate::data::protection_lines(&d.protection) {
+                out.line(&l)?;
+            }
+            if !d.kept_pii.is_empty() {
+                let warn = out.bad("personal data kept unprotected");
+                out.line(&format!(
+                    "  {warn} (--keep-pii, recorded with the version): {}",
+                    d.kept_pii.join(", ")
+                ))?;
+            }
+            let flagged = d.poison.failed();
+            if flagged {
+                out.write(&render_text(&d.poison.report, TextOptions { color: out.color }))?;
+            }
+            let verdict = if flagged { out.bad("FLAGGED") } else { out.good("clean") };
+            out.line(&format!(
+                "  poisoning checks: {verdict}: {}",
+                crate::data::poison_summary(&d.poison)
+            ))?;
             Ok(ExitCode::SUCCESS)
+        }
+        Err(VaultError::Poisoned(report)) => {
+            out.write(&render_text(&report, TextOptions { color: out.color }))?;
+            eprintln!(
+                "error: {}: the poisoning checks failed (--reject-poisoned); nothing was stored",
+                report.subject
+            );
+            Ok(ExitCode::from(1))
+        }
+        Err(VaultError::Refused(why)) => {
+            eprintln!("error: {why}");
+            Ok(ExitCode::from(1))
         }
         Err(e) => refused(e, out),
     }
+}
+
+/// `mlguard data report`: what ingestion found and did, as stored with the version.
+pub(crate) fn dataset_report(
+    r: &str,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let (name, version) = parse_ref(r)?;
+    let v = open_vault(vault)?;
+    let d = v.catalog().dataset(&name, version)?;
+    let report: serde_json::Value = serde_json::from_str(&d.report).unwrap_or_default();
+    let doc = serde_json::json!({
+        "dataset": format!("{}@{}", d.name, d.version),
+        "rows": d.rows,
+        "columns": d.columns,
+        "blake3": d.blake3,
+        "created": d.created,
+        "actor": d.actor,
+        "report": report,
+    });
+    out.line(&serde_json::to_string_pretty(&doc)?)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn list_datasets(

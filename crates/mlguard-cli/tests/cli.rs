@@ -242,7 +242,9 @@ fn demo_catches_every_corruption() {
     );
     // One screen of a laptop terminal (nine steps, two or three lines each).
     assert!(out.lines().count() <= 40, "fits on one screen:\n{out}");
-    assert!(out.contains("refused") && out.contains("verified signature"), "{out}");
+    assert!(out.contains("refused") && out.contains("verified;"), "{out}");
+    assert!(out.contains("HMAC pseudonyms") && out.contains("k ≥ 5"), "{out}");
+    assert!(out.contains("FLAGGED: 25/25 conflicting pairs"), "the poisoned batch:\n{out}");
     assert!(f.dir.path().join("demo/schema.json").exists());
     // The drafted schema validates the generated file from the command line too.
     let o = f.run(&["data", "validate", "demo/user_data.csv", "--schema", "demo/schema.json"]);

@@ -50,11 +50,31 @@ fn ingest_train_predict_export() {
     std::fs::write(dir.join("schema.json"), schema.to_string()).expect("write");
     assert_eq!(run(dir, &["init", "--key-file", "k"]).status.code(), Some(0));
 
-    // Personal data without protection is refused at training, and an invalid file at ingest.
+    // Personal data without protection is refused at ingest (unless --keep-pii, recorded)
+    // and at training, and an invalid file at ingest.
     std::fs::copy(dir.join("d/schema.json"), dir.join("raw.json")).expect("copy");
     let o =
         run(dir, &["data", "ingest", "d/user_data.csv", "--schema", "raw.json", "--name", "raw"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    assert!(text(&o.stderr).contains("no protect action: full_name, email"), "{}", text(&o.stderr));
+    let o = run(
+        dir,
+        &[
+            "data",
+            "ingest",
+            "d/user_data.csv",
+            "--schema",
+            "raw.json",
+            "--name",
+            "raw",
+            "--keep-pii",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("personal data kept unprotected"), "{}", text(&o.stdout));
+    let o = run(dir, &["data", "report", "raw@1"]);
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report json");
+    assert_eq!(report["report"]["pii_kept"][0], "full_name");
     let o = run(dir, &["train", "--dataset", "raw"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("full_name, email"), "{}", text(&o.stderr));
@@ -118,4 +138,61 @@ fn ingest_train_predict_export() {
     assert!(text(&o.stderr).contains("failed verification"), "{}", text(&o.stderr));
     let o = run(dir, &["predict", "--model", "churn@1", "fresh.csv"]);
     assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn protect_writes_a_k_anonymous_formula_safe_copy() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    assert_eq!(run(dir, &["init", "--key-file", "k"]).status.code(), Some(0));
+    std::fs::write(
+        dir.join("s.json"),
+        r#"{"fields": [
+            {"name": "email", "type": "string", "pii": "email"},
+            {"name": "age", "type": "integer", "pii": "quasi"},
+            {"name": "zip", "type": "string", "pii": "postal_code"},
+            {"name": "note", "type": "string"},
+            {"name": "label", "type": "string", "role": "target"}
+        ]}"#,
+    )
+    .expect("schema");
+    let mut csv = String::from("email,age,zip,note,label\n");
+    for i in 0..60 {
+        csv.push_str(&format!(
+            "user{i}@example.org,{},{},\"=HYPERLINK(\"\"http://x\"\")\",{}\n",
+            20 + i % 40,
+            94100 + i % 7,
+            i % 2
+        ));
+    }
+    std::fs::write(dir.join("d.csv"), &csv).expect("csv");
+    let args = ["data", "protect", "d.csv", "-s", "s.json", "-o", "out.csv", "--k", "4"];
+    let o = run(dir, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(out.contains("k-anonymity: k = 4 asked"), "{out}");
+    assert!(out.contains("d.csv -> out.csv"), "{out}");
+    let protected = std::fs::read_to_string(dir.join("out.csv")).expect("output");
+    assert!(!protected.contains("user1@"), "{protected}");
+    assert!(protected.contains("\"'=HYPERLINK("), "formula neutralised: {protected}");
+    // Same key, same pseudonyms: a second run gives the same file.
+    let o = run(dir, &["data", "protect", "d.csv", "-s", "s.json", "-o", "out.csv", "--k", "4"]);
+    assert_eq!(o.status.code(), Some(2), "no overwrite without --force");
+    let again = ["data", "protect", "d.csv", "-s", "s.json", "-o", "again.csv", "--k", "4"];
+    let o = run(dir, &[&again[..], &["--format", "json"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(json["k_anonymity"]["achieved_k"].as_u64() >= Some(4), "{json}");
+    assert_eq!(std::fs::read_to_string(dir.join("again.csv")).expect("again"), protected);
+    // Every combination of the quasi-identifiers occurs at least k times.
+    let mut groups = std::collections::HashMap::new();
+    for line in protected.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        *groups.entry((cells[1].to_owned(), cells[2].to_owned())).or_insert(0) += 1;
+    }
+    assert!(groups.values().all(|&n| n >= 4), "{groups:?}");
+    let o =
+        run(dir, &["data", "protect", "d.csv", "-s", "s.json", "-o", "x.csv", "--quasi", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("\"nope\" is not a column"), "{}", text(&o.stderr));
 }

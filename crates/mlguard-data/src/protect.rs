@@ -349,7 +349,10 @@ pub fn plan(
                 Some(_) if opts.keep_pii => (Action::Keep, Because::KeptPii),
                 Some(p) => (default_action(p), Because::PiiDefault),
                 None => {
-                    let text = field.is_none_or(|f| f.field_type == FieldType::String);
+                    // Categories (an enum) are not free text.
+                    let text = field.is_none_or(|f| {
+                        f.field_type == FieldType::String && f.constraints.enum_values.is_none()
+                    });
                     let role = field.and_then(|f| f.role);
                     if text && !matches!(role, Some(Role::Target | Role::Id)) {
                         (Action::ScrubText, Because::FreeText)

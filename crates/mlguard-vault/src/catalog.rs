@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::VaultError;
 
 /// Schema migrations, applied in order; the index + 1 is the catalog version.
-const MIGRATIONS: &[&str] = &["CREATE TABLE datasets (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE datasets (
         name TEXT NOT NULL,
         version INTEGER NOT NULL,
         object TEXT NOT NULL,
@@ -38,7 +39,10 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE datasets (
         actor TEXT NOT NULL,
         PRIMARY KEY (name, version),
         FOREIGN KEY (dataset, dataset_version) REFERENCES datasets (name, version)
-    );"];
+    );",
+    // What ingestion found and did: validation, protection, personal data kept, poisoning.
+    "ALTER TABLE datasets ADD COLUMN report TEXT NOT NULL DEFAULT '{}';",
+];
 
 /// A dataset version in the catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +67,9 @@ pub struct DatasetRecord {
     pub created: String,
     /// Who ingested it.
     pub actor: String,
+    /// What ingestion found and did (JSON): `validation`, `protection`, `pii_kept`,
+    /// `poison` (`{}` for datasets stored before reports were kept).
+    pub report: String,
 }
 
 /// A model version in the catalog.
@@ -136,9 +143,9 @@ impl Catalog {
     pub fn add_dataset(&mut self, d: &DatasetRecord) -> Result<(), VaultError> {
         let tx = self.conn.transaction().map_err(sql)?;
         tx.execute(
-            "INSERT INTO datasets (name, version, object, blake3, size, rows, columns, schema, created, actor)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![d.name, d.version, d.object, d.blake3, d.size as i64, d.rows as i64, d.columns as i64, d.schema, d.created, d.actor],
+            "INSERT INTO datasets (name, version, object, blake3, size, rows, columns, schema, created, actor, report)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![d.name, d.version, d.object, d.blake3, d.size as i64, d.rows as i64, d.columns as i64, d.schema, d.created, d.actor, d.report],
         )
         .map_err(sql)?;
         tx.commit().map_err(sql)
@@ -168,6 +175,7 @@ impl Catalog {
             schema: r.get(7)?,
             created: r.get(8)?,
             actor: r.get(9)?,
+            report: r.get(10)?,
         })
     }
 
@@ -188,7 +196,7 @@ impl Catalog {
 
     /// A dataset version (the latest when `version` is None).
     pub fn dataset(&self, name: &str, version: Option<u32>) -> Result<DatasetRecord, VaultError> {
-        let q = "SELECT name, version, object, blake3, size, rows, columns, schema, created, actor FROM datasets
+        let q = "SELECT name, version, object, blake3, size, rows, columns, schema, created, actor, report FROM datasets
                  WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1";
         self.conn
             .query_row(q, params![name, version], Catalog::dataset_row)
@@ -222,7 +230,7 @@ impl Catalog {
     pub fn datasets(&self) -> Result<Vec<DatasetRecord>, VaultError> {
         let mut st = self
             .conn
-            .prepare("SELECT name, version, object, blake3, size, rows, columns, schema, created, actor FROM datasets ORDER BY name, version")
+            .prepare("SELECT name, version, object, blake3, size, rows, columns, schema, created, actor, report FROM datasets ORDER BY name, version")
             .map_err(sql)?;
         let rows = st.query_map([], Catalog::dataset_row).map_err(sql)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(sql)

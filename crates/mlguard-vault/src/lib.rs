@@ -9,7 +9,8 @@ pub mod poison;
 
 pub use catalog::{Catalog, DatasetRecord, ModelRecord, Table};
 pub use pipeline::{
-    Ingested, Prediction, SeedPolicy, TrainRequest, TrainedModel, Vault, parse_ref,
+    IngestOptions, Ingested, Prediction, SeedPolicy, TrainRequest, TrainedModel, Vault, parse_ref,
+    protection_json,
 };
 
 use mlguard_findings::Report;
@@ -33,6 +34,14 @@ pub enum VaultError {
     /// The input is invalid (the report says why); nothing was stored.
     #[error("{} is invalid: {} error(s); nothing was stored", .0.subject, .0.errors())]
     Invalid(Box<Report>),
+    /// The dataset is refused by policy (personal data without a protect action, ...);
+    /// nothing was stored.
+    #[error("{0}")]
+    Refused(String),
+    /// The poisoning checks failed and the caller asked to refuse such data; nothing was
+    /// stored.
+    #[error("{}: the poisoning checks failed ({} finding(s) of medium severity or worse); nothing was stored", .0.subject, .0.findings.iter().filter(|f| f.severity >= mlguard_findings::Severity::Medium).count())]
+    Poisoned(Box<Report>),
     /// No such dataset or model.
     #[error("no {0} in the catalog")]
     NotFound(String),

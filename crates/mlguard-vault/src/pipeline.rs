@@ -4,6 +4,8 @@ use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
+use mlguard_data::poison::PoisonOptions;
+use mlguard_data::protect::{self, ProtectOptions, ProtectReport, PseudonymKey};
 use mlguard_data::{FieldsMatch, Schema, TableReader, ValidateOptions};
 use mlguard_learn::{FitOptions, Model, TrainOptions, Trained};
 use mlguard_seal::{Keystore, Kind, SealKeys, SealOptions, Secret, SignerPolicy};
@@ -53,6 +55,24 @@ pub struct TrainRequest {
     pub name: Option<String>,
 }
 
+/// Most findings of a poisoning check stored with a dataset version (the counts are
+/// always complete).
+const MAX_STORED_FINDINGS: usize = 1000;
+
+/// How [`Vault::ingest`] checks and protects a dataset.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Validation.
+    pub validate: ValidateOptions,
+    /// Protection (k, quasi-identifiers, `keep_pii`, ...).
+    pub protect: ProtectOptions,
+    /// Poisoning checks.
+    pub poison: PoisonOptions,
+    /// Refuse the dataset when the poisoning checks find anything of medium severity or
+    /// worse (by default it is stored and the findings are reported with it).
+    pub reject_poisoned: bool,
+}
+
 /// A dataset stored by [`Vault::ingest`].
 #[derive(Debug, Clone)]
 pub struct Ingested {
@@ -60,6 +80,53 @@ pub struct Ingested {
     pub record: DatasetRecord,
     /// The validation report (warnings only: an invalid file is refused).
     pub report: mlguard_findings::Report,
+    /// What protection did.
+    pub protection: ProtectReport,
+    /// Fields marked `pii` kept as they were (by request).
+    pub kept_pii: Vec<String>,
+    /// The poisoning checks of the protected table.
+    pub poison: crate::poison::PoisonCheck,
+}
+
+/// A protection report as JSON (stored with the dataset, printed by `data protect --format json`).
+pub fn protection_json(r: &ProtectReport) -> serde_json::Value {
+    let columns: Vec<serde_json::Value> = r
+        .columns
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "name": c.name,
+                "action": c.action.describe(),
+                "because": format!("{:?}", c.because),
+                "quasi_identifier": c.quasi,
+            })
+        })
+        .collect();
+    let scrubbed: serde_json::Map<String, serde_json::Value> =
+        r.scrubbed.iter().map(|(k, n)| (k.as_str().to_owned(), (*n).into())).collect();
+    let anonymity = r.anonymity.as_ref().map(|a| {
+        serde_json::json!({
+            "k": a.k,
+            "achieved_k": a.achieved,
+            "groups": a.groups,
+            "generalised": a.generalised.iter().map(|(n, what, level, top)| serde_json::json!({
+                "column": n, "level": level, "top": top, "generalisation": what,
+            })).collect::<Vec<_>>(),
+            "l_diversity": a.l_diversity.as_ref().map(|(t, l, single)| serde_json::json!({
+                "target": t, "l": l, "groups_with_one_value": single,
+            })),
+        })
+    });
+    serde_json::json!({
+        "rows_in": r.rows_in,
+        "rows_out": r.rows_out,
+        "suppressed": r.suppressed.len(),
+        "suppressed_rows": &r.suppressed[..r.suppressed.len().min(MAX_STORED_FINDINGS)],
+        "columns": columns,
+        "scrubbed_spans": scrubbed,
+        "redacted_unparsable": r.redacted_unparsable,
+        "k_anonymity": anonymity,
+    })
 }
 
 /// A model stored by [`Vault::train`].
@@ -104,7 +171,10 @@ const SEED_KEY: &str = "mlguard.split_seed";
 impl Vault {
     /// Opens and unlocks the vault at `root`.
     pub fn open(root: &Path, secret: &Secret) -> Result<Vault, VaultError> {
-        let store = Keystore::open(root)?;
+        let mut store = Keystore::open(root)?;
+        if !store.has_pseudonym_key() {
+            store.add_pseudonym_key(secret)?;
+        }
         let keys = store.unlock(secret)?;
         let catalog = Catalog::open(&root.join("catalog.db"))?;
         Ok(Vault { root: root.to_path_buf(), keys, catalog, actor: actor() })
@@ -146,41 +216,166 @@ impl Vault {
         Ok((object, core))
     }
 
-    /// Validates a CSV file against `schema`, refuses it if invalid, else seals it into
-    /// the vault as the next version of `name`.
+    /// The key of the keyed pseudonyms of personal data.
+    pub fn pseudonym_key(&self) -> Result<PseudonymKey, VaultError> {
+        let bytes = self
+            .keys
+            .pseudonym_key()
+            .ok_or_else(|| VaultError::Mismatch("this vault has no pseudonym key".into()))?;
+        Ok(PseudonymKey::from_bytes(*bytes))
+    }
+
+    /// A temporary file inside the vault (owner-only, removed when dropped) for plaintext
+    /// that must be read more than once.
+    fn scratch(&self, what: &str) -> Result<tempfile::NamedTempFile, VaultError> {
+        tempfile::Builder::new()
+            .prefix(&format!("scratch-{what}-"))
+            .tempfile_in(self.root.join("objects"))
+            .map_err(io_err("cannot create a scratch file in the vault"))
+    }
+
+    /// Ingests a CSV file as the next version of `name`:
+    ///
+    /// 1. validates it against `schema` and refuses it if invalid;
+    /// 2. refuses it if a field is marked `pii` without a `protect` action, unless
+    ///    [`ProtectOptions::keep_pii`] (then the fields kept are recorded with the version);
+    /// 3. protects it ([`mlguard_data::protect`]: each field's action, free-text
+    ///    scrubbing, k-anonymity of the quasi-identifiers) with the vault's pseudonym key;
+    /// 4. checks the protected table for poisoning, against the previous version when
+    ///    there is one, and refuses it on medium or worse findings if
+    ///    [`IngestOptions::reject_poisoned`];
+    /// 5. seals the protected table and records it with the schema that describes it and
+    ///    the report of every step.
+    ///
+    /// Nothing is stored when any step refuses. The protected plaintext exists only in an
+    /// owner-only scratch file inside the vault while it is checked and sealed.
     pub fn ingest(
         &mut self,
         csv: &Path,
         schema: &Schema,
         name: &str,
-        opts: &ValidateOptions,
+        opts: &IngestOptions,
     ) -> Result<Ingested, VaultError> {
-        let report = mlguard_data::validate_path(csv, schema, opts)?;
+        let report = mlguard_data::validate_path(csv, schema, &opts.validate)?;
         if report.errors() > 0 {
             return Err(VaultError::Invalid(Box::new(report)));
         }
+        let unprotected: Vec<String> = schema
+            .fields
+            .iter()
+            .filter(|f| f.pii.is_some() && f.protect.is_none())
+            .map(|f| f.name.clone())
+            .collect();
+        if !unprotected.is_empty() && !opts.protect.keep_pii {
+            return Err(VaultError::Refused(format!(
+                "columns marked pii have no protect action: {}; set \"protect\" on each (drop, pseudonymize, mask, generalize), or pass --keep-pii to store them as they are (recorded with the dataset); nothing was stored",
+                unprotected.join(", ")
+            )));
+        }
+        let key = self.pseudonym_key()?;
+        let open_csv = || {
+            File::open(csv)
+                .map(BufReader::new)
+                .map_err(io_err(format!("cannot read {}", csv.display())))
+        };
+        let protected = self.scratch("protected")?;
+        let protection = {
+            let mut w = io::BufWriter::new(protected.as_file());
+            let r = protect::protect(
+                open_csv()?,
+                Some(open_csv()?),
+                &mut w,
+                schema,
+                &key,
+                &opts.protect,
+            )?;
+            w.flush().map_err(io_err("cannot write the protected table"))?;
+            protected.as_file().sync_all().map_err(io_err("cannot write the protected table"))?;
+            r
+        };
+        let stored_schema = protect::protected_schema(schema, &protection.columns);
+
+        // Poisoning, against the previous version.
         let version = self.catalog.next_version(Table::Datasets, name)?;
+        let previous =
+            if version > 1 { Some(self.catalog.dataset(name, Some(version - 1))?) } else { None };
+        let baseline = match &previous {
+            Some(p) => {
+                self.verify_object(&p.object, &p.blake3)?;
+                let file = self.scratch("baseline")?;
+                let mut src = BufReader::new(
+                    File::open(self.object_path(&p.object))
+                        .map_err(io_err("cannot read the previous version"))?,
+                );
+                let mut w = io::BufWriter::new(file.as_file());
+                mlguard_seal::open(&mut src, &mut w, &self.keys, SignerPolicy::TrustedOnly)?;
+                w.flush().map_err(io_err("cannot write the previous version"))?;
+                drop(w);
+                Some(file)
+            }
+            None => None,
+        };
+        let open_protected = || {
+            File::open(protected.path())
+                .map(BufReader::new)
+                .map_err(io_err("cannot read the protected table"))
+        };
+        let base_name = previous.as_ref().map(|p| format!("{}@{}", p.name, p.version));
+        let base_reader = match &baseline {
+            Some(b) => Some(BufReader::new(
+                File::open(b.path()).map_err(io_err("cannot read the previous version"))?,
+            )),
+            None => None,
+        };
+        let subject = format!("{name}@{version}");
+        let poison = crate::poison::check(
+            &open_protected,
+            &subject,
+            &stored_schema,
+            &opts.poison,
+            base_name.as_deref().zip(base_reader),
+            MAX_STORED_FINDINGS,
+        )?;
+        drop(baseline);
+        if opts.reject_poisoned && poison.failed() {
+            return Err(VaultError::Poisoned(Box::new(poison.report)));
+        }
+
         let mut meta = serde_json::Map::new();
         meta.insert("name".into(), name.into());
         meta.insert("version".into(), version.into());
-        let mut input =
-            File::open(csv).map_err(io_err(format!("cannot read {}", csv.display())))?;
+        let mut input = open_protected()?;
         let (object, core) = self.store(&mut input, Kind::Dataset, meta)?;
-        let stat = |k: &str| report.stats.get(k).and_then(|v| v.as_u64()).unwrap_or(0);
+        drop(protected);
+        let kept: Vec<String> = protection
+            .columns
+            .iter()
+            .filter(|c| c.because == protect::Because::KeptPii)
+            .map(|c| c.name.clone())
+            .collect();
+        let stored = serde_json::json!({
+            "validation": serde_json::from_str::<serde_json::Value>(&report.to_json()).unwrap_or_default(),
+            "protection": protection_json(&protection),
+            "pii_kept": kept,
+            "pii_kept_by": if kept.is_empty() { serde_json::Value::Null } else { self.actor.clone().into() },
+            "poison": serde_json::from_str::<serde_json::Value>(&poison.report.to_json()).unwrap_or_default(),
+            "baseline": base_name,
+        });
         let record = DatasetRecord {
             name: name.to_owned(),
             version,
             object,
             blake3: core.blake3,
             size: core.size,
-            rows: stat("rows"),
-            columns: stat("columns"),
-            schema: schema.to_json().to_string(),
+            rows: protection.rows_out,
+            columns: stored_schema.fields.len() as u64,
+            schema: stored_schema.to_json().to_string(),
             created: core.created,
             actor: self.actor.clone(),
+            report: stored.to_string(),
         };
         self.catalog.add_dataset(&record)?;
-        Ok(Ingested { record, report })
+        Ok(Ingested { record, report, protection, kept_pii: kept, poison })
     }
 
     /// Verifies a stored object completely and checks it is the one the catalog names.

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use mlguard_data::{InferOptions, Protect, Schema, ValidateOptions, infer_reader, synth};
+use mlguard_data::{InferOptions, PiiKind, Protect, Schema, infer_reader, synth};
 use mlguard_learn::FitOptions;
 use mlguard_seal::{Keystore, Secret};
-use mlguard_vault::{SeedPolicy, TrainRequest, Vault, VaultError};
+use mlguard_vault::{IngestOptions, SeedPolicy, TrainRequest, Vault, VaultError};
 
 fn setup(dir: &Path) -> (Vault, Schema, std::path::PathBuf) {
     let key = dir.join("key");
@@ -48,15 +48,14 @@ fn ingest_train_reproduce_predict() {
     let text = std::fs::read_to_string(&data).expect("read");
     std::fs::write(&bad, text.replacen("\n1,", "\n1,=cmd,", 1).replacen(",free,", ",platinum,", 1))
         .expect("write");
-    let err =
-        vault.ingest(&bad, &schema, "users", &ValidateOptions::default()).expect_err("invalid");
+    let err = vault.ingest(&bad, &schema, "users", &IngestOptions::default()).expect_err("invalid");
     assert!(matches!(err, VaultError::Invalid(_)), "{err}");
     assert!(vault.catalog().datasets().expect("list").is_empty());
 
-    let d1 = vault.ingest(&data, &schema, "users", &ValidateOptions::default()).expect("ingest");
+    let d1 = vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
     assert_eq!((d1.record.name.as_str(), d1.record.version, d1.record.rows), ("users", 1, 5000));
     let d2 =
-        vault.ingest(&data, &schema, "users", &ValidateOptions::default()).expect("ingest again");
+        vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest again");
     assert_eq!(d2.record.version, 2);
 
     let m = vault.train(&request(SeedPolicy::Secure)).expect("train");
@@ -114,7 +113,7 @@ fn ingest_train_reproduce_predict() {
 fn fixed_seeds_and_unknown_names() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut vault, schema, data) = setup(dir.path());
-    vault.ingest(&data, &schema, "users", &ValidateOptions::default()).expect("ingest");
+    vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
     let a = vault.train(&request(SeedPolicy::Fixed(46))).expect("train");
     let b = vault.train(&request(SeedPolicy::Fixed(46))).expect("train");
     assert_eq!(a.trained.model.logistic.weights, b.trained.model.logistic.weights);
@@ -123,4 +122,98 @@ fn fixed_seeds_and_unknown_names() {
     r.dataset = "nope".into();
     assert!(matches!(vault.train(&r), Err(VaultError::NotFound(_))));
     assert!(matches!(vault.catalog().model("churn", Some(9)), Err(VaultError::NotFound(_))));
+}
+
+/// Reads a stored dataset back (verified and decrypted).
+fn stored(dir: &Path, vault: &Vault, name: &str, version: u32) -> String {
+    let d = vault.catalog().dataset(name, Some(version)).expect("record");
+    let mut f = std::fs::File::open(dir.join("v/objects").join(&d.object)).expect("object");
+    let mut out = Vec::new();
+    mlguard_seal::open(&mut f, &mut out, vault.keys(), mlguard_seal::SignerPolicy::TrustedOnly)
+        .expect("open");
+    String::from_utf8(out).expect("utf-8")
+}
+
+#[test]
+fn ingestion_protects_refuses_unprotected_pii_and_checks_for_poison() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut vault, mut schema, data) = setup(dir.path());
+    let raw = std::fs::read_to_string(&data).expect("read");
+    let first_email =
+        raw.lines().nth(1).and_then(|l| l.split(',').nth(2)).expect("email").to_owned();
+
+    // Personal data without an action: refused, nothing stored.
+    for f in &mut schema.fields {
+        f.protect = None;
+    }
+    let err =
+        vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect_err("refused");
+    assert!(matches!(&err, VaultError::Refused(m) if m.contains("full_name, email")), "{err}");
+    assert!(vault.catalog().datasets().expect("list").is_empty());
+
+    // --keep-pii: stored as it is, and the decision recorded with the version.
+    let mut keep = IngestOptions::default();
+    keep.protect.keep_pii = true;
+    let kept = vault.ingest(&data, &schema, "raw", &keep).expect("kept");
+    assert_eq!(kept.kept_pii.len(), 6, "{:?}", kept.kept_pii);
+    assert!(stored(dir.path(), &vault, "raw", 1).contains(&first_email));
+    let report: serde_json::Value = serde_json::from_str(&kept.record.report).expect("json");
+    assert_eq!(report["pii_kept"].as_array().map(Vec::len), Some(6));
+    assert!(report["pii_kept_by"].is_string());
+
+    // Actions: pseudonyms, redaction, generalisation; k-anonymity; the stored schema
+    // describes the stored table.
+    for f in &mut schema.fields {
+        f.protect = f.pii.map(|p| match p {
+            PiiKind::Ssn => Protect::Mask,
+            PiiKind::DateOfBirth | PiiKind::PostalCode => Protect::Generalize,
+            PiiKind::Name => Protect::Drop,
+            _ => Protect::Pseudonymize,
+        });
+    }
+    let d1 = vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
+    let text = stored(dir.path(), &vault, "users", 1);
+    assert!(!text.contains(&first_email), "e-mails are pseudonymised");
+    assert!(text.contains("\"EMAIL_") && text.contains("\"<US_SSN>\""));
+    assert!(!text.lines().next().expect("header").contains("full_name"), "dropped");
+    let a = d1.protection.anonymity.as_ref().expect("k-anonymity on birth year and ZIP");
+    assert!(a.achieved >= 5, "{a:?}");
+    assert_eq!(d1.record.rows, 5000 - d1.protection.suppressed.len() as u64);
+    let stored_schema = Schema::from_json_str(&d1.record.schema).expect("schema");
+    assert!(stored_schema.field("full_name").is_none());
+    let validated = mlguard_data::validate_reader(
+        text.as_bytes(),
+        "stored",
+        &stored_schema,
+        &mlguard_data::ValidateOptions::default(),
+    )
+    .expect("validate");
+    assert_eq!(validated.errors(), 0, "{}", validated.to_json());
+    assert!(!d1.poison.failed(), "{}", d1.poison.report.to_json());
+    assert_eq!(d1.poison.drifted, None, "no previous version");
+
+    // A poisoned second batch: each row again with the other label. Flagged against
+    // users@1 and stored with its report; refused when asked to.
+    let mut lines: Vec<String> = raw.lines().map(str::to_owned).collect();
+    let n = lines.len();
+    for i in 1..n.min(201) {
+        let mut cells: Vec<String> = lines[i].split(',').map(str::to_owned).collect();
+        cells[0] = format!("{}", 100_000 + i);
+        let label = cells.len() - 1;
+        cells[label] = if cells[label] == "1" { "0".into() } else { "1".into() };
+        lines.push(cells.join(","));
+    }
+    let poisoned = dir.path().join("poisoned.csv");
+    std::fs::write(&poisoned, lines.join("\n") + "\n").expect("write");
+    let strict = IngestOptions { reject_poisoned: true, ..IngestOptions::default() };
+    let err = vault.ingest(&poisoned, &schema, "users", &strict).expect_err("refused");
+    assert!(matches!(err, VaultError::Poisoned(_)), "{err}");
+    let d2 = vault.ingest(&poisoned, &schema, "users", &IngestOptions::default()).expect("stored");
+    assert_eq!(d2.record.version, 2);
+    assert!(d2.poison.failed());
+    assert!(d2.poison.conflicts > 150, "{}", d2.poison.conflicts);
+    assert!(d2.poison.drifted.is_some(), "compared with users@1");
+    let report: serde_json::Value = serde_json::from_str(&d2.record.report).expect("json");
+    assert_eq!(report["baseline"], "users@1");
+    assert!(report["poison"]["findings"].as_array().is_some_and(|f| !f.is_empty()));
 }
