@@ -627,6 +627,15 @@ pub fn push_safe_cell(line: &mut String, cell: &str) {
     line.push('"');
 }
 
+/// Ends a CSV line. A line with nothing on it (one empty cell) is written `""`: a blank
+/// line is no record to a CSV reader, and the row would be lost.
+fn end_line(line: &mut String) {
+    if line.is_empty() {
+        line.push_str("\"\"");
+    }
+    line.push('\n');
+}
+
 /// Reads a CSV table and writes its protected copy to `out` (comma-separated, every
 /// non-empty cell quoted and formula-safe, see [`push_safe_cell`]); returns what was done.
 ///
@@ -675,7 +684,7 @@ pub fn protect<R: Read, S: Read, W: Write>(
             }
             push_safe_cell(&mut line, &c.name);
         }
-        line.push('\n');
+        end_line(&mut line);
         out.write_all(line.as_bytes())?;
         Ok(())
     };
@@ -762,7 +771,7 @@ pub fn protect<R: Read, S: Read, W: Write>(
                 push_safe_cell(&mut line, &v);
             }
         }
-        line.push('\n');
+        end_line(&mut line);
         out.write_all(line.as_bytes())?;
         rows_out += 1;
         Ok(())
@@ -1044,5 +1053,19 @@ mod tests {
         assert_eq!((email.action, email.because), (Action::Keep, Because::KeptPii));
         let name = kept.iter().find(|c| c.name == "name").expect("name");
         assert_eq!(name.action, Action::Drop, "explicit actions still apply");
+    }
+
+    #[test]
+    fn a_row_of_one_empty_cell_is_not_a_blank_line() {
+        let (out, r) =
+            run(r#"{"fields": [{"name": "a", "type": "string"}]}"#, "a\n\nx\n", &opts(1));
+        // The validator's tokenizer skips the blank line; an empty one-cell row read back
+        // must survive the round trip.
+        assert_eq!(r.rows_out, 1);
+        let (out2, r2) =
+            run(r#"{"fields": [{"name": "a", "type": "string"}]}"#, "a\n\"\"\nx\n", &opts(1));
+        assert_eq!(r2.rows_out, 2);
+        assert_eq!(out2, "\"a\"\n\"\"\n\"x\"\n");
+        assert_eq!(out, "\"a\"\n\"x\"\n");
     }
 }

@@ -56,4 +56,26 @@ proptest! {
     fn arbitrary_schema_json_never_panics(text in "\\{\"fields\": \\[(\\{\"name\": \"[a-c]\", \"type\": \"(string|number|integer|date|list|any|foo)\"(, \"format\": \"[%a-zA-Y]{0,6}\")?(, \"constraints\": \\{\"(minimum|maxLength|pattern|enum)\": (1|\"x\"|\\[\\]|\"\\[\")\\})?\\},? ?){0,3}\\]\\}") {
         let _ = Schema::from_json_str(&text);
     }
+
+    #[test]
+    fn protect_never_panics_and_keeps_every_row(data in csvish(), k in 1usize..4) {
+        use mlguard_data::protect::{ProtectOptions, PseudonymKey, protect};
+        let schema = Schema::from_json_str(r#"{"fields": [
+            {"name": "id", "type": "string", "pii": "identifier"},
+            {"name": "e", "type": "string", "pii": "email", "protect": "generalize"},
+            {"name": "n", "type": "string", "pii": "quasi"},
+            {"name": "d", "type": "string", "pii": "date_of_birth"},
+            {"name": "t", "type": "string", "pii": "ip_address"},
+            {"name": "s", "type": "string", "pii": "postal_code"},
+            {"name": "l", "type": "string", "role": "target"},
+            {"name": "a", "type": "string"}
+        ], "missingValues": ["", "NA"]}"#).expect("schema");
+        let key = PseudonymKey::from_bytes([9; 32]);
+        let opts = ProtectOptions { k, ..ProtectOptions::default() };
+        let mut out = Vec::new();
+        if let Ok(r) = protect(&data[..], Some(&data[..]), &mut out, &schema, &key, &opts) {
+            prop_assert_eq!(r.rows_out + r.suppressed.len() as u64, r.rows_in);
+            prop_assert!(r.anonymity.as_ref().is_none_or(|a| a.achieved == 0 || a.achieved >= k));
+        }
+    }
 }
