@@ -367,17 +367,20 @@ fn ingest(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let ingested = vault.ingest(&d.data, &schema, "users", &opts)?;
     let p = &ingested.protection;
     let r = &ingested.record;
-    let zip = p
-        .anonymity
-        .as_ref()
-        .and_then(|a| a.generalised.iter().find(|g| g.0 == "zip_code"))
-        .map_or(0, |g| g.2);
+    let level = |col: &str| {
+        p.anonymity.as_ref().and_then(|a| a.generalised.iter().find(|g| g.0 == col)).cloned()
+    };
+    let zip = level("zip_code").map_or(0, |g| g.2);
+    let years = match level("date_of_birth") {
+        Some((_, what, l, _)) if l > 0 => format!("birth years in {what}"),
+        _ => "birth years".to_owned(),
+    };
     let (k, l) = p
         .anonymity
         .as_ref()
         .map_or((0, 0), |a| (a.achieved, a.l_diversity.as_ref().map_or(0, |x| x.1)));
     d.out.line(&format!(
-        "  users@{}: names, e-mails, phones → HMAC pseudonyms; SSNs redacted; birth years; {}; k ≥ 5 (smallest group {k}, {} rows suppressed, l = {l})",
+        "  users@{}: names, e-mails, phones → HMAC pseudonyms; SSNs redacted; {years}; {}; k ≥ 5 (smallest group {k}, {} rows suppressed, l = {l})",
         r.version,
         match 3usize.saturating_sub(zip) {
             0 => "ZIPs withheld".to_owned(),

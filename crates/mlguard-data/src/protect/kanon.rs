@@ -1,8 +1,9 @@
-//! k-anonymity by full-domain generalisation and suppression (Sweeney's Datafly
-//! heuristic): each quasi-identifier has a hierarchy of ever coarser values; while more
-//! rows than the suppression budget sit in groups smaller than k, the quasi-identifier
-//! with the most distinct values goes one level up; the rows still in small groups are
-//! then suppressed.
+//! k-anonymity by full-domain generalisation and suppression: each quasi-identifier has a
+//! hierarchy of ever coarser values; while more rows than the suppression budget sit in
+//! groups smaller than k, one quasi-identifier goes one level up — the one whose step
+//! leaves the fewest rows in small groups (a greedy bottom-up search; Sweeney's Datafly
+//! would always take the one with the most distinct values, and coarsen it even when that
+//! does not help) — and the rows still in small groups are then suppressed.
 //!
 //! Hierarchies are built from the values themselves:
 //! - numbers: aligned intervals of 1-2-5 widths (`30-34`, `30-39`, `20-39`, ...), then `*`;
@@ -232,27 +233,49 @@ fn group(hs: &[Hierarchy], cols: &[Column], levels: &[usize], rows: usize) -> (V
     (group_of, sizes)
 }
 
+/// Rows in groups smaller than `k`.
+fn small_rows(sizes: &[u32], k: u32) -> usize {
+    sizes.iter().filter(|&&s| s < k).map(|&s| s as usize).sum()
+}
+
 /// Generalises the quasi-identifiers until at most `max_suppressed` rows sit in groups
-/// smaller than `k`, then suppresses those rows.
+/// smaller than `k`, then suppresses those rows. Each step takes the one-level
+/// generalisation of one quasi-identifier that leaves the fewest rows in small groups
+/// (ties: the quasi-identifier with more distinct values, as in Datafly), so a column is
+/// only coarsened when that helps.
 pub(crate) fn anonymise(cols: &[Column], rows: usize, k: usize, max_suppressed: usize) -> Solution {
     let hierarchies: Vec<Hierarchy> = cols.iter().map(Hierarchy::build).collect();
     let mut levels = vec![0; cols.len()];
     let k32 = u32::try_from(k).unwrap_or(u32::MAX);
-    let (group_of, sizes) = loop {
-        let (group_of, sizes) = group(&hierarchies, cols, &levels, rows);
-        let small: usize = sizes.iter().filter(|&&s| s < k32).map(|&s| s as usize).sum();
-        if small <= max_suppressed {
-            break (group_of, sizes);
+    let (mut group_of, mut sizes) = group(&hierarchies, cols, &levels, rows);
+    while small_rows(&sizes, k32) > max_suppressed {
+        let mut best: Option<(usize, usize, Vec<u32>, Vec<u32>)> = None;
+        for q in 0..cols.len() {
+            if levels[q] == hierarchies[q].top() {
+                continue;
+            }
+            levels[q] += 1;
+            let (g, s) = group(&hierarchies, cols, &levels, rows);
+            levels[q] -= 1;
+            let small = small_rows(&s, k32);
+            let better = match &best {
+                None => true,
+                Some((bq, bsmall, _, _)) => {
+                    small < *bsmall
+                        || (small == *bsmall
+                            && hierarchies[q].distinct(levels[q])
+                                > hierarchies[*bq].distinct(levels[*bq]))
+                }
+            };
+            if better {
+                best = Some((q, small, g, s));
+            }
         }
-        // Datafly: coarsen the quasi-identifier with the most distinct values.
-        let next = (0..cols.len())
-            .filter(|&q| levels[q] < hierarchies[q].top())
-            .max_by_key(|&q| (hierarchies[q].distinct(levels[q]), std::cmp::Reverse(q)));
-        match next {
-            Some(q) => levels[q] += 1,
-            None => break (group_of, sizes),
-        }
-    };
+        let Some((q, _, g, s)) = best else { break };
+        levels[q] += 1;
+        group_of = g;
+        sizes = s;
+    }
     let suppressed: Vec<bool> = group_of.iter().map(|&g| sizes[g as usize] < k32).collect();
     let kept_sizes = sizes.iter().filter(|&&s| s >= k32);
     let achieved_k = kept_sizes.clone().min().map_or(0, |&s| s as usize);
@@ -278,37 +301,44 @@ mod tests {
         assert_eq!(interval(0.37, 0.2, false), "[0.2, 0.4)");
     }
 
-    /// The table worked by hand: ages and 3-digit ZIP prefixes of eight people, k = 2.
-    /// Level 0 has eight distinct (age, zip) pairs. Ages have 7 distinct values against 3
-    /// for zips, so ages go up first: widths 2 (7 distinct), 5 (4), 10 (3: 20-29, 30-39,
-    /// 40-49). With ages in decades the groups are (20s, 941) ×2, (30s, 941) ×1,
-    /// (30s, 942) ×2, (40s, 942) ×2, (40s, 943) ×1: two rows in groups of 1. Ages and
-    /// zips now both have 3 distinct values; the tie goes to the first column, ages to
-    /// width 20 (20-39 ×5 rows, 40-59 ×3): groups (20-39, 941) ×3, (20-39, 942) ×2,
-    /// (40-59, 942) ×2, (40-59, 943) ×1. Still one row short; ages (2 distinct) against
-    /// zips (3): zips go to `94*`, and every group has ≥ 2 rows: (20-39, 94*) ×5,
-    /// (40-59, 94*) ×3.
+    /// The table worked by hand: ages and 3-digit ZIP prefixes of eight people.
+    ///
+    /// k = 2, no suppression. At level (0, 0) every row is alone. Ages one level up (width
+    /// 2) leave all 8 rows alone; ZIPs one level up (`94*`) pair the two 44s: 6 left, so
+    /// ZIPs go up. Then ages to width 2 or ZIPs to `9*` both leave 6; the tie goes to ages
+    /// (7 distinct values against 1). Ages to width 5: groups 20-24, 25-29, 35-39 alone,
+    /// 30-34 ×2, 40-44 ×3: 3 left (ZIPs up: still 6). Ages to width 10: 20s ×2, 30s ×3,
+    /// 40s ×3: none left. Result: decades and `94*`, smallest group 2, 3 groups.
+    ///
+    /// k = 3: the same steps until decades, where the 20s (2 rows) are short; ages to
+    /// width 20 gives 20-39 ×5 and 40-59 ×3. With a budget of 2 rows the search stops at
+    /// decades and suppresses the two rows in their twenties instead.
     #[test]
-    fn datafly_on_a_table_checked_by_hand() {
+    fn generalisation_on_a_table_checked_by_hand() {
         let ages = column("age", false, &["23", "27", "31", "33", "36", "41", "44", "44"]);
         let zips = column("zip", true, &["941", "941", "941", "942", "942", "942", "942", "943"]);
         let cols = [ages, zips];
-        let s = anonymise(&cols, 8, 2, 0);
-        assert_eq!(s.levels, vec![4, 1]);
-        let rows: Vec<(String, String)> = (0..8)
-            .map(|r| (s.value(0, &cols[0], r).to_owned(), s.value(1, &cols[1], r).to_owned()))
-            .collect();
-        assert_eq!(rows[0], ("20-39".into(), "94*".into()));
-        assert_eq!(rows[7], ("40-59".into(), "94*".into()));
-        assert!(s.suppressed.iter().all(|&x| !x));
-        assert_eq!((s.achieved_k, s.groups), (3, 2));
+        let row = |s: &Solution, r: usize| {
+            (s.value(0, &cols[0], r).to_owned(), s.value(1, &cols[1], r).to_owned())
+        };
 
-        // With one row of budget, the search stops a level earlier and suppresses it.
-        let s = anonymise(&cols, 8, 2, 1);
-        assert_eq!(s.levels, vec![4, 0]);
-        assert_eq!(s.suppressed.iter().filter(|&&x| x).count(), 1);
-        assert!(s.suppressed[7], "the one 943 row");
-        assert_eq!(s.achieved_k, 2);
+        let s = anonymise(&cols, 8, 2, 0);
+        assert_eq!(s.levels, vec![3, 1]);
+        assert_eq!(row(&s, 0), ("20-29".into(), "94*".into()));
+        assert_eq!(row(&s, 7), ("40-49".into(), "94*".into()));
+        assert!(s.suppressed.iter().all(|&x| !x));
+        assert_eq!((s.achieved_k, s.groups), (2, 3));
+
+        let s = anonymise(&cols, 8, 3, 0);
+        assert_eq!(s.levels, vec![4, 1]);
+        assert_eq!(row(&s, 0), ("20-39".into(), "94*".into()));
+        assert_eq!((s.achieved_k, s.groups), (3, 2));
+        assert!(s.suppressed.iter().all(|&x| !x));
+
+        let s = anonymise(&cols, 8, 3, 2);
+        assert_eq!(s.levels, vec![3, 1]);
+        assert_eq!(s.suppressed, [true, true, false, false, false, false, false, false]);
+        assert_eq!((s.achieved_k, s.groups), (3, 2));
     }
 
     #[test]
