@@ -502,7 +502,7 @@ pub(crate) enum DataCommand {
     /// robust outliers (|x - median| / (1.4826 MAD) above --outlier-z, on number and
     /// integer fields), labels doubted by confident learning (out-of-fold probabilities of
     /// 5 logistic regressions on the numeric features), and with --baseline, drift against a
-    /// previous version. Streaming passes; memory: 16 bytes per distinct row, a
+    /// previous version (or --baseline-dataset, a version in the vault). Streaming passes; memory: 16 bytes per distinct row, a
     /// 100,000-value sample per numeric column, and the numeric features (4 bytes per value)
     /// for the label check.
     ///
@@ -533,6 +533,10 @@ pub(crate) struct PoisonArgs {
     /// population stability index; p < 0.001 or PSI > 0.25).
     #[arg(long, value_name = "OLD.csv")]
     pub(crate) baseline: Option<PathBuf>,
+    /// The same as --baseline, with a dataset version stored in the vault (verified and
+    /// decrypted first).
+    #[arg(long, value_name = "NAME[@VERSION]", conflicts_with = "baseline")]
+    pub(crate) baseline_dataset: Option<String>,
     /// Field delimiter: one ASCII character, or `tab`.
     #[arg(long, default_value = ",", value_name = "CHAR")]
     pub(crate) delimiter: String,

@@ -210,7 +210,11 @@ pub(crate) fn pii(a: &PiiArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
 }
 
 /// `mlguard data poison`: model-free signs of a poisoned dataset.
-pub(crate) fn poison(a: &PoisonArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+pub(crate) fn poison(
+    a: &PoisonArgs,
+    vault: &crate::args::VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
     use mlguard_data::poison::PoisonOptions;
 
     if !(a.outlier_z.is_finite() && a.outlier_z > 0.0) {
@@ -231,14 +235,25 @@ pub(crate) fn poison(a: &PoisonArgs, out: &mut Out) -> anyhow::Result<ExitCode> 
         ..PoisonOptions::default()
     };
     let name = a.file.display().to_string();
-    let mut baseline = match &a.baseline {
-        Some(base) => Some((
+    // A stored version is decrypted into a scratch file inside the vault, removed after.
+    let mut _scratch = None;
+    let mut baseline = match (&a.baseline, &a.baseline_dataset) {
+        (Some(base), _) => Some((
             base.display().to_string(),
             fs::File::open(base)
                 .map(io::BufReader::new)
                 .with_context(|| format!("cannot read the baseline {}", base.display()))?,
         )),
-        None => None,
+        (None, Some(r)) => {
+            let (name, version) = mlguard_vault::parse_ref(r)?;
+            let vault = crate::pipeline::open_vault(vault)?;
+            let record = vault.catalog().dataset(&name, version)?;
+            let file = vault.dataset_to_scratch(&record)?;
+            let reader = file.reopen().context("cannot read the decrypted baseline")?;
+            _scratch = Some(file);
+            Some((format!("{}@{}", record.name, record.version), io::BufReader::new(reader)))
+        }
+        (None, None) => None,
     };
     let c = mlguard_vault::poison::check(
         &open,

@@ -50,7 +50,7 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             DataCommand::InferSchema(a) => data::infer_schema(&a, out),
             DataCommand::Validate(a) => data::validate(&a, out),
             DataCommand::Pii(a) => data::pii(&a, out),
-            DataCommand::Poison(a) => data::poison(&a, out),
+            DataCommand::Poison(a) => data::poison(&a, &cli.vault, out),
             DataCommand::Ingest(a) => pipeline::ingest(&a, &cli.vault, out),
             DataCommand::Protect(a) => data::protect(&a, &cli.vault, out),
             DataCommand::Report { dataset } => pipeline::dataset_report(&dataset, &cli.vault, out),

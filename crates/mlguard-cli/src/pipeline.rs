@@ -14,7 +14,7 @@ use crate::output::{Out, thousands};
 use crate::vault::secret;
 use mlguard_findings::{TextOptions, render_text};
 
-fn open_vault(args: &VaultArgs) -> anyhow::Result<Vault> {
+pub(crate) fn open_vault(args: &VaultArgs) -> anyhow::Result<Vault> {
     let store = mlguard_seal::Keystore::open(&args.vault)?;
     let s = secret(args, store.method(), false)?;
     Ok(Vault::open(&args.vault, &s)?)

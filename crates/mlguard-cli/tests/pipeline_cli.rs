@@ -88,6 +88,12 @@ fn ingest_train_predict_export() {
         &["data", "ingest", "d/user_data.csv", "--schema", "schema.json", "--name", "users"],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // The stored version as a baseline: the same rows do not drift.
+    let o = run(
+        dir,
+        &["data", "poison", "d/user_data.csv", "-s", "schema.json", "--baseline-dataset", "users"],
+    );
+    assert!(text(&o.stdout).contains("0 drifted column(s)"), "{}", text(&o.stdout));
     let o = run(dir, &["train", "--dataset", "users", "--name", "churn", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");

@@ -234,6 +234,37 @@ impl Vault {
             .map_err(io_err("cannot create a scratch file in the vault"))
     }
 
+    /// Writes the plaintext of a stored dataset version to `out`, after verifying it
+    /// completely (signature, every tag, digest, catalog entry).
+    pub fn read_dataset<W: Write>(
+        &self,
+        record: &DatasetRecord,
+        out: &mut W,
+    ) -> Result<(), VaultError> {
+        self.verify_object(&record.object, &record.blake3)?;
+        let mut src = BufReader::with_capacity(
+            1 << 20,
+            File::open(self.object_path(&record.object))
+                .map_err(io_err(format!("cannot read {}@{}", record.name, record.version)))?,
+        );
+        mlguard_seal::open(&mut src, out, &self.keys, SignerPolicy::TrustedOnly)?;
+        Ok(())
+    }
+
+    /// A stored dataset version decrypted into an owner-only scratch file in the vault
+    /// (removed when dropped), for reading more than once.
+    pub fn dataset_to_scratch(
+        &self,
+        record: &DatasetRecord,
+    ) -> Result<tempfile::NamedTempFile, VaultError> {
+        let file = self.scratch("dataset")?;
+        let mut w = io::BufWriter::new(file.as_file());
+        self.read_dataset(record, &mut w)?;
+        w.flush().map_err(io_err("cannot write a scratch file in the vault"))?;
+        drop(w);
+        Ok(file)
+    }
+
     /// Ingests a CSV file as the next version of `name`:
     ///
     /// 1. validates it against `schema` and refuses it if invalid;
@@ -300,19 +331,7 @@ impl Vault {
         let previous =
             if version > 1 { Some(self.catalog.dataset(name, Some(version - 1))?) } else { None };
         let baseline = match &previous {
-            Some(p) => {
-                self.verify_object(&p.object, &p.blake3)?;
-                let file = self.scratch("baseline")?;
-                let mut src = BufReader::new(
-                    File::open(self.object_path(&p.object))
-                        .map_err(io_err("cannot read the previous version"))?,
-                );
-                let mut w = io::BufWriter::new(file.as_file());
-                mlguard_seal::open(&mut src, &mut w, &self.keys, SignerPolicy::TrustedOnly)?;
-                w.flush().map_err(io_err("cannot write the previous version"))?;
-                drop(w);
-                Some(file)
-            }
+            Some(p) => Some(self.dataset_to_scratch(p)?),
             None => None,
         };
         let open_protected = || {
