@@ -147,7 +147,7 @@ impl Hierarchy {
         let mut h = Hierarchy {
             levels: vec![(0..n as u32).collect()],
             labels: vec![col.values.clone()],
-            describe: vec!["as protected".into()],
+            describe: vec!["not generalised".into()],
         };
         for (what, labels) in generalised {
             let mut index: HashMap<&str, u32> = HashMap::new();
