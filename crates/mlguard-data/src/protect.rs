@@ -606,19 +606,25 @@ fn plain_number(cell: &str) -> bool {
         && cell.parse::<f64>().is_ok()
 }
 
+/// A cell as written for spreadsheets: prefixed with `'` when it starts like a formula
+/// (`=`, `+`, `-`, `@`, tab or carriage return) and is not a plain number (OWASP's CSV
+/// injection advice), so it reads as text. Every CSV that mlguard writes goes through it.
+pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && !plain_number(cell) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
 /// Appends a cell to a CSV line so that no spreadsheet evaluates it: quoted (quotes
-/// doubled), and prefixed with `'` when it starts like a formula (`=`, `+`, `-`, `@`, tab
-/// or carriage return) and is not a plain number (OWASP's CSV injection advice). Empty
-/// cells stay empty.
+/// doubled) and [`neutralise_formula`]d. Empty cells stay empty.
 pub fn push_safe_cell(line: &mut String, cell: &str) {
     if cell.is_empty() {
         return;
     }
     line.push('"');
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && !plain_number(cell) {
-        line.push('\'');
-    }
-    for ch in cell.chars() {
+    for ch in neutralise_formula(cell).chars() {
         if ch == '"' {
             line.push('"');
         }
