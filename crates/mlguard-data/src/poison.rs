@@ -105,11 +105,13 @@ pub fn check_reader<R1: Read, R2: Read>(
     let header: Vec<String> = table.header().to_vec();
     let role = |name: &str| schema.field(name).and_then(|f| f.role);
     let target = header.iter().position(|h| role(h) == Some(Role::Target));
-    // Fields past the header (a ragged row) are not features.
+    // Fields past the header (a ragged row) are not features, nor is personal data
+    // (training leaves it out; a poisoner's copies need not repeat a name or an e-mail).
     let skip = |i: usize| {
         i >= header.len()
             || Some(i) == target
             || matches!(role(&header[i]), Some(Role::Id | Role::Ignore))
+            || schema.field(&header[i]).is_some_and(|f| f.pii.is_some())
     };
     let numeric: Vec<usize> = (0..header.len())
         .filter(|&i| !skip(i))
@@ -242,7 +244,11 @@ fn profile<R: Read>(
     let mut profiles: Vec<Profile> = header
         .iter()
         .map(|h| match schema.field(h) {
-            Some(f) if matches!(f.role, Some(Role::Id | Role::Ignore)) => Profile::TooMany,
+            // Personal data is not a feature (training leaves it out) and, protected, is
+            // generalised per version: its "drift" would be the protection's.
+            Some(f) if matches!(f.role, Some(Role::Id | Role::Ignore)) || f.pii.is_some() => {
+                Profile::TooMany
+            }
             Some(f)
                 if matches!(f.field_type, FieldType::Number | FieldType::Integer)
                     && f.role != Some(Role::Target) =>

@@ -46,7 +46,8 @@ impl PoisonCheck {
 }
 
 /// Runs every check on the table `open()` reads (it is read several times); `baseline`
-/// is an earlier version to compare distributions with, and its name.
+/// is an earlier version to compare distributions with, and its name. Findings are listed
+/// worst first (a capped list keeps the ones that fail the check).
 pub fn check<R: Read, B: Read>(
     open: &dyn Fn() -> Result<R, VaultError>,
     name: &str,
@@ -88,17 +89,6 @@ pub fn check<R: Read, B: Read>(
             .at(Location::file(name).row(f.rows[0])),
         );
     }
-    for o in &r.outliers {
-        report.push(
-            Finding::new(
-                "poison.outlier",
-                Severity::Low,
-                format!("robust z-score {:.1} (median/MAD)", o.z),
-            )
-            .at(Location::file(name).row(o.row).field(o.column.clone()))
-            .with_value(o.value.to_string()),
-        );
-    }
     let mut drifted = None;
     if let Some((base, old)) = baseline {
         let target = schema.fields.iter().find(|f| f.role == Some(Role::Target));
@@ -123,6 +113,17 @@ pub fn check<R: Read, B: Read>(
                 .at(Location::file(name).field(d.column.clone())),
             );
         }
+    }
+    for o in &r.outliers {
+        report.push(
+            Finding::new(
+                "poison.outlier",
+                Severity::Low,
+                format!("robust z-score {:.1} (median/MAD)", o.z),
+            )
+            .at(Location::file(name).row(o.row).field(o.column.clone()))
+            .with_value(o.value.to_string()),
+        );
     }
     let mut label_issues = 0;
     if let Some((flagged, classes)) = noisy_labels(open()?, schema, opts.delimiter)? {
