@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 mod catalog;
+pub mod merkle;
 mod pipeline;
 pub mod poison;
 
