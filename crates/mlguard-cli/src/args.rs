@@ -103,6 +103,36 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
+    /// The tamper-evident audit log: every action on the vault, allowed, denied or failed.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Recompute the log: every entry's index and MAC, the RFC 6962 Merkle tree, and every
+    /// signed checkpoint. Names the first entry that was edited, deleted or moved. Exit 0
+    /// good, 1 bad.
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the entries (JSON lines), from the oldest.
+    Show {
+        /// Only entries at or after this time (RFC 3339, e.g. 2026-11-26T00:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+    },
+    /// The inclusion proof of entry N in the latest signed checkpoint (JSON: the entry,
+    /// its leaf hash, the audit path, the checkpoint and its verifier key).
+    Prove {
+        /// The entry's index (from 0).
+        #[arg(long, value_name = "N")]
+        index: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -397,7 +397,17 @@ pub(crate) fn protect(
     if a.output.exists() && !a.force {
         bail!("{} exists; pass --force to overwrite it", a.output.display());
     }
-    let key = crate::vault::pseudonym_key(vault)?;
+    let v = crate::pipeline::open_vault(vault)?;
+    let key = v.pseudonym_key()?;
+    // Recorded before anything is written: no record, no protected copy.
+    v.record(
+        &mlguard_vault::audit::Event::new(
+            "data.protect",
+            a.file.display().to_string(),
+            mlguard_vault::audit::Outcome::Allowed,
+        )
+        .detail(serde_json::json!({"output": a.output.display().to_string(), "k": opts.k})),
+    )?;
     let open = || {
         fs::File::open(&a.file)
             .map(io::BufReader::new)

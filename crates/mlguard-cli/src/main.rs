@@ -18,7 +18,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::args::{Cli, Command, DataCommand, KeysCommand, ModelCommand, ScanCommand};
+use crate::args::{
+    AuditCommand, Cli, Command, DataCommand, KeysCommand, ModelCommand, ScanCommand,
+};
 use crate::output::Out;
 
 fn main() -> ExitCode {
@@ -76,6 +78,11 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             KeysCommand::Trust { pem, name } => {
                 vault::trust(&cli.vault, &pem, name.as_deref(), out)
             }
+        },
+        Command::Audit { command } => match command {
+            AuditCommand::Verify { json } => pipeline::audit_verify(json, &cli.vault, out),
+            AuditCommand::Show { since } => pipeline::audit_show(since.as_deref(), &cli.vault, out),
+            AuditCommand::Prove { index } => pipeline::audit_prove(index, &cli.vault, out),
         },
         Command::Model { command } => match command {
             ModelCommand::List { json } => pipeline::list_models(json, &cli.vault, out),

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use mlguard_learn::FitOptions;
+use mlguard_vault::audit::{Event, Outcome};
 use mlguard_vault::{ModelRecord, SeedPolicy, TrainRequest, Vault, VaultError, parse_ref};
 
 use crate::args::{IngestArgs, PredictArgs, TrainArgs, VaultArgs};
@@ -406,7 +407,10 @@ pub(crate) fn inspect_model(
 pub(crate) fn verify_model(r: &str, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
     let rec = record(&v, r)?;
-    match v.load_model(&rec) {
+    let loaded = v.load_model(&rec);
+    let outcome = if loaded.is_ok() { Outcome::Allowed } else { Outcome::Failed };
+    v.record(&Event::new("model.verify", format!("{}@{}", rec.name, rec.version), outcome))?;
+    match loaded {
         Ok(m) => {
             out.line(&format!(
                 "{}@{}: {} (signature, every segment, digest, catalog entry and safetensors structure; {} weights)",
@@ -430,10 +434,19 @@ pub(crate) fn export_model(
 ) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
     let rec = record(&v, r)?;
+    let object = format!("{}@{}", rec.name, rec.version);
     let mut model = match v.load_model(&rec) {
         Ok(m) => m,
-        Err(e) => return refused(e, out),
+        Err(e) => {
+            v.record(&Event::new("model.export", object, Outcome::Failed))?;
+            return refused(e, out);
+        }
     };
+    // Recorded before anything leaves the vault.
+    v.record(
+        &Event::new("model.export", object, Outcome::Allowed)
+            .detail(serde_json::json!({"to": dir.display().to_string()})),
+    )?;
     // The split seed is for reproduction by the vault's users, not for export.
     model.info.provenance.remove("mlguard.split_seed");
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -449,5 +462,79 @@ pub(crate) fn export_model(
         dir.join("model.sig").display(),
         &v.keys().signer_public().key_id()[..16]
     ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mlguard audit verify`.
+pub(crate) fn audit_verify(
+    json: bool,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    let r = v.verify_audit()?;
+    if json {
+        out.line(
+            &serde_json::json!({
+                "ok": r.ok(), "entries": r.entries, "checkpoints": r.checkpoints,
+                "first_bad_entry": r.first_bad_entry, "problems": r.problems, "root": r.root,
+            })
+            .to_string(),
+        )?;
+    } else if r.ok() {
+        out.line(&format!(
+            "audit log verified: {} entries, {} signed checkpoint(s), root {}",
+            thousands(r.entries),
+            r.checkpoints,
+            r.root
+        ))?;
+    } else {
+        for p in &r.problems {
+            out.line(&format!("  {p}"))?;
+        }
+        let first =
+            r.first_bad_entry.map(|i| format!("; first bad entry: {i}")).unwrap_or_default();
+        out.line(&format!("{} the audit log was altered{first}", out.bad("FAILED:")))?;
+    }
+    Ok(if r.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `mlguard audit show`.
+pub(crate) fn audit_show(
+    since: Option<&str>,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let since = since
+        .map(|s| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .with_context(|| format!("--since {s:?}: expected an RFC 3339 time"))
+        })
+        .transpose()?;
+    let v = open_vault(vault)?;
+    for (_, text, _) in v.catalog().audit_entries(0)? {
+        if let Some(since) = since {
+            let at = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|e| {
+                e["time"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            });
+            if at.is_some_and(|t| t < since) {
+                continue;
+            }
+        }
+        out.line(&text)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mlguard audit prove`.
+pub(crate) fn audit_prove(
+    index: u64,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    let proof = v.audit_proof(index)?;
+    out.line(&serde_json::to_string_pretty(&proof)?)?;
     Ok(ExitCode::SUCCESS)
 }

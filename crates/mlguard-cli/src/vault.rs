@@ -66,20 +66,6 @@ pub(crate) fn unlock(args: &VaultArgs) -> anyhow::Result<(Keystore, SealKeys)> {
     Ok((store, keys))
 }
 
-/// The vault's pseudonym key (added to a vault created before pseudonym keys existed).
-pub(crate) fn pseudonym_key(
-    args: &VaultArgs,
-) -> anyhow::Result<mlguard_data::protect::PseudonymKey> {
-    let mut store = Keystore::open(&args.vault)?;
-    let secret = secret(args, store.method(), false)?;
-    if !store.has_pseudonym_key() {
-        store.add_pseudonym_key(&secret)?;
-    }
-    let keys = store.unlock(&secret)?;
-    let bytes = keys.pseudonym_key().context("the vault has no pseudonym key")?;
-    Ok(mlguard_data::protect::PseudonymKey::from_bytes(*bytes))
-}
-
 pub(crate) fn init(args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let secret = match &args.key_file {
         Some(p) if p.exists() => Secret::from_key_file(p)?,

@@ -313,7 +313,7 @@ fn parse_core(bytes: &[u8]) -> Result<Core, SealError> {
 }
 
 /// The current time, RFC 3339 UTC, whole seconds.
-pub(crate) fn now_rfc3339() -> String {
+pub fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -335,6 +335,7 @@ pub struct SealKeys {
     signer: SigningKey,
     trusted: Vec<PublicKey>,
     pseudonym: Option<SymmetricKey>,
+    audit: Option<SymmetricKey>,
 }
 
 impl SealKeys {
@@ -347,12 +348,22 @@ impl SealKeys {
         signer: SigningKey,
         trusted: Vec<PublicKey>,
     ) -> SealKeys {
-        SealKeys { masters, active, signer, trusted, pseudonym: None }
+        SealKeys { masters, active, signer, trusted, pseudonym: None, audit: None }
     }
 
     /// Sets the key of the keyed pseudonyms of personal data.
     pub fn set_pseudonym_key(&mut self, key: SymmetricKey) {
         self.pseudonym = Some(key);
+    }
+
+    /// Sets the seed of the audit log's keys.
+    pub fn set_audit_key(&mut self, key: SymmetricKey) {
+        self.audit = Some(key);
+    }
+
+    /// A copy of the audit key seed's bytes (zeroised when dropped), if the vault has one.
+    pub fn audit_key(&self) -> Option<zeroize::Zeroizing<[u8; 32]>> {
+        self.audit.as_ref().map(|k| zeroize::Zeroizing::new(*k.as_bytes()))
     }
 
     /// A copy of the pseudonym key's bytes (zeroised when dropped), if the vault has one.

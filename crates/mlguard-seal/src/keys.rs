@@ -185,7 +185,7 @@ pub(crate) fn pem_decode(pem: &str, label: &str) -> Result<Vec<u8>, SealError> {
 }
 
 /// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -215,12 +215,12 @@ pub(crate) fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
 }
 
 /// Base64 (standard alphabet, padded).
-pub(crate) fn b64(bytes: &[u8]) -> String {
+pub fn b64(bytes: &[u8]) -> String {
     B64.encode(bytes)
 }
 
 /// Decodes standard base64.
-pub(crate) fn unb64(s: &str) -> Option<Vec<u8>> {
+pub fn unb64(s: &str) -> Option<Vec<u8>> {
     B64.decode(s).ok()
 }
 

@@ -188,6 +188,10 @@ struct KeyringFile {
     signing_key: SigningEntry,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pseudonym_key: Option<SecretEntry>,
+    /// The audit log's key seed (its checkpoint signing key and entry MAC key derive from
+    /// it); never rotated, so the whole log verifies under one key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    audit_key: Option<SecretEntry>,
 }
 
 /// One master key version, for listing.
@@ -279,10 +283,12 @@ fn open_secret(
 }
 
 const PSEUDONYM_LABEL: &str = "pseudonym";
+const AUDIT_LABEL: &str = "audit";
 
-fn new_pseudonym_key(kek: &SymmetricKey) -> Result<SecretEntry, SealError> {
+/// A fresh random 32-byte secret, wrapped under `label`.
+fn new_secret(kek: &SymmetricKey, label: &str) -> Result<SecretEntry, SealError> {
     let key = SymmetricKey::generate()?;
-    let (nonce, wrapped) = seal_secret(kek, PSEUDONYM_LABEL, key.as_bytes())?;
+    let (nonce, wrapped) = seal_secret(kek, label, key.as_bytes())?;
     Ok(SecretEntry { created: now_rfc3339(), nonce, wrapped })
 }
 
@@ -336,7 +342,8 @@ impl Keystore {
         let signer = SigningKey::generate()?;
         let public = signer.public_key();
         let (snonce, swrapped) = seal_secret(&kek, "signing", signer.pkcs8())?;
-        let pseudonym_key = Some(new_pseudonym_key(&kek)?);
+        let pseudonym_key = Some(new_secret(&kek, PSEUDONYM_LABEL)?);
+        let audit_key = Some(new_secret(&kek, AUDIT_LABEL)?);
         let ring = KeyringFile {
             format: 1,
             unlock,
@@ -355,6 +362,7 @@ impl Keystore {
                 wrapped: swrapped,
             },
             pseudonym_key,
+            audit_key,
         };
         let store = Keystore { root: root.to_path_buf(), ring };
         write_atomic(&root.join("config.toml"), b"# mlguard vault\nformat = 1\n", true)?;
@@ -494,28 +502,38 @@ impl Keystore {
         let signer = SigningKey::from_pkcs8(&pkcs8)?;
         let trusted = self.trusted()?.into_iter().map(|(_, k)| k).collect();
         let mut keys = SealKeys::new(masters, active, signer, trusted);
+        let unwrap = |entry: &SecretEntry, label: &str| -> Result<SymmetricKey, SealError> {
+            let bytes = open_secret(&kek, label, &entry.nonce, &entry.wrapped)?;
+            SymmetricKey::from_slice(&bytes).map_err(|_| SealError::WrongSecret)
+        };
         if let Some(p) = &self.ring.pseudonym_key {
-            let bytes = open_secret(&kek, PSEUDONYM_LABEL, &p.nonce, &p.wrapped)?;
-            keys.set_pseudonym_key(
-                SymmetricKey::from_slice(&bytes).map_err(|_| SealError::WrongSecret)?,
-            );
+            keys.set_pseudonym_key(unwrap(p, PSEUDONYM_LABEL)?);
+        }
+        if let Some(a) = &self.ring.audit_key {
+            keys.set_audit_key(unwrap(a, AUDIT_LABEL)?);
         }
         Ok(keys)
     }
 
-    /// Whether the vault has a pseudonym key (vaults created before it existed do not).
-    pub fn has_pseudonym_key(&self) -> bool {
-        self.ring.pseudonym_key.is_some()
+    /// Whether the vault has its pseudonym and audit keys (vaults created by an mlguard
+    /// before they existed do not).
+    pub fn has_service_keys(&self) -> bool {
+        self.ring.pseudonym_key.is_some() && self.ring.audit_key.is_some()
     }
 
-    /// Adds a pseudonym key to a vault that has none (created by an older mlguard).
-    pub fn add_pseudonym_key(&mut self, secret: &Secret) -> Result<(), SealError> {
-        if self.ring.pseudonym_key.is_some() {
+    /// Adds the pseudonym and audit keys a vault created by an older mlguard lacks.
+    pub fn add_service_keys(&mut self, secret: &Secret) -> Result<(), SealError> {
+        if self.has_service_keys() {
             return Ok(());
         }
         self.unlock(secret)?; // the secret must be right before anything changes
         let kek = kek(&self.ring.unlock, secret)?;
-        self.ring.pseudonym_key = Some(new_pseudonym_key(&kek)?);
+        if self.ring.pseudonym_key.is_none() {
+            self.ring.pseudonym_key = Some(new_secret(&kek, PSEUDONYM_LABEL)?);
+        }
+        if self.ring.audit_key.is_none() {
+            self.ring.audit_key = Some(new_secret(&kek, AUDIT_LABEL)?);
+        }
         self.save()
     }
 
@@ -585,8 +603,8 @@ mod tests {
         assert_eq!(states, vec![KeyState::Previous, KeyState::Active]);
         assert_eq!(ks.retire_previous().expect("retire"), vec![1]);
         let text = fs::read_to_string(root.join("keyring.json")).expect("read");
-        // Master v2, the signing key and the pseudonym key: v1's material is gone.
-        assert_eq!(text.matches("\"wrapped\"").count(), 3, "retired key material is gone: {text}");
+        // Master v2, the signing, pseudonym and audit keys: v1's material is gone.
+        assert_eq!(text.matches("\"wrapped\"").count(), 4, "retired key material is gone: {text}");
         Keystore::open(&root)
             .expect("reopen")
             .unlock(&pass("correct horse battery"))
@@ -605,18 +623,20 @@ mod tests {
         let ks = Keystore::open(&root).expect("reopen");
         let after = ks.unlock(&secret).expect("unlock").pseudonym_key().expect("a key");
         assert_eq!(*before, *after, "pseudonyms stay joinable across rotations");
+        assert!(ks.unlock(&secret).expect("unlock").audit_key().is_some());
 
         // A keyring written before pseudonym keys existed gets one on request, once.
         let path = root.join("keyring.json");
         let mut json: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(&path).expect("read")).expect("json");
         json.as_object_mut().expect("object").remove("pseudonym_key");
+        json.as_object_mut().expect("object").remove("audit_key");
         fs::write(&path, json.to_string()).expect("write");
         let mut ks = Keystore::open(&root).expect("old keyring");
-        assert!(!ks.has_pseudonym_key());
+        assert!(!ks.has_service_keys());
         assert!(ks.unlock(&secret).expect("unlock").pseudonym_key().is_none());
-        assert!(ks.add_pseudonym_key(&pass("wrong horse battery")).is_err());
-        ks.add_pseudonym_key(&secret).expect("add");
+        assert!(ks.add_service_keys(&pass("wrong horse battery")).is_err());
+        ks.add_service_keys(&secret).expect("add");
         let added = Keystore::open(&root)
             .expect("reopen")
             .unlock(&secret)

@@ -33,11 +33,11 @@ mod oms;
 pub use artifact::{
     AEAD_ALG, AeadParams, Core, Header, Kind, MAGIC, MAX_HEADER_BYTES, MAX_RECIPIENTS,
     NONCE_PREFIX_LEN, PLAIN_SEGMENT, Recipient, SEGMENT_SIZE, SIG_ALG, SealKeys, SealOptions,
-    SignatureInfo, SignerPolicy, TAG_LEN, Verified, open, rewrap, seal, verify,
+    SignatureInfo, SignerPolicy, TAG_LEN, Verified, now_rfc3339, open, rewrap, seal, verify,
 };
 pub use atomic::{sync_dir, write_atomic, write_atomic_with};
 pub use error::SealError;
-pub use keys::{KEY_LEN, PublicKey, SigningKey, SymmetricKey, random};
+pub use keys::{KEY_LEN, PublicKey, SigningKey, SymmetricKey, b64, hex, random, unb64};
 pub use keystore::{
     ARGON2_M_KIB, ARGON2_P, ARGON2_T, KeyInfo, KeyState, Keystore, MIN_PASSPHRASE_CHARS, Secret,
     UnlockMethod,

@@ -42,6 +42,9 @@ const MIGRATIONS: &[&str] = &[
     );",
     // What ingestion found and did: validation, protection, personal data kept, poisoning.
     "ALTER TABLE datasets ADD COLUMN report TEXT NOT NULL DEFAULT '{}';",
+    // The audit log: entries (canonical JSON and its HMAC) and signed checkpoints.
+    "CREATE TABLE audit_entries (idx INTEGER PRIMARY KEY, entry TEXT NOT NULL, mac TEXT NOT NULL);
+     CREATE TABLE audit_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);",
 ];
 
 /// A dataset version in the catalog.
@@ -139,9 +142,14 @@ impl Catalog {
         self.conn.query_row(&q, params![name], |r| r.get(0)).map_err(sql)
     }
 
-    /// Records a dataset version (in a transaction).
-    pub fn add_dataset(&mut self, d: &DatasetRecord) -> Result<(), VaultError> {
+    /// Records a dataset version and its audit entry (in one transaction).
+    pub fn add_dataset(
+        &mut self,
+        d: &DatasetRecord,
+        audit: AuditEntry<'_>,
+    ) -> Result<(), VaultError> {
         let tx = self.conn.transaction().map_err(sql)?;
+        append_audit(&tx, audit)?;
         tx.execute(
             "INSERT INTO datasets (name, version, object, blake3, size, rows, columns, schema, created, actor, report)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -151,9 +159,10 @@ impl Catalog {
         tx.commit().map_err(sql)
     }
 
-    /// Records a model version (in a transaction).
-    pub fn add_model(&mut self, m: &ModelRecord) -> Result<(), VaultError> {
+    /// Records a model version and its audit entry (in one transaction).
+    pub fn add_model(&mut self, m: &ModelRecord, audit: AuditEntry<'_>) -> Result<(), VaultError> {
         let tx = self.conn.transaction().map_err(sql)?;
+        append_audit(&tx, audit)?;
         tx.execute(
             "INSERT INTO models (name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -244,6 +253,87 @@ impl Catalog {
             .map_err(sql)?;
         let rows = st.query_map([], Catalog::model_row).map_err(sql)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+    }
+}
+
+/// Builds an audit entry's canonical text and MAC from its index.
+pub type AuditEntry<'a> = &'a dyn Fn(u64) -> (String, String);
+
+/// Appends an audit entry inside `tx`; a failure is [`VaultError::AuditUnavailable`].
+fn append_audit(tx: &rusqlite::Transaction<'_>, build: AuditEntry<'_>) -> Result<(), VaultError> {
+    let unavailable = |e: rusqlite::Error| VaultError::AuditUnavailable(e.to_string());
+    let next: i64 = tx
+        .query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries", [], |r| r.get(0))
+        .map_err(unavailable)?;
+    let (entry, mac) = build(next as u64);
+    tx.execute(
+        "INSERT INTO audit_entries (idx, entry, mac) VALUES (?1, ?2, ?3)",
+        params![next, entry, mac],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+impl Catalog {
+    /// Appends one audit entry, durably (its own transaction).
+    pub fn append_audit(&self, build: AuditEntry<'_>) -> Result<(), VaultError> {
+        let unavailable = |e: rusqlite::Error| VaultError::AuditUnavailable(e.to_string());
+        // Only one connection per catalog handle, and no transaction is open across calls.
+        let tx = self.conn.unchecked_transaction().map_err(unavailable)?;
+        append_audit(&tx, build)?;
+        tx.commit().map_err(unavailable)
+    }
+
+    /// Every audit entry from index `from`: (index, entry text, MAC), in index order.
+    pub fn audit_entries(&self, from: u64) -> Result<Vec<(u64, String, String)>, VaultError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT idx, entry, mac FROM audit_entries WHERE idx >= ?1 ORDER BY idx")
+            .map_err(sql)?;
+        let rows = st
+            .query_map(params![from as i64], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))
+            })
+            .map_err(sql)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+    }
+
+    /// Number of audit entries (one past the highest index).
+    pub fn audit_len(&self) -> Result<u64, VaultError> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(sql)
+    }
+
+    /// Stores a signed checkpoint of the first `size` entries.
+    pub fn add_checkpoint(&self, size: u64, note: &str) -> Result<(), VaultError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO audit_checkpoints (size, note) VALUES (?1, ?2)",
+                params![size as i64, note],
+            )
+            .map_err(|e| VaultError::AuditUnavailable(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Every checkpoint: (size, signed note), by size.
+    pub fn checkpoints(&self) -> Result<Vec<(u64, String)>, VaultError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT size, note FROM audit_checkpoints ORDER BY size")
+            .map_err(sql)?;
+        let rows =
+            st.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))).map_err(sql)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+    }
+
+    /// The connection, for tests that tamper with the log.
+    #[doc(hidden)]
+    pub fn connection(&self) -> &Connection {
+        &self.conn
     }
 }
 

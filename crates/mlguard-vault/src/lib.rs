@@ -3,12 +3,13 @@
 //! they use a byte of it.
 #![warn(missing_docs)]
 
+pub mod audit;
 mod catalog;
 pub mod merkle;
 mod pipeline;
 pub mod poison;
 
-pub use catalog::{Catalog, DatasetRecord, ModelRecord, Table};
+pub use catalog::{AuditEntry, Catalog, DatasetRecord, ModelRecord, Table};
 pub use pipeline::{
     IngestOptions, Ingested, Prediction, SeedPolicy, TrainRequest, TrainedModel, Vault, parse_ref,
     protection_json,
@@ -43,6 +44,9 @@ pub enum VaultError {
     /// stored.
     #[error("{}: the poisoning checks failed ({} finding(s) of medium severity or worse); nothing was stored", .0.subject, .0.findings.iter().filter(|f| f.severity >= mlguard_findings::Severity::Medium).count())]
     Poisoned(Box<Report>),
+    /// The audit log cannot be written: the action was refused and had no effect.
+    #[error("the audit log cannot be written ({0}); the action was refused and had no effect")]
+    AuditUnavailable(String),
     /// No such dataset or model.
     #[error("no {0} in the catalog")]
     NotFound(String),

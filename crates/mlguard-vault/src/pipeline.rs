@@ -11,7 +11,10 @@ use mlguard_learn::{FitOptions, Model, TrainOptions, Trained};
 use mlguard_seal::{Keystore, Kind, SealKeys, SealOptions, Secret, SignerPolicy};
 
 use crate::VaultError;
+use crate::audit::{self, AuditKeys, AuditVerification, Event, Outcome};
 use crate::catalog::{Catalog, DatasetRecord, ModelRecord, Table};
+use crate::merkle;
+use mlguard_seal::hex;
 
 /// Parses `NAME` or `NAME@VERSION`.
 pub fn parse_ref(s: &str) -> Result<(String, Option<u32>), VaultError> {
@@ -149,12 +152,21 @@ pub struct Prediction {
     pub report: Option<mlguard_findings::Report>,
 }
 
-/// An unlocked vault.
+/// An unlocked vault. Every action on it is recorded in its audit log; a checkpoint of the
+/// log is signed when it is dropped (call [`Vault::checkpoint`] to see errors).
 pub struct Vault {
     root: PathBuf,
     keys: SealKeys,
     catalog: Catalog,
     actor: String,
+    audit: AuditKeys,
+    request_id: String,
+}
+
+impl Drop for Vault {
+    fn drop(&mut self) {
+        let _ = self.checkpoint();
+    }
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> VaultError {
@@ -168,16 +180,202 @@ fn actor() -> String {
 
 const SEED_KEY: &str = "mlguard.split_seed";
 
+/// The canonical text and MAC of an audit entry for `event`, given its index.
+fn entry<'a>(
+    keys: &'a AuditKeys,
+    actor: &'a str,
+    request_id: &'a str,
+    event: &'a Event,
+) -> impl Fn(u64) -> (String, String) + 'a {
+    let time = mlguard_seal::now_rfc3339();
+    move |index| {
+        let text = audit::entry_text(index, &time, actor, request_id, event);
+        let mac = keys.mac(&text);
+        (text, mac)
+    }
+}
+
 impl Vault {
     /// Opens and unlocks the vault at `root`.
     pub fn open(root: &Path, secret: &Secret) -> Result<Vault, VaultError> {
         let mut store = Keystore::open(root)?;
-        if !store.has_pseudonym_key() {
-            store.add_pseudonym_key(secret)?;
+        if !store.has_service_keys() {
+            store.add_service_keys(secret)?;
         }
         let keys = store.unlock(secret)?;
         let catalog = Catalog::open(&root.join("catalog.db"))?;
-        Ok(Vault { root: root.to_path_buf(), keys, catalog, actor: actor() })
+        let seed = keys
+            .audit_key()
+            .ok_or_else(|| VaultError::Mismatch("this vault has no audit key".into()))?;
+        let signer = store.signing_public()?.key_id();
+        let audit = AuditKeys::from_seed(&seed, format!("mlguard.local/audit/{}", &signer[..16]))?;
+        let vkey = root.join("audit/checkpoint.vkey");
+        if !vkey.exists() {
+            std::fs::create_dir_all(root.join("audit"))
+                .map_err(io_err("cannot create the audit directory"))?;
+            mlguard_seal::write_atomic(
+                &vkey,
+                format!("{}\n", audit.verifier_key()).as_bytes(),
+                false,
+            )?;
+        }
+        let request_id = hex(&mlguard_seal::random::<8>()?);
+        Ok(Vault { root: root.to_path_buf(), keys, catalog, actor: actor(), audit, request_id })
+    }
+
+    /// Sets who the following actions are recorded as (default: the OS user).
+    pub fn set_actor(&mut self, actor: &str) {
+        actor.clone_into(&mut self.actor);
+    }
+
+    /// Sets the request id the following actions are recorded with (default: one random
+    /// id per opened vault).
+    pub fn set_request_id(&mut self, id: &str) {
+        id.clone_into(&mut self.request_id);
+    }
+
+    /// The audit log's keys (for keyed HMACs of sensitive values in event details).
+    pub fn audit_keys(&self) -> &AuditKeys {
+        &self.audit
+    }
+
+    /// Records an action in the audit log, durably; when that fails the caller must not
+    /// act ([`VaultError::AuditUnavailable`]).
+    pub fn record(&self, event: &Event) -> Result<(), VaultError> {
+        let build = entry(&self.audit, &self.actor, &self.request_id, event);
+        self.catalog.append_audit(&build)?;
+        drop(build);
+        self.maybe_checkpoint()
+    }
+
+    fn maybe_checkpoint(&self) -> Result<(), VaultError> {
+        if self.catalog.audit_len()?.is_multiple_of(audit::CHECKPOINT_EVERY) {
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Signs a checkpoint of the whole log if it grew since the last one; returns its size.
+    pub fn checkpoint(&self) -> Result<Option<u64>, VaultError> {
+        let entries = self.catalog.audit_entries(0)?;
+        let size = entries.len() as u64;
+        let last = self.catalog.checkpoints()?.last().map_or(0, |c| c.0);
+        if size == 0 || size <= last {
+            return Ok(None);
+        }
+        let leaves: Vec<merkle::Hash> =
+            entries.iter().map(|(_, text, _)| merkle::leaf_hash(text.as_bytes())).collect();
+        let note = self.audit.checkpoint(size, &merkle::root(&leaves));
+        self.catalog.add_checkpoint(size, &note)?;
+        Ok(Some(size))
+    }
+
+    /// Recomputes the audit log: every entry's index and MAC (the first edited, deleted
+    /// or moved entry is named), the Merkle tree, and every checkpoint's signature and root.
+    pub fn verify_audit(&self) -> Result<AuditVerification, VaultError> {
+        let entries = self.catalog.audit_entries(0)?;
+        let mut problems = Vec::new();
+        let mut first_bad: Option<u64> = None;
+        let mut bad = |i: u64, why: String, problems: &mut Vec<String>| {
+            if first_bad.is_none() {
+                first_bad = Some(i);
+            }
+            problems.push(format!("entry {i}: {why}"));
+        };
+        let mut leaves = Vec::with_capacity(entries.len());
+        let mut expected = 0u64;
+        for (idx, text, mac) in &entries {
+            if *idx != expected {
+                let gone = if *idx == expected + 1 {
+                    format!("deleted (the next row is entry {idx})")
+                } else {
+                    format!(
+                        "deleted, with the entries up to {} (the next row is entry {idx})",
+                        idx - 1
+                    )
+                };
+                bad(expected, gone, &mut problems);
+            }
+            if self.audit.mac(text) != *mac {
+                bad(*idx, "its MAC does not match: edited".into(), &mut problems);
+            } else if serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|v| v["index"].as_u64())
+                != Some(*idx)
+            {
+                bad(*idx, "it records another index: moved".into(), &mut problems);
+            }
+            expected = idx + 1;
+            leaves.push(merkle::leaf_hash(text.as_bytes()));
+        }
+        let checkpoints = self.catalog.checkpoints()?;
+        for (size, note) in &checkpoints {
+            match self.audit.open_checkpoint(note) {
+                Err(why) => problems.push(format!("checkpoint {size}: {why}")),
+                Ok((n, _)) if n != *size => {
+                    problems.push(format!("checkpoint {size}: it signs size {n}"))
+                }
+                Ok((n, _)) if n > leaves.len() as u64 => problems.push(format!(
+                    "checkpoint {size}: it signs {n} entries, the log has {} (entries were removed)",
+                    leaves.len(),
+                )),
+                Ok((n, root)) if merkle::root(&leaves[..n as usize]) != root => {
+                    problems.push(format!("checkpoint {size}: the first {n} entries do not have the signed root"))
+                }
+                Ok(_) => {}
+            }
+        }
+        if first_bad.is_none() && problems.iter().any(|p| p.contains("removed")) {
+            first_bad = Some(expected);
+        }
+        Ok(AuditVerification {
+            entries: leaves.len() as u64,
+            checkpoints: checkpoints.len() as u64,
+            first_bad_entry: first_bad,
+            problems,
+            root: hex(&merkle::root(&leaves)),
+        })
+    }
+
+    /// The inclusion proof of entry `index` in the latest signed checkpoint that holds it,
+    /// checked before it is returned: the entry, its leaf hash, the audit path, and the
+    /// checkpoint. Signs a checkpoint first if the entry is newer than the last one.
+    pub fn audit_proof(&self, index: u64) -> Result<serde_json::Value, VaultError> {
+        let entries = self.catalog.audit_entries(0)?;
+        let Some((_, text, _)) = entries.get(index as usize) else {
+            return Err(VaultError::NotFound(format!("audit entry {index}")));
+        };
+        if self.catalog.checkpoints()?.last().is_none_or(|c| c.0 <= index) {
+            self.checkpoint()?;
+        }
+        let (size, note) = self
+            .catalog
+            .checkpoints()?
+            .into_iter()
+            .next_back()
+            .ok_or_else(|| VaultError::NotFound("a checkpoint".into()))?;
+        let (_, root) = self.audit.open_checkpoint(&note).map_err(VaultError::Mismatch)?;
+        let leaves: Vec<merkle::Hash> = entries[..size as usize]
+            .iter()
+            .map(|(_, t, _)| merkle::leaf_hash(t.as_bytes()))
+            .collect();
+        let leaf = merkle::leaf_hash(text.as_bytes());
+        let proof = merkle::inclusion_proof(&leaves, index as usize);
+        if !merkle::verify_inclusion(index, size, &leaf, &proof, &root) {
+            return Err(VaultError::Mismatch(format!(
+                "entry {index} is not in the signed checkpoint of size {size}: run `mlguard audit verify`"
+            )));
+        }
+        Ok(serde_json::json!({
+            "index": index,
+            "entry": serde_json::from_str::<serde_json::Value>(text).unwrap_or_default(),
+            "leaf_hash": hex(&leaf),
+            "tree_size": size,
+            "root": hex(&root),
+            "proof": proof.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+            "checkpoint": note,
+            "verifier_key": self.audit.verifier_key(),
+        }))
     }
 
     /// The catalog.
@@ -281,6 +479,32 @@ impl Vault {
     /// Nothing is stored when any step refuses. The protected plaintext exists only in an
     /// owner-only scratch file inside the vault while it is checked and sealed.
     pub fn ingest(
+        &mut self,
+        csv: &Path,
+        schema: &Schema,
+        name: &str,
+        opts: &IngestOptions,
+    ) -> Result<Ingested, VaultError> {
+        let result = self.ingest_unrecorded(csv, schema, name, opts);
+        if let Err(e) = &result {
+            let (outcome, why) = match e {
+                VaultError::Invalid(r) => {
+                    (Outcome::Denied, format!("invalid: {} error(s)", r.errors()))
+                }
+                VaultError::Refused(m) => (Outcome::Denied, m.clone()),
+                VaultError::Poisoned(_) => (Outcome::Denied, "the poisoning checks failed".into()),
+                VaultError::AuditUnavailable(_) => return result,
+                other => (Outcome::Failed, other.to_string()),
+            };
+            self.record(
+                &Event::new("dataset.ingest", name, outcome)
+                    .detail(serde_json::json!({"file": csv.display().to_string(), "reason": why})),
+            )?;
+        }
+        result
+    }
+
+    fn ingest_unrecorded(
         &mut self,
         csv: &Path,
         schema: &Schema,
@@ -393,7 +617,21 @@ impl Vault {
             actor: self.actor.clone(),
             report: stored.to_string(),
         };
-        self.catalog.add_dataset(&record)?;
+        let event = Event::new("dataset.ingest", format!("{name}@{version}"), Outcome::Allowed)
+            .detail(serde_json::json!({
+                "rows": record.rows,
+                "blake3": record.blake3,
+                "pii_kept": kept,
+                "poison_flagged": poison.failed(),
+            }));
+        let build = entry(&self.audit, &self.actor, &self.request_id, &event);
+        if let Err(e) = self.catalog.add_dataset(&record, &build) {
+            // Not recorded, not stored: the sealed object goes too.
+            let _ = std::fs::remove_file(self.object_path(&record.object));
+            return Err(e);
+        }
+        drop(build);
+        self.maybe_checkpoint()?;
         Ok(Ingested { record, report, protection, kept_pii: kept, poison })
     }
 
@@ -425,7 +663,21 @@ impl Vault {
                 s
             }
         };
-        self.train_with_seed(req, seed, None)
+        let result = self.train_with_seed(req, seed, None);
+        if let Err(e) = &result
+            && !matches!(e, VaultError::AuditUnavailable(_))
+        {
+            let object = format!(
+                "{}{}",
+                req.dataset,
+                req.version.map(|v| format!("@{v}")).unwrap_or_default()
+            );
+            self.record(
+                &Event::new("model.train", object, Outcome::Failed)
+                    .detail(serde_json::json!({"reason": e.to_string()})),
+            )?;
+        }
+        result
     }
 
     fn train_with_seed(
@@ -505,7 +757,23 @@ impl Vault {
             created: core.created,
             actor: self.actor.clone(),
         };
-        self.catalog.add_model(&record)?;
+        let event = Event::new(
+            "model.train",
+            format!("{}@{}", record.name, record.version),
+            Outcome::Allowed,
+        )
+        .detail(serde_json::json!({
+            "dataset": format!("{}@{}", record.dataset, record.dataset_version),
+            "blake3": record.blake3,
+            "reproduced_from": reproduced_from.map(|r| format!("{}@{}", r.name, r.version)),
+        }));
+        let build = entry(&self.audit, &self.actor, &self.request_id, &event);
+        if let Err(e) = self.catalog.add_model(&record, &build) {
+            let _ = std::fs::remove_file(self.object_path(&record.object));
+            return Err(e);
+        }
+        drop(build);
+        self.maybe_checkpoint()?;
         Ok(TrainedModel { record, trained: Trained { model, ..trained } })
     }
 
@@ -574,7 +842,18 @@ impl Vault {
         input: &Path,
         out: &mut W,
     ) -> Result<Prediction, VaultError> {
-        let model = self.load_model(record)?;
+        let object = format!("{}@{}", record.name, record.version);
+        let input_name = input.display().to_string();
+        let model = match self.load_model(record) {
+            Ok(m) => m,
+            Err(e) => {
+                self.record(
+                    &Event::new("model.predict", &object, Outcome::Failed)
+                        .detail(serde_json::json!({"input": input_name, "reason": e.to_string()})),
+                )?;
+                return Err(e);
+            }
+        };
         let predictor = model.predictor()?;
         // Validate against the training schema's feature fields (the target is not expected).
         let train_schema =
@@ -610,6 +889,14 @@ impl Vault {
             .collect();
         bad.sort_unstable();
         bad.dedup();
+        // Recorded before a prediction is released; no record, no predictions.
+        self.record(&Event::new("model.predict", &object, Outcome::Allowed).detail(
+            serde_json::json!({
+                "input": input_name,
+                "rows": report.stats.get("rows"),
+                "rejected": bad.len(),
+            }),
+        ))?;
         let file = File::open(input).map_err(io_err(format!("cannot read {}", input.display())))?;
         let table = TableReader::new(BufReader::new(file), b',')?;
         let header = table.header().to_vec();
@@ -667,10 +954,6 @@ fn csv_cell(s: &str) -> String {
     } else {
         s.into_owned()
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn hex8(b: &[u8; 8]) -> String {

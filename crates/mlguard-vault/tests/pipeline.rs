@@ -217,3 +217,114 @@ fn ingestion_protects_refuses_unprotected_pii_and_checks_for_poison() {
     assert_eq!(report["baseline"], "users@1");
     assert!(report["poison"]["findings"].as_array().is_some_and(|f| !f.is_empty()));
 }
+
+#[test]
+fn every_action_is_audited_and_tampering_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut vault, schema, data) = setup(dir.path());
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "user_id\nx\n").expect("write");
+    vault.ingest(&bad, &schema, "users", &IngestOptions::default()).expect_err("invalid");
+    vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
+    let m = vault.train(&request(SeedPolicy::Secure)).expect("train");
+    let mut fresh = Vec::new();
+    synth::write_user_data(&mut fresh, 20, 5).expect("fresh");
+    let input = dir.path().join("fresh.csv");
+    std::fs::write(&input, fresh).expect("write");
+    vault.predict(&m.record, &input, &mut Vec::new()).expect("predict");
+    vault.checkpoint().expect("checkpoint");
+
+    let entries = vault.catalog().audit_entries(0).expect("entries");
+    let actions: Vec<(String, String)> = entries
+        .iter()
+        .map(|(_, t, _)| {
+            let v: serde_json::Value = serde_json::from_str(t).expect("json");
+            (v["action"].as_str().unwrap_or("").into(), v["outcome"].as_str().unwrap_or("").into())
+        })
+        .collect();
+    let pairs: Vec<(&str, &str)> = actions.iter().map(|(a, o)| (a.as_str(), o.as_str())).collect();
+    assert_eq!(
+        pairs,
+        [
+            ("dataset.ingest", "denied"),
+            ("dataset.ingest", "allowed"),
+            ("model.train", "allowed"),
+            ("model.predict", "allowed")
+        ]
+    );
+    let ok = vault.verify_audit().expect("verify");
+    assert!(ok.ok(), "{:?}", ok.problems);
+    assert_eq!((ok.entries, ok.checkpoints), (4, 1));
+    let proof = vault.audit_proof(2).expect("proof");
+    assert_eq!(proof["entry"]["action"], "model.train");
+
+    // Each kind of tampering fails verification and names the first bad entry.
+    let conn = vault.catalog().connection();
+    let backup: Vec<(i64, String, String)> = conn
+        .prepare("SELECT idx, entry, mac FROM audit_entries")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let restore = || {
+        conn.execute("DELETE FROM audit_entries", []).expect("clear");
+        for (i, e, m) in &backup {
+            conn.execute(
+                "INSERT INTO audit_entries VALUES (?1, ?2, ?3)",
+                rusqlite::params![i, e, m],
+            )
+            .expect("restore");
+        }
+    };
+    let cases: [(&str, u64); 4] = [
+        ("UPDATE audit_entries SET entry = replace(entry, 'allowed', 'denied') WHERE idx = 1", 1),
+        ("DELETE FROM audit_entries WHERE idx = 2", 2),
+        (
+            "UPDATE audit_entries SET idx = idx + 100 WHERE idx = 1; UPDATE audit_entries SET idx = 1 WHERE idx = 2; UPDATE audit_entries SET idx = 2 WHERE idx = 101",
+            1,
+        ),
+        ("DELETE FROM audit_entries WHERE idx = 3", 3),
+    ];
+    for (tamper, first) in cases {
+        conn.execute_batch(tamper).expect("tamper");
+        let r = vault.verify_audit().expect("verify");
+        assert!(!r.ok(), "{tamper}");
+        assert_eq!(r.first_bad_entry, Some(first), "{tamper}: {:?}", r.problems);
+        restore();
+        assert!(vault.verify_audit().expect("verify").ok(), "restored");
+    }
+    // A forged checkpoint signature.
+    conn.execute("UPDATE audit_checkpoints SET note = replace(note, char(10) || '4' || char(10), char(10) || '3' || char(10))", [])
+        .expect("forge");
+    let r = vault.verify_audit().expect("verify");
+    assert!(r.problems.iter().any(|p| p.contains("no valid signature")), "{:?}", r.problems);
+}
+
+#[test]
+fn an_unwritable_audit_log_refuses_actions_without_effect() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut vault, schema, data) = setup(dir.path());
+    vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
+    let m = vault.train(&request(SeedPolicy::Secure)).expect("train");
+    let objects = || std::fs::read_dir(dir.path().join("v/objects")).expect("objects").count();
+    let before = objects();
+    vault
+        .catalog()
+        .connection()
+        .execute_batch("CREATE TRIGGER no_audit BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'audit store is read-only'); END;")
+        .expect("trigger");
+
+    let err =
+        vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect_err("refused");
+    assert!(matches!(err, VaultError::AuditUnavailable(_)), "{err}");
+    assert_eq!(vault.catalog().datasets().expect("list").len(), 1, "no second version");
+    assert_eq!(objects(), before, "no object left behind");
+    let err = vault.train(&request(SeedPolicy::Secure)).expect_err("refused");
+    assert!(matches!(err, VaultError::AuditUnavailable(_)), "{err}");
+    assert_eq!(vault.catalog().models().expect("list").len(), 1);
+    let mut out = Vec::new();
+    let err = vault.predict(&m.record, &data, &mut out).expect_err("refused");
+    assert!(matches!(err, VaultError::AuditUnavailable(_)), "{err}");
+    assert!(out.is_empty(), "no prediction released");
+}

@@ -1,0 +1,262 @@
+//! The tamper-evident audit log.
+//!
+//! Every action on the vault — allowed, denied or failed — is an entry: canonical JSON
+//! (keys sorted) with its index, time, actor, action, object, outcome, request id and
+//! details (never a secret; sensitive values only as keyed HMACs). Entries are rows of the
+//! catalog database, each with an HMAC-SHA256 under the vault's audit key, and the leaves
+//! of an RFC 6962 Merkle tree ([`crate::merkle`]). Checkpoints of the tree — origin, size,
+//! root, in the C2SP `tlog-checkpoint` format — are signed with Ed25519 as C2SP signed
+//! notes, every [`CHECKPOINT_EVERY`] entries and whenever the vault is closed.
+//!
+//! Verification ([`crate::Vault::verify_audit`]) recomputes everything: each row's index
+//! and MAC (an edited, deleted or moved row is named), the tree, and every checkpoint's
+//! signature and root (a log cut short after a checkpoint is caught). The log fails closed:
+//! an entry is written in the same SQLite transaction (synchronous = FULL) as the catalog
+//! change it records, or before the action's result is released, and an action whose entry
+//! cannot be written is refused ([`crate::VaultError::AuditUnavailable`]).
+//!
+//! The signing key and the MAC key derive from one 32-byte seed in the keyring, wrapped
+//! like the master keys and never rotated; the public key is written to
+//! `audit/checkpoint.vkey` (C2SP note verifier key) so anyone can check checkpoints.
+
+use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::hmac;
+use aws_lc_rs::signature::{self, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use serde_json::{Value, json};
+
+use mlguard_seal::{b64, hex, unb64};
+
+use crate::VaultError;
+use crate::merkle::Hash;
+
+/// A checkpoint is signed after this many entries (and when the vault is closed).
+pub const CHECKPOINT_EVERY: u64 = 64;
+
+/// The C2SP signed-note signature type of Ed25519.
+const ED25519_TYPE: u8 = 0x01;
+
+/// How an action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Allowed,
+    /// Refused by policy (invalid data, personal data without protection, a poisoned batch,
+    /// a missing permission).
+    Denied,
+    /// Attempted and failed (a tampered artifact, an I/O error).
+    Failed,
+}
+
+impl Outcome {
+    /// `allowed`, `denied` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// An action to record.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// What was done: `dataset.ingest`, `model.train`, `model.predict`, ...
+    pub action: String,
+    /// What it was done to: `users@2`, a file name, ...
+    pub object: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Anything else worth keeping (no secrets).
+    pub detail: Value,
+}
+
+impl Event {
+    /// An event without details.
+    pub fn new(action: &str, object: impl Into<String>, outcome: Outcome) -> Event {
+        Event { action: action.into(), object: object.into(), outcome, detail: Value::Null }
+    }
+
+    /// With details.
+    pub fn detail(mut self, detail: Value) -> Event {
+        self.detail = detail;
+        self
+    }
+}
+
+/// The keys of the audit log, derived from the keyring's audit seed.
+pub struct AuditKeys {
+    mac: hmac::Key,
+    signer: Ed25519KeyPair,
+    origin: String,
+}
+
+impl AuditKeys {
+    /// The keys from the 32-byte seed; `origin` names the log in its checkpoints.
+    pub fn from_seed(seed: &[u8; 32], origin: String) -> Result<AuditKeys, VaultError> {
+        let derive = |label: &[u8]| {
+            let k = hmac::Key::new(hmac::HMAC_SHA256, seed);
+            let tag = hmac::sign(&k, label);
+            let mut out = zeroize::Zeroizing::new([0u8; 32]);
+            out.copy_from_slice(tag.as_ref());
+            out
+        };
+        let mac = hmac::Key::new(hmac::HMAC_SHA256, &derive(b"mlguard audit v1 entry mac")[..]);
+        let signer = Ed25519KeyPair::from_seed_unchecked(&derive(b"mlguard audit v1 ed25519")[..])
+            .map_err(|_| VaultError::Catalog("the audit signing key cannot be derived".into()))?;
+        Ok(AuditKeys { mac, signer, origin })
+    }
+
+    /// The log's origin line.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    fn public(&self) -> &[u8] {
+        self.signer.public_key().as_ref()
+    }
+
+    /// The C2SP key hash: the first 4 bytes of SHA-256(name ‖ "\n" ‖ 0x01 ‖ public key).
+    fn key_hash(&self) -> [u8; 4] {
+        let mut data = self.origin.as_bytes().to_vec();
+        data.push(b'\n');
+        data.push(ED25519_TYPE);
+        data.extend_from_slice(self.public());
+        let d = digest(&SHA256, &data);
+        [d.as_ref()[0], d.as_ref()[1], d.as_ref()[2], d.as_ref()[3]]
+    }
+
+    /// The C2SP note verifier key: `origin+keyhash+base64(0x01 ‖ public key)`.
+    pub fn verifier_key(&self) -> String {
+        let mut key = vec![ED25519_TYPE];
+        key.extend_from_slice(self.public());
+        format!("{}+{}+{}", self.origin, hex(&self.key_hash()), b64(&key))
+    }
+
+    /// The HMAC of an entry's canonical text.
+    pub fn mac(&self, entry: &str) -> String {
+        hex(hmac::sign(&self.mac, entry.as_bytes()).as_ref())
+    }
+
+    /// The keyed HMAC of a sensitive value, for details that must not hold it in clear.
+    pub fn keyed(&self, value: &str) -> String {
+        format!("hmac:{}", &self.mac(&format!("value\0{value}"))[..32])
+    }
+
+    /// A signed checkpoint of a tree of `size` entries with root `root`.
+    pub fn checkpoint(&self, size: u64, root: &Hash) -> String {
+        let text = format!("{}\n{size}\n{}\n", self.origin, b64(root));
+        let sig = self.signer.sign(text.as_bytes());
+        let mut blob = self.key_hash().to_vec();
+        blob.extend_from_slice(sig.as_ref());
+        format!("{text}\n\u{2014} {} {}\n", self.origin, b64(&blob))
+    }
+
+    /// Checks a signed checkpoint against this log's key and origin; returns its size and
+    /// root, or why it is not valid.
+    pub fn open_checkpoint(&self, note: &str) -> Result<(u64, Hash), String> {
+        let (text, sigs) = note
+            .split_once("\n\n")
+            .map(|(t, s)| (format!("{t}\n"), s))
+            .ok_or("not a signed note (no blank line before the signatures)")?;
+        let public = UnparsedPublicKey::new(&signature::ED25519, self.public().to_vec());
+        let signed = sigs.lines().any(|line| {
+            let Some(rest) = line.strip_prefix("\u{2014} ") else { return false };
+            let Some((name, blob)) = rest.split_once(' ') else { return false };
+            let Some(blob) = unb64(blob) else { return false };
+            name == self.origin
+                && blob.len() == 4 + 64
+                && blob[..4] == self.key_hash()
+                && public.verify(text.as_bytes(), &blob[4..]).is_ok()
+        });
+        if !signed {
+            return Err("no valid signature by this vault's audit key".into());
+        }
+        let mut lines = text.lines();
+        if lines.next() != Some(self.origin.as_str()) {
+            return Err("another log's checkpoint (origin differs)".into());
+        }
+        let size = lines.next().and_then(|l| l.parse::<u64>().ok()).ok_or("malformed size")?;
+        let root = lines
+            .next()
+            .and_then(unb64)
+            .and_then(|r| <Hash>::try_from(r.as_slice()).ok())
+            .ok_or("malformed root hash")?;
+        Ok((size, root))
+    }
+}
+
+/// The canonical text of an entry (keys sorted, no spaces).
+pub(crate) fn entry_text(
+    index: u64,
+    time: &str,
+    actor: &str,
+    request_id: &str,
+    e: &Event,
+) -> String {
+    let mut v = json!({
+        "index": index,
+        "time": time,
+        "actor": actor,
+        "action": e.action,
+        "object": e.object,
+        "outcome": e.outcome.as_str(),
+        "request_id": request_id,
+    });
+    if !e.detail.is_null() {
+        v["detail"] = e.detail.clone();
+    }
+    // serde_json's map is ordered by key: the text is canonical.
+    v.to_string()
+}
+
+/// What [`crate::Vault::verify_audit`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditVerification {
+    /// Entries read.
+    pub entries: u64,
+    /// Checkpoints checked.
+    pub checkpoints: u64,
+    /// The first entry that is not what was recorded (edited, deleted, moved), if any.
+    pub first_bad_entry: Option<u64>,
+    /// Every problem found, in order.
+    pub problems: Vec<String>,
+    /// The root of the whole log.
+    pub root: String,
+}
+
+impl AuditVerification {
+    /// Whether the log verified.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoints_are_signed_notes_that_catch_any_change() {
+        let keys = AuditKeys::from_seed(&[5; 32], "mlguard.local/audit/test".into()).expect("keys");
+        let root = crate::merkle::leaf_hash(b"x");
+        let note = keys.checkpoint(7, &root);
+        let lines: Vec<&str> = note.lines().collect();
+        assert_eq!(lines[0], "mlguard.local/audit/test");
+        assert_eq!(lines[1], "7");
+        assert_eq!(lines[3], "");
+        assert!(lines[4].starts_with("\u{2014} mlguard.local/audit/test "));
+        assert_eq!(keys.open_checkpoint(&note), Ok((7, root)));
+        assert!(keys.verifier_key().starts_with("mlguard.local/audit/test+"));
+        // Any change: the size, the root, the signature; another key.
+        assert!(keys.open_checkpoint(&note.replacen("\n7\n", "\n8\n", 1)).is_err());
+        let other =
+            AuditKeys::from_seed(&[6; 32], "mlguard.local/audit/test".into()).expect("keys");
+        assert!(other.open_checkpoint(&note).is_err());
+        assert!(keys.open_checkpoint(&other.checkpoint(7, &root)).is_err());
+        assert!(keys.open_checkpoint("garbage").is_err());
+        // The MAC and keyed values depend on the key.
+        assert_ne!(keys.mac("e"), other.mac("e"));
+        assert_ne!(keys.keyed("alice"), keys.keyed("bob"));
+    }
+}
