@@ -58,6 +58,7 @@ const STEPS: &[(&str, &str, Step)] = &[
     ),
     ("train", "Train on the sealed dataset (secret split seed, sealed model)", train),
     ("predict", "Predict on fresh rows, then tamper with the stored model", predict),
+    ("log", "Every action above is in a tamper-evident audit log", audit_log),
     ("scan", "Scan downloaded model files for hidden code (nothing is executed)", scan_models),
     ("audit", "Audit a typical ML training script, syntax error and all", audit_code),
 ];
@@ -106,12 +107,13 @@ pub(crate) fn run(a: &DemoArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     demo.out.line(&demo.out.dim(&format!("time: {} = {}", times.join(" · "), ms(total))))?;
     if demo.failures.is_empty() {
         let ok = demo.out.good("All checks behaved as expected.");
-        demo.out.line(&format!("{ok} Try it on your own data:"))?;
+        let kept = match &a.out {
+            Some(_) => format!(" Files kept in {}.", demo.dir.display()),
+            None => String::new(),
+        };
+        demo.out.line(&format!("{ok}{kept} Try it on your own data:"))?;
         demo.out.line("  mlguard data infer-schema data.csv -o s.json && mlguard init --key-file v.key && mlguard data ingest data.csv -s s.json --name d")?;
         demo.out.line("  mlguard train --dataset d && mlguard predict --model d new.csv -o p.csv; mlguard scan model downloads/ && mlguard scan code src/")?;
-        if a.out.is_some() {
-            demo.out.line(&format!("Files kept in {}", demo.dir.display()))?;
-        }
         Ok(ExitCode::SUCCESS)
     } else {
         let bad = demo.out.bad("The demo failed:");
@@ -588,6 +590,30 @@ fn predict(d: &mut Demo<'_>) -> anyhow::Result<()> {
         ))?,
     }
     let _ = fs::remove_file(&fresh);
+    Ok(())
+}
+
+fn audit_log(d: &mut Demo<'_>) -> anyhow::Result<()> {
+    let vault = d.vault.as_ref().context("no vault: the ingest step did not run")?;
+    vault.checkpoint()?;
+    let good = vault.verify_audit()?;
+    // Someone with write access to the catalog rewrites a denial as allowed.
+    vault.catalog().connection().execute(
+        "UPDATE audit_entries SET entry = replace(entry, '\"failed\"', '\"allowed\"') \
+         WHERE idx = (SELECT MIN(idx) FROM audit_entries WHERE entry LIKE '%\"failed\"%')",
+        [],
+    )?;
+    let bad = vault.verify_audit()?;
+    d.out.line(&format!(
+        "  {} entries (RFC 6962 tree, Ed25519 checkpoint): {}; the tampered-model failure rewritten as allowed: {} at entry {}",
+        good.entries,
+        if good.ok() { d.out.good("verified") } else { d.out.bad("FAILED") },
+        if bad.ok() { d.out.bad("ACCEPTED") } else { d.out.good("caught") },
+        bad.first_bad_entry.map_or("?".into(), |i| i.to_string()),
+    ))?;
+    if !good.ok() || bad.ok() {
+        d.failures.push("the audit log did not verify, or an edit was not caught".into());
+    }
     Ok(())
 }
 
