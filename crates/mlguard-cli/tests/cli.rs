@@ -245,7 +245,10 @@ fn demo_catches_every_corruption() {
     assert!(out.contains("refused") && out.contains("verified;"), "{out}");
     assert!(out.contains("HMAC pseudonyms") && out.contains("k ≥ 5"), "{out}");
     assert!(out.contains("FLAGGED: 25/25 conflicting pairs"), "the poisoned batch:\n{out}");
-    assert!(out.contains("verified; the tampered-model failure rewritten as allowed: caught"), "{out}");
+    assert!(
+        out.contains("verified; the tampered-model failure rewritten as allowed: caught"),
+        "{out}"
+    );
     assert!(f.dir.path().join("demo/schema.json").exists());
     // The drafted schema validates the generated file from the command line too.
     let o = f.run(&["data", "validate", "demo/user_data.csv", "--schema", "demo/schema.json"]);

@@ -1,7 +1,7 @@
 //! The tamper-evident audit log.
 //!
-//! Every action on the vault — allowed, denied or failed — is an entry: canonical JSON
-//! (keys sorted) with its index, time, actor, action, object, outcome, request id and
+//! Every action on the vault — allowed, denied or failed — is an entry: compact JSON
+//! in a fixed key order with its index, time, actor, action, object, outcome, request id and
 //! details (never a secret; sensitive values only as keyed HMACs). Entries are rows of the
 //! catalog database, each with an HMAC-SHA256 under the vault's audit key, and the leaves
 //! of an RFC 6962 Merkle tree ([`crate::merkle`]). Checkpoints of the tree — origin, size,
@@ -186,7 +186,8 @@ impl AuditKeys {
     }
 }
 
-/// The canonical text of an entry (keys sorted, no spaces).
+/// The text of an entry: compact JSON, keys in a fixed order (the MAC and the leaf hash
+/// cover exactly these bytes).
 pub(crate) fn entry_text(
     index: u64,
     time: &str,
@@ -206,7 +207,6 @@ pub(crate) fn entry_text(
     if !e.detail.is_null() {
         v["detail"] = e.detail.clone();
     }
-    // serde_json's map is ordered by key: the text is canonical.
     v.to_string()
 }
 
