@@ -383,6 +383,52 @@ impl SealKeys {
         self.trusted.iter().find(|k| k.key_id() == key_id).cloned()
     }
 
+    /// Encrypts a small secret (a TOTP seed) under the active master key, bound to
+    /// `context` (the same context must be given to decrypt it):
+    /// `v<version>:<nonce hex>:<ciphertext and tag, base64>`.
+    pub fn encrypt_secret(&self, context: &str, secret: &[u8]) -> Result<String, SealError> {
+        let master = self.master(self.active).ok_or(SealError::Crypto)?;
+        let nonce: [u8; 12] = random()?;
+        let key = LessSafeKey::new(UnboundKey::new(&aead::AES_256_GCM, master.as_bytes())?);
+        let mut buf = zeroize::Zeroizing::new(secret.to_vec());
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(secret_aad(context, self.active)),
+            &mut *buf,
+        )?;
+        Ok(format!("v{}:{}:{}", self.active, hex(&nonce), b64(&buf)))
+    }
+
+    /// Decrypts what [`SealKeys::encrypt_secret`] produced (under any master key version
+    /// not retired). Every failure is [`SealError::Crypto`].
+    pub fn decrypt_secret(
+        &self,
+        context: &str,
+        sealed: &str,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, SealError> {
+        let mut parts = sealed.splitn(3, ':');
+        let version = parts
+            .next()
+            .and_then(|v| v.strip_prefix('v'))
+            .and_then(|v| v.parse::<u32>().ok())
+            .ok_or(SealError::Crypto)?;
+        let nonce = parts.next().and_then(unhex::<12>).ok_or(SealError::Crypto)?;
+        let mut buf =
+            zeroize::Zeroizing::new(parts.next().and_then(unb64).ok_or(SealError::Crypto)?);
+        let master = self.master(version).ok_or(SealError::Crypto)?;
+        let key = LessSafeKey::new(UnboundKey::new(&aead::AES_256_GCM, master.as_bytes())?);
+        let n = key
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(secret_aad(context, version)),
+                &mut buf,
+            )
+            .map_err(|_| SealError::Crypto)?
+            .len();
+        buf.truncate(n);
+        Ok(buf)
+    }
+
     /// The signing key.
     pub fn signer(&self) -> &SigningKey {
         &self.signer
@@ -443,6 +489,14 @@ fn segment_nonce(prefix: &[u8; NONCE_PREFIX_LEN], index: u32, last: bool) -> Non
     n[NONCE_PREFIX_LEN..11].copy_from_slice(&index.to_be_bytes());
     n[11] = u8::from(last);
     Nonce::assume_unique_for_key(n)
+}
+
+fn secret_aad(context: &str, version: u32) -> Vec<u8> {
+    let mut aad = b"mlguard secret v1\0".to_vec();
+    aad.extend_from_slice(context.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(&version.to_be_bytes());
+    aad
 }
 
 fn wrap_aad(id: &[u8], version: u32) -> Vec<u8> {

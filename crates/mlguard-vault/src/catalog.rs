@@ -45,6 +45,28 @@ const MIGRATIONS: &[&str] = &[
     // The audit log: entries (canonical JSON and its HMAC) and signed checkpoints.
     "CREATE TABLE audit_entries (idx INTEGER PRIMARY KEY, entry TEXT NOT NULL, mac TEXT NOT NULL);
      CREATE TABLE audit_checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);",
+    // Identities: users with a role and an optional TOTP secret (encrypted under the master
+    // key), tokens stored as SHA-256 hashes with their own MFA failure counters.
+    "CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created TEXT NOT NULL,
+        mfa_secret TEXT,
+        mfa_alg TEXT,
+        mfa_last_step INTEGER NOT NULL DEFAULT 0
+     );
+     CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        user TEXT NOT NULL REFERENCES users (name),
+        hash TEXT NOT NULL UNIQUE,
+        created TEXT NOT NULL,
+        expires INTEGER,
+        revoked INTEGER NOT NULL DEFAULT 0,
+        mfa_failures INTEGER NOT NULL DEFAULT 0,
+        mfa_locked_until INTEGER NOT NULL DEFAULT 0,
+        mfa_lockouts INTEGER NOT NULL DEFAULT 0
+     );",
 ];
 
 /// A dataset version in the catalog.

@@ -5,6 +5,7 @@
 
 pub mod audit;
 mod catalog;
+pub mod identity;
 pub mod merkle;
 mod pipeline;
 pub mod poison;

@@ -378,6 +378,11 @@ impl Vault {
         }))
     }
 
+    /// The vault's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The catalog.
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
