@@ -103,11 +103,88 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
+    /// Users of the vault and their roles (admin, data-steward, data-scientist,
+    /// model-consumer, auditor; what each may do is in the vault's policy.json).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens: 256 random bits, printed once, stored only as their SHA-256.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// TOTP second factors (RFC 6238), needed for sensitive actions.
+    Mfa {
+        #[command(subcommand)]
+        command: MfaCommand,
+    },
     /// The tamper-evident audit log: every action on the vault, allowed, denied or failed.
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Add a user.
+    Add {
+        /// The user name (letters, digits, - _ .).
+        name: String,
+        /// admin, data-steward, data-scientist, model-consumer or auditor.
+        #[arg(long)]
+        role: String,
+    },
+    /// List the users.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user: their tokens stop working.
+    Disable {
+        /// The user name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create a token for a user and print it once.
+    Create {
+        /// The user.
+        #[arg(long)]
+        user: String,
+        /// Lifetime: N followed by s, m, h or d (default: no expiry).
+        #[arg(long, value_name = "DURATION")]
+        ttl: Option<String>,
+    },
+    /// Revoke a token by its id (the part after `mlg_`).
+    Revoke {
+        /// The token id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MfaCommand {
+    /// Create (or replace) a user's TOTP secret and show the otpauth:// URI and a QR code
+    /// for an authenticator app, once.
+    Enroll {
+        /// The user.
+        #[arg(long)]
+        user: String,
+        /// HMAC-SHA1 (what authenticator apps expect) or HMAC-SHA256.
+        #[arg(long, value_enum, default_value_t = TotpAlgArg::Sha1)]
+        alg: TotpAlgArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TotpAlgArg {
+    Sha1,
+    Sha256,
 }
 
 #[derive(Debug, Subcommand)]

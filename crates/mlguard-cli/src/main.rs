@@ -7,6 +7,7 @@
 mod args;
 mod data;
 mod demo;
+mod identity;
 mod output;
 mod pipeline;
 mod scan;
@@ -19,7 +20,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::args::{
-    AuditCommand, Cli, Command, DataCommand, KeysCommand, ModelCommand, ScanCommand,
+    AuditCommand, Cli, Command, DataCommand, KeysCommand, MfaCommand, ModelCommand, ScanCommand,
+    TokenCommand, UserCommand,
 };
 use crate::output::Out;
 
@@ -78,6 +80,20 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             KeysCommand::Trust { pem, name } => {
                 vault::trust(&cli.vault, &pem, name.as_deref(), out)
             }
+        },
+        Command::User { command } => match command {
+            UserCommand::Add { name, role } => identity::add_user(&name, &role, &cli.vault, out),
+            UserCommand::List { json } => identity::list_users(json, &cli.vault, out),
+            UserCommand::Disable { name } => identity::disable_user(&name, &cli.vault, out),
+        },
+        Command::Token { command } => match command {
+            TokenCommand::Create { user, ttl } => {
+                identity::create_token(&user, ttl.as_deref(), &cli.vault, out)
+            }
+            TokenCommand::Revoke { id } => identity::revoke_token(&id, &cli.vault, out),
+        },
+        Command::Mfa { command } => match command {
+            MfaCommand::Enroll { user, alg } => identity::enroll(&user, alg, &cli.vault, out),
         },
         Command::Audit { command } => match command {
             AuditCommand::Verify { json } => pipeline::audit_verify(json, &cli.vault, out),

@@ -202,3 +202,61 @@ fn protect_writes_a_k_anonymous_formula_safe_copy() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("\"nope\" is not a column"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn users_tokens_mfa_and_the_audit_log_from_the_command_line() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    assert_eq!(run(dir, &["init", "--key-file", "k"]).status.code(), Some(0));
+    let o = run(dir, &["user", "add", "alice", "--role", "model-consumer"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = run(dir, &["user", "add", "eve", "--role", "root"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("unknown role \"root\""), "{}", text(&o.stderr));
+    let o = run(dir, &["token", "create", "--user", "alice", "--ttl", "1h"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let token = text(&o.stdout).trim().to_owned();
+    assert!(token.starts_with("mlg_") && token.len() == 4 + 12 + 1 + 64, "{token}");
+    assert_eq!(
+        run(dir, &["token", "create", "--user", "alice", "--ttl", "1y"]).status.code(),
+        Some(2)
+    );
+    let o = run(dir, &["mfa", "enroll", "--user", "alice"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("otpauth://totp/mlguard:alice?secret="));
+    assert!(text(&o.stdout).contains('█'), "a QR code");
+    let o = run(dir, &["user", "list", "--json"]);
+    let users: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(users[0]["name"], "alice");
+    assert_eq!(users[0]["mfa"], true);
+    let id = &token[4..16];
+    assert_eq!(run(dir, &["token", "revoke", id]).status.code(), Some(0));
+
+    // The log has every action, verifies, names an edit, and never holds the token.
+    let o = run(dir, &["audit", "show"]);
+    let log = text(&o.stdout);
+    assert!(log.contains("\"user.add\"") && log.contains("\"token.revoke\""), "{log}");
+    assert!(!log.contains(&token[17..]), "the token's secret part is not logged");
+    let o = run(dir, &["audit", "verify", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let o = run(dir, &["audit", "prove", "--index", "1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let proof: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(
+        proof["checkpoint"]
+            .as_str()
+            .is_some_and(|c| c.contains("\n\n\u{2014} mlguard.local/audit/"))
+    );
+    let conn = rusqlite::Connection::open(dir.join("v/catalog.db")).expect("db");
+    conn.execute(
+        "UPDATE audit_entries SET entry = replace(entry, 'alice', 'mallory') WHERE idx = 0",
+        [],
+    )
+    .expect("edit");
+    let o = run(dir, &["audit", "verify", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(r["first_bad_entry"], 0);
+    // After the edit, no proof against the signed checkpoint can be made.
+    assert_eq!(run(dir, &["audit", "prove", "--index", "1"]).status.code(), Some(2));
+}

@@ -1,0 +1,124 @@
+//! `mlguard user | token | mfa`: who may use the vault, run locally by whoever can unlock it.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use mlguard_vault::identity::TotpAlg;
+
+use crate::args::{TotpAlgArg, VaultArgs};
+use crate::output::Out;
+use crate::pipeline::open_vault;
+
+pub(crate) fn add_user(
+    name: &str,
+    role: &str,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    v.add_user(name, role)?;
+    out.line(&format!("added user {name} ({role}); next: `mlguard token create --user {name}`"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn list_users(json: bool, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    let users = v.users()?;
+    if json {
+        out.line(&serde_json::to_string_pretty(&users)?)?;
+    } else if users.is_empty() {
+        out.line("no users (add one with `mlguard user add NAME --role ROLE`)")?;
+    } else {
+        for u in users {
+            out.line(&format!(
+                "{:<20} {:<15} {:<8} {:<6} {}",
+                u.name,
+                u.role,
+                if u.disabled { "disabled" } else { "active" },
+                if u.mfa { "mfa" } else { "no mfa" },
+                u.created
+            ))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn disable_user(
+    name: &str,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    v.disable_user(name)?;
+    out.line(&format!("disabled user {name}: their tokens no longer work"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Seconds of a duration written `N` + `s`, `m`, `h` or `d`.
+fn duration_secs(s: &str) -> anyhow::Result<i64> {
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let mult = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => bail!("--ttl {s:?}: expected a number followed by s, m, h or d (e.g. 90d)"),
+    };
+    let n: i64 = n
+        .parse()
+        .with_context(|| format!("--ttl {s:?}: expected a number followed by s, m, h or d"))?;
+    if n <= 0 {
+        bail!("--ttl {s:?}: must be positive");
+    }
+    n.checked_mul(mult).context("--ttl is too long")
+}
+
+pub(crate) fn create_token(
+    user: &str,
+    ttl: Option<&str>,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let ttl = ttl.map(duration_secs).transpose()?;
+    let v = open_vault(vault)?;
+    let (id, token) = v.create_token(user, ttl)?;
+    out.line(&token)?;
+    eprintln!(
+        "token {id} for {user}{}: shown once, stored only as its SHA-256; revoke with `mlguard token revoke {id}`",
+        ttl.map(|t| format!(", valid for {t} s")).unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn revoke_token(id: &str, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    v.revoke_token(id)?;
+    out.line(&format!("revoked token {id}"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn enroll(
+    user: &str,
+    alg: TotpAlgArg,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    let alg = match alg {
+        TotpAlgArg::Sha1 => TotpAlg::Sha1,
+        TotpAlgArg::Sha256 => TotpAlg::Sha256,
+    };
+    let uri = v.enroll_mfa(user, alg)?;
+    let qr = qrcode::QrCode::new(uri.as_bytes()).context("the URI does not fit a QR code")?;
+    let picture = qr
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .dark_color(qrcode::render::unicode::Dense1x2::Light)
+        .light_color(qrcode::render::unicode::Dense1x2::Dark)
+        .build();
+    out.line(&picture)?;
+    out.line(&uri)?;
+    eprintln!(
+        "scan the code (or enter the URI) in an authenticator app: shown once; sensitive actions now need its 6-digit code"
+    );
+    Ok(ExitCode::SUCCESS)
+}
