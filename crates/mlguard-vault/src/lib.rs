@@ -12,8 +12,8 @@ pub mod poison;
 
 pub use catalog::{AuditEntry, Catalog, DatasetRecord, ModelRecord, Table};
 pub use pipeline::{
-    IngestOptions, Ingested, Prediction, SeedPolicy, TrainRequest, TrainedModel, Vault, parse_ref,
-    protection_json,
+    IngestOptions, Ingested, MAX_ROWS_PER_REQUEST, Prediction, RowPrediction, SeedPolicy,
+    ServingModel, TrainRequest, TrainedModel, Vault, parse_ref, protection_json,
 };
 
 use mlguard_findings::Report;

@@ -975,3 +975,162 @@ fn unhex32(s: &str) -> Option<[u8; 32]> {
     }
     Some(out)
 }
+
+/// A model verified once and kept loaded, for serving many predictions.
+pub struct ServingModel {
+    /// The catalog record.
+    pub record: ModelRecord,
+    model: Model,
+    /// The feature fields of the training schema (what a row must satisfy).
+    schema: Schema,
+    features: Vec<String>,
+}
+
+/// The outcome of one row of [`ServingModel::predict_json`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(untagged)]
+pub enum RowPrediction {
+    /// Predicted.
+    Predicted {
+        /// The most probable class.
+        prediction: String,
+        /// Probability per class.
+        probabilities: serde_json::Map<String, serde_json::Value>,
+    },
+    /// Rejected: the row breaks the training schema.
+    Rejected {
+        /// What is wrong, per field.
+        errors: Vec<String>,
+    },
+}
+
+/// Most rows in one prediction request.
+pub const MAX_ROWS_PER_REQUEST: usize = 10_000;
+
+impl ServingModel {
+    /// The columns a row should have.
+    pub fn features(&self) -> &[String] {
+        &self.features
+    }
+
+    /// Predicts rows given as JSON objects (`{"column": value}`; numbers, strings, booleans
+    /// or null). Each row is validated against the training schema first; a row that
+    /// breaks it is rejected with its errors, the others predicted.
+    pub fn predict_json(
+        &self,
+        rows: &[serde_json::Value],
+    ) -> Result<Vec<RowPrediction>, VaultError> {
+        if rows.len() > MAX_ROWS_PER_REQUEST {
+            return Err(VaultError::Refused(format!(
+                "{} rows in one request; at most {MAX_ROWS_PER_REQUEST}",
+                rows.len()
+            )));
+        }
+        // The rows as a CSV table, so the validator's exact rules apply to them.
+        let mut csv = String::new();
+        for (i, f) in self.features.iter().enumerate() {
+            if i > 0 {
+                csv.push(',');
+            }
+            csv.push_str(&quote(f));
+        }
+        csv.push('\n');
+        let mut cells: Vec<Vec<String>> = Vec::with_capacity(rows.len());
+        let mut shape_errors: Vec<Vec<String>> = vec![Vec::new(); rows.len()];
+        for (r, row) in rows.iter().enumerate() {
+            let obj = row.as_object();
+            if obj.is_none() {
+                shape_errors[r].push("a row must be a JSON object of column: value".into());
+            }
+            let values: Vec<String> = self
+                .features
+                .iter()
+                .map(|f| match obj.and_then(|o| o.get(f)) {
+                    None | Some(serde_json::Value::Null) => String::new(),
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    // 45.0 from a client that only has floats is the integer 45.
+                    Some(serde_json::Value::Number(n)) => match n.as_f64() {
+                        Some(x) if n.is_f64() && x.fract() == 0.0 && x.abs() < 9.0e15 => {
+                            format!("{}", x as i64)
+                        }
+                        _ => n.to_string(),
+                    },
+                    Some(serde_json::Value::Bool(b)) => b.to_string(),
+                    Some(other) => {
+                        shape_errors[r].push(format!("{f}: {other} is not a scalar"));
+                        String::new()
+                    }
+                })
+                .collect();
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    csv.push(',');
+                }
+                csv.push_str(&quote(v));
+            }
+            csv.push('\n');
+            cells.push(values);
+        }
+        let report = mlguard_data::validate_reader(
+            csv.as_bytes(),
+            "request",
+            &self.schema,
+            &ValidateOptions { max_errors: usize::MAX, ..ValidateOptions::default() },
+        )?;
+        for f in &report.findings {
+            if f.level != mlguard_findings::Level::Error {
+                continue;
+            }
+            match f.location.line {
+                Some(line) if line >= 2 && ((line - 2) as usize) < rows.len() => {
+                    let field = f.location.field.clone().unwrap_or_default();
+                    shape_errors[(line - 2) as usize].push(format!("{field}: {}", f.message));
+                }
+                _ => {
+                    return Err(VaultError::Invalid(Box::new(report.clone())));
+                }
+            }
+        }
+        let predictor = self.model.predictor()?;
+        let classes = &self.model.info.encoding.classes;
+        let mut out = Vec::with_capacity(rows.len());
+        for (r, values) in cells.iter().enumerate() {
+            if !shape_errors[r].is_empty() {
+                out.push(RowPrediction::Rejected { errors: std::mem::take(&mut shape_errors[r]) });
+                continue;
+            }
+            let p = predictor.predict(|name| {
+                self.features.iter().position(|f| f == name).map(|i| values[i].as_str())
+            });
+            let best = mlguard_learn::metrics::argmax(&p);
+            let probabilities = classes
+                .iter()
+                .zip(&p)
+                .map(|(c, v)| (c.clone(), serde_json::Value::from(*v)))
+                .collect();
+            out.push(RowPrediction::Predicted { prediction: classes[best].clone(), probabilities });
+        }
+        Ok(out)
+    }
+}
+
+/// A CSV cell, always quoted (values of a request are read back by our own tokenizer).
+fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+impl Vault {
+    /// Verifies a stored model completely and keeps it loaded for serving.
+    pub fn serving_model(&self, record: &ModelRecord) -> Result<ServingModel, VaultError> {
+        let model = self.load_model(record)?;
+        let features: Vec<String> =
+            model.predictor()?.columns().into_iter().map(str::to_owned).collect();
+        let mut schema =
+            Schema::from_json(&model.info.schema).map_err(mlguard_data::DataError::from)?;
+        schema.fields.retain(|f| features.contains(&f.name));
+        schema.primary_key.clear();
+        schema.unique_keys.clear();
+        schema.fields_match = FieldsMatch::Partial;
+        Ok(ServingModel { record: record.clone(), model, schema, features })
+    }
+}

@@ -328,3 +328,54 @@ fn an_unwritable_audit_log_refuses_actions_without_effect() {
     assert!(matches!(err, VaultError::AuditUnavailable(_)), "{err}");
     assert!(out.is_empty(), "no prediction released");
 }
+
+#[test]
+fn a_serving_model_predicts_json_rows_and_rejects_bad_ones_by_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut vault, schema, data) = setup(dir.path());
+    vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
+    let m = vault.train(&request(SeedPolicy::Fixed(3))).expect("train");
+    let serving = vault.serving_model(&m.record).expect("serving");
+    // A real row of the file as JSON.
+    let text = std::fs::read_to_string(&data).expect("read");
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let cells: Vec<&str> = lines.next().expect("row").split(',').collect();
+    let mut good = serde_json::Map::new();
+    for f in serving.features() {
+        let i = header.iter().position(|h| h == f).expect("column");
+        let v = cells[i];
+        good.insert(
+            f.clone(),
+            v.parse::<f64>().map_or_else(|_| serde_json::Value::from(v), serde_json::Value::from),
+        );
+    }
+    let good = serde_json::Value::Object(good);
+    let mut bad_enum = good.clone();
+    bad_enum["plan"] = "platinum".into();
+    let mut bad_number = good.clone();
+    bad_number["income"] = "lots".into();
+    let rows = [good.clone(), bad_enum, serde_json::json!([1, 2]), bad_number, good];
+    let out = serving.predict_json(&rows).expect("predict");
+    assert_eq!(out.len(), 5);
+    let rejected: Vec<usize> = out
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| matches!(r, mlguard_vault::RowPrediction::Rejected { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(rejected, [1, 2, 3], "{out:?}");
+    match (&out[0], &out[4]) {
+        (
+            mlguard_vault::RowPrediction::Predicted { prediction, probabilities },
+            mlguard_vault::RowPrediction::Predicted { prediction: p2, .. },
+        ) => {
+            assert_eq!(prediction, p2, "same row, same prediction");
+            let total: f64 = probabilities.values().filter_map(serde_json::Value::as_f64).sum();
+            assert!((total - 1.0).abs() < 1e-9);
+        }
+        other => unreachable!("{other:?}"),
+    }
+    let json = serde_json::to_string(&out[1]).expect("json");
+    assert!(json.contains("plan") && json.contains("errors"), "{json}");
+}
