@@ -1,0 +1,617 @@
+//! The mlguard vault as an HTTPS server.
+//!
+//! Every request but `/healthz`, `/metrics` and `/openapi.json` carries a token
+//! (`Authorization: Bearer mlg_…`); the vault's policy decides what its role may do, and
+//! sensitive actions need a fresh TOTP code (`X-MLGuard-TOTP`). Every decision is an
+//! entry in the vault's audit log, written before anything is done or released: when the
+//! log cannot be written the request fails with 503 and has no effect.
+//!
+//! TLS is rustls (aws-lc-rs); plain HTTP only when asked, and only on loopback.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use mlguard_vault::identity::{AuthError, Principal};
+use mlguard_vault::{ServingModel, Vault, VaultError, parse_ref};
+use serde_json::{Value, json};
+
+/// Largest request body.
+pub const MAX_BODY_BYTES: usize = 8 << 20;
+/// Longest a request may take.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The TLS certificate or key is unusable.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// Plain HTTP was asked for a non-loopback address.
+    #[error("plain HTTP (--insecure-http) is only allowed on a loopback address, not {0}")]
+    NotLoopback(SocketAddr),
+    /// Binding or serving failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Request counters for `/metrics`.
+#[derive(Default)]
+struct Metrics {
+    requests: Mutex<HashMap<(String, u16), u64>>,
+    predicted_rows: AtomicU64,
+    rejected_rows: AtomicU64,
+}
+
+/// What the handlers share: the vault (one writer at a time) and the models loaded so far.
+pub struct AppState {
+    vault: Mutex<Vault>,
+    models: Mutex<HashMap<String, Arc<ServingModel>>>,
+    metrics: Metrics,
+}
+
+impl AppState {
+    /// Serves `vault`.
+    pub fn new(vault: Vault) -> Arc<AppState> {
+        Arc::new(AppState {
+            vault: Mutex::new(vault),
+            models: Mutex::new(HashMap::new()),
+            metrics: Metrics::default(),
+        })
+    }
+
+    /// Signs a checkpoint of the audit log (on shutdown).
+    pub fn checkpoint(&self) -> Result<Option<u64>, VaultError> {
+        self.vault
+            .lock()
+            .map_err(|_| VaultError::Mismatch("the vault lock is poisoned".into()))?
+            .checkpoint()
+    }
+}
+
+/// An error as a JSON response.
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({"error": code, "message": message.into()}))).into_response()
+}
+
+fn auth_error(e: &AuthError) -> Response {
+    match e {
+        AuthError::BadToken => error(StatusCode::UNAUTHORIZED, "invalid_token", e.to_string()),
+        AuthError::Forbidden { .. } => error(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
+        AuthError::MfaRequired(_) => error(StatusCode::UNAUTHORIZED, "mfa_required", e.to_string()),
+        AuthError::MfaRejected => error(StatusCode::UNAUTHORIZED, "mfa_rejected", e.to_string()),
+        AuthError::MfaLocked(secs) => {
+            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "mfa_locked", e.to_string());
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+    }
+}
+
+fn vault_error(e: &VaultError) -> Response {
+    match e {
+        VaultError::AuditUnavailable(_) => {
+            error(StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable", e.to_string())
+        }
+        VaultError::NotFound(_) => error(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+        VaultError::Refused(_) | VaultError::Invalid(_) => {
+            error(StatusCode::UNPROCESSABLE_ENTITY, "refused", e.to_string())
+        }
+        _ => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The request id: the client's `X-Request-Id` (if short and printable) or a fresh one.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            mlguard_seal::random::<8>().map(|b| mlguard_seal::hex(&b)).unwrap_or_default()
+        })
+}
+
+impl AppState {
+    /// Authenticates, authorises (recording the decision) and runs `op` under the vault
+    /// lock. `op` gets the vault and who asked.
+    fn guarded(
+        &self,
+        route: &str,
+        headers: &HeaderMap,
+        action: &str,
+        object: &str,
+        op: impl FnOnce(&Vault, &Principal) -> Result<Response, VaultError>,
+    ) -> Response {
+        let id = request_id(headers);
+        let mut response = self.decide(headers, action, object, &id, op);
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert("x-request-id", v);
+        }
+        if let Ok(mut m) = self.metrics.requests.lock() {
+            *m.entry((route.to_owned(), response.status().as_u16())).or_default() += 1;
+        }
+        response
+    }
+
+    fn decide(
+        &self,
+        headers: &HeaderMap,
+        action: &str,
+        object: &str,
+        id: &str,
+        op: impl FnOnce(&Vault, &Principal) -> Result<Response, VaultError>,
+    ) -> Response {
+        let Ok(mut vault) = self.vault.lock() else {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the vault lock is poisoned",
+            );
+        };
+        vault.set_request_id(id);
+        vault.set_actor("anonymous");
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let who = match vault.authenticate(token) {
+            Err(e) => return vault_error(&e),
+            Ok(Err(e)) => {
+                // Recorded too: a refused request is an action.
+                let event = mlguard_vault::audit::Event::new(
+                    &format!("authn.{action}"),
+                    object,
+                    mlguard_vault::audit::Outcome::Denied,
+                )
+                .detail(json!({"reason": e.to_string()}));
+                if let Err(e) = vault.record(&event) {
+                    return vault_error(&e);
+                }
+                return auth_error(&e);
+            }
+            Ok(Ok(who)) => who,
+        };
+        vault.set_actor(&who.user);
+        let totp = headers.get("x-mlguard-totp").and_then(|v| v.to_str().ok());
+        match vault.authorize(&who, action, object, totp, now()) {
+            Err(e) => vault_error(&e),
+            Ok(Err(e)) => auth_error(&e),
+            Ok(Ok(())) => op(&vault, &who).unwrap_or_else(|e| vault_error(&e)),
+        }
+    }
+
+    /// A model by `NAME[@VERSION]`, verified on first use and kept.
+    fn model(&self, vault: &Vault, r: &str) -> Result<Arc<ServingModel>, VaultError> {
+        let (name, version) = parse_ref(r)?;
+        let record = vault.catalog().model(&name, version)?;
+        let key = format!("{}@{}", record.name, record.version);
+        let mut models = self
+            .models
+            .lock()
+            .map_err(|_| VaultError::Mismatch("the model cache lock is poisoned".into()))?;
+        if let Some(m) = models.get(&key).filter(|m| m.record.blake3 == record.blake3) {
+            return Ok(Arc::clone(m));
+        }
+        let m = Arc::new(vault.serving_model(&record)?);
+        models.insert(key, Arc::clone(&m));
+        Ok(m)
+    }
+}
+
+fn json_ok(v: Value) -> Response {
+    axum::Json(v).into_response()
+}
+
+async fn healthz() -> Response {
+    json_ok(json!({"status": "ok"}))
+}
+
+async fn metrics(State(s): State<Arc<AppState>>) -> Response {
+    let mut text = String::from(
+        "# HELP mlguard_requests_total Requests by route and status.\n# TYPE mlguard_requests_total counter\n",
+    );
+    if let Ok(m) = s.metrics.requests.lock() {
+        let mut rows: Vec<_> = m.iter().collect();
+        rows.sort();
+        for ((route, status), n) in rows {
+            text.push_str(&format!(
+                "mlguard_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}\n"
+            ));
+        }
+    }
+    for (name, help, v) in [
+        ("mlguard_predicted_rows_total", "Rows predicted.", &s.metrics.predicted_rows),
+        (
+            "mlguard_rejected_rows_total",
+            "Rows rejected by the training schema.",
+            &s.metrics.rejected_rows,
+        ),
+    ] {
+        text.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+            v.load(Ordering::Relaxed)
+        ));
+    }
+    if let Ok(v) = s.vault.lock()
+        && let Ok(n) = v.catalog().audit_len()
+    {
+        text.push_str(&format!(
+            "# HELP mlguard_audit_entries Entries in the audit log.\n# TYPE mlguard_audit_entries gauge\nmlguard_audit_entries {n}\n"
+        ));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+async fn openapi() -> Response {
+    json_ok(openapi_document())
+}
+
+/// The routes: (method, path, action, summary). The router and the OpenAPI document are
+/// both built from this list, so neither can miss an endpoint.
+pub const ROUTES: &[(&str, &str, &str, &str)] = &[
+    ("get", "/healthz", "", "Liveness"),
+    ("get", "/metrics", "", "Prometheus metrics"),
+    ("get", "/openapi.json", "", "This document"),
+    ("get", "/v1/datasets", "dataset.list", "Dataset versions"),
+    ("get", "/v1/models", "model.list", "Model versions"),
+    (
+        "post",
+        "/v1/models/{name}/predict",
+        "model.predict",
+        "Predict rows given as JSON objects; rows that break the training schema are rejected by row",
+    ),
+    (
+        "post",
+        "/v1/models/{name}/export",
+        "model.export",
+        "The model as safetensors (needs a TOTP code)",
+    ),
+    (
+        "get",
+        "/v1/audit/entries",
+        "audit.read",
+        "Audit entries (JSON lines), optionally from an index",
+    ),
+    (
+        "get",
+        "/v1/audit/checkpoint",
+        "audit.read",
+        "The latest signed checkpoint (C2SP signed note)",
+    ),
+    ("get", "/v1/audit/proof/{index}", "audit.read", "Inclusion proof of an entry"),
+    ("post", "/v1/audit/verify", "audit.verify", "Recompute the whole log"),
+    ("get", "/v1/admin/users", "user.manage", "Users (needs a TOTP code)"),
+    (
+        "post",
+        "/v1/admin/users",
+        "user.manage",
+        "Add a user: {\"name\", \"role\"} (needs a TOTP code)",
+    ),
+];
+
+/// The OpenAPI 3.1 document of every route.
+pub fn openapi_document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for (method, path, action, summary) in ROUTES {
+        let mut op = json!({
+            "summary": summary,
+            "responses": {
+                "200": {"description": "OK"},
+                "401": {"description": "invalid token, or a TOTP code needed or wrong"},
+                "403": {"description": "the role may not do this"},
+                "429": {"description": "second factor locked after repeated failures"},
+                "503": {"description": "the audit log cannot be written: nothing was done"}
+            }
+        });
+        if !action.is_empty() {
+            op["x-mlguard-action"] = (*action).into();
+            op["security"] = json!([{"bearer": []}]);
+        } else {
+            op["security"] = json!([]);
+        }
+        let entry = paths.entry((*path).to_owned()).or_insert_with(|| json!({}));
+        entry[*method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "mlguard", "version": env!("CARGO_PKG_VERSION")},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "paths": paths,
+    })
+}
+
+async fn list_datasets(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    s.guarded("/v1/datasets", &headers, "dataset.list", "datasets", |v, _| {
+        let list: Vec<Value> = v
+            .catalog()
+            .datasets()?
+            .into_iter()
+            .map(|d| json!({"name": d.name, "version": d.version, "rows": d.rows, "columns": d.columns, "blake3": d.blake3, "created": d.created}))
+            .collect();
+        Ok(json_ok(json!({"datasets": list})))
+    })
+}
+
+async fn list_models(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    s.guarded("/v1/models", &headers, "model.list", "models", |v, _| {
+        let list: Vec<Value> = v
+            .catalog()
+            .models()?
+            .into_iter()
+            .map(|m| json!({"name": m.name, "version": m.version, "dataset": format!("{}@{}", m.dataset, m.dataset_version), "target": m.target, "created": m.created}))
+            .collect();
+        Ok(json_ok(json!({"models": list})))
+    })
+}
+
+async fn predict(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request: Result<Value, _> = serde_json::from_slice(&body);
+    let rows = match request {
+        Ok(Value::Object(mut o)) => match o.remove("rows") {
+            Some(Value::Array(rows)) => rows,
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "expected {\"rows\": [{...}, ...]}",
+                );
+            }
+        },
+        Ok(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "expected {\"rows\": [{...}, ...]}",
+            );
+        }
+        Err(e) => {
+            return error(StatusCode::BAD_REQUEST, "bad_json", format!("the body is not JSON: {e}"));
+        }
+    };
+    let state = Arc::clone(&s);
+    s.guarded("/v1/models/{name}/predict", &headers, "model.predict", &name, |v, _| {
+        let model = state.model(v, &name)?;
+        let results = model.predict_json(&rows)?;
+        let rejected = results
+            .iter()
+            .filter(|r| matches!(r, mlguard_vault::RowPrediction::Rejected { .. }))
+            .count() as u64;
+        state.metrics.rejected_rows.fetch_add(rejected, Ordering::Relaxed);
+        state.metrics.predicted_rows.fetch_add(results.len() as u64 - rejected, Ordering::Relaxed);
+        Ok(json_ok(json!({
+            "model": format!("{}@{}", model.record.name, model.record.version),
+            "results": results,
+        })))
+    })
+}
+
+async fn export(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let state = Arc::clone(&s);
+    s.guarded("/v1/models/{name}/export", &headers, "model.export", &name, |v, _| {
+        let (n, version) = parse_ref(&name)?;
+        let record = v.catalog().model(&n, version)?;
+        let mut model = v.load_model(&record)?;
+        // The split seed is for reproduction inside the vault, not for export.
+        model.info.provenance.remove("mlguard.split_seed");
+        let _ = &state;
+        Ok(([(header::CONTENT_TYPE, "application/octet-stream")], model.to_safetensors())
+            .into_response())
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct Since {
+    from: Option<u64>,
+}
+
+async fn audit_entries(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Query<Since>,
+) -> Response {
+    s.guarded("/v1/audit/entries", &headers, "audit.read", "audit", |v, _| {
+        let mut text = String::new();
+        for (_, entry, _) in v.catalog().audit_entries(q.from.unwrap_or(0))? {
+            text.push_str(&entry);
+            text.push('\n');
+        }
+        Ok(([(header::CONTENT_TYPE, "application/jsonl")], text).into_response())
+    })
+}
+
+async fn audit_checkpoint(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    s.guarded("/v1/audit/checkpoint", &headers, "audit.read", "audit", |v, _| {
+        v.checkpoint()?;
+        let note = v.catalog().checkpoints()?.pop().map(|c| c.1).unwrap_or_default();
+        Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+    })
+}
+
+async fn audit_proof(
+    State(s): State<Arc<AppState>>,
+    Path(index): Path<u64>,
+    headers: HeaderMap,
+) -> Response {
+    s.guarded("/v1/audit/proof/{index}", &headers, "audit.read", "audit", |v, _| {
+        Ok(json_ok(v.audit_proof(index)?))
+    })
+}
+
+async fn audit_verify(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    s.guarded("/v1/audit/verify", &headers, "audit.verify", "audit", |v, _| {
+        let r = v.verify_audit()?;
+        Ok(json_ok(json!({
+            "ok": r.ok(), "entries": r.entries, "checkpoints": r.checkpoints,
+            "first_bad_entry": r.first_bad_entry, "problems": r.problems, "root": r.root,
+        })))
+    })
+}
+
+async fn list_users(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    s.guarded("/v1/admin/users", &headers, "user.manage", "users", |v, _| {
+        Ok(json_ok(json!({"users": v.users()?})))
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct NewUser {
+    name: String,
+    role: String,
+}
+
+async fn add_user(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(u) = serde_json::from_slice::<NewUser>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "expected {\"name\": ..., \"role\": ...}",
+        );
+    };
+    s.guarded("/v1/admin/users", &headers, "user.manage", &u.name, |v, _| {
+        v.add_user(&u.name, &u.role)?;
+        Ok((StatusCode::CREATED, axum::Json(json!({"name": u.name, "role": u.role})))
+            .into_response())
+    })
+}
+
+/// The application: every route of [`ROUTES`], a body limit and a timeout.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/datasets", get(list_datasets))
+        .route("/v1/models", get(list_models))
+        .route("/v1/models/{name}/predict", post(predict))
+        .route("/v1/models/{name}/export", post(export))
+        .route("/v1/audit/entries", get(audit_entries))
+        .route("/v1/audit/checkpoint", get(audit_checkpoint))
+        .route("/v1/audit/proof/{index}", get(audit_proof))
+        .route("/v1/audit/verify", post(audit_verify))
+        .route("/v1/admin/users", get(list_users).post(add_user))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .with_state(state)
+}
+
+/// A TLS certificate and key (DER).
+pub struct Certificate {
+    /// The certificate.
+    pub cert_der: Vec<u8>,
+    /// The PKCS#8 private key.
+    pub key_der: Vec<u8>,
+}
+
+impl Certificate {
+    /// A self-signed certificate for `localhost`, `127.0.0.1` and `::1` (development).
+    pub fn self_signed() -> Result<Certificate, ServeError> {
+        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
+        let c = rcgen::generate_simple_self_signed(names)
+            .map_err(|e| ServeError::Tls(e.to_string()))?;
+        Ok(Certificate { cert_der: c.cert.der().to_vec(), key_der: c.key_pair.serialize_der() })
+    }
+
+    /// From PEM files (the first certificate and the private key).
+    pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Certificate, ServeError> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes())
+            .map_err(|e| ServeError::Tls(format!("certificate: {e:?}")))?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+            .map_err(|e| ServeError::Tls(format!("private key: {e:?}")))?;
+        Ok(Certificate { cert_der: cert.to_vec(), key_der: key.secret_der().to_vec() })
+    }
+
+    /// The SHA-256 fingerprint of the certificate, colon-separated hex.
+    pub fn fingerprint(&self) -> String {
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.cert_der);
+        d.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
+    }
+
+    /// A rustls server configuration (TLS 1.2 and 1.3, aws-lc-rs).
+    pub fn server_config(&self) -> Result<rustls::ServerConfig, ServeError> {
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ServeError::Tls(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(self.cert_der.clone())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_der.clone())),
+            )
+            .map_err(|e| ServeError::Tls(e.to_string()))?;
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(config)
+    }
+}
+
+/// Serves `state` on `listen` until `shutdown` completes, then finishes the requests in
+/// flight (up to 10 s) and signs a checkpoint of the audit log. `tls: None` is plain HTTP,
+/// refused unless `listen` is a loopback address. Calls `bound` with the bound address.
+pub async fn serve(
+    state: Arc<AppState>,
+    listen: SocketAddr,
+    tls: Option<rustls::ServerConfig>,
+    bound: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    if tls.is_none() && !listen.ip().is_loopback() {
+        return Err(ServeError::NotLoopback(listen));
+    }
+    let app = router(Arc::clone(&state));
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        h.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    let listener = std::net::TcpListener::bind(listen)?;
+    listener.set_nonblocking(true)?;
+    bound(listener.local_addr()?);
+    let service = app.into_make_service();
+    match tls {
+        Some(config) => {
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config));
+            axum_server::from_tcp_rustls(listener, rustls).handle(handle).serve(service).await?;
+        }
+        None => {
+            axum_server::from_tcp(listener).handle(handle).serve(service).await?;
+        }
+    }
+    let _ = state.checkpoint();
+    Ok(())
+}
