@@ -103,6 +103,10 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: ModelCommand,
     },
+    /// Serve the vault over HTTPS: every request needs a token of a role the vault's
+    /// policy allows (and a fresh TOTP code for sensitive actions), and is recorded in the
+    /// audit log before anything is done. See /openapi.json for the endpoints.
+    Serve(ServeArgs),
     /// Users of the vault and their roles (admin, data-steward, data-scientist,
     /// model-consumer, auditor; what each may do is in the vault's policy.json).
     User {
@@ -124,6 +128,26 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8443", value_name = "ADDR")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// The TLS certificate (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM, PKCS#8).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// Generate a self-signed certificate for localhost (development); prints its SHA-256
+    /// fingerprint.
+    #[arg(long, conflicts_with_all = ["tls_cert", "insecure_http"])]
+    pub(crate) tls_self_signed: bool,
+    /// Plain HTTP without TLS: only on a loopback address.
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub(crate) insecure_http: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,11 +1,12 @@
-//! `mlguard user | token | mfa`: who may use the vault, run locally by whoever can unlock it.
+//! `mlguard serve` and `mlguard user | token | mfa`: who may use the vault, managed locally
+//! by whoever can unlock it.
 
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use mlguard_vault::identity::TotpAlg;
 
-use crate::args::{TotpAlgArg, VaultArgs};
+use crate::args::{ServeArgs, TotpAlgArg, VaultArgs};
 use crate::output::Out;
 use crate::pipeline::open_vault;
 
@@ -120,5 +121,48 @@ pub(crate) fn enroll(
     eprintln!(
         "scan the code (or enter the URI) in an authenticator app: shown once; sensitive actions now need its 6-digit code"
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn serve(a: &ServeArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    use mlguard_server::{AppState, Certificate};
+    let cert = match (&a.tls_cert, &a.tls_key) {
+        (Some(c), Some(k)) => Some(Certificate::from_pem(
+            &std::fs::read_to_string(c).with_context(|| format!("cannot read {}", c.display()))?,
+            &std::fs::read_to_string(k).with_context(|| format!("cannot read {}", k.display()))?,
+        )?),
+        _ if a.tls_self_signed => Some(Certificate::self_signed()?),
+        _ if a.insecure_http => None,
+        _ => bail!(
+            "give --tls-cert and --tls-key, or --tls-self-signed (development), or --insecure-http (loopback only)"
+        ),
+    };
+    if cert.is_none() && !a.listen.ip().is_loopback() {
+        bail!("--insecure-http is only allowed on a loopback address, not {}", a.listen);
+    }
+    let tls = cert.as_ref().map(Certificate::server_config).transpose()?;
+    let v = open_vault(vault)?;
+    let state = AppState::new(v);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if let (Some(c), true) = (&cert, a.tls_self_signed) {
+        out.line(&format!(
+            "self-signed certificate for localhost, SHA-256 fingerprint {}",
+            c.fingerprint()
+        ))?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let listen = a.listen;
+    runtime.block_on(mlguard_server::serve(
+        state,
+        listen,
+        tls,
+        |addr| {
+            println!("serving {scheme}://{addr} (endpoints: {scheme}://{addr}/openapi.json); Ctrl-C stops");
+        },
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+    ))?;
+    out.line("stopped; requests in flight finished and an audit checkpoint signed")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -81,6 +81,7 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
                 vault::trust(&cli.vault, &pem, name.as_deref(), out)
             }
         },
+        Command::Serve(a) => identity::serve(&a, &cli.vault, out),
         Command::User { command } => match command {
             UserCommand::Add { name, role } => identity::add_user(&name, &role, &cli.vault, out),
             UserCommand::List { json } => identity::list_users(json, &cli.vault, out),

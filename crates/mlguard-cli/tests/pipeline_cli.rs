@@ -260,3 +260,14 @@ fn users_tokens_mfa_and_the_audit_log_from_the_command_line() {
     // After the edit, no proof against the signed checkpoint can be made.
     assert_eq!(run(dir, &["audit", "prove", "--index", "1"]).status.code(), Some(2));
 }
+
+#[test]
+fn serve_refuses_plain_http_off_loopback_and_needs_a_tls_choice() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let o = run(t.path(), &["serve", "--insecure-http", "--listen", "0.0.0.0:0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("only allowed on a loopback address"), "{}", text(&o.stderr));
+    let o = run(t.path(), &["serve"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--tls-self-signed"), "{}", text(&o.stderr));
+}

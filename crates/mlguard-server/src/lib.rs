@@ -391,7 +391,11 @@ async fn predict(
             );
         }
         Err(e) => {
-            return error(StatusCode::BAD_REQUEST, "bad_json", format!("the body is not JSON: {e}"));
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_json",
+                format!("the body is not JSON: {e}"),
+            );
         }
     };
     let state = Arc::clone(&s);

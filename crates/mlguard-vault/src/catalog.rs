@@ -136,6 +136,8 @@ impl Catalog {
     pub fn open(path: &Path) -> Result<Catalog, VaultError> {
         let mut conn = Connection::open(path).map_err(sql)?;
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;").map_err(sql)?;
+        // Another process (the CLI beside a server) may hold the write lock briefly.
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(sql)?;
         conn.execute_batch("CREATE TABLE IF NOT EXISTS catalog_version (version INTEGER NOT NULL)")
             .map_err(sql)?;
         let current: i64 = conn
@@ -170,7 +172,10 @@ impl Catalog {
         d: &DatasetRecord,
         audit: AuditEntry<'_>,
     ) -> Result<(), VaultError> {
-        let tx = self.conn.transaction().map_err(sql)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql)?;
         append_audit(&tx, audit)?;
         tx.execute(
             "INSERT INTO datasets (name, version, object, blake3, size, rows, columns, schema, created, actor, report)
@@ -183,7 +188,10 @@ impl Catalog {
 
     /// Records a model version and its audit entry (in one transaction).
     pub fn add_model(&mut self, m: &ModelRecord, audit: AuditEntry<'_>) -> Result<(), VaultError> {
-        let tx = self.conn.transaction().map_err(sql)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql)?;
         append_audit(&tx, audit)?;
         tx.execute(
             "INSERT INTO models (name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor)
@@ -301,7 +309,13 @@ impl Catalog {
     pub fn append_audit(&self, build: AuditEntry<'_>) -> Result<(), VaultError> {
         let unavailable = |e: rusqlite::Error| VaultError::AuditUnavailable(e.to_string());
         // Only one connection per catalog handle, and no transaction is open across calls.
-        let tx = self.conn.unchecked_transaction().map_err(unavailable)?;
+        // IMMEDIATE: the write lock is taken first, so two processes appending at once wait
+        // for each other instead of both reading the same next index.
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(unavailable)?;
         append_audit(&tx, build)?;
         tx.commit().map_err(unavailable)
     }
