@@ -138,7 +138,7 @@ impl AppState {
         headers: &HeaderMap,
         action: &str,
         object: &str,
-        op: impl FnOnce(&Vault, &Principal) -> Result<Response, VaultError>,
+        op: impl FnOnce(&mut Vault, &Principal) -> Result<Response, VaultError>,
     ) -> Response {
         let id = request_id(headers);
         let mut response = self.decide(headers, action, object, &id, op);
@@ -157,7 +157,7 @@ impl AppState {
         action: &str,
         object: &str,
         id: &str,
-        op: impl FnOnce(&Vault, &Principal) -> Result<Response, VaultError>,
+        op: impl FnOnce(&mut Vault, &Principal) -> Result<Response, VaultError>,
     ) -> Response {
         let Ok(mut vault) = self.vault.lock() else {
             return error(
@@ -195,7 +195,7 @@ impl AppState {
         match vault.authorize(&who, action, object, totp, now()) {
             Err(e) => vault_error(&e),
             Ok(Err(e)) => auth_error(&e),
-            Ok(Ok(())) => op(&vault, &who).unwrap_or_else(|e| vault_error(&e)),
+            Ok(Ok(())) => op(&mut vault, &who).unwrap_or_else(|e| vault_error(&e)),
         }
     }
 
@@ -415,6 +415,42 @@ async fn predict(
     })
 }
 
+#[derive(serde::Deserialize)]
+struct TrainBody {
+    dataset: String,
+    name: Option<String>,
+}
+
+async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(t) = serde_json::from_slice::<TrainBody>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "expected {\"dataset\": \"NAME[@VERSION]\", \"name\": \"MODEL\"}",
+        );
+    };
+    s.guarded("/v1/models/train", &headers, "model.train", &t.dataset, |v, _| {
+        let (dataset, version) = parse_ref(&t.dataset)?;
+        let m = v.train(&mlguard_vault::TrainRequest {
+            dataset,
+            version,
+            target: None,
+            test_size: 0.2,
+            fit: mlguard_learn::FitOptions::default(),
+            seed: mlguard_vault::SeedPolicy::Secure,
+            name: t.name.clone(),
+        })?;
+        Ok((
+            StatusCode::CREATED,
+            axum::Json(json!({
+                "model": format!("{}@{}", m.record.name, m.record.version),
+                "metrics": m.trained.model.info.metrics,
+            })),
+        )
+            .into_response())
+    })
+}
+
 async fn export(
     State(s): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -516,6 +552,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/v1/datasets", get(list_datasets))
         .route("/v1/models", get(list_models))
+        .route("/v1/models/train", post(train))
         .route("/v1/models/{name}/predict", post(predict))
         .route("/v1/models/{name}/export", post(export))
         .route("/v1/audit/entries", get(audit_entries))

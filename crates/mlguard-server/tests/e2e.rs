@@ -181,6 +181,26 @@ async fn roles_mfa_predictions_and_audit_over_real_tls() {
         .expect("send");
     assert_eq!(r.status(), 403);
 
+    // Training: refused to the consumer, done for the scientist (no TOTP needed).
+    let train = json!({"dataset": "users", "name": "churn2"});
+    let r = client
+        .post(url("/v1/models/train"))
+        .header("authorization", bearer(&consumer))
+        .json(&train)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 403);
+    let r = client
+        .post(url("/v1/models/train"))
+        .header("authorization", bearer(&scientist))
+        .json(&train)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.json::<Value>().await.expect("json")["model"], "churn2@1");
+
     // Export needs a TOTP code; each code works once.
     let r = client
         .post(url("/v1/models/churn/export"))

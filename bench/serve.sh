@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Benchmark: `mlguard serve` against a Python peer (Flask + scikit-learn) serving a
+# logistic regression of the same data, by hand (not CI). POST /predict with one row,
+# token auth on both, and on mlguard every request authorised by the policy and written
+# to the audit log before it is answered. oha (built from crates.io into bench/.tools)
+# loads each for 10 s at 1, 16 and 64 connections; prints requests/s, p50 and p99.
+#
+#   bench/serve.sh [SECONDS]
+#
+# Installs flask, scikit-learn and pandas into bench/.venv-serve; writes to bench/out/serve.
+# Goal (issue 8): >= 20x the peer's throughput, p99 < 5 ms at 16 connections.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+out="$here/out/serve"
+venv="$here/.venv-serve"
+secs="${1:-10}"
+mkdir -p "$out"
+if ! "$venv/bin/python" -c "import flask, sklearn, pandas" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check flask scikit-learn pandas
+fi
+if [ ! -x "$here/.tools/bin/oha" ]; then
+  cargo install --quiet --locked --root "$here/.tools" oha
+fi
+oha="$here/.tools/bin/oha"
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p mlguard-cli
+mlguard="$root/target/release/mlguard"
+
+# A vault with the demo's data and model, and a model consumer's token.
+rm -rf "$out/demo"
+"$mlguard" demo --rows 20000 --out "$out/demo" > /dev/null
+export MLGUARD_VAULT="$out/demo/vault" MLGUARD_KEY_FILE="$out/demo/vault.key"
+"$mlguard" user add bench --role model-consumer > /dev/null
+token=$("$mlguard" token create --user bench 2>/dev/null)
+row=$(python3 -c "
+import csv, json
+r = csv.DictReader(open('$out/demo/user_data.csv'))
+row = next(r)
+print(json.dumps({'rows': [{k: (float(v) if k not in ('region', 'plan') else v) for k, v in row.items()}]}))")
+echo "$row" > "$out/body.json"
+
+"$mlguard" serve --tls-self-signed --listen 127.0.0.1:18443 > "$out/mlguard-serve.log" 2>&1 &
+mpid=$!
+"$venv/bin/python" "$here/serve_peer.py" "$out/demo/user_data.csv" 18080 "$token" > "$out/peer.log" 2>&1 &
+ppid=$!
+trap 'kill $mpid $ppid 2>/dev/null || true' EXIT
+for i in $(seq 1 60); do
+  curl -sk https://127.0.0.1:18443/healthz > /dev/null 2>&1 && curl -s -o /dev/null http://127.0.0.1:18080/ 2>/dev/null && break
+  sleep 1
+done
+curl -sfk -H "Authorization: Bearer $token" -H 'content-type: application/json' -d @"$out/body.json" \
+  https://127.0.0.1:18443/v1/models/churn/predict > /dev/null || { echo "mlguard predict failed"; exit 1; }
+curl -sf -H "Authorization: Bearer $token" -H 'content-type: application/json' -d @"$out/body.json" \
+  http://127.0.0.1:18080/predict > /dev/null || { echo "peer predict failed"; exit 1; }
+
+run() { # name url connections
+  "$oha" -z "${secs}s" -c "$3" --no-tui --insecure --output-format json -m POST \
+    -H "Authorization: Bearer $token" -H 'content-type: application/json' -D "$out/body.json" "$2" \
+    > "$out/$1-$3.json"
+  python3 - "$out/$1-$3.json" "$1" "$3" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+s, p = d["summary"], d["latencyPercentiles"]
+codes = d.get("statusCodeDistribution", {})
+print(f"{sys.argv[2]:<8} c={sys.argv[3]:<3} {s['requestsPerSec']:>9.0f} req/s  p50 {p['p50']*1000:7.2f} ms  p99 {p['p99']*1000:7.2f} ms  statuses {codes}")
+PY
+}
+for c in 1 16 64; do
+  run mlguard https://127.0.0.1:18443/v1/models/churn/predict "$c"
+  run peer http://127.0.0.1:18080/predict "$c"
+done
+entries=$("$mlguard" audit verify --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['entries'], 'entries, ok' if d['ok'] else 'FAILED')")
+echo "audit log after the run: $entries"
