@@ -58,7 +58,7 @@ const STEPS: &[(&str, &str, Step)] = &[
     ),
     ("train", "Train on the sealed dataset (secret split seed, sealed model)", train),
     ("predict", "Predict on fresh rows, then tamper with the stored model", predict),
-    ("log", "Every action above is in a tamper-evident audit log", audit_log),
+    ("serve", "Serve over TLS: roles, a TOTP-protected export, a tamper-evident audit log", serve),
     ("scan", "Scan downloaded model files for hidden code (nothing is executed)", scan_models),
     ("audit", "Audit a typical ML training script, syntax error and all", audit_code),
 ];
@@ -593,28 +593,178 @@ fn predict(d: &mut Demo<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn audit_log(d: &mut Demo<'_>) -> anyhow::Result<()> {
-    let vault = d.vault.as_ref().context("no vault: the ingest step did not run")?;
-    vault.checkpoint()?;
-    let good = vault.verify_audit()?;
-    // Someone with write access to the catalog rewrites a denial as allowed.
-    vault.catalog().connection().execute(
-        "UPDATE audit_entries SET entry = replace(entry, '\"failed\"', '\"allowed\"') \
-         WHERE idx = (SELECT MIN(idx) FROM audit_entries WHERE entry LIKE '%\"failed\"%')",
-        [],
-    )?;
-    let bad = vault.verify_audit()?;
+/// Fresh user rows as JSON objects (numbers as numbers), for the prediction API.
+fn json_rows(rows: u64, seed: u64) -> anyhow::Result<Vec<serde_json::Value>> {
+    let mut csv = Vec::new();
+    synth::write_user_data(&mut csv, rows, seed)?;
+    let text = String::from_utf8(csv)?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().context("empty")?.split(',').collect();
+    Ok(lines
+        .map(|l| {
+            let obj: serde_json::Map<String, serde_json::Value> = header
+                .iter()
+                .zip(l.split(','))
+                .map(|(h, c)| {
+                    let v = c.parse::<f64>().map_or_else(|_| c.into(), serde_json::Value::from);
+                    ((*h).to_owned(), v)
+                })
+                .collect();
+            serde_json::Value::Object(obj)
+        })
+        .collect())
+}
+
+fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
+    use mlguard_server::{AppState, Certificate};
+    use mlguard_vault::identity::{TotpAlg, hotp};
+    use std::sync::Arc;
+    let vault = d.vault.take().context("no vault: the ingest step did not run")?;
+    let mut tokens = Vec::new();
+    let mut secret = Vec::new();
+    for (user, role) in [("carol", "model-consumer"), ("sam", "data-scientist"), ("ada", "auditor")]
+    {
+        vault.add_user(user, role)?;
+        if user == "sam" {
+            let uri = vault.enroll_mfa(user, TotpAlg::Sha1)?;
+            let b32 = uri.split("secret=").nth(1).and_then(|s| s.split('&').next()).unwrap_or("");
+            secret = base32_decode(b32);
+        }
+        tokens.push(vault.create_token(user, None)?.1.to_string());
+    }
+    let cert = Certificate::self_signed()?;
+    let tls = cert.server_config()?;
+    let state = AppState::new(vault);
+    let rows = json_rows(100, d.seed.wrapping_add(3))?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let (statuses, port, exported, predicted) = runtime.block_on(async {
+        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(mlguard_server::serve(
+            Arc::clone(&state),
+            "127.0.0.1:0".parse()?,
+            Some(tls),
+            move |a| {
+                let _ = addr_tx.send(a);
+            },
+            async move {
+                let _ = stop_rx.await;
+            },
+        ));
+        let addr = addr_rx.await?;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(rustls::pki_types::CertificateDer::from(cert.cert_der.clone()))?;
+        let client_tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let client = reqwest::Client::builder().use_preconfigured_tls(client_tls).build()?;
+        let url = |p: &str| format!("https://localhost:{}{p}", addr.port());
+        let auth = |t: &str| format!("Bearer {t}");
+        let predict = client
+            .post(url("/v1/models/churn/predict"))
+            .header("authorization", auth(&tokens[0]))
+            .json(&serde_json::json!({ "rows": rows }))
+            .send()
+            .await?;
+        let p_status = predict.status().as_u16();
+        let body: serde_json::Value = predict.json().await?;
+        let predicted = body["results"]
+            .as_array()
+            .map_or(0, |r| r.iter().filter(|x| x["prediction"].is_string()).count());
+        let train = client
+            .post(url("/v1/models/train"))
+            .header("authorization", auth(&tokens[0]))
+            .json(&serde_json::json!({"dataset": "users@1"}))
+            .send()
+            .await?
+            .status()
+            .as_u16();
+        let export = |code: Option<String>| {
+            let mut r = client
+                .post(url("/v1/models/churn/export"))
+                .header("authorization", auth(&tokens[1]));
+            if let Some(c) = code {
+                r = r.header("x-mlguard-totp", c);
+            }
+            r.send()
+        };
+        let no_code = export(None).await?.status().as_u16();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+        let with_code =
+            export(Some(format!("{:06}", hotp(&secret, TotpAlg::Sha1, now / 30, 6)))).await?;
+        let w_status = with_code.status().as_u16();
+        let exported = with_code.bytes().await?.len();
+        let verify: serde_json::Value = client
+            .post(url("/v1/audit/verify"))
+            .header("authorization", auth(&tokens[2]))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let _ = stop_tx.send(());
+        server.await??;
+        anyhow::Ok((
+            [p_status, train, no_code, w_status, u16::from(verify["ok"] == true)],
+            addr.port(),
+            exported,
+            predicted,
+        ))
+    })?;
     d.out.line(&format!(
-        "  {} entries (RFC 6962 tree, Ed25519 checkpoint): {}; the tampered-model failure rewritten as allowed: {} at entry {}",
+        "  https://localhost:{port} (self-signed, rustls): consumer predicts {predicted}/100 rows [{}], may not train [{}]; export without TOTP [{}], with [{}, {} bytes]",
+        statuses[0], statuses[1], statuses[2], statuses[3], thousands(exported as u64)
+    ))?;
+    // Someone with write access to the catalog rewrites the tampered-model failure as allowed.
+    let (good, bad) = state
+        .with_vault(|v| -> anyhow::Result<_> {
+            v.checkpoint()?;
+            let good = v.verify_audit()?;
+            v.catalog().connection().execute(
+                "UPDATE audit_entries SET entry = replace(entry, '\"failed\"', '\"allowed\"') \
+                 WHERE idx = (SELECT MIN(idx) FROM audit_entries WHERE entry LIKE '%\"failed\"%')",
+                [],
+            )?;
+            Ok((good, v.verify_audit()?))
+        })
+        .context("the vault lock is poisoned")??;
+    d.out.line(&format!(
+        "  audit log: {} entries, every request included, Ed25519 checkpoints: {} (also via the API); one entry rewritten: {} at entry {}",
         good.entries,
-        if good.ok() { d.out.good("verified") } else { d.out.bad("FAILED") },
+        if good.ok() && statuses[4] == 1 { d.out.good("verified") } else { d.out.bad("FAILED") },
         if bad.ok() { d.out.bad("ACCEPTED") } else { d.out.good("caught") },
         bad.first_bad_entry.map_or("?".into(), |i| i.to_string()),
     ))?;
+    if statuses[..4] != [200, 403, 401, 200] || statuses[4] != 1 || predicted == 0 {
+        d.failures.push(format!("the server answered {statuses:?}"));
+    }
     if !good.ok() || bad.ok() {
         d.failures.push("the audit log did not verify, or an edit was not caught".into());
     }
     Ok(())
+}
+
+/// RFC 4648 base32 (no padding) to bytes.
+fn base32_decode(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let (mut buf, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => continue,
+        };
+        buf = (buf << 5) | u32::from(v);
+        bits += 5;
+        if bits >= 8 {
+            out.push((buf >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    out
 }
 
 fn scan_models(d: &mut Demo<'_>) -> anyhow::Result<()> {
@@ -624,28 +774,26 @@ fn scan_models(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let state: &[u8] = b"\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01X\x06\x00\x00\x00weightq\x02ctorch._utils\n_rebuild_tensor_v2\nq\x03(X\x01\x00\x00\x000tRs.";
     let evil: &[u8] = b"\x80\x04\x95\x1e\x00\x00\x00\x00\x00\x00\x00\x8c\x05posix\x94\x8c\x06system\x94\x93\x94\x8c\x02id\x94\x85\x94R\x94.";
     let opts = ScanOptions::default();
+    let mut parts = Vec::new();
     for (name, data, want_flagged) in [("state_dict.pkl", state, false), ("model.pkl", evil, true)]
     {
         let findings = scan_bytes(name, data, &opts);
         let worst = findings.iter().max_by_key(|f| f.severity);
         let flagged = worst.is_some_and(|f| f.severity >= Severity::Medium);
-        let line = match worst.filter(|_| flagged) {
+        parts.push(match worst.filter(|_| flagged) {
             Some(f) => format!(
-                "  {}  {name}: {} [{}]",
+                "{} {name}: {} [{}]",
                 d.out.bad(&f.severity.to_string()),
                 f.message,
                 f.check
             ),
-            None => format!(
-                "  {}  {name}: only allowlisted imports (collections.OrderedDict, torch._utils._rebuild_tensor_v2)",
-                d.out.good("clean")
-            ),
-        };
-        d.out.line(&line)?;
+            None => format!("{} {name}: only allowlisted imports", d.out.good("clean")),
+        });
         if flagged != want_flagged {
             d.failures.push(format!("the scanner misjudged {name}"));
         }
     }
+    d.out.line(&format!("  {}", parts.join("; ")))?;
     Ok(())
 }
 
@@ -702,10 +850,10 @@ fn audit_code(d: &mut Demo<'_>) -> anyhow::Result<()> {
             if f.severity >= mlguard_findings::Severity::High { d.out.bad(&item) } else { item }
         })
         .collect();
-    d.out.line(&format!("  train.py {}", items.join(" · ")))?;
     let safe = audit_source("train_safe.py", SAFE_SCRIPT, &opts);
     d.out.line(&format!(
-        "  {} findings in {} of the 6 flaw classes on the flawed script; {} on the safe rewrite",
+        "  train.py {}: {} findings in {} of the 6 flaw classes; {} on the safe rewrite",
+        items.join(" · "),
         findings.len(),
         classes.len(),
         if safe.is_empty() { d.out.good("none") } else { d.out.bad(&safe.len().to_string()) }

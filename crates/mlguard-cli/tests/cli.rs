@@ -245,8 +245,9 @@ fn demo_catches_every_corruption() {
     assert!(out.contains("refused") && out.contains("verified;"), "{out}");
     assert!(out.contains("HMAC pseudonyms") && out.contains("k ≥ 5"), "{out}");
     assert!(out.contains("FLAGGED: 25/25 conflicting pairs"), "the poisoned batch:\n{out}");
+    assert!(out.contains("may not train [403]; export without TOTP [401], with [200"), "{out}");
     assert!(
-        out.contains("verified; the tampered-model failure rewritten as allowed: caught"),
+        out.contains(": verified (also via the API); one entry rewritten: caught at entry"),
         "{out}"
     );
     assert!(f.dir.path().join("demo/schema.json").exists());

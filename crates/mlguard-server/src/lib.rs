@@ -68,6 +68,11 @@ impl AppState {
         })
     }
 
+    /// Runs `f` with the vault (None if its lock is poisoned).
+    pub fn with_vault<T>(&self, f: impl FnOnce(&Vault) -> T) -> Option<T> {
+        self.vault.lock().ok().map(|v| f(&v))
+    }
+
     /// Signs a checkpoint of the audit log (on shutdown).
     pub fn checkpoint(&self) -> Result<Option<u64>, VaultError> {
         self.vault
