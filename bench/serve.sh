@@ -35,9 +35,13 @@ export MLGUARD_VAULT="$out/demo/vault" MLGUARD_KEY_FILE="$out/demo/vault.key"
 token=$("$mlguard" token create --user bench 2>/dev/null)
 row=$(python3 -c "
 import csv, json
-r = csv.DictReader(open('$out/demo/user_data.csv'))
-row = next(r)
-print(json.dumps({'rows': [{k: (float(v) if k not in ('region', 'plan') else v) for k, v in row.items()}]}))")
+def cell(v):
+    try:
+        return float(v)
+    except ValueError:
+        return v
+row = next(csv.DictReader(open('$out/demo/user_data.csv')))
+print(json.dumps({'rows': [{k: cell(v) for k, v in row.items()}]}))")
 echo "$row" > "$out/body.json"
 
 "$mlguard" serve --tls-self-signed --listen 127.0.0.1:18443 > "$out/mlguard-serve.log" 2>&1 &

@@ -19,7 +19,7 @@ data, port, token = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 df = pd.read_csv(data)
 y = df.pop("label")
 X = df.drop(columns=PII)
-cats = [c for c in X.columns if X[c].dtype == object]
+cats = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
 nums = [c for c in X.columns if c not in cats]
 model = make_pipeline(
     make_column_transformer((StandardScaler(), nums), (OneHotEncoder(handle_unknown="ignore"), cats)),

@@ -723,12 +723,23 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
         .with_vault(|v| -> anyhow::Result<_> {
             v.checkpoint()?;
             let good = v.verify_audit()?;
-            v.catalog().connection().execute(
-                "UPDATE audit_entries SET entry = replace(entry, '\"failed\"', '\"allowed\"') \
-                 WHERE idx = (SELECT MIN(idx) FROM audit_entries WHERE entry LIKE '%\"failed\"%')",
+            let conn = v.catalog().connection();
+            let (idx, original): (i64, String) = conn.query_row(
+                "SELECT idx, entry FROM audit_entries WHERE entry LIKE '%\"failed\"%' ORDER BY idx LIMIT 1",
                 [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            Ok((good, v.verify_audit()?))
+            conn.execute(
+                "UPDATE audit_entries SET entry = ?2 WHERE idx = ?1",
+                rusqlite::params![idx, original.replace("\"failed\"", "\"allowed\"")],
+            )?;
+            let bad = v.verify_audit()?;
+            // Put it back: the vault kept with --out still verifies.
+            conn.execute(
+                "UPDATE audit_entries SET entry = ?2 WHERE idx = ?1",
+                rusqlite::params![idx, original],
+            )?;
+            Ok((good, bad))
         })
         .context("the vault lock is poisoned")??;
     d.out.line(&format!(

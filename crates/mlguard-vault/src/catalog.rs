@@ -135,7 +135,12 @@ impl Catalog {
     /// Opens (creating if needed) and migrates the catalog at `path`.
     pub fn open(path: &Path) -> Result<Catalog, VaultError> {
         let mut conn = Connection::open(path).map_err(sql)?;
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;").map_err(sql)?;
+        // WAL: a commit is one append and one fsync of the log (synchronous = FULL keeps
+        // every commit durable), and readers do not block the writer.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+        )
+        .map_err(sql)?;
         // Another process (the CLI beside a server) may hold the write lock briefly.
         conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(sql)?;
         conn.execute_batch("CREATE TABLE IF NOT EXISTS catalog_version (version INTEGER NOT NULL)")

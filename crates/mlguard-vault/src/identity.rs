@@ -300,10 +300,6 @@ fn sql(e: rusqlite::Error) -> VaultError {
 }
 
 impl Vault {
-    fn policy(&self) -> Result<Policy, VaultError> {
-        Policy::load(self.root())
-    }
-
     /// Adds a user with a role (recorded).
     pub fn add_user(&self, name: &str, role: &str) -> Result<(), VaultError> {
         if !ROLES.contains(&role) {

@@ -161,6 +161,8 @@ pub struct Vault {
     actor: String,
     audit: AuditKeys,
     request_id: String,
+    /// The policy as last read, with the file's modification time.
+    policy: std::cell::RefCell<Option<(Option<std::time::SystemTime>, crate::identity::Policy)>>,
 }
 
 impl Drop for Vault {
@@ -220,7 +222,15 @@ impl Vault {
             )?;
         }
         let request_id = hex(&mlguard_seal::random::<8>()?);
-        Ok(Vault { root: root.to_path_buf(), keys, catalog, actor: actor(), audit, request_id })
+        Ok(Vault {
+            root: root.to_path_buf(),
+            keys,
+            catalog,
+            actor: actor(),
+            audit,
+            request_id,
+            policy: std::cell::RefCell::new(None),
+        })
     }
 
     /// Sets who the following actions are recorded as (default: the OS user).
@@ -376,6 +386,23 @@ impl Vault {
             "checkpoint": note,
             "verifier_key": self.audit.verifier_key(),
         }))
+    }
+
+    /// The vault's policy, re-read when `policy.json` changes.
+    pub fn policy(&self) -> Result<crate::identity::Policy, VaultError> {
+        let modified =
+            std::fs::metadata(self.root.join("policy.json")).and_then(|m| m.modified()).ok();
+        if let Some((at, p)) = self.policy.borrow().as_ref()
+            && modified.is_some()
+            && *at == modified
+        {
+            return Ok(p.clone());
+        }
+        let p = crate::identity::Policy::load(&self.root)?;
+        let modified =
+            std::fs::metadata(self.root.join("policy.json")).and_then(|m| m.modified()).ok();
+        *self.policy.borrow_mut() = Some((modified, p.clone()));
+        Ok(p)
     }
 
     /// The vault's directory.
@@ -1075,7 +1102,8 @@ impl ServingModel {
             csv.as_bytes(),
             "request",
             &self.schema,
-            &ValidateOptions { max_errors: usize::MAX, ..ValidateOptions::default() },
+            // A request is small: one worker, no pool to start per request.
+            &ValidateOptions { max_errors: usize::MAX, threads: 1, ..ValidateOptions::default() },
         )?;
         for f in &report.findings {
             if f.level != mlguard_findings::Level::Error {
