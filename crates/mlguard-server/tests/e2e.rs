@@ -310,3 +310,101 @@ async fn plain_http_only_on_loopback() {
     let r = serve(state, "0.0.0.0:0".parse().expect("addr"), None, |_| {}, async {}).await;
     assert!(matches!(r, Err(mlguard_server::ServeError::NotLoopback(_))));
 }
+
+/// The role × endpoint matrix over HTTPS, generated from the vault's policy: every role
+/// against every protected route, without a TOTP code and with one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_against_every_endpoint_as_the_policy_says() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (vault, _, _, row) = setup(dir.path());
+    let policy = vault.policy().expect("policy");
+    let mut users = Vec::new();
+    for role in mlguard_vault::identity::ROLES {
+        let user = format!("m-{role}");
+        vault.add_user(&user, role).expect("user");
+        let uri = vault.enroll_mfa(&user, TotpAlg::Sha1).expect("mfa");
+        let b32 = uri.split("secret=").nth(1).and_then(|s| s.split('&').next()).expect("secret");
+        let token = vault.create_token(&user, None).expect("token").1.to_string();
+        users.push((role.to_string(), token, unbase32(b32)));
+    }
+    let cert = Certificate::self_signed().expect("certificate");
+    let state = AppState::new(vault);
+    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(
+        Arc::clone(&state),
+        "127.0.0.1:0".parse().expect("addr"),
+        Some(cert.server_config().expect("tls")),
+        move |a| {
+            let _ = addr_tx.send(a);
+        },
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    let addr = addr_rx.await.expect("bound");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls::pki_types::CertificateDer::from(cert.cert_der.clone())).expect("root");
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let client = reqwest::Client::builder().use_preconfigured_tls(tls).build().expect("client");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let mut checked = 0;
+    for (role, token, secret) in &users {
+        // Codes of the current step and the next (both inside the ±1 window), each used once.
+        let mut codes =
+            (0..2u64).map(|k| format!("{:06}", hotp(secret, TotpAlg::Sha1, now / 30 + k, 6)));
+        for (method, path, action, _) in ROUTES.iter().filter(|r| !r.2.is_empty()) {
+            let allowed = policy.allows(role, action);
+            let mfa = policy.needs_mfa(action);
+            let path = path.replace("{name}", "churn").replace("{index}", "0");
+            let body = match *action {
+                "model.predict" => json!({"rows": [row.clone()]}),
+                "model.train" => json!({"dataset": "users", "name": format!("m-{role}")}),
+                "user.manage" => {
+                    json!({"name": format!("new-{role}-{checked}"), "role": "auditor"})
+                }
+                _ => json!({}),
+            };
+            for with_code in [false, true] {
+                if with_code && !(allowed && mfa) {
+                    continue; // a code changes nothing elsewhere; do not spend one
+                }
+                let mut r = if *method == "get" {
+                    client.get(format!("https://localhost:{}{path}", addr.port()))
+                } else {
+                    client.post(format!("https://localhost:{}{path}", addr.port())).json(&body)
+                };
+                r = r.header("authorization", format!("Bearer {token}"));
+                if with_code {
+                    r = r.header("x-mlguard-totp", codes.next().expect("a code"));
+                }
+                let status = r.send().await.expect("send").status().as_u16();
+                let want: &[u16] = match (allowed, mfa, with_code) {
+                    (false, _, _) => &[403],
+                    (true, true, false) => &[401],
+                    _ => &[200, 201],
+                };
+                assert!(
+                    want.contains(&status),
+                    "{role} {method} {path} (code: {with_code}): {status}, want {want:?}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    let protected = ROUTES.iter().filter(|r| !r.2.is_empty()).count();
+    assert!(checked > 5 * protected, "{checked} requests for {protected} routes");
+    let ok = state.with_vault(|v| v.verify_audit().expect("verify").ok()).expect("vault");
+    assert!(ok, "the log verifies after the matrix");
+    let _ = stop_tx.send(());
+    server.await.expect("join").expect("serve");
+}
