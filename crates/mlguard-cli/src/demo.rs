@@ -627,8 +627,8 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
         vault.add_user(user, role)?;
         if user == "sam" {
             let uri = vault.enroll_mfa(user, TotpAlg::Sha1)?;
-            let b32 = uri.split("secret=").nth(1).and_then(|s| s.split('&').next()).unwrap_or("");
-            secret = base32_decode(b32);
+            secret =
+                mlguard_vault::identity::otpauth_secret(&uri).context("no secret in the URI")?;
         }
         tokens.push(vault.create_token(user, None)?.1.to_string());
     }
@@ -756,26 +756,6 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
         d.failures.push("the audit log did not verify, or an edit was not caught".into());
     }
     Ok(())
-}
-
-/// RFC 4648 base32 (no padding) to bytes.
-fn base32_decode(s: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    let (mut buf, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => continue,
-        };
-        buf = (buf << 5) | u32::from(v);
-        bits += 5;
-        if bits >= 8 {
-            out.push((buf >> (bits - 8)) as u8);
-            bits -= 8;
-        }
-    }
-    out
 }
 
 fn scan_models(d: &mut Demo<'_>) -> anyhow::Result<()> {

@@ -234,6 +234,32 @@ pub fn base32(bytes: &[u8]) -> String {
     out
 }
 
+/// Decodes RFC 4648 base32 without padding (the secret of an otpauth URI); `None` on any
+/// other character.
+pub fn base32_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut buf, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return None,
+        };
+        buf = (buf << 5) | u32::from(v);
+        bits += 5;
+        if bits >= 8 {
+            out.push((buf >> (bits - 8)) as u8);
+            bits -= 8;
+        }
+    }
+    Some(out)
+}
+
+/// The TOTP secret of an otpauth URI made by [`Vault::enroll_mfa`].
+pub fn otpauth_secret(uri: &str) -> Option<Vec<u8>> {
+    base32_decode(uri.split("secret=").nth(1)?.split('&').next()?)
+}
+
 fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -609,6 +635,11 @@ mod tests {
 
     #[test]
     fn base32_is_rfc_4648() {
+        for n in 0..30u8 {
+            let data: Vec<u8> = (0..n).map(|i| i.wrapping_mul(37)).collect();
+            assert_eq!(base32_decode(&base32(&data)), Some(data));
+        }
+        assert_eq!(base32_decode("MZXW6YT!"), None);
         assert_eq!(base32(b""), "");
         assert_eq!(base32(b"f"), "MY");
         assert_eq!(base32(b"foobar"), "MZXW6YTBOI");

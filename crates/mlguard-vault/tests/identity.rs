@@ -12,19 +12,7 @@ fn vault(dir: &std::path::Path) -> Vault {
 }
 
 fn unbase32(s: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    let (mut buf, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        assert!(c.is_ascii_uppercase() || (b'2'..=b'7').contains(&c), "not base32: {c}");
-        let v = if c.is_ascii_uppercase() { c - b'A' } else { c - b'2' + 26 };
-        buf = (buf << 5) | u32::from(v);
-        bits += 5;
-        if bits >= 8 {
-            out.push((buf >> (bits - 8)) as u8);
-            bits -= 8;
-        }
-    }
-    out
+    mlguard_vault::identity::base32_decode(s).expect("base32")
 }
 
 /// The TOTP secret of an otpauth URI.
