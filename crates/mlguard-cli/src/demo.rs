@@ -634,7 +634,7 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
     }
     let cert = Certificate::self_signed()?;
     let tls = cert.server_config()?;
-    let state = AppState::new(vault);
+    let state = AppState::new(vault)?;
     let rows = json_rows(100, d.seed.wrapping_add(3))?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;

@@ -142,7 +142,7 @@ pub(crate) fn serve(a: &ServeArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::
     }
     let tls = cert.as_ref().map(Certificate::server_config).transpose()?;
     let v = open_vault(vault)?;
-    let state = AppState::new(v);
+    let state = AppState::new(v)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     if let (Some(c), true) = (&cert, a.tls_self_signed) {
         out.line(&format!(

@@ -51,21 +51,68 @@ struct Metrics {
     rejected_rows: AtomicU64,
 }
 
+/// Group commit: requests commit their audit entries without waiting for an fsync, then
+/// wait here until one fsync of the write-ahead log covers their commit. Whoever finds no
+/// fsync running starts one for every commit made so far; the others wait for it.
+struct Durability {
+    wal: std::path::PathBuf,
+    /// Commits made (counted under the vault lock, after each request's last commit).
+    committed: AtomicU64,
+    /// (commits known durable, an fsync running)
+    state: Mutex<(u64, bool)>,
+    done: std::sync::Condvar,
+}
+
+impl Durability {
+    fn wait(&self, seq: u64) -> std::io::Result<()> {
+        let poisoned = || std::io::Error::other("the durability lock is poisoned");
+        let mut st = self.state.lock().map_err(|_| poisoned())?;
+        loop {
+            if st.0 >= seq {
+                return Ok(());
+            }
+            if st.1 {
+                st = self.done.wait(st).map_err(|_| poisoned())?;
+                continue;
+            }
+            st.1 = true;
+            let target = self.committed.load(Ordering::SeqCst);
+            drop(st);
+            let synced = std::fs::File::open(&self.wal).and_then(|f| f.sync_data());
+            st = self.state.lock().map_err(|_| poisoned())?;
+            st.1 = false;
+            if synced.is_ok() {
+                st.0 = st.0.max(target);
+            }
+            self.done.notify_all();
+            synced?;
+        }
+    }
+}
+
 /// What the handlers share: the vault (one writer at a time) and the models loaded so far.
 pub struct AppState {
     vault: Mutex<Vault>,
     models: Mutex<HashMap<String, Arc<ServingModel>>>,
     metrics: Metrics,
+    durability: Durability,
 }
 
 impl AppState {
-    /// Serves `vault`.
-    pub fn new(vault: Vault) -> Arc<AppState> {
-        Arc::new(AppState {
+    /// Serves `vault`, with group commit of its audit log.
+    pub fn new(vault: Vault) -> Result<Arc<AppState>, VaultError> {
+        let wal = vault.use_group_commit()?;
+        Ok(Arc::new(AppState {
             vault: Mutex::new(vault),
             models: Mutex::new(HashMap::new()),
             metrics: Metrics::default(),
-        })
+            durability: Durability {
+                wal,
+                committed: AtomicU64::new(0),
+                state: Mutex::new((0, false)),
+                done: std::sync::Condvar::new(),
+            },
+        }))
     }
 
     /// Runs `f` with the vault (None if its lock is poisoned).
@@ -146,7 +193,16 @@ impl AppState {
         op: impl FnOnce(&mut Vault, &Principal) -> Result<Response, VaultError>,
     ) -> Response {
         let id = request_id(headers);
-        let mut response = self.decide(headers, action, object, &id, op);
+        let (response, seq) = self.decide(headers, action, object, &id, op);
+        // Nothing is released before the audit entries of the request are durable.
+        let mut response = match self.durability.wait(seq) {
+            Ok(()) => response,
+            Err(e) => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                format!("the audit log could not be made durable ({e}); the result is withheld"),
+            ),
+        };
         if let Ok(v) = HeaderValue::from_str(&id) {
             response.headers_mut().insert("x-request-id", v);
         }
@@ -163,14 +219,26 @@ impl AppState {
         object: &str,
         id: &str,
         op: impl FnOnce(&mut Vault, &Principal) -> Result<Response, VaultError>,
-    ) -> Response {
+    ) -> (Response, u64) {
         let Ok(mut vault) = self.vault.lock() else {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the vault lock is poisoned",
-            );
+            let e =
+                error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the vault lock is poisoned");
+            return (e, 0);
         };
+        let response = Self::decide_locked(&mut vault, headers, action, object, id, op);
+        // Counted under the lock, after the request's last commit.
+        let seq = self.durability.committed.fetch_add(1, Ordering::SeqCst) + 1;
+        (response, seq)
+    }
+
+    fn decide_locked(
+        vault: &mut Vault,
+        headers: &HeaderMap,
+        action: &str,
+        object: &str,
+        id: &str,
+        op: impl FnOnce(&mut Vault, &Principal) -> Result<Response, VaultError>,
+    ) -> Response {
         vault.set_request_id(id);
         vault.set_actor("anonymous");
         let token = headers
@@ -200,7 +268,7 @@ impl AppState {
         match vault.authorize(&who, action, object, totp, now()) {
             Err(e) => vault_error(&e),
             Ok(Err(e)) => auth_error(&e),
-            Ok(Ok(())) => op(&mut vault, &who).unwrap_or_else(|e| vault_error(&e)),
+            Ok(Ok(())) => op(vault, &who).unwrap_or_else(|e| vault_error(&e)),
         }
     }
 
@@ -220,6 +288,13 @@ impl AppState {
         models.insert(key, Arc::clone(&m));
         Ok(m)
     }
+}
+
+/// Runs blocking work (the vault lock, SQLite, fsync) off the async workers.
+async fn blocking(f: impl FnOnce() -> Response + Send + 'static) -> Response {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| {
+        error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "a request handler stopped")
+    })
 }
 
 fn json_ok(v: Value) -> Response {
@@ -353,7 +428,7 @@ pub fn openapi_document() -> Value {
 }
 
 async fn list_datasets(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    s.guarded("/v1/datasets", &headers, "dataset.list", "datasets", |v, _| {
+    blocking(move || s.guarded("/v1/datasets", &headers, "dataset.list", "datasets", |v, _| {
         let list: Vec<Value> = v
             .catalog()
             .datasets()?
@@ -361,11 +436,12 @@ async fn list_datasets(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Re
             .map(|d| json!({"name": d.name, "version": d.version, "rows": d.rows, "columns": d.columns, "blake3": d.blake3, "created": d.created}))
             .collect();
         Ok(json_ok(json!({"datasets": list})))
-    })
+    }))
+    .await
 }
 
 async fn list_models(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    s.guarded("/v1/models", &headers, "model.list", "models", |v, _| {
+    blocking(move || s.guarded("/v1/models", &headers, "model.list", "models", |v, _| {
         let list: Vec<Value> = v
             .catalog()
             .models()?
@@ -373,7 +449,8 @@ async fn list_models(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Resp
             .map(|m| json!({"name": m.name, "version": m.version, "dataset": format!("{}@{}", m.dataset, m.dataset_version), "target": m.target, "created": m.created}))
             .collect();
         Ok(json_ok(json!({"models": list})))
-    })
+    }))
+    .await
 }
 
 async fn predict(
@@ -410,20 +487,26 @@ async fn predict(
         }
     };
     let state = Arc::clone(&s);
-    s.guarded("/v1/models/{name}/predict", &headers, "model.predict", &name, |v, _| {
-        let model = state.model(v, &name)?;
-        let results = model.predict_json(&rows)?;
-        let rejected = results
-            .iter()
-            .filter(|r| matches!(r, mlguard_vault::RowPrediction::Rejected { .. }))
-            .count() as u64;
-        state.metrics.rejected_rows.fetch_add(rejected, Ordering::Relaxed);
-        state.metrics.predicted_rows.fetch_add(results.len() as u64 - rejected, Ordering::Relaxed);
-        Ok(json_ok(json!({
-            "model": format!("{}@{}", model.record.name, model.record.version),
-            "results": results,
-        })))
+    blocking(move || {
+        s.guarded("/v1/models/{name}/predict", &headers, "model.predict", &name, |v, _| {
+            let model = state.model(v, &name)?;
+            let results = model.predict_json(&rows)?;
+            let rejected = results
+                .iter()
+                .filter(|r| matches!(r, mlguard_vault::RowPrediction::Rejected { .. }))
+                .count() as u64;
+            state.metrics.rejected_rows.fetch_add(rejected, Ordering::Relaxed);
+            state
+                .metrics
+                .predicted_rows
+                .fetch_add(results.len() as u64 - rejected, Ordering::Relaxed);
+            Ok(json_ok(json!({
+                "model": format!("{}@{}", model.record.name, model.record.version),
+                "results": results,
+            })))
+        })
     })
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -440,26 +523,29 @@ async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
             "expected {\"dataset\": \"NAME[@VERSION]\", \"name\": \"MODEL\"}",
         );
     };
-    s.guarded("/v1/models/train", &headers, "model.train", &t.dataset, |v, _| {
-        let (dataset, version) = parse_ref(&t.dataset)?;
-        let m = v.train(&mlguard_vault::TrainRequest {
-            dataset,
-            version,
-            target: None,
-            test_size: 0.2,
-            fit: mlguard_learn::FitOptions::default(),
-            seed: mlguard_vault::SeedPolicy::Secure,
-            name: t.name.clone(),
-        })?;
-        Ok((
-            StatusCode::CREATED,
-            axum::Json(json!({
-                "model": format!("{}@{}", m.record.name, m.record.version),
-                "metrics": m.trained.model.info.metrics,
-            })),
-        )
-            .into_response())
+    blocking(move || {
+        s.guarded("/v1/models/train", &headers, "model.train", &t.dataset, |v, _| {
+            let (dataset, version) = parse_ref(&t.dataset)?;
+            let m = v.train(&mlguard_vault::TrainRequest {
+                dataset,
+                version,
+                target: None,
+                test_size: 0.2,
+                fit: mlguard_learn::FitOptions::default(),
+                seed: mlguard_vault::SeedPolicy::Secure,
+                name: t.name.clone(),
+            })?;
+            Ok((
+                StatusCode::CREATED,
+                axum::Json(json!({
+                    "model": format!("{}@{}", m.record.name, m.record.version),
+                    "metrics": m.trained.model.info.metrics,
+                })),
+            )
+                .into_response())
+        })
     })
+    .await
 }
 
 async fn export(
@@ -468,16 +554,19 @@ async fn export(
     headers: HeaderMap,
 ) -> Response {
     let state = Arc::clone(&s);
-    s.guarded("/v1/models/{name}/export", &headers, "model.export", &name, |v, _| {
-        let (n, version) = parse_ref(&name)?;
-        let record = v.catalog().model(&n, version)?;
-        let mut model = v.load_model(&record)?;
-        // The split seed is for reproduction inside the vault, not for export.
-        model.info.provenance.remove("mlguard.split_seed");
-        let _ = &state;
-        Ok(([(header::CONTENT_TYPE, "application/octet-stream")], model.to_safetensors())
-            .into_response())
+    blocking(move || {
+        s.guarded("/v1/models/{name}/export", &headers, "model.export", &name, |v, _| {
+            let (n, version) = parse_ref(&name)?;
+            let record = v.catalog().model(&n, version)?;
+            let mut model = v.load_model(&record)?;
+            // The split seed is for reproduction inside the vault, not for export.
+            model.info.provenance.remove("mlguard.split_seed");
+            let _ = &state;
+            Ok(([(header::CONTENT_TYPE, "application/octet-stream")], model.to_safetensors())
+                .into_response())
+        })
     })
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -490,22 +579,28 @@ async fn audit_entries(
     headers: HeaderMap,
     Query(q): Query<Since>,
 ) -> Response {
-    s.guarded("/v1/audit/entries", &headers, "audit.read", "audit", |v, _| {
-        let mut text = String::new();
-        for (_, entry, _) in v.catalog().audit_entries(q.from.unwrap_or(0))? {
-            text.push_str(&entry);
-            text.push('\n');
-        }
-        Ok(([(header::CONTENT_TYPE, "application/jsonl")], text).into_response())
+    blocking(move || {
+        s.guarded("/v1/audit/entries", &headers, "audit.read", "audit", |v, _| {
+            let mut text = String::new();
+            for (_, entry, _) in v.catalog().audit_entries(q.from.unwrap_or(0))? {
+                text.push_str(&entry);
+                text.push('\n');
+            }
+            Ok(([(header::CONTENT_TYPE, "application/jsonl")], text).into_response())
+        })
     })
+    .await
 }
 
 async fn audit_checkpoint(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    s.guarded("/v1/audit/checkpoint", &headers, "audit.read", "audit", |v, _| {
-        v.checkpoint()?;
-        let note = v.catalog().checkpoints()?.pop().map(|c| c.1).unwrap_or_default();
-        Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+    blocking(move || {
+        s.guarded("/v1/audit/checkpoint", &headers, "audit.read", "audit", |v, _| {
+            v.checkpoint()?;
+            let note = v.catalog().checkpoints()?.pop().map(|c| c.1).unwrap_or_default();
+            Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+        })
     })
+    .await
 }
 
 async fn audit_proof(
@@ -513,25 +608,34 @@ async fn audit_proof(
     Path(index): Path<u64>,
     headers: HeaderMap,
 ) -> Response {
-    s.guarded("/v1/audit/proof/{index}", &headers, "audit.read", "audit", |v, _| {
-        Ok(json_ok(v.audit_proof(index)?))
+    blocking(move || {
+        s.guarded("/v1/audit/proof/{index}", &headers, "audit.read", "audit", |v, _| {
+            Ok(json_ok(v.audit_proof(index)?))
+        })
     })
+    .await
 }
 
 async fn audit_verify(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    s.guarded("/v1/audit/verify", &headers, "audit.verify", "audit", |v, _| {
-        let r = v.verify_audit()?;
-        Ok(json_ok(json!({
-            "ok": r.ok(), "entries": r.entries, "checkpoints": r.checkpoints,
-            "first_bad_entry": r.first_bad_entry, "problems": r.problems, "root": r.root,
-        })))
+    blocking(move || {
+        s.guarded("/v1/audit/verify", &headers, "audit.verify", "audit", |v, _| {
+            let r = v.verify_audit()?;
+            Ok(json_ok(json!({
+                "ok": r.ok(), "entries": r.entries, "checkpoints": r.checkpoints,
+                "first_bad_entry": r.first_bad_entry, "problems": r.problems, "root": r.root,
+            })))
+        })
     })
+    .await
 }
 
 async fn list_users(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    s.guarded("/v1/admin/users", &headers, "user.manage", "users", |v, _| {
-        Ok(json_ok(json!({"users": v.users()?})))
+    blocking(move || {
+        s.guarded("/v1/admin/users", &headers, "user.manage", "users", |v, _| {
+            Ok(json_ok(json!({"users": v.users()?})))
+        })
     })
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -548,11 +652,14 @@ async fn add_user(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Byte
             "expected {\"name\": ..., \"role\": ...}",
         );
     };
-    s.guarded("/v1/admin/users", &headers, "user.manage", &u.name, |v, _| {
-        v.add_user(&u.name, &u.role)?;
-        Ok((StatusCode::CREATED, axum::Json(json!({"name": u.name, "role": u.role})))
-            .into_response())
+    blocking(move || {
+        s.guarded("/v1/admin/users", &headers, "user.manage", &u.name, |v, _| {
+            v.add_user(&u.name, &u.role)?;
+            Ok((StatusCode::CREATED, axum::Json(json!({"name": u.name, "role": u.role})))
+                .into_response())
+        })
     })
+    .await
 }
 
 /// The handler of a route of [`ROUTES`].

@@ -86,7 +86,7 @@ async fn roles_mfa_predictions_and_audit_over_real_tls() {
     let (vault, [consumer, scientist, auditor], secret, row) = setup(dir.path());
     let cert = Certificate::self_signed().expect("certificate");
     assert_eq!(cert.fingerprint().len(), 32 * 3 - 1);
-    let state = AppState::new(vault);
+    let state = AppState::new(vault).expect("state");
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(
@@ -295,7 +295,7 @@ async fn plain_http_only_on_loopback() {
         .expect("init");
     let vault = Vault::open(&dir.path().join("v"), &Secret::from_key_file(&key).expect("key"))
         .expect("open");
-    let state = AppState::new(vault);
+    let state = AppState::new(vault).expect("state");
     let r = serve(state, "0.0.0.0:0".parse().expect("addr"), None, |_| {}, async {}).await;
     assert!(matches!(r, Err(mlguard_server::ServeError::NotLoopback(_))));
 }
@@ -317,7 +317,7 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
         users.push((role.to_string(), token, unbase32(b32)));
     }
     let cert = Certificate::self_signed().expect("certificate");
-    let state = AppState::new(vault);
+    let state = AppState::new(vault).expect("state");
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(serve(
