@@ -360,6 +360,16 @@ impl Catalog {
         Ok(())
     }
 
+    /// The size of the latest checkpoint (0 without one).
+    pub fn checkpoints_last(&self) -> Result<u64, VaultError> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(size), 0) FROM audit_checkpoints", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(sql)
+    }
+
     /// Every checkpoint: (size, signed note), by size.
     pub fn checkpoints(&self) -> Result<Vec<(u64, String)>, VaultError> {
         let mut st = self

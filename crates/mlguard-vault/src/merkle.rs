@@ -53,6 +53,47 @@ pub fn root(leaves: &[Hash]) -> Hash {
     }
 }
 
+/// The right edge of a growing tree: the roots of its perfect subtrees, largest first
+/// (one per set bit of the size), so appending a leaf and computing the root cost
+/// O(log n) instead of rehashing every leaf.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// (leaves, root) of each perfect subtree, largest first.
+    peaks: Vec<(u64, Hash)>,
+}
+
+impl Frontier {
+    /// Leaves appended so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf hash.
+    pub fn push(&mut self, leaf: Hash) {
+        let mut node = (1u64, leaf);
+        while let Some(&(n, h)) = self.peaks.last() {
+            if n != node.0 {
+                break;
+            }
+            self.peaks.pop();
+            node = (n * 2, node_hash(&h, &node.1));
+        }
+        self.peaks.push(node);
+        self.size += 1;
+    }
+
+    /// The root of the tree so far (equal to [`root`] over the same leaves).
+    pub fn root(&self) -> Hash {
+        let mut peaks = self.peaks.iter().rev();
+        let Some(&(_, mut acc)) = peaks.next() else { return root(&[]) };
+        for (_, h) in peaks {
+            acc = node_hash(h, &acc);
+        }
+        acc
+    }
+}
+
 /// The inclusion proof of leaf `index` in the tree over `leaves` (RFC 6962 PATH).
 pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Vec<Hash> {
     let n = leaves.len();
@@ -223,6 +264,18 @@ mod tests {
             hex(&root(&leaves)),
             "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
         );
+    }
+
+    #[test]
+    fn the_frontier_has_the_same_roots() {
+        let leaves: Vec<Hash> = (0u32..300).map(|i| leaf_hash(&i.to_le_bytes())).collect();
+        let mut f = Frontier::default();
+        assert_eq!(f.root(), root(&[]));
+        for (i, l) in leaves.iter().enumerate() {
+            f.push(*l);
+            assert_eq!(f.root(), root(&leaves[..=i]), "{} leaves", i + 1);
+        }
+        assert_eq!(f.size(), 300);
     }
 
     #[test]

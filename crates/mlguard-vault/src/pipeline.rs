@@ -161,6 +161,8 @@ pub struct Vault {
     actor: String,
     audit: AuditKeys,
     request_id: String,
+    /// The audit tree's right edge, as far as it was read (checkpoints extend it).
+    frontier: std::cell::RefCell<merkle::Frontier>,
     /// The policy as last read, with the file's modification time.
     policy: std::cell::RefCell<Option<(Option<std::time::SystemTime>, crate::identity::Policy)>>,
 }
@@ -230,6 +232,7 @@ impl Vault {
             audit,
             request_id,
             policy: std::cell::RefCell::new(None),
+            frontier: std::cell::RefCell::new(merkle::Frontier::default()),
         })
     }
 
@@ -266,16 +269,26 @@ impl Vault {
     }
 
     /// Signs a checkpoint of the whole log if it grew since the last one; returns its size.
+    /// Only the entries added since the previous call are read and hashed.
     pub fn checkpoint(&self) -> Result<Option<u64>, VaultError> {
-        let entries = self.catalog.audit_entries(0)?;
-        let size = entries.len() as u64;
-        let last = self.catalog.checkpoints()?.last().map_or(0, |c| c.0);
+        let last = self.catalog.checkpoints_last()?;
+        let mut frontier = self.frontier.borrow_mut();
+        for (idx, text, _) in self.catalog.audit_entries(frontier.size())? {
+            if idx != frontier.size() {
+                // A gap: the log was cut; verification will say where. Start over next time.
+                let missing = frontier.size();
+                *frontier = merkle::Frontier::default();
+                return Err(VaultError::Mismatch(format!(
+                    "the audit log has no entry {missing}; run `mlguard audit verify`"
+                )));
+            }
+            frontier.push(merkle::leaf_hash(text.as_bytes()));
+        }
+        let size = frontier.size();
         if size == 0 || size <= last {
             return Ok(None);
         }
-        let leaves: Vec<merkle::Hash> =
-            entries.iter().map(|(_, text, _)| merkle::leaf_hash(text.as_bytes())).collect();
-        let note = self.audit.checkpoint(size, &merkle::root(&leaves));
+        let note = self.audit.checkpoint(size, &frontier.root());
         self.catalog.add_checkpoint(size, &note)?;
         Ok(Some(size))
     }
