@@ -192,11 +192,29 @@ impl AppState {
         object: &str,
         op: impl FnOnce(&mut Vault, &Principal) -> Result<Response, VaultError>,
     ) -> Response {
+        self.guarded_split(route, headers, action, object, op, Ok)
+    }
+
+    /// As [`AppState::guarded`], in two parts: `locked` runs under the vault lock (what
+    /// needs the vault), `unlocked` after the lock is released and the request's audit
+    /// entries are durable (pure computation, such as predictions).
+    fn guarded_split<T>(
+        &self,
+        route: &str,
+        headers: &HeaderMap,
+        action: &str,
+        object: &str,
+        locked: impl FnOnce(&mut Vault, &Principal) -> Result<T, VaultError>,
+        unlocked: impl FnOnce(T) -> Result<Response, VaultError>,
+    ) -> Response {
         let id = request_id(headers);
-        let (response, seq) = self.decide(headers, action, object, &id, op);
+        let (result, seq) = self.decide(headers, action, object, &id, locked);
         // Nothing is released before the audit entries of the request are durable.
         let mut response = match self.durability.wait(seq) {
-            Ok(()) => response,
+            Ok(()) => match result {
+                Ok(t) => unlocked(t).unwrap_or_else(|e| vault_error(&e)),
+                Err(refusal) => refusal,
+            },
             Err(e) => error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "audit_unavailable",
@@ -212,33 +230,35 @@ impl AppState {
         response
     }
 
-    fn decide(
+    fn decide<T>(
         &self,
         headers: &HeaderMap,
         action: &str,
         object: &str,
         id: &str,
-        op: impl FnOnce(&mut Vault, &Principal) -> Result<Response, VaultError>,
-    ) -> (Response, u64) {
+        op: impl FnOnce(&mut Vault, &Principal) -> Result<T, VaultError>,
+    ) -> (Result<T, Response>, u64) {
         let Ok(mut vault) = self.vault.lock() else {
             let e =
                 error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the vault lock is poisoned");
-            return (e, 0);
+            return (Err(e), 0);
         };
-        let response = Self::decide_locked(&mut vault, headers, action, object, id, op);
+        let result = Self::decide_locked(&mut vault, headers, action, object, id, op);
         // Counted under the lock, after the request's last commit.
         let seq = self.durability.committed.fetch_add(1, Ordering::SeqCst) + 1;
-        (response, seq)
+        (result, seq)
     }
 
-    fn decide_locked(
+    /// The refusal is the response to send (a small price for a clear early return).
+    #[allow(clippy::result_large_err)]
+    fn decide_locked<T>(
         vault: &mut Vault,
         headers: &HeaderMap,
         action: &str,
         object: &str,
         id: &str,
-        op: impl FnOnce(&mut Vault, &Principal) -> Result<Response, VaultError>,
-    ) -> Response {
+        op: impl FnOnce(&mut Vault, &Principal) -> Result<T, VaultError>,
+    ) -> Result<T, Response> {
         vault.set_request_id(id);
         vault.set_actor("anonymous");
         let token = headers
@@ -247,7 +267,7 @@ impl AppState {
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
         let who = match vault.authenticate(token) {
-            Err(e) => return vault_error(&e),
+            Err(e) => return Err(vault_error(&e)),
             Ok(Err(e)) => {
                 // Recorded too: a refused request is an action.
                 let event = mlguard_vault::audit::Event::new(
@@ -257,18 +277,18 @@ impl AppState {
                 )
                 .detail(json!({"reason": e.to_string()}));
                 if let Err(e) = vault.record(&event) {
-                    return vault_error(&e);
+                    return Err(vault_error(&e));
                 }
-                return auth_error(&e);
+                return Err(auth_error(&e));
             }
             Ok(Ok(who)) => who,
         };
         vault.set_actor(&who.user);
         let totp = headers.get("x-mlguard-totp").and_then(|v| v.to_str().ok());
         match vault.authorize(&who, action, object, totp, now()) {
-            Err(e) => vault_error(&e),
-            Ok(Err(e)) => auth_error(&e),
-            Ok(Ok(())) => op(vault, &who).unwrap_or_else(|e| vault_error(&e)),
+            Err(e) => Err(vault_error(&e)),
+            Ok(Err(e)) => Err(auth_error(&e)),
+            Ok(Ok(())) => op(vault, &who).map_err(|e| vault_error(&e)),
         }
     }
 
@@ -488,23 +508,29 @@ async fn predict(
     };
     let state = Arc::clone(&s);
     blocking(move || {
-        s.guarded("/v1/models/{name}/predict", &headers, "model.predict", &name, |v, _| {
-            let model = state.model(v, &name)?;
-            let results = model.predict_json(&rows)?;
-            let rejected = results
-                .iter()
-                .filter(|r| matches!(r, mlguard_vault::RowPrediction::Rejected { .. }))
-                .count() as u64;
-            state.metrics.rejected_rows.fetch_add(rejected, Ordering::Relaxed);
-            state
-                .metrics
-                .predicted_rows
-                .fetch_add(results.len() as u64 - rejected, Ordering::Relaxed);
-            Ok(json_ok(json!({
-                "model": format!("{}@{}", model.record.name, model.record.version),
-                "results": results,
-            })))
-        })
+        s.guarded_split(
+            "/v1/models/{name}/predict",
+            &headers,
+            "model.predict",
+            &name,
+            |v, _| state.model(v, &name),
+            |model| {
+                let results = model.predict_json(&rows)?;
+                let rejected = results
+                    .iter()
+                    .filter(|r| matches!(r, mlguard_vault::RowPrediction::Rejected { .. }))
+                    .count() as u64;
+                state.metrics.rejected_rows.fetch_add(rejected, Ordering::Relaxed);
+                state
+                    .metrics
+                    .predicted_rows
+                    .fetch_add(results.len() as u64 - rejected, Ordering::Relaxed);
+                Ok(json_ok(json!({
+                    "model": format!("{}@{}", model.record.name, model.record.version),
+                    "results": results,
+                })))
+            },
+        )
     })
     .await
 }
