@@ -617,7 +617,7 @@ fn json_rows(rows: u64, seed: u64) -> anyhow::Result<Vec<serde_json::Value>> {
 
 fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
     use mlguard_server::{AppState, Certificate};
-    use mlguard_vault::identity::{TotpAlg, hotp};
+    use mlguard_vault::identity::{TotpAlg, totp_code};
     use std::sync::Arc;
     let vault = d.vault.take().context("no vault: the ingest step did not run")?;
     let mut tokens = Vec::new();
@@ -639,28 +639,10 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (statuses, port, exported, predicted) = runtime.block_on(async {
-        let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(mlguard_server::serve(
-            Arc::clone(&state),
-            "127.0.0.1:0".parse()?,
-            Some(tls),
-            move |a| {
-                let _ = addr_tx.send(a);
-            },
-            async move {
-                let _ = stop_rx.await;
-            },
-        ));
-        let addr = addr_rx.await?;
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add(rustls::pki_types::CertificateDer::from(cert.cert_der.clone()))?;
-        let client_tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::aws_lc_rs::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        let server =
+            mlguard_server::start(Arc::clone(&state), "127.0.0.1:0".parse()?, Some(tls)).await?;
+        let addr = server.addr;
+        let client_tls = cert.client_config()?;
         let client = reqwest::Client::builder().use_preconfigured_tls(client_tls).build()?;
         let url = |p: &str| format!("https://localhost:{}{p}", addr.port());
         let auth = |t: &str| format!("Bearer {t}");
@@ -693,9 +675,8 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
             r.send()
         };
         let no_code = export(None).await?.status().as_u16();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
-        let with_code =
-            export(Some(format!("{:06}", hotp(&secret, TotpAlg::Sha1, now / 30, 6)))).await?;
+        let code = totp_code(&secret, TotpAlg::Sha1, mlguard_vault::identity::now_secs());
+        let with_code = export(Some(code)).await?;
         let w_status = with_code.status().as_u16();
         let exported = with_code.bytes().await?.len();
         let verify: serde_json::Value = client
@@ -705,8 +686,7 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
             .await?
             .json()
             .await?;
-        let _ = stop_tx.send(());
-        server.await??;
+        server.stop().await?;
         anyhow::Ok((
             [p_status, train, no_code, w_status, u16::from(verify["ok"] == true)],
             addr.port(),

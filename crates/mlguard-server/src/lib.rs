@@ -163,12 +163,6 @@ fn vault_error(e: &VaultError) -> Response {
     }
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// The request id: the client's `X-Request-Id` (if short and printable) or a fresh one.
 fn request_id(headers: &HeaderMap) -> String {
     headers
@@ -285,7 +279,7 @@ impl AppState {
         };
         vault.set_actor(&who.user);
         let totp = headers.get("x-mlguard-totp").and_then(|v| v.to_str().ok());
-        match vault.authorize(&who, action, object, totp, now()) {
+        match vault.authorize(&who, action, object, totp, mlguard_vault::identity::now_secs()) {
             Err(e) => Err(vault_error(&e)),
             Ok(Err(e)) => Err(auth_error(&e)),
             Ok(Ok(())) => op(vault, &who).map_err(|e| vault_error(&e)),
@@ -766,6 +760,21 @@ impl Certificate {
         d.as_ref().iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":")
     }
 
+    /// A rustls client configuration that trusts this certificate only (for clients of a
+    /// development server: the demo, tests).
+    pub fn client_config(&self) -> Result<rustls::ClientConfig, ServeError> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(self.cert_der.clone()))
+            .map_err(|e| ServeError::Tls(e.to_string()))?;
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        Ok(rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ServeError::Tls(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth())
+    }
+
     /// A rustls server configuration (TLS 1.2 and 1.3, aws-lc-rs).
     pub fn server_config(&self) -> Result<rustls::ServerConfig, ServeError> {
         use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -781,6 +790,52 @@ impl Certificate {
             .map_err(|e| ServeError::Tls(e.to_string()))?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(config)
+    }
+}
+
+/// A server started by [`start`], serving until [`Running::stop`].
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), ServeError>>,
+}
+
+impl Running {
+    /// Stops it gracefully ([`serve`]'s shutdown) and waits until it has.
+    pub async fn stop(self) -> Result<(), ServeError> {
+        let _ = self.stop.send(());
+        self.task.await.map_err(|e| ServeError::Io(std::io::Error::other(e.to_string())))?
+    }
+}
+
+/// Starts [`serve`] on a task and returns once it listens (for the demo and tests).
+pub async fn start(
+    state: Arc<AppState>,
+    listen: SocketAddr,
+    tls: Option<rustls::ServerConfig>,
+) -> Result<Running, ServeError> {
+    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve(
+        state,
+        listen,
+        tls,
+        move |a| {
+            let _ = addr_tx.send(a);
+        },
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    match addr_rx.await {
+        Ok(addr) => Ok(Running { addr, stop, task }),
+        // It stopped before listening: its error says why.
+        Err(_) => match task.await {
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(())) => Err(ServeError::Io(std::io::Error::other("the server stopped at once"))),
+            Err(e) => Err(ServeError::Io(std::io::Error::other(e.to_string()))),
+        },
     }
 }
 

@@ -6,21 +6,13 @@ use std::sync::Arc;
 
 use mlguard_data::{InferOptions, Protect, infer_reader, synth};
 use mlguard_seal::{Keystore, Secret};
-use mlguard_server::{AppState, Certificate, ROUTES, serve};
-use mlguard_vault::identity::{TotpAlg, hotp};
+use mlguard_server::{AppState, Certificate, ROUTES, serve, start};
+use mlguard_vault::identity::{TotpAlg, now_secs, otpauth_secret, totp_code};
 use mlguard_vault::{IngestOptions, SeedPolicy, TrainRequest, Vault};
 use serde_json::{Value, json};
 
-fn unbase32(s: &str) -> Vec<u8> {
-    mlguard_vault::identity::base32_decode(s).expect("base32")
-}
-
 fn totp_now(secret: &[u8]) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
-    format!("{:06}", hotp(secret, TotpAlg::Sha1, now / 30, 6))
+    totp_code(secret, TotpAlg::Sha1, now_secs())
 }
 
 /// A vault with a trained model `churn`, and tokens for three roles (the scientist with MFA).
@@ -70,9 +62,7 @@ fn setup(dir: &std::path::Path) -> (Vault, [String; 3], Vec<u8>, Value) {
         vault.add_user(user, role).expect("user");
         if user == "sam" {
             let uri = vault.enroll_mfa(user, TotpAlg::Sha1).expect("mfa");
-            let b32 =
-                uri.split("secret=").nth(1).and_then(|s| s.split('&').next()).expect("secret");
-            secret = unbase32(b32);
+            secret = otpauth_secret(&uri).expect("secret");
         }
         tokens.push(vault.create_token(user, None).expect("token").1.to_string());
     }
@@ -87,30 +77,16 @@ async fn roles_mfa_predictions_and_audit_over_real_tls() {
     let cert = Certificate::self_signed().expect("certificate");
     assert_eq!(cert.fingerprint().len(), 32 * 3 - 1);
     let state = AppState::new(vault).expect("state");
-    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(
+    let server = start(
         Arc::clone(&state),
         "127.0.0.1:0".parse().expect("addr"),
         Some(cert.server_config().expect("tls")),
-        move |a| {
-            let _ = addr_tx.send(a);
-        },
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
-    let addr = addr_rx.await.expect("bound");
+    )
+    .await
+    .expect("started");
+    let addr = server.addr;
     // A client that trusts only this certificate.
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(rustls::pki_types::CertificateDer::from(cert.cert_der.clone())).expect("root");
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let tls = cert.client_config().expect("client tls");
     let client = reqwest::Client::builder().use_preconfigured_tls(tls).build().expect("client");
     let url = |p: &str| format!("https://localhost:{}{p}", addr.port());
     let bearer = |t: &str| format!("Bearer {t}");
@@ -277,8 +253,7 @@ async fn roles_mfa_predictions_and_audit_over_real_tls() {
         "{metrics}"
     );
 
-    let _ = stop_tx.send(());
-    server.await.expect("join").expect("serve");
+    server.stop().await.expect("serve");
 }
 
 fn rusqlite_connection(path: &std::path::Path) -> rusqlite::Connection {
@@ -312,45 +287,27 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
         let user = format!("m-{role}");
         vault.add_user(&user, role).expect("user");
         let uri = vault.enroll_mfa(&user, TotpAlg::Sha1).expect("mfa");
-        let b32 = uri.split("secret=").nth(1).and_then(|s| s.split('&').next()).expect("secret");
         let token = vault.create_token(&user, None).expect("token").1.to_string();
-        users.push((role.to_string(), token, unbase32(b32)));
+        users.push((role.to_string(), token, otpauth_secret(&uri).expect("secret")));
     }
     let cert = Certificate::self_signed().expect("certificate");
     let state = AppState::new(vault).expect("state");
-    let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(
+    let server = start(
         Arc::clone(&state),
         "127.0.0.1:0".parse().expect("addr"),
         Some(cert.server_config().expect("tls")),
-        move |a| {
-            let _ = addr_tx.send(a);
-        },
-        async move {
-            let _ = stop_rx.await;
-        },
-    ));
-    let addr = addr_rx.await.expect("bound");
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(rustls::pki_types::CertificateDer::from(cert.cert_der.clone())).expect("root");
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    )
+    .await
+    .expect("started");
+    let addr = server.addr;
+    // A client that trusts only this certificate.
+    let tls = cert.client_config().expect("client tls");
     let client = reqwest::Client::builder().use_preconfigured_tls(tls).build().expect("client");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
+    let now = now_secs();
     let mut checked = 0;
     for (role, token, secret) in &users {
         // Codes of the current step and the next (both inside the ±1 window), each used once.
-        let mut codes =
-            (0..2u64).map(|k| format!("{:06}", hotp(secret, TotpAlg::Sha1, now / 30 + k, 6)));
+        let mut codes = (0..2i64).map(|k| totp_code(secret, TotpAlg::Sha1, now + 30 * k));
         for (method, path, action, _) in ROUTES.iter().filter(|r| !r.2.is_empty()) {
             let allowed = policy.allows(role, action);
             let mfa = policy.needs_mfa(action);
@@ -394,6 +351,5 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
     assert!(checked > 5 * protected, "{checked} requests for {protected} routes");
     let ok = state.with_vault(|v| v.verify_audit().expect("verify").ok()).expect("vault");
     assert!(ok, "the log verifies after the matrix");
-    let _ = stop_tx.send(());
-    server.await.expect("join").expect("serve");
+    server.stop().await.expect("serve");
 }

@@ -215,6 +215,11 @@ pub fn totp(secret: &[u8], alg: TotpAlg, unix_secs: u64) -> u32 {
     hotp(secret, alg, unix_secs / TOTP_STEP, 6)
 }
 
+/// The 6-digit TOTP code at `unix_secs`, as an authenticator app shows it (`012345`).
+pub fn totp_code(secret: &[u8], alg: TotpAlg, unix_secs: i64) -> String {
+    format!("{:06}", totp(secret, alg, unix_secs.max(0) as u64))
+}
+
 /// RFC 4648 base32 without padding (what otpauth URIs carry).
 pub fn base32(bytes: &[u8]) -> String {
     const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -260,7 +265,8 @@ pub fn otpauth_secret(uri: &str) -> Option<Vec<u8>> {
     base32_decode(uri.split("secret=").nth(1)?.split('&').next()?)
 }
 
-fn now_secs() -> i64 {
+/// Unix time in seconds (the clock TOTP codes and token expiry are checked against).
+pub fn now_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -261,6 +261,24 @@ impl Vault {
         self.maybe_checkpoint()
     }
 
+    /// Adds a catalog row for a stored `object` and the audit entry of `event` in one
+    /// transaction; when that fails, the object is removed too (not recorded, not stored).
+    fn add_recorded(
+        &mut self,
+        object: &str,
+        event: &Event,
+        add: impl FnOnce(&mut Catalog, crate::AuditEntry<'_>) -> Result<(), VaultError>,
+    ) -> Result<(), VaultError> {
+        let build = entry(&self.audit, &self.actor, &self.request_id, event);
+        let added = add(&mut self.catalog, &build);
+        drop(build);
+        if let Err(e) = added {
+            let _ = std::fs::remove_file(self.object_path(object));
+            return Err(e);
+        }
+        self.maybe_checkpoint()
+    }
+
     fn maybe_checkpoint(&self) -> Result<(), VaultError> {
         if self.catalog.audit_len()?.is_multiple_of(audit::CHECKPOINT_EVERY) {
             self.checkpoint()?;
@@ -682,14 +700,7 @@ impl Vault {
                 "pii_kept": kept,
                 "poison_flagged": poison.failed(),
             }));
-        let build = entry(&self.audit, &self.actor, &self.request_id, &event);
-        if let Err(e) = self.catalog.add_dataset(&record, &build) {
-            // Not recorded, not stored: the sealed object goes too.
-            let _ = std::fs::remove_file(self.object_path(&record.object));
-            return Err(e);
-        }
-        drop(build);
-        self.maybe_checkpoint()?;
+        self.add_recorded(&record.object, &event, |c, audit| c.add_dataset(&record, audit))?;
         Ok(Ingested { record, report, protection, kept_pii: kept, poison })
     }
 
@@ -825,13 +836,7 @@ impl Vault {
             "blake3": record.blake3,
             "reproduced_from": reproduced_from.map(|r| format!("{}@{}", r.name, r.version)),
         }));
-        let build = entry(&self.audit, &self.actor, &self.request_id, &event);
-        if let Err(e) = self.catalog.add_model(&record, &build) {
-            let _ = std::fs::remove_file(self.object_path(&record.object));
-            return Err(e);
-        }
-        drop(build);
-        self.maybe_checkpoint()?;
+        self.add_recorded(&record.object, &event, |c, audit| c.add_model(&record, audit))?;
         Ok(TrainedModel { record, trained: Trained { model, ..trained } })
     }
 

@@ -3,7 +3,7 @@
 
 use mlguard_seal::{Keystore, Secret};
 use mlguard_vault::Vault;
-use mlguard_vault::identity::{ACTIONS, AuthError, Policy, ROLES, TotpAlg, hotp};
+use mlguard_vault::identity::{ACTIONS, AuthError, Policy, ROLES, TotpAlg, hotp, otpauth_secret};
 
 fn vault(dir: &std::path::Path) -> Vault {
     let key = dir.join("key");
@@ -11,14 +11,9 @@ fn vault(dir: &std::path::Path) -> Vault {
     Vault::open(&dir.join("v"), &Secret::from_key_file(&key).expect("key")).expect("open")
 }
 
-fn unbase32(s: &str) -> Vec<u8> {
-    mlguard_vault::identity::base32_decode(s).expect("base32")
-}
-
 /// The TOTP secret of an otpauth URI.
 fn secret_of(uri: &str) -> Vec<u8> {
-    let s = uri.split("secret=").nth(1).and_then(|r| r.split('&').next()).expect("secret");
-    unbase32(s)
+    otpauth_secret(uri).expect("secret")
 }
 
 fn code(secret: &[u8], at: i64) -> String {
