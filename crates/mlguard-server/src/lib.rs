@@ -8,6 +8,10 @@
 //!
 //! TLS is rustls (aws-lc-rs); plain HTTP only when asked, and only on loopback.
 
+// A refusal is carried as the `Response` to send (`Result<T, Response>`): a small price
+// for clear early returns in request handling, where it is sent at once anyway.
+#![allow(clippy::result_large_err)]
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,15 +23,22 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use mlguard_vault::identity::{AuthError, Principal};
 use mlguard_vault::{ServingModel, Vault, VaultError, parse_ref};
 use serde_json::{Value, json};
+
+mod admin;
+mod datasets;
+
+pub use datasets::MAX_UPLOAD_BYTES;
 
 /// Largest request body.
 pub const MAX_BODY_BYTES: usize = 8 << 20;
 /// Longest a request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a dataset upload (with its ingestion) or download may take.
+pub const TRANSFER_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -203,19 +214,75 @@ impl AppState {
     ) -> Response {
         let id = request_id(headers);
         let (result, seq) = self.decide(headers, action, object, &id, locked);
-        // Nothing is released before the audit entries of the request are durable.
-        let mut response = match self.durability.wait(seq) {
-            Ok(()) => match result {
-                Ok(t) => unlocked(t).unwrap_or_else(|e| vault_error(&e)),
-                Err(refusal) => refusal,
-            },
-            Err(e) => error(
+        let response = match self.settle(result, seq) {
+            Ok(t) => unlocked(t).unwrap_or_else(|e| vault_error(&e)),
+            Err(refusal) => refusal,
+        };
+        self.stamp(route, &id, response)
+    }
+
+    /// The first half of a streaming request (an upload): authenticates and authorises
+    /// (recorded and durable) before a byte of the body is read. Returns who asked and the
+    /// request id, or the response that refuses.
+    fn allow(
+        &self,
+        route: &str,
+        headers: &HeaderMap,
+        action: &str,
+        object: &str,
+    ) -> Result<(Principal, String), Response> {
+        let id = request_id(headers);
+        let (result, seq) = self.decide(headers, action, object, &id, |_, who| Ok(who.clone()));
+        match self.settle(result, seq) {
+            Ok(who) => Ok((who, id)),
+            Err(refusal) => Err(self.stamp(route, &id, refusal)),
+        }
+    }
+
+    /// The second half: runs `op` under the vault lock as `who` (already allowed by
+    /// [`AppState::allow`]), and releases its response once its audit entries are durable.
+    fn as_allowed(
+        &self,
+        route: &str,
+        who: &Principal,
+        id: &str,
+        op: impl FnOnce(&mut Vault) -> Result<Response, VaultError>,
+    ) -> Response {
+        let (result, seq) = match self.vault.lock() {
+            Ok(mut vault) => {
+                vault.set_request_id(id);
+                vault.set_actor(&who.user);
+                let r = op(&mut vault).map_err(|e| vault_error(&e));
+                (r, self.durability.committed.fetch_add(1, Ordering::SeqCst) + 1)
+            }
+            Err(_) => (
+                Err(error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the vault lock is poisoned",
+                )),
+                0,
+            ),
+        };
+        let response = self.settle(result, seq).unwrap_or_else(|r| r);
+        self.stamp(route, id, response)
+    }
+
+    /// Waits until the request's audit entries are durable: nothing is released before.
+    fn settle<T>(&self, result: Result<T, Response>, seq: u64) -> Result<T, Response> {
+        match self.durability.wait(seq) {
+            Ok(()) => result,
+            Err(e) => Err(error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "audit_unavailable",
                 format!("the audit log could not be made durable ({e}); the result is withheld"),
-            ),
-        };
-        if let Ok(v) = HeaderValue::from_str(&id) {
+            )),
+        }
+    }
+
+    /// Adds the request id to a response and counts it.
+    fn stamp(&self, route: &str, id: &str, mut response: Response) -> Response {
+        if let Ok(v) = HeaderValue::from_str(id) {
             response.headers_mut().insert("x-request-id", v);
         }
         if let Ok(mut m) = self.metrics.requests.lock() {
@@ -243,8 +310,6 @@ impl AppState {
         (result, seq)
     }
 
-    /// The refusal is the response to send (a small price for a clear early return).
-    #[allow(clippy::result_large_err)]
     fn decide_locked<T>(
         vault: &mut Vault,
         headers: &HeaderMap,
@@ -306,9 +371,16 @@ impl AppState {
 
 /// Runs blocking work (the vault lock, SQLite, fsync) off the async workers.
 async fn blocking(f: impl FnOnce() -> Response + Send + 'static) -> Response {
-    tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| {
-        error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "a request handler stopped")
-    })
+    blocking_value(f).await.unwrap_or_else(stopped)
+}
+
+/// As [`blocking`], for work that returns something else (`None` if it panicked).
+async fn blocking_value<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    tokio::task::spawn_blocking(f).await.ok()
+}
+
+fn stopped() -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "a request handler stopped")
 }
 
 fn json_ok(v: Value) -> Response {
@@ -366,12 +438,36 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
     ("get", "/metrics", "", "Prometheus metrics"),
     ("get", "/openapi.json", "", "This document"),
     ("get", "/v1/datasets", "dataset.list", "Dataset versions"),
+    (
+        "post",
+        "/v1/datasets/{name}",
+        "dataset.ingest",
+        "Ingest a CSV as the next version (multipart/form-data: `schema` (Table Schema JSON), `data` (CSV), optional `options` JSON: keep_pii, reject_poisoned, k, quasi, max_suppressed, birth_dates, as_of); validated, protected, checked and sealed; 422 with the report when refused",
+    ),
+    (
+        "get",
+        "/v1/datasets/{name}",
+        "dataset.read",
+        "A version's (NAME[@VERSION]) record, schema and ingestion report",
+    ),
+    (
+        "get",
+        "/v1/datasets/{name}/data",
+        "dataset.read",
+        "A version's CSV, verified before it is sent; a version stored with personal data kept (keep_pii) needs dataset.read-raw (and a TOTP code) instead",
+    ),
     ("get", "/v1/models", "model.list", "Model versions"),
     (
         "post",
         "/v1/models/train",
         "model.train",
         "Train a model on a dataset: {\"dataset\": \"NAME[@VERSION]\", \"name\": \"MODEL\"}",
+    ),
+    (
+        "get",
+        "/v1/models/{name}",
+        "model.read",
+        "A model (verified): target, classes, features, metrics, provenance",
     ),
     (
         "post",
@@ -389,7 +485,7 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "get",
         "/v1/audit/entries",
         "audit.read",
-        "Audit entries (JSON lines), optionally from an index",
+        "Audit entries (JSON lines), optionally from an index (?from=N)",
     ),
     (
         "get",
@@ -398,6 +494,12 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "The latest signed checkpoint (C2SP signed note)",
     ),
     ("get", "/v1/audit/proof/{index}", "audit.read", "Inclusion proof of an entry"),
+    (
+        "get",
+        "/v1/audit/consistency",
+        "audit.read",
+        "Consistency proof from the tree of the first N entries (?from=N) to the latest checkpoint",
+    ),
     ("post", "/v1/audit/verify", "audit.verify", "Recompute the whole log"),
     ("get", "/v1/admin/users", "user.manage", "Users (needs a TOTP code)"),
     (
@@ -405,6 +507,33 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "/v1/admin/users",
         "user.manage",
         "Add a user: {\"name\", \"role\"} (needs a TOTP code)",
+    ),
+    (
+        "post",
+        "/v1/admin/users/{name}/disable",
+        "user.manage",
+        "Disable a user: their tokens stop working (needs a TOTP code)",
+    ),
+    (
+        "post",
+        "/v1/admin/users/{name}/mfa",
+        "user.manage",
+        "Enroll a TOTP second factor ({\"alg\": \"sha1\"|\"sha256\"}); the otpauth URI is shown once (needs a TOTP code)",
+    ),
+    ("get", "/v1/admin/tokens", "token.manage", "Tokens, never their secrets (needs a TOTP code)"),
+    (
+        "post",
+        "/v1/admin/tokens",
+        "token.manage",
+        "Create a token: {\"user\", \"ttl_secs\"}; the token is shown once (needs a TOTP code)",
+    ),
+    ("delete", "/v1/admin/tokens/{id}", "token.manage", "Revoke a token (needs a TOTP code)"),
+    ("get", "/v1/admin/roles", "role.manage", "The policy: roles and MFA (needs a TOTP code)"),
+    (
+        "put",
+        "/v1/admin/roles",
+        "role.manage",
+        "Replace the policy, checked first (needs a TOTP code)",
     ),
 ];
 
@@ -464,6 +593,33 @@ async fn list_models(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Resp
             .collect();
         Ok(json_ok(json!({"models": list})))
     }))
+    .await
+}
+
+async fn inspect_model(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    blocking(move || {
+        s.guarded("/v1/models/{name}", &headers, "model.read", &name, |v, _| {
+            let (n, version) = parse_ref(&name)?;
+            let record = v.catalog().model(&n, version)?;
+            let model = v.load_model(&record)?;
+            let mut info = serde_json::to_value(&model.info).unwrap_or_default();
+            if let Some(p) = info.get_mut("provenance").and_then(|p| p.as_object_mut()) {
+                p.remove("mlguard.split_seed"); // secret: shown to nobody
+            }
+            Ok(json_ok(json!({
+                "model": format!("{}@{}", record.name, record.version),
+                "dataset": format!("{}@{}", record.dataset, record.dataset_version),
+                "created": record.created,
+                "actor": record.actor,
+                "blake3": record.blake3,
+                "info": info,
+            })))
+        })
+    })
     .await
 }
 
@@ -636,6 +792,27 @@ async fn audit_proof(
     .await
 }
 
+#[derive(serde::Deserialize)]
+struct From {
+    from: u64,
+}
+
+async fn audit_consistency(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    q: Result<Query<From>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Ok(Query(q)) = q else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "expected ?from=N (a tree size)");
+    };
+    blocking(move || {
+        s.guarded("/v1/audit/consistency", &headers, "audit.read", "audit", |v, _| {
+            Ok(json_ok(v.audit_consistency(q.from)?))
+        })
+    })
+    .await
+}
+
 async fn audit_verify(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
         s.guarded("/v1/audit/verify", &headers, "audit.verify", "audit", |v, _| {
@@ -649,39 +826,6 @@ async fn audit_verify(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Res
     .await
 }
 
-async fn list_users(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    blocking(move || {
-        s.guarded("/v1/admin/users", &headers, "user.manage", "users", |v, _| {
-            Ok(json_ok(json!({"users": v.users()?})))
-        })
-    })
-    .await
-}
-
-#[derive(serde::Deserialize)]
-struct NewUser {
-    name: String,
-    role: String,
-}
-
-async fn add_user(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let Ok(u) = serde_json::from_slice::<NewUser>(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "expected {\"name\": ..., \"role\": ...}",
-        );
-    };
-    blocking(move || {
-        s.guarded("/v1/admin/users", &headers, "user.manage", &u.name, |v, _| {
-            v.add_user(&u.name, &u.role)?;
-            Ok((StatusCode::CREATED, axum::Json(json!({"name": u.name, "role": u.role})))
-                .into_response())
-        })
-    })
-    .await
-}
-
 /// The handler of a route of [`ROUTES`].
 fn handler(method: &str, path: &str) -> Option<axum::routing::MethodRouter<Arc<AppState>>> {
     Some(match (method, path) {
@@ -689,26 +833,57 @@ fn handler(method: &str, path: &str) -> Option<axum::routing::MethodRouter<Arc<A
         ("get", "/metrics") => get(metrics),
         ("get", "/openapi.json") => get(openapi),
         ("get", "/v1/datasets") => get(list_datasets),
+        ("post", "/v1/datasets/{name}") => post(datasets::upload),
+        ("get", "/v1/datasets/{name}") => get(datasets::metadata),
+        ("get", "/v1/datasets/{name}/data") => get(datasets::download),
         ("get", "/v1/models") => get(list_models),
+        ("get", "/v1/models/{name}") => get(inspect_model),
         ("post", "/v1/models/train") => post(train),
         ("post", "/v1/models/{name}/predict") => post(predict),
         ("post", "/v1/models/{name}/export") => post(export),
         ("get", "/v1/audit/entries") => get(audit_entries),
         ("get", "/v1/audit/checkpoint") => get(audit_checkpoint),
         ("get", "/v1/audit/proof/{index}") => get(audit_proof),
+        ("get", "/v1/audit/consistency") => get(audit_consistency),
         ("post", "/v1/audit/verify") => post(audit_verify),
-        ("get", "/v1/admin/users") => get(list_users),
-        ("post", "/v1/admin/users") => post(add_user),
+        ("get", "/v1/admin/users") => get(admin::list_users),
+        ("post", "/v1/admin/users") => post(admin::add_user),
+        ("post", "/v1/admin/users/{name}/disable") => post(admin::disable_user),
+        ("post", "/v1/admin/users/{name}/mfa") => post(admin::enroll_mfa),
+        ("get", "/v1/admin/tokens") => get(admin::list_tokens),
+        ("post", "/v1/admin/tokens") => post(admin::create_token),
+        ("delete", "/v1/admin/tokens/{id}") => delete(admin::revoke_token),
+        ("get", "/v1/admin/roles") => get(admin::get_roles),
+        ("put", "/v1/admin/roles") => put(admin::put_roles),
         _ => return None,
     })
 }
 
+/// Body limit and timeout of a route: uploads and downloads of datasets may be large and
+/// slow; everything else gets [`MAX_BODY_BYTES`] and [`REQUEST_TIMEOUT`].
+fn limits(method: &str, path: &str) -> (usize, Duration) {
+    match (method, path) {
+        ("post", "/v1/datasets/{name}") => (MAX_UPLOAD_BYTES, TRANSFER_TIMEOUT),
+        ("get", "/v1/datasets/{name}/data") => (MAX_BODY_BYTES, TRANSFER_TIMEOUT),
+        _ => (MAX_BODY_BYTES, REQUEST_TIMEOUT),
+    }
+}
+
 /// The application: the routes of [`ROUTES`] (and only those, so the OpenAPI document
-/// describes every endpoint), a body limit and a timeout.
+/// describes every endpoint), each with its body limit and timeout ([`limits`]).
 pub fn router(state: Arc<AppState>) -> Router {
     let mut by_path: Vec<(&str, axum::routing::MethodRouter<Arc<AppState>>)> = Vec::new();
     for (method, path, _, _) in ROUTES {
         let Some(h) = handler(method, path) else { continue };
+        let (body, timeout) = limits(method, path);
+        let h = h
+            .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(body))
+            .layer::<_, std::convert::Infallible>(
+            tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                timeout,
+            ),
+        );
         match by_path.iter_mut().find(|(p, _)| p == path) {
             Some((_, existing)) => *existing = std::mem::take(existing).merge(h),
             None => by_path.push((path, h)),
@@ -718,12 +893,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     for (path, h) in by_path {
         app = app.route(path, h);
     }
-    app.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .with_state(state)
+    app.with_state(state)
 }
 
 /// A TLS certificate and key (DER).

@@ -31,6 +31,7 @@ fn setup(dir: &std::path::Path) -> (Vault, [String; 3], Vec<u8>, Value) {
     }
     let data = dir.join("users.csv");
     std::fs::write(&data, &csv).expect("write");
+    std::fs::write(dir.join("schema.json"), schema.to_json().to_string()).expect("schema");
     vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
     vault
         .train(&TrainRequest {
@@ -275,6 +276,16 @@ async fn plain_http_only_on_loopback() {
     assert!(matches!(r, Err(mlguard_server::ServeError::NotLoopback(_))));
 }
 
+/// An upload of `dir`'s users.csv with its schema (multipart), with `options`.
+fn upload_form(dir: &std::path::Path, options: Value) -> reqwest::multipart::Form {
+    let schema = std::fs::read_to_string(dir.join("schema.json")).expect("schema");
+    let csv = std::fs::read(dir.join("users.csv")).expect("csv");
+    reqwest::multipart::Form::new()
+        .text("schema", schema)
+        .text("options", options.to_string())
+        .part("data", reqwest::multipart::Part::bytes(csv).file_name("users.csv"))
+}
+
 /// The role × endpoint matrix over HTTPS, generated from the vault's policy: every role
 /// against every protected route, without a TOTP code and with one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -282,13 +293,11 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (vault, _, _, row) = setup(dir.path());
     let policy = vault.policy().expect("policy");
-    let mut users = Vec::new();
+    let mut tokens = Vec::new();
     for role in mlguard_vault::identity::ROLES {
         let user = format!("m-{role}");
         vault.add_user(&user, role).expect("user");
-        let uri = vault.enroll_mfa(&user, TotpAlg::Sha1).expect("mfa");
-        let token = vault.create_token(&user, None).expect("token").1.to_string();
-        users.push((role.to_string(), token, otpauth_secret(&uri).expect("secret")));
+        tokens.push((role.to_string(), vault.create_token(&user, None).expect("token").1));
     }
     let cert = Certificate::self_signed().expect("certificate");
     let state = AppState::new(vault).expect("state");
@@ -303,45 +312,82 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
     // A client that trusts only this certificate.
     let tls = cert.client_config().expect("client tls");
     let client = reqwest::Client::builder().use_preconfigured_tls(tls).build().expect("client");
-    let now = now_secs();
     let mut checked = 0;
-    for (role, token, secret) in &users {
-        // Codes of the current step and the next (both inside the ±1 window), each used once.
-        let mut codes = (0..2i64).map(|k| totp_code(secret, TotpAlg::Sha1, now + 30 * k));
+    for (role, token) in &tokens {
         for (method, path, action, _) in ROUTES.iter().filter(|r| !r.2.is_empty()) {
             let allowed = policy.allows(role, action);
             let mfa = policy.needs_mfa(action);
-            let path = path.replace("{name}", "churn").replace("{index}", "0");
-            let body = match *action {
-                "model.predict" => json!({"rows": [row.clone()]}),
-                "model.train" => json!({"dataset": "users", "name": format!("m-{role}")}),
-                "user.manage" => {
-                    json!({"name": format!("new-{role}-{checked}"), "role": "auditor"})
-                }
-                _ => json!({}),
-            };
             for with_code in [false, true] {
                 if with_code && !(allowed && mfa) {
-                    continue; // a code changes nothing elsewhere; do not spend one
+                    continue; // a code changes nothing elsewhere
                 }
-                let mut r = if *method == "get" {
-                    client.get(format!("https://localhost:{}{path}", addr.port()))
+                let n = checked;
+                // Objects for the request: a user to disable or enroll, a token to revoke.
+                let (target, target_token) = state
+                    .with_vault(|v| {
+                        let t = format!("t-{n}");
+                        v.add_user(&t, "auditor").expect("target");
+                        let id = v.create_token(&t, None).expect("token").0;
+                        (t, id)
+                    })
+                    .expect("vault");
+                let name = if path.starts_with("/v1/datasets") { "users" } else { "churn" };
+                let mut path = path
+                    .replace("{name}", if path.contains("/admin/") { &target } else { name })
+                    .replace("{index}", "0")
+                    .replace("{id}", &target_token);
+                if path.ends_with("/consistency") {
+                    path.push_str("?from=1");
+                }
+                // With a code: a fresh user of the role, so each code is its user's first.
+                let (token, code) = if with_code {
+                    state
+                        .with_vault(|v| {
+                            let u = format!("c-{n}");
+                            v.add_user(&u, role).expect("user");
+                            let uri = v.enroll_mfa(&u, TotpAlg::Sha1).expect("mfa");
+                            let t = v.create_token(&u, None).expect("token").1.to_string();
+                            (t, Some(totp_now(&otpauth_secret(&uri).expect("secret"))))
+                        })
+                        .expect("vault")
                 } else {
-                    client.post(format!("https://localhost:{}{path}", addr.port())).json(&body)
+                    (token.to_string(), None)
+                };
+                let url = format!("https://localhost:{}{path}", addr.port());
+                let mut r = match *method {
+                    "get" => client.get(url),
+                    "delete" => client.delete(url),
+                    "put" => client.put(url).json(&policy),
+                    _ => match *action {
+                        "dataset.ingest" => {
+                            client.post(url).multipart(upload_form(dir.path(), json!({})))
+                        }
+                        "model.predict" => client.post(url).json(&json!({"rows": [row.clone()]})),
+                        "model.train" => client
+                            .post(url)
+                            .json(&json!({"dataset": "users", "name": format!("m-{role}")})),
+                        "user.manage" if path == "/v1/admin/users" => client
+                            .post(url)
+                            .json(&json!({"name": format!("new-{n}"), "role": "auditor"})),
+                        "token.manage" => client.post(url).json(&json!({"user": target})),
+                        _ => client.post(url),
+                    },
                 };
                 r = r.header("authorization", format!("Bearer {token}"));
-                if with_code {
-                    r = r.header("x-mlguard-totp", codes.next().expect("a code"));
+                if let Some(code) = code {
+                    r = r.header("x-mlguard-totp", code);
                 }
-                let status = r.send().await.expect("send").status().as_u16();
+                let response = r.send().await.expect("send");
+                let status = response.status().as_u16();
                 let want: &[u16] = match (allowed, mfa, with_code) {
                     (false, _, _) => &[403],
                     (true, true, false) => &[401],
                     _ => &[200, 201],
                 };
+                let text = response.text().await.unwrap_or_default();
                 assert!(
                     want.contains(&status),
-                    "{role} {method} {path} (code: {with_code}): {status}, want {want:?}"
+                    "{role} {method} {path} (code: {with_code}): {status}, want {want:?}: {text}"
                 );
                 checked += 1;
             }
@@ -351,5 +397,260 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
     assert!(checked > 5 * protected, "{checked} requests for {protected} routes");
     let ok = state.with_vault(|v| v.verify_audit().expect("verify").ok()).expect("vault");
     assert!(ok, "the log verifies after the matrix");
+    server.stop().await.expect("serve");
+}
+
+/// Datasets and administration over HTTPS: a streamed upload ingested (and an invalid one
+/// refused with its report, storing nothing), metadata, a download that is byte for byte
+/// what was stored, raw data (a version that kept personal data) only for the data steward
+/// with a TOTP code, tokens created and revoked through the API, a bad policy refused, and a
+/// consistency proof that verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datasets_tokens_policy_and_proofs_over_https() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (vault, [_, scientist, auditor], sam_secret, _) = setup(dir.path());
+    let mut stewards = Vec::new();
+    for user in ["sue", "admin"] {
+        vault.add_user(user, if user == "sue" { "data-steward" } else { "admin" }).expect("user");
+        let uri = vault.enroll_mfa(user, TotpAlg::Sha1).expect("mfa");
+        let token = vault.create_token(user, None).expect("token").1.to_string();
+        stewards.push((token, otpauth_secret(&uri).expect("secret")));
+    }
+    let [(steward, steward_secret), (admin, admin_secret)]: [(String, Vec<u8>); 2] =
+        stewards.try_into().expect("two");
+    let cert = Certificate::self_signed().expect("certificate");
+    let state = AppState::new(vault).expect("state");
+    let server = start(
+        Arc::clone(&state),
+        "127.0.0.1:0".parse().expect("addr"),
+        Some(cert.server_config().expect("tls")),
+    )
+    .await
+    .expect("started");
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(cert.client_config().expect("tls"))
+        .build()
+        .expect("client");
+    let port = server.addr.port();
+    let url = |p: &str| format!("https://localhost:{port}{p}");
+    let bearer = |t: &str| format!("Bearer {t}");
+
+    // Upload: the steward may, the scientist may not (refused before the body is read).
+    let r = client
+        .post(url("/v1/datasets/users"))
+        .header("authorization", bearer(&scientist))
+        .multipart(upload_form(dir.path(), json!({})))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 403);
+    let r = client
+        .post(url("/v1/datasets/users"))
+        .header("authorization", bearer(&steward))
+        .multipart(upload_form(dir.path(), json!({"k": 2})))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["dataset"], "users@2", "{v}");
+    assert_eq!(v["rows"], 2000, "{v}");
+
+    // An invalid file: 422 with the validation report, nothing stored.
+    let schema = std::fs::read_to_string(dir.path().join("schema.json")).expect("schema");
+    let form = reqwest::multipart::Form::new()
+        .text("schema", schema.clone())
+        .part("data", reqwest::multipart::Part::bytes(b"not,the,header\n1,2,3\n".to_vec()));
+    let r = client
+        .post(url("/v1/datasets/users"))
+        .header("authorization", bearer(&steward))
+        .multipart(form)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 422);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["error"], "invalid", "{v}");
+    assert!(v["report"]["findings"].as_array().is_some_and(|f| !f.is_empty()), "{v}");
+    // A malformed upload: no schema part.
+    let form = reqwest::multipart::Form::new().text("data", "a\n1\n");
+    let r = client
+        .post(url("/v1/datasets/users"))
+        .header("authorization", bearer(&steward))
+        .multipart(form)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.expect("text").contains("no `schema` part"));
+
+    // Metadata and a download: the bytes are the stored version's.
+    let meta: Value = client
+        .get(url("/v1/datasets/users@2"))
+        .header("authorization", bearer(&scientist))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(meta["raw"], false, "{meta}");
+    let r = client
+        .get(url("/v1/datasets/users@2/data"))
+        .header("authorization", bearer(&scientist))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let csv = r.bytes().await.expect("body");
+    assert_eq!(csv.len() as u64, meta["size"].as_u64().expect("size"));
+    assert_eq!(csv.iter().filter(|&&b| b == b'\n').count(), 2001);
+
+    // A version that keeps personal data (the schema without its protect actions) is raw.
+    let mut raw_schema: Value = serde_json::from_str(&schema).expect("json");
+    for f in raw_schema["fields"].as_array_mut().expect("fields") {
+        f.as_object_mut().expect("field").remove("protect");
+    }
+    let csv_bytes = std::fs::read(dir.path().join("users.csv")).expect("csv");
+    let form = reqwest::multipart::Form::new()
+        .text("schema", raw_schema.to_string())
+        .text("options", json!({"keep_pii": true}).to_string())
+        .part("data", reqwest::multipart::Part::bytes(csv_bytes.clone()));
+    let r = client
+        .post(url("/v1/datasets/people"))
+        .header("authorization", bearer(&steward))
+        .multipart(form)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let r = client
+        .get(url("/v1/datasets/people/data"))
+        .header("authorization", bearer(&scientist))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 403, "a scientist reads protected data only");
+    let r = client
+        .get(url("/v1/datasets/people/data"))
+        .header("authorization", bearer(&steward))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401, "raw data needs a TOTP code");
+    let r = client
+        .get(url("/v1/datasets/people/data"))
+        .header("authorization", bearer(&steward))
+        .header("x-mlguard-totp", totp_now(&steward_secret))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.expect("body");
+    let text = String::from_utf8(csv_bytes).expect("utf-8");
+    let email = text.split([',', '\n']).find(|c| c.contains('@')).expect("an e-mail");
+    assert!(body.contains(email), "the raw version keeps {email}");
+
+    // The model, inspected (no split seed), by the scientist.
+    let v: Value = client
+        .get(url("/v1/models/churn"))
+        .header("authorization", bearer(&scientist))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(v["model"], "churn@1", "{v}");
+    assert!(v["info"]["provenance"].get("mlguard.split_seed").is_none(), "{v}");
+    let _ = sam_secret;
+
+    // Tokens through the API: created (shown once), used, revoked, refused.
+    let mut codes = (0..2i64).map(|k| totp_code(&admin_secret, TotpAlg::Sha1, now_secs() + 30 * k));
+    let v: Value = client
+        .post(url("/v1/admin/tokens"))
+        .header("authorization", bearer(&admin))
+        .header("x-mlguard-totp", codes.next().expect("code"))
+        .json(&json!({"user": "ada", "ttl_secs": 3600}))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let (id, token) = (v["id"].as_str().expect("id"), v["token"].as_str().expect("token"));
+    let ok =
+        |t: &str| client.post(url("/v1/audit/verify")).header("authorization", bearer(t)).send();
+    assert_eq!(ok(token).await.expect("send").status(), 200);
+    let r = client
+        .delete(url(&format!("/v1/admin/tokens/{id}")))
+        .header("authorization", bearer(&admin))
+        .header("x-mlguard-totp", codes.next().expect("code"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 200);
+    assert_eq!(ok(token).await.expect("send").status(), 401, "a revoked token");
+    assert_eq!(ok(&auditor).await.expect("send").status(), 200, "other tokens still work");
+
+    // A policy with an unknown role is refused, and the policy is unchanged. (A second
+    // admin: a user's codes are single use, two per 30 s at most.)
+    let (admin2, code) = state
+        .with_vault(|v| {
+            v.add_user("admin2", "admin").expect("user");
+            let uri = v.enroll_mfa("admin2", TotpAlg::Sha1).expect("mfa");
+            let t = v.create_token("admin2", None).expect("token").1.to_string();
+            (t, totp_now(&otpauth_secret(&uri).expect("secret")))
+        })
+        .expect("vault");
+    let before = state.with_vault(|v| v.policy().expect("policy")).expect("vault");
+    let r = client
+        .put(url("/v1/admin/roles"))
+        .header("authorization", bearer(&admin2))
+        .header("x-mlguard-totp", code)
+        .json(&json!({"roles": {"root": ["*"]}, "mfa": []}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.expect("text").contains("unknown role"));
+    assert_eq!(state.with_vault(|v| v.policy().expect("policy")), Some(before));
+
+    // A consistency proof from an early tree size to the latest checkpoint verifies.
+    let v: Value = client
+        .get(url("/v1/audit/consistency?from=3"))
+        .header("authorization", bearer(&auditor))
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json");
+    let h = |s: &Value| -> [u8; 32] {
+        let s = s.as_str().expect("hex");
+        let b: Vec<u8> = (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect();
+        b.try_into().expect("32 bytes")
+    };
+    let proof: Vec<[u8; 32]> = v["proof"].as_array().expect("proof").iter().map(h).collect();
+    let size = v["tree_size"].as_u64().expect("size");
+    assert!(size > 3);
+    assert!(mlguard_vault::merkle::verify_consistency(
+        3,
+        size,
+        &h(&v["from_root"]),
+        &h(&v["root"]),
+        &proof
+    ));
+    let r = client
+        .get(url(&format!("/v1/audit/consistency?from={}", size + 100)))
+        .header("authorization", bearer(&auditor))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 422);
+
     server.stop().await.expect("serve");
 }

@@ -132,15 +132,7 @@ impl Policy {
             Ok(text) => {
                 let p: Policy = serde_json::from_str(&text)
                     .map_err(|e| VaultError::Mismatch(format!("{}: {e}", path.display())))?;
-                for r in p.roles.keys() {
-                    if !ROLES.contains(&r.as_str()) {
-                        return Err(VaultError::Mismatch(format!(
-                            "{}: unknown role {r:?} (roles: {})",
-                            path.display(),
-                            ROLES.join(", ")
-                        )));
-                    }
-                }
+                p.check().map_err(|e| VaultError::Mismatch(format!("{}: {e}", path.display())))?;
                 Ok(p)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -154,6 +146,26 @@ impl Policy {
                 source: e,
             }),
         }
+    }
+
+    /// Refuses unknown roles and patterns that match no action (a typo would otherwise
+    /// silently deny, or, in `mfa`, silently not ask for a code).
+    pub fn check(&self) -> Result<(), String> {
+        for r in self.roles.keys() {
+            if !ROLES.contains(&r.as_str()) {
+                return Err(format!("unknown role {r:?} (roles: {})", ROLES.join(", ")));
+            }
+        }
+        let patterns = self.roles.values().flatten().map(|p| ("role", p));
+        for (what, p) in patterns.chain(self.mfa.iter().map(|p| ("mfa", p))) {
+            if !ACTIONS.iter().any(|a| matches(p, a)) {
+                return Err(format!(
+                    "the {what} pattern {p:?} matches no action (actions: {})",
+                    ACTIONS.join(", ")
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Whether `role` may take `action` (deny by default).
@@ -185,7 +197,8 @@ impl TotpAlg {
         }
     }
 
-    fn parse(s: &str) -> Option<TotpAlg> {
+    /// `sha1` or `sha256` (any case).
+    pub fn parse(s: &str) -> Option<TotpAlg> {
         match s {
             "SHA1" => Some(TotpAlg::Sha1),
             "SHA256" => Some(TotpAlg::Sha256),
@@ -289,6 +302,21 @@ pub struct User {
     pub mfa: bool,
     /// When the user was added.
     pub created: String,
+}
+
+/// A token as listed (its secret part is never stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    /// Its id (the part after `mlg_`).
+    pub id: String,
+    /// Whose it is.
+    pub user: String,
+    /// When it was created.
+    pub created: String,
+    /// When it expires (Unix seconds), if ever.
+    pub expires: Option<i64>,
+    /// Whether it was revoked.
+    pub revoked: bool,
 }
 
 /// An authenticated token holder.
@@ -447,6 +475,42 @@ impl Vault {
         if n == 0 {
             return Err(VaultError::NotFound(format!("token {id}")));
         }
+        Ok(())
+    }
+
+    /// Every token (never the token itself): id, user, created, expires (Unix seconds),
+    /// revoked.
+    pub fn tokens(&self) -> Result<Vec<TokenInfo>, VaultError> {
+        let conn = self.catalog().connection();
+        let mut st = conn
+            .prepare(
+                "SELECT id, user, created, expires, revoked FROM tokens ORDER BY user, created",
+            )
+            .map_err(sql)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(TokenInfo {
+                    id: r.get(0)?,
+                    user: r.get(1)?,
+                    created: r.get(2)?,
+                    expires: r.get(3)?,
+                    revoked: r.get::<_, i64>(4)? != 0,
+                })
+            })
+            .map_err(sql)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+    }
+
+    /// Replaces the policy (`policy.json`) after checking it (recorded with its digest).
+    pub fn set_policy(&self, policy: &Policy) -> Result<(), VaultError> {
+        policy.check().map_err(VaultError::Refused)?;
+        let text = serde_json::to_string_pretty(policy)
+            .map_err(|e| VaultError::Mismatch(e.to_string()))?;
+        self.record(
+            &Event::new("role.update", "policy.json", Outcome::Allowed)
+                .detail(json!({"sha256": sha256_hex(&text)})),
+        )?;
+        mlguard_seal::write_atomic(&self.root().join("policy.json"), text.as_bytes(), true)?;
         Ok(())
     }
 

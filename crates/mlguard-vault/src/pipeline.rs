@@ -419,6 +419,51 @@ impl Vault {
         }))
     }
 
+    /// A consistency proof (RFC 6962) that the log of the first `from` entries is a prefix
+    /// of the log in the latest signed checkpoint (signed first if the log grew): what a
+    /// client holding an older checkpoint needs to see that nothing it saw was rewritten.
+    /// Checked before it is returned.
+    pub fn audit_consistency(&self, from: u64) -> Result<serde_json::Value, VaultError> {
+        self.checkpoint()?;
+        let (size, note) = self
+            .catalog
+            .checkpoints()?
+            .into_iter()
+            .next_back()
+            .ok_or_else(|| VaultError::NotFound("a checkpoint (the log is empty)".into()))?;
+        if from == 0 || from > size {
+            return Err(VaultError::Refused(format!(
+                "a consistency proof needs 1 <= from <= {size} (the latest checkpoint's size), not {from}"
+            )));
+        }
+        let (_, root) = self.audit.open_checkpoint(&note).map_err(VaultError::Mismatch)?;
+        let leaves: Vec<merkle::Hash> = self
+            .catalog
+            .audit_entries(0)?
+            .iter()
+            .take(size as usize)
+            .map(|(_, t, _)| merkle::leaf_hash(t.as_bytes()))
+            .collect();
+        let old_root = merkle::root(&leaves[..from as usize]);
+        let proof = merkle::consistency_proof(&leaves, from as usize);
+        if leaves.len() as u64 != size
+            || !merkle::verify_consistency(from, size, &old_root, &root, &proof)
+        {
+            return Err(VaultError::Mismatch(format!(
+                "the log does not match its checkpoint of size {size}: run `mlguard audit verify`"
+            )));
+        }
+        Ok(serde_json::json!({
+            "from": from,
+            "from_root": hex(&old_root),
+            "tree_size": size,
+            "root": hex(&root),
+            "proof": proof.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+            "checkpoint": note,
+            "verifier_key": self.audit.verifier_key(),
+        }))
+    }
+
     /// The vault's policy, re-read when `policy.json` changes.
     pub fn policy(&self) -> Result<crate::identity::Policy, VaultError> {
         let modified =
@@ -500,8 +545,8 @@ impl Vault {
     }
 
     /// A temporary file inside the vault (owner-only, removed when dropped) for plaintext
-    /// that must be read more than once.
-    fn scratch(&self, what: &str) -> Result<tempfile::NamedTempFile, VaultError> {
+    /// that must be read more than once, or that arrives over the network.
+    pub fn scratch(&self, what: &str) -> Result<tempfile::NamedTempFile, VaultError> {
         tempfile::Builder::new()
             .prefix(&format!("scratch-{what}-"))
             .tempfile_in(self.root.join("objects"))

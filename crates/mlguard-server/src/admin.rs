@@ -1,0 +1,206 @@
+//! Administration over HTTP: users, tokens, second factors and the policy (roles). Every
+//! one of these needs a fresh TOTP code under the default policy.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use mlguard_vault::identity::{Policy, TotpAlg};
+use serde_json::json;
+
+use crate::{AppState, blocking, error, json_ok};
+
+fn created(v: serde_json::Value) -> Response {
+    (StatusCode::CREATED, axum::Json(v)).into_response()
+}
+
+/// `GET /v1/admin/users`.
+pub(crate) async fn list_users(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    blocking(move || {
+        s.guarded("/v1/admin/users", &headers, "user.manage", "users", |v, _| {
+            Ok(json_ok(json!({"users": v.users()?})))
+        })
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    name: String,
+    role: String,
+}
+
+/// `POST /v1/admin/users`.
+pub(crate) async fn add_user(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(u) = serde_json::from_slice::<NewUser>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "expected {\"name\": ..., \"role\": ...}",
+        );
+    };
+    blocking(move || {
+        s.guarded("/v1/admin/users", &headers, "user.manage", &u.name, |v, _| {
+            v.add_user(&u.name, &u.role)?;
+            Ok(created(json!({"name": u.name, "role": u.role})))
+        })
+    })
+    .await
+}
+
+/// `POST /v1/admin/users/{name}/disable`.
+pub(crate) async fn disable_user(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    blocking(move || {
+        s.guarded("/v1/admin/users/{name}/disable", &headers, "user.manage", &name, |v, _| {
+            v.disable_user(&name)?;
+            Ok(json_ok(json!({"name": name, "disabled": true})))
+        })
+    })
+    .await
+}
+
+#[derive(Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Enroll {
+    /// `sha1` (default) or `sha256`.
+    alg: Option<String>,
+}
+
+/// `POST /v1/admin/users/{name}/mfa`: a fresh TOTP secret; the `otpauth://` URI is in
+/// this response only.
+pub(crate) async fn enroll_mfa(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let e = if body.is_empty() {
+        Ok(Enroll::default())
+    } else {
+        serde_json::from_slice::<Enroll>(&body)
+    };
+    let alg = match e.as_ref().map(|e| e.alg.as_deref()) {
+        Ok(None) => TotpAlg::Sha1,
+        Ok(Some(a)) => match TotpAlg::parse(a) {
+            Some(alg) => alg,
+            None => {
+                return error(StatusCode::BAD_REQUEST, "bad_request", "alg is sha1 or sha256");
+            }
+        },
+        Err(_) => {
+            return error(StatusCode::BAD_REQUEST, "bad_request", "expected {\"alg\": \"sha1\"}");
+        }
+    };
+    blocking(move || {
+        s.guarded("/v1/admin/users/{name}/mfa", &headers, "user.manage", &name, |v, _| {
+            let uri = v.enroll_mfa(&name, alg)?;
+            Ok(created(json!({"name": name, "otpauth": uri.as_str()})))
+        })
+    })
+    .await
+}
+
+/// `GET /v1/admin/tokens`: ids, owners and states (never a token).
+pub(crate) async fn list_tokens(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    blocking(move || {
+        s.guarded("/v1/admin/tokens", &headers, "token.manage", "tokens", |v, _| {
+            Ok(json_ok(json!({"tokens": v.tokens()?})))
+        })
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    user: String,
+    /// Lifetime in seconds (none: until revoked).
+    ttl_secs: Option<i64>,
+}
+
+/// `POST /v1/admin/tokens`: the token is in this response only.
+pub(crate) async fn create_token(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let t = match serde_json::from_slice::<NewToken>(&body) {
+        Ok(t) if t.ttl_secs.is_none_or(|s| s > 0) => t,
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "expected {\"user\": ..., \"ttl_secs\": N (optional, > 0)}",
+            );
+        }
+    };
+    blocking(move || {
+        s.guarded("/v1/admin/tokens", &headers, "token.manage", &t.user, |v, _| {
+            let (id, token) = v.create_token(&t.user, t.ttl_secs)?;
+            Ok(created(json!({"id": id, "user": t.user, "token": token.as_str()})))
+        })
+    })
+    .await
+}
+
+/// `DELETE /v1/admin/tokens/{id}`.
+pub(crate) async fn revoke_token(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    blocking(move || {
+        s.guarded("/v1/admin/tokens/{id}", &headers, "token.manage", &id, |v, _| {
+            v.revoke_token(&id)?;
+            Ok(json_ok(json!({"id": id, "revoked": true})))
+        })
+    })
+    .await
+}
+
+/// `GET /v1/admin/roles`: the policy.
+pub(crate) async fn get_roles(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    blocking(move || {
+        s.guarded("/v1/admin/roles", &headers, "role.manage", "policy.json", |v, _| {
+            Ok(json_ok(serde_json::to_value(v.policy()?).unwrap_or_default()))
+        })
+    })
+    .await
+}
+
+/// `PUT /v1/admin/roles`: replaces the policy (checked first: known roles, patterns that
+/// match an action).
+pub(crate) async fn put_roles(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let p = match serde_json::from_slice::<Policy>(&body) {
+        Ok(p) => p,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("expected a policy {{\"roles\": {{...}}, \"mfa\": [...]}}: {e}"),
+            );
+        }
+    };
+    blocking(move || {
+        s.guarded("/v1/admin/roles", &headers, "role.manage", "policy.json", |v, _| {
+            v.set_policy(&p)?;
+            Ok(json_ok(serde_json::to_value(&p).unwrap_or_default()))
+        })
+    })
+    .await
+}

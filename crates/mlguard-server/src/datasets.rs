@@ -1,0 +1,362 @@
+//! Datasets over HTTP: streaming upload into ingestion, metadata, and download.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::multipart::{Field, Multipart};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mlguard_data::protect::{BirthDates, ProtectOptions};
+use mlguard_vault::audit::{Event, Outcome};
+use mlguard_vault::{IngestOptions, VaultError, parse_ref};
+use serde_json::json;
+
+use crate::{AppState, blocking, blocking_value, error, json_ok, stopped};
+
+/// Largest dataset upload (the CSV part).
+pub const MAX_UPLOAD_BYTES: usize = 16 << 30;
+/// Largest schema or options part of an upload.
+const MAX_PART_BYTES: usize = 1 << 20;
+
+/// The `options` part of an upload: the flags of `mlguard data ingest`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadOptions {
+    #[serde(default)]
+    keep_pii: bool,
+    #[serde(default)]
+    reject_poisoned: bool,
+    k: Option<usize>,
+    quasi: Option<Vec<String>>,
+    max_suppressed: Option<f64>,
+    /// `year` or `age-band`.
+    birth_dates: Option<String>,
+    /// `YYYY-MM-DD`.
+    as_of: Option<String>,
+}
+
+impl UploadOptions {
+    fn ingest_options(&self) -> Result<IngestOptions, String> {
+        let mut protect = ProtectOptions { keep_pii: self.keep_pii, ..ProtectOptions::default() };
+        if let Some(k) = self.k {
+            protect.k = k.max(1);
+        }
+        protect.quasi.clone_from(&self.quasi);
+        if let Some(m) = self.max_suppressed {
+            if !(0.0..=1.0).contains(&m) {
+                return Err(format!("max_suppressed must be a share between 0 and 1, not {m}"));
+            }
+            protect.max_suppressed = m;
+        }
+        match self.birth_dates.as_deref() {
+            None | Some("year") => {}
+            Some("age-band") => protect.birth_dates = BirthDates::AgeBand,
+            Some(other) => {
+                return Err(format!("birth_dates must be `year` or `age-band`, not {other:?}"));
+            }
+        }
+        if let Some(d) = &self.as_of {
+            protect.as_of = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| format!("as_of {d:?}: expected a date as YYYY-MM-DD"))?;
+        }
+        Ok(IngestOptions {
+            protect,
+            reject_poisoned: self.reject_poisoned,
+            ..IngestOptions::default()
+        })
+    }
+}
+
+/// Reads a small part whole, refusing more than [`MAX_PART_BYTES`].
+async fn small_part(mut field: Field<'_>) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| e.body_text())? {
+        if buf.len() + chunk.len() > MAX_PART_BYTES {
+            return Err(format!("a schema or options part is limited to {MAX_PART_BYTES} bytes"));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
+
+/// What an upload brought: the schema, the options, and the CSV in a scratch file.
+struct Upload {
+    schema: mlguard_data::Schema,
+    options: IngestOptions,
+    file: tempfile::NamedTempFile,
+}
+
+/// Streams the parts of an upload: the CSV goes to `file` chunk by chunk, never whole
+/// into memory.
+async fn receive(
+    multipart: &mut Multipart,
+    file: tempfile::NamedTempFile,
+) -> Result<Upload, (StatusCode, String)> {
+    let bad = |m: String| (StatusCode::BAD_REQUEST, m);
+    let mut schema = None;
+    let mut options = UploadOptions::default();
+    let mut data = false;
+    let mut out = tokio::fs::File::from_std(
+        file.reopen().map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?,
+    );
+    while let Some(mut field) = multipart.next_field().await.map_err(|e| bad(e.body_text()))? {
+        match field.name().unwrap_or_default() {
+            "schema" => {
+                let bytes = small_part(field).await.map_err(bad)?;
+                let text = String::from_utf8(bytes)
+                    .map_err(|_| bad("the schema part is not UTF-8".into()))?;
+                schema = Some(
+                    mlguard_data::Schema::from_json_str(&text)
+                        .map_err(|e| bad(format!("the schema part: {e}")))?,
+                );
+            }
+            "options" => {
+                let bytes = small_part(field).await.map_err(bad)?;
+                options = serde_json::from_slice(&bytes)
+                    .map_err(|e| bad(format!("the options part: {e}")))?;
+            }
+            "data" => {
+                use tokio::io::AsyncWriteExt;
+                while let Some(chunk) = field.chunk().await.map_err(|e| {
+                    let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        StatusCode::PAYLOAD_TOO_LARGE
+                    } else {
+                        StatusCode::BAD_REQUEST
+                    };
+                    (status, e.body_text())
+                })? {
+                    out.write_all(&chunk)
+                        .await
+                        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+                }
+                out.flush()
+                    .await
+                    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+                data = true;
+            }
+            other => {
+                return Err(bad(format!(
+                    "unexpected part {other:?}: an upload has `schema`, `data` and optionally `options`"
+                )));
+            }
+        }
+    }
+    let schema = schema.ok_or_else(|| bad("the upload has no `schema` part".into()))?;
+    if !data {
+        return Err(bad("the upload has no `data` part".into()));
+    }
+    let options = options.ingest_options().map_err(bad)?;
+    Ok(Upload { schema, options, file })
+}
+
+/// `POST /v1/datasets/{name}`: authorised before the body is read, streamed into an
+/// owner-only scratch file inside the vault, then ingested (validate, protect, check,
+/// seal) as the next version. A failed upload is recorded as a failed ingest.
+pub(crate) async fn upload(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    mut multipart: Multipart,
+) -> Response {
+    const ROUTE: &str = "/v1/datasets/{name}";
+    let (st, n) = (Arc::clone(&s), name.clone());
+    let allowed = blocking_value(move || {
+        let (who, id) = match st.allow(ROUTE, &headers, "dataset.ingest", &n) {
+            Ok(x) => x,
+            Err(r) => return Err(r),
+        };
+        match st.with_vault(|v| v.scratch("upload")) {
+            Some(Ok(file)) => Ok((who, id, file)),
+            Some(Err(e)) => Err(crate::vault_error(&e)),
+            None => Err(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "vault lock")),
+        }
+    })
+    .await;
+    let (who, id, file) = match allowed {
+        Some(Ok(x)) => x,
+        Some(Err(r)) => return r,
+        None => return stopped(),
+    };
+    let received = receive(&mut multipart, file).await;
+    blocking(move || {
+        s.as_allowed(ROUTE, &who, &id, |v| {
+            let up = match received {
+                Ok(up) => up,
+                Err((status, why)) => {
+                    v.record(
+                        &Event::new("dataset.ingest", &name, Outcome::Failed)
+                            .detail(json!({"reason": format!("upload: {why}")})),
+                    )?;
+                    return Ok(error(status, "bad_upload", why));
+                }
+            };
+            match v.ingest(up.file.path(), &up.schema, &name, &up.options) {
+                Ok(d) => Ok((
+                    StatusCode::CREATED,
+                    axum::Json(json!({
+                        "dataset": format!("{}@{}", d.record.name, d.record.version),
+                        "rows": d.record.rows,
+                        "columns": d.record.columns,
+                        "blake3": d.record.blake3,
+                        "warnings": d.report.warnings(),
+                        "report": serde_json::from_str::<serde_json::Value>(&d.record.report)
+                            .unwrap_or_default(),
+                    })),
+                )
+                    .into_response()),
+                Err(VaultError::Invalid(report)) => Ok((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    axum::Json(json!({
+                        "error": "invalid",
+                        "message": format!("the data is invalid: {} error(s); nothing was stored", report.errors()),
+                        "report": serde_json::to_value(&*report).unwrap_or_default(),
+                    })),
+                )
+                    .into_response()),
+                Err(VaultError::Poisoned(report)) => Ok((
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    axum::Json(json!({
+                        "error": "poisoned",
+                        "message": "the poisoning checks failed (reject_poisoned); nothing was stored",
+                        "report": serde_json::to_value(&*report).unwrap_or_default(),
+                    })),
+                )
+                    .into_response()),
+                Err(e) => Err(e),
+            }
+        })
+    })
+    .await
+}
+
+/// Whether a stored version kept personal data unprotected (`--keep-pii`): reading it is
+/// reading raw data.
+fn kept_pii(report: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(report)
+        .ok()
+        .and_then(|r| r.get("pii_kept").and_then(|k| k.as_array()).map(|k| !k.is_empty()))
+        .unwrap_or(false)
+}
+
+/// `GET /v1/datasets/{name}`: a version's record, schema and ingestion report.
+pub(crate) async fn metadata(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    blocking(move || {
+        s.guarded("/v1/datasets/{name}", &headers, "dataset.read", &name, |v, _| {
+            let (n, version) = parse_ref(&name)?;
+            let d = v.catalog().dataset(&n, version)?;
+            Ok(json_ok(json!({
+                "dataset": format!("{}@{}", d.name, d.version),
+                "rows": d.rows,
+                "columns": d.columns,
+                "size": d.size,
+                "blake3": d.blake3,
+                "created": d.created,
+                "actor": d.actor,
+                "raw": kept_pii(&d.report),
+                "schema": serde_json::from_str::<serde_json::Value>(&d.schema).unwrap_or_default(),
+                "report": serde_json::from_str::<serde_json::Value>(&d.report).unwrap_or_default(),
+            })))
+        })
+    })
+    .await
+}
+
+/// `GET /v1/datasets/{name}/data`: the CSV of a version, verified completely before a
+/// byte is sent. A version that kept personal data (`--keep-pii`) is raw data: it needs
+/// `dataset.read-raw` (with a TOTP code under the default policy) instead of
+/// `dataset.read`.
+pub(crate) async fn download(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    const ROUTE: &str = "/v1/datasets/{name}/data";
+    let st = Arc::clone(&s);
+    let scratch = blocking_value(move || {
+        // Which action this is depends on the version, so the version is pinned first
+        // (versions never change); an unknown one is decided as a plain read (and is then
+        // not found).
+        let (pinned, raw) = st
+            .with_vault(|v| {
+                parse_ref(&name)
+                    .and_then(|(n, ver)| v.catalog().dataset(&n, ver))
+                    .map(|d| (format!("{}@{}", d.name, d.version), kept_pii(&d.report)))
+            })
+            .and_then(Result::ok)
+            .unwrap_or_else(|| (name.clone(), false));
+        let action = if raw { "dataset.read-raw" } else { "dataset.read" };
+        let mut file = None;
+        let response = st.guarded(ROUTE, &headers, action, &pinned, |v, _| {
+            let (n, version) = parse_ref(&pinned)?;
+            let d = v.catalog().dataset(&n, version)?;
+            let f = v.dataset_to_scratch(&d)?;
+            v.record(
+                &Event::new(
+                    "dataset.download",
+                    format!("{}@{}", d.name, d.version),
+                    Outcome::Allowed,
+                )
+                .detail(json!({"raw": raw, "bytes": d.size})),
+            )?;
+            file = Some((f, d.size, format!("{}-{}.csv", d.name, d.version)));
+            Ok(StatusCode::OK.into_response())
+        });
+        (response, file)
+    })
+    .await;
+    let (mut response, file) = match scratch {
+        Some(x) => x,
+        None => return stopped(),
+    };
+    let Some((file, size, filename)) = file.filter(|_| response.status() == StatusCode::OK) else {
+        return response;
+    };
+    *response.body_mut() = stream_file(file);
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/csv; charset=utf-8"));
+    h.insert(header::CONTENT_LENGTH, size.into());
+    if let Ok(v) = header::HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+/// A response body read from `file` in 256 KiB chunks on a blocking thread; the file (a
+/// scratch file of plaintext) is removed when the body ends or the client goes away.
+fn stream_file(file: tempfile::NamedTempFile) -> Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut f = match file.reopen() {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        let mut buf = vec![0u8; 256 << 10];
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if tx.blocking_send(Ok(buf[..n].to_vec())).is_err() {
+                        break; // the client went away
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    break;
+                }
+            }
+        }
+        drop(file);
+    });
+    Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }))
+}
