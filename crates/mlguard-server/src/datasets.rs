@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::multipart::{Field, Multipart};
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mlguard_data::protect::{BirthDates, ProtectOptions};
@@ -17,6 +17,8 @@ use crate::{AppState, blocking, blocking_value, error, json_ok, stopped};
 
 /// Largest dataset upload (the CSV part).
 pub const MAX_UPLOAD_BYTES: usize = 16 << 30;
+/// Most of a refused upload read (and dropped) before the refusal is sent.
+const DISCARD_BYTES: usize = 8 << 20;
 /// Largest schema or options part of an upload.
 const MAX_PART_BYTES: usize = 1 << 20;
 
@@ -157,11 +159,11 @@ async fn receive(
 pub(crate) async fn upload(
     State(s): State<Arc<AppState>>,
     Path(name): Path<String>,
-    headers: HeaderMap,
-    mut multipart: Multipart,
+    request: Request,
 ) -> Response {
     const ROUTE: &str = "/v1/datasets/{name}";
     let (st, n) = (Arc::clone(&s), name.clone());
+    let headers = request.headers().clone();
     let allowed = blocking_value(move || {
         let (who, id) = match st.allow(ROUTE, &headers, "dataset.ingest", &n) {
             Ok(x) => x,
@@ -176,8 +178,15 @@ pub(crate) async fn upload(
     .await;
     let (who, id, file) = match allowed {
         Some(Ok(x)) => x,
-        Some(Err(r)) => return r,
+        Some(Err(r)) => {
+            discard(request.into_body()).await;
+            return r;
+        }
         None => return stopped(),
+    };
+    let mut multipart = match Multipart::from_request(request, &()).await {
+        Ok(m) => m,
+        Err(e) => return e.into_response(),
     };
     let received = receive(&mut multipart, file).await;
     blocking(move || {
@@ -229,6 +238,24 @@ pub(crate) async fn upload(
         })
     })
     .await
+}
+
+/// Reads and drops up to [`DISCARD_BYTES`] of a refused upload's body (for up to 5 s), so
+/// that a client still sending it reads the refusal instead of a broken connection; a
+/// larger body is cut off.
+async fn discard(body: Body) {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut seen = 0usize;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len();
+            if seen > DISCARD_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// Whether a stored version kept personal data unprotected (`--keep-pii`): reading it is
