@@ -19,8 +19,38 @@ pub(crate) struct Cli {
     pub(crate) color: ColorChoice,
     #[command(flatten)]
     pub(crate) vault: VaultArgs,
+    #[command(flatten)]
+    pub(crate) server: ServerArgs,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// Work through an mlguard server instead of opening a vault here.
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// Act as a client of this server (`https://HOST:PORT`) instead of opening a local
+    /// vault: `data ingest|list|report|download`, `train`, `predict`, `model
+    /// list|inspect|export`, `user`, `token`, `mfa enroll` and `audit` work this way.
+    #[arg(long, global = true, env = "MLGUARD_SERVER", value_name = "URL")]
+    pub(crate) server: Option<String>,
+    /// The bearer token (`mlg_…`) for --server. Prefer the MLGUARD_TOKEN variable: a
+    /// command line is visible to other users of the machine.
+    #[arg(
+        long,
+        global = true,
+        env = "MLGUARD_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub(crate) token: Option<String>,
+    /// A TOTP code for actions that need a second factor (else asked for on the terminal
+    /// when the server wants one).
+    #[arg(long, global = true, value_name = "CODE")]
+    pub(crate) totp: Option<String>,
+    /// Trust this PEM certificate for --server (a development server's self-signed one),
+    /// besides the system's roots.
+    #[arg(long, global = true, env = "MLGUARD_CA_CERT", value_name = "FILE")]
+    pub(crate) ca_cert: Option<PathBuf>,
 }
 
 /// Where the vault is and how to unlock it.
@@ -142,7 +172,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub(crate) tls_key: Option<PathBuf>,
     /// Generate a self-signed certificate for localhost (development); prints its SHA-256
-    /// fingerprint.
+    /// fingerprint and writes it to VAULT/server-cert.pem for clients' --ca-cert.
     #[arg(long, conflicts_with_all = ["tls_cert", "insecure_http"])]
     pub(crate) tls_self_signed: bool,
     /// Plain HTTP without TLS: only on a loopback address.
@@ -188,6 +218,12 @@ pub(crate) enum TokenCommand {
     Revoke {
         /// The token id.
         id: String,
+    },
+    /// List tokens: id, user, created, expiry, revoked (never a token's secret).
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -599,6 +635,19 @@ pub(crate) enum DataCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Write a stored dataset version's CSV, verified completely first (recorded in the
+    /// audit log). Through --server, a version stored with personal data kept
+    /// (--keep-pii) needs the dataset.read-raw permission and a TOTP code.
+    Download {
+        /// NAME or NAME@VERSION (default: the latest).
+        dataset: String,
+        /// The file to write.
+        #[arg(short, long, value_name = "OUT.csv")]
+        output: PathBuf,
+        /// Overwrite it if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Check a CSV file against a Table Schema in one streaming pass.
     ///

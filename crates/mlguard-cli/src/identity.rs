@@ -56,7 +56,7 @@ pub(crate) fn disable_user(
 }
 
 /// Seconds of a duration written `N` + `s`, `m`, `h` or `d`.
-fn duration_secs(s: &str) -> anyhow::Result<i64> {
+pub(crate) fn duration_secs(s: &str) -> anyhow::Result<i64> {
     let (n, unit) = s.split_at(s.len().saturating_sub(1));
     let mult = match unit {
         "s" => 1,
@@ -110,6 +110,11 @@ pub(crate) fn enroll(
         TotpAlgArg::Sha256 => TotpAlg::Sha256,
     };
     let uri = v.enroll_mfa(user, alg)?;
+    show_otpauth(&uri, out)
+}
+
+/// Shows an `otpauth://` URI once: as a QR code drawn in the terminal, and as text.
+pub(crate) fn show_otpauth(uri: &str, out: &mut Out) -> anyhow::Result<ExitCode> {
     let qr = qrcode::QrCode::new(uri.as_bytes()).context("the URI does not fit a QR code")?;
     let picture = qr
         .render::<qrcode::render::unicode::Dense1x2>()
@@ -117,10 +122,44 @@ pub(crate) fn enroll(
         .light_color(qrcode::render::unicode::Dense1x2::Dark)
         .build();
     out.line(&picture)?;
-    out.line(&uri)?;
+    out.line(uri)?;
     eprintln!(
         "scan the code (or enter the URI) in an authenticator app: shown once; sensitive actions now need its 6-digit code"
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) fn list_tokens(
+    json: bool,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let v = open_vault(vault)?;
+    print_tokens(&v.tokens()?, json, out)
+}
+
+/// Tokens, one a line (or JSON): never a token's secret, which is not stored.
+pub(crate) fn print_tokens(
+    tokens: &[mlguard_vault::identity::TokenInfo],
+    json: bool,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        out.line(&serde_json::to_string_pretty(tokens)?)?;
+    } else if tokens.is_empty() {
+        out.line("no tokens (create one with `mlguard token create --user NAME`)")?;
+    } else {
+        let now = mlguard_vault::identity::now_secs();
+        for t in tokens {
+            let state = match t.expires {
+                _ if t.revoked => "revoked".to_owned(),
+                Some(e) if e <= now => "expired".to_owned(),
+                Some(e) => format!("expires in {} h", (e - now + 3599) / 3600),
+                None => "no expiry".to_owned(),
+            };
+            out.line(&format!("{:<14} {:<20} {:<22} {}", t.id, t.user, t.created, state))?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -145,9 +184,13 @@ pub(crate) fn serve(a: &ServeArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::
     let state = AppState::new(v)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     if let (Some(c), true) = (&cert, a.tls_self_signed) {
+        // Public: clients trust it with `--ca-cert` (or MLGUARD_CA_CERT).
+        let pem = vault.vault.join("server-cert.pem");
+        mlguard_seal::write_atomic(&pem, c.cert_pem().as_bytes(), true)?;
         out.line(&format!(
-            "self-signed certificate for localhost, SHA-256 fingerprint {}",
-            c.fingerprint()
+            "self-signed certificate for localhost, SHA-256 fingerprint {}; clients: --ca-cert {}",
+            c.fingerprint(),
+            pem.display()
         ))?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

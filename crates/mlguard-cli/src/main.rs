@@ -10,6 +10,7 @@ mod demo;
 mod identity;
 mod output;
 mod pipeline;
+mod remote;
 mod scan;
 mod scan_code;
 mod seal;
@@ -48,6 +49,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
+    if cli.server.server.is_some() && !matches!(cli.command, Command::Serve(_)) {
+        return remote::run(cli.command, &cli.server, out);
+    }
     match cli.command {
         Command::Demo(a) => demo::run(&a, out),
         Command::Data { command } => match command {
@@ -59,6 +63,9 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             DataCommand::Protect(a) => data::protect(&a, &cli.vault, out),
             DataCommand::Report { dataset } => pipeline::dataset_report(&dataset, &cli.vault, out),
             DataCommand::List { json } => pipeline::list_datasets(json, &cli.vault, out),
+            DataCommand::Download { dataset, output, force } => {
+                pipeline::download_dataset(&dataset, &output, force, &cli.vault, out)
+            }
         },
         Command::Train(a) => pipeline::train(&a, &cli.vault, out),
         Command::Scan { command } => match command {
@@ -92,6 +99,7 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
                 identity::create_token(&user, ttl.as_deref(), &cli.vault, out)
             }
             TokenCommand::Revoke { id } => identity::revoke_token(&id, &cli.vault, out),
+            TokenCommand::List { json } => identity::list_tokens(json, &cli.vault, out),
         },
         Command::Mfa { command } => match command {
             MfaCommand::Enroll { user, alg } => identity::enroll(&user, alg, &cli.vault, out),

@@ -127,6 +127,53 @@ pub(crate) fn dataset_report(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `mlguard data download`: a stored version's CSV, verified completely first, written
+/// atomically; recorded in the audit log before it is written.
+pub(crate) fn download_dataset(
+    r: &str,
+    output: &Path,
+    force: bool,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let (name, version) = parse_ref(r)?;
+    let v = open_vault(vault)?;
+    let d = v.catalog().dataset(&name, version)?;
+    if output.exists() && !force {
+        bail!("{} exists; pass --force to overwrite it", output.display());
+    }
+    let object = format!("{}@{}", d.name, d.version);
+    let scratch = match v.dataset_to_scratch(&d) {
+        Ok(f) => f,
+        Err(e) => {
+            v.record(&Event::new("dataset.download", &object, Outcome::Failed))?;
+            return refused(e, out);
+        }
+    };
+    v.record(
+        &Event::new("dataset.download", &object, Outcome::Allowed)
+            .detail(serde_json::json!({"to": output.display().to_string(), "bytes": d.size})),
+    )?;
+    mlguard_seal::write_atomic_with(output, force, |f| {
+        let mut src =
+            std::fs::File::open(scratch.path()).map_err(|e| mlguard_seal::SealError::Io {
+                context: "cannot read the scratch file".into(),
+                source: e,
+            })?;
+        io::copy(&mut src, f).map_err(|e| mlguard_seal::SealError::Io {
+            context: format!("cannot write {}", output.display()),
+            source: e,
+        })?;
+        Ok(())
+    })?;
+    out.line(&format!(
+        "wrote {object} to {} ({} rows, verified before it was written)",
+        output.display(),
+        thousands(d.rows)
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(crate) fn list_datasets(
     json: bool,
     vault: &VaultArgs,
@@ -499,30 +546,40 @@ pub(crate) fn audit_verify(
     Ok(if r.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+/// `--since` as a time.
+pub(crate) fn parse_since(
+    since: Option<&str>,
+) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    since
+        .map(|s| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .with_context(|| format!("--since {s:?}: expected an RFC 3339 time"))
+        })
+        .transpose()
+}
+
+/// Whether an audit entry (JSON) is shown with `--since`.
+pub(crate) fn shown_since(entry: &str, since: Option<chrono::DateTime<chrono::Utc>>) -> bool {
+    let Some(since) = since else { return true };
+    let at = serde_json::from_str::<serde_json::Value>(entry).ok().and_then(|e| {
+        e["time"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    });
+    at.is_none_or(|t| t >= since)
+}
+
 /// `mlguard audit show`.
 pub(crate) fn audit_show(
     since: Option<&str>,
     vault: &VaultArgs,
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
-    let since = since
-        .map(|s| {
-            chrono::DateTime::parse_from_rfc3339(s)
-                .map(|t| t.with_timezone(&chrono::Utc))
-                .with_context(|| format!("--since {s:?}: expected an RFC 3339 time"))
-        })
-        .transpose()?;
+    let since = parse_since(since)?;
     let v = open_vault(vault)?;
     for (_, text, _) in v.catalog().audit_entries(0)? {
-        if let Some(since) = since {
-            let at = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|e| {
-                e["time"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            });
-            if at.is_some_and(|t| t < since) {
-                continue;
-            }
+        if shown_since(&text, since) {
+            out.line(&text)?;
         }
-        out.line(&text)?;
     }
     Ok(ExitCode::SUCCESS)
 }

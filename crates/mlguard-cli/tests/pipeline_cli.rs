@@ -27,12 +27,9 @@ fn venv() -> PathBuf {
     mlguard_testkit::python_venv(&dir, "import safetensors, numpy", &["numpy", "safetensors"])
 }
 
-#[test]
-fn ingest_train_predict_export() {
-    let t = tempfile::tempdir().expect("tempdir");
-    let dir = t.path();
+/// The demo's data in `dir/d` and `dir/schema.json` for training, and a vault `dir/v`.
+fn training_data(dir: &std::path::Path) {
     assert_eq!(run(dir, &["demo", "--rows", "2000", "--out", "d"]).status.code(), Some(0));
-    // Mark the personal data as dropped for training.
     let mut schema: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("d/schema.json")).expect("schema"))
             .expect("json");
@@ -49,6 +46,13 @@ fn ingest_train_predict_export() {
     }
     std::fs::write(dir.join("schema.json"), schema.to_string()).expect("write");
     assert_eq!(run(dir, &["init", "--key-file", "k"]).status.code(), Some(0));
+}
+
+#[test]
+fn ingest_train_predict_export() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    training_data(dir);
 
     // Personal data without protection is refused at ingest (unless --keep-pii, recorded)
     // and at training, and an invalid file at ingest.
@@ -270,4 +274,128 @@ fn serve_refuses_plain_http_off_loopback_and_needs_a_tls_choice() {
     let o = run(t.path(), &["serve"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("--tls-self-signed"), "{}", text(&o.stderr));
+}
+
+/// Stops a child process when dropped (a failed assertion must not leave a server).
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The vault commands as a client of `mlguard serve` (HTTPS with the server's self-signed
+/// certificate, tokens in MLGUARD_TOKEN): each role does what the policy lets it, is
+/// refused the rest (exit 1 with the server's reason), and admin commands take a TOTP code.
+#[test]
+fn the_commands_work_through_a_server() {
+    use std::io::BufRead;
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    training_data(dir);
+    let mut tokens = std::collections::HashMap::new();
+    for (user, role) in [
+        ("nobody", "auditor"),
+        ("sue", "data-steward"),
+        ("sam", "data-scientist"),
+        ("root", "admin"),
+        ("ada", "auditor"),
+    ] {
+        assert_eq!(run(dir, &["user", "add", user, "--role", role]).status.code(), Some(0));
+        let o = run(dir, &["token", "create", "--user", user]);
+        tokens.insert(user, text(&o.stdout).trim().to_owned());
+    }
+    assert_eq!(run(dir, &["user", "disable", "nobody"]).status.code(), Some(0));
+    let o = run(dir, &["mfa", "enroll", "--user", "root"]);
+    let uri =
+        text(&o.stdout).lines().find(|l| l.starts_with("otpauth://")).expect("uri").to_owned();
+    let secret = mlguard_vault::identity::otpauth_secret(&uri).expect("secret");
+
+    let mut server = Child(
+        Command::new(env!("CARGO_BIN_EXE_mlguard"))
+            .args(["serve", "--tls-self-signed", "--listen", "127.0.0.1:0"])
+            .current_dir(dir)
+            .env("MLGUARD_VAULT", "v")
+            .env("MLGUARD_KEY_FILE", "k")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve"),
+    );
+    let stdout = server.0.stdout.take().expect("stdout");
+    let url = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("serving ").map(|r| r.split(' ').next().unwrap_or("").to_owned())
+        })
+        .expect("the server says where it listens");
+    let as_user = |user: &str, args: &[&str]| -> Output {
+        Command::new(env!("CARGO_BIN_EXE_mlguard"))
+            .args(args)
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env("MLGUARD_SERVER", &url)
+            .env("MLGUARD_TOKEN", &tokens[user])
+            .env("MLGUARD_CA_CERT", "v/server-cert.pem")
+            .env_remove("MLGUARD_VAULT")
+            .stdin(Stdio::null())
+            .output()
+            .expect("mlguard runs")
+    };
+
+    let ingest = ["data", "ingest", "d/user_data.csv", "-s", "schema.json", "--name", "users"];
+    let o = as_user("sam", &ingest);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("refused (403)"), "{}", text(&o.stderr));
+    let o = as_user("sue", &ingest);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("as users@1 through the server"), "{}", text(&o.stdout));
+    let o = as_user("sam", &["train", "--dataset", "users", "--name", "churn"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("trained churn@1"), "{}", text(&o.stdout));
+    let o = as_user("sam", &["data", "list", "--json"]);
+    let list: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let rows = list[0]["rows"].as_u64().expect("rows");
+    let o = as_user("sam", &["data", "download", "users", "-o", "users.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let csv = std::fs::read_to_string(dir.join("users.csv")).expect("downloaded");
+    assert_eq!(csv.lines().count() as u64, rows + 1);
+
+    // Predictions through the server, in the local command's format.
+    let mut fresh = Vec::new();
+    mlguard_data::synth::write_user_data(&mut fresh, 300, 78).expect("fresh rows");
+    std::fs::write(dir.join("fresh.csv"), fresh).expect("write");
+    let o = as_user("sam", &["predict", "--model", "churn", "fresh.csv", "-o", "p.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let p = std::fs::read_to_string(dir.join("p.csv")).expect("predictions");
+    assert!(p.starts_with("line,prediction,p_"), "{p}");
+    assert_eq!(p.lines().count(), 301);
+
+    // Admin: with a TOTP code; without one (and no terminal to ask on) refused.
+    let o = as_user("root", &["token", "list"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("TOTP"), "{}", text(&o.stderr));
+    let now = mlguard_vault::identity::now_secs();
+    let code =
+        mlguard_vault::identity::totp_code(&secret, mlguard_vault::identity::TotpAlg::Sha1, now);
+    let o = as_user("root", &["token", "list", "--json", "--totp", &code]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(listed.as_array().map(Vec::len), Some(5));
+    assert!(!text(&o.stdout).contains(&tokens["sue"][17..]), "no secret listed");
+
+    // The auditor verifies the log through the server; a disabled user's token is refused.
+    let o = as_user("ada", &["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("verified by the server"), "{}", text(&o.stdout));
+    let o = as_user("nobody", &["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("refused (401)"), "{}", text(&o.stderr));
+    // Commands that need the vault itself say so.
+    let o = as_user("root", &["keys", "list"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("local vault only"), "{}", text(&o.stderr));
 }

@@ -686,9 +686,14 @@ async fn predict(
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TrainBody {
     dataset: String,
     name: Option<String>,
+    target: Option<String>,
+    test_size: Option<f64>,
+    l2: Option<f64>,
+    max_iter: Option<usize>,
 }
 
 async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -696,18 +701,23 @@ async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
         return error(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            "expected {\"dataset\": \"NAME[@VERSION]\", \"name\": \"MODEL\"}",
+            "expected {\"dataset\": \"NAME[@VERSION]\", \"name\": \"MODEL\"} (optional: target, test_size, l2, max_iter)",
         );
     };
     blocking(move || {
         s.guarded("/v1/models/train", &headers, "model.train", &t.dataset, |v, _| {
             let (dataset, version) = parse_ref(&t.dataset)?;
+            let defaults = mlguard_learn::FitOptions::default();
             let m = v.train(&mlguard_vault::TrainRequest {
                 dataset,
                 version,
-                target: None,
-                test_size: 0.2,
-                fit: mlguard_learn::FitOptions::default(),
+                target: t.target.clone(),
+                test_size: t.test_size.unwrap_or(0.2),
+                fit: mlguard_learn::FitOptions {
+                    l2: t.l2.unwrap_or(defaults.l2),
+                    max_iter: t.max_iter.unwrap_or(defaults.max_iter),
+                    ..defaults
+                },
                 seed: mlguard_vault::SeedPolicy::Secure,
                 name: t.name.clone(),
             })?;
@@ -922,6 +932,18 @@ impl Certificate {
         let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
             .map_err(|e| ServeError::Tls(format!("private key: {e:?}")))?;
         Ok(Certificate { cert_der: cert.to_vec(), key_der: key.secret_der().to_vec() })
+    }
+
+    /// The certificate as PEM (for clients to trust: `mlguard --ca-cert FILE`).
+    pub fn cert_pem(&self) -> String {
+        let b64 = mlguard_seal::b64(&self.cert_der);
+        let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            pem.push_str(&String::from_utf8_lossy(line));
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+        pem
     }
 
     /// The SHA-256 fingerprint of the certificate, colon-separated hex.

@@ -305,7 +305,7 @@ pub struct User {
 }
 
 /// A token as listed (its secret part is never stored).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenInfo {
     /// Its id (the part after `mlg_`).
     pub id: String,

@@ -13,7 +13,7 @@ pub mod poison;
 pub use catalog::{AuditEntry, Catalog, DatasetRecord, ModelRecord, Table};
 pub use pipeline::{
     IngestOptions, Ingested, MAX_ROWS_PER_REQUEST, Prediction, RowPrediction, SeedPolicy,
-    ServingModel, TrainRequest, TrainedModel, Vault, parse_ref, protection_json,
+    ServingModel, TrainRequest, TrainedModel, Vault, csv_cell, parse_ref, protection_json,
 };
 
 use mlguard_findings::Report;

@@ -1055,7 +1055,7 @@ impl Vault {
 }
 
 /// A CSV cell, quoted when needed and neutralised when a spreadsheet would run it.
-fn csv_cell(s: &str) -> String {
+pub fn csv_cell(s: &str) -> String {
     let s = protect::neutralise_formula(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))

@@ -1,0 +1,546 @@
+//! `--server URL`: the vault commands as a client of an mlguard server (HTTPS, a bearer
+//! token, a TOTP code where the server's policy wants one). The server decides and records
+//! everything; this side only sends requests and prints answers.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::{Value, json};
+use zeroize::Zeroizing;
+
+use crate::args::{
+    AuditCommand, Command, DataCommand, IngestArgs, MfaCommand, ModelCommand, PredictArgs,
+    ServerArgs, TokenCommand, TotpAlgArg, TrainArgs, UserCommand,
+};
+use crate::output::{Out, thousands};
+
+/// The server refused (a 4xx/5xx answer): exit 1 with its message.
+#[derive(Debug, thiserror::Error)]
+#[error("the server refused ({status}): {message}")]
+pub(crate) struct Refusal {
+    status: u16,
+    message: String,
+}
+
+/// A client of one server, with one token.
+pub(crate) struct Remote {
+    http: Client,
+    base: String,
+    token: Zeroizing<String>,
+    totp: std::cell::RefCell<Option<String>>,
+}
+
+impl Remote {
+    pub(crate) fn new(a: &ServerArgs) -> anyhow::Result<Remote> {
+        let base = a.server.clone().unwrap_or_default().trim_end_matches('/').to_owned();
+        if !base.starts_with("https://") && !base.starts_with("http://") {
+            bail!("--server {base:?}: expected https://HOST:PORT");
+        }
+        let token = Zeroizing::new(a.token.clone().context(
+            "--server needs a token: set MLGUARD_TOKEN (or --token); an admin creates one with `mlguard token create --user NAME`",
+        )?);
+        // One crypto provider for the process (aws-lc-rs, as the server); a second call
+        // finds it installed.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let mut b = Client::builder()
+            .use_rustls_tls()
+            .https_only(base.starts_with("https://"))
+            .timeout(None)
+            .connect_timeout(std::time::Duration::from_secs(10));
+        if let Some(path) = &a.ca_cert {
+            let pem = std::fs::read(path)
+                .with_context(|| format!("--ca-cert: cannot read {}", path.display()))?;
+            b =
+                b.add_root_certificate(reqwest::Certificate::from_pem(&pem).with_context(
+                    || format!("--ca-cert {}: not a PEM certificate", path.display()),
+                )?);
+        }
+        Ok(Remote {
+            http: b.build().context("cannot set up the HTTPS client")?,
+            base,
+            token,
+            totp: std::cell::RefCell::new(a.totp.clone()),
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a request built by `build` (again, with a code, if the server wants a TOTP
+    /// code and none was given: asked for on the terminal). Refusals are [`Refusal`]s.
+    fn send(
+        &self,
+        build: impl Fn(&Client) -> anyhow::Result<RequestBuilder>,
+    ) -> anyhow::Result<Response> {
+        loop {
+            let mut rb = build(&self.http)?.bearer_auth(self.token.as_str());
+            if let Some(code) = self.totp.borrow_mut().take() {
+                rb = rb.header("x-mlguard-totp", code);
+            }
+            let r = rb.send().with_context(|| format!("cannot reach {}", self.base))?;
+            if r.status().is_success() {
+                return Ok(r);
+            }
+            let status = r.status().as_u16();
+            let body: Value = r.json().unwrap_or_default();
+            let code = body["error"].as_str().unwrap_or_default();
+            if status == 401 && code == "mfa_required" && std::io::stdin().is_terminal() {
+                let code = rpassword::prompt_password("TOTP code: ")
+                    .context("cannot read the TOTP code")?;
+                *self.totp.borrow_mut() = Some(code.trim().to_owned());
+                continue;
+            }
+            let message = body["message"].as_str().unwrap_or(code).to_owned();
+            let mut message = if message.is_empty() { format!("HTTP {status}") } else { message };
+            if let Some(findings) = body["report"]["findings"].as_array() {
+                for f in findings.iter().take(10) {
+                    message.push_str(&format!(
+                        "\n  {} {}",
+                        f["location"]
+                            .as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| f["location"].to_string()),
+                        f["message"].as_str().unwrap_or_default()
+                    ));
+                }
+            }
+            return Err(Refusal { status, message }.into());
+        }
+    }
+
+    fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let url = self.url(path);
+        self.send(|c| Ok(c.get(&url)))?.json().context("the server's answer is not JSON")
+    }
+
+    fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let url = self.url(path);
+        self.send(|c| Ok(c.post(&url).json(body)))?
+            .json()
+            .context("the server's answer is not JSON")
+    }
+}
+
+/// Percent-encodes a path segment (a dataset or model reference, a user name).
+fn seg(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'@' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn pretty(out: &mut Out, v: &Value) -> anyhow::Result<()> {
+    out.line(&serde_json::to_string_pretty(v)?)?;
+    Ok(())
+}
+
+/// Runs `command` through the server; commands that need the vault itself say so.
+pub(crate) fn run(command: Command, a: &ServerArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let remote = Remote::new(a)?;
+    let result = dispatch(&remote, command, out);
+    match result {
+        Err(e) if e.is::<Refusal>() => {
+            eprintln!("error: {e}");
+            Ok(ExitCode::from(1))
+        }
+        other => other,
+    }
+}
+
+fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Data { command } => match command {
+            DataCommand::Ingest(a) => ingest(r, &a, out),
+            DataCommand::List { json } => {
+                let v = r.get("/v1/datasets")?;
+                if json {
+                    pretty(out, &v["datasets"])?;
+                } else {
+                    for d in v["datasets"].as_array().into_iter().flatten() {
+                        out.line(&format!(
+                            "{}@{}  {} rows × {} columns  {}",
+                            d["name"].as_str().unwrap_or_default(),
+                            d["version"],
+                            thousands(d["rows"].as_u64().unwrap_or(0)),
+                            d["columns"],
+                            d["created"].as_str().unwrap_or_default()
+                        ))?;
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            DataCommand::Report { dataset } => {
+                pretty(out, &r.get(&format!("/v1/datasets/{}", seg(&dataset)))?)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            DataCommand::Download { dataset, output, force } => {
+                download(r, &format!("/v1/datasets/{}/data", seg(&dataset)), &output, force)?;
+                out.line(&format!(
+                    "wrote {} (verified by the server before sending)",
+                    output.display()
+                ))?;
+                Ok(ExitCode::SUCCESS)
+            }
+            _ => local_only("this `data` command"),
+        },
+        Command::Train(a) => train(r, &a, out),
+        Command::Predict(a) => predict(r, &a, out),
+        Command::Model { command } => match command {
+            ModelCommand::List { json } => {
+                let v = r.get("/v1/models")?;
+                if json {
+                    pretty(out, &v["models"])?;
+                } else {
+                    for m in v["models"].as_array().into_iter().flatten() {
+                        out.line(&format!(
+                            "{}@{}  on {}  target {}  {}",
+                            m["name"].as_str().unwrap_or_default(),
+                            m["version"],
+                            m["dataset"].as_str().unwrap_or_default(),
+                            m["target"].as_str().unwrap_or_default(),
+                            m["created"].as_str().unwrap_or_default()
+                        ))?;
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            ModelCommand::Inspect { model, .. } => {
+                pretty(out, &r.get(&format!("/v1/models/{}", seg(&model)))?)?;
+                Ok(ExitCode::SUCCESS)
+            }
+            ModelCommand::Export { model, output, force } => {
+                std::fs::create_dir_all(&output)
+                    .with_context(|| format!("cannot create {}", output.display()))?;
+                let path = output.join("model.safetensors");
+                let url = r.url(&format!("/v1/models/{}/export", seg(&model)));
+                let resp = r.send(|c| Ok(c.post(&url)))?;
+                write_body(resp, &path, force)?;
+                out.line(&format!(
+                    "exported {model} -> {} (plaintext safetensors; sign it with `mlguard model sign` where the vault is)",
+                    path.display()
+                ))?;
+                Ok(ExitCode::SUCCESS)
+            }
+            _ => local_only("this `model` command"),
+        },
+        Command::User { command } => match command {
+            UserCommand::Add { name, role } => {
+                r.post("/v1/admin/users", &json!({"name": name, "role": role}))?;
+                out.line(&format!(
+                    "added user {name} ({role}); next: `mlguard token create --user {name}`"
+                ))?;
+                Ok(ExitCode::SUCCESS)
+            }
+            UserCommand::List { json } => {
+                let v = r.get("/v1/admin/users")?;
+                if json {
+                    pretty(out, &v["users"])?;
+                } else {
+                    for u in v["users"].as_array().into_iter().flatten() {
+                        out.line(&format!(
+                            "{:<20} {:<15} {:<8} {:<6} {}",
+                            u["name"].as_str().unwrap_or_default(),
+                            u["role"].as_str().unwrap_or_default(),
+                            if u["disabled"] == true { "disabled" } else { "active" },
+                            if u["mfa"] == true { "mfa" } else { "no mfa" },
+                            u["created"].as_str().unwrap_or_default()
+                        ))?;
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            UserCommand::Disable { name } => {
+                r.post(&format!("/v1/admin/users/{}/disable", seg(&name)), &json!({}))?;
+                out.line(&format!("disabled user {name}: their tokens no longer work"))?;
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Command::Token { command } => match command {
+            TokenCommand::Create { user, ttl } => {
+                let ttl = ttl.as_deref().map(crate::identity::duration_secs).transpose()?;
+                let v = r.post("/v1/admin/tokens", &json!({"user": user, "ttl_secs": ttl}))?;
+                let id = v["id"].as_str().unwrap_or_default();
+                out.line(v["token"].as_str().unwrap_or_default())?;
+                eprintln!(
+                    "token {id} for {user}: shown once; revoke with `mlguard token revoke {id}`"
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            TokenCommand::Revoke { id } => {
+                let url = r.url(&format!("/v1/admin/tokens/{}", seg(&id)));
+                r.send(|c| Ok(c.delete(&url)))?;
+                out.line(&format!("revoked token {id}"))?;
+                Ok(ExitCode::SUCCESS)
+            }
+            TokenCommand::List { json } => {
+                let v = r.get("/v1/admin/tokens")?;
+                let tokens: Vec<mlguard_vault::identity::TokenInfo> =
+                    serde_json::from_value(v["tokens"].clone()).context("the token list")?;
+                crate::identity::print_tokens(&tokens, json, out)
+            }
+        },
+        Command::Mfa { command: MfaCommand::Enroll { user, alg } } => {
+            let alg = match alg {
+                TotpAlgArg::Sha1 => "sha1",
+                TotpAlgArg::Sha256 => "sha256",
+            };
+            let v = r.post(&format!("/v1/admin/users/{}/mfa", seg(&user)), &json!({"alg": alg}))?;
+            let uri = Zeroizing::new(v["otpauth"].as_str().unwrap_or_default().to_owned());
+            crate::identity::show_otpauth(&uri, out)
+        }
+        Command::Audit { command } => match command {
+            AuditCommand::Verify { json } => {
+                let v = r.post("/v1/audit/verify", &json!({}))?;
+                let ok = v["ok"] == true;
+                if json {
+                    out.line(&v.to_string())?;
+                } else if ok {
+                    out.line(&format!(
+                        "audit log verified by the server: {} entries, {} signed checkpoint(s), root {}",
+                        thousands(v["entries"].as_u64().unwrap_or(0)),
+                        v["checkpoints"],
+                        v["root"].as_str().unwrap_or_default()
+                    ))?;
+                } else {
+                    for p in v["problems"].as_array().into_iter().flatten() {
+                        out.line(&format!("  {}", p.as_str().unwrap_or_default()))?;
+                    }
+                    out.line(&format!(
+                        "{} the audit log was altered; first bad entry: {}",
+                        out.bad("FAILED:"),
+                        v["first_bad_entry"]
+                    ))?;
+                }
+                Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            }
+            AuditCommand::Show { since } => {
+                let since = crate::pipeline::parse_since(since.as_deref())?;
+                let url = r.url("/v1/audit/entries");
+                let text = r.send(|c| Ok(c.get(&url)))?.text().context("the audit entries")?;
+                for line in text.lines() {
+                    if crate::pipeline::shown_since(line, since) {
+                        out.line(line)?;
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            AuditCommand::Prove { index } => {
+                pretty(out, &r.get(&format!("/v1/audit/proof/{index}"))?)?;
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+        Command::Demo(_) | Command::Scan { .. } | Command::Inspect(_) => {
+            bail!("this command does not use a vault: run it without --server")
+        }
+        _ => local_only("this command"),
+    }
+}
+
+fn local_only(what: &str) -> anyhow::Result<ExitCode> {
+    bail!("{what} works on a local vault only: run it without --server where the vault is")
+}
+
+/// Streams a response body into `path` (atomically: all or nothing).
+fn write_body(mut resp: Response, path: &Path, force: bool) -> anyhow::Result<()> {
+    let mut failed = None;
+    mlguard_seal::write_atomic_with(path, force, |f| {
+        let mut w = std::io::BufWriter::new(f);
+        if let Err(e) = resp.copy_to(&mut w) {
+            failed = Some(e.to_string());
+            return Err(mlguard_seal::SealError::Refused("the download was cut off".into()));
+        }
+        std::io::Write::flush(&mut w).map_err(|e| mlguard_seal::SealError::Io {
+            context: format!("cannot write {}", path.display()),
+            source: e,
+        })
+    })
+    .map_err(|e| match failed {
+        Some(why) => anyhow::anyhow!("{e}: {why}; nothing was written"),
+        None => e.into(),
+    })
+}
+
+fn download(r: &Remote, path: &str, output: &Path, force: bool) -> anyhow::Result<()> {
+    if output.exists() && !force {
+        bail!("{} exists; pass --force to overwrite it", output.display());
+    }
+    let url = r.url(path);
+    let resp = r.send(|c| Ok(c.get(&url)))?;
+    write_body(resp, output, force)
+}
+
+fn ingest(r: &Remote, a: &IngestArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let schema = std::fs::read_to_string(&a.schema)
+        .with_context(|| format!("cannot read {}", a.schema.display()))?;
+    // Checked here too, so a typo is reported before the upload.
+    crate::data::load_schema(&a.schema)?;
+    let p = &a.protect;
+    let options = json!({
+        "keep_pii": a.keep_pii,
+        "reject_poisoned": a.reject_poisoned,
+        "k": p.k,
+        "quasi": p.quasi,
+        "max_suppressed": p.max_suppressed,
+        "birth_dates": match p.birth_dates {
+            crate::args::BirthDatesArg::Year => "year",
+            crate::args::BirthDatesArg::AgeBand => "age-band",
+        },
+        "as_of": p.as_of,
+    });
+    let url = r.url(&format!("/v1/datasets/{}", seg(&a.name)));
+    let v: Value = r
+        .send(|c| {
+            let form = reqwest::blocking::multipart::Form::new()
+                .text("schema", schema.clone())
+                .text("options", options.to_string())
+                .file("data", &a.file)
+                .with_context(|| format!("cannot read {}", a.file.display()))?;
+            Ok(c.post(&url).multipart(form))
+        })?
+        .json()
+        .context("the server's answer is not JSON")?;
+    out.line(&format!(
+        "ingested {} as {} through the server ({} rows × {} columns: validated, protected, checked, sealed; {} warning(s))",
+        a.file.display(),
+        v["dataset"].as_str().unwrap_or_default(),
+        thousands(v["rows"].as_u64().unwrap_or(0)),
+        v["columns"],
+        v["warnings"]
+    ))?;
+    let poison = &v["report"]["poison"];
+    if poison["failed"] == true {
+        out.line(&format!(
+            "  poisoning checks: {}: see `mlguard data report`",
+            out.bad("FLAGGED")
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn train(r: &Remote, a: &TrainArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    if a.reproduce.is_some() || a.seed_policy != "secure" {
+        bail!("--reproduce and --seed-policy work on a local vault only");
+    }
+    let v = r.post(
+        "/v1/models/train",
+        &json!({
+            "dataset": a.dataset, "name": a.name, "target": a.target,
+            "test_size": a.test_size, "l2": a.l2, "max_iter": a.max_iter,
+        }),
+    )?;
+    if a.json {
+        pretty(out, &v)?;
+    } else {
+        let m = &v["metrics"];
+        out.line(&format!(
+            "trained {} through the server: accuracy {:.4}, F1 {:.4}, ROC AUC {:.4}",
+            v["model"].as_str().unwrap_or_default(),
+            m["accuracy"].as_f64().unwrap_or(f64::NAN),
+            m["f1"].as_f64().unwrap_or(f64::NAN),
+            m["roc_auc"].as_f64().unwrap_or(f64::NAN)
+        ))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Rows go to the server in batches (its limit per request), as JSON objects of the CSV's
+/// cells; the server validates them against the training schema. The output is the local
+/// command's: `line,prediction,p_<class>...` for the rows predicted.
+fn predict(r: &Remote, a: &PredictArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    const BATCH: usize = mlguard_vault::MAX_ROWS_PER_REQUEST;
+    if let Some(o) = a.output.as_ref().filter(|o| o.exists() && !a.force) {
+        bail!("{} exists; pass --force to overwrite it", o.display());
+    }
+    let file = std::fs::File::open(&a.input)
+        .with_context(|| format!("cannot read {}", a.input.display()))?;
+    let table = mlguard_data::TableReader::new(std::io::BufReader::new(file), b',')?;
+    let header = table.header().to_vec();
+    let url = r.url(&format!("/v1/models/{}/predict", seg(&a.model)));
+    let mut text = String::new();
+    let mut classes: Option<Vec<String>> = None;
+    let (mut predicted, mut rejected) = (0u64, 0u64);
+    let mut batch: Vec<(u64, Value)> = Vec::with_capacity(BATCH);
+    let mut flush = |batch: &mut Vec<(u64, Value)>| -> anyhow::Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<&Value> = batch.iter().map(|(_, v)| v).collect();
+        let body = json!({"rows": rows});
+        let v: Value = r.send(|c| Ok(c.post(&url).json(&body)))?.json()?;
+        let results = v["results"].as_array().context("the server's answer has no results")?;
+        for ((line, _), res) in batch.iter().zip(results) {
+            if let Some(errors) = res["errors"].as_array() {
+                rejected += 1;
+                if rejected <= 10 {
+                    let e: Vec<&str> = errors.iter().filter_map(Value::as_str).collect();
+                    eprintln!("rejected line {line}: {}", e.join("; "));
+                }
+                continue;
+            }
+            let probs = res["probabilities"].as_object().context("no probabilities")?;
+            let cs = classes.get_or_insert_with(|| {
+                let cs: Vec<String> = probs.keys().cloned().collect();
+                text.push_str("line,prediction");
+                for c in &cs {
+                    text.push_str(&format!(",{}", mlguard_vault::csv_cell(&format!("p_{c}"))));
+                }
+                text.push('\n');
+                cs
+            });
+            text.push_str(&format!(
+                "{line},{}",
+                mlguard_vault::csv_cell(res["prediction"].as_str().unwrap_or_default())
+            ));
+            for c in cs.iter() {
+                text.push_str(&format!(
+                    ",{}",
+                    probs.get(c).and_then(Value::as_f64).unwrap_or(f64::NAN)
+                ));
+            }
+            text.push('\n');
+            predicted += 1;
+        }
+        batch.clear();
+        Ok(())
+    };
+    let mut failure = None;
+    table.for_each(|line, fields| {
+        if failure.is_some() {
+            return Ok(()); // the rest is read and dropped; the error is returned below
+        }
+        let row: serde_json::Map<String, Value> =
+            header.iter().zip(fields).map(|(h, f)| (h.clone(), Value::from(*f))).collect();
+        batch.push((line, Value::Object(row)));
+        if batch.len() == BATCH
+            && let Err(e) = flush(&mut batch)
+        {
+            failure = Some(e);
+        }
+        Ok(())
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    flush(&mut batch)?;
+    match &a.output {
+        Some(path) => mlguard_seal::write_atomic(path, text.as_bytes(), a.force)?,
+        None => {
+            std::io::stdout().write_all(text.as_bytes())?;
+        }
+    }
+    eprintln!(
+        "predicted {predicted} row(s) with {} through the server; rejected {rejected}",
+        a.model
+    );
+    let _ = out;
+    Ok(if rejected == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
