@@ -44,7 +44,8 @@ pub struct ValidateOptions {
     pub delimiter: u8,
     /// Longest field accepted, in bytes. Default 1 MiB.
     pub max_field_bytes: usize,
-    /// Worker threads; 0 means one per available core.
+    /// Worker threads; 0 means one per available core, 1 reads and checks in the calling
+    /// thread (no threads are started).
     pub threads: usize,
 }
 
@@ -626,6 +627,31 @@ fn run_batches<R: Read + Send>(
     let mut rows = 0u64;
     let template = sink.child();
     let template = &template;
+
+    if workers == 1 {
+        // One worker: read and check in this thread (no threads to start, which dominates
+        // for small inputs such as a prediction request's rows).
+        let (mut seq, mut next_row) = (0u64, 1u64);
+        let mut batch = Batch::default();
+        loop {
+            batch.clear();
+            batch.seq = seq;
+            batch.first_row = next_row;
+            let more = reader.read_batch(&mut batch, BATCH_RECORDS, BATCH_BYTES)?;
+            next_row += batch.records.len() as u64;
+            if !batch.records.is_empty() || !batch.issues.is_empty() {
+                seq += 1;
+                let r = check_batch(ctx, &batch, template.child(), max_field);
+                rows += r.rows;
+                merge_keys(ctx, sink, &r, &mut int_sets, &mut hash_sets);
+                sink.merge(r.sink);
+            }
+            if !more {
+                break;
+            }
+        }
+        return Ok(RunStats { rows, bytes: reader.bytes_read(), endings: reader.line_endings() });
+    }
 
     let read_result = std::thread::scope(|s| -> Result<RunStats, DataError> {
         let reader_thread = s.spawn(move || -> std::io::Result<RunStats> {

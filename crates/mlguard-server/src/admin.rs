@@ -173,7 +173,7 @@ pub(crate) async fn revoke_token(
 pub(crate) async fn get_roles(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
         s.guarded("/v1/admin/roles", &headers, "role.manage", "policy.json", |v, _| {
-            Ok(json_ok(serde_json::to_value(v.policy()?).unwrap_or_default()))
+            Ok(json_ok(serde_json::to_value(&*v.policy()?).unwrap_or_default()))
         })
     })
     .await

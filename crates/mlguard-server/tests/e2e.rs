@@ -357,7 +357,7 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
                 let mut r = match *method {
                     "get" => client.get(url),
                     "delete" => client.delete(url),
-                    "put" => client.put(url).json(&policy),
+                    "put" => client.put(url).json(&*policy),
                     _ => match *action {
                         "dataset.ingest" => {
                             client.post(url).multipart(upload_form(dir.path(), json!({})))
@@ -603,7 +603,7 @@ async fn datasets_tokens_policy_and_proofs_over_https() {
             (t, totp_now(&otpauth_secret(&uri).expect("secret")))
         })
         .expect("vault");
-    let before = state.with_vault(|v| v.policy().expect("policy")).expect("vault");
+    let before = state.with_vault(|v| (*v.policy().expect("policy")).clone()).expect("vault");
     let r = client
         .put(url("/v1/admin/roles"))
         .header("authorization", bearer(&admin2))
@@ -614,7 +614,7 @@ async fn datasets_tokens_policy_and_proofs_over_https() {
         .expect("send");
     assert_eq!(r.status(), 422);
     assert!(r.text().await.expect("text").contains("unknown role"));
-    assert_eq!(state.with_vault(|v| v.policy().expect("policy")), Some(before));
+    assert_eq!(state.with_vault(|v| (*v.policy().expect("policy")).clone()), Some(before));
 
     // A consistency proof from an early tree size to the latest checkpoint verifies.
     let v: Value = client

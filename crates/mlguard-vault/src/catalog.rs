@@ -243,7 +243,8 @@ impl Catalog {
         let q = "SELECT name, version, object, blake3, size, rows, columns, schema, created, actor, report FROM datasets
                  WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1";
         self.conn
-            .query_row(q, params![name, version], Catalog::dataset_row)
+            .prepare_cached(q)
+            .and_then(|mut st| st.query_row(params![name, version], Catalog::dataset_row))
             .optional()
             .map_err(sql)?
             .ok_or_else(|| {
@@ -259,7 +260,8 @@ impl Catalog {
         let q = "SELECT name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor FROM models
                  WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1";
         self.conn
-            .query_row(q, params![name, version], Catalog::model_row)
+            .prepare_cached(q)
+            .and_then(|mut st| st.query_row(params![name, version], Catalog::model_row))
             .optional()
             .map_err(sql)?
             .ok_or_else(|| {
@@ -298,14 +300,13 @@ pub type AuditEntry<'a> = &'a dyn Fn(u64) -> (String, String);
 fn append_audit(tx: &rusqlite::Transaction<'_>, build: AuditEntry<'_>) -> Result<(), VaultError> {
     let unavailable = |e: rusqlite::Error| VaultError::AuditUnavailable(e.to_string());
     let next: i64 = tx
-        .query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries", [], |r| r.get(0))
+        .prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")
+        .and_then(|mut st| st.query_row([], |r| r.get(0)))
         .map_err(unavailable)?;
     let (entry, mac) = build(next as u64);
-    tx.execute(
-        "INSERT INTO audit_entries (idx, entry, mac) VALUES (?1, ?2, ?3)",
-        params![next, entry, mac],
-    )
-    .map_err(unavailable)?;
+    tx.prepare_cached("INSERT INTO audit_entries (idx, entry, mac) VALUES (?1, ?2, ?3)")
+        .and_then(|mut st| st.execute(params![next, entry, mac]))
+        .map_err(unavailable)?;
     Ok(())
 }
 
@@ -342,9 +343,8 @@ impl Catalog {
     /// Number of audit entries (one past the highest index).
     pub fn audit_len(&self) -> Result<u64, VaultError> {
         self.conn
-            .query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries", [], |r| {
-                r.get::<_, i64>(0)
-            })
+            .prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")
+            .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
             .map(|n| n as u64)
             .map_err(sql)
     }

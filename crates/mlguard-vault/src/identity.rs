@@ -523,12 +523,15 @@ impl Vault {
         let row: Option<(String, String, Option<i64>, i64, String, i64)> = self
             .catalog()
             .connection()
-            .query_row(
+            .prepare_cached(
                 "SELECT t.user, t.hash, t.expires, t.revoked, u.role, u.disabled
                  FROM tokens t JOIN users u ON u.name = t.user WHERE t.id = ?1",
-                params![id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
             )
+            .and_then(|mut st| {
+                st.query_row(params![id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                })
+            })
             .optional()
             .map_err(sql)?;
         let Some((user, hash, expires, revoked, role, disabled)) = row else {

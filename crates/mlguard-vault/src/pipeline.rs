@@ -164,7 +164,9 @@ pub struct Vault {
     /// The audit tree's right edge, as far as it was read (checkpoints extend it).
     frontier: std::cell::RefCell<merkle::Frontier>,
     /// The policy as last read, with the file's modification time.
-    policy: std::cell::RefCell<Option<(Option<std::time::SystemTime>, crate::identity::Policy)>>,
+    policy: std::cell::RefCell<
+        Option<(Option<std::time::SystemTime>, std::sync::Arc<crate::identity::Policy>)>,
+    >,
 }
 
 impl Drop for Vault {
@@ -464,20 +466,21 @@ impl Vault {
         }))
     }
 
-    /// The vault's policy, re-read when `policy.json` changes.
-    pub fn policy(&self) -> Result<crate::identity::Policy, VaultError> {
+    /// The vault's policy, re-read when `policy.json` changes (shared, not copied, while
+    /// it does not).
+    pub fn policy(&self) -> Result<std::sync::Arc<crate::identity::Policy>, VaultError> {
         let modified =
             std::fs::metadata(self.root.join("policy.json")).and_then(|m| m.modified()).ok();
         if let Some((at, p)) = self.policy.borrow().as_ref()
             && modified.is_some()
             && *at == modified
         {
-            return Ok(p.clone());
+            return Ok(std::sync::Arc::clone(p));
         }
-        let p = crate::identity::Policy::load(&self.root)?;
+        let p = std::sync::Arc::new(crate::identity::Policy::load(&self.root)?);
         let modified =
             std::fs::metadata(self.root.join("policy.json")).and_then(|m| m.modified()).ok();
-        *self.policy.borrow_mut() = Some((modified, p.clone()));
+        *self.policy.borrow_mut() = Some((modified, std::sync::Arc::clone(&p)));
         Ok(p)
     }
 
