@@ -49,7 +49,20 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
-    if cli.server.server.is_some() && !matches!(cli.command, Command::Serve(_)) {
+    // Commands that use no vault run here whatever --server says; `serve` is the server.
+    let local = matches!(
+        cli.command,
+        Command::Demo(_)
+            | Command::Scan { .. }
+            | Command::Inspect(_)
+            | Command::Serve(_)
+            | Command::Data {
+                command: DataCommand::InferSchema(_)
+                    | DataCommand::Validate(_)
+                    | DataCommand::Pii(_)
+            }
+    );
+    if cli.server.server.is_some() && !local {
         return remote::run(cli.command, &cli.server, out);
     }
     match cli.command {

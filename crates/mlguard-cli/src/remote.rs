@@ -337,15 +337,14 @@ fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitC
                 Ok(ExitCode::SUCCESS)
             }
         },
-        Command::Demo(_) | Command::Scan { .. } | Command::Inspect(_) => {
-            bail!("this command does not use a vault: run it without --server")
-        }
         _ => local_only("this command"),
     }
 }
 
 fn local_only(what: &str) -> anyhow::Result<ExitCode> {
-    bail!("{what} works on a local vault only: run it without --server where the vault is")
+    bail!(
+        "{what} works on a local vault only: run it without --server (and MLGUARD_SERVER) where the vault is"
+    )
 }
 
 /// Streams a response body into `path` (atomically: all or nothing).

@@ -394,7 +394,9 @@ fn the_commands_work_through_a_server() {
     let o = as_user("nobody", &["audit", "verify"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o.stderr).contains("refused (401)"), "{}", text(&o.stderr));
-    // Commands that need the vault itself say so.
+    // Commands that use no vault run here; those that need the vault itself say so.
+    let o = as_user("ada", &["data", "validate", "d/user_data.csv", "-s", "schema.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let o = as_user("root", &["keys", "list"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("local vault only"), "{}", text(&o.stderr));
