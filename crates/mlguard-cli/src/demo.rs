@@ -343,17 +343,9 @@ fn ms(d: std::time::Duration) -> String {
     }
 }
 
-fn ingest(d: &mut Demo<'_>) -> anyhow::Result<()> {
-    use mlguard_data::protect::ProtectOptions;
+/// The drafted schema, with an action for each field of personal data.
+fn protected_schema(d: &Demo<'_>) -> anyhow::Result<Schema> {
     use mlguard_data::{PiiKind, Protect};
-    use mlguard_seal::{Keystore, Secret, SignerPolicy};
-    let root = d.dir.join("vault");
-    let key_file = d.dir.join("vault.key");
-    let _ = fs::remove_dir_all(&root);
-    let _ = fs::remove_file(&key_file);
-    let store = Keystore::init(&root, &Secret::create_key_file(&key_file)?)?;
-    let mut vault = mlguard_vault::Vault::open(&root, &Secret::from_key_file(&key_file)?)?;
-    // The drafted schema, with an action for each field of personal data.
     let mut schema = d.schema.clone().context("no schema: the infer step did not run")?;
     for f in &mut schema.fields {
         f.protect = f.pii.map(|p| match p {
@@ -362,6 +354,19 @@ fn ingest(d: &mut Demo<'_>) -> anyhow::Result<()> {
             _ => Protect::Pseudonymize,
         });
     }
+    Ok(schema)
+}
+
+fn ingest(d: &mut Demo<'_>) -> anyhow::Result<()> {
+    use mlguard_data::protect::ProtectOptions;
+    use mlguard_seal::{Keystore, Secret, SignerPolicy};
+    let root = d.dir.join("vault");
+    let key_file = d.dir.join("vault.key");
+    let _ = fs::remove_dir_all(&root);
+    let _ = fs::remove_file(&key_file);
+    let store = Keystore::init(&root, &Secret::create_key_file(&key_file)?)?;
+    let mut vault = mlguard_vault::Vault::open(&root, &Secret::from_key_file(&key_file)?)?;
+    let schema = protected_schema(d)?;
     let opts = mlguard_vault::IngestOptions {
         protect: ProtectOptions { k: 5, ..ProtectOptions::default() },
         ..mlguard_vault::IngestOptions::default()
@@ -622,8 +627,12 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let vault = d.vault.take().context("no vault: the ingest step did not run")?;
     let mut tokens = Vec::new();
     let mut secret = Vec::new();
-    for (user, role) in [("carol", "model-consumer"), ("sam", "data-scientist"), ("ada", "auditor")]
-    {
+    for (user, role) in [
+        ("carol", "model-consumer"),
+        ("sam", "data-scientist"),
+        ("ada", "auditor"),
+        ("sue", "data-steward"),
+    ] {
         vault.add_user(user, role)?;
         if user == "sam" {
             let uri = vault.enroll_mfa(user, TotpAlg::Sha1)?;
@@ -636,9 +645,11 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let tls = cert.server_config()?;
     let state = AppState::new(vault)?;
     let rows = json_rows(100, d.seed.wrapping_add(3))?;
+    let schema_json = protected_schema(d)?.to_json().to_string();
+    let data = fs::read(&d.data)?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let (statuses, port, exported, predicted) = runtime.block_on(async {
+    let (statuses, port, exported, predicted, uploaded) = runtime.block_on(async {
         let server =
             mlguard_server::start(Arc::clone(&state), "127.0.0.1:0".parse()?, Some(tls)).await?;
         let addr = server.addr;
@@ -653,6 +664,21 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
             .send()
             .await?;
         let p_status = predict.status().as_u16();
+        // A data steward streams the data in: ingested by the server, as by the CLI.
+        let upload = |token: &str| {
+            let form = reqwest::multipart::Form::new()
+                .text("schema", schema_json.clone())
+                .part("data", reqwest::multipart::Part::bytes(data.clone()));
+            client
+                .post(url("/v1/datasets/users"))
+                .header("authorization", auth(token))
+                .multipart(form)
+                .send()
+        };
+        let refused = upload(&tokens[0]).await?.status().as_u16();
+        let up = upload(&tokens[3]).await?;
+        let up_status = up.status().as_u16();
+        let up_body: serde_json::Value = up.json().await?;
         let body: serde_json::Value = predict.json().await?;
         let predicted = body["results"]
             .as_array()
@@ -688,15 +714,31 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
             .await?;
         server.stop().await?;
         anyhow::Ok((
-            [p_status, train, no_code, w_status, u16::from(verify["ok"] == true)],
+            [
+                p_status,
+                train,
+                no_code,
+                w_status,
+                u16::from(verify["ok"] == true),
+                up_status,
+                refused,
+            ],
             addr.port(),
             exported,
             predicted,
+            (up_body["dataset"].as_str().unwrap_or("?").to_owned(), up_body["rows"].as_u64()),
         ))
     })?;
     d.out.line(&format!(
         "  https://localhost:{port} (self-signed, rustls): consumer predicts {predicted}/100 rows [{}], may not train [{}]; export without TOTP [{}], with [{}, {} bytes]",
         statuses[0], statuses[1], statuses[2], statuses[3], thousands(exported as u64)
+    ))?;
+    d.out.line(&format!(
+        "  a data steward streams data.csv in: {} ({} rows validated, protected, checked, sealed by the server) [{}]; the consumer may not [{}]",
+        uploaded.0,
+        thousands(uploaded.1.unwrap_or(0)),
+        statuses[5],
+        statuses[6]
     ))?;
     // Someone with write access to the catalog rewrites the tampered-model failure as allowed.
     let (good, bad) = state
@@ -729,7 +771,11 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
         if bad.ok() { d.out.bad("ACCEPTED") } else { d.out.good("caught") },
         bad.first_bad_entry.map_or("?".into(), |i| i.to_string()),
     ))?;
-    if statuses[..4] != [200, 403, 401, 200] || statuses[4] != 1 || predicted == 0 {
+    if statuses[..4] != [200, 403, 401, 200]
+        || statuses[4] != 1
+        || statuses[5..] != [201, 403]
+        || predicted == 0
+    {
         d.failures.push(format!("the server answered {statuses:?}"));
     }
     if !good.ok() || bad.ok() {
