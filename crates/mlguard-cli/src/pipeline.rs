@@ -104,15 +104,24 @@ pub(crate) fn ingest(a: &IngestArgs, vault: &VaultArgs, out: &mut Out) -> anyhow
     }
 }
 
+/// The vault and the record of dataset version `r` (`NAME[@VERSION]`).
+fn dataset_record(
+    r: &str,
+    vault: &VaultArgs,
+) -> anyhow::Result<(Vault, mlguard_vault::DatasetRecord)> {
+    let (name, version) = parse_ref(r)?;
+    let v = open_vault(vault)?;
+    let d = v.catalog().dataset(&name, version)?;
+    Ok((v, d))
+}
+
 /// `mlguard data report`: what ingestion found and did, as stored with the version.
 pub(crate) fn dataset_report(
     r: &str,
     vault: &VaultArgs,
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
-    let (name, version) = parse_ref(r)?;
-    let v = open_vault(vault)?;
-    let d = v.catalog().dataset(&name, version)?;
+    let (_, d) = dataset_record(r, vault)?;
     let report: serde_json::Value = serde_json::from_str(&d.report).unwrap_or_default();
     let doc = serde_json::json!({
         "dataset": format!("{}@{}", d.name, d.version),
@@ -136,9 +145,7 @@ pub(crate) fn download_dataset(
     vault: &VaultArgs,
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
-    let (name, version) = parse_ref(r)?;
-    let v = open_vault(vault)?;
-    let d = v.catalog().dataset(&name, version)?;
+    let (v, d) = dataset_record(r, vault)?;
     if output.exists() && !force {
         bail!("{} exists; pass --force to overwrite it", output.display());
     }

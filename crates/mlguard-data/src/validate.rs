@@ -631,54 +631,24 @@ fn run_batches<R: Read + Send>(
     if workers == 1 {
         // One worker: read and check in this thread (no threads to start, which dominates
         // for small inputs such as a prediction request's rows).
-        let (mut seq, mut next_row) = (0u64, 1u64);
-        let mut batch = Batch::default();
-        loop {
-            batch.clear();
-            batch.seq = seq;
-            batch.first_row = next_row;
-            let more = reader.read_batch(&mut batch, BATCH_RECORDS, BATCH_BYTES)?;
-            next_row += batch.records.len() as u64;
-            if !batch.records.is_empty() || !batch.issues.is_empty() {
-                seq += 1;
-                let r = check_batch(ctx, &batch, template.child(), max_field);
-                rows += r.rows;
-                merge_keys(ctx, sink, &r, &mut int_sets, &mut hash_sets);
-                sink.merge(r.sink);
-            }
-            if !more {
-                break;
-            }
-        }
+        read_batches(&mut reader, Batch::default, |batch| {
+            let r = check_batch(ctx, &batch, template.child(), max_field);
+            rows += r.rows;
+            merge_keys(ctx, sink, &r, &mut int_sets, &mut hash_sets);
+            sink.merge(r.sink);
+            true
+        })?;
         return Ok(RunStats { rows, bytes: reader.bytes_read(), endings: reader.line_endings() });
     }
 
     let read_result = std::thread::scope(|s| -> Result<RunStats, DataError> {
         let reader_thread = s.spawn(move || -> std::io::Result<RunStats> {
-            let mut seq = 0u64;
-            let mut next_row = 1u64;
-            loop {
-                let mut batch = recycle_rx.try_recv().unwrap_or_default();
-                batch.clear();
-                batch.seq = seq;
-                batch.first_row = next_row;
-                let more = reader.read_batch(&mut batch, BATCH_RECORDS, BATCH_BYTES)?;
-                next_row += batch.records.len() as u64;
-                if !batch.records.is_empty() || !batch.issues.is_empty() {
-                    seq += 1;
-                    if work_tx.send(batch).is_err() {
-                        break;
-                    }
-                }
-                if !more {
-                    break;
-                }
-            }
-            Ok(RunStats {
-                rows: next_row - 1,
-                bytes: reader.bytes_read(),
-                endings: reader.line_endings(),
-            })
+            let rows = read_batches(
+                &mut reader,
+                || recycle_rx.try_recv().unwrap_or_default(),
+                |batch| work_tx.send(batch).is_ok(),
+            )?;
+            Ok(RunStats { rows, bytes: reader.bytes_read(), endings: reader.line_endings() })
         });
         for _ in 0..workers {
             let res_tx = res_tx.clone();
@@ -722,6 +692,35 @@ fn run_batches<R: Read + Send>(
     let mut stats = read_result?;
     stats.rows = rows;
     Ok(stats)
+}
+
+/// Reads `reader` batch by batch (each numbered, with its first row) into batches from
+/// `fresh`, handing each non-empty one to `take` until it returns false; returns the rows
+/// read.
+fn read_batches<R: Read>(
+    reader: &mut CsvReader<R>,
+    mut fresh: impl FnMut() -> Batch,
+    mut take: impl FnMut(Batch) -> bool,
+) -> std::io::Result<u64> {
+    let (mut seq, mut next_row) = (0u64, 1u64);
+    loop {
+        let mut batch = fresh();
+        batch.clear();
+        batch.seq = seq;
+        batch.first_row = next_row;
+        let more = reader.read_batch(&mut batch, BATCH_RECORDS, BATCH_BYTES)?;
+        next_row += batch.records.len() as u64;
+        if !batch.records.is_empty() || !batch.issues.is_empty() {
+            seq += 1;
+            if !take(batch) {
+                break;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    Ok(next_row - 1)
 }
 
 /// Keys are already uniform hashes (or exact integers): the set uses them as they are.

@@ -380,6 +380,18 @@ impl Vault {
         })
     }
 
+    /// The latest signed checkpoint: its size, note and (signature checked) root.
+    fn latest_checkpoint(&self) -> Result<(u64, String, merkle::Hash), VaultError> {
+        let (size, note) = self
+            .catalog
+            .checkpoints()?
+            .into_iter()
+            .next_back()
+            .ok_or_else(|| VaultError::NotFound("a checkpoint (the log is empty)".into()))?;
+        let (_, root) = self.audit.open_checkpoint(&note).map_err(VaultError::Mismatch)?;
+        Ok((size, note, root))
+    }
+
     /// The inclusion proof of entry `index` in the latest signed checkpoint that holds it,
     /// checked before it is returned: the entry, its leaf hash, the audit path, and the
     /// checkpoint. Signs a checkpoint first if the entry is newer than the last one.
@@ -391,17 +403,8 @@ impl Vault {
         if self.catalog.checkpoints()?.last().is_none_or(|c| c.0 <= index) {
             self.checkpoint()?;
         }
-        let (size, note) = self
-            .catalog
-            .checkpoints()?
-            .into_iter()
-            .next_back()
-            .ok_or_else(|| VaultError::NotFound("a checkpoint".into()))?;
-        let (_, root) = self.audit.open_checkpoint(&note).map_err(VaultError::Mismatch)?;
-        let leaves: Vec<merkle::Hash> = entries[..size as usize]
-            .iter()
-            .map(|(_, t, _)| merkle::leaf_hash(t.as_bytes()))
-            .collect();
+        let (size, note, root) = self.latest_checkpoint()?;
+        let leaves = leaf_hashes(&entries, size)?;
         let leaf = merkle::leaf_hash(text.as_bytes());
         let proof = merkle::inclusion_proof(&leaves, index as usize);
         if !merkle::verify_inclusion(index, size, &leaf, &proof, &root) {
@@ -427,30 +430,16 @@ impl Vault {
     /// Checked before it is returned.
     pub fn audit_consistency(&self, from: u64) -> Result<serde_json::Value, VaultError> {
         self.checkpoint()?;
-        let (size, note) = self
-            .catalog
-            .checkpoints()?
-            .into_iter()
-            .next_back()
-            .ok_or_else(|| VaultError::NotFound("a checkpoint (the log is empty)".into()))?;
+        let (size, note, root) = self.latest_checkpoint()?;
         if from == 0 || from > size {
             return Err(VaultError::Refused(format!(
                 "a consistency proof needs 1 <= from <= {size} (the latest checkpoint's size), not {from}"
             )));
         }
-        let (_, root) = self.audit.open_checkpoint(&note).map_err(VaultError::Mismatch)?;
-        let leaves: Vec<merkle::Hash> = self
-            .catalog
-            .audit_entries(0)?
-            .iter()
-            .take(size as usize)
-            .map(|(_, t, _)| merkle::leaf_hash(t.as_bytes()))
-            .collect();
+        let leaves = leaf_hashes(&self.catalog.audit_entries(0)?, size)?;
         let old_root = merkle::root(&leaves[..from as usize]);
         let proof = merkle::consistency_proof(&leaves, from as usize);
-        if leaves.len() as u64 != size
-            || !merkle::verify_consistency(from, size, &old_root, &root, &proof)
-        {
+        if !merkle::verify_consistency(from, size, &old_root, &root, &proof) {
             return Err(VaultError::Mismatch(format!(
                 "the log does not match its checkpoint of size {size}: run `mlguard audit verify`"
             )));
@@ -1055,6 +1044,20 @@ impl Vault {
         }
         Ok(Prediction { predicted, rejected: bad, report: Some(report) })
     }
+}
+
+/// The leaf hashes of the first `size` audit entries.
+fn leaf_hashes(
+    entries: &[(u64, String, String)],
+    size: u64,
+) -> Result<Vec<merkle::Hash>, VaultError> {
+    let Some(first) = entries.get(..size as usize) else {
+        return Err(VaultError::Mismatch(format!(
+            "the audit log has {} entries, fewer than its checkpoint of size {size}: run `mlguard audit verify`",
+            entries.len()
+        )));
+    };
+    Ok(first.iter().map(|(_, t, _)| merkle::leaf_hash(t.as_bytes())).collect())
 }
 
 /// A CSV cell, quoted when needed and neutralised when a spreadsheet would run it.
