@@ -387,3 +387,33 @@ fn stream_file(file: tempfile::NamedTempFile) -> Body {
         rx.recv().await.map(|chunk| (chunk, rx))
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_options_map_to_ingest_options_or_say_what_is_wrong() {
+        let o: UploadOptions = serde_json::from_str(
+            r#"{"keep_pii": true, "k": 3, "quasi": ["zip"], "birth_dates": "age-band", "as_of": "2026-01-31"}"#,
+        )
+        .expect("json");
+        let i = o.ingest_options().expect("valid");
+        assert!(i.protect.keep_pii && i.protect.k == 3);
+        assert_eq!(i.protect.quasi, Some(vec!["zip".to_owned()]));
+        assert_eq!(i.protect.birth_dates, BirthDates::AgeBand);
+        assert_eq!(i.protect.as_of.to_string(), "2026-01-31");
+        for (bad, says) in [
+            (r#"{"max_suppressed": 2}"#, "between 0 and 1"),
+            (r#"{"birth_dates": "month"}"#, "year` or `age-band"),
+            (r#"{"as_of": "31/01/2026"}"#, "YYYY-MM-DD"),
+        ] {
+            let o: UploadOptions = serde_json::from_str(bad).expect("json");
+            let e = o.ingest_options().expect_err(bad);
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        assert!(serde_json::from_str::<UploadOptions>(r#"{"kk": 3}"#).is_err(), "unknown option");
+        assert!(kept_pii(r#"{"pii_kept": ["email"]}"#));
+        assert!(!kept_pii(r#"{"pii_kept": []}"#) && !kept_pii("{}") && !kept_pii("not json"));
+    }
+}
