@@ -192,7 +192,7 @@ fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitC
             _ => local_only("this `data` command"),
         },
         Command::Train(a) => train(r, &a, out),
-        Command::Predict(a) => predict(r, &a, out),
+        Command::Predict(a) => predict(r, &a),
         Command::Model { command } => match command {
             ModelCommand::List { json } => {
                 let v = r.get("/v1/models")?;
@@ -453,8 +453,7 @@ fn train(r: &Remote, a: &TrainArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
 /// Rows go to the server in batches (its limit per request), as JSON objects of the CSV's
 /// cells; the server validates them against the training schema. The output is the local
 /// command's: `line,prediction,p_<class>...` for the rows predicted.
-fn predict(r: &Remote, a: &PredictArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    use std::io::Write;
+fn predict(r: &Remote, a: &PredictArgs) -> anyhow::Result<ExitCode> {
     const BATCH: usize = mlguard_vault::MAX_ROWS_PER_REQUEST;
     if let Some(o) = a.output.as_ref().filter(|o| o.exists() && !a.force) {
         bail!("{} exists; pass --force to overwrite it", o.display());
@@ -532,14 +531,11 @@ fn predict(r: &Remote, a: &PredictArgs, out: &mut Out) -> anyhow::Result<ExitCod
     flush(&mut batch)?;
     match &a.output {
         Some(path) => mlguard_seal::write_atomic(path, text.as_bytes(), a.force)?,
-        None => {
-            std::io::stdout().write_all(text.as_bytes())?;
-        }
+        None => crate::output::write_stdout(text.as_bytes())?,
     }
     eprintln!(
         "predicted {predicted} row(s) with {} through the server; rejected {rejected}",
         a.model
     );
-    let _ = out;
     Ok(if rejected == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -165,15 +165,7 @@ pub(crate) async fn upload(
     let (st, n) = (Arc::clone(&s), name.clone());
     let headers = request.headers().clone();
     let allowed = blocking_value(move || {
-        let (who, id) = match st.allow(ROUTE, &headers, "dataset.ingest", &n) {
-            Ok(x) => x,
-            Err(r) => return Err(r),
-        };
-        match st.with_vault(|v| v.scratch("upload")) {
-            Some(Ok(file)) => Ok((who, id, file)),
-            Some(Err(e)) => Err(crate::vault_error(&e)),
-            None => Err(error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "vault lock")),
-        }
+        st.allow(ROUTE, &headers, "dataset.ingest", &n, |v, _| v.scratch("upload"))
     })
     .await;
     let (who, id, file) = match allowed {

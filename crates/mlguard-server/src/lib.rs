@@ -221,20 +221,23 @@ impl AppState {
         self.stamp(route, &id, response)
     }
 
-    /// The first half of a streaming request (an upload): authenticates and authorises
-    /// (recorded and durable) before a byte of the body is read. Returns who asked and the
-    /// request id, or the response that refuses.
-    fn allow(
+    /// The first half of a streaming request (an upload): authenticates, authorises
+    /// (recorded and durable) and runs `op` under the vault lock before a byte of the body
+    /// is read. Returns who asked, the request id and what `op` made, or the response that
+    /// refuses.
+    fn allow<T>(
         &self,
         route: &str,
         headers: &HeaderMap,
         action: &str,
         object: &str,
-    ) -> Result<(Principal, String), Response> {
+        op: impl FnOnce(&mut Vault, &Principal) -> Result<T, VaultError>,
+    ) -> Result<(Principal, String, T), Response> {
         let id = request_id(headers);
-        let (result, seq) = self.decide(headers, action, object, &id, |_, who| Ok(who.clone()));
+        let (result, seq) =
+            self.decide(headers, action, object, &id, |v, who| Ok((who.clone(), op(v, who)?)));
         match self.settle(result, seq) {
-            Ok(who) => Ok((who, id)),
+            Ok((who, t)) => Ok((who, id, t)),
             Err(refusal) => Err(self.stamp(route, &id, refusal)),
         }
     }
@@ -248,24 +251,28 @@ impl AppState {
         id: &str,
         op: impl FnOnce(&mut Vault) -> Result<Response, VaultError>,
     ) -> Response {
-        let (result, seq) = match self.vault.lock() {
-            Ok(mut vault) => {
-                vault.set_request_id(id);
-                vault.set_actor(&who.user);
-                let r = op(&mut vault).map_err(|e| vault_error(&e));
-                (r, self.durability.committed.fetch_add(1, Ordering::SeqCst) + 1)
-            }
-            Err(_) => (
-                Err(error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the vault lock is poisoned",
-                )),
-                0,
-            ),
-        };
+        let (result, seq) = self.under_lock(|vault| {
+            vault.set_request_id(id);
+            vault.set_actor(&who.user);
+            op(vault).map_err(|e| vault_error(&e))
+        });
         let response = self.settle(result, seq).unwrap_or_else(|r| r);
         self.stamp(route, id, response)
+    }
+
+    /// Runs `f` under the vault lock and numbers its commits for [`Durability::wait`]
+    /// (counted under the lock, after the last of them).
+    fn under_lock<T>(
+        &self,
+        f: impl FnOnce(&mut Vault) -> Result<T, Response>,
+    ) -> (Result<T, Response>, u64) {
+        let Ok(mut vault) = self.vault.lock() else {
+            let e =
+                error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the vault lock is poisoned");
+            return (Err(e), 0);
+        };
+        let result = f(&mut vault);
+        (result, self.durability.committed.fetch_add(1, Ordering::SeqCst) + 1)
     }
 
     /// Waits until the request's audit entries are durable: nothing is released before.
@@ -299,15 +306,7 @@ impl AppState {
         id: &str,
         op: impl FnOnce(&mut Vault, &Principal) -> Result<T, VaultError>,
     ) -> (Result<T, Response>, u64) {
-        let Ok(mut vault) = self.vault.lock() else {
-            let e =
-                error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the vault lock is poisoned");
-            return (Err(e), 0);
-        };
-        let result = Self::decide_locked(&mut vault, headers, action, object, id, op);
-        // Counted under the lock, after the request's last commit.
-        let seq = self.durability.committed.fetch_add(1, Ordering::SeqCst) + 1;
-        (result, seq)
+        self.under_lock(|vault| Self::decide_locked(vault, headers, action, object, id, op))
     }
 
     fn decide_locked<T>(
@@ -739,7 +738,6 @@ async fn export(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let state = Arc::clone(&s);
     blocking(move || {
         s.guarded("/v1/models/{name}/export", &headers, "model.export", &name, |v, _| {
             let (n, version) = parse_ref(&name)?;
@@ -747,7 +745,6 @@ async fn export(
             let mut model = v.load_model(&record)?;
             // The split seed is for reproduction inside the vault, not for export.
             model.info.provenance.remove("mlguard.split_seed");
-            let _ = &state;
             Ok(([(header::CONTENT_TYPE, "application/octet-stream")], model.to_safetensors())
                 .into_response())
         })
