@@ -364,10 +364,13 @@ pub(crate) struct ScanModelArgs {
     /// Fail (exit 1) on findings at or above this severity.
     #[arg(long, value_enum, default_value_t = Threshold::Medium)]
     pub(crate) fail_on: Threshold,
-    /// Treat this import as safe (module.name or a module prefix; repeatable). Never
-    /// overrides the dangerous list.
-    #[arg(long, value_name = "NAME")]
+    /// Treat this import as safe: an exact `module.name`, or `module.*` for that module and
+    /// its submodules (repeatable). Never overrides the dangerous list.
+    #[arg(long, value_name = "PATTERN")]
     pub(crate) allow: Vec<String>,
+    /// Also list files that are not models (text, unknown formats) at low severity.
+    #[arg(long)]
+    pub(crate) verbose: bool,
 }
 
 #[derive(Debug, Args)]

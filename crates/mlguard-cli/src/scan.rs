@@ -39,7 +39,12 @@ pub(crate) fn threshold(t: Threshold) -> Severity {
 }
 
 pub(crate) fn scan_model(a: &ScanModelArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let opts = ScanOptions { allow: a.allow.clone() };
+    for pattern in &a.allow {
+        if let Err(e) = mlguard_pickle::check_allow(pattern) {
+            anyhow::bail!("--allow {e}");
+        }
+    }
+    let opts = ScanOptions { allow: a.allow.clone(), verbose: a.verbose };
     let all = files(&a.paths);
     let mut report = Report::new(
         "scan-model",

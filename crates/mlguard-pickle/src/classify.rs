@@ -200,13 +200,90 @@ const DANGEROUS_BUILTINS: &[&str] = &[
 ];
 
 const DANGEROUS_NAMES: &[(&str, &[&str])] = &[
-    ("operator", &["attrgetter", "methodcaller", "itemgetter"]),
-    ("_operator", &["attrgetter", "methodcaller", "itemgetter"]),
-    ("functools", &["partial", "reduce", "partialmethod"]),
-    ("_functools", &["partial", "reduce"]),
+    ("operator", &["methodcaller"]),
+    ("_operator", &["methodcaller"]),
+    ("functools", &["reduce", "partialmethod"]),
+    ("_functools", &["reduce"]),
     ("torch.storage", &["_load_from_bytes"]),
     ("numpy", &["load", "loads", "fromfile"]),
 ];
+
+/// How a call of an import is followed, beyond marking it called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Behavior {
+    /// An ordinary callable.
+    Plain,
+    /// Judged by what it wraps: its arguments (`functools.partial(f, ...)`), and calling
+    /// its result calls them.
+    Wraps,
+    /// Imports the module and attribute named by its two string arguments
+    /// (`numpy.core._ufunc_reconstruct`): the call is that import.
+    Resolves,
+}
+
+/// How calls of `module.name` are followed.
+pub fn behavior(module: &str, name: &str) -> Behavior {
+    match (module, name) {
+        ("functools" | "_functools", "partial")
+        | ("operator" | "_operator", "itemgetter" | "attrgetter" | "methodcaller") => {
+            Behavior::Wraps
+        }
+        (
+            "numpy.core" | "numpy._core" | "numpy.core._internal" | "numpy._core._internal",
+            "_ufunc_reconstruct",
+        ) => Behavior::Resolves,
+        _ => Behavior::Plain,
+    }
+}
+
+/// Whether a getter (`operator.attrgetter`/`methodcaller`) made with these names reaches
+/// something dangerous: a dunder (`__globals__`, `__builtins__`) or a dangerous name.
+pub fn getter_reaches_danger(getter: &str, names: &[std::rc::Rc<str>]) -> bool {
+    getter != "itemgetter"
+        && names.iter().any(|n| {
+            n.split('.').any(|part| {
+                part.starts_with("__")
+                    || DANGEROUS_BUILTINS.contains(&part)
+                    || DANGEROUS_MODULES.contains(&part)
+                    || [
+                        "system",
+                        "popen",
+                        "spawn",
+                        "execv",
+                        "load",
+                        "loads",
+                        "run",
+                        "call",
+                        "check_output",
+                        "fork",
+                    ]
+                    .contains(&part)
+            })
+        })
+}
+
+/// The names CPython imports for `module.name` in a pickle of `protocol` (below 3, Python 2
+/// names are mapped as `_compat_pickle` does).
+pub fn compat_name(module: &str, name: &str, protocol: u8) -> (String, String) {
+    if protocol < 3 {
+        let m = match module {
+            "__builtin__" | "exceptions" => "builtins",
+            "copy_reg" => "copyreg",
+            other => other,
+        };
+        return (m.to_owned(), name.to_owned());
+    }
+    (module.to_owned(), name.to_owned())
+}
+
+/// Whether `module.name` matches a user's `--allow` patterns: an exact dotted name, or
+/// `pkg.*` for everything in `pkg` and its submodules.
+pub fn allowed(module: &str, name: &str, patterns: &[String]) -> bool {
+    patterns.iter().any(|p| match p.strip_suffix(".*") {
+        Some(m) => module == m || module.strip_prefix(m).is_some_and(|rest| rest.starts_with('.')),
+        None => p.strip_suffix(name).and_then(|m| m.strip_suffix('.')) == Some(module),
+    })
+}
 
 /// Judges `module.name`, with `extra` user-allowed dotted names (`--allow`).
 pub fn classify(module: &str, name: &str, extra: &[String]) -> Class {
@@ -225,8 +302,7 @@ pub fn classify(module: &str, name: &str, extra: &[String]) -> Class {
     if DANGEROUS_NAMES.iter().any(|(m, names)| *m == module && names.contains(&name)) {
         return Class::Dangerous;
     }
-    let dotted = format!("{module}.{name}");
-    if extra.iter().any(|a| *a == dotted || dotted.starts_with(&format!("{a}."))) {
+    if allowed(module, name, extra) {
         return Class::Safe;
     }
     if matches!(module, "builtins" | "__builtin__") && SAFE_BUILTINS.contains(&name) {
@@ -253,7 +329,7 @@ mod tests {
         assert_eq!(classify("subprocess", "Popen", &[]), Class::Dangerous);
         assert_eq!(classify("builtins", "eval", &[]), Class::Dangerous);
         assert_eq!(classify("builtins", "set", &[]), Class::Safe);
-        assert_eq!(classify("operator", "attrgetter", &[]), Class::Dangerous);
+        assert_eq!(classify("operator", "methodcaller", &[]), Class::Dangerous);
         assert_eq!(classify("importlib.util", "spec_from_file_location", &[]), Class::Dangerous);
         assert_eq!(classify("collections", "OrderedDict", &[]), Class::Safe);
         assert_eq!(classify("torch._utils", "_rebuild_tensor_v2", &[]), Class::Safe);
@@ -262,7 +338,10 @@ mod tests {
             Class::Safe
         );
         assert_eq!(classify("mylib.models", "Net", &[]), Class::Unknown);
-        assert_eq!(classify("mylib.models", "Net", &["mylib.models".into()]), Class::Safe);
+        assert_eq!(classify("mylib.models", "Net", &["mylib.models".into()]), Class::Unknown);
+        assert_eq!(classify("mylib.models", "Net", &["mylib.*".into()]), Class::Safe);
+        assert_eq!(classify("mylib.models", "Net", &["mylib.models.Net".into()]), Class::Safe);
+        assert_eq!(classify("mylibx", "Net", &["mylib.*".into()]), Class::Unknown);
         assert_eq!(
             classify("os", "system", &["os.system".into()]),
             Class::Dangerous,

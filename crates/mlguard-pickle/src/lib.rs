@@ -17,8 +17,11 @@ pub mod classify;
 pub mod compressed;
 pub mod pickle;
 mod scan;
+mod zip;
 
 pub use classify::{Class, classify};
 pub use compressed::Codec;
 pub use pickle::{Analysis, Import, Issue, IssueKind, LegacyMember, analyze, analyze_legacy};
-pub use scan::{Format, ScanOptions, detect, legacy_torch_layout, scan_bytes};
+pub use scan::{
+    Format, MODEL_EXTENSIONS, ScanOptions, check_allow, detect, legacy_torch_layout, scan_bytes,
+};

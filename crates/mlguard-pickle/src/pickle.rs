@@ -12,7 +12,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::classify::{Class, classify};
+use crate::classify::{Behavior, Class, behavior, classify, compat_name, getter_reaches_danger};
 
 /// Longest string kept as a possible module or attribute name.
 pub const MAX_NAME_BYTES: usize = 1024;
@@ -38,6 +38,9 @@ pub struct Import {
     pub called: bool,
     /// How it is judged.
     pub class: Class,
+    /// The dotted name CPython actually imports (Python 2 names of protocol 0–2 pickles
+    /// mapped as `_compat_pickle` does: `__builtin__.eval` is `builtins.eval`).
+    pub target: String,
 }
 
 /// Something wrong with the pickle itself.
@@ -86,16 +89,31 @@ pub struct Analysis {
     pub pickles: u32,
     /// Opcodes read.
     pub opcodes: u64,
-    /// Pickles nested inside pickled bytes, by the offset of the bytes payload.
+    /// Pickles the loader reads as part of this stream (a joblib object array's pickle,
+    /// what a plain `pickle.load` would make of joblib's array bytes), by offset.
     pub nested: Vec<(u64, Analysis)>,
+    /// Bytes values that could themselves be a file a loader opens (a nested pickle, zip,
+    /// compressed stream, `.npy`...), as (offset, length) in the analysed input: the
+    /// caller scans each like a file of its own.
+    pub payloads: Vec<(u64, u64)>,
+    /// Offset of the first `STOP`, if one was reached.
+    pub first_stop: Option<u64>,
+    /// Persistent IDs (`PERSID`/`BINPERSID`): resolved by the loader's own
+    /// `persistent_load` (PyTorch's storages), refused by a plain unpickler.
+    pub persistent_ids: u64,
     /// Whether the whole input was read and understood.
     pub complete: bool,
 }
 
 /// Most items kept in a tuple or dict value (larger ones are followed as opaque values).
 const MAX_TRACKED_ITEMS: usize = 32;
-/// Most tuple and dict items tracked in one joblib pickle.
+/// Most tuple and dict items tracked in one pickle (dtypes, joblib array headers and the
+/// arguments of wrapping callables are read from them).
 const MAX_TRACKED_TOTAL: usize = 1 << 20;
+/// Most bytes payloads remembered for scanning as files of their own.
+pub const MAX_PAYLOADS: usize = 100_000;
+/// Most positions tried when resynchronising on bytes whose length is unknown.
+const MAX_RESYNC: usize = 10_000;
 
 #[derive(Debug, Clone)]
 enum Sym {
@@ -112,6 +130,9 @@ enum Sym {
     Dtype(Rc<Dtype>),
     /// A `joblib.numpy_pickle.NumpyArrayWrapper`: its `BUILD` is followed by raw array bytes.
     JoblibArray,
+    /// The result of a callable judged by what it wraps (`functools.partial(f, ...)`):
+    /// calling it calls the imports it holds.
+    Wrapped(Rc<[usize]>),
     Other,
 }
 
@@ -152,11 +173,17 @@ struct Vm<'a> {
     out: Analysis,
     allow: &'a [String],
     depth: usize,
-    /// Tuple and dict items still to be tracked: zero until the pickle imports joblib's
-    /// array wrapper (only joblib needs values), then a fixed budget, so memory stays
-    /// bounded whatever the pickle holds.
+    /// Tuple and dict items still to be tracked: a fixed budget, so memory stays bounded
+    /// whatever the pickle holds (zero for what-if reads, which need no values).
     track: usize,
-    joblib_seen: bool,
+    /// The protocol the current pickle declared (0 until `PROTO`): below 3, CPython maps
+    /// Python 2 names (`__builtin__`) before importing.
+    proto: u8,
+    /// End of the current `FRAME` (protocol 4+): an opcode may not run past it.
+    frame_end: Option<usize>,
+    /// Set when an opcode's argument ran past its frame and was read as the C unpickler
+    /// reads it from a file: from the end of the frame on.
+    straddled: bool,
 }
 
 /// Analyses a byte stream that should be one or more pickles.
@@ -249,8 +276,10 @@ impl<'a> Vm<'a> {
             out: Analysis::default(),
             allow,
             depth,
-            track: 0,
-            joblib_seen: false,
+            track: MAX_TRACKED_TOTAL,
+            proto: 0,
+            frame_end: None,
+            straddled: false,
         }
     }
 
@@ -262,14 +291,40 @@ impl<'a> Vm<'a> {
     fn run_one(&mut self) -> bool {
         self.stack.clear();
         self.memo.clear();
+        self.proto = 0;
+        self.frame_end = None;
         loop {
             if self.pos >= self.data.len() {
                 self.issue(self.pos, IssueKind::Truncated);
                 return false;
             }
-            match self.step() {
+            let at = self.pos;
+            let step = self.step();
+            // An argument that runs past its frame: pickle.py refuses it, the C unpickler
+            // reading a file drops the rest of the frame and reads the argument from after
+            // it (what `take` and `line` followed), and `pickle.loads` on bytes reads it
+            // contiguously — read that way too, as a what-if.
+            if std::mem::take(&mut self.straddled) {
+                self.issue(at, IssueKind::BadArgument("an opcode runs past the end of its frame"));
+                let mut vm = Vm::new(&self.data[at..], self.allow, self.depth + 1);
+                vm.track = 0;
+                vm.run_one();
+                for mut imp in vm.out.imports {
+                    if imp.class != Class::Safe {
+                        imp.offset += at as u64;
+                        self.out.imports.push(imp);
+                    }
+                }
+            }
+            if self.frame_end.is_some_and(|end| self.pos >= end) {
+                self.frame_end = None;
+            }
+            match step {
                 Step::Continue => {}
-                Step::Stop => return true,
+                Step::Stop => {
+                    self.out.first_stop.get_or_insert(at as u64);
+                    return true;
+                }
                 Step::Fail => return false,
             }
         }
@@ -278,20 +333,29 @@ impl<'a> Vm<'a> {
     fn run(&mut self) {
         loop {
             let start = self.pos;
+            let issues_before = self.out.issues.len();
             if !self.run_one() {
+                if self.out.pickles > 0 {
+                    // Bytes after a STOP that are not a whole pickle: the loader never reads
+                    // them. Imports found in them are still reported; their parse errors are
+                    // one "junk after STOP".
+                    self.out.issues.truncate(issues_before);
+                    let rest = (self.data.len() - start) as u64;
+                    self.out
+                        .issues
+                        .push(Issue { offset: start as u64, kind: IssueKind::JunkAfterStop(rest) });
+                }
                 self.out.complete = false;
                 return;
             }
             self.out.pickles += 1;
             if self.pos >= self.data.len() {
-                self.out.complete =
-                    self.out.issues.iter().all(|i| matches!(i.kind, IssueKind::Extension(_)));
+                self.out.complete = self.out.issues.is_empty();
                 return;
             }
             // More bytes after STOP: another pickle, or junk. Both are reported.
             let rest = self.data.len() - self.pos;
-            let looks_like_pickle =
-                self.data.get(self.pos).is_some_and(|&b| b == 0x80 || opcode_name(b).is_some());
+            let looks_like_pickle = self.data.get(self.pos).is_some_and(|&b| is_opcode(b));
             if !looks_like_pickle || start == self.pos {
                 self.issue(self.pos, IssueKind::JunkAfterStop(rest as u64));
                 self.out.complete = false;
@@ -300,7 +364,21 @@ impl<'a> Vm<'a> {
         }
     }
 
+    /// Where the C unpickler reads an `n`-byte argument: from the end of the current frame
+    /// when it would run past it.
+    fn frame_check(&mut self, n: usize) {
+        if let Some(end) = self.frame_end
+            && self.pos < end
+            && self.pos.saturating_add(n) > end
+        {
+            self.straddled = true;
+            self.pos = end;
+            self.frame_end = None;
+        }
+    }
+
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        self.frame_check(n);
         let end = self.pos.checked_add(n)?;
         let s = self.data.get(self.pos..end)?;
         self.pos = end;
@@ -313,6 +391,13 @@ impl<'a> Vm<'a> {
     }
 
     fn line(&mut self) -> Option<&'a [u8]> {
+        if let Some(end) = self.frame_end {
+            let newline =
+                self.data.get(self.pos..end).and_then(|f| f.iter().position(|&b| b == b'\n'));
+            if newline.is_none() {
+                self.frame_check(usize::MAX);
+            }
+        }
         let rest = self.data.get(self.pos..)?;
         let n = rest.iter().position(|&b| b == b'\n')?;
         self.pos += n + 1;
@@ -360,12 +445,13 @@ impl<'a> Vm<'a> {
         }
     }
 
+    fn text_str(t: &str) -> Sym {
+        if t.len() <= MAX_NAME_BYTES { Sym::Str(Rc::from(t)) } else { Sym::Other }
+    }
+
     fn import(&mut self, module: &str, name: &str, at: usize, opcode: &'static str) -> usize {
-        if name == "NumpyArrayWrapper" && !self.joblib_seen {
-            self.joblib_seen = true;
-            self.track = MAX_TRACKED_TOTAL;
-        }
-        let class = classify(module, name, self.allow);
+        let (m, n) = compat_name(module, name, self.proto);
+        let class = classify(&m, &n, self.allow);
         self.out.imports.push(Import {
             module: module.to_owned(),
             name: name.to_owned(),
@@ -373,6 +459,7 @@ impl<'a> Vm<'a> {
             opcode,
             called: false,
             class,
+            target: format!("{m}.{n}"),
         });
         self.out.imports.len() - 1
     }
@@ -385,14 +472,14 @@ impl<'a> Vm<'a> {
         }
     }
 
-    /// A bytes payload: analysed as a nested pickle when it starts like one.
-    fn payload(&mut self, at: usize, bytes: &[u8]) -> Sym {
-        if bytes.len() > 2 && bytes[0] == 0x80 && bytes[1] <= 5 {
-            if self.depth >= MAX_NESTING {
-                self.issue(at, IssueKind::Limit("nesting depth"));
+    /// A bytes payload (its first byte at `start`): remembered for scanning as a file of
+    /// its own when it starts like one.
+    fn payload(&mut self, at: usize, start: usize, bytes: &[u8]) -> Sym {
+        if crate::scan::may_be_file(bytes) {
+            if self.out.payloads.len() >= MAX_PAYLOADS {
+                self.issue(at, IssueKind::Limit("bytes payloads"));
             } else {
-                let nested = analyze_at(bytes, self.allow, self.depth + 1);
-                self.out.nested.push((at as u64, nested));
+                self.out.payloads.push((start as u64, bytes.len() as u64));
             }
         }
         Sym::Other
@@ -449,7 +536,7 @@ impl<'a> Vm<'a> {
         let start = self.pos;
         let mut vm = Vm::new(&self.data[start..], self.allow, self.depth + 1);
         // No value tracking here: this is a what-if read, not a joblib stream.
-        vm.joblib_seen = true;
+        vm.track = 0;
         vm.run_one();
         let mut imports = vm.out.imports;
         imports.retain(|i| i.class == Class::Dangerous);
@@ -463,8 +550,11 @@ impl<'a> Vm<'a> {
     /// the array itself, outside the pickle: an optional alignment byte and padding, then
     /// the raw bytes — or, for an object array, a whole pickle that the loader runs too.
     fn joblib_array(&mut self, at: usize, state: &[(Rc<str>, Sym)]) -> Step {
+        // joblib reads the array from the file itself, after the pickle's frame.
+        self.frame_end = None;
         let Some(Sym::Dtype(dtype)) = dict_get(state, "dtype").cloned() else {
             self.issue(at, IssueKind::BadArgument("joblib array without a dtype"));
+            self.resync(self.pos);
             return Step::Fail;
         };
         if dtype.code.trim_start_matches(['<', '>', '=', '|']).starts_with('O') {
@@ -497,6 +587,7 @@ impl<'a> Vm<'a> {
         };
         let Some(size) = count.zip(dtype.itemsize()).and_then(|(c, i)| c.checked_mul(i)) else {
             self.issue(at, IssueKind::BadArgument("joblib array whose size cannot be computed"));
+            self.resync(self.pos);
             return Step::Fail;
         };
         self.shadow_read();
@@ -521,6 +612,106 @@ impl<'a> Vm<'a> {
         Step::Continue
     }
 
+    /// The top of the stack for `DUP`, `PUT` and `MEMOIZE` (CPython refuses an empty
+    /// stack frame: a `MARK` on top).
+    fn top(&mut self, op: &'static str, at: usize) -> Sym {
+        match self.stack.last() {
+            Some(Sym::Mark) | None => {
+                self.issue(at, IssueKind::StackUnderflow(op));
+                Sym::Other
+            }
+            Some(s) => s.clone(),
+        }
+    }
+
+    /// Calls whose result depends on their arguments: a wrapped callable
+    /// (`functools.partial(f, ...)`, `operator.attrgetter(...)`) is judged by what it holds,
+    /// and calling it calls that; a helper that imports by name (`_ufunc_reconstruct(module,
+    /// name)`) is the import it makes. `None` for an ordinary call.
+    fn call_special(&mut self, at: usize, callee: &Sym, args: &Sym) -> Option<Sym> {
+        let i = match callee {
+            Sym::Wrapped(held) => {
+                for &h in held.iter() {
+                    if let Some(imp) = self.out.imports.get_mut(h) {
+                        imp.called = true;
+                    }
+                }
+                return Some(Sym::Other);
+            }
+            Sym::Callable(i) => *i,
+            _ => return None,
+        };
+        let imp = self.out.imports.get(i)?;
+        let (module, name) = compat_name(&imp.module, &imp.name, self.proto);
+        match behavior(&module, &name) {
+            Behavior::Plain => None,
+            Behavior::Wraps => {
+                let mut held = Vec::new();
+                let mut names = Vec::new();
+                collect(args, &mut held, &mut names);
+                if getter_reaches_danger(&name, &names)
+                    && let Some(imp) = self.out.imports.get_mut(i)
+                {
+                    imp.class = Class::Dangerous;
+                }
+                Some(Sym::Wrapped(Rc::from(held)))
+            }
+            Behavior::Resolves => match args {
+                Sym::Tuple(t) => match &t[..] {
+                    [Sym::Str(m), Sym::Str(n), ..] => {
+                        let (m, n) = (m.clone(), n.clone());
+                        let j = self.import(&m, &n, at, "REDUCE");
+                        Some(Sym::Callable(j))
+                    }
+                    _ => {
+                        self.out.imports[i].class = Class::Dangerous;
+                        None
+                    }
+                },
+                _ => {
+                    self.out.imports[i].class = Class::Dangerous;
+                    None
+                }
+            },
+        }
+    }
+
+    /// Reads on after bytes whose length could not be known (a joblib array whose dtype or
+    /// shape is not understood): every place in the rest of the input where an import
+    /// starts (`GLOBAL`/`INST` lines, two strings then `STACK_GLOBAL`) is read from there
+    /// as a pickle would be, and the imports and calls found are reported at their own
+    /// severity, so code after the unreadable part is still found.
+    fn resync(&mut self, from: usize) {
+        if self.depth >= MAX_NESTING {
+            return;
+        }
+        let mut next = from;
+        let mut tried = 0;
+        for start in import_starts(self.data, from) {
+            if start < next {
+                continue;
+            }
+            tried += 1;
+            if tried > MAX_RESYNC {
+                self.issue(start, IssueKind::Limit("resynchronisation"));
+                return;
+            }
+            let mut vm = Vm::new(&self.data[start..], self.allow, self.depth + 1);
+            vm.run_one();
+            next = start + vm.pos.max(1);
+            for mut imp in vm.out.imports {
+                imp.offset += start as u64;
+                self.out.imports.push(imp);
+            }
+            for (off, n) in vm.out.nested {
+                self.out.nested.push((off + start as u64, n));
+            }
+            for (off, len) in vm.out.payloads {
+                self.out.payloads.push((off + start as u64, len));
+            }
+        }
+    }
+
     fn step(&mut self) -> Step {
         let at = self.pos;
         let op = self.data[self.pos];
@@ -539,9 +730,23 @@ impl<'a> Vm<'a> {
         }
         let pushed = match op {
             b'(' => self.push(Sym::Mark),
-            b'.' => return Step::Stop,
+            b'.' => {
+                // CPython's STOP pops the result: an empty stack (or a MARK) is an error.
+                if matches!(self.stack.last(), None | Some(Sym::Mark)) {
+                    self.issue(at, IssueKind::StackUnderflow("STOP"));
+                }
+                return Step::Stop;
+            }
             b'0' => {
-                self.pop("POP", at);
+                // CPython: POP on an empty frame of the stack pops the MARK instead.
+                match self.stack.last() {
+                    Some(Sym::Mark) => {
+                        self.stack.pop();
+                    }
+                    _ => {
+                        self.pop("POP", at);
+                    }
+                }
                 true
             }
             b'1' => {
@@ -549,17 +754,30 @@ impl<'a> Vm<'a> {
                 true
             }
             b'2' => {
-                let top = self.stack.last().cloned().unwrap_or(Sym::Other);
+                let top = self.top("DUP", at);
                 self.push(top)
             }
             b'I' | b'L' => {
                 let l = need!(self.line());
-                let digits = l.strip_suffix(b"L").unwrap_or(l);
-                let v = std::str::from_utf8(digits).ok().and_then(|t| t.trim().parse().ok());
-                self.push(v.map_or(Sym::Other, Sym::Int))
+                let v = match (op, l) {
+                    (b'I', b"00") => Some(Sym::Int(0)),
+                    (b'I', b"01") => Some(Sym::Int(1)),
+                    _ => text_int(if op == b'L' { l.strip_suffix(b"L").unwrap_or(l) } else { l }),
+                };
+                match v {
+                    Some(v) => self.push(v),
+                    None => {
+                        self.issue(at, IssueKind::BadArgument("INT or LONG that is not a number"));
+                        self.push(Sym::Other)
+                    }
+                }
             }
             b'F' => {
-                need!(self.line());
+                let l = need!(self.line());
+                let ok = std::str::from_utf8(l).is_ok_and(|t| python_float(t.trim()));
+                if !ok {
+                    self.issue(at, IssueKind::BadArgument("FLOAT that is not a number"));
+                }
                 self.push(Sym::Other)
             }
             b'J' => {
@@ -592,34 +810,57 @@ impl<'a> Vm<'a> {
             b']' | 0x8f | 0x97 => self.push(Sym::Other),
             0x98 => true,
             b'P' => {
-                need!(self.line());
+                let l = need!(self.line());
+                if !l.is_ascii() {
+                    self.issue(at, IssueKind::BadArgument("PERSID that is not ASCII"));
+                }
+                self.out.persistent_ids += 1;
                 self.push(Sym::Other)
             }
             b'Q' => {
                 self.pop("BINPERSID", at);
+                self.out.persistent_ids += 1;
                 self.push(Sym::Other)
             }
             b'S' => {
                 let l = need!(self.line());
-                let inner = l
-                    .strip_prefix(b"'")
-                    .and_then(|x| x.strip_suffix(b"'"))
-                    .or_else(|| l.strip_prefix(b"\"").and_then(|x| x.strip_suffix(b"\"")));
-                match inner {
-                    Some(s) => {
-                        let sym = Vm::text(s);
-                        self.push(sym)
+                // pickle.py: the argument must be quoted, is unescaped like a bytes
+                // literal (`codecs.escape_decode`) and then decoded as ASCII.
+                let quoted = l.len() >= 2 && l[0] == l[l.len() - 1] && matches!(l[0], b'\'' | b'"');
+                let decoded = quoted.then(|| escape_decode(&l[1..l.len() - 1])).flatten();
+                match decoded {
+                    Some(bytes) => {
+                        if bytes.is_ascii() {
+                            let sym = Vm::text(&bytes);
+                            self.push(sym)
+                        } else {
+                            self.issue(at, IssueKind::BadArgument("STRING that is not ASCII"));
+                            self.push(Sym::Other)
+                        }
                     }
                     None => {
-                        self.issue(at, IssueKind::BadArgument("STRING is not quoted"));
+                        let what = if quoted {
+                            "STRING with a malformed escape"
+                        } else {
+                            "STRING is not quoted"
+                        };
+                        self.issue(at, IssueKind::BadArgument(what));
                         self.push(Sym::Other)
                     }
                 }
             }
             b'V' => {
                 let l = need!(self.line());
-                let sym = Vm::text(l);
-                self.push(sym)
+                match raw_unicode_escape_decode(l) {
+                    Some(t) => {
+                        let sym = Vm::text_str(&t);
+                        self.push(sym)
+                    }
+                    None => {
+                        self.issue(at, IssueKind::BadArgument("UNICODE with a malformed escape"));
+                        self.push(Sym::Other)
+                    }
+                }
             }
             b'T' | b'X' | b'U' | 0x8c | 0x8d | b'B' | b'C' | 0x8e | 0x96 => {
                 let n = match op {
@@ -628,16 +869,23 @@ impl<'a> Vm<'a> {
                     _ => need!(self.uint(8)),
                 };
                 let n = usize::try_from(n).unwrap_or(usize::MAX);
+                let start = self.pos;
                 let body = need!(self.take(n));
                 let sym = match op {
-                    b'X' | 0x8c | 0x8d | b'T' | b'U' => {
-                        // Text (or py2 str): a possible name; py2 str may also carry a pickle.
-                        if matches!(op, b'T' | b'U') {
-                            self.payload(at, body);
+                    b'X' | 0x8c | 0x8d => match std::str::from_utf8(body) {
+                        Ok(t) => Vm::text_str(t),
+                        Err(_) => {
+                            self.issue(at, IssueKind::BadArgument("text that is not UTF-8"));
+                            Sym::Other
                         }
-                        Vm::text(body)
+                    },
+                    b'T' | b'U' => {
+                        // A Python 2 str: decoded as ASCII by default (a possible name), and
+                        // possibly the bytes of a pickle.
+                        self.payload(at, start, body);
+                        if body.is_ascii() { Vm::text(body) } else { Sym::Other }
                     }
-                    _ => self.payload(at, body),
+                    _ => self.payload(at, start, body),
                 };
                 self.push(sym)
             }
@@ -655,11 +903,16 @@ impl<'a> Vm<'a> {
             }
             b'c' | b'i' => {
                 let (m, n) = (need!(self.line()), need!(self.line()));
+                // GLOBAL names are UTF-8, INST names ASCII (pickle.py load_global, load_inst).
                 let (Ok(module), Ok(name)) = (std::str::from_utf8(m), std::str::from_utf8(n))
                 else {
                     self.issue(at, IssueKind::NotLoadable);
                     return Step::Fail;
                 };
+                if op == b'i' && !(module.is_ascii() && name.is_ascii()) {
+                    self.issue(at, IssueKind::NotLoadable);
+                    return Step::Fail;
+                }
                 let (module, name) = (module.to_owned(), name.to_owned());
                 let name_op = if op == b'c' { "GLOBAL" } else { "INST" };
                 let idx = self.import(&module, &name, at, name_op);
@@ -702,6 +955,9 @@ impl<'a> Vm<'a> {
                 let args = self.pop("REDUCE", at);
                 let callee = self.pop("REDUCE", at);
                 self.call(&callee);
+                if let Some(result) = self.call_special(at, &callee, &args) {
+                    return if self.push(result) { Step::Continue } else { Step::Fail };
+                }
                 let result = match (&args, self.imported(&callee)) {
                     (Sym::Tuple(a), Some((m, "dtype"))) if m.starts_with("numpy") => {
                         match a.first() {
@@ -717,33 +973,42 @@ impl<'a> Vm<'a> {
                 self.push(result)
             }
             b'o' => {
-                let items = self.pop_mark("OBJ", at);
-                if let Some(first) = items.first() {
-                    self.call(&first.clone());
+                let mut items = self.pop_mark("OBJ", at);
+                if items.is_empty() {
+                    self.issue(at, IssueKind::StackUnderflow("OBJ"));
+                    return if self.push(Sym::Other) { Step::Continue } else { Step::Fail };
                 }
-                self.push(Sym::Other)
+                let callee = items.remove(0);
+                self.call(&callee);
+                let args = self.tuple(items);
+                let result = self.call_special(at, &callee, &args).unwrap_or(Sym::Other);
+                self.push(result)
             }
             0x81 => {
-                self.pop("NEWOBJ", at);
+                let args = self.pop("NEWOBJ", at);
                 let cls = self.pop("NEWOBJ", at);
                 self.call(&cls);
                 let result = match self.imported(&cls) {
                     Some((m, "NumpyArrayWrapper")) if m.ends_with("numpy_pickle") => {
                         Sym::JoblibArray
                     }
-                    _ => Sym::Other,
+                    _ => self.call_special(at, &cls, &args).unwrap_or(Sym::Other),
                 };
                 self.push(result)
             }
             0x92 => {
                 self.pop("NEWOBJ_EX", at);
-                self.pop("NEWOBJ_EX", at);
+                let args = self.pop("NEWOBJ_EX", at);
                 let cls = self.pop("NEWOBJ_EX", at);
                 self.call(&cls);
-                self.push(Sym::Other)
+                let result = self.call_special(at, &cls, &args).unwrap_or(Sym::Other);
+                self.push(result)
             }
             b'b' => {
                 let state = self.pop("BUILD", at);
+                if matches!(self.stack.last(), None | Some(Sym::Mark)) {
+                    self.issue(at, IssueKind::StackUnderflow("BUILD"));
+                }
                 match (self.stack.last(), &state) {
                     (Some(Sym::Dtype(d)), Sym::Tuple(t)) => {
                         // numpy's dtype state: (version, byteorder, subarray, names, fields,
@@ -805,9 +1070,9 @@ impl<'a> Vm<'a> {
                 let idx = match op {
                     b'p' => {
                         let l = need!(self.line());
-                        match std::str::from_utf8(l).ok().and_then(|s| s.trim().parse().ok()) {
-                            Some(i) => i,
-                            None => {
+                        match text_int(l) {
+                            Some(Sym::Int(i)) if i >= 0 => i as u64,
+                            _ => {
                                 self.issue(at, IssueKind::BadArgument("PUT index"));
                                 return Step::Continue;
                             }
@@ -821,7 +1086,7 @@ impl<'a> Vm<'a> {
                     self.issue(at, IssueKind::Limit("memo size"));
                     return Step::Fail;
                 }
-                let top = self.stack.last().cloned().unwrap_or(Sym::Other);
+                let top = self.top(if op == 0x94 { "MEMOIZE" } else { "PUT" }, at);
                 self.memo.insert(idx, top);
                 true
             }
@@ -829,10 +1094,10 @@ impl<'a> Vm<'a> {
                 let idx = match op {
                     b'g' => {
                         let l = need!(self.line());
-                        std::str::from_utf8(l)
-                            .ok()
-                            .and_then(|s| s.trim().parse().ok())
-                            .unwrap_or(u64::MAX)
+                        match text_int(l) {
+                            Some(Sym::Int(i)) if i >= 0 => i as u64,
+                            _ => u64::MAX,
+                        }
                     }
                     b'h' => need!(self.uint(1)),
                     _ => need!(self.uint(4)),
@@ -851,10 +1116,19 @@ impl<'a> Vm<'a> {
                 if v > 5 {
                     self.issue(at, IssueKind::BadArgument("unknown protocol version"));
                 }
+                self.proto = v as u8;
                 true
             }
             0x95 => {
-                need!(self.take(8));
+                let n = need!(self.uint(8));
+                let end = usize::try_from(n).ok().and_then(|n| self.pos.checked_add(n));
+                match end.filter(|&e| e <= self.data.len()) {
+                    Some(e) => self.frame_end = Some(e),
+                    None => {
+                        self.issue(at, IssueKind::Truncated);
+                        return Step::Fail;
+                    }
+                }
                 true
             }
             other => {
@@ -864,6 +1138,216 @@ impl<'a> Vm<'a> {
         };
         if pushed { Step::Continue } else { Step::Fail }
     }
+}
+
+/// Imports and values collected from a wrapping call's arguments.
+fn collect(s: &Sym, held: &mut Vec<usize>, names: &mut Vec<Rc<str>>) {
+    match s {
+        Sym::Callable(i) => held.push(*i),
+        Sym::Wrapped(h) => held.extend(h.iter().copied()),
+        Sym::Str(t) => names.push(t.clone()),
+        Sym::Tuple(items) => items.iter().for_each(|i| collect(i, held, names)),
+        _ => {}
+    }
+}
+
+/// Where an import could start in `data` from `from` on: a `GLOBAL` or `INST` whose two
+/// lines look like dotted names, or two short strings (each maybe memoised) before a
+/// `STACK_GLOBAL`.
+fn import_starts(data: &[u8], from: usize) -> impl Iterator<Item = usize> + '_ {
+    (from..data.len()).filter(move |&i| match data[i] {
+        b'c' | b'i' => {
+            let dotted = |at: usize| -> Option<usize> {
+                let rest = data.get(at..)?;
+                let n = rest.iter().take(MAX_NAME_BYTES).position(|&b| b == b'\n')?;
+                let ok = n > 0
+                    && (rest[0].is_ascii_alphabetic() || rest[0] == b'_')
+                    && rest[..n]
+                        .iter()
+                        .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+                ok.then_some(at + n + 1)
+            };
+            dotted(i + 1).and_then(dotted).is_some()
+        }
+        0x8c | b'X' | 0x8d | b'V' => {
+            let string = |at: usize| -> Option<usize> {
+                let end = match *data.get(at)? {
+                    0x8c => at + 2 + usize::from(*data.get(at + 1)?),
+                    b'X' => {
+                        let b = data.get(at + 1..at + 5)?;
+                        at + 5 + u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+                    }
+                    b'V' => {
+                        at + 1
+                            + data
+                                .get(at + 1..)?
+                                .iter()
+                                .take(MAX_NAME_BYTES)
+                                .position(|&b| b == b'\n')?
+                            + 1
+                    }
+                    _ => return None,
+                };
+                (end <= data.len() && end - at <= MAX_NAME_BYTES + 9).then_some(end)
+            };
+            let memo = |at: usize| -> usize {
+                match data.get(at) {
+                    Some(0x94) => at + 1,
+                    Some(b'q') => at + 2,
+                    Some(b'r') => at + 5,
+                    _ => at,
+                }
+            };
+            string(i)
+                .map(memo)
+                .and_then(string)
+                .map(memo)
+                .is_some_and(|at| data.get(at) == Some(&0x93))
+        }
+        _ => false,
+    })
+}
+
+/// An `INT`/`LONG`/`PUT`/`GET` text argument as `int(text, 0)` reads it (decimal, or with a
+/// `0x`/`0o`/`0b` prefix; underscores between digits): `Sym::Other` when it is a valid
+/// number outside `i64`, `None` when it is not a number.
+fn text_int(line: &[u8]) -> Option<Sym> {
+    let t = std::str::from_utf8(line).ok()?.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (neg, t) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let lower = t.get(..2).map(str::to_ascii_lowercase);
+    let (radix, digits) = match lower.as_deref() {
+        Some("0x") => (16, &t[2..]),
+        Some("0o") => (8, &t[2..]),
+        Some("0b") => (2, &t[2..]),
+        _ => (10, t),
+    };
+    let digits = digits.strip_prefix('_').filter(|_| radix != 10).unwrap_or(digits);
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+        || (radix == 10
+            && digits.starts_with('0')
+            && !digits.trim_start_matches(['0', '_']).is_empty())
+    {
+        return None;
+    }
+    let clean: String = digits.chars().filter(|&c| c != '_').collect();
+    if !clean.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    Some(match i64::from_str_radix(&clean, radix) {
+        Ok(v) => Sym::Int(if neg { -v } else { v }),
+        Err(_) => Sym::Other,
+    })
+}
+
+/// Whether `float(text)` accepts `t` (decimal or exponent forms, `inf`, `nan`).
+fn python_float(t: &str) -> bool {
+    let clean: String = t.chars().filter(|&c| c != '_').collect();
+    !t.starts_with('_') && !t.ends_with('_') && !t.contains("__") && clean.parse::<f64>().is_ok()
+}
+
+/// `codecs.escape_decode`: a bytes literal's escapes (`\\`, `\'`, `\n`, octal, `\xhh`,
+/// line continuations; unknown escapes kept as written). `None` where Python raises.
+fn escape_decode(s: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        i += 1;
+        if c != b'\\' {
+            out.push(c);
+            continue;
+        }
+        let e = *s.get(i)?;
+        i += 1;
+        match e {
+            b'\n' => {}
+            b'\\' | b'\'' | b'"' => out.push(e),
+            b'a' => out.push(7),
+            b'b' => out.push(8),
+            b't' => out.push(9),
+            b'n' => out.push(10),
+            b'v' => out.push(11),
+            b'f' => out.push(12),
+            b'r' => out.push(13),
+            b'0'..=b'7' => {
+                let mut v = u32::from(e - b'0');
+                for _ in 0..2 {
+                    match s.get(i) {
+                        Some(&d @ b'0'..=b'7') => {
+                            v = v * 8 + u32::from(d - b'0');
+                            i += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push((v & 0xff) as u8);
+            }
+            b'x' => {
+                let h = s.get(i..i + 2)?;
+                let v = u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()?;
+                i += 2;
+                out.push(v);
+            }
+            other => {
+                out.push(b'\\');
+                out.push(other);
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The `raw-unicode-escape` codec: bytes are Latin-1 characters except `\uXXXX` and
+/// `\UXXXXXXXX`. `None` where Python raises.
+fn raw_unicode_escape_decode(s: &[u8]) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        let c = s[i];
+        i += 1;
+        if c != b'\\' || i >= s.len() {
+            out.push(char::from(c));
+            continue;
+        }
+        let count = match s[i] {
+            b'u' => 4,
+            b'U' => 8,
+            other => {
+                out.push('\\');
+                out.push(char::from(other));
+                i += 1;
+                continue;
+            }
+        };
+        i += 1;
+        let h = s.get(i..i + count)?;
+        if !h.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        let v = u32::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()?;
+        if v > 0x10_FFFF {
+            return None;
+        }
+        // Python keeps lone surrogates in a str; they cannot name anything importable.
+        out.push(char::from_u32(v).unwrap_or(char::REPLACEMENT_CHARACTER));
+        i += count;
+    }
+    Some(out)
+}
+
+/// Whether a byte is an opcode of any pickle protocol (0–5).
+pub fn is_opcode(b: u8) -> bool {
+    matches!(b, b'(' | b'.' | b'0'..=b'2' | b'F' | b'I' | b'J' | b'K' | b'L' | b'M' | b'N' | b'P' | b'Q' | b'R'
+        | b'S' | b'T' | b'U' | b'V' | b'X' | b'a' | b'b' | b'c' | b'd' | b'}' | b'e' | b'g' | b'h'
+        | b'i' | b'j' | b'l' | b']' | b'o' | b'p' | b'q' | b'r' | b's' | b't' | b')' | b'u'
+        | 0x80..=0x98 | b'B' | b'C' | b'G')
 }
 
 /// Whether a byte is a pickle opcode, and its name.

@@ -3,16 +3,64 @@
 use mlguard_findings::{Finding, Location, Severity};
 
 use crate::archive;
-use crate::classify::Class;
+use crate::classify::{Class, allowed};
 use crate::compressed::{self, Codec};
 use crate::pickle::{Analysis, IssueKind, LegacyMember, analyze, analyze_legacy};
+use crate::zip::{self, Seen};
 
 /// How to scan.
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
-    /// Extra imports to treat as safe (`module.name` or a module prefix); never overrides
-    /// the dangerous list.
+    /// Extra imports to treat as safe: exact `module.name`s and `module.*` patterns (that
+    /// module and its submodules; see [`check_allow`]). Never overrides the dangerous list.
     pub allow: Vec<String>,
+    /// Also report, at low severity, files that are not models (text, unknown formats).
+    pub verbose: bool,
+}
+
+/// File name extensions of model formats: such a file whose content is not recognised is
+/// a finding (a loader may still read it), where any other unrecognised file is not.
+pub const MODEL_EXTENSIONS: &[&str] = &[
+    "pkl",
+    "pickle",
+    "p",
+    "pt",
+    "pth",
+    "ckpt",
+    "joblib",
+    "npy",
+    "npz",
+    "keras",
+    "sav",
+    "dill",
+    "mar",
+    "safetensors",
+];
+
+/// Checks an `--allow` pattern: an exact dotted name (`mylib.models.Net`) or a module
+/// pattern (`mylib.*`), made of Python identifiers. `Err` says what is wrong.
+pub fn check_allow(pattern: &str) -> Result<(), String> {
+    let body = pattern.strip_suffix(".*").unwrap_or(pattern);
+    if body.is_empty() {
+        return Err(format!(
+            "{pattern:?} would allow every import: name a module, as in `mylib.*`"
+        ));
+    }
+    for part in body.split('.') {
+        let ok = part.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+            && part.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if !ok {
+            return Err(format!(
+                "{pattern:?} is not a dotted name (`module.name`) or a module pattern (`module.*`): {part:?} is not a Python identifier"
+            ));
+        }
+    }
+    if !pattern.ends_with(".*") && !body.contains('.') {
+        return Err(format!(
+            "{pattern:?} names a module, not an import: write `{pattern}.*` to allow everything it holds, or `{pattern}.Name` for one name"
+        ));
+    }
+    Ok(())
 }
 
 /// A file's format, from its first bytes.
@@ -32,6 +80,8 @@ pub enum Format {
     Compressed(Codec),
     /// A safetensors file (an 8-byte header length, then a JSON header).
     Safetensors,
+    /// UTF-8 text that does not parse as a pickle (source code, CSV, JSON...).
+    Text,
     /// Anything else.
     Other,
 }
@@ -54,16 +104,40 @@ pub fn detect(data: &[u8]) -> Format {
             Codec::detect(data).map_or(Format::Other, Format::Compressed)
         }
         // Protocol 0/1 pickles have no magic: a plausible first opcode, and a parse that
-        // reaches a STOP or an import (junk after STOP is allowed: it is a finding).
-        [first, ..]
-            if b"(c}])NIKSVXldiFGJLMTUap".contains(first) && {
-                let a = analyze(data, &[]);
-                a.pickles > 0 || !a.imports.is_empty()
-            } =>
-        {
-            Format::Pickle
+        // reaches a STOP without a problem before it (junk after STOP is allowed: it is a
+        // finding), or that reaches something dangerous on the way (the loader imports and
+        // may run it before it fails). Text that is neither is not a pickle: `import os`
+        // starts with the INST opcode.
+        [first, ..] if crate::pickle::is_opcode(*first) => {
+            let a = analyze(data, &[]);
+            let clean_stop =
+                a.first_stop.is_some_and(|stop| a.issues.iter().all(|i| i.offset > stop));
+            let runs_code = a.imports.iter().any(|i| i.class == Class::Dangerous);
+            let text = std::str::from_utf8(data).is_ok();
+            if clean_stop || runs_code || (!text && !a.imports.is_empty()) {
+                Format::Pickle
+            } else if text {
+                Format::Text
+            } else {
+                Format::Other
+            }
         }
+        _ if std::str::from_utf8(data).is_ok() => Format::Text,
         _ => Format::Other,
+    }
+}
+
+/// Whether bytes held in a pickle could be a file a loader opens: they start with the
+/// magic of a pickle (protocol 2+), zip, `.npy`, tar, 7-Zip or a compressed stream with
+/// a distinctive magic, or a protocol 0/1 opcode. Such payloads are scanned like files.
+pub(crate) fn may_be_file(data: &[u8]) -> bool {
+    match data {
+        [0x80, 2..=5, _, ..] | [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => true,
+        [0x93, b'N', b'U', b'M', b'P', b'Y', ..] | [b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C, ..] => true,
+        [0x1f, 0x8b, 8, ..] | [b'B', b'Z', b'h', b'1'..=b'9', 0x31, 0x41, 0x59, ..] => true,
+        [0xfd, b'7', b'z', b'X', b'Z', 0, ..] | [0x04, 0x22, 0x4d, 0x18, ..] => true,
+        [b'c' | b'(' | b'}' | b']', _, ..] => data.len() > 4,
+        _ => archive::is_tar(data),
     }
 }
 
@@ -84,167 +158,339 @@ pub fn legacy_torch_layout(data: &[u8]) -> bool {
 /// Scans a file's bytes; `file` names it in locations.
 pub fn scan_bytes(file: &str, data: &[u8], opts: &ScanOptions) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let mut budget = archive::MAX_TOTAL_BYTES;
-    scan_content(file, data, opts, 0, &mut budget, &mut findings);
+    let mut ctx = Ctx { opts, budget: archive::MAX_TOTAL_BYTES };
+    ctx.scan(file, data, 0, Origin::File, &mut findings);
     findings
 }
 
-fn scan_content(
-    file: &str,
-    data: &[u8],
-    opts: &ScanOptions,
-    depth: usize,
-    budget: &mut u64,
-    findings: &mut Vec<Finding>,
-) {
-    let loc = || Location::file(file.to_owned());
-    if depth > archive::MAX_DEPTH {
-        findings.push(archive::container_finding(
-            file,
-            "model.archive.too-deep",
-            Severity::Medium,
-            format!("nested more than {} containers deep: not inspected", archive::MAX_DEPTH),
-        ));
-        return;
-    }
-    match detect(data) {
-        Format::Pickle => {
-            let a = analyze(data, &opts.allow);
-            // Legacy torch.save: magic, protocol, system info, the model and the storage
-            // keys are five pickles, followed by the raw tensor storages. That layout is
-            // expected; every pickle was still analysed.
-            let expected: &[&str] = if legacy_torch_layout(data) && a.pickles >= 5 {
-                &["model.pickle.concatenated", "model.pickle.junk-after-stop"]
-            } else {
-                &[]
+/// What is being scanned, which decides what an unrecognised or odd input means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A file named on the command line (or found in a directory).
+    File,
+    /// A member of an archive or a decompressed stream.
+    Member,
+    /// A zip member of a PyTorch checkpoint's layout (`*/data.pkl`): persistent IDs are how
+    /// it names its storages.
+    TorchPickle,
+    /// Bytes held inside a pickle: scanned like a file when they look like one; when they
+    /// turn out to be plain data, nothing is said.
+    Payload,
+}
+
+struct Ctx<'o> {
+    opts: &'o ScanOptions,
+    /// Bytes still allowed to be decompressed (all members and levels together).
+    budget: u64,
+}
+
+impl Ctx<'_> {
+    fn scan(
+        &mut self,
+        file: &str,
+        data: &[u8],
+        depth: usize,
+        origin: Origin,
+        out: &mut Vec<Finding>,
+    ) {
+        if origin == Origin::Payload {
+            // Plain data that merely starts like a file: keep what was found only when it
+            // is about code (an import, a Keras layer), not about malformed "containers".
+            let mut own = Vec::new();
+            self.scan_content(file, data, depth, origin, &mut own);
+            let about_code = |f: &Finding| {
+                f.severity >= Severity::Medium
+                    && (f.check.ends_with("-import")
+                        || f.check.ends_with("-call")
+                        || f.check.starts_with("model.keras."))
             };
-            layout_findings(file, &a, expected, findings);
+            if own.iter().any(about_code) {
+                out.extend(own);
+            }
+            return;
         }
-        Format::Zip => {
-            let (members, problems) = archive::members(data);
-            malformed(file, "zip", problems, findings);
-            for m in &members {
-                let name = format!("{file}:{}", m.name);
-                match archive::extract(data, m, budget) {
-                    Ok(bytes) if m.name.ends_with("config.json") => {
-                        keras_config(&name, &bytes, opts, findings)
+        self.scan_content(file, data, depth, origin, out);
+    }
+
+    fn scan_content(
+        &mut self,
+        file: &str,
+        data: &[u8],
+        depth: usize,
+        origin: Origin,
+        out: &mut Vec<Finding>,
+    ) {
+        let loc = || Location::file(file.to_owned());
+        if depth > archive::MAX_DEPTH {
+            out.push(archive::container_finding(
+                file,
+                "model.archive.too-deep",
+                Severity::Medium,
+                format!("nested more than {} containers deep: not inspected", archive::MAX_DEPTH),
+            ));
+            return;
+        }
+        match detect(data) {
+            Format::Pickle => {
+                let a = analyze(data, &self.opts.allow);
+                // Legacy torch.save: magic, protocol, system info, the model and the storage
+                // keys are five pickles, followed by the raw tensor storages. That layout is
+                // expected; every pickle was still analysed.
+                let legacy = legacy_torch_layout(data) && a.pickles >= 5;
+                let expected: &[&str] = if legacy {
+                    &["model.pickle.concatenated", "model.pickle.junk-after-stop"]
+                } else {
+                    &[]
+                };
+                let torch = legacy || origin == Origin::TorchPickle;
+                let before = out.len();
+                self.pickle_report(file, data, &a, expected, torch, depth, out);
+                // After the legacy magic, torch.load reads on: what follows is not ignored.
+                if data.starts_with(LEGACY_TORCH_MAGIC) && !legacy {
+                    for f in &mut out[before..] {
+                        if f.check == "model.pickle.junk-after-stop" {
+                            f.severity = Severity::Medium;
+                        }
                     }
-                    Ok(bytes) => scan_content(&name, &bytes, opts, depth + 1, budget, findings),
-                    Err(e) if m.flags & 1 != 0 => findings.push(archive::container_finding(
-                        &name,
-                        "model.archive.encrypted",
-                        Severity::Low,
-                        format!("encrypted member could not be inspected ({e})"),
-                    )),
-                    Err(e) => findings.push(archive::container_finding(
-                        &name,
-                        "model.archive.not-inspected",
+                }
+            }
+            Format::Zip => self.zip(file, data, depth, out),
+            Format::Tar => {
+                let (members, problems) = archive::tar_members(data);
+                malformed(file, "tar", problems, out);
+                // Legacy torch.save: `storages` and `tensors` interleave pickles and raw data.
+                let legacy = members.iter().any(|(n, _)| n == "sys_info")
+                    && members.iter().any(|(n, _)| n == "pickle");
+                for (member, bytes) in members {
+                    let name = format!("{file}:{member}");
+                    let kind = match member.as_str() {
+                        "storages" if legacy => Some(LegacyMember::Storages),
+                        "tensors" if legacy => Some(LegacyMember::Tensors),
+                        _ => None,
+                    };
+                    match kind {
+                        // One pickle per record is the layout, not a concatenation.
+                        Some(kind) => {
+                            let a = analyze_legacy(bytes, &self.opts.allow, kind);
+                            self.pickle_report(
+                                &name,
+                                bytes,
+                                &a,
+                                &["model.pickle.concatenated"],
+                                true,
+                                depth,
+                                out,
+                            );
+                        }
+                        None => {
+                            let origin = if legacy { Origin::TorchPickle } else { Origin::Member };
+                            self.scan(&name, bytes, depth + 1, origin, out)
+                        }
+                    }
+                }
+            }
+            Format::Compressed(codec) => {
+                match compressed::decompress(codec, data, &mut self.budget) {
+                    Ok(inner) => {
+                        let name = format!("{file}:{}", codec.name());
+                        self.scan(&name, &inner, depth + 1, Origin::Member, out);
+                    }
+                    Err(e) => out.push(archive::container_finding(
+                        file,
+                        "model.compressed.not-inspected",
                         Severity::Medium,
                         e,
                     )),
                 }
             }
-        }
-        Format::Tar => {
-            let (members, problems) = archive::tar_members(data);
-            malformed(file, "tar", problems, findings);
-            // Legacy torch.save: `storages` and `tensors` interleave pickles and raw data.
-            let legacy = members.iter().any(|(n, _)| n == "sys_info")
-                && members.iter().any(|(n, _)| n == "pickle");
-            for (member, bytes) in members {
-                let name = format!("{file}:{member}");
-                let kind = match member.as_str() {
-                    "storages" if legacy => Some(LegacyMember::Storages),
-                    "tensors" if legacy => Some(LegacyMember::Tensors),
-                    _ => None,
-                };
-                match kind {
-                    // One pickle per record is the layout, not a concatenation.
-                    Some(kind) => layout_findings(
-                        &name,
-                        &analyze_legacy(bytes, &opts.allow, kind),
-                        &["model.pickle.concatenated"],
-                        findings,
-                    ),
-                    None => scan_content(&name, bytes, opts, depth + 1, budget, findings),
-                }
-            }
-        }
-        Format::Compressed(codec) => match compressed::decompress(codec, data, budget) {
-            Ok(inner) => {
-                let name = format!("{file}:{}", codec.name());
-                scan_content(&name, &inner, opts, depth + 1, budget, findings);
-            }
-            Err(e) => findings.push(archive::container_finding(
-                file,
-                "model.compressed.not-inspected",
-                Severity::Medium,
-                e,
-            )),
-        },
-        Format::Safetensors => match mlguard_safetensors::read(data) {
-            Ok(f) => findings.push(archive::container_finding(
-                file,
-                "model.safetensors.ok",
-                Severity::Info,
-                format!(
-                    "safetensors with {} tensors: a strict header and no code",
-                    f.tensors.len()
-                ),
-            )),
-            Err(e) => findings.push(archive::container_finding(
-                file,
-                "model.safetensors.invalid",
-                Severity::Medium,
-                format!("safetensors: {e}"),
-            )),
-        },
-        Format::Npy => match archive::npy_pickle(data) {
-            Ok(Some((offset, pickle))) => {
-                let a = analyze(pickle, &opts.allow);
-                pickle_findings(
+            Format::Safetensors => match mlguard_safetensors::read(data) {
+                Ok(f) => out.push(archive::container_finding(
                     file,
-                    &a,
-                    &format!(", in the object array's pickle at byte {offset}"),
-                    findings,
-                );
+                    "model.safetensors.ok",
+                    Severity::Info,
+                    format!(
+                        "safetensors with {} tensors: a strict header and no code",
+                        f.tensors.len()
+                    ),
+                )),
+                Err(e) => out.push(archive::container_finding(
+                    file,
+                    "model.safetensors.invalid",
+                    Severity::Medium,
+                    format!("safetensors: {e}"),
+                )),
+            },
+            Format::Npy => match archive::npy_pickle(data) {
+                Ok(Some((offset, pickle))) => {
+                    let a = analyze(pickle, &self.opts.allow);
+                    let name = format!("{file}@{offset}");
+                    self.pickle_report(&name, pickle, &a, &[], false, depth, out);
+                }
+                Ok(None) => {}
+                Err(e) => out.push(archive::container_finding(
+                    file,
+                    "model.npy.malformed",
+                    Severity::Medium,
+                    e,
+                )),
+            },
+            // Named like a model but holding no import a loader could reach (anything that
+            // reaches one is analysed as a pickle): said even without --verbose.
+            Format::Text | Format::Other if origin != Origin::Payload && model_named(file) => out
+                .push(
+                    Finding::new(
+                        "model.format.unrecognized",
+                        Severity::Low,
+                        "named like a model file, but none of the formats this scanner reads, and \
+                         no import a loader could reach: nothing to scan",
+                    )
+                    .at(loc()),
+                ),
+            format @ (Format::Text | Format::Other) => {
+                let (severity, what) = if format == Format::Text {
+                    (Severity::Low, "text, not a pickle or model file: not analysed")
+                } else {
+                    (
+                        Severity::Low,
+                        "not a pickle, PyTorch, NumPy, joblib, Keras or safetensors file: nothing to scan",
+                    )
+                };
+                let severity = if self.opts.verbose { severity } else { Severity::Info };
+                out.push(Finding::new("model.format.not-a-model", severity, what).at(loc()));
             }
-            Ok(None) => {}
-            Err(e) => findings.push(archive::container_finding(
+            Format::SevenZip => out.push(
+                Finding::new(
+                    "model.format.not-inspected",
+                    Severity::Medium,
+                    "7-Zip archives are not opened by this version: extract it and scan the \
+                     members; until then treat it as unverified",
+                )
+                .at(loc()),
+            ),
+        }
+    }
+
+    /// A zip archive: every member either view of the archive shows, scanned.
+    fn zip(&mut self, file: &str, data: &[u8], depth: usize, out: &mut Vec<Finding>) {
+        let listing = zip::members(data);
+        for p in listing.problems {
+            out.push(archive::container_finding(
                 file,
-                "model.npy.malformed",
+                "model.archive.malformed",
                 Severity::Medium,
-                e,
-            )),
-        },
-        Format::Other => findings.push(
-            Finding::new(
-                "model.format.not-a-model",
-                Severity::Info,
-                "not a pickle, PyTorch, NumPy, joblib, Keras or safetensors file: nothing to scan",
-            )
-            .at(loc()),
-        ),
-        Format::SevenZip => findings.push(
-            Finding::new(
-                "model.format.not-inspected",
-                Severity::Medium,
-                "7-Zip archives are not opened by this version: extract it and scan the \
-                 members; until then treat it as unverified",
-            )
-            .at(loc()),
-        ),
+                format!("zip: {p}"),
+            ));
+        }
+        // PyTorch's layout: `<root>/data.pkl` names its storages by persistent ID.
+        let torch = listing.members.iter().any(|m| m.name.ends_with("/data.pkl"))
+            && listing
+                .members
+                .iter()
+                .any(|m| m.name.contains("/data/") || m.name.ends_with("/version"));
+        for m in &listing.members {
+            let name = match m.seen {
+                Seen::Both => format!("{file}:{}", m.name),
+                Seen::Central => format!("{file}:{} (as the central directory reads it)", m.name),
+                Seen::Local => format!("{file}:{} (as its local header reads it)", m.name),
+            };
+            match zip::extract(data, m, &mut self.budget) {
+                Ok(bytes) if m.name.ends_with("config.json") => {
+                    keras_config(&name, &bytes, self.opts, out)
+                }
+                Ok(bytes) => {
+                    let origin = if torch && m.name.ends_with("data.pkl") {
+                        Origin::TorchPickle
+                    } else {
+                        Origin::Member
+                    };
+                    self.scan(&name, &bytes, depth + 1, origin, out)
+                }
+                // Encrypted for real: no model loader passes a password.
+                Err(e) if m.encrypted() => out.push(archive::container_finding(
+                    &name,
+                    "model.archive.encrypted",
+                    Severity::Low,
+                    format!(
+                        "encrypted member could not be inspected ({e}); no model loader decrypts it"
+                    ),
+                )),
+                Err(e) => out.push(archive::container_finding(
+                    &name,
+                    "model.archive.not-inspected",
+                    Severity::Medium,
+                    format!("member not inspected: {e}"),
+                )),
+            }
+        }
+    }
+
+    /// A pickle's findings, less the `expected` checks that a known file layout explains,
+    /// then the bytes it holds that could be files of their own.
+    #[allow(clippy::too_many_arguments, reason = "one call per container kind")]
+    fn pickle_report(
+        &mut self,
+        file: &str,
+        data: &[u8],
+        a: &Analysis,
+        expected: &[&str],
+        torch: bool,
+        depth: usize,
+        out: &mut Vec<Finding>,
+    ) {
+        let mut own = Vec::new();
+        pickle_findings(file, a, "", &mut own);
+        if a.persistent_ids > 0 && !torch {
+            own.push(
+                Finding::new(
+                    "model.pickle.persistent-id",
+                    Severity::Medium,
+                    format!(
+                        "{} persistent IDs: resolved by the loader's own persistent_load, which this scan cannot see (a plain unpickler refuses them)",
+                        a.persistent_ids
+                    ),
+                )
+                .at(Location::file(file.to_owned())),
+            );
+        }
+        out.extend(own.into_iter().filter(|f| !expected.contains(&f.check.as_str())));
+        let mut payloads = Vec::new();
+        collect_payloads(a, 0, &mut payloads);
+        for (offset, len) in payloads {
+            let range = usize::try_from(offset)
+                .ok()
+                .and_then(|o| Some(o..o.checked_add(usize::try_from(len).ok()?)?));
+            if let Some(bytes) = range.and_then(|r| data.get(r)) {
+                let name = format!("{file}@{offset}");
+                self.scan(&name, bytes, depth + 1, Origin::Payload, out);
+            }
+        }
     }
 }
 
-/// What a container walker could not read cleanly: low-severity findings (its members are
-/// still scanned).
+/// The bytes payloads of an analysis and of the pickles nested in it, as offsets in the
+/// analysed input.
+fn collect_payloads(a: &Analysis, base: u64, out: &mut Vec<(u64, u64)>) {
+    out.extend(a.payloads.iter().map(|(o, l)| (o + base, *l)));
+    for (offset, nested) in &a.nested {
+        collect_payloads(nested, base + offset, out);
+    }
+}
+
+/// Whether a file's name says it is a model file.
+fn model_named(file: &str) -> bool {
+    let base = file.rsplit([':', '/', '\\']).next().unwrap_or(file);
+    base.rsplit_once('.')
+        .is_some_and(|(_, ext)| MODEL_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext)))
+}
+
+/// What a container walker could not read cleanly: the members it could read are still
+/// scanned, but a loader may see what this reading did not, so each is medium.
 fn malformed(file: &str, container: &str, problems: Vec<String>, findings: &mut Vec<Finding>) {
     for p in problems {
         findings.push(archive::container_finding(
             file,
             "model.archive.malformed",
-            Severity::Low,
+            Severity::Medium,
             format!("{container}: {p}"),
         ));
     }
@@ -276,11 +522,9 @@ fn keras_config(file: &str, bytes: &[u8], opts: &ScanOptions, out: &mut Vec<Find
                             .with_value(class),
                     );
                 } else if !module.is_empty()
-                    && !module.starts_with("keras")
-                    && !opts
-                        .allow
-                        .iter()
-                        .any(|a| module == a || module.starts_with(&format!("{a}.")))
+                    && module != "keras"
+                    && !module.starts_with("keras.")
+                    && !allowed(module, class, &opts.allow)
                 {
                     out.push(
                         Finding::new("model.keras.custom-object", Severity::Medium, format!("custom object {class} from module {module}: its code runs when the model is loaded"))
@@ -296,16 +540,12 @@ fn keras_config(file: &str, bytes: &[u8], opts: &ScanOptions, out: &mut Vec<Find
     }
 }
 
-/// A pickle's findings, less the `expected` checks that a known file layout explains.
-fn layout_findings(file: &str, a: &Analysis, expected: &[&str], out: &mut Vec<Finding>) {
-    let mut own = Vec::new();
-    pickle_findings(file, a, "", &mut own);
-    out.extend(own.into_iter().filter(|f| !expected.contains(&f.check.as_str())));
-}
-
 fn pickle_findings(file: &str, a: &Analysis, context: &str, out: &mut Vec<Finding>) {
     for imp in &a.imports {
-        let callable = format!("{}.{}", imp.module, imp.name);
+        let written = format!("{}.{}", imp.module, imp.name);
+        let callable = imp.target.clone();
+        let spelled =
+            if written == callable { String::new() } else { format!(", written {written}") };
         let (check, severity, what) = match (imp.class, imp.called) {
             (Class::Dangerous, true) => {
                 ("model.pickle.dangerous-call", Severity::Critical, "calls")
@@ -324,7 +564,10 @@ fn pickle_findings(file: &str, a: &Analysis, context: &str, out: &mut Vec<Findin
             Finding::new(
                 check,
                 severity,
-                format!("{what} {callable} ({} at byte {}{context})", imp.opcode, imp.offset),
+                format!(
+                    "{what} {callable} ({} at byte {}{spelled}{context})",
+                    imp.opcode, imp.offset
+                ),
             )
             .at(Location::file(file.to_owned()).offset(imp.offset))
             .with_value(callable),
@@ -370,8 +613,12 @@ fn pickle_findings(file: &str, a: &Analysis, context: &str, out: &mut Vec<Findin
                 "a GLOBAL name that is not UTF-8: Python's loader stops here, nothing after it can run".to_owned(),
             ),
         };
-        let severity =
-            if issue.kind == IssueKind::NotLoadable { Severity::Low } else { Severity::Medium };
+        // Bytes after the last STOP are never read by the loader (the analysis still tried
+        // them as a pickle); a name Python cannot decode stops the loader there.
+        let severity = match issue.kind {
+            IssueKind::NotLoadable | IssueKind::JunkAfterStop(_) => Severity::Low,
+            _ => Severity::Medium,
+        };
         out.push(
             Finding::new(check, severity, format!("{message}{context}"))
                 .at(Location::file(file.to_owned()).offset(issue.offset)),
@@ -381,7 +628,7 @@ fn pickle_findings(file: &str, a: &Analysis, context: &str, out: &mut Vec<Findin
         out.push(
             Finding::new(
                 "model.pickle.concatenated",
-                Severity::Medium,
+                Severity::Low,
                 format!("{} pickles concatenated (all were scanned){context}", a.pickles),
             )
             .at(Location::file(file.to_owned())),

@@ -79,14 +79,15 @@ fn dangerous_calls_via_reduce() {
         ("webbrowser", "open"),
         ("importlib", "import_module"),
         ("pydoc", "locate"),
-        ("operator", "attrgetter"),
         ("socket", "create_connection"),
         ("shutil", "rmtree"),
         ("ctypes", "CDLL"),
     ] {
+        // Protocol 2 pickles name Python 2 modules; CPython imports the Python 3 ones.
+        let target = if m == "__builtin__" { "builtins" } else { m };
         assert_eq!(
             worst(&call(m, n, "x")),
-            Some((Severity::Critical, format!("{m}.{n}"))),
+            Some((Severity::Critical, format!("{target}.{n}"))),
             "{m}.{n}"
         );
     }
@@ -184,8 +185,11 @@ fn nested_junk_and_concatenated() {
     let inner = call("os", "system", "id");
     let p = P::default().proto(3).bytes(&inner).stop();
     let f = scan_bytes("t.pkl", &p, &ScanOptions::default());
+    // Bytes held by the pickle that are a pickle themselves are scanned as a file of their
+    // own, named by where they are.
     assert!(
-        f.iter().any(|f| f.check == "model.pickle.dangerous-call" && f.message.contains("nested")),
+        f.iter().any(|f| f.check == "model.pickle.dangerous-call"
+            && f.location.file.as_deref().is_some_and(|n| n.starts_with("t.pkl@"))),
         "{f:?}"
     );
 
@@ -238,7 +242,16 @@ fn benign_model_pickles_are_quiet() {
         .op(REDUCE)
         .op(b"s")
         .stop();
-    assert_eq!(worst(&state), None, "state dict");
+    // As PyTorch writes it: `archive/data.pkl` in a zip with the storages beside it. The
+    // same pickle as a file of its own needs a persistent_load no plain loader has.
+    let checkpoint = zip(&[
+        ("archive/data.pkl", &state),
+        ("archive/data/0", &[0u8; 16]),
+        ("archive/version", b"3\n"),
+    ]);
+    let f = scan_bytes("m.pt", &checkpoint, &ScanOptions::default());
+    assert!(f.iter().all(|f| f.severity < Severity::Medium), "state dict: {f:?}");
+    assert_eq!(worst(&state).map(|w| w.1), Some("model.pickle.persistent-id".to_owned()));
     // A NumPy array via numpy.core.multiarray._reconstruct, and a scikit-learn estimator.
     let np = P::default()
         .proto(2)
@@ -274,7 +287,11 @@ fn benign_model_pickles_are_quiet() {
     // Unknown classes are a medium finding, and --allow clears them.
     let custom = P::default().proto(2).global("mylib.nets", "Net").op(b")").op(REDUCE).stop();
     assert_eq!(worst(&custom).map(|w| w.0), Some(Severity::Medium));
-    let f = scan_bytes("t.pkl", &custom, &ScanOptions { allow: vec!["mylib.nets.Net".into()] });
+    let f = scan_bytes(
+        "t.pkl",
+        &custom,
+        &ScanOptions { allow: vec!["mylib.nets.Net".into()], ..ScanOptions::default() },
+    );
     assert!(f.is_empty());
 }
 
@@ -428,7 +445,11 @@ fn keras_lambda_layers_and_custom_objects() {
             && f.value.as_deref() == Some("mylayers.Fancy")),
         "{f:?}"
     );
-    let allowed = scan_bytes("m.keras", &keras, &ScanOptions { allow: vec!["mylayers".into()] });
+    let allowed = scan_bytes(
+        "m.keras",
+        &keras,
+        &ScanOptions { allow: vec!["mylayers.*".into()], ..ScanOptions::default() },
+    );
     assert!(!allowed.iter().any(|f| f.check == "model.keras.custom-object"));
     let plain = br#"{"module": "keras", "class_name": "Sequential", "config": {"layers": [{"module": "keras.layers", "class_name": "Dense"}]}}"#;
     let f = scan_bytes("m.keras", &zip(&[("config.json", plain)]), &ScanOptions::default());
