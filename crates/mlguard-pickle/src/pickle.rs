@@ -20,6 +20,9 @@ pub const MAX_NAME_BYTES: usize = 1024;
 pub const MAX_STACK: usize = 1 << 20;
 /// Most memo entries followed.
 pub const MAX_MEMO: usize = 1 << 22;
+/// Largest memo index taken as plausible: the C unpickler allocates an array of twice the
+/// index (16 bytes an entry), so beyond this the loader itself runs out of memory.
+const MAX_MEMO_INDEX: u64 = 1 << 26;
 /// Deepest nesting of pickles inside pickled bytes.
 pub const MAX_NESTING: usize = 4;
 
@@ -38,6 +41,10 @@ pub struct Import {
     pub called: bool,
     /// How it is judged.
     pub class: Class,
+    /// Found by an alternative reading of bytes whose layout is in doubt (after a joblib
+    /// array of unknown size, or an argument that runs past its frame), not by the loader's
+    /// own reading.
+    pub alternative: bool,
     /// The dotted name CPython actually imports (Python 2 names of protocol 0–2 pickles
     /// mapped as `_compat_pickle` does: `__builtin__.eval` is `builtins.eval`).
     pub target: String,
@@ -312,6 +319,7 @@ impl<'a> Vm<'a> {
                 for mut imp in vm.out.imports {
                     if imp.class != Class::Safe {
                         imp.offset += at as u64;
+                        imp.alternative = true;
                         self.out.imports.push(imp);
                     }
                 }
@@ -349,6 +357,11 @@ impl<'a> Vm<'a> {
                 return;
             }
             self.out.pickles += 1;
+            // A new unpickler (the next `pickle.load` on the same file) starts after the
+            // frame the STOP was in: bytes left in it are never read.
+            if let Some(end) = self.frame_end.take() {
+                self.pos = self.pos.max(end);
+            }
             if self.pos >= self.data.len() {
                 self.out.complete = self.out.issues.is_empty();
                 return;
@@ -460,6 +473,7 @@ impl<'a> Vm<'a> {
             called: false,
             class,
             target: format!("{m}.{n}"),
+            alternative: false,
         });
         self.out.imports.len() - 1
     }
@@ -624,6 +638,14 @@ impl<'a> Vm<'a> {
         }
     }
 
+    /// The object `APPEND`, `SETITEM(S)` and the like add to must be on the stack (below a
+    /// `MARK` it is out of reach: CPython's stack underflow).
+    fn target(&mut self, op: &'static str, at: usize) {
+        if matches!(self.stack.last(), None | Some(Sym::Mark)) {
+            self.issue(at, IssueKind::StackUnderflow(op));
+        }
+    }
+
     /// Calls whose result depends on their arguments: a wrapped callable
     /// (`functools.partial(f, ...)`, `operator.attrgetter(...)`) is judged by what it holds,
     /// and calling it calls that; a helper that imports by name (`_ufunc_reconstruct(module,
@@ -701,6 +723,7 @@ impl<'a> Vm<'a> {
             next = start + vm.pos.max(1);
             for mut imp in vm.out.imports {
                 imp.offset += start as u64;
+                imp.alternative = true;
                 self.out.imports.push(imp);
             }
             for (off, n) in vm.out.nested {
@@ -774,7 +797,7 @@ impl<'a> Vm<'a> {
             }
             b'F' => {
                 let l = need!(self.line());
-                let ok = std::str::from_utf8(l).is_ok_and(|t| python_float(t.trim()));
+                let ok = std::str::from_utf8(l).is_ok_and(python_float);
                 if !ok {
                     self.issue(at, IssueKind::BadArgument("FLOAT that is not a number"));
                 }
@@ -807,7 +830,17 @@ impl<'a> Vm<'a> {
                 let d = self.dict();
                 self.push(d)
             }
-            b']' | 0x8f | 0x97 => self.push(Sym::Other),
+            b']' | 0x8f => self.push(Sym::Other),
+            0x97 => {
+                // Out-of-band data: only a loader given `buffers=` accepts it.
+                self.issue(
+                    at,
+                    IssueKind::BadArgument(
+                        "NEXT_BUFFER: out-of-band data the loader must be given",
+                    ),
+                );
+                self.push(Sym::Other)
+            }
             0x98 => true,
             b'P' => {
                 let l = need!(self.line());
@@ -872,18 +905,26 @@ impl<'a> Vm<'a> {
                 let start = self.pos;
                 let body = need!(self.take(n));
                 let sym = match op {
-                    b'X' | 0x8c | 0x8d => match std::str::from_utf8(body) {
-                        Ok(t) => Vm::text_str(t),
-                        Err(_) => {
+                    b'X' | 0x8c | 0x8d => match utf8_surrogatepass(body) {
+                        Some(t) => Vm::text_str(&t),
+                        None => {
                             self.issue(at, IssueKind::BadArgument("text that is not UTF-8"));
                             Sym::Other
                         }
                     },
                     b'T' | b'U' => {
-                        // A Python 2 str: decoded as ASCII by default (a possible name), and
-                        // possibly the bytes of a pickle.
+                        // A Python 2 str: decoded as ASCII by default (a possible name; the
+                        // loader refuses anything else), and possibly the bytes of a pickle.
                         self.payload(at, start, body);
-                        if body.is_ascii() { Vm::text(body) } else { Sym::Other }
+                        if body.is_ascii() {
+                            Vm::text(body)
+                        } else {
+                            self.issue(
+                                at,
+                                IssueKind::BadArgument("a Python 2 string that is not ASCII"),
+                            );
+                            Sym::Other
+                        }
                     }
                     _ => self.payload(at, start, body),
                 };
@@ -912,6 +953,10 @@ impl<'a> Vm<'a> {
                 if op == b'i' && !(module.is_ascii() && name.is_ascii()) {
                     self.issue(at, IssueKind::NotLoadable);
                     return Step::Fail;
+                }
+                // The C unpickler refuses an empty line (pickle.py looks up the empty name).
+                if module.is_empty() || name.is_empty() {
+                    self.issue(at, IssueKind::BadArgument("GLOBAL or INST with an empty name"));
                 }
                 let (module, name) = (module.to_owned(), name.to_owned());
                 let name_op = if op == b'c' { "GLOBAL" } else { "INST" };
@@ -1027,21 +1072,28 @@ impl<'a> Vm<'a> {
             }
             b'a' => {
                 self.pop("APPEND", at);
+                self.target("APPEND", at);
                 true
             }
             b's' => {
                 let value = self.pop("SETITEM", at);
                 let key = self.pop("SETITEM", at);
+                self.target("SETITEM", at);
                 self.set_items(vec![key, value]);
                 true
             }
             b'u' => {
                 let items = self.pop_mark("SETITEMS", at);
+                if items.len() % 2 == 1 {
+                    self.issue(at, IssueKind::BadArgument("an odd number of items for SETITEMS"));
+                }
+                self.target("SETITEMS", at);
                 self.set_items(items);
                 true
             }
             b'e' | 0x90 => {
                 self.pop_mark("APPENDS", at);
+                self.target(if op == b'e' { "APPENDS" } else { "ADDITEMS" }, at);
                 true
             }
             b't' => {
@@ -1051,6 +1103,9 @@ impl<'a> Vm<'a> {
             }
             b'd' => {
                 let items = self.pop_mark("DICT", at);
+                if items.len() % 2 == 1 {
+                    self.issue(at, IssueKind::BadArgument("an odd number of items for DICT"));
+                }
                 let d = self.dict();
                 self.push(d);
                 self.set_items(items);
@@ -1070,9 +1125,9 @@ impl<'a> Vm<'a> {
                 let idx = match op {
                     b'p' => {
                         let l = need!(self.line());
-                        match text_int(l) {
-                            Some(Sym::Int(i)) if i >= 0 => i as u64,
-                            _ => {
+                        match memo_index(l) {
+                            Some(i) => i,
+                            None => {
                                 self.issue(at, IssueKind::BadArgument("PUT index"));
                                 return Step::Continue;
                             }
@@ -1086,6 +1141,10 @@ impl<'a> Vm<'a> {
                     self.issue(at, IssueKind::Limit("memo size"));
                     return Step::Fail;
                 }
+                if idx >= MAX_MEMO_INDEX {
+                    // The C unpickler's memo is an array grown to twice the index.
+                    self.issue(at, IssueKind::BadArgument("a memo index no loader can allocate"));
+                }
                 let top = self.top(if op == 0x94 { "MEMOIZE" } else { "PUT" }, at);
                 self.memo.insert(idx, top);
                 true
@@ -1094,10 +1153,7 @@ impl<'a> Vm<'a> {
                 let idx = match op {
                     b'g' => {
                         let l = need!(self.line());
-                        match text_int(l) {
-                            Some(Sym::Int(i)) if i >= 0 => i as u64,
-                            _ => u64::MAX,
-                        }
+                        memo_index(l).unwrap_or(u64::MAX)
                     }
                     b'h' => need!(self.uint(1)),
                     _ => need!(self.uint(4)),
@@ -1121,6 +1177,20 @@ impl<'a> Vm<'a> {
             }
             0x95 => {
                 let n = need!(self.uint(8));
+                if let Some(outer) = self.frame_end {
+                    // pickle.py refuses a frame inside a frame; the C unpickler ignores one
+                    // that fits in what is left of the current frame, and reads a longer one
+                    // from after the current frame.
+                    self.issue(at, IssueKind::BadArgument("a FRAME inside a frame"));
+                    if usize::try_from(n)
+                        .ok()
+                        .and_then(|n| self.pos.checked_add(n))
+                        .is_some_and(|e| e <= outer)
+                    {
+                        return Step::Continue;
+                    }
+                    self.pos = outer;
+                }
                 let end = usize::try_from(n).ok().and_then(|n| self.pos.checked_add(n));
                 match end.filter(|&e| e <= self.data.len()) {
                     Some(e) => self.frame_end = Some(e),
@@ -1237,7 +1307,8 @@ fn text_int(line: &[u8]) -> Option<Sym> {
         return None;
     }
     let clean: String = digits.chars().filter(|&c| c != '_').collect();
-    if !clean.chars().all(|c| c.is_digit(radix)) {
+    // Python 3.11+ refuses decimal strings over 4,300 digits (sys.int_info.default_max_str_digits).
+    if !clean.chars().all(|c| c.is_digit(radix)) || (radix == 10 && clean.len() > 4300) {
         return None;
     }
     Some(match i64::from_str_radix(&clean, radix) {
@@ -1246,10 +1317,52 @@ fn text_int(line: &[u8]) -> Option<Sym> {
     })
 }
 
-/// Whether `float(text)` accepts `t` (decimal or exponent forms, `inf`, `nan`).
+/// Text as CPython decodes BINUNICODE (`utf-8` with `surrogatepass`): lone surrogates
+/// (`ED A0..BF xx`) are accepted and shown lossily; anything else invalid is `None`.
+fn utf8_surrogatepass(b: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    if let Ok(t) = std::str::from_utf8(b) {
+        return Some(std::borrow::Cow::Borrowed(t));
+    }
+    let mut fixed = b.to_vec();
+    let mut i = 0;
+    while i + 2 < fixed.len() {
+        if fixed[i] == 0xED
+            && (0xA0..=0xBF).contains(&fixed[i + 1])
+            && (0x80..=0xBF).contains(&fixed[i + 2])
+        {
+            fixed[i..i + 3].copy_from_slice("\u{FFFD}".as_bytes());
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    std::str::from_utf8(&fixed).ok()?;
+    Some(String::from_utf8_lossy(b))
+}
+
+/// A `PUT`/`GET` index as both unpicklers read it: `int(text)` in base 10 (spaces, a sign
+/// and leading zeros allowed), not negative.
+fn memo_index(line: &[u8]) -> Option<u64> {
+    let t = std::str::from_utf8(line).ok()?.trim_matches(|c: char| c.is_ascii_whitespace());
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let zero = t.strip_prefix('-').is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b == b'0'));
+    if zero {
+        return Some(0);
+    }
+    if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse().ok()
+}
+
+/// Whether both unpicklers accept `t` as a FLOAT: the C one parses it with
+/// `PyOS_string_to_double` (no spaces, no underscores), stricter than `float()`.
 fn python_float(t: &str) -> bool {
-    let clean: String = t.chars().filter(|&c| c != '_').collect();
-    !t.starts_with('_') && !t.ends_with('_') && !t.contains("__") && clean.parse::<f64>().is_ok()
+    // An exponent that overflows is an OverflowError in C, not infinity.
+    let literal_inf = t.trim_start_matches(['+', '-']).to_ascii_lowercase().starts_with("inf");
+    !t.is_empty()
+        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        && t.parse::<f64>().is_ok_and(|v| v.is_finite() || literal_inf)
 }
 
 /// `codecs.escape_decode`: a bytes literal's escapes (`\\`, `\'`, `\n`, octal, `\xhh`,
@@ -1335,8 +1448,12 @@ fn raw_unicode_escape_decode(s: &[u8]) -> Option<String> {
         if v > 0x10_FFFF {
             return None;
         }
-        // Python keeps lone surrogates in a str; they cannot name anything importable.
-        out.push(char::from_u32(v).unwrap_or(char::REPLACEMENT_CHARACTER));
+        // Python keeps lone surrogates in a str (they cannot name anything importable):
+        // shown as the lossy UTF-8 of their three bytes, as BINUNICODE's are.
+        match char::from_u32(v) {
+            Some(c) => out.push(c),
+            None => out.push_str("\u{FFFD}\u{FFFD}\u{FFFD}"),
+        }
         i += count;
     }
     Some(out)
