@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Benchmark: mlguard scan model against picklescan, modelscan and fickling on a labelled
-# corpus generated with Python (bench/scan_model_corpus.py), by hand (not CI). Prints each
-# tool's verdict per file (detected / flagged), and wall time, MB/s and peak RSS on the two
-# ~200 MB benign files (a NumPy blob, and a 20-million-float list = 20M opcodes).
+# Benchmark: mlguard scan model against picklescan, modelscan and fickling, by hand (not CI).
 #
-#   bench/scan_model.sh
+# 1. The real-library corpus (crates/mlguard-pickle/tests/py/realworld.py, the same files
+#    the test suite checks): files NumPy, joblib, scikit-learn, pandas, SciPy and
+#    safetensors write, and copies with payloads injected as published bypasses do. Prints
+#    each tool's recall (tampered files flagged) and false positives (benign files flagged),
+#    overall and per family.
+# 2. A generated corpus (bench/scan_model_corpus.py): one malicious pickle per technique,
+#    and wall time, MB/s and peak RSS on the two ~200 MB benign files (a NumPy blob, and a
+#    20-million-float list = 20M opcodes).
 #
+#   bench/scan_model.sh            both parts
+#   bench/scan_model.sh real       part 1 only
+#
+# A tool "flags" a file when it exits 1 (its "issues found" code); any other exit code on a
+# tampered file counts as a miss, on a benign file as not flagged (reported as err).
 # Installs the peers into bench/.venv-scan on first use; writes files to bench/out/scan.
 # Goal (issue 5): every malicious file detected, no benign file flagged, >= 10x picklescan's
 # speed on the opcode-heavy file and at least its speed on the blob-heavy one, memory that
@@ -15,13 +24,13 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 venv="$here/.venv-scan"
 out="$here/out/scan"
-if ! "$venv/bin/python" -c "import fickling, joblib" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import fickling, joblib, sklearn, pandas, scipy, safetensors" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check numpy joblib picklescan modelscan fickling typing_extensions
+  "$venv/bin/pip" install --quiet --disable-pip-version-check numpy joblib picklescan modelscan fickling typing_extensions \
+    scipy scikit-learn pandas safetensors
 fi
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p mlguard-cli
 mlguard="$root/target/release/mlguard"
-[ -f "$out/benign_float_list_20m.pkl" ] && [ -f "$out/benign_joblib_gzip.joblib" ] || "$venv/bin/python" "$here/scan_model_corpus.py" "$out"
 
 # verdict TOOL FILE -> "hit" when the tool flags the file (exit 1), "-" when not, "err" otherwise;
 # also leaves "wall rss" of the run in $out/last.time.
@@ -44,8 +53,59 @@ verdict() {
 }
 
 # fickling writes safety_results.json into the current directory: keep it in $out.
+mkdir -p "$out"
 cd "$out"
 tools=(mlguard picklescan modelscan fickling)
+
+# Part 1: the real-library corpus.
+real="$out/real"
+rm -rf "$real"
+"$venv/bin/python" "$root/crates/mlguard-pickle/tests/py/realworld.py" "$real"
+"$venv/bin/python" - "$real/manifest.json" > "$out/real.list" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+print("versions:", " ".join(f"{k} {v}" for k, v in sorted(m["versions"].items())), file=sys.stderr)
+for f in m["files"]:
+    print(f["label"], f["file"].split("/")[1], f["file"])
+PY
+declare -A hit total
+while read -r label family file; do
+  for t in "${tools[@]}"; do
+    v=$(verdict "$t" "$real/$file")
+    key="$t $label"
+    total[$key]=$(( ${total[$key]:-0} + 1 ))
+    total["$t $label $family"]=$(( ${total["$t $label $family"]:-0} + 1 ))
+    if [ "$v" = hit ]; then
+      hit[$key]=$(( ${hit[$key]:-0} + 1 ))
+      hit["$t $label $family"]=$(( ${hit["$t $label $family"]:-0} + 1 ))
+    fi
+  done
+done < "$out/real.list"
+families=$(awk '{print $2}' "$out/real.list" | sort -u)
+echo
+echo "Real-library corpus: $(grep -c '^malicious' "$out/real.list") tampered files, $(grep -c '^benign' "$out/real.list") benign files"
+printf '%-11s %-22s %-22s\n' tool "recall (tampered)" "false positives (benign)"
+for t in "${tools[@]}"; do
+  m=${hit["$t malicious"]:-0}; mt=${total["$t malicious"]:-0}
+  b=${hit["$t benign"]:-0}; bt=${total["$t benign"]:-0}
+  printf '%-11s %-22s %-22s\n' "$t" "$m/$mt ($(( 100 * m / (mt > 0 ? mt : 1) )) %)" "$b/$bt ($(( 100 * b / (bt > 0 ? bt : 1) )) %)"
+done
+echo
+printf '%-12s' family
+for t in "${tools[@]}"; do printf ' %-22s' "$t recall | FP"; done
+echo
+for fam in $families; do
+  printf '%-12s' "$fam"
+  for t in "${tools[@]}"; do
+    printf ' %-22s' "${hit["$t malicious $fam"]:-0}/${total["$t malicious $fam"]:-0} | ${hit["$t benign $fam"]:-0}/${total["$t benign $fam"]:-0}"
+  done
+  echo
+done
+[ "${1:-}" = real ] && exit 0
+
+# Part 2: the generated corpus and the two large files.
+[ -f "$out/benign_float_list_20m.pkl" ] && [ -f "$out/benign_joblib_gzip.joblib" ] || "$venv/bin/python" "$here/scan_model_corpus.py" "$out"
+echo
 printf '%-40s %-9s' file label
 for t in "${tools[@]}"; do printf ' %-10s' "$t"; done
 echo

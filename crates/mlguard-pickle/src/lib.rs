@@ -19,7 +19,7 @@ pub mod pickle;
 mod scan;
 mod zip;
 
-pub use classify::{Class, classify};
+pub use classify::{Behavior, Class, behavior, classify, compat_name};
 pub use compressed::Codec;
 pub use pickle::{Analysis, Import, Issue, IssueKind, LegacyMember, analyze, analyze_legacy};
 pub use scan::{

@@ -41,13 +41,16 @@ pub struct Import {
     pub called: bool,
     /// How it is judged.
     pub class: Class,
+    /// Handed to a callable that calls it (`functools.partial(f)`, numpy's
+    /// `__randomstate_ctor(name, f)`): as good as called, though not by the loader itself.
+    pub wrapped: bool,
     /// Found by an alternative reading of bytes whose layout is in doubt (after a joblib
     /// array of unknown size, or an argument that runs past its frame), not by the loader's
     /// own reading.
     pub alternative: bool,
-    /// The dotted name CPython actually imports (Python 2 names of protocol 0–2 pickles
-    /// mapped as `_compat_pickle` does: `__builtin__.eval` is `builtins.eval`).
-    pub target: String,
+    /// The module and name CPython actually imports (Python 2 names of protocol 0–2
+    /// pickles mapped as `_compat_pickle` does: `__builtin__.eval` is `builtins.eval`).
+    pub target: (String, String),
 }
 
 /// Something wrong with the pickle itself.
@@ -103,6 +106,9 @@ pub struct Analysis {
     /// compressed stream, `.npy`...), as (offset, length) in the analysed input: the
     /// caller scans each like a file of its own.
     pub payloads: Vec<(u64, u64)>,
+    /// Bytes a pickle builds from text (`_codecs.encode(text, 'latin1')`, how protocols
+    /// 0–2 write bytes) that could be a file a loader opens, by the offset of the call.
+    pub decoded: Vec<(u64, Vec<u8>)>,
     /// Offset of the first `STOP`, if one was reached.
     pub first_stop: Option<u64>,
     /// Persistent IDs (`PERSID`/`BINPERSID`): resolved by the loader's own
@@ -137,6 +143,10 @@ enum Sym {
     Dtype(Rc<Dtype>),
     /// A `joblib.numpy_pickle.NumpyArrayWrapper`: its `BUILD` is followed by raw array bytes.
     JoblibArray,
+    /// Text too long to be a name, decoded (protocol 0 `STRING`/`UNICODE`).
+    Text(Rc<str>),
+    /// Text too long to be a name, as UTF-8 in the input (`BINUNICODE`): offset, length.
+    Span(usize, usize),
     /// The result of a callable judged by what it wraps (`functools.partial(f, ...)`):
     /// calling it calls the imports it holds.
     Wrapped(Rc<[usize]>),
@@ -459,12 +469,25 @@ impl<'a> Vm<'a> {
     }
 
     fn text_str(t: &str) -> Sym {
-        if t.len() <= MAX_NAME_BYTES { Sym::Str(Rc::from(t)) } else { Sym::Other }
+        if t.len() <= MAX_NAME_BYTES { Sym::Str(Rc::from(t)) } else { Sym::Text(Rc::from(t)) }
     }
 
     fn import(&mut self, module: &str, name: &str, at: usize, opcode: &'static str) -> usize {
         let (m, n) = compat_name(module, name, self.proto);
         let class = classify(&m, &n, self.allow);
+        self.import_resolved(module, name, (m, n), class, at, opcode)
+    }
+
+    /// Records an import whose CPython name is already known.
+    fn import_resolved(
+        &mut self,
+        module: &str,
+        name: &str,
+        (m, n): (String, String),
+        class: Class,
+        at: usize,
+        opcode: &'static str,
+    ) -> usize {
         self.out.imports.push(Import {
             module: module.to_owned(),
             name: name.to_owned(),
@@ -472,8 +495,9 @@ impl<'a> Vm<'a> {
             opcode,
             called: false,
             class,
-            target: format!("{m}.{n}"),
+            target: (m, n),
             alternative: false,
+            wrapped: false,
         });
         self.out.imports.len() - 1
     }
@@ -655,7 +679,7 @@ impl<'a> Vm<'a> {
             Sym::Wrapped(held) => {
                 for &h in held.iter() {
                     if let Some(imp) = self.out.imports.get_mut(h) {
-                        imp.called = true;
+                        imp.wrapped = true;
                     }
                 }
                 return Some(Sym::Other);
@@ -664,9 +688,42 @@ impl<'a> Vm<'a> {
             _ => return None,
         };
         let imp = self.out.imports.get(i)?;
-        let (module, name) = compat_name(&imp.module, &imp.name, self.proto);
+        let (module, name) = imp.target.clone();
+        if module == "_codecs" && name == "encode" {
+            self.latin1_payload(at, args);
+            return None;
+        }
         match behavior(&module, &name) {
             Behavior::Plain => None,
+            Behavior::Attribute => {
+                // getattr(imported, 'attr'): the attribute of a known import is judged as
+                // an import of its own (zoneinfo.ZoneInfo._unpickle); getattr on anything
+                // else can reach anything.
+                let reached = match args {
+                    Sym::Tuple(t) => match &t[..] {
+                        [Sym::Callable(j), Sym::Str(attr)] => self.out.imports.get(*j).map(|b| {
+                            let (bm, bn) = b.target.clone();
+                            (
+                                b.module.clone(),
+                                format!("{}.{attr}", b.name),
+                                bm,
+                                format!("{bn}.{attr}"),
+                            )
+                        }),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                match reached {
+                    Some((wm, wn, m, n)) => {
+                        let class = classify(&m, &n, self.allow);
+                        self.out.imports[i].class = Class::Safe;
+                        let j = self.import_resolved(&wm, &wn, (m, n), class, at, "getattr");
+                        Some(Sym::Callable(j))
+                    }
+                    None => None,
+                }
+            }
             Behavior::Wraps => {
                 let mut held = Vec::new();
                 let mut names = Vec::new();
@@ -675,6 +732,13 @@ impl<'a> Vm<'a> {
                     && let Some(imp) = self.out.imports.get_mut(i)
                 {
                     imp.class = Class::Dangerous;
+                }
+                // Some call what they are given at once (numpy's __randomstate_ctor), others
+                // when their result is called (partial): either way it counts as called.
+                for &h in &held {
+                    if let Some(imp) = self.out.imports.get_mut(h) {
+                        imp.wrapped = true;
+                    }
                 }
                 Some(Sym::Wrapped(Rc::from(held)))
             }
@@ -695,6 +759,37 @@ impl<'a> Vm<'a> {
                     None
                 }
             },
+        }
+    }
+
+    /// `_codecs.encode(text, 'latin1')`: the bytes protocols 0–2 write for a `bytes` value.
+    /// Kept for scanning when they could be a file (a pickle inside a pickle).
+    fn latin1_payload(&mut self, at: usize, args: &Sym) {
+        let Sym::Tuple(t) = args else { return };
+        let [text, Sym::Str(encoding), ..] = &t[..] else { return };
+        let enc = encoding.to_ascii_lowercase().replace(['-', '_'], "");
+        if !matches!(enc.as_str(), "latin1" | "iso88591" | "l1" | "latin") {
+            return;
+        }
+        let text: &str = match text {
+            Sym::Str(s) | Sym::Text(s) => s,
+            Sym::Span(start, len) => {
+                match self.data.get(*start..start + len).and_then(|b| std::str::from_utf8(b).ok()) {
+                    Some(t) => t,
+                    None => return,
+                }
+            }
+            _ => return,
+        };
+        let latin1 = |t: &str, n: usize| -> Option<Vec<u8>> {
+            t.chars().take(n).map(|c| u8::try_from(u32::from(c)).ok()).collect()
+        };
+        let looks = latin1(text, 512).is_some_and(|p| crate::scan::may_be_file(&p));
+        if !looks || self.out.decoded.len() >= MAX_PAYLOADS {
+            return;
+        }
+        if let Some(bytes) = latin1(text, usize::MAX) {
+            self.out.decoded.push((at as u64, bytes));
         }
     }
 
@@ -906,6 +1001,7 @@ impl<'a> Vm<'a> {
                 let body = need!(self.take(n));
                 let sym = match op {
                     b'X' | 0x8c | 0x8d => match utf8_surrogatepass(body) {
+                        Some(_) if body.len() > MAX_NAME_BYTES => Sym::Span(start, body.len()),
                         Some(t) => Vm::text_str(&t),
                         None => {
                             self.issue(at, IssueKind::BadArgument("text that is not UTF-8"));
@@ -1359,7 +1455,8 @@ fn memo_index(line: &[u8]) -> Option<u64> {
 /// `PyOS_string_to_double` (no spaces, no underscores), stricter than `float()`.
 fn python_float(t: &str) -> bool {
     // An exponent that overflows is an OverflowError in C, not infinity.
-    let literal_inf = t.trim_start_matches(['+', '-']).to_ascii_lowercase().starts_with("inf");
+    let lower = t.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    let literal_inf = lower.starts_with("inf") || lower == "nan";
     !t.is_empty()
         && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
         && t.parse::<f64>().is_ok_and(|v| v.is_finite() || literal_inf)

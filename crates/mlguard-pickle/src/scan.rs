@@ -453,6 +453,12 @@ impl Ctx<'_> {
             );
         }
         out.extend(own.into_iter().filter(|f| !expected.contains(&f.check.as_str())));
+        let mut decoded = Vec::new();
+        collect_decoded(a, 0, &mut decoded);
+        for (offset, bytes) in decoded {
+            let name = format!("{file}@{offset}");
+            self.scan(&name, bytes, depth + 1, Origin::Payload, out);
+        }
         let mut payloads = Vec::new();
         collect_payloads(a, 0, &mut payloads);
         for (offset, len) in payloads {
@@ -473,6 +479,14 @@ fn collect_payloads(a: &Analysis, base: u64, out: &mut Vec<(u64, u64)>) {
     out.extend(a.payloads.iter().map(|(o, l)| (o + base, *l)));
     for (offset, nested) in &a.nested {
         collect_payloads(nested, base + offset, out);
+    }
+}
+
+/// The bytes an analysis and the pickles nested in it build from text, by offset.
+fn collect_decoded<'a>(a: &'a Analysis, base: u64, out: &mut Vec<(u64, &'a [u8])>) {
+    out.extend(a.decoded.iter().map(|(o, b)| (o + base, b.as_slice())));
+    for (offset, nested) in &a.nested {
+        collect_decoded(nested, base + offset, out);
     }
 }
 
@@ -543,10 +557,10 @@ fn keras_config(file: &str, bytes: &[u8], opts: &ScanOptions, out: &mut Vec<Find
 fn pickle_findings(file: &str, a: &Analysis, context: &str, out: &mut Vec<Finding>) {
     for imp in &a.imports {
         let written = format!("{}.{}", imp.module, imp.name);
-        let callable = imp.target.clone();
+        let callable = format!("{}.{}", imp.target.0, imp.target.1);
         let spelled =
             if written == callable { String::new() } else { format!(", written {written}") };
-        let (check, severity, what) = match (imp.class, imp.called) {
+        let (check, severity, what) = match (imp.class, imp.called || imp.wrapped) {
             (Class::Dangerous, true) => {
                 ("model.pickle.dangerous-call", Severity::Critical, "calls")
             }
@@ -556,7 +570,7 @@ fn pickle_findings(file: &str, a: &Analysis, context: &str, out: &mut Vec<Findin
             (Class::Unknown, _) => (
                 "model.pickle.unknown-import",
                 Severity::Medium,
-                if imp.called { "calls" } else { "imports" },
+                if imp.called || imp.wrapped { "calls" } else { "imports" },
             ),
             (Class::Safe, _) => continue,
         };

@@ -11,9 +11,12 @@ use mlguard_pickle::{ScanOptions, scan_bytes};
 
 #[test]
 fn real_joblib_files() {
-    let dir = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/sklearn-venv"));
-    let python =
-        mlguard_testkit::python_venv(&dir, "import sklearn, numpy", &["numpy", "scikit-learn"]);
+    let dir = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/model-venv"));
+    let python = mlguard_testkit::python_venv(
+        &dir,
+        "import sklearn, numpy, scipy, pandas, joblib, safetensors",
+        &["numpy", "scipy", "scikit-learn", "pandas", "joblib", "safetensors"],
+    );
     let out = tempfile::tempdir().expect("tempdir");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/joblib_dump.py");
     let status = Command::new(python).arg(script).arg(out.path()).status().expect("python");
