@@ -52,3 +52,49 @@ fn scan_model_exit_codes_formats_and_directories() {
     let o = run(d, &["scan", "model"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn allow_patterns_and_quiet_projects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("proj/src")).expect("mkdir");
+    // A Python project with no model file: `import` starts with the INST opcode, which must
+    // not make source code a "pickle".
+    std::fs::write(
+        d.join("proj/src/train.py"),
+        "import os\nimport pickle\n\ndef f():\n    return 1\n",
+    )
+    .expect("write");
+    std::fs::write(d.join("proj/README.md"), "# project\n").expect("write");
+    std::fs::write(d.join("proj/data.csv"), "a,b\n1,2\n").expect("write");
+    let o = run(d, &["scan", "model", "proj"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("3 file(s) scanned: nothing found"), "{out}");
+    assert!(!out.contains("warning"), "a project without models is quiet: {out}");
+    let o = run(d, &["scan", "model", "proj", "--verbose"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("model.format.not-a-model"));
+    // `--allow pkg.*` clears a package's names; a bare module or a malformed pattern is
+    // refused with a hint.
+    std::fs::write(d.join("custom.pkl"), b"\x80\x02cmylib.nets\nNet\n)R.").expect("write");
+    assert_eq!(run(d, &["scan", "model", "custom.pkl"]).status.code(), Some(1));
+    assert_eq!(
+        run(d, &["scan", "model", "custom.pkl", "--allow", "mylib.*"]).status.code(),
+        Some(0)
+    );
+    assert_eq!(
+        run(d, &["scan", "model", "custom.pkl", "--allow", "mylib.nets.Net"]).status.code(),
+        Some(0)
+    );
+    for bad in ["mylib", "*", "my lib.*", "mylib.*.x", ""] {
+        let o = run(d, &["scan", "model", "custom.pkl", "--allow", bad]);
+        assert_eq!(o.status.code(), Some(2), "--allow {bad:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--allow"), "{bad:?}");
+    }
+    // A dangerous name stays dangerous whatever is allowed.
+    std::fs::write(d.join("evil.pkl"), b"\x80\x02cposix\nsystem\n(X\x02\x00\x00\x00idtR.")
+        .expect("write");
+    let o = run(d, &["scan", "model", "evil.pkl", "--allow", "posix.*"]);
+    assert_eq!(o.status.code(), Some(1));
+}

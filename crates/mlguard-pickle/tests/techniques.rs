@@ -717,3 +717,119 @@ fn an_object_array_pickle_the_loader_cannot_read_ends_the_stream() {
     assert!(!a.complete);
     assert!(a.issues.iter().any(|i| i.kind == mlguard_pickle::IssueKind::NotLoadable), "{a:?}");
 }
+
+#[test]
+fn harmless_values_are_clean_and_wrappers_judged_by_what_they_hold() {
+    // functools.partial(int) holds an inert constructor.
+    let harmless = P::default()
+        .proto(2)
+        .global("functools", "partial")
+        .global("builtins", "int")
+        .op(&[0x85])
+        .op(REDUCE)
+        .stop();
+    assert_eq!(worst(&harmless), None);
+    // partial(os.system) holds a command runner: calling the partial runs it.
+    let held = P::default()
+        .proto(2)
+        .global("functools", "partial")
+        .global("os", "system")
+        .s("id")
+        .op(&[0x86])
+        .op(REDUCE)
+        .op(b")")
+        .op(REDUCE)
+        .stop();
+    assert_eq!(worst(&held), Some((Severity::Critical, "os.system".to_owned())));
+    for (m, n, arg, bad) in [
+        ("operator", "itemgetter", "1", false),
+        ("operator", "attrgetter", "real", false),
+        ("operator", "attrgetter", "__globals__", true),
+        ("operator", "attrgetter", "system", true),
+        ("fractions", "Fraction", "1/3", false),
+        ("decimal", "Decimal", "1.5", false),
+    ] {
+        let p = call(m, n, arg);
+        let w = worst(&p);
+        assert_eq!(
+            w.as_ref().is_some_and(|w| w.0 >= Severity::High),
+            bad,
+            "{m}.{n}({arg:?}): {w:?}"
+        );
+    }
+}
+
+#[test]
+fn clean_pickles_back_to_back_and_trailing_bytes_are_low() {
+    let one = P::default().proto(2).global("collections", "OrderedDict").op(b")").op(REDUCE).stop();
+    let mut two = one.clone();
+    two.extend(&one);
+    let f = scan_bytes("t.pkl", &two, &ScanOptions::default());
+    assert!(f.iter().all(|f| f.severity <= Severity::Low), "{f:?}");
+    assert!(f.iter().any(|f| f.check == "model.pickle.concatenated"), "{f:?}");
+    let mut padded = one.clone();
+    padded.extend([0u8; 64]);
+    let f = scan_bytes("t.pkl", &padded, &ScanOptions::default());
+    assert!(f.iter().all(|f| f.severity <= Severity::Low), "{f:?}");
+    assert!(f.iter().any(|f| f.check == "model.pickle.junk-after-stop"), "{f:?}");
+}
+
+#[test]
+fn protocol_0_escapes_are_decoded_in_findings() {
+    // S'o\x73' S'sy\163tem' STACK_GLOBAL: CPython unescapes both and imports os.system.
+    let p = b"S'o\\x73'\nS'sy\\163tem'\n\x93(S'id'\ntR.";
+    let f = scan_bytes("t.pkl", p, &ScanOptions::default());
+    let hit = f.iter().find(|f| f.check == "model.pickle.dangerous-call").expect("found");
+    assert_eq!(hit.value.as_deref(), Some("os.system"));
+    assert!(hit.message.contains("calls os.system"), "{}", hit.message);
+}
+
+#[test]
+fn numpy_npz_with_zip64_local_headers_is_read() {
+    // np.savez writes zip64 extra fields in every local header (sizes 0xFFFFFFFF there) and
+    // plain sizes in the central directory: both views must give the member.
+    let evil = call("os", "system", "id");
+    let header = "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }";
+    let mut npy = b"\x93NUMPY\x01\x00".to_vec();
+    npy.extend((header.len() as u16 + 1).to_le_bytes());
+    npy.extend(header.bytes());
+    npy.push(b'\n');
+    npy.extend(&evil);
+    let name = b"y.npy";
+    let mut z = b"PK\x03\x04\x2d\x00\x00\x00\x00\x00\x00\x00\x21\x00".to_vec();
+    z.extend([0u8; 4]); // crc (not checked)
+    z.extend([0xff; 8]); // sizes in the zip64 extra field
+    z.extend((name.len() as u16).to_le_bytes());
+    z.extend(20u16.to_le_bytes());
+    z.extend(name);
+    z.extend(1u16.to_le_bytes());
+    z.extend(16u16.to_le_bytes());
+    z.extend((npy.len() as u64).to_le_bytes());
+    z.extend((npy.len() as u64).to_le_bytes());
+    z.extend(&npy);
+    let cd_offset = z.len() as u32;
+    let mut cd = b"PK\x01\x02\x2d\x03\x2d\x00\x00\x00\x00\x00\x00\x00\x21\x00".to_vec();
+    cd.extend([0u8; 4]);
+    cd.extend((npy.len() as u32).to_le_bytes());
+    cd.extend((npy.len() as u32).to_le_bytes());
+    cd.extend((name.len() as u16).to_le_bytes());
+    cd.extend([0u8; 12]);
+    cd.extend(0u32.to_le_bytes());
+    cd.extend(name);
+    z.extend(&cd);
+    z.extend(b"PK\x05\x06\x00\x00\x00\x00\x01\x00\x01\x00");
+    z.extend((cd.len() as u32).to_le_bytes());
+    z.extend(cd_offset.to_le_bytes());
+    z.extend([0, 0]);
+    let f = scan_bytes("a.npz", &z, &ScanOptions::default());
+    assert!(f.iter().any(|f| f.severity == Severity::Critical), "{f:?}");
+    assert!(!f.iter().any(|f| f.check == "model.archive.malformed"), "{f:?}");
+    // The same archive whose central directory points nowhere: a finding, never clean.
+    let mut broken = z.clone();
+    let at = broken.len() - 6;
+    broken[at..at + 4].copy_from_slice(&9999u32.to_le_bytes());
+    let f = scan_bytes("a.npz", &broken, &ScanOptions::default());
+    assert!(
+        f.iter().any(|f| f.check == "model.archive.malformed" && f.severity >= Severity::Medium)
+    );
+}
