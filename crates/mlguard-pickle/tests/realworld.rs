@@ -125,3 +125,34 @@ fn every_global_real_libraries_need_is_allowed() {
         missing.join("\n")
     );
 }
+
+/// PyTorch and Keras files, written by the real libraries (`bench/model_fixtures.sh`) and
+/// committed with their provenance, since neither installs within CI's limits.
+#[test]
+fn pytorch_and_keras_files_as_the_libraries_write_them() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(root.join("manifest.json")).expect("manifest"))
+            .expect("manifest json");
+    let files = manifest.as_array().expect("files");
+    let mut wrong = Vec::new();
+    for f in files {
+        let name = f["file"].as_str().expect("file");
+        let data = std::fs::read(root.join(name)).expect("read");
+        let findings = scan_bytes(name, &data, &ScanOptions::default());
+        let worst = findings.iter().map(|f| f.severity).max();
+        let ok = if f["label"] == "benign" {
+            worst.is_none_or(|w| w < Severity::Medium)
+        } else {
+            let payload = f["payload"].as_str().expect("payload");
+            findings
+                .iter()
+                .any(|f| f.severity >= Severity::High && f.value.as_deref() == Some(payload))
+        };
+        if !ok {
+            wrong.push(format!("{name} ({}): {findings:?}", f["label"]));
+        }
+    }
+    assert!(files.len() >= 11, "{}", files.len());
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
