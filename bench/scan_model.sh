@@ -3,7 +3,8 @@
 #
 # 1. The real-library corpus (crates/mlguard-pickle/tests/py/realworld.py, the same files
 #    the test suite checks): files NumPy, joblib, scikit-learn, pandas, SciPy and
-#    safetensors write, and copies with payloads injected as published bypasses do. Prints
+#    safetensors write, and copies with payloads injected as published bypasses do, plus
+#    the committed PyTorch and Keras fixtures (tests/fixtures/real). Prints
 #    each tool's recall (tampered files flagged) and false positives (benign files flagged),
 #    overall and per family.
 # 2. A generated corpus (bench/scan_model_corpus.py): one malicious pickle per technique,
@@ -61,17 +62,21 @@ tools=(mlguard picklescan modelscan fickling)
 real="$out/real"
 rm -rf "$real"
 "$venv/bin/python" "$root/crates/mlguard-pickle/tests/py/realworld.py" "$real"
-"$venv/bin/python" - "$real/manifest.json" > "$out/real.list" <<'PY'
-import json, sys
-m = json.load(open(sys.argv[1]))
+"$venv/bin/python" - "$real" "$root/crates/mlguard-pickle/tests/fixtures/real" > "$out/real.list" <<'PY'
+import json, os, sys
+real, fixtures = sys.argv[1:3]
+m = json.load(open(os.path.join(real, "manifest.json")))
 print("versions:", " ".join(f"{k} {v}" for k, v in sorted(m["versions"].items())), file=sys.stderr)
 for f in m["files"]:
-    print(f["label"], f["file"].split("/")[1], f["file"])
+    print(f["label"], f["file"].split("/")[1], os.path.join(real, f["file"]))
+# PyTorch and Keras files committed as fixtures (written by bench/model_fixtures.sh).
+for f in json.load(open(os.path.join(fixtures, "manifest.json"))):
+    print(f["label"], f["file"].split("/")[0], os.path.join(fixtures, f["file"]))
 PY
 declare -A hit total
 while read -r label family file; do
   for t in "${tools[@]}"; do
-    v=$(verdict "$t" "$real/$file")
+    v=$(verdict "$t" "$file")
     key="$t $label"
     total[$key]=$(( ${total[$key]:-0} + 1 ))
     total["$t $label $family"]=$(( ${total["$t $label $family"]:-0} + 1 ))

@@ -790,10 +790,15 @@ fn scan_models(d: &mut Demo<'_>) -> anyhow::Result<()> {
     // What `torch.save` of a state dict holds, and the classic payload: os.system on load.
     let state: &[u8] = b"\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01X\x06\x00\x00\x00weightq\x02ctorch._utils\n_rebuild_tensor_v2\nq\x03(X\x01\x00\x00\x000tRs.";
     let evil: &[u8] = b"\x80\x04\x95\x1e\x00\x00\x00\x00\x00\x00\x00\x8c\x05posix\x94\x8c\x06system\x94\x93\x94\x8c\x02id\x94\x85\x94R\x94.";
+    // The same call with its names hidden in protocol-0 escapes (CPython unescapes them).
+    let escaped: &[u8] = b"S'o\\x73'\nS'sy\\163tem'\n\x93(S'id'\ntR.";
     let opts = ScanOptions::default();
     let mut parts = Vec::new();
-    for (name, data, want_flagged) in [("state_dict.pkl", state, false), ("model.pkl", evil, true)]
-    {
+    for (name, data, want_flagged) in [
+        ("state_dict.pkl", state, false),
+        ("model.pkl", evil, true),
+        ("escaped.pkl", escaped, true),
+    ] {
         let findings = scan_bytes(name, data, &opts);
         let worst = findings.iter().max_by_key(|f| f.severity);
         let flagged = worst.is_some_and(|f| f.severity >= Severity::Medium);

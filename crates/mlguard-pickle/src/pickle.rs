@@ -422,9 +422,20 @@ impl<'a> Vm<'a> {
             }
         }
         let rest = self.data.get(self.pos..)?;
-        let n = rest.iter().position(|&b| b == b'\n')?;
-        self.pos += n + 1;
-        Some(&rest[..n])
+        match rest.iter().position(|&b| b == b'\n') {
+            Some(n) => {
+                self.pos += n + 1;
+                Some(&rest[..n])
+            }
+            // The last line of the file without its newline: the C unpickler refuses it,
+            // pickle.py drops its last character (`readline()[:-1]`; at the end of the file
+            // an empty line) and goes on.
+            None => {
+                self.issue(self.pos, IssueKind::Truncated);
+                self.pos = self.data.len();
+                Some(&rest[..rest.len().saturating_sub(1)])
+            }
+        }
     }
 
     fn push(&mut self, s: Sym) -> bool {
@@ -1291,8 +1302,10 @@ impl<'a> Vm<'a> {
                 match end.filter(|&e| e <= self.data.len()) {
                     Some(e) => self.frame_end = Some(e),
                     None => {
+                        // The C unpickler refuses a frame longer than the data; pickle.py
+                        // reads what there is and goes on: so does this reading.
                         self.issue(at, IssueKind::Truncated);
-                        return Step::Fail;
+                        self.frame_end = Some(self.data.len());
                     }
                 }
                 true
