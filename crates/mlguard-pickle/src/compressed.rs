@@ -26,8 +26,11 @@ pub enum Codec {
     JoblibZfile,
 }
 
-/// Length of the `ZF` header of joblib's old compressed files.
+/// Length of the `ZF` header of joblib's old compressed files: `ZF`, then the hex length
+/// left-justified to `len(hex(2**64))` — 19 characters under Python 3, 20 under Python 2
+/// (whose `hex` adds an `L`).
 const ZFILE_HEADER: usize = 2 + 19;
+const ZFILE_HEADER_PY2: usize = 2 + 20;
 
 impl Codec {
     /// The codec whose magic `data` starts with.
@@ -97,7 +100,9 @@ pub(crate) fn decompress(codec: Codec, data: &[u8], budget: &mut u64) -> Result<
     let result = match codec {
         Codec::Zlib => io::copy(&mut flate2::read::ZlibDecoder::new(data), &mut sink).map(drop),
         Codec::JoblibZfile => {
-            let body = &data[ZFILE_HEADER..];
+            // The padding is spaces: the zlib stream starts after the 19 or 20 characters.
+            let py2 = data.get(ZFILE_HEADER) == Some(&b' ');
+            let body = &data[if py2 { ZFILE_HEADER_PY2 } else { ZFILE_HEADER }.min(data.len())..];
             io::copy(&mut flate2::read::ZlibDecoder::new(body), &mut sink).map(drop)
         }
         Codec::Gzip => io::copy(&mut flate2::read::MultiGzDecoder::new(data), &mut sink).map(drop),

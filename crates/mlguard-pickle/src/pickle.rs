@@ -77,6 +77,9 @@ pub enum IssueKind {
     /// A `GLOBAL`/`INST` name that is not UTF-8: Python's loader stops there, so nothing
     /// after it can run.
     NotLoadable,
+    /// A Python 2 string that is not ASCII: a loader refuses it unless told the encoding
+    /// (`encoding='latin1'`); it was read either way.
+    NeedsEncoding,
 }
 
 /// A pickle issue and where it is.
@@ -1026,10 +1029,7 @@ impl<'a> Vm<'a> {
                         if body.is_ascii() {
                             Vm::text(body)
                         } else {
-                            self.issue(
-                                at,
-                                IssueKind::BadArgument("a Python 2 string that is not ASCII"),
-                            );
+                            self.issue(at, IssueKind::NeedsEncoding);
                             Sym::Other
                         }
                     }

@@ -622,6 +622,12 @@ fn pickle_findings(file: &str, a: &Analysis, context: &str, out: &mut Vec<Findin
             IssueKind::Limit(what) => {
                 ("model.pickle.limit", format!("{what} limit reached: the rest was not analysed"))
             }
+            IssueKind::NeedsEncoding => (
+                "model.pickle.python2-text",
+                "a Python 2 string that is not ASCII: loaders refuse it unless given \
+                 encoding='latin1' or 'bytes' (the rest was read either way)"
+                    .to_owned(),
+            ),
             IssueKind::NotLoadable => (
                 "model.pickle.not-loadable",
                 "a GLOBAL name that is not UTF-8: Python's loader stops here, nothing after it can run".to_owned(),
@@ -630,7 +636,9 @@ fn pickle_findings(file: &str, a: &Analysis, context: &str, out: &mut Vec<Findin
         // Bytes after the last STOP are never read by the loader (the analysis still tried
         // them as a pickle); a name Python cannot decode stops the loader there.
         let severity = match issue.kind {
-            IssueKind::NotLoadable | IssueKind::JunkAfterStop(_) => Severity::Low,
+            IssueKind::NotLoadable | IssueKind::JunkAfterStop(_) | IssueKind::NeedsEncoding => {
+                Severity::Low
+            }
             _ => Severity::Medium,
         };
         out.push(
