@@ -833,3 +833,46 @@ fn numpy_npz_with_zip64_local_headers_is_read() {
         f.iter().any(|f| f.check == "model.archive.malformed" && f.severity >= Severity::Medium)
     );
 }
+
+#[test]
+fn central_directory_and_local_headers_that_disagree_are_both_scanned() {
+    let evil = call("os", "system", "id");
+    let benign = P::default().proto(2).op(b"N").stop();
+    // The central directory lists `a.pkl` (benign); a second local header, not in the
+    // directory, carries the payload: a streaming reader would load it.
+    let mut hidden = zip(&[("a.pkl", &benign)]);
+    let mut extra = b"PK\x03\x04\x14\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00".to_vec();
+    extra.extend((evil.len() as u32).to_le_bytes());
+    extra.extend((evil.len() as u32).to_le_bytes());
+    extra.extend(5u16.to_le_bytes());
+    extra.extend([0, 0]);
+    extra.extend(b"b.pkl");
+    extra.extend(&evil);
+    // Insert it before the central directory and shift the directory's offset.
+    let cd_at = hidden.windows(4).position(|w| w == b"PK\x01\x02").expect("cd");
+    hidden.splice(cd_at..cd_at, extra.iter().copied());
+    let eocd = hidden.len() - 22;
+    let off = u32::from_le_bytes(hidden[eocd + 16..eocd + 20].try_into().expect("4"));
+    hidden[eocd + 16..eocd + 20].copy_from_slice(&(off + extra.len() as u32).to_le_bytes());
+    let f = scan_bytes("m.zip", &hidden, &ScanOptions::default());
+    assert!(f.iter().any(|f| f.severity == Severity::Critical), "{f:?}");
+    assert!(
+        f.iter().any(|f| f.check == "model.archive.malformed"
+            && f.message.contains("not in the central directory")),
+        "{f:?}"
+    );
+    // The local header says the member is shorter than the directory does: each reading
+    // is scanned, and the disagreement reported.
+    let mut member = benign.clone();
+    member.extend(&evil);
+    let mut split = zip(&[("m.pkl", &member)]);
+    split[18..22].copy_from_slice(&(benign.len() as u32).to_le_bytes());
+    let f = scan_bytes("m.zip", &split, &ScanOptions::default());
+    assert!(
+        f.iter().any(|f| f.check == "model.archive.malformed" && f.message.contains("disagree")),
+        "{f:?}"
+    );
+    assert!(f.iter().any(|f| f.severity == Severity::Critical), "{f:?}");
+    let names: Vec<_> = f.iter().filter_map(|f| f.location.file.clone()).collect();
+    assert!(names.iter().any(|n| n.contains("central directory")), "{names:?}");
+}
