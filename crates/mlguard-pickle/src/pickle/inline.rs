@@ -1,0 +1,187 @@
+//! Data a loader reads between opcodes: the arrays joblib writes after each
+//! `NumpyArrayWrapper`, and the records of legacy tar `torch.save` files.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use super::{Analysis, IssueKind, MAX_NESTING, Step, Sym, Vm};
+use crate::classify::Class;
+
+#[derive(Debug)]
+pub(super) struct Dtype {
+    pub(super) code: Rc<str>,
+    pub(super) elsize: Cell<i64>,
+}
+
+impl Dtype {
+    /// Bytes per item, when the dtype is a plain one (`f8`, `<i4`, `U10`, `S3`, `M8`, ...).
+    fn itemsize(&self) -> Option<u64> {
+        let code = self.code.trim_start_matches(['<', '>', '=', '|']);
+        let kind = code.chars().next()?;
+        let elsize = self.elsize.get();
+        if elsize > 0 && matches!(kind, 'U' | 'S' | 'V' | 'a') {
+            return u64::try_from(elsize).ok();
+        }
+        let digits: String =
+            code[kind.len_utf8()..].chars().take_while(char::is_ascii_digit).collect();
+        let n: u64 = digits.parse().ok()?;
+        Some(if kind == 'U' { n.checked_mul(4)? } else { n })
+    }
+}
+
+fn dict_get<'d>(d: &'d [(Rc<str>, Sym)], key: &str) -> Option<&'d Sym> {
+    d.iter().find(|(k, _)| &**k == key).map(|(_, v)| v)
+}
+
+/// The record streams of a legacy tar `torch.save` file (torch < 0.1.10), where pickles
+/// alternate with raw data the loader reads directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegacyMember {
+    /// `storages`: a count, then per storage a pickled `(key, location, type)`, an int64
+    /// element count and the elements.
+    Storages,
+    /// `tensors`: a count, then per tensor a pickled `(key, storage_id, type)`, an int32
+    /// `ndim`, 4 spare bytes, `ndim` sizes and strides (int64) and an int64 offset.
+    Tensors,
+}
+
+/// Bytes per element of a legacy storage class (`torch.FloatStorage`, ...).
+fn storage_element_size(name: &str) -> Option<u64> {
+    Some(match name.strip_suffix("Storage")? {
+        "Double" | "Long" | "ComplexFloat" => 8,
+        "Float" | "Int" => 4,
+        "Half" | "Short" | "BFloat16" => 2,
+        "Char" | "Byte" | "Bool" => 1,
+        "ComplexDouble" => 16,
+        _ => return None,
+    })
+}
+
+/// Analyses a `storages` or `tensors` member of a legacy tar `torch.save` file: every
+/// record's pickle is followed, and the raw data between them skipped as the loader does.
+pub fn analyze_legacy(data: &[u8], allow: &[String], member: LegacyMember) -> Analysis {
+    let mut vm = Vm::new(data, allow, 0);
+    let mut first = true;
+    while vm.pos < data.len() {
+        let imports_before = vm.out.imports.len();
+        if !vm.run_one() {
+            return vm.out;
+        }
+        vm.out.pickles += 1;
+        if std::mem::take(&mut first) {
+            continue;
+        }
+        let raw = match member {
+            LegacyMember::Storages => {
+                let size = vm.out.imports[imports_before..]
+                    .iter()
+                    .rev()
+                    .find_map(|i| storage_element_size(&i.name));
+                let count = vm.uint(8);
+                size.zip(count).and_then(|(s, c)| s.checked_mul(c))
+            }
+            LegacyMember::Tensors => vm.uint(4).and_then(|ndim| {
+                vm.take(4)?;
+                (ndim as u32 as u64).checked_mul(16)?.checked_add(8)
+            }),
+        };
+        let skipped = raw.and_then(|n| vm.take(usize::try_from(n).ok()?));
+        if skipped.is_none() {
+            let at = vm.pos;
+            vm.issue(at, IssueKind::BadArgument("legacy torch record whose data cannot be read"));
+            return vm.out;
+        }
+    }
+    vm.out.complete = vm.out.pickles > 0 && vm.out.issues.is_empty();
+    vm.out
+}
+
+impl Vm<'_> {
+    /// A plain `pickle.load` of a joblib file does not skip the array: it reads its bytes as
+    /// opcodes. Those are followed too (as far as the loader would get), and any dangerous
+    /// import they reach is reported, so code hidden where joblib expects array data is
+    /// still found. Unknown imports and malformed opcodes there are expected (it is data)
+    /// and not reported.
+    pub(super) fn shadow_read(&mut self) {
+        if self.depth >= MAX_NESTING {
+            return;
+        }
+        let start = self.pos;
+        let mut vm = Vm::new(&self.data[start..], self.allow, self.depth + 1);
+        // No value tracking here: this is a what-if read, not a joblib stream.
+        vm.track = 0;
+        vm.run_one();
+        let mut imports = vm.out.imports;
+        imports.retain(|i| i.class == Class::Dangerous);
+        if !imports.is_empty() {
+            let shadow = Analysis { imports, complete: true, ..Analysis::default() };
+            self.out.nested.push((start as u64, shadow));
+        }
+    }
+
+    /// joblib writes a NumPy array as a `NumpyArrayWrapper` whose `BUILD` is followed by
+    /// the array itself, outside the pickle: an optional alignment byte and padding, then
+    /// the raw bytes — or, for an object array, a whole pickle that the loader runs too.
+    pub(super) fn joblib_array(&mut self, at: usize, state: &[(Rc<str>, Sym)]) -> Step {
+        // joblib reads the array from the file itself, after the pickle's frame.
+        self.frame_end = None;
+        let Some(Sym::Dtype(dtype)) = dict_get(state, "dtype").cloned() else {
+            self.issue(at, IssueKind::BadArgument("joblib array without a dtype"));
+            self.resync(self.pos);
+            return Step::Fail;
+        };
+        if dtype.code.trim_start_matches(['<', '>', '=', '|']).starts_with('O') {
+            if self.depth >= MAX_NESTING {
+                self.issue(at, IssueKind::Limit("nesting depth"));
+                return Step::Fail;
+            }
+            let start = self.pos;
+            let mut vm = Vm::new(&self.data[start..], self.allow, self.depth + 1);
+            let read = vm.run_one();
+            vm.out.pickles = u32::from(read);
+            vm.out.complete = read;
+            self.pos = start + vm.pos;
+            let mut nested = vm.out;
+            // The loader stops where the object array's pickle does: that is this stream's
+            // end too, reported once, here.
+            if let Some(i) = nested.issues.iter().position(|i| i.kind == IssueKind::NotLoadable) {
+                let stop = nested.issues.remove(i);
+                self.issue(start + stop.offset as usize, IssueKind::NotLoadable);
+            }
+            self.out.nested.push((start as u64, nested));
+            return if read { Step::Continue } else { Step::Fail };
+        }
+        let count = match dict_get(state, "shape") {
+            Some(Sym::Tuple(dims)) => dims.iter().try_fold(1u64, |acc, d| match d {
+                Sym::Int(n) => u64::try_from(*n).ok().and_then(|n| acc.checked_mul(n)),
+                _ => None,
+            }),
+            _ => None,
+        };
+        let Some(size) = count.zip(dtype.itemsize()).and_then(|(c, i)| c.checked_mul(i)) else {
+            self.issue(at, IssueKind::BadArgument("joblib array whose size cannot be computed"));
+            self.resync(self.pos);
+            return Step::Fail;
+        };
+        self.shadow_read();
+        let aligned = matches!(dict_get(state, "numpy_array_alignment_bytes"), Some(Sym::Int(_)));
+        if aligned {
+            let Some(pad) = self.uint(1) else {
+                self.issue(self.pos, IssueKind::Truncated);
+                return Step::Fail;
+            };
+            if self.take(pad as usize).is_none() {
+                self.issue(self.pos, IssueKind::Truncated);
+                return Step::Fail;
+            }
+        }
+        if self.take(usize::try_from(size).unwrap_or(usize::MAX)).is_none() {
+            self.issue(self.pos, IssueKind::Truncated);
+            return Step::Fail;
+        }
+        if let Some(top) = self.stack.last_mut() {
+            *top = Sym::Other;
+        }
+        Step::Continue
+    }
+}
