@@ -123,10 +123,13 @@ pub(crate) fn npy_pickle(data: &[u8]) -> Result<Option<(usize, &[u8])>, String> 
         v => return Err(format!("unknown .npy version {v}")),
     };
     let header = data.get(start..start + len).ok_or("the .npy header runs past the end")?;
-    let header = String::from_utf8_lossy(header);
-    // numpy.lib.format pickles the array whenever its dtype holds objects: a plain object
-    // array (`'|O'`) or a structured one with an object field (`('a', '|O')`).
-    let object = ["'|O'", "'O'", "\"|O\"", "\"O\""].iter().any(|d| header.contains(d));
+    // Versions 1 and 2 are Latin-1, version 3 UTF-8.
+    let header: String = if major == 3 {
+        String::from_utf8_lossy(header).into_owned()
+    } else {
+        header.iter().map(|&b| char::from(b)).collect()
+    };
+    let object = crate::npy::holds_objects(&header)?;
     Ok(object.then(|| (start + len, &data[start + len..])))
 }
 

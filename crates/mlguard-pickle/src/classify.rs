@@ -65,6 +65,9 @@ struct Rules {
     modules: HashMap<String, Verdict>,
     /// The allowlist.
     allow: HashSet<(String, String)>,
+    /// Every module the table names, and the top-level package of each: an attribute of
+    /// that name is most likely the module itself (`getopt.os` is `os`).
+    module_names: HashSet<String>,
     /// Names of exact dangerous rows (`system`, `loads`...): a getter that names one reaches
     /// something dangerous.
     dangerous_names: HashSet<String>,
@@ -93,11 +96,16 @@ fn rules() -> &'static Rules {
             modules: HashMap::new(),
             allow: HashSet::new(),
             dangerous_names: HashSet::new(),
+            module_names: HashSet::new(),
             compat_exact: HashMap::new(),
             compat_modules: HashMap::new(),
         };
         for f in rows(CAPABILITIES) {
             let [module, name, verdict, ..] = f[..] else { continue };
+            r.module_names.insert(module.to_owned());
+            if let Some((top, _)) = module.split_once('.') {
+                r.module_names.insert(top.to_owned());
+            }
             let verdict = match verdict {
                 "safe" => Verdict::Safe,
                 "dangerous" => Verdict::Dangerous,
@@ -146,7 +154,21 @@ fn verdict(module: &str, name: &str) -> Option<Verdict> {
         return Some(*v);
     }
     let Some((first, rest)) = name.split_once('.') else {
-        return star(module);
+        // A dunder (`__builtins__`, `__loader__`) reaches the interpreter.
+        if name.starts_with("__") && name.ends_with("__") {
+            return Some(Verdict::Dangerous);
+        }
+        // A module-wide row speaks for what the module defines, not for the modules it
+        // imports (`getopt.os` is `os`) or keeps under a private alias (`html._re`).
+        if r.module_names.contains(name) {
+            return Some(most_severe(star(name).unwrap_or(Verdict::Unknown), Verdict::Unknown));
+        }
+        return match star(module) {
+            Some(Verdict::Safe | Verdict::Wraps | Verdict::Resolves) if name.starts_with('_') => {
+                Some(Verdict::Unknown)
+            }
+            v => v,
+        };
     };
     if r.exact.get(&(module.to_owned(), first.to_owned())) == Some(&Verdict::Dangerous) {
         return Some(Verdict::Dangerous);
@@ -248,7 +270,11 @@ pub fn getter_reaches_danger(getter: &str, names: &[Rc<str>]) -> bool {
             n.split('.').any(|part| {
                 part.starts_with("__")
                     || r.dangerous_names.contains(part)
+                    || r.module_names.contains(part)
                     || GETTER_DANGER.contains(&part)
+                    || ["spawn", "exec", "popen", "system", "fork", "load"]
+                        .iter()
+                        .any(|p| part.to_ascii_lowercase().starts_with(p))
             })
         })
 }

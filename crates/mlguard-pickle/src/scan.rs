@@ -103,28 +103,35 @@ pub fn detect(data: &[u8]) -> Format {
         _ if Codec::detect(data).is_some() => {
             Codec::detect(data).map_or(Format::Other, Format::Compressed)
         }
-        // Protocol 0/1 pickles have no magic: a plausible first opcode, and a parse that
-        // reaches a STOP without a problem before it (junk after STOP is allowed: it is a
-        // finding), or that reaches something dangerous on the way (the loader imports and
-        // may run it before it fails). Text that is neither is not a pickle: `import os`
-        // starts with the INST opcode.
-        [first, ..] if crate::pickle::is_opcode(*first) => {
-            let a = analyze(data, &[]);
-            let clean_stop =
-                a.first_stop.is_some_and(|stop| a.issues.iter().all(|i| i.offset > stop));
-            let runs_code = a.imports.iter().any(|i| i.class == Class::Dangerous);
-            let text = std::str::from_utf8(data).is_ok();
-            if clean_stop || runs_code || (!text && !a.imports.is_empty()) {
-                Format::Pickle
-            } else if text {
-                Format::Text
-            } else {
-                Format::Other
-            }
-        }
+        [first, ..] if crate::pickle::is_opcode(*first) && reads_as_pickle(data) => Format::Pickle,
         _ if std::str::from_utf8(data).is_ok() => Format::Text,
         _ => Format::Other,
     }
+}
+
+/// Protocol 0/1 pickles have no magic: whether `data`, read as one, reaches a `STOP`
+/// without a problem before it (junk after it is allowed: that is a finding), or an import
+/// a loader could make — a name that is a dotted Python identifier, here or in a pickle the
+/// loader reads along (a joblib object array) — which it makes, and may call, before it
+/// fails. Text is not a pickle: `import os` starts with the INST opcode, but `mport os` is
+/// no module.
+fn reads_as_pickle(data: &[u8]) -> bool {
+    fn importable(a: &Analysis) -> bool {
+        let ident = |s: &str| {
+            !s.is_empty()
+                && s.split('.').all(|p| {
+                    p.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                        && p.chars().all(|c| c.is_alphanumeric() || c == '_')
+                })
+        };
+        a.imports
+            .iter()
+            .any(|i| i.class == Class::Dangerous || (ident(&i.module) && ident(&i.name)))
+            || a.nested.iter().any(|(_, n)| importable(n))
+    }
+    let a = analyze(data, &[]);
+    let clean_stop = a.first_stop.is_some_and(|stop| a.issues.iter().all(|i| i.offset > stop));
+    clean_stop || importable(&a)
 }
 
 /// Whether bytes held in a pickle could be a file a loader opens: they start with the
@@ -256,6 +263,23 @@ impl Ctx<'_> {
             }
             Format::Zip => self.zip(file, data, depth, out),
             Format::Tar => {
+                // A tar header's name field is the first thing a pickle loader reads: a
+                // polyglot is scanned both ways.
+                if data.first().is_some_and(|&b| crate::pickle::is_opcode(b))
+                    && reads_as_pickle(data)
+                {
+                    let a = analyze(data, &self.opts.allow);
+                    let name = format!("{file} (read as a pickle)");
+                    self.pickle_report(
+                        &name,
+                        data,
+                        &a,
+                        &["model.pickle.junk-after-stop"],
+                        false,
+                        depth,
+                        out,
+                    );
+                }
                 let (members, problems) = archive::tar_members(data);
                 malformed(file, "tar", problems, out);
                 // Legacy torch.save: `storages` and `tensors` interleave pickles and raw data.

@@ -15,7 +15,11 @@ impl Vm<'_> {
     pub(super) fn call_special(&mut self, at: usize, callee: &Sym, args: &Sym) -> Option<Sym> {
         let i = match callee {
             Sym::Wrapped(held) => {
-                for &h in held.iter() {
+                // Calling a wrapper calls what it holds, with what it is given (a getter
+                // applied to a module reaches into it).
+                let mut given = Vec::new();
+                collect(args, &mut given, &mut Vec::new());
+                for &h in held.iter().chain(&given) {
                     if let Some(imp) = self.out.imports.get_mut(h) {
                         imp.wrapped = true;
                     }
@@ -65,8 +69,10 @@ impl Vm<'_> {
             Behavior::Wraps => {
                 let mut held = Vec::new();
                 let mut names = Vec::new();
-                collect(args, &mut held, &mut names);
-                if getter_reaches_danger(&name, &names)
+                let known = collect(args, &mut held, &mut names);
+                // A getter whose names cannot all be read can reach anything.
+                let getter = matches!(name.as_str(), "attrgetter" | "methodcaller");
+                if (getter_reaches_danger(&name, &names) || (getter && !known))
                     && let Some(imp) = self.out.imports.get_mut(i)
                 {
                     imp.class = Class::Dangerous;
@@ -170,14 +176,32 @@ impl Vm<'_> {
 }
 
 /// Imports and values collected from a wrapping call's arguments.
-fn collect(s: &Sym, held: &mut Vec<usize>, names: &mut Vec<Rc<str>>) {
+/// Returns false when some value could not be followed (built by a call, too large to
+/// track): a getter's names are then unknown.
+pub(super) fn collect(s: &Sym, held: &mut Vec<usize>, names: &mut Vec<Rc<str>>) -> bool {
     match s {
         Sym::Callable(i) => held.push(*i),
         Sym::Wrapped(h) => held.extend(h.iter().copied()),
         Sym::Str(t) => names.push(t.clone()),
-        Sym::Tuple(items) => items.iter().for_each(|i| collect(i, held, names)),
-        _ => {}
+        // Every item is visited (all of them may hold imports), known or not.
+        Sym::Tuple(items) => {
+            let mut known = true;
+            for i in items.iter() {
+                known &= collect(i, held, names);
+            }
+            return known;
+        }
+        Sym::Dict(d) => {
+            let mut known = true;
+            for (_, v) in d.borrow().iter() {
+                known &= collect(v, held, names);
+            }
+            return known;
+        }
+        Sym::Int(_) | Sym::None => {}
+        _ => return false,
     }
+    true
 }
 
 /// Where an import could start in `data` from `from` on: a `GLOBAL` or `INST` whose two
