@@ -418,8 +418,11 @@ impl Ctx<'_> {
                 Seen::Local => format!("{file}:{} (as its local header reads it)", m.name),
             };
             match zip::extract(data, m, &mut self.budget) {
+                // A Keras model config is read for its layers, and like any member by its
+                // content too (the name proves nothing).
                 Ok(bytes) if m.name.ends_with("config.json") => {
-                    keras_config(&name, &bytes, self.opts, out)
+                    keras_config(&name, &bytes, self.opts, out);
+                    self.scan(&name, &bytes, depth + 1, Origin::Member, out);
                 }
                 Ok(bytes) => {
                     let origin = if torch && m.name.ends_with("data.pkl") {

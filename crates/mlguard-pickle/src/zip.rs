@@ -237,75 +237,149 @@ fn read_central(data: &[u8], at: usize) -> Result<Central, String> {
     })
 }
 
-/// Where the central directory is, from the end records.
+/// One way of reading the central directory: where it starts, how far it runs (bytes, as
+/// Python's `zipfile` reads it, or a count of entries, as miniz does), and by how much the
+/// local header offsets it gives are shifted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Directory {
-    entries: u64,
-    size: u64,
-    offset: u64,
-    /// The end record's offset: the central directory ends there (or at the zip64 records).
-    end: usize,
+    start: usize,
+    size: Option<usize>,
+    count: Option<u64>,
+    shift: i128,
 }
 
-/// Finds the end of central directory record: the last signature whose comment length
-/// reaches exactly the end of the file (as Python's `zipfile` requires), else the last one.
-fn find_directory(data: &[u8], problems: &mut Vec<String>) -> Option<Directory> {
+/// Size of the zip64 end record (without extensible data) and of its locator: `zipfile`
+/// expects both right before the end record.
+const EOCD64_LEN: usize = 56;
+
+/// The end of central directory record Python's `zipfile` takes (`_EndRecData`): the last
+/// 22 bytes when they are one without a comment, else the last signature in the final
+/// 64 KiB, whatever its comment length says. `None` when there is none.
+fn zipfile_eocd(data: &[u8]) -> Option<usize> {
+    let n = data.len();
+    if n >= EOCD_LEN && &data[n - EOCD_LEN..n - EOCD_LEN + 4] == EOCD_SIG && data[n - 2..] == [0, 0]
+    {
+        return Some(n - EOCD_LEN);
+    }
+    eocd_candidates(data).last().copied()
+}
+
+/// Every end record signature in the final 64 KiB with a whole record after it.
+fn eocd_candidates(data: &[u8]) -> Vec<usize> {
     let tail_start = data.len().saturating_sub(EOCD_LEN + MAX_COMMENT);
-    let tail = &data[tail_start..];
-    let candidates: Vec<usize> = tail
+    data[tail_start..]
         .windows(4)
         .enumerate()
-        .filter(|(_, w)| w == EOCD_SIG)
+        .filter(|(i, w)| *w == EOCD_SIG && tail_start + i + EOCD_LEN <= data.len())
         .map(|(i, _)| tail_start + i)
-        .collect();
-    let exact = candidates.iter().rev().copied().find(|&e| {
-        u16le(data, e + 20).is_some_and(|c| e + EOCD_LEN + usize::from(c) == data.len())
-    });
-    let e = match exact {
-        Some(e) => e,
-        None => {
-            let e = *candidates.last()?;
-            problems.push(
-                "the end of central directory record's comment length does not match the file's end"
-                    .to_owned(),
-            );
-            e
-        }
-    };
-    let r = bytes_at(data, e, EOCD_LEN)?;
-    let mut dir = Directory {
-        entries: u64::from(u16::from_le_bytes([r[10], r[11]])),
-        size: u64::from(u32::from_le_bytes([r[12], r[13], r[14], r[15]])),
-        offset: u64::from(u32::from_le_bytes([r[16], r[17], r[18], r[19]])),
-        end: e,
-    };
-    // Zip64: a locator right before the end record points at the zip64 end record.
-    let locator = e.checked_sub(EOCD64_LOCATOR_LEN);
-    if let Some(l) = locator
+        .collect()
+}
+
+/// How `zipfile` reads the directory of the end record at `e` (`_RealGetContents`): the
+/// zip64 end record right before its locator when there is one, the directory where the
+/// end record says minus what precedes the archive (`concat`), `size` bytes of entries.
+/// Also the other readings loaders use: the offset as written (miniz, PyTorch's reader),
+/// the entry count, the record the zip64 locator points at. The first is `zipfile`'s.
+fn directories(data: &[u8], e: usize, problems: &mut Vec<String>) -> Vec<Directory> {
+    let Some(r) = bytes_at(data, e, EOCD_LEN) else { return Vec::new() };
+    let mut count = u64::from(u16::from_le_bytes([r[10], r[11]]));
+    let mut size = u64::from(u32::from_le_bytes([r[12], r[13], r[14], r[15]]));
+    let mut offset = u64::from(u32::from_le_bytes([r[16], r[17], r[18], r[19]]));
+    let mut zip64 = false;
+    let mut alternatives = Vec::new();
+    if let Some(l) = e.checked_sub(EOCD64_LOCATOR_LEN)
         && bytes_at(data, l, 4) == Some(EOCD64_LOCATOR_SIG)
     {
-        let record = u64le(data, l + 8).and_then(to_usize);
-        match record.filter(|&r| bytes_at(data, r, 4) == Some(EOCD64_SIG)) {
-            Some(r) => {
-                if let (Some(n), Some(size), Some(offset)) =
-                    (u64le(data, r + 32), u64le(data, r + 40), u64le(data, r + 48))
-                {
-                    dir = Directory { entries: n, size, offset, end: r };
-                }
+        let record = |at: usize| -> Option<(u64, u64, u64)> {
+            (bytes_at(data, at, 4)? == EOCD64_SIG).then(|| {
+                Some((u64le(data, at + 32)?, u64le(data, at + 40)?, u64le(data, at + 48)?))
+            })?
+        };
+        let before = l.checked_sub(EOCD64_LEN);
+        if let Some((c, s, o)) = before.and_then(record) {
+            (count, size, offset, zip64) = (c, s, o, true);
+        } else {
+            problems.push("the zip64 end record is not right before its locator".into());
+        }
+        // The locator's own offset, which other readers follow.
+        let pointed = u64le(data, l + 8).and_then(to_usize);
+        if pointed != before
+            && let Some((c, s, o)) = pointed.and_then(record)
+        {
+            if let (Some(start), Some(size)) = (to_usize(o), to_usize(s)) {
+                alternatives.push(Directory { start, size: Some(size), count: Some(c), shift: 0 });
             }
-            None => problems.push("the zip64 end locator points at no zip64 end record".to_owned()),
         }
     }
-    Some(dir)
+    let trailer = if zip64 { (EOCD64_LEN + EOCD64_LOCATOR_LEN) as i128 } else { 0 };
+    let concat = e as i128 - i128::from(size) - i128::from(offset) - trailer;
+    let mut out = Vec::new();
+    match (usize::try_from(i128::from(offset) + concat).ok(), to_usize(size)) {
+        (Some(start), Some(size)) if concat >= 0 => {
+            if concat > 0 {
+                problems.push(format!(
+                    "{concat} bytes precede the archive (its offsets are shifted by that much)"
+                ));
+            }
+            out.push(Directory { start, size: Some(size), count: None, shift: concat });
+            out.push(Directory { start, size: None, count: Some(count), shift: concat });
+            if concat > 0
+                && let Some(o) = to_usize(offset)
+            {
+                out.push(Directory { start: o, size: Some(size), count: Some(count), shift: 0 });
+            }
+        }
+        _ => problems.push(
+            "the central directory offset is out of range: zipfile refuses the archive".into(),
+        ),
+    }
+    out.extend(alternatives);
+    out
 }
 
 /// Reads a zip archive both ways — the central directory and the local headers — and
-/// returns every member either view shows.
+/// returns every member either view shows. The directory is read as Python's `zipfile`
+/// reads it; every other reading a loader may make (another end record, the offsets as
+/// written, the entry count, the zip64 locator's offset) is read too, and members only it
+/// shows are scanned and reported.
 pub(crate) fn members(data: &[u8]) -> Listing {
     let mut out = Listing::default();
-    // Local headers listed by the central directory, by offset.
+    // Local headers listed by some reading of the directory, by offset.
     let mut listed: BTreeMap<usize, Member> = BTreeMap::new();
-    match find_directory(data, &mut out.problems) {
-        Some(dir) => central_members(data, &dir, &mut listed, &mut out),
+    match zipfile_eocd(data) {
+        Some(e) => {
+            let mut readings = directories(data, e, &mut out.problems);
+            for other in eocd_candidates(data).into_iter().filter(|&c| c != e) {
+                readings.extend(directories(data, other, &mut Vec::new()));
+            }
+            readings.dedup();
+            for (i, dir) in readings.iter().enumerate() {
+                if i == 0 {
+                    central_members(data, dir, &mut listed, &mut out);
+                    continue;
+                }
+                // Another reading: its members that the loader's reading lacks are scanned,
+                // and the disagreement reported.
+                let mut alt = Listing::default();
+                let mut alt_listed = BTreeMap::new();
+                central_members(data, dir, &mut alt_listed, &mut alt);
+                let extra: Vec<Member> = alt_listed
+                    .into_values()
+                    .chain(alt.members)
+                    .filter(|m| !listed.values().chain(&out.members).any(|k| same(k, m)))
+                    .collect();
+                if !extra.is_empty() {
+                    out.problems.push(format!(
+                        "another reading of the archive's directory (as other zip readers take it) lists {} member(s) the zipfile reading does not: {}",
+                        extra.len(),
+                        extra.iter().map(|m| format!("{:?}", m.name)).collect::<Vec<_>>().join(", ")
+                    ));
+                    for m in extra {
+                        listed.entry(m.header).or_insert(Member { seen: Seen::Central, ..m });
+                    }
+                }
+            }
+        }
         None => out.problems.push(
             "no end of central directory record: the archive cannot be opened by a loader".into(),
         ),
@@ -341,44 +415,39 @@ pub(crate) fn members(data: &[u8]) -> Listing {
     out
 }
 
+/// Whether two readings give the same member (same bytes under the same name).
+fn same(a: &Member, b: &Member) -> bool {
+    a.name == b.name
+        && a.data_offset == b.data_offset
+        && a.compressed == b.compressed
+        && a.method == b.method
+}
+
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// The central directory's members, each checked against its local header.
+/// The members of one reading of the central directory, each checked against its local
+/// header.
 fn central_members(
     data: &[u8],
     dir: &Directory,
     listed: &mut BTreeMap<usize, Member>,
     out: &mut Listing,
 ) {
-    let Some(mut at) = to_usize(dir.offset) else {
-        out.problems.push("the central directory offset is out of range".into());
-        return;
-    };
-    // Data prepended to the archive shifts every offset (Python's zipfile allows this).
-    let mut shift = 0usize;
-    if bytes_at(data, at, 4) != Some(CENTRAL_SIG) && dir.entries > 0 {
-        let moved = to_usize(dir.size).and_then(|s| dir.end.checked_sub(s));
-        match moved.filter(|&m| bytes_at(data, m, 4) == Some(CENTRAL_SIG)) {
-            Some(m) if m > at => {
-                shift = m - at;
-                at = m;
-                out.problems.push(format!(
-                    "{shift} bytes precede the archive (its offsets are shifted by that much)"
-                ));
-            }
-            _ => {
-                out.problems.push(
-                    "the central directory is not where the end record says: its members were not listed"
-                        .into(),
-                );
-                return;
-            }
-        }
-    }
+    let mut at = dir.start;
+    let end = dir.size.map(|s| dir.start.saturating_add(s));
+    let shift = dir.shift;
     let mut seen = 0u64;
-    while seen < dir.entries {
+    loop {
+        let more = match (end, dir.count) {
+            (Some(end), _) => at < end,
+            (None, Some(count)) => seen < count,
+            (None, None) => false,
+        };
+        if !more {
+            break;
+        }
         if seen as usize >= MAX_ENTRIES {
             out.problems.push(format!("more than {MAX_ENTRIES} members: the rest were not read"));
             return;
@@ -393,7 +462,7 @@ fn central_members(
         seen += 1;
         at += c.len;
         let display = String::from_utf8_lossy(&c.name).into_owned();
-        let Some(header) = to_usize(c.header).and_then(|h| h.checked_add(shift)) else {
+        let Some(header) = usize::try_from(i128::from(c.header) + shift).ok() else {
             out.problems
                 .push(format!("member {display:?}: its local header offset is out of range"));
             continue;
@@ -470,7 +539,7 @@ fn central_members(
             ));
         }
     }
-    if seen == 0 && dir.entries == 0 && find(data, LOCAL_SIG).is_some() {
+    if seen == 0 && find(data, LOCAL_SIG).is_some() {
         out.problems.push("the central directory lists no members".into());
     }
 }
