@@ -305,10 +305,9 @@ fn directories(data: &[u8], e: usize, problems: &mut Vec<String>) -> Vec<Directo
         let pointed = u64le(data, l + 8).and_then(to_usize);
         if pointed != before
             && let Some((c, s, o)) = pointed.and_then(record)
+            && let (Some(start), Some(size)) = (to_usize(o), to_usize(s))
         {
-            if let (Some(start), Some(size)) = (to_usize(o), to_usize(s)) {
-                alternatives.push(Directory { start, size: Some(size), count: Some(c), shift: 0 });
-            }
+            alternatives.push(Directory { start, size: Some(size), count: Some(c), shift: 0 });
         }
     }
     let trailer = if zip64 { (EOCD64_LEN + EOCD64_LOCATOR_LEN) as i128 } else { 0 };
