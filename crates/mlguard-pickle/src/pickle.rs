@@ -12,7 +12,7 @@ mod calls;
 mod inline;
 mod text;
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -185,6 +185,9 @@ struct Vm<'a> {
     proto: u8,
     /// End of the current `FRAME` (protocol 4+): an opcode may not run past it.
     frame_end: Option<usize>,
+    /// Where the file is while opcodes are read from the current frame's buffer: the
+    /// frame's end, or after the data joblib read from the file meanwhile.
+    file_cursor: Option<usize>,
     /// Set when an opcode's argument ran past its frame and was read as the C unpickler
     /// reads it from a file: from the end of the frame on.
     straddled: bool,
@@ -220,6 +223,7 @@ impl<'a> Vm<'a> {
             track: MAX_TRACKED_TOTAL,
             proto: 0,
             frame_end: None,
+            file_cursor: None,
             straddled: false,
         }
     }
@@ -234,6 +238,7 @@ impl<'a> Vm<'a> {
         self.memo.clear();
         self.proto = 0;
         self.frame_end = None;
+        self.file_cursor = None;
         loop {
             if self.pos >= self.data.len() {
                 self.issue(self.pos, IssueKind::Truncated);
@@ -258,8 +263,21 @@ impl<'a> Vm<'a> {
                     }
                 }
             }
-            if self.frame_end.is_some_and(|end| self.pos >= end) {
+            if let Some(end) = self.frame_end.filter(|&end| self.pos >= end) {
                 self.frame_end = None;
+                // pickle.py's unframer goes on reading the file where the file is: after
+                // the frame, or after what joblib read from the file meanwhile.
+                if let Some(cursor) = self.file_cursor.take()
+                    && cursor > end
+                {
+                    if self.pos > end {
+                        self.issue(
+                            at,
+                            IssueKind::BadArgument("an opcode runs past the end of its frame"),
+                        );
+                    }
+                    self.pos = cursor;
+                }
             }
             match step {
                 Step::Continue => {}
@@ -286,15 +304,31 @@ impl<'a> Vm<'a> {
                     self.out
                         .issues
                         .push(Issue { offset: start as u64, kind: IssueKind::JunkAfterStop(rest) });
+                    // If a loader's reading of the stream differs from this one (a joblib
+                    // array of another size), the junk is what it reads next.
+                    self.resync_dangerous(start);
                 }
                 self.out.complete = false;
                 return;
             }
             self.out.pickles += 1;
             // A new unpickler (the next `pickle.load` on the same file) starts after the
-            // frame the STOP was in: bytes left in it are never read.
-            if let Some(end) = self.frame_end.take() {
-                self.pos = self.pos.max(end);
+            // frame the STOP was in when the file was read whole into the frame (BytesIO),
+            // right after the STOP when the C unpickler only peeked at it (a real file):
+            // the first is followed, the second read as an alternative.
+            if let Some(end) = self.frame_end.take()
+                && end > self.pos
+            {
+                let tail = self.pos;
+                let mut vm =
+                    Vm::new(&self.data[tail..end.min(self.data.len())], self.allow, self.depth + 1);
+                vm.run();
+                for mut imp in vm.out.imports.into_iter().filter(|i| i.class != Class::Safe) {
+                    imp.offset += tail as u64;
+                    imp.alternative = true;
+                    self.out.imports.push(imp);
+                }
+                self.pos = end;
             }
             if self.pos >= self.data.len() {
                 self.out.complete = self.out.issues.is_empty();
@@ -306,6 +340,7 @@ impl<'a> Vm<'a> {
             if !looks_like_pickle || start == self.pos {
                 self.issue(self.pos, IssueKind::JunkAfterStop(rest as u64));
                 self.out.complete = false;
+                self.resync_dangerous(self.pos);
                 return;
             }
         }
@@ -456,6 +491,13 @@ impl<'a> Vm<'a> {
             }
         }
         Sym::Other
+    }
+
+    /// Whether calling `s` makes a joblib `NumpyArrayWrapper` (however it is called: joblib's
+    /// loader reads the array after BUILD of any instance).
+    fn array_wrapper(&self, s: &Sym) -> bool {
+        self.imported(s)
+            .is_some_and(|(m, n)| n == "NumpyArrayWrapper" && m.ends_with("numpy_pickle"))
     }
 
     /// The module and name of an imported callable.
@@ -744,7 +786,12 @@ impl<'a> Vm<'a> {
                 if op == b'i' {
                     self.pop_mark("INST", at);
                     self.out.imports[idx].called = true;
-                    self.push(Sym::Other)
+                    let made = if self.array_wrapper(&Sym::Callable(idx)) {
+                        Sym::JoblibArray
+                    } else {
+                        Sym::Other
+                    };
+                    self.push(made)
                 } else {
                     self.push(Sym::Callable(idx))
                 }
@@ -780,16 +827,16 @@ impl<'a> Vm<'a> {
                 let args = self.pop("REDUCE", at);
                 let callee = self.pop("REDUCE", at);
                 self.call(&callee);
+                if self.array_wrapper(&callee) {
+                    return if self.push(Sym::JoblibArray) { Step::Continue } else { Step::Fail };
+                }
                 if let Some(result) = self.call_special(at, &callee, &args) {
                     return if self.push(result) { Step::Continue } else { Step::Fail };
                 }
                 let result = match (&args, self.imported(&callee)) {
                     (Sym::Tuple(a), Some((m, "dtype"))) if m.starts_with("numpy") => {
                         match a.first() {
-                            Some(Sym::Str(code)) => Sym::Dtype(Rc::new(Dtype {
-                                code: code.clone(),
-                                elsize: Cell::new(-1),
-                            })),
+                            Some(Sym::Str(code)) => Sym::Dtype(Rc::new(Dtype::new(code.clone()))),
                             _ => Sym::Other,
                         }
                     }
@@ -806,18 +853,21 @@ impl<'a> Vm<'a> {
                 let callee = items.remove(0);
                 self.call(&callee);
                 let args = self.tuple(items);
-                let result = self.call_special(at, &callee, &args).unwrap_or(Sym::Other);
+                let result = if self.array_wrapper(&callee) {
+                    Sym::JoblibArray
+                } else {
+                    self.call_special(at, &callee, &args).unwrap_or(Sym::Other)
+                };
                 self.push(result)
             }
             0x81 => {
                 let args = self.pop("NEWOBJ", at);
                 let cls = self.pop("NEWOBJ", at);
                 self.call(&cls);
-                let result = match self.imported(&cls) {
-                    Some((m, "NumpyArrayWrapper")) if m.ends_with("numpy_pickle") => {
-                        Sym::JoblibArray
-                    }
-                    _ => self.call_special(at, &cls, &args).unwrap_or(Sym::Other),
+                let result = if self.array_wrapper(&cls) {
+                    Sym::JoblibArray
+                } else {
+                    self.call_special(at, &cls, &args).unwrap_or(Sym::Other)
                 };
                 self.push(result)
             }
@@ -826,7 +876,11 @@ impl<'a> Vm<'a> {
                 let args = self.pop("NEWOBJ_EX", at);
                 let cls = self.pop("NEWOBJ_EX", at);
                 self.call(&cls);
-                let result = self.call_special(at, &cls, &args).unwrap_or(Sym::Other);
+                let result = if self.array_wrapper(&cls) {
+                    Sym::JoblibArray
+                } else {
+                    self.call_special(at, &cls, &args).unwrap_or(Sym::Other)
+                };
                 self.push(result)
             }
             b'b' => {
@@ -836,16 +890,23 @@ impl<'a> Vm<'a> {
                 }
                 match (self.stack.last(), &state) {
                     (Some(Sym::Dtype(d)), Sym::Tuple(t)) => {
-                        // numpy's dtype state: (version, byteorder, subarray, names, fields,
-                        // elsize, alignment, flags[, metadata]).
-                        if let Some(Sym::Int(e)) = t.get(5) {
-                            d.elsize.set(*e);
-                        }
+                        d.set_state(t);
                         true
                     }
-                    (Some(Sym::JoblibArray), Sym::Dict(d)) => {
-                        let d = d.clone();
-                        return self.joblib_array(at, &d.borrow());
+                    (Some(Sym::JoblibArray), state) => {
+                        // BUILD updates the instance's __dict__ with a dict state, or with
+                        // both halves of a (state, slotstate) pair; later keys win.
+                        let mut entries = Vec::new();
+                        let parts: Vec<&Sym> = match state {
+                            Sym::Tuple(t) if t.len() == 2 => t.iter().collect(),
+                            other => vec![other],
+                        };
+                        for part in parts {
+                            if let Sym::Dict(d) = part {
+                                entries.extend(d.borrow().iter().cloned());
+                            }
+                        }
+                        return self.joblib_array(at, &entries);
                     }
                     _ => true,
                 }
@@ -973,12 +1034,16 @@ impl<'a> Vm<'a> {
                 }
                 let end = usize::try_from(n).ok().and_then(|n| self.pos.checked_add(n));
                 match end.filter(|&e| e <= self.data.len()) {
-                    Some(e) => self.frame_end = Some(e),
+                    Some(e) => {
+                        self.frame_end = Some(e);
+                        self.file_cursor = Some(e);
+                    }
                     None => {
                         // The C unpickler refuses a frame longer than the data; pickle.py
                         // reads what there is and goes on: so does this reading.
                         self.issue(at, IssueKind::Truncated);
                         self.frame_end = Some(self.data.len());
+                        self.file_cursor = Some(self.data.len());
                     }
                 }
                 true

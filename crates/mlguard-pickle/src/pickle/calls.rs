@@ -143,6 +143,16 @@ impl Vm<'_> {
     /// as a pickle would be, and the imports and calls found are reported at their own
     /// severity, so code after the unreadable part is still found.
     pub(super) fn resync(&mut self, from: usize) {
+        self.resync_keeping(from, |_| true);
+    }
+
+    /// `resync` over bytes the loader is not expected to read (after the last `STOP`):
+    /// only dangerous imports are kept, since plain data can look like a harmless name.
+    pub(super) fn resync_dangerous(&mut self, from: usize) {
+        self.resync_keeping(from, |c| c == Class::Dangerous);
+    }
+
+    fn resync_keeping(&mut self, from: usize, keep: fn(Class) -> bool) {
         if self.depth >= MAX_NESTING {
             return;
         }
@@ -160,7 +170,7 @@ impl Vm<'_> {
             let mut vm = Vm::new(&self.data[start..], self.allow, self.depth + 1);
             vm.run_one();
             next = start + vm.pos.max(1);
-            for mut imp in vm.out.imports {
+            for mut imp in vm.out.imports.into_iter().filter(|i| keep(i.class)) {
                 imp.offset += start as u64;
                 imp.alternative = true;
                 self.out.imports.push(imp);

@@ -11,9 +11,72 @@ use crate::classify::Class;
 pub(super) struct Dtype {
     pub(super) code: Rc<str>,
     pub(super) elsize: Cell<i64>,
+    /// Whether arrays of it hold objects (joblib then pickles them): `None` until known.
+    objects: Cell<Option<bool>>,
 }
 
 impl Dtype {
+    /// `numpy.dtype(code, ...)`.
+    pub(super) fn new(code: Rc<str>) -> Dtype {
+        let kind = code.trim_start_matches(['<', '>', '=', '|']).chars().next();
+        let objects = match kind {
+            Some('O') => Some(true),
+            // A void dtype may be structured: its fields come with BUILD.
+            Some('V') => None,
+            _ => Some(false),
+        };
+        Dtype { code, elsize: Cell::new(-1), objects: Cell::new(objects) }
+    }
+
+    /// Whether arrays of this dtype hold objects, if that is known.
+    pub(super) fn objects(&self) -> Option<bool> {
+        self.objects.get()
+    }
+
+    /// numpy's dtype `__setstate__`, by the length of the state: 9, 8 or 7 items are
+    /// (version, byteorder, subarray, names, fields, elsize, alignment[, flags[, metadata]]),
+    /// 6 drop names, 5 also the version.
+    pub(super) fn set_state(&self, t: &[Sym]) {
+        let (subarray, fields, elsize) = match t.len() {
+            7..=9 => (2, 4, 5),
+            6 => (2, 3, 4),
+            5 => (1, 2, 3),
+            _ => {
+                self.objects.set(None);
+                return;
+            }
+        };
+        if let Some(Sym::Int(e)) = t.get(elsize) {
+            self.elsize.set(*e);
+        }
+        let holds = |s: &Sym| -> Option<bool> {
+            match s {
+                Sym::None => Some(false),
+                Sym::Dtype(d) => d.objects(),
+                _ => None,
+            }
+        };
+        let sub = match &t[subarray] {
+            Sym::None => Some(false),
+            Sym::Tuple(st) => st.first().and_then(holds),
+            _ => None,
+        };
+        let fields = match &t[fields] {
+            Sym::None => Some(false),
+            Sym::Dict(d) => d.borrow().iter().try_fold(false, |acc, (_, v)| match v {
+                Sym::Tuple(f) => f.first().and_then(holds).map(|h| acc || h),
+                _ => None,
+            }),
+            _ => None,
+        };
+        let own = self.code.trim_start_matches(['<', '>', '=', '|']).starts_with('O');
+        self.objects.set(match (own, sub, fields) {
+            (true, _, _) | (_, Some(true), _) | (_, _, Some(true)) => Some(true),
+            (false, Some(false), Some(false)) => Some(false),
+            _ => None,
+        });
+    }
+
     /// Bytes per item, when the dtype is a plain one (`f8`, `<i4`, `U10`, `S3`, `M8`, ...).
     fn itemsize(&self) -> Option<u64> {
         let code = self.code.trim_start_matches(['<', '>', '=', '|']);
@@ -29,8 +92,9 @@ impl Dtype {
     }
 }
 
+/// A key of a state dict: the last one wins, as in the `__dict__` BUILD updates.
 fn dict_get<'d>(d: &'d [(Rc<str>, Sym)], key: &str) -> Option<&'d Sym> {
-    d.iter().find(|(k, _)| &**k == key).map(|(_, v)| v)
+    d.iter().rev().find(|(k, _)| &**k == key).map(|(_, v)| v)
 }
 
 /// The record streams of a legacy tar `torch.save` file (torch < 0.1.10), where pickles
@@ -123,14 +187,33 @@ impl Vm<'_> {
     /// the array itself, outside the pickle: an optional alignment byte and padding, then
     /// the raw bytes — or, for an object array, a whole pickle that the loader runs too.
     pub(super) fn joblib_array(&mut self, at: usize, state: &[(Rc<str>, Sym)]) -> Step {
-        // joblib reads the array from the file itself, after the pickle's frame.
-        self.frame_end = None;
+        // joblib reads the array from the file itself: inside a frame, the file is past the
+        // frame (pickle.py read it whole), and the frame's remaining opcodes come first.
+        let in_frame = self.frame_end.is_some_and(|e| self.pos < e);
+        let resume = self.pos;
+        if in_frame && let Some(cursor) = self.file_cursor {
+            self.pos = cursor;
+        }
+        let step = self.joblib_array_at(at, state);
+        if in_frame {
+            self.file_cursor = Some(self.pos);
+            self.pos = resume;
+        }
+        step
+    }
+
+    fn joblib_array_at(&mut self, at: usize, state: &[(Rc<str>, Sym)]) -> Step {
         let Some(Sym::Dtype(dtype)) = dict_get(state, "dtype").cloned() else {
             self.issue(at, IssueKind::BadArgument("joblib array without a dtype"));
             self.resync(self.pos);
             return Step::Fail;
         };
-        if dtype.code.trim_start_matches(['<', '>', '=', '|']).starts_with('O') {
+        let Some(objects) = dtype.objects() else {
+            self.issue(at, IssueKind::BadArgument("joblib array whose dtype may hold objects"));
+            self.resync(self.pos);
+            return Step::Fail;
+        };
+        if objects {
             if self.depth >= MAX_NESTING {
                 self.issue(at, IssueKind::Limit("nesting depth"));
                 return Step::Fail;
@@ -140,7 +223,8 @@ impl Vm<'_> {
             let read = vm.run_one();
             vm.out.pickles = u32::from(read);
             vm.out.complete = read;
-            self.pos = start + vm.pos;
+            // After a framed pickle, the file is at the end of its last frame.
+            self.pos = start + vm.pos.max(vm.frame_end.unwrap_or(0));
             let mut nested = vm.out;
             // The loader stops where the object array's pickle does: that is this stream's
             // end too, reported once, here.
