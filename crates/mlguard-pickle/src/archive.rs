@@ -107,10 +107,15 @@ fn tar_name(h: &[u8], long: Option<String>) -> String {
     })
 }
 
+/// Output always allowed whatever the ratio: real arrays compress far past 1000:1 (80 MB of
+/// `np.zeros` deflates to ~80 KB), bombs need much more than this to hurt.
+pub const RATIO_FREE_BYTES: u64 = 256 << 20;
+
 /// Most bytes a compressed stream of `compressed` bytes may inflate to: the ratio limit
-/// (streams under 1 MiB of output are always allowed) and what is left of the budget.
+/// (streams under [`RATIO_FREE_BYTES`] of output are always allowed) and what is left of
+/// the budget.
 pub(crate) fn output_cap(compressed: usize, budget: u64) -> usize {
-    let ratio_cap = (compressed as u64).saturating_mul(MAX_RATIO).max(1 << 20);
+    let ratio_cap = (compressed as u64).saturating_mul(MAX_RATIO).max(RATIO_FREE_BYTES);
     usize::try_from(ratio_cap.min(budget).min(MAX_TOTAL_BYTES)).unwrap_or(usize::MAX)
 }
 

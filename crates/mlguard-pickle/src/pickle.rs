@@ -185,6 +185,8 @@ struct Vm<'a> {
     proto: u8,
     /// End of the current `FRAME` (protocol 4+): an opcode may not run past it.
     frame_end: Option<usize>,
+    /// What the last pickle loaded to (the top of the stack at its `STOP`).
+    result: Option<Sym>,
     /// Where the file is while opcodes are read from the current frame's buffer: the
     /// frame's end, or after the data joblib read from the file meanwhile.
     file_cursor: Option<usize>,
@@ -224,6 +226,7 @@ impl<'a> Vm<'a> {
             proto: 0,
             frame_end: None,
             file_cursor: None,
+            result: None,
             straddled: false,
         }
     }
@@ -501,7 +504,7 @@ impl<'a> Vm<'a> {
     }
 
     /// The module and name of an imported callable.
-    fn imported(&self, s: &Sym) -> Option<(&str, &str)> {
+    pub(super) fn imported(&self, s: &Sym) -> Option<(&str, &str)> {
         match s {
             Sym::Callable(i) => {
                 self.out.imports.get(*i).map(|imp| (imp.module.as_str(), imp.name.as_str()))
@@ -582,6 +585,7 @@ impl<'a> Vm<'a> {
                 if matches!(self.stack.last(), None | Some(Sym::Mark)) {
                     self.issue(at, IssueKind::StackUnderflow("STOP"));
                 }
+                self.result = self.stack.last().cloned();
                 return Step::Stop;
             }
             b'0' => {
@@ -891,6 +895,18 @@ impl<'a> Vm<'a> {
                 match (self.stack.last(), &state) {
                     (Some(Sym::Dtype(d)), Sym::Tuple(t)) => {
                         d.set_state(t);
+                        true
+                    }
+                    // A wrapper's state (a partial's func, args and keywords) holds what it
+                    // will call.
+                    (Some(Sym::Wrapped(_)), state) => {
+                        let mut held = Vec::new();
+                        calls::collect(state, &mut held, &mut Vec::new());
+                        for h in held {
+                            if let Some(imp) = self.out.imports.get_mut(h) {
+                                imp.wrapped = true;
+                            }
+                        }
                         true
                     }
                     (Some(Sym::JoblibArray), state) => {

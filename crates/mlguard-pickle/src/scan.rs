@@ -283,8 +283,10 @@ impl Ctx<'_> {
                 let (members, problems) = archive::tar_members(data);
                 malformed(file, "tar", problems, out);
                 // Legacy torch.save: `storages` and `tensors` interleave pickles and raw data.
-                let legacy = members.iter().any(|(n, _)| n == "sys_info")
-                    && members.iter().any(|(n, _)| n == "pickle");
+                // torch's legacy_load reads `storages`, `tensors` and `pickle` (never
+                // `sys_info`).
+                let has = |name: &str| members.iter().any(|(n, _)| n == name);
+                let legacy = has("pickle") && (has("storages") || has("tensors"));
                 for (member, bytes) in members {
                     let name = format!("{file}:{member}");
                     let kind = match member.as_str() {

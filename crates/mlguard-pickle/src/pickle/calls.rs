@@ -35,6 +35,19 @@ impl Vm<'_> {
             self.latin1_payload(at, args);
             return None;
         }
+        // copyreg._reconstructor(cls, base, state) runs base.__new__ and, for any base but
+        // object, base.__init__(obj, state): the base is called.
+        if module == "copyreg" && name == "_reconstructor" {
+            if let Sym::Tuple(t) = args
+                && let Some(base @ Sym::Callable(b)) = t.get(1)
+                && self.imported(base) != Some(("builtins", "object"))
+                && self.imported(base) != Some(("__builtin__", "object"))
+                && let Some(imp) = self.out.imports.get_mut(*b)
+            {
+                imp.wrapped = true;
+            }
+            return None;
+        }
         match behavior(&module, &name) {
             Behavior::Plain => None,
             Behavior::Attribute => {

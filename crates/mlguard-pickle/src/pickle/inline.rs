@@ -127,7 +127,6 @@ pub fn analyze_legacy(data: &[u8], allow: &[String], member: LegacyMember) -> An
     let mut vm = Vm::new(data, allow, 0);
     let mut first = true;
     while vm.pos < data.len() {
-        let imports_before = vm.out.imports.len();
         if !vm.run_one() {
             return vm.out;
         }
@@ -137,10 +136,17 @@ pub fn analyze_legacy(data: &[u8], allow: &[String], member: LegacyMember) -> An
         }
         let raw = match member {
             LegacyMember::Storages => {
-                let size = vm.out.imports[imports_before..]
-                    .iter()
-                    .rev()
-                    .find_map(|i| storage_element_size(&i.name));
+                // torch unpacks the record as (key, location, storage_type) and sizes the
+                // elements by storage_type.
+                let size = match &vm.result {
+                    Some(Sym::Tuple(t)) if t.len() == 3 => match &t[2] {
+                        Sym::Callable(i) => {
+                            vm.out.imports.get(*i).and_then(|imp| storage_element_size(&imp.name))
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                };
                 let count = vm.uint(8);
                 size.zip(count).and_then(|(s, c)| s.checked_mul(c))
             }

@@ -334,6 +334,14 @@ def write_numpy():
     rel = "benign/numpy/savez_compressed_big.npz"
     np.savez_compressed(path(rel), big=np.tile(np.arange(1024, dtype=np.float64), 64))
     benign(rel, fam, "np.savez_compressed with a 512 KiB array")
+    # Found in review: a field named 'O' is not an object dtype; 80 MB of zeros compresses
+    # far past 1000:1 and is an array, not a bomb.
+    rel = "benign/numpy/ohlc_fields.npy"
+    np.save(path(rel), np.zeros(4, dtype=[("O", "<f8"), ("H", "<f8"), ("L", "<f8"), ("C", "<f8")]))
+    benign(rel, fam, "np.save structured array with a field named 'O'")
+    rel = "benign/numpy/zeros_compressed.npz"
+    np.savez_compressed(path(rel), z=np.zeros(10**7))
+    benign(rel, fam, "np.savez_compressed of 80 MB of zeros")
     for p in (2, 5):
         rel = f"benign/numpy/pickled_arrays.p{p}.pkl"
         pickle_file(rel, {"a": arrays["float64"], "s": arrays["structured"], "o": objects}, p)
@@ -400,6 +408,12 @@ def write_joblib():
     rel = "benign/joblib/scalars.joblib"
     joblib.dump({"n": 3, "names": ["a", "b"], "lr": np.float64(0.01)}, path(rel))
     benign(rel, fam, "joblib.dump of plain Python values and a NumPy scalar")
+    # Found in review: a structured array with an object field is pickled by joblib.
+    mixed = np.array([({"k": 1}, 3), ("x", 4)], dtype=[("a", "O"), ("b", "<i8")])
+    for codec in (None, "zlib", "xz"):
+        rel = f"benign/joblib/structured_object_field.{codec or 'raw'}.joblib"
+        joblib.dump({"m": mixed}, path(rel), compress=(codec, 3) if codec else 0)
+        benign(rel, fam, f"joblib.dump structured array with an object field, compress={codec}")
 
 
 def write_sklearn():
