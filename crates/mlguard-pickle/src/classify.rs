@@ -159,12 +159,17 @@ fn verdict(module: &str, name: &str) -> Option<Verdict> {
             return Some(Verdict::Dangerous);
         }
         // A module-wide row speaks for what the module defines, not for the modules it
-        // imports (`getopt.os` is `os`) or keeps under a private alias (`html._re`).
+        // imports (`getopt.os` is `os`).
         if r.module_names.contains(name) {
             return Some(most_severe(star(name).unwrap_or(Verdict::Unknown), Verdict::Unknown));
         }
+        // Nor for lower-case names: functions and constants, but also module aliases a
+        // module keeps (`np`, `_re`) that no table can list. Classes are what safe modules
+        // are listed for; anything else a real file needs has an exact row.
         return match star(module) {
-            Some(Verdict::Safe | Verdict::Wraps | Verdict::Resolves) if name.starts_with('_') => {
+            Some(Verdict::Safe | Verdict::Wraps | Verdict::Resolves)
+                if !name.starts_with(char::is_uppercase) =>
+            {
                 Some(Verdict::Unknown)
             }
             v => v,

@@ -163,6 +163,11 @@ enum Sym {
     /// The result of a callable judged by what it wraps (`functools.partial(f, ...)`):
     /// calling it calls the imports it holds.
     Wrapped(Rc<[usize]>),
+    /// `operator.attrgetter(...)`/`methodcaller(...)` (the import's index): applied to an
+    /// object it reaches an attribute chosen by name.
+    Getter(usize),
+    /// What a getter reached: calling it runs a method of the attacker's choosing.
+    Reached(usize),
     Other,
 }
 
@@ -895,6 +900,16 @@ impl<'a> Vm<'a> {
                 match (self.stack.last(), &state) {
                     (Some(Sym::Dtype(d)), Sym::Tuple(t)) => {
                         d.set_state(t);
+                        true
+                    }
+                    // BUILD on an imported module or class sets its attributes (pickle's
+                    // load_build falls back to setattr): process-wide monkey-patching.
+                    (Some(Sym::Callable(i)), _) => {
+                        let i = *i;
+                        if let Some(imp) = self.out.imports.get_mut(i) {
+                            imp.class = Class::Dangerous;
+                            imp.wrapped = true;
+                        }
                         true
                     }
                     // A wrapper's state (a partial's func, args and keywords) holds what it

@@ -26,6 +26,30 @@ impl Vm<'_> {
                 }
                 return Some(Sym::Other);
             }
+            // A getter applied to an object: an attribute or method of something the
+            // pickle built, chosen by name (`attrgetter('query')(DataFrame())`).
+            Sym::Getter(g) => {
+                let g = *g;
+                let mut given = Vec::new();
+                collect(args, &mut given, &mut Vec::new());
+                for h in given {
+                    if let Some(imp) = self.out.imports.get_mut(h) {
+                        imp.wrapped = true;
+                    }
+                }
+                if self.out.imports.get(g).is_some_and(|imp| imp.target.1 == "methodcaller") {
+                    self.reach(g);
+                    return Some(Sym::Other);
+                }
+                return Some(Sym::Reached(g));
+            }
+            // Calling it calls any method of any object the pickle built: what a getter
+            // reached runs code of the attacker's choosing (DataFrame.query evaluates, Path
+            // .write_text writes).
+            Sym::Reached(g) => {
+                self.reach(*g);
+                return Some(Sym::Other);
+            }
             Sym::Callable(i) => *i,
             _ => return None,
         };
@@ -90,11 +114,26 @@ impl Vm<'_> {
                 {
                     imp.class = Class::Dangerous;
                 }
+                if getter {
+                    return Some(Sym::Getter(i));
+                }
+                // Given a value this reading cannot see into (an object the pickle built),
+                // it may call any callable the pickle put there.
+                if !known {
+                    self.any_dangerous_may_be_called();
+                }
                 // Some call what they are given at once (numpy's __randomstate_ctor), others
                 // when their result is called (partial): either way it counts as called.
                 for &h in &held {
                     if let Some(imp) = self.out.imports.get_mut(h) {
                         imp.wrapped = true;
+                    }
+                    // A wrapper that holds a getter's reach calls it.
+                    let is_getter = self.out.imports.get(h).is_some_and(|imp| {
+                        matches!(imp.target.1.as_str(), "attrgetter" | "methodcaller")
+                    });
+                    if is_getter {
+                        self.reach(h);
                     }
                 }
                 Some(Sym::Wrapped(Rc::from(held)))
@@ -147,6 +186,25 @@ impl Vm<'_> {
         }
         if let Some(bytes) = latin1(text, usize::MAX) {
             self.out.decoded.push((at as u64, bytes));
+        }
+    }
+
+    /// Every dangerous import of the pickle counts as called: a callable that calls what it
+    /// is given was handed something whose contents are not followed.
+    fn any_dangerous_may_be_called(&mut self) {
+        for imp in &mut self.out.imports {
+            if imp.class == Class::Dangerous {
+                imp.wrapped = true;
+            }
+        }
+    }
+
+    /// What a getter reached is called (or handed to something that calls it): the getter
+    /// is rated dangerous and called.
+    pub(super) fn reach(&mut self, getter: usize) {
+        if let Some(imp) = self.out.imports.get_mut(getter) {
+            imp.class = Class::Dangerous;
+            imp.called = true;
         }
     }
 
@@ -205,6 +263,7 @@ pub(super) fn collect(s: &Sym, held: &mut Vec<usize>, names: &mut Vec<Rc<str>>) 
     match s {
         Sym::Callable(i) => held.push(*i),
         Sym::Wrapped(h) => held.extend(h.iter().copied()),
+        Sym::Getter(g) | Sym::Reached(g) => held.push(*g),
         Sym::Str(t) => names.push(t.clone()),
         // Every item is visited (all of them may hold imports), known or not.
         Sym::Tuple(items) => {
