@@ -34,7 +34,15 @@ pub fn render_text(report: &Report, opts: TextOptions) -> String {
     }
     for f in &report.findings {
         let level = paint(opts, f.level, f.level.as_str());
-        let _ = write!(out, "{level}[{}] {}: {}", f.check, f.location, f.message);
+        // Locations and messages carry names read from untrusted files (pickle globals, zip
+        // member names): control characters are escaped so they cannot drive the terminal.
+        let _ = write!(
+            out,
+            "{level}[{}] {}: {}",
+            f.check,
+            escape_controls(&f.location.to_string()),
+            escape_controls(&f.message)
+        );
         if let Some(v) = &f.value {
             let _ = write!(out, " (value: {})", quote(v));
         }
@@ -49,7 +57,7 @@ pub fn render_text(report: &Report, opts: TextOptions) -> String {
             let _ = writeln!(out, "  {line:>5} | {code}");
         }
         if let Some(help) = &f.help {
-            let _ = writeln!(out, "        = help: {help}");
+            let _ = writeln!(out, "        = help: {}", escape_controls(help));
         }
     }
     if report.omitted > 0 {
@@ -57,6 +65,18 @@ pub fn render_text(report: &Report, opts: TextOptions) -> String {
             writeln!(out, "... {} more not shown (raise --max-errors to see more)", report.omitted);
     }
     out
+}
+
+/// Text with its control characters escaped (`\u{1b}`), so it can never move the cursor or
+/// inject terminal escapes; tabs are kept.
+fn escape_controls(v: &str) -> String {
+    v.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> =
+                if c.is_control() && c != '\t' { c.escape_default().collect() } else { vec![c] };
+            escaped
+        })
+        .collect()
 }
 
 /// Quotes a value for display, escaping control characters so a value can never move the
@@ -117,6 +137,7 @@ mod tests {
         assert!(text.find("summary:") < text.find("error[constraint.maximum]"));
         assert!(text.contains("warning[csv.formula]"), "{text}");
         assert!(text.contains("\\u{1b}[2J"), "control chars escaped: {text}");
+        assert!(!text.contains('\u{1b}'), "no raw escape anywhere: {text}");
         assert!(text.contains("summary:"));
         assert!(!text.contains('\x1b'));
     }
@@ -214,6 +235,22 @@ pub fn render_sarif(report: &Report) -> String {
 mod sarif_tests {
     use super::*;
     use crate::{Finding, Location, Severity};
+
+    #[test]
+    fn names_from_files_cannot_drive_the_terminal() {
+        let mut r = Report::new("scan-model", "m.zip");
+        r.push(
+            Finding::new(
+                "model.pickle.unknown-import",
+                Severity::Medium,
+                "imports a\x1b[2J\x1b[8m",
+            )
+            .at(Location::file("m.zip:\x1b]0;title\x07.pkl")),
+        );
+        let text = render_text(&r, TextOptions::default());
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(text.contains("\\u{1b}[2J"), "{text}");
+    }
 
     #[test]
     fn sarif_has_rules_levels_and_locations() {

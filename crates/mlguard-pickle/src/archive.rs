@@ -29,7 +29,20 @@ fn u32le(b: &[u8], at: usize) -> Option<u32> {
 
 /// Whether `data` is a tar archive (POSIX ustar or GNU: the magic at byte 257).
 pub(crate) fn is_tar(data: &[u8]) -> bool {
-    bytes_at(data, 257, 5) == Some(b"ustar")
+    bytes_at(data, 257, 5) == Some(b"ustar") || v7_header(data)
+}
+
+/// A pre-POSIX (V7) tar header, which has no magic: Python's `tarfile` (and so legacy
+/// `torch.save` loading) accepts any first block whose checksum is right.
+fn v7_header(data: &[u8]) -> bool {
+    let Some(h) = bytes_at(data, 0, 512) else { return false };
+    let named = h[0] != 0 && h[..100].iter().all(|&b| b == 0 || (0x20..0x7f).contains(&b));
+    let sum: u64 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) })
+        .sum();
+    named && tar_number(&h[148..156]) == Some(sum)
 }
 
 /// A tar header's numeric field: octal ASCII, or GNU base-256 when the high bit is set.

@@ -178,7 +178,14 @@ fn verdict(module: &str, name: &str) -> Option<Verdict> {
     if r.exact.get(&(module.to_owned(), first.to_owned())) == Some(&Verdict::Dangerous) {
         return Some(Verdict::Dangerous);
     }
-    let inner = verdict(&format!("{module}.{first}"), rest).unwrap_or(Verdict::Unknown);
+    let mut inner = verdict(&format!("{module}.{first}"), rest).unwrap_or(Verdict::Unknown);
+    // An attribute that is a module (`np._pytesttester.os`): what is reached through it is
+    // that module's.
+    if r.module_names.contains(first)
+        && let Some(v) = verdict(first, rest)
+    {
+        inner = most_severe(inner, v);
+    }
     let outer = match star(module) {
         Some(Verdict::Dangerous) => Verdict::Dangerous,
         _ => Verdict::Unknown,

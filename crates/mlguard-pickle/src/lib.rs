@@ -15,6 +15,7 @@
 pub mod archive;
 pub mod classify;
 pub mod compressed;
+mod keras;
 mod npy;
 pub mod pickle;
 mod scan;

@@ -3,8 +3,9 @@
 use mlguard_findings::{Finding, Location, Severity};
 
 use crate::archive;
-use crate::classify::{Class, allowed};
+use crate::classify::Class;
 use crate::compressed::{self, Codec};
+use crate::keras::{self, keras_config};
 use crate::pickle::{Analysis, IssueKind, LegacyMember, analyze, analyze_legacy};
 use crate::zip::{self, Seen};
 
@@ -21,6 +22,8 @@ pub struct ScanOptions {
 /// File name extensions of model formats: such a file whose content is not recognised is
 /// a finding (a loader may still read it), where any other unrecognised file is not.
 pub const MODEL_EXTENSIONS: &[&str] = &[
+    "h5",
+    "hdf5",
     "pkl",
     "pickle",
     "p",
@@ -80,6 +83,8 @@ pub enum Format {
     Compressed(Codec),
     /// A safetensors file (an 8-byte header length, then a JSON header).
     Safetensors,
+    /// An HDF5 file (a legacy Keras `.h5` model, or weights).
+    Hdf5,
     /// UTF-8 text that does not parse as a pickle (source code, CSV, JSON...).
     Text,
     /// Anything else.
@@ -93,6 +98,7 @@ pub fn detect(data: &[u8]) -> Format {
         [b'P', b'K', 3, 4, ..] | [b'P', b'K', 5, 6, ..] => Format::Zip,
         [0x93, b'N', b'U', b'M', b'P', b'Y', ..] => Format::Npy,
         [b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C, ..] => Format::SevenZip,
+        _ if data.starts_with(keras::HDF5_MAGIC) => Format::Hdf5,
         _ if archive::is_tar(data) => Format::Tar,
         [a, b, c, d, e, f, g, h, b'{', ..]
             if u64::from_le_bytes([*a, *b, *c, *d, *e, *f, *g, *h])
@@ -263,23 +269,7 @@ impl Ctx<'_> {
             }
             Format::Zip => self.zip(file, data, depth, out),
             Format::Tar => {
-                // A tar header's name field is the first thing a pickle loader reads: a
-                // polyglot is scanned both ways.
-                if data.first().is_some_and(|&b| crate::pickle::is_opcode(b))
-                    && reads_as_pickle(data)
-                {
-                    let a = analyze(data, &self.opts.allow);
-                    let name = format!("{file} (read as a pickle)");
-                    self.pickle_report(
-                        &name,
-                        data,
-                        &a,
-                        &["model.pickle.junk-after-stop"],
-                        false,
-                        depth,
-                        out,
-                    );
-                }
+                self.also_as_pickle(file, data, depth, out);
                 let (members, problems) = archive::tar_members(data);
                 malformed(file, "tar", problems, out);
                 // Legacy torch.save: `storages` and `tensors` interleave pickles and raw data.
@@ -316,6 +306,7 @@ impl Ctx<'_> {
                 }
             }
             Format::Compressed(codec) => {
+                self.also_as_pickle(file, data, depth, out);
                 match compressed::decompress(codec, data, &mut self.budget) {
                     Ok(inner) => {
                         let name = format!("{file}:{}", codec.name());
@@ -329,23 +320,26 @@ impl Ctx<'_> {
                     )),
                 }
             }
-            Format::Safetensors => match mlguard_safetensors::read(data) {
-                Ok(f) => out.push(archive::container_finding(
-                    file,
-                    "model.safetensors.ok",
-                    Severity::Info,
-                    format!(
-                        "safetensors with {} tensors: a strict header and no code",
-                        f.tensors.len()
-                    ),
-                )),
-                Err(e) => out.push(archive::container_finding(
-                    file,
-                    "model.safetensors.invalid",
-                    Severity::Medium,
-                    format!("safetensors: {e}"),
-                )),
-            },
+            Format::Safetensors => {
+                self.also_as_pickle(file, data, depth, out);
+                match mlguard_safetensors::read(data) {
+                    Ok(f) => out.push(archive::container_finding(
+                        file,
+                        "model.safetensors.ok",
+                        Severity::Info,
+                        format!(
+                            "safetensors with {} tensors: a strict header and no code",
+                            f.tensors.len()
+                        ),
+                    )),
+                    Err(e) => out.push(archive::container_finding(
+                        file,
+                        "model.safetensors.invalid",
+                        Severity::Medium,
+                        format!("safetensors: {e}"),
+                    )),
+                }
+            }
             Format::Npy => match archive::npy_pickle(data) {
                 Ok(Some((offset, pickle))) => {
                     let a = analyze(pickle, &self.opts.allow);
@@ -372,6 +366,11 @@ impl Ctx<'_> {
                     )
                     .at(loc()),
                 ),
+            Format::Hdf5 => keras::hdf5(file, data, self.opts, out),
+            // An unzipped Keras model is a directory holding its config.json.
+            Format::Text if origin != Origin::Payload && file.ends_with("config.json") => {
+                keras_config(file, data, self.opts, out)
+            }
             format @ (Format::Text | Format::Other) => {
                 let (severity, what) = if format == Format::Text {
                     (Severity::Low, "text, not a pickle or model file: not analysed")
@@ -393,6 +392,25 @@ impl Ctx<'_> {
                 )
                 .at(loc()),
             ),
+        }
+    }
+
+    /// A file recognised by a magic that a pickle loader would still read as a pickle (a
+    /// tar header's name field, `BZh` that is also `BINBYTES`, a safetensors length that is
+    /// also opcodes): scanned that way too when it reads as one.
+    fn also_as_pickle(&mut self, file: &str, data: &[u8], depth: usize, out: &mut Vec<Finding>) {
+        if data.first().is_some_and(|&b| crate::pickle::is_opcode(b)) && reads_as_pickle(data) {
+            let a = analyze(data, &self.opts.allow);
+            let name = format!("{file} (read as a pickle)");
+            self.pickle_report(
+                &name,
+                data,
+                &a,
+                &["model.pickle.junk-after-stop"],
+                false,
+                depth,
+                out,
+            );
         }
     }
 
@@ -536,50 +554,6 @@ fn malformed(file: &str, container: &str, problems: Vec<String>, findings: &mut 
             Severity::Medium,
             format!("{container}: {p}"),
         ));
-    }
-}
-
-/// A Keras model config (`config.json` in a `.keras` archive): `Lambda` layers carry
-/// Python code that runs when the model is loaded; custom objects come from modules
-/// outside Keras and are reported for a person to judge (`--allow module` clears them).
-fn keras_config(file: &str, bytes: &[u8], opts: &ScanOptions, out: &mut Vec<Finding>) {
-    let Ok(json) = serde_json::from_slice::<serde_json::Value>(bytes) else { return };
-    let mut stack = vec![&json];
-    while let Some(v) = stack.pop() {
-        match v {
-            serde_json::Value::Object(m) => {
-                let class = m.get("class_name").and_then(|c| c.as_str()).unwrap_or("");
-                let module = m.get("module").and_then(|c| c.as_str()).unwrap_or("");
-                if class == "Lambda"
-                    || class == "TFOpLambda"
-                        && m.get("config").is_some_and(|c| c.get("function").is_some())
-                {
-                    let layer = m
-                        .get("config")
-                        .and_then(|c| c.get("name"))
-                        .and_then(|n| n.as_str())
-                        .unwrap_or("?");
-                    out.push(
-                        Finding::new("model.keras.lambda", Severity::High, format!("Lambda layer {layer:?}: its Python code runs when the model is loaded"))
-                            .at(Location::file(file.to_owned()))
-                            .with_value(class),
-                    );
-                } else if !module.is_empty()
-                    && module != "keras"
-                    && !module.starts_with("keras.")
-                    && !allowed(module, class, &opts.allow)
-                {
-                    out.push(
-                        Finding::new("model.keras.custom-object", Severity::Medium, format!("custom object {class} from module {module}: its code runs when the model is loaded"))
-                            .at(Location::file(file.to_owned()))
-                            .with_value(format!("{module}.{class}")),
-                    );
-                }
-                stack.extend(m.values());
-            }
-            serde_json::Value::Array(a) => stack.extend(a),
-            _ => {}
-        }
     }
 }
 

@@ -46,6 +46,7 @@ const FLAG_DESCRIPTOR: u16 = 1 << 3;
 const STORED: u16 = 0;
 const DEFLATED: u16 = 8;
 const BZIP2: u16 = 12;
+const LZMA: u16 = 14;
 
 /// One member: where its data is and how it is compressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -627,6 +628,21 @@ pub(crate) fn extract(data: &[u8], m: &Member, budget: &mut u64) -> Result<Vec<u
                 return Err(bomb());
             }
             out
+        }
+        LZMA => {
+            // 4.4.5 / Python's zipfile: a 2-byte version, the size of the properties, the
+            // properties (lc/lp/pb and dictionary size), then a raw LZMA stream ended by a
+            // marker: that is the "alone" format with an unknown size.
+            let props_len = usize::from(u16le(raw, 2).ok_or("the LZMA header is cut off")?);
+            let props = bytes_at(raw, 4, props_len).filter(|p| p.len() >= 5);
+            let props = props.ok_or("the LZMA properties are malformed")?;
+            let mut alone = props[..5].to_vec();
+            alone.extend([0xff; 8]);
+            alone.extend(raw.get(4 + props_len..).unwrap_or_default());
+            let mut left = *budget;
+            let out = crate::compressed::decompress(crate::Codec::Lzma, &alone, &mut left)?;
+            *budget = left;
+            return Ok(out);
         }
         other => {
             return Err(format!("compression method {other} is not supported by this scanner"));
