@@ -12,21 +12,79 @@ use crate::output::Out;
 /// Largest file read whole for scanning.
 const MAX_FILE_BYTES: u64 = 8 << 30;
 
-fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack: Vec<PathBuf> = paths.iter().rev().cloned().collect();
-    while let Some(p) = stack.pop() {
-        if p.is_dir() {
-            let mut children: Vec<PathBuf> = std::fs::read_dir(&p)
-                .map(|d| d.flatten().map(|e| e.path()).collect())
-                .unwrap_or_default();
-            children.sort();
-            stack.extend(children.into_iter().rev());
+/// What a walk of the paths found: files to scan, and what it could not read or skipped
+/// (reported, never silently dropped).
+struct Walk {
+    files: Vec<PathBuf>,
+    problems: Vec<Finding>,
+}
+
+/// The regular files under `paths`, in order. Directories are walked once each (a symlink
+/// loop is not followed again); FIFOs, sockets and devices are not read (a FIFO would block
+/// the scan, `/dev/zero` never ends): named on the command line that is medium, met in a
+/// walk low. A directory or entry that cannot be read is medium.
+fn files(paths: &[PathBuf]) -> Walk {
+    let mut walk = Walk { files: Vec::new(), problems: Vec::new() };
+    let mut seen = std::collections::HashSet::new();
+    let mut stack: Vec<(PathBuf, bool)> = paths.iter().rev().map(|p| (p.clone(), true)).collect();
+    let problem = |p: &Path, check: &str, severity: Severity, message: String| {
+        Finding::new(check, severity, message).at(Location::file(p.display().to_string()))
+    };
+    while let Some((p, named)) = stack.pop() {
+        let meta = match std::fs::metadata(&p) {
+            Ok(m) => m,
+            Err(e) => {
+                walk.problems.push(problem(
+                    &p,
+                    "model.file.unreadable",
+                    Severity::Medium,
+                    format!("could not be read: {e}"),
+                ));
+                continue;
+            }
+        };
+        if meta.is_dir() {
+            let key = std::fs::canonicalize(&p).unwrap_or_else(|_| p.clone());
+            if !seen.insert(key) {
+                continue;
+            }
+            match std::fs::read_dir(&p) {
+                Ok(entries) => {
+                    let mut children = Vec::new();
+                    for e in entries {
+                        match e {
+                            Ok(e) => children.push(e.path()),
+                            Err(e) => walk.problems.push(problem(
+                                &p,
+                                "model.file.unreadable",
+                                Severity::Medium,
+                                format!("an entry of this directory could not be read: {e}"),
+                            )),
+                        }
+                    }
+                    children.sort();
+                    stack.extend(children.into_iter().rev().map(|c| (c, false)));
+                }
+                Err(e) => walk.problems.push(problem(
+                    &p,
+                    "model.file.unreadable",
+                    Severity::Medium,
+                    format!("directory could not be read: {e}"),
+                )),
+            }
+        } else if meta.is_file() {
+            walk.files.push(p);
         } else {
-            out.push(p);
+            let severity = if named { Severity::Medium } else { Severity::Low };
+            walk.problems.push(problem(
+                &p,
+                "model.file.not-regular",
+                severity,
+                "not a regular file (a FIFO, socket or device): not read".into(),
+            ));
         }
     }
-    out
+    walk
 }
 
 pub(crate) fn threshold(t: Threshold) -> Severity {
@@ -45,12 +103,17 @@ pub(crate) fn scan_model(a: &ScanModelArgs, out: &mut Out) -> anyhow::Result<Exi
         }
     }
     let opts = ScanOptions { allow: a.allow.clone(), verbose: a.verbose };
-    let all = files(&a.paths);
+    let walk = files(&a.paths);
+    let all = walk.files;
     let mut report = Report::new(
         "scan-model",
         a.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "),
     );
-    let mut read_errors = 0u64;
+    let mut read_errors =
+        walk.problems.iter().filter(|f| f.severity >= Severity::Medium).count() as u64;
+    for f in walk.problems {
+        report.push(f);
+    }
     for path in &all {
         let name = path.display().to_string();
         match read(path) {
@@ -104,12 +167,13 @@ pub(crate) fn scan_model(a: &ScanModelArgs, out: &mut Out) -> anyhow::Result<Exi
     })
 }
 
+/// A file's bytes, at most [`MAX_FILE_BYTES`] of them whatever its size claims to be.
 fn read(path: &Path) -> std::io::Result<Vec<u8>> {
-    let len = std::fs::metadata(path)?.len();
-    if len > MAX_FILE_BYTES {
-        return Err(std::io::Error::other(format!(
-            "{len} bytes, over the {MAX_FILE_BYTES}-byte limit"
-        )));
+    use std::io::Read;
+    let mut data = Vec::new();
+    std::fs::File::open(path)?.take(MAX_FILE_BYTES + 1).read_to_end(&mut data)?;
+    if data.len() as u64 > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!("over the {MAX_FILE_BYTES}-byte limit")));
     }
-    std::fs::read(path)
+    Ok(data)
 }

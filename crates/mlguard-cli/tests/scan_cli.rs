@@ -98,3 +98,50 @@ fn allow_patterns_and_quiet_projects() {
     let o = run(d, &["scan", "model", "evil.pkl", "--allow", "posix.*"]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+#[test]
+fn walks_end_and_say_what_they_skip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("proj/sub")).expect("mkdir");
+    // Two symlinks back to the top: the walk must end, each directory read once.
+    std::os::unix::fs::symlink(d.join("proj"), d.join("proj/sub/up")).expect("symlink");
+    std::os::unix::fs::symlink(d.join("proj"), d.join("proj/sub/up2")).expect("symlink");
+    // A FIFO would block a read forever; /dev/zero never ends.
+    let fifo = d.join("proj/pipe.pkl");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success()));
+    std::os::unix::fs::symlink("/dev/zero", d.join("proj/zero.pkl")).expect("symlink");
+    std::fs::write(d.join("proj/sub/ok.pkl"), b"\x80\x04}\x8c\x01a\x4b\x01s.").expect("write");
+    let o = run(d, &["scan", "model", "proj", "--format", "json"]);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let checks: Vec<_> = j["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            (
+                f["check"].as_str().unwrap_or("").to_owned(),
+                f["severity"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        checks.iter().filter(|(c, _)| c == "model.file.not-regular").count(),
+        2,
+        "{checks:?}"
+    );
+    assert_eq!(j["stats"]["files"], 1, "{j}");
+    // Named on the command line, a FIFO is not skipped quietly.
+    let o = run(d, &["scan", "model", "proj/pipe.pkl"]);
+    assert_eq!(o.status.code(), Some(1));
+    // An unzipped Keras model: its config.json names a Lambda layer.
+    std::fs::create_dir(d.join("model_dir")).expect("mkdir");
+    std::fs::write(
+        d.join("model_dir/config.json"),
+        br#"{"class_name": "Functional", "config": {"layers": [{"class_name": "Lambda", "config": {"name": "l"}}]}}"#,
+    )
+    .expect("write");
+    let o = run(d, &["scan", "model", "model_dir"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("model.keras.lambda"));
+}
