@@ -845,3 +845,20 @@ fn central_directory_and_local_headers_that_disagree_are_both_scanned() {
     let names: Vec<_> = f.iter().filter_map(|f| f.location.file.clone()).collect();
     assert!(names.iter().any(|n| n.contains("central directory")), "{names:?}");
 }
+
+#[test]
+fn the_none_type_is_inert() {
+    // pickle.dumps(type(None)): builtins.type called with None.
+    let p = P::default().proto(4).global("builtins", "type").op(b"N").op(&[0x85]).op(REDUCE).stop();
+    assert_eq!(worst(&p), None);
+    // type() with three arguments makes a class.
+    let p = P::default()
+        .proto(4)
+        .global("builtins", "type")
+        .s("X")
+        .op(b")}")
+        .op(&[0x87])
+        .op(REDUCE)
+        .stop();
+    assert!(worst(&p).is_some_and(|w| w.0 >= Severity::High));
+}

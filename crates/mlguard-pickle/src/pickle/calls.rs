@@ -59,6 +59,17 @@ impl Vm<'_> {
             self.latin1_payload(at, args);
             return None;
         }
+        // type(None), type(...), type(NotImplemented): how pickle writes those three types
+        // (save_type); type() of anything else can make a class.
+        if module == "builtins" && name == "type" {
+            if let Sym::Tuple(t) = args
+                && matches!(&t[..], [Sym::None])
+                && let Some(imp) = self.out.imports.get_mut(i)
+            {
+                imp.class = Class::Safe;
+            }
+            return None;
+        }
         // copyreg._reconstructor(cls, base, state) runs base.__new__ and, for any base but
         // object, base.__init__(obj, state): the base is called.
         if module == "copyreg" && name == "_reconstructor" {
