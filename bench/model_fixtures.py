@@ -4,8 +4,9 @@ its CUDA wheels from PyPI; Keras 3 needs a backend such as JAX), as committed fi
 crates/mlguard-pickle/tests/realworld.rs. Run by bench/model_fixtures.sh, which makes the
 virtualenvs; never loads a file it writes.
 
-  model_fixtures.py torch OUTDIR     (in a virtualenv with torch)
-  model_fixtures.py keras OUTDIR     (in a virtualenv with keras and jax)
+  model_fixtures.py torch OUTDIR          (in a virtualenv with torch)
+  model_fixtures.py keras OUTDIR          (in a virtualenv with keras and jax)
+  model_fixtures.py transformers OUTDIR   (with torch, transformers and accelerate)
 
 Each run adds its files to OUTDIR/manifest.json: {"file", "label", "kind", "payload"?,
 "library": {name: version}}.
@@ -113,16 +114,51 @@ def write_keras(out, manifest):
         "keras model with a Lambda layer: its Python code runs when loaded", lib, "Lambda")
 
 
+def write_transformers(out, manifest):
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import tempfile
+
+    import accelerate
+    import tokenizers
+    import torch
+    import transformers
+    from transformers import BertConfig, BertTokenizer, BertTokenizerFast, TrainingArguments
+
+    lib = {"transformers": transformers.__version__, "accelerate": accelerate.__version__,
+           "tokenizers": tokenizers.__version__, "torch": torch.__version__,
+           "python": sys.version.split()[0]}
+    os.makedirs(os.path.join(out, "transformers"), exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        # What Trainer writes as training_args.bin.
+        args = TrainingArguments(output_dir=tmp, learning_rate=3e-5, num_train_epochs=2, report_to=[])
+        torch.save(args, os.path.join(out, "transformers/training_args.bin"))
+        add(manifest, out, "transformers/training_args.bin", "benign", "Trainer's training_args.bin (torch.save of TrainingArguments)", lib)
+        vocab = os.path.join(tmp, "vocab.txt")
+        with open(vocab, "w") as f:
+            f.write("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "##s"]) + "\n")
+        for name, obj in [("tokenizer_fast.pkl", BertTokenizerFast(vocab_file=vocab)),
+                          ("tokenizer.pkl", BertTokenizer(vocab_file=vocab)),
+                          ("config.pkl", BertConfig(vocab_size=8, hidden_size=8, num_hidden_layers=1,
+                                                    num_attention_heads=1, intermediate_size=8))]:
+            with open(os.path.join(out, "transformers", name), "wb") as f:
+                pickle.dump(obj, f, protocol=4)
+            add(manifest, out, f"transformers/{name}", "benign", f"pickle.dump of a {type(obj).__name__}", lib)
+    bad = {"args": args, "hook": Evil()}
+    torch.save(bad, os.path.join(out, "transformers/training_args_hook.bin"))
+    add(manifest, out, "transformers/training_args_hook.bin", "malicious",
+        "training_args.bin with Evil() beside the arguments", lib, "posix.system")
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("library", choices=["torch", "keras"])
+    p.add_argument("library", choices=["torch", "keras", "transformers"])
     p.add_argument("out")
     a = p.parse_args()
     os.makedirs(a.out, exist_ok=True)
     mpath = os.path.join(a.out, "manifest.json")
     manifest = json.load(open(mpath)) if os.path.exists(mpath) else []
     manifest = [m for m in manifest if not m["file"].startswith(a.library + "/")]
-    {"torch": write_torch, "keras": write_keras}[a.library](a.out, manifest)
+    {"torch": write_torch, "keras": write_keras, "transformers": write_transformers}[a.library](a.out, manifest)
     manifest.sort(key=lambda m: m["file"])
     with open(mpath, "w") as f:
         json.dump(manifest, f, indent=1)
