@@ -19,7 +19,14 @@ const MAX_CONFIG: usize = 64 << 20;
 /// A Keras model config (`config.json` in a `.keras` archive): `Lambda` layers carry
 /// Python code that runs when the model is loaded; custom objects come from modules
 /// outside Keras and are reported for a person to judge (`--allow module` clears them).
-pub(crate) fn keras_config(file: &str, bytes: &[u8], opts: &ScanOptions, out: &mut Vec<Finding>) {
+/// Returns the base64 strings of the config that decode to something a loader could open
+/// (a pickle, a zip...): the caller scans them like files.
+pub(crate) fn keras_config(
+    file: &str,
+    bytes: &[u8],
+    opts: &ScanOptions,
+    out: &mut Vec<Finding>,
+) -> Vec<Vec<u8>> {
     let text = json_text(bytes);
     let json = match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(json) => json,
@@ -47,10 +54,11 @@ pub(crate) fn keras_config(file: &str, bytes: &[u8], opts: &ScanOptions, out: &m
                         .with_value("Lambda"),
                     );
                 }
-                return;
+                return Vec::new();
             }
         },
     };
+    let mut blobs = Vec::new();
     let mut stack = vec![&json];
     while let Some(v) = stack.pop() {
         match v {
@@ -85,9 +93,24 @@ pub(crate) fn keras_config(file: &str, bytes: &[u8], opts: &ScanOptions, out: &m
                 stack.extend(m.values());
             }
             serde_json::Value::Array(a) => stack.extend(a),
+            serde_json::Value::String(t) => blobs.extend(blob(t)),
             _ => {}
         }
     }
+    blobs
+}
+
+/// A string of a config that is base64 of something a loader could open.
+fn blob(t: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/-_=".contains(&b)) {
+        return None;
+    }
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|e| e.decode(t).ok())
+        .filter(|b| crate::scan::may_be_file(b))
 }
 
 /// Text of a JSON document as `json.loads(bytes)` decodes it: a BOM or the pattern of zero
@@ -199,7 +222,13 @@ fn python_json(text: &str) -> String {
 /// A legacy Keras HDF5 file: the `model_config` attribute holds the model config as JSON
 /// text, stored as it is; every JSON object that starts like one (`{"class_name"`) is read.
 /// A file with none holds weights only: no code.
-pub(crate) fn hdf5(file: &str, data: &[u8], opts: &ScanOptions, out: &mut Vec<Finding>) {
+pub(crate) fn hdf5(
+    file: &str,
+    data: &[u8],
+    opts: &ScanOptions,
+    out: &mut Vec<Finding>,
+) -> Vec<Vec<u8>> {
+    let mut blobs = Vec::new();
     let needle = b"{\"class_name\"";
     let mut found = false;
     let mut from = 0;
@@ -211,7 +240,12 @@ pub(crate) fn hdf5(file: &str, data: &[u8], opts: &ScanOptions, out: &mut Vec<Fi
         match end {
             Some(end) => {
                 found = true;
-                keras_config(&format!("{file}:model_config"), &data[start..end], opts, out);
+                blobs.extend(keras_config(
+                    &format!("{file}:model_config"),
+                    &data[start..end],
+                    opts,
+                    out,
+                ));
                 from = end;
             }
             None => {
@@ -223,7 +257,7 @@ pub(crate) fn hdf5(file: &str, data: &[u8], opts: &ScanOptions, out: &mut Vec<Fi
                     )
                     .at(Location::file(file.to_owned())),
                 );
-                return;
+                return blobs;
             }
         }
     }
@@ -233,6 +267,7 @@ pub(crate) fn hdf5(file: &str, data: &[u8], opts: &ScanOptions, out: &mut Vec<Fi
         (Severity::Low, "HDF5 file without a Keras model config (weights only): no code to run")
     };
     out.push(Finding::new("model.keras.hdf5", severity, what).at(Location::file(file.to_owned())));
+    blobs
 }
 
 /// Length of the JSON object at the start of `b` (strings and escapes respected).

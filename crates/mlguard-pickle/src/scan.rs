@@ -366,10 +366,14 @@ impl Ctx<'_> {
                     )
                     .at(loc()),
                 ),
-            Format::Hdf5 => keras::hdf5(file, data, self.opts, out),
+            Format::Hdf5 => {
+                let blobs = keras::hdf5(file, data, self.opts, out);
+                self.blobs(file, blobs, depth, out);
+            }
             // An unzipped Keras model is a directory holding its config.json.
             Format::Text if origin != Origin::Payload && file.ends_with("config.json") => {
-                keras_config(file, data, self.opts, out)
+                let blobs = keras_config(file, data, self.opts, out);
+                self.blobs(file, blobs, depth, out);
             }
             format @ (Format::Text | Format::Other) => {
                 let (severity, what) = if format == Format::Text {
@@ -392,6 +396,13 @@ impl Ctx<'_> {
                 )
                 .at(loc()),
             ),
+        }
+    }
+
+    /// Base64 strings of a Keras config that decode to something a loader could open.
+    fn blobs(&mut self, file: &str, blobs: Vec<Vec<u8>>, depth: usize, out: &mut Vec<Finding>) {
+        for (i, b) in blobs.iter().enumerate() {
+            self.scan(&format!("{file}:base64#{i}"), b, depth + 1, Origin::Payload, out);
         }
     }
 
@@ -441,7 +452,8 @@ impl Ctx<'_> {
                 // A Keras model config is read for its layers, and like any member by its
                 // content too (the name proves nothing).
                 Ok(bytes) if m.name.ends_with("config.json") => {
-                    keras_config(&name, &bytes, self.opts, out);
+                    let blobs = keras_config(&name, &bytes, self.opts, out);
+                    self.blobs(&name, blobs, depth, out);
                     self.scan(&name, &bytes, depth + 1, Origin::Member, out);
                 }
                 Ok(bytes) => {

@@ -862,3 +862,11 @@ fn the_none_type_is_inert() {
         .stop();
     assert!(worst(&p).is_some_and(|w| w.0 >= Severity::High));
 }
+
+#[test]
+fn base64_blobs_in_keras_configs_are_scanned() {
+    // A config string that is base64 of a pickle: whatever deserialises it runs it.
+    let config = br#"{"module": "keras", "class_name": "Sequential", "config": {"blob": "gAJjb3MKc3lzdGVtCiiMAmlkdFIu"}}"#;
+    let f = scan_bytes("m.keras", &zip(&[("config.json", config)]), &ScanOptions::default());
+    assert!(f.iter().any(|f| f.severity == Severity::Critical), "{f:?}");
+}
