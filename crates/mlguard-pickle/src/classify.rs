@@ -318,6 +318,12 @@ pub fn allowed(module: &str, name: &str, patterns: &[String]) -> bool {
 /// Judges `module.name` (as CPython imports it, after [`compat_name`]), with the user's
 /// `--allow` patterns.
 pub fn classify(module: &str, name: &str, extra: &[String]) -> Class {
+    // Not a dotted Python identifier: no import of it can succeed (`mport os`, read from
+    // Python source as an INST opcode). Reported, but never rated by what a real module
+    // of a similar name could do.
+    if !dotted_identifier(module) || !dotted_identifier(name) {
+        return Class::Unknown;
+    }
     // Dunders reached through a dotted name (`OrderedDict.__init__.__globals__`) are the
     // classic way from an inert class to the interpreter.
     if name.split('.').skip(1).any(|p| p.starts_with("__")) {
@@ -349,6 +355,15 @@ pub fn classify(module: &str, name: &str, extra: &[String]) -> Class {
         _ if sklearn_class(module, name) => Class::Safe,
         _ => Class::Unknown,
     }
+}
+
+/// Whether `s` is a dotted Python identifier (`numpy.core`, `ZoneInfo._unpickle`).
+fn dotted_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|p| {
+            p.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                && p.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
 }
 
 /// scikit-learn estimators and their parts from versions the census did not see: classes
