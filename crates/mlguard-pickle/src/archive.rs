@@ -14,17 +14,28 @@ pub const MAX_RATIO: u64 = 1000;
 /// Deepest nesting of containers.
 pub const MAX_DEPTH: usize = 8;
 
-/// `n` bytes at `at`, without overflow: every offset here comes from the file.
-fn bytes_at(b: &[u8], at: usize, n: usize) -> Option<&[u8]> {
+/// `n` bytes at `at`, without overflow: every offset a container reader uses comes from
+/// the file.
+pub(crate) fn bytes_at(b: &[u8], at: usize, n: usize) -> Option<&[u8]> {
     b.get(at..at.checked_add(n)?)
 }
 
-fn u16le(b: &[u8], at: usize) -> Option<u16> {
+/// A little-endian `u16` at `at`.
+pub(crate) fn u16le(b: &[u8], at: usize) -> Option<u16> {
     bytes_at(b, at, 2).map(|s| u16::from_le_bytes([s[0], s[1]]))
 }
 
-fn u32le(b: &[u8], at: usize) -> Option<u32> {
+/// A little-endian `u32` at `at`.
+pub(crate) fn u32le(b: &[u8], at: usize) -> Option<u32> {
     bytes_at(b, at, 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// A little-endian `u64` at `at`.
+pub(crate) fn u64le(b: &[u8], at: usize) -> Option<u64> {
+    let s = bytes_at(b, at, 8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(s);
+    Some(u64::from_le_bytes(a))
 }
 
 /// Whether `data` is a tar archive (POSIX ustar or GNU: the magic at byte 257).

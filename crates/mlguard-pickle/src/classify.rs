@@ -358,7 +358,7 @@ pub fn classify(module: &str, name: &str, extra: &[String]) -> Class {
 }
 
 /// Whether `s` is a dotted Python identifier (`numpy.core`, `ZoneInfo._unpickle`).
-fn dotted_identifier(s: &str) -> bool {
+pub(crate) fn dotted_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.split('.').all(|p| {
             p.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')

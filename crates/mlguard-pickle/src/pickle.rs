@@ -263,13 +263,7 @@ impl<'a> Vm<'a> {
                 let mut vm = Vm::new(&self.data[at..], self.allow, self.depth + 1);
                 vm.track = 0;
                 vm.run_one();
-                for mut imp in vm.out.imports {
-                    if imp.class != Class::Safe {
-                        imp.offset += at as u64;
-                        imp.alternative = true;
-                        self.out.imports.push(imp);
-                    }
-                }
+                self.adopt_alternative(vm.out.imports, at, |c| c != Class::Safe);
             }
             if let Some(end) = self.frame_end.filter(|&end| self.pos >= end) {
                 self.frame_end = None;
@@ -331,11 +325,7 @@ impl<'a> Vm<'a> {
                 let mut vm =
                     Vm::new(&self.data[tail..end.min(self.data.len())], self.allow, self.depth + 1);
                 vm.run();
-                for mut imp in vm.out.imports.into_iter().filter(|i| i.class != Class::Safe) {
-                    imp.offset += tail as u64;
-                    imp.alternative = true;
-                    self.out.imports.push(imp);
-                }
+                self.adopt_alternative(vm.out.imports, tail, |c| c != Class::Safe);
                 self.pos = end;
             }
             if self.pos >= self.data.len() {
@@ -351,6 +341,21 @@ impl<'a> Vm<'a> {
                 self.resync_dangerous(self.pos);
                 return;
             }
+        }
+    }
+
+    /// Takes in the imports an alternative reading from `base` found, those `keep` accepts,
+    /// marked as such and placed in this input.
+    fn adopt_alternative(
+        &mut self,
+        imports: Vec<Import>,
+        base: usize,
+        keep: impl Fn(Class) -> bool,
+    ) {
+        for mut imp in imports.into_iter().filter(|i| keep(i.class)) {
+            imp.offset += base as u64;
+            imp.alternative = true;
+            self.out.imports.push(imp);
         }
     }
 

@@ -3,7 +3,7 @@
 use mlguard_findings::{Finding, Location, Severity};
 
 use crate::archive;
-use crate::classify::Class;
+use crate::classify::{Class, dotted_identifier};
 use crate::compressed::{self, Codec};
 use crate::keras::{self, keras_config};
 use crate::pickle::{Analysis, IssueKind, LegacyMember, analyze, analyze_legacy};
@@ -50,9 +50,7 @@ pub fn check_allow(pattern: &str) -> Result<(), String> {
         ));
     }
     for part in body.split('.') {
-        let ok = part.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
-            && part.chars().all(|c| c.is_alphanumeric() || c == '_');
-        if !ok {
+        if !dotted_identifier(part) {
             return Err(format!(
                 "{pattern:?} is not a dotted name (`module.name`) or a module pattern (`module.*`): {part:?} is not a Python identifier"
             ));
@@ -123,17 +121,10 @@ pub fn detect(data: &[u8]) -> Format {
 /// no module.
 fn reads_as_pickle(data: &[u8]) -> bool {
     fn importable(a: &Analysis) -> bool {
-        let ident = |s: &str| {
-            !s.is_empty()
-                && s.split('.').all(|p| {
-                    p.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
-                        && p.chars().all(|c| c.is_alphanumeric() || c == '_')
-                })
-        };
-        a.imports
-            .iter()
-            .any(|i| i.class == Class::Dangerous || (ident(&i.module) && ident(&i.name)))
-            || a.nested.iter().any(|(_, n)| importable(n))
+        a.imports.iter().any(|i| {
+            i.class == Class::Dangerous
+                || (dotted_identifier(&i.module) && dotted_identifier(&i.name))
+        }) || a.nested.iter().any(|(_, n)| importable(n))
     }
     let a = analyze(data, &[]);
     let clean_stop = a.first_stop.is_some_and(|stop| a.issues.iter().all(|i| i.offset > stop));
@@ -512,40 +503,37 @@ impl Ctx<'_> {
             );
         }
         out.extend(own.into_iter().filter(|f| !expected.contains(&f.check.as_str())));
-        let mut decoded = Vec::new();
-        collect_decoded(a, 0, &mut decoded);
-        for (offset, bytes) in decoded {
+        let (mut decoded, mut payloads) = (Vec::new(), Vec::new());
+        held_bytes(a, data, 0, &mut decoded, &mut payloads);
+        for (offset, bytes) in decoded.into_iter().chain(payloads) {
             let name = format!("{file}@{offset}");
             self.scan(&name, bytes, depth + 1, Origin::Payload, out);
         }
-        let mut payloads = Vec::new();
-        collect_payloads(a, 0, &mut payloads);
-        for (offset, len) in payloads {
-            let range = usize::try_from(offset)
-                .ok()
-                .and_then(|o| Some(o..o.checked_add(usize::try_from(len).ok()?)?));
-            if let Some(bytes) = range.and_then(|r| data.get(r)) {
-                let name = format!("{file}@{offset}");
-                self.scan(&name, bytes, depth + 1, Origin::Payload, out);
-            }
+    }
+}
+
+/// The bytes an analysis and the pickles nested in it hold that could be files, by offset
+/// in the analysed input: those built from text (`decoded`), and `bytes` values of the
+/// input itself (`payloads`).
+fn held_bytes<'a>(
+    a: &'a Analysis,
+    data: &'a [u8],
+    base: u64,
+    decoded: &mut Vec<(u64, &'a [u8])>,
+    payloads: &mut Vec<(u64, &'a [u8])>,
+) {
+    decoded.extend(a.decoded.iter().map(|(o, b)| (o + base, b.as_slice())));
+    for (o, len) in &a.payloads {
+        let offset = o + base;
+        let range = usize::try_from(offset)
+            .ok()
+            .and_then(|s| Some(s..s.checked_add(usize::try_from(*len).ok()?)?));
+        if let Some(bytes) = range.and_then(|r| data.get(r)) {
+            payloads.push((offset, bytes));
         }
     }
-}
-
-/// The bytes payloads of an analysis and of the pickles nested in it, as offsets in the
-/// analysed input.
-fn collect_payloads(a: &Analysis, base: u64, out: &mut Vec<(u64, u64)>) {
-    out.extend(a.payloads.iter().map(|(o, l)| (o + base, *l)));
     for (offset, nested) in &a.nested {
-        collect_payloads(nested, base + offset, out);
-    }
-}
-
-/// The bytes an analysis and the pickles nested in it build from text, by offset.
-fn collect_decoded<'a>(a: &'a Analysis, base: u64, out: &mut Vec<(u64, &'a [u8])>) {
-    out.extend(a.decoded.iter().map(|(o, b)| (o + base, b.as_slice())));
-    for (offset, nested) in &a.nested {
-        collect_decoded(nested, base + offset, out);
+        held_bytes(nested, data, base + offset, decoded, payloads);
     }
 }
 

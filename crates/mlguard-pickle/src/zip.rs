@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::archive::{MAX_ENTRIES, MAX_RATIO, output_cap};
+use crate::archive::{MAX_ENTRIES, MAX_RATIO, bytes_at, output_cap, u16le, u32le, u64le};
 
 /// `PK\x03\x04`: a local file header (4.3.7).
 const LOCAL_SIG: &[u8; 4] = b"PK\x03\x04";
@@ -94,26 +94,6 @@ pub(crate) struct Listing {
     pub(crate) members: Vec<Member>,
     /// What could not be read, or where the two views disagree.
     pub(crate) problems: Vec<String>,
-}
-
-/// `n` bytes at `at`, without overflow: every offset here comes from the file.
-fn bytes_at(b: &[u8], at: usize, n: usize) -> Option<&[u8]> {
-    b.get(at..at.checked_add(n)?)
-}
-
-fn u16le(b: &[u8], at: usize) -> Option<u16> {
-    bytes_at(b, at, 2).map(|s| u16::from_le_bytes([s[0], s[1]]))
-}
-
-fn u32le(b: &[u8], at: usize) -> Option<u32> {
-    bytes_at(b, at, 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-}
-
-fn u64le(b: &[u8], at: usize) -> Option<u64> {
-    let s = bytes_at(b, at, 8)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(s);
-    Some(u64::from_le_bytes(a))
 }
 
 fn to_usize(v: u64) -> Option<usize> {

@@ -1,9 +1,10 @@
 //! Real joblib files (plain, every compressor, scikit-learn models, every kind of NumPy
 //! array joblib writes inline) written by joblib itself: benign ones scan clean, code
-//! hidden after an array or inside an object array is found. Installs numpy and
-//! scikit-learn (which brings joblib) into a virtualenv cached under Cargo's target dir.
+//! hidden after an array or inside an object array is found. Runs in the suite's
+//! virtualenv (`common::python`).
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 
 use mlguard_findings::Severity;
@@ -11,12 +12,7 @@ use mlguard_pickle::{ScanOptions, scan_bytes};
 
 #[test]
 fn real_joblib_files() {
-    let dir = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/model-venv"));
-    let python = mlguard_testkit::python_venv(
-        &dir,
-        "import sklearn, numpy, scipy, pandas, joblib, safetensors",
-        &["numpy", "scipy", "scikit-learn", "pandas", "joblib", "safetensors"],
-    );
+    let python = common::python();
     let out = tempfile::tempdir().expect("tempdir");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/joblib_dump.py");
     let status = Command::new(python).arg(script).arg(out.path()).status().expect("python");

@@ -12,6 +12,8 @@
 //! The census test checks the other side of the same coin: every global those libraries
 //! need is on the allowlist (`data/allowlist.tsv`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -19,21 +21,7 @@ use mlguard_findings::Severity;
 use mlguard_pickle::{Behavior, Class, ScanOptions, behavior, classify, compat_name, scan_bytes};
 use serde_json::Value;
 
-/// The test suite's virtualenv with the libraries whose files are scanned (made once:
-/// the tests here run in parallel).
-fn python() -> PathBuf {
-    static PYTHON: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PYTHON
-        .get_or_init(|| {
-            let dir = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/model-venv"));
-            mlguard_testkit::python_venv(
-                &dir,
-                "import sklearn, numpy, scipy, pandas, joblib, safetensors",
-                &["numpy", "scipy", "scikit-learn", "pandas", "joblib", "safetensors"],
-            )
-        })
-        .clone()
-}
+use crate::common::python;
 
 fn run(script: &str, out: &Path) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py").join(script);

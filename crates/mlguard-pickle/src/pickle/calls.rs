@@ -252,11 +252,7 @@ impl Vm<'_> {
             let mut vm = Vm::new(&self.data[start..], self.allow, self.depth + 1);
             vm.run_one();
             next = start + vm.pos.max(1);
-            for mut imp in vm.out.imports.into_iter().filter(|i| keep(i.class)) {
-                imp.offset += start as u64;
-                imp.alternative = true;
-                self.out.imports.push(imp);
-            }
+            self.adopt_alternative(vm.out.imports, start, keep);
             for (off, n) in vm.out.nested {
                 self.out.nested.push((off + start as u64, n));
             }

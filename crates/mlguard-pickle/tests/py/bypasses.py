@@ -405,15 +405,21 @@ GENS = [v for k, v in sorted(globals().items()) if k.startswith("gen_")]
 # dangerous call.
 EXPECT = {"gen_text_unknown_import": "medium"}
 
-if __name__ == "__main__":
-    out = sys.argv[1]
+def write_cases(out, gens, expect, extra=None):
+    """Writes each generator's file into OUT and manifest.json: [{"file", "generator",
+    "expect"[, what a test must do beyond scanning the file]}]."""
     os.makedirs(out, exist_ok=True)
     manifest = []
-    for g in GENS:
+    for g in gens:
         name, data = g()
         with open(os.path.join(out, name), "wb") as f:
             f.write(data)
-        manifest.append({"file": name, "generator": g.__name__,
-                         "expect": EXPECT.get(g.__name__, "critical")})
+        entry = {"file": name, "generator": g.__name__, "expect": expect.get(g.__name__, "critical")}
+        entry.update((extra or {}).get(g.__name__, {}))
+        manifest.append(entry)
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
+
+
+if __name__ == "__main__":
+    write_cases(sys.argv[1], GENS, EXPECT)

@@ -309,16 +309,5 @@ EXTRA = {
 }
 
 if __name__ == "__main__":
-    out = sys.argv[1]
-    os.makedirs(out, exist_ok=True)
-    manifest = []
-    for g in GENS:
-        name, data = g()
-        with open(os.path.join(out, name), "wb") as f:
-            f.write(data)
-        entry = {"file": name, "generator": g.__name__,
-                 "expect": EXPECT.get(g.__name__, "critical")}
-        entry.update(EXTRA.get(g.__name__, {}))
-        manifest.append(entry)
-    with open(os.path.join(out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=1)
+    from bypasses import write_cases  # tests/py, beside this script
+    write_cases(sys.argv[1], GENS, EXPECT, EXTRA)
