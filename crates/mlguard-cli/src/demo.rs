@@ -349,7 +349,7 @@ fn protected_schema(d: &Demo<'_>) -> anyhow::Result<Schema> {
     let mut schema = d.schema.clone().context("no schema: the infer step did not run")?;
     for f in &mut schema.fields {
         f.protect = f.pii.map(|p| match p {
-            PiiKind::Ssn | PiiKind::CreditCard => Protect::Mask,
+            PiiKind::Ssn | PiiKind::NationalId | PiiKind::CreditCard => Protect::Mask,
             PiiKind::DateOfBirth | PiiKind::PostalCode | PiiKind::IpAddress => Protect::Generalize,
             _ => Protect::Pseudonymize,
         });

@@ -23,6 +23,16 @@ use crate::DataError;
 use crate::csv::TableReader;
 use crate::types::is_email;
 
+mod dates;
+mod ids;
+mod phone;
+
+use dates::dates_of_birth;
+pub(crate) use dates::parse_birth_date;
+pub use ids::national_id_valid;
+pub use phone::phone_valid_in;
+use phone::phones;
+
 /// A kind of personal data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
@@ -49,6 +59,23 @@ pub enum Kind {
     StreetAddress,
     /// A postal code: UK and Canadian formats anywhere, US ZIP codes in context.
     PostalCode,
+    /// A UK National Insurance number (`QQ 12 34 56 C` shape, HMRC's letter rules).
+    UkNino,
+    /// A French social security number (NIR) with its mod-97 key.
+    FrNir,
+    /// A German tax identification number (Steuer-ID) with its MOD 11,10 check digit.
+    DeTaxId,
+    /// A Spanish DNI or NIE with its check letter.
+    EsDni,
+    /// An Italian codice fiscale with its check letter.
+    ItFiscalCode,
+    /// A Dutch citizen service number (BSN) passing the 11-test, named in its cell or
+    /// column.
+    NlBsn,
+    /// A Swedish personnummer or samordningsnummer: a birth date and a Luhn check digit.
+    SePersonnummer,
+    /// A Polish PESEL: a birth date and its check digit.
+    PlPesel,
 }
 
 impl Kind {
@@ -65,11 +92,19 @@ impl Kind {
             Kind::Person => "PERSON",
             Kind::StreetAddress => "STREET_ADDRESS",
             Kind::PostalCode => "POSTAL_CODE",
+            Kind::UkNino => "UK_NINO",
+            Kind::FrNir => "FR_NIR",
+            Kind::DeTaxId => "DE_TAX_ID",
+            Kind::EsDni => "ES_DNI",
+            Kind::ItFiscalCode => "IT_FISCAL_CODE",
+            Kind::NlBsn => "NL_BSN",
+            Kind::SePersonnummer => "SE_PERSONNUMMER",
+            Kind::PlPesel => "PL_PESEL",
         }
     }
 
     /// Every kind, in report order.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Email,
         Kind::Phone,
         Kind::UsSsn,
@@ -80,7 +115,31 @@ impl Kind {
         Kind::Person,
         Kind::StreetAddress,
         Kind::PostalCode,
+        Kind::UkNino,
+        Kind::FrNir,
+        Kind::DeTaxId,
+        Kind::EsDni,
+        Kind::ItFiscalCode,
+        Kind::NlBsn,
+        Kind::SePersonnummer,
+        Kind::PlPesel,
     ];
+
+    /// Whether the kind is a national identifier (of a person, issued by a state).
+    pub fn is_national_id(self) -> bool {
+        matches!(
+            self,
+            Kind::UsSsn
+                | Kind::UkNino
+                | Kind::FrNir
+                | Kind::DeTaxId
+                | Kind::EsDni
+                | Kind::ItFiscalCode
+                | Kind::NlBsn
+                | Kind::SePersonnummer
+                | Kind::PlPesel
+        )
+    }
 }
 
 /// One detected span: byte offsets into the cell, and how sure the detector is (0–1).
@@ -112,17 +171,46 @@ pub struct ColumnHint {
     pub name: bool,
     /// The header names a postal or ZIP code.
     pub postal: bool,
+    /// The national identifier the header names (`bsn`, `pesel`, `codice_fiscale`, ...):
+    /// values that pass only a weak check (a BSN's 11-test) count in such a column.
+    pub id: Option<Kind>,
 }
 
 impl ColumnHint {
     /// Reads a column name.
     pub fn from_name(name: &str) -> ColumnHint {
-        let lower = name.to_ascii_lowercase();
+        let lower = name.to_lowercase();
         let tokens: Vec<&str> =
-            lower.split(|c: char| !c.is_ascii_alphanumeric()).filter(|t| !t.is_empty()).collect();
+            lower.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).collect();
         let has = |words: &[&str]| tokens.iter().any(|t| words.contains(t));
         ColumnHint {
-            phone: has(&["phone", "mobile", "tel", "telephone", "cell", "fax", "msisdn"]),
+            phone: has(&[
+                "phone",
+                "mobile",
+                "tel",
+                "telephone",
+                "cell",
+                "fax",
+                "msisdn",
+                "telefon",
+                "téléphone",
+                "telefono",
+                "teléfono",
+                "telefoon",
+                "telefone",
+                "telefonnummer",
+                "handy",
+                "portable",
+                "móvil",
+                "movil",
+                "cellulare",
+                "mobil",
+                "gsm",
+                "tlf",
+                "puhelin",
+                "puhelinnumero",
+                "telefonní",
+            ]),
             ssn: has(&["ssn", "ss"]) || (has(&["social"]) && has(&["security"])),
             version: has(&["version", "ver", "release", "build", "firmware"]),
             dob: has(&[
@@ -132,8 +220,18 @@ impl ColumnHint {
                 "birthdate",
                 "born",
                 "geburtsdatum",
+                "geburtstag",
                 "nacimiento",
                 "naissance",
+                "nascita",
+                "geboortedatum",
+                "nascimento",
+                "urodzenia",
+                "födelsedatum",
+                "fødselsdato",
+                "syntymäaika",
+                "narození",
+                "geboren",
             ]),
             name: has(&[
                 "name",
@@ -143,14 +241,52 @@ impl ColumnHint {
                 "lastname",
                 "forename",
                 "nom",
+                "prénom",
+                "prenom",
                 "nombre",
+                "apellido",
+                "apellidos",
+                "nome",
+                "cognome",
+                "naam",
+                "achternaam",
+                "voornaam",
+                "imię",
+                "nazwisko",
+                "namn",
+                "efternamn",
+                "förnamn",
+                "navn",
+                "fornavn",
+                "etternavn",
+                "efternavn",
+                "nimi",
+                "etunimi",
+                "sukunimi",
+                "jméno",
+                "příjmení",
                 "vorname",
                 "nachname",
             ]) && !has(&[
                 "user", "file", "product", "company", "host", "domain", "brand", "item", "city",
                 "country", "street", "column", "table", "model",
             ]),
-            postal: has(&["zip", "zipcode", "postal", "postcode", "plz", "cp"]),
+            postal: has(&[
+                "zip",
+                "zipcode",
+                "postal",
+                "postcode",
+                "plz",
+                "cp",
+                "postleitzahl",
+                "cap",
+                "pocztowy",
+                "postnummer",
+                "postnr",
+                "postinumero",
+                "psč",
+            ]),
+            id: ids::named_by(&lower),
         }
     }
 }
@@ -163,6 +299,7 @@ pub fn detect(cell: &str, hint: Option<ColumnHint>) -> Vec<Span> {
     emails(cell, &mut spans);
     ibans(cell, &mut spans);
     cards(cell, &mut spans);
+    ids::national_ids(cell, hint, &mut spans);
     ssns(cell, hint, &mut spans);
     ips(cell, hint, &mut spans);
     dates_of_birth(cell, hint, &mut spans);
@@ -197,6 +334,42 @@ fn glued(cell: &str, start: usize, end: usize) -> bool {
     let b = cell.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     start.checked_sub(1).is_some_and(|i| word(b[i])) || b.get(end).is_some_and(|&c| word(c))
+}
+
+/// Up to `max` bytes of `cell` before `start`, lowercased (context words).
+fn window_before(cell: &str, start: usize, max: usize) -> String {
+    let mut from = start.saturating_sub(max);
+    while !cell.is_char_boundary(from) {
+        from += 1;
+    }
+    cell[from..start].to_lowercase()
+}
+
+/// Whether one of `words` (lowercase) is written as a word in the `max` bytes before
+/// `start`: context such as "born" or "BSN" ("cf" in "pcf" is not "cf").
+fn said_before(cell: &str, start: usize, words: &[&str], max: usize) -> bool {
+    let window = window_before(cell, start, max);
+    let word_char = |c: char| c.is_alphanumeric();
+    words.iter().any(|w| {
+        window.match_indices(w).any(|(i, _)| {
+            let before_ok = window[..i].chars().next_back().is_none_or(|c| !word_char(c));
+            let after = &window[i + w.len()..];
+            let ends_in_word = w.ends_with(word_char);
+            before_ok && (!ends_in_word || after.chars().next().is_none_or(|c| !word_char(c)))
+        })
+    })
+}
+
+/// The current year (UTC), for birth dates that cannot be in the future.
+fn this_year() -> u32 {
+    static YEAR: OnceLock<u32> = OnceLock::new();
+    *YEAR.get_or_init(|| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        // Mean Gregorian year: off by at most a day at New Year.
+        1970 + u32::try_from(secs / 31_556_952).unwrap_or(130)
+    })
 }
 
 fn emails(cell: &str, spans: &mut Vec<Span>) {
@@ -515,190 +688,6 @@ fn ips(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
         }
         if s.parse::<std::net::Ipv6Addr>().is_ok() {
             push(spans, Kind::IpAddress, m.start(), m.end(), 0.95);
-        }
-    }
-}
-
-fn phones(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    // International (+CC ...), or national with separators: (415) 555-0132, 415-555-0132,
-    // 415.555.0132, 020 7946 0958, 07700 900123.
-    let re = re(
-        &RE,
-        r"(?:\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){2,6}|\(\d{3}\) ?\d{3}[ .-]\d{4}|\d{3}[.-]\d{3}[.-]\d{4}|\(0\d{2,4}\) ?\d{3,4} ?\d{3,4}|0\d{2,4} \d{3,4} ?\d{3,4}|\d{10,11})(?: ?(?:x|ext\.?) ?\d{1,5})?",
-    );
-    for m in re.find_iter(cell) {
-        let text = m.as_str();
-        if glued(cell, m.start(), m.end()) {
-            continue;
-        }
-        // An extension ("x792", "ext. 12") is part of the number but not of its digits.
-        let main = text.find(['x', 'e']).map_or(text, |i| text[..i].trim_end());
-        let (digits, groups) = digits_of(main);
-        let n = digits.len();
-        let international = text.starts_with('+');
-        let whole_cell = m.start() == 0 && m.end() == cell.len();
-        let ok = if international {
-            (8..=15).contains(&n) && digits[0] != 0
-        } else if groups.len() == 1 {
-            // Bare digit runs are phones in a phone column, or when a cell is exactly one
-            // valid US (NXX NXX XXXX) or UK (0 + 10 digits) number; else ids, order numbers.
-            let nanp = n == 10 && digits[0] >= 2 && digits[3] >= 2;
-            let uk = n == 11 && digits[0] == 0 && digits[1] != 0;
-            (hint.phone && (10..=11).contains(&n)) || (whole_cell && (nanp || uk))
-        } else if digits[0] == 0 {
-            (10..=11).contains(&n) // UK national: 0 + 9 or 10 digits
-        } else {
-            // North American: NXX NXX XXXX (area and exchange do not start with 0 or 1).
-            n == 10 && digits[0] >= 2 && digits[3] >= 2
-        };
-        // Dates (2024-01-15) and ISBNs (978-...) have other shapes; amounts have decimals.
-        let isbn = text.starts_with("978") || text.starts_with("979");
-        if ok && !isbn {
-            let score = if international || hint.phone {
-                0.95
-            } else if groups.len() == 1 {
-                0.6
-            } else {
-                0.8
-            };
-            push(spans, Kind::Phone, m.start(), m.end(), score);
-        }
-    }
-}
-
-const MONTHS: [&str; 12] =
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-
-fn month_number(word: &str) -> Option<u32> {
-    let w = word.to_ascii_lowercase();
-    let w = w.trim_end_matches('.');
-    if w.len() < 3 {
-        return None;
-    }
-    MONTHS.iter().position(|m| w.starts_with(m)).map(|i| i as u32 + 1).filter(|_| {
-        // "march", "mar", "sept" — but not "marathon".
-        const FULL: [&str; 12] = [
-            "january",
-            "february",
-            "march",
-            "april",
-            "may",
-            "june",
-            "july",
-            "august",
-            "september",
-            "october",
-            "november",
-            "december",
-        ];
-        FULL.iter().any(|f| f.starts_with(w)) || w == "sept"
-    })
-}
-
-fn valid_birth_date(y: u32, m: u32, d: u32) -> bool {
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1900..=2030).contains(&y) && (1..=days).contains(&d)
-}
-
-/// Words that say the next date is a birth date.
-const BIRTH_WORDS: &[&str] = &[
-    "born",
-    "birth",
-    "dob",
-    "d.o.b",
-    "birthday",
-    "birthdate",
-    "geboren",
-    "née",
-    "né ",
-    "nacido",
-    "nacida",
-    "nascita",
-    "nascido",
-];
-
-fn date_regex() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    re(
-        &RE,
-        r"(?i)\b(?:(\d{4})-(\d{1,2})-(\d{1,2})|(\d{1,2})[/.](\d{1,2})[/.](\d{4})|([a-z]{3,9})\.? (\d{1,2}),? (\d{4})|(\d{1,2}) ([a-z]{3,9})\.?,? (\d{4})|(\d{4})(\d{2})(\d{2}))\b",
-    )
-}
-
-/// Year, month and day of a date match (any of the formats [`date_regex`] knows), and
-/// whether it was written compactly (`19850314`).
-fn date_of(c: &regex::Captures<'_>) -> Option<(u32, u32, u32, bool)> {
-    let num = |i: usize| c.get(i).and_then(|g| g.as_str().parse::<u32>().ok());
-    let word = |i: usize| c.get(i).and_then(|g| month_number(g.as_str()));
-    let (y, mo, d) = if let (Some(y), Some(mo), Some(d)) = (num(1), num(2), num(3)) {
-        (y, mo, d)
-    } else if let (Some(a), Some(b), Some(y)) = (num(4), num(5), num(6)) {
-        // 14/03/1985 or 03/14/1985: whichever reading is a date.
-        if a > 12 { (y, b, a) } else { (y, a, b) }
-    } else if let (Some(mo), Some(d), Some(y)) = (word(7), num(8), num(9)) {
-        (y, mo, d)
-    } else if let (Some(d), Some(mo), Some(y)) = (num(10), word(11), num(12)) {
-        (y, mo, d)
-    } else if let (Some(y), Some(mo), Some(d)) = (num(13), num(14), num(15)) {
-        (y, mo, d)
-    } else {
-        return None;
-    };
-    Some((y, mo, d, c.get(13).is_some()))
-}
-
-/// A cell that is one birth date (after trimming; a time of midnight may follow) as year,
-/// month and day, in any format the detector knows.
-pub(crate) fn parse_birth_date(cell: &str) -> Option<(u32, u32, u32)> {
-    let cell = cell.trim();
-    let c = date_regex().captures(cell)?;
-    let m = c.get(0)?;
-    let rest = &cell[m.end()..];
-    let midnight = rest.is_empty()
-        || ["T00:00", " 00:00"].iter().any(|p| {
-            rest.strip_prefix(p)
-                .is_some_and(|r| r.bytes().all(|b| matches!(b, b'0' | b':' | b'.' | b'Z')))
-        });
-    if m.start() != 0 || !midnight {
-        return None;
-    }
-    let (y, mo, d, _) = date_of(&c)?;
-    valid_birth_date(y, mo, d).then_some((y, mo, d))
-}
-
-fn dates_of_birth(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
-    for c in date_regex().captures_iter(cell) {
-        let Some(m) = c.get(0) else { continue };
-        let Some((y, mo, d, compact)) = date_of(&c) else { continue };
-        if !valid_birth_date(y, mo, d) {
-            continue;
-        }
-        // A time after the date makes it an event timestamp, unless it is midnight.
-        let after = &cell[m.end()..];
-        let timed = after.starts_with(['T', ' '])
-            && after[1..].starts_with(|ch: char| ch.is_ascii_digit())
-            && !after[1..].starts_with("00:00");
-        if timed {
-            continue;
-        }
-        let before = cell[..m.start()].to_lowercase();
-        let mut from = before.len().saturating_sub(32);
-        while !before.is_char_boundary(from) {
-            from += 1;
-        }
-        let window = &before[from..];
-        let said = BIRTH_WORDS.iter().any(|w| window.contains(w));
-        if hint.dob {
-            push(spans, Kind::DateOfBirth, m.start(), m.end(), 0.95);
-        } else if said && !compact {
-            push(spans, Kind::DateOfBirth, m.start(), m.end(), 0.85);
         }
     }
 }

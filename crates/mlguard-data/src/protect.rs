@@ -105,7 +105,18 @@ pub fn normalise(kind: Kind, value: &str) -> String {
             let digits: String = v.chars().filter(char::is_ascii_digit).collect();
             if v.starts_with('+') { format!("+{digits}") } else { digits }
         }
-        Kind::UsSsn | Kind::CreditCard | Kind::Iban | Kind::PostalCode => {
+        Kind::UsSsn
+        | Kind::CreditCard
+        | Kind::Iban
+        | Kind::PostalCode
+        | Kind::UkNino
+        | Kind::FrNir
+        | Kind::DeTaxId
+        | Kind::EsDni
+        | Kind::ItFiscalCode
+        | Kind::NlBsn
+        | Kind::SePersonnummer
+        | Kind::PlPesel => {
             v.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_uppercase()
         }
         Kind::IpAddress => {
@@ -275,18 +286,20 @@ fn detected_kind(p: PiiKind) -> Option<Kind> {
         PiiKind::IpAddress => Kind::IpAddress,
         PiiKind::CreditCard => Kind::CreditCard,
         PiiKind::Iban => Kind::Iban,
-        PiiKind::Identifier | PiiKind::Quasi => return None,
+        PiiKind::NationalId | PiiKind::Identifier | PiiKind::Quasi => return None,
     })
 }
 
 /// The action for a field marked `pii` without `protect`: pseudonyms for direct
-/// identifiers (joins keep working), redaction for SSNs and card numbers (nothing in
-/// them is useful to a model), generalisation for dates of birth, IP addresses and postal
-/// codes (their coarse part is), nothing yet for quasi-identifiers (k-anonymity decides).
+/// identifiers (joins keep working), redaction for SSNs, other national identifiers and
+/// card numbers (nothing in them is useful to a model), generalisation for dates of birth,
+/// IP addresses and postal codes (their coarse part is), nothing yet for quasi-identifiers
+/// (k-anonymity decides).
 pub fn default_action(p: PiiKind) -> Action {
     match p {
         PiiKind::Ssn => Action::Redact(Some(Kind::UsSsn)),
         PiiKind::CreditCard => Action::Redact(Some(Kind::CreditCard)),
+        PiiKind::NationalId => Action::Redact(None),
         PiiKind::IpAddress => Action::IpPrefix,
         PiiKind::DateOfBirth => Action::BirthDate,
         PiiKind::PostalCode => Action::PostalPrefix,

@@ -235,6 +235,10 @@ keyword_enum!(
         CreditCard = "credit_card",
         /// Bank account number.
         Iban = "iban",
+        /// A national identifier other than a US SSN: UK NINO, French NIR, German
+        /// Steuer-ID, Spanish DNI/NIE, Italian codice fiscale, Dutch BSN, Swedish
+        /// personnummer, Polish PESEL.
+        NationalId = "national_id",
         /// Any other direct identifier.
         Identifier = "identifier",
         /// Not identifying alone, but in combination (a quasi-identifier).

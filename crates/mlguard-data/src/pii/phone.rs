@@ -1,0 +1,217 @@
+//! Phone numbers of every country, validated against libphonenumber's metadata (the
+//! numbering plans Google maintains; `rlibphonenumber`, a Rust port): international ones
+//! (`+33 4 93 15 34 85`, `0033 4 93 15 34 85`) against their country code, national ones
+//! (`04 93 15 34 85`, `(0161) 496 0327`, `612 345 678`) against the plans of the countries
+//! whose data mlguard is tuned for ([`TRUNK_REGIONS`], [`PLAIN_REGIONS`]).
+//!
+//! The metadata says which digit strings are numbers; the way they are written says
+//! whether a string is meant as one. A bare run of digits is a phone number in a phone
+//! column, or when it is the whole cell and written as a national number with its trunk
+//! prefix (`0612345678`) or as a North American one; elsewhere it is an id. Dates, amounts
+//! (a decimal part or a currency next to them), ISBNs and numbers inside ids are never
+//! phone numbers.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumber};
+
+use super::{ColumnHint, Kind, Span, digits_of, glued, push, re};
+
+/// The countries whose national formats are tried, most common first: the EU languages
+/// mlguard reads (and their neighbours), and the English-speaking ones. International
+/// numbers of every country are validated whatever these lists hold. Numbers dialled
+/// with a trunk prefix `0` (and Italy's, whose numbers begin with 0) are tried against
+/// [`TRUNK_REGIONS`], the others against [`PLAIN_REGIONS`]: libphonenumber also accepts a
+/// British number written without its 0, which nobody writes.
+pub(crate) const TRUNK_REGIONS: &[&str] =
+    &["GB", "DE", "FR", "IT", "NL", "SE", "FI", "IE", "AU", "IN", "AT", "CH", "BE"];
+
+/// See [`TRUNK_REGIONS`]: countries whose national numbers are written without a trunk
+/// prefix (North America's 1 is not written either).
+pub(crate) const PLAIN_REGIONS: &[&str] = &["US", "ES", "IT", "PL", "PT", "DK", "NO", "CZ", "LU"];
+
+fn parse(text: &str, region: &str) -> Option<PhoneNumber> {
+    PHONE_NUMBER_UTIL.parse_with_default_region(text, region).ok()
+}
+
+/// Whether `text` is a valid phone number when dialled in `region` (an ISO 3166 code;
+/// international numbers are valid in any). For tests against the reference metadata.
+pub fn phone_valid_in(text: &str, region: &str) -> bool {
+    parse(text, region).is_some_and(|n| n.is_valid())
+}
+
+/// The first country in which a national number is valid.
+fn national_region(text: &str, trunk: bool) -> Option<&'static str> {
+    let regions = if trunk { TRUNK_REGIONS } else { PLAIN_REGIONS };
+    regions.iter().copied().find(|r| phone_valid_in(text, r))
+}
+
+/// Currency signs and codes next to a number make it an amount.
+fn money_near(cell: &str, start: usize, end: usize) -> bool {
+    const MONEY: &[&str] = &[
+        "€", "$", "£", "¥", "zł", "kr", "kč", "eur", "usd", "gbp", "pln", "sek", "nok", "dkk",
+        "chf", "czk", "huf", "fr.",
+    ];
+    let before = super::window_before(cell, start, 6);
+    let after: String = cell[end..].chars().take(6).collect::<String>().to_lowercase();
+    let after = after.trim_start();
+    MONEY.iter().any(|m| before.trim_end().ends_with(m) || after.starts_with(m))
+}
+
+/// A date written with separators (`24.07.1971`, `1971-07-24`, `07/24/71`).
+fn date_shaped(text: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    re(&RE, r"^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2})$").is_match(text)
+}
+
+/// Part of an id: `ORD-2024-000123`, `INV/2023/4567`: a letter or digit joined to the
+/// candidate by `-`, `/`, `_` or `#`.
+fn inside_id(cell: &str, start: usize, end: usize) -> bool {
+    let b = cell.as_bytes();
+    let joiner = |c: u8| matches!(c, b'-' | b'/' | b'_' | b'#');
+    let before = start >= 2 && joiner(b[start - 1]) && b[start - 2].is_ascii_alphanumeric();
+    let after = end + 1 < b.len() && joiner(b[end]) && b[end + 1].is_ascii_alphanumeric();
+    before || after
+}
+
+pub(crate) fn phones(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
+    if cell.bytes().filter(u8::is_ascii_digit).count() < 7 {
+        return;
+    }
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re =
+        re(&RE, r"(?:\+|\b00|\()?\d(?:[ ./-]{0,2}\(?\d\)?){5,22}(?: ?(?:x|ext\.?|#) ?\d{1,5}\b)?");
+    for m in re.find_iter(cell) {
+        let text = m.as_str();
+        if glued(cell, m.start(), m.end())
+            || inside_id(cell, m.start(), m.end())
+            || money_near(cell, m.start(), m.end())
+        {
+            continue;
+        }
+        if let Some((end, score)) = phone_at(cell, m.start(), text, hint) {
+            push(spans, Kind::Phone, m.start(), m.start() + end, score);
+        }
+    }
+}
+
+/// The end and score of a candidate that is a phone number. An extension ("x792",
+/// "ext. 12") is part of the number but not of its digits.
+fn phone_at(cell: &str, start: usize, text: &str, hint: ColumnHint) -> Option<(usize, f32)> {
+    let main = text.find(['x', 'e', '#']).map_or(text, |i| text[..i].trim_end());
+    judge(cell, start, main, hint).map(|score| (text.len(), score))
+}
+
+/// The score of a candidate as a phone number, if it is one.
+fn judge(cell: &str, start: usize, text: &str, hint: ColumnHint) -> Option<f32> {
+    if date_shaped(text) {
+        return None;
+    }
+    let (digits, groups) = digits_of(text);
+    let n = digits.len();
+    let plus = text.starts_with('+');
+    let double_zero = !plus && text.trim_start_matches('(').starts_with("00");
+    let international = plus || double_zero;
+    // E.164 allows 15 digits with the country code; a national number has fewer.
+    let most = if international { 15 } else { 13 };
+    if !(7..=most).contains(&n) || (international && n < 9) {
+        return None;
+    }
+    // ISBNs (978-...) and other dashed product codes.
+    if (text.starts_with("978") || text.starts_with("979")) && text.contains('-') {
+        return None;
+    }
+    if international {
+        let dialled = if double_zero {
+            format!("+{}", text.trim_start_matches('(').trim_start_matches("00"))
+        } else {
+            text.to_owned()
+        };
+        return phone_valid_in(&dialled, "ZZ").then_some(0.95);
+    }
+    let whole = cell[..start].trim().is_empty() && cell[start + text.len()..].trim().is_empty();
+    let trunk = digits[0] == 0;
+    let bare = groups.len() == 1 && !text.contains('(');
+    let nanp = n == 10 && digits[0] >= 2 && digits[3] >= 2;
+    if bare {
+        // A bare run is an id unless the column says phone, or the whole cell is a national
+        // number with its trunk prefix or a North American one.
+        if !(hint.phone || (whole && (trunk || nanp))) {
+            return None;
+        }
+    } else if !trunk && groups.iter().skip(1).any(|&g| g < 2) {
+        // Single digits between separators are lists or versions, not numbers (after a
+        // trunk prefix they are real: "04 93 15 34 85" has none, "0 800" is fine).
+        return None;
+    }
+    national_region(text, trunk)?;
+    Some(if hint.phone {
+        0.95
+    } else if bare {
+        0.6
+    } else if trunk || nanp {
+        0.8
+    } else {
+        0.7
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pii::detect;
+
+    fn phone(cell: &str) -> Option<&str> {
+        let spans = detect(cell, None);
+        spans.iter().find(|s| s.kind == Kind::Phone).map(|s| &cell[s.start..s.end])
+    }
+
+    #[test]
+    fn national_and_international_formats_of_many_countries() {
+        for good in [
+            "0033 4 93 15 34 85",
+            "+33 (0)4 93 15 34 85",
+            "04 93 15 34 85",
+            "+49(0)5621 12345",
+            "(05621) 12345",
+            "030 1234567",
+            "+34 612 345 678",
+            "612 34 56 78",
+            "+39 02 1234 5678",
+            "333 123 4567",
+            "+31 (0)20 123 4567",
+            "06-12345678",
+            "+48 512 345 678",
+            "+46 (0)8 123 456 78",
+            "070-123 45 67",
+            "+47 22 12 34 56",
+            "+358 40 123 4567",
+            "040 123 4567",
+            "+420 601 234 567",
+            "+351 912 345 678",
+            "001-415-555-0132x123",
+            "+61 2 9876 5432",
+            "+91 98765 43210",
+        ] {
+            assert_eq!(phone(good), Some(good), "{good}");
+        }
+        assert_eq!(phone("Appelez-moi au 04 93 15 34 85 demain"), Some("04 93 15 34 85"));
+    }
+
+    #[test]
+    fn amounts_dates_and_ids_are_not_phones() {
+        for bad in [
+            "1.234.567,89 €",
+            "12 345 678 kr",
+            "€ 12.345.678",
+            "24.07.1971",
+            "INV-2023-456789",
+            "version 12 3 45 67 8",
+            "978-3-16-148410-0",
+            "+99 1234 5678",
+        ] {
+            assert_eq!(phone(bad), None, "{bad}");
+        }
+    }
+}
