@@ -23,6 +23,7 @@ use crate::DataError;
 use crate::csv::TableReader;
 use crate::types::is_email;
 
+mod address;
 mod dates;
 mod ids;
 mod phone;
@@ -304,7 +305,9 @@ pub fn detect(cell: &str, hint: Option<ColumnHint>) -> Vec<Span> {
     ips(cell, hint, &mut spans);
     dates_of_birth(cell, hint, &mut spans);
     street_addresses(cell, &mut spans);
+    address::european_addresses(cell, &mut spans);
     postal_codes(cell, hint, &mut spans);
+    address::european_postal_codes(cell, hint, &mut spans);
     phones(cell, hint, &mut spans);
     persons(cell, hint, &mut spans);
     spans.sort_by_key(|s| s.start);

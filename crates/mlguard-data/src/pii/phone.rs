@@ -6,8 +6,9 @@
 //!
 //! The metadata says which digit strings are numbers; the way they are written says
 //! whether a string is meant as one. A bare run of digits is a phone number in a phone
-//! column, or when it is the whole cell and written as a national number with its trunk
-//! prefix (`0612345678`) or as a North American one; elsewhere it is an id. Dates, amounts
+//! column, after a phone word ("Tel. 915983867", "Ring meg på 33059899"), or when it is
+//! the whole cell and written as a national number with its trunk prefix (`0612345678`)
+//! or as a North American one; elsewhere it is an id. Dates, amounts
 //! (a decimal part or a currency next to them), ISBNs and numbers inside ids are never
 //! phone numbers.
 
@@ -46,6 +47,19 @@ fn national_region(text: &str, trunk: bool) -> Option<&'static str> {
     let regions = if trunk { TRUNK_REGIONS } else { PLAIN_REGIONS };
     regions.iter().copied().find(|r| phone_valid_in(text, r))
 }
+
+/// Words before a number that say it is a phone number (a bare run of digits after them
+/// is one), lowercase.
+#[rustfmt::skip]
+const PHONE_WORDS: &[&str] = &[
+    "tel", "tel.", "tlf", "tlf.", "phone", "mobile", "mob", "mob.", "cell", "call", "ring",
+    "fax", "whatsapp", "sms", "telefon", "telefone", "telefoon", "téléphone", "tél", "tél.",
+    "portable", "mobil", "mobiel", "móvil", "movil", "teléfono", "telefono", "cellulare",
+    "handy", "llámame al", "llame al", "chiamami al", "reperibile al", "bel", "bellen",
+    "bereikbaar op", "erreichbar unter", "anrufen", "ring meg på", "ring mig på", "nås på",
+    "soita", "numeroon", "puhelin", "zadzwoń", "ligue", "ligar", "zavolejte", "volejte",
+    "appelez-moi au", "appeler le", "joignable au", "k zastižení na",
+];
 
 /// Currency signs and codes next to a number make it an amount.
 fn money_near(cell: &str, start: usize, end: usize) -> bool {
@@ -130,14 +144,24 @@ fn judge(cell: &str, start: usize, text: &str, hint: ColumnHint) -> Option<f32> 
         };
         return phone_valid_in(&dialled, "ZZ").then_some(0.95);
     }
+    // "(351) 915293070": a country code in brackets.
+    if let Some(rest) = text.strip_prefix('(')
+        && let Some((code, number)) = rest.split_once(')')
+        && (1..=3).contains(&code.len())
+        && !code.starts_with('0')
+        && phone_valid_in(&format!("+{code}{number}"), "ZZ")
+    {
+        return Some(0.9);
+    }
     let whole = cell[..start].trim().is_empty() && cell[start + text.len()..].trim().is_empty();
+    let named = super::said_before(cell, start, PHONE_WORDS, 32);
     let trunk = digits[0] == 0;
     let bare = groups.len() == 1 && !text.contains('(');
     let nanp = n == 10 && digits[0] >= 2 && digits[3] >= 2;
     if bare {
         // A bare run is an id unless the column says phone, or the whole cell is a national
         // number with its trunk prefix or a North American one.
-        if !(hint.phone || (whole && (trunk || nanp))) {
+        if !(hint.phone || named || (whole && (trunk || nanp))) {
             return None;
         }
     } else if !trunk && groups.iter().skip(1).any(|&g| g < 2) {
@@ -146,7 +170,7 @@ fn judge(cell: &str, start: usize, text: &str, hint: ColumnHint) -> Option<f32> 
         return None;
     }
     national_region(text, trunk)?;
-    Some(if hint.phone {
+    Some(if hint.phone || named {
         0.95
     } else if bare {
         0.6
