@@ -282,7 +282,7 @@ pub(crate) fn european_postal_codes(cell: &str, hint: ColumnHint, spans: &mut Ve
         let before = cell[..s].trim_end_matches(' ');
         let after = &cell[e..];
         if before.ends_with(|ch: char| ch.is_ascii_digit() || matches!(ch, '.' | '/' | ':' | '-'))
-            || after.starts_with(|ch: char| matches!(ch, '.' | '/' | ':' | '-' | '%'))
+            || after.starts_with(['.', '/', ':', '-', '%'])
             || after.trim_start().starts_with(|ch: char| ch.is_ascii_digit())
         {
             continue;
