@@ -26,11 +26,13 @@ use crate::types::is_email;
 mod address;
 mod dates;
 mod ids;
+mod person;
 mod phone;
 
 use dates::dates_of_birth;
 pub(crate) use dates::parse_birth_date;
 pub use ids::national_id_valid;
+use person::persons;
 pub use phone::phone_valid_in;
 use phone::phones;
 
@@ -968,119 +970,6 @@ fn postal_codes(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
     }
 }
 
-struct NameLists {
-    given: std::collections::HashSet<&'static str>,
-    surnames: std::collections::HashSet<&'static str>,
-}
-
-fn name_lists() -> &'static NameLists {
-    static LISTS: OnceLock<NameLists> = OnceLock::new();
-    LISTS.get_or_init(|| {
-        let given = include_str!("../data/names/given_en.txt")
-            .lines()
-            .chain(include_str!("../data/names/given_intl.txt").lines())
-            .collect();
-        let surnames = include_str!("../data/names/surnames_en.txt").lines().collect();
-        NameLists { given, surnames }
-    })
-}
-
-const TITLES: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "dame", "herr", "frau", "mme", "m", "sr", "sra",
-];
-
-fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
-    let lists = name_lists();
-    // Capitalised words (letters, apostrophes, hyphens) with their byte ranges.
-    let mut words: Vec<(usize, usize)> = Vec::new();
-    let mut start = None;
-    for (i, ch) in cell.char_indices().chain(std::iter::once((cell.len(), ' '))) {
-        let part = ch.is_alphabetic() || ch == '\'' || ch == '-';
-        match (start, part) {
-            (None, true) => start = Some(i),
-            (Some(s), false) => {
-                words.push((s, i));
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    let lower = |r: (usize, usize)| cell[r.0..r.1].to_lowercase();
-    let capital = |r: (usize, usize)| cell[r.0..r.1].starts_with(char::is_uppercase);
-    let adjacent = |a: (usize, usize), b: (usize, usize)| {
-        let gap = &cell[a.1..b.0];
-        !gap.is_empty() && gap.len() <= 2 && gap.chars().all(|c| c == ' ' || c == '.')
-    };
-    // A surname is written with lower-case letters (`LA`, `OH` are state codes), and a
-    // double-barrelled one counts when one of its parts is known.
-    let surname = |r: (usize, usize)| {
-        let word = &cell[r.0..r.1];
-        word.chars().any(char::is_lowercase)
-            && word.to_lowercase().split('-').any(|part| {
-                lists.surnames.contains(part.trim_start_matches("o'"))
-                    || lists.surnames.contains(part)
-            })
-    };
-    let mut i = 0;
-    while i < words.len() {
-        let w = words[i];
-        let lw = lower(w);
-        let title = TITLES.contains(&lw.as_str()) && capital(w);
-        let first = if title { i + 1 } else { i };
-        let Some(&f) = words.get(first) else { break };
-        if !capital(f) || (title && !adjacent(w, f)) {
-            i += 1;
-            continue;
-        }
-        // "Port Eric", "Lake Erik", "New David": places named after people.
-        const PLACE_WORDS: &[&str] = &[
-            "Port", "New", "Lake", "West", "East", "North", "South", "Mount", "Fort", "St",
-            "Saint", "San", "Santa", "Glen",
-        ];
-        if !title
-            && first > 0
-            && PLACE_WORDS.contains(&&cell[words[first - 1].0..words[first - 1].1])
-            && adjacent(words[first - 1], f)
-        {
-            i += 1;
-            continue;
-        }
-        let given = lists.given.contains(lower(f).as_str());
-        // Given name, optional middle name or initial, surname.
-        let mut end = None;
-        for j in first + 1..(first + 3).min(words.len()) {
-            let (prev, cur) = (words[j - 1], words[j]);
-            if !capital(cur) || !adjacent(prev, cur) {
-                break;
-            }
-            let lc = lower(cur);
-            if surname(cur) || (title && lc.len() > 1) {
-                end = Some(j);
-            }
-        }
-        let end = if title && end.is_none() && lower(f).len() > 1 { Some(first) } else { end };
-        let matched = match end {
-            Some(e) if given || title => Some((
-                words[if title { i } else { first }].0,
-                words[e].1,
-                if title { 0.9 } else { 0.85 },
-            )),
-            _ if hint.name && (given || lists.surnames.contains(lower(f).as_str())) => {
-                // In a name column a single known name is a person.
-                Some((f.0, f.1, 0.8))
-            }
-            _ => None,
-        };
-        match matched {
-            Some((s, e, score)) => {
-                push(spans, Kind::Person, s, e, score);
-                i = words.iter().position(|w| w.0 >= e).unwrap_or(words.len());
-            }
-            None => i += 1,
-        }
-    }
-}
-
 /// How often one kind was found in one column.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct KindCount {
@@ -1110,9 +999,44 @@ pub struct ColumnPii {
     pub kinds: BTreeMap<Kind, KindCount>,
 }
 
+/// Rows of a table read before its columns are judged as a whole (see [`column_hint`]).
+pub const COLUMN_SAMPLE: usize = 256;
+
+/// What a column's values say about it, added to what its header says (`base`): a column
+/// whose values are nearly all shaped like personal names, with known names among them, is
+/// a name column (every name-shaped cell is then a person, known or not); one whose values
+/// nearly all pass a weak identifier check (a BSN's 11-test, passed by one random number
+/// in 11) holds that identifier; one whose values are nearly all valid national phone
+/// numbers is a phone column. `values` are a sample of the column's non-empty cells.
+pub fn column_hint(base: ColumnHint, values: &[&str]) -> ColumnHint {
+    let mut hint = base;
+    let n = values.len();
+    if n < 3 {
+        return hint;
+    }
+    let share = |count: usize| count as f64 / n as f64;
+    if !hint.name {
+        let shaped = values.iter().filter(|v| person::name_shaped(v)).count();
+        let known = values.iter().filter(|v| person::known_words(v) > 0).count();
+        hint.name = share(shaped) >= 0.8 && share(known) >= 0.3;
+    }
+    if hint.id.is_none() {
+        hint.id = [Kind::NlBsn, Kind::SePersonnummer, Kind::PlPesel, Kind::DeTaxId]
+            .into_iter()
+            .find(|&k| share(values.iter().filter(|v| national_id_valid(k, v)).count()) >= 0.9);
+    }
+    if !hint.phone {
+        let phones = values.iter().filter(|v| phone::national_number(v)).count();
+        hint.phone = share(phones) >= 0.9;
+    }
+    hint
+}
+
 /// Reads a CSV table in one streaming pass (memory does not grow with the file) and finds
 /// personal data in every cell; `on_span(row, column name, cell, span)` sees each span
-/// (rows are 1-based data rows). Column names and `hints` (by column) are context.
+/// (rows are 1-based data rows). Column names and `hints` (by column) are context, and so
+/// are the first [`COLUMN_SAMPLE`] rows of each column ([`column_hint`]): they are read
+/// before any cell is reported.
 pub fn scan_table<R: Read>(
     src: R,
     delimiter: u8,
@@ -1125,18 +1049,19 @@ pub fn scan_table<R: Read>(
         .iter()
         .map(|name| ColumnPii { name: name.clone(), cells: 0, kinds: BTreeMap::new() })
         .collect();
-    let column_hints: Vec<ColumnHint> = table.header().iter().map(|n| hints(n)).collect();
+    let header_hints: Vec<ColumnHint> = table.header().iter().map(|n| hints(n)).collect();
     let names: Vec<String> = table.header().to_vec();
+    let mut column_hints: Option<Vec<ColumnHint>> = None;
+    let mut sample: Vec<Vec<String>> = Vec::new();
     let mut row = 0u64;
-    table.for_each(|_line, fields| {
-        row += 1;
+    let mut scan_row = |row: u64, fields: &[&str], hints: &[ColumnHint]| {
         for (i, cell) in fields.iter().enumerate() {
             let Some(col) = columns.get_mut(i) else { break };
             if cell.is_empty() {
                 continue;
             }
             col.cells += 1;
-            let spans = detect(cell, column_hints.get(i).copied());
+            let spans = detect(cell, hints.get(i).copied());
             let mut seen: Vec<Kind> = Vec::new();
             for span in &spans {
                 let count = col.kinds.entry(span.kind).or_default();
@@ -1149,8 +1074,46 @@ pub fn scan_table<R: Read>(
                 on_span(row, &names[i], cell, span);
             }
         }
+    };
+    let judge = |sample: &[Vec<String>]| -> Vec<ColumnHint> {
+        header_hints
+            .iter()
+            .enumerate()
+            .map(|(i, &base)| {
+                let values: Vec<&str> = sample
+                    .iter()
+                    .filter_map(|r| r.get(i).map(String::as_str))
+                    .filter(|v| !v.trim().is_empty())
+                    .collect();
+                column_hint(base, &values)
+            })
+            .collect()
+    };
+    table.for_each(|_line, fields| {
+        row += 1;
+        match &column_hints {
+            Some(h) => scan_row(row, fields, h),
+            None => {
+                sample.push(fields.iter().map(|f| (*f).to_owned()).collect());
+                if sample.len() == COLUMN_SAMPLE {
+                    let h = judge(&sample);
+                    for (k, r) in sample.drain(..).enumerate() {
+                        let refs: Vec<&str> = r.iter().map(String::as_str).collect();
+                        scan_row(k as u64 + 1, &refs, &h);
+                    }
+                    column_hints = Some(h);
+                }
+            }
+        }
         Ok(())
     })?;
+    if column_hints.is_none() {
+        let h = judge(&sample);
+        for (k, r) in sample.iter().enumerate() {
+            let refs: Vec<&str> = r.iter().map(String::as_str).collect();
+            scan_row(k as u64 + 1, &refs, &h);
+        }
+    }
     Ok(columns)
 }
 
@@ -1304,6 +1267,25 @@ mod tests {
         assert_eq!(kinds("Springfield, IL 62704")[0], (Kind::PostalCode, "62704"));
         assert!(kinds("order 62704 shipped").is_empty());
         assert_eq!(detect("62704", Some(ColumnHint::from_name("zip")))[0].kind, Kind::PostalCode);
+    }
+
+    #[test]
+    fn columns_are_judged_by_their_values() {
+        // Names mostly in no list, BSNs with no header naming them, bare national phone
+        // numbers: each column is recognised from its values, and every cell reported.
+        let csv = "a,b,c,d\nXavrin Qolbedo,111222333,612345678,ORD-1\nMaria Zzyzx,123456782,698765432,ORD-2\nPiet van der Qwerty,111222333,612000111,ORD-3\nJan Brzęczyszczykiewicz,123456782,655443322,ORD-4\n";
+        let mut found: Vec<(u64, String, Kind)> = Vec::new();
+        let cols = scan_table(csv.as_bytes(), b',', &ColumnHint::from_name, |row, col, _, span| {
+            found.push((row, col.to_owned(), span.kind));
+        })
+        .expect("scan");
+        let count = |c: &str, k: Kind| found.iter().filter(|f| f.1 == c && f.2 == k).count();
+        assert_eq!(count("a", Kind::Person), 4, "{found:?}");
+        assert_eq!(count("b", Kind::NlBsn), 4, "{found:?}");
+        assert_eq!(count("c", Kind::Phone), 4, "{found:?}");
+        assert!(cols[3].kinds.is_empty());
+        // The same values without their column are not reported.
+        assert!(detect("Xavrin Qolbedo", None).is_empty() && detect("111222333", None).is_empty());
     }
 
     #[test]

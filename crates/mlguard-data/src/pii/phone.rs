@@ -61,6 +61,24 @@ const PHONE_WORDS: &[&str] = &[
     "appelez-moi au", "appeler le", "joignable au", "k zastižení na",
 ];
 
+/// Whether a whole value is a phone number written nationally or internationally, valid in
+/// one of the countries read (for judging a column by its values).
+pub(crate) fn national_number(value: &str) -> bool {
+    let v = value.trim();
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit() || b" +()-./".contains(&b)) {
+        return false;
+    }
+    let digits = v.bytes().filter(u8::is_ascii_digit).count();
+    if !(7..=15).contains(&digits) {
+        return false;
+    }
+    if v.starts_with('+') {
+        return phone_valid_in(v, "ZZ");
+    }
+    let trunk = v.trim_start_matches('(').starts_with('0');
+    national_region(v, trunk).is_some()
+}
+
 /// Currency signs and codes next to a number make it an amount.
 fn money_near(cell: &str, start: usize, end: usize) -> bool {
     const MONEY: &[&str] = &[

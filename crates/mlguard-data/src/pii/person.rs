@@ -1,0 +1,347 @@
+//! Personal names. A cell holds a person's name when:
+//!
+//! - a known given name is followed by a known surname (`Maria Garcia`, `Kay-Uwe Müller`,
+//!   `Amira van der Heyden`: particles between them), or a title by a capitalised word
+//!   (`Dr. Okonkwo`, `Herr Schmidt`, `Dott. Leopoldo Pincherle`);
+//! - a known given name is followed by capitalised words that are not an organisation's or
+//!   a place's (`Arkadiusz Cieciora`), when the name is the whole cell, comes after a word
+//!   that introduces a person ("Patient", "Sehr geehrte", "Firmado por"), or is in a name
+//!   column; `Family, Given` and upper-case family names (`DUPONT Jean`) count the same;
+//! - in a name column, anything shaped like a name ([`name_shaped`]): most of a real
+//!   column's names may be in no list, so [`super::scan_table`] decides from a sample of the
+//!   column that it holds names (shapes, and a share of known names) and then reads every
+//!   cell as one.
+//!
+//! The lists (`data/names/`) hold given names and surnames of the EU languages and of
+//! English-speaking countries, from public-domain and MIT/BSD-licensed sources; see their
+//! README.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use super::{ColumnHint, Kind, Span, push, said_before};
+
+struct NameLists {
+    given: HashSet<&'static str>,
+    surnames: HashSet<&'static str>,
+    particles: HashSet<&'static str>,
+}
+
+fn lists() -> &'static NameLists {
+    static LISTS: OnceLock<NameLists> = OnceLock::new();
+    LISTS.get_or_init(|| {
+        let given = include_str!("../../data/names/given_en.txt")
+            .lines()
+            .chain(include_str!("../../data/names/given_intl.txt").lines())
+            .collect();
+        let surnames = include_str!("../../data/names/surnames_en.txt")
+            .lines()
+            .chain(include_str!("../../data/names/surnames_intl.txt").lines())
+            .collect();
+        let particles = include_str!("../../data/names/particles.txt")
+            .lines()
+            .flat_map(str::split_whitespace)
+            .chain(["d'", "o'", "y", "i", "e"])
+            .collect();
+        NameLists { given, surnames, particles }
+    })
+}
+
+#[rustfmt::skip]
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "herr", "frau", "mme", "mlle",
+    "m", "sr", "sra", "srta", "don", "doña", "dña", "dott", "dottssa", "sig", "sigra", "ing",
+    "avv", "mevr", "dhr", "pan", "pani", "fru", "fröken", "hr", "fr", "pane", "paní", "sgr",
+    "monsieur", "madame", "mademoiselle", "señor", "señora", "signor", "signora", "senhor",
+    "senhora", "mister",
+];
+
+/// Words before a name that say a person follows, lowercase.
+#[rustfmt::skip]
+const PERSON_CONTEXT: &[&str] = &[
+    "patient", "dear", "signed by", "contact person", "contact", "attn", "employee", "customer",
+    "client", "name", "patientin", "sehr geehrte", "sehr geehrter", "liebe", "lieber",
+    "unterzeichnet von", "ansprechpartner", "kunde", "kundin", "le patient", "la patiente",
+    "cher", "chère", "signé par", "interlocuteur", "el paciente", "la paciente", "estimado",
+    "estimada", "firmado por", "persona de contacto", "il paziente", "la paziente", "gentile",
+    "caro", "cara", "firmato da", "referente", "patiënt", "beste", "geachte", "ondertekend door",
+    "contactpersoon", "o paciente", "a paciente", "prezado", "prezada", "assinado por",
+    "pacjent", "pacjentka", "szanowny", "szanowna", "podpisano", "patienten", "hej", "kära",
+    "undertecknat av", "kontaktperson", "kære", "underskrevet af", "potilas", "hyvä",
+    "allekirjoittanut", "yhteyshenkilö", "pacient", "pacientka", "vážený", "vážená",
+    "podepsal", "kontaktní osoba",
+];
+
+/// Words that make capitalised words an organisation, a place or a thing, not a person
+/// ("Trinity College Dublin", "Victoria Station", "Georg-August-Universität"), lowercase.
+#[rustfmt::skip]
+const NOT_A_PERSON: &[&str] = &[
+    "college", "university", "universität", "université", "universidad", "università",
+    "universiteit", "uniwersytet", "universitet", "yliopisto", "univerzita", "school",
+    "schule", "école", "escuela", "scuola", "institute", "institut", "instituto", "istituto",
+    "hospital", "klinik", "clinic", "hôpital", "ospedale", "ziekenhuis", "szpital", "sjukhus",
+    "bank", "banco", "banque", "banca", "group", "gruppe", "groupe", "grupo", "gruppo",
+    "company", "corp", "corporation", "inc", "ltd", "llc", "plc", "gmbh", "ag", "kg", "sa",
+    "sas", "sarl", "srl", "spa", "bv", "nv", "ab", "as", "oy", "sro", "holding", "holdings",
+    "services", "solutions", "systems", "technologies", "partners", "foundation", "stiftung",
+    "fondation", "fundación", "fondazione", "park", "station", "bahnhof", "gare", "estación",
+    "stazione", "airport", "flughafen", "aéroport", "aeropuerto", "aeroporto", "street",
+    "straße", "strasse", "road", "avenue", "rue", "calle", "via", "platz", "square", "church",
+    "kirche", "église", "iglesia", "chiesa", "cathedral", "museum", "musée", "museo", "hotel",
+    "hôtel", "restaurant", "café", "bar", "shop", "store", "market", "markt", "mall", "center",
+    "centre", "zentrum", "centro", "city", "stadt", "ville", "ciudad", "città", "county",
+    "state", "republic", "kingdom", "national", "international", "report", "meeting",
+    "ticket", "support", "customer", "project", "team", "department", "office", "ministry",
+    "ministerium", "ministère", "ministerio", "ministero", "council", "committee", "club",
+    "verein", "fc", "united", "river", "lake", "mount", "bay", "beach", "island", "valley",
+    "forest", "classifier", "model", "regression", "network", "server", "cloud", "data",
+];
+
+fn known(set: &HashSet<&'static str>, word: &str) -> bool {
+    let w = word.to_lowercase();
+    set.contains(w.as_str()) || (w.contains('-') && w.split('-').all(|p| set.contains(p)))
+}
+
+fn given(word: &str) -> bool {
+    known(&lists().given, word)
+}
+
+/// A known surname (a double-barrelled one when one part is known; `O'Brien` as `brien`).
+fn surname(word: &str) -> bool {
+    let w = word.to_lowercase();
+    let s = &lists().surnames;
+    w.split('-').any(|part| {
+        s.contains(part)
+            || part
+                .strip_prefix("o'")
+                .or_else(|| part.strip_prefix("o’"))
+                .is_some_and(|p| s.contains(p))
+    })
+}
+
+fn particle(word: &str) -> bool {
+    lists().particles.contains(word.to_lowercase().as_str())
+}
+
+/// Words with their byte ranges: letters, apostrophes and hyphens, and a following dot.
+fn words(cell: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, ch) in cell.char_indices().chain(std::iter::once((cell.len(), ' '))) {
+        let part = ch.is_alphabetic() || matches!(ch, '\'' | '-' | '’');
+        match (start, part) {
+            (None, true) => start = Some(i),
+            (Some(s), false) => {
+                out.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn capital(word: &str) -> bool {
+    word.starts_with(char::is_uppercase)
+}
+
+/// Upper case throughout (`DUPONT`): a family name as forms write it, three letters or
+/// more (`LA`, `OH` are codes).
+fn upper(word: &str) -> bool {
+    word.chars().count() >= 3 && word.chars().all(|c| c.is_uppercase() || matches!(c, '-' | '\''))
+}
+
+/// A name's word: capitalised, then lower case (or upper case throughout), letters.
+fn name_word(word: &str) -> bool {
+    let mut cs = word.chars();
+    cs.next().is_some_and(char::is_uppercase)
+        && (upper(word) || cs.clone().any(char::is_lowercase))
+        && !NOT_A_PERSON.contains(&word.to_lowercase().as_str())
+}
+
+/// Whether a whole cell has the shape of a person's name: 2–5 words, capitalised (or upper
+/// case) except particles (`van`, `de`, `di`, `von`), none an organisation or place word;
+/// or `Family, Given`.
+pub(crate) fn name_shaped(cell: &str) -> bool {
+    let cell = cell.trim();
+    if cell.is_empty() || cell.len() > 80 || cell.contains(|c: char| c.is_ascii_digit()) {
+        return false;
+    }
+    let (family, given_part) = match cell.split_once(", ") {
+        Some((f, g)) => (f, g),
+        None => ("", cell),
+    };
+    let tokens: Vec<&str> =
+        family.split_whitespace().chain(given_part.split_whitespace()).collect();
+    (2..=5).contains(&tokens.len())
+        && tokens.iter().all(|t| name_word(t.trim_end_matches('.')) || particle(t))
+        && tokens.first().is_some_and(|t| capital(t))
+        && tokens.last().is_some_and(|t| capital(t))
+}
+
+/// How many of a name-shaped cell's words are known given names or surnames.
+pub(crate) fn known_words(cell: &str) -> usize {
+    cell.split([' ', ',']).filter(|t| !t.is_empty() && (given(t) || surname(t))).count()
+}
+
+pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
+    if !cell.contains(char::is_uppercase) {
+        return;
+    }
+    // A name column: the whole cell, if it is shaped like a name.
+    if hint.name && name_shaped(cell) {
+        let start = cell.len() - cell.trim_start().len();
+        push(spans, Kind::Person, start, start + cell.trim().len(), 0.85);
+        return;
+    }
+    let ws = words(cell);
+    let text = |w: (usize, usize)| &cell[w.0..w.1];
+    let adjacent = |a: (usize, usize), b: (usize, usize)| {
+        let gap = &cell[a.1..b.0];
+        !gap.is_empty() && gap.len() <= 2 && gap.chars().all(|c| c == ' ' || c == '.')
+    };
+    let whole = |s: usize, e: usize| {
+        let before = cell[..s].trim();
+        let after = cell[e..].trim_matches([' ', '.', ',', ';']);
+        before.is_empty() && after.is_empty()
+    };
+    // "Family, Given" as the whole cell.
+    if let Some((family, first)) = cell.trim().split_once(", ")
+        && name_shaped(cell)
+        && first.split_whitespace().next().is_some_and(given)
+        && family.split_whitespace().last().is_some_and(|f| surname(f) || upper(f))
+    {
+        let start = cell.len() - cell.trim_start().len();
+        push(spans, Kind::Person, start, start + cell.trim().len(), 0.85);
+        return;
+    }
+    let mut i = 0;
+    while i < ws.len() {
+        let w = ws[i];
+        let lw = text(w).to_lowercase();
+        let title = TITLES.contains(&lw.as_str()) && capital(text(w));
+        let first = if title { i + 1 } else { i };
+        let Some(&f) = ws.get(first) else { break };
+        if !capital(text(f)) || (title && !adjacent(w, f)) {
+            i += 1;
+            continue;
+        }
+        // "Port Eric", "Lake Erik", "New David": places named after people.
+        const PLACE_WORDS: &[&str] = &[
+            "Port", "New", "Lake", "West", "East", "North", "South", "Mount", "Fort", "St",
+            "Saint", "San", "Santa", "Glen", "Bad", "Sankt",
+        ];
+        if !title
+            && first > 0
+            && PLACE_WORDS.contains(&text(ws[first - 1]))
+            && adjacent(ws[first - 1], f)
+        {
+            i += 1;
+            continue;
+        }
+        let upper_first = upper(text(f));
+        let is_given = given(text(f));
+        // The rest of the name: capitalised words, particles between them, up to four.
+        let mut end = None; // index of the last capitalised word
+        let mut known_surname = false;
+        let mut unknown_ok = true;
+        for j in first + 1..(first + 5).min(ws.len()) {
+            let (prev, cur) = (ws[j - 1], ws[j]);
+            if !adjacent(prev, cur) {
+                break;
+            }
+            let t = text(cur);
+            // Particles ("van der") and initials ("John F. Kennedy") continue a name.
+            let initial = t.chars().count() == 1 && capital(t);
+            if (particle(t) && !capital(t)) || initial {
+                continue;
+            }
+            if !name_word(t) {
+                if capital(t) {
+                    unknown_ok = false; // "Trinity College"
+                }
+                break;
+            }
+            end = Some(j);
+            // A surname: known, or upper case as forms write family names.
+            known_surname |= surname(t) && t.chars().any(char::is_lowercase) || upper(t);
+        }
+        // "DUPONT Jean": the family name first, upper case.
+        let family_first =
+            upper_first && ws.get(first + 1).is_some_and(|&n| adjacent(f, n) && given(text(n)));
+        let span_end = end.map(|e| ws[e].1);
+        let start = if title { w.0 } else { f.0 };
+        let matched = match span_end {
+            Some(e) if title => Some((e, 0.9)),
+            Some(e) if (is_given || family_first) && known_surname => Some((e, 0.85)),
+            Some(e)
+                if is_given
+                    && unknown_ok
+                    && (whole(start, e) || said_before(cell, start, PERSON_CONTEXT, 30)) =>
+            {
+                Some((e, 0.75))
+            }
+            None if title && text(f).chars().count() > 1 && name_word(text(f)) => Some((f.1, 0.85)),
+            None if hint.name && (is_given || surname(text(f))) => Some((f.1, 0.8)),
+            _ => None,
+        };
+        match matched {
+            Some((e, score)) => {
+                push(spans, Kind::Person, start, e, score);
+                i = ws.iter().position(|w| w.0 >= e).unwrap_or(ws.len());
+            }
+            None => i += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pii::detect;
+
+    fn person(cell: &str) -> Option<&str> {
+        let spans = detect(cell, None);
+        spans.iter().find(|s| s.kind == Kind::Person).map(|s| &cell[s.start..s.end])
+    }
+
+    #[test]
+    fn names_of_many_countries() {
+        for (cell, name) in [
+            ("Kay-Uwe Müller", "Kay-Uwe Müller"),
+            ("Amira van der Heyden", "Amira van der Heyden"),
+            ("Sebastian Matyka", "Sebastian Matyka"),
+            ("Le patient Émile Faure a été vu aujourd'hui", "Émile Faure"),
+            ("Firmato da Dott. Leopoldo Pincherle", "Dott. Leopoldo Pincherle"),
+            ("Pacjent Oliwier Siembab", "Oliwier Siembab"),
+            ("DUPONT Jean", "DUPONT Jean"),
+            ("Jean DUPONT", "Jean DUPONT"),
+            ("Garcia, Maria", "Garcia, Maria"),
+            ("Yhteyshenkilö: Matilda Kokkonen", "Matilda Kokkonen"),
+        ] {
+            assert_eq!(person(cell), Some(name), "{cell}");
+        }
+        for cell in [
+            "Trinity College Dublin",
+            "Deutsche Bahn AG",
+            "Société Générale",
+            "Banco de España",
+            "Politecnico di Milano",
+            "Victoria Station",
+            "Annual General Meeting",
+        ] {
+            assert_eq!(person(cell), None, "{cell}");
+        }
+    }
+
+    #[test]
+    fn a_name_column_takes_unknown_names() {
+        let hint = ColumnHint { name: true, ..ColumnHint::default() };
+        let spans = detect("Xavrin Qolbedo", Some(hint));
+        assert_eq!(spans.first().map(|s| s.kind), Some(Kind::Person));
+        assert!(detect("Xavrin Qolbedo", None).is_empty());
+        assert!(name_shaped("Jan van der Berg") && name_shaped("DUPONT, Jean"));
+        assert!(!name_shaped("Grand Canyon National Park Service Center"));
+        assert!(!name_shaped("order 12") && !name_shaped("Berlin"));
+    }
+}
