@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::{ColumnHint, Kind, Span, push, re, said_before};
+use super::{ColumnHint, Kind, Span, Words, push, re, said_before};
 
 /// Street types written before the name (French, Spanish, Italian, Portuguese, Polish,
 /// Czech), lowercase, without a trailing dot.
@@ -78,12 +78,7 @@ const PARTICLES: &[&str] = &[
 ];
 
 /// A house number: `5`, `12a`, `47-26`, `74/39`, `5 bis`; or `S/N`, `s/n` (no number).
-const HOUSE: &str =
-    r"(?:\d{1,5}(?:\s?[A-Za-z]\b)?(?:\s?[-/]\s?\d{1,5}(?:[A-Za-z]\b)?)?(?: bis| ter)?|[Ss]/[Nn])";
-
-fn lower_type(word: &str) -> String {
-    word.trim_end_matches('.').to_lowercase()
-}
+const HOUSE: &str = r"(?:\d{1,5}(?:\s?[A-Za-z](?-u:\b))?(?:\s?[-/]\s?\d{1,5}(?:[A-Za-z](?-u:\b))?)?(?: bis| ter)?|[Ss]/[Nn])";
 
 /// Words (letters, apostrophes, hyphens, dots) from `from`, with their byte ranges, up to
 /// `max` of them.
@@ -126,7 +121,7 @@ fn is_particle(cell: &str, w: (usize, usize)) -> bool {
 
 fn house_at(cell: &str, from: usize) -> Option<usize> {
     static RE: OnceLock<Regex> = OnceLock::new();
-    let re = re(&RE, &format!(r"^,?\s?{HOUSE}\b"));
+    let re = re(&RE, &format!(r"^,?\s?{HOUSE}(?-u:\b)"));
     let m = re.find(&cell[from..])?;
     // "Via Roma 2024-01-15", "Rua Nova 3.5": not house numbers.
     let after = &cell[from + m.end()..];
@@ -147,17 +142,23 @@ fn house_at(cell: &str, from: usize) -> Option<usize> {
 /// Street type first: `[number[,]] TYPE name words [[,] number]`.
 fn type_first(cell: &str, spans: &mut Vec<Span>) {
     static RE: OnceLock<Regex> = OnceLock::new();
-    let re = re(&RE, &format!(r"(?i)(?:\b({HOUSE}),?\s+)?\b(\p{{L}}[\p{{L}}-]*\.?|[Cc]/)\s?"));
+    let re = RE.get_or_init(|| {
+        let mut types: Vec<String> = TYPE_FIRST.iter().map(|t| regex::escape(t)).collect();
+        // Longest first: "avenida" before "av".
+        types.sort_by_key(|t| std::cmp::Reverse(t.len()));
+        let pattern = format!(
+            r"(?i)(?:(?-u:\b)({HOUSE}),?\s+)?(?:(?-u:\b)|^)({})(?:\.|(?-u:\b)|\s)\s?",
+            types.join("|")
+        );
+        Regex::new(&pattern).unwrap_or_else(|_| super::never())
+    });
     let mut at = 0;
-    while let Some(c) = re.captures_at(cell, at) {
+    while let Some(found) = re.find_at(cell, at) {
+        let Some(c) = re.captures_at(&cell[..found.end()], found.start()) else { break };
         let (Some(m), Some(t)) = (c.get(0), c.get(2)) else { break };
         at = m.end().max(at + 1);
         while !cell.is_char_boundary(at) && at < cell.len() {
             at += 1;
-        }
-        let ty = lower_type(t.as_str());
-        if !TYPE_FIRST.contains(&ty.as_str()) && t.as_str() != "C/" && t.as_str() != "c/" {
-            continue;
         }
         let numbered_before = c.get(1).is_some();
         // The name: capitalised words and particles, ending with a capitalised word.
@@ -195,9 +196,13 @@ fn type_first(cell: &str, spans: &mut Vec<Span>) {
 /// number after it.
 fn type_suffix(cell: &str, spans: &mut Vec<Span>) {
     static RE: OnceLock<Regex> = OnceLock::new();
-    let re =
-        re(&RE, &format!(r"\b(?:\p{{Lu}}[\p{{L}}'-]*\s)?(\p{{Lu}}[\p{{L}}'-]*\.?)\s?({HOUSE})\b"));
-    for c in re.captures_iter(cell) {
+    let re = re(
+        &RE,
+        &format!(
+            r"(?-u:\b)(?:\p{{Lu}}[\p{{L}}'-]*\s)?(\p{{Lu}}[\p{{L}}'-]*\.?)\s?({HOUSE})(?-u:\b)"
+        ),
+    );
+    for c in super::captures(re, cell) {
         let (Some(m), Some(name)) = (c.get(0), c.get(1)) else { continue };
         let word = name.as_str().to_lowercase();
         let suffix = TYPE_SUFFIX.iter().find(|s| word.ends_with(*s));
@@ -242,11 +247,13 @@ const POSTAL: &str = r"(?:\d{4} ?[A-Z]{2}|\d{4}-\d{3}|\d{2}-\d{3}|\d{3} \d{2}|\d
 /// Whether a postal code and city follow `from` (after a comma or space).
 fn postal_follows(cell: &str, from: usize) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
-    re(&RE, &format!(r"^,?\s+(?:[A-Z]{{1,2}}-)?{POSTAL}\b,?\s+\p{{Lu}}")).is_match(&cell[from..])
+    re(&RE, &format!(r"^,?\s+(?:[A-Z]{{1,2}}-)?{POSTAL}(?-u:\b),?\s+\p{{Lu}}"))
+        .is_match(&cell[from..])
 }
 
 /// Words before a postal code that say it is one.
-const POSTAL_WORDS: &[&str] = &[
+#[rustfmt::skip]
+static POSTAL_WORDS: Words = Words::new(&[
     "plz",
     "cp",
     "cap",
@@ -262,7 +269,7 @@ const POSTAL_WORDS: &[&str] = &[
     "psč",
     "código postal",
     "codice postale",
-];
+]);
 
 /// European postal codes: after an address or a postal word, before a city, or alone in a
 /// postal column. The Dutch form (`4806 BU`) and the Portuguese one (`9608-377`) are
@@ -272,16 +279,17 @@ pub(crate) fn european_postal_codes(cell: &str, hint: ColumnHint, spans: &mut Ve
         return;
     }
     static RE: OnceLock<Regex> = OnceLock::new();
-    let re = re(&RE, &format!(r"\b(?:[A-Z]{{1,2}}-)?({POSTAL})\b"));
+    let re = re(&RE, &format!(r"(?-u:\b)(?:[A-Z]{{1,2}}-)?({POSTAL})(?-u:\b)"));
     let whole = |s: usize, e: usize| cell[..s].trim().is_empty() && cell[e..].trim().is_empty();
-    for c in re.captures_iter(cell) {
+    for c in super::captures(re, cell) {
         let (Some(m), Some(code)) = (c.get(0), c.get(1)) else { continue };
         let text = code.as_str();
         let (s, e) = (m.start(), m.end());
         // Part of a longer number ("12 345 678"), a decimal, a date, a time.
         let before = cell[..s].trim_end_matches(' ');
         let after = &cell[e..];
-        if before.ends_with(|ch: char| ch.is_ascii_digit() || matches!(ch, '.' | '/' | ':' | '-'))
+        if before.ends_with(|ch: char| ch.is_ascii_digit())
+            || cell[..s].ends_with(['.', '/', ':', '-'])
             || after.starts_with(['.', '/', ':', '-', '%'])
             || after.trim_start().starts_with(|ch: char| ch.is_ascii_digit())
         {
@@ -294,7 +302,7 @@ pub(crate) fn european_postal_codes(cell: &str, hint: ColumnHint, spans: &mut Ve
                 && sp.end <= s
                 && cell[sp.end..s].trim_matches([',', ' ']).is_empty()
         });
-        let named = said_before(cell, s, POSTAL_WORDS, 24);
+        let named = said_before(cell, s, &POSTAL_WORDS, 24);
         let city = city_follows(cell, e);
         let start_of_line = cell[..s].trim().is_empty() || before.ends_with(',');
         // "2024 Annual Report": a year before capitalised words.

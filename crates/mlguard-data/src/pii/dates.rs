@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::{ColumnHint, Kind, Span, push, re, said_before, this_year};
+use super::{ColumnHint, Kind, Span, Words, push, re, said_before, this_year};
 
 /// Month names (nominative and, where dates use another case, genitive or partitive),
 /// lowercase. Abbreviations are prefixes of these (`sept`, `févr`, `paź`).
@@ -106,7 +106,7 @@ pub(crate) fn valid_birth_date(y: u32, m: u32, d: u32) -> bool {
 
 /// Words that say the next date is a birth date, in each language read.
 #[rustfmt::skip]
-pub(crate) const BIRTH_WORDS: &[&str] = &[
+const BIRTH_WORD_LIST: &[&str] = &[
     "born", "birth", "dob", "d.o.b", "birthday", "birthdate", // en
     "geboren", "geb.", "geburtsdatum", "geburtstag", // de
     "né", "née", "naissance", "ne le", "nee le", // fr
@@ -121,6 +121,8 @@ pub(crate) const BIRTH_WORDS: &[&str] = &[
     "narozen", "narozena", "narození", "nar.", // cs
 ];
 
+static BIRTH_WORDS: Words = Words::new(BIRTH_WORD_LIST);
+
 /// A date in any of the known formats. Groups: `y`/`m`/`d` numeric; `mw` a month word;
 /// `a`/`b` the two leading numbers of a day-month or month-day date; `c` a compact date.
 fn date_regex() -> &'static Regex {
@@ -128,7 +130,7 @@ fn date_regex() -> &'static Regex {
     re(
         &RE,
         concat!(
-            r"(?i)\b(?:",
+            r"(?i)(?-u:\b)(?:",
             // 1985-03-14, 1985/03/14, 1985.03.14
             r"(?P<y1>\d{4})([-/.])(?P<m1>\d{1,2})[-/.](?P<d1>\d{1,2})",
             // 14.03.1985, 03/14/85, 14-03-1985
@@ -139,7 +141,7 @@ fn date_regex() -> &'static Regex {
             r"|(?P<d4>\d{1,2})(?:\.? (?:de )?|-)(?P<mw2>\p{L}{3,12})\.?(?:,? (?:de )?|-)(?P<y4>\d{4}|\d{2})",
             // 19850314
             r"|(?P<c>\d{8})",
-            r")\b",
+            r")(?-u:\b)",
         ),
     )
 }
@@ -201,7 +203,7 @@ pub(crate) fn dates_of_birth(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>
     if !cell.bytes().any(|b| b.is_ascii_digit()) {
         return;
     }
-    for c in date_regex().captures_iter(cell) {
+    for c in super::captures(date_regex(), cell) {
         let Some(m) = c.get(0) else { continue };
         let Some((y, mo, d, compact)) = date_of(&c) else { continue };
         if !valid_birth_date(y, mo, d) {
@@ -217,7 +219,7 @@ pub(crate) fn dates_of_birth(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>
         }
         if hint.dob {
             push(spans, Kind::DateOfBirth, m.start(), m.end(), 0.95);
-        } else if !compact && said_before(cell, m.start(), BIRTH_WORDS, 40) {
+        } else if !compact && said_before(cell, m.start(), &BIRTH_WORDS, 40) {
             push(spans, Kind::DateOfBirth, m.start(), m.end(), 0.85);
         }
     }

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::{ColumnHint, Kind, Span, glued, push, re};
+use super::{ColumnHint, Kind, Span, Words, glued, push, re};
 
 /// Whether `value` is a valid national identifier of `kind` as it may be written: spaces,
 /// dots and dashes between its characters are ignored (a personnummer keeps the `-` or
@@ -31,6 +31,9 @@ pub fn national_id_valid(kind: Kind, value: &str) -> bool {
     let value = value.trim();
     if kind == Kind::SePersonnummer {
         let mut compact = se_compact(value);
+        if !compact.is_ascii() {
+            return false;
+        }
         if !compact.contains(['-', '+']) && compact.len() > 4 {
             compact.insert(compact.len() - 4, '-');
         }
@@ -46,6 +49,10 @@ pub fn national_id_valid(kind: Kind, value: &str) -> bool {
 
 /// Whether a compact (separator-free, upper-case) value is a valid identifier of `kind`.
 pub(crate) fn valid(kind: Kind, compact: &str) -> bool {
+    // Every identifier is ASCII; the checks below index bytes.
+    if !compact.is_ascii() {
+        return false;
+    }
     match kind {
         Kind::UkNino => nino(compact),
         Kind::FrNir => nir(compact),
@@ -282,15 +289,21 @@ fn pl_pesel(c: &str) -> bool {
 }
 
 /// Words that name each identifier (in the cell before it, or in the column header).
-const CONTEXT: &[(Kind, &[&str])] = &[
-    (Kind::UkNino, &["nino", "national insurance", "ni number", "ni no"]),
-    (Kind::FrNir, &["nir", "sécurité sociale", "securite sociale", "insee", "n° ss", "numéro ss"]),
-    (Kind::DeTaxId, &["steuer", "idnr", "identifikationsnummer", "tax id", "tin", "steuernummer"]),
-    (Kind::EsDni, &["dni", "nie", "nif", "documento", "identidad"]),
-    (Kind::ItFiscalCode, &["codice fiscale", "cod. fisc", "c.f.", "cf"]),
-    (Kind::NlBsn, &["bsn", "burgerservicenummer", "sofinummer", "sofi"]),
-    (Kind::SePersonnummer, &["personnummer", "personnr", "pnr", "samordningsnummer"]),
-    (Kind::PlPesel, &["pesel"]),
+static CONTEXT: [(Kind, Words); 8] = [
+    (Kind::UkNino, Words::new(&["nino", "national insurance", "ni number", "ni no"])),
+    (
+        Kind::FrNir,
+        Words::new(&["nir", "sécurité sociale", "securite sociale", "insee", "n° ss", "numéro ss"]),
+    ),
+    (
+        Kind::DeTaxId,
+        Words::new(&["steuer", "idnr", "identifikationsnummer", "tax id", "tin", "steuernummer"]),
+    ),
+    (Kind::EsDni, Words::new(&["dni", "nie", "nif", "documento", "identidad"])),
+    (Kind::ItFiscalCode, Words::new(&["codice fiscale", "cod. fisc", "c.f.", "cf"])),
+    (Kind::NlBsn, Words::new(&["bsn", "burgerservicenummer", "sofinummer", "sofi"])),
+    (Kind::SePersonnummer, Words::new(&["personnummer", "personnr", "pnr", "samordningsnummer"])),
+    (Kind::PlPesel, Words::new(&["pesel"])),
 ];
 
 /// The identifier a column header names, if any.
@@ -299,6 +312,7 @@ pub(crate) fn named_by(header_lower: &str) -> Option<Kind> {
         header_lower.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).collect();
     CONTEXT.iter().find_map(|(kind, words)| {
         words
+            .list
             .iter()
             .any(|w| {
                 if w.contains(|c: char| !c.is_alphanumeric()) {

@@ -19,7 +19,7 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-use super::{ColumnHint, Kind, Span, push, said_before};
+use super::{ColumnHint, Kind, Span, Words, push, said_before};
 
 struct NameLists {
     given: HashSet<&'static str>,
@@ -58,7 +58,7 @@ const TITLES: &[&str] = &[
 
 /// Words before a name that say a person follows, lowercase.
 #[rustfmt::skip]
-const PERSON_CONTEXT: &[&str] = &[
+static PERSON_CONTEXT: Words = Words::new(&[
     "patient", "dear", "signed by", "contact person", "contact", "attn", "employee", "customer",
     "client", "name", "patientin", "sehr geehrte", "sehr geehrter", "liebe", "lieber",
     "unterzeichnet von", "ansprechpartner", "kunde", "kundin", "le patient", "la patiente",
@@ -70,7 +70,7 @@ const PERSON_CONTEXT: &[&str] = &[
     "undertecknat av", "kontaktperson", "kære", "underskrevet af", "potilas", "hyvä",
     "allekirjoittanut", "yhteyshenkilö", "pacient", "pacientka", "vážený", "vážená",
     "podepsal", "kontaktní osoba",
-];
+]);
 
 /// Words that make capitalised words an organisation, a place or a thing, not a person
 /// ("Trinity College Dublin", "Victoria Station", "Georg-August-Universität"), lowercase.
@@ -277,7 +277,7 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
             Some(e)
                 if is_given
                     && unknown_ok
-                    && (whole(start, e) || said_before(cell, start, PERSON_CONTEXT, 30)) =>
+                    && (whole(start, e) || said_before(cell, start, &PERSON_CONTEXT, 30)) =>
             {
                 Some((e, 0.75))
             }
