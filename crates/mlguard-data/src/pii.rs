@@ -690,8 +690,11 @@ fn ssns(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
             continue;
         }
         let (d, groups) = digits_of(m.as_str());
-        if groups.len() == 1 && !hint.ssn {
-            continue; // nine bare digits are an SSN only in an SSN column
+        static SSN_WORDS: Words =
+            Words::new(&["ssn", "social security", "social security no", "social security number"]);
+        let named = hint.ssn || said_before(cell, m.start(), &SSN_WORDS, 32);
+        if groups.len() == 1 && !named {
+            continue; // nine bare digits are an SSN only in an SSN column or after "SSN"
         }
         let area = u32::from(d[0]) * 100 + u32::from(d[1]) * 10 + u32::from(d[2]);
         let group = u32::from(d[3]) * 10 + u32::from(d[4]);
@@ -701,7 +704,7 @@ fn ssns(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
         let area_ok = area != 0 && area != 666 && (area < 900 || hint.ssn);
         let valid = area_ok && group != 0 && serial != 0;
         if valid {
-            push(spans, Kind::UsSsn, m.start(), m.end(), if hint.ssn { 0.99 } else { 0.85 });
+            push(spans, Kind::UsSsn, m.start(), m.end(), if named { 0.99 } else { 0.85 });
         }
     }
 }
@@ -921,6 +924,54 @@ const STREET_SUFFIXES: &[&str] = &[
     "straße",
     "gasse",
     "weg",
+    // Australia Post's street types the list above lacks.
+    "beach",
+    "round",
+    "stairs",
+    "siding",
+    "intersection",
+    "wade",
+    "end",
+    "parade",
+    "rise",
+    "esplanade",
+    "gate",
+    "gates",
+    "circuit",
+    "retreat",
+    "ramble",
+    "outlook",
+    "lookout",
+    "crossway",
+    "brow",
+    "boulevarde",
+    "grange",
+    "approach",
+    "concourse",
+    "corso",
+    "glade",
+    "nook",
+    "quay",
+    "reach",
+    "strip",
+    "chase",
+    "heath",
+    // India.
+    "chowk",
+    "marg",
+    "nagar",
+    "zila",
+    "ganj",
+    "gali",
+    "colony",
+    "enclave",
+    "vihar",
+    "bagh",
+    "bazar",
+    "peth",
+    "wadi",
+    "puram",
+    "pur",
 ];
 
 fn street_suffix(word: &str) -> bool {
@@ -939,7 +990,7 @@ fn street_addresses(cell: &str, spans: &mut Vec<Span>) {
         }
     }
     static NUM: OnceLock<Regex> = OnceLock::new();
-    let num = re(&NUM, r"(?-u:\b)\d{1,6}[A-Za-z]?(?:-\d{1,5})?,? ");
+    let num = re(&NUM, r"(?-u:\b)\d{1,6}[A-Za-z]?(?:[-/]\d{1,5})?,? ");
     for m in num.find_iter(cell) {
         if let Some(end) = street_after_number(cell, m.end(), false) {
             push(spans, Kind::StreetAddress, m.start(), end, 0.9);
@@ -1011,6 +1062,27 @@ fn postal_codes(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
         re(&CA, r"(?-u:\b)[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d(?-u:\b)");
     for m in ca.find_iter(cell) {
         push(spans, Kind::PostalCode, m.start(), m.end(), 0.8);
+    }
+    // Irish Eircode: a routing key (letter, two digits; D6W) and four characters.
+    static IE: OnceLock<Regex> = OnceLock::new();
+    let ie = re(&IE, r"(?-u:\b)(?:[AC-FHKNPRTV-Y]\d{2}|D6W) ?[0-9AC-FHKNPRTV-Y]{4}(?-u:\b)");
+    for m in ie.find_iter(cell) {
+        let text = m.as_str();
+        // Four digits alone after the key are more often a year or a count.
+        if text.bytes().skip(3).filter(u8::is_ascii_alphabetic).count() > 0 {
+            push(spans, Kind::PostalCode, m.start(), m.end(), 0.85);
+        }
+    }
+    // Australian postcodes after the state, Indian PIN codes after the city.
+    static AU_IN: OnceLock<Regex> = OnceLock::new();
+    let au_in = re(
+        &AU_IN,
+        r"(?-u:\b)(?:NSW|VIC|QLD|SA|WA|TAS|NT|ACT),? (\d{4})(?-u:\b)|[a-z], (?:\p{Lu}\p{Ll}+ )+(\d{6})$|(?i:pin ?code|pin)[: ]+(\d{6})(?-u:\b)",
+    );
+    for c in captures(au_in, cell) {
+        if let Some(g) = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)) {
+            push(spans, Kind::PostalCode, g.start(), g.end(), 0.9);
+        }
     }
     static US: OnceLock<Regex> = OnceLock::new();
     let us = re(&US, r"(?-u:\b)\d{5}(?:-\d{4})?(?-u:\b)");

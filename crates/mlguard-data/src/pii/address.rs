@@ -27,7 +27,7 @@ const TYPE_FIRST: &[&str] = &[
     "calle", "c/", "avenida", "avda", "plaza", "paseo", "camino", "carrera", "callejón",
     "cuesta", "urbanización", "ronda", "travesía", "vía", "glorieta", "alameda", "pasaje",
     "rambla", "cañada", "carretera", "polígono", "bajada", "acceso", "partida", "pasadizo",
-    "prolongación", "sector", "via",
+    "prolongación", "sector", "via", "c.", "pza.", "avda.", "av.",
     // it
     "viale", "piazza", "corso", "largo", "vicolo", "contrada", "rotonda", "borgo", "strada",
     "piazzale", "lungomare", "galleria", "vico", "stretto", "incrocio", "canale",
@@ -35,6 +35,7 @@ const TYPE_FIRST: &[&str] = &[
     // pt
     "rua", "travessa", "praça", "estrada", "beco", "calçada", "rotunda", "praceta",
     "quinta", "bairro", "caminho", "ladeira", "escadinhas", "viela", "parque", "azinhaga",
+    "r.", "trav.", "lg.", "pç.",
     // pl
     "ulica", "ul", "aleja", "al", "plac", "pl", "osiedle", "os", "rondo", "skwer", "droga",
     "bulwar", "wybrzeże",
@@ -51,14 +52,15 @@ const TYPE_SUFFIX: &[&str] = &[
     "chaussee", "pfad", "steig", "promenade", "stieg", "twiete", "markt",
     // nl
     "straat", "laan", "plein", "gracht", "kade", "singel", "dijk", "hof", "pad", "boulevard",
-    "dreef", "steeg", "plantsoen", "wal",
+    "dreef", "steeg", "plantsoen", "wal", "baan", "kanaal", "erf", "veld",
     // sv
     "gatan", "vägen", "gränd", "stigen", "torget", "allén", "backen", "gata", "väg", "stig",
     "torg", "leden", "plan",
     // da, no
     "vej", "gade", "allé", "stræde", "plads", "vænget", "parken", "torv", "veien", "vegen",
     "vei", "veg", "gate", "faret", "løkka", "ekra", "hagen", "bakken", "stien", "svingen",
-    "tunet", "åsen", "haugen", "jordet", "plassen", "brekka", "lia",
+    "tunet", "åsen", "haugen", "jordet", "plassen", "brekka", "lia", "moen", "lyngen",
+    "toppen", "eggen", "vollen", "kroken", "myra", "lunden", "grenda", "svingen", "løkken",
     // fi
     "tie", "katu", "kuja", "polku", "bulevardi", "tori", "väylä", "rinne", "kaari", "puisto",
     "ranta", "mäki", "aukio", "raitti", "kulma", "tanhua", "piha",
@@ -110,6 +112,13 @@ fn words_from(cell: &str, from: usize, max: usize) -> Vec<(usize, usize)> {
     out
 }
 
+/// Whether a word is a street type written before the name (`rue`, `Calle`, `ul.`): the
+/// name after it is a street's, even when it is a person's.
+pub(crate) fn street_type(word: &str) -> bool {
+    let w = word.to_lowercase();
+    TYPE_FIRST.contains(&w.as_str()) || TYPE_FIRST.contains(&format!("{w}.").as_str())
+}
+
 fn capital(cell: &str, w: (usize, usize)) -> bool {
     cell[w.0..w.1].starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit())
 }
@@ -129,6 +138,11 @@ fn house_at(cell: &str, from: usize) -> Option<usize> {
         return None;
     }
     if after.starts_with(|c: char| c.is_ascii_digit() || c == '%') {
+        return None;
+    }
+    // "Referentie 2024/9290": a year and a number, not a house.
+    static YEAR_SLASH: OnceLock<Regex> = OnceLock::new();
+    if super::re(&YEAR_SLASH, r"^,?\s?(?:19|20)\d{2}[/-]\d{3,}").is_match(&cell[from..]) {
         return None;
     }
     // ", 06229 Faure": a postal code and its city, not a house number.
@@ -181,8 +195,13 @@ fn type_first(cell: &str, spans: &mut Vec<Span>) {
         // type word is capitalised ("rue Delahaye, 69109 Torres-sur-Mer" in a sentence is
         // lower-case, but a line that begins with it is not).
         let capital_type = t.as_str().starts_with(char::is_uppercase) || t.start() == 0;
+        // A street alone in its cell ("rue Christiane Gilles", "Adresse: Via Roma").
+        let alone = (cell[..t.start()].trim().is_empty()
+            || cell[..t.start()].trim_end().ends_with(':'))
+            && cell[stop..].trim().is_empty();
         if numbered_before
             || numbered_after.is_some()
+            || alone
             || (capital_type && postal_follows(cell, stop))
         {
             let start = if numbered_before { m.start() } else { t.start() };
@@ -269,6 +288,10 @@ static POSTAL_WORDS: Words = Words::new(&[
     "psč",
     "código postal",
     "codice postale",
+    "postleitzahl",
+    "pincode",
+    "pin code",
+    "eircode",
 ]);
 
 /// European postal codes: after an address or a postal word, before a city, or alone in a

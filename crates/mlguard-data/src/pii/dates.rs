@@ -39,7 +39,7 @@ const MONTH_NAMES: &[(&str, u32)] = &[
     ("januari", 1), ("februari", 2), ("maart", 3), ("mei", 5), ("augustus", 8),
     // Portuguese
     ("janeiro", 1), ("fevereiro", 2), ("março", 3), ("marco", 3), ("maio", 5), ("junho", 6),
-    ("julho", 7), ("setembro", 9), ("outubro", 10), ("dezembro", 12),
+    ("julho", 7), ("setembro", 9), ("outubro", 10), ("novembro", 11), ("dezembro", 12),
     // Polish (nominative, genitive)
     ("styczeń", 1), ("stycznia", 1), ("luty", 2), ("lutego", 2), ("marzec", 3), ("marca", 3),
     ("kwiecień", 4), ("kwietnia", 4), ("maj", 5), ("maja", 5), ("czerwiec", 6),
@@ -134,7 +134,7 @@ fn date_regex() -> &'static Regex {
             // 1985-03-14, 1985/03/14, 1985.03.14
             r"(?P<y1>\d{4})([-/.])(?P<m1>\d{1,2})[-/.](?P<d1>\d{1,2})",
             // 14.03.1985, 03/14/85, 14-03-1985
-            r"|(?P<a>\d{1,2})([-/.])(?P<b>\d{1,2})[-/.](?P<y2>\d{4}|\d{2})",
+            r"|(?P<a>\d{1,2})([-/.]) ?(?P<b>\d{1,2})(?:[-/.] ?| )(?P<y2>\d{4}|\d{2})",
             // March 14, 1985; Mar. 14 1985
             r"|(?P<mw1>\p{L}{3,12})\.? (?P<d3>\d{1,2}),? (?P<y3>\d{4})",
             // 14 March 1985; 3. März 1985; 12 de marzo de 1990; 24-Jul-71; 5 sept. 91

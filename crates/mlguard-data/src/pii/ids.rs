@@ -342,7 +342,7 @@ pub(crate) fn national_ids(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) 
     // the separators people write them with (spaces, dots, dashes; + in a personnummer).
     let re = re(
         &RE,
-        r"(?i)[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]|[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]|[XYZ][ .-]?\d{7}[ .-]?[A-Z]|\d{2}\.?\d{3}\.?\d{3}[ -]?[A-Z]|\d(?:[ .-]?[\dAB]){8,14}|\d{6,8}[-+]\d{4}",
+        r"(?i)[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]|[A-Z]{3} ?[A-Z]{3} ?[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2} ?[A-Z][0-9LMNPQRSTUV]{3}[A-Z]|[XYZ][ .-]?\d{7}[ .-]?[A-Z]|\d{2}\.?\d{3}\.?\d{3}[ -]?[A-Z]|\d(?:[ .-]?[\dAB]){8,14}|\d{6,8}[-+]\d{4}",
     );
     let whole = |s: usize, e: usize| cell[..s].trim().is_empty() && cell[e..].trim().is_empty();
     for m in re.find_iter(cell) {
@@ -351,6 +351,14 @@ pub(crate) fn national_ids(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) 
             continue;
         }
         let text = m.as_str();
+        // After "+" or "00" a run of digits is a phone number; dotted quads are addresses.
+        let before = &cell[..s];
+        if before.ends_with('+')
+            || before.ends_with("00 ")
+            || (text.matches('.').count() == 3 && text.parse::<std::net::Ipv4Addr>().is_ok())
+        {
+            continue;
+        }
         let compact: String = text
             .chars()
             .filter(|c| !matches!(c, ' ' | '.' | '-'))
@@ -395,11 +403,16 @@ fn id_of_digits(
     whole: bool,
 ) -> Option<Kind> {
     let named = |k: Kind| hint.id == Some(k) || said_before(cell, s, k);
-    let _ = e;
     match compact.len() {
         15 if nir(compact) => Some(Kind::FrNir),
         // Steuer-ID: the repeat rule and MOD 11,10 pass for 1 random number in ~600.
-        11 if de_idnr(compact) && (whole || grouped || named(Kind::DeTaxId)) => {
+        11 if de_idnr(compact)
+            && (whole || named(Kind::DeTaxId) || {
+                // Grouped as the Bundeszentralamt writes it: "12 345 678 901".
+                let (_, groups) = super::digits_of(&cell[s..e]);
+                grouped && groups == [2, 3, 3, 3]
+            }) =>
+        {
             Some(Kind::DeTaxId).filter(|_| !(named(Kind::PlPesel) && pl_pesel(compact)))
         }
         // PESEL: a birth date and a check digit, 1 random number in ~60 passes.

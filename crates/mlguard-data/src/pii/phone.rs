@@ -169,10 +169,23 @@ fn money_near(cell: &str, start: usize, end: usize) -> bool {
     MONEY.iter().any(|m| before.trim_end().ends_with(m) || after.starts_with(m))
 }
 
-/// A date written with separators (`24.07.1971`, `1971-07-24`, `07/24/71`).
+/// A date written with separators (`24.07.1971`, `1971-07-24`, `07/24/71`, `26. 10. 2021`),
+/// alone or starting a timestamp, or a year starting an id (`2024-938931`, `2025/4725`).
 fn date_shaped(text: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
-    re(&RE, r"^(?:\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2})$").is_match(text)
+    re(
+        &RE,
+        r"^(?:\d{1,2}[./-] ?\d{1,2}[./-] ?\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}|(?:19|20)\d{2}[/-]\d)",
+    )
+    .is_match(text)
+}
+
+/// A decimal part after a number makes it an amount (`78 978 039,46`, `1,234.50`).
+fn decimal_after(cell: &str, end: usize) -> bool {
+    let b = cell.as_bytes();
+    matches!(b.get(end), Some(b',' | b'.'))
+        && b.get(end + 1).is_some_and(u8::is_ascii_digit)
+        && !b.get(end + 3).is_some_and(u8::is_ascii_digit)
 }
 
 /// Part of an id: `ORD-2024-000123`, `INV/2023/4567`: a letter or digit joined to the
@@ -201,6 +214,7 @@ pub(crate) fn phones(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
             || glued(cell, m.start(), m.end())
             || inside_id(cell, m.start(), m.end())
             || money_near(cell, m.start(), m.end())
+            || decimal_after(cell, m.end())
         {
             continue;
         }
@@ -264,12 +278,20 @@ fn judge(cell: &str, start: usize, text: &str, hint: ColumnHint) -> Option<f32> 
         if !(hint.phone || named || (whole && (trunk || nanp))) {
             return None;
         }
-    } else if !trunk && groups.iter().skip(1).any(|&g| g < 2) {
+    } else if !trunk && (groups.iter().skip(1).any(|&g| g < 2) || text.contains('/')) {
         // Single digits between separators are lists or versions, not numbers (after a
-        // trunk prefix they are real: "04 93 15 34 85" has none, "0 800" is fine).
+        // trunk prefix they are real: "04 93 15 34 85" has none, "0 800" is fine); a
+        // slash separates an area code from its number only after a trunk prefix.
         return None;
     }
-    national_region(text, trunk)?;
+    let region = national_region(text, trunk)?;
+    // North American numbers are written 3-3-4 (with a leading 1): "2024-938931" that
+    // happens to be a valid number is an id.
+    let nanp_groups =
+        matches!(groups.as_slice(), [3, 3, 4] | [1, 3, 3, 4] | [3, 7] | [1, 3, 7] | [10] | [11]);
+    if region == "US" && !nanp_groups {
+        return None;
+    }
     Some(if hint.phone || named {
         0.95
     } else if bare {
