@@ -226,16 +226,17 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
             i += 1;
             continue;
         }
-        // "Port Eric", "Lake Erik", "New David": places named after people.
+        // "Port Eric", "Lake Erik", "New David": places named after people; "rue
+        // Christiane Gilles", "Via Leopoldo Pincherle": streets.
         const PLACE_WORDS: &[&str] = &[
             "Port", "New", "Lake", "West", "East", "North", "South", "Mount", "Fort", "St",
             "Saint", "San", "Santa", "Glen", "Bad", "Sankt",
         ];
-        if !title
-            && first > 0
-            && PLACE_WORDS.contains(&text(ws[first - 1]))
+        let after_place = first > 0
             && adjacent(ws[first - 1], f)
-        {
+            && (PLACE_WORDS.contains(&text(ws[first - 1]))
+                || super::address::street_type(text(ws[first - 1])));
+        if !title && after_place {
             i += 1;
             continue;
         }
