@@ -321,9 +321,11 @@ pub fn detect(cell: &str, hint: Option<ColumnHint>) -> Vec<Span> {
     if digits >= 2 {
         dates_of_birth(cell, hint, &mut spans);
     }
-    if digits >= 1 || cell.contains(" S/N") {
+    if digits >= 1 {
         street_addresses(cell, &mut spans);
-        address::european_addresses(cell, &mut spans);
+    }
+    address::european_addresses(cell, &mut spans);
+    if digits >= 1 {
         postal_codes(cell, hint, &mut spans);
         address::european_postal_codes(cell, hint, &mut spans);
     }
@@ -956,6 +958,8 @@ const STREET_SUFFIXES: &[&str] = &[
     "strip",
     "chase",
     "heath",
+    "triangle",
+    "laneway",
     // India.
     "chowk",
     "marg",

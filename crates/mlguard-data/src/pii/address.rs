@@ -60,6 +60,9 @@ const TYPE_SUFFIX: &[&str] = &[
     "vej", "gade", "allé", "stræde", "plads", "vænget", "parken", "torv", "veien", "vegen",
     "vei", "veg", "gate", "faret", "løkka", "ekra", "hagen", "bakken", "stien", "svingen",
     "tunet", "åsen", "haugen", "jordet", "plassen", "brekka", "lia", "moen", "lyngen",
+    "alléen", "berget", "bråten", "engen", "flata", "gjerdet", "gropa", "havna", "holtet",
+    "høgda", "kollen", "marka", "ringen", "roa", "røa", "skogen", "skrenten", "spranget",
+    "stranda", "stubben", "tjernet", "vangen", "vika",
     "toppen", "eggen", "vollen", "kroken", "myra", "lunden", "grenda", "svingen", "løkken",
     // fi
     "tie", "katu", "kuja", "polku", "bulevardi", "tori", "väylä", "rinne", "kaari", "puisto",
@@ -217,12 +220,14 @@ fn type_suffix(cell: &str, spans: &mut Vec<Span>) {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = re(
         &RE,
-        &format!(
-            r"(?-u:\b)(?:\p{{Lu}}[\p{{L}}'-]*\s)?(\p{{Lu}}[\p{{L}}'-]*\.?)\s?({HOUSE})(?-u:\b)"
-        ),
+        &format!(r"(?:\p{{Lu}}[\p{{L}}'-]*\s)?(\p{{Lu}}[\p{{L}}'-]*\.?)\s?({HOUSE})(?-u:\b)"),
     );
     for c in super::captures(re, cell) {
         let (Some(m), Some(name)) = (c.get(0), c.get(1)) else { continue };
+        // A word's start (the pattern has no Unicode word boundary: "Žilinská 3").
+        if cell[..m.start()].chars().next_back().is_some_and(char::is_alphanumeric) {
+            continue;
+        }
         let word = name.as_str().to_lowercase();
         let suffix = TYPE_SUFFIX.iter().find(|s| word.ends_with(*s));
         let czech = CZECH_ENDINGS.iter().any(|s| word.ends_with(s)) && word.chars().count() >= 7;
@@ -230,7 +235,8 @@ fn type_suffix(cell: &str, spans: &mut Vec<Span>) {
             // "Ring", "Plan", "Hof" alone are words; "Danielle-Dobes-Ring", "Lolahof" are
             // streets, and so are "Torve Allé", "Berliner Straße".
             Some(s) => {
-                word.len() >= s.len() + 3
+                let (n, k) = (word.chars().count(), s.chars().count());
+                n >= k + if k <= 4 { 3 } else { 2 }
                     || word.ends_with(&format!("-{s}"))
                     || m.start() < name.start()
             }
@@ -252,12 +258,10 @@ fn type_suffix(cell: &str, spans: &mut Vec<Span>) {
 }
 
 pub(crate) fn european_addresses(cell: &str, spans: &mut Vec<Span>) {
-    if !cell.bytes().any(|b| b.is_ascii_digit()) && !cell.contains(" S/N") {
-        // A street without a number counts only before a postal code (digits).
-        return;
-    }
     type_first(cell, spans);
-    type_suffix(cell, spans);
+    if cell.bytes().any(|b| b.is_ascii_digit()) {
+        type_suffix(cell, spans);
+    }
 }
 
 /// A postal code of one of the countries read, as a regex alternative.
@@ -318,8 +322,10 @@ pub(crate) fn european_postal_codes(cell: &str, hint: ColumnHint, spans: &mut Ve
         {
             continue;
         }
+        // Dutch "4806 BU", Portuguese "9608-377", and a Polish "49-703" alone in its cell.
         let distinctive = text.len() >= 6 && text.bytes().any(|b| b.is_ascii_alphabetic())
-            || (text.len() == 8 && text.as_bytes()[4] == b'-');
+            || (text.len() == 8 && text.as_bytes()[4] == b'-')
+            || (text.len() == 6 && text.as_bytes()[2] == b'-' && whole(s, e));
         let after_address = spans.iter().any(|sp| {
             sp.kind == Kind::StreetAddress
                 && sp.end <= s

@@ -123,6 +123,24 @@ const BIRTH_WORD_LIST: &[&str] = &[
 
 static BIRTH_WORDS: Words = Words::new(BIRTH_WORD_LIST);
 
+/// Whether a birth word follows `end` after a comma ("Wenke Pohl, geb. 28. März 1995").
+pub(crate) fn birth_word_after(cell: &str, end: usize) -> bool {
+    let Some(rest) = cell[end..].strip_prefix(',') else { return false };
+    let rest = rest.trim_start();
+    let mut upto = rest.len().min(24);
+    while !rest.is_char_boundary(upto) {
+        upto -= 1;
+    }
+    let head = rest[..upto].to_lowercase();
+    BIRTH_WORDS.list.iter().any(|w| {
+        head.starts_with(w)
+            && head[w.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric() || !w.ends_with(char::is_alphanumeric))
+    })
+}
+
 /// A date in any of the known formats. Groups: `y`/`m`/`d` numeric; `mw` a month word;
 /// `a`/`b` the two leading numbers of a day-month or month-day date; `c` a compact date.
 fn date_regex() -> &'static Regex {

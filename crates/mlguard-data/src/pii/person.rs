@@ -95,6 +95,8 @@ const NOT_A_PERSON: &[&str] = &[
     "ministerium", "ministère", "ministerio", "ministero", "council", "committee", "club",
     "verein", "fc", "united", "river", "lake", "mount", "bay", "beach", "island", "valley",
     "forest", "classifier", "model", "regression", "network", "server", "cloud", "data",
+    "house", "opera", "mint", "tower", "bridge", "palace", "castle", "gallery", "library",
+    "zoo", "garden", "gardens", "stadium", "arena", "theatre", "theater", "cinema",
 ];
 
 fn known(set: &HashSet<&'static str>, word: &str) -> bool {
@@ -230,13 +232,19 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
         // Christiane Gilles", "Via Leopoldo Pincherle": streets.
         const PLACE_WORDS: &[&str] = &[
             "Port", "New", "Lake", "West", "East", "North", "South", "Mount", "Fort", "St",
-            "Saint", "San", "Santa", "Glen", "Bad", "Sankt",
+            "Saint", "San", "Santa", "Glen", "Bad", "Sankt", "Sainte", "SAINT", "SAINTE",
         ];
         let after_place = first > 0
             && adjacent(ws[first - 1], f)
             && (PLACE_WORDS.contains(&text(ws[first - 1]))
                 || super::address::street_type(text(ws[first - 1])));
-        if !title && after_place {
+        // "37726 SAINTE EMMANUELLE": a city after its postal code.
+        let after_postal = spans.iter().any(|sp| {
+            sp.kind == Kind::PostalCode
+                && sp.end <= f.0
+                && cell[sp.end..f.0].trim_matches([' ', ',']).is_empty()
+        });
+        if (!title && after_place) || after_postal {
             i += 1;
             continue;
         }
@@ -281,6 +289,16 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
                     && (whole(start, e) || said_before(cell, start, &PERSON_CONTEXT, 30)) =>
             {
                 Some((e, 0.75))
+            }
+            // "Firmado por Leocadio Bayón Mur", "Wenke Pohl, geb. 28. März 1995": a word
+            // that introduces a person, or a birth date after, makes capitalised words one.
+            Some(e)
+                if unknown_ok
+                    && name_word(text(f))
+                    && (said_before(cell, start, &PERSON_CONTEXT, 30)
+                        || super::dates::birth_word_after(cell, e)) =>
+            {
+                Some((e, 0.7))
             }
             None if title && text(f).chars().count() > 1 && name_word(text(f)) => Some((f.1, 0.85)),
             None if hint.name && (is_given || surname(text(f))) => Some((f.1, 0.8)),
