@@ -27,7 +27,7 @@ const TYPE_FIRST: &[&str] = &[
     "calle", "c/", "avenida", "avda", "plaza", "paseo", "camino", "carrera", "callejón",
     "cuesta", "urbanización", "ronda", "travesía", "vía", "glorieta", "alameda", "pasaje",
     "rambla", "cañada", "carretera", "polígono", "bajada", "acceso", "partida", "pasadizo",
-    "prolongación", "sector", "via", "c.", "pza.", "avda.", "av.",
+    "prolongación", "sector", "via", "c.", "pza.", "avda.", "av.", "vial",
     // it
     "viale", "piazza", "corso", "largo", "vicolo", "contrada", "rotonda", "borgo", "strada",
     "piazzale", "lungomare", "galleria", "vico", "stretto", "incrocio", "canale",
@@ -63,6 +63,8 @@ const TYPE_SUFFIX: &[&str] = &[
     "alléen", "berget", "bråten", "engen", "flata", "gjerdet", "gropa", "havna", "holtet",
     "høgda", "kollen", "marka", "ringen", "roa", "røa", "skogen", "skrenten", "spranget",
     "stranda", "stubben", "tjernet", "vangen", "vika",
+    // cs (after an adjective: "Tachovské Náměstí")
+    "náměstí", "nádraží", "třída", "nábřeží", "sady", "stezka", "alej",
     "toppen", "eggen", "vollen", "kroken", "myra", "lunden", "grenda", "svingen", "løkken",
     // fi
     "tie", "katu", "kuja", "polku", "bulevardi", "tori", "väylä", "rinne", "kaari", "puisto",
@@ -71,7 +73,7 @@ const TYPE_SUFFIX: &[&str] = &[
 
 /// Endings of Czech street names, adjectives of a place or person (`Plzeňská`,
 /// `Koclířova`): weaker evidence, so the word must be long.
-const CZECH_ENDINGS: &[&str] = &["ská", "cká", "ova", "ovo", "ého", "ní"];
+const CZECH_ENDINGS: &[&str] = &["ská", "cká", "ová", "ova", "ovo", "ého", "ní", "ná", "ký"];
 
 /// Words that join the parts of a street name (`rue de la Paix`, `Via dei Mille`).
 #[rustfmt::skip]
@@ -198,10 +200,21 @@ fn type_first(cell: &str, spans: &mut Vec<Span>) {
         // type word is capitalised ("rue Delahaye, 69109 Torres-sur-Mer" in a sentence is
         // lower-case, but a line that begins with it is not).
         let capital_type = t.as_str().starts_with(char::is_uppercase) || t.start() == 0;
-        // A street alone in its cell ("rue Christiane Gilles", "Adresse: Via Roma").
+        // A street alone in its cell, written as an address writes it ("rue Christiane
+        // Gilles"); capitalised ("Plaza Mayor", "Piazza del Duomo") it is a place's name.
         let alone = (cell[..t.start()].trim().is_empty()
             || cell[..t.start()].trim_end().ends_with(':'))
-            && cell[stop..].trim().is_empty();
+            && cell[stop..].trim().is_empty()
+            && t.as_str().starts_with(char::is_lowercase);
+        // "CAP 24022 Borgo San Martino": a city after its postal code.
+        let after_postal = spans.iter().any(|sp| {
+            sp.kind == Kind::PostalCode
+                && sp.end <= t.start()
+                && cell[sp.end..t.start()].trim().is_empty()
+        });
+        if after_postal {
+            continue;
+        }
         if numbered_before
             || numbered_after.is_some()
             || alone
@@ -230,7 +243,7 @@ fn type_suffix(cell: &str, spans: &mut Vec<Span>) {
         }
         let word = name.as_str().to_lowercase();
         let suffix = TYPE_SUFFIX.iter().find(|s| word.ends_with(*s));
-        let czech = CZECH_ENDINGS.iter().any(|s| word.ends_with(s)) && word.chars().count() >= 7;
+        let czech = CZECH_ENDINGS.iter().any(|s| word.ends_with(s)) && word.chars().count() >= 6;
         let ok = match suffix {
             // "Ring", "Plan", "Hof" alone are words; "Danielle-Dobes-Ring", "Lolahof" are
             // streets, and so are "Torve Allé", "Berliner Straße".
@@ -257,10 +270,26 @@ fn type_suffix(cell: &str, spans: &mut Vec<Span>) {
     }
 }
 
+/// Czech streets named with a preposition (`K Přehradám 924`, `U Hostivařského Nádraží
+/// 764`, `Za Stadionem 246`): capitalised as street names are, a house number after.
+fn czech_preposition(cell: &str, spans: &mut Vec<Span>) {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = re(
+        &RE,
+        r"(?:^|[\s:,])((?:K|Ke|Ku|Pod|U|V|Ve|Za|Na|Nad|Před|Mezi|Do|Od|Při|Pode|Nade) \p{Lu}\p{Ll}+(?: \p{Lu}\p{Ll}+)? \d{1,5}[a-z]?)(?:$|[\s,])",
+    );
+    for c in super::captures(re, cell) {
+        if let Some(g) = c.get(1) {
+            push(spans, Kind::StreetAddress, g.start(), g.end(), 0.8);
+        }
+    }
+}
+
 pub(crate) fn european_addresses(cell: &str, spans: &mut Vec<Span>) {
     type_first(cell, spans);
     if cell.bytes().any(|b| b.is_ascii_digit()) {
         type_suffix(cell, spans);
+        czech_preposition(cell, spans);
     }
 }
 

@@ -47,13 +47,34 @@ fn lists() -> &'static NameLists {
     })
 }
 
+/// Degrees and suffixes written after a name, lowercase, without their last dot.
+const DEGREES: &[&str] = &[
+    "b.a",
+    "b.sc",
+    "m.a",
+    "m.sc",
+    "ma",
+    "msc",
+    "mba",
+    "phd",
+    "ph.d",
+    "jr",
+    "sr",
+    "ii",
+    "iii",
+    "dipl.-ing",
+    "md",
+    "llm",
+    "ll.m",
+];
+
 #[rustfmt::skip]
 const TITLES: &[&str] = &[
     "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "herr", "frau", "mme", "mlle",
     "m", "sr", "sra", "srta", "don", "doña", "dña", "dott", "dottssa", "sig", "sigra", "ing",
     "avv", "mevr", "dhr", "pan", "pani", "fru", "fröken", "hr", "fr", "pane", "paní", "sgr",
     "monsieur", "madame", "mademoiselle", "señor", "señora", "signor", "signora", "senhor",
-    "senhora", "mister",
+    "senhora", "mister", "sig.ra", "sig.na", "dott.ssa", "prof.ssa", "ing", "hr", "dipl.-ing",
 ];
 
 /// Words before a name that say a person follows, lowercase.
@@ -69,7 +90,8 @@ static PERSON_CONTEXT: Words = Words::new(&[
     "pacjent", "pacjentka", "szanowny", "szanowna", "podpisano", "patienten", "hej", "kära",
     "undertecknat av", "kontaktperson", "kære", "underskrevet af", "potilas", "hyvä",
     "allekirjoittanut", "yhteyshenkilö", "pacient", "pacientka", "vážený", "vážená",
-    "podepsal", "kontaktní osoba",
+    "podepsal", "kontaktní osoba", "unterschrieben von", "signert av", "osoba kontaktowa",
+    "signed", "kontakt", "ansprechpartnerin",
 ]);
 
 /// Words that make capitalised words an organisation, a place or a thing, not a person
@@ -129,8 +151,15 @@ fn particle(word: &str) -> bool {
 fn words(cell: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = None;
+    let b = cell.as_bytes();
     for (i, ch) in cell.char_indices().chain(std::iter::once((cell.len(), ' '))) {
-        let part = ch.is_alphabetic() || matches!(ch, '\'' | '-' | '’');
+        // A dot between letters joins them: "Sig.ra", "Dott.ssa", "B.Sc".
+        let joining_dot = ch == '.'
+            && start.is_some()
+            && b.get(i + 1).is_some_and(u8::is_ascii_alphabetic)
+            && i > 0
+            && b[i - 1].is_ascii_alphabetic();
+        let part = ch.is_alphabetic() || matches!(ch, '\'' | '-' | '’') || joining_dot;
         match (start, part) {
             (None, true) => start = Some(i),
             (Some(s), false) => {
@@ -202,10 +231,19 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
         let gap = &cell[a.1..b.0];
         !gap.is_empty() && gap.len() <= 2 && gap.chars().all(|c| c == ' ' || c == '.')
     };
+    // The whole cell, but for degrees after the name ("Jana Rosemann B.A.").
     let whole = |s: usize, e: usize| {
         let before = cell[..s].trim();
         let after = cell[e..].trim_matches([' ', '.', ',', ';']);
-        before.is_empty() && after.is_empty()
+        let degree = after
+            .split_whitespace()
+            .all(|t| DEGREES.contains(&t.trim_end_matches('.').to_lowercase().as_str()));
+        before.is_empty() && (after.is_empty() || degree)
+    };
+    // The name begins the cell and lower-case words follow ("Pierpaolo Turati ha
+    // chiamato stamattina"): the subject of a sentence.
+    let subject = |s: usize, e: usize| {
+        cell[..s].trim().is_empty() && cell[e..].trim_start().starts_with(char::is_lowercase)
     };
     // "Family, Given" as the whole cell.
     if let Some((family, first)) = cell.trim().split_once(", ")
@@ -221,7 +259,8 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
     while i < ws.len() {
         let w = ws[i];
         let lw = text(w).to_lowercase();
-        let title = TITLES.contains(&lw.as_str()) && capital(text(w));
+        let title = TITLES.contains(&lw.as_str().trim_end_matches('.'))
+            && (capital(text(w)) || lw.chars().count() >= 3);
         let first = if title { i + 1 } else { i };
         let Some(&f) = ws.get(first) else { break };
         if !capital(text(f)) || (title && !adjacent(w, f)) {
@@ -245,7 +284,14 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
                 && cell[sp.end..f.0].trim_matches([' ', ',']).is_empty()
         });
         if (!title && after_place) || after_postal {
-            i += 1;
+            // The whole place name: its capitalised words and particles.
+            i = first + 1;
+            while ws
+                .get(i)
+                .is_some_and(|&w| adjacent(ws[i - 1], w) && (capital(text(w)) || particle(text(w))))
+            {
+                i += 1;
+            }
             continue;
         }
         let upper_first = upper(text(f));
@@ -254,6 +300,7 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
         let mut end = None; // index of the last capitalised word
         let mut known_surname = false;
         let mut unknown_ok = true;
+        let mut joined = false; // particles or initials inside the name
         for j in first + 1..(first + 5).min(ws.len()) {
             let (prev, cur) = (ws[j - 1], ws[j]);
             if !adjacent(prev, cur) {
@@ -263,6 +310,7 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
             // Particles ("van der") and initials ("John F. Kennedy") continue a name.
             let initial = t.chars().count() == 1 && capital(t);
             if (particle(t) && !capital(t)) || initial {
+                joined = true;
                 continue;
             }
             if !name_word(t) {
@@ -286,7 +334,19 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
             Some(e)
                 if is_given
                     && unknown_ok
-                    && (whole(start, e) || said_before(cell, start, &PERSON_CONTEXT, 30)) =>
+                    && (whole(start, e)
+                        || subject(start, e)
+                        || said_before(cell, start, &PERSON_CONTEXT, 30)) =>
+            {
+                Some((e, 0.75))
+            }
+            // "Kemal Schulz", "Encarnita Rubio Vázquez": a known surname ends the cell.
+            Some(e)
+                if known_surname
+                    && unknown_ok
+                    && !joined
+                    && name_word(text(f))
+                    && (whole(start, e) || subject(start, e)) =>
             {
                 Some((e, 0.75))
             }

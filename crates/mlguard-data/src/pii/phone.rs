@@ -136,7 +136,8 @@ static PHONE_WORDS: Words = Words::new(&[
     "handy", "llámame al", "llame al", "chiamami al", "reperibile al", "bel", "bellen",
     "bereikbaar op", "erreichbar unter", "anrufen", "ring meg på", "ring mig på", "nås på",
     "soita", "numeroon", "puhelin", "zadzwoń", "ligue", "ligar", "zavolejte", "volejte",
-    "appelez-moi au", "appeler le", "joignable au", "k zastižení na",
+    "appelez-moi au", "appeler le", "joignable au", "k zastižení na", "treffes på",
+    "zu erreichen unter", "reachable at", "reachable on",
 ]);
 
 /// Whether a whole value is a phone number written nationally or internationally, valid in
