@@ -1040,6 +1040,16 @@ const STREET_SUFFIXES: &[&str] = &[
     "walkway",
     "wynd",
     "yard",
+    "basin",
+    "plateau",
+    "brae",
+    "alleyway",
+    "rosebowl",
+    "roadside",
+    "break",
+    "byway",
+    "anchorage",
+    "bowl",
 ];
 
 fn street_suffix(word: &str) -> bool {
@@ -1051,7 +1061,8 @@ fn street_suffix(word: &str) -> bool {
 fn street_addresses(cell: &str, spans: &mut Vec<Span>) {
     // "Flat 3", "Studio 12" before a street (UK): "Flat 59 Heather ford".
     static UK: OnceLock<Regex> = OnceLock::new();
-    let uk = re(&UK, r"(?-u:\b)(?:Flat|Studio|Apartment|Unit) \d{1,4}[A-Za-z]?,?\s+");
+    let uk =
+        re(&UK, r"(?-u:\b)(?:Flat|Studio|Apartment|Apt\.?|Unit|Level|Suite) \d{1,4}[A-Za-z]?,?\s+");
     for m in uk.find_iter(cell) {
         if let Some(end) = street_after_number(cell, m.end(), true) {
             push(spans, Kind::StreetAddress, m.start(), end, 0.9);
@@ -1060,6 +1071,10 @@ fn street_addresses(cell: &str, spans: &mut Vec<Span>) {
     static NUM: OnceLock<Regex> = OnceLock::new();
     let num = re(&NUM, r"(?-u:\b)\d{1,6}[A-Za-z]?(?:[-/]\d{1,5})?,? ");
     for m in num.find_iter(cell) {
+        // "Postnr. 4775 Greve Strand": a postal code and its town.
+        if said_before(cell, m.start(), &address::POSTAL_WORDS, 24) {
+            continue;
+        }
         if let Some(end) = street_after_number(cell, m.end(), false) {
             push(spans, Kind::StreetAddress, m.start(), end, 0.9);
         }
@@ -1145,7 +1160,7 @@ fn postal_codes(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
     static AU_IN: OnceLock<Regex> = OnceLock::new();
     let au_in = re(
         &AU_IN,
-        r"(?-u:\b)(?:NSW|VIC|QLD|SA|WA|TAS|NT|ACT),? (\d{4})(?-u:\b)|[a-z], (?:\p{Lu}\p{Ll}+ )+(\d{6})$|(?i:pin ?code|pin)[: ]+(\d{6})(?-u:\b)",
+        r"(?-u:\b)(?:NSW|VIC|QLD|SA|WA|TAS|NT|ACT),? (\d{4})(?-u:\b)|\p{Ll}(?:, (?:\p{Lu}\p{Ll}+ )+|\s*-\s*)(\d{6})$|(?i:pin ?code|pin)[: ]+(\d{6})(?-u:\b)",
     );
     for c in captures(au_in, cell) {
         if let Some(g) = c.get(1).or_else(|| c.get(2)).or_else(|| c.get(3)) {

@@ -179,7 +179,13 @@ fn type_first(cell: &str, spans: &mut Vec<Span>) {
         while !cell.is_char_boundary(at) && at < cell.len() {
             at += 1;
         }
-        let numbered_before = c.get(1).is_some();
+        // A house number before the type; five digits or more are a postal code before its
+        // town ("CAP 24022 Borgo San Martino").
+        let before_number = c.get(1).map(|g| g.as_str().bytes().filter(u8::is_ascii_digit).count());
+        if before_number.is_some_and(|n| n >= 5) {
+            continue;
+        }
+        let numbered_before = before_number.is_some();
         // The name: capitalised words and particles, ending with a capitalised word.
         let words = words_from(cell, m.end(), 6);
         let mut end = None;
@@ -285,11 +291,29 @@ fn czech_preposition(cell: &str, spans: &mut Vec<Span>) {
     }
 }
 
+/// Finnish streets named after a person, the name in the genitive and the type in lower
+/// case (`Birger Kaipiaisen bulevardi 1`, `Fahlanderin puistokatu 519`).
+fn finnish_genitive(cell: &str, spans: &mut Vec<Span>) {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = re(
+        &RE,
+        r"((?:\p{Lu}[\p{L}'-]* ){0,2}\p{Lu}[\p{L}'-]*n (?:tie|katu|kuja|polku|bulevardi|puistokatu|puistotie|puistobulevardi|väylä|aukio|raitti|kaari|rinne|tori|ranta|piha|kulma|tanhua) \d{1,5}[a-zA-Z]?)(?:$|[\s,])",
+    );
+    for c in super::captures(re, cell) {
+        if let Some(g) = c.get(1)
+            && !cell[..g.start()].chars().next_back().is_some_and(char::is_alphanumeric)
+        {
+            push(spans, Kind::StreetAddress, g.start(), g.end(), 0.85);
+        }
+    }
+}
+
 pub(crate) fn european_addresses(cell: &str, spans: &mut Vec<Span>) {
     type_first(cell, spans);
     if cell.bytes().any(|b| b.is_ascii_digit()) {
         type_suffix(cell, spans);
         czech_preposition(cell, spans);
+        finnish_genitive(cell, spans);
     }
 }
 
@@ -305,7 +329,7 @@ fn postal_follows(cell: &str, from: usize) -> bool {
 
 /// Words before a postal code that say it is one.
 #[rustfmt::skip]
-static POSTAL_WORDS: Words = Words::new(&[
+pub(crate) static POSTAL_WORDS: Words = Words::new(&[
     "plz",
     "cp",
     "cap",

@@ -75,6 +75,7 @@ const TITLES: &[&str] = &[
     "avv", "mevr", "dhr", "pan", "pani", "fru", "fröken", "hr", "fr", "pane", "paní", "sgr",
     "monsieur", "madame", "mademoiselle", "señor", "señora", "signor", "signora", "senhor",
     "senhora", "mister", "sig.ra", "sig.na", "dott.ssa", "prof.ssa", "ing", "hr", "dipl.-ing",
+    "univ.prof", "univ.-prof", "prof.dr", "dr.med",
 ];
 
 /// Words before a name that say a person follows, lowercase.
@@ -119,6 +120,7 @@ const NOT_A_PERSON: &[&str] = &[
     "forest", "classifier", "model", "regression", "network", "server", "cloud", "data",
     "house", "opera", "mint", "tower", "bridge", "palace", "castle", "gallery", "library",
     "zoo", "garden", "gardens", "stadium", "arena", "theatre", "theater", "cinema",
+    "kamer", "stan", "post", "sparkasse", "bahnhof", "hauptbahnhof", "plaza", "mayor",
 ];
 
 fn known(set: &HashSet<&'static str>, word: &str) -> bool {
@@ -275,8 +277,13 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
         ];
         let after_place = first > 0
             && adjacent(ws[first - 1], f)
-            && (PLACE_WORDS.contains(&text(ws[first - 1]))
-                || super::address::street_type(text(ws[first - 1])));
+            && (PLACE_WORDS.contains(&text(ws[first - 1])) || {
+                // "rue", "Calle"; a short one only with its dot ("av." but not the
+                // Scandinavian "av" of "Signert av").
+                let p = ws[first - 1];
+                super::address::street_type(text(p))
+                    && (text(p).chars().count() >= 3 || cell[p.1..].starts_with('.'))
+            });
         // "37726 SAINTE EMMANUELLE": a city after its postal code.
         let after_postal = spans.iter().any(|sp| {
             sp.kind == Kind::PostalCode
@@ -314,7 +321,8 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
                 continue;
             }
             if !name_word(t) {
-                if capital(t) {
+                let degree = DEGREES.contains(&t.to_lowercase().trim_end_matches('.'));
+                if capital(t) && !degree {
                     unknown_ok = false; // "Trinity College"
                 }
                 break;
