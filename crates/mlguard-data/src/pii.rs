@@ -392,7 +392,7 @@ impl Words {
 
     /// Whether one of the words is in `text` (lowercase), not inside a longer word: "cf"
     /// is not in "pcf", and "tel" is in "tel." but not in "telling".
-    fn in_text(&self, text: &str) -> bool {
+    pub(crate) fn in_text(&self, text: &str) -> bool {
         let index = self.by_first.get_or_init(|| {
             let mut index = vec![Vec::new(); 256];
             for w in self.list {
@@ -1050,6 +1050,15 @@ const STREET_SUFFIXES: &[&str] = &[
     "byway",
     "anchorage",
     "bowl",
+    "colonnade",
+    "cul-de-sac",
+    "circlet",
+    "lees",
+    "trunkway",
+    "part",
+    "little",
+    "distributor",
+    "front",
 ];
 
 fn street_suffix(word: &str) -> bool {

@@ -73,7 +73,10 @@ const TYPE_SUFFIX: &[&str] = &[
 
 /// Endings of Czech street names, adjectives of a place or person (`Plzeňská`,
 /// `Koclířova`): weaker evidence, so the word must be long.
-const CZECH_ENDINGS: &[&str] = &["ská", "cká", "ová", "ova", "ovo", "ého", "ní", "ná", "ký"];
+const CZECH_ENDINGS: &[&str] = &[
+    "ská", "cká", "ová", "ova", "ovo", "ého", "ní", "ná", "ký", "ých", "ů", "ka", "cí", "ské",
+    "ec", "ov", "iho",
+];
 
 /// Words that join the parts of a street name (`rue de la Paix`, `Via dei Mille`).
 #[rustfmt::skip]
@@ -282,10 +285,10 @@ fn czech_preposition(cell: &str, spans: &mut Vec<Span>) {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = re(
         &RE,
-        r"(?:^|[\s:,])((?:K|Ke|Ku|Pod|U|V|Ve|Za|Na|Nad|Před|Mezi|Do|Od|Při|Pode|Nade) \p{Lu}\p{Ll}+(?: \p{Lu}\p{Ll}+)? \d{1,5}[a-z]?)(?:$|[\s,])",
+        r"(?:^|[\s:,])((?:K|Ke|Ku|Pod|U|V|Ve|Za|Na|Nad|Před|Mezi|Do|Od|Při|Pode|Nade) \p{Lu}\p{Ll}+(?: \p{Lu}\p{Ll}+)? \d{1,5}[a-z]?)(?:$|[\s,])|(?:v ulici|ulice:?) (\p{Lu}\p{Ll}+(?: \p{Lu}\p{Ll}+)? \d{1,5}[a-z]?)(?:$|[\s,])",
     );
     for c in super::captures(re, cell) {
-        if let Some(g) = c.get(1) {
+        if let Some(g) = c.get(1).or_else(|| c.get(2)) {
             push(spans, Kind::StreetAddress, g.start(), g.end(), 0.8);
         }
     }

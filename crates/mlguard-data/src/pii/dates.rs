@@ -131,14 +131,8 @@ pub(crate) fn birth_word_after(cell: &str, end: usize) -> bool {
     while !rest.is_char_boundary(upto) {
         upto -= 1;
     }
-    let head = rest[..upto].to_lowercase();
-    BIRTH_WORDS.list.iter().any(|w| {
-        head.starts_with(w)
-            && head[w.len()..]
-                .chars()
-                .next()
-                .is_none_or(|c| !c.is_alphanumeric() || !w.ends_with(char::is_alphanumeric))
-    })
+    // "geb. 28. März", "data urodzenia: 31.10.1998", "Data di nascita 10/02/63".
+    BIRTH_WORDS.in_text(&rest[..upto].to_lowercase())
 }
 
 /// A date in any of the known formats. Groups: `y`/`m`/`d` numeric; `mw` a month word;
