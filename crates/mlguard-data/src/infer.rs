@@ -195,6 +195,7 @@ struct ColumnStats {
     uuids: u64,
     phones: u64,
     ssns: u64,
+    national_ids: u64,
     names: u64,
     ips: u64,
     /// Values the sampled hints were computed on.
@@ -262,6 +263,7 @@ impl ColumnStats {
             uuids: 0,
             phones: 0,
             ssns: 0,
+            national_ids: 0,
             names: 0,
             ips: 0,
             sampled: 0,
@@ -368,6 +370,9 @@ impl ColumnStats {
             if looks_like_person_name(s) {
                 self.names += 1;
             }
+            if looks_like_national_id(s) {
+                self.national_ids += 1;
+            }
             if s.parse::<std::net::Ipv4Addr>().is_ok()
                 || (s.contains(':') && s.parse::<std::net::Ipv6Addr>().is_ok())
             {
@@ -415,10 +420,16 @@ impl ColumnStats {
         if text && (self.has_token(&["email", "mail", "e-mail"]) || self.share(self.emails)) {
             return Some(PiiKind::Email);
         }
-        let ssn_name = self.has_token(&["ssn", "nino"])
+        let ssn_name = self.has_token(&["ssn"])
             || (self.has_token(&["social"]) && self.has_token(&["security"]));
         if (textish && ssn_name) || (text && self.sampled_share(self.ssns)) {
             return Some(PiiKind::Ssn);
+        }
+        // "nino", "bsn", "codice_fiscale", "pesel", ... or values that pass a national
+        // identifier's check.
+        let id_name = crate::pii::ColumnHint::from_name(&self.name).id.is_some();
+        if textish && (id_name || self.sampled_share(self.national_ids)) {
+            return Some(PiiKind::NationalId);
         }
         let phone_name =
             self.has_token(&["phone", "mobile", "tel", "telephone", "cell", "fax", "msisdn"]);
@@ -726,6 +737,16 @@ const GIVEN_NAMES: &[&str] = &[
     "sergei",
 ];
 
+/// A value that passes one of the national identifiers' checks strong enough to stand
+/// alone (NIR, codice fiscale, DNI/NIE, NINO, personnummer with its dash, Steuer-ID, PESEL).
+fn looks_like_national_id(s: &str) -> bool {
+    use crate::pii::{Kind, national_id_valid};
+    [Kind::FrNir, Kind::ItFiscalCode, Kind::EsDni, Kind::UkNino, Kind::DeTaxId, Kind::PlPesel]
+        .into_iter()
+        .any(|k| national_id_valid(k, s))
+        || (s.contains(['-', '+']) && national_id_valid(Kind::SePersonnummer, s))
+}
+
 fn looks_like_person_name(s: &str) -> bool {
     let words: Vec<&str> = s.split_whitespace().collect();
     (2..=4).contains(&words.len())
@@ -812,6 +833,16 @@ mod tests {
         assert_eq!(s.fields[0].pii, Some(PiiKind::Email));
         assert_eq!(s.fields[1].pii, Some(PiiKind::Ssn));
         assert_eq!(s.fields[2].pii, Some(PiiKind::Name));
+    }
+
+    #[test]
+    fn national_identifiers_by_header_or_value() {
+        // Codici fiscali under an unhelpful header, BSNs under their name, NINOs named.
+        let csv = "c1,bsn,nino\nRCCMNL83S18D969H,111222333,AB123456C\nRCCMNL83S18D969H,123456782,AB123456D\n";
+        let s = infer(csv);
+        for f in &s.fields {
+            assert_eq!(f.pii, Some(PiiKind::NationalId), "{}", f.name);
+        }
     }
 
     #[test]
