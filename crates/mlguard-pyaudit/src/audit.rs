@@ -122,7 +122,9 @@ impl Positions<'_> {
                 loc = loc
                     .line(u64::from(line - first + 1))
                     .column(u64::from(col))
-                    .field(format!("cell {cell}"));
+                    // The notebook's path in the field too: summaries count per field, and
+                    // "cell 3" of one notebook is not "cell 3" of another.
+                    .field(format!("cell {cell} of {path}"));
             }
             None => loc = loc.line(u64::from(line)).column(u64::from(col)),
         }

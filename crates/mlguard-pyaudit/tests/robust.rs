@@ -130,10 +130,10 @@ fn notebooks_are_scanned_cell_by_cell() {
     let bytes = serde_json::to_vec(&nb).expect("json");
     let f = audit_notebook("nb.ipynb", &bytes, &AuditOptions::default()).expect("notebook");
     let hit = f.iter().find(|f| f.check == "MLG401").expect("pickle.loads in cell 3");
-    assert_eq!(hit.location.field.as_deref(), Some("cell 3"));
+    assert_eq!(hit.location.field.as_deref(), Some("cell 3 of nb.ipynb"));
     assert_eq!(hit.location.line, Some(2));
     let err = f.iter().find(|f| f.check == "MLG001").expect("syntax error in cell 4");
-    assert_eq!(err.location.field.as_deref(), Some("cell 4"));
+    assert_eq!(err.location.field.as_deref(), Some("cell 4 of nb.ipynb"));
     assert!(audit_notebook("x.ipynb", b"{not json", &AuditOptions::default()).is_err());
     assert!(audit_notebook("x.ipynb", b"{\"cells\": 3}", &AuditOptions::default()).is_err());
 }
@@ -168,4 +168,41 @@ fn module_level_names_keep_a_function_analysed() {
     assert!(got.contains(&(3, "MLG603".into())), "{got:?}");
     assert!(got.contains(&(9, "MLG401".into())), "{got:?}");
     assert!(got.contains(&(11, "MLG301".into())), "{got:?}");
+}
+
+#[test]
+fn notebook_magics_are_not_parse_errors() {
+    // Shell and other cell magics, line magics, shell escapes and help: how real notebooks
+    // are written. None is Python to parse; the Python around them is still audited.
+    let nb = serde_json::json!({
+        "cells": [
+            {"cell_type": "code", "source": ["%%bash\n", "pip install -r requirements.txt\n", "if [ -f x ]; then echo ok; fi\n"]},
+            {"cell_type": "code", "source": ["%cd /data\n", "!wget http://example.org/model.pkl\n", "files = !ls *.csv\n", "import pickle\n"]},
+            {"cell_type": "code", "source": ["%%time\n", "model = pickle.load(open('model.pkl', 'rb'))\n"]},
+            {"cell_type": "code", "source": ["pickle.load?\n", "??pickle\n", "%%html\n"]},
+            {"cell_type": "code", "source": ["%%writefile train.sh\n", "python train.py --lr 0.1 &&\n", "echo done\n"]}
+        ],
+        "nbformat": 4, "nbformat_minor": 5, "metadata": {}
+    });
+    let bytes = serde_json::to_vec(&nb).expect("json");
+    let f = audit_notebook("nb.ipynb", &bytes, &AuditOptions::default()).expect("notebook");
+    assert!(f.iter().all(|f| f.check != "MLG001"), "{f:#?}");
+    let hit = f.iter().find(|f| f.check == "MLG401").expect("pickle.load in the %%time cell");
+    assert_eq!(hit.location.field.as_deref(), Some("cell 3 of nb.ipynb"));
+    assert_eq!(hit.location.line, Some(2));
+}
+
+#[test]
+fn keras_hdf5_loads_can_run_code() {
+    // HDF5 models carry Lambda layers as bytecode that tf.keras runs with no safe mode: an
+    // unverified load is the medium finding of a code-running format, a `.keras` file
+    // under safe mode the low one of weights.
+    let severity = |src: &str| {
+        let f = audit_source("m.py", src, &AuditOptions::default());
+        f.iter().find(|f| f.check == "MLG601").map(|f| f.severity)
+    };
+    let h5 = "import tensorflow as tf\nmodel = tf.keras.models.load_model('model.h5')\n";
+    let keras = "import keras\nmodel = keras.models.load_model('model.keras')\n";
+    assert_eq!(severity(h5), Some(mlguard_findings::Severity::Medium));
+    assert_eq!(severity(keras), Some(mlguard_findings::Severity::Low));
 }

@@ -10,7 +10,9 @@ declare_rule! {
     ///
     /// ## Why is this bad
     /// Safe mode refuses `Lambda` layers that carry Python bytecode; turned off, loading a
-    /// `.keras` file runs that code.
+    /// `.keras` file runs that code. HDF5 models (`.h5`) carry the same bytecode and
+    /// tf.keras (Keras 2) runs it with no safe mode at all: their loads count as loads that
+    /// can run code for the integrity rule (MLG601).
     ///
     /// ## Example
     /// ```python
@@ -59,6 +61,12 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
             );
         }
         let unsafe_mode = call.kw("safe_mode").and_then(|v| v.truthy()) == Some(false);
-        cx.record_load(call, q, unsafe_mode);
+        // An HDF5 model (`.h5`, `.hdf5`) carries Lambda layers as marshalled bytecode, which
+        // tf.keras (Keras 2) runs on load with no safe mode to stop it: for the integrity
+        // rules it is a load that can run code, like pickle. `.keras` files under safe mode
+        // only yield weights and configuration.
+        let path = call.arg(0, "filepath").and_then(|v| v.str()).map(str::to_ascii_lowercase);
+        let hdf5 = path.as_deref().is_some_and(|p| p.ends_with(".h5") || p.ends_with(".hdf5"));
+        cx.record_load(call, q, unsafe_mode || hdf5);
     }
 }
