@@ -1065,6 +1065,17 @@ impl<'s> Checker<'s> {
                 if let (Some(base), Some(attr)) = (&args[0].qual, args[1].str()) {
                     return Val::qual(format!("{base}.{attr}"));
                 }
+                // `getattr(pickle, name)`: a name known only at run time reaches every
+                // loader of a deserialising module.
+                if let Some(base) = args[0].qual.clone()
+                    && rules::pickle_load::DESERIALISING_MODULES.contains(&&*base)
+                {
+                    self.report(
+                        &rules::pickle_load::RULE,
+                        c.range(),
+                        format!("`getattr({base}, …)` with a name known only at run time can be `{base}.load`"),
+                    );
+                }
             }
             Some("importlib.import_module" | "__import__" | "builtins.__import__") => {
                 if let Some(m) = args.first().and_then(Val::str) {
@@ -1189,7 +1200,7 @@ fn trigger_words() -> &'static HashSet<&'static str> {
             w.extend(callees.iter().copied().filter(|c| *c != "*"));
         }
         w.extend(rules::fixed_seed::SEED_KWARGS);
-        w.extend(["trust_remote_code", "generate_key", "hashlib", "hmac", "Crypto"]);
+        w.extend(["trust_remote_code", "generate_key", "hashlib", "hmac", "Crypto", "getattr"]);
         w.extend(["isnull", "isna", "notnull", "notna"]);
         w
     })

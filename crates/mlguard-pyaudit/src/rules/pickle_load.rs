@@ -9,7 +9,8 @@ declare_rule! {
     /// `load`/`loads`/`Unpickler`, `dill`, `cloudpickle`, `joblib.load`, `shelve.open`,
     /// `marshal.load(s)`, `jsonpickle.decode`, `pandas.read_pickle` — however they are
     /// imported or aliased (`import pickle as p`, `from pickle import loads as l`,
-    /// `getattr(pickle, "loads")`, `importlib.import_module("pickle")`). Quiet when a
+    /// `getattr(pickle, "loads")`, `importlib.import_module("pickle")`), and
+    /// `getattr(pickle, name)` with a name known only at run time. Quiet when a
     /// digest, HMAC or signature check of the same data verifiably comes first in the same
     /// function, and on `loads` of bytes `dumps` just produced (an in-memory copy).
     ///
@@ -66,6 +67,21 @@ const LOADERS: &[&str] = &[
     "pickle5.load",
     "pickle5.loads",
     "torch.serialization.pickle.load",
+];
+
+/// Modules whose loaders run code: `getattr(module, name)` with a name not known before run
+/// time may be one of them.
+pub(crate) const DESERIALISING_MODULES: &[&str] = &[
+    "pickle",
+    "_pickle",
+    "cPickle",
+    "dill",
+    "cloudpickle",
+    "joblib",
+    "shelve",
+    "marshal",
+    "jsonpickle",
+    "pickle5",
 ];
 
 /// The callee names (last part) this rule looks at; `*`: every call with keywords.
