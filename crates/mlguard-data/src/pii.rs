@@ -1503,6 +1503,12 @@ mod tests {
         assert_eq!(count("b", Kind::NlBsn), 4, "{found:?}");
         assert_eq!(count("c", Kind::Phone), 4, "{found:?}");
         assert!(cols[3].kinds.is_empty());
+        // Numbers with decimals are amounts, never a phone column (found by the demo: an
+        // income column was called one).
+        let amounts = "a\n52341.17\n61234.05\n48211.90\n70123.44\n";
+        let cols = scan_table(amounts.as_bytes(), b',', &ColumnHint::from_name, |_, _, _, _| {})
+            .expect("scan");
+        assert!(cols[0].kinds.is_empty(), "{cols:?}");
         // The same values without their column are not reported.
         assert!(detect("Xavrin Qolbedo", None).is_empty() && detect("111222333", None).is_empty());
     }

@@ -131,6 +131,11 @@ impl Val {
         self.origins.extend(&other.origins);
     }
 
+    /// Data read from outside (C1) or from a request (C2) that nothing validated yet.
+    pub(crate) fn tainted(&self) -> bool {
+        self.raw_data.is_some() || self.user_input.is_some()
+    }
+
     fn tainted_only(&self) -> Val {
         let mut v = Val::default();
         v.absorb(self);
@@ -289,6 +294,15 @@ pub(crate) struct Checker<'s> {
     relevant_globals: Vec<String>,
     /// Policy for fixed seeds (C3): report them (default) or not.
     pub(crate) report_fixed_seeds: bool,
+    /// What each `self.<attr>` was last given by a method of this file (its taints only):
+    /// data read in `load` and kept in `self.df` is still unvalidated in `fit`.
+    self_attrs: HashMap<String, Val>,
+    /// The attributes of `self` the function being analysed reads.
+    self_reads: Vec<String>,
+    /// The class each method belongs to (by where its `def` starts), and the class whose
+    /// body or method is being read: `self.df` of one class is not another's.
+    method_class: HashMap<u32, Rc<str>>,
+    class: Option<Rc<str>>,
 }
 
 impl<'s> Checker<'s> {
@@ -307,6 +321,10 @@ impl<'s> Checker<'s> {
             depth: 0,
             too_deep: None,
             report_fixed_seeds,
+            self_attrs: HashMap::default(),
+            self_reads: Vec::new(),
+            method_class: HashMap::default(),
+            class: None,
         }
     }
 
@@ -382,8 +400,21 @@ impl<'s> Checker<'s> {
         let mut functions = Vec::new();
         self.suite_collect(body, &mut functions);
         self.relevant_globals = self.module_names_rules_need();
+        let mut readers = Vec::new();
         for f in functions {
+            self.self_reads.clear();
             self.function(f);
+            if !self.self_reads.is_empty() {
+                readers.push((f, std::mem::take(&mut self.self_reads)));
+            }
+        }
+        // A method that reads an attribute a method analysed after it stored data in
+        // (`fit` written before `load`): analysed again with what the attribute holds.
+        // Findings are kept once per rule and line.
+        for (f, reads) in readers {
+            if reads.iter().any(|r| self.self_attrs.get(r).is_some_and(Val::tainted)) {
+                self.function(f);
+            }
         }
         self.end_scope();
     }
@@ -527,6 +558,15 @@ impl<'s> Checker<'s> {
         if self.scopes.len() == 1 && self.skippable(f) {
             return;
         }
+        let outer = self.class.clone();
+        if let Some(class) = self.method_class.get(&u32::from(f.range().start())) {
+            self.class = Some(class.clone());
+        }
+        self.function_body(f);
+        self.class = outer;
+    }
+
+    fn function_body(&mut self, f: &ast::StmtFunctionDef) {
         if self.scopes.len() >= MAX_DEPTH {
             self.too_deep.get_or_insert(f.range());
             return;
@@ -581,14 +621,19 @@ impl<'s> Checker<'s> {
                 }
                 let v = Val { local_fn: Some(Rc::from(f.name.as_str())), ..Val::default() };
                 self.bind_name(f.name.as_str(), v);
+                if let Some(class) = &self.class {
+                    self.method_class.insert(u32::from(f.range().start()), class.clone());
+                }
                 functions.push(f);
             }
             Stmt::ClassDef(c) => {
                 self.bind_name(c.name.as_str(), Val::qual(c.name.as_str()));
                 // Class bodies share the enclosing scope's view; their methods are functions.
+                let outer = self.class.replace(Rc::from(c.name.as_str()));
                 for s in &c.body {
                     self.stmt(s, functions);
                 }
+                self.class = outer;
             }
             Stmt::Import(i) => {
                 for a in &i.names {
@@ -667,6 +712,13 @@ impl<'s> Checker<'s> {
                 self.bind(&f.target, &v);
                 self.suite_collect(&f.body, functions);
                 self.suite_collect(&f.orelse, functions);
+                // `for r in records: Row.model_validate(r)`: every item validated (raising
+                // on the first bad one) validates what they came from.
+                if self.body_validates(&f.body, &names_in(&f.target)) {
+                    for n in names_in(&f.iter) {
+                        self.validate_name(&n);
+                    }
+                }
             }
             Stmt::While(w) => {
                 self.eval(&w.test);
@@ -730,6 +782,26 @@ impl<'s> Checker<'s> {
             Expr::Call(c) => self.resolve(&c.func),
             _ => None,
         }
+    }
+
+    /// Whether a loop body validates its loop variables: a statement-level validator call
+    /// (or a pydantic model built) with one of `targets` among its arguments.
+    fn body_validates(&mut self, body: &[Stmt], targets: &[String]) -> bool {
+        body.iter().any(|stmt| {
+            let Stmt::Expr(e) = stmt else { return false };
+            let Expr::Call(c) = &*e.value else { return false };
+            let qual = self.resolve(&c.func);
+            let local = self.local_fn_of(&c.func);
+            let validator =
+                is_validator_call(callee_name(&c.func), qual.as_deref(), local.as_ref())
+                    || qual.as_deref().is_some_and(|q| self.pydantic.contains(q));
+            validator
+                && c.arguments
+                    .args
+                    .iter()
+                    .chain(c.arguments.keywords.iter().map(|k| &k.value))
+                    .any(|a| names_in(a).iter().any(|n| targets.contains(n)))
+        })
     }
 
     /// A statement-level call that validates or verifies its arguments in place:
@@ -834,6 +906,11 @@ impl<'s> Checker<'s> {
         self.scope().loads.push(load);
     }
 
+    /// The key of `self.<attr>` in [`Checker::self_attrs`]: the class and the attribute.
+    fn attr_key(&self, attr: &str) -> String {
+        format!("{}.{attr}", self.class.as_deref().unwrap_or(""))
+    }
+
     /// Records a fresh key for C5.
     pub(crate) fn record_key(&mut self, range: TextRange) -> u32 {
         let line = self.line(range);
@@ -881,7 +958,19 @@ impl<'s> Checker<'s> {
             }
             Expr::Starred(s) => self.bind(&s.value, v),
             // Stored in an attribute or a container: it outlives this scope.
-            Expr::Attribute(_) | Expr::Subscript(_) => {
+            Expr::Attribute(a) => {
+                if let Expr::Name(n) = &*a.value
+                    && n.id.as_str() == "self"
+                {
+                    let mut kept = v.tainted_only();
+                    kept.origins = Origins::default();
+                    let key = self.attr_key(a.attr.as_str());
+                    self.self_attrs.insert(key, kept);
+                }
+                self.eval(target);
+                self.persist(v);
+            }
+            Expr::Subscript(_) => {
                 self.eval(target);
                 self.persist(v);
             }
@@ -941,6 +1030,16 @@ impl<'s> Checker<'s> {
                 let attr = a.attr.as_str();
                 let mut v = base.tainted_only();
                 v.qual = base.qual.as_deref().and_then(|q| member(q, attr));
+                if let Expr::Name(n) = &*a.value
+                    && n.id.as_str() == "self"
+                {
+                    let key = self.attr_key(attr);
+                    if let Some(kept) = self.self_attrs.get(&key) {
+                        let kept = kept.clone();
+                        v.absorb(&kept);
+                    }
+                    self.self_reads.push(key);
+                }
                 if let Some(line) =
                     rules::unchecked_input::attribute_source(self, &base, attr, a.range())
                 {
@@ -1013,6 +1112,16 @@ impl<'s> Checker<'s> {
                 self.bind(&n.target, &v);
                 v
             }
+            // What a comprehension yields is what its element is, with the loop variables
+            // holding what the iterables hold: `[Row(**r) for r in rows]` is validated.
+            Expr::ListComp(l) => self.comprehension(&l.generators, &[&l.elt]),
+            Expr::SetComp(l) => self.comprehension(&l.generators, &[&l.elt]),
+            Expr::Generator(g) => self.comprehension(&g.generators, &[&g.elt]),
+            Expr::DictComp(d) => {
+                let mut elements: Vec<&Expr> = vec![&d.value];
+                elements.extend(d.key.as_deref());
+                self.comprehension(&d.generators, &elements)
+            }
             _ => {
                 // Everything else: what flows out is what flows in.
                 let mut children = EvalChildren { cx: self, v: Val::default() };
@@ -1020,6 +1129,22 @@ impl<'s> Checker<'s> {
                 children.v
             }
         }
+    }
+
+    fn comprehension(&mut self, generators: &[ast::Comprehension], elements: &[&Expr]) -> Val {
+        for g in generators {
+            let it = self.eval(&g.iter).tainted_only();
+            self.bind(&g.target, &it);
+            for cond in &g.ifs {
+                self.eval(cond);
+            }
+        }
+        let mut out = Val::default();
+        for e in elements {
+            let v = self.eval(e);
+            out.absorb(&v);
+        }
+        out
     }
 
     fn call(&mut self, c: &ast::ExprCall) -> Val {

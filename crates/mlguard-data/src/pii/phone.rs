@@ -148,7 +148,9 @@ pub(crate) fn national_number(value: &str) -> bool {
         return false;
     }
     let digits = v.bytes().filter(u8::is_ascii_digit).count();
-    if !(7..=15).contains(&digits) {
+    // Amounts and measurements ("52341.17"): one dot and nothing else between digits.
+    let decimal = v.matches('.').count() == 1 && !v.contains([' ', '-', '(', '/', '+']);
+    if !(8..=15).contains(&digits) || decimal {
         return false;
     }
     if v.starts_with('+') {
@@ -267,6 +269,10 @@ fn judge(cell: &str, start: usize, text: &str, hint: ColumnHint) -> Option<f32> 
         && phone_valid_in(&format!("+{code}{number}"), "ZZ")
     {
         return Some(0.9);
+    }
+    // "52341.17": one dot and no other separator is a decimal number.
+    if text.matches('.').count() == 1 && !text.contains([' ', '-', '(', '/']) {
+        return None;
     }
     let whole = cell[..start].trim().is_empty() && cell[start + text.len()..].trim().is_empty();
     let named = super::said_before(cell, start, &PHONE_WORDS, 32);
