@@ -87,6 +87,7 @@ pub(crate) mod fixed_seed;
 pub(crate) mod hardcoded_key;
 pub(crate) mod hf_unpinned;
 pub(crate) mod insecure_random_secret;
+pub(crate) mod insecure_transport;
 pub(crate) mod keras_unsafe;
 pub(crate) mod numpy_allow_pickle;
 pub(crate) mod parse_error;
@@ -125,6 +126,7 @@ pub(crate) const CALL_RULES: &[(&[&str], CallRule)] = &[
     (hardcoded_key::CALLEES, hardcoded_key::at_call),
     (hf_unpinned::CALLEES, hf_unpinned::at_call),
     (weak_hash::CALLEES, weak_hash::at_call),
+    (insecure_transport::CALLEES, insecure_transport::at_call),
 ];
 
 /// Every rule, in code order.
@@ -147,6 +149,7 @@ pub const RULES: &[Rule] = &[
     cleartext_storage::RULE,
     hardcoded_key::RULE,
     ephemeral_key::RULE,
+    insecure_transport::RULE,
     unverified_load::RULE,
     verify_after_load::RULE,
     weak_hash::RULE,
