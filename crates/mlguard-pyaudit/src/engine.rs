@@ -303,6 +303,8 @@ pub(crate) struct Checker<'s> {
     /// body or method is being read: `self.df` of one class is not another's.
     method_class: HashMap<u32, Rc<str>>,
     class: Option<Rc<str>>,
+    /// The function being analysed (its returns are named by it: `make_token()`).
+    function_name: Option<Rc<str>>,
 }
 
 impl<'s> Checker<'s> {
@@ -325,6 +327,7 @@ impl<'s> Checker<'s> {
             self_reads: Vec::new(),
             method_class: HashMap::default(),
             class: None,
+            function_name: None,
         }
     }
 
@@ -562,7 +565,9 @@ impl<'s> Checker<'s> {
         if let Some(class) = self.method_class.get(&u32::from(f.range().start())) {
             self.class = Some(class.clone());
         }
+        let outer_fn = self.function_name.replace(Rc::from(f.name.as_str()));
         self.function_body(f);
+        self.function_name = outer_fn;
         self.class = outer;
     }
 
@@ -683,6 +688,14 @@ impl<'s> Checker<'s> {
             Stmt::Return(r) => {
                 if let Some(value) = &r.value {
                     let v = self.eval(value);
+                    if let Some(function) = self.function_name.clone() {
+                        rules::insecure_random_secret::named_secret(
+                            self,
+                            &function,
+                            v.random,
+                            value.range(),
+                        );
+                    }
                     self.persist(&v);
                 }
             }
@@ -936,6 +949,16 @@ impl<'s> Checker<'s> {
     }
 
     fn bind(&mut self, target: &Expr, v: &Val) {
+        if v.random.is_some() {
+            let name = match target {
+                Expr::Name(n) => Some(n.id.as_str()),
+                Expr::Attribute(a) => Some(a.attr.as_str()),
+                _ => None,
+            };
+            if let Some(name) = name {
+                rules::insecure_random_secret::named_secret(self, name, v.random, target.range());
+            }
+        }
         match target {
             Expr::Name(n) => {
                 let mut v = v.clone();
@@ -1325,7 +1348,15 @@ fn trigger_words() -> &'static HashSet<&'static str> {
             w.extend(callees.iter().copied().filter(|c| *c != "*"));
         }
         w.extend(rules::fixed_seed::SEED_KWARGS);
-        w.extend(["trust_remote_code", "generate_key", "hashlib", "hmac", "Crypto", "getattr"]);
+        w.extend([
+            "trust_remote_code",
+            "generate_key",
+            "hashlib",
+            "hmac",
+            "Crypto",
+            "getattr",
+            "random",
+        ]);
         w.extend(["isnull", "isna", "notnull", "notna"]);
         w
     })

@@ -1,5 +1,7 @@
 use mlguard_findings::Severity;
 
+use ruff_text_size::TextRange;
+
 use crate::engine::{Call, Checker};
 use crate::rules::{FlawClass, KEY_PARAMS, SecretParam, secret_param};
 
@@ -9,8 +11,10 @@ declare_rule! {
     /// `random.getrandbits`, `numpy.random.*`, a `default_rng()` generator) into places that
     /// need a secret: keys of `hmac.new`, `Fernet`, `AESGCM`, `ChaCha20Poly1305`, AES
     /// ciphers, nonces and IVs, salts of `pbkdf2_hmac`/`scrypt`/`PBKDF2HMAC`, JWT signing
-    /// keys, cookies. Decided by data flow, not by variable names: "token" and "key" are
-    /// ordinary words in ML code.
+    /// keys, cookies; and into names that say they hold a secret (`password`, `salt`,
+    /// `nonce`, `otp`, `api_key`, `reset_token`, `session_id`, a function `make_token()`
+    /// returning one). A bare `token`, `key` or `session` is not enough: they are ordinary
+    /// words in ML code (a sampled text token, a sort key, a training session).
     ///
     /// ## Why is this bad
     /// These generators are predictable: a few outputs reveal the state, and then every
@@ -46,6 +50,73 @@ pub(crate) fn source(call: &Call<'_>) -> Option<u32> {
         || q.starts_with("np.random.")
         || q.starts_with("torch.rand");
     (prng && !q.ends_with("seed")).then_some(call.line)
+}
+
+/// Whether a variable, attribute or function name says it holds a secret: a password, a
+/// salt, a nonce, a one-time code, an API key, an authentication or session token. A bare
+/// `token` or `session` is not enough in ML code (a sampled text token, a training
+/// session): the name must say which (`auth_token`, `session_id`, `make_token`).
+pub(crate) fn secret_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    const WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "salt",
+        "nonce",
+        "otp",
+        "csrf",
+        "apikey",
+        "passphrase",
+    ];
+    const PHRASES: &[&str] = &[
+        "api_key",
+        "secret_key",
+        "private_key",
+        "reset_code",
+        "verification_code",
+        "auth_code",
+        "access_key",
+        "session_id",
+        "sessionid",
+        "session_key",
+        "session_token",
+        "auth_token",
+        "access_token",
+        "api_token",
+        "reset_token",
+        "refresh_token",
+        "bearer",
+        "csrf_token",
+        "make_token",
+        "generate_token",
+        "new_token",
+        "create_token",
+        "random_token",
+    ];
+    lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| WORDS.contains(&w))
+        || PHRASES.iter().any(|p| lower.contains(p))
+}
+
+/// A value from a non-cryptographic generator given a secret's name: `token = ...`,
+/// `user.password = ...`, `return ...` from `make_token()`.
+pub(crate) fn named_secret(
+    cx: &mut Checker<'_>,
+    name: &str,
+    random: Option<u32>,
+    range: TextRange,
+) {
+    if let Some(line) = random
+        && secret_name(name)
+        && cx.first_sink_report(RULE.code, line)
+    {
+        cx.report(
+            &RULE,
+            range,
+            format!("`{name}` comes from a non-cryptographic generator (line {line}): it can be predicted"),
+        );
+    }
 }
 
 /// Beyond keys: salts, nonces, IVs and cookie values.
@@ -104,7 +175,11 @@ pub(crate) const CALLEES: &[&str] = &[
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     let found = secret_param(call, KEY_PARAMS).or_else(|| secret_param(call, OTHER_PARAMS));
     let Some((param, value)) = found else { return };
-    if let Some(line) = value.and_then(|v| v.random) {
+    // Once per random value: a `salt = random...` already reported by its name is not
+    // reported again where it is used.
+    if let Some(line) = value.and_then(|v| v.random)
+        && cx.first_sink_report(RULE.code, line)
+    {
         let leaf = param.callee.rsplit('.').next().unwrap_or(param.callee);
         cx.report(
             &RULE,
