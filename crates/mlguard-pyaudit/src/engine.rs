@@ -577,7 +577,8 @@ impl<'s> Checker<'s> {
             return;
         }
         self.scopes.push(Scope::default());
-        let route = self.local_fns.get(f.name.as_str()).is_some_and(|i| i.route);
+        let route =
+            self.local_fns.get(f.name.as_str()).is_some_and(|i| i.route) || is_lambda_handler(f);
         let params = f
             .parameters
             .posonlyargs
@@ -1154,6 +1155,27 @@ impl<'s> Checker<'s> {
         }
     }
 
+    /// `lambda req: model.predict(req.query_params["x"])` registered as a web handler: its
+    /// body analysed with its parameters as request data.
+    fn lambda_handlers(&mut self, c: &ast::ExprCall) {
+        let handlers = c.arguments.args.iter().chain(c.arguments.keywords.iter().map(|k| &k.value));
+        for h in handlers {
+            let Expr::Lambda(l) = h else { continue };
+            self.scopes.push(Scope::default());
+            if let Some(params) = &l.parameters {
+                for p in params.posonlyargs.iter().chain(&params.args).chain(&params.kwonlyargs) {
+                    let name = p.parameter.name.as_str();
+                    let mut v = Val::default();
+                    v.origins.add(self.id(name));
+                    v.user_input = Some(self.line(p.range()));
+                    self.bind_name(name, v);
+                }
+            }
+            self.eval(&l.body);
+            self.scopes.pop();
+        }
+    }
+
     fn comprehension(&mut self, generators: &[ast::Comprehension], elements: &[&Expr]) -> Val {
         for g in generators {
             let it = self.eval(&g.iter).tainted_only();
@@ -1249,6 +1271,9 @@ impl<'s> Checker<'s> {
         let mut origins = Origins::default();
         for a in args.iter().chain(kwargs.iter().map(|(_, v, _)| v)).chain(receiver.iter()) {
             origins.extend(&a.origins);
+        }
+        if registers_route(method) {
+            self.lambda_handlers(c);
         }
         let verified = self.is_verified(&origins);
         let line = self.line(c.range());
@@ -1595,7 +1620,43 @@ fn is_route_decorator(e: &Expr) -> bool {
     };
     matches!(
         callee_name(target),
-        Some("route" | "get" | "post" | "put" | "patch" | "delete" | "websocket" | "api_view")
+        Some(
+            "route"
+                | "get"
+                | "post"
+                | "put"
+                | "patch"
+                | "delete"
+                | "websocket"
+                | "api_view"
+                // BentoML (`@bentoml.api`, `@svc.api(...)`), Ray Serve ingress.
+                | "api"
+                | "ingress"
+        )
+    )
+}
+
+/// An AWS Lambda handler: `def handler(event, context)`, the event being the request.
+fn is_lambda_handler(f: &ast::StmtFunctionDef) -> bool {
+    let mut names = f
+        .parameters
+        .posonlyargs
+        .iter()
+        .chain(&f.parameters.args)
+        .map(|p| p.parameter.name.as_str());
+    matches!((names.next(), names.next(), names.next()), (Some("event"), Some("context"), None))
+}
+
+/// Registering a handler with a web framework: `app.add_api_route(path, handler)`,
+/// `app.add_url_rule(path, view_func=...)`, `router.add_route(...)`.
+fn registers_route(method: &str) -> bool {
+    matches!(
+        method,
+        "add_api_route"
+            | "add_url_rule"
+            | "add_route"
+            | "add_websocket_route"
+            | "add_api_websocket_route"
     )
 }
 

@@ -7,7 +7,9 @@ use crate::rules::{FlawClass, unvalidated_data::SINKS};
 declare_rule! {
     /// ## What it does
     /// Follows request data (`request.json`, `request.get_json()`, `request.form`,
-    /// `request.args`, parameters of a web route without a pydantic model), command-line
+    /// `request.args`, parameters of a web route without a pydantic model: Flask, FastAPI,
+    /// Django REST, BentoML `@api`, Ray Serve ingress, AWS Lambda `handler(event, context)`,
+    /// and `lambda` handlers registered with `add_api_route`/`add_url_rule`), command-line
     /// input (`sys.argv`, `input()`, `parse_args()`, `sys.stdin`) and messages (iterating a
     /// Kafka consumer) to `predict`, `fit` or `partial_fit`, and reports it when nothing
     /// checked it in between (a pydantic model, a schema, a raising check).
