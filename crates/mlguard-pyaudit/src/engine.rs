@@ -1369,19 +1369,17 @@ fn trigger_words() -> &'static HashSet<&'static str> {
     static WORDS: std::sync::OnceLock<HashSet<&'static str>> = std::sync::OnceLock::new();
     WORDS.get_or_init(|| {
         let mut w: HashSet<&'static str> = HashSet::default();
+        // Callee names too common to say anything alone (`dict.get`): the functions that
+        // send data name their library or a URL scheme instead.
+        const GENERIC: &[&str] = &["get", "post", "put", "request", "download"];
         for (callees, _) in rules::CALL_RULES {
-            w.extend(callees.iter().copied().filter(|c| *c != "*"));
+            w.extend(callees.iter().copied().filter(|c| *c != "*" && !GENERIC.contains(c)));
         }
         w.extend(rules::fixed_seed::SEED_KWARGS);
-        w.extend([
-            "trust_remote_code",
-            "generate_key",
-            "hashlib",
-            "hmac",
-            "Crypto",
-            "getattr",
-            "random",
-        ]);
+        w.extend(["trust_remote_code", "generate_key", "hashlib", "hmac", "Crypto", "random"]);
+        w.extend(["requests", "httpx", "aiohttp", "urllib", "urllib3", "http", "ftp", "wget"]);
+        // `getattr(pickle, name)`: the function names the module.
+        w.extend(rules::pickle_load::DESERIALISING_MODULES);
         w.extend(["isnull", "isna", "notnull", "notna"]);
         w
     })

@@ -70,33 +70,20 @@ pub(crate) fn secret_name(name: &str) -> bool {
         "apikey",
         "passphrase",
     ];
+    #[rustfmt::skip]
     const PHRASES: &[&str] = &[
-        "api_key",
-        "secret_key",
-        "private_key",
-        "reset_code",
-        "verification_code",
-        "auth_code",
-        "access_key",
-        "session_id",
-        "sessionid",
-        "session_key",
-        "session_token",
-        "auth_token",
-        "access_token",
-        "api_token",
-        "reset_token",
-        "refresh_token",
-        "bearer",
-        "csrf_token",
-        "make_token",
-        "generate_token",
-        "new_token",
-        "create_token",
-        "random_token",
+        "api_key", "secret_key", "private_key", "reset_code", "verification_code", "auth_code",
+        "access_key", "session_id", "sessionid", "session_key", "session_token", "auth_token",
+        "access_token", "api_token", "reset_token", "refresh_token", "bearer", "csrf_token",
+        "make_token", "create_token",
     ];
-    lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| WORDS.contains(&w))
-        || PHRASES.iter().any(|p| lower.contains(p))
+    // Whole words and whole runs of words: `new_tokens` (text tokens) is not `new_token`.
+    let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    words.iter().any(|w| WORDS.contains(w))
+        || PHRASES.iter().any(|p| {
+            let phrase: Vec<&str> = p.split('_').collect();
+            words.windows(phrase.len()).any(|w| w == phrase.as_slice())
+        })
 }
 
 /// A value from a non-cryptographic generator given a secret's name: `token = ...`,
