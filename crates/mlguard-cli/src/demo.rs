@@ -153,19 +153,40 @@ fn find_pii(d: &mut Demo<'_>) -> anyhow::Result<()> {
         .iter()
         .filter_map(|c| c.kinds.keys().next().map(|k| format!("{} {}", c.name, k.as_str())))
         .collect();
-    let cells: u64 = columns.iter().map(|c| c.cells).sum();
-    d.out.line(&format!(
-        "  {} of {} columns in {} ms ({} cells): {}",
-        found.len(),
-        columns.len(),
-        t.elapsed().as_millis(),
-        thousands(cells),
-        found.join(", ")
-    ))?;
+    let scanned: u64 = columns.iter().map(|c| c.cells).sum();
+    let took = t.elapsed().as_millis();
     if found.len() != 6 {
         d.failures
             .push(format!("expected 6 columns of personal data, found {}: {found:?}", found.len()));
     }
+    // Beyond US/UK English: cells as European records write them, each with its kind.
+    let cells = [
+        ("née le 5 septembre 1991 à Lyon", "DATE_OF_BIRTH"),
+        ("NIR 2 95 10 99 126 111 93", "FR_NIR"),
+        ("appeler le 0033 4 93 15 34 85", "PHONE"),
+        ("81, rue Schmitt, 06229 Faure", "STREET_ADDRESS"),
+        ("Sehr geehrte Frau Müller-Lüdenscheidt", "PERSON"),
+        ("codice fiscale RCCMNL83S18D969H", "IT_FISCAL_CODE"),
+        ("DNI 54362315-K", "ES_DNI"),
+        ("PESEL 44051401359", "PL_PESEL"),
+    ];
+    let mut kinds = Vec::new();
+    for (cell, want) in cells {
+        let got: Vec<&str> =
+            mlguard_data::pii::detect(cell, None).iter().map(|s| s.kind.as_str()).collect();
+        if !got.contains(&want) {
+            d.failures.push(format!("{want} not found in {cell:?} (found {got:?})"));
+        }
+        kinds.push(want);
+    }
+    d.out.line(&format!(
+        "  {} of {} columns in {took} ms ({} cells): {}; and in European records: {}",
+        found.len(),
+        columns.len(),
+        thousands(scanned),
+        found.join(", "),
+        kinds.join(", ")
+    ))?;
     Ok(())
 }
 
