@@ -126,6 +126,24 @@ pub fn normalise(kind: Kind, value: &str) -> String {
     }
 }
 
+/// The form of an identifier that is hashed: a national identifier without its separators,
+/// upper case (`2 95 10 99 126 111 93` and `295109912611193` are one person), anything else
+/// as written, trimmed.
+fn identifier_form(cell: &str) -> Cow<'_, str> {
+    let t = cell.trim();
+    let national = Kind::ALL.iter().any(|&k| k.is_national_id() && pii::national_id_valid(k, t));
+    if national {
+        Cow::Owned(
+            t.chars()
+                .filter(|c| !matches!(c, ' ' | '.' | '-' | '+'))
+                .collect::<String>()
+                .to_ascii_uppercase(),
+        )
+    } else {
+        Cow::Borrowed(t)
+    }
+}
+
 /// The pseudonym label of an identifier that is none of the detected kinds.
 const ID_LABEL: &str = "ID";
 
@@ -503,7 +521,7 @@ impl Protector<'_> {
             Action::Keep | Action::Drop => Cow::Borrowed(cell),
             Action::Pseudonymize(Some(kind)) => Cow::Owned(pseudonym(self.key, kind, cell)),
             Action::Pseudonymize(None) => {
-                Cow::Owned(labelled_pseudonym(self.key, ID_LABEL, cell.trim()))
+                Cow::Owned(labelled_pseudonym(self.key, ID_LABEL, &identifier_form(cell)))
             }
             Action::Redact(kind) => Cow::Owned(redaction(kind)),
             Action::IpPrefix => match ip_prefix(cell) {
@@ -862,6 +880,17 @@ mod tests {
         for (kind, value, want) in vectors {
             assert_eq!(pseudonym(&key, kind, value), want, "{value}");
         }
+    }
+
+    #[test]
+    fn national_identifiers_get_one_pseudonym_however_written() {
+        let key = PseudonymKey::from_bytes([3; 32]);
+        let id = |v: &str| labelled_pseudonym(&key, ID_LABEL, &identifier_form(v));
+        assert_eq!(id("2 95 10 99 126 111 93"), id("295109912611193"));
+        assert_eq!(id("rccmnl83s18d969h"), id("RCCMNL83S18D969H"));
+        assert_eq!(id(" 880320-0016 "), id("8803200016"));
+        // Other identifiers are hashed as written: user names differ by case.
+        assert_ne!(id("Alice-1"), id("alice1"));
     }
 
     #[test]
