@@ -127,6 +127,7 @@ pub(crate) const CALL_RULES: &[(&[&str], CallRule)] = &[
     (hf_unpinned::CALLEES, hf_unpinned::at_call),
     (weak_hash::CALLEES, weak_hash::at_call),
     (insecure_transport::CALLEES, insecure_transport::at_call),
+    (unverified_load::CALLEES, unverified_load::at_call),
 ];
 
 /// Every rule, in code order.

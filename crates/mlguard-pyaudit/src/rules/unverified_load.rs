@@ -1,12 +1,14 @@
 use mlguard_findings::Severity;
 
-use crate::engine::{Checker, Load};
+use crate::engine::{Call, Checker, Load};
 use crate::rules::FlawClass;
 
 declare_rule! {
     /// ## What it does
     /// Reports a model deserialised (`pickle`, `joblib`, `torch.load`, Keras `load_model`,
-    /// `np.load(allow_pickle=True)`, ...) with no digest, HMAC or signature check of the
+    /// `np.load(allow_pickle=True)`, TorchScript `torch.jit.load`, `mlflow.*.load_model`,
+    /// `skops.io.load`, ONNX `onnx.load` and `onnxruntime.InferenceSession`, safetensors
+    /// `load_file`, ...) with no digest, HMAC or signature check of the
     /// same file or bytes anywhere in the same function. (A check that comes *after* the
     /// load is MLG602.)
     ///
@@ -37,6 +39,36 @@ declare_rule! {
         summary: "model loaded with no prior digest or signature check",
         fix: "verify a signature or digest of the file before loading it (`mlguard verify`)",
     };
+}
+
+/// Loaders of other formats, and whether loading runs code: TorchScript is code, MLflow's
+/// pyfunc and sklearn flavours unpickle, skops runs what its `trusted` list allows; ONNX
+/// and safetensors carry a graph or weights only.
+const OTHER_LOADERS: &[(&str, bool)] = &[
+    ("torch.jit.load", true),
+    ("mlflow.pyfunc.load_model", true),
+    ("mlflow.sklearn.load_model", true),
+    ("mlflow.pytorch.load_model", true),
+    ("mlflow.keras.load_model", true),
+    ("mlflow.tensorflow.load_model", true),
+    ("skops.io.load", true),
+    ("onnx.load", false),
+    ("onnx.load_model", false),
+    ("onnxruntime.InferenceSession", false),
+    ("safetensors.torch.load_file", false),
+    ("safetensors.numpy.load_file", false),
+    ("safetensors.safe_open", false),
+];
+
+/// The callee names (last part) this rule looks at; `*`: every call with keywords.
+pub(crate) const CALLEES: &[&str] =
+    &["load", "load_model", "InferenceSession", "load_file", "safe_open"];
+
+pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
+    let Some(q) = call.qual.as_deref() else { return };
+    if let Some(&(name, runs_code)) = OTHER_LOADERS.iter().find(|(n, _)| *n == q) {
+        cx.record_load(call, name, runs_code);
+    }
 }
 
 pub(crate) fn at_scope_end(cx: &mut Checker<'_>, loads: &[Load]) {
