@@ -370,7 +370,7 @@ impl ColumnStats {
             if looks_like_person_name(s) {
                 self.names += 1;
             }
-            if looks_like_national_id(s) {
+            if crate::pii::strong_national_id(s) {
                 self.national_ids += 1;
             }
             if s.parse::<std::net::Ipv4Addr>().is_ok()
@@ -736,16 +736,6 @@ const GIVEN_NAMES: &[&str] = &[
     "dmitri",
     "sergei",
 ];
-
-/// A value that passes one of the national identifiers' checks strong enough to stand
-/// alone (NIR, codice fiscale, DNI/NIE, NINO, personnummer with its dash, Steuer-ID, PESEL).
-fn looks_like_national_id(s: &str) -> bool {
-    use crate::pii::{Kind, national_id_valid};
-    [Kind::FrNir, Kind::ItFiscalCode, Kind::EsDni, Kind::UkNino, Kind::DeTaxId, Kind::PlPesel]
-        .into_iter()
-        .any(|k| national_id_valid(k, s))
-        || (s.contains(['-', '+']) && national_id_valid(Kind::SePersonnummer, s))
-}
 
 fn looks_like_person_name(s: &str) -> bool {
     let words: Vec<&str> = s.split_whitespace().collect();

@@ -32,6 +32,7 @@ mod phone;
 use dates::dates_of_birth;
 pub(crate) use dates::parse_birth_date;
 pub use ids::national_id_valid;
+pub(crate) use ids::strong_national_id;
 use person::persons;
 pub use phone::phone_valid_in;
 use phone::phones;
@@ -466,10 +467,11 @@ fn digits_of(s: &str) -> (Vec<u8>, Vec<usize>) {
     (digits, groups)
 }
 
-fn luhn(digits: &[u8]) -> bool {
+/// The Luhn check (cards, Swedish personnummer).
+fn luhn<T: Copy + Into<u32>>(digits: &[T]) -> bool {
     let mut sum = 0u32;
     for (i, &d) in digits.iter().rev().enumerate() {
-        let mut v = u32::from(d);
+        let mut v: u32 = d.into();
         if i % 2 == 1 {
             v *= 2;
             if v > 9 {
@@ -1336,12 +1338,28 @@ pub fn scan_table<R: Read>(
     Ok(columns)
 }
 
+/// Test helpers of the detectors' modules.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{ColumnHint, Kind, detect};
+
+    /// Each span found in `cell`, with its text.
+    pub(crate) fn spans_of(cell: &str, hint: Option<ColumnHint>) -> Vec<(Kind, &str)> {
+        detect(cell, hint).into_iter().map(|s| (s.kind, &cell[s.start..s.end])).collect()
+    }
+
+    /// The text of the first span of `kind` found in `cell`.
+    pub(crate) fn first_of(cell: &str, kind: Kind) -> Option<&str> {
+        spans_of(cell, None).into_iter().find(|(k, _)| *k == kind).map(|(_, t)| t)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn kinds(cell: &str) -> Vec<(Kind, &str)> {
-        detect(cell, None).into_iter().map(|s| (s.kind, &cell[s.start..s.end])).collect()
+        testing::spans_of(cell, None)
     }
 
     #[test]

@@ -105,24 +105,12 @@ pub fn normalise(kind: Kind, value: &str) -> String {
             let digits: String = v.chars().filter(char::is_ascii_digit).collect();
             if v.starts_with('+') { format!("+{digits}") } else { digits }
         }
-        Kind::UsSsn
-        | Kind::CreditCard
-        | Kind::Iban
-        | Kind::PostalCode
-        | Kind::UkNino
-        | Kind::FrNir
-        | Kind::DeTaxId
-        | Kind::EsDni
-        | Kind::ItFiscalCode
-        | Kind::NlBsn
-        | Kind::SePersonnummer
-        | Kind::PlPesel => {
-            v.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_uppercase()
-        }
         Kind::IpAddress => {
             v.parse::<std::net::IpAddr>().map_or_else(|_| v.to_owned(), |ip| ip.to_string())
         }
         Kind::DateOfBirth => v.to_owned(),
+        // Card, IBAN, postal and national identifier numbers: their letters and digits.
+        _ => v.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_uppercase(),
     }
 }
 
@@ -131,16 +119,9 @@ pub fn normalise(kind: Kind, value: &str) -> String {
 /// as written, trimmed.
 fn identifier_form(cell: &str) -> Cow<'_, str> {
     let t = cell.trim();
-    let national = Kind::ALL.iter().any(|&k| k.is_national_id() && pii::national_id_valid(k, t));
-    if national {
-        Cow::Owned(
-            t.chars()
-                .filter(|c| !matches!(c, ' ' | '.' | '-' | '+'))
-                .collect::<String>()
-                .to_ascii_uppercase(),
-        )
-    } else {
-        Cow::Borrowed(t)
+    match Kind::ALL.into_iter().find(|&k| k.is_national_id() && pii::national_id_valid(k, t)) {
+        Some(kind) => Cow::Owned(normalise(kind, t)),
+        None => Cow::Borrowed(t),
     }
 }
 

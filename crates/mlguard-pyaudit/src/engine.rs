@@ -798,6 +798,12 @@ impl<'s> Checker<'s> {
         }
     }
 
+    /// A call whose result is validated data: a validator ([`is_validator_call`]) or a
+    /// pydantic model of this file built from it.
+    fn validates(&self, method: Option<&str>, qual: Option<&str>, local: Option<&LocalFn>) -> bool {
+        is_validator_call(method, qual, local) || qual.is_some_and(|q| self.pydantic.contains(q))
+    }
+
     /// Whether a loop body validates its loop variables: a statement-level validator call
     /// (or a pydantic model built) with one of `targets` among its arguments.
     fn body_validates(&mut self, body: &[Stmt], targets: &[String]) -> bool {
@@ -806,10 +812,7 @@ impl<'s> Checker<'s> {
             let Expr::Call(c) = &*e.value else { return false };
             let qual = self.resolve(&c.func);
             let local = self.local_fn_of(&c.func);
-            let validator =
-                is_validator_call(callee_name(&c.func), qual.as_deref(), local.as_ref())
-                    || qual.as_deref().is_some_and(|q| self.pydantic.contains(q));
-            validator
+            self.validates(callee_name(&c.func), qual.as_deref(), local.as_ref())
                 && c.arguments
                     .args
                     .iter()
@@ -1313,9 +1316,7 @@ impl<'s> Checker<'s> {
         {
             out.user_input.get_or_insert(line);
         }
-        if is_validator_call(Some(call.method), call.qual.as_deref(), local.as_ref())
-            || call.qual.as_deref().is_some_and(|q| self.pydantic.contains(q))
-        {
+        if self.validates(Some(call.method), call.qual.as_deref(), local.as_ref()) {
             out.raw_data = None;
             out.user_input = None;
         }

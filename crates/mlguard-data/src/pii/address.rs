@@ -127,6 +127,12 @@ pub(crate) fn street_type(word: &str) -> bool {
     TYPE_FIRST.contains(&w.as_str()) || TYPE_FIRST.contains(&format!("{w}.").as_str())
 }
 
+/// A letter or digit just before `at`: a match there starts inside a word (these patterns
+/// have no Unicode word boundary: "Žilinská 3").
+fn mid_word(cell: &str, at: usize) -> bool {
+    cell[..at].chars().next_back().is_some_and(char::is_alphanumeric)
+}
+
 fn capital(cell: &str, w: (usize, usize)) -> bool {
     cell[w.0..w.1].starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit())
 }
@@ -246,8 +252,7 @@ fn type_suffix(cell: &str, spans: &mut Vec<Span>) {
     );
     for c in super::captures(re, cell) {
         let (Some(m), Some(name)) = (c.get(0), c.get(1)) else { continue };
-        // A word's start (the pattern has no Unicode word boundary: "Žilinská 3").
-        if cell[..m.start()].chars().next_back().is_some_and(char::is_alphanumeric) {
+        if mid_word(cell, m.start()) {
             continue;
         }
         let word = name.as_str().to_lowercase();
@@ -304,7 +309,7 @@ fn finnish_genitive(cell: &str, spans: &mut Vec<Span>) {
     );
     for c in super::captures(re, cell) {
         if let Some(g) = c.get(1)
-            && !cell[..g.start()].chars().next_back().is_some_and(char::is_alphanumeric)
+            && !mid_word(cell, g.start())
         {
             push(spans, Kind::StreetAddress, g.start(), g.end(), 0.85);
         }
@@ -429,10 +434,9 @@ fn city_follows(cell: &str, from: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pii::detect;
 
     fn found(cell: &str) -> Vec<(Kind, &str)> {
-        detect(cell, None).into_iter().map(|s| (s.kind, &cell[s.start..s.end])).collect()
+        crate::pii::testing::spans_of(cell, None)
     }
 
     #[test]

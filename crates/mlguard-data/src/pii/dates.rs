@@ -94,14 +94,19 @@ pub(crate) fn month_number(word: &str) -> Option<u32> {
 
 /// Whether y-m-d is a real date from 1900 to this year.
 pub(crate) fn valid_birth_date(y: u32, m: u32, d: u32) -> bool {
-    let days = match m {
+    (1900..=this_year()).contains(&y) && days_in_month(y, m).is_some_and(|n| (1..=n).contains(&d))
+}
+
+/// Days in month `m` of year `y` (Gregorian), `None` for no such month.
+pub(crate) fn days_in_month(y: u32, m: u32) -> Option<u32> {
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    Some(match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        2 if (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400) => 29,
+        2 if leap => 29,
         2 => 28,
-        _ => return false,
-    };
-    (1900..=this_year()).contains(&y) && (1..=days).contains(&d)
+        _ => return None,
+    })
 }
 
 /// Words that say the next date is a birth date, in each language read.
@@ -240,11 +245,9 @@ pub(crate) fn dates_of_birth(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pii::detect;
 
     fn dob(cell: &str) -> Option<&str> {
-        let spans = detect(cell, None);
-        spans.iter().find(|s| s.kind == Kind::DateOfBirth).map(|s| &cell[s.start..s.end])
+        crate::pii::testing::first_of(cell, Kind::DateOfBirth)
     }
 
     #[test]

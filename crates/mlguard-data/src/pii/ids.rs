@@ -13,7 +13,8 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::{ColumnHint, Kind, Span, Words, glued, push, re};
+use super::dates::days_in_month;
+use super::{ColumnHint, Kind, Span, Words, glued, luhn, push, re};
 
 /// Whether `value` is a valid national identifier of `kind` as it may be written: spaces,
 /// dots and dashes between its characters are ignored (a personnummer keeps the `-` or
@@ -39,12 +40,23 @@ pub fn national_id_valid(kind: Kind, value: &str) -> bool {
         }
         return se_personnummer(&compact);
     }
-    let compact: String = value
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '.' | '-'))
-        .collect::<String>()
-        .to_ascii_uppercase();
-    valid(kind, &compact)
+    valid(kind, &compact(value))
+}
+
+/// A value without the separators identifiers are written with (spaces, dots, dashes),
+/// upper case.
+fn compact(text: &str) -> String {
+    text.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect::<String>().to_ascii_uppercase()
+}
+
+/// A whole value that passes a national identifier's check strong enough to stand alone
+/// (NIR, codice fiscale, DNI/NIE, NINO, Steuer-ID, PESEL, a personnummer with its dash); a
+/// BSN's 11-test is not.
+pub(crate) fn strong_national_id(value: &str) -> bool {
+    [Kind::FrNir, Kind::ItFiscalCode, Kind::EsDni, Kind::UkNino, Kind::DeTaxId, Kind::PlPesel]
+        .into_iter()
+        .any(|k| national_id_valid(k, value))
+        || (value.contains(['-', '+']) && national_id_valid(Kind::SePersonnummer, value))
 }
 
 /// Whether a compact (separator-free, upper-case) value is a valid identifier of `kind`.
@@ -218,29 +230,8 @@ fn nl_bsn(c: &str) -> bool {
     (sum - i64::from(d[8])).rem_euclid(11) == 0
 }
 
-fn leap(y: u32) -> bool {
-    (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400)
-}
-
 fn valid_date(y: u32, m: u32, d: u32) -> bool {
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap(y) => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1..=days).contains(&d)
-}
-
-fn luhn(d: &[u32]) -> bool {
-    let sum: u32 = d
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &x)| if i % 2 == 1 { if x * 2 > 9 { x * 2 - 9 } else { x * 2 } } else { x })
-        .sum();
-    sum.is_multiple_of(10)
+    days_in_month(y, m).is_some_and(|days| (1..=days).contains(&d))
 }
 
 /// Swedish personnummer, compact as stdnum writes it: `YYMMDD-NNNC` / `YYMMDD+NNNC` (the
@@ -359,11 +350,7 @@ pub(crate) fn national_ids(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) 
         {
             continue;
         }
-        let compact: String = text
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '.' | '-'))
-            .collect::<String>()
-            .to_ascii_uppercase();
+        let compact = compact(text);
         let seps: Vec<char> = text.chars().filter(|c| matches!(c, ' ' | '.' | '-')).collect();
         let grouped = !seps.is_empty();
         let letters = compact.bytes().any(|b| b.is_ascii_alphabetic());
@@ -432,11 +419,8 @@ fn id_of_digits(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pii::detect;
 
-    fn found(cell: &str, hint: Option<ColumnHint>) -> Vec<(Kind, &str)> {
-        detect(cell, hint).into_iter().map(|s| (s.kind, &cell[s.start..s.end])).collect()
-    }
+    use crate::pii::testing::spans_of as found;
 
     #[test]
     fn published_examples_validate() {

@@ -148,9 +148,7 @@ pub(crate) fn national_number(value: &str) -> bool {
         return false;
     }
     let digits = v.bytes().filter(u8::is_ascii_digit).count();
-    // Amounts and measurements ("52341.17"): one dot and nothing else between digits.
-    let decimal = v.matches('.').count() == 1 && !v.contains([' ', '-', '(', '/', '+']);
-    if !(8..=15).contains(&digits) || decimal {
+    if !(8..=15).contains(&digits) || decimal_number(v) {
         return false;
     }
     if v.starts_with('+') {
@@ -158,6 +156,11 @@ pub(crate) fn national_number(value: &str) -> bool {
     }
     let trunk = v.trim_start_matches('(').starts_with('0');
     national_region(v, trunk).is_some()
+}
+
+/// An amount or a measurement (`52341.17`): one dot and no other separator.
+fn decimal_number(text: &str) -> bool {
+    text.matches('.').count() == 1 && !text.contains([' ', '-', '(', '/', '+'])
 }
 
 /// Currency signs and codes next to a number make it an amount.
@@ -270,8 +273,7 @@ fn judge(cell: &str, start: usize, text: &str, hint: ColumnHint) -> Option<f32> 
     {
         return Some(0.9);
     }
-    // "52341.17": one dot and no other separator is a decimal number.
-    if text.matches('.').count() == 1 && !text.contains([' ', '-', '(', '/']) {
+    if decimal_number(text) {
         return None;
     }
     let whole = cell[..start].trim().is_empty() && cell[start + text.len()..].trim().is_empty();
@@ -313,11 +315,9 @@ fn judge(cell: &str, start: usize, text: &str, hint: ColumnHint) -> Option<f32> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pii::detect;
 
     fn phone(cell: &str) -> Option<&str> {
-        let spans = detect(cell, None);
-        spans.iter().find(|s| s.kind == Kind::Phone).map(|s| &cell[s.start..s.end])
+        crate::pii::testing::first_of(cell, Kind::Phone)
     }
 
     #[test]
