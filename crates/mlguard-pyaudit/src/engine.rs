@@ -305,6 +305,22 @@ pub(crate) struct Checker<'s> {
     class: Option<Rc<str>>,
     /// The function being analysed (its returns are named by it: `make_token()`).
     function_name: Option<Rc<str>>,
+    /// The function being analysed as callers name it: `helper`, or `Class.method`.
+    function_key: Option<Rc<str>>,
+    /// Where the function being analysed is in the source.
+    function_range: Option<TextRange>,
+    /// What each function of this file returns (its taints only): data read in a helper
+    /// and returned is still unvalidated where the helper is called.
+    fn_returns: HashMap<Rc<str>, Val>,
+    /// Functions analysed so far (by key).
+    analysed: HashSet<Rc<str>>,
+    /// Inside a `try` whose handler swallows failures: checks do not count.
+    suppress_checks: u32,
+    /// A check was made that did not count for that reason.
+    suppressed_check: bool,
+    /// Functions called before they were analysed, by the code being analysed now: it
+    /// is analysed again if one of them turns out to return tainted data.
+    called_early: Vec<Rc<str>>,
 }
 
 impl<'s> Checker<'s> {
@@ -328,6 +344,13 @@ impl<'s> Checker<'s> {
             method_class: HashMap::default(),
             class: None,
             function_name: None,
+            function_key: None,
+            function_range: None,
+            fn_returns: HashMap::default(),
+            analysed: HashSet::default(),
+            called_early: Vec::new(),
+            suppress_checks: 0,
+            suppressed_check: false,
         }
     }
 
@@ -402,24 +425,40 @@ impl<'s> Checker<'s> {
         self.collect_defs(body);
         let mut functions = Vec::new();
         self.suite_collect(body, &mut functions);
+        let module_early = std::mem::take(&mut self.called_early);
         self.relevant_globals = self.module_names_rules_need();
-        let mut readers = Vec::new();
+        let mut again = Vec::new();
         for f in functions {
             self.self_reads.clear();
             self.function(f);
-            if !self.self_reads.is_empty() {
-                readers.push((f, std::mem::take(&mut self.self_reads)));
-            }
+            let reads = std::mem::take(&mut self.self_reads);
+            let early = std::mem::take(&mut self.called_early);
+            again.push((f, reads, early));
         }
-        // A method that reads an attribute a method analysed after it stored data in
-        // (`fit` written before `load`): analysed again with what the attribute holds.
-        // Findings are kept once per rule and line.
-        for (f, reads) in readers {
-            if reads.iter().any(|r| self.self_attrs.get(r).is_some_and(Val::tainted)) {
+        // Code that called a helper of this file before the helper was analysed (the
+        // module body, or a function defined above it) is analysed again if the helper
+        // returns tainted data; so is a method that reads an attribute a method analysed
+        // after it stored data in (`fit` written before `load`). Findings are kept once
+        // per rule and line.
+        if self.returns_tainted(&module_early) {
+            self.scopes[0] = Scope::default();
+            self.suite_collect(body, &mut Vec::new());
+            self.called_early.clear();
+        }
+        for (f, reads, early) in again {
+            if reads.iter().any(|r| self.self_attrs.get(r).is_some_and(Val::tainted))
+                || self.returns_tainted(&early)
+            {
                 self.function(f);
+                self.called_early.clear();
             }
         }
         self.end_scope();
+    }
+
+    /// One of `functions` returns data read from outside, request input or PRNG output.
+    fn returns_tainted(&self, functions: &[Rc<str>]) -> bool {
+        functions.iter().any(|f| self.fn_returns.contains_key(f))
     }
 
     /// Module-level names a function body can reach a rule through without naming a
@@ -457,7 +496,9 @@ impl<'s> Checker<'s> {
         else {
             return false;
         };
-        if text.len() > MAX_SKIPPED_BYTES {
+        if text.len() > MAX_SKIPPED_BYTES
+            || rules::weak_encryption::encryption_name(f.name.as_str())
+        {
             return false;
         }
         let text = text.as_bytes();
@@ -562,12 +603,22 @@ impl<'s> Checker<'s> {
             return;
         }
         let outer = self.class.clone();
-        if let Some(class) = self.method_class.get(&u32::from(f.range().start())) {
-            self.class = Some(class.clone());
+        let method = self.method_class.get(&u32::from(f.range().start())).cloned();
+        let key = match &method {
+            Some(class) => concat_rc(&[class, ".", f.name.as_str()]),
+            None => Rc::from(f.name.as_str()),
+        };
+        if method.is_some() {
+            self.class = method;
         }
         let outer_fn = self.function_name.replace(Rc::from(f.name.as_str()));
+        let outer_key = self.function_key.replace(key.clone());
+        let outer_range = self.function_range.replace(f.range());
         self.function_body(f);
+        self.function_range = outer_range;
+        self.analysed.insert(key);
         self.function_name = outer_fn;
+        self.function_key = outer_key;
         self.class = outer;
     }
 
@@ -625,6 +676,19 @@ impl<'s> Checker<'s> {
                 for d in &f.decorator_list {
                     self.eval(&d.expression);
                 }
+                let params = f.parameters.posonlyargs.iter().chain(&f.parameters.args);
+                for p in params.chain(&f.parameters.kwonlyargs) {
+                    if let Some(default) = &p.default {
+                        let v = self.eval(default);
+                        rules::hardcoded_key::at_default(
+                            self,
+                            f.name.as_str(),
+                            p.parameter.name.as_str(),
+                            &v,
+                            p.range(),
+                        );
+                    }
+                }
                 let v = Val { local_fn: Some(Rc::from(f.name.as_str())), ..Val::default() };
                 self.bind_name(f.name.as_str(), v);
                 if let Some(class) = &self.class {
@@ -657,6 +721,14 @@ impl<'s> Checker<'s> {
                 let module = i.module.as_ref().map_or("", |m| m.as_str());
                 for a in &i.names {
                     let name = a.name.as_str();
+                    if name == "*" {
+                        // `from pickle import *`: the names a rule looks at that the
+                        // module exports.
+                        for export in star_exports(module) {
+                            self.bind_name(export, Val::qual(format!("{module}.{export}")));
+                        }
+                        continue;
+                    }
                     let bound = a.asname.as_ref().map_or(name, |n| n.as_str());
                     self.bind_name(bound, Val::qual(format!("{module}.{name}")));
                 }
@@ -664,6 +736,16 @@ impl<'s> Checker<'s> {
             Stmt::Assign(a) => {
                 let v = self.eval(&a.value);
                 for t in &a.targets {
+                    let name = match t {
+                        Expr::Name(n) => Some(n.id.as_str()),
+                        Expr::Attribute(at) => Some(at.attr.as_str()),
+                        _ => None,
+                    };
+                    if let Some(name) = name
+                        && !self.real_cipher_nearby(a.range())
+                    {
+                        rules::weak_encryption::at_encoding(self, name, &v, &a.value, a.range());
+                    }
                     self.bind(t, &v);
                 }
             }
@@ -681,8 +763,24 @@ impl<'s> Checker<'s> {
                 self.bind(&a.target, &v);
             }
             Stmt::Expr(e) => {
-                self.eval(&e.value);
-                if let Expr::Call(c) = &*e.value {
+                let v = self.eval(&e.value);
+                if rules::ineffective_check::is_dropped_verdict(&e.value)
+                    && is_integrity_test(&e.value, &v)
+                {
+                    self.report(
+                        &rules::ineffective_check::RULE,
+                        e.range(),
+                        "the result of this integrity comparison is thrown away: nothing stops when it fails".to_owned(),
+                    );
+                    // How the ignored result is computed (`==`, MLG604) is beside the point.
+                    let line = self.line(e.range());
+                    let lines = self.line_starts;
+                    self.hits.retain(|h| {
+                        h.rule.code != rules::digest_compare::RULE.code
+                            || lines.partition_point(|&s| s <= u32::from(h.range.start())) as u32
+                                != line
+                    });
+                } else if let Expr::Call(c) = &*e.value {
                     self.statement_call(c);
                 }
             }
@@ -696,6 +794,29 @@ impl<'s> Checker<'s> {
                             v.random,
                             value.range(),
                         );
+                        if !self.real_cipher_nearby(r.range()) {
+                            rules::weak_encryption::at_encoding(
+                                self,
+                                &function,
+                                &v,
+                                value,
+                                r.range(),
+                            );
+                        }
+                    }
+                    if let Some(key) = self.function_key.clone()
+                        && (v.tainted() || v.random.is_some())
+                    {
+                        let mut kept = Val {
+                            raw_data: v.raw_data,
+                            user_input: v.user_input,
+                            random: v.random,
+                            ..Val::default()
+                        };
+                        if let Some(old) = self.fn_returns.get(&key) {
+                            kept.absorb(&old.clone());
+                        }
+                        self.fn_returns.insert(key, kept);
                     }
                     self.persist(&v);
                 }
@@ -753,7 +874,28 @@ impl<'s> Checker<'s> {
                 self.suite_collect(&w.body, functions);
             }
             Stmt::Try(t) => {
+                // A handler that catches a validation or signature error and goes on: the
+                // checks in the body protect nothing.
+                let swallowing = t.handlers.iter().find_map(|h| {
+                    let ast::ExceptHandler::ExceptHandler(h) = h;
+                    rules::ineffective_check::swallows(h).then_some(h.range())
+                });
+                let outer_suppressed = std::mem::take(&mut self.suppressed_check);
+                if swallowing.is_some() {
+                    self.suppress_checks += 1;
+                }
                 self.suite_collect(&t.body, functions);
+                if let Some(handler) = swallowing {
+                    self.suppress_checks -= 1;
+                    if self.suppressed_check {
+                        self.report(
+                            &rules::ineffective_check::RULE,
+                            handler,
+                            "a failed check is caught here and the code goes on: the data is used as if it had passed".to_owned(),
+                        );
+                    }
+                }
+                self.suppressed_check |= outer_suppressed;
                 for h in &t.handlers {
                     let ast::ExceptHandler::ExceptHandler(h) = h;
                     self.suite_collect(&h.body, functions);
@@ -855,6 +997,13 @@ impl<'s> Checker<'s> {
         let weak = rules::weak_validation::check(self, stmt_range);
         let v = self.eval(test);
         if !raising {
+            if rules::ineffective_check::negative(test) && is_integrity_test(test, &v) {
+                self.report(
+                    &rules::ineffective_check::RULE,
+                    stmt_range,
+                    "when this integrity check fails the code only goes on: nothing raises or returns".to_owned(),
+                );
+            }
             return;
         }
         if !weak {
@@ -868,6 +1017,10 @@ impl<'s> Checker<'s> {
     }
 
     fn validate_name(&mut self, name: &str) {
+        if self.suppress_checks > 0 {
+            self.suppressed_check = true;
+            return;
+        }
         let id = self.id(name);
         for scope in self.scopes.iter_mut().rev() {
             if let Some(v) = scope.env.get_mut(&id) {
@@ -881,6 +1034,10 @@ impl<'s> Checker<'s> {
     /// Origins are transitive (a value carries the names of everything it was computed
     /// from), so the names in the check are all there is to mark.
     fn mark_verified(&mut self, all: Origins, range: TextRange) {
+        if self.suppress_checks > 0 {
+            self.suppressed_check = true;
+            return;
+        }
         let line = self.line(range);
         let scope = self.scope();
         for n in all.iter() {
@@ -1010,6 +1167,43 @@ impl<'s> Checker<'s> {
         self.eval_quiet(e).qual
     }
 
+    /// The function around `range` (or its line, in the module body) uses a real cipher:
+    /// base64 there encodes ciphertext rather than passing for encryption.
+    fn real_cipher_nearby(&self, range: TextRange) -> bool {
+        let text = match self.function_range {
+            Some(f) => self.source.get(usize::from(f.start())..usize::from(f.end())).unwrap_or(""),
+            None => self.line_text(range),
+        };
+        [
+            ".encrypt(",
+            "encryptor(",
+            "Fernet",
+            "AESGCM",
+            "ChaCha20",
+            "Cipher(",
+            "seal(",
+            "AES.new",
+            "nacl",
+        ]
+        .iter()
+        .any(|w| text.contains(w))
+    }
+
+    /// The key of a function of this file a call reaches: `helper(...)` (a local function)
+    /// or `self.helper(...)` in a method (`Class.helper`).
+    fn callee_key(&self, func: &Expr, local: bool) -> Option<Rc<str>> {
+        match func {
+            Expr::Name(n) if local => Some(Rc::from(n.id.as_str())),
+            Expr::Attribute(a) => match (&*a.value, &self.class) {
+                (Expr::Name(n), Some(class)) if matches!(n.id.as_str(), "self" | "cls") => {
+                    Some(concat_rc(&[class, ".", a.attr.as_str()]))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     fn local_fn_of(&mut self, func: &Expr) -> Option<LocalFn> {
         let Expr::Name(n) = func else { return None };
         let id = self.id(n.id.as_str());
@@ -1132,6 +1326,32 @@ impl<'s> Checker<'s> {
                 for r in &rights {
                     v.absorb(r);
                 }
+                v
+            }
+            // `b"\x00" * 12`, `b"iv" + b"..."`: still a constant.
+            Expr::BinOp(b) => {
+                let left = self.eval(&b.left);
+                let right = self.eval(&b.right);
+                let lit = match (&left.lit, b.op, &right.lit) {
+                    (Some(Lit::Bytes(n)), ast::Operator::Mult, Some(Lit::Int(k)))
+                    | (Some(Lit::Int(k)), ast::Operator::Mult, Some(Lit::Bytes(n))) => {
+                        Some(Lit::Bytes(n.saturating_mul(usize::try_from(*k).unwrap_or(0))))
+                    }
+                    (Some(Lit::Bytes(a)), ast::Operator::Add, Some(Lit::Bytes(c))) => {
+                        Some(Lit::Bytes(a.saturating_add(*c)))
+                    }
+                    (Some(Lit::Int(a)), op, Some(Lit::Int(c))) => match op {
+                        ast::Operator::Add => a.checked_add(*c).map(Lit::Int),
+                        ast::Operator::Mult => a.checked_mul(*c).map(Lit::Int),
+                        ast::Operator::Sub => a.checked_sub(*c).map(Lit::Int),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let mut v = left;
+                v.qual = None;
+                v.absorb(&right);
+                v.lit = lit;
                 v
             }
             Expr::Named(n) => {
@@ -1310,6 +1530,14 @@ impl<'s> Checker<'s> {
                 self.persist(k);
             }
         }
+        // A helper of this file: what it returns (`df = read_data(path)`).
+        if let Some(key) = self.callee_key(&c.func, local.is_some()) {
+            match self.fn_returns.get(&key) {
+                Some(r) => out.absorb(&r.clone()),
+                None if !self.analysed.contains(&key) => self.called_early.push(key),
+                None => {}
+            }
+        }
         if let Some(recv) = &call.receiver
             && let Some(line) =
                 rules::unchecked_input::attribute_source(self, recv, call.method, c.range())
@@ -1317,8 +1545,12 @@ impl<'s> Checker<'s> {
             out.user_input.get_or_insert(line);
         }
         if self.validates(Some(call.method), call.qual.as_deref(), local.as_ref()) {
-            out.raw_data = None;
-            out.user_input = None;
+            if self.suppress_checks > 0 {
+                self.suppressed_check = true;
+            } else {
+                out.raw_data = None;
+                out.user_input = None;
+            }
         }
         if let Some(line) = rules::unvalidated_data::source(&call) {
             out.raw_data.get_or_insert(line);
@@ -1334,6 +1566,16 @@ impl<'s> Checker<'s> {
         }
         if let Some(d) = rules::weak_hash::digest_of(&call) {
             out.digest = Some(d);
+        }
+        // Constant bytes: `bytes(16)` (zeros), `bytes.fromhex("00ff...")`.
+        match (call.qual.as_deref(), call.args.first().map(|a| &a.lit)) {
+            (Some("bytes" | "bytearray"), Some(Some(Lit::Int(n)))) if *n > 0 => {
+                out.lit = Some(Lit::Bytes(usize::try_from(*n).unwrap_or(0)));
+            }
+            (Some("bytes.fromhex"), Some(Some(Lit::Str(h)))) if !h.is_empty() => {
+                out.lit = Some(Lit::Bytes(h.len() / 2));
+            }
+            _ => {}
         }
         // A call's result keeps its callee's name with `()` appended (`os.urandom()`,
         // `io.BytesIO()`, `kafka.KafkaConsumer()`): what some rules ask of a value.
@@ -1378,12 +1620,63 @@ fn trigger_words() -> &'static HashSet<&'static str> {
         }
         w.extend(rules::fixed_seed::SEED_KWARGS);
         w.extend(["trust_remote_code", "generate_key", "hashlib", "hmac", "Crypto", "random"]);
+        w.extend([
+            "crc32",
+            "adler32",
+            "crc_hqx",
+            "crc32c",
+            "base64",
+            "b64encode",
+            "getenv",
+            "environ",
+        ]);
         w.extend(["requests", "httpx", "aiohttp", "urllib", "urllib3", "http", "ftp", "wget"]);
         // `getattr(pickle, name)`: the function names the module.
         w.extend(rules::pickle_load::DESERIALISING_MODULES);
         w.extend(["isnull", "isna", "notnull", "notna"]);
+        // A helper that returns a dataset it read (`return pd.read_csv(p)`).
+        w.extend(rules::unvalidated_data::READERS);
         w
     })
+}
+
+/// What `from MODULE import *` binds that a rule looks at (each module's public names
+/// among the callees of the rules and the readers of datasets).
+fn star_exports(module: &str) -> &'static [&'static str] {
+    const PICKLE: &[&str] = &["load", "loads", "Unpickler", "dump", "dumps"];
+    match module {
+        "pickle" | "cPickle" | "_pickle" | "dill" | "cloudpickle" | "marshal" => PICKLE,
+        "joblib" => &["load", "dump"],
+        "torch" => &["load", "save"],
+        "numpy" => &["load", "save", "savez", "loadtxt", "genfromtxt", "fromfile"],
+        "yaml" => &["load", "load_all", "unsafe_load", "full_load", "Loader", "UnsafeLoader"],
+        "pandas" => &[
+            "read_csv",
+            "read_parquet",
+            "read_json",
+            "read_excel",
+            "read_sql",
+            "read_table",
+            "read_feather",
+            "read_pickle",
+        ],
+        "keras.models" | "tensorflow.keras.models" | "keras.saving" => &["load_model"],
+        "random" => &[
+            "random",
+            "randint",
+            "randrange",
+            "choice",
+            "choices",
+            "randbytes",
+            "getrandbits",
+            "sample",
+            "seed",
+        ],
+        "hashlib" => &["md5", "sha1", "sha256", "new"],
+        "cryptography.hazmat.primitives.ciphers.modes" => &["ECB", "CBC", "GCM", "CTR"],
+        "shelve" => &["open"],
+        _ => &[],
+    }
 }
 
 /// [`trigger_words`] as one regular expression on word boundaries (a literal prefilter

@@ -7,8 +7,9 @@ declare_rule! {
     /// ## What it does
     /// Reports Hugging Face downloads from a hub repository without a pinned revision:
     /// `from_pretrained("org/name")`, `pipeline(model="org/name")`, `hf_hub_download`,
-    /// `snapshot_download`, `load_dataset("org/name")` with no `revision=` or with a branch
-    /// name. A 40-hex commit hash counts as pinned; local paths are not reported.
+    /// `snapshot_download`, `load_dataset("org/name")`, sentence-transformers'
+    /// `SentenceTransformer("org/name")` and `CrossEncoder(...)`, with no `revision=` or with a
+    /// branch name. A 40-hex commit hash counts as pinned; local paths are not reported.
     ///
     /// ## Why is this bad
     /// Whoever controls the repository (or its account) can replace the weights or code you
@@ -43,8 +44,15 @@ pub(crate) fn pinned(call: &Call<'_>) -> bool {
 }
 
 /// The callee names (last part) this rule looks at; `*`: every call with keywords.
-pub(crate) const CALLEES: &[&str] =
-    &["from_pretrained", "hf_hub_download", "snapshot_download", "pipeline", "load_dataset"];
+pub(crate) const CALLEES: &[&str] = &[
+    "from_pretrained",
+    "hf_hub_download",
+    "snapshot_download",
+    "pipeline",
+    "load_dataset",
+    "SentenceTransformer",
+    "CrossEncoder",
+];
 
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
     let q = call.qual.as_deref().unwrap_or("");
@@ -52,12 +60,16 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
         || matches!(call.method, "hf_hub_download" | "snapshot_download")
             && q.starts_with("huggingface_hub")
         || call.method == "pipeline" && q.starts_with("transformers")
-        || call.method == "load_dataset" && q.starts_with("datasets");
+        || call.method == "load_dataset" && q.starts_with("datasets")
+        || matches!(call.method, "SentenceTransformer" | "CrossEncoder")
+            && q.starts_with("sentence_transformers");
     if !hub || pinned(call) {
         return;
     }
     let repo = if call.method == "pipeline" {
         call.kw("model").and_then(|v| v.str())
+    } else if q.starts_with("sentence_transformers") {
+        call.arg(0, "model_name_or_path").and_then(|v| v.str())
     } else {
         call.arg(0, "repo_id")
             .or_else(|| call.kw("pretrained_model_name_or_path"))

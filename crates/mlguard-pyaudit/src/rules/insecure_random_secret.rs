@@ -65,6 +65,7 @@ pub(crate) fn secret_name(name: &str) -> bool {
         "secret",
         "salt",
         "nonce",
+        "iv",
         "otp",
         "csrf",
         "apikey",

@@ -86,6 +86,7 @@ pub(crate) mod ephemeral_key;
 pub(crate) mod fixed_seed;
 pub(crate) mod hardcoded_key;
 pub(crate) mod hf_unpinned;
+pub(crate) mod ineffective_check;
 pub(crate) mod insecure_random_secret;
 pub(crate) mod insecure_transport;
 pub(crate) mod keras_unsafe;
@@ -101,6 +102,7 @@ pub(crate) mod unsafe_yaml;
 pub(crate) mod unvalidated_data;
 pub(crate) mod unverified_load;
 pub(crate) mod verify_after_load;
+pub(crate) mod weak_encryption;
 pub(crate) mod weak_hash;
 pub(crate) mod weak_validation;
 
@@ -127,6 +129,7 @@ pub(crate) const CALL_RULES: &[(&[&str], CallRule)] = &[
     (hf_unpinned::CALLEES, hf_unpinned::at_call),
     (weak_hash::CALLEES, weak_hash::at_call),
     (insecure_transport::CALLEES, insecure_transport::at_call),
+    (weak_encryption::CALLEES, weak_encryption::at_call),
     (unverified_load::CALLEES, unverified_load::at_call),
 ];
 
@@ -151,11 +154,13 @@ pub const RULES: &[Rule] = &[
     hardcoded_key::RULE,
     ephemeral_key::RULE,
     insecure_transport::RULE,
+    weak_encryption::RULE,
     unverified_load::RULE,
     verify_after_load::RULE,
     weak_hash::RULE,
     digest_compare::RULE,
     hf_unpinned::RULE,
+    ineffective_check::RULE,
 ];
 
 /// `qual` names `name`: exactly, or the same class or function reached through another

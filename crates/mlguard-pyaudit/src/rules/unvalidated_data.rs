@@ -43,7 +43,7 @@ declare_rule! {
     };
 }
 
-const READERS: &[&str] = &[
+pub(crate) const READERS: &[&str] = &[
     "read_csv",
     "read_parquet",
     "read_json",

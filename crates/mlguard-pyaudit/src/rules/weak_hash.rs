@@ -6,12 +6,15 @@ use crate::rules::FlawClass;
 declare_rule! {
     /// ## What it does
     /// Reports MD5 or SHA-1 digests (`hashlib.md5`, `hashlib.sha1`, `hashlib.new("md5")`)
-    /// that are compared: used to check integrity. Digests used only as cache keys or ids
-    /// are not reported, nor those created with `usedforsecurity=False`.
+    /// and checksums (`zlib.crc32`, `zlib.adler32`, `binascii.crc32`) that are compared:
+    /// used to check integrity. Digests used only as cache keys or ids are not reported, nor
+    /// those created with `usedforsecurity=False`.
     ///
     /// ## Why is this bad
-    /// Collisions for both are practical: an attacker can make a malicious model file
-    /// with the same digest as the one you checked.
+    /// Collisions for MD5 and SHA-1 are practical: an attacker can make a malicious model
+    /// file with the same digest as the one you checked. A CRC is no hash at all: it
+    /// catches transmission errors, and anyone can append four bytes to a file to give it
+    /// any CRC they like.
     ///
     /// ## Example
     /// ```python
@@ -30,7 +33,7 @@ declare_rule! {
         class: FlawClass::Integrity,
         severity: Severity::Medium,
         cwe: 328,
-        summary: "MD5 or SHA-1 used to check integrity",
+        summary: "MD5, SHA-1 or a CRC used to check integrity",
         fix: "use SHA-256 or BLAKE2, or better a signature (`mlguard verify`)",
     };
 }
@@ -38,6 +41,14 @@ declare_rule! {
 /// A digest computation: hashlib and hmac constructors and one-shot functions.
 pub(crate) fn digest_of(call: &Call<'_>) -> Option<Digest> {
     let q = call.qual.as_deref().filter(|q| !q.contains("()"))?;
+    if let Some(&(_, name)) = CHECKSUMS.iter().find(|(n, _)| *n == q) {
+        return Some(Digest {
+            range: call.range(),
+            weak: Some(name),
+            keyed: false,
+            for_security: true,
+        });
+    }
     let keyed = matches!(q, "hmac.new" | "hmac.digest" | "hmac.HMAC");
     let algo = if keyed {
         call.arg(2, "digestmod")
@@ -66,6 +77,21 @@ pub(crate) fn digest_of(call: &Call<'_>) -> Option<Digest> {
     Some(Digest { range: call.range(), weak, keyed, for_security: !not_security })
 }
 
+/// Checksums: they detect accidents, not tampering.
+const CHECKSUMS: &[(&str, &str)] = &[
+    ("zlib.crc32", "CRC-32"),
+    ("zlib.adler32", "Adler-32"),
+    ("binascii.crc32", "CRC-32"),
+    ("binascii.crc_hqx", "CRC-16"),
+    ("crc32c.crc32c", "CRC-32C"),
+    ("google_crc32c.value", "CRC-32C"),
+];
+
+/// Whether a weak digest is a checksum (comparing it in constant time protects nothing).
+pub(crate) fn is_checksum(d: &Digest) -> bool {
+    d.weak.is_some_and(|w| w.starts_with("CRC") || w.starts_with("Adler"))
+}
+
 /// `hmac.compare_digest(weak, expected)` is an integrity check too.
 /// The callee names (last part) this rule looks at; `*`: every call with keywords.
 pub(crate) const CALLEES: &[&str] = &["compare_digest"];
@@ -81,12 +107,15 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
 
 pub(crate) fn at_compare(cx: &mut Checker<'_>, left: &Val, rights: &[Val]) {
     for v in std::iter::once(left).chain(rights) {
-        if let Some(Digest { weak: Some(algo), range, .. }) = v.digest {
-            cx.report(
-                &RULE,
-                range,
-                format!("{algo} digest compared as an integrity check: collisions are practical"),
-            );
+        if let Some(d @ Digest { weak: Some(algo), range, .. }) = v.digest {
+            let message = if is_checksum(&d) {
+                format!(
+                    "{algo} checksum compared as an integrity check: anyone can forge a file with the same {algo}"
+                )
+            } else {
+                format!("{algo} digest compared as an integrity check: collisions are practical")
+            };
+            cx.report(&RULE, range, message);
         }
     }
 }
