@@ -1,7 +1,7 @@
 //! `mlguard data ...`
 
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -131,20 +131,45 @@ pub(crate) fn pii(a: &PiiArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
         ))
     };
     let mut write_error: Option<io::Error> = None;
+    #[derive(serde::Serialize)]
+    struct CellSpan<'a> {
+        row: u64,
+        column: &'a str,
+        kind: &'a str,
+        start: usize,
+        end: usize,
+        score: f64,
+    }
+    let mut stream = a.cells.then(|| out.stream());
     let columns = scan_table(input, delim, &hints, |row, name, _cell, span| {
-        if a.cells && write_error.is_none() {
-            let line = serde_json::json!({
-                "row": row, "column": name, "kind": span.kind.as_str(),
-                "start": span.start, "end": span.end, "score": (f64::from(span.score) * 100.0).round() / 100.0,
-            });
-            if let Err(e) = out.line(&line.to_string()) {
+        if let Some(w) = stream.as_mut()
+            && write_error.is_none()
+        {
+            let line = CellSpan {
+                row,
+                column: name,
+                kind: span.kind.as_str(),
+                start: span.start,
+                end: span.end,
+                score: (f64::from(span.score) * 100.0).round() / 100.0,
+            };
+            let written = serde_json::to_writer(&mut *w, &line)
+                .map_err(io::Error::from)
+                .and_then(|()| w.write_all(b"\n"));
+            if let Err(e) = written {
                 write_error = Some(e);
             }
         }
     })
     .with_context(|| format!("reading {}", a.file.display()))?;
+    if let Some(mut w) = stream.take()
+        && write_error.is_none()
+        && let Err(e) = w.flush()
+    {
+        write_error = Some(e);
+    }
     if let Some(e) = write_error {
-        return Err(e.into());
+        return Err(Out::stream_error(e).into());
     }
     let found = columns.iter().any(|c| !c.kinds.is_empty());
     let summary = match a.format {
@@ -425,7 +450,7 @@ pub(crate) fn protect(
                 "protection failed; nothing was written".into(),
             ));
         }
-        io::Write::flush(&mut w).map_err(|source| mlguard_seal::SealError::Io {
+        w.flush().map_err(|source| mlguard_seal::SealError::Io {
             context: "cannot write the output".into(),
             source,
         })

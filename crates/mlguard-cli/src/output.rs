@@ -28,6 +28,17 @@ impl Out {
         write_stdout(text.as_bytes())
     }
 
+    /// A buffered writer for a stream of lines (`--cells`): one write per 64 KiB instead of
+    /// one per line. Flush it before writing anything else.
+    pub(crate) fn stream(&self) -> io::BufWriter<io::StdoutLock<'static>> {
+        io::BufWriter::with_capacity(64 * 1024, io::stdout().lock())
+    }
+
+    /// Maps a write error of [`Out::stream`] as [`Out::line`] does (a closed pipe is quiet).
+    pub(crate) fn stream_error(e: io::Error) -> io::Error {
+        mark_stdout(e)
+    }
+
     /// Writes one line.
     pub(crate) fn line(&mut self, text: &str) -> io::Result<()> {
         let mut lock = self.stdout.lock();
