@@ -4,6 +4,11 @@
 //! Exit codes: 0 success (data valid), 1 findings (data invalid, a demo check failed),
 //! 2 usage, input or tool error.
 
+/// mimalloc instead of the system allocator: parsing Python, pickles and tables allocates
+/// millions of short-lived nodes, and glibc's malloc was a fifth of `scan code`'s time.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod args;
 mod data;
 mod demo;

@@ -742,6 +742,7 @@ impl<'s> Checker<'s> {
                         _ => None,
                     };
                     if let Some(name) = name
+                        && rules::weak_encryption::encryption_name(name)
                         && !self.real_cipher_nearby(a.range())
                     {
                         rules::weak_encryption::at_encoding(self, name, &v, &a.value, a.range());
@@ -794,7 +795,9 @@ impl<'s> Checker<'s> {
                             v.random,
                             value.range(),
                         );
-                        if !self.real_cipher_nearby(r.range()) {
+                        if rules::weak_encryption::encryption_name(&function)
+                            && !self.real_cipher_nearby(r.range())
+                        {
                             rules::weak_encryption::at_encoding(
                                 self,
                                 &function,
@@ -823,17 +826,19 @@ impl<'s> Checker<'s> {
             }
             Stmt::If(i) => {
                 let raising = body_stops(&i.body);
-                self.check_stmt(&i.test, raising, i.range());
+                let reports = rules::ineffective_check::only_reports(&i.body);
+                self.check_stmt(&i.test, raising, reports, i.range());
                 self.suite_collect(&i.body, functions);
                 for c in &i.elif_else_clauses {
                     if let Some(test) = &c.test {
-                        self.check_stmt(test, body_stops(&c.body), c.range());
+                        let reports = rules::ineffective_check::only_reports(&c.body);
+                        self.check_stmt(test, body_stops(&c.body), reports, c.range());
                     }
                     self.suite_collect(&c.body, functions);
                 }
             }
             Stmt::Assert(a) => {
-                self.check_stmt(&a.test, true, a.range());
+                self.check_stmt(&a.test, true, false, a.range());
                 if let Some(m) = &a.msg {
                     self.eval(m);
                 }
@@ -993,11 +998,20 @@ impl<'s> Checker<'s> {
 
     /// An `if`/`assert` test: a raising check validates the data it mentions (C1/C2) and, when
     /// it compares digests or verifies a signature, marks that data verified (C4/C6).
-    fn check_stmt(&mut self, test: &Expr, raising: bool, stmt_range: TextRange) {
+    fn check_stmt(
+        &mut self,
+        test: &Expr,
+        raising: bool,
+        only_reports: bool,
+        stmt_range: TextRange,
+    ) {
         let weak = rules::weak_validation::check(self, stmt_range);
         let v = self.eval(test);
         if !raising {
-            if rules::ineffective_check::negative(test) && is_integrity_test(test, &v) {
+            if only_reports
+                && rules::ineffective_check::negative(test)
+                && is_integrity_test(test, &v)
+            {
                 self.report(
                     &rules::ineffective_check::RULE,
                     stmt_range,
@@ -1017,13 +1031,16 @@ impl<'s> Checker<'s> {
     }
 
     fn validate_name(&mut self, name: &str) {
-        if self.suppress_checks > 0 {
-            self.suppressed_check = true;
-            return;
-        }
         let id = self.id(name);
+        let suppressed = self.suppress_checks > 0;
         for scope in self.scopes.iter_mut().rev() {
             if let Some(v) = scope.env.get_mut(&id) {
+                // In a `try` whose handler goes on, a check of untrusted data protects
+                // nothing (and a check of anything else is no concern here).
+                if suppressed {
+                    self.suppressed_check |= v.tainted();
+                    return;
+                }
                 v.raw_data = None;
                 v.user_input = None;
                 return;
@@ -1546,7 +1563,7 @@ impl<'s> Checker<'s> {
         }
         if self.validates(Some(call.method), call.qual.as_deref(), local.as_ref()) {
             if self.suppress_checks > 0 {
-                self.suppressed_check = true;
+                self.suppressed_check |= out.tainted();
             } else {
                 out.raw_data = None;
                 out.user_input = None;

@@ -100,6 +100,37 @@ fn stops(body: &[Stmt]) -> bool {
     })
 }
 
+/// A body that only reports: `print`, `logger.warning(...)`, `logging.*`, `warnings.warn`,
+/// `pass` (and `...`).
+pub(crate) fn only_reports(body: &[Stmt]) -> bool {
+    body.iter().all(|s| match s {
+        Stmt::Pass(_) => true,
+        Stmt::Expr(e) => match &*e.value {
+            Expr::EllipsisLiteral(_) | Expr::StringLiteral(_) => true,
+            Expr::Call(c) => dotted(&c.func).is_some_and(|n| {
+                let leaf = n.rsplit('.').next().unwrap_or(&n);
+                let base = n.split('.').next().unwrap_or(&n).to_ascii_lowercase();
+                n == "print"
+                    || n == "warnings.warn"
+                    || base.contains("log")
+                        && matches!(
+                            leaf,
+                            "debug"
+                                | "info"
+                                | "warning"
+                                | "warn"
+                                | "error"
+                                | "exception"
+                                | "critical"
+                                | "log"
+                        )
+            }),
+            _ => false,
+        },
+        _ => false,
+    })
+}
+
 /// A test that is true when the check fails: `a != b`, `not compare_digest(...)`.
 pub(crate) fn negative(test: &Expr) -> bool {
     match test {

@@ -123,11 +123,13 @@ fn report_fixed(cx: &mut Checker<'_>, call: &Call<'_>, what: &str) {
 
 /// A name that says its value is encrypted, or a function that says it encrypts.
 pub(crate) fn encryption_name(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    (lower.contains("encrypt") && !lower.contains("decrypt"))
-        || lower.contains("ciphertext")
-        || lower.contains("cipher_text")
-        || lower.contains("obfuscat")
+    let has = |needle: &str| {
+        name.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    };
+    (has("encrypt") && !has("decrypt"))
+        || has("ciphertext")
+        || has("cipher_text")
+        || has("obfuscat")
 }
 
 /// What base64 or XOR makes: `base64.b64encode(...)` (by the value's callee), or an
