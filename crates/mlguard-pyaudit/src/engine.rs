@@ -282,6 +282,8 @@ pub(crate) struct Checker<'s> {
     scopes: Vec<Scope>,
     pub(crate) local_fns: HashMap<String, LocalFn>,
     pydantic: HashSet<String>,
+    /// marshmallow schemas of this file (`class UserSchema(Schema)`): `.load` validates.
+    schemas: HashSet<String>,
     depth: usize,
     pub(crate) too_deep: Option<TextRange>,
     /// Interned variable names (for [`Origins`]).
@@ -332,6 +334,7 @@ impl<'s> Checker<'s> {
             scopes: vec![Scope::default()],
             local_fns: HashMap::default(),
             pydantic: HashSet::default(),
+            schemas: HashSet::default(),
             ids: HashMap::default(),
             keywords: HashMap::default(),
             arg_pool: Vec::new(),
@@ -528,6 +531,16 @@ impl<'s> Checker<'s> {
                     });
                     if is_model {
                         self.pydantic.insert(c.name.as_str().to_owned());
+                    }
+                    let is_schema = c.arguments.as_ref().is_some_and(|a| {
+                        a.args.iter().any(|b| {
+                            let name = dotted(b).unwrap_or_default();
+                            (name.ends_with("Schema") && !name.ends_with("DataFrameSchema"))
+                                || self.schemas.contains(&name)
+                        })
+                    });
+                    if is_schema {
+                        self.schemas.insert(c.name.as_str().to_owned());
                     }
                     self.collect_defs(&c.body);
                 }
@@ -782,7 +795,22 @@ impl<'s> Checker<'s> {
                                 != line
                     });
                 } else if let Expr::Call(c) = &*e.value {
-                    self.statement_call(c);
+                    let method = callee_name(&c.func).unwrap_or_default();
+                    let receiver = match &*c.func {
+                        Expr::Attribute(a) if method == "validate" => {
+                            self.eval_quiet(&a.value).qual
+                        }
+                        _ => None,
+                    };
+                    if rules::ineffective_check::drops_validation(method, receiver.as_deref()) {
+                        self.report(
+                            &rules::ineffective_check::RULE,
+                            e.range(),
+                            format!("`{method}(...)` returns whether the data is valid, and the result is thrown away: invalid data goes on"),
+                        );
+                    } else {
+                        self.statement_call(c);
+                    }
                 }
             }
             Stmt::Return(r) => {
@@ -1561,7 +1589,14 @@ impl<'s> Checker<'s> {
         {
             out.user_input.get_or_insert(line);
         }
-        if self.validates(Some(call.method), call.qual.as_deref(), local.as_ref()) {
+        // `UserSchema().load(payload)`: a marshmallow schema of this file validates.
+        let schema_load = matches!(call.method, "load" | "loads")
+            && call
+                .receiver
+                .as_ref()
+                .and_then(|r| r.qual.as_deref())
+                .is_some_and(|q| self.schemas.contains(q.trim_end_matches("()")));
+        if schema_load || self.validates(Some(call.method), call.qual.as_deref(), local.as_ref()) {
             if self.suppress_checks > 0 {
                 self.suppressed_check |= out.tainted();
             } else {
@@ -1651,6 +1686,8 @@ fn trigger_words() -> &'static HashSet<&'static str> {
         // `getattr(pickle, name)`: the function names the module.
         w.extend(rules::pickle_load::DESERIALISING_MODULES);
         w.extend(["isnull", "isna", "notnull", "notna"]);
+        // A verdict thrown away (`form.is_valid()`, cerberus' `v.validate(doc)`).
+        w.extend(["is_valid", "validate"]);
         // A helper that returns a dataset it read (`return pd.read_csv(p)`).
         w.extend(rules::unvalidated_data::READERS);
         w

@@ -143,6 +143,14 @@ pub(crate) fn negative(test: &Expr) -> bool {
     }
 }
 
+/// A bare call whose only effect is a verdict it returns: `form.is_valid()`,
+/// `validator.is_valid(doc)`, cerberus' `Validator(schema).validate(doc)` (which returns
+/// `False` instead of raising).
+pub(crate) fn drops_validation(method: &str, receiver: Option<&str>) -> bool {
+    method == "is_valid"
+        || method == "validate" && receiver.is_some_and(|r| r.starts_with("cerberus."))
+}
+
 /// A bare expression statement that computes an integrity verdict and drops it.
 pub(crate) fn is_dropped_verdict(e: &Expr) -> bool {
     match e {
