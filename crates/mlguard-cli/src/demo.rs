@@ -860,6 +860,32 @@ open("model.enc", "wb").write(Fernet(key).encrypt(pickle.dumps(model)))
 model = pickle.load(open("model.sav", "rb"))
 "#;
 
+/// The flaws a reviewer finds by following the data: a helper's return, a check that only
+/// logs, encryption that does not protect, a key that falls back to a literal.
+const SERVICE_SCRIPT: &str = r#"import logging, os
+import pandas as pd
+import pandera as pa
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+SCHEMA = pa.DataFrameSchema({"age": pa.Column(int, pa.Check.ge(0))})
+
+def load_rows(path):
+    return pd.read_parquet(path)
+
+class Trainer:
+    def fit(self, path, model):
+        df = load_rows(path)
+        try:
+            SCHEMA.validate(df)
+        except pa.errors.SchemaError as e:
+            logging.warning("bad rows: %s", e)
+        return model.fit(df, df.pop("y"))
+
+    def seal(self, blob):
+        key = os.environ.get("MODEL_KEY", "dev-key-0123456789abcdef").encode()
+        return Cipher(algorithms.AES(key), modes.ECB()).encryptor().update(blob)
+"#;
+
 const SAFE_SCRIPT: &str = r#"import secrets
 import pandas as pd
 import pandera as pa
@@ -905,6 +931,25 @@ fn audit_code(d: &mut Demo<'_>) -> anyhow::Result<()> {
     for code in must {
         if !findings.iter().any(|f| f.check == code) {
             d.failures.push(format!("the code auditor missed {code}"));
+        }
+    }
+    // Following the data through a helper and a class; checks and encryption that do not
+    // protect.
+    let service = audit_source("service.py", SERVICE_SCRIPT, &opts);
+    let items: Vec<String> = service
+        .iter()
+        .map(|f| {
+            let item = format!("{}:{}", f.location.line.unwrap_or(0), f.check);
+            if f.severity >= mlguard_findings::Severity::High { d.out.bad(&item) } else { item }
+        })
+        .collect();
+    d.out.line(&format!(
+        "  service.py (data through a helper, a validation error only logged, ECB, a key that falls back to a literal): {}",
+        items.join(" · ")
+    ))?;
+    for code in ["MLG101", "MLG606", "MLG502", "MLG505"] {
+        if !service.iter().any(|f| f.check == code) {
+            d.failures.push(format!("the code auditor missed {code} in service.py"));
         }
     }
     if !safe.is_empty() {
