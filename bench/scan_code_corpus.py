@@ -1,7 +1,7 @@
 """Scores code auditors on mlguard's labelled flaw/secure corpus.
 
 The corpus is crates/mlguard-pyaudit/tests/fixtures: every flawed case is a line ending in
-`# expect: CODE[, CODE]`; every secure counterpart is a top-level function or class whose
+`# expect: CODE[, CODE]`; every secure counterpart is a top-level function (or `async def`) or class whose
 name starts with `secure`, `strong`, `cache_key`, `ordinary` or `shadowed`, or the class
 `Sealer`, and must get no finding at all.
 
@@ -17,7 +17,7 @@ import os
 import re
 import sys
 
-SECURE = re.compile(r"^(def|class) (secure\w*|strong\w*|cache_key|ordinary\w*|shadowed|Sealer)\b")
+SECURE = re.compile(r"^(async def|def|class) (secure\w*|strong\w*|cache_key|ordinary\w*|shadowed|Sealer)\b")
 TOP = re.compile(r"^(def|class|@|[A-Za-z_])")
 
 

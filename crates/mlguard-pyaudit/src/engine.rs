@@ -641,8 +641,9 @@ impl<'s> Checker<'s> {
             return;
         }
         self.scopes.push(Scope::default());
-        let route =
-            self.local_fns.get(f.name.as_str()).is_some_and(|i| i.route) || is_lambda_handler(f);
+        let route = self.local_fns.get(f.name.as_str()).is_some_and(|i| i.route)
+            || is_lambda_handler(f)
+            || is_request_handler(f);
         let params = f
             .parameters
             .posonlyargs
@@ -1991,6 +1992,22 @@ fn is_lambda_handler(f: &ast::StmtFunctionDef) -> bool {
         .chain(&f.parameters.args)
         .map(|p| p.parameter.name.as_str());
     matches!((names.next(), names.next(), names.next()), (Some("event"), Some("context"), None))
+}
+
+/// A Django view (`def view(request, ...)`, registered in `urls.py`) or a Ray Serve
+/// deployment's `async def __call__(self, request)`: the request is user input.
+fn is_request_handler(f: &ast::StmtFunctionDef) -> bool {
+    let mut names = f
+        .parameters
+        .posonlyargs
+        .iter()
+        .chain(&f.parameters.args)
+        .map(|p| p.parameter.name.as_str());
+    match (names.next(), names.next()) {
+        (Some("request"), _) => true,
+        (Some("self"), Some("request")) => f.name.as_str() == "__call__",
+        _ => false,
+    }
 }
 
 /// Registering a handler with a web framework: `app.add_api_route(path, handler)`,

@@ -57,6 +57,10 @@ pub(crate) const SEEDERS: &[&str] = &[
     "keras.utils.set_random_seed",
     "transformers.set_seed",
     "set_seed",
+    "lightning.seed_everything",
+    "lightning.pytorch.seed_everything",
+    "pytorch_lightning.seed_everything",
+    "lightning_fabric.utilities.seed.seed_everything",
 ];
 
 /// Keyword arguments that are seeds.
@@ -81,6 +85,7 @@ pub(crate) const CALLEES: &[&str] = &[
     "manual_seed_all",
     "set_seed",
     "set_random_seed",
+    "seed_everything",
 ];
 
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {

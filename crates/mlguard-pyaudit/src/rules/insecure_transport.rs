@@ -88,8 +88,24 @@ fn cleartext_url(s: &str) -> bool {
     !(host.is_empty() || host == "localhost" || host.starts_with("127.") || host == "[::1]")
 }
 
+/// The literal text an f-string starts with, before its first `{...}`.
+fn fstring_prefix(e: &ruff_python_ast::Expr) -> Option<String> {
+    let ruff_python_ast::Expr::FString(f) = e else { return None };
+    let part = f.value.iter().next()?;
+    let ruff_python_ast::FStringPart::FString(fs) = part else {
+        return match part {
+            ruff_python_ast::FStringPart::Literal(l) => Some(l.value.to_string()),
+            ruff_python_ast::FStringPart::FString(_) => None,
+        };
+    };
+    match fs.elements.iter().next()? {
+        ruff_python_ast::InterpolatedStringElement::Literal(l) => Some(l.value.to_string()),
+        _ => None,
+    }
+}
+
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
-    let Some(q) = call.qual.as_deref() else { return };
+    let q = call.qual.as_deref().unwrap_or(call.method);
     let network = NETWORK.iter().any(|m| q == *m || q.starts_with(&format!("{m}.")));
     if q == "ssl._create_unverified_context" {
         cx.report(
@@ -107,7 +123,13 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
         );
         return;
     }
-    if !network {
+    // `session.get(url, ssl=False)` on a client whose type is not known here (an
+    // `aiohttp.ClientSession` parameter): the keyword on an HTTP verb says enough.
+    let http_verb = matches!(
+        call.method,
+        "get" | "post" | "put" | "patch" | "delete" | "head" | "request" | "stream" | "ws_connect"
+    );
+    if !network && !http_verb {
         return;
     }
     for kw in ["verify", "ssl", "verify_ssl"] {
@@ -117,12 +139,18 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
             return;
         }
     }
+    if !network {
+        return;
+    }
     let url = call
         .arg(0, "url")
         .or_else(|| call.kw("filepath_or_buffer"))
         .or_else(|| call.kw("path"))
         .or_else(|| call.kw("origin"))
         .and_then(|v| v.str());
+    // `f"http://{host}/{name}.csv"`: the scheme is in the literal start.
+    let prefix = call.node.arguments.args.first().and_then(fstring_prefix);
+    let url = url.or(prefix.as_deref());
     // keras.utils.get_file(fname, origin): the URL is the second argument.
     let url = url
         .filter(|u| cleartext_url(u))

@@ -142,22 +142,30 @@ pub(crate) fn encoding_only(value: &Val, expr: &Expr) -> Option<&'static str> {
     if q.starts_with("codecs.encode") {
         return Some("codecs.encode");
     }
-    struct Xor(bool);
-    impl<'a> Visitor<'a> for Xor {
+    // Written in the expression: `base64.b64encode(raw).decode()`, `bytes(b ^ k ...)`.
+    struct Find(Option<&'static str>);
+    impl<'a> Visitor<'a> for Find {
         fn visit_expr(&mut self, e: &'a Expr) {
-            if let Expr::BinOp(b) = e
-                && b.op == ast::Operator::BitXor
-            {
-                self.0 = true;
+            match e {
+                Expr::BinOp(b) if b.op == ast::Operator::BitXor => self.0 = Some("XOR"),
+                Expr::Call(c)
+                    if crate::engine::dotted(&c.func).is_some_and(|n| {
+                        n.starts_with("base64.")
+                            && (n.ends_with("encode") || n.ends_with("encodebytes"))
+                    }) =>
+                {
+                    self.0 = Some("base64");
+                }
+                _ => {}
             }
-            if !self.0 {
+            if self.0.is_none() {
                 walk_expr(self, e);
             }
         }
     }
-    let mut x = Xor(false);
-    x.visit_expr(expr);
-    x.0.then_some("XOR")
+    let mut found = Find(None);
+    found.visit_expr(expr);
+    found.0
 }
 
 /// `encrypted = base64.b64encode(data)`, `return bytes(b ^ k for b in data)` in
