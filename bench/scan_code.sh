@@ -10,8 +10,8 @@
 #    lines/s (median wall time of 7 alternating runs; bandit: one run), peak RSS and
 #    findings per rule for each tool.
 # Installs bandit and ruff into bench/.venv-code on first use; writes to bench/out/code.
-# Goal (issue 6): at least ruff's speed; recall >= 90 % on the labelled corpus with no
-# finding on secure counterparts.
+# Goal (issue 15): at least ruff's speed; recall >= 95 % on >= 150 flawed cases, no finding on
+# >= 100 secure counterparts.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
