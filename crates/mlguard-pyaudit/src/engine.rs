@@ -65,6 +65,9 @@ pub(crate) struct Val {
     /// Line of the `generate_key()` this value is (C5).
     pub(crate) new_key: Option<u32>,
     pub(crate) digest: Option<Digest>,
+    /// The result of `compare_digest(...)` or a `verify(...)` that returns a verdict:
+    /// `ok = hmac.compare_digest(a, b)` then `if not ok: raise`.
+    pub(crate) verdict: bool,
     /// Variables this value was computed from.
     pub(crate) origins: Origins,
 }
@@ -128,6 +131,7 @@ impl Val {
         if self.digest.is_none() {
             self.digest = other.digest;
         }
+        self.verdict |= other.verdict;
         self.origins.extend(&other.origins);
     }
 
@@ -282,6 +286,8 @@ pub(crate) struct Checker<'s> {
     scopes: Vec<Scope>,
     pub(crate) local_fns: HashMap<String, LocalFn>,
     pydantic: HashSet<String>,
+    /// Methods decorated `@property`/`@cached_property`, as `Class.name`.
+    properties: HashSet<String>,
     /// marshmallow schemas of this file (`class UserSchema(Schema)`): `.load` validates.
     schemas: HashSet<String>,
     depth: usize,
@@ -335,6 +341,7 @@ impl<'s> Checker<'s> {
             local_fns: HashMap::default(),
             pydantic: HashSet::default(),
             schemas: HashSet::default(),
+            properties: HashSet::default(),
             ids: HashMap::default(),
             keywords: HashMap::default(),
             arg_pool: Vec::new(),
@@ -707,6 +714,14 @@ impl<'s> Checker<'s> {
                 self.bind_name(f.name.as_str(), v);
                 if let Some(class) = &self.class {
                     self.method_class.insert(u32::from(f.range().start()), class.clone());
+                    let property = f.decorator_list.iter().any(|d| {
+                        dotted(&d.expression).is_some_and(|n| {
+                            n.ends_with("property") || n.ends_with("cached_property")
+                        })
+                    });
+                    if property {
+                        self.properties.insert(format!("{class}.{}", f.name.as_str()));
+                    }
                 }
                 functions.push(f);
             }
@@ -803,7 +818,24 @@ impl<'s> Checker<'s> {
                         }
                         _ => None,
                     };
-                    if rules::ineffective_check::drops_validation(method, receiver.as_deref()) {
+                    // DRF's `serializer.is_valid(raise_exception=True)` raises: a validator.
+                    let raises = c.arguments.keywords.iter().any(|k| {
+                        k.arg.as_ref().is_some_and(|a| a.as_str() == "raise_exception")
+                            && matches!(
+                                k.value,
+                                Expr::BooleanLiteral(ast::ExprBooleanLiteral { value: true, .. })
+                            )
+                    });
+                    if method == "is_valid" && raises {
+                        if let Expr::Attribute(a) = &*c.func {
+                            for n in names_in(&a.value) {
+                                self.validate_name(&n);
+                            }
+                        }
+                    } else if rules::ineffective_check::drops_validation(
+                        method,
+                        receiver.as_deref(),
+                    ) {
                         self.report(
                             &rules::ineffective_check::RULE,
                             e.range(),
@@ -1305,6 +1337,15 @@ impl<'s> Checker<'s> {
                         let kept = kept.clone();
                         v.absorb(&kept);
                     }
+                    // A `@property`/`@cached_property` of the class: what it returns.
+                    if let Some(returned) = self.fn_returns.get(key.as_str()) {
+                        let returned = returned.clone();
+                        v.absorb(&returned);
+                    } else if self.properties.contains(key.as_str())
+                        && !self.analysed.contains(key.as_str())
+                    {
+                        self.called_early.push(Rc::from(key.as_str()));
+                    }
                     self.self_reads.push(key);
                 }
                 if let Some(line) =
@@ -1620,6 +1661,11 @@ impl<'s> Checker<'s> {
         if let Some(d) = rules::weak_hash::digest_of(&call) {
             out.digest = Some(d);
         }
+        if call.method == "compare_digest"
+            || is_verify_call(Some(call.method), call.qual.as_deref())
+        {
+            out.verdict = true;
+        }
         // Constant bytes: `bytes(16)` (zeros), `bytes.fromhex("00ff...")`.
         match (call.qual.as_deref(), call.args.first().map(|a| &a.lit)) {
             (Some("bytes" | "bytearray"), Some(Some(Lit::Int(n)))) if *n > 0 => {
@@ -1862,7 +1908,9 @@ fn body_stops(body: &[Stmt]) -> bool {
         Stmt::Expr(e) => matches!(&*e.value, Expr::Call(c) if dotted(&c.func).is_some_and(|n| {
             n == "sys.exit" || n == "exit" || n.ends_with("abort") || n == "os._exit"
         })),
-        Stmt::Return(r) => r.value.as_deref().is_some_and(|v| {
+        // `return` / `return None`: the function gives up.
+        Stmt::Return(r) => r.value.as_deref().is_none_or(|v| {
+            matches!(v, Expr::NoneLiteral(_)) ||
             matches!(v, Expr::Tuple(t) if t.elts.iter().any(|e| matches!(e, Expr::NumberLiteral(_))))
                 || matches!(v, Expr::Call(c) if dotted(&c.func).is_some_and(|n| n.contains("Response") || n.contains("jsonify")))
         }),
@@ -1889,7 +1937,11 @@ fn is_integrity_test(test: &Expr, v: &Val) -> bool {
     }
     let mut f = Finder(false);
     f.visit_expr(test);
-    f.0 || (v.digest.is_some() && contains_compare(test))
+    // A checksum compared is no integrity check (MLG603 says so): it protects nothing.
+    if v.digest.is_some_and(|d| rules::weak_hash::is_checksum(&d)) {
+        return false;
+    }
+    f.0 || v.verdict || (v.digest.is_some() && contains_compare(test))
 }
 
 fn contains_compare(e: &Expr) -> bool {

@@ -77,7 +77,23 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
             .and_then(|v| v.str())
     };
     let Some(repo) = repo else { return };
-    if !is_hub_id(repo) {
+    // `load_dataset("csv", data_files=...)`: a builder of the library, not a repository.
+    const BUILDERS: &[&str] = &[
+        "csv",
+        "json",
+        "parquet",
+        "text",
+        "arrow",
+        "pandas",
+        "imagefolder",
+        "audiofolder",
+        "videofolder",
+        "webdataset",
+        "sql",
+        "generator",
+        "xml",
+    ];
+    if !is_hub_id(repo) || call.method == "load_dataset" && BUILDERS.contains(&repo) {
         return;
     }
     cx.report(
