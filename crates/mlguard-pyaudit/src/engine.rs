@@ -1735,6 +1735,8 @@ fn trigger_words() -> &'static HashSet<&'static str> {
         w.extend(["isnull", "isna", "notnull", "notna"]);
         // A verdict thrown away (`form.is_valid()`, cerberus' `v.validate(doc)`).
         w.extend(["is_valid", "validate"]);
+        // Airflow's `Variable.get(name, default_var=...)`.
+        w.extend(["Variable"]);
         // A helper that returns a dataset it read (`return pd.read_csv(p)`).
         w.extend(rules::unvalidated_data::READERS);
         w
@@ -2046,8 +2048,9 @@ fn is_lambda_handler(f: &ast::StmtFunctionDef) -> bool {
     matches!((names.next(), names.next(), names.next()), (Some("event"), Some("context"), None))
 }
 
-/// A Django view (`def view(request, ...)`, registered in `urls.py`) or a Ray Serve
-/// deployment's `async def __call__(self, request)`: the request is user input.
+/// A Django view (`def view(request, ...)`, registered in `urls.py`, or a class-based
+/// view's `def post(self, request)`) or a Ray Serve deployment's `async def
+/// __call__(self, request)`: the request is user input.
 fn is_request_handler(f: &ast::StmtFunctionDef) -> bool {
     let mut names = f
         .parameters
@@ -2057,7 +2060,10 @@ fn is_request_handler(f: &ast::StmtFunctionDef) -> bool {
         .map(|p| p.parameter.name.as_str());
     match (names.next(), names.next()) {
         (Some("request"), _) => true,
-        (Some("self"), Some("request")) => f.name.as_str() == "__call__",
+        // Ray Serve's `__call__`; Django's class-based views (`def post(self, request)`).
+        (Some("self"), Some("request")) => {
+            matches!(f.name.as_str(), "__call__" | "get" | "post" | "put" | "patch" | "delete")
+        }
         _ => false,
     }
 }

@@ -148,6 +148,21 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
         }
         return;
     }
+    // Airflow: `Variable.get("signing_key", default_var="dev-key")`.
+    if call.method == "get"
+        && call.qual.as_deref().is_some_and(|q| q.ends_with("Variable.get"))
+        && let (Some(var), Some(default)) =
+            (call.arg(0, "key").and_then(Val::str), call.arg(1, "default_var"))
+        && env_secret(var)
+        && literal(default)
+    {
+        cx.report(
+            &RULE,
+            call.range(),
+            format!("`{var}` falls back to a key written in the source when the variable is unset"),
+        );
+        return;
+    }
     let Some((param, Some(v))) = secret_param(call, KEY_PARAMS) else { return };
     if literal(v) {
         let leaf = param.callee.rsplit('.').next().unwrap_or(param.callee);

@@ -77,6 +77,8 @@ pub(crate) const SINKS: &[&str] = &[
     "cross_val_predict",
     "fit_predict",
     "train",
+    // `model.score(X, y)` predicts X.
+    "score",
 ];
 
 /// A dataset read: the line, when the call reads one.
