@@ -911,32 +911,30 @@ fn audit_code(d: &mut Demo<'_>) -> anyhow::Result<()> {
             classes.push(class);
         }
     }
-    // One line: `line:CODE` per finding, high severity in colour (`--explain CODE` tells more).
-    let items: Vec<String> = findings
-        .iter()
-        .map(|f| {
-            let item = format!("{}:{}", f.location.line.unwrap_or(0), f.check);
-            if f.severity >= mlguard_findings::Severity::High { d.out.bad(&item) } else { item }
-        })
-        .collect();
+    // `line:CODE` per finding, high severity in colour (`--explain CODE` tells more).
+    let render = |found: &[mlguard_findings::Finding]| -> String {
+        let items: Vec<String> = found
+            .iter()
+            .map(|f| {
+                let item = format!("{}:{}", f.location.line.unwrap_or(0), f.check);
+                if f.severity >= mlguard_findings::Severity::High { d.out.bad(&item) } else { item }
+            })
+            .collect();
+        items.join(" · ")
+    };
+    let items = render(&findings);
     // Following the data through a helper and a class; checks and encryption that do not
     // protect.
     let service = audit_source("service.py", SERVICE_SCRIPT, &opts);
-    let service_items: Vec<String> = service
-        .iter()
-        .map(|f| {
-            let item = format!("{}:{}", f.location.line.unwrap_or(0), f.check);
-            if f.severity >= mlguard_findings::Severity::High { d.out.bad(&item) } else { item }
-        })
-        .collect();
+    let service_items = render(&service);
     let safe = audit_source("train_safe.py", SAFE_SCRIPT, &opts);
     d.out.line(&format!(
         "  train.py {}: {} findings in {} of the 6 flaw classes; {} on the safe rewrite; service.py, by following the data (a helper, a logged validation error, ECB, a key fallback): {}",
-        items.join(" · "),
+        items,
         findings.len(),
         classes.len(),
         if safe.is_empty() { d.out.good("none") } else { d.out.bad(&safe.len().to_string()) },
-        service_items.join(" · ")
+        service_items
     ))?;
     let must = ["MLG001", "MLG102", "MLG302", "MLG503", "MLG401"];
     for code in must {

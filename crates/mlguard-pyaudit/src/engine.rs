@@ -1902,14 +1902,20 @@ pub(crate) fn names_in(e: &Expr) -> Vec<String> {
     n.0
 }
 
+/// A call that ends the program or the request: `sys.exit()`, `exit()`, `os._exit()`,
+/// `abort()`.
+pub(crate) fn exits(e: &Expr) -> bool {
+    matches!(e, Expr::Call(c) if dotted(&c.func).is_some_and(|n| {
+        n == "sys.exit" || n == "exit" || n.ends_with("abort") || n == "os._exit"
+    }))
+}
+
 /// A body that stops the program or the request: `raise`, `sys.exit`, `abort`, `return`
 /// of an error response.
 fn body_stops(body: &[Stmt]) -> bool {
     body.iter().any(|s| match s {
         Stmt::Raise(_) => true,
-        Stmt::Expr(e) => matches!(&*e.value, Expr::Call(c) if dotted(&c.func).is_some_and(|n| {
-            n == "sys.exit" || n == "exit" || n.ends_with("abort") || n == "os._exit"
-        })),
+        Stmt::Expr(e) => exits(&e.value),
         // `return` / `return None`: the function gives up.
         Stmt::Return(r) => r.value.as_deref().is_none_or(|v| {
             matches!(v, Expr::NoneLiteral(_)) ||
@@ -2037,14 +2043,14 @@ fn is_route_decorator(e: &Expr) -> bool {
     )
 }
 
+/// The names of a function's positional parameters, in order.
+fn positional_names(f: &ast::StmtFunctionDef) -> impl Iterator<Item = &str> {
+    f.parameters.posonlyargs.iter().chain(&f.parameters.args).map(|p| p.parameter.name.as_str())
+}
+
 /// An AWS Lambda handler: `def handler(event, context)`, the event being the request.
 fn is_lambda_handler(f: &ast::StmtFunctionDef) -> bool {
-    let mut names = f
-        .parameters
-        .posonlyargs
-        .iter()
-        .chain(&f.parameters.args)
-        .map(|p| p.parameter.name.as_str());
+    let mut names = positional_names(f);
     matches!((names.next(), names.next(), names.next()), (Some("event"), Some("context"), None))
 }
 
@@ -2052,12 +2058,7 @@ fn is_lambda_handler(f: &ast::StmtFunctionDef) -> bool {
 /// view's `def post(self, request)`) or a Ray Serve deployment's `async def
 /// __call__(self, request)`: the request is user input.
 fn is_request_handler(f: &ast::StmtFunctionDef) -> bool {
-    let mut names = f
-        .parameters
-        .posonlyargs
-        .iter()
-        .chain(&f.parameters.args)
-        .map(|p| p.parameter.name.as_str());
+    let mut names = positional_names(f);
     match (names.next(), names.next()) {
         (Some("request"), _) => true,
         // Ray Serve's `__call__`; Django's class-based views (`def post(self, request)`).

@@ -131,10 +131,21 @@ pub(crate) fn at_default(
 }
 
 pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
-    // `os.environ.get("MODEL_KEY", "dev-key")`, `os.getenv("SECRET_KEY", "changeme")`.
-    if call.is(&["os.environ.get", "os.getenv", "os.environ.setdefault"]) {
+    // A secret read from the environment or a config store, with a literal fallback:
+    // `os.environ.get("MODEL_KEY", "dev-key")`, `os.getenv("SECRET_KEY", "changeme")`,
+    // Airflow's `Variable.get("signing_key", default_var="dev-key")`.
+    let fallback = if call.is(&["os.environ.get", "os.getenv", "os.environ.setdefault"]) {
+        Some("default")
+    } else if call.method == "get"
+        && call.qual.as_deref().is_some_and(|q| q.ends_with("Variable.get"))
+    {
+        Some("default_var")
+    } else {
+        None
+    };
+    if let Some(keyword) = fallback {
         if let (Some(var), Some(default)) =
-            (call.arg(0, "key").and_then(Val::str), call.arg(1, "default"))
+            (call.arg(0, "key").and_then(Val::str), call.arg(1, keyword))
             && env_secret(var)
             && literal(default)
         {
@@ -146,21 +157,6 @@ pub(crate) fn at_call(cx: &mut Checker<'_>, call: &Call<'_>) {
                 ),
             );
         }
-        return;
-    }
-    // Airflow: `Variable.get("signing_key", default_var="dev-key")`.
-    if call.method == "get"
-        && call.qual.as_deref().is_some_and(|q| q.ends_with("Variable.get"))
-        && let (Some(var), Some(default)) =
-            (call.arg(0, "key").and_then(Val::str), call.arg(1, "default_var"))
-        && env_secret(var)
-        && literal(default)
-    {
-        cx.report(
-            &RULE,
-            call.range(),
-            format!("`{var}` falls back to a key written in the source when the variable is unset"),
-        );
         return;
     }
     let Some((param, Some(v))) = secret_param(call, KEY_PARAMS) else { return };

@@ -1,7 +1,7 @@
 use mlguard_findings::Severity;
 use ruff_python_ast::{self as ast, Expr, Stmt};
 
-use crate::engine::dotted;
+use crate::engine::{dotted, exits};
 use crate::rules::FlawClass;
 
 declare_rule! {
@@ -90,9 +90,7 @@ fn catches_checks(e: &Expr) -> bool {
 fn stops(body: &[Stmt]) -> bool {
     body.iter().any(|s| match s {
         Stmt::Raise(_) | Stmt::Return(_) | Stmt::Continue(_) | Stmt::Break(_) => true,
-        Stmt::Expr(e) => matches!(&*e.value, Expr::Call(c) if dotted(&c.func).is_some_and(|n| {
-            n == "sys.exit" || n == "exit" || n.ends_with("abort") || n == "os._exit"
-        })),
+        Stmt::Expr(e) => exits(&e.value),
         Stmt::If(i) => stops(&i.body) || i.elif_else_clauses.iter().any(|c| stops(&c.body)),
         Stmt::With(w) => stops(&w.body),
         Stmt::Try(t) => stops(&t.body) || stops(&t.finalbody),
