@@ -15,7 +15,8 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use regex::Regex;
 
@@ -1253,11 +1254,37 @@ pub fn column_hint(base: ColumnHint, values: &[&str]) -> ColumnHint {
     hint
 }
 
+/// Rows handed to a detection thread at a time: enough that handing them over costs
+/// little next to detecting, few enough that every thread stays busy to the end of a file.
+const SCAN_CHUNK: usize = 1024;
+
+/// Rows of a table on their way through [`scan_table`]'s detection threads: the cells, then
+/// what was found in them as `(row in chunk, column, span)` in cell order.
+struct ScanChunk {
+    seq: u64,
+    first_row: u64,
+    rows: Vec<Vec<String>>,
+    found: Vec<(usize, usize, Span)>,
+}
+
+impl ScanChunk {
+    fn detect(&mut self, hints: &[ColumnHint]) {
+        for (r, row) in self.rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate().take(hints.len()) {
+                if !cell.is_empty() {
+                    self.found.extend(detect(cell, Some(hints[c])).into_iter().map(|s| (r, c, s)));
+                }
+            }
+        }
+    }
+}
+
 /// Reads a CSV table in one streaming pass (memory does not grow with the file) and finds
 /// personal data in every cell; `on_span(row, column name, cell, span)` sees each span
-/// (rows are 1-based data rows). Column names and `hints` (by column) are context, and so
-/// are the first [`COLUMN_SAMPLE`] rows of each column ([`column_hint`]): they are read
-/// before any cell is reported.
+/// (rows are 1-based data rows), in file order. Column names and `hints` (by column) are
+/// context, and so are the first [`COLUMN_SAMPLE`] rows of each column ([`column_hint`]):
+/// they are read before any cell is reported. Cells are examined on every core, a chunk of
+/// rows at a time; this thread reads the file and reports.
 pub fn scan_table<R: Read>(
     src: R,
     delimiter: u8,
@@ -1265,37 +1292,12 @@ pub fn scan_table<R: Read>(
     mut on_span: impl FnMut(u64, &str, &str, &Span),
 ) -> Result<Vec<ColumnPii>, DataError> {
     let table = TableReader::new(src, delimiter)?;
-    let mut columns: Vec<ColumnPii> = table
-        .header()
+    let names: Vec<String> = table.header().to_vec();
+    let mut columns: Vec<ColumnPii> = names
         .iter()
         .map(|name| ColumnPii { name: name.clone(), cells: 0, kinds: BTreeMap::new() })
         .collect();
-    let header_hints: Vec<ColumnHint> = table.header().iter().map(|n| hints(n)).collect();
-    let names: Vec<String> = table.header().to_vec();
-    let mut column_hints: Option<Vec<ColumnHint>> = None;
-    let mut sample: Vec<Vec<String>> = Vec::new();
-    let mut row = 0u64;
-    let mut scan_row = |row: u64, fields: &[&str], hints: &[ColumnHint]| {
-        for (i, cell) in fields.iter().enumerate() {
-            let Some(col) = columns.get_mut(i) else { break };
-            if cell.is_empty() {
-                continue;
-            }
-            col.cells += 1;
-            let spans = detect(cell, hints.get(i).copied());
-            let mut seen: Vec<Kind> = Vec::new();
-            for span in &spans {
-                let count = col.kinds.entry(span.kind).or_default();
-                count.spans += 1;
-                count.score_sum += f64::from(span.score);
-                if !seen.contains(&span.kind) {
-                    seen.push(span.kind);
-                    count.cells += 1;
-                }
-                on_span(row, &names[i], cell, span);
-            }
-        }
-    };
+    let header_hints: Vec<ColumnHint> = names.iter().map(|n| hints(n)).collect();
     let judge = |sample: &[Vec<String>]| -> Vec<ColumnHint> {
         header_hints
             .iter()
@@ -1310,31 +1312,107 @@ pub fn scan_table<R: Read>(
             })
             .collect()
     };
-    table.for_each(|_line, fields| {
-        row += 1;
-        match &column_hints {
-            Some(h) => scan_row(row, fields, h),
-            None => {
-                sample.push(fields.iter().map(|f| (*f).to_owned()).collect());
-                if sample.len() == COLUMN_SAMPLE {
-                    let h = judge(&sample);
-                    for (k, r) in sample.drain(..).enumerate() {
-                        let refs: Vec<&str> = r.iter().map(String::as_str).collect();
-                        scan_row(k as u64 + 1, &refs, &h);
+    // Counts a chunk's cells and spans, and reports its spans.
+    let mut report = |chunk: &ScanChunk| {
+        let mut found = chunk.found.iter().peekable();
+        for (r, row) in chunk.rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                let Some(col) = columns.get_mut(c) else { break };
+                if cell.is_empty() {
+                    continue;
+                }
+                col.cells += 1;
+                let mut seen: Vec<Kind> = Vec::new();
+                while let Some((_, _, span)) = found.next_if(|&&(fr, fc, _)| (fr, fc) == (r, c)) {
+                    let count = col.kinds.entry(span.kind).or_default();
+                    count.spans += 1;
+                    count.score_sum += f64::from(span.score);
+                    if !seen.contains(&span.kind) {
+                        seen.push(span.kind);
+                        count.cells += 1;
                     }
-                    column_hints = Some(h);
+                    on_span(chunk.first_row + r as u64, &names[c], cell, span);
                 }
             }
         }
-        Ok(())
-    })?;
-    if column_hints.is_none() {
-        let h = judge(&sample);
-        for (k, r) in sample.iter().enumerate() {
-            let refs: Vec<&str> = r.iter().map(String::as_str).collect();
-            scan_row(k as u64 + 1, &refs, &h);
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let column_hints: OnceLock<Vec<ColumnHint>> = OnceLock::new();
+    std::thread::scope(|s| -> Result<(), DataError> {
+        let (work_tx, work_rx) = mpsc::sync_channel::<ScanChunk>(threads * 2);
+        let work_rx = Arc::new(Mutex::new(work_rx));
+        let (done_tx, done_rx) = mpsc::channel::<ScanChunk>();
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let (work_rx, done_tx, column_hints) =
+                    (Arc::clone(&work_rx), done_tx.clone(), &column_hints);
+                s.spawn(move || {
+                    loop {
+                        let next = match work_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => break,
+                        };
+                        let Ok(mut chunk) = next else { break };
+                        chunk.detect(column_hints.get().map_or(&[], Vec::as_slice));
+                        if done_tx.send(chunk).is_err() {
+                            break;
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop((work_rx, done_tx));
+        // Reports finished chunks in file order.
+        let mut pending: BTreeMap<u64, ScanChunk> = BTreeMap::new();
+        let mut next = 0u64;
+        let mut finished = |chunk: ScanChunk| {
+            pending.insert(chunk.seq, chunk);
+            while let Some(c) = pending.remove(&next) {
+                report(&c);
+                next += 1;
+            }
+        };
+        let mut chunk = ScanChunk { seq: 0, first_row: 1, rows: Vec::new(), found: Vec::new() };
+        let send = |chunk: &mut ScanChunk, finished: &mut dyn FnMut(ScanChunk)| {
+            let first_row = chunk.first_row + chunk.rows.len() as u64;
+            let fresh =
+                ScanChunk { seq: chunk.seq + 1, first_row, rows: Vec::new(), found: Vec::new() };
+            let full = std::mem::replace(chunk, fresh);
+            work_tx
+                .send(full)
+                .map_err(|_| DataError::Internal("a personal-data thread stopped"))?;
+            done_rx.try_iter().for_each(finished);
+            Ok::<(), DataError>(())
+        };
+        table.for_each(|_line, fields| {
+            chunk.rows.push(fields.iter().map(|f| (*f).to_owned()).collect());
+            if column_hints.get().is_none() {
+                if chunk.rows.len() == COLUMN_SAMPLE {
+                    let _ = column_hints.set(judge(&chunk.rows));
+                    send(&mut chunk, &mut finished)?;
+                }
+            } else if chunk.rows.len() == SCAN_CHUNK {
+                send(&mut chunk, &mut finished)?;
+            }
+            Ok(())
+        })?;
+        if column_hints.get().is_none() {
+            let _ = column_hints.set(judge(&chunk.rows));
         }
-    }
+        if !chunk.rows.is_empty() {
+            send(&mut chunk, &mut finished)?;
+        }
+        drop(work_tx);
+        done_rx.iter().for_each(&mut finished);
+        for worker in workers {
+            worker.join().map_err(|_| DataError::Internal("a personal-data thread failed"))?;
+        }
+        if pending.is_empty() {
+            Ok(())
+        } else {
+            Err(DataError::Internal("a personal-data thread lost rows"))
+        }
+    })?;
     Ok(columns)
 }
 
@@ -1552,6 +1630,57 @@ mod tests {
         let text = "Contact Jane at jane@example.org, +1 415 555 0132; card 4111111111111111, IBAN GB82WEST12345698765432.";
         let got: Vec<Kind> = detect(text, None).iter().map(|s| s.kind).collect();
         assert_eq!(got, vec![Kind::Email, Kind::Phone, Kind::CreditCard, Kind::Iban]);
+    }
+
+    #[test]
+    fn a_long_table_is_reported_in_file_order_as_one_thread_would() {
+        // Enough rows for the sample and several chunks on every detection thread, with
+        // ragged rows, empty cells and rows with nothing in them.
+        let mut csv = String::from("who,contact,note\n");
+        for i in 0..(COLUMN_SAMPLE + 3 * SCAN_CHUNK + 17) {
+            match i % 5 {
+                0 => {
+                    csv.push_str(&format!("Jane Smith,jane{i}@example.org,call +44 20 7946 0958\n"))
+                }
+                1 => csv.push_str(&format!("Bob Jones,,order {i}\n")),
+                2 => csv.push_str("Ann Lee\n"),
+                3 => csv.push_str(",,\n"),
+                _ => csv.push_str(&format!(
+                    "Jan de Vries,+31 20 123 4567,IBAN GB82WEST12345698765432 {i}\n"
+                )),
+            }
+        }
+        let mut got: Vec<(u64, String, Kind, usize, usize)> = Vec::new();
+        let cols = scan_table(csv.as_bytes(), b',', &ColumnHint::from_name, |row, col, _, s| {
+            got.push((row, col.to_owned(), s.kind, s.start, s.end));
+        })
+        .expect("scan");
+        // The same cells, one at a time with the hints the scan judged from its sample.
+        let names = ["who", "contact", "note"];
+        let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+        let sample: Vec<Vec<&str>> = rows.iter().take(COLUMN_SAMPLE).cloned().collect();
+        let mut want = Vec::new();
+        let mut cells = [0u64; 3];
+        for (c, name) in names.iter().enumerate() {
+            let values: Vec<&str> =
+                sample.iter().filter_map(|r| r.get(c).copied()).filter(|v| !v.is_empty()).collect();
+            let hint = column_hint(ColumnHint::from_name(name), &values);
+            for (r, row) in rows.iter().enumerate() {
+                let Some(cell) = row.get(c).filter(|v| !v.is_empty()) else { continue };
+                cells[c] += 1;
+                for s in detect(cell, Some(hint)) {
+                    want.push((r as u64 + 1, (*name).to_owned(), s.kind, s.start, s.end));
+                }
+            }
+        }
+        want.sort_by_key(|w| (w.0, names.iter().position(|n| *n == w.1)));
+        assert_eq!(got.len(), want.len());
+        assert_eq!(got, want);
+        assert_eq!(cols.iter().map(|c| c.cells).collect::<Vec<_>>(), cells);
+        assert_eq!(
+            cols[2].kinds[&Kind::Iban].cells,
+            rows.iter().filter(|r| r[0] == "Jan de Vries").count() as u64
+        );
     }
 
     #[test]
