@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use mlguard_data::{InferOptions, Schema, ValidateOptions};
-use mlguard_findings::{Report, TextOptions, render_text};
+use mlguard_findings::{Report, TextOptions, render_text, terminal_safe};
 
 use crate::args::{
     BirthDatesArg, Format, InferArgs, PiiArgs, PiiFormat, PoisonArgs, ProtectArgs, ProtectFlags,
@@ -52,14 +52,14 @@ pub(crate) fn infer_schema(a: &InferArgs, out: &mut Out) -> anyhow::Result<ExitC
     let s = &inferred.schema;
     let pii: Vec<String> =
         s.fields.iter().filter_map(|f| f.pii.map(|k| format!("{} ({k})", f.name))).collect();
-    eprintln!(
+    errln!(
         "drafted {} fields from {} rows{}; personal data: {}.",
         s.fields.len(),
         thousands(inferred.rows),
         if inferred.sampled { " (a sample: the file has more)" } else { "" },
         if pii.is_empty() { "none detected".to_owned() } else { pii.join(", ") }
     );
-    eprintln!(
+    errln!(
         "review it: ranges and enums describe the rows read, not the rules your data must follow."
     );
     Ok(ExitCode::SUCCESS)
@@ -153,8 +153,11 @@ pub(crate) fn pii(a: &PiiArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
                 end: span.end,
                 score: (f64::from(span.score) * 100.0).round() / 100.0,
             };
-            let written = serde_json::to_writer(&mut *w, &line)
+            // Column names are untrusted: escaped as JSON escapes them (the line stays the
+            // same JSON), including what serde leaves raw (DEL, C1 controls, bidi overrides).
+            let written = serde_json::to_string(&line)
                 .map_err(io::Error::from)
+                .and_then(|json| w.write_all(terminal_safe(&json, false).as_bytes()))
                 .and_then(|()| w.write_all(b"\n"));
             if let Err(e) = written {
                 write_error = Some(e);
@@ -227,7 +230,7 @@ pub(crate) fn pii(a: &PiiArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
         }
     };
     if a.cells {
-        eprintln!("{summary}");
+        errln!("{summary}");
     } else {
         out.line(&summary)?;
     }

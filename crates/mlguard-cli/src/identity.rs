@@ -84,7 +84,7 @@ pub(crate) fn create_token(
     let v = open_vault(vault)?;
     let (id, token) = v.create_token(user, ttl)?;
     out.line(&token)?;
-    eprintln!(
+    errln!(
         "token {id} for {user}{}: shown once, stored only as its SHA-256; revoke with `mlguard token revoke {id}`",
         ttl.map(|t| format!(", valid for {t} s")).unwrap_or_default()
     );
@@ -123,7 +123,7 @@ pub(crate) fn show_otpauth(uri: &str, out: &mut Out) -> anyhow::Result<ExitCode>
         .build();
     out.line(&picture)?;
     out.line(uri)?;
-    eprintln!(
+    errln!(
         "scan the code (or enter the URI) in an authenticator app: shown once; sensitive actions now need its 6-digit code"
     );
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,10 @@
-//! Writing to the terminal: colour decisions and quiet exits on a closed pipe.
+//! Writing to the terminal: colour decisions, quiet exits on a closed pipe, and no text
+//! that a terminal would obey: everything written through [`Out`] and [`errln!`] has its
+//! control characters escaped ([`terminal_safe`]) but for the colours mlguard adds itself.
 
 use std::io::{self, IsTerminal, Write};
+
+use mlguard_findings::terminal_safe;
 
 use crate::args::ColorChoice;
 
@@ -23,9 +27,12 @@ impl Out {
         Out { color, stdout }
     }
 
-    /// Writes `text` as it is.
+    /// Writes `text`, escaped for a terminal.
     pub(crate) fn write(&mut self, text: &str) -> io::Result<()> {
-        write_stdout(text.as_bytes())
+        let mut lock = self.stdout.lock();
+        lock.write_all(terminal_safe(text, self.color).as_bytes())
+            .and_then(|()| lock.flush())
+            .map_err(mark_stdout)
     }
 
     /// A buffered writer for a stream of lines (`--cells`): one write per 64 KiB instead of
@@ -39,8 +46,9 @@ impl Out {
         mark_stdout(e)
     }
 
-    /// Writes one line.
+    /// Writes one line, escaped for a terminal.
     pub(crate) fn line(&mut self, text: &str) -> io::Result<()> {
+        let text = terminal_safe(text, self.color);
         let mut lock = self.stdout.lock();
         lock.write_all(text.as_bytes())
             .and_then(|()| lock.write_all(b"\n"))
@@ -73,6 +81,19 @@ impl Out {
     }
 }
 
+/// Writes one line to standard error, escaped for a terminal (no colour is used there).
+pub(crate) fn error_line(text: &str) {
+    let _ = writeln!(io::stderr().lock(), "{}", terminal_safe(text, false));
+}
+
+/// `eprintln!` for text that may hold untrusted parts (names, paths, messages): escaped for a
+/// terminal by [`error_line`].
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::output::error_line(&format!($($arg)*))
+    };
+}
+
 /// Marks a write to standard output that failed because the reader went away.
 #[derive(Debug)]
 struct StdoutClosed;
@@ -93,9 +114,17 @@ fn mark_stdout(e: io::Error) -> io::Error {
     }
 }
 
-/// Writes bytes to standard output; a closed pipe is marked for [`is_broken_pipe`].
+/// Writes bytes to standard output; a closed pipe is marked for [`is_broken_pipe`]. Bytes
+/// for a file or a pipe pass unchanged; on a terminal they are shown as text, escaped.
 pub(crate) fn write_stdout(bytes: &[u8]) -> io::Result<()> {
     let mut lock = io::stdout().lock();
+    let shown;
+    let bytes = if lock.is_terminal() {
+        shown = terminal_safe(&String::from_utf8_lossy(bytes), false).into_owned();
+        shown.as_bytes()
+    } else {
+        bytes
+    };
     lock.write_all(bytes).and_then(|()| lock.flush()).map_err(mark_stdout)
 }
 

@@ -26,7 +26,7 @@ fn refused(e: VaultError, out: &mut Out) -> anyhow::Result<ExitCode> {
     match e {
         VaultError::Invalid(report) => {
             out.write(&render_text(&report, TextOptions { color: out.color }))?;
-            eprintln!(
+            errln!(
                 "error: {} is invalid: {} error(s); nothing was stored",
                 report.subject,
                 report.errors()
@@ -34,11 +34,11 @@ fn refused(e: VaultError, out: &mut Out) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(1))
         }
         VaultError::Seal(s) if !matches!(s, mlguard_seal::SealError::Io { .. }) => {
-            eprintln!("error: {s}");
+            errln!("error: {s}");
             Ok(ExitCode::from(1))
         }
         VaultError::Mismatch(m) => {
-            eprintln!("error: {m}");
+            errln!("error: {m}");
             Ok(ExitCode::from(1))
         }
         e => Err(e.into()),
@@ -90,14 +90,14 @@ pub(crate) fn ingest(a: &IngestArgs, vault: &VaultArgs, out: &mut Out) -> anyhow
         }
         Err(VaultError::Poisoned(report)) => {
             out.write(&render_text(&report, TextOptions { color: out.color }))?;
-            eprintln!(
+            errln!(
                 "error: {}: the poisoning checks failed (--reject-poisoned); nothing was stored",
                 report.subject
             );
             Ok(ExitCode::from(1))
         }
         Err(VaultError::Refused(why)) => {
-            eprintln!("error: {why}");
+            errln!("error: {why}");
             Ok(ExitCode::from(1))
         }
         Err(e) => refused(e, out),
@@ -273,7 +273,7 @@ pub(crate) fn train(a: &TrainArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::
         out.line(&serde_json::to_string_pretty(&j)?)?;
     } else {
         for n in &result.trained.notes {
-            eprintln!("note: {n}");
+            errln!("note: {n}");
         }
         out.line(&format!(
             "trained {}@{} on {}@{} ({} train / {} test rows, {} features, {} L-BFGS iterations{})",
@@ -355,7 +355,7 @@ pub(crate) fn predict(
         for f in
             report.findings.iter().filter(|f| f.level == mlguard_findings::Level::Error).take(10)
         {
-            eprintln!("rejected {}: {} ({})", f.location, f.message, f.check);
+            errln!("rejected {}: {} ({})", f.location, f.message, f.check);
         }
     }
     let summary = format!(
@@ -366,12 +366,12 @@ pub(crate) fn predict(
         result.rejected.len()
     );
     if a.json {
-        eprintln!(
+        errln!(
             "{}",
             serde_json::json!({"model": format!("{}@{}", rec.name, rec.version), "predicted": result.predicted, "rejected_lines": result.rejected})
         );
     } else {
-        eprintln!("{summary}");
+        errln!("{summary}");
     }
     Ok(if result.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

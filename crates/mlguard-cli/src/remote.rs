@@ -148,7 +148,7 @@ pub(crate) fn run(command: Command, a: &ServerArgs, out: &mut Out) -> anyhow::Re
     let result = dispatch(&remote, command, out);
     match result {
         Err(e) if e.is::<Refusal>() => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Ok(ExitCode::from(1))
         }
         other => other,
@@ -269,7 +269,7 @@ fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitC
                 let v = r.post("/v1/admin/tokens", &json!({"user": user, "ttl_secs": ttl}))?;
                 let id = v["id"].as_str().unwrap_or_default();
                 out.line(v["token"].as_str().unwrap_or_default())?;
-                eprintln!(
+                errln!(
                     "token {id} for {user}: shown once; revoke with `mlguard token revoke {id}`"
                 );
                 Ok(ExitCode::SUCCESS)
@@ -480,7 +480,7 @@ fn predict(r: &Remote, a: &PredictArgs) -> anyhow::Result<ExitCode> {
                 rejected += 1;
                 if rejected <= 10 {
                     let e: Vec<&str> = errors.iter().filter_map(Value::as_str).collect();
-                    eprintln!("rejected line {line}: {}", e.join("; "));
+                    errln!("rejected line {line}: {}", e.join("; "));
                 }
                 continue;
             }
@@ -533,9 +533,6 @@ fn predict(r: &Remote, a: &PredictArgs) -> anyhow::Result<ExitCode> {
         Some(path) => mlguard_seal::write_atomic(path, text.as_bytes(), a.force)?,
         None => crate::output::write_stdout(text.as_bytes())?,
     }
-    eprintln!(
-        "predicted {predicted} row(s) with {} through the server; rejected {rejected}",
-        a.model
-    );
+    errln!("predicted {predicted} row(s) with {} through the server; rejected {rejected}", a.model);
     Ok(if rejected == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

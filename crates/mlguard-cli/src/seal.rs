@@ -85,11 +85,11 @@ fn policy(allow: bool) -> SignerPolicy {
 
 fn warn_untrusted(v: &Verified) {
     if !v.signer_trusted {
-        eprintln!(
+        errln!(
             "WARNING: this artifact is signed by key {}, which this vault does NOT trust.",
             v.signer
         );
-        eprintln!(
+        errln!(
             "WARNING: it is intact, but authentic only if you trust that key (`mlguard keys trust` makes it so)."
         );
     }
@@ -100,7 +100,7 @@ fn rejected(e: SealError, path: &Path) -> anyhow::Result<ExitCode> {
     if matches!(e, SealError::Io { .. }) {
         return Err(e.into());
     }
-    eprintln!("error: {}: {e}", path.display());
+    errln!("error: {}: {e}", path.display());
     Ok(ExitCode::from(1))
 }
 

@@ -159,13 +159,13 @@ pub(crate) fn rotate(a: &RotateArgs, args: &VaultArgs, out: &mut Out) -> anyhow:
         match result {
             Ok(()) => out.line(&format!("  re-wrapped {}", path.display()))?,
             Err(e) => {
-                eprintln!("error: {}: {e:#}", path.display());
+                errln!("error: {}: {e:#}", path.display());
                 failed.push(path.clone());
             }
         }
     }
     if !failed.is_empty() {
-        eprintln!(
+        errln!(
             "{} artifact(s) could not be re-wrapped; earlier key versions are kept so nothing becomes unreadable",
             failed.len()
         );

@@ -345,3 +345,44 @@ fn data_poison_reports_conflicts_and_exit_codes() {
     let o = f.run(&["data", "poison", "old.csv", "--schema", "s.json", "--baseline", "old.csv"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
 }
+
+/// Nothing a file holds can reach the terminal raw: a header that retitles the window (OSC
+/// 0), one with a C1 control sequence introducer, one with a bidi override, and a file name
+/// with an escape, through the text and JSON outputs of every data command that names them.
+#[test]
+fn untrusted_names_never_reach_the_terminal_raw() {
+    let f = Fixture::new();
+    let header = "id,\x1b]0;owned\x07email,\u{9b}2Jage,plan\u{202e}";
+    let body = format!("{header}\n1,a@x.org,30,free\n2,b@x.org,41,pro\n3,c@x.org,,pro\n");
+    f.file("d.csv", &body);
+    f.file("evil\x1b[2J.csv", &body);
+    f.file("s.json", SCHEMA);
+    let raw = |b: &[u8]| {
+        let t = String::from_utf8_lossy(b);
+        t.chars().find(|&c| (c.is_control() && c != '\n' && c != '\t') || c == '\u{202e}')
+    };
+    let runs: [&[&str]; 8] = [
+        &["data", "pii", "d.csv"],
+        &["data", "pii", "d.csv", "--cells"],
+        &["data", "pii", "d.csv", "--format", "json"],
+        &["data", "infer-schema", "d.csv"],
+        &["data", "validate", "d.csv", "--schema", "s.json"],
+        &["data", "validate", "d.csv", "--schema", "s.json", "--format", "json"],
+        &["data", "pii", "evil\x1b[2J.csv"],
+        &["data", "validate", "missing\x1b]0;x\x07.csv", "--schema", "s.json"],
+    ];
+    for args in runs {
+        let o = f.run(args);
+        assert_eq!(raw(&o.stdout), None, "{args:?} stdout: {}", text(&o.stdout));
+        assert_eq!(raw(&o.stderr), None, "{args:?} stderr: {}", text(&o.stderr));
+    }
+    // JSON stays JSON, and says what the file holds.
+    let o = f.run(&["data", "pii", "d.csv", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["columns"][1]["name"], "\x1b]0;owned\x07email");
+    assert_eq!(v["columns"][3]["name"], "plan\u{202e}");
+    let o = f.run(&["data", "pii", "d.csv", "--cells"]);
+    let first = text(&o.stdout).lines().next().map(str::to_owned).unwrap_or_default();
+    let cell: serde_json::Value = serde_json::from_str(&first).expect("json line");
+    assert_eq!(cell["column"], "\x1b]0;owned\x07email");
+}

@@ -24,7 +24,9 @@
 mod finding;
 mod render;
 mod report;
+mod terminal;
 
 pub use finding::{Finding, Level, Location, Severity};
 pub use render::{TextOptions, render_sarif, render_text};
 pub use report::{CheckCount, REPORT_VERSION, Report, RuleMeta};
+pub use terminal::terminal_safe;

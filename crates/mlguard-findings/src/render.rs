@@ -2,6 +2,7 @@ use std::fmt::Write as _;
 
 use crate::finding::{Level, Severity};
 use crate::report::Report;
+use crate::terminal::terminal_safe;
 
 /// How to render a report as text.
 #[derive(Debug, Clone, Copy, Default)]
@@ -40,8 +41,8 @@ pub fn render_text(report: &Report, opts: TextOptions) -> String {
             out,
             "{level}[{}] {}: {}",
             f.check,
-            escape_controls(&f.location.to_string()),
-            escape_controls(&f.message)
+            escape(&f.location.to_string()),
+            escape(&f.message)
         );
         if let Some(v) = &f.value {
             let _ = write!(out, " (value: {})", quote(v));
@@ -57,7 +58,7 @@ pub fn render_text(report: &Report, opts: TextOptions) -> String {
             let _ = writeln!(out, "  {line:>5} | {code}");
         }
         if let Some(help) = &f.help {
-            let _ = writeln!(out, "        = help: {}", escape_controls(help));
+            let _ = writeln!(out, "        = help: {}", escape(help));
         }
     }
     if report.omitted > 0 {
@@ -67,33 +68,15 @@ pub fn render_text(report: &Report, opts: TextOptions) -> String {
     out
 }
 
-/// Text with its control characters escaped (`\u{1b}`), so it can never move the cursor or
-/// inject terminal escapes; tabs are kept.
-fn escape_controls(v: &str) -> String {
-    v.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> =
-                if c.is_control() && c != '\t' { c.escape_default().collect() } else { vec![c] };
-            escaped
-        })
-        .collect()
+/// Quotes a value for display, escaping quotes, backslashes and control characters so a
+/// value can never move the cursor or inject terminal escapes.
+fn quote(v: &str) -> String {
+    format!("\"{}\"", escape(&v.replace('\\', "\\\\").replace('"', "\\\"")))
 }
 
-/// Quotes a value for display, escaping control characters so a value can never move the
-/// cursor or inject terminal escapes.
-fn quote(v: &str) -> String {
-    let mut s = String::with_capacity(v.len() + 2);
-    s.push('"');
-    for ch in v.chars() {
-        match ch {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            c if c.is_control() => s.extend(c.escape_default()),
-            c => s.push(c),
-        }
-    }
-    s.push('"');
-    s
+/// Text with its control characters escaped (see [`terminal_safe`]).
+fn escape(v: &str) -> std::borrow::Cow<'_, str> {
+    terminal_safe(v, false)
 }
 
 fn paint(opts: TextOptions, level: Level, text: &str) -> String {
@@ -136,7 +119,7 @@ mod tests {
         );
         assert!(text.find("summary:") < text.find("error[constraint.maximum]"));
         assert!(text.contains("warning[csv.formula]"), "{text}");
-        assert!(text.contains("\\u{1b}[2J"), "control chars escaped: {text}");
+        assert!(text.contains("\\u001b[2J"), "control chars escaped: {text}");
         assert!(!text.contains('\u{1b}'), "no raw escape anywhere: {text}");
         assert!(text.contains("summary:"));
         assert!(!text.contains('\x1b'));
@@ -249,7 +232,7 @@ mod sarif_tests {
         );
         let text = render_text(&r, TextOptions::default());
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
-        assert!(text.contains("\\u{1b}[2J"), "{text}");
+        assert!(text.contains("\\u001b[2J"), "{text}");
     }
 
     #[test]
