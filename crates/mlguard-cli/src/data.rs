@@ -59,10 +59,27 @@ pub(crate) fn infer_schema(a: &InferArgs, out: &mut Out) -> anyhow::Result<ExitC
         if inferred.sampled { " (a sample: the file has more)" } else { "" },
         if pii.is_empty() { "none detected".to_owned() } else { pii.join(", ") }
     );
+    for (marker, columns) in &inferred.missing_markers {
+        errln!(
+            "read {marker:?} as a missing value ({} column{}: {}); it is in the schema's missingValues.",
+            columns.len(),
+            if columns.len() == 1 { "" } else { "s" },
+            list_some(columns, 6)
+        );
+    }
     errln!(
         "review it: ranges and enums describe the rows read, not the rules your data must follow."
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first `n` of `items`, then how many more.
+fn list_some(items: &[String], n: usize) -> String {
+    let mut text = items.iter().take(n).map(String::as_str).collect::<Vec<_>>().join(", ");
+    if items.len() > n {
+        text.push_str(&format!(" and {} more", items.len() - n));
+    }
+    text
 }
 
 pub(crate) fn validate(a: &ValidateArgs, out: &mut Out) -> anyhow::Result<ExitCode> {

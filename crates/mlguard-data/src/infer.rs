@@ -25,6 +25,16 @@ use crate::types::{CellType, Value, is_email, is_uuid};
 pub const DEFAULT_ENUM_MAX: usize = 12;
 /// Column names taken as the target when `--target` is not given.
 pub const TARGET_NAMES: &[&str] = &["label", "target", "y", "class"];
+/// Cells that stand for a missing value in files written by pandas (`to_csv` and the values
+/// `read_csv` reads as NaN), R (`write.csv` writes `NA`), Excel (`#N/A`) and databases
+/// (`NULL`). `infer-schema` reads them as missing and lists the ones it met in the schema's
+/// `missingValues`.
+pub const MISSING_MARKERS: &[&str] = &[
+    "NA", "N/A", "n/a", "NaN", "nan", "-NaN", "-nan", "<NA>", "#N/A", "#N/A N/A", "#NA", "NULL",
+    "null", "None", "-1.#IND", "-1.#QNAN", "1.#IND", "1.#QNAN",
+];
+// One bit per marker in `ColumnStats::markers`.
+const _: () = assert!(MISSING_MARKERS.len() <= 32);
 /// Share of values that must look like a kind of personal data for a value-based hint.
 const PII_SHARE: f64 = 0.8;
 /// Values per column on which phone, SSN, name and IP hints are judged.
@@ -63,6 +73,9 @@ pub struct Inferred {
     pub rows: u64,
     /// Whether the file has more rows than were read.
     pub sampled: bool,
+    /// The missing-value markers met ([`MISSING_MARKERS`]), each with the columns it was
+    /// met in; the schema's `missingValues` lists them.
+    pub missing_markers: Vec<(String, Vec<String>)>,
 }
 
 /// Drafts a schema for the CSV file at `path`.
@@ -142,8 +155,19 @@ pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, Da
         }
         None => Vec::new(),
     };
-    let schema = Schema { fields, primary_key, ..Schema::empty() };
-    Ok(Inferred { schema, rows, sampled: more })
+    let missing_markers: Vec<(String, Vec<String>)> = MISSING_MARKERS
+        .iter()
+        .enumerate()
+        .map(|(k, m)| {
+            let columns = cols.iter().filter(|c| c.markers & (1 << k) != 0).map(|c| c.name.clone());
+            ((*m).to_owned(), columns.collect::<Vec<_>>())
+        })
+        .filter(|(_, columns)| !columns.is_empty())
+        .collect();
+    let mut missing_values = vec![String::new()];
+    missing_values.extend(missing_markers.iter().map(|(m, _)| m.clone()));
+    let schema = Schema { fields, primary_key, missing_values, ..Schema::empty() };
+    Ok(Inferred { schema, rows, sampled: more, missing_markers })
 }
 
 /// The ISO readers of the temporal types, built once.
@@ -171,6 +195,10 @@ struct ColumnStats {
     enum_max: usize,
     present: u64,
     missing: u64,
+    /// Which [`MISSING_MARKERS`] were met (by index).
+    markers: u32,
+    /// Whether an integer was written as a float (`18.0`).
+    float_ints: bool,
     maybe_int: bool,
     maybe_num: bool,
     maybe_bool: bool,
@@ -227,6 +255,17 @@ fn tokens(name: &str) -> Vec<String> {
     out
 }
 
+/// `18.0`, `-3.00`: an integer written with a zero fraction.
+fn integral_float(s: &str) -> Option<i64> {
+    let (whole, fraction) = s.split_once('.')?;
+    let digits = whole.strip_prefix('-').unwrap_or(whole);
+    let ok = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !fraction.is_empty()
+        && fraction.bytes().all(|b| b == b'0');
+    if ok { whole.parse().ok() } else { None }
+}
+
 impl ColumnStats {
     fn new(name: &str, enum_max: usize) -> ColumnStats {
         let tokens = tokens(name);
@@ -241,6 +280,8 @@ impl ColumnStats {
             enum_max,
             present: 0,
             missing: 0,
+            markers: 0,
+            float_ints: false,
             maybe_int: true,
             maybe_num: true,
             maybe_bool: true,
@@ -279,16 +320,26 @@ impl ColumnStats {
             self.missing += 1;
             return;
         }
+        if let Some(k) = MISSING_MARKERS.iter().position(|m| *m == s) {
+            self.missing += 1;
+            self.markers |= 1 << k;
+            return;
+        }
         self.present += 1;
         self.max_chars = self.max_chars.max(s.chars().count());
         let int = if self.maybe_int {
-            s.parse::<i64>().ok().filter(|_| !s.starts_with('+'))
+            let int = s.parse::<i64>().ok().or_else(|| integral_float(s));
+            if int.is_some() && s.contains('.') {
+                self.float_ints = true;
+            }
+            int.filter(|_| !s.starts_with('+'))
         } else {
             None
         };
         match int {
             Some(v) => {
-                let digits = s.strip_prefix('-').unwrap_or(s);
+                let whole = s.split('.').next().unwrap_or(s);
+                let digits = whole.strip_prefix('-').unwrap_or(whole);
                 if digits.len() > 1 && digits.starts_with('0') {
                     self.leading_zero = true;
                 }
@@ -396,7 +447,9 @@ impl ColumnStats {
             FieldType::String
         } else if self.maybe_bool {
             FieldType::Boolean
-        } else if self.maybe_int && !self.leading_zero {
+        } else if self.maybe_int && !self.leading_zero && (!self.float_ints || self.missing > 0) {
+            // Integers written as floats (`18.0`) are what pandas writes for an integer column
+            // with gaps; without gaps they are a float column's values.
             FieldType::Integer
         } else if self.maybe_num && !self.leading_zero {
             FieldType::Number
@@ -777,6 +830,37 @@ mod tests {
         assert!(!f("note").constraints.required);
         // The draft is itself a valid schema.
         Schema::from_json(&s.to_json()).expect("draft loads");
+    }
+
+    #[test]
+    fn missing_markers_of_pandas_and_r_are_missing_and_listed() {
+        // An R export (NA) and a pandas one (integers with gaps written as floats).
+        let csv = "species,bill,mass,sex,note\nAdelie,39.1,3750.0,male,None\nAdelie,NA,,NA,x\nGentoo,46.1,4500.0,#N/A,y\n";
+        let inferred = infer_reader(csv.as_bytes(), &InferOptions::default()).expect("infer");
+        let s = &inferred.schema;
+        let f = |n: &str| s.field(n).expect(n);
+        assert_eq!(f("bill").field_type, FieldType::Number);
+        assert_eq!(f("mass").field_type, FieldType::Integer);
+        assert_eq!(f("sex").constraints.enum_values, None, "NA is no category");
+        assert!(!f("bill").constraints.required);
+        assert_eq!(s.missing_values, ["", "NA", "#N/A", "None"]);
+        let names: Vec<(&str, Vec<&str>)> = inferred
+            .missing_markers
+            .iter()
+            .map(|(m, c)| (m.as_str(), c.iter().map(String::as_str).collect()))
+            .collect();
+        assert_eq!(
+            names,
+            [("NA", vec!["bill", "sex"]), ("#N/A", vec!["sex"]), ("None", vec!["note"])]
+        );
+        // The draft validates the file it was drafted from.
+        let report = crate::validate_reader(csv.as_bytes(), "t.csv", s, &Default::default())
+            .expect("validate");
+        assert_eq!(report.errors(), 0, "{}", report.to_json());
+        // Floats with zero fractions and no gaps are a float column; a real fraction too.
+        let s = infer("a,b\n1.0,2\n2.0,3.5\n0.0,4\n");
+        assert_eq!(s.field("a").expect("a").field_type, FieldType::Number);
+        assert_eq!(s.field("b").expect("b").field_type, FieldType::Number);
     }
 
     #[test]

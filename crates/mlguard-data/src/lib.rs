@@ -34,7 +34,10 @@ mod validate;
 pub use check::NumericCells;
 pub use csv::{DEFAULT_MAX_FIELD_BYTES, MAX_FIELDS_PER_RECORD, MAX_RECORD_BYTES, TableReader};
 pub use error::{DataError, SchemaError};
-pub use infer::{DEFAULT_ENUM_MAX, InferOptions, Inferred, TARGET_NAMES, infer_path, infer_reader};
+pub use infer::{
+    DEFAULT_ENUM_MAX, InferOptions, Inferred, MISSING_MARKERS, TARGET_NAMES, infer_path,
+    infer_reader,
+};
 pub use schema::{
     Constraints, Field, FieldType, FieldsMatch, MAX_FIELDS, MAX_SCHEMA_BYTES, PiiKind, Protect,
     Role, Schema,

@@ -566,6 +566,18 @@ fn parse_integer(s: &str, o: &NumOpts) -> Result<i64, TypeError> {
         Some(b'+') => (false, &text.as_bytes()[1..]),
         _ => (false, text.as_bytes()),
     };
+    // "18.0": pandas writes an integer column that has gaps as floats; an integral value
+    // written with a zero fraction is that integer.
+    let digits = match digits.iter().position(|&b| b == b'.') {
+        Some(dot)
+            if dot > 0
+                && dot + 1 < digits.len()
+                && digits[dot + 1..].iter().all(|&b| b == b'0') =>
+        {
+            &digits[..dot]
+        }
+        _ => digits,
+    };
     if digits.is_empty() {
         return Err(TypeError::NotInteger);
     }
@@ -979,7 +991,14 @@ mod tests {
         assert_eq!(t.parse("42"), Ok(Value::Int(42)));
         assert_eq!(t.parse("-7"), Ok(Value::Int(-7)));
         assert_eq!(t.parse("+7"), Ok(Value::Int(7)));
-        assert_eq!(t.parse("1.0"), Err(TypeError::NotInteger));
+        // Integral values as pandas writes them when the column has gaps.
+        assert_eq!(t.parse("18.0"), Ok(Value::Int(18)));
+        assert_eq!(t.parse("-3.00"), Ok(Value::Int(-3)));
+        assert_eq!(t.parse("1.5"), Err(TypeError::NotInteger));
+        assert_eq!(t.parse("1.05"), Err(TypeError::NotInteger));
+        assert_eq!(t.parse("1."), Err(TypeError::NotInteger));
+        assert_eq!(t.parse(".0"), Err(TypeError::NotInteger));
+        assert_eq!(t.parse("1.0.0"), Err(TypeError::NotInteger));
         assert_eq!(t.parse("1e3"), Err(TypeError::NotInteger));
         assert_eq!(t.parse("-"), Err(TypeError::NotInteger));
         assert_eq!(t.parse("99999999999999999999"), Err(TypeError::IntegerRange));
