@@ -720,9 +720,8 @@ pub(crate) struct PoisonArgs {
     /// decrypted first).
     #[arg(long, value_name = "NAME[@VERSION]", conflicts_with = "baseline")]
     pub(crate) baseline_dataset: Option<String>,
-    /// Field delimiter: one ASCII character, or `tab`.
-    #[arg(long, default_value = ",", value_name = "CHAR")]
-    pub(crate) delimiter: String,
+    #[command(flatten)]
+    pub(crate) dialect: DialectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -738,9 +737,22 @@ pub(crate) struct PiiArgs {
     /// Print every span found as a JSON line.
     #[arg(long)]
     pub(crate) cells: bool,
-    /// Field delimiter: one ASCII character, or `tab`.
-    #[arg(long, default_value = ",", value_name = "CHAR")]
+    #[command(flatten)]
+    pub(crate) dialect: DialectArgs,
+}
+
+/// How a table file is read (every data command reads one the same way).
+#[derive(Debug, Args)]
+pub(crate) struct DialectArgs {
+    /// Field delimiter: one ASCII character, `tab`, or `auto` (the one of `,` `;` tab `|`
+    /// that the first lines agree on; `,` when they agree on none).
+    #[arg(long, default_value = "auto", value_name = "CHAR")]
     pub(crate) delimiter: String,
+    /// Text encoding: utf-8, utf-16le, latin1, windows-1252, ... (default: UTF-8, UTF-16
+    /// with a byte order mark, windows-1252 when the bytes are not UTF-8). gzip, bzip2 and
+    /// xz files are read by their content.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) encoding: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -814,9 +826,8 @@ pub(crate) struct ProtectArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = PiiFormat::Text)]
     pub(crate) format: PiiFormat,
-    /// Field delimiter of the input: one ASCII character, or `tab` (the output uses commas).
-    #[arg(long, default_value = ",", value_name = "CHAR")]
-    pub(crate) delimiter: String,
+    #[command(flatten)]
+    pub(crate) dialect: DialectArgs,
     #[command(flatten)]
     pub(crate) protect: ProtectFlags,
 }
@@ -837,9 +848,8 @@ pub(crate) struct InferArgs {
     /// Overwrite the output file if it exists.
     #[arg(long)]
     pub(crate) force: bool,
-    /// Field delimiter: one ASCII character, or `tab`.
-    #[arg(long, default_value = ",", value_name = "CHAR")]
-    pub(crate) delimiter: String,
+    #[command(flatten)]
+    pub(crate) dialect: DialectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -858,9 +868,8 @@ pub(crate) struct ValidateArgs {
     /// Treat warnings (formula injection, BOM, blank lines, mixed line endings) as errors.
     #[arg(long)]
     pub(crate) strict: bool,
-    /// Field delimiter: one ASCII character, or `tab`.
-    #[arg(long, default_value = ",", value_name = "CHAR")]
-    pub(crate) delimiter: String,
+    #[command(flatten)]
+    pub(crate) dialect: DialectArgs,
     /// Longest field accepted, in bytes.
     #[arg(long, default_value_t = mlguard_data::DEFAULT_MAX_FIELD_BYTES, value_name = "BYTES")]
     pub(crate) max_field_bytes: usize,

@@ -6,12 +6,13 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use mlguard_data::input::{self, Sniffed};
 use mlguard_data::{InferOptions, Schema, ValidateOptions};
 use mlguard_findings::{Report, TextOptions, render_text, terminal_safe};
 
 use crate::args::{
-    BirthDatesArg, Format, InferArgs, PiiArgs, PiiFormat, PoisonArgs, ProtectArgs, ProtectFlags,
-    ValidateArgs,
+    BirthDatesArg, DialectArgs, Format, InferArgs, PiiArgs, PiiFormat, PoisonArgs, ProtectArgs,
+    ProtectFlags, ValidateArgs,
 };
 use crate::output::{Out, delimiter, thousands};
 
@@ -32,17 +33,74 @@ pub(crate) fn load_schema(path: &Path) -> anyhow::Result<Schema> {
     Schema::from_json_str(&text).with_context(|| format!("invalid schema {}", path.display()))
 }
 
-pub(crate) fn infer_schema(a: &InferArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let opts = InferOptions {
-        target: a.target.clone(),
-        sample_rows: a.sample_rows,
-        delimiter: delimiter(&a.delimiter)?,
-        ..InferOptions::default()
+/// A table file (`-`: standard input) opened as every data command reads one
+/// ([`input::open_reader`]), with its delimiter (`--delimiter`, or the one sniffed).
+pub(crate) struct Table {
+    pub(crate) reader: Box<dyn Read + Send>,
+    pub(crate) delimiter: u8,
+    pub(crate) sniffed: Sniffed,
+}
+
+pub(crate) fn open_table(file: &Path, d: &DialectArgs) -> anyhow::Result<Table> {
+    let encoding = d.encoding.as_deref().map(input::encoding_for_label).transpose()?;
+    let (reader, sniffed) = if file.as_os_str() == "-" {
+        input::open_reader(Box::new(io::stdin()), encoding)?
+    } else {
+        input::open_path(file, encoding)
+            .with_context(|| format!("cannot read {}", file.display()))?
     };
+    let delimiter = match d.delimiter.as_str() {
+        "auto" => sniffed.delimiter.unwrap_or(b','),
+        other => delimiter(other)?,
+    };
+    Ok(Table { reader, delimiter, sniffed })
+}
+
+impl Table {
+    /// Says on standard error what was guessed about the file, when it is not plain
+    /// comma-separated UTF-8 (each guess can be overridden).
+    pub(crate) fn note(&self, file: &Path, d: &DialectArgs) {
+        let mut read = Vec::new();
+        if let Some(c) = self.sniffed.compression {
+            read.push(format!("{c}-compressed"));
+        }
+        if self.sniffed.encoding_guessed {
+            read.push(format!(
+                "{} text (it is not UTF-8; --encoding to choose another)",
+                self.sniffed.encoding
+            ));
+        } else if self.sniffed.encoding != "UTF-8" {
+            read.push(format!("{} text", self.sniffed.encoding));
+        }
+        if d.delimiter == "auto" && self.delimiter != b',' {
+            let shown = if self.delimiter == b'\t' {
+                "tab".to_owned()
+            } else {
+                format!("'{}'", char::from(self.delimiter))
+            };
+            read.push(format!("delimiter {shown} (guessed; --delimiter to choose)"));
+        }
+        if !read.is_empty() {
+            errln!("note: read {} as {}", file.display(), read.join(", "));
+        }
+    }
+}
+
+pub(crate) fn infer_schema(a: &InferArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     if let Some(o) = a.output.as_ref().filter(|o| o.exists() && !a.force) {
         bail!("{} exists; pass --force to overwrite it", o.display());
     }
-    let inferred = mlguard_data::infer_path(&a.file, &opts)?;
+    let table = open_table(&a.file, &a.dialect)?;
+    table.note(&a.file, &a.dialect);
+    let opts = InferOptions {
+        target: a.target.clone(),
+        sample_rows: a.sample_rows,
+        delimiter: table.delimiter,
+        decimal_comma: table.sniffed.decimal_comma,
+        index_column: table.sniffed.index_column,
+        ..InferOptions::default()
+    };
+    let inferred = mlguard_data::infer_reader(table.reader, &opts)?;
     let mut text = serde_json::to_string_pretty(&inferred.schema.to_json())?;
     text.push('\n');
     match &a.output {
@@ -84,19 +142,32 @@ fn list_some(items: &[String], n: usize) -> String {
 
 pub(crate) fn validate(a: &ValidateArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let schema = load_schema(&a.schema)?;
+    let table = open_table(&a.file, &a.dialect)?;
+    table.note(&a.file, &a.dialect);
     let opts = ValidateOptions {
         max_errors: a.max_errors,
         strict: a.strict,
-        delimiter: delimiter(&a.delimiter)?,
+        delimiter: table.delimiter,
         max_field_bytes: a.max_field_bytes.max(1),
         threads: a.threads,
     };
-    let report = if a.file.as_os_str() == "-" {
-        let stdin: Box<dyn Read + Send> = Box::new(io::stdin());
-        mlguard_data::validate_reader(stdin, "<stdin>", &schema, &opts)?
-    } else {
-        mlguard_data::validate_path(&a.file, &schema, &opts)?
-    };
+    let name =
+        if a.file.as_os_str() == "-" { "<stdin>".to_owned() } else { a.file.display().to_string() };
+    let report = mlguard_data::validate_reader(table.reader, &name, &schema, &opts)?;
+    let has = |check: &str| report.counts.iter().any(|c| c.check == check);
+    if let Some(d) = table.sniffed.delimiter.filter(|&d| d != table.delimiter)
+        && has("header.missing-field")
+    {
+        let shown = if d == b'\t' { "tab".to_owned() } else { format!("'{}'", char::from(d)) };
+        errln!(
+            "hint: the file's lines are separated by {shown}: did you mean --delimiter {shown}?"
+        );
+    }
+    if table.sniffed.decimal_comma && has("cell.type") {
+        errln!(
+            "hint: the numbers in this file use a decimal comma (3,75): give the number fields \"decimalChar\": \",\" (infer-schema writes it)"
+        );
+    }
     match a.format {
         Format::Json => out.line(&report.to_json())?,
         Format::Sarif => out.line(&mlguard_findings::render_sarif(&report))?,
@@ -139,14 +210,9 @@ pub(crate) fn pii(a: &PiiArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
         }
         h
     };
-    let delim = delimiter(&a.delimiter)?;
-    let input: Box<dyn Read> = if a.file.as_os_str() == "-" {
-        Box::new(io::stdin())
-    } else {
-        Box::new(io::BufReader::new(
-            fs::File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?,
-        ))
-    };
+    let table = open_table(&a.file, &a.dialect)?;
+    table.note(&a.file, &a.dialect);
+    let (delim, input) = (table.delimiter, io::BufReader::new(table.reader));
     let mut write_error: Option<io::Error> = None;
     #[derive(serde::Serialize)]
     struct CellSpan<'a> {
@@ -266,19 +332,22 @@ pub(crate) fn poison(
         bail!("--outlier-z must be a positive number, not {}", a.outlier_z);
     }
     let schema = load_schema(&a.schema)?;
-    let open = || -> Result<io::BufReader<fs::File>, mlguard_vault::VaultError> {
-        fs::File::open(&a.file).map(io::BufReader::new).map_err(|source| {
+    let table = open_table(&a.file, &a.dialect)?;
+    table.note(&a.file, &a.dialect);
+    let open = || -> Result<io::BufReader<Box<dyn Read + Send>>, mlguard_vault::VaultError> {
+        open_table(&a.file, &a.dialect).map(|t| io::BufReader::new(t.reader)).map_err(|e| {
             mlguard_vault::VaultError::Io {
                 context: format!("cannot read {}", a.file.display()),
-                source,
+                source: io::Error::other(format!("{e:#}")),
             }
         })
     };
     let opts = PoisonOptions {
         outlier_z: a.outlier_z,
-        delimiter: delimiter(&a.delimiter)?,
+        delimiter: table.delimiter,
         ..PoisonOptions::default()
     };
+    drop(table);
     let name = a.file.display().to_string();
     // A stored version is decrypted into a scratch file inside the vault, removed after.
     let mut _scratch = None;
@@ -438,7 +507,9 @@ pub(crate) fn protect(
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
     let schema = load_schema(&a.schema)?;
-    let opts = protect_options(&a.protect, delimiter(&a.delimiter)?)?;
+    let table = open_table(&a.file, &a.dialect)?;
+    table.note(&a.file, &a.dialect);
+    let opts = protect_options(&a.protect, table.delimiter)?;
     if a.output.exists() && !a.force {
         bail!("{} exists; pass --force to overwrite it", a.output.display());
     }
@@ -453,12 +524,8 @@ pub(crate) fn protect(
         )
         .detail(serde_json::json!({"output": a.output.display().to_string(), "k": opts.k})),
     )?;
-    let open = || {
-        fs::File::open(&a.file)
-            .map(io::BufReader::new)
-            .with_context(|| format!("cannot read {}", a.file.display()))
-    };
-    let (first, second) = (open()?, open()?);
+    let second = open_table(&a.file, &a.dialect)?;
+    let (first, second) = (io::BufReader::new(table.reader), io::BufReader::new(second.reader));
     let mut result = None;
     let written = mlguard_seal::write_atomic_with(&a.output, a.force, |f| {
         let mut w = io::BufWriter::with_capacity(1 << 20, f);

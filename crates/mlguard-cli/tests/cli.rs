@@ -386,3 +386,66 @@ fn untrusted_names_never_reach_the_terminal_raw() {
     let cell: serde_json::Value = serde_json::from_str(&first).expect("json line");
     assert_eq!(cell["column"], "\x1b]0;owned\x07email");
 }
+
+/// Files as customers send them: a gzip-compressed, Latin-1, semicolon-separated table with
+/// decimal commas goes from draft to valid without an option; binary files are refused with
+/// what they are; pandas' index column is named in the error.
+#[test]
+fn tables_as_they_come_compressed_latin1_semicolons_decimal_commas() {
+    let f = Fixture::new();
+    let mut table = String::from("name;height;city;year\n");
+    for i in 0..60 {
+        table.push_str(&format!(
+            "{};{},{:02};{};{}\n",
+            ["Zoë", "José"][i % 2],
+            1 + i % 2,
+            i,
+            ["Köln", "Málaga"][i % 2],
+            2007 + i % 3
+        ));
+    }
+    let (latin1, _, _) = encoding_rs::WINDOWS_1252.encode(&table);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &latin1).expect("gzip");
+    std::fs::write(f.dir.path().join("eu.csv.gz"), gz.finish().expect("gzip")).expect("write");
+    std::fs::write(f.dir.path().join("eu.csv"), &latin1).expect("write");
+    let o = f.run(&["data", "infer-schema", "eu.csv.gz", "-o", "eu.json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("gzip-compressed, windows-1252 text") && err.contains("delimiter ';'"),
+        "{err}"
+    );
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(f.dir.path().join("eu.json")).expect("schema"),
+    )
+    .expect("json");
+    assert_eq!(schema["fields"][1]["type"], "number");
+    assert_eq!(schema["fields"][1]["decimalChar"], ",");
+    assert_eq!(schema["fields"][2]["constraints"]["enum"], serde_json::json!(["Köln", "Málaga"]));
+    for file in ["eu.csv.gz", "eu.csv"] {
+        let o = f.run(&["data", "validate", file, "--schema", "eu.json"]);
+        assert_eq!(o.status.code(), Some(0), "{file}: {}{}", text(&o.stdout), text(&o.stderr));
+    }
+    // A delimiter given wrong is pointed out.
+    let o = f.run(&["data", "validate", "eu.csv", "--schema", "eu.json", "--delimiter", ","]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("did you mean --delimiter ';'?"), "{}", text(&o.stderr));
+    let o = f.run(&["data", "pii", "eu.csv.gz", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["columns"][2]["name"], "city");
+    // Not tables at all.
+    f.file("p.csv", "PAR1\u{15}\u{4}whatever");
+    let o = f.run(&["data", "pii", "p.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("not a CSV file: it looks like a Parquet file"),
+        "{}",
+        text(&o.stderr)
+    );
+    // pandas' index.
+    f.file("ix.csv", ",a,b\n0,x,1\n1,y,2\n2,z,3\n");
+    let o = f.run(&["data", "infer-schema", "ix.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("index=False"), "{}", text(&o.stderr));
+}

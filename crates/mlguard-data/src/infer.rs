@@ -7,7 +7,6 @@
 //! observed ranges and enums describe the sample, not the rules of the data.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
 use std::hash::BuildHasher;
 use std::io::Read;
 use std::path::Path;
@@ -51,6 +50,11 @@ pub struct InferOptions {
     pub delimiter: u8,
     /// Largest distinct count that makes a string column an enum.
     pub enum_max: usize,
+    /// Numbers are written with a decimal comma (`3,75`): number fields get `decimalChar`.
+    pub decimal_comma: bool,
+    /// The first column looks like the index pandas writes (unnamed, 0, 1, 2, ...): named
+    /// in the error that an unnamed column gets.
+    pub index_column: bool,
 }
 
 impl Default for InferOptions {
@@ -60,6 +64,8 @@ impl Default for InferOptions {
             sample_rows: None,
             delimiter: b',',
             enum_max: DEFAULT_ENUM_MAX,
+            decimal_comma: false,
+            index_column: false,
         }
     }
 }
@@ -80,9 +86,8 @@ pub struct Inferred {
 
 /// Drafts a schema for the CSV file at `path`.
 pub fn infer_path(path: &Path, opts: &InferOptions) -> Result<Inferred, DataError> {
-    let file =
-        File::open(path).map_err(|source| DataError::Read { path: path.to_owned(), source })?;
-    infer_reader(file, opts)
+    let (src, _) = crate::input::open_path(path, None)?;
+    infer_reader(src, opts)
 }
 
 /// Drafts a schema for CSV read from `src`.
@@ -99,6 +104,11 @@ pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, Da
         head.record(0).map(|f| String::from_utf8_lossy(f).trim().to_owned()).collect();
     let mut seen = HashSet::new();
     for (i, h) in header.iter().enumerate() {
+        if h.is_empty() && i == 0 && opts.index_column {
+            return Err(DataError::Input(
+                "header column 1 has no name and counts rows from 0: it is the index pandas writes with df.to_csv(); write the file with df.to_csv(path, index=False), or name the column".into(),
+            ));
+        }
         if h.is_empty() {
             return Err(DataError::Input(format!(
                 "header column {} has no name; name it before inferring a schema",
@@ -132,7 +142,11 @@ pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, Da
         for i in 0..batch.records.len() {
             rows += 1;
             for (c, raw) in batch.record(i).take(cols.len()).enumerate() {
-                cols[c].add(&String::from_utf8_lossy(raw), &iso);
+                let cell = String::from_utf8_lossy(raw);
+                match opts.decimal_comma.then(|| decimal_comma_number(&cell)).flatten() {
+                    Some(number) => cols[c].add(&number, &iso),
+                    None => cols[c].add(&cell, &iso),
+                }
             }
         }
     }
@@ -147,6 +161,11 @@ pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, Da
     });
     let mut fields: Vec<Field> =
         cols.iter().map(|c| c.to_field(rows, target.as_deref() == Some(c.name.as_str()))).collect();
+    if opts.decimal_comma {
+        for f in fields.iter_mut().filter(|f| f.field_type == FieldType::Number) {
+            f.decimal_char = Some(",".into());
+        }
+    }
     let primary = fields.iter().position(|f| f.role == Some(Role::Id));
     let primary_key = match primary {
         Some(i) => {
@@ -253,6 +272,17 @@ fn tokens(name: &str) -> Vec<String> {
         out.push(cur);
     }
     out
+}
+
+/// `3,75` as `3.75`: a number written with a decimal comma (and nothing else).
+fn decimal_comma_number(cell: &str) -> Option<String> {
+    let (whole, fraction) = cell.split_once(',')?;
+    let digits = whole.strip_prefix('-').unwrap_or(whole);
+    let ok = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !fraction.is_empty()
+        && fraction.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| format!("{whole}.{fraction}"))
 }
 
 /// `18.0`, `-3.00`: an integer written with a zero fraction.

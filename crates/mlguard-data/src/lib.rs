@@ -22,6 +22,7 @@ mod check;
 mod csv;
 mod error;
 mod infer;
+pub mod input;
 mod pattern;
 pub mod pii;
 pub mod poison;

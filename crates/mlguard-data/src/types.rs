@@ -567,10 +567,12 @@ fn parse_integer(s: &str, o: &NumOpts) -> Result<i64, TypeError> {
         _ => (false, text.as_bytes()),
     };
     // "18.0": pandas writes an integer column that has gaps as floats; an integral value
-    // written with a zero fraction is that integer.
+    // written with a zero fraction is that integer. Not with a group character, where
+    // "1.000" may be a thousand written with the wrong one.
     let digits = match digits.iter().position(|&b| b == b'.') {
         Some(dot)
-            if dot > 0
+            if o.group.is_none()
+                && dot > 0
                 && dot + 1 < digits.len()
                 && digits[dot + 1..].iter().all(|&b| b == b'0') =>
         {

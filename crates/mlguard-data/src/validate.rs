@@ -9,7 +9,6 @@
 //! with probability about n²/2⁶⁵, 4·10⁻⁷ at four million rows).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::File;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::io::Read;
 use std::path::Path;
@@ -68,9 +67,9 @@ pub fn validate_path(
     schema: &Schema,
     opts: &ValidateOptions,
 ) -> Result<Report, DataError> {
-    let file =
-        File::open(path).map_err(|source| DataError::Read { path: path.to_owned(), source })?;
-    validate_reader(file, &path.display().to_string(), schema, opts)
+    // Compressed, UTF-16 or Latin-1 files read as every data command reads them.
+    let (src, _) = crate::input::open_path(path, None)?;
+    validate_reader(src, &path.display().to_string(), schema, opts)
 }
 
 /// Validates CSV read from `src`; `name` is used in locations.

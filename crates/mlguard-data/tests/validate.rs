@@ -81,7 +81,7 @@ fn every_type_valid_and_invalid() {
     );
     single_field(
         json!({"type": "integer"}),
-        &[("42", ""), ("-7", ""), ("4.0", t), ("4e2", t), ("99999999999999999999", t)],
+        &[("42", ""), ("-7", ""), ("4.0", ""), ("4.5", t), ("4e2", t), ("99999999999999999999", t)],
     );
     single_field(json!({"type": "integer", "groupChar": ","}), &[("1,000", ""), ("1.000", t)]);
     single_field(json!({"type": "boolean"}), &[("true", ""), ("FALSE", ""), ("1", ""), ("yes", t)]);

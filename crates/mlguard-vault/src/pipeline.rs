@@ -641,11 +641,7 @@ impl Vault {
             )));
         }
         let key = self.pseudonym_key()?;
-        let open_csv = || {
-            File::open(csv)
-                .map(BufReader::new)
-                .map_err(io_err(format!("cannot read {}", csv.display())))
-        };
+        let open_csv = || mlguard_data::input::open_path(csv, None).map(|(r, _)| BufReader::new(r));
         let protected = self.scratch("protected")?;
         let protection = {
             let mut w = io::BufWriter::new(protected.as_file());
@@ -997,7 +993,7 @@ impl Vault {
                 "rejected": bad.len(),
             }),
         ))?;
-        let file = File::open(input).map_err(io_err(format!("cannot read {}", input.display())))?;
+        let (file, _) = mlguard_data::input::open_path(input, None)?;
         let table = TableReader::new(BufReader::new(file), b',')?;
         let header = table.header().to_vec();
         let id_pos = id_field.as_ref().and_then(|id| header.iter().position(|h| h == id));

@@ -1,0 +1,428 @@
+//! Opening a table as it was sent: compressed, in another encoding, with another
+//! delimiter, or not a table at all.
+//!
+//! Every data command reads its file through [`open_reader`] (or [`open_path`]), so each
+//! one behaves the same way on the same file: gzip, bzip2 and xz are read by their content
+//! (not by the file name); UTF-16 (with its byte order mark) and files that are not UTF-8
+//! (Latin-1 and Windows-1252, what Excel and older systems write) are read as text
+//! transcoded to UTF-8, unless `--encoding` says which encoding it is; binary files
+//! (Parquet, Arrow, zip and Excel workbooks, pickles, NumPy arrays, anything with NUL bytes)
+//! are refused with what they look like. The first lines are sniffed for the delimiter
+//! (`,`, `;`, tab or `|`), a decimal comma and a pandas index column.
+
+use std::io::{self, Cursor, Read};
+use std::path::Path;
+
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+
+use crate::error::DataError;
+
+/// Bytes looked at before reading: enough for the first lines of any table.
+const HEAD: usize = 64 * 1024;
+
+/// What was found out about a table before reading it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sniffed {
+    /// The compression read through (`gzip`, `bzip2`, `xz`), if any.
+    pub compression: Option<&'static str>,
+    /// The encoding the text was read in (`UTF-8`, `UTF-16LE`, `windows-1252`, ...).
+    pub encoding: &'static str,
+    /// Whether the encoding was guessed because the bytes were not UTF-8 (worth a note).
+    pub encoding_guessed: bool,
+    /// The delimiter the first lines agree on, if they agree on one.
+    pub delimiter: Option<u8>,
+    /// Numbers with a decimal comma (`3,75`) in the first lines, and none with a point.
+    pub decimal_comma: bool,
+    /// The first column has no name and counts rows from 0: the index `df.to_csv()` writes.
+    pub index_column: bool,
+}
+
+/// An encoding by one of its WHATWG labels (`utf-8`, `latin1`, `windows-1252`, `utf-16le`,
+/// `iso-8859-15`, ...).
+pub fn encoding_for_label(label: &str) -> Result<&'static Encoding, DataError> {
+    Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+        DataError::Input(format!(
+            "unknown encoding {label:?}: use a name such as utf-8, utf-16le, latin1 or windows-1252"
+        ))
+    })
+}
+
+/// Opens the table at `path`; see [`open_reader`].
+pub fn open_path(
+    path: &Path,
+    encoding: Option<&'static Encoding>,
+) -> Result<(Box<dyn Read + Send>, Sniffed), DataError> {
+    let file = std::fs::File::open(path)
+        .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
+    open_reader(Box::new(file), encoding)
+}
+
+/// Reads what `src` holds as UTF-8 text: decompressed and transcoded as needed, with what
+/// was sniffed from its first lines. `encoding` forces the text's encoding.
+pub fn open_reader(
+    src: Box<dyn Read + Send>,
+    encoding: Option<&'static Encoding>,
+) -> Result<(Box<dyn Read + Send>, Sniffed), DataError> {
+    let (head, src) = peek(src, HEAD)?;
+    let (compression, src): (Option<&'static str>, Box<dyn Read + Send>) = if head
+        .starts_with(&[0x1f, 0x8b])
+    {
+        (Some("gzip"), Box::new(flate2::read::MultiGzDecoder::new(src)))
+    } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)) {
+        (Some("bzip2"), Box::new(bzip2::read::MultiBzDecoder::new(src)))
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
+        (Some("xz"), Box::new(XzReader::new(src)))
+    } else {
+        (None, src)
+    };
+    let (head, src) = if compression.is_some() { peek(src, HEAD)? } else { (head, src) };
+    if let Some(what) = binary_kind(&head) {
+        return Err(DataError::Input(format!(
+            "this is not a CSV file: it looks like {what}{}",
+            match what {
+                w if w.starts_with("a Parquet") || w.starts_with("an Arrow") => {
+                    "; convert it to CSV first (pandas: pd.read_parquet(path).to_csv(out, index=False))"
+                }
+                w if w.starts_with("a zip") => {
+                    "; save the sheet as CSV first (pandas: pd.read_excel(path).to_csv(out, index=False))"
+                }
+                _ => "",
+            }
+        )));
+    }
+    let bom = Encoding::for_bom(&head).map(|(e, _)| e);
+    let (chosen, guessed) = match (encoding, bom) {
+        (Some(e), _) => (e, false),
+        (None, Some(e)) => (e, false),
+        (None, None) if utf8_prefix(&head) => (UTF_8, false),
+        (None, None) => (WINDOWS_1252, true),
+    };
+    let text_head = chosen.decode_with_bom_removal(&head).0.into_owned();
+    // UTF-8 is read as it is (the CSV reader skips its byte order mark and names the line
+    // of any invalid byte); every other encoding is transcoded.
+    let src: Box<dyn Read + Send> =
+        if chosen == UTF_8 { src } else { Box::new(Transcode::new(src, chosen)) };
+    let mut sniffed = sniff(&text_head);
+    sniffed.compression = compression;
+    sniffed.encoding = chosen.name();
+    sniffed.encoding_guessed = guessed;
+    Ok((src, sniffed))
+}
+
+/// The first `n` bytes of `src` (fewer at its end), and a reader of all of it.
+fn peek(
+    mut src: Box<dyn Read + Send>,
+    n: usize,
+) -> Result<(Vec<u8>, Box<dyn Read + Send>), DataError> {
+    let mut head = Vec::with_capacity(n);
+    (&mut src)
+        .take(n as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| DataError::Input(format!("cannot read the input: {e}")))?;
+    let rest: Box<dyn Read + Send> = Box::new(Cursor::new(head.clone()).chain(src));
+    Ok((head, rest))
+}
+
+/// What a binary file looks like, from its first bytes; `None` for text.
+fn binary_kind(head: &[u8]) -> Option<&'static str> {
+    const KINDS: &[(&[u8], &str)] = &[
+        (b"PAR1", "a Parquet file"),
+        (b"ARROW1", "an Arrow IPC file"),
+        (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook is one)"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook"),
+        (b"\x93NUMPY", "a NumPy array"),
+        (b"\x89HDF\r\n\x1a\n", "an HDF5 file"),
+        (b"SQLite format 3\x00", "an SQLite database"),
+        (b"\x28\xb5\x2f\xfd", "a zstd-compressed file (decompress it with `zstd -d` first)"),
+        (b"%PDF", "a PDF document"),
+    ];
+    if let Some((_, what)) = KINDS.iter().find(|(magic, _)| head.starts_with(magic)) {
+        return Some(what);
+    }
+    if head.first() == Some(&0x80) && head.get(1).is_some_and(|p| (2..=5).contains(p)) {
+        return Some("a pickle");
+    }
+    // UTF-16 text has NUL bytes; other text has none.
+    let utf16 = head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]);
+    (!utf16 && head.contains(&0)).then_some("a binary file (it has NUL bytes)")
+}
+
+/// Whether `head` is UTF-8, but for a character cut at its end.
+fn utf8_prefix(head: &[u8]) -> bool {
+    match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
+}
+
+/// The dialect the first lines of `text` agree on.
+fn sniff(text: &str) -> Sniffed {
+    // Whole lines only: the last one may be cut.
+    let lines: Vec<&str> = text
+        .lines()
+        .take(if text.len() >= HEAD { text.lines().count().saturating_sub(1) } else { usize::MAX })
+        .filter(|l| !l.trim().is_empty())
+        .take(100)
+        .collect();
+    let mut sniffed = Sniffed {
+        compression: None,
+        encoding: "UTF-8",
+        encoding_guessed: false,
+        delimiter: None,
+        decimal_comma: false,
+        index_column: false,
+    };
+    let Some(header) = lines.first() else { return sniffed };
+    // A delimiter is one the header has and most lines have as often.
+    let mut best: Option<(u8, usize)> = None;
+    for d in [b',', b';', b'\t', b'|'] {
+        let n = count_outside_quotes(header, d);
+        if n == 0 {
+            continue;
+        }
+        let agree = lines[1..].iter().filter(|l| count_outside_quotes(l, d) == n).count();
+        if lines.len() > 1 && (agree as f64) < 0.8 * (lines.len() - 1) as f64 {
+            continue;
+        }
+        if best.is_none_or(|(_, m)| n > m) {
+            best = Some((d, n));
+        }
+    }
+    sniffed.delimiter = best.map(|(d, _)| d);
+    let d = sniffed.delimiter.unwrap_or(b',');
+    fn cells(l: &str, d: u8) -> Vec<&str> {
+        l.split(char::from(d)).map(|c| c.trim().trim_matches('"')).collect()
+    }
+    if d != b',' {
+        let numeric = |c: &str, sep: char| {
+            let c = c.strip_prefix('-').unwrap_or(c);
+            c.split_once(sep).is_some_and(|(a, b)| {
+                !a.is_empty()
+                    && !b.is_empty()
+                    && a.bytes().chain(b.bytes()).all(|x| x.is_ascii_digit())
+            })
+        };
+        let (mut comma, mut point) = (0, 0);
+        for l in &lines[1..] {
+            for c in cells(l, d) {
+                comma += usize::from(numeric(c, ','));
+                point += usize::from(numeric(c, '.'));
+            }
+        }
+        sniffed.decimal_comma = comma > 0 && point == 0;
+    }
+    let first_unnamed = cells(header, d).first().is_some_and(|c| c.is_empty());
+    sniffed.index_column = first_unnamed
+        && lines.len() > 1
+        && lines[1..]
+            .iter()
+            .enumerate()
+            .all(|(i, l)| cells(l, d).first() == Some(&i.to_string().as_str()));
+    sniffed
+}
+
+/// How many times `d` appears in `line` outside double quotes.
+fn count_outside_quotes(line: &str, d: u8) -> usize {
+    let mut quoted = false;
+    line.bytes()
+        .filter(|&b| {
+            if b == b'"' {
+                quoted = !quoted;
+            }
+            b == d && !quoted
+        })
+        .count()
+}
+
+/// Text in another encoding, read as UTF-8.
+struct Transcode<R> {
+    src: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    start: usize,
+    end: usize,
+    output: Vec<u8>,
+    out_start: usize,
+    out_end: usize,
+    eof: bool,
+    done: bool,
+}
+
+impl<R: Read> Transcode<R> {
+    fn new(src: R, encoding: &'static Encoding) -> Transcode<R> {
+        Transcode {
+            src,
+            decoder: encoding.new_decoder_with_bom_removal(),
+            input: vec![0; 64 * 1024],
+            start: 0,
+            end: 0,
+            output: vec![0; 3 * 64 * 1024 + 16],
+            out_start: 0,
+            out_end: 0,
+            eof: false,
+            done: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Transcode<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.out_start == self.out_end && !self.done {
+            if self.start == self.end && !self.eof {
+                self.start = 0;
+                self.end = match self.src.read(&mut self.input) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                self.eof = self.end == 0;
+            }
+            let (result, read, written, _) = self.decoder.decode_to_utf8(
+                &self.input[self.start..self.end],
+                &mut self.output,
+                self.eof,
+            );
+            self.start += read;
+            self.out_start = 0;
+            self.out_end = written;
+            if self.eof && result == encoding_rs::CoderResult::InputEmpty {
+                self.done = true;
+            }
+        }
+        let n = buf.len().min(self.out_end - self.out_start);
+        buf[..n].copy_from_slice(&self.output[self.out_start..self.out_start + n]);
+        self.out_start += n;
+        Ok(n)
+    }
+}
+
+/// An xz stream, decompressed as it is read (lzma-rs decompresses into a writer: a thread
+/// feeds a pipe).
+struct XzReader {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    pending: Vec<u8>,
+    at: usize,
+}
+
+impl XzReader {
+    fn new(src: Box<dyn Read + Send>) -> XzReader {
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        std::thread::spawn(move || {
+            struct Sink(std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>);
+            impl io::Write for Sink {
+                fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+                    self.0
+                        .send(Ok(b.to_vec()))
+                        .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "reader gone"))?;
+                    Ok(b.len())
+                }
+                fn flush(&mut self) -> io::Result<()> {
+                    Ok(())
+                }
+            }
+            let mut sink = io::BufWriter::with_capacity(64 * 1024, Sink(tx.clone()));
+            let result = lzma_rs::xz_decompress(&mut io::BufReader::new(src), &mut sink)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("xz: {e}")))
+                .and_then(|()| io::Write::flush(&mut sink));
+            if let Err(e) = result {
+                let _ = tx.send(Err(e));
+            }
+        });
+        XzReader { rx, pending: Vec::new(), at: 0 }
+    }
+}
+
+impl Read for XzReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.pending.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.pending = chunk;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.pending.len() - self.at);
+        buf[..n].copy_from_slice(&self.pending[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(
+        bytes: Vec<u8>,
+        enc: Option<&'static Encoding>,
+    ) -> Result<(String, Sniffed), DataError> {
+        let (mut r, s) = open_reader(Box::new(Cursor::new(bytes)), enc)?;
+        let mut text = String::new();
+        r.read_to_string(&mut text).expect("utf-8 text");
+        Ok((text, s))
+    }
+
+    const TABLE: &str = "name;height;city\nZoë;1,75;Köln\nJosé;1,62;Málaga\n";
+
+    #[test]
+    fn delimiter_decimal_comma_and_index_are_sniffed() {
+        let (text, s) = read_all(TABLE.as_bytes().to_vec(), None).expect("read");
+        assert_eq!(text, TABLE);
+        assert_eq!((s.delimiter, s.decimal_comma, s.encoding), (Some(b';'), true, "UTF-8"));
+        let (_, s) =
+            read_all(b",a,b\n0,x,1.5\n1,y,2.5\n2,\"z,w\",3\n".to_vec(), None).expect("read");
+        assert_eq!((s.delimiter, s.decimal_comma, s.index_column), (Some(b','), false, true));
+        let (_, s) = read_all(b"a\tb\n1\t2\n".to_vec(), None).expect("read");
+        assert_eq!(s.delimiter, Some(b'\t'));
+    }
+
+    #[test]
+    fn latin1_utf16_and_compressed_files_read_as_utf8() {
+        let (latin1, _, _) = WINDOWS_1252.encode(TABLE);
+        let (text, s) = read_all(latin1.into_owned(), None).expect("latin1");
+        assert_eq!(text, TABLE);
+        assert!(s.encoding_guessed);
+        assert_eq!(s.encoding, "windows-1252");
+        let mut utf16 = vec![0xff, 0xfe];
+        utf16.extend(TABLE.encode_utf16().flat_map(u16::to_le_bytes));
+        let (text, s) = read_all(utf16, None).expect("utf16");
+        assert_eq!((text.as_str(), s.encoding), (TABLE, "UTF-16LE"));
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        io::Write::write_all(&mut gz, TABLE.as_bytes()).expect("gzip");
+        let (text, s) = read_all(gz.finish().expect("gzip"), None).expect("gz");
+        assert_eq!((text.as_str(), s.compression), (TABLE, Some("gzip")));
+        let mut xz = Vec::new();
+        lzma_rs::xz_compress(&mut io::BufReader::new(TABLE.as_bytes()), &mut xz).expect("xz");
+        let (text, s) = read_all(xz, None).expect("xz");
+        assert_eq!((text.as_str(), s.compression), (TABLE, Some("xz")));
+        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+        io::Write::write_all(&mut bz, TABLE.as_bytes()).expect("bzip2");
+        let (text, s) = read_all(bz.finish().expect("bzip2"), None).expect("bz2");
+        assert_eq!((text.as_str(), s.compression), (TABLE, Some("bzip2")));
+        // A forced encoding wins over the guess.
+        let (text, _) = read_all(
+            "café".as_bytes().to_vec(),
+            Some(encoding_for_label("latin1").expect("label")),
+        )
+        .expect("forced");
+        assert_eq!(text, "cafÃ©");
+        assert!(encoding_for_label("klingon").is_err());
+    }
+
+    #[test]
+    fn binary_files_are_refused_with_what_they_are() {
+        for (bytes, what) in [
+            (&b"PAR1\x15\x04"[..], "Parquet"),
+            (&b"PK\x03\x04\x14\x00"[..], "xlsx"),
+            (&b"\x80\x04\x95\x10"[..], "pickle"),
+            (&b"\x93NUMPY\x01\x00"[..], "NumPy"),
+            (&b"a,b\n1,\x002\n"[..], "NUL"),
+        ] {
+            let e = read_all(bytes.to_vec(), None).expect_err(what).to_string();
+            assert!(e.contains("not a CSV file") && e.contains(what), "{e}");
+        }
+    }
+}
