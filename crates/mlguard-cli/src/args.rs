@@ -836,12 +836,17 @@ pub(crate) struct ProtectArgs {
 pub(crate) struct InferArgs {
     /// The CSV file.
     pub(crate) file: PathBuf,
-    /// The column the model will predict (default: one named label, target, y or class).
+    /// The column the model will predict (default: one named label, target, y, outcome,
+    /// survived, species, ..., else the last column when it holds a few values).
     #[arg(long, value_name = "COL")]
     pub(crate) target: Option<String>,
     /// Read only the first N data rows (default: the whole file).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) sample_rows: Option<u64>,
+    /// Write the observed minimum and maximum of each column as constraints (by default
+    /// they are information, `x-observed`, and later data outside them is valid).
+    #[arg(long)]
+    pub(crate) strict_ranges: bool,
     /// Write the schema to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,

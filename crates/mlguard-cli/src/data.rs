@@ -98,6 +98,7 @@ pub(crate) fn infer_schema(a: &InferArgs, out: &mut Out) -> anyhow::Result<ExitC
         delimiter: table.delimiter,
         decimal_comma: table.sniffed.decimal_comma,
         index_column: table.sniffed.index_column,
+        strict_ranges: a.strict_ranges,
         ..InferOptions::default()
     };
     let inferred = mlguard_data::infer_reader(table.reader, &opts)?;
@@ -108,8 +109,14 @@ pub(crate) fn infer_schema(a: &InferArgs, out: &mut Out) -> anyhow::Result<ExitC
         None => out.write(&text)?,
     }
     let s = &inferred.schema;
-    let pii: Vec<String> =
-        s.fields.iter().filter_map(|f| f.pii.map(|k| format!("{} ({k})", f.name))).collect();
+    let pii: Vec<String> = s
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let protect = f.protect.map(|p| format!(", protect: {p}")).unwrap_or_default();
+            f.pii.map(|k| format!("{} ({k}{protect})", f.name))
+        })
+        .collect();
     errln!(
         "drafted {} fields from {} rows{}; personal data: {}.",
         s.fields.len(),
@@ -117,6 +124,12 @@ pub(crate) fn infer_schema(a: &InferArgs, out: &mut Out) -> anyhow::Result<ExitC
         if inferred.sampled { " (a sample: the file has more)" } else { "" },
         if pii.is_empty() { "none detected".to_owned() } else { pii.join(", ") }
     );
+    match &inferred.target {
+        Some((t, why)) => errln!("target: {t} ({why}; --target to choose another)."),
+        None => errln!(
+            "no target found: no column is named like one and the last one is not a category; pass --target COL to train on this data."
+        ),
+    }
     for (marker, columns) in &inferred.missing_markers {
         errln!(
             "read {marker:?} as a missing value ({} column{}: {}); it is in the schema's missingValues.",
@@ -126,7 +139,7 @@ pub(crate) fn infer_schema(a: &InferArgs, out: &mut Out) -> anyhow::Result<ExitC
         );
     }
     errln!(
-        "review it: ranges and enums describe the rows read, not the rules your data must follow."
+        "review it: enums, patterns and the protect actions are proposals; observed ranges are kept as x-observed (--strict-ranges makes them constraints)."
     );
     Ok(ExitCode::SUCCESS)
 }

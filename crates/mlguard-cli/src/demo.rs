@@ -192,7 +192,13 @@ fn find_pii(d: &mut Demo<'_>) -> anyhow::Result<()> {
 
 fn infer(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let inferred = mlguard_data::infer_path(&d.data, &InferOptions::default())?;
-    let schema = inferred.schema;
+    let mut schema = inferred.schema;
+    // A draft's observed ranges are information (x-observed); a reviewer turns what is a
+    // rule of the domain into a constraint.
+    if let Some(age) = schema.fields.iter_mut().find(|f| f.name == "age") {
+        age.constraints.minimum = Some(0.into());
+        age.constraints.maximum = Some(120.into());
+    }
     let text = serde_json::to_string_pretty(&schema.to_json())?;
     fs::write(d.dir.join("schema.json"), text)?;
     let with = |pred: fn(&mlguard_data::Field) -> bool| -> Vec<&str> {
@@ -205,7 +211,7 @@ fn infer(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let pii: Vec<String> =
         schema.fields.iter().filter_map(|f| f.pii.map(|k| format!("{} ({k})", f.name))).collect();
     d.out.line(&format!(
-        "  {} fields, {required} required; id: {id}; target: {target}; enums: {enums}",
+        "  {} fields, {required} required; id: {id}; target: {target}; enums: {enums}; observed ranges kept as information, age 0-120 set as a rule",
         schema.fields.len()
     ))?;
     d.out.line(&format!("  personal data: {}", pii.join(", ")))?;

@@ -210,10 +210,14 @@ fn infer_schema_drafts_a_schema_that_validates_its_file() {
     let schema: serde_json::Value = serde_json::from_slice(&o.stdout).expect("schema json");
     assert_eq!(schema["primaryKey"], "customer_id");
     assert_eq!(schema["fields"][1]["pii"], "email");
-    assert_eq!(schema["fields"][2]["constraints"]["maximum"], 69);
+    assert_eq!(schema["fields"][2]["constraints"]["maximum"], serde_json::Value::Null);
+    assert_eq!(schema["fields"][2]["x-observed"]["maximum"], 69);
     assert_eq!(schema["fields"][3]["constraints"]["enum"], serde_json::json!(["a", "b", "c"]));
     assert_eq!(schema["fields"][4]["role"], "target");
-    assert!(text(&o.stderr).contains("personal data: email (email)"), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("personal data: email (email, protect: pseudonymize)"), "{err}");
+    assert!(err.contains("target: churned (given;"), "{err}");
+    assert_eq!(schema["fields"][1]["protect"], "pseudonymize");
 
     let o = f.run(&["data", "infer-schema", "d.csv", "-o", "s.json"]);
     assert_eq!(o.status.code(), Some(0));

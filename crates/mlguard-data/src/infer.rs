@@ -17,13 +17,29 @@ use serde_json::Value as Json;
 
 use crate::csv::{Batch, CsvReader, DEFAULT_MAX_FIELD_BYTES};
 use crate::error::DataError;
-use crate::schema::{Constraints, Field, FieldType, PiiKind, Role, Schema};
+use crate::schema::{Constraints, Field, FieldType, PiiKind, Protect, Role, Schema};
 use crate::types::{CellType, Value, is_email, is_uuid};
 
 /// Default largest number of distinct values for which a string column gets an `enum`.
 pub const DEFAULT_ENUM_MAX: usize = 12;
-/// Column names taken as the target when `--target` is not given.
-pub const TARGET_NAMES: &[&str] = &["label", "target", "y", "class"];
+/// Column names taken as the target when `--target` is not given, most telling first
+/// (`class` last: it is as often a passenger or product class as a label).
+pub const TARGET_NAMES: &[&str] = &[
+    "label",
+    "target",
+    "y",
+    "outcome",
+    "survived",
+    "churn",
+    "churned",
+    "species",
+    "diagnosis",
+    "fraud",
+    "is_fraud",
+    "default",
+    "response",
+    "class",
+];
 /// Cells that stand for a missing value in files written by pandas (`to_csv` and the values
 /// `read_csv` reads as NaN), R (`write.csv` writes `NA`), Excel (`#N/A`) and databases
 /// (`NULL`). `infer-schema` reads them as missing and lists the ones it met in the schema's
@@ -55,6 +71,9 @@ pub struct InferOptions {
     /// The first column looks like the index pandas writes (unnamed, 0, 1, 2, ...): named
     /// in the error that an unnamed column gets.
     pub index_column: bool,
+    /// Write observed ranges as `minimum`/`maximum` constraints (by default they are
+    /// information, `x-observed`: a model trained on 2007-2009 must not reject 2010).
+    pub strict_ranges: bool,
 }
 
 impl Default for InferOptions {
@@ -66,6 +85,7 @@ impl Default for InferOptions {
             enum_max: DEFAULT_ENUM_MAX,
             decimal_comma: false,
             index_column: false,
+            strict_ranges: false,
         }
     }
 }
@@ -82,6 +102,9 @@ pub struct Inferred {
     /// The missing-value markers met ([`MISSING_MARKERS`]), each with the columns it was
     /// met in; the schema's `missingValues` lists them.
     pub missing_markers: Vec<(String, Vec<String>)>,
+    /// The target chosen and why (`by name`, `given`, `the last column, 3 values`), or
+    /// `None` when no column looks like one.
+    pub target: Option<(String, String)>,
 }
 
 /// Drafts a schema for the CSV file at `path`.
@@ -156,11 +179,12 @@ pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, Da
         reader.read_batch(&mut batch, 1, usize::MAX)?;
         more = !batch.records.is_empty();
     }
-    let target = opts.target.clone().or_else(|| {
-        header.iter().find(|h| TARGET_NAMES.contains(&h.to_ascii_lowercase().as_str())).cloned()
-    });
-    let mut fields: Vec<Field> =
-        cols.iter().map(|c| c.to_field(rows, target.as_deref() == Some(c.name.as_str()))).collect();
+    let target = choose_target(opts, &cols);
+    let target_name = target.as_ref().map(|(t, _)| t.as_str());
+    let mut fields: Vec<Field> = cols
+        .iter()
+        .map(|c| c.to_field(rows, target_name == Some(c.name.as_str()), opts.strict_ranges))
+        .collect();
     if opts.decimal_comma {
         for f in fields.iter_mut().filter(|f| f.field_type == FieldType::Number) {
             f.decimal_char = Some(",".into());
@@ -186,7 +210,62 @@ pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, Da
     let mut missing_values = vec![String::new()];
     missing_values.extend(missing_markers.iter().map(|(m, _)| m.clone()));
     let schema = Schema { fields, primary_key, missing_values, ..Schema::empty() };
-    Ok(Inferred { schema, rows, sampled: more, missing_markers })
+    Ok(Inferred { schema, rows, sampled: more, missing_markers, target })
+}
+
+/// The target: `--target`; else a column with a target's name ([`TARGET_NAMES`], most
+/// telling first); else the last column when it holds a few values (2 to `enum_max`) and
+/// is neither personal data nor an identifier.
+fn choose_target(opts: &InferOptions, cols: &[ColumnStats]) -> Option<(String, String)> {
+    if let Some(t) = &opts.target {
+        return Some((t.clone(), "given".into()));
+    }
+    let named = TARGET_NAMES.iter().find_map(|name| {
+        cols.iter().find(|c| c.name.to_ascii_lowercase() == *name && c.present > 0)
+    });
+    if let Some(c) = named {
+        return Some((c.name.clone(), "by its name".into()));
+    }
+    let last = cols.last().filter(|_| cols.len() > 1)?;
+    let values = last.distinct.as_ref().map(HashMap::len)?;
+    let ty = last.field_type();
+    let categorical = (2..=last.enum_max).contains(&values)
+        && (values as u64) * 3 <= last.present
+        && last.pii(ty).is_none()
+        && !last.id_like
+        && matches!(ty, FieldType::String | FieldType::Integer | FieldType::Boolean);
+    categorical.then(|| (last.name.clone(), format!("the last column, {values} values")))
+}
+
+/// The protection proposed for a field of a kind of personal data, and why (the action
+/// `protect` takes for it by default, written out so that the draft says it).
+fn proposed_protection(kind: PiiKind) -> Option<(Protect, &'static str)> {
+    Some(match kind {
+        PiiKind::Ssn | PiiKind::CreditCard | PiiKind::NationalId => (
+            Protect::Mask,
+            "a national identifier or card number: nothing in it is useful to a model",
+        ),
+        PiiKind::DateOfBirth => (
+            Protect::Generalize,
+            "a date of birth: the year (or an age band) is what a model needs",
+        ),
+        PiiKind::PostalCode => {
+            (Protect::Generalize, "a postal code: its leading part locates an area, not a home")
+        }
+        PiiKind::IpAddress => {
+            (Protect::Generalize, "an IP address: its network prefix, not the device")
+        }
+        PiiKind::Quasi => return None,
+        PiiKind::Email
+        | PiiKind::Phone
+        | PiiKind::Name
+        | PiiKind::Address
+        | PiiKind::Iban
+        | PiiKind::Identifier => (
+            Protect::Pseudonymize,
+            "a direct identifier: a keyed pseudonym keeps joins and counts, not the person",
+        ),
+    })
 }
 
 /// The ISO readers of the temporal types, built once.
@@ -555,11 +634,15 @@ impl ColumnStats {
         None
     }
 
-    fn to_field(&self, rows: u64, is_target: bool) -> Field {
+    fn to_field(&self, rows: u64, is_target: bool, strict_ranges: bool) -> Field {
         let ty = self.field_type();
         let mut f = Field::new(&self.name, ty);
         let pii = self.pii(ty);
         f.pii = pii;
+        if let Some((action, why)) = pii.and_then(proposed_protection) {
+            f.protect = Some(action);
+            f.extra.insert("x-protect-reason".into(), Json::String(why.into()));
+        }
         let mut c = Constraints {
             required: self.present > 0 && self.missing == 0,
             ..Constraints::default()
@@ -606,6 +689,19 @@ impl ColumnStats {
                     }
                 }
                 _ => {}
+            }
+        }
+        // Observed ranges describe the rows read: information, not a rule, unless asked.
+        if !strict_ranges && !is_target {
+            let mut observed = serde_json::Map::new();
+            if let Some(v) = c.minimum.take() {
+                observed.insert("minimum".into(), v);
+            }
+            if let Some(v) = c.maximum.take() {
+                observed.insert("maximum".into(), v);
+            }
+            if !observed.is_empty() {
+                f.extra.insert("x-observed".into(), Json::Object(observed));
             }
         }
         if ty == FieldType::String
@@ -848,13 +944,19 @@ mod tests {
         assert_eq!(f("id").field_type, FieldType::Integer);
         assert_eq!(f("id").role, Some(Role::Id));
         assert_eq!(s.primary_key, vec!["id"]);
-        assert_eq!(f("age").constraints.minimum, Some(25.into()));
-        assert_eq!(f("age").constraints.maximum, Some(41.into()));
+        // Observed ranges are information, not constraints (unless strict_ranges).
+        assert_eq!(f("age").constraints.minimum, None);
+        assert_eq!(f("age").extra["x-observed"], serde_json::json!({"minimum": 25, "maximum": 41}));
         assert!(f("age").constraints.required);
         assert_eq!(f("score").field_type, FieldType::Number);
         assert_eq!(f("flag").field_type, FieldType::Boolean);
         assert_eq!(f("when").field_type, FieldType::Date);
-        assert_eq!(f("when").constraints.minimum, Some("2020-01-01".into()));
+        assert_eq!(f("when").extra["x-observed"]["minimum"], "2020-01-01");
+        let strict = InferOptions { strict_ranges: true, ..InferOptions::default() };
+        let csv = "age\n30\n41\n25\n";
+        let s2 = infer_reader(csv.as_bytes(), &strict).expect("infer").schema;
+        assert_eq!(s2.fields[0].constraints.maximum, Some(41.into()));
+        assert!(!s2.fields[0].extra.contains_key("x-observed"));
         assert_eq!(f("code").field_type, FieldType::String, "leading zeros keep a code a string");
         assert_eq!(f("code").constraints.pattern.as_deref(), Some("\\d{5}"));
         assert!(!f("note").constraints.required);
@@ -891,6 +993,54 @@ mod tests {
         let s = infer("a,b\n1.0,2\n2.0,3.5\n0.0,4\n");
         assert_eq!(s.field("a").expect("a").field_type, FieldType::Number);
         assert_eq!(s.field("b").expect("b").field_type, FieldType::Number);
+    }
+
+    #[test]
+    fn the_target_is_chosen_by_name_then_position_and_said() {
+        let target = |csv: &str| {
+            infer_reader(csv.as_bytes(), &InferOptions::default()).expect("infer").target
+        };
+        // Titanic's `class` is the passenger's class: `survived` names the outcome.
+        let mut titanic = String::from("class,age,sex,survived\n");
+        let mut votes = String::from("id,x1,x2,vote\n");
+        let mut none = String::from("a,b,price\n");
+        for i in 0..30 {
+            titanic.push_str(&format!(
+                "{},adults,{},{}\n",
+                ["1st", "2nd", "3rd"][i % 3],
+                ["man", "women"][i % 2],
+                ["yes", "no"][i % 2]
+            ));
+            votes.push_str(&format!("{i},{},{},{}\n", i * 3, i % 4, ["y", "n", "abstain"][i % 3]));
+            none.push_str(&format!("{i},{},{}.5\n", i * 2, i * 7));
+        }
+        assert_eq!(target(&titanic), Some(("survived".into(), "by its name".into())));
+        assert_eq!(target(&votes), Some(("vote".into(), "the last column, 3 values".into())));
+        assert_eq!(target(&none), None);
+        let given = InferOptions { target: Some("a".into()), ..InferOptions::default() };
+        let t = infer_reader(none.as_bytes(), &given).expect("infer").target;
+        assert_eq!(t, Some(("a".into(), "given".into())));
+    }
+
+    #[test]
+    fn personal_data_gets_a_proposed_protection_with_its_reason() {
+        let mut csv = String::from("email,ssn,dob,zip,score\n");
+        for i in 0..20 {
+            csv.push_str(&format!(
+                "u{i}@mail.test,900-12-{i:04},1980-01-{:02},{:05},{i}\n",
+                i + 1,
+                i * 7
+            ));
+        }
+        let s = infer(&csv);
+        let p = |n: &str| s.field(n).expect(n).protect;
+        assert_eq!(p("email"), Some(Protect::Pseudonymize));
+        assert_eq!(p("ssn"), Some(Protect::Mask));
+        assert_eq!(p("dob"), Some(Protect::Generalize));
+        assert_eq!(p("zip"), Some(Protect::Generalize));
+        assert_eq!(p("score"), None);
+        let reason = &s.field("email").expect("email").extra["x-protect-reason"];
+        assert!(reason.as_str().is_some_and(|r| r.contains("pseudonym")), "{reason}");
     }
 
     #[test]
