@@ -457,6 +457,136 @@ fn esc(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// Properties of a schema, a field and a field's constraints that mlguard reads.
+const TABLE_KEYS: &[&str] = &[
+    "fields",
+    "missingValues",
+    "primaryKey",
+    "uniqueKeys",
+    "fieldsMatch",
+    "foreignKeys",
+    "$schema",
+    "title",
+    "description",
+];
+const FIELD_KEYS: &[&str] = &[
+    "name",
+    "type",
+    "format",
+    "constraints",
+    "missingValues",
+    "decimalChar",
+    "groupChar",
+    "bareNumber",
+    "trueValues",
+    "falseValues",
+    "delimiter",
+    "itemType",
+    "allowNonFinite",
+    "role",
+    "pii",
+    "protect",
+    "title",
+    "description",
+    "example",
+    "rdfType",
+];
+const CONSTRAINT_KEYS: &[&str] = &[
+    "required",
+    "unique",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "enum",
+];
+
+/// The property `key` was probably meant as, among `known`: the same letters in another
+/// case or with `_`/`-` (`decimal_char`, `MissingValues`), a common synonym (`min`, `regex`,
+/// `values`), or one or two typing slips (`contraints`, `maximun`).
+fn meant(key: &str, known: &[&'static str]) -> Option<&'static str> {
+    const SYNONYMS: &[(&str, &str)] = &[
+        ("min", "minimum"),
+        ("max", "maximum"),
+        ("regex", "pattern"),
+        ("regexp", "pattern"),
+        ("values", "enum"),
+        ("allowed", "enum"),
+        ("choices", "enum"),
+        ("enums", "enum"),
+        ("minlen", "minLength"),
+        ("maxlen", "maxLength"),
+        ("nullable", "required"),
+        ("optional", "required"),
+        ("primary_key", "primaryKey"),
+        ("pk", "primaryKey"),
+        ("na_values", "missingValues"),
+        ("nullvalues", "missingValues"),
+    ];
+    let norm =
+        |k: &str| k.chars().filter(|c| *c != '_' && *c != '-').collect::<String>().to_lowercase();
+    let k = norm(key);
+    if let Some((_, to)) = SYNONYMS.iter().find(|(from, _)| norm(from) == k) {
+        return known.iter().copied().find(|t| t == to);
+    }
+    known.iter().copied().find(|t| norm(t) == k).or_else(|| {
+        (k.len() >= 5)
+            .then(|| {
+                known.iter().copied().find(|t| t.len() >= 5 && edit_distance(&norm(t), &k) <= 2)
+            })
+            .flatten()
+    })
+}
+
+/// Levenshtein distance, for short property names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// An extension property is kept as it is (Table Schema allows them on a schema and a
+/// field); one that looks like a misspelt property mlguard reads is an error saying which.
+fn check_extension(
+    key: &str,
+    ptr: &str,
+    what: &str,
+    known: &[&'static str],
+) -> Result<(), SchemaError> {
+    if key.starts_with("x-") || known.contains(&key) {
+        return Ok(());
+    }
+    if what.starts_with("field")
+        && let Some(c) = meant(key, CONSTRAINT_KEYS)
+    {
+        return Err(SchemaError::new(
+            ptr,
+            format!(
+                "{what}: `{key}` is not a field property; did you mean `{c}` inside `constraints`?"
+            ),
+        ));
+    }
+    match meant(key, known) {
+        Some(m) => Err(SchemaError::new(
+            ptr,
+            format!("{what}: unknown property `{key}`; did you mean `{m}`?"),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn parse_schema(json: &Json) -> Result<Schema, SchemaError> {
     let obj =
         json.as_object().ok_or_else(|| SchemaError::new("", "a schema must be a JSON object"))?;
@@ -514,6 +644,7 @@ fn parse_schema(json: &Json) -> Result<Schema, SchemaError> {
                 })?;
             }
             _ => {
+                check_extension(key, &ptr, "the schema", TABLE_KEYS)?;
                 schema.extra.insert(key.clone(), value.clone());
             }
         }
@@ -649,6 +780,7 @@ fn parse_field(json: &Json, ptr: &str) -> Result<Field, SchemaError> {
                 })?);
             }
             _ => {
+                check_extension(key, &p, &what, FIELD_KEYS)?;
                 field.extra.insert(key.clone(), value.clone());
             }
         }
@@ -699,8 +831,20 @@ fn parse_constraints(json: &Json, ptr: &str, what: &str) -> Result<Constraints, 
                 }
                 c.enum_values = Some(arr.clone());
             }
-            _ => {
+            // Table Schema defines no other constraint: anything else would be silently
+            // not enforced. Extensions say so with `x-`.
+            _ if key.starts_with("x-") => {
                 c.extra.insert(key.clone(), value.clone());
+            }
+            _ => {
+                let hint = match meant(key, CONSTRAINT_KEYS) {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None => format!("the constraints are {}", CONSTRAINT_KEYS.join(", ")),
+                };
+                return Err(SchemaError::new(
+                    &p,
+                    format!("{what}: unknown constraint `{key}`; {hint}"),
+                ));
             }
         }
     }

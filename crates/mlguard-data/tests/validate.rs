@@ -463,6 +463,76 @@ fn schema_errors_name_the_place() {
 }
 
 #[test]
+fn near_misses_are_errors_that_say_what_was_meant() {
+    let field = |extra: serde_json::Value| {
+        let mut f = json!({"name": "a", "type": "integer"});
+        for (k, v) in extra.as_object().expect("object") {
+            f[k] = v.clone();
+        }
+        json!({ "fields": [f] })
+    };
+    let cases = [
+        (
+            field(json!({"constraints": {"min": 0}})),
+            "/fields/0/constraints/min",
+            "did you mean `minimum`?",
+        ),
+        (
+            field(json!({"constraints": {"max": 9}})),
+            "/fields/0/constraints/max",
+            "did you mean `maximum`?",
+        ),
+        (
+            field(json!({"constraints": {"regex": "x"}})),
+            "/fields/0/constraints/regex",
+            "did you mean `pattern`?",
+        ),
+        (
+            field(json!({"constraints": {"maximun": 9}})),
+            "/fields/0/constraints/maximun",
+            "did you mean `maximum`?",
+        ),
+        (
+            field(json!({"constraints": {"frobnicate": 1}})),
+            "/fields/0/constraints/frobnicate",
+            "the constraints are required, unique",
+        ),
+        (
+            field(json!({"constraints": {"required": "yes"}})),
+            "/fields/0/constraints/required",
+            "must be true or false",
+        ),
+        (
+            field(json!({"required": true})),
+            "/fields/0/required",
+            "did you mean `required` inside `constraints`?",
+        ),
+        (field(json!({"contraints": {}})), "/fields/0/contraints", "did you mean `constraints`?"),
+        (
+            field(json!({"decimal_char": ","})),
+            "/fields/0/decimal_char",
+            "did you mean `decimalChar`?",
+        ),
+        (json!({"fields": [], "primary_key": "a"}), "/primary_key", "did you mean `primaryKey`?"),
+        (
+            json!({"fields": [], "missing_values": ["NA"]}),
+            "/missing_values",
+            "did you mean `missingValues`?",
+        ),
+    ];
+    for (schema, pointer, message) in cases {
+        let e = Schema::from_json(&schema).expect_err(&schema.to_string());
+        assert_eq!(e.pointer, pointer, "{schema}: {e}");
+        assert!(e.message.contains(message), "{schema}: {e}");
+    }
+    // Extensions stay allowed where Table Schema allows them.
+    let ok = field(
+        json!({"unit": "kg", "x-observed": {"minimum": 0}, "constraints": {"x-soft-max": 9}}),
+    );
+    Schema::from_json(&ok).expect("extensions");
+}
+
+#[test]
 fn unknown_properties_are_kept() {
     let doc = json!({
         "fields": [{
