@@ -52,8 +52,6 @@ pub const MISSING_MARKERS: &[&str] = &[
 const _: () = assert!(MISSING_MARKERS.len() <= 32);
 /// Share of values that must look like a kind of personal data for a value-based hint.
 const PII_SHARE: f64 = 0.8;
-/// Values per column on which phone, SSN, name and IP hints are judged.
-const PII_SAMPLE: u64 = 10_000;
 
 /// How to infer.
 #[derive(Debug, Clone)]
@@ -178,6 +176,9 @@ pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, Da
         batch.clear();
         reader.read_batch(&mut batch, 1, usize::MAX)?;
         more = !batch.records.is_empty();
+    }
+    for c in &mut cols {
+        c.judge_pii();
     }
     let target = choose_target(opts, &cols);
     let target_name = target.as_ref().map(|(t, _)| t.as_str());
@@ -316,16 +317,13 @@ struct ColumnStats {
     int_seen: RoaringTreemap,
     hash_seen: HashSet<u64>,
     hasher: std::hash::RandomState,
-    // PII signals.
+    // Personal data: judged as `data pii` judges a column, on a sample of its values.
     emails: u64,
     uuids: u64,
-    phones: u64,
-    ssns: u64,
-    national_ids: u64,
-    names: u64,
-    ips: u64,
-    /// Values the sampled hints were computed on.
-    sampled: u64,
+    /// The first [`crate::pii::COLUMN_SAMPLE`] present values.
+    sample: Vec<String>,
+    /// The kind of personal data the sample holds (see [`ColumnStats::judge_pii`]).
+    detected: Option<PiiKind>,
 }
 
 fn tokens(name: &str) -> Vec<String> {
@@ -411,12 +409,8 @@ impl ColumnStats {
             hasher: std::hash::RandomState::new(),
             emails: 0,
             uuids: 0,
-            phones: 0,
-            ssns: 0,
-            national_ids: 0,
-            names: 0,
-            ips: 0,
-            sampled: 0,
+            sample: Vec::new(),
+            detected: None,
         }
     }
 
@@ -518,26 +512,8 @@ impl ColumnStats {
         if is_uuid(s) {
             self.uuids += 1;
         }
-        // Value-based hints of personal data are judged on a sample of each column.
-        if self.sampled < PII_SAMPLE {
-            self.sampled += 1;
-            if looks_like_phone(s) {
-                self.phones += 1;
-            }
-            if looks_like_ssn(s) {
-                self.ssns += 1;
-            }
-            if looks_like_person_name(s) {
-                self.names += 1;
-            }
-            if crate::pii::strong_national_id(s) {
-                self.national_ids += 1;
-            }
-            if s.parse::<std::net::Ipv4Addr>().is_ok()
-                || (s.contains(':') && s.parse::<std::net::Ipv6Addr>().is_ok())
-            {
-                self.ips += 1;
-            }
+        if self.sample.len() < crate::pii::COLUMN_SAMPLE {
+            self.sample.push(s.to_owned());
         }
     }
 
@@ -546,9 +522,57 @@ impl ColumnStats {
         self.present > 0 && n as f64 >= PII_SHARE * self.present as f64
     }
 
-    /// Whether `n` of the sampled values is a large enough share.
-    fn sampled_share(&self, n: u64) -> bool {
-        self.sampled > 0 && n as f64 >= PII_SHARE * self.sampled as f64
+    /// What personal data the column holds, judged as `data pii` judges it: the detectors
+    /// on a sample of the values, with the header as a hint ([`crate::pii::column_hint`]).
+    /// A kind counts when its spans cover most of at least half the sampled cells.
+    fn judge_pii(&mut self) {
+        use crate::pii::{ColumnHint, Kind, column_hint, detect};
+        let values: Vec<&str> = self.sample.iter().map(String::as_str).collect();
+        if values.is_empty() {
+            return;
+        }
+        let hint = column_hint(ColumnHint::from_name(&self.name), &values);
+        let mut counts: Vec<(Kind, usize)> = Vec::new();
+        for v in &values {
+            let len = v.trim().len();
+            let mut seen: Vec<Kind> = Vec::new();
+            for span in detect(v, Some(hint)) {
+                if 2 * (span.end - span.start) >= len && !seen.contains(&span.kind) {
+                    seen.push(span.kind);
+                    match counts.iter_mut().find(|(k, _)| *k == span.kind) {
+                        Some((_, n)) => *n += 1,
+                        None => counts.push((span.kind, 1)),
+                    }
+                }
+            }
+        }
+        // A kind the header names needs fewer cells (a fifth): "Main & College streets" in
+        // an `address` column is an address the detector does not read.
+        let named = |k: Kind| match k {
+            Kind::StreetAddress => {
+                self.has_token(&["address", "street", "addr", "adresse", "dirección", "indirizzo"])
+            }
+            Kind::Email => self.has_token(&["email", "mail", "e-mail"]),
+            Kind::IpAddress => self.has_token(&["ip"]),
+            _ => false,
+        };
+        let best = counts
+            .iter()
+            .filter(|&&(k, n)| 2 * n >= values.len() || (named(k) && 5 * n >= values.len()))
+            .max_by_key(|(_, n)| *n);
+        self.detected = best.map(|(kind, _)| match kind {
+            Kind::Email => PiiKind::Email,
+            Kind::Phone => PiiKind::Phone,
+            Kind::UsSsn => PiiKind::Ssn,
+            Kind::CreditCard => PiiKind::CreditCard,
+            Kind::Iban => PiiKind::Iban,
+            Kind::IpAddress => PiiKind::IpAddress,
+            Kind::DateOfBirth => PiiKind::DateOfBirth,
+            Kind::Person => PiiKind::Name,
+            Kind::StreetAddress => PiiKind::Address,
+            Kind::PostalCode => PiiKind::PostalCode,
+            _ => PiiKind::NationalId,
+        });
     }
 
     fn field_type(&self) -> FieldType {
@@ -573,65 +597,16 @@ impl ColumnStats {
         }
     }
 
-    /// The kind of personal data the column holds, if any. A name alone is not enough: it
-    /// must fit the column's type (`email_open_rate` is a number, not an e-mail address).
+    /// The kind of personal data the column holds, if any: what its values are
+    /// ([`ColumnStats::judge_pii`]); identifiers that have no shape of their own (user
+    /// names, logins, passport or account numbers) by their header.
     fn pii(&self, ty: FieldType) -> Option<PiiKind> {
-        let text = ty == FieldType::String;
-        let textish = text || ty == FieldType::Integer;
-        let dateish = matches!(ty, FieldType::Date | FieldType::Datetime | FieldType::String);
-        if text && (self.has_token(&["email", "mail", "e-mail"]) || self.share(self.emails)) {
-            return Some(PiiKind::Email);
+        if self.detected.is_some() {
+            return self.detected;
         }
-        let ssn_name = self.has_token(&["ssn"])
-            || (self.has_token(&["social"]) && self.has_token(&["security"]));
-        if (textish && ssn_name) || (text && self.sampled_share(self.ssns)) {
-            return Some(PiiKind::Ssn);
-        }
-        // "nino", "bsn", "codice_fiscale", "pesel", ... or values that pass a national
-        // identifier's check.
-        let id_name = crate::pii::ColumnHint::from_name(&self.name).id.is_some();
-        if textish && (id_name || self.sampled_share(self.national_ids)) {
-            return Some(PiiKind::NationalId);
-        }
-        let phone_name =
-            self.has_token(&["phone", "mobile", "tel", "telephone", "cell", "fax", "msisdn"]);
-        if (textish && phone_name && !self.has_token(&["count", "calls", "minutes"]))
-            || (text && self.sampled_share(self.phones))
-        {
-            return Some(PiiKind::Phone);
-        }
-        if dateish && self.has_token(&["dob", "birth", "birthday", "birthdate", "born"]) {
-            return Some(PiiKind::DateOfBirth);
-        }
-        if textish && self.has_token(&["zip", "zipcode", "postal", "postcode", "plz"]) {
-            return Some(PiiKind::PostalCode);
-        }
-        if text
-            && self.has_token(&["address", "street", "addr"])
-            && !self.has_token(&["ip", "mac", "count", "num"])
-        {
-            return Some(PiiKind::Address);
-        }
-        if text && (self.has_token(&["ip"]) || self.sampled_share(self.ips)) {
-            return Some(PiiKind::IpAddress);
-        }
-        let name_word =
-            self.has_token(&["name", "surname", "fullname", "firstname", "lastname", "forename"])
-                && !self.has_token(&[
-                    "user", "file", "product", "company", "host", "domain", "brand", "item",
-                    "city", "country", "street",
-                ]);
-        if text && (name_word || self.sampled_share(self.names)) {
-            return Some(PiiKind::Name);
-        }
-        if text
-            && self.has_token(&[
-                "username", "login", "passport", "licence", "license", "iban", "account",
-            ])
-        {
-            return Some(PiiKind::Identifier);
-        }
-        None
+        let named = self
+            .has_token(&["username", "login", "passport", "licence", "license", "iban", "account"]);
+        (ty == FieldType::String && named && self.present > 0).then_some(PiiKind::Identifier)
     }
 
     fn to_field(&self, rows: u64, is_target: bool, strict_ranges: bool) -> Field {
@@ -779,154 +754,6 @@ fn shape_pattern(shape: &str) -> String {
     out
 }
 
-fn looks_like_phone(s: &str) -> bool {
-    let digits = s.bytes().filter(u8::is_ascii_digit).count();
-    let seps = s.bytes().filter(|b| matches!(b, b'-' | b' ' | b'(' | b')' | b'.')).count();
-    (7..=15).contains(&digits)
-        && s.bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b' ' | b'(' | b')' | b'.'))
-        && (s.starts_with('+') || seps > 0)
-        && !looks_like_ssn(s)
-}
-
-fn looks_like_ssn(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 11
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if i == 3 || i == 6 { *c == b'-' } else { c.is_ascii_digit() })
-}
-
-/// Common given names across several languages, for value-based name hints.
-const GIVEN_NAMES: &[&str] = &[
-    "james",
-    "mary",
-    "john",
-    "patricia",
-    "robert",
-    "jennifer",
-    "michael",
-    "linda",
-    "william",
-    "elizabeth",
-    "david",
-    "barbara",
-    "richard",
-    "susan",
-    "joseph",
-    "jessica",
-    "thomas",
-    "sarah",
-    "charles",
-    "karen",
-    "christopher",
-    "lisa",
-    "daniel",
-    "nancy",
-    "matthew",
-    "betty",
-    "anthony",
-    "margaret",
-    "mark",
-    "sandra",
-    "donald",
-    "ashley",
-    "steven",
-    "kimberly",
-    "paul",
-    "emily",
-    "andrew",
-    "donna",
-    "joshua",
-    "michelle",
-    "kenneth",
-    "carol",
-    "kevin",
-    "amanda",
-    "brian",
-    "dorothy",
-    "george",
-    "melissa",
-    "timothy",
-    "deborah",
-    "anna",
-    "maria",
-    "sofia",
-    "mateo",
-    "lucas",
-    "emma",
-    "noah",
-    "olivia",
-    "liam",
-    "mia",
-    "jose",
-    "juan",
-    "luis",
-    "carlos",
-    "ana",
-    "laura",
-    "marta",
-    "pedro",
-    "pablo",
-    "hans",
-    "peter",
-    "klaus",
-    "jurgen",
-    "anna",
-    "ursula",
-    "stefan",
-    "andreas",
-    "marie",
-    "pierre",
-    "jean",
-    "camille",
-    "louis",
-    "chloe",
-    "giulia",
-    "marco",
-    "luca",
-    "chiara",
-    "francesca",
-    "alessandro",
-    "wei",
-    "li",
-    "ming",
-    "yuki",
-    "hiroshi",
-    "akira",
-    "priya",
-    "rahul",
-    "amit",
-    "aisha",
-    "omar",
-    "fatima",
-    "ali",
-    "mohammed",
-    "ahmed",
-    "lars",
-    "nils",
-    "erik",
-    "ingrid",
-    "tomasz",
-    "piotr",
-    "katarzyna",
-    "olga",
-    "ivan",
-    "dmitri",
-    "sergei",
-];
-
-fn looks_like_person_name(s: &str) -> bool {
-    let words: Vec<&str> = s.split_whitespace().collect();
-    (2..=4).contains(&words.len())
-        && words.iter().all(|w| {
-            let mut cs = w.chars();
-            cs.next().is_some_and(char::is_uppercase)
-                && cs.all(|c| c.is_alphabetic() || c == '\'' || c == '-')
-        })
-        && GIVEN_NAMES.contains(&words[0].to_lowercase().as_str())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1048,7 +875,7 @@ mod tests {
         let mut csv = String::from("user_id,full_name,email,phone,ssn,dob,zip,plan,label\n");
         for i in 0..40 {
             csv.push_str(&format!(
-                "{i},Mary Smith,mary{i}@example.com,+1-555-010-{i:04},900-12-{i:04},1980-01-{:02},{:05},{},{}\n",
+                "{i},Mary Smith,mary{i}@example.com,+44 20 7946 0{i:03},900-12-{i:04},1980-01-{:02},{:05},{},{}\n",
                 i % 28 + 1,
                 i * 7,
                 ["free", "pro"][i % 2],

@@ -33,7 +33,6 @@ mod phone;
 use dates::dates_of_birth;
 pub(crate) use dates::parse_birth_date;
 pub use ids::national_id_valid;
-pub(crate) use ids::strong_national_id;
 use person::persons;
 pub use phone::phone_valid_in;
 use phone::phones;
@@ -1237,11 +1236,18 @@ pub fn column_hint(base: ColumnHint, values: &[&str]) -> ColumnHint {
         return hint;
     }
     let share = |count: usize| count as f64 / n as f64;
-    if !hint.name {
-        let shaped = values.iter().filter(|v| person::name_shaped(v)).count();
-        let known = values.iter().filter(|v| person::known_words(v) > 0).count();
-        hint.name = share(shaped) >= 0.8 && share(known) >= 0.3;
-    }
+    // Names: the values decide, a header only lowers the bar. Known given names and
+    // surnames must come back (a "name" column of airports or products has few), and
+    // place words must not ("Livingston Municipal", "Calhoun County").
+    let known = values.iter().filter(|v| person::known_words(v) > 0).count();
+    let places = values.iter().filter(|v| person::place_like(v)).count();
+    let people = share(known) >= 0.3 && share(places) < 0.1;
+    hint.name = if hint.name {
+        let parts = values.iter().filter(|v| person::name_shaped(v) || person::name_part(v));
+        people && share(parts.count()) >= 0.8
+    } else {
+        people && share(values.iter().filter(|v| person::name_shaped(v)).count()) >= 0.8
+    };
     if hint.id.is_none() {
         hint.id = [Kind::NlBsn, Kind::SePersonnummer, Kind::PlPesel, Kind::DeTaxId]
             .into_iter()

@@ -49,16 +49,6 @@ fn compact(text: &str) -> String {
     text.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect::<String>().to_ascii_uppercase()
 }
 
-/// A whole value that passes a national identifier's check strong enough to stand alone
-/// (NIR, codice fiscale, DNI/NIE, NINO, Steuer-ID, PESEL, a personnummer with its dash); a
-/// BSN's 11-test is not.
-pub(crate) fn strong_national_id(value: &str) -> bool {
-    [Kind::FrNir, Kind::ItFiscalCode, Kind::EsDni, Kind::UkNino, Kind::DeTaxId, Kind::PlPesel]
-        .into_iter()
-        .any(|k| national_id_valid(k, value))
-        || (value.contains(['-', '+']) && national_id_valid(Kind::SePersonnummer, value))
-}
-
 /// Whether a compact (separator-free, upper-case) value is a valid identifier of `kind`.
 pub(crate) fn valid(kind: Kind, compact: &str) -> bool {
     // Every identifier is ASCII; the checks below index bytes.

@@ -212,6 +212,41 @@ pub(crate) fn name_shaped(cell: &str) -> bool {
         && tokens.last().is_some_and(|t| capital(t))
 }
 
+/// A name column's cell holding one part of a name (`George`, `Brian E.`, `Van der Berg`):
+/// a capitalised word, possibly with initials or particles.
+pub(crate) fn name_part(cell: &str) -> bool {
+    let cell = cell.trim();
+    let tokens: Vec<&str> = cell.split_whitespace().collect();
+    !tokens.is_empty()
+        && tokens.len() <= 3
+        && !cell.contains(|c: char| c.is_ascii_digit())
+        && tokens.first().is_some_and(|t| capital(t) && name_word(t.trim_end_matches('.')))
+        && tokens.iter().all(|t| {
+            let initial = t.trim_end_matches('.');
+            name_word(initial)
+                || particle(t)
+                || (initial.chars().count() == 1 && initial.chars().all(char::is_uppercase))
+        })
+}
+
+/// Words that name places and facilities: a column where they come back is a column of
+/// places ("Livingston Municipal", "Calhoun County", "Seneca Falls"), whatever its header,
+/// and a name followed by one is a place's. Only words that are rarely surnames: not
+/// "Park", "West", "Field" or "Hill".
+#[rustfmt::skip]
+const PLACE_WORDS: &[&str] = &[
+    "county", "municipal", "regional", "international", "intl", "airport", "airfield",
+    "airpark", "heliport", "seaplane", "memorial", "lakes", "beach", "springs", "creek",
+    "river", "valley", "island", "harbor", "harbour", "ranch", "township", "heights",
+    "hospital", "downtown", "falls", "parish", "lodge", "haven",
+];
+
+/// Whether a cell has a word of [`PLACE_WORDS`].
+pub(crate) fn place_like(cell: &str) -> bool {
+    cell.split(|c: char| !c.is_alphabetic())
+        .any(|w| !w.is_empty() && PLACE_WORDS.contains(&w.to_lowercase().as_str()))
+}
+
 /// How many of a name-shaped cell's words are known given names or surnames.
 pub(crate) fn known_words(cell: &str) -> usize {
     cell.split([' ', ',']).filter(|t| !t.is_empty() && (given(t) || surname(t))).count()
@@ -221,8 +256,8 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
     if !cell.contains(char::is_uppercase) {
         return;
     }
-    // A name column: the whole cell, if it is shaped like a name.
-    if hint.name && name_shaped(cell) {
+    // A name column: the whole cell, if it is shaped like a name or a part of one.
+    if hint.name && (name_shaped(cell) || name_part(cell)) {
         let start = cell.len() - cell.trim_start().len();
         push(spans, Kind::Person, start, start + cell.trim().len(), 0.85);
         return;
@@ -372,7 +407,14 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
             None if hint.name && (is_given || surname(text(f))) => Some((f.1, 0.8)),
             _ => None,
         };
-        match matched {
+        // "Stanley Municipal", "Memphis Memorial", "Colorado Springs": a place word in the
+        // name or right after it makes it a place's name (a title keeps it a person's).
+        let next_word = ws.iter().find(|w| w.0 >= matched.map_or(usize::MAX, |m| m.0));
+        let place = matched.is_some_and(|(e, _)| {
+            !title
+                && (place_like(&cell[start..e]) || next_word.is_some_and(|&w| place_like(text(w))))
+        });
+        match matched.filter(|_| !place) {
             Some((e, score)) => {
                 push(spans, Kind::Person, start, e, score);
                 i = ws.iter().position(|w| w.0 >= e).unwrap_or(ws.len());
