@@ -510,6 +510,27 @@ pub(crate) fn protection_lines(r: &mlguard_data::protect::ProtectReport) -> Vec<
             ));
         }
     }
+    if let Some(risk) = &r.risk {
+        let pct = |x: f64| format!("{:.1} %", 100.0 * x);
+        if risk.declared {
+            lines.push(format!(
+                "  re-identification risk: {} of rows unique on the quasi-identifiers ({}) before, {} after",
+                pct(risk.unique_before),
+                risk.columns.join(", "),
+                pct(risk.unique_after)
+            ));
+        } else {
+            lines.push(format!(
+                "  warning: no quasi-identifier declared, but {} look like ones: {} of rows are unique on them and stay so ({} after); declare them (--quasi {}, or \"pii\": \"quasi\") to generalise them to k",
+                risk.columns.join(", "),
+                pct(risk.unique_before),
+                pct(risk.unique_after),
+                risk.columns.join(",")
+            ));
+        }
+    } else {
+        lines.push("  re-identification risk: no quasi-identifier declared or recognised".into());
+    }
     lines
 }
 

@@ -180,6 +180,16 @@ pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, Da
     for c in &mut cols {
         c.judge_pii();
     }
+    // In a table about people (it has a direct identifier), the columns about what a person
+    // is (age, sex, race, coordinates, dates of death or admission, ...) are
+    // quasi-identifiers: protection generalises them to k-anonymity.
+    if cols.iter().any(|c| c.detected.is_some_and(|k| k != PiiKind::Quasi)) {
+        for i in crate::protect::quasi_candidates(&header) {
+            if cols[i].detected.is_none() && Some(cols[i].name.as_str()) != opts.target.as_deref() {
+                cols[i].detected = Some(PiiKind::Quasi);
+            }
+        }
+    }
     let target = choose_target(opts, &cols);
     let target_name = target.as_ref().map(|(t, _)| t.as_str());
     let mut fields: Vec<Field> = cols

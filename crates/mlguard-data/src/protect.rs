@@ -476,6 +476,73 @@ pub struct ProtectReport {
     pub redacted_unparsable: BTreeMap<String, u64>,
     /// k-anonymity, when quasi-identifiers were generalised.
     pub anonymity: Option<Anonymity>,
+    /// How many records could be singled out by their quasi-identifiers, before and after
+    /// protection: over the declared ones, else over the columns that look like them.
+    pub risk: Option<ReidentificationRisk>,
+}
+
+/// The share of records that are unique on a set of quasi-identifiers: the share of people
+/// anyone who knows those facts about them can find in the table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReidentificationRisk {
+    /// The columns measured on.
+    pub columns: Vec<String>,
+    /// Whether they are the declared quasi-identifiers (`--quasi`, `pii: quasi`, ...) or
+    /// only candidates named like them ([`quasi_candidates`]) while none was declared.
+    pub declared: bool,
+    /// Share of the input rows unique on them.
+    pub unique_before: f64,
+    /// Share of the written rows unique on them, as written.
+    pub unique_after: f64,
+}
+
+/// Columns that are quasi-identifiers by what they are about: age, sex or gender, race or
+/// ethnicity, coordinates, the dates of events in a person's life (birth, death, admission,
+/// discharge), marital status, religion, nationality, postal codes.
+pub fn quasi_candidates(header: &[String]) -> Vec<usize> {
+    const WORDS: &[&str] = &[
+        "age",
+        "sex",
+        "gender",
+        "race",
+        "ethnicity",
+        "ethnic",
+        "latitude",
+        "longitude",
+        "lat",
+        "lon",
+        "lng",
+        "zip",
+        "zipcode",
+        "postcode",
+        "postal",
+        "plz",
+        "birth",
+        "dob",
+        "born",
+        "death",
+        "died",
+        "admission",
+        "admitted",
+        "discharge",
+        "discharged",
+        "marital",
+        "religion",
+        "nationality",
+        "citizenship",
+    ];
+    (0..header.len())
+        .filter(|&i| {
+            let lower = header[i].to_lowercase();
+            lower.split(|c: char| !c.is_alphanumeric()).any(|t| WORDS.contains(&t))
+        })
+        .collect()
+}
+
+/// Share of keys that occur once.
+fn unique_share(counts: &std::collections::HashMap<u64, u32>, rows: u64) -> f64 {
+    let unique = counts.values().filter(|&&n| n == 1).count();
+    if rows == 0 { 0.0 } else { unique as f64 / rows as f64 }
 }
 
 struct Protector<'a> {
@@ -692,6 +759,19 @@ pub fn protect<R: Read, S: Read, W: Write>(
     let mut p =
         Protector { key, opts, scrubbed: BTreeMap::new(), unparsable: vec![0; header.len()] };
     let quasi: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].quasi).collect();
+    let (risk_cols, declared) =
+        if quasi.is_empty() { (quasi_candidates(&header), false) } else { (quasi.clone(), true) };
+    let hash_key = |parts: &mut dyn Iterator<Item = &str>| {
+        let mut h = blake3::Hasher::new();
+        for part in parts {
+            h.update(part.as_bytes());
+            h.update(&[0x1f]);
+        }
+        u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().unwrap_or([0; 8]))
+    };
+    let mut before: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+    let mut after: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+    let mut written: Vec<String> = Vec::new();
     let target =
         header.iter().position(|n| schema.field(n).is_some_and(|f| f.role == Some(Role::Target)));
     let write_header = |out: &mut W| -> Result<(), DataError> {
@@ -760,6 +840,10 @@ pub fn protect<R: Read, S: Read, W: Write>(
     reader.for_each(|_, cells| {
         row += 1;
         let r = row as usize - 1;
+        if !risk_cols.is_empty() {
+            let key = hash_key(&mut risk_cols.iter().map(|&i| cells.get(i).copied().unwrap_or("")));
+            *before.entry(key).or_default() += 1;
+        }
         if let Some(s) = &solution {
             if r >= s.suppressed.len() {
                 return Err(DataError::Input("the table changed between the two passes".into()));
@@ -770,6 +854,7 @@ pub fn protect<R: Read, S: Read, W: Write>(
             }
         }
         line.clear();
+        written.clear();
         let mut first = true;
         for (i, plan) in columns.iter().enumerate() {
             if plan.action == Action::Drop {
@@ -780,6 +865,7 @@ pub fn protect<R: Read, S: Read, W: Write>(
             }
             first = false;
             let cell = cells.get(i).copied().unwrap_or("");
+            let at = line.len();
             if let (Some(s), Some(q)) = (&solution, quasi.iter().position(|&x| x == i)) {
                 push_safe_cell(&mut line, s.value(q, &kcols[q], r));
             } else if missing[i].iter().any(|m| m == cell) {
@@ -788,6 +874,13 @@ pub fn protect<R: Read, S: Read, W: Write>(
                 let v = p.apply(i, plan, hints[i], cell);
                 push_safe_cell(&mut line, &v);
             }
+            if risk_cols.contains(&i) {
+                written.push(line[at..].to_owned());
+            }
+        }
+        if !risk_cols.is_empty() {
+            let key = hash_key(&mut written.iter().map(String::as_str));
+            *after.entry(key).or_default() += 1;
         }
         end_line(&mut line);
         out.write_all(line.as_bytes())?;
@@ -831,6 +924,12 @@ pub fn protect<R: Read, S: Read, W: Write>(
         .filter(|(_, n)| **n > 0)
         .map(|(h, n)| (h.clone(), *n))
         .collect();
+    let risk = (!risk_cols.is_empty()).then(|| ReidentificationRisk {
+        columns: risk_cols.iter().map(|&i| header[i].clone()).collect(),
+        declared,
+        unique_before: unique_share(&before, row),
+        unique_after: unique_share(&after, rows_out),
+    });
     Ok(ProtectReport {
         columns,
         rows_in,
@@ -839,6 +938,7 @@ pub fn protect<R: Read, S: Read, W: Write>(
         scrubbed: p.scrubbed,
         redacted_unparsable,
         anonymity,
+        risk,
     })
 }
 
@@ -906,6 +1006,36 @@ mod tests {
         let r = protect(csv.as_bytes(), Some(csv.as_bytes()), &mut out, &schema, &key, o)
             .expect("protect");
         (String::from_utf8(out).expect("utf-8"), r)
+    }
+
+    #[test]
+    fn reidentification_risk_is_always_reported() {
+        let mut csv = String::from("name,age,sex,race\n");
+        for i in 0..60 {
+            csv.push_str(&format!(
+                "P{i},{},{},{}\n",
+                20 + i,
+                ["m", "f"][i % 2],
+                ["a", "b", "c"][i % 3]
+            ));
+        }
+        // Nothing declared: the columns named like quasi-identifiers are measured and said.
+        let plain = r#"{"fields": [{"name": "name", "pii": "name"}, {"name": "age", "type": "integer"}, {"name": "sex"}, {"name": "race"}]}"#;
+        let (_, r) = run(plain, &csv, &opts(5));
+        let risk = r.risk.expect("risk");
+        assert!(!risk.declared);
+        assert_eq!(risk.columns, ["age", "sex", "race"]);
+        assert_eq!((risk.unique_before, risk.unique_after), (1.0, 1.0));
+        // Declared: generalised to k = 5, no row is unique any more.
+        let quasi = r#"{"fields": [{"name": "name", "pii": "name"}, {"name": "age", "type": "integer", "pii": "quasi"}, {"name": "sex", "pii": "quasi"}, {"name": "race", "pii": "quasi"}]}"#;
+        let (_, r) = run(quasi, &csv, &opts(5));
+        let risk = r.risk.expect("risk");
+        assert!(risk.declared);
+        assert_eq!(risk.unique_before, 1.0);
+        assert_eq!(risk.unique_after, 0.0);
+        // A table with nothing about people has no risk to report.
+        let (_, r) = run(r#"{"fields": [{"name": "x"}]}"#, "x\n1\n2\n", &opts(5));
+        assert_eq!(r.risk, None);
     }
 
     #[test]

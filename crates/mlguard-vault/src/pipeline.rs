@@ -129,6 +129,12 @@ pub fn protection_json(r: &ProtectReport) -> serde_json::Value {
         "scrubbed_spans": scrubbed,
         "redacted_unparsable": r.redacted_unparsable,
         "k_anonymity": anonymity,
+        "reidentification_risk": r.risk.as_ref().map(|risk| serde_json::json!({
+            "columns": risk.columns,
+            "declared": risk.declared,
+            "unique_before": risk.unique_before,
+            "unique_after": risk.unique_after,
+        })),
     })
 }
 

@@ -234,17 +234,18 @@ pub(crate) fn name_part(cell: &str) -> bool {
 /// and a name followed by one is a place's. Only words that are rarely surnames: not
 /// "Park", "West", "Field" or "Hill".
 #[rustfmt::skip]
-const PLACE_WORDS: &[&str] = &[
+const PLACE_NOUNS: &[&str] = &[
     "county", "municipal", "regional", "international", "intl", "airport", "airfield",
     "airpark", "heliport", "seaplane", "memorial", "lakes", "beach", "springs", "creek",
     "river", "valley", "island", "harbor", "harbour", "ranch", "township", "heights",
-    "hospital", "downtown", "falls", "parish", "lodge", "haven",
+    "hospital", "downtown", "falls", "parish", "lodge", "haven", "meadows", "hills", "estates",
+    "terrace", "plains",
 ];
 
-/// Whether a cell has a word of [`PLACE_WORDS`].
+/// Whether a cell has a word of [`PLACE_NOUNS`].
 pub(crate) fn place_like(cell: &str) -> bool {
     cell.split(|c: char| !c.is_alphabetic())
-        .any(|w| !w.is_empty() && PLACE_WORDS.contains(&w.to_lowercase().as_str()))
+        .any(|w| !w.is_empty() && PLACE_NOUNS.contains(&w.to_lowercase().as_str()))
 }
 
 /// How many of a name-shaped cell's words are known given names or surnames.
@@ -332,6 +333,14 @@ pub(crate) fn persons(cell: &str, hint: ColumnHint, spans: &mut Vec<Span>) {
                 .get(i)
                 .is_some_and(|&w| adjacent(ws[i - 1], w) && (capital(text(w)) || particle(text(w))))
             {
+                i += 1;
+            }
+            continue;
+        }
+        // "San Fernando", "Port Townsend", "Mount Vernon": a place's name from its first word.
+        if !title && PLACE_WORDS.contains(&text(f)) {
+            i = first + 1;
+            while ws.get(i).is_some_and(|&w| adjacent(ws[i - 1], w) && capital(text(w))) {
                 i += 1;
             }
             continue;
@@ -431,6 +440,37 @@ mod tests {
 
     fn person(cell: &str) -> Option<&str> {
         crate::pii::testing::first_of(cell, Kind::Person)
+    }
+
+    #[test]
+    fn places_are_not_people() {
+        for place in [
+            "Calhoun County",
+            "Stanley Municipal",
+            "Memphis Memorial",
+            "San Fernando",
+            "Green Meadows",
+            "Colorado Springs",
+            "Seneca Falls",
+        ] {
+            assert_eq!(person(place), None, "{place}");
+        }
+        for name in ["Kanye West", "Sally Field", "John Hill"] {
+            assert_eq!(person(name), Some(name), "{name}");
+        }
+        // A name column is judged by its values: airports under `name` are not people,
+        // first names alone (and with initials) are.
+        let airports = [
+            "Thigpen",
+            "Livingston Municipal",
+            "Meadow Lake",
+            "Calhoun County",
+            "Perry-Warsaw",
+            "Lincoln Regional",
+        ];
+        assert!(!crate::pii::column_hint(ColumnHint::from_name("name"), &airports).name);
+        let first = ["Cesar A.", "George", "Wilson", "Brian E.", "Vivian", "Franklin", "Carol"];
+        assert!(crate::pii::column_hint(ColumnHint::from_name("first_name"), &first).name);
     }
 
     #[test]
