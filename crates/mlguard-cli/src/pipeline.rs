@@ -223,9 +223,32 @@ fn seed_policy(s: &str) -> anyhow::Result<SeedPolicy> {
 }
 
 fn metrics_line(m: &mlguard_learn::Metrics) -> String {
+    let v = |x: f64| if x.is_finite() { format!("{x:.4}") } else { "n/a".to_owned() };
+    let k = m.confusion.len();
+    let averaging = if k > 2 {
+        format!(
+            "; precision, recall and F1 are macro averages over the {k} classes, ROC AUC one-vs-rest"
+        )
+    } else {
+        "; precision, recall and F1 of the positive class (the second)".to_owned()
+    };
+    let absent: Vec<String> = (0..k)
+        .filter(|&c| m.confusion[c].iter().sum::<u64>() == 0)
+        .map(|c| c.to_string())
+        .collect();
+    let absent = if absent.is_empty() {
+        String::new()
+    } else {
+        format!("; class(es) {} had no test rows", absent.join(", "))
+    };
     format!(
-        "accuracy {:.4}, precision {:.4}, recall {:.4}, F1 {:.4}, ROC AUC {:.4}, log loss {:.4}",
-        m.accuracy, m.precision, m.recall, m.f1, m.roc_auc, m.log_loss
+        "accuracy {}, precision {}, recall {}, F1 {}, ROC AUC {}, log loss {}{averaging}{absent}",
+        v(m.accuracy),
+        v(m.precision),
+        v(m.recall),
+        v(m.f1),
+        v(m.roc_auc),
+        v(m.log_loss)
     )
 }
 

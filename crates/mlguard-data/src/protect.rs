@@ -531,10 +531,19 @@ pub fn quasi_candidates(header: &[String]) -> Vec<usize> {
         "nationality",
         "citizenship",
     ];
+    // The age of an account, a vehicle or a loan is not a person's.
+    const NOT_ABOUT_A_PERSON: &[&str] = &[
+        "account", "vehicle", "car", "house", "building", "product", "item", "loan", "policy",
+        "contract", "company", "device", "tenure", "days", "months", "weeks", "hours", "minutes",
+        "page", "file", "data", "model",
+    ];
     (0..header.len())
         .filter(|&i| {
             let lower = header[i].to_lowercase();
-            lower.split(|c: char| !c.is_alphanumeric()).any(|t| WORDS.contains(&t))
+            let tokens: Vec<&str> =
+                lower.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).collect();
+            tokens.iter().any(|t| WORDS.contains(t))
+                && !tokens.iter().any(|t| NOT_ABOUT_A_PERSON.contains(t))
         })
         .collect()
 }

@@ -2,25 +2,72 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Metrics of a classifier on a labelled set.
+/// Metrics of a classifier on a labelled set. A metric that is not a number (the ROC AUC of
+/// a test set with one class) is stored absent, and read back as NaN: never `null`, which
+/// no reader of a number accepts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     /// Share of correct predictions.
+    #[serde(
+        default = "nan",
+        skip_serializing_if = "not_finite",
+        deserialize_with = "number_or_nan"
+    )]
     pub accuracy: f64,
     /// Binary: precision of the positive class; more classes: macro average.
+    #[serde(
+        default = "nan",
+        skip_serializing_if = "not_finite",
+        deserialize_with = "number_or_nan"
+    )]
     pub precision: f64,
     /// Binary: recall of the positive class; more classes: macro average.
+    #[serde(
+        default = "nan",
+        skip_serializing_if = "not_finite",
+        deserialize_with = "number_or_nan"
+    )]
     pub recall: f64,
     /// Binary: F1 of the positive class; more classes: macro average.
+    #[serde(
+        default = "nan",
+        skip_serializing_if = "not_finite",
+        deserialize_with = "number_or_nan"
+    )]
     pub f1: f64,
-    /// Binary: area under the ROC curve; more classes: macro one-vs-rest.
+    /// Binary: area under the ROC curve; more classes: macro one-vs-rest over the classes
+    /// that have test rows.
+    #[serde(
+        default = "nan",
+        skip_serializing_if = "not_finite",
+        deserialize_with = "number_or_nan"
+    )]
     pub roc_auc: f64,
     /// Mean negative log-likelihood (probabilities clipped to [1e-15, 1 - 1e-15]).
+    #[serde(
+        default = "nan",
+        skip_serializing_if = "not_finite",
+        deserialize_with = "number_or_nan"
+    )]
     pub log_loss: f64,
     /// `confusion[true][predicted]` counts.
     pub confusion: Vec<Vec<u64>>,
     /// Rows evaluated.
     pub rows: u64,
+}
+
+fn nan() -> f64 {
+    f64::NAN
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if signature")]
+fn not_finite(x: &f64) -> bool {
+    !x.is_finite()
+}
+
+/// A number, or NaN for `null` (as models stored before this was fixed wrote it).
+fn number_or_nan<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
 /// Computes the metrics from true labels (`0..k`) and predicted class probabilities
@@ -63,7 +110,10 @@ pub fn evaluate(labels: &[u32], proba: &[f64], k: usize) -> Metrics {
     } else {
         let all: Vec<(f64, f64, f64)> = (0..k).map(per_class).collect();
         let mean = |f: fn(&(f64, f64, f64)) -> f64| all.iter().map(f).sum::<f64>() / k as f64;
-        (mean(|x| x.0), mean(|x| x.1), mean(|x| x.2), (0..k).map(auc_of).sum::<f64>() / k as f64)
+        let aucs: Vec<f64> = (0..k).map(auc_of).filter(|a| a.is_finite()).collect();
+        let auc =
+            if aucs.is_empty() { f64::NAN } else { aucs.iter().sum::<f64>() / aucs.len() as f64 };
+        (mean(|x| x.0), mean(|x| x.1), mean(|x| x.2), auc)
     };
     Metrics {
         accuracy: if n > 0 { correct as f64 / n as f64 } else { 0.0 },
@@ -139,6 +189,15 @@ mod tests {
         assert_eq!(roc_auc(&[0.5, 0.5], &[true, false]), 0.5);
         assert_eq!(roc_auc(&[0.1, 0.9], &[false, true]), 1.0);
         assert!(roc_auc(&[0.1, 0.9], &[true, true]).is_nan());
+        // A test set with one class: no ROC AUC, stored absent and read back (not `null`).
+        let m = evaluate(&[1, 1], &[0.2, 0.8, 0.4, 0.6], 2);
+        assert!(m.roc_auc.is_nan());
+        let json = serde_json::to_string(&m).expect("json");
+        assert!(!json.contains("roc_auc") && !json.contains("null"), "{json}");
+        let back: Metrics = serde_json::from_str(&json).expect("reads back");
+        assert!(back.roc_auc.is_nan() && back.accuracy == m.accuracy);
+        let old = json.replacen('{', "{\"roc_auc\":null,", 1);
+        assert!(serde_json::from_str::<Metrics>(&old).expect("old form").roc_auc.is_nan());
     }
 
     #[test]

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 
-use mlguard_data::{DataError, FieldType, NumericCells, Protect, Role, Schema, TableReader};
+use mlguard_data::{
+    DataError, FieldType, NumericCells, PiiKind, Protect, Role, Schema, TableReader,
+};
 
 use crate::linear::{CategoricalColumn, Design, FitOptions, NumericColumn, UNSEEN, fit};
 use crate::metrics::evaluate;
@@ -16,6 +18,9 @@ use crate::split::stratified_split;
 pub const MAX_CATEGORIES: usize = 1000;
 /// Most classes a target may have.
 pub const MAX_CLASSES: usize = 100;
+/// Most classes a target of numbers may have: more distinct numbers are a measurement
+/// (an age, a price), not a label.
+pub const MAX_NUMERIC_CLASSES: usize = 20;
 
 /// How to train.
 #[derive(Debug, Clone)]
@@ -101,6 +106,13 @@ pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Tr
     let target_pos = position(&target)
         .filter(|_| schema.field(&target).is_some())
         .ok_or_else(|| TrainError::UnknownTarget(target.clone()))?;
+    // mlguard trains classifiers: a continuous target is refused before any work rather
+    // than turned into one class per value.
+    if schema.field(&target).is_some_and(|f| f.field_type == FieldType::Number) {
+        return Err(TrainError::Unusable(format!(
+            "the target {target} is a number field: mlguard trains classifiers, and a continuous target would become one class per value; make it categories (bins as a string or integer field) or choose a categorical target"
+        )));
+    }
 
     // Plan the features from the schema.
     let mut notes = Vec::new();
@@ -110,7 +122,9 @@ pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Tr
         if f.name == target || matches!(f.role, Some(Role::Id | Role::Ignore)) {
             continue;
         }
-        if f.pii.is_some() {
+        // Quasi-identifiers are features (protection generalises them for k-anonymity);
+        // other personal data never is.
+        if f.pii.is_some_and(|p| p != PiiKind::Quasi) {
             match f.protect {
                 None => unprotected.push(f.name.clone()),
                 Some(Protect::Drop) => {}
@@ -182,6 +196,13 @@ pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Tr
     if classes.len() < 2 {
         return Err(TrainError::Unusable(format!(
             "the target {target} has {} class(es); a classifier needs at least two",
+            classes.len()
+        )));
+    }
+    let numeric = classes.iter().all(|c| c.parse::<f64>().is_ok());
+    if numeric && classes.len() > MAX_NUMERIC_CLASSES {
+        return Err(TrainError::Unusable(format!(
+            "the target {target} has {} distinct numbers: that is a measurement, not a label (mlguard trains classifiers); make it categories (bins) or choose a categorical target",
             classes.len()
         )));
     }

@@ -35,7 +35,13 @@ fn protected(mut schema: Schema) -> Schema {
 #[test]
 fn personal_data_must_be_protected() {
     let csv = user_data(300, 1);
-    let err = train(&csv[..], &schema_for(&csv), &opts(1)).expect_err("pii");
+    // The draft proposes a protection for each personal-data field; without them, training
+    // refuses (quasi-identifiers such as age are features).
+    let mut schema = schema_for(&csv);
+    for f in &mut schema.fields {
+        f.protect = None;
+    }
+    let err = train(&csv[..], &schema, &opts(1)).expect_err("pii");
     let msg = err.to_string();
     let expected = ["full_name", "email", "phone", "ssn", "date_of_birth", "zip_code"];
     assert!(matches!(&err, TrainError::UnprotectedPii(cols) if cols == &expected), "{msg}");
@@ -107,6 +113,17 @@ fn multinomial_target_and_errors() {
     o.target = None;
     o.test_size = 1.5;
     assert!(matches!(train(&csv[..], &schema, &o), Err(TrainError::Unusable(_))));
+    // A continuous target is refused before any work, never a classifier per value.
+    o.test_size = 0.2;
+    for (target, why) in [("income", "is a number field"), ("age", "distinct numbers")] {
+        o.target = Some(target.into());
+        let r = train(&csv[..], &schema, &o);
+        assert!(
+            matches!(&r, Err(TrainError::Unusable(m)) if m.contains(why)),
+            "{target}: {:?}",
+            r.map(|t| t.model.info.encoding.classes.len())
+        );
+    }
 }
 
 #[test]

@@ -138,6 +138,24 @@ pub fn protection_json(r: &ProtectReport) -> serde_json::Value {
     })
 }
 
+/// No model is stored unless it loads back from its bytes as `predict`, `verify` and
+/// `export` will load it, compiles a predictor, and gives the same probabilities as the
+/// trained model for a row of missing values (the intercept: every weight is read).
+fn round_trip(bytes: &[u8], model: &Model) -> Result<(), VaultError> {
+    let fail = |why: String| {
+        VaultError::Model(mlguard_learn::ModelError::Invalid(format!(
+            "the trained model does not load back ({why}); nothing was stored"
+        )))
+    };
+    let back = Model::from_safetensors(bytes).map_err(|e| fail(e.to_string()))?;
+    let p = back.predictor().map_err(|e| fail(e.to_string()))?;
+    let want = model.predictor().map_err(|e| fail(e.to_string()))?.predict(|_| None);
+    let got = p.predict(|_| None);
+    let same = got.len() == want.len()
+        && got.iter().zip(&want).all(|(a, b)| a.is_finite() && a.to_bits() == b.to_bits());
+    if same { Ok(()) } else { Err(fail(format!("probabilities {got:?} instead of {want:?}"))) }
+}
+
 /// A model stored by [`Vault::train`].
 #[derive(Debug, Clone)]
 pub struct TrainedModel {
@@ -846,6 +864,7 @@ impl Vault {
             p.insert("reproduced_from".into(), format!("{}@{}", from.name, from.version).into());
         }
         let bytes = model.to_safetensors();
+        round_trip(&bytes, &model)?;
         let name = req.name.clone().unwrap_or_else(|| dataset.name.clone());
         let version = self.catalog.next_version(Table::Models, &name)?;
         let mut meta = serde_json::Map::new();
