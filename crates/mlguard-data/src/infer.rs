@@ -197,8 +197,13 @@ pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, Da
         .map(|c| c.to_field(rows, target_name == Some(c.name.as_str()), opts.strict_ranges))
         .collect();
     if opts.decimal_comma {
-        for f in fields.iter_mut().filter(|f| f.field_type == FieldType::Number) {
-            f.decimal_char = Some(",".into());
+        // Numbers, and integers written with a zero fraction (`181,0`: pandas' integers
+        // with gaps), are read with the decimal comma.
+        for (f, c) in fields.iter_mut().zip(&cols) {
+            let floats = f.field_type == FieldType::Integer && c.float_ints;
+            if f.field_type == FieldType::Number || floats {
+                f.decimal_char = Some(",".into());
+            }
         }
     }
     let primary = fields.iter().position(|f| f.role == Some(Role::Id));

@@ -239,7 +239,9 @@ const PLACE_NOUNS: &[&str] = &[
     "airpark", "heliport", "seaplane", "memorial", "lakes", "beach", "springs", "creek",
     "river", "valley", "island", "harbor", "harbour", "ranch", "township", "heights",
     "hospital", "downtown", "falls", "parish", "lodge", "haven", "meadows", "hills", "estates",
-    "terrace", "plains",
+    "terrace", "plains", "île", "ile", "isla", "isola", "insel", "ilha", "eiland", "lac",
+    "lago", "río", "rio", "fiume", "fleuve", "mont", "monte", "bahía", "baie", "playa",
+    "plage", "spiaggia", "puerto", "cabo", "comté", "condado", "contea", "landkreis",
 ];
 
 /// Whether a cell has a word of [`PLACE_NOUNS`].
@@ -452,6 +454,8 @@ mod tests {
             "Green Meadows",
             "Colorado Springs",
             "Seneca Falls",
+            "Île Torgersen",
+            "Isla Victoria",
         ] {
             assert_eq!(person(place), None, "{place}");
         }

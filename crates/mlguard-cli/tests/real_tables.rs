@@ -1,0 +1,184 @@
+//! The first hour on real tables, as a pandas user has them: palmerpenguins (an R export
+//! with `NA`), vega_datasets' LA riots victims (real people: names, addresses, age, race,
+//! coordinates) and airports (places under a `name` header), and the files pandas writes
+//! from them (a semicolon-separated, decimal-comma, Latin-1, gzip-compressed export; one
+//! with its index). The packages are installed from PyPI into a virtualenv cached under
+//! Cargo's target directory; the whole journey runs on them: infer-schema, validate, pii,
+//! protect, ingest, train, predict, export.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mlguard"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("MLGUARD_VAULT", "v")
+        .env("MLGUARD_KEY_FILE", "k")
+        .env_remove("MLGUARD_PASSPHRASE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("mlguard runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn ok(o: &Output, what: &str) {
+    assert_eq!(o.status.code(), Some(0), "{what}: {}\n{}", text(&o.stdout), text(&o.stderr));
+}
+
+/// The tables, copied into `dir` as the packages ship them and as pandas writes them.
+fn tables(dir: &Path) {
+    let venv = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/real-tables-venv"));
+    let python = mlguard_testkit::python_venv(
+        &venv,
+        "import palmerpenguins, vega_datasets, pandas",
+        &["palmerpenguins==0.1.4", "vega_datasets==0.9.0", "pandas"],
+    );
+    let script = r#"
+import os, shutil, sys
+import palmerpenguins, vega_datasets, pandas as pd
+out = sys.argv[1]
+pp = os.path.join(os.path.dirname(palmerpenguins.__file__), "data")
+vd = os.path.join(os.path.dirname(vega_datasets.__file__), "_data")
+shutil.copy(os.path.join(pp, "penguins.csv"), out)
+shutil.copy(os.path.join(pp, "penguins-raw.csv"), out)
+shutil.copy(os.path.join(vd, "la-riots.csv"), out)
+shutil.copy(os.path.join(vd, "airports.csv"), out)
+df = pd.read_csv(os.path.join(pp, "penguins.csv"))
+df["island_fr"] = df["island"].map({"Biscoe": "Île Biscoe", "Dream": "Île Dream", "Torgersen": "Île Torgersen"})
+df.to_csv(os.path.join(out, "penguins-eu.csv.gz"), sep=";", decimal=",", encoding="latin-1", index=False)
+df.to_csv(os.path.join(out, "penguins-index.csv"))
+"#;
+    let o = Command::new(python).args(["-c", script]).arg(dir).output().expect("python runs");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
+fn schema(dir: &Path, name: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join(name)).expect("schema")).expect("json")
+}
+
+fn field<'a>(s: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    s["fields"].as_array().and_then(|f| f.iter().find(|f| f["name"] == name)).expect(name)
+}
+
+#[test]
+fn the_first_hour_on_real_tables() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    tables(dir);
+
+    // penguins: an R export. NA is missing, the target is found by name, nothing personal,
+    // and the draft validates the file it was drafted from.
+    let o = run(dir, &["data", "infer-schema", "penguins.csv", "-o", "penguins.json"]);
+    ok(&o, "infer penguins");
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("target: species (by its name") && err.contains("personal data: none"),
+        "{err}"
+    );
+    let s = schema(dir, "penguins.json");
+    assert_eq!(s["missingValues"], serde_json::json!(["", "NA"]));
+    assert_eq!(field(&s, "bill_length_mm")["type"], "number");
+    assert_eq!(field(&s, "body_mass_g")["type"], "integer");
+    assert_eq!(field(&s, "sex")["constraints"]["enum"], serde_json::json!(["female", "male"]));
+    assert_eq!(field(&s, "year")["constraints"]["maximum"], serde_json::Value::Null);
+    ok(&run(dir, &["data", "validate", "penguins.csv", "--schema", "penguins.json"]), "validate");
+
+    // The same table as pandas writes it for a European spreadsheet: read as it comes.
+    let o = run(dir, &["data", "validate", "penguins-eu.csv.gz", "--schema", "penguins.json"]);
+    assert_eq!(o.status.code(), Some(1), "a new column: {}", text(&o.stdout));
+    let o = run(dir, &["data", "infer-schema", "penguins-eu.csv.gz", "-o", "eu.json"]);
+    ok(&o, "infer the European export");
+    assert!(text(&o.stderr).contains("gzip-compressed, windows-1252 text"), "{}", text(&o.stderr));
+    let eu = schema(dir, "eu.json");
+    assert_eq!(field(&eu, "bill_length_mm")["decimalChar"], ",");
+    assert_eq!(
+        field(&eu, "island_fr")["constraints"]["enum"],
+        serde_json::json!(["Île Biscoe", "Île Dream", "Île Torgersen"])
+    );
+    ok(
+        &run(dir, &["data", "validate", "penguins-eu.csv.gz", "--schema", "eu.json"]),
+        "validate eu",
+    );
+    // ... and with its index.
+    let o = run(dir, &["data", "infer-schema", "penguins-index.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("index=False"), "{}", text(&o.stderr));
+
+    // penguins-raw: a study code under studyName and isotope ratios are not personal data.
+    let o = run(dir, &["data", "infer-schema", "penguins-raw.csv", "-o", "raw.json"]);
+    ok(&o, "infer penguins-raw");
+    assert!(text(&o.stderr).contains("personal data: none"), "{}", text(&o.stderr));
+    let o = run(dir, &["data", "pii", "penguins-raw.csv", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let kinds: Vec<&serde_json::Value> = v["columns"]
+        .as_array()
+        .expect("columns")
+        .iter()
+        .filter(|c| c["kinds"] != serde_json::json!([]))
+        .collect();
+    assert!(kinds.is_empty(), "{kinds:?}");
+
+    // airports: places under a `name` header are not people.
+    let o = run(dir, &["data", "infer-schema", "airports.csv", "-o", "airports.json"]);
+    ok(&o, "infer airports");
+    assert_eq!(field(&schema(dir, "airports.json"), "name")["pii"], serde_json::Value::Null);
+
+    // LA riots: real people. Names and addresses get a protection, age, gender, race, the
+    // date of death and the coordinates are quasi-identifiers, and the protection report
+    // says how many could be singled out before and after.
+    assert_eq!(run(dir, &["init", "--key-file", "k"]).status.code(), Some(0));
+    let o = run(dir, &["data", "infer-schema", "la-riots.csv", "-o", "riots.json"]);
+    ok(&o, "infer riots");
+    let riots = schema(dir, "riots.json");
+    for name in ["first_name", "last_name"] {
+        assert_eq!(field(&riots, name)["pii"], "name", "{name}");
+        assert_eq!(field(&riots, name)["protect"], "pseudonymize", "{name}");
+    }
+    assert_eq!(field(&riots, "address")["pii"], "address");
+    for q in ["age", "gender", "race", "death_date", "latitude", "longitude"] {
+        assert_eq!(field(&riots, q)["pii"], "quasi", "{q}");
+    }
+    let o = run(
+        dir,
+        &["data", "protect", "la-riots.csv", "--schema", "riots.json", "-o", "riots-p.csv"],
+    );
+    ok(&o, "protect riots");
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("re-identification risk: 100.0 % of rows unique on the quasi-identifiers")
+            && out.contains("before, 0.0 % after"),
+        "{out}"
+    );
+    let protected = std::fs::read_to_string(dir.join("riots-p.csv")).expect("protected");
+    assert!(
+        !protected.contains("Aguilar") && !protected.contains("Rosecrans Ave"),
+        "names and addresses gone"
+    );
+
+    // The whole pipeline on penguins: ingest, train, predict, export.
+    ok(
+        &run(
+            dir,
+            &["data", "ingest", "penguins.csv", "--schema", "penguins.json", "--name", "penguins"],
+        ),
+        "ingest",
+    );
+    let o = run(dir, &["train", "--dataset", "penguins", "--name", "species", "--json"]);
+    ok(&o, "train");
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(j["metrics"]["accuracy"].as_f64().is_some_and(|a| a > 0.9), "{j}");
+    let o = run(dir, &["predict", "--model", "species@1", "penguins.csv", "-o", "pred.csv"]);
+    ok(&o, "predict");
+    let pred = std::fs::read_to_string(dir.join("pred.csv")).expect("predictions");
+    assert_eq!(pred.lines().count(), 345, "a header and 344 rows");
+    ok(&run(dir, &["model", "export", "species@1", "-o", "exported"]), "export");
+    // A measurement as the target is refused before any work.
+    let o = run(dir, &["train", "--dataset", "penguins", "--target", "bill_length_mm"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("is a number field"), "{}", text(&o.stderr));
+}
