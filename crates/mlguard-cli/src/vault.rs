@@ -87,7 +87,26 @@ pub(crate) fn init(args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> 
         }
     ))?;
     out.line(&format!("  signing key: ECDSA P-256, id {}", public.key_id()))?;
+    // What the next commands need: the vault and how it is unlocked.
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let unlock = match &args.key_file {
+        Some(k) => format!(" MLGUARD_KEY_FILE={}", shell_quote(&absolute(k).display().to_string())),
+        None => String::new(),
+    };
+    out.line(&format!(
+        "next: export MLGUARD_VAULT={}{unlock}, then `mlguard data ingest FILE --schema S.json --name NAME`",
+        shell_quote(&absolute(&args.vault).display().to_string())
+    ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A path as a POSIX shell word: as it is when it is plain, else single-quoted.
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c)) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 pub(crate) fn list(args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {

@@ -147,6 +147,7 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
 
 fn auth_error(e: &AuthError) -> Response {
     match e {
+        AuthError::NoToken => error(StatusCode::UNAUTHORIZED, "no_token", e.to_string()),
         AuthError::BadToken => error(StatusCode::UNAUTHORIZED, "invalid_token", e.to_string()),
         AuthError::Forbidden { .. } => error(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
         AuthError::MfaRequired(_) => error(StatusCode::UNAUTHORIZED, "mfa_required", e.to_string()),

@@ -123,6 +123,8 @@ async fn roles_mfa_predictions_and_audit_over_real_tls() {
     // Refusals: no token, a forged token, a role without the permission.
     let r = client.post(url("/v1/models/churn/predict")).json(&body).send().await.expect("send");
     assert_eq!(r.status(), 401);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["error"], "no_token", "{v}");
     // The last hex digit changed (to another one: a token ending in 0 stays valid with 0).
     let last = if consumer.ends_with('0') { '1' } else { '0' };
     let forged = format!("{}{last}", &consumer[..consumer.len() - 1]);

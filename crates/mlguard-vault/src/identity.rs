@@ -333,6 +333,9 @@ pub struct Principal {
 /// Why a request is refused. The messages say what, never which secret part was wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
+    /// No token was presented at all.
+    #[error("no token: send `Authorization: Bearer mlg_...` (the CLI: --token or MLGUARD_TOKEN)")]
+    NoToken,
     /// No such token, or it was revoked or expired, or its user is disabled.
     #[error("the token is not valid (unknown, revoked, expired, or its user is disabled)")]
     BadToken,
@@ -345,7 +348,7 @@ pub enum AuthError {
         action: String,
     },
     /// The action needs a TOTP code and none was given, or the user has none enrolled.
-    #[error("{0} needs a fresh TOTP code (X-MLGuard-TOTP)")]
+    #[error("{0} needs a fresh TOTP code (the CLI: --totp CODE; HTTP: the X-MLGuard-TOTP header)")]
     MfaRequired(String),
     /// The code is wrong or was already used.
     #[error("the TOTP code is wrong or was already used")]
@@ -517,6 +520,9 @@ impl Vault {
     /// Who holds `token`: checks its hash in constant time, expiry, revocation and the
     /// user's state.
     pub fn authenticate(&self, token: &str) -> Result<Result<Principal, AuthError>, VaultError> {
+        if token.trim().is_empty() {
+            return Ok(Err(AuthError::NoToken));
+        }
         let Some(id) = token.strip_prefix("mlg_").and_then(|t| t.split('_').next()) else {
             return Ok(Err(AuthError::BadToken));
         };
