@@ -621,6 +621,9 @@ fn predict(d: &mut Demo<'_>) -> anyhow::Result<()> {
             d.out.good("refused")
         ))?,
     }
+    // The bit flipped back: the model is served in the next step.
+    bytes[at] ^= 0x01;
+    fs::write(&object, &bytes)?;
     let _ = fs::remove_file(&fresh);
     Ok(())
 }

@@ -299,7 +299,12 @@ pub(crate) fn train(a: &TrainArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::
             errln!("note: {n}");
         }
         out.line(&format!(
-            "trained {}@{} on {}@{} ({} train / {} test rows, {} features, {} L-BFGS iterations{})",
+            "{} {}@{} on {}@{} ({} train / {} test rows, {} features, {} L-BFGS iterations{})",
+            if identical.is_some() {
+                "retrained, to check it (nothing stored),"
+            } else {
+                "trained"
+            },
             r.name,
             r.version,
             r.dataset,
@@ -311,7 +316,11 @@ pub(crate) fn train(a: &TrainArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::
             if m.logistic.converged { "" } else { ", not converged: raise --max-iter" }
         ))?;
         out.line(&format!("  {}", metrics_line(&m.info.metrics)))?;
-        out.line("  sealed and signed into the vault; the split seed is sealed inside the model")?;
+        if identical.is_none() {
+            out.line(
+                "  sealed and signed into the vault; the split seed is sealed inside the model",
+            )?;
+        }
         if let Some(same) = identical {
             out.line(&format!(
                 "  reproduced: weights {}",

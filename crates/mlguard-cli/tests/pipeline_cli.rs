@@ -118,6 +118,9 @@ fn ingest_train_predict_export() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(j["bit_identical"], true);
+    assert_eq!(j["model"], "churn@1", "a reproduction is a check, not a new version");
+    let o = run(dir, &["model", "inspect", "churn@2", "--json"]);
+    assert_ne!(o.status.code(), Some(0), "nothing stored: {}", text(&o.stdout));
     let o = run(dir, &["model", "inspect", "churn@1", "--json"]);
     assert!(!text(&o.stdout).contains("split_seed"), "the seed is never shown");
 

@@ -789,7 +789,7 @@ impl Vault {
                 s
             }
         };
-        let result = self.train_with_seed(req, seed, None);
+        let result = self.train_with_seed(req, seed);
         if let Err(e) = &result
             && !matches!(e, VaultError::AuditUnavailable(_))
         {
@@ -810,8 +810,18 @@ impl Vault {
         &mut self,
         req: &TrainRequest,
         seed: [u8; 32],
-        reproduced_from: Option<&ModelRecord>,
     ) -> Result<TrainedModel, VaultError> {
+        let (dataset, trained) = self.fit_with_seed(req, seed)?;
+        self.store_model(req, seed, dataset, trained)
+    }
+
+    /// Trains on a stored dataset version (verified and decrypted as it is read) with the
+    /// split seed `seed`; stores nothing.
+    fn fit_with_seed(
+        &mut self,
+        req: &TrainRequest,
+        seed: [u8; 32],
+    ) -> Result<(DatasetRecord, Trained), VaultError> {
         let dataset = self.catalog.dataset(&req.dataset, req.version)?;
         self.verify_object(&dataset.object, &dataset.blake3)?;
         let schema =
@@ -847,6 +857,17 @@ impl Vault {
             decrypted?;
             Ok(trained)
         })?;
+        Ok((dataset, trained))
+    }
+
+    /// Seals, signs and records a trained model as the next version of its name.
+    fn store_model(
+        &mut self,
+        req: &TrainRequest,
+        seed: [u8; 32],
+        dataset: DatasetRecord,
+        trained: Trained,
+    ) -> Result<TrainedModel, VaultError> {
         let mut model = trained.model.clone();
         let p = &mut model.info.provenance;
         p.insert("dataset".into(), dataset.name.clone().into());
@@ -860,9 +881,6 @@ impl Vault {
             },
         );
         p.insert(SEED_KEY.into(), hex(&seed).into());
-        if let Some(from) = reproduced_from {
-            p.insert("reproduced_from".into(), format!("{}@{}", from.name, from.version).into());
-        }
         let bytes = model.to_safetensors();
         round_trip(&bytes, &model)?;
         let name = req.name.clone().unwrap_or_else(|| dataset.name.clone());
@@ -892,15 +910,14 @@ impl Vault {
         .detail(serde_json::json!({
             "dataset": format!("{}@{}", record.dataset, record.dataset_version),
             "blake3": record.blake3,
-            "reproduced_from": reproduced_from.map(|r| format!("{}@{}", r.name, r.version)),
         }));
         self.add_recorded(&record.object, &event, |c, audit| c.add_model(&record, audit))?;
         Ok(TrainedModel { record, trained: Trained { model, ..trained } })
     }
 
     /// Retrains `name@version` from the same dataset version with the same (sealed) seed and
-    /// options, stores the result as a new version, and returns it with whether its weights
-    /// are bit-identical to the original's.
+    /// options and returns the result, with the stored record, and whether its weights are
+    /// bit-identical to the stored model's. Nothing is stored: the latest version stays.
     pub fn reproduce(
         &mut self,
         name: &str,
@@ -937,10 +954,24 @@ impl Vault {
             },
             name: Some(record.name.clone()),
         };
-        let again = self.train_with_seed(&req, seed, Some(&record))?;
-        let identical = again.trained.model.logistic.weights == original.logistic.weights
-            && again.trained.model.logistic.intercepts == original.logistic.intercepts;
-        Ok((again, identical))
+        // Verified, not stored: a reproduction is a check of the stored model, and must not
+        // become its latest version.
+        let (_, trained) = self.fit_with_seed(&req, seed)?;
+        let identical = trained.model.logistic.weights == original.logistic.weights
+            && trained.model.logistic.intercepts == original.logistic.intercepts;
+        self.record(
+            &Event::new(
+                "model.train",
+                format!("{}@{}", record.name, record.version),
+                if identical { Outcome::Allowed } else { Outcome::Failed },
+            )
+            .detail(serde_json::json!({
+                "reproduce": true,
+                "bit_identical": identical,
+                "stored": false,
+            })),
+        )?;
+        Ok((TrainedModel { record, trained }, identical))
     }
 
     /// Verifies a stored model completely, then loads it. Nothing of it is parsed before
