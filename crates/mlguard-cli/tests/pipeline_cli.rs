@@ -136,9 +136,12 @@ fn ingest_train_predict_export() {
     let o =
         run(dir, &["model", "verify-signature", "exported", "--signature", "exported/model.sig"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // docs/model-format.md's reference implementation, run from the document itself.
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/export_numpy.py");
+    let doc = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/model-format.md");
     let o = Command::new(venv())
         .arg(script)
+        .arg(doc)
         .args(["exported", "fresh.csv", "pred.csv"])
         .current_dir(dir)
         .output()

@@ -1,55 +1,50 @@
 #!/usr/bin/env python3
-"""Loads an exported mlguard model with Python's `safetensors`, recomputes the class
-probabilities of INPUT.csv with numpy from the exported weights and the encoding in the
-metadata, and compares them with mlguard's predictions (PRED.csv): max abs difference.
+"""Runs the reference implementation of docs/model-format.md (the document's python block,
+extracted and executed, so the document cannot drift from what mlguard computes) on an
+exported mlguard model: recomputes the class probabilities of INPUT.csv and compares them
+with mlguard's predictions (PRED.csv): max abs difference.
 
-  export_numpy.py MODEL_DIR INPUT.csv PRED.csv
+  export_numpy.py MODEL_FORMAT.md MODEL_DIR INPUT.csv PRED.csv
 """
 import csv
 import json
+import re
 import sys
 
 import numpy as np
-from safetensors import safe_open
-from safetensors.numpy import load_file
 
 
-def main(model_dir, input_csv, pred_csv):
-    tensors = load_file(f"{model_dir}/model.safetensors")
-    with safe_open(f"{model_dir}/model.safetensors", framework="numpy") as f:
-        info = json.loads(f.metadata()["mlguard.model"])
-    enc = info["encoding"]
-    W, b = tensors["weight"], tensors["bias"]
+def reference(doc):
+    """The functions of the document's reference implementation."""
+    text = open(doc, encoding="utf-8").read()
+    block = re.search(r"```python\n(.*?)```", text, re.S)
+    if block is None:
+        sys.exit(f"{doc}: no python block")
+    names = {}
+    exec(compile(block.group(1), doc, "exec"), names)
+    return names["load"], names["probabilities"]
+
+
+def main(doc, model_dir, input_csv, pred_csv):
+    load, probabilities = reference(doc)
+    tensors, info = load(f"{model_dir}/model.safetensors")
+    classes = info["encoding"]["classes"]
     with open(input_csv, newline="") as fh:
         rows = list(csv.DictReader(fh))
     preds = {}
     with open(pred_csv, newline="") as fh:
         for r in csv.DictReader(fh):
-            preds[int(r["line"])] = [float(r[f"p_{c}"]) for c in enc["classes"]]
+            preds[int(r["line"])] = [float(r[f"p_{c}"]) for c in classes]
     worst = 0.0
     for i, row in enumerate(rows):
         line = i + 2
-        if line not in preds:
-            continue
-        x = []
-        for f in enc["numeric"]:
-            v = row.get(f["name"], "")
-            x.append(0.0 if v == "" else (float(v) - f["mean"]) / f["scale"])
-        for c in enc["categorical"]:
-            v = row.get(c["name"], "")
-            x.extend(1.0 if v == cat else 0.0 for cat in c["categories"])
-        z = W @ np.array(x) + b
-        if len(enc["classes"]) == 2:
-            p1 = 1.0 / (1.0 + np.exp(-z[0]))
-            p = np.array([1.0 - p1, p1])
-        else:
-            e = np.exp(z - z.max())
-            p = e / e.sum()
-        worst = max(worst, float(np.abs(p - np.array(preds[line])).max()))
+        if line in preds:
+            p = probabilities(tensors, info, row)
+            worst = max(worst, float(np.abs(p - np.array(preds[line])).max()))
     print(json.dumps({"rows": len(preds), "max_abs_diff": worst}))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) != 5:
         sys.exit(__doc__)
     main(*sys.argv[1:])
