@@ -17,9 +17,9 @@ pub(crate) struct Cli {
     /// When to colour output (NO_COLOR is honoured with `auto`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub(crate) color: ColorChoice,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Vault (commands that use one)")]
     pub(crate) vault: VaultArgs,
-    #[command(flatten)]
+    #[command(flatten, next_help_heading = "Server client (commands that can go through a server)")]
     pub(crate) server: ServerArgs,
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -84,7 +84,8 @@ pub(crate) enum ColorChoice {
 pub(crate) enum Command {
     /// Run the pipeline on a generated dataset and show each safeguard at work.
     Demo(DemoArgs),
-    /// Work with datasets: draft a schema, validate a CSV file.
+    /// Work with datasets: infer-schema, validate, pii, protect, poison, ingest, report,
+    /// list, download.
     Data {
         #[command(subcommand)]
         command: DataCommand,
