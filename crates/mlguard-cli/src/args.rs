@@ -19,7 +19,10 @@ pub(crate) struct Cli {
     pub(crate) color: ColorChoice,
     #[command(flatten, next_help_heading = "Vault (commands that use one)")]
     pub(crate) vault: VaultArgs,
-    #[command(flatten, next_help_heading = "Server client (commands that can go through a server)")]
+    #[command(
+        flatten,
+        next_help_heading = "Server client (commands that can go through a server)"
+    )]
     pub(crate) server: ServerArgs,
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -248,6 +251,30 @@ pub(crate) enum TotpAlgArg {
     Sha256,
 }
 
+/// Which audit entries to show.
+#[derive(Debug, Args)]
+pub(crate) struct AuditFilter {
+    /// Only entries at or after this time (RFC 3339, e.g. 2026-11-26T00:00:00Z).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) since: Option<String>,
+    /// Only entries before this time (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) until: Option<String>,
+    /// Only entries by this actor.
+    #[arg(long, value_name = "USER")]
+    pub(crate) actor: Option<String>,
+    /// Only this action (`model.train`), or actions starting with it followed by a dot
+    /// (`model`).
+    #[arg(long, value_name = "ACTION")]
+    pub(crate) action: Option<String>,
+    /// Only this outcome.
+    #[arg(long, value_parser = ["allowed", "denied", "failed"], value_name = "OUTCOME")]
+    pub(crate) outcome: Option<String>,
+    /// Only entries whose object contains this text (`users@2`, `churn`).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) object: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
     /// Recompute the log: every entry's index and MAC, the RFC 6962 Merkle tree, and every
@@ -258,11 +285,14 @@ pub(crate) enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Print the entries (JSON lines), from the oldest.
+    /// Print the entries, from the oldest: a table (time, actor, action, object, outcome),
+    /// or JSON lines with --json. Filters combine.
     Show {
-        /// Only entries at or after this time (RFC 3339, e.g. 2026-11-26T00:00:00Z).
-        #[arg(long, value_name = "TIME")]
-        since: Option<String>,
+        #[command(flatten)]
+        filter: AuditFilter,
+        /// Print the entries as JSON lines, whole.
+        #[arg(long)]
+        json: bool,
     },
     /// The inclusion proof of entry N in the latest signed checkpoint (JSON: the entry,
     /// its leaf hash, the audit path, the checkpoint and its verifier key).

@@ -125,7 +125,9 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
         },
         Command::Audit { command } => match command {
             AuditCommand::Verify { json } => pipeline::audit_verify(json, &cli.vault, out),
-            AuditCommand::Show { since } => pipeline::audit_show(since.as_deref(), &cli.vault, out),
+            AuditCommand::Show { filter, json } => {
+                pipeline::audit_show(&filter, json, &cli.vault, out)
+            }
             AuditCommand::Prove { index } => pipeline::audit_prove(index, &cli.vault, out),
         },
         Command::Model { command } => match command {

@@ -575,52 +575,114 @@ pub(crate) fn audit_verify(
             r.root
         ))?;
     } else {
-        for p in &r.problems {
-            out.line(&format!("  {p}"))?;
-        }
-        let first =
-            r.first_bad_entry.map(|i| format!("; first bad entry: {i}")).unwrap_or_default();
-        out.line(&format!("{} the audit log was altered{first}", out.bad("FAILED:")))?;
+        let problems: Vec<&str> = r.problems.iter().map(String::as_str).collect();
+        audit_failure(r.first_bad_entry, &problems, out)?;
     }
     Ok(if r.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// `--since` as a time.
-pub(crate) fn parse_since(
-    since: Option<&str>,
+/// A failed audit verification: the first bad entry, the first problem and how many more
+/// (one edit breaks every later checkpoint: `--json` lists them all).
+pub(crate) fn audit_failure(
+    first_bad: Option<u64>,
+    problems: &[&str],
+    out: &mut Out,
+) -> anyhow::Result<()> {
+    let first = first_bad.map(|i| format!("; first bad entry: {i}")).unwrap_or_default();
+    out.line(&format!("{} the audit log was altered{first}", out.bad("FAILED:")))?;
+    if let Some(p) = problems.first() {
+        out.line(&format!("  {p}"))?;
+    }
+    if problems.len() > 1 {
+        out.line(&format!(
+            "  and {} more problem(s) that follow from it (--json lists them)",
+            problems.len() - 1
+        ))?;
+    }
+    Ok(())
+}
+
+/// An RFC 3339 option as a time.
+fn parse_time(
+    flag: &str,
+    value: Option<&str>,
 ) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
-    since
+    value
         .map(|s| {
             chrono::DateTime::parse_from_rfc3339(s)
                 .map(|t| t.with_timezone(&chrono::Utc))
-                .with_context(|| format!("--since {s:?}: expected an RFC 3339 time"))
+                .with_context(|| format!("--{flag} {s:?}: expected an RFC 3339 time"))
         })
         .transpose()
 }
 
-/// Whether an audit entry (JSON) is shown with `--since`.
-pub(crate) fn shown_since(entry: &str, since: Option<chrono::DateTime<chrono::Utc>>) -> bool {
-    let Some(since) = since else { return true };
-    let at = serde_json::from_str::<serde_json::Value>(entry).ok().and_then(|e| {
-        e["time"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-    });
-    at.is_none_or(|t| t >= since)
+/// Shows audit entries (JSON texts, oldest first) that pass the filter: a table, or the
+/// JSON lines. One renderer for the local vault and a server's log.
+pub(crate) fn show_audit_entries<'e>(
+    entries: impl Iterator<Item = &'e str>,
+    filter: &crate::args::AuditFilter,
+    json: bool,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let since = parse_time("since", filter.since.as_deref())?;
+    let until = parse_time("until", filter.until.as_deref())?;
+    let mut shown = 0u64;
+    let mut denied = 0u64;
+    for text in entries {
+        let e: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+        let s = |k: &str| e[k].as_str().unwrap_or_default();
+        let at = chrono::DateTime::parse_from_rfc3339(s("time")).ok();
+        let keep = since.is_none_or(|t| at.is_none_or(|a| a >= t))
+            && until.is_none_or(|t| at.is_none_or(|a| a < t))
+            && filter.actor.as_deref().is_none_or(|a| s("actor") == a)
+            && filter.action.as_deref().is_none_or(|a| {
+                s("action") == a || s("action").strip_prefix(a).is_some_and(|r| r.starts_with('.'))
+            })
+            && filter.outcome.as_deref().is_none_or(|o| s("outcome") == o)
+            && filter.object.as_deref().is_none_or(|o| s("object").contains(o));
+        if !keep {
+            continue;
+        }
+        shown += 1;
+        if json {
+            out.line(text)?;
+            continue;
+        }
+        let outcome = match s("outcome") {
+            "allowed" => "allowed".to_owned(),
+            other => {
+                denied += 1;
+                out.bad(other)
+            }
+        };
+        out.line(&format!(
+            "{:>6}  {}  {:<12} {:<18} {outcome:<7}  {}",
+            e["index"].as_u64().map(|i| i.to_string()).unwrap_or_default(),
+            s("time"),
+            s("actor"),
+            s("action"),
+            s("object"),
+        ))?;
+    }
+    if !json {
+        errln!(
+            "{shown} entr{} shown, {denied} denied or failed",
+            if shown == 1 { "y" } else { "ies" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `mlguard audit show`.
 pub(crate) fn audit_show(
-    since: Option<&str>,
+    filter: &crate::args::AuditFilter,
+    json: bool,
     vault: &VaultArgs,
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
-    let since = parse_since(since)?;
     let v = open_vault(vault)?;
-    for (_, text, _) in v.catalog().audit_entries(0)? {
-        if shown_since(&text, since) {
-            out.line(&text)?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    let entries = v.catalog().audit_entries(0)?;
+    show_audit_entries(entries.iter().map(|(_, text, _)| text.as_str()), filter, json, out)
 }
 
 /// `mlguard audit prove`.

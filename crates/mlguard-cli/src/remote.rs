@@ -310,27 +310,20 @@ fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitC
                         v["root"].as_str().unwrap_or_default()
                     ))?;
                 } else {
-                    for p in v["problems"].as_array().into_iter().flatten() {
-                        out.line(&format!("  {}", p.as_str().unwrap_or_default()))?;
-                    }
-                    out.line(&format!(
-                        "{} the audit log was altered; first bad entry: {}",
-                        out.bad("FAILED:"),
-                        v["first_bad_entry"]
-                    ))?;
+                    let problems: Vec<&str> = v["problems"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|p| p.as_str())
+                        .collect();
+                    crate::pipeline::audit_failure(v["first_bad_entry"].as_u64(), &problems, out)?;
                 }
                 Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
             }
-            AuditCommand::Show { since } => {
-                let since = crate::pipeline::parse_since(since.as_deref())?;
+            AuditCommand::Show { filter, json } => {
                 let url = r.url("/v1/audit/entries");
                 let text = r.send(|c| Ok(c.get(&url)))?.text().context("the audit entries")?;
-                for line in text.lines() {
-                    if crate::pipeline::shown_since(line, since) {
-                        out.line(line)?;
-                    }
-                }
-                Ok(ExitCode::SUCCESS)
+                crate::pipeline::show_audit_entries(text.lines(), &filter, json, out)
             }
             AuditCommand::Prove { index } => {
                 pretty(out, &r.get(&format!("/v1/audit/proof/{index}"))?)?;

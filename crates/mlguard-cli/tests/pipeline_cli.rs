@@ -254,10 +254,17 @@ fn users_tokens_mfa_and_the_audit_log_from_the_command_line() {
     assert_eq!(run(dir, &["token", "revoke", id]).status.code(), Some(0));
 
     // The log has every action, verifies, names an edit, and never holds the token.
-    let o = run(dir, &["audit", "show"]);
+    let o = run(dir, &["audit", "show", "--json"]);
     let log = text(&o.stdout);
     assert!(log.contains("\"user.add\"") && log.contains("\"token.revoke\""), "{log}");
     assert!(!log.contains(&token[17..]), "the token's secret part is not logged");
+    // A table, filtered.
+    let o = run(dir, &["audit", "show", "--action", "token", "--outcome", "allowed"]);
+    let table = text(&o.stdout);
+    assert!(table.lines().count() >= 2, "{table}");
+    assert!(table.lines().all(|l| l.contains(" token.") && l.contains("allowed")), "{table}");
+    let o = run(dir, &["audit", "show", "--actor", "nobody-at-all", "--json"]);
+    assert_eq!(text(&o.stdout), "");
     let o = run(dir, &["audit", "verify", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
     let o = run(dir, &["audit", "prove", "--index", "1"]);
@@ -278,6 +285,9 @@ fn users_tokens_mfa_and_the_audit_log_from_the_command_line() {
     assert_eq!(o.status.code(), Some(1));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(r["first_bad_entry"], 0);
+    let o = run(dir, &["audit", "verify"]);
+    let said = text(&o.stdout);
+    assert!(said.contains("first bad entry: 0") && said.lines().count() <= 3, "{said}");
     // After the edit, no proof against the signed checkpoint can be made.
     assert_eq!(run(dir, &["audit", "prove", "--index", "1"]).status.code(), Some(2));
 }
