@@ -86,6 +86,22 @@ pub struct PoisonReport {
     pub floods: Vec<Flood>,
     /// Robust outliers, in row order.
     pub outliers: Vec<Outlier>,
+    /// Rows that repeat an earlier row's features far more than the columns' cardinality
+    /// explains (the same rows appended again): they would sit on both sides of a
+    /// train/test split.
+    pub duplication: Option<Duplication>,
+}
+
+/// Exact duplication beyond chance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Duplication {
+    /// Rows whose features an earlier row already had.
+    pub repeated: u64,
+    /// Distinct feature vectors.
+    pub distinct: u64,
+    /// Distinct feature vectors expected from the columns' own distinct values, if rows
+    /// combined them at random.
+    pub expected: f64,
 }
 
 struct Group {
@@ -122,7 +138,11 @@ pub fn check_reader<R1: Read, R2: Read>(
         })
         .collect();
 
-    // Pass 1: group rows by their features; sample numeric columns.
+    // Pass 1: group rows by their features; sample numeric columns; count each feature
+    // column's distinct values (up to a cap).
+    let features: Vec<usize> = (0..header.len()).filter(|&i| !skip(i)).collect();
+    let mut distinct: Vec<std::collections::HashSet<u64>> =
+        vec![Default::default(); features.len()];
     let mut groups: HashMap<u128, Group> = HashMap::new();
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); numeric.len()];
     let mut sampler = Sampler(0x9e37_79b9_7f4a_7c15);
@@ -138,6 +158,14 @@ pub fn check_reader<R1: Read, R2: Read>(
         }
         let digest = h.finalize();
         let key = u128::from_le_bytes(digest.as_bytes()[..16].try_into().unwrap_or([0; 16]));
+        for (k, &i) in features.iter().enumerate() {
+            if distinct[k].len() < DISTINCT_CAP {
+                let v = fields.get(i).copied().unwrap_or("");
+                distinct[k].insert(u64::from_le_bytes(
+                    blake3::hash(v.as_bytes()).as_bytes()[..8].try_into().unwrap_or([0; 8]),
+                ));
+            }
+        }
         let label = target.and_then(|t| fields.get(t)).map_or("", |s| s);
         let g = groups.entry(key).or_insert_with(|| Group {
             rows: Vec::new(),
@@ -162,11 +190,22 @@ pub fn check_reader<R1: Read, R2: Read>(
         Ok(())
     })?;
     let mut report = PoisonReport { rows: row, ..PoisonReport::default() };
-    let flood_min = ((opts.flood_share * row as f64).ceil() as u64).max(10);
+    report.duplication = duplication(row, groups.len() as u64, &distinct);
+    // What the columns' cardinality predicts: with few combinations of values (a survey of
+    // categories), every combination comes back many times with both labels, and that is
+    // no sign of poisoning.
+    let combinations: f64 = distinct.iter().map(|c| c.len().max(1) as f64).product();
+    let per_vector = if combinations.is_finite() { row as f64 / combinations } else { 0.0 };
+    let flood_min = ((opts.flood_share * row as f64).ceil() as u64)
+        .max(10)
+        .max((20.0 * per_vector).ceil() as u64);
+    // Each combination expected five times or more: labels differing between copies are
+    // what the features cannot decide, not a poisoner's.
+    let conflicts_mean_something = per_vector < 5.0;
     let mut groups: Vec<Group> = groups.into_values().collect();
     groups.sort_by_key(|g| g.rows.first().copied().unwrap_or(0));
     for g in groups {
-        if g.labels.len() > 1 {
+        if g.labels.len() > 1 && conflicts_mean_something {
             report.conflicts.push(Conflict { rows: g.rows.clone(), labels: g.labels.clone() });
         }
         if g.count > flood_min {
@@ -204,6 +243,36 @@ pub fn check_reader<R1: Read, R2: Read>(
         Ok(())
     })?;
     Ok(report)
+}
+
+/// Distinct values counted per column for the duplication check: past it, a column is as
+/// good as unique.
+const DISTINCT_CAP: usize = 100_000;
+
+/// Duplication beyond what the columns' cardinality predicts. With `c_j` distinct values in
+/// column j, rows combining them at random would give about `P (1 - e^(-n/P))` distinct
+/// vectors for `n` rows and `P = Π c_j` combinations: a survey of a few categorical columns
+/// (Titanic: 4 × 2 × 2 classes) repeats vectors by nature; a table of measurements does
+/// not. Reported when under half the expected distinct vectors are there and at least 1 %
+/// of the rows repeat one.
+fn duplication(
+    rows: u64,
+    distinct: u64,
+    per_column: &[std::collections::HashSet<u64>],
+) -> Option<Duplication> {
+    if rows < 2 || per_column.is_empty() {
+        return None;
+    }
+    let n = rows as f64;
+    let combinations: f64 = per_column.iter().map(|c| c.len().max(1) as f64).product();
+    let expected = if combinations.is_finite() && combinations < 1e15 {
+        combinations * -(-n / combinations).exp_m1()
+    } else {
+        n
+    };
+    let repeated = rows - distinct;
+    let report = (distinct as f64) < 0.5 * expected && repeated as f64 >= 0.01 * n;
+    report.then_some(Duplication { repeated, distinct, expected })
 }
 
 /// Largest number of distinct values a column may have to be compared as categories.
@@ -565,6 +634,42 @@ mod tests {
         let r = run("id,a,b,label\n1,2.0,x,0,extra,more\n2,2.0,x,1\n");
         assert_eq!(r.rows, 2);
         assert_eq!(r.conflicts.len(), 1);
+    }
+
+    #[test]
+    fn duplication_and_conflicts_are_judged_against_the_columns_cardinality() {
+        let mut state = 7u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as usize
+        };
+        // A survey of categories (4 × 2 × 2 combinations, 2,000 rows): every combination
+        // comes back with both labels, and that is clean.
+        let mut survey = String::from("id,class,age,sex,label\n");
+        for i in 0..2000 {
+            let (c, a, s, l) = (next() % 4, next() % 2, next() % 2, next() % 2);
+            survey.push_str(&format!("{i},c{c},a{a},s{s},{l}\n"));
+        }
+        let r = run(&survey);
+        assert!(r.conflicts.is_empty() && r.floods.is_empty() && r.duplication.is_none(), "{r:?}");
+        // Measurements: the same 300 rows appended ten times is duplication.
+        let mut rows = Vec::new();
+        for i in 0..300 {
+            rows.push(format!("{:.3},{},{}", next() as f64 / 1e6, ["x", "y", "z"][i % 3], i % 2));
+        }
+        let mut repeated = String::from("id,a,b,label\n");
+        for k in 0..10 {
+            for (i, r) in rows.iter().enumerate() {
+                repeated.push_str(&format!("{},{r}\n", k * 300 + i));
+            }
+        }
+        let d = run(&repeated).duplication.expect("duplication");
+        assert_eq!((d.repeated, d.distinct), (2700, 300));
+        let once: String = std::iter::once("id,a,b,label".to_owned())
+            .chain(rows.iter().enumerate().map(|(i, r)| format!("{i},{r}")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(run(&once).duplication, None);
     }
 
     #[test]

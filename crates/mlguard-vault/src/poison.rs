@@ -89,6 +89,20 @@ pub fn check<R: Read, B: Read>(
             .at(Location::file(name).row(f.rows[0])),
         );
     }
+    if let Some(d) = &r.duplication {
+        report.push(Finding::new(
+            "poison.duplication",
+            Severity::Medium,
+            format!(
+                "{} of {} rows ({:.1} %) repeat an earlier row's features: {} distinct where the columns' values would give about {:.0}; the same rows appended again would sit on both sides of a train/test split (leakage) and outweigh the rest",
+                d.repeated,
+                r.rows,
+                100.0 * d.repeated as f64 / r.rows.max(1) as f64,
+                d.distinct,
+                d.expected
+            ),
+        ).at(Location::file(name)));
+    }
     let mut drifted = None;
     if let Some((base, old)) = baseline {
         let target = schema.fields.iter().find(|f| f.role == Some(Role::Target));
