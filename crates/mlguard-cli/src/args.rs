@@ -427,6 +427,10 @@ pub(crate) struct TrainArgs {
     /// The model name (default: the dataset name).
     #[arg(long)]
     pub(crate) name: Option<String>,
+    /// Train on a dataset version its poisoning checks flagged at ingest (refused without;
+    /// recorded in the model and the audit log with who accepted it).
+    #[arg(long)]
+    pub(crate) accept_flagged: bool,
     /// Retrain MODEL[@VERSION] from its dataset version with its sealed seed and options;
     /// reports whether the weights are bit-identical.
     #[arg(long, value_name = "MODEL[@VERSION]", conflicts_with_all = ["dataset", "target", "name"])]

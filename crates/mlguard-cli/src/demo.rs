@@ -560,7 +560,14 @@ fn train(d: &mut Demo<'_>) -> anyhow::Result<()> {
         fit: mlguard_learn::FitOptions::default(),
         seed: mlguard_vault::SeedPolicy::Secure,
         name: Some("churn".into()),
+        accept_flagged: false,
     };
+    // The flagged batch is refused unless someone accepts it.
+    let flagged = mlguard_vault::TrainRequest { version: Some(2), ..req.clone() };
+    let refused = matches!(vault.train(&flagged), Err(mlguard_vault::VaultError::Refused(_)));
+    if !refused {
+        d.failures.push("training on the flagged batch was not refused".into());
+    }
     let m = vault.train(&req)?;
     let metrics = &m.trained.model.info.metrics;
     d.out.line(&format!(
@@ -575,7 +582,8 @@ fn train(d: &mut Demo<'_>) -> anyhow::Result<()> {
     ))?;
     let (_, identical) = vault.reproduce("churn", Some(m.record.version))?;
     d.out.line(&format!(
-        "  trained on users@1 (users@2 was flagged), personal data left out; model sealed; `train --reproduce`: weights {}",
+        "  trained on users@1 (users@2, flagged, {} without --accept-flagged), personal data left out; model sealed; `train --reproduce`: weights {}",
+        if refused { d.out.good("refused") } else { d.out.bad("TRAINED") },
         if identical { d.out.good("bit-identical") } else { d.out.bad("DIFFERENT") }
     ))?;
     if !identical {

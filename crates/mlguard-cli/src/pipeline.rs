@@ -270,6 +270,7 @@ pub(crate) fn train(a: &TrainArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::
             fit: FitOptions { l2: a.l2, max_iter: a.max_iter, ..FitOptions::default() },
             seed: seed_policy(&a.seed_policy)?,
             name: a.name.clone(),
+            accept_flagged: a.accept_flagged,
         };
         match v.train(&req) {
             Ok(m) => (m, None),

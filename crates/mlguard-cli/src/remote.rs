@@ -426,6 +426,7 @@ fn train(r: &Remote, a: &TrainArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
         &json!({
             "dataset": a.dataset, "name": a.name, "target": a.target,
             "test_size": a.test_size, "l2": a.l2, "max_iter": a.max_iter,
+            "accept_flagged": a.accept_flagged,
         }),
     )?;
     if a.json {

@@ -694,6 +694,7 @@ struct TrainBody {
     test_size: Option<f64>,
     l2: Option<f64>,
     max_iter: Option<usize>,
+    accept_flagged: Option<bool>,
 }
 
 async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
@@ -701,7 +702,7 @@ async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
         return error(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            "expected {\"dataset\": \"NAME[@VERSION]\", \"name\": \"MODEL\"} (optional: target, test_size, l2, max_iter)",
+            "expected {\"dataset\": \"NAME[@VERSION]\", \"name\": \"MODEL\"} (optional: target, test_size, l2, max_iter, accept_flagged)",
         );
     };
     blocking(move || {
@@ -720,6 +721,7 @@ async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
                 },
                 seed: mlguard_vault::SeedPolicy::Secure,
                 name: t.name.clone(),
+                accept_flagged: t.accept_flagged.unwrap_or(false),
             })?;
             Ok((
                 StatusCode::CREATED,

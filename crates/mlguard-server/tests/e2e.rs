@@ -42,6 +42,7 @@ fn setup(dir: &std::path::Path) -> (Vault, [String; 3], Vec<u8>, Value) {
             fit: mlguard_learn::FitOptions::default(),
             seed: SeedPolicy::Fixed(1),
             name: Some("churn".into()),
+            accept_flagged: false,
         })
         .expect("train");
     // One row of the file as JSON, for predictions.

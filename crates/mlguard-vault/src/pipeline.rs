@@ -56,6 +56,9 @@ pub struct TrainRequest {
     pub seed: SeedPolicy,
     /// Model name (default: the dataset name).
     pub name: Option<String>,
+    /// Train on a version its poisoning checks flagged (recorded in the model and the
+    /// audit log with who accepted it); refused without.
+    pub accept_flagged: bool,
 }
 
 /// Most findings of a poisoning check stored with a dataset version (the counts are
@@ -136,6 +139,12 @@ pub fn protection_json(r: &ProtectReport) -> serde_json::Value {
             "unique_after": risk.unique_after,
         })),
     })
+}
+
+/// Whether a dataset version's poisoning checks flagged it at ingest.
+fn flagged(d: &DatasetRecord) -> bool {
+    serde_json::from_str::<serde_json::Value>(&d.report)
+        .is_ok_and(|r| r["poison_flagged"] == serde_json::Value::Bool(true))
 }
 
 /// No model is stored unless it loads back from its bytes as `predict`, `verify` and
@@ -735,6 +744,7 @@ impl Vault {
             "pii_kept": kept,
             "pii_kept_by": if kept.is_empty() { serde_json::Value::Null } else { self.actor.clone().into() },
             "poison": serde_json::from_str::<serde_json::Value>(&poison.report.to_json()).unwrap_or_default(),
+            "poison_flagged": poison.failed(),
             "baseline": base_name,
         });
         let record = DatasetRecord {
@@ -823,6 +833,12 @@ impl Vault {
         seed: [u8; 32],
     ) -> Result<(DatasetRecord, Trained), VaultError> {
         let dataset = self.catalog.dataset(&req.dataset, req.version)?;
+        if flagged(&dataset) && !req.accept_flagged {
+            return Err(VaultError::Refused(format!(
+                "{}@{} was flagged by its poisoning checks at ingest (`data report {}@{}` shows why); train on it only knowingly: --accept-flagged (recorded with who accepted it), or train on an earlier version",
+                dataset.name, dataset.version, dataset.name, dataset.version
+            )));
+        }
         self.verify_object(&dataset.object, &dataset.blake3)?;
         let schema =
             Schema::from_json_str(&dataset.schema).map_err(mlguard_data::DataError::from)?;
@@ -881,6 +897,10 @@ impl Vault {
             },
         );
         p.insert(SEED_KEY.into(), hex(&seed).into());
+        if flagged(&dataset) {
+            p.insert("dataset_poison_flagged".into(), true.into());
+            p.insert("accepted_flagged_by".into(), self.actor.clone().into());
+        }
         let bytes = model.to_safetensors();
         round_trip(&bytes, &model)?;
         let name = req.name.clone().unwrap_or_else(|| dataset.name.clone());
@@ -910,6 +930,7 @@ impl Vault {
         .detail(serde_json::json!({
             "dataset": format!("{}@{}", record.dataset, record.dataset_version),
             "blake3": record.blake3,
+            "accepted_flagged_by": model.info.provenance.get("accepted_flagged_by"),
         }));
         self.add_recorded(&record.object, &event, |c, audit| c.add_model(&record, audit))?;
         Ok(TrainedModel { record, trained: Trained { model, ..trained } })
@@ -953,6 +974,8 @@ impl Vault {
                 None => SeedPolicy::Secure,
             },
             name: Some(record.name.clone()),
+            // The stored model was trained, so the version was accepted if it was flagged.
+            accept_flagged: true,
         };
         // Verified, not stored: a reproduction is a check of the stored model, and must not
         // become its latest version.
@@ -1285,6 +1308,15 @@ impl Vault {
     /// Verifies a stored model completely and keeps it loaded for serving.
     pub fn serving_model(&self, record: &ModelRecord) -> Result<ServingModel, VaultError> {
         let model = self.load_model(record)?;
+        let p = &model.info.provenance;
+        if p.get("dataset_poison_flagged") == Some(&serde_json::Value::Bool(true))
+            && p.get("accepted_flagged_by").is_none()
+        {
+            return Err(VaultError::Refused(format!(
+                "{}@{} was trained on a dataset version its poisoning checks flagged, and nobody accepted it: it is not served",
+                record.name, record.version
+            )));
+        }
         let features: Vec<String> =
             model.predictor()?.columns().into_iter().map(str::to_owned).collect();
         let mut schema =

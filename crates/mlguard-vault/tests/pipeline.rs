@@ -35,6 +35,7 @@ fn request(seed: SeedPolicy) -> TrainRequest {
         fit: FitOptions::default(),
         seed,
         name: Some("churn".into()),
+        accept_flagged: false,
     }
 }
 
@@ -217,6 +218,19 @@ fn ingestion_protects_refuses_unprotected_pii_and_checks_for_poison() {
     let report: serde_json::Value = serde_json::from_str(&d2.record.report).expect("json");
     assert_eq!(report["baseline"], "users@1");
     assert!(report["poison"]["findings"].as_array().is_some_and(|f| !f.is_empty()));
+    assert_eq!(report["poison_flagged"], true);
+
+    // Training on the flagged version is refused unless accepted; accepted, the model says
+    // who accepted it, and is served.
+    let mut req = request(SeedPolicy::Fixed(1));
+    req.version = Some(2);
+    let err = vault.train(&req).expect_err("flagged");
+    assert!(matches!(&err, VaultError::Refused(m) if m.contains("--accept-flagged")), "{err}");
+    req.accept_flagged = true;
+    let m = vault.train(&req).expect("accepted");
+    assert_eq!(m.trained.model.info.provenance["dataset_poison_flagged"], true);
+    assert!(m.trained.model.info.provenance.contains_key("accepted_flagged_by"));
+    vault.serving_model(&m.record).expect("an accepted model is served");
 }
 
 #[test]
