@@ -127,7 +127,7 @@ pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, Da
     for (i, h) in header.iter().enumerate() {
         if h.is_empty() && i == 0 && opts.index_column {
             return Err(DataError::Input(
-                "header column 1 has no name and counts rows from 0: it is the index pandas writes with df.to_csv(); write the file with df.to_csv(path, index=False), or name the column".into(),
+                "header column 1 has no name and counts the rows: it is the index pandas writes with df.to_csv() or R's row names from write.csv(); write the file with df.to_csv(path, index=False) or write.csv(x, path, row.names = FALSE), or name the column".into(),
             ));
         }
         if h.is_empty() {

@@ -33,7 +33,8 @@ pub struct Sniffed {
     pub delimiter: Option<u8>,
     /// Numbers with a decimal comma (`3,75`) in the first lines, and none with a point.
     pub decimal_comma: bool,
-    /// The first column has no name and counts rows from 0: the index `df.to_csv()` writes.
+    /// The first column has no name and counts rows from 0 or 1: the index `df.to_csv()`
+    /// writes, or R's row names (`write.csv`).
     pub index_column: bool,
 }
 
@@ -211,13 +212,15 @@ fn sniff(text: &str) -> Sniffed {
         }
         sniffed.decimal_comma = comma > 0 && point == 0;
     }
+    // pandas' index counts from 0, R's row names from 1.
     let first_unnamed = cells(header, d).first().is_some_and(|c| c.is_empty());
-    sniffed.index_column = first_unnamed
-        && lines.len() > 1
-        && lines[1..]
+    let counts_from = |base: usize| {
+        lines[1..]
             .iter()
             .enumerate()
-            .all(|(i, l)| cells(l, d).first() == Some(&i.to_string().as_str()));
+            .all(|(i, l)| cells(l, d).first() == Some(&(i + base).to_string().as_str()))
+    };
+    sniffed.index_column = first_unnamed && lines.len() > 1 && (counts_from(0) || counts_from(1));
     sniffed
 }
 
@@ -375,6 +378,8 @@ mod tests {
         let (_, s) =
             read_all(b",a,b\n0,x,1.5\n1,y,2.5\n2,\"z,w\",3\n".to_vec(), None).expect("read");
         assert_eq!((s.delimiter, s.decimal_comma, s.index_column), (Some(b','), false, true));
+        let (_, s) = read_all(b"\"\",\"a\"\n\"1\",2\n\"2\",3\n".to_vec(), None).expect("read");
+        assert!(s.index_column, "R's row names");
         let (_, s) = read_all(b"a\tb\n1\t2\n".to_vec(), None).expect("read");
         assert_eq!(s.delimiter, Some(b'\t'));
     }
