@@ -29,7 +29,7 @@ for seed in ${seeds[@]}; do
   for dataset in gaussian "users:$out/demo/user_data.csv"; do
     dir="$out/${dataset%%:*}-$seed"
     "$py" "$here/label_noise.py" make "$dir" "$dataset" "$seed"
-    "$mlguard" data poison "$dir/data.csv" --schema "$dir/schema.json" --format json \
+    "$mlguard" data poison "$dir/data.csv" --schema "$dir/schema.json" --format json --label-noise 0.05 \
       --max-errors 1000000 > "$dir/mlguard.json" || true
     "$py" "$here/label_noise.py" cleanlab "$dir"
     "$py" "$here/label_noise.py" score "$dir" mlguard "$dir/mlguard.json"

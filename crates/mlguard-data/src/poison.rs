@@ -1,6 +1,7 @@
 //! Signs of a poisoned training set that need no model: conflicting duplicates (the same
 //! features with different labels), duplicate floods (one feature vector repeated far more
-//! than chance), and robust outliers (median/MAD z-scores). Two streaming passes over the
+//! than chance), and robust outliers (median/MAD z-scores judged against each column's
+//! shape: a scale per side, log space for skewed positive columns). Two streaming passes over the
 //! file; memory: 16 bytes per distinct row plus a fixed sample per numeric column.
 //!
 //! ```
@@ -36,11 +37,14 @@ pub struct PoisonOptions {
     pub flood_share: f64,
     /// Field delimiter.
     pub delimiter: u8,
+    /// The share of wrong labels to expect: doubted labels are listed most doubted first,
+    /// as many as this share of the rows (or as exceed what chance explains, if more).
+    pub label_noise: f64,
 }
 
 impl Default for PoisonOptions {
     fn default() -> Self {
-        PoisonOptions { outlier_z: 5.0, flood_share: 0.001, delimiter: b',' }
+        PoisonOptions { outlier_z: 5.0, flood_share: 0.001, delimiter: b',', label_noise: 0.01 }
     }
 }
 
@@ -71,7 +75,8 @@ pub struct Outlier {
     pub column: String,
     /// The value.
     pub value: f64,
-    /// |value − median| / (1.4826 · MAD).
+    /// |value − median| / (1.4826 · the median distance on the value's side), in log
+    /// space for a skewed positive column.
     pub z: f64,
 }
 
@@ -213,29 +218,21 @@ pub fn check_reader<R1: Read, R2: Read>(
         }
     }
 
-    // Pass 2: robust z-scores against the sampled median and MAD.
-    let centre: Vec<Option<(f64, f64)>> = samples
-        .iter_mut()
-        .map(|s| {
-            let med = median(s)?;
-            let mut dev: Vec<f64> = s.iter().map(|v| (v - med).abs()).collect();
-            let mad = median(&mut dev)?;
-            (mad > 0.0).then_some((med, 1.4826 * mad))
-        })
-        .collect();
+    // Pass 2: robust z-scores against each column's shape (see [`Shape`]).
+    let centre: Vec<Option<Shape>> = samples.iter_mut().map(|s| Shape::of(s)).collect();
     let table = TableReader::new(second, opts.delimiter)?;
     let mut row = 0u64;
     table.for_each(|_, fields| {
         row += 1;
         for (k, &i) in numeric.iter().enumerate() {
-            let Some((med, scale)) = centre[k] else { continue };
+            let Some(shape) = &centre[k] else { continue };
             // NaN and infinities are for the validator (`allowNonFinite`), not outliers.
             let Some(v) =
                 fields.get(i).and_then(|s| s.parse::<f64>().ok()).filter(|v| v.is_finite())
             else {
                 continue;
             };
-            let z = (v - med).abs() / scale;
+            let z = shape.z(v);
             if z > opts.outlier_z {
                 report.outliers.push(Outlier { row, column: header[i].clone(), value: v, z });
             }
@@ -553,6 +550,85 @@ impl Sampler {
     }
 }
 
+/// How a numeric column's values are judged, learnt from its sample: a robust centre (the
+/// median) and a scale on each side of it (1.4826 × the median distance of the values
+/// strictly above, resp. below, the median), so a skewed column's long side is not a row of
+/// outliers, and a column of a few levels or mostly one value (zero-inflated counts, a cap)
+/// is judged by the spread of its other values. A positive column whose upper side is
+/// clearly wider than its lower (incomes, prices, counts: log-normal-like) is judged in log
+/// space, where such columns are symmetric (a value ≤ 0 in it, on the linear scale). A side
+/// with too few values off the median borrows the other side's scale; a column with neither
+/// (constant, or nearly) has no outliers.
+#[derive(Debug, Clone, PartialEq)]
+struct Shape {
+    linear: Sides,
+    log: Option<Sides>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Sides {
+    median: f64,
+    lower: f64,
+    upper: f64,
+}
+
+/// Fewest values off the median (on one side) that give that side a scale.
+const MIN_SIDE: usize = 5;
+
+/// Upper-to-lower scale ratio above which a positive column is judged in log space
+/// (log-normal with σ ≈ 0.5 gives 1.4; a symmetric column about 1).
+const SKEW_RATIO: f64 = 1.5;
+
+impl Shape {
+    fn of(sample: &mut [f64]) -> Option<Shape> {
+        let linear = Sides::fit(sample)?;
+        let log = if linear.upper > SKEW_RATIO * linear.lower && sample.iter().all(|&v| v > 0.0) {
+            Sides::fit(&mut sample.iter().map(|v| v.ln()).collect::<Vec<_>>())
+        } else {
+            None
+        };
+        Some(Shape { linear, log })
+    }
+
+    /// The value's distance from the median in units of its side's scale.
+    fn z(&self, v: f64) -> f64 {
+        match self.log {
+            Some(log) if v > 0.0 => log.z(v.ln()),
+            _ => self.linear.z(v),
+        }
+    }
+}
+
+impl Sides {
+    fn fit(sample: &mut [f64]) -> Option<Sides> {
+        let median = median(sample)?;
+        let side = |above: bool| {
+            let mut d: Vec<f64> = sample
+                .iter()
+                .filter(|&&v| if above { v > median } else { v < median })
+                .map(|&v| (v - median).abs())
+                .collect();
+            // A side of a few values (one planted value, say) is no scale to judge by.
+            if d.len() < MIN_SIDE.max(sample.len() / 1000) {
+                return None;
+            }
+            self::median(&mut d).map(|m| 1.4826 * m)
+        };
+        let (lower, upper) = match (side(false), side(true)) {
+            (Some(l), Some(u)) => (l, u),
+            (Some(l), None) => (l, l),
+            (None, Some(u)) => (u, u),
+            (None, None) => return None,
+        };
+        Some(Sides { median, lower, upper })
+    }
+
+    fn z(&self, x: f64) -> f64 {
+        let scale = if x >= self.median { self.upper } else { self.lower };
+        (x - self.median).abs() / scale
+    }
+}
+
 fn median(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -709,6 +785,52 @@ mod tests {
         let rows: Vec<u64> = r.outliers.iter().map(|o| o.row).collect();
         assert_eq!(rows, planted, "every planted outlier and nothing else");
         assert!(r.outliers.iter().all(|o| o.column == "a" && o.z > 5.0));
+    }
+
+    /// Columns whose shape is not a bell: a log-normal income, income brackets (Chile's
+    /// survey: 2,500 to 200,000), counts that are mostly zero, a capped value. Their long
+    /// sides and levels are no outliers; values planted far beyond them are.
+    #[test]
+    fn outliers_are_judged_against_the_column_shape() {
+        let mut state = 99u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 11) as f64 / (1u64 << 53) as f64).max(1e-12)
+        };
+        let brackets =
+            [2500.0, 7500.0, 15000.0, 15000.0, 35000.0, 35000.0, 75000.0, 125000.0, 200000.0];
+        let mut csv = String::from("id,income,bracket,visits,capped,label\n");
+        let mut planted = Vec::new();
+        for i in 1..=5000u64 {
+            let (u, v) = (next(), next());
+            let gauss = (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos();
+            let mut income = (10.0 + 0.9 * gauss).exp();
+            let bracket = brackets[(next() * brackets.len() as f64) as usize % brackets.len()];
+            let mut visits = if next() < 0.8 { 0.0 } else { (next() * 6.0).floor() };
+            let capped = (50.0 + 30.0 * gauss).min(80.0);
+            if i % 1000 == 0 {
+                income = 1e9;
+                planted.push((i, "income"));
+            }
+            if i % 1000 == 500 {
+                visits = 400.0;
+                planted.push((i, "visits"));
+            }
+            csv.push_str(&format!("{i},{income:.2},{bracket},{visits},{capped:.1},{}\n", i % 2));
+        }
+        let schema = Schema::from_json_str(
+            r#"{"fields": [
+                {"name": "id", "type": "integer", "role": "id"},
+                {"name": "income", "type": "number"}, {"name": "bracket", "type": "number"},
+                {"name": "visits", "type": "integer"}, {"name": "capped", "type": "number"},
+                {"name": "label", "type": "integer", "role": "target"}]}"#,
+        )
+        .expect("schema");
+        let r = check_reader(csv.as_bytes(), csv.as_bytes(), &schema, &PoisonOptions::default())
+            .expect("check");
+        let found: Vec<(u64, &str)> =
+            r.outliers.iter().map(|o| (o.row, o.column.as_str())).collect();
+        assert_eq!(found, planted, "{:?}", r.outliers);
     }
 
     /// The issue's goals on generated data: 50,000 rows of two Gaussian features (their

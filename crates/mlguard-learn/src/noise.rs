@@ -18,11 +18,7 @@
 use crate::linear::{Design, FitOptions, NumericColumn, fit};
 
 /// Rows whose label looks wrong, in row order: (0-based row, the class confidently
-/// predicted for it).
-///
-/// `columns`: numeric features, column-major (missing values already imputed); `y`: labels
-/// in `0..k`; `folds`: how many out-of-fold models (2 or more); `seed`: the fold
-/// assignment (a fixed seed gives a reproducible report).
+/// predicted for it). See [`label_check`] for the arguments.
 pub fn label_issues(
     columns: &[Vec<f32>],
     y: &[u32],
@@ -30,10 +26,57 @@ pub fn label_issues(
     folds: usize,
     seed: u64,
 ) -> Vec<(usize, u32)> {
+    let mut issues = label_check(columns, y, k, folds, seed).issues;
+    issues.sort_by_key(|i| i.row);
+    issues.into_iter().map(|i| (i.row, i.likely)).collect()
+}
+
+/// A row whose label looks wrong.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LabelIssue {
+    /// 0-based row.
+    pub row: usize,
+    /// The class confidently predicted for it.
+    pub likely: u32,
+    /// Out-of-fold probability of that class minus that of the given label (the ranking:
+    /// cleanlab's "normalized margin").
+    pub margin: f64,
+}
+
+/// What the label check found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabelCheck {
+    /// Doubted rows, most doubted first.
+    pub issues: Vec<LabelIssue>,
+    /// How many rows would be doubted if every label were drawn from the out-of-fold
+    /// probabilities themselves: the labels the features cannot decide (a survey's vote, a
+    /// noisy outcome), not someone's edits. Σ over rows with a confident class c of
+    /// 1 − p(c). Doubts beyond this are the ones worth a reviewer's time.
+    pub by_chance: f64,
+}
+
+impl LabelCheck {
+    /// Doubted rows beyond what chance explains, at least none.
+    pub fn excess(&self) -> usize {
+        (self.issues.len() as f64 - self.by_chance).max(0.0).round() as usize
+    }
+}
+
+/// Confident learning on `columns`: numeric features, column-major (missing values already
+/// imputed; one-hot columns of categories welcome); `y`: labels in `0..k`; `folds`: how
+/// many out-of-fold models (2 or more); `seed`: the fold assignment (a fixed seed gives a
+/// reproducible report).
+pub fn label_check(
+    columns: &[Vec<f32>],
+    y: &[u32],
+    k: usize,
+    folds: usize,
+    seed: u64,
+) -> LabelCheck {
     let n = y.len();
     let folds = folds.clamp(2, n.max(2));
     if n < 2 * folds || k < 2 || columns.iter().any(|c| c.len() != n) {
-        return Vec::new();
+        return LabelCheck::default();
     }
     // Standardisation over all rows.
     let standardise = |c: &[f32]| {
@@ -47,7 +90,12 @@ pub fn label_issues(
     // scikit-learn's make_classification, `bench/label_noise.sh`), and no worse when the
     // classes are linearly separable.
     let mut expanded: Vec<Vec<f32>> = columns.to_vec();
-    for c in columns {
+    // (A two-valued column's square is the column again, up to scale.)
+    let two_valued = |c: &[f32]| {
+        let other = c.iter().find(|&&v| v != c[0]).copied().unwrap_or(c[0]);
+        c.iter().all(|&v| v == c[0] || v == other)
+    };
+    for c in columns.iter().filter(|c| !two_valued(c)) {
         let (mean, scale) = standardise(c);
         expanded.push(c.iter().map(|&v| ((f64::from(v) - mean) / scale).powi(2) as f32).collect());
     }
@@ -109,14 +157,25 @@ pub fn label_issues(
         .map(|c| if count[c] > 0 { sum[c] / count[c] as f64 } else { f64::INFINITY })
         .collect();
 
-    (0..n)
-        .filter_map(|i| {
-            let p = &probs[i * k..(i + 1) * k];
-            let confident =
-                (0..k).filter(|&c| p[c] >= threshold[c]).max_by(|&a, &b| p[a].total_cmp(&p[b]))?;
-            (confident != y[i] as usize).then_some((i, confident as u32))
-        })
-        .collect()
+    let mut check = LabelCheck::default();
+    for i in 0..n {
+        let p = &probs[i * k..(i + 1) * k];
+        let Some(confident) =
+            (0..k).filter(|&c| p[c] >= threshold[c]).max_by(|&a, &b| p[a].total_cmp(&p[b]))
+        else {
+            continue;
+        };
+        check.by_chance += 1.0 - p[confident];
+        if confident != y[i] as usize {
+            check.issues.push(LabelIssue {
+                row: i,
+                likely: confident as u32,
+                margin: p[confident] - p[y[i] as usize],
+            });
+        }
+    }
+    check.issues.sort_by(|a, b| b.margin.total_cmp(&a.margin).then(a.row.cmp(&b.row)));
+    check
 }
 
 #[cfg(test)]
@@ -157,6 +216,13 @@ mod tests {
                 flipped.push(i);
             }
         }
+        // Ranked: the most doubted half are all flips; margins fall down the list.
+        let check = label_check(&cols, &noisy, 2, 5, 1);
+        let half = check.issues.len() / 2;
+        assert!(check.issues[..half].iter().all(|i| flipped.binary_search(&i.row).is_ok()));
+        assert!(check.issues.windows(2).all(|w| w[0].margin >= w[1].margin));
+        // Uniform flips look like labels the features cannot decide: chance explains them.
+        assert!((check.by_chance - check.issues.len() as f64).abs() < 0.2 * check.by_chance);
         let found = label_issues(&cols, &noisy, 2, 5, 1);
         assert!(found.iter().all(|&(i, c)| c == 1 - noisy[i]));
         let tp = found.iter().filter(|(i, _)| flipped.binary_search(i).is_ok()).count() as f64;

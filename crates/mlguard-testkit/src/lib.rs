@@ -6,9 +6,16 @@ use std::process::Command;
 
 /// A Python virtualenv at `dir` in which `check` (Python code, e.g. `import numpy`) runs,
 /// created and filled with `packages` from PyPI if needed. Returns its `python`. Panics
-/// with a clear message when Python or pip fail: a test that needs them cannot run.
+/// with a clear message when Python or pip fail: a test that needs them cannot run. Tests
+/// that share a virtualenv (in one process or several) take turns: a lock file beside it.
 #[allow(clippy::panic, reason = "test helper: failing loudly is the point")]
 pub fn python_venv(dir: &Path, check: &str, packages: &[&str]) -> PathBuf {
+    if let Some(parent) = dir.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let lock = std::fs::File::create(dir.with_extension("lock"))
+        .and_then(|f| f.lock().map(|()| f))
+        .unwrap_or_else(|e| panic!("cannot lock {}.lock: {e}", dir.display()));
     let python = dir.join("bin/python");
     if Command::new(&python).args(["-c", check]).output().is_ok_and(|o| o.status.success()) {
         return python;
@@ -24,6 +31,7 @@ pub fn python_venv(dir: &Path, check: &str, packages: &[&str]) -> PathBuf {
     if !installed {
         panic!("pip install {} failed", packages.join(" "));
     }
+    drop(lock);
     python
 }
 

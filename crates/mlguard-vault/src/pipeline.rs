@@ -664,7 +664,10 @@ impl Vault {
         let unprotected: Vec<String> = schema
             .fields
             .iter()
-            .filter(|f| f.pii.is_some() && f.protect.is_none())
+            // Quasi-identifiers need no action: k-anonymity generalises them.
+            .filter(|f| {
+                f.pii.is_some_and(|p| p != mlguard_data::PiiKind::Quasi) && f.protect.is_none()
+            })
             .map(|f| f.name.clone())
             .collect();
         if !unprotected.is_empty() && !opts.protect.keep_pii {

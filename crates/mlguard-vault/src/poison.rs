@@ -31,8 +31,17 @@ pub struct PoisonCheck {
     pub floods: usize,
     /// Robust outliers.
     pub outliers: usize,
+    /// Rows repeating an earlier row's features beyond what the columns' cardinality
+    /// explains (0 when there is no duplication finding).
+    pub duplicated: u64,
     /// Rows whose label confident learning doubts.
     pub label_issues: usize,
+    /// Of those, the most doubted, listed: as many as the expected label noise
+    /// ([`PoisonOptions::label_noise`] of the rows) or as exceed what chance explains.
+    pub labels_listed: usize,
+    /// How many doubts chance explains: the labels the features cannot decide (see
+    /// [`mlguard_learn::noise::LabelCheck::by_chance`]); `None` when no label check ran.
+    pub labels_by_chance: Option<f64>,
     /// Columns that drifted against the baseline (`None` without one).
     pub drifted: Option<usize>,
 }
@@ -139,19 +148,26 @@ pub fn check<R: Read, B: Read>(
             .with_value(o.value.to_string()),
         );
     }
-    let mut label_issues = 0;
-    if let Some((flagged, classes)) = noisy_labels(open()?, schema, opts.delimiter)? {
-        label_issues = flagged.len();
-        for (row, given, likely) in flagged {
+    // Doubted labels: the most doubted, as many as the expected label noise or as exceed
+    // what chance explains; the rest are counted (a clean survey's labels that its features
+    // cannot decide are no reviewer's list).
+    let (mut label_issues, mut labels_listed, mut labels_by_chance) = (0, 0, None);
+    if let Some(d) = noisy_labels(open()?, schema, opts.delimiter)? {
+        let share = (opts.label_noise.clamp(0.0, 1.0) * r.rows as f64).ceil() as usize;
+        labels_listed = d.ranked.len().min(share.max(d.excess));
+        label_issues = d.ranked.len();
+        labels_by_chance = Some(d.by_chance);
+        for (row, given, likely) in d.ranked.iter().take(labels_listed) {
             report.push(
                 Finding::new(
                     "poison.label-issue",
                     Severity::Low,
                     format!(
-                        "labelled {given:?}, but out-of-fold models confidently predict {likely:?} (confident learning, {classes} classes)"
+                        "labelled {given:?}, but out-of-fold models confidently predict {likely:?} (confident learning, {} classes)",
+                        d.classes
                     ),
                 )
-                .at(Location::file(name).row(row)),
+                .at(Location::file(name).row(*row)),
             );
         }
     }
@@ -166,13 +182,20 @@ pub fn check<R: Read, B: Read>(
     if let Some(d) = drifted {
         report.stat("drifted_columns", d);
     }
+    if let Some(by_chance) = labels_by_chance {
+        report.stat("labels_listed", labels_listed);
+        report.stat("labels_doubted_by_chance", by_chance.round() as u64);
+    }
     Ok(PoisonCheck {
         report,
         rows: r.rows,
         conflicts: r.conflicts.len(),
         floods: r.floods.len(),
         outliers: r.outliers.len(),
+        duplicated: r.duplication.as_ref().map_or(0, |d| d.repeated),
         label_issues,
+        labels_listed,
+        labels_by_chance,
         drifted,
     })
 }
@@ -180,13 +203,26 @@ pub fn check<R: Read, B: Read>(
 /// A doubted label: data row (1-based), the label given, the label predicted.
 type LabelIssue = (u64, String, String);
 
-/// Rows whose label confident learning doubts, and the number of classes; `None` without a
-/// target field, numeric features or 2–50 classes.
+/// What the label check found: doubted rows, most doubted first, and how many of them
+/// chance explains (see [`mlguard_learn::noise::LabelCheck`]).
+struct DoubtedLabels {
+    ranked: Vec<LabelIssue>,
+    by_chance: f64,
+    excess: usize,
+    classes: usize,
+}
+
+/// Most levels a category column may have to join the label check (one-hot).
+const MAX_LEVELS: usize = 20;
+
+/// Rows whose label confident learning doubts; `None` without a target field, features or
+/// 2–50 classes. Features: numbers, and categories of up to [`MAX_LEVELS`] levels one-hot
+/// (a survey of categories is checked too); never personal data, ids or ignored fields.
 fn noisy_labels(
     src: impl Read,
     schema: &Schema,
     delimiter: u8,
-) -> Result<Option<(Vec<LabelIssue>, usize)>, VaultError> {
+) -> Result<Option<DoubtedLabels>, VaultError> {
     let table = TableReader::new(src, delimiter)?;
     let header = table.header().to_vec();
     let field = |h: &str| schema.field(h);
@@ -195,24 +231,39 @@ fn noisy_labels(
     else {
         return Ok(None);
     };
-    let features: Vec<usize> = (0..header.len())
-        .filter(|&i| i != target)
-        .filter(|&i| {
-            field(&header[i]).is_some_and(|f| {
-                matches!(f.field_type, FieldType::Number | FieldType::Integer)
-                    && !matches!(f.role, Some(Role::Id | Role::Ignore))
+    let usable = |i: usize| {
+        i != target
+            && field(&header[i]).is_some_and(|f| {
+                !matches!(f.role, Some(Role::Id | Role::Ignore)) && f.pii.is_none()
             })
-        })
-        .collect();
-    if features.is_empty() {
+    };
+    let is_number = |i: usize| {
+        field(&header[i])
+            .is_some_and(|f| matches!(f.field_type, FieldType::Number | FieldType::Integer))
+    };
+    let features: Vec<usize> = (0..header.len()).filter(|&i| usable(i) && is_number(i)).collect();
+    let categories: Vec<usize> =
+        (0..header.len()).filter(|&i| usable(i) && !is_number(i)).collect();
+    if features.is_empty() && categories.is_empty() {
         return Ok(None);
     }
     let mut columns: Vec<Vec<f32>> = vec![Vec::new(); features.len()];
+    // Per category column: its levels (None once past MAX_LEVELS) and each row's level.
+    let mut levels: Vec<Option<Vec<String>>> = vec![Some(Vec::new()); categories.len()];
+    let mut coded: Vec<Vec<u8>> = vec![Vec::new(); categories.len()];
     let mut labels: Vec<String> = Vec::new();
     let mut y: Vec<u32> = Vec::new();
+    // The data row (1-based) of each labelled row: rows without a label are left out, as
+    // training leaves them out.
+    let mut file_rows: Vec<u64> = Vec::new();
     let mut too_many = false;
+    let mut row = 0u64;
     table.for_each(|_, cells| {
+        row += 1;
         let label = cells.get(target).copied().unwrap_or("");
+        if label.is_empty() || schema.missing_values.iter().any(|m| m == label) {
+            return Ok(());
+        }
         let index = match labels.iter().position(|l| l == label) {
             Some(i) => i,
             None if labels.len() < MAX_CLASSES => {
@@ -225,6 +276,7 @@ fn noisy_labels(
             }
         };
         y.push(index as u32);
+        file_rows.push(row);
         for (c, &i) in columns.iter_mut().zip(&features) {
             c.push(
                 cells
@@ -233,6 +285,23 @@ fn noisy_labels(
                     .filter(|v| v.is_finite())
                     .unwrap_or(f32::NAN),
             );
+        }
+        for ((lv, code), &i) in levels.iter_mut().zip(&mut coded).zip(&categories) {
+            let Some(known) = lv else { continue };
+            let cell = cells.get(i).copied().unwrap_or("");
+            let at = match known.iter().position(|l| l == cell) {
+                Some(at) => at,
+                None if known.len() < MAX_LEVELS => {
+                    known.push(cell.to_owned());
+                    known.len() - 1
+                }
+                None => {
+                    *lv = None;
+                    code.clear();
+                    continue;
+                }
+            };
+            code.push(at as u8);
         }
         Ok(())
     })?;
@@ -249,12 +318,25 @@ fn noisy_labels(
         };
         c.iter_mut().filter(|v| !v.is_finite()).for_each(|v| *v = mean);
     }
-    let issues = mlguard_learn::noise::label_issues(&columns, &y, labels.len(), 5, LABEL_FOLD_SEED);
-    let flagged = issues
-        .into_iter()
-        .map(|(i, likely)| {
-            (i as u64 + 1, labels[y[i] as usize].clone(), labels[likely as usize].clone())
+    // Categories one-hot (the first level is the baseline).
+    for (lv, code) in levels.iter().zip(&coded) {
+        let Some(known) = lv else { continue };
+        for level in 1..known.len() {
+            columns
+                .push(code.iter().map(|&c| f32::from(u8::from(usize::from(c) == level))).collect());
+        }
+    }
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let check = mlguard_learn::noise::label_check(&columns, &y, labels.len(), 5, LABEL_FOLD_SEED);
+    let excess = check.excess();
+    let ranked = check
+        .issues
+        .iter()
+        .map(|i| {
+            (file_rows[i.row], labels[y[i.row] as usize].clone(), labels[i.likely as usize].clone())
         })
         .collect();
-    Ok(Some((flagged, labels.len())))
+    Ok(Some(DoubtedLabels { ranked, by_chance: check.by_chance, excess, classes: labels.len() }))
 }
