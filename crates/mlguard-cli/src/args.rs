@@ -121,7 +121,7 @@ pub(crate) enum Command {
     /// The dataset is verified completely before a byte of it is parsed. Features come from
     /// the schema (numbers standardised, categories one-hot, id/ignore and dropped columns
     /// left out; pii columns without a protect action are refused). The stratified split
-    /// uses a seed from the OS CSPRNG, sealed inside the model, so nobody can predict it
+    /// keeps copies of a row on one side and uses a seed from the OS CSPRNG, sealed inside the model, so nobody can predict it
     /// and `--reproduce` can retrain bit-identically.
     Train(TrainArgs),
     /// Predict with a model in the vault: the model is verified before it is loaded, input

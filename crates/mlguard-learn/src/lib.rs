@@ -15,5 +15,5 @@ pub mod train;
 pub use linear::{CategoricalColumn, Design, FitOptions, Logistic, NumericColumn, UNSEEN, fit};
 pub use metrics::{Metrics, evaluate};
 pub use model::{Model, ModelError, Predictor};
-pub use split::{SeededStream, Split, stratified_split};
+pub use split::{SeededStream, Split, grouped_split, stratified_split};
 pub use train::{TrainError, TrainOptions, Trained, train};

@@ -84,6 +84,59 @@ pub fn stratified_split(labels: &[u32], test_size: f64, seed: &[u8; 32]) -> Spli
     Split { train, test }
 }
 
+/// Like [`stratified_split`], but rows with the same `groups` key (copies of one feature
+/// vector) all go to the same part, so the test part holds no copy of a training row
+/// (duplicated rows would otherwise inflate every metric). Whole groups are drawn per class
+/// (a group counts under its first row's class, in the order of first rows): shuffled by
+/// the seeded stream, each taken into the test part while it fits in the class's
+/// `round(test_size × rows)` (at least one row as in [`stratified_split`]), and never the
+/// class's last group. With every key distinct this is exactly [`stratified_split`]: same
+/// seed, same split.
+pub fn grouped_split(labels: &[u32], groups: &[u64], test_size: f64, seed: &[u8; 32]) -> Split {
+    let mut stream = SeededStream::new(seed, "stratified split");
+    let classes = labels.iter().copied().max().map_or(0, |m| m as usize + 1);
+    let mut index: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
+    let mut class_rows = vec![0usize; classes];
+    for (i, &y) in labels.iter().enumerate() {
+        let key = groups.get(i).copied().unwrap_or(i as u64);
+        let g = *index.entry(key).or_insert_with(|| {
+            members.push(Vec::new());
+            by_class[y as usize].push(members.len() - 1);
+            members.len() - 1
+        });
+        members[g].push(i);
+        class_rows[labels[members[g][0]] as usize] += 1;
+    }
+    let mut is_test = vec![false; labels.len()];
+    for (class, list) in by_class.iter_mut().enumerate() {
+        stream.shuffle(list);
+        let rows = class_rows[class];
+        let mut take = (test_size * rows as f64).round() as usize;
+        if take == 0 && test_size > 0.0 && rows >= 2 {
+            take = 1;
+        }
+        let mut taken = 0;
+        for &g in list.iter().take(list.len().saturating_sub(1)) {
+            if taken == take {
+                break;
+            }
+            if taken + members[g].len() <= take {
+                taken += members[g].len();
+                for &r in &members[g] {
+                    is_test[r] = true;
+                }
+            }
+        }
+    }
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for (i, t) in is_test.into_iter().enumerate() {
+        if t { test.push(i) } else { train.push(i) }
+    }
+    Split { train, test }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +177,25 @@ mod tests {
         // A class with two rows keeps one in each part.
         let s = stratified_split(&[0, 0, 0, 0, 1, 1], 0.25, &[3; 32]);
         assert_eq!(s.test.iter().filter(|&&i| i >= 4).count(), 1);
+    }
+
+    #[test]
+    fn grouped_split_keeps_copies_together_and_is_the_plain_split_without_copies() {
+        let labels: Vec<u32> = (0..1000).map(|i| u32::from(i % 10 == 0)).collect();
+        let distinct: Vec<u64> = (0..1000).collect();
+        assert_eq!(
+            grouped_split(&labels, &distinct, 0.2, &[5; 32]),
+            stratified_split(&labels, 0.2, &[5; 32]),
+            "recorded seeds keep reproducing"
+        );
+        // Every row three times (300 groups): no group straddles the parts.
+        let labels: Vec<u32> = (0..900).map(|i| u32::from((i % 300) % 10 == 0)).collect();
+        let groups: Vec<u64> = (0..900).map(|i| (i % 300) as u64).collect();
+        let s = grouped_split(&labels, &groups, 0.2, &[6; 32]);
+        assert_eq!(s.test.len(), 180);
+        let test_groups: std::collections::HashSet<u64> =
+            s.test.iter().map(|&i| groups[i]).collect();
+        assert!(s.train.iter().all(|&i| !test_groups.contains(&groups[i])));
+        assert_eq!(s.train.len() + s.test.len(), 900);
     }
 }

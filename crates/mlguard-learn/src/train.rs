@@ -11,7 +11,7 @@ use mlguard_data::{
 use crate::linear::{CategoricalColumn, Design, FitOptions, NumericColumn, UNSEEN, fit};
 use crate::metrics::evaluate;
 use crate::model::{CategoricalFeature, Encoding, MODEL_FORMAT, Model, ModelInfo, NumericFeature};
-use crate::split::stratified_split;
+use crate::split::{grouped_split, stratified_split};
 
 /// Categorical columns with more distinct values than this are left out (they identify
 /// rows rather than describe them).
@@ -35,6 +35,10 @@ pub struct TrainOptions {
     pub seed: [u8; 32],
     /// Field delimiter of the CSV.
     pub delimiter: u8,
+    /// Keep rows with the same feature values on one side of the split
+    /// ([`crate::grouped_split`]; recorded as `"split": "grouped"`). Off only to reproduce
+    /// models trained before it existed: with no copies in the data both splits agree.
+    pub group_duplicates: bool,
 }
 
 /// Why training failed.
@@ -155,6 +159,8 @@ pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Tr
 
     // Load: numeric cells as f32 (NaN when missing), categorical ones as dictionary indexes.
     let mut labels: Vec<u32> = Vec::new();
+    // Each labelled row's feature values, hashed: copies of a row stay on one side.
+    let mut groups: Vec<u64> = Vec::new();
     let mut label_dict: HashMap<String, u32> = HashMap::new();
     let mut no_label = 0u64;
     table.for_each(|_, fields| {
@@ -163,6 +169,12 @@ pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Tr
             no_label += 1;
             return Ok(());
         }
+        let mut h = blake3::Hasher::new();
+        for c in &columns {
+            h.update(fields.get(c.pos).copied().unwrap_or("").as_bytes());
+            h.update(&[0x1f]);
+        }
+        groups.push(u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().unwrap_or([0; 8])));
         let next = label_dict.len() as u32;
         labels.push(*label_dict.entry(y.to_owned()).or_insert(next));
         for c in &mut columns {
@@ -229,7 +241,18 @@ pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Tr
         )));
     }
 
-    let split = stratified_split(&labels, opts.test_size, &opts.seed);
+    let split = if opts.group_duplicates {
+        let distinct = groups.iter().collect::<std::collections::HashSet<_>>().len();
+        if distinct < groups.len() {
+            notes.push(format!(
+                "{} row(s) repeat another row's features: every copy kept on the same side of the split",
+                groups.len() - distinct
+            ));
+        }
+        grouped_split(&labels, &groups, opts.test_size, &opts.seed)
+    } else {
+        stratified_split(&labels, opts.test_size, &opts.seed)
+    };
     let gather_f = |v: &[f32], rows: &[usize]| rows.iter().map(|&i| v[i]).collect::<Vec<f32>>();
     let gather_u = |v: &[u32], rows: &[usize]| rows.iter().map(|&i| v[i]).collect::<Vec<u32>>();
 
@@ -359,6 +382,9 @@ pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Tr
     provenance.insert("train_rows".to_owned(), split.train.len().into());
     provenance.insert("test_rows".to_owned(), n_test.into());
     provenance.insert("test_size".to_owned(), opts.test_size.into());
+    if opts.group_duplicates {
+        provenance.insert("split".to_owned(), "grouped".into());
+    }
     provenance.insert("l2".to_owned(), opts.fit.l2.into());
     provenance.insert("max_iter".to_owned(), opts.fit.max_iter.into());
     let info = ModelInfo {

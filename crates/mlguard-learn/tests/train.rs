@@ -20,6 +20,7 @@ fn opts(seed: u8) -> TrainOptions {
         fit: FitOptions::default(),
         seed: [seed; 32],
         delimiter: b',',
+        group_duplicates: true,
     }
 }
 
@@ -136,4 +137,25 @@ fn tampered_model_files_are_rejected() {
     extra.push(0);
     assert!(Model::from_safetensors(&extra).is_err(), "trailing byte");
     assert!(Model::from_safetensors(b"not a model").is_err());
+}
+
+/// Every row three times (the same rows appended again): no copy of a training row is in
+/// the test part, and the split says so.
+#[test]
+fn copies_of_a_row_stay_on_one_side_of_the_split() {
+    let csv = user_data(1_000, 3);
+    let text = String::from_utf8(csv.clone()).expect("utf-8");
+    let (header, body) = text.split_once('\n').expect("header");
+    let tripled = format!("{header}\n{body}{body}{body}");
+    let schema = protected(schema_for(&csv));
+    // user_id makes every row distinct: it is an id, and ids are no features.
+    let t = train(tripled.as_bytes(), &schema, &opts(9)).expect("train");
+    assert_eq!(t.train_rows + t.test_rows, 3_000);
+    assert!(t.notes.iter().any(|n| n.contains("2000 row(s) repeat")), "{:?}", t.notes);
+    let rows: Vec<&str> = body.lines().collect();
+    let original = |i: usize| i % rows.len();
+    let train_rows: std::collections::HashSet<usize> =
+        t.split.train.iter().map(|&i| original(i)).collect();
+    assert!(t.split.test.iter().all(|&i| !train_rows.contains(&original(i))));
+    assert_eq!(t.model.info.provenance.get("split").and_then(|v| v.as_str()), Some("grouped"));
 }

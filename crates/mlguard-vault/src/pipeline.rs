@@ -824,16 +824,19 @@ impl Vault {
         req: &TrainRequest,
         seed: [u8; 32],
     ) -> Result<TrainedModel, VaultError> {
-        let (dataset, trained) = self.fit_with_seed(req, seed)?;
+        let (dataset, trained) = self.fit_with_seed(req, seed, true)?;
         self.store_model(req, seed, dataset, trained)
     }
 
     /// Trains on a stored dataset version (verified and decrypted as it is read) with the
     /// split seed `seed`; stores nothing.
+    /// `grouped`: copies of a row on one side of the split (every new model; a reproduction
+    /// does as its model did).
     fn fit_with_seed(
         &mut self,
         req: &TrainRequest,
         seed: [u8; 32],
+        grouped: bool,
     ) -> Result<(DatasetRecord, Trained), VaultError> {
         let dataset = self.catalog.dataset(&req.dataset, req.version)?;
         if flagged(&dataset) && !req.accept_flagged {
@@ -851,6 +854,7 @@ impl Vault {
             fit: req.fit,
             seed,
             delimiter: b',',
+            group_duplicates: grouped,
         };
         let path = self.object_path(&dataset.object);
         let keys = &self.keys;
@@ -982,7 +986,8 @@ impl Vault {
         };
         // Verified, not stored: a reproduction is a check of the stored model, and must not
         // become its latest version.
-        let (_, trained) = self.fit_with_seed(&req, seed)?;
+        let grouped = p.get("split").and_then(|v| v.as_str()) == Some("grouped");
+        let (_, trained) = self.fit_with_seed(&req, seed, grouped)?;
         let identical = trained.model.logistic.weights == original.logistic.weights
             && trained.model.logistic.intercepts == original.logistic.intercepts;
         self.record(
