@@ -100,6 +100,7 @@ async fn receive(
     let mut schema = None;
     let mut options = UploadOptions::default();
     let mut data = false;
+    let mut source = None;
     let mut out = tokio::fs::File::from_std(
         file.reopen().map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?,
     );
@@ -121,6 +122,9 @@ async fn receive(
             }
             "data" => {
                 use tokio::io::AsyncWriteExt;
+                // Reports name the file the client sent (its part's file name, escaped when
+                // printed like any untrusted text), never the server's scratch file.
+                source = Some(field.file_name().unwrap_or("upload").to_owned());
                 while let Some(chunk) = field.chunk().await.map_err(|e| {
                     let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                         StatusCode::PAYLOAD_TOO_LARGE
@@ -149,7 +153,8 @@ async fn receive(
     if !data {
         return Err(bad("the upload has no `data` part".into()));
     }
-    let options = options.ingest_options().map_err(bad)?;
+    let mut options = options.ingest_options().map_err(bad)?;
+    options.source = source;
     Ok(Upload { schema, options, file })
 }
 

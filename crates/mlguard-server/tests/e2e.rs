@@ -463,9 +463,11 @@ async fn datasets_tokens_policy_and_proofs_over_https() {
 
     // An invalid file: 422 with the validation report, nothing stored.
     let schema = std::fs::read_to_string(dir.path().join("schema.json")).expect("schema");
-    let form = reqwest::multipart::Form::new()
-        .text("schema", schema.clone())
-        .part("data", reqwest::multipart::Part::bytes(b"not,the,header\n1,2,3\n".to_vec()));
+    let form = reqwest::multipart::Form::new().text("schema", schema.clone()).part(
+        "data",
+        reqwest::multipart::Part::bytes(b"not,the,header\n1,2,3\n".to_vec())
+            .file_name("export.csv"),
+    );
     let r = client
         .post(url("/v1/datasets/users"))
         .header("authorization", bearer(&steward))
@@ -477,6 +479,9 @@ async fn datasets_tokens_policy_and_proofs_over_https() {
     let v: Value = r.json().await.expect("json");
     assert_eq!(v["error"], "invalid", "{v}");
     assert!(v["report"]["findings"].as_array().is_some_and(|f| !f.is_empty()), "{v}");
+    // The report names the file the client sent, not the server's scratch file.
+    assert_eq!(v["report"]["subject"], "export.csv", "{v}");
+    assert!(!v.to_string().contains("scratch-upload"), "no scratch path: {v}");
     // A malformed upload: no schema part.
     let form = reqwest::multipart::Form::new().text("data", "a\n1\n");
     let r = client

@@ -77,6 +77,9 @@ pub struct IngestOptions {
     /// Refuse the dataset when the poisoning checks find anything of medium severity or
     /// worse (by default it is stored and the findings are reported with it).
     pub reject_poisoned: bool,
+    /// The file's name in reports and the audit log (default: its path): an upload's own
+    /// file name, not the server's scratch file.
+    pub source: Option<String>,
 }
 
 /// A dataset stored by [`Vault::ingest`].
@@ -642,10 +645,10 @@ impl Vault {
                 VaultError::AuditUnavailable(_) => return result,
                 other => (Outcome::Failed, other.to_string()),
             };
-            self.record(
-                &Event::new("dataset.ingest", name, outcome)
-                    .detail(serde_json::json!({"file": csv.display().to_string(), "reason": why})),
-            )?;
+            self.record(&Event::new("dataset.ingest", name, outcome).detail(serde_json::json!({
+                "file": opts.source.clone().unwrap_or_else(|| csv.display().to_string()),
+                "reason": why
+            })))?;
         }
         result
     }
@@ -657,7 +660,9 @@ impl Vault {
         name: &str,
         opts: &IngestOptions,
     ) -> Result<Ingested, VaultError> {
-        let report = mlguard_data::validate_path(csv, schema, &opts.validate)?;
+        let source = opts.source.clone().unwrap_or_else(|| csv.display().to_string());
+        let (src, _) = mlguard_data::input::open_path(csv, None)?;
+        let report = mlguard_data::validate_reader(src, &source, schema, &opts.validate)?;
         if report.errors() > 0 {
             return Err(VaultError::Invalid(Box::new(report)));
         }
