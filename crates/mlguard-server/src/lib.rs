@@ -910,8 +910,23 @@ pub fn router(state: Arc<AppState>) -> Router {
 pub struct Certificate {
     /// The certificate.
     pub cert_der: Vec<u8>,
-    /// The PKCS#8 private key.
+    /// The private key.
     pub key_der: Vec<u8>,
+    /// How the key is encoded: PKCS#8 (`BEGIN PRIVATE KEY`), PKCS#1 (`BEGIN RSA PRIVATE
+    /// KEY`, what `openssl genrsa` and many certificate tools write) or SEC1 (`BEGIN EC
+    /// PRIVATE KEY`).
+    pub key_format: KeyFormat,
+}
+
+/// The encoding of a TLS private key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFormat {
+    /// PKCS#8, any algorithm.
+    Pkcs8,
+    /// PKCS#1, RSA.
+    Pkcs1,
+    /// SEC1, elliptic curve.
+    Sec1,
 }
 
 impl Certificate {
@@ -920,18 +935,41 @@ impl Certificate {
         let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned(), "::1".to_owned()];
         let c = rcgen::generate_simple_self_signed(names)
             .map_err(|e| ServeError::Tls(e.to_string()))?;
-        Ok(Certificate { cert_der: c.cert.der().to_vec(), key_der: c.key_pair.serialize_der() })
+        Ok(Certificate {
+            cert_der: c.cert.der().to_vec(),
+            key_der: c.key_pair.serialize_der(),
+            key_format: KeyFormat::Pkcs8,
+        })
     }
 
     /// From PEM files (the first certificate and the private key).
     pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Certificate, ServeError> {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let pem_error = |what: &str, e: rustls::pki_types::pem::Error| {
+            ServeError::Tls(match e {
+                rustls::pki_types::pem::Error::NoItemsFound => format!(
+                    "the {what} file holds no PEM {what} (a `-----BEGIN {}-----` block)",
+                    if what == "certificate" { "CERTIFICATE" } else { "PRIVATE KEY" }
+                ),
+                other => format!("the {what} file: {other:?}"),
+            })
+        };
         let cert = CertificateDer::from_pem_slice(cert_pem.as_bytes())
-            .map_err(|e| ServeError::Tls(format!("certificate: {e:?}")))?;
+            .map_err(|e| pem_error("certificate", e))?;
         let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
-            .map_err(|e| ServeError::Tls(format!("private key: {e:?}")))?;
-        Ok(Certificate { cert_der: cert.to_vec(), key_der: key.secret_der().to_vec() })
+            .map_err(|e| pem_error("private key", e))?;
+        let key_format = match &key {
+            PrivateKeyDer::Pkcs8(_) => KeyFormat::Pkcs8,
+            PrivateKeyDer::Pkcs1(_) => KeyFormat::Pkcs1,
+            PrivateKeyDer::Sec1(_) => KeyFormat::Sec1,
+            _ => return Err(ServeError::Tls("the private key's format is not supported: convert it to PKCS#8 with `openssl pkcs8 -topk8 -nocrypt -in KEY -out key.pem`".into())),
+        };
+        let c =
+            Certificate { cert_der: cert.to_vec(), key_der: key.secret_der().to_vec(), key_format };
+        // Refused now, with what is wrong, rather than at the first connection.
+        c.server_config()?;
+        Ok(c)
     }
 
     /// The certificate as PEM (for clients to trust: `mlguard --ca-cert FILE`).
@@ -969,17 +1007,33 @@ impl Certificate {
 
     /// A rustls server configuration (TLS 1.2 and 1.3, aws-lc-rs).
     pub fn server_config(&self) -> Result<rustls::ServerConfig, ServeError> {
-        use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+        use rustls::pki_types::{
+            CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer,
+            PrivateSec1KeyDer,
+        };
+        let key = match self.key_format {
+            KeyFormat::Pkcs8 => {
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_der.clone()))
+            }
+            KeyFormat::Pkcs1 => {
+                PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(self.key_der.clone()))
+            }
+            KeyFormat::Sec1 => PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(self.key_der.clone())),
+        };
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| ServeError::Tls(e.to_string()))?
             .with_no_client_auth()
-            .with_single_cert(
-                vec![CertificateDer::from(self.cert_der.clone())],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key_der.clone())),
-            )
-            .map_err(|e| ServeError::Tls(e.to_string()))?;
+            .with_single_cert(vec![CertificateDer::from(self.cert_der.clone())], key)
+            .map_err(|e| {
+                ServeError::Tls(match e {
+                    rustls::Error::InconsistentKeys(_) => {
+                        "the private key does not belong to the certificate".to_owned()
+                    }
+                    other => format!("the certificate and key: {other}"),
+                })
+            })?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(config)
     }

@@ -664,3 +664,52 @@ async fn datasets_tokens_policy_and_proofs_over_https() {
 
     server.stop().await.expect("serve");
 }
+
+/// Keys as certificate tools write them: PKCS#1 (`openssl genrsa -traditional`), SEC1
+/// (`openssl ecparam -genkey`) and PKCS#8 all serve; a key of another certificate and a
+/// file with no key are refused with what is wrong.
+#[test]
+fn tls_keys_in_every_pem_format() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let openssl = |args: &[&str]| {
+        let o = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("openssl runs (Debian's openssl package)");
+        assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    openssl(&["genrsa", "-traditional", "-out", "rsa.pem", "2048"]);
+    openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.pem"]);
+    openssl(&["pkcs8", "-topk8", "-nocrypt", "-in", "ec.pem", "-out", "ec8.pem"]);
+    for (key, begin) in [
+        ("rsa.pem", "BEGIN RSA PRIVATE KEY"),
+        ("ec.pem", "BEGIN EC PRIVATE KEY"),
+        ("ec8.pem", "BEGIN PRIVATE KEY"),
+    ] {
+        let cert = format!("{key}.crt");
+        openssl(&[
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            key,
+            "-subj",
+            "/CN=localhost",
+            "-days",
+            "1",
+            "-out",
+            &cert,
+        ]);
+        let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).expect("pem");
+        assert!(read(key).contains(begin), "{key} is {begin}");
+        let c = Certificate::from_pem(&read(&cert), &read(key));
+        assert!(c.is_ok(), "{key}: {}", c.err().map(|e| e.to_string()).unwrap_or_default());
+        let err =
+            Certificate::from_pem(&read(&cert), &read(&cert)).err().expect("no key").to_string();
+        assert!(err.contains("holds no PEM private key"), "{err}");
+    }
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).expect("pem");
+    let err = Certificate::from_pem(&read("rsa.pem.crt"), &read("ec.pem")).err().expect("mismatch");
+    assert!(err.to_string().contains("does not belong to the certificate"), "{err}");
+}
