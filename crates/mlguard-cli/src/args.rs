@@ -667,6 +667,9 @@ pub(crate) enum DataCommand {
     Report {
         /// NAME or NAME@VERSION (default: the latest).
         dataset: String,
+        /// Print the whole stored report as JSON (every finding kept, up to 1,000 per step).
+        #[arg(long)]
+        json: bool,
     },
     /// List the datasets in the vault.
     List {

@@ -80,7 +80,9 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             DataCommand::Poison(a) => data::poison(&a, &cli.vault, out),
             DataCommand::Ingest(a) => pipeline::ingest(&a, &cli.vault, out),
             DataCommand::Protect(a) => data::protect(&a, &cli.vault, out),
-            DataCommand::Report { dataset } => pipeline::dataset_report(&dataset, &cli.vault, out),
+            DataCommand::Report { dataset, json } => {
+                pipeline::dataset_report(&dataset, json, &cli.vault, out)
+            }
             DataCommand::List { json } => pipeline::list_datasets(json, &cli.vault, out),
             DataCommand::Download { dataset, output, force } => {
                 pipeline::download_dataset(&dataset, &output, force, &cli.vault, out)

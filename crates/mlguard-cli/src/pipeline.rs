@@ -118,6 +118,7 @@ fn dataset_record(
 /// `mlguard data report`: what ingestion found and did, as stored with the version.
 pub(crate) fn dataset_report(
     r: &str,
+    json: bool,
     vault: &VaultArgs,
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
@@ -132,8 +133,180 @@ pub(crate) fn dataset_report(
         "actor": d.actor,
         "report": report,
     });
-    out.line(&serde_json::to_string_pretty(&doc)?)?;
+    if json {
+        out.line(&serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        out.write(&report_text(&doc, out))?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Findings of each step `data report` shows (all are in its JSON).
+const REPORT_FINDINGS: usize = 20;
+
+/// The human view of a dataset version's stored report (the document `data report --json`
+/// prints, or the server's `GET /v1/datasets/{name}`): what each ingestion step found and
+/// did. Every string in it came from the vault and is escaped by `out` when printed.
+pub(crate) fn report_text(doc: &serde_json::Value, out: &Out) -> String {
+    use std::fmt::Write as _;
+    let n = |v: &serde_json::Value| thousands(v.as_u64().unwrap_or(0));
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    let r = &doc["report"];
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{}: {} rows × {} columns, ingested {} by {}; sealed, BLAKE3 {}",
+        s(&doc["dataset"]),
+        n(&doc["rows"]),
+        doc["columns"],
+        s(&doc["created"]),
+        s(&doc["actor"]),
+        s(&doc["blake3"])
+    );
+    // The first findings of each step (all are in --json).
+    let findings = |v: &serde_json::Value| {
+        let mut rep = serde_json::from_value::<mlguard_findings::Report>(v.clone()).ok()?;
+        if rep.findings.is_empty() {
+            return None;
+        }
+        rep.omitted += rep.findings.len().saturating_sub(REPORT_FINDINGS) as u64;
+        rep.findings.truncate(REPORT_FINDINGS);
+        Some(
+            render_text(&rep, TextOptions { color: out.color })
+                .replace("(raise --max-errors to see more)", "(--json shows them)"),
+        )
+    };
+    let v = &r["validation"];
+    if v.is_object() {
+        let _ = writeln!(
+            t,
+            "validation of {}: {}; {} rows, {} error(s), {} warning(s)",
+            s(&v["subject"]),
+            out.good("valid"),
+            n(&v["stats"]["rows"]),
+            n(&v["errors"]),
+            n(&v["warnings"])
+        );
+        if let Some(text) = findings(v) {
+            t.push_str(&text);
+        }
+    }
+    let p = &r["protection"];
+    if p.is_object() {
+        let _ = writeln!(
+            t,
+            "protection: {} rows in, {} out ({} suppressed)",
+            n(&p["rows_in"]),
+            n(&p["rows_out"]),
+            n(&p["suppressed"])
+        );
+        let columns = p["columns"].as_array().cloned().unwrap_or_default();
+        let width = columns.iter().map(|c| s(&c["name"]).len()).max().unwrap_or(6).max(6);
+        for c in &columns {
+            let (action, because) = (s(&c["action"]), s(&c["because"]));
+            let quasi = c["quasi_identifier"] == true;
+            if (action == "kept" && !quasi) || because == "FreeText" {
+                continue;
+            }
+            let why = match because.as_str() {
+                "Schema" => "schema's protect",
+                "PiiDefault" => "default for its pii kind",
+                "Quasi" => "quasi-identifier",
+                "KeptPii" => "pii kept as asked (--keep-pii)",
+                _ => "",
+            };
+            let then = if quasi { ", then generalised for k" } else { "" };
+            let _ = writeln!(t, "  {:<width$}  {action}{then}  [{why}]", s(&c["name"]));
+        }
+        let k = &p["k_anonymity"];
+        if k.is_object() {
+            let levels: Vec<String> = k["generalised"]
+                .as_array()
+                .map(|g| {
+                    g.iter()
+                        .map(|g| {
+                            format!(
+                                "{}: {} (level {} of {})",
+                                s(&g["column"]),
+                                s(&g["generalisation"]),
+                                g["level"],
+                                g["top"]
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let _ = writeln!(
+                t,
+                "  k-anonymity: k = {} asked, smallest group {} over {} groups; {}",
+                k["k"],
+                k["achieved_k"],
+                n(&k["groups"]),
+                levels.join(", ")
+            );
+            let l = &k["l_diversity"];
+            if l.is_object() {
+                let target = s(&l["target"]);
+                let _ = writeln!(
+                    t,
+                    "  l-diversity of {target}: l = {}; {} group(s) hold a single {target} value",
+                    l["l"],
+                    n(&l["groups_with_one_value"])
+                );
+            }
+        }
+        let risk = &p["reidentification_risk"];
+        if risk.is_object() {
+            let pct = |v: &serde_json::Value| format!("{:.1} %", 100.0 * v.as_f64().unwrap_or(0.0));
+            let cols: Vec<String> =
+                risk["columns"].as_array().map(|c| c.iter().map(s).collect()).unwrap_or_default();
+            let _ = writeln!(
+                t,
+                "  re-identification risk: {} of rows unique on {} ({}) before, {} after",
+                pct(&risk["unique_before"]),
+                if risk["declared"] == true {
+                    "the quasi-identifiers"
+                } else {
+                    "undeclared candidates"
+                },
+                cols.join(", "),
+                pct(&risk["unique_after"])
+            );
+        }
+    }
+    if let Some(kept) = r["pii_kept"].as_array().filter(|k| !k.is_empty()) {
+        let names: Vec<String> = kept.iter().map(s).collect();
+        let _ = writeln!(
+            t,
+            "{} (--keep-pii, by {}): {}",
+            out.bad("personal data kept unprotected"),
+            s(&r["pii_kept_by"]),
+            names.join(", ")
+        );
+    }
+    let poison = &r["poison"];
+    if poison.is_object() {
+        let verdict =
+            if r["poison_flagged"] == true { out.bad("FLAGGED") } else { out.good("clean") };
+        let baseline = match r["baseline"].as_str() {
+            Some(b) => format!(" against {b}"),
+            None => String::new(),
+        };
+        let st = &poison["stats"];
+        let _ = writeln!(
+            t,
+            "poisoning checks{baseline}: {verdict}: {} conflicting duplicate group(s), {} flood(s), {} outlier(s), {} doubted label(s) ({} listed)",
+            n(&st["conflicting_duplicates"]),
+            n(&st["floods"]),
+            n(&st["outliers"]),
+            n(&st["label_issues"]),
+            n(&st["labels_listed"])
+        );
+        if let Some(text) = findings(poison) {
+            t.push_str(&text);
+        }
+    }
+    t
 }
 
 /// `mlguard data download`: a stored version's CSV, verified completely first, written

@@ -177,8 +177,13 @@ fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitC
                 }
                 Ok(ExitCode::SUCCESS)
             }
-            DataCommand::Report { dataset } => {
-                pretty(out, &r.get(&format!("/v1/datasets/{}", seg(&dataset)))?)?;
+            DataCommand::Report { dataset, json } => {
+                let doc = r.get(&format!("/v1/datasets/{}", seg(&dataset)))?;
+                if json {
+                    pretty(out, &doc)?;
+                } else {
+                    out.write(&crate::pipeline::report_text(&doc, out))?;
+                }
                 Ok(ExitCode::SUCCESS)
             }
             DataCommand::Download { dataset, output, force } => {

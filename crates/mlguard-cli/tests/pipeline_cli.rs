@@ -87,9 +87,22 @@ fn ingest_train_predict_export() {
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("personal data kept unprotected"), "{}", text(&o.stdout));
-    let o = run(dir, &["data", "report", "raw@1"]);
+    let o = run(dir, &["data", "report", "raw@1", "--json"]);
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("report json");
     assert_eq!(report["report"]["pii_kept"][0], "full_name");
+    // The human view: each step, the kept personal data called out.
+    let o = run(dir, &["data", "report", "raw@1"]);
+    let view = text(&o.stdout);
+    for part in [
+        "raw@1: ",
+        "validation of ",
+        "protection: ",
+        "personal data kept unprotected (--keep-pii, by ",
+        "full_name",
+        "poisoning checks: ",
+    ] {
+        assert!(view.contains(part), "{part:?} in {view}");
+    }
     let o = run(dir, &["train", "--dataset", "raw"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("full_name, email"), "{}", text(&o.stderr));

@@ -555,8 +555,8 @@ impl Sampler {
 /// strictly above, resp. below, the median), so a skewed column's long side is not a row of
 /// outliers, and a column of a few levels or mostly one value (zero-inflated counts, a cap)
 /// is judged by the spread of its other values. A positive column whose upper side is
-/// clearly wider than its lower (incomes, prices, counts: log-normal-like) is judged in log
-/// space, where such columns are symmetric (a value ≤ 0 in it, on the linear scale). A side
+/// wider than its lower (incomes, prices: log-normal-like) is judged in log space when it is
+/// more symmetric there (a value ≤ 0 in it, on the linear scale). A side
 /// with too few values off the median borrows the other side's scale; a column with neither
 /// (constant, or nearly) has no outliers.
 #[derive(Debug, Clone, PartialEq)]
@@ -575,15 +575,17 @@ struct Sides {
 /// Fewest values off the median (on one side) that give that side a scale.
 const MIN_SIDE: usize = 5;
 
-/// Upper-to-lower scale ratio above which a positive column is judged in log space
-/// (log-normal with σ ≈ 0.5 gives 1.4; a symmetric column about 1).
-const SKEW_RATIO: f64 = 1.5;
+/// Upper-to-lower scale ratio above which a positive column may be judged in log space
+/// (log-normal with σ = 0.3 gives 1.22, σ = 0.5 1.4; a symmetric column about 1).
+const SKEW_RATIO: f64 = 1.1;
 
 impl Shape {
     fn of(sample: &mut [f64]) -> Option<Shape> {
         let linear = Sides::fit(sample)?;
+        // Log space when the column is right-skewed and more symmetric there.
         let log = if linear.upper > SKEW_RATIO * linear.lower && sample.iter().all(|&v| v > 0.0) {
             Sides::fit(&mut sample.iter().map(|v| v.ln()).collect::<Vec<_>>())
+                .filter(|log| log.asymmetry() < linear.asymmetry())
         } else {
             None
         };
@@ -621,6 +623,11 @@ impl Sides {
             (None, None) => return None,
         };
         Some(Sides { median, lower, upper })
+    }
+
+    /// How far the two sides' scales are apart (0 when equal).
+    fn asymmetry(&self) -> f64 {
+        (self.upper / self.lower).ln().abs()
     }
 
     fn z(&self, x: f64) -> f64 {
