@@ -736,7 +736,7 @@ pub(crate) enum DataCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct PoisonArgs {
-    /// The CSV file.
+    /// The table: CSV (any delimiter, encoding or compression) or Parquet.
     pub(crate) file: PathBuf,
     /// The Table Schema (its `role: target` field is the label).
     #[arg(long, short = 's', value_name = "FILE")]
@@ -771,7 +771,8 @@ pub(crate) struct PoisonArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct PiiArgs {
-    /// The CSV file (`-` for standard input).
+    /// The table: CSV (any delimiter, encoding or compression) or Parquet; `-` for
+    /// standard input.
     pub(crate) file: PathBuf,
     /// A Table Schema: fields marked `pii` give context to their column.
     #[arg(long, short = 's', value_name = "FILE")]
@@ -808,7 +809,7 @@ pub(crate) enum PiiFormat {
 
 #[derive(Debug, Args)]
 pub(crate) struct IngestArgs {
-    /// The CSV file.
+    /// The table: CSV (any delimiter, encoding or compression) or Parquet.
     pub(crate) file: PathBuf,
     /// The Table Schema it must satisfy.
     #[arg(long, short = 's', value_name = "FILE")]
@@ -857,7 +858,7 @@ pub(crate) enum BirthDatesArg {
 
 #[derive(Debug, Args)]
 pub(crate) struct ProtectArgs {
-    /// The CSV file.
+    /// The table: CSV (any delimiter, encoding or compression) or Parquet.
     pub(crate) file: PathBuf,
     /// The Table Schema: each field's `pii` and `protect`.
     #[arg(long, short = 's', value_name = "FILE")]
@@ -879,7 +880,7 @@ pub(crate) struct ProtectArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct InferArgs {
-    /// The CSV file.
+    /// The table: CSV (any delimiter, encoding or compression) or Parquet.
     pub(crate) file: PathBuf,
     /// The column the model will predict (default: one named label, target, y, outcome,
     /// survived, species, ..., else the last column when it holds a few values).
@@ -904,7 +905,8 @@ pub(crate) struct InferArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
-    /// The CSV file (`-` for standard input).
+    /// The table: CSV (any delimiter, encoding or compression) or Parquet; `-` for
+    /// standard input.
     pub(crate) file: PathBuf,
     /// The Table Schema (JSON).
     #[arg(long, short = 's', value_name = "FILE")]

@@ -50,6 +50,8 @@ pub(crate) fn open_table(file: &Path, d: &DialectArgs) -> anyhow::Result<Table> 
             .with_context(|| format!("cannot read {}", file.display()))?
     };
     let delimiter = match d.delimiter.as_str() {
+        // A Parquet file is read as comma-separated text, whatever --delimiter says.
+        _ if sniffed.parquet.is_some() => b',',
         "auto" => sniffed.delimiter.unwrap_or(b','),
         other => delimiter(other)?,
     };
@@ -61,6 +63,18 @@ impl Table {
     /// comma-separated UTF-8 (each guess can be overridden).
     pub(crate) fn note(&self, file: &Path, d: &DialectArgs) {
         let mut read = Vec::new();
+        if let Some(p) = &self.sniffed.parquet {
+            let index = if p.index_columns.is_empty() {
+                String::new()
+            } else {
+                format!(", its pandas index ({}) left out", p.index_columns.join(", "))
+            };
+            read.push(format!(
+                "Parquet ({} rows in {} row group(s){index})",
+                thousands(p.rows),
+                p.row_groups
+            ));
+        }
         if let Some(c) = self.sniffed.compression {
             read.push(format!("{c}-compressed"));
         }

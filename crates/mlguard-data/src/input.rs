@@ -2,11 +2,12 @@
 //! delimiter, or not a table at all.
 //!
 //! Every data command reads its file through [`open_reader`] (or [`open_path`]), so each
-//! one behaves the same way on the same file: gzip, bzip2 and xz are read by their content
-//! (not by the file name); UTF-16 (with its byte order mark) and files that are not UTF-8
+//! one behaves the same way on the same file: gzip, bzip2, xz and zstd are read by their
+//! content (not by the file name); Parquet files are read as CSV text
+//! ([`crate::parquet_csv`]: nulls empty, dates and timestamps ISO 8601); UTF-16 (with its byte order mark) and files that are not UTF-8
 //! (Latin-1 and Windows-1252, what Excel and older systems write) are read as text
-//! transcoded to UTF-8, unless `--encoding` says which encoding it is; binary files
-//! (Parquet, Arrow, zip and Excel workbooks, pickles, NumPy arrays, anything with NUL bytes)
+//! transcoded to UTF-8, unless `--encoding` says which encoding it is; other binary files
+//! (Arrow, zip and Excel workbooks, pickles, NumPy arrays, anything with NUL bytes)
 //! are refused with what they look like. The first lines are sniffed for the delimiter
 //! (`,`, `;`, tab or `|`), a decimal comma and a pandas index column.
 
@@ -23,8 +24,10 @@ const HEAD: usize = 64 * 1024;
 /// What was found out about a table before reading it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sniffed {
-    /// The compression read through (`gzip`, `bzip2`, `xz`), if any.
+    /// The compression read through (`gzip`, `bzip2`, `xz`, `zstd`), if any.
     pub compression: Option<&'static str>,
+    /// A Parquet file, read as CSV text: what its footer says.
+    pub parquet: Option<crate::parquet_csv::ParquetInfo>,
     /// The encoding the text was read in (`UTF-8`, `UTF-16LE`, `windows-1252`, ...).
     pub encoding: &'static str,
     /// Whether the encoding was guessed because the bytes were not UTF-8 (worth a note).
@@ -53,9 +56,42 @@ pub fn open_path(
     path: &Path,
     encoding: Option<&'static Encoding>,
 ) -> Result<(Box<dyn Read + Send>, Sniffed), DataError> {
-    let file = std::fs::File::open(path)
+    let mut file = std::fs::File::open(path)
+        .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
+    // A Parquet file is read where it lies (its footer is at the end).
+    let mut magic = [0u8; 4];
+    let n = read_up_to(&mut file, &mut magic)
+        .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
+    if &magic[..n] == crate::parquet_csv::MAGIC {
+        return parquet(crate::parquet_csv::reader(file)?);
+    }
+    io::Seek::rewind(&mut file)
         .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
     open_reader(Box::new(file), encoding)
+}
+
+/// Reads until `buf` is full or the input ends; how many bytes were read.
+fn read_up_to(src: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match src.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// A Parquet file's CSV text and what is known of it.
+fn parquet(
+    (reader, info): (Box<dyn Read + Send>, crate::parquet_csv::ParquetInfo),
+) -> Result<(Box<dyn Read + Send>, Sniffed), DataError> {
+    let mut sniffed = sniff("");
+    sniffed.delimiter = Some(b',');
+    sniffed.parquet = Some(info);
+    Ok((reader, sniffed))
 }
 
 /// Reads what `src` holds as UTF-8 text: decompressed and transcoded as needed, with what
@@ -73,16 +109,30 @@ pub fn open_reader(
         (Some("bzip2"), Box::new(bzip2::read::MultiBzDecoder::new(src)))
     } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
         (Some("xz"), Box::new(XzReader::new(src)))
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        let decoder = zstd::stream::read::Decoder::new(src)
+            .map_err(|e| DataError::Input(format!("cannot read the zstd stream: {e}")))?;
+        (Some("zstd"), Box::new(decoder))
     } else {
         (None, src)
     };
-    let (head, src) = if compression.is_some() { peek(src, HEAD)? } else { (head, src) };
+    let (head, mut src) = if compression.is_some() { peek(src, HEAD)? } else { (head, src) };
+    if head.starts_with(crate::parquet_csv::MAGIC) {
+        // Not a file to read in place (standard input, an upload, compressed): in memory.
+        let mut all = Vec::new();
+        src.read_to_end(&mut all)
+            .map_err(|e| DataError::Input(format!("cannot read the input: {e}")))?;
+        let (reader, info) = crate::parquet_csv::reader(bytes::Bytes::from(all))?;
+        let (reader, mut sniffed) = parquet((reader, info))?;
+        sniffed.compression = compression;
+        return Ok((reader, sniffed));
+    }
     if let Some(what) = binary_kind(&head) {
         return Err(DataError::Input(format!(
             "this is not a CSV file: it looks like {what}{}",
             match what {
-                w if w.starts_with("a Parquet") || w.starts_with("an Arrow") => {
-                    "; convert it to CSV first (pandas: pd.read_parquet(path).to_csv(out, index=False))"
+                w if w.starts_with("an Arrow") => {
+                    "; convert it to Parquet or CSV first (pandas: pd.read_feather(path).to_parquet(out))"
                 }
                 w if w.starts_with("a zip") => {
                     "; save the sheet as CSV first (pandas: pd.read_excel(path).to_csv(out, index=False))"
@@ -127,14 +177,12 @@ fn peek(
 /// What a binary file looks like, from its first bytes; `None` for text.
 fn binary_kind(head: &[u8]) -> Option<&'static str> {
     const KINDS: &[(&[u8], &str)] = &[
-        (b"PAR1", "a Parquet file"),
         (b"ARROW1", "an Arrow IPC file"),
         (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook is one)"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook"),
         (b"\x93NUMPY", "a NumPy array"),
         (b"\x89HDF\r\n\x1a\n", "an HDF5 file"),
         (b"SQLite format 3\x00", "an SQLite database"),
-        (b"\x28\xb5\x2f\xfd", "a zstd-compressed file (decompress it with `zstd -d` first)"),
         (b"%PDF", "a PDF document"),
     ];
     if let Some((_, what)) = KINDS.iter().find(|(magic, _)| head.starts_with(magic)) {
@@ -167,6 +215,7 @@ fn sniff(text: &str) -> Sniffed {
         .collect();
     let mut sniffed = Sniffed {
         compression: None,
+        parquet: None,
         encoding: "UTF-8",
         encoding_guessed: false,
         delimiter: None,
@@ -420,7 +469,7 @@ mod tests {
     #[test]
     fn binary_files_are_refused_with_what_they_are() {
         for (bytes, what) in [
-            (&b"PAR1\x15\x04"[..], "Parquet"),
+            (&b"ARROW1\x00\x00"[..], "Arrow"),
             (&b"PK\x03\x04\x14\x00"[..], "xlsx"),
             (&b"\x80\x04\x95\x10"[..], "pickle"),
             (&b"\x93NUMPY\x01\x00"[..], "NumPy"),
@@ -429,5 +478,11 @@ mod tests {
             let e = read_all(bytes.to_vec(), None).expect_err(what).to_string();
             assert!(e.contains("not a CSV file") && e.contains(what), "{e}");
         }
+    }
+
+    #[test]
+    fn a_broken_parquet_file_is_an_error_saying_so() {
+        let e = read_all(b"PAR1\x15\x04 and then nothing".to_vec(), None).expect_err("broken");
+        assert!(e.to_string().contains("this Parquet file cannot be read"), "{e}");
     }
 }

@@ -23,6 +23,7 @@ mod csv;
 mod error;
 mod infer;
 pub mod input;
+pub mod parquet_csv;
 mod pattern;
 pub mod pii;
 pub mod poison;
