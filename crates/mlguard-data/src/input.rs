@@ -4,10 +4,11 @@
 //! Every data command reads its file through [`open_reader`] (or [`open_path`]), so each
 //! one behaves the same way on the same file: gzip, bzip2, xz and zstd are read by their
 //! content (not by the file name); Parquet files are read as CSV text
-//! ([`crate::parquet_csv`]: nulls empty, dates and timestamps ISO 8601); UTF-16 (with its byte order mark) and files that are not UTF-8
+//! ([`crate::parquet_csv`]: nulls empty, dates and timestamps ISO 8601), and so is the first
+//! sheet of an Excel or OpenDocument workbook ([`crate::workbook_csv`]); UTF-16 (with its byte order mark) and files that are not UTF-8
 //! (Latin-1 and Windows-1252, what Excel and older systems write) are read as text
 //! transcoded to UTF-8, unless `--encoding` says which encoding it is; other binary files
-//! (Arrow, zip and Excel workbooks, pickles, NumPy arrays, anything with NUL bytes)
+//! (Arrow, zip archives that are not workbooks, pickles, NumPy arrays, anything with NUL bytes)
 //! are refused with what they look like. The first lines are sniffed for the delimiter
 //! (`,`, `;`, tab or `|`), a decimal comma and a pandas index column.
 
@@ -28,6 +29,8 @@ pub struct Sniffed {
     pub compression: Option<&'static str>,
     /// A Parquet file, read as CSV text: what its footer says.
     pub parquet: Option<crate::parquet_csv::ParquetInfo>,
+    /// A workbook, its first sheet read as CSV text.
+    pub workbook: Option<crate::workbook_csv::WorkbookInfo>,
     /// The encoding the text was read in (`UTF-8`, `UTF-16LE`, `windows-1252`, ...).
     pub encoding: &'static str,
     /// Whether the encoding was guessed because the bytes were not UTF-8 (worth a note).
@@ -127,15 +130,23 @@ pub fn open_reader(
         sniffed.compression = compression;
         return Ok((reader, sniffed));
     }
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(XLS) {
+        let mut all = Vec::new();
+        src.read_to_end(&mut all)
+            .map_err(|e| DataError::Input(format!("cannot read the input: {e}")))?;
+        let (reader, info) = crate::workbook_csv::reader(all)?;
+        let mut sniffed = sniff("");
+        sniffed.delimiter = Some(b',');
+        sniffed.compression = compression;
+        sniffed.workbook = Some(info);
+        return Ok((reader, sniffed));
+    }
     if let Some(what) = binary_kind(&head) {
         return Err(DataError::Input(format!(
             "this is not a CSV file: it looks like {what}{}",
             match what {
                 w if w.starts_with("an Arrow") => {
                     "; convert it to Parquet or CSV first (pandas: pd.read_feather(path).to_parquet(out))"
-                }
-                w if w.starts_with("a zip") => {
-                    "; save the sheet as CSV first (pandas: pd.read_excel(path).to_csv(out, index=False))"
                 }
                 _ => "",
             }
@@ -174,12 +185,14 @@ fn peek(
     Ok((head, rest))
 }
 
+/// The first bytes of an OLE compound file: an Excel `.xls` workbook (or another Office
+/// document, refused as not a workbook).
+const XLS: &[u8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
+
 /// What a binary file looks like, from its first bytes; `None` for text.
 fn binary_kind(head: &[u8]) -> Option<&'static str> {
     const KINDS: &[(&[u8], &str)] = &[
         (b"ARROW1", "an Arrow IPC file"),
-        (b"PK\x03\x04", "a zip archive (an Excel .xlsx workbook is one)"),
-        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel .xls workbook"),
         (b"\x93NUMPY", "a NumPy array"),
         (b"\x89HDF\r\n\x1a\n", "an HDF5 file"),
         (b"SQLite format 3\x00", "an SQLite database"),
@@ -216,6 +229,7 @@ fn sniff(text: &str) -> Sniffed {
     let mut sniffed = Sniffed {
         compression: None,
         parquet: None,
+        workbook: None,
         encoding: "UTF-8",
         encoding_guessed: false,
         delimiter: None,
@@ -470,7 +484,7 @@ mod tests {
     fn binary_files_are_refused_with_what_they_are() {
         for (bytes, what) in [
             (&b"ARROW1\x00\x00"[..], "Arrow"),
-            (&b"PK\x03\x04\x14\x00"[..], "xlsx"),
+            (&b"PK\x03\x04\x14\x00"[..], "not a workbook"),
             (&b"\x80\x04\x95\x10"[..], "pickle"),
             (&b"\x93NUMPY\x01\x00"[..], "NumPy"),
             (&b"a,b\n1,\x002\n"[..], "NUL"),

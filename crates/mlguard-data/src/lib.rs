@@ -32,6 +32,7 @@ mod schema;
 pub mod synth;
 mod types;
 mod validate;
+pub mod workbook_csv;
 
 pub use check::NumericCells;
 pub use csv::{DEFAULT_MAX_FIELD_BYTES, MAX_FIELDS_PER_RECORD, MAX_RECORD_BYTES, TableReader};

@@ -284,7 +284,7 @@ fn fraction(t: &mut String, nanos: i64, digits: usize) {
 }
 
 /// Appends `text` as a CSV cell, quoted when it must be.
-fn cell(out: &mut Vec<u8>, text: &str) {
+pub(crate) fn cell(out: &mut Vec<u8>, text: &str) {
     if text.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r')) {
         out.push(b'"');
         for b in text.bytes() {
