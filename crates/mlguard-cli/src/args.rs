@@ -17,16 +17,126 @@ pub(crate) struct Cli {
     /// When to colour output (NO_COLOR is honoured with `auto`).
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub(crate) color: ColorChoice,
-    #[command(flatten, next_help_heading = "Vault (commands that use one)")]
+    #[command(flatten)]
     pub(crate) vault: VaultArgs,
-    #[command(
-        flatten,
-        next_help_heading = "Server client (commands that can go through a server)"
-    )]
+    #[command(flatten)]
     pub(crate) server: ServerArgs,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
+
+/// The command line. The global vault and server options are accepted by every command
+/// but hidden from the option lists; the help of the commands that use them ends with
+/// their own sections, written from the options' own help (so it cannot drift).
+pub(crate) fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let cmd = Cli::command();
+    let section = |title: &str, ids: &[&str]| {
+        let mut text = format!("{title}:\n");
+        for arg in cmd.get_arguments().filter(|a| ids.contains(&a.get_id().as_str())) {
+            let long = arg.get_long().unwrap_or_default();
+            let value = arg
+                .get_value_names()
+                .and_then(|v| v.first())
+                .map(|v| format!(" <{v}>"))
+                .unwrap_or_default();
+            let env = arg
+                .get_env()
+                .map(|e| format!(" [env: {}]", e.to_string_lossy()))
+                .unwrap_or_default();
+            let default = arg
+                .get_default_values()
+                .first()
+                .map(|d| format!(" [default: {}]", d.to_string_lossy()))
+                .unwrap_or_default();
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+            text.push_str(&format!("  --{long}{value}\n          {help}{env}{default}\n"));
+        }
+        text
+    };
+    let vault = section("Vault options (global)", &["vault", "key_file", "passphrase_file"]);
+    let server = section(
+        "Server client options (global: work through a server)",
+        &["server", "token", "totp", "ca_cert"],
+    );
+    let mut cmd = cmd.after_help(format!("{vault}\n{server}"));
+    for path in USE_A_VAULT {
+        let through = THROUGH_SERVER.contains(path);
+        let text = if through { format!("{vault}\n{server}") } else { vault.clone() };
+        cmd = at(cmd, path, &|c: clap::Command| c.after_help(text.clone()));
+    }
+    cmd
+}
+
+/// Applies `f` to the subcommand at `path`.
+fn at(
+    cmd: clap::Command,
+    path: &[&str],
+    f: &dyn Fn(clap::Command) -> clap::Command,
+) -> clap::Command {
+    match path {
+        [] => f(cmd),
+        [first, rest @ ..] => cmd.mut_subcommand(*first, |sub| at(sub, rest, f)),
+    }
+}
+
+/// Commands that open a vault (their help ends with the vault options).
+const USE_A_VAULT: &[&[&str]] = &[
+    &["data", "ingest"],
+    &["data", "list"],
+    &["data", "report"],
+    &["data", "download"],
+    &["data", "protect"],
+    &["data", "poison"],
+    &["train"],
+    &["predict"],
+    &["init"],
+    &["seal"],
+    &["open"],
+    &["verify"],
+    &["keys", "list"],
+    &["keys", "rotate"],
+    &["keys", "export-public"],
+    &["keys", "trust"],
+    &["serve"],
+    &["user", "add"],
+    &["user", "list"],
+    &["user", "disable"],
+    &["token", "create"],
+    &["token", "revoke"],
+    &["token", "list"],
+    &["mfa", "enroll"],
+    &["audit", "verify"],
+    &["audit", "show"],
+    &["audit", "prove"],
+    &["model", "list"],
+    &["model", "inspect"],
+    &["model", "verify"],
+    &["model", "export"],
+];
+
+/// Commands that can go through a server (their help also ends with its options).
+const THROUGH_SERVER: &[&[&str]] = &[
+    &["data", "ingest"],
+    &["data", "list"],
+    &["data", "report"],
+    &["data", "download"],
+    &["train"],
+    &["predict"],
+    &["model", "list"],
+    &["model", "inspect"],
+    &["model", "export"],
+    &["user", "add"],
+    &["user", "list"],
+    &["user", "disable"],
+    &["token", "create"],
+    &["token", "revoke"],
+    &["token", "list"],
+    &["mfa", "enroll"],
+    &["audit", "verify"],
+    &["audit", "show"],
+    &["audit", "prove"],
+];
 
 /// Work through an mlguard server instead of opening a vault here.
 #[derive(Debug, Args)]
@@ -34,13 +144,14 @@ pub(crate) struct ServerArgs {
     /// Act as a client of this server (`https://HOST:PORT`) instead of opening a local
     /// vault: `data ingest|list|report|download`, `train`, `predict`, `model
     /// list|inspect|export`, `user`, `token`, `mfa enroll` and `audit` work this way.
-    #[arg(long, global = true, env = "MLGUARD_SERVER", value_name = "URL")]
+    #[arg(long, global = true, hide = true, env = "MLGUARD_SERVER", value_name = "URL")]
     pub(crate) server: Option<String>,
     /// The bearer token (`mlg_…`) for --server. Prefer the MLGUARD_TOKEN variable: a
     /// command line is visible to other users of the machine.
     #[arg(
         long,
         global = true,
+        hide = true,
         env = "MLGUARD_TOKEN",
         hide_env_values = true,
         value_name = "TOKEN"
@@ -48,11 +159,11 @@ pub(crate) struct ServerArgs {
     pub(crate) token: Option<String>,
     /// A TOTP code for actions that need a second factor (else asked for on the terminal
     /// when the server wants one).
-    #[arg(long, global = true, value_name = "CODE")]
+    #[arg(long, global = true, hide = true, value_name = "CODE")]
     pub(crate) totp: Option<String>,
     /// Trust this PEM certificate for --server (a development server's self-signed one),
     /// besides the system's roots.
-    #[arg(long, global = true, env = "MLGUARD_CA_CERT", value_name = "FILE")]
+    #[arg(long, global = true, hide = true, env = "MLGUARD_CA_CERT", value_name = "FILE")]
     pub(crate) ca_cert: Option<PathBuf>,
 }
 
@@ -63,16 +174,17 @@ pub(crate) struct VaultArgs {
     #[arg(
         long,
         global = true,
+        hide = true,
         env = "MLGUARD_VAULT",
         default_value = ".mlguard",
         value_name = "DIR"
     )]
     pub(crate) vault: PathBuf,
     /// Unlock the vault with this key file (32 random bytes, readable by its owner only).
-    #[arg(long, global = true, env = "MLGUARD_KEY_FILE", value_name = "FILE")]
+    #[arg(long, global = true, hide = true, env = "MLGUARD_KEY_FILE", value_name = "FILE")]
     pub(crate) key_file: Option<PathBuf>,
     /// Read the vault passphrase from this file (else MLGUARD_PASSPHRASE, else a prompt).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, hide = true, value_name = "FILE")]
     pub(crate) passphrase_file: Option<PathBuf>,
 }
 

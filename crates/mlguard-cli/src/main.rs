@@ -24,8 +24,6 @@ mod vault;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::args::{
     AuditCommand, Cli, Command, DataCommand, KeysCommand, MfaCommand, ModelCommand, ScanCommand,
     TokenCommand, UserCommand,
@@ -33,7 +31,10 @@ use crate::args::{
 use crate::output::Out;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed = args::command()
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

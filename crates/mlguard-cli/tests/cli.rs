@@ -188,6 +188,28 @@ fn help_and_version_exit_0() {
     let o = f.run(&["data", "validate", "--help"]);
     assert_eq!(o.status.code(), Some(0));
     assert!(text(&o.stdout).contains("--max-errors"));
+    // Global options only in the help of the commands that use them, in their own sections.
+    for (args, vault, server) in [
+        (&["data", "validate", "--help"][..], false, false),
+        (&["scan", "model", "--help"], false, false),
+        (&["data", "ingest", "--help"], true, true),
+        (&["seal", "--help"], true, false),
+        (&["audit", "show", "--help"], true, true),
+        (&["--help"], true, true),
+    ] {
+        let help = text(&f.run(args).stdout);
+        assert_eq!(
+            help.contains("Vault options (global):\n  --vault <DIR>"),
+            vault,
+            "{args:?}: {help}"
+        );
+        assert_eq!(help.contains("--key-file"), vault, "{args:?}");
+        assert_eq!(help.contains("Server client options"), server, "{args:?}");
+        assert_eq!(help.contains("--token"), server, "{args:?}");
+    }
+    // Hidden from the help, still accepted anywhere.
+    let o = f.run(&["--vault", "nowhere", "data", "validate", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
     let o = f.run(&["--version"]);
     assert_eq!(o.status.code(), Some(0));
 }
