@@ -477,3 +477,50 @@ fn tables_as_they_come_compressed_latin1_semicolons_decimal_commas() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("index=False"), "{}", text(&o.stderr));
 }
+
+/// The messages of the first hour on real files, as a snapshot (`cargo insta review` after
+/// a deliberate change): R and pandas exports, dialects, encodings, binary files, schema
+/// typos, drafts and their notes. Each command with its exit code, stdout and stderr.
+#[test]
+fn first_hour_messages() {
+    let f = Fixture::new();
+    f.file("r-export.csv", "\"\",\"a\",\"b\"\n\"1\",NA,2.5\n\"2\",3,NA\n");
+    f.file("pandas-index.csv", ",a,b\n0,1,2.5\n1,3,4.5\n");
+    f.file("eu.csv", "id;price;city\n1;3,75;Lyon\n2;4,10;Nice\n3;12,00;Brest\n");
+    std::fs::write(f.dir.path().join("latin1.csv"), b"id,city\n1,Besan\xe7on\n2,Orl\xe9ans\n")
+        .expect("write");
+    std::fs::write(f.dir.path().join("array.csv"), b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'}")
+        .expect("write");
+    f.file(
+        "na.csv",
+        "species,bill,year,sex\nAdelie,39.1,2007,male\nGentoo,NA,2008,NA\nAdelie,40.3,2009,female\n",
+    );
+    f.file(
+        "typo.json",
+        r#"{"fields": [{"name": "price", "type": "number", "constraints": {"min": 0}}]}"#,
+    );
+    f.file("sv.json", r#"{"fields": [{"name": "id", "type": "integer"}, {"name": "price", "type": "number"}, {"name": "city", "type": "string"}]}"#);
+    f.file("title.csv", "id,\u{1b}]0;pwned\u{7}\n1,2\n");
+    let mut transcript = String::new();
+    for args in [
+        &["data", "infer-schema", "r-export.csv"][..],
+        &["data", "infer-schema", "pandas-index.csv"],
+        &["data", "validate", "eu.csv", "--schema", "sv.json", "--delimiter", ","],
+        &["data", "infer-schema", "eu.csv", "-o", "eu.json"],
+        &["data", "infer-schema", "latin1.csv", "-o", "latin1.json"],
+        &["data", "validate", "array.csv", "--schema", "sv.json"],
+        &["data", "infer-schema", "na.csv", "-o", "na.json"],
+        &["data", "validate", "eu.csv", "--schema", "typo.json"],
+        &["data", "pii", "title.csv"],
+    ] {
+        let o = f.run(args);
+        transcript.push_str(&format!(
+            "$ mlguard {}\n[exit {}]\n{}{}\n",
+            args.join(" "),
+            o.status.code().unwrap_or(-1),
+            text(&o.stdout),
+            text(&o.stderr)
+        ));
+    }
+    insta::assert_snapshot!(transcript);
+}
