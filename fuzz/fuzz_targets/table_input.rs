@@ -17,9 +17,9 @@ fn open(bytes: Vec<u8>) {
 
 fuzz_target!(|data: &[u8]| {
     open(data.to_vec());
-    // gzip, bzip2, xz, zstd, UTF-16, a workbook (zip), and Parquet (whose reader runs on a thread of its own
+    // gzip, bzip2, xz, zstd, UTF-16, a workbook (zip), Arrow IPC and Parquet (whose readers run on threads of their own
     // under catch_unwind: a malformed file must come back as an error).
-    for magic in [&b"\x1f\x8b"[..], b"BZh9", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"\xff\xfe", b"PAR1", b"PK\x03\x04"] {
+    for magic in [&b"\x1f\x8b"[..], b"BZh9", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd", b"\xff\xfe", b"PAR1", b"ARROW1", b"PK\x03\x04"] {
         let mut bytes = magic.to_vec();
         bytes.extend_from_slice(data);
         open(bytes);

@@ -848,8 +848,8 @@ pub(crate) enum DataCommand {
 
 #[derive(Debug, Args)]
 pub(crate) struct PoisonArgs {
-    /// The table: CSV (any delimiter, encoding or compression), Parquet, or
-    /// a workbook's first sheet.
+    /// The table: CSV (any delimiter, encoding or compression), Parquet,
+    /// Feather (Arrow IPC), or a workbook's first sheet.
     pub(crate) file: PathBuf,
     /// The Table Schema (its `role: target` field is the label).
     #[arg(long, short = 's', value_name = "FILE")]
@@ -884,8 +884,8 @@ pub(crate) struct PoisonArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct PiiArgs {
-    /// The table: CSV (any delimiter, encoding or compression), Parquet, or a workbook's
-    /// first sheet; `-` for standard input.
+    /// The table: CSV (any delimiter, encoding or compression), Parquet,
+    /// Feather (Arrow IPC), or a workbook's first sheet; `-` for standard input.
     pub(crate) file: PathBuf,
     /// A Table Schema: fields marked `pii` give context to their column.
     #[arg(long, short = 's', value_name = "FILE")]
@@ -922,8 +922,8 @@ pub(crate) enum PiiFormat {
 
 #[derive(Debug, Args)]
 pub(crate) struct IngestArgs {
-    /// The table: CSV (any delimiter, encoding or compression), Parquet, or
-    /// a workbook's first sheet.
+    /// The table: CSV (any delimiter, encoding or compression), Parquet,
+    /// Feather (Arrow IPC), or a workbook's first sheet.
     pub(crate) file: PathBuf,
     /// The Table Schema it must satisfy.
     #[arg(long, short = 's', value_name = "FILE")]
@@ -972,8 +972,8 @@ pub(crate) enum BirthDatesArg {
 
 #[derive(Debug, Args)]
 pub(crate) struct ProtectArgs {
-    /// The table: CSV (any delimiter, encoding or compression), Parquet, or
-    /// a workbook's first sheet.
+    /// The table: CSV (any delimiter, encoding or compression), Parquet,
+    /// Feather (Arrow IPC), or a workbook's first sheet.
     pub(crate) file: PathBuf,
     /// The Table Schema: each field's `pii` and `protect`.
     #[arg(long, short = 's', value_name = "FILE")]
@@ -995,8 +995,8 @@ pub(crate) struct ProtectArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct InferArgs {
-    /// The table: CSV (any delimiter, encoding or compression), Parquet, or
-    /// a workbook's first sheet.
+    /// The table: CSV (any delimiter, encoding or compression), Parquet,
+    /// Feather (Arrow IPC), or a workbook's first sheet.
     pub(crate) file: PathBuf,
     /// The column the model will predict (default: one named label, target, y, outcome,
     /// survived, species, ..., else the last column when it holds a few values).
@@ -1021,8 +1021,8 @@ pub(crate) struct InferArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
-    /// The table: CSV (any delimiter, encoding or compression), Parquet, or a workbook's
-    /// first sheet; `-` for standard input.
+    /// The table: CSV (any delimiter, encoding or compression), Parquet,
+    /// Feather (Arrow IPC), or a workbook's first sheet; `-` for standard input.
     pub(crate) file: PathBuf,
     /// The Table Schema (JSON).
     #[arg(long, short = 's', value_name = "FILE")]

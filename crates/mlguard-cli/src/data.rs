@@ -51,7 +51,9 @@ pub(crate) fn open_table(file: &Path, d: &DialectArgs) -> anyhow::Result<Table> 
     };
     let delimiter = match d.delimiter.as_str() {
         // A Parquet file is read as comma-separated text, whatever --delimiter says.
-        _ if sniffed.parquet.is_some() || sniffed.workbook.is_some() => b',',
+        _ if sniffed.parquet.is_some() || sniffed.workbook.is_some() || sniffed.arrow.is_some() => {
+            b','
+        }
         "auto" => sniffed.delimiter.unwrap_or(b','),
         other => delimiter(other)?,
     };
@@ -74,6 +76,14 @@ impl Table {
                 thousands(p.rows),
                 p.row_groups
             ));
+        }
+        if let Some(a) = &self.sniffed.arrow {
+            let index = if a.index_columns.is_empty() {
+                String::new()
+            } else {
+                format!(", its pandas index ({}) left out", a.index_columns.join(", "))
+            };
+            read.push(format!("Arrow IPC / Feather ({} record batch(es){index})", a.batches));
         }
         if let Some(w) = &self.sniffed.workbook {
             let which = if w.sheets > 1 {

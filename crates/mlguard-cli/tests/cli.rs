@@ -462,12 +462,22 @@ fn tables_as_they_come_compressed_latin1_semicolons_decimal_commas() {
     let o = f.run(&["data", "pii", "eu.csv.gz", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["columns"][2]["name"], "city");
-    // Not tables at all.
+    // A broken Parquet file, and a file that is no table at all.
     f.file("p.csv", "PAR1\u{15}\u{4}whatever");
     let o = f.run(&["data", "pii", "p.csv"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        text(&o.stderr).contains("not a CSV file: it looks like a Parquet file"),
+        text(&o.stderr).contains(
+            "this Parquet file cannot be read: Parquet error: Invalid Parquet file. Corrupt footer"
+        ),
+        "{}",
+        text(&o.stderr)
+    );
+    std::fs::write(f.dir.path().join("h.csv"), b"\x89HDF\r\n\x1a\n\0\0").expect("write");
+    let o = f.run(&["data", "pii", "h.csv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("not a CSV file: it looks like an HDF5 file"),
         "{}",
         text(&o.stderr)
     );

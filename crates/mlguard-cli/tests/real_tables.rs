@@ -98,6 +98,8 @@ types = pd.DataFrame({
     "cat": pd.Categorical(["u", "v", "u"]),
 })
 types.to_parquet(os.path.join(out, "types.parquet"))
+types.to_feather(os.path.join(out, "types.feather"))
+df.drop(columns=["island_fr"]).to_feather(os.path.join(out, "penguins.feather"))
 # Workbooks as pandas writes them: a penguins sheet first, another after it; OpenDocument.
 with pd.ExcelWriter(os.path.join(out, "penguins.xlsx")) as w:
     df.drop(columns=["island_fr"]).to_excel(w, sheet_name="penguins", index=False)
@@ -330,8 +332,8 @@ fn poisoning_checks_on_real_surveys() {
     );
 }
 
-/// Parquet files and zstd-compressed CSV as pandas writes them go through every data
-/// command as their CSV does.
+/// Parquet, Feather (Arrow IPC) and zstd-compressed CSV as pandas writes them go through
+/// every data command as their CSV does.
 #[test]
 fn parquet_and_zstd_as_pandas_writes_them() {
     let t = tempfile::tempdir().expect("tempdir");
@@ -362,6 +364,7 @@ fn parquet_and_zstd_as_pandas_writes_them() {
         "penguins-zstd.parquet",
         "penguins-indexed.parquet",
         "penguins.csv.zst",
+        "penguins.feather",
     ] {
         let o = run(dir, &["data", "validate", file, "--schema", "penguins.json"]);
         ok(&o, file);
@@ -406,13 +409,25 @@ fn parquet_and_zstd_as_pandas_writes_them() {
         ),
         "protect types",
     );
+    // Feather (Arrow IPC, lz4) gives the same text.
+    ok(
+        &run(
+            dir,
+            &["data", "protect", "types.feather", "--schema", "types.json", "-o", "types-f.csv"],
+        ),
+        "protect feather",
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("types-f.csv")).expect("types-f.csv"),
+        std::fs::read_to_string(dir.join("types.csv")).expect("types.csv")
+    );
     assert_eq!(
         std::fs::read_to_string(dir.join("types.csv")).expect("types.csv"),
         concat!(
             "\"when\",\"day\",\"n\",\"x\",\"flag\",\"text\",\"cat\"\n",
-            "\"2024-03-01T12:30:00Z\",\"2024-03-01\",\"1\",\"1.5\",\"true\",\"a,b\",\"u\"\n",
+            "\"2024-03-01T12:30:00\",\"2024-03-01\",\"1\",\"1.5\",\"true\",\"a,b\",\"u\"\n",
             ",\"2020-02-29\",,,\"false\",\"say \"\"hi\"\"\",\"v\"\n",
-            "\"1969-12-31T23:59:59.5Z\",,\"3\",\"-0.0000002\",,,\"u\"\n",
+            "\"1969-12-31T23:59:59.5\",,\"3\",\"-0.0000002\",,,\"u\"\n",
         )
     );
     let o =

@@ -4,11 +4,12 @@
 //! Every data command reads its file through [`open_reader`] (or [`open_path`]), so each
 //! one behaves the same way on the same file: gzip, bzip2, xz and zstd are read by their
 //! content (not by the file name); Parquet files are read as CSV text
-//! ([`crate::parquet_csv`]: nulls empty, dates and timestamps ISO 8601), and so is the first
+//! ([`crate::parquet_csv`]: nulls empty, dates and timestamps ISO 8601), and so are Arrow
+//! IPC (Feather) files ([`crate::arrow_csv`]) and the first
 //! sheet of an Excel or OpenDocument workbook ([`crate::workbook_csv`]); UTF-16 (with its byte order mark) and files that are not UTF-8
 //! (Latin-1 and Windows-1252, what Excel and older systems write) are read as text
 //! transcoded to UTF-8, unless `--encoding` says which encoding it is; other binary files
-//! (Arrow, zip archives that are not workbooks, pickles, NumPy arrays, anything with NUL bytes)
+//! (zip archives that are not workbooks, pickles, NumPy arrays, anything with NUL bytes)
 //! are refused with what they look like. The first lines are sniffed for the delimiter
 //! (`,`, `;`, tab or `|`), a decimal comma and a pandas index column.
 
@@ -31,6 +32,8 @@ pub struct Sniffed {
     pub parquet: Option<crate::parquet_csv::ParquetInfo>,
     /// A workbook, its first sheet read as CSV text.
     pub workbook: Option<crate::workbook_csv::WorkbookInfo>,
+    /// An Arrow IPC (Feather v2) file, read as CSV text.
+    pub arrow: Option<crate::arrow_csv::ArrowInfo>,
     /// The encoding the text was read in (`UTF-8`, `UTF-16LE`, `windows-1252`, ...).
     pub encoding: &'static str,
     /// Whether the encoding was guessed because the bytes were not UTF-8 (worth a note).
@@ -61,12 +64,19 @@ pub fn open_path(
 ) -> Result<(Box<dyn Read + Send>, Sniffed), DataError> {
     let mut file = std::fs::File::open(path)
         .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
-    // A Parquet file is read where it lies (its footer is at the end).
-    let mut magic = [0u8; 4];
+    // Parquet and Arrow files are read where they lie (their footers are at the end).
+    let mut magic = [0u8; 6];
     let n = read_up_to(&mut file, &mut magic)
         .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
-    if &magic[..n] == crate::parquet_csv::MAGIC {
+    if magic[..n].starts_with(crate::parquet_csv::MAGIC) {
+        io::Seek::rewind(&mut file)
+            .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
         return parquet(crate::parquet_csv::reader(file)?);
+    }
+    if magic[..n].starts_with(crate::arrow_csv::MAGIC) {
+        io::Seek::rewind(&mut file)
+            .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
+        return arrow(crate::arrow_csv::reader(file)?);
     }
     io::Seek::rewind(&mut file)
         .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
@@ -85,6 +95,16 @@ fn read_up_to(src: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// An Arrow file's CSV text and what is known of it.
+fn arrow(
+    (reader, info): (Box<dyn Read + Send>, crate::arrow_csv::ArrowInfo),
+) -> Result<(Box<dyn Read + Send>, Sniffed), DataError> {
+    let mut sniffed = sniff("");
+    sniffed.delimiter = Some(b',');
+    sniffed.arrow = Some(info);
+    Ok((reader, sniffed))
 }
 
 /// A Parquet file's CSV text and what is known of it.
@@ -130,6 +150,14 @@ pub fn open_reader(
         sniffed.compression = compression;
         return Ok((reader, sniffed));
     }
+    if head.starts_with(crate::arrow_csv::MAGIC) {
+        let mut all = Vec::new();
+        src.read_to_end(&mut all)
+            .map_err(|e| DataError::Input(format!("cannot read the input: {e}")))?;
+        let (reader, mut sniffed) = arrow(crate::arrow_csv::reader(Cursor::new(all))?)?;
+        sniffed.compression = compression;
+        return Ok((reader, sniffed));
+    }
     if head.starts_with(b"PK\x03\x04") || head.starts_with(XLS) {
         let mut all = Vec::new();
         src.read_to_end(&mut all)
@@ -142,15 +170,7 @@ pub fn open_reader(
         return Ok((reader, sniffed));
     }
     if let Some(what) = binary_kind(&head) {
-        return Err(DataError::Input(format!(
-            "this is not a CSV file: it looks like {what}{}",
-            match what {
-                w if w.starts_with("an Arrow") => {
-                    "; convert it to Parquet or CSV first (pandas: pd.read_feather(path).to_parquet(out))"
-                }
-                _ => "",
-            }
-        )));
+        return Err(DataError::Input(format!("this is not a CSV file: it looks like {what}")));
     }
     let bom = Encoding::for_bom(&head).map(|(e, _)| e);
     let (chosen, guessed) = match (encoding, bom) {
@@ -192,7 +212,6 @@ const XLS: &[u8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1";
 /// What a binary file looks like, from its first bytes; `None` for text.
 fn binary_kind(head: &[u8]) -> Option<&'static str> {
     const KINDS: &[(&[u8], &str)] = &[
-        (b"ARROW1", "an Arrow IPC file"),
         (b"\x93NUMPY", "a NumPy array"),
         (b"\x89HDF\r\n\x1a\n", "an HDF5 file"),
         (b"SQLite format 3\x00", "an SQLite database"),
@@ -230,6 +249,7 @@ fn sniff(text: &str) -> Sniffed {
         compression: None,
         parquet: None,
         workbook: None,
+        arrow: None,
         encoding: "UTF-8",
         encoding_guessed: false,
         delimiter: None,
@@ -483,7 +503,6 @@ mod tests {
     #[test]
     fn binary_files_are_refused_with_what_they_are() {
         for (bytes, what) in [
-            (&b"ARROW1\x00\x00"[..], "Arrow"),
             (&b"PK\x03\x04\x14\x00"[..], "not a workbook"),
             (&b"\x80\x04\x95\x10"[..], "pickle"),
             (&b"\x93NUMPY\x01\x00"[..], "NumPy"),

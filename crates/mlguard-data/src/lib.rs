@@ -18,6 +18,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod arrow_csv;
 mod check;
 mod csv;
 mod error;

@@ -1,8 +1,8 @@
 //! Parquet files read as the CSV text every data command reads: a header of the top-level
 //! column names, then one line per row, with nulls as empty cells, numbers as Rust prints
 //! them (shortest round-trip, a decimal point), booleans as `true`/`false`, dates as
-//! `YYYY-MM-DD` and timestamps as ISO 8601 in UTC (`2024-03-01T12:30:00Z`, with a
-//! fraction only when there is one). Cells are quoted when they hold a comma, a quote or a
+//! `YYYY-MM-DD` and timestamps as ISO 8601 (`2024-03-01T12:30:00Z` in UTC, without the `Z`
+//! for a naive date-time; a fraction only when there is one). Cells are quoted when they hold a comma, a quote or a
 //! line break. The index columns pyarrow writes for a pandas index
 //! (`__index_level_0__`) are left out, as `pd.read_parquet` makes them the index.
 //!
@@ -26,7 +26,7 @@ use crate::error::DataError;
 /// The first bytes of a Parquet file.
 pub(crate) const MAGIC: &[u8] = b"PAR1";
 
-/// The name of the thread that converts rows (its panics are reported, not printed).
+/// The name of the threads that convert files (their panics are reported, not printed).
 const THREAD: &str = "mlguard-parquet";
 
 /// What the file holds, read from its footer.
@@ -42,35 +42,48 @@ pub struct ParquetInfo {
 
 /// How one column's values are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Column {
-    /// As the record API converts it.
-    Plain,
+struct Column {
+    /// A pandas index column: left out.
+    skip: bool,
     /// An INT64 timestamp in nanoseconds (pandas' `datetime64[ns]`), which the record API
     /// hands over as a plain integer.
-    Nanos,
-    /// A pandas index column: left out.
-    Skip,
+    nanos: bool,
+    /// A timestamp not adjusted to UTC (a naive date-time): written without the `Z`.
+    naive: bool,
 }
 
-type Chunk = Result<Vec<u8>, String>;
+/// CSV text, or why there is no more.
+pub(crate) type Chunk = Result<Vec<u8>, String>;
 
 /// Reads the Parquet file in `src` as CSV text. Errors in the footer or the schema come
 /// back here; errors in the rows come back from the reader, as `InvalidData`.
 pub(crate) fn reader<R: ChunkReader + 'static>(
     src: R,
 ) -> Result<(Box<dyn Read + Send>, ParquetInfo), DataError> {
+    converted("Parquet", move |info, tx| convert(src, info, tx))
+}
+
+/// Runs `convert` on a thread of its own under `catch_unwind`: it sends what it learnt of
+/// the file first (or fails), then the CSV text in chunks. What it learnt, or its error
+/// (`format` names the file's format), comes back here; the text is the reader's.
+pub(crate) fn converted<I: Send + 'static>(
+    format: &'static str,
+    convert: impl FnOnce(&SyncSender<Result<I, String>>, &SyncSender<Chunk>) -> Result<(), String>
+    + Send
+    + 'static,
+) -> Result<(Box<dyn Read + Send>, I), DataError> {
     let (tx, rx) = sync_channel::<Chunk>(4);
-    let (info_tx, info_rx) = sync_channel::<Result<ParquetInfo, String>>(1);
+    let (info_tx, info_rx) = sync_channel::<Result<I, String>>(1);
     quiet_panics_of_this_reader();
     std::thread::Builder::new()
         .name(THREAD.into())
         .spawn(move || {
-            let result = catch_unwind(AssertUnwindSafe(|| convert(src, &info_tx, &tx)));
+            let result = catch_unwind(AssertUnwindSafe(|| convert(&info_tx, &tx)));
             let failure = match result {
                 Ok(Ok(())) => return,
                 Ok(Err(e)) => e,
                 Err(panic) => format!(
-                    "the Parquet reader stopped: {}",
+                    "the {format} reader stopped: {}",
                     panic
                         .downcast_ref::<String>()
                         .map(String::as_str)
@@ -82,12 +95,12 @@ pub(crate) fn reader<R: ChunkReader + 'static>(
             let _ = info_tx.try_send(Err(failure.clone()));
             let _ = tx.send(Err(failure));
         })
-        .map_err(|e| DataError::Input(format!("cannot start the Parquet reader: {e}")))?;
+        .map_err(|e| DataError::Input(format!("cannot start the {format} reader: {e}")))?;
     let info = info_rx
         .recv()
-        .map_err(|_| DataError::Input("the Parquet reader stopped".into()))?
-        .map_err(|e| DataError::Input(format!("this Parquet file cannot be read: {e}")))?;
-    Ok((Box::new(ChunkRead { rx, pending: Vec::new(), at: 0 }), info))
+        .map_err(|_| DataError::Input(format!("the {format} reader stopped")))?
+        .map_err(|e| DataError::Input(format!("this {format} file cannot be read: {e}")))?;
+    Ok((Box::new(ChunkRead { rx, pending: Vec::new(), at: 0, format }), info))
 }
 
 fn convert<R: ChunkReader + 'static>(
@@ -114,14 +127,14 @@ fn convert<R: ChunkReader + 'static>(
         }
         if name.starts_with("__index_level_") && name.ends_with("__") {
             index_columns.push(name.to_owned());
-            columns.push(Column::Skip);
+            columns.push(Column { skip: true, nanos: false, naive: false });
             continue;
         }
-        let nanos = matches!(
-            info.logical_type_ref(),
-            Some(LogicalType::Timestamp(t)) if t.unit == TimeUnit::NANOS
-        );
-        columns.push(if nanos { Column::Nanos } else { Column::Plain });
+        let (nanos, naive) = match info.logical_type_ref() {
+            Some(LogicalType::Timestamp(t)) => (t.unit == TimeUnit::NANOS, !t.is_adjusted_to_u_t_c),
+            _ => (false, false),
+        };
+        columns.push(Column { skip: false, nanos, naive });
         names.push(name.to_owned());
     }
     if names.is_empty() {
@@ -147,7 +160,7 @@ fn convert<R: ChunkReader + 'static>(
         let row = row.map_err(|e| e.to_string())?;
         let mut first = true;
         for ((_, value), kind) in row.get_column_iter().zip(&columns) {
-            if *kind == Column::Skip {
+            if kind.skip {
                 continue;
             }
             if !first {
@@ -173,7 +186,7 @@ fn convert<R: ChunkReader + 'static>(
 }
 
 /// Bytes sent at a time.
-const CHUNK: usize = 64 * 1024;
+pub(crate) const CHUNK: usize = 64 * 1024;
 
 /// One value as CSV cell text (unquoted).
 fn render(value: &Field, kind: Column, t: &mut String) -> Result<(), String> {
@@ -184,7 +197,7 @@ fn render(value: &Field, kind: Column, t: &mut String) -> Result<(), String> {
         Field::Byte(v) => write!(t, "{v}"),
         Field::Short(v) => write!(t, "{v}"),
         Field::Int(v) => write!(t, "{v}"),
-        Field::Long(v) if kind == Column::Nanos => {
+        Field::Long(v) if kind.nanos => {
             timestamp(t, v.div_euclid(1_000_000_000), v.rem_euclid(1_000_000_000), 9);
             Ok(())
         }
@@ -235,12 +248,17 @@ fn render(value: &Field, kind: Column, t: &mut String) -> Result<(), String> {
             return Err("a nested value (struct, list or map) in a column".into());
         }
     };
+    let is_timestamp = matches!(value, Field::TimestampMillis(_) | Field::TimestampMicros(_))
+        || (kind.nanos && matches!(value, Field::Long(_)));
+    if kind.naive && is_timestamp {
+        t.pop(); // the `Z`: a naive date-time has no time zone
+    }
     Ok(())
 }
 
 /// `YYYY-MM-DD` of the day `days` after 1970-01-01 (proleptic Gregorian; Howard Hinnant's
 /// `civil_from_days`).
-fn date(t: &mut String, days: i64) {
+pub(crate) fn date(t: &mut String, days: i64) {
     use std::fmt::Write as _;
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -255,7 +273,7 @@ fn date(t: &mut String, days: i64) {
 }
 
 /// `HH:MM:SS[.fraction]` of `nanos` after midnight.
-fn time_of_day(t: &mut String, nanos: i64) {
+pub(crate) fn time_of_day(t: &mut String, nanos: i64) {
     use std::fmt::Write as _;
     let secs = nanos.div_euclid(1_000_000_000);
     let frac = nanos.rem_euclid(1_000_000_000);
@@ -265,7 +283,7 @@ fn time_of_day(t: &mut String, nanos: i64) {
 
 /// ISO 8601 in UTC of `secs` (and `nanos`) after the epoch, the fraction to `digits` digits
 /// and only when it is not zero.
-fn timestamp(t: &mut String, secs: i64, nanos: i64, digits: usize) {
+pub(crate) fn timestamp(t: &mut String, secs: i64, nanos: i64, digits: usize) {
     use std::fmt::Write as _;
     date(t, secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
@@ -304,6 +322,7 @@ struct ChunkRead {
     rx: Receiver<Chunk>,
     pending: Vec<u8>,
     at: usize,
+    format: &'static str,
 }
 
 impl Read for ChunkRead {
@@ -317,7 +336,7 @@ impl Read for ChunkRead {
                 Ok(Err(e)) => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        format!("the Parquet file: {e}"),
+                        format!("the {} file: {e}", self.format),
                     ));
                 }
                 Err(_) => return Ok(0),
