@@ -119,6 +119,12 @@ impl Table {
         if !read.is_empty() {
             errln!("note: read {} as {}", file.display(), read.join(", "));
         }
+        if let Some(name) = &self.sniffed.index_name {
+            errln!(
+                "note: {}: the unnamed first column counts the rows (pandas' index, R's row names): read as the column {name:?}, an id",
+                file.display()
+            );
+        }
     }
 }
 
@@ -133,7 +139,6 @@ pub(crate) fn infer_schema(a: &InferArgs, out: &mut Out) -> anyhow::Result<ExitC
         sample_rows: a.sample_rows,
         delimiter: table.delimiter,
         decimal_comma: table.sniffed.decimal_comma,
-        index_column: table.sniffed.index_column,
         strict_ranges: a.strict_ranges,
         ..InferOptions::default()
     };

@@ -158,10 +158,21 @@ fn the_first_hour_on_real_tables() {
         &run(dir, &["data", "validate", "penguins-eu.csv.gz", "--schema", "eu.json"]),
         "validate eu",
     );
-    // ... and with its index.
-    let o = run(dir, &["data", "infer-schema", "penguins-index.csv"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("index=False"), "{}", text(&o.stderr));
+    // ... and with its index: read as an id column, said on stderr.
+    let o = run(dir, &["data", "infer-schema", "penguins-index.csv", "-o", "ix.json"]);
+    ok(&o, "infer penguins-index");
+    assert!(
+        text(&o.stderr).contains("read as the column \"row_name\", an id"),
+        "{}",
+        text(&o.stderr)
+    );
+    let s = schema(dir, "ix.json");
+    assert_eq!(field(&s, "row_name")["role"], "id");
+    assert_eq!(s["primaryKey"], "row_name");
+    ok(
+        &run(dir, &["data", "validate", "penguins-index.csv", "--schema", "ix.json"]),
+        "validate ix",
+    );
 
     // penguins-raw: a study code under studyName and isotope ratios are not personal data.
     let o = run(dir, &["data", "infer-schema", "penguins-raw.csv", "-o", "raw.json"]);
@@ -266,10 +277,12 @@ fn poisoning_checks_on_real_surveys() {
     let t = tempfile::tempdir().expect("tempdir");
     let dir = t.path();
     tables(dir);
-    // The R export as shipped: its row names are recognised, with the fix.
-    let o = run(dir, &["data", "infer-schema", "chile-r.csv"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("row.names = FALSE"), "{}", text(&o.stderr));
+    // The R export as shipped: its row names are an id, not a feature; the same findings.
+    ok(&run(dir, &["data", "infer-schema", "chile-r.csv", "-o", "chile-r.json"]), "infer R");
+    assert_eq!(field(&schema(dir, "chile-r.json"), "row_name")["role"], "id");
+    let (code, r) = poison(dir, "chile-r.csv", "chile-r.json");
+    assert_eq!(code, Some(0), "{r}");
+    assert!(listed(&r, "poison.outlier").is_empty(), "{r}");
 
     for (file, rows) in [("chile", 2700u64), ("titanic", 1316)] {
         let o = run(

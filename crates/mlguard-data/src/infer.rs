@@ -66,9 +66,6 @@ pub struct InferOptions {
     pub enum_max: usize,
     /// Numbers are written with a decimal comma (`3,75`): number fields get `decimalChar`.
     pub decimal_comma: bool,
-    /// The first column looks like the index pandas writes (unnamed, 0, 1, 2, ...): named
-    /// in the error that an unnamed column gets.
-    pub index_column: bool,
     /// Write observed ranges as `minimum`/`maximum` constraints (by default they are
     /// information, `x-observed`: a model trained on 2007-2009 must not reject 2010).
     pub strict_ranges: bool,
@@ -82,7 +79,6 @@ impl Default for InferOptions {
             delimiter: b',',
             enum_max: DEFAULT_ENUM_MAX,
             decimal_comma: false,
-            index_column: false,
             strict_ranges: false,
         }
     }
@@ -125,11 +121,6 @@ pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, Da
         head.record(0).map(|f| String::from_utf8_lossy(f).trim().to_owned()).collect();
     let mut seen = HashSet::new();
     for (i, h) in header.iter().enumerate() {
-        if h.is_empty() && i == 0 && opts.index_column {
-            return Err(DataError::Input(
-                "header column 1 has no name and counts the rows: it is the index pandas writes with df.to_csv() or R's row names from write.csv(); write the file with df.to_csv(path, index=False) or write.csv(x, path, row.names = FALSE), or name the column".into(),
-            ));
-        }
         if h.is_empty() {
             return Err(DataError::Input(format!(
                 "header column {} has no name; name it before inferring a schema",
@@ -395,7 +386,9 @@ impl ColumnStats {
         let id_like = tokens.last().is_some_and(|t| {
             matches!(t.as_str(), "id" | "uuid" | "guid" | "key" | "no" | "number" | "code")
         }) || lower.ends_with("id")
-            || lower == "uuid";
+            || lower == "uuid"
+            // The unnamed index column of pandas and R, as the input layer names it.
+            || name.trim_end_matches('_') == crate::input::INDEX_COLUMN;
         ColumnStats {
             name: name.to_owned(),
             tokens,

@@ -45,6 +45,8 @@ pub struct Sniffed {
     /// The first column has no name and counts rows from 0 or 1: the index `df.to_csv()`
     /// writes, or R's row names (`write.csv`).
     pub index_column: bool,
+    /// The name that column is read under ([`INDEX_COLUMN`]).
+    pub index_name: Option<String>,
 }
 
 /// An encoding by one of its WHATWG labels (`utf-8`, `latin1`, `windows-1252`, `utf-16le`,
@@ -188,7 +190,47 @@ pub fn open_reader(
     sniffed.compression = compression;
     sniffed.encoding = chosen.name();
     sniffed.encoding_guessed = guessed;
+    let src = if sniffed.index_column { name_the_index(src, &mut sniffed)? } else { src };
     Ok((src, sniffed))
+}
+
+/// The name given to an unnamed first column that counts the rows (pandas' index, R's row
+/// names), so every command reads the file as it is, the same way.
+pub const INDEX_COLUMN: &str = "row_name";
+
+/// Names the unnamed first header cell [`INDEX_COLUMN`] (with `_` appended while another
+/// column has that name): the header line is rewritten, the rows pass as they are.
+fn name_the_index(
+    mut src: Box<dyn Read + Send>,
+    sniffed: &mut Sniffed,
+) -> Result<Box<dyn Read + Send>, DataError> {
+    let mut header = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        match src.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => {
+                header.push(byte[0]);
+                if byte[0] == b'\n' || header.len() > HEAD {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(DataError::Input(format!("cannot read the input: {e}"))),
+        }
+    }
+    let text = String::from_utf8_lossy(&header).into_owned();
+    let d = char::from(sniffed.delimiter.unwrap_or(b','));
+    // Skip a byte order mark; the first cell is empty or `""`.
+    let body = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let rest = body.strip_prefix("\"\"").unwrap_or(body);
+    let mut name = INDEX_COLUMN.to_owned();
+    while rest.split(d).any(|c| c.trim().trim_matches('"') == name) {
+        name.push('_');
+    }
+    sniffed.index_name = Some(name.clone());
+    let renamed = format!("{name}{rest}");
+    Ok(Box::new(Cursor::new(renamed.into_bytes()).chain(src)))
 }
 
 /// The first `n` bytes of `src` (fewer at its end), and a reader of all of it.
@@ -255,6 +297,7 @@ fn sniff(text: &str) -> Sniffed {
         delimiter: None,
         decimal_comma: false,
         index_column: false,
+        index_name: None,
     };
     let Some(header) = lines.first() else { return sniffed };
     // A delimiter is one the header has and most lines have as often.
@@ -461,8 +504,14 @@ mod tests {
         let (_, s) =
             read_all(b",a,b\n0,x,1.5\n1,y,2.5\n2,\"z,w\",3\n".to_vec(), None).expect("read");
         assert_eq!((s.delimiter, s.decimal_comma, s.index_column), (Some(b','), false, true));
-        let (_, s) = read_all(b"\"\",\"a\"\n\"1\",2\n\"2\",3\n".to_vec(), None).expect("read");
+        let (text, s) = read_all(b"\"\",\"a\"\n\"1\",2\n\"2\",3\n".to_vec(), None).expect("read");
         assert!(s.index_column, "R's row names");
+        assert_eq!(text, "row_name,\"a\"\n\"1\",2\n\"2\",3\n", "named, the rows as they were");
+        let (text, s) = read_all(b",row_name,b\n0,x,1\n1,y,2\n".to_vec(), None).expect("read");
+        assert_eq!(
+            (text.lines().next(), s.index_name.as_deref()),
+            (Some("row_name_,row_name,b"), Some("row_name_"))
+        );
         let (_, s) = read_all(b"a\tb\n1\t2\n".to_vec(), None).expect("read");
         assert_eq!(s.delimiter, Some(b'\t'));
     }
