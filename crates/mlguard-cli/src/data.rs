@@ -108,6 +108,9 @@ impl Table {
         } else if self.sniffed.encoding != "UTF-8" {
             read.push(format!("{} text", self.sniffed.encoding));
         }
+        if self.sniffed.quote == b'\'' {
+            read.push("text quoted with ' (guessed)".to_owned());
+        }
         if d.delimiter == "auto" && self.delimiter != b',' {
             let shown = if self.delimiter == b'\t' {
                 "tab".to_owned()

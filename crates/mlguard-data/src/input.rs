@@ -47,6 +47,9 @@ pub struct Sniffed {
     pub index_column: bool,
     /// The name that column is read under ([`INDEX_COLUMN`]).
     pub index_name: Option<String>,
+    /// The quote the first lines use: `"` (RFC 4180), or `'`, in which case the text is
+    /// read as if it were quoted with `"`.
+    pub quote: u8,
 }
 
 /// An encoding by one of its WHATWG labels (`utf-8`, `latin1`, `windows-1252`, `utf-16le`,
@@ -190,6 +193,11 @@ pub fn open_reader(
     sniffed.compression = compression;
     sniffed.encoding = chosen.name();
     sniffed.encoding_guessed = guessed;
+    let src: Box<dyn Read + Send> = if sniffed.quote == b'\'' {
+        Box::new(Requote::new(src, sniffed.delimiter.unwrap_or(b',')))
+    } else {
+        src
+    };
     let src = if sniffed.index_column { name_the_index(src, &mut sniffed)? } else { src };
     Ok((src, sniffed))
 }
@@ -298,16 +306,19 @@ fn sniff(text: &str) -> Sniffed {
         decimal_comma: false,
         index_column: false,
         index_name: None,
+        quote: b'"',
     };
     let Some(header) = lines.first() else { return sniffed };
+    sniffed.quote = sniff_quote(&lines);
+    let q = sniffed.quote;
     // A delimiter is one the header has and most lines have as often.
     let mut best: Option<(u8, usize)> = None;
     for d in [b',', b';', b'\t', b'|'] {
-        let n = count_outside_quotes(header, d);
+        let n = count_outside_quotes(header, d, q);
         if n == 0 {
             continue;
         }
-        let agree = lines[1..].iter().filter(|l| count_outside_quotes(l, d) == n).count();
+        let agree = lines[1..].iter().filter(|l| count_outside_quotes(l, d, q) == n).count();
         if lines.len() > 1 && (agree as f64) < 0.8 * (lines.len() - 1) as f64 {
             continue;
         }
@@ -318,7 +329,7 @@ fn sniff(text: &str) -> Sniffed {
     sniffed.delimiter = best.map(|(d, _)| d);
     let d = sniffed.delimiter.unwrap_or(b',');
     fn cells(l: &str, d: u8) -> Vec<&str> {
-        l.split(char::from(d)).map(|c| c.trim().trim_matches('"')).collect()
+        l.split(char::from(d)).map(|c| c.trim().trim_matches(['"', '\''])).collect()
     }
     if d != b',' {
         let numeric = |c: &str, sep: char| {
@@ -350,17 +361,148 @@ fn sniff(text: &str) -> Sniffed {
     sniffed
 }
 
-/// How many times `d` appears in `line` outside double quotes.
-fn count_outside_quotes(line: &str, d: u8) -> usize {
+/// How many times `d` appears in `line` outside quotes (`q`).
+fn count_outside_quotes(line: &str, d: u8, q: u8) -> usize {
     let mut quoted = false;
     line.bytes()
         .filter(|&b| {
-            if b == b'"' {
+            if b == q {
                 quoted = !quoted;
             }
             b == d && !quoted
         })
         .count()
+}
+
+/// The quote of the first lines: `'` when cells are wrapped in it (Python's
+/// `csv.writer(quotechar="'")`, pandas' `to_csv(quotechar="'")`) at least once a line on
+/// average, and in `"` never; `"` otherwise (RFC 4180).
+fn sniff_quote(lines: &[&str]) -> u8 {
+    let starts = |q: u8| {
+        lines
+            .iter()
+            .map(|l| {
+                let b = l.as_bytes();
+                (0..b.len())
+                    .filter(|&i| {
+                        b[i] == q && (i == 0 || matches!(b[i - 1], b',' | b';' | b'\t' | b'|'))
+                    })
+                    .count()
+            })
+            .sum::<usize>()
+    };
+    let ends = |q: u8| {
+        lines
+            .iter()
+            .map(|l| {
+                let b = l.trim_end().as_bytes();
+                (0..b.len())
+                    .filter(|&i| {
+                        b[i] == q
+                            && (i + 1 == b.len() || matches!(b[i + 1], b',' | b';' | b'\t' | b'|'))
+                    })
+                    .count()
+            })
+            .sum::<usize>()
+    };
+    let single = starts(b'\'');
+    if starts(b'"') == 0 && single >= lines.len() && 2 * ends(b'\'') >= single {
+        b'\''
+    } else {
+        b'"'
+    }
+}
+
+/// Text quoted with `'` read as RFC 4180 text quoted with `"`: a `'` opening a field opens
+/// a quoted field, `''` inside it is a `'`, a `"` inside it is doubled; everything else
+/// passes as it is (a streaming state machine over bytes: both quotes are ASCII).
+struct Requote<R> {
+    src: R,
+    delimiter: u8,
+    state: QuoteState,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    at: usize,
+    done: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum QuoteState {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A `'` inside a quoted field: the end of it, or the first of `''`.
+    QuoteInQuoted,
+}
+
+impl<R: Read> Requote<R> {
+    fn new(src: R, delimiter: u8) -> Requote<R> {
+        Requote {
+            src,
+            delimiter,
+            state: QuoteState::FieldStart,
+            input: vec![0; 64 * 1024],
+            output: Vec::with_capacity(130 * 1024),
+            at: 0,
+            done: false,
+        }
+    }
+
+    fn push(&mut self, b: u8) {
+        use QuoteState::*;
+        let out = &mut self.output;
+        match self.state {
+            FieldStart if b == b'\'' => {
+                out.push(b'"');
+                self.state = Quoted;
+            }
+            Quoted if b == b'\'' => self.state = QuoteInQuoted,
+            Quoted if b == b'"' => out.extend_from_slice(b"\"\""),
+            Quoted => out.push(b),
+            QuoteInQuoted if b == b'\'' => {
+                out.push(b'\'');
+                self.state = Quoted;
+            }
+            QuoteInQuoted => {
+                out.push(b'"');
+                self.state = Unquoted;
+                self.push(b);
+            }
+            FieldStart | Unquoted => {
+                out.push(b);
+                self.state = if b == self.delimiter || b == b'\n' { FieldStart } else { Unquoted };
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for Requote<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.at == self.output.len() && !self.done {
+            self.output.clear();
+            self.at = 0;
+            let n = match self.src.read(&mut self.input) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if n == 0 {
+                self.done = true;
+                if self.state == QuoteState::QuoteInQuoted {
+                    self.output.push(b'"');
+                }
+                break;
+            }
+            for i in 0..n {
+                let b = self.input[i];
+                self.push(b);
+            }
+        }
+        let n = buf.len().min(self.output.len() - self.at);
+        buf[..n].copy_from_slice(&self.output[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// Text in another encoding, read as UTF-8.
@@ -560,6 +702,21 @@ mod tests {
             let e = read_all(bytes.to_vec(), None).expect_err(what).to_string();
             assert!(e.contains("not a CSV file") && e.contains(what), "{e}");
         }
+    }
+
+    #[test]
+    fn single_quoted_files_read_as_double_quoted_ones() {
+        let file = b"'name';'note';'n'\n'O''Brien';'say \"hi\", then;';3\n'x';;4\n";
+        // (`;`-separated, with the delimiter and both quotes inside quoted cells.)
+        let (text, s) = read_all(file.to_vec(), None).expect("read");
+        assert_eq!((s.quote, s.delimiter), (b'\'', Some(b';')));
+        assert_eq!(
+            text,
+            "\"name\";\"note\";\"n\"\n\"O'Brien\";\"say \"\"hi\"\", then;\";3\n\"x\";;4\n"
+        );
+        // Apostrophes inside words are no quotes.
+        let (text, s) = read_all(b"name,n\nO'Brien,1\nD'Arcy,2\n".to_vec(), None).expect("read");
+        assert_eq!((s.quote, text.as_str()), (b'"', "name,n\nO'Brien,1\nD'Arcy,2\n"));
     }
 
     #[test]
