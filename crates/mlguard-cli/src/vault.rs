@@ -2,7 +2,7 @@
 
 use std::fs;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -134,67 +134,35 @@ pub(crate) fn list(args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// The sealed artifacts kept in the vault.
-fn vault_artifacts(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&d) else { continue };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "mlseal") {
-                found.push(p);
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
 pub(crate) fn rotate(a: &RotateArgs, args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let mut store = Keystore::open(&args.vault)?;
+    // The vault rotates, re-wraps and retires, and records it in its audit log first.
+    let store = Keystore::open(&args.vault)?;
     let secret = secret(args, store.method(), false)?;
-    let version = store.rotate(&secret)?;
-    out.line(&format!("master key v{version} is now active"))?;
+    drop(store);
+    let mut vault = mlguard_vault::Vault::open(&args.vault, &secret)?;
+    let r = vault.rotate_keys(&secret, a.rewrap, &a.files)?;
+    out.line(&format!("master key v{} is now active", r.version))?;
     if !a.rewrap {
         out.line("earlier versions still open older artifacts; `mlguard keys rotate --rewrap` moves them all to the newest key")?;
         return Ok(ExitCode::SUCCESS);
     }
-    let keys = store.unlock(&secret)?;
-    let mut targets = vault_artifacts(&store.objects_dir());
-    targets.extend(a.files.iter().cloned());
-    let mut failed = Vec::new();
-    for path in &targets {
-        let result = (|| -> anyhow::Result<()> {
-            let mut input =
-                fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-            mlguard_seal::write_atomic_with(path, true, |f| {
-                mlguard_seal::rewrap(&mut input, f, &keys).map(|_| ())
-            })?;
-            Ok(())
-        })();
-        match result {
-            Ok(()) => out.line(&format!("  re-wrapped {}", path.display()))?,
-            Err(e) => {
-                errln!("error: {}: {e:#}", path.display());
-                failed.push(path.clone());
-            }
-        }
+    for path in &r.rewrapped {
+        out.line(&format!("  re-wrapped {}", path.display()))?;
     }
-    if !failed.is_empty() {
+    for (path, why) in &r.failed {
+        errln!("error: {}: {why}", path.display());
+    }
+    if !r.failed.is_empty() {
         errln!(
             "{} artifact(s) could not be re-wrapped; earlier key versions are kept so nothing becomes unreadable",
-            failed.len()
+            r.failed.len()
         );
         return Ok(ExitCode::from(1));
     }
-    let retired = store.retire_previous()?;
     out.line(&format!(
         "re-wrapped {} artifact(s); retired key version(s) {:?}: artifacts wrapped only for them no longer open",
-        targets.len(),
-        retired
+        r.rewrapped.len(),
+        r.retired
     ))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,11 +6,13 @@
 pub mod audit;
 mod catalog;
 pub mod identity;
+mod keys;
 pub mod merkle;
 mod pipeline;
 pub mod poison;
 
 pub use catalog::{AuditEntry, Catalog, DatasetRecord, ModelRecord, Table};
+pub use keys::Rotation;
 pub use pipeline::{
     IngestOptions, Ingested, MAX_ROWS_PER_REQUEST, Prediction, RowPrediction, SeedPolicy,
     ServingModel, TrainRequest, TrainedModel, Vault, csv_cell, parse_ref, protection_json,

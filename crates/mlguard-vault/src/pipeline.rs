@@ -285,6 +285,11 @@ impl Vault {
         id.clone_into(&mut self.request_id);
     }
 
+    /// Replaces the unlocked keys (after a rotation: new seals use the new version).
+    pub(crate) fn set_keys(&mut self, keys: SealKeys) {
+        self.keys = keys;
+    }
+
     /// The audit log's keys (for keyed HMACs of sensitive values in event details).
     pub fn audit_keys(&self) -> &AuditKeys {
         &self.audit

@@ -394,3 +394,33 @@ fn a_serving_model_predicts_json_rows_and_rejects_bad_ones_by_row() {
     let json = serde_json::to_string(&out[1]).expect("json");
     assert!(json.contains("plan") && json.contains("errors"), "{json}");
 }
+
+/// Key rotation is a vault operation: audited before it acts, the vault's own objects
+/// re-wrapped, earlier versions retired, and what the vault seals next uses the new key.
+#[test]
+fn key_rotation_is_audited_and_rewraps_the_vaults_objects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut vault, schema, data) = setup(dir.path());
+    vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
+    let secret = Secret::from_key_file(&dir.path().join("key")).expect("key");
+    let before = vault.catalog().audit_len().expect("len");
+    let r = vault.rotate_keys(&secret, true, &[]).expect("rotate");
+    assert_eq!(r.version, 2);
+    assert!(r.failed.is_empty(), "{:?}", r.failed);
+    assert_eq!(r.rewrapped.len(), 1, "the dataset");
+    assert_eq!(r.retired, vec![1]);
+    let entries = vault.catalog().audit_entries(before).expect("entries");
+    assert_eq!(entries.len(), 1, "one entry per call");
+    let v: serde_json::Value = serde_json::from_str(&entries[0].1).expect("json");
+    assert_eq!(
+        (v["action"].as_str(), v["outcome"].as_str()),
+        (Some("key.rotate"), Some("allowed"))
+    );
+    assert_eq!(v["detail"]["rewrap"], true);
+    // The re-wrapped dataset still reads, and a new version seals under the new key.
+    let d = vault.catalog().dataset("users", None).expect("record");
+    vault.read_dataset(&d, &mut Vec::new()).expect("re-wrapped dataset reads");
+    vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest after");
+    let d2 = vault.catalog().dataset("users", Some(2)).expect("record");
+    vault.read_dataset(&d2, &mut Vec::new()).expect("new dataset reads");
+}

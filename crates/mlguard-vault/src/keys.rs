@@ -1,0 +1,109 @@
+//! Key rotation as a vault operation: it is authorised by who holds the secret, writes its
+//! own audit entry before it acts (fail closed: no entry, no rotation), re-wraps the
+//! vault's own sealed objects and the files it is given, and retires the earlier master
+//! key versions only when every artifact was moved to the new one.
+
+use std::path::{Path, PathBuf};
+
+use mlguard_seal::{Keystore, Secret};
+
+use crate::audit::{Event, Outcome};
+use crate::{Vault, VaultError};
+
+/// What [`Vault::rotate_keys`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Rotation {
+    /// The master key version now active.
+    pub version: u32,
+    /// Artifacts re-wrapped to it.
+    pub rewrapped: Vec<PathBuf>,
+    /// Artifacts that could not be re-wrapped, and why (earlier versions are then kept).
+    pub failed: Vec<(PathBuf, String)>,
+    /// Earlier versions retired (destroyed) once every artifact was re-wrapped.
+    pub retired: Vec<u32>,
+}
+
+impl Vault {
+    /// Creates a new master key version for new seals (`key.rotate`). With `rewrap`, every
+    /// sealed object of the vault and each of `files` has its data key re-wrapped to it,
+    /// and when all succeeded the earlier versions are retired. One audit entry is written
+    /// before anything changes (its detail says what was asked); a failure after it is
+    /// recorded as a second, failed entry.
+    pub fn rotate_keys(
+        &mut self,
+        secret: &Secret,
+        rewrap: bool,
+        files: &[PathBuf],
+    ) -> Result<Rotation, VaultError> {
+        let mut targets =
+            if rewrap { sealed_objects(&self.root().join("objects")) } else { Vec::new() };
+        targets.extend(files.iter().cloned());
+        self.record(
+            &Event::new("key.rotate", "master-key", Outcome::Allowed)
+                .detail(serde_json::json!({"rewrap": rewrap, "artifacts": targets.len()})),
+        )?;
+        let result = self.rotate_unrecorded(secret, rewrap, targets);
+        if let Err(e) = &result {
+            self.record(
+                &Event::new("key.rotate", "master-key", Outcome::Failed)
+                    .detail(serde_json::json!({"reason": e.to_string()})),
+            )?;
+        }
+        result
+    }
+
+    fn rotate_unrecorded(
+        &mut self,
+        secret: &Secret,
+        rewrap: bool,
+        targets: Vec<PathBuf>,
+    ) -> Result<Rotation, VaultError> {
+        let mut store = Keystore::open(self.root())?;
+        let mut rotation = Rotation { version: store.rotate(secret)?, ..Rotation::default() };
+        if !rewrap {
+            self.set_keys(store.unlock(secret)?);
+            return Ok(rotation);
+        }
+        let keys = store.unlock(secret)?;
+        for path in targets {
+            let result = std::fs::File::open(&path)
+                .map_err(|e| mlguard_seal::SealError::Io {
+                    context: format!("cannot open {}", path.display()),
+                    source: e,
+                })
+                .and_then(|mut input| {
+                    mlguard_seal::write_atomic_with(&path, true, |f| {
+                        mlguard_seal::rewrap(&mut input, f, &keys).map(|_| ())
+                    })
+                });
+            match result {
+                Ok(()) => rotation.rewrapped.push(path),
+                Err(e) => rotation.failed.push((path, e.to_string())),
+            }
+        }
+        if rotation.failed.is_empty() {
+            rotation.retired = store.retire_previous()?;
+        }
+        self.set_keys(store.unlock(secret)?);
+        Ok(rotation)
+    }
+}
+
+/// The sealed objects under `dir`, sorted.
+fn sealed_objects(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "mlseal") {
+                found.push(p);
+            }
+        }
+    }
+    found.sort();
+    found
+}
