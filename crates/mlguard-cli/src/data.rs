@@ -423,7 +423,7 @@ pub(crate) fn poison(
             let (name, version) = mlguard_vault::parse_ref(r)?;
             let vault = crate::pipeline::open_vault(vault)?;
             let record = vault.catalog().dataset(&name, version)?;
-            let file = vault.dataset_to_scratch(&record)?;
+            let file = vault.poison_baseline(&record, &a.file.display().to_string())?;
             let reader = file.reopen().context("cannot read the decrypted baseline")?;
             _scratch = Some(file);
             Some((format!("{}@{}", record.name, record.version), io::BufReader::new(reader)))

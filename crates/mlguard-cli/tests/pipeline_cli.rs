@@ -122,6 +122,10 @@ fn ingest_train_predict_export() {
         &["data", "poison", "d/user_data.csv", "-s", "schema.json", "--baseline-dataset", "users"],
     );
     assert!(text(&o.stdout).contains("0 drifted column(s)"), "{}", text(&o.stdout));
+    // ... read from the vault only with an entry in its audit log.
+    let o = run(dir, &["audit", "show", "--action", "dataset.read", "--json"]);
+    let log = text(&o.stdout);
+    assert!(log.contains("poison baseline") && log.contains("users@1"), "{log}");
     let o = run(dir, &["train", "--dataset", "users", "--name", "churn", "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");

@@ -617,6 +617,21 @@ impl Vault {
         Ok(file)
     }
 
+    /// A stored dataset version decrypted as the baseline of a poisoning check
+    /// (`dataset.read`, recorded before a byte is decrypted, with what it is compared with).
+    pub fn poison_baseline(
+        &self,
+        record: &DatasetRecord,
+        checked: &str,
+    ) -> Result<tempfile::NamedTempFile, VaultError> {
+        let object = format!("{}@{}", record.name, record.version);
+        self.record(
+            &Event::new("dataset.read", &object, Outcome::Allowed)
+                .detail(serde_json::json!({"purpose": "poison baseline", "checked": checked})),
+        )?;
+        self.dataset_to_scratch(record)
+    }
+
     /// Ingests a CSV file as the next version of `name`:
     ///
     /// 1. validates it against `schema` and refuses it if invalid;
