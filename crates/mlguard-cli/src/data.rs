@@ -613,7 +613,7 @@ pub(crate) fn protect(
     // Recorded before anything is written: no record, no protected copy.
     v.record(
         &mlguard_vault::audit::Event::new(
-            "data.protect",
+            mlguard_vault::identity::Action::DatasetProtect,
             a.file.display().to_string(),
             mlguard_vault::audit::Outcome::Allowed,
         )

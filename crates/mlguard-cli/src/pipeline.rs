@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use mlguard_learn::FitOptions;
 use mlguard_vault::audit::{Event, Outcome};
+use mlguard_vault::identity::Action;
 use mlguard_vault::{ModelRecord, SeedPolicy, TrainRequest, Vault, VaultError, parse_ref};
 
 use crate::args::{IngestArgs, PredictArgs, TrainArgs, VaultArgs};
@@ -323,17 +324,12 @@ pub(crate) fn download_dataset(
         bail!("{} exists; pass --force to overwrite it", output.display());
     }
     let object = format!("{}@{}", d.name, d.version);
-    let scratch = match v.dataset_to_scratch(&d) {
+    // The vault verifies, decrypts and records the download (the same entry as the
+    // server's).
+    let scratch = match v.download_dataset(&d) {
         Ok(f) => f,
-        Err(e) => {
-            v.record(&Event::new("dataset.download", &object, Outcome::Failed))?;
-            return refused(e, out);
-        }
+        Err(e) => return refused(e, out),
     };
-    v.record(
-        &Event::new("dataset.download", &object, Outcome::Allowed)
-            .detail(serde_json::json!({"to": output.display().to_string(), "bytes": d.size})),
-    )?;
     mlguard_seal::write_atomic_with(output, force, |f| {
         let mut src =
             std::fs::File::open(scratch.path()).map_err(|e| mlguard_seal::SealError::Io {
@@ -669,7 +665,10 @@ pub(crate) fn verify_model(r: &str, vault: &VaultArgs, out: &mut Out) -> anyhow:
     let rec = record(&v, r)?;
     let loaded = v.load_model(&rec);
     let outcome = if loaded.is_ok() { Outcome::Allowed } else { Outcome::Failed };
-    v.record(&Event::new("model.verify", format!("{}@{}", rec.name, rec.version), outcome))?;
+    v.record(
+        &Event::new(Action::ModelRead, format!("{}@{}", rec.name, rec.version), outcome)
+            .op("verify"),
+    )?;
     match loaded {
         Ok(m) => {
             out.line(&format!(
@@ -698,13 +697,13 @@ pub(crate) fn export_model(
     let mut model = match v.load_model(&rec) {
         Ok(m) => m,
         Err(e) => {
-            v.record(&Event::new("model.export", object, Outcome::Failed))?;
+            v.record(&Event::new(Action::ModelExport, object, Outcome::Failed))?;
             return refused(e, out);
         }
     };
     // Recorded before anything leaves the vault.
     v.record(
-        &Event::new("model.export", object, Outcome::Allowed)
+        &Event::new(Action::ModelExport, object, Outcome::Allowed)
             .detail(serde_json::json!({"to": dir.display().to_string()})),
     )?;
     // The split seed is for reproduction by the vault's users, not for export.

@@ -273,7 +273,14 @@ fn users_tokens_mfa_and_the_audit_log_from_the_command_line() {
     // The log has every action, verifies, names an edit, and never holds the token.
     let o = run(dir, &["audit", "show", "--json"]);
     let log = text(&o.stdout);
-    assert!(log.contains("\"user.add\"") && log.contains("\"token.revoke\""), "{log}");
+    // Entries name the policy's actions, and which operation of it.
+    let entries: Vec<serde_json::Value> =
+        log.lines().map(|l| serde_json::from_str(l).expect("entry")).collect();
+    let has = |action: &str, op: &str| {
+        entries.iter().any(|e| e["action"] == action && e["detail"]["op"] == op)
+    };
+    assert!(has("user.manage", "add") && has("token.manage", "revoke"), "{log}");
+    assert!(has("user.manage", "mfa-enroll") && has("token.manage", "create"), "{log}");
     assert!(!log.contains(&token[17..]), "the token's secret part is not logged");
     // A table, filtered.
     let o = run(dir, &["audit", "show", "--action", "token", "--outcome", "allowed"]);

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use mlguard_vault::identity::{Policy, TotpAlg};
+use mlguard_vault::identity::{Action, Policy, TotpAlg};
 use serde_json::json;
 
 use crate::{AppState, blocking, error, json_ok};
@@ -19,7 +19,7 @@ fn created(v: serde_json::Value) -> Response {
 /// `GET /v1/admin/users`.
 pub(crate) async fn list_users(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
-        s.guarded("/v1/admin/users", &headers, "user.manage", "users", |v, _| {
+        s.guarded("/v1/admin/users", &headers, Action::UserManage, "users", |v, _| {
             Ok(json_ok(json!({"users": v.users()?})))
         })
     })
@@ -47,7 +47,7 @@ pub(crate) async fn add_user(
         );
     };
     blocking(move || {
-        s.guarded("/v1/admin/users", &headers, "user.manage", &u.name, |v, _| {
+        s.guarded("/v1/admin/users", &headers, Action::UserManage, &u.name, |v, _| {
             v.add_user(&u.name, &u.role)?;
             Ok(created(json!({"name": u.name, "role": u.role})))
         })
@@ -62,7 +62,7 @@ pub(crate) async fn disable_user(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/admin/users/{name}/disable", &headers, "user.manage", &name, |v, _| {
+        s.guarded("/v1/admin/users/{name}/disable", &headers, Action::UserManage, &name, |v, _| {
             v.disable_user(&name)?;
             Ok(json_ok(json!({"name": name, "disabled": true})))
         })
@@ -103,7 +103,7 @@ pub(crate) async fn enroll_mfa(
         }
     };
     blocking(move || {
-        s.guarded("/v1/admin/users/{name}/mfa", &headers, "user.manage", &name, |v, _| {
+        s.guarded("/v1/admin/users/{name}/mfa", &headers, Action::UserManage, &name, |v, _| {
             let uri = v.enroll_mfa(&name, alg)?;
             Ok(created(json!({"name": name, "otpauth": uri.as_str()})))
         })
@@ -114,7 +114,7 @@ pub(crate) async fn enroll_mfa(
 /// `GET /v1/admin/tokens`: ids, owners and states (never a token).
 pub(crate) async fn list_tokens(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
-        s.guarded("/v1/admin/tokens", &headers, "token.manage", "tokens", |v, _| {
+        s.guarded("/v1/admin/tokens", &headers, Action::TokenManage, "tokens", |v, _| {
             Ok(json_ok(json!({"tokens": v.tokens()?})))
         })
     })
@@ -146,7 +146,7 @@ pub(crate) async fn create_token(
         }
     };
     blocking(move || {
-        s.guarded("/v1/admin/tokens", &headers, "token.manage", &t.user, |v, _| {
+        s.guarded("/v1/admin/tokens", &headers, Action::TokenManage, &t.user, |v, _| {
             let (id, token) = v.create_token(&t.user, t.ttl_secs)?;
             Ok(created(json!({"id": id, "user": t.user, "token": token.as_str()})))
         })
@@ -161,7 +161,7 @@ pub(crate) async fn revoke_token(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/admin/tokens/{id}", &headers, "token.manage", &id, |v, _| {
+        s.guarded("/v1/admin/tokens/{id}", &headers, Action::TokenManage, &id, |v, _| {
             v.revoke_token(&id)?;
             Ok(json_ok(json!({"id": id, "revoked": true})))
         })
@@ -172,7 +172,7 @@ pub(crate) async fn revoke_token(
 /// `GET /v1/admin/roles`: the policy.
 pub(crate) async fn get_roles(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
-        s.guarded("/v1/admin/roles", &headers, "role.manage", "policy.json", |v, _| {
+        s.guarded("/v1/admin/roles", &headers, Action::RoleManage, "policy.json", |v, _| {
             Ok(json_ok(serde_json::to_value(&*v.policy()?).unwrap_or_default()))
         })
     })
@@ -197,7 +197,7 @@ pub(crate) async fn put_roles(
         }
     };
     blocking(move || {
-        s.guarded("/v1/admin/roles", &headers, "role.manage", "policy.json", |v, _| {
+        s.guarded("/v1/admin/roles", &headers, Action::RoleManage, "policy.json", |v, _| {
             v.set_policy(&p)?;
             Ok(json_ok(serde_json::to_value(&p).unwrap_or_default()))
         })

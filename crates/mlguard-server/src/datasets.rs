@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mlguard_data::protect::{BirthDates, ProtectOptions};
 use mlguard_vault::audit::{Event, Outcome};
+use mlguard_vault::identity::Action;
 use mlguard_vault::{IngestOptions, VaultError, parse_ref};
 use serde_json::json;
 
@@ -170,7 +171,7 @@ pub(crate) async fn upload(
     let (st, n) = (Arc::clone(&s), name.clone());
     let headers = request.headers().clone();
     let allowed = blocking_value(move || {
-        st.allow(ROUTE, &headers, "dataset.ingest", &n, |v, _| v.scratch("upload"))
+        st.allow(ROUTE, &headers, Action::DatasetIngest, &n, |v, _| v.scratch("upload"))
     })
     .await;
     let (who, id, file) = match allowed {
@@ -192,7 +193,7 @@ pub(crate) async fn upload(
                 Ok(up) => up,
                 Err((status, why)) => {
                     v.record(
-                        &Event::new("dataset.ingest", &name, Outcome::Failed)
+                        &Event::new(Action::DatasetIngest, &name, Outcome::Failed)
                             .detail(json!({"reason": format!("upload: {why}")})),
                     )?;
                     return Ok(error(status, "bad_upload", why));
@@ -271,7 +272,7 @@ pub(crate) async fn metadata(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/datasets/{name}", &headers, "dataset.read", &name, |v, _| {
+        s.guarded("/v1/datasets/{name}", &headers, Action::DatasetRead, &name, |v, _| {
             let (n, version) = parse_ref(&name)?;
             let d = v.catalog().dataset(&n, version)?;
             Ok(json_ok(json!({
@@ -314,20 +315,12 @@ pub(crate) async fn download(
             })
             .and_then(Result::ok)
             .unwrap_or_else(|| (name.clone(), false));
-        let action = if raw { "dataset.read-raw" } else { "dataset.read" };
+        let action = if raw { Action::DatasetReadRaw } else { Action::DatasetRead };
         let mut file = None;
         let response = st.guarded(ROUTE, &headers, action, &pinned, |v, _| {
             let (n, version) = parse_ref(&pinned)?;
             let d = v.catalog().dataset(&n, version)?;
-            let f = v.dataset_to_scratch(&d)?;
-            v.record(
-                &Event::new(
-                    "dataset.download",
-                    format!("{}@{}", d.name, d.version),
-                    Outcome::Allowed,
-                )
-                .detail(json!({"raw": raw, "bytes": d.size})),
-            )?;
+            let f = v.download_dataset(&d)?;
             file = Some((f, d.size, format!("{}-{}.csv", d.name, d.version)));
             Ok(StatusCode::OK.into_response())
         });

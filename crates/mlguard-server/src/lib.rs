@@ -24,7 +24,7 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
-use mlguard_vault::identity::{AuthError, Principal};
+use mlguard_vault::identity::{Action, AuthError, Principal};
 use mlguard_vault::{ServingModel, Vault, VaultError, parse_ref};
 use serde_json::{Value, json};
 
@@ -194,7 +194,7 @@ impl AppState {
         &self,
         route: &str,
         headers: &HeaderMap,
-        action: &str,
+        action: Action,
         object: &str,
         op: impl FnOnce(&mut Vault, &Principal) -> Result<Response, VaultError>,
     ) -> Response {
@@ -208,7 +208,7 @@ impl AppState {
         &self,
         route: &str,
         headers: &HeaderMap,
-        action: &str,
+        action: Action,
         object: &str,
         locked: impl FnOnce(&mut Vault, &Principal) -> Result<T, VaultError>,
         unlocked: impl FnOnce(T) -> Result<Response, VaultError>,
@@ -230,7 +230,7 @@ impl AppState {
         &self,
         route: &str,
         headers: &HeaderMap,
-        action: &str,
+        action: Action,
         object: &str,
         op: impl FnOnce(&mut Vault, &Principal) -> Result<T, VaultError>,
     ) -> Result<(Principal, String, T), Response> {
@@ -302,7 +302,7 @@ impl AppState {
     fn decide<T>(
         &self,
         headers: &HeaderMap,
-        action: &str,
+        action: Action,
         object: &str,
         id: &str,
         op: impl FnOnce(&mut Vault, &Principal) -> Result<T, VaultError>,
@@ -313,7 +313,7 @@ impl AppState {
     fn decide_locked<T>(
         vault: &mut Vault,
         headers: &HeaderMap,
-        action: &str,
+        action: Action,
         object: &str,
         id: &str,
         op: impl FnOnce(&mut Vault, &Principal) -> Result<T, VaultError>,
@@ -329,8 +329,8 @@ impl AppState {
             Err(e) => return Err(vault_error(&e)),
             Ok(Err(e)) => {
                 // Recorded too: a refused request is an action.
-                let event = mlguard_vault::audit::Event::new(
-                    &format!("authn.{action}"),
+                let event = mlguard_vault::audit::Event::authentication(
+                    action,
                     object,
                     mlguard_vault::audit::Outcome::Denied,
                 )
@@ -433,106 +433,121 @@ async fn openapi() -> Response {
 
 /// The routes: (method, path, action, summary). The router and the OpenAPI document are
 /// both built from this list, so neither can miss an endpoint.
-pub const ROUTES: &[(&str, &str, &str, &str)] = &[
-    ("get", "/healthz", "", "Liveness"),
-    ("get", "/metrics", "", "Prometheus metrics"),
-    ("get", "/openapi.json", "", "This document"),
-    ("get", "/v1/datasets", "dataset.list", "Dataset versions"),
+pub const ROUTES: &[(&str, &str, Option<Action>, &str)] = &[
+    ("get", "/healthz", None, "Liveness"),
+    ("get", "/metrics", None, "Prometheus metrics"),
+    ("get", "/openapi.json", None, "This document"),
+    ("get", "/v1/datasets", Some(Action::DatasetList), "Dataset versions"),
     (
         "post",
         "/v1/datasets/{name}",
-        "dataset.ingest",
+        Some(Action::DatasetIngest),
         "Ingest a CSV as the next version (multipart/form-data: `schema` (Table Schema JSON), `data` (CSV), optional `options` JSON: keep_pii, reject_poisoned, k, quasi, max_suppressed, birth_dates, as_of); validated, protected, checked and sealed; 422 with the report when refused",
     ),
     (
         "get",
         "/v1/datasets/{name}",
-        "dataset.read",
+        Some(Action::DatasetRead),
         "A version's (NAME[@VERSION]) record, schema and ingestion report",
     ),
     (
         "get",
         "/v1/datasets/{name}/data",
-        "dataset.read",
+        Some(Action::DatasetRead),
         "A version's CSV, verified before it is sent; a version stored with personal data kept (keep_pii) needs dataset.read-raw (and a TOTP code) instead",
     ),
-    ("get", "/v1/models", "model.list", "Model versions"),
+    ("get", "/v1/models", Some(Action::ModelList), "Model versions"),
     (
         "post",
         "/v1/models/train",
-        "model.train",
+        Some(Action::ModelTrain),
         "Train a model on a dataset: {\"dataset\": \"NAME[@VERSION]\", \"name\": \"MODEL\"}",
     ),
     (
         "get",
         "/v1/models/{name}",
-        "model.read",
+        Some(Action::ModelRead),
         "A model (verified): target, classes, features, metrics, provenance",
     ),
     (
         "post",
         "/v1/models/{name}/predict",
-        "model.predict",
+        Some(Action::ModelPredict),
         "Predict rows given as JSON objects; rows that break the training schema are rejected by row",
     ),
     (
         "post",
         "/v1/models/{name}/export",
-        "model.export",
+        Some(Action::ModelExport),
         "The model as safetensors (needs a TOTP code)",
     ),
     (
         "get",
         "/v1/audit/entries",
-        "audit.read",
+        Some(Action::AuditRead),
         "Audit entries (JSON lines), optionally from an index (?from=N)",
     ),
     (
         "get",
         "/v1/audit/checkpoint",
-        "audit.read",
+        Some(Action::AuditRead),
         "The latest signed checkpoint (C2SP signed note)",
     ),
-    ("get", "/v1/audit/proof/{index}", "audit.read", "Inclusion proof of an entry"),
+    ("get", "/v1/audit/proof/{index}", Some(Action::AuditRead), "Inclusion proof of an entry"),
     (
         "get",
         "/v1/audit/consistency",
-        "audit.read",
+        Some(Action::AuditRead),
         "Consistency proof from the tree of the first N entries (?from=N) to the latest checkpoint",
     ),
-    ("post", "/v1/audit/verify", "audit.verify", "Recompute the whole log"),
-    ("get", "/v1/admin/users", "user.manage", "Users (needs a TOTP code)"),
+    ("post", "/v1/audit/verify", Some(Action::AuditVerify), "Recompute the whole log"),
+    ("get", "/v1/admin/users", Some(Action::UserManage), "Users (needs a TOTP code)"),
     (
         "post",
         "/v1/admin/users",
-        "user.manage",
+        Some(Action::UserManage),
         "Add a user: {\"name\", \"role\"} (needs a TOTP code)",
     ),
     (
         "post",
         "/v1/admin/users/{name}/disable",
-        "user.manage",
+        Some(Action::UserManage),
         "Disable a user: their tokens stop working (needs a TOTP code)",
     ),
     (
         "post",
         "/v1/admin/users/{name}/mfa",
-        "user.manage",
+        Some(Action::UserManage),
         "Enroll a TOTP second factor ({\"alg\": \"sha1\"|\"sha256\"}); the otpauth URI is shown once (needs a TOTP code)",
     ),
-    ("get", "/v1/admin/tokens", "token.manage", "Tokens, never their secrets (needs a TOTP code)"),
+    (
+        "get",
+        "/v1/admin/tokens",
+        Some(Action::TokenManage),
+        "Tokens, never their secrets (needs a TOTP code)",
+    ),
     (
         "post",
         "/v1/admin/tokens",
-        "token.manage",
+        Some(Action::TokenManage),
         "Create a token: {\"user\", \"ttl_secs\"}; the token is shown once (needs a TOTP code)",
     ),
-    ("delete", "/v1/admin/tokens/{id}", "token.manage", "Revoke a token (needs a TOTP code)"),
-    ("get", "/v1/admin/roles", "role.manage", "The policy: roles and MFA (needs a TOTP code)"),
+    (
+        "delete",
+        "/v1/admin/tokens/{id}",
+        Some(Action::TokenManage),
+        "Revoke a token (needs a TOTP code)",
+    ),
+    (
+        "get",
+        "/v1/admin/roles",
+        Some(Action::RoleManage),
+        "The policy: roles and MFA (needs a TOTP code)",
+    ),
     (
         "put",
         "/v1/admin/roles",
-        "role.manage",
+        Some(Action::RoleManage),
         "Replace the policy, checked first (needs a TOTP code)",
     ),
 ];
@@ -551,8 +566,8 @@ pub fn openapi_document() -> Value {
                 "503": {"description": "the audit log cannot be written: nothing was done"}
             }
         });
-        if !action.is_empty() {
-            op["x-mlguard-action"] = (*action).into();
+        if let Some(action) = action {
+            op["x-mlguard-action"] = action.as_str().into();
             op["security"] = json!([{"bearer": []}]);
         } else {
             op["security"] = json!([]);
@@ -571,7 +586,7 @@ pub fn openapi_document() -> Value {
 }
 
 async fn list_datasets(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    blocking(move || s.guarded("/v1/datasets", &headers, "dataset.list", "datasets", |v, _| {
+    blocking(move || s.guarded("/v1/datasets", &headers, Action::DatasetList, "datasets", |v, _| {
         let list: Vec<Value> = v
             .catalog()
             .datasets()?
@@ -584,7 +599,7 @@ async fn list_datasets(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Re
 }
 
 async fn list_models(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    blocking(move || s.guarded("/v1/models", &headers, "model.list", "models", |v, _| {
+    blocking(move || s.guarded("/v1/models", &headers, Action::ModelList, "models", |v, _| {
         let list: Vec<Value> = v
             .catalog()
             .models()?
@@ -602,7 +617,7 @@ async fn inspect_model(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/models/{name}", &headers, "model.read", &name, |v, _| {
+        s.guarded("/v1/models/{name}", &headers, Action::ModelRead, &name, |v, _| {
             let (n, version) = parse_ref(&name)?;
             let record = v.catalog().model(&n, version)?;
             let model = v.load_model(&record)?;
@@ -661,7 +676,7 @@ async fn predict(
         s.guarded_split(
             "/v1/models/{name}/predict",
             &headers,
-            "model.predict",
+            Action::ModelPredict,
             &name,
             |v, _| state.model(v, &name),
             |model| {
@@ -706,7 +721,7 @@ async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
         );
     };
     blocking(move || {
-        s.guarded("/v1/models/train", &headers, "model.train", &t.dataset, |v, _| {
+        s.guarded("/v1/models/train", &headers, Action::ModelTrain, &t.dataset, |v, _| {
             let (dataset, version) = parse_ref(&t.dataset)?;
             let defaults = mlguard_learn::FitOptions::default();
             let m = v.train(&mlguard_vault::TrainRequest {
@@ -742,7 +757,7 @@ async fn export(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/models/{name}/export", &headers, "model.export", &name, |v, _| {
+        s.guarded("/v1/models/{name}/export", &headers, Action::ModelExport, &name, |v, _| {
             let (n, version) = parse_ref(&name)?;
             let record = v.catalog().model(&n, version)?;
             let mut model = v.load_model(&record)?;
@@ -766,7 +781,7 @@ async fn audit_entries(
     Query(q): Query<Since>,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/audit/entries", &headers, "audit.read", "audit", |v, _| {
+        s.guarded("/v1/audit/entries", &headers, Action::AuditRead, "audit", |v, _| {
             let mut text = String::new();
             for (_, entry, _) in v.catalog().audit_entries(q.from.unwrap_or(0))? {
                 text.push_str(&entry);
@@ -780,7 +795,7 @@ async fn audit_entries(
 
 async fn audit_checkpoint(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
-        s.guarded("/v1/audit/checkpoint", &headers, "audit.read", "audit", |v, _| {
+        s.guarded("/v1/audit/checkpoint", &headers, Action::AuditRead, "audit", |v, _| {
             v.checkpoint()?;
             let note = v.catalog().checkpoints()?.pop().map(|c| c.1).unwrap_or_default();
             Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
@@ -795,7 +810,7 @@ async fn audit_proof(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/audit/proof/{index}", &headers, "audit.read", "audit", |v, _| {
+        s.guarded("/v1/audit/proof/{index}", &headers, Action::AuditRead, "audit", |v, _| {
             Ok(json_ok(v.audit_proof(index)?))
         })
     })
@@ -816,7 +831,7 @@ async fn audit_consistency(
         return error(StatusCode::BAD_REQUEST, "bad_request", "expected ?from=N (a tree size)");
     };
     blocking(move || {
-        s.guarded("/v1/audit/consistency", &headers, "audit.read", "audit", |v, _| {
+        s.guarded("/v1/audit/consistency", &headers, Action::AuditRead, "audit", |v, _| {
             Ok(json_ok(v.audit_consistency(q.from)?))
         })
     })
@@ -825,7 +840,7 @@ async fn audit_consistency(
 
 async fn audit_verify(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
-        s.guarded("/v1/audit/verify", &headers, "audit.verify", "audit", |v, _| {
+        s.guarded("/v1/audit/verify", &headers, Action::AuditVerify, "audit", |v, _| {
             let r = v.verify_audit()?;
             Ok(json_ok(json!({
                 "ok": r.ok(), "entries": r.entries, "checkpoints": r.checkpoints,

@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 use mlguard_seal::{b64, hex, unb64};
 
 use crate::VaultError;
+use crate::identity::Action;
 use crate::merkle::Hash;
 
 /// A checkpoint is signed after this many entries (and when the vault is closed).
@@ -61,7 +62,8 @@ impl Outcome {
 /// An action to record.
 #[derive(Debug, Clone)]
 pub struct Event {
-    /// What was done: `dataset.ingest`, `model.train`, `model.predict`, ...
+    /// What was done: a policy action (`dataset.ingest`, `model.train`, ...), or the
+    /// decision on one (`authz.model.export`).
     pub action: String,
     /// What it was done to: `users@2`, a file name, ...
     pub object: String,
@@ -73,13 +75,61 @@ pub struct Event {
 
 impl Event {
     /// An event without details.
-    pub fn new(action: &str, object: impl Into<String>, outcome: Outcome) -> Event {
-        Event { action: action.into(), object: object.into(), outcome, detail: Value::Null }
+    pub fn new(action: Action, object: impl Into<String>, outcome: Outcome) -> Event {
+        Event {
+            action: action.as_str().into(),
+            object: object.into(),
+            outcome,
+            detail: Value::Null,
+        }
     }
 
-    /// With details.
+    /// The policy's decision on `action` (recorded as `authz.ACTION`).
+    pub fn authorization(action: Action, object: impl Into<String>, outcome: Outcome) -> Event {
+        Event {
+            action: format!("authz.{}", action.as_str()),
+            object: object.into(),
+            outcome,
+            detail: Value::Null,
+        }
+    }
+
+    /// A refused authentication for `action` (recorded as `authn.ACTION`).
+    pub fn authentication(action: Action, object: impl Into<String>, outcome: Outcome) -> Event {
+        Event {
+            action: format!("authn.{}", action.as_str()),
+            object: object.into(),
+            outcome,
+            detail: Value::Null,
+        }
+    }
+
+    /// With details (an object; [`Event::op`] adds to it).
     pub fn detail(mut self, detail: Value) -> Event {
+        let op = self.detail.get("op").cloned();
         self.detail = detail;
+        if let Some(op) = op {
+            self = self.with_field("op", op);
+        }
+        self
+    }
+
+    /// Which operation of the action it was (`add`, `disable`, `download`, `verify`, ...).
+    pub fn op(self, op: &str) -> Event {
+        self.with_field("op", Value::String(op.to_owned()))
+    }
+
+    fn with_field(mut self, key: &str, value: Value) -> Event {
+        match &mut self.detail {
+            Value::Object(m) => {
+                m.insert(key.to_owned(), value);
+            }
+            Value::Null => self.detail = serde_json::json!({ key: value }),
+            other => {
+                let previous = other.take();
+                self.detail = serde_json::json!({ key: value, "detail": previous });
+            }
+        }
         self
     }
 }

@@ -44,25 +44,98 @@ pub const TOTP_SECRET_BYTES: usize = 20;
 pub const ROLES: &[&str] =
     &["admin", "data-steward", "data-scientist", "model-consumer", "auditor"];
 
-/// Every action the policy can allow (the server's endpoints map onto these).
-pub const ACTIONS: &[&str] = &[
-    "user.manage",
-    "role.manage",
-    "token.manage",
-    "key.rotate",
-    "dataset.ingest",
-    "dataset.protect",
-    "dataset.read-raw",
-    "dataset.read",
-    "dataset.list",
-    "model.train",
-    "model.read",
-    "model.list",
-    "model.export",
-    "model.predict",
-    "audit.read",
-    "audit.verify",
-];
+/// Every action the policy can allow: the policy file names them, the server's routes map
+/// onto them, and every audit entry records one. The only place their names are spelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    /// Add, disable and enrol users.
+    UserManage,
+    /// Change the policy.
+    RoleManage,
+    /// Create and revoke tokens.
+    TokenManage,
+    /// Rotate and re-wrap the master key.
+    KeyRotate,
+    /// Ingest a dataset version.
+    DatasetIngest,
+    /// Protect a table with the vault's pseudonym key.
+    DatasetProtect,
+    /// Read a version stored with personal data kept (`--keep-pii`).
+    DatasetReadRaw,
+    /// Read a dataset version.
+    DatasetRead,
+    /// List dataset versions.
+    DatasetList,
+    /// Train (or reproduce) a model.
+    ModelTrain,
+    /// Read or verify a model.
+    ModelRead,
+    /// List models.
+    ModelList,
+    /// Export a model's files.
+    ModelExport,
+    /// Predict with a model.
+    ModelPredict,
+    /// Read the audit log.
+    AuditRead,
+    /// Verify the audit log.
+    AuditVerify,
+}
+
+impl Action {
+    /// Every action, in the policy's order.
+    pub const ALL: [Action; 16] = [
+        Action::UserManage,
+        Action::RoleManage,
+        Action::TokenManage,
+        Action::KeyRotate,
+        Action::DatasetIngest,
+        Action::DatasetProtect,
+        Action::DatasetReadRaw,
+        Action::DatasetRead,
+        Action::DatasetList,
+        Action::ModelTrain,
+        Action::ModelRead,
+        Action::ModelList,
+        Action::ModelExport,
+        Action::ModelPredict,
+        Action::AuditRead,
+        Action::AuditVerify,
+    ];
+
+    /// Its name in the policy file and the audit log.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::UserManage => "user.manage",
+            Action::RoleManage => "role.manage",
+            Action::TokenManage => "token.manage",
+            Action::KeyRotate => "key.rotate",
+            Action::DatasetIngest => "dataset.ingest",
+            Action::DatasetProtect => "dataset.protect",
+            Action::DatasetReadRaw => "dataset.read-raw",
+            Action::DatasetRead => "dataset.read",
+            Action::DatasetList => "dataset.list",
+            Action::ModelTrain => "model.train",
+            Action::ModelRead => "model.read",
+            Action::ModelList => "model.list",
+            Action::ModelExport => "model.export",
+            Action::ModelPredict => "model.predict",
+            Action::AuditRead => "audit.read",
+            Action::AuditVerify => "audit.verify",
+        }
+    }
+
+    /// The action of a name.
+    pub fn parse(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Roles, their allowed actions, and the actions that need a second factor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,10 +231,11 @@ impl Policy {
         }
         let patterns = self.roles.values().flatten().map(|p| ("role", p));
         for (what, p) in patterns.chain(self.mfa.iter().map(|p| ("mfa", p))) {
-            if !ACTIONS.iter().any(|a| matches(p, a)) {
+            if !Action::ALL.iter().any(|a| matches(p, a.as_str())) {
+                let all: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
                 return Err(format!(
                     "the {what} pattern {p:?} matches no action (actions: {})",
-                    ACTIONS.join(", ")
+                    all.join(", ")
                 ));
             }
         }
@@ -169,13 +243,13 @@ impl Policy {
     }
 
     /// Whether `role` may take `action` (deny by default).
-    pub fn allows(&self, role: &str, action: &str) -> bool {
-        self.roles.get(role).is_some_and(|ps| ps.iter().any(|p| matches(p, action)))
+    pub fn allows(&self, role: &str, action: Action) -> bool {
+        self.roles.get(role).is_some_and(|ps| ps.iter().any(|p| matches(p, action.as_str())))
     }
 
     /// Whether `action` needs a fresh TOTP code.
-    pub fn needs_mfa(&self, action: &str) -> bool {
-        self.mfa.iter().any(|p| matches(p, action))
+    pub fn needs_mfa(&self, action: Action) -> bool {
+        self.mfa.iter().any(|p| matches(p, action.as_str()))
     }
 }
 
@@ -379,7 +453,11 @@ impl Vault {
                 "{name:?} is not a valid user name (1-64 letters, digits, - _ .)"
             )));
         }
-        self.record(&Event::new("user.add", name, Outcome::Allowed).detail(json!({"role": role})))?;
+        self.record(
+            &Event::new(Action::UserManage, name, Outcome::Allowed)
+                .op("add")
+                .detail(json!({"role": role})),
+        )?;
         self.catalog()
             .connection()
             .execute(
@@ -419,7 +497,7 @@ impl Vault {
 
     /// Disables a user: their tokens stop working (recorded).
     pub fn disable_user(&self, name: &str) -> Result<(), VaultError> {
-        self.record(&Event::new("user.disable", name, Outcome::Allowed))?;
+        self.record(&Event::new(Action::UserManage, name, Outcome::Allowed).op("disable"))?;
         let n = self
             .catalog()
             .connection()
@@ -454,7 +532,8 @@ impl Vault {
         let token = Zeroizing::new(format!("mlg_{id}_{}", mlguard_seal::hex(&secret[..])));
         let expires = ttl_secs.map(|t| now_secs().saturating_add(t));
         self.record(
-            &Event::new("token.create", &id, Outcome::Allowed)
+            &Event::new(Action::TokenManage, &id, Outcome::Allowed)
+                .op("create")
                 .detail(json!({"user": user, "expires": expires})),
         )?;
         self.catalog()
@@ -469,7 +548,7 @@ impl Vault {
 
     /// Revokes a token (recorded).
     pub fn revoke_token(&self, id: &str) -> Result<(), VaultError> {
-        self.record(&Event::new("token.revoke", id, Outcome::Allowed))?;
+        self.record(&Event::new(Action::TokenManage, id, Outcome::Allowed).op("revoke"))?;
         let n = self
             .catalog()
             .connection()
@@ -510,7 +589,8 @@ impl Vault {
         let text = serde_json::to_string_pretty(policy)
             .map_err(|e| VaultError::Mismatch(e.to_string()))?;
         self.record(
-            &Event::new("role.update", "policy.json", Outcome::Allowed)
+            &Event::new(Action::RoleManage, "policy.json", Outcome::Allowed)
+                .op("update")
                 .detail(json!({"sha256": sha256_hex(&text)})),
         )?;
         mlguard_seal::write_atomic(&self.root().join("policy.json"), text.as_bytes(), true)?;
@@ -557,7 +637,8 @@ impl Vault {
         let secret = Zeroizing::new(mlguard_seal::random::<TOTP_SECRET_BYTES>()?);
         let sealed = self.keys().encrypt_secret(&format!("totp:{user}"), &secret[..])?;
         self.record(
-            &Event::new("user.mfa-enroll", user, Outcome::Allowed)
+            &Event::new(Action::UserManage, user, Outcome::Allowed)
+                .op("mfa-enroll")
                 .detail(json!({"alg": alg.as_str()})),
         )?;
         let n = self
@@ -643,7 +724,8 @@ impl Vault {
                     )
                     .map_err(sql)?;
                     self.record(
-                        &Event::new("user.mfa-locked", &who.user, Outcome::Denied)
+                        &Event::new(Action::UserManage, &who.user, Outcome::Denied)
+                            .op("mfa-locked")
                             .detail(json!({"token": who.token_id, "seconds": lock})),
                     )?;
                     Ok(Err(AuthError::MfaLocked(lock)))
@@ -664,17 +746,17 @@ impl Vault {
     pub fn authorize(
         &self,
         who: &Principal,
-        action: &str,
+        action: Action,
         object: &str,
         totp_code: Option<&str>,
         now: i64,
     ) -> Result<Result<(), AuthError>, VaultError> {
         let policy = self.policy()?;
         let decision = if !policy.allows(&who.role, action) {
-            Err(AuthError::Forbidden { role: who.role.clone(), action: action.to_owned() })
+            Err(AuthError::Forbidden { role: who.role.clone(), action: action.as_str().to_owned() })
         } else if policy.needs_mfa(action) {
             match totp_code {
-                None => Err(AuthError::MfaRequired(action.to_owned())),
+                None => Err(AuthError::MfaRequired(action.as_str().to_owned())),
                 Some(code) => self.check_mfa(who, code, now)?,
             }
         } else {
@@ -685,7 +767,7 @@ impl Vault {
         if let Err(e) = &decision {
             detail["reason"] = e.to_string().into();
         }
-        self.record(&Event::new(&format!("authz.{action}"), object, outcome).detail(detail))?;
+        self.record(&Event::authorization(action, object, outcome).detail(detail))?;
         Ok(decision)
     }
 }
@@ -728,15 +810,20 @@ mod tests {
     #[test]
     fn the_default_policy_denies_by_default() {
         let p = Policy::default();
-        assert!(p.allows("model-consumer", "model.predict"));
-        assert!(!p.allows("model-consumer", "model.train"));
-        assert!(p.allows("admin", "user.manage"));
-        assert!(!p.allows("admin", "dataset.read-raw"));
-        assert!(p.allows("auditor", "audit.verify"));
-        assert!(!p.allows("nobody", "model.predict"));
-        assert!(!p.allows("data-scientist", "dataset.read-raw"));
-        assert!(p.needs_mfa("model.export") && p.needs_mfa("user.manage"));
-        assert!(!p.needs_mfa("model.predict"));
+        assert!(p.allows("model-consumer", Action::ModelPredict));
+        assert!(!p.allows("model-consumer", Action::ModelTrain));
+        assert!(p.allows("admin", Action::UserManage));
+        assert!(!p.allows("admin", Action::DatasetReadRaw));
+        assert!(p.allows("auditor", Action::AuditVerify));
+        assert!(!p.allows("nobody", Action::ModelPredict));
+        assert!(!p.allows("data-scientist", Action::DatasetReadRaw));
+        assert!(p.needs_mfa(Action::ModelExport) && p.needs_mfa(Action::UserManage));
+        assert!(!p.needs_mfa(Action::ModelPredict));
+        // Each action's name parses back to it, and the names are distinct.
+        for a in Action::ALL {
+            assert_eq!(Action::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(Action::parse("model.verify"), None);
         assert!(!matches("dataset.*", "datasetx.read") && matches("dataset.*", "dataset.read"));
         for r in p.roles.keys() {
             assert!(ROLES.contains(&r.as_str()));

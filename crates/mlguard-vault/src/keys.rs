@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use mlguard_seal::{Keystore, Secret};
 
 use crate::audit::{Event, Outcome};
+use crate::identity::Action;
 use crate::{Vault, VaultError};
 
 /// What [`Vault::rotate_keys`] did.
@@ -39,13 +40,13 @@ impl Vault {
             if rewrap { sealed_objects(&self.root().join("objects")) } else { Vec::new() };
         targets.extend(files.iter().cloned());
         self.record(
-            &Event::new("key.rotate", "master-key", Outcome::Allowed)
+            &Event::new(Action::KeyRotate, "master-key", Outcome::Allowed)
                 .detail(serde_json::json!({"rewrap": rewrap, "artifacts": targets.len()})),
         )?;
         let result = self.rotate_unrecorded(secret, rewrap, targets);
         if let Err(e) = &result {
             self.record(
-                &Event::new("key.rotate", "master-key", Outcome::Failed)
+                &Event::new(Action::KeyRotate, "master-key", Outcome::Failed)
                     .detail(serde_json::json!({"reason": e.to_string()})),
             )?;
         }

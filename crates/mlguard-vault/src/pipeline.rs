@@ -13,6 +13,7 @@ use mlguard_seal::{Keystore, Kind, SealKeys, SealOptions, Secret, SignerPolicy};
 use crate::VaultError;
 use crate::audit::{self, AuditKeys, AuditVerification, Event, Outcome};
 use crate::catalog::{Catalog, DatasetRecord, ModelRecord, Table};
+use crate::identity::Action;
 use crate::merkle;
 use mlguard_seal::hex;
 
@@ -617,6 +618,35 @@ impl Vault {
         Ok(file)
     }
 
+    /// A stored dataset version decrypted for download into an owner-only scratch file,
+    /// verified completely first; recorded before it is handed out as `dataset.read`, or
+    /// `dataset.read-raw` for a version stored with personal data kept, with the operation
+    /// `download`, whether it is raw and its size. A failure is recorded as failed.
+    pub fn download_dataset(
+        &self,
+        record: &DatasetRecord,
+    ) -> Result<tempfile::NamedTempFile, VaultError> {
+        let object = format!("{}@{}", record.name, record.version);
+        let raw = serde_json::from_str::<serde_json::Value>(&record.report)
+            .is_ok_and(|r| r["pii_kept"].as_array().is_some_and(|k| !k.is_empty()));
+        let action = if raw { Action::DatasetReadRaw } else { Action::DatasetRead };
+        let event = |outcome| {
+            Event::new(action, &object, outcome)
+                .op("download")
+                .detail(serde_json::json!({"raw": raw, "bytes": record.size}))
+        };
+        match self.dataset_to_scratch(record) {
+            Ok(file) => {
+                self.record(&event(Outcome::Allowed))?;
+                Ok(file)
+            }
+            Err(e) => {
+                self.record(&event(Outcome::Failed))?;
+                Err(e)
+            }
+        }
+    }
+
     /// A stored dataset version decrypted as the baseline of a poisoning check
     /// (`dataset.read`, recorded before a byte is decrypted, with what it is compared with).
     pub fn poison_baseline(
@@ -626,7 +656,7 @@ impl Vault {
     ) -> Result<tempfile::NamedTempFile, VaultError> {
         let object = format!("{}@{}", record.name, record.version);
         self.record(
-            &Event::new("dataset.read", &object, Outcome::Allowed)
+            &Event::new(Action::DatasetRead, &object, Outcome::Allowed)
                 .detail(serde_json::json!({"purpose": "poison baseline", "checked": checked})),
         )?;
         self.dataset_to_scratch(record)
@@ -665,10 +695,12 @@ impl Vault {
                 VaultError::AuditUnavailable(_) => return result,
                 other => (Outcome::Failed, other.to_string()),
             };
-            self.record(&Event::new("dataset.ingest", name, outcome).detail(serde_json::json!({
-                "file": opts.source.clone().unwrap_or_else(|| csv.display().to_string()),
-                "reason": why
-            })))?;
+            self.record(&Event::new(Action::DatasetIngest, name, outcome).detail(
+                serde_json::json!({
+                    "file": opts.source.clone().unwrap_or_else(|| csv.display().to_string()),
+                    "reason": why
+                }),
+            ))?;
         }
         result
     }
@@ -788,13 +820,14 @@ impl Vault {
             actor: self.actor.clone(),
             report: stored.to_string(),
         };
-        let event = Event::new("dataset.ingest", format!("{name}@{version}"), Outcome::Allowed)
-            .detail(serde_json::json!({
-                "rows": record.rows,
-                "blake3": record.blake3,
-                "pii_kept": kept,
-                "poison_flagged": poison.failed(),
-            }));
+        let event =
+            Event::new(Action::DatasetIngest, format!("{name}@{version}"), Outcome::Allowed)
+                .detail(serde_json::json!({
+                    "rows": record.rows,
+                    "blake3": record.blake3,
+                    "pii_kept": kept,
+                    "poison_flagged": poison.failed(),
+                }));
         self.add_recorded(&record.object, &event, |c, audit| c.add_dataset(&record, audit))?;
         Ok(Ingested { record, report, protection, kept_pii: kept, poison })
     }
@@ -837,7 +870,7 @@ impl Vault {
                 req.version.map(|v| format!("@{v}")).unwrap_or_default()
             );
             self.record(
-                &Event::new("model.train", object, Outcome::Failed)
+                &Event::new(Action::ModelTrain, object, Outcome::Failed)
                     .detail(serde_json::json!({"reason": e.to_string()})),
             )?;
         }
@@ -955,7 +988,7 @@ impl Vault {
             actor: self.actor.clone(),
         };
         let event = Event::new(
-            "model.train",
+            Action::ModelTrain,
             format!("{}@{}", record.name, record.version),
             Outcome::Allowed,
         )
@@ -1017,7 +1050,7 @@ impl Vault {
             && trained.model.logistic.intercepts == original.logistic.intercepts;
         self.record(
             &Event::new(
-                "model.train",
+                Action::ModelTrain,
                 format!("{}@{}", record.name, record.version),
                 if identical { Outcome::Allowed } else { Outcome::Failed },
             )
@@ -1056,7 +1089,7 @@ impl Vault {
             Ok(m) => m,
             Err(e) => {
                 self.record(
-                    &Event::new("model.predict", &object, Outcome::Failed)
+                    &Event::new(Action::ModelPredict, &object, Outcome::Failed)
                         .detail(serde_json::json!({"input": input_name, "reason": e.to_string()})),
                 )?;
                 return Err(e);
@@ -1098,7 +1131,7 @@ impl Vault {
         bad.sort_unstable();
         bad.dedup();
         // Recorded before a prediction is released; no record, no predictions.
-        self.record(&Event::new("model.predict", &object, Outcome::Allowed).detail(
+        self.record(&Event::new(Action::ModelPredict, &object, Outcome::Allowed).detail(
             serde_json::json!({
                 "input": input_name,
                 "rows": report.stats.get("rows"),
