@@ -38,7 +38,9 @@ fn refused(e: VaultError, out: &mut Out) -> anyhow::Result<ExitCode> {
             errln!("error: {s}");
             Ok(ExitCode::from(1))
         }
-        VaultError::Mismatch(m) => {
+        // An integrity failure is a finding about the vault (exit 1); configuration and
+        // internal failures are tool errors (exit 2).
+        VaultError::Tampered(m) => {
             errln!("error: {m}");
             Ok(ExitCode::from(1))
         }

@@ -135,7 +135,7 @@ impl AppState {
     pub fn checkpoint(&self) -> Result<Option<u64>, VaultError> {
         self.vault
             .lock()
-            .map_err(|_| VaultError::Mismatch("the vault lock is poisoned".into()))?
+            .map_err(|_| VaultError::Internal("the vault lock is poisoned".into()))?
             .checkpoint()
     }
 }
@@ -168,10 +168,24 @@ fn vault_error(e: &VaultError) -> Response {
             error(StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable", e.to_string())
         }
         VaultError::NotFound(_) => error(StatusCode::NOT_FOUND, "not_found", e.to_string()),
-        VaultError::Refused(_) | VaultError::Invalid(_) => {
+        VaultError::Refused(_) | VaultError::Invalid(_) | VaultError::Poisoned(_) => {
             error(StatusCode::UNPROCESSABLE_ENTITY, "refused", e.to_string())
         }
-        _ => error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
+        // Integrity failures name the vault's objects, never its paths.
+        VaultError::Tampered(_) => {
+            error(StatusCode::INTERNAL_SERVER_ERROR, "integrity", e.to_string())
+        }
+        // The rest (I/O, the catalog, configuration, internal failures) may name the
+        // server's paths: the details go to the server's log, the client gets the kind and
+        // the request id (in the X-Request-Id header) to ask about.
+        _ => {
+            eprintln!("error: {}", mlguard_findings::terminal_safe(&e.to_string(), false));
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error: the server's log has the details (quote the X-Request-Id header)",
+            )
+        }
     }
 }
 
@@ -359,7 +373,7 @@ impl AppState {
         let mut models = self
             .models
             .lock()
-            .map_err(|_| VaultError::Mismatch("the model cache lock is poisoned".into()))?;
+            .map_err(|_| VaultError::Internal("the model cache lock is poisoned".into()))?;
         if let Some(m) = models.get(&key).filter(|m| m.record.blake3 == record.blake3) {
             return Ok(Arc::clone(m));
         }

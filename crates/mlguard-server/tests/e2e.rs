@@ -665,6 +665,23 @@ async fn datasets_tokens_policy_and_proofs_over_https() {
         .expect("send");
     assert_eq!(r.status(), 422);
 
+    // An internal failure (the object file gone) is a 500 that names no server path: the
+    // details are in the server's log.
+    let object = state
+        .with_vault(|v| v.catalog().dataset("users", Some(1)).expect("record").object)
+        .expect("vault");
+    std::fs::remove_file(dir.path().join("v/objects").join(&object)).expect("remove");
+    let r = client
+        .get(url("/v1/datasets/users@1/data"))
+        .header("authorization", bearer(&scientist))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 500);
+    let body = r.text().await.expect("text");
+    assert!(body.contains("\"internal\"") && body.contains("X-Request-Id"), "{body}");
+    assert!(!body.contains(&*dir.path().to_string_lossy()) && !body.contains("objects"), "{body}");
+
     server.stop().await.expect("serve");
 }
 

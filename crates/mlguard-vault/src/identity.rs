@@ -204,8 +204,8 @@ impl Policy {
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let p: Policy = serde_json::from_str(&text)
-                    .map_err(|e| VaultError::Mismatch(format!("{}: {e}", path.display())))?;
-                p.check().map_err(|e| VaultError::Mismatch(format!("{}: {e}", path.display())))?;
+                    .map_err(|e| VaultError::Config(format!("{}: {e}", path.display())))?;
+                p.check().map_err(|e| VaultError::Config(format!("{}: {e}", path.display())))?;
                 Ok(p)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -587,7 +587,7 @@ impl Vault {
     pub fn set_policy(&self, policy: &Policy) -> Result<(), VaultError> {
         policy.check().map_err(VaultError::Refused)?;
         let text = serde_json::to_string_pretty(policy)
-            .map_err(|e| VaultError::Mismatch(e.to_string()))?;
+            .map_err(|e| VaultError::Internal(e.to_string()))?;
         self.record(
             &Event::new(Action::RoleManage, "policy.json", Outcome::Allowed)
                 .op("update")

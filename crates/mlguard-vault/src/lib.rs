@@ -56,9 +56,18 @@ pub enum VaultError {
     /// The catalog failed.
     #[error("catalog: {0}")]
     Catalog(String),
-    /// The catalog and an object disagree (an object was replaced or edited).
+    /// What is stored disagrees with what was recorded: an object replaced or edited, the
+    /// audit log cut or not matching its signed checkpoint. Integrity failed.
     #[error("{0}")]
-    Mismatch(String),
+    Tampered(String),
+    /// The vault cannot do this as it is configured: an invalid policy file, a key it does
+    /// not hold, a model without what the operation needs.
+    #[error("{0}")]
+    Config(String),
+    /// An internal failure (a stopped thread, a poisoned lock, serialisation): a bug or the
+    /// machine, never the input.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// Reading or writing failed.
     #[error("{context}: {source}")]
     Io {

@@ -249,7 +249,7 @@ impl Vault {
         let catalog = Catalog::open(&root.join("catalog.db"))?;
         let seed = keys
             .audit_key()
-            .ok_or_else(|| VaultError::Mismatch("this vault has no audit key".into()))?;
+            .ok_or_else(|| VaultError::Config("this vault has no audit key".into()))?;
         let signer = store.signing_public()?.key_id();
         let audit = AuditKeys::from_seed(&seed, format!("mlguard.local/audit/{}", &signer[..16]))?;
         let vkey = root.join("audit/checkpoint.vkey");
@@ -340,7 +340,7 @@ impl Vault {
                 // A gap: the log was cut; verification will say where. Start over next time.
                 let missing = frontier.size();
                 *frontier = merkle::Frontier::default();
-                return Err(VaultError::Mismatch(format!(
+                return Err(VaultError::Tampered(format!(
                     "the audit log has no entry {missing}; run `mlguard audit verify`"
                 )));
             }
@@ -430,7 +430,7 @@ impl Vault {
             .into_iter()
             .next_back()
             .ok_or_else(|| VaultError::NotFound("a checkpoint (the log is empty)".into()))?;
-        let (_, root) = self.audit.open_checkpoint(&note).map_err(VaultError::Mismatch)?;
+        let (_, root) = self.audit.open_checkpoint(&note).map_err(VaultError::Tampered)?;
         Ok((size, note, root))
     }
 
@@ -450,7 +450,7 @@ impl Vault {
         let leaf = merkle::leaf_hash(text.as_bytes());
         let proof = merkle::inclusion_proof(&leaves, index as usize);
         if !merkle::verify_inclusion(index, size, &leaf, &proof, &root) {
-            return Err(VaultError::Mismatch(format!(
+            return Err(VaultError::Tampered(format!(
                 "entry {index} is not in the signed checkpoint of size {size}: run `mlguard audit verify`"
             )));
         }
@@ -482,7 +482,7 @@ impl Vault {
         let old_root = merkle::root(&leaves[..from as usize]);
         let proof = merkle::consistency_proof(&leaves, from as usize);
         if !merkle::verify_consistency(from, size, &old_root, &root, &proof) {
-            return Err(VaultError::Mismatch(format!(
+            return Err(VaultError::Tampered(format!(
                 "the log does not match its checkpoint of size {size}: run `mlguard audit verify`"
             )));
         }
@@ -561,7 +561,7 @@ impl Vault {
             core = Some(mlguard_seal::seal(input, f, &self.keys, &SealOptions { kind, meta })?);
             Ok(())
         })?;
-        let core = core.ok_or_else(|| VaultError::Mismatch("sealing produced no header".into()))?;
+        let core = core.ok_or_else(|| VaultError::Internal("sealing produced no header".into()))?;
         let object = format!("{}.mlseal", core.id);
         std::fs::rename(&tmp, self.object_path(&object))
             .map_err(io_err("cannot store the sealed object"))?;
@@ -574,7 +574,7 @@ impl Vault {
         let bytes = self
             .keys
             .pseudonym_key()
-            .ok_or_else(|| VaultError::Mismatch("this vault has no pseudonym key".into()))?;
+            .ok_or_else(|| VaultError::Config("this vault has no pseudonym key".into()))?;
         Ok(PseudonymKey::from_bytes(*bytes))
     }
 
@@ -841,7 +841,7 @@ impl Vault {
         );
         let v = mlguard_seal::verify(&mut f, &self.keys, SignerPolicy::TrustedOnly)?;
         if v.core.blake3 != blake3 {
-            return Err(VaultError::Mismatch(format!(
+            return Err(VaultError::Tampered(format!(
                 "{object} is not the object the catalog recorded"
             )));
         }
@@ -930,7 +930,7 @@ impl Vault {
                 mlguard_learn::train(BufReader::with_capacity(1 << 20, reader), &schema, &opts);
             let decrypted = decrypt
                 .join()
-                .map_err(|_| VaultError::Mismatch("the decryption thread stopped".into()))?;
+                .map_err(|_| VaultError::Internal("the decryption thread stopped".into()))?;
             // The trainer's own error comes first: when it stops early, the decryption thread
             // only sees the pipe closed. A decryption failure under a successful training means
             // the trainer saw partial data: the result is void.
@@ -1012,12 +1012,11 @@ impl Vault {
         let record = self.catalog.model(name, version)?;
         let original = self.load_model(&record)?;
         let p = &original.info.provenance;
-        let seed_hex = p
-            .get(SEED_KEY)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| VaultError::Mismatch("the model records no split seed".into()))?;
+        let seed_hex = p.get(SEED_KEY).and_then(|v| v.as_str()).ok_or_else(|| {
+            VaultError::Config("the model records no split seed: it cannot be reproduced".into())
+        })?;
         let seed = unhex32(seed_hex)
-            .ok_or_else(|| VaultError::Mismatch("the model's split seed is malformed".into()))?;
+            .ok_or_else(|| VaultError::Tampered("the model's split seed is malformed".into()))?;
         let num = |k: &str| p.get(k).and_then(|v| v.as_f64());
         let req = TrainRequest {
             dataset: record.dataset.clone(),
@@ -1193,7 +1192,7 @@ fn leaf_hashes(
     size: u64,
 ) -> Result<Vec<merkle::Hash>, VaultError> {
     let Some(first) = entries.get(..size as usize) else {
-        return Err(VaultError::Mismatch(format!(
+        return Err(VaultError::Tampered(format!(
             "the audit log has {} entries, fewer than its checkpoint of size {size}: run `mlguard audit verify`",
             entries.len()
         )));
