@@ -618,14 +618,11 @@ pub(crate) fn inspect_model(
 ) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
     let rec = record(&v, r)?;
-    let model = match v.load_model(&rec) {
+    let model = match v.shareable_model(&rec) {
         Ok(m) => m,
         Err(e) => return refused(e, out),
     };
-    let mut info = serde_json::to_value(&model.info)?;
-    if let Some(p) = info.get_mut("provenance").and_then(|p| p.as_object_mut()) {
-        p.remove("mlguard.split_seed"); // secret: shown to nobody
-    }
+    let info = serde_json::to_value(&model.info)?;
     if json {
         out.line(&serde_json::to_string_pretty(
             &serde_json::json!({"model": format!("{}@{}", rec.name, rec.version), "info": info}),
@@ -696,7 +693,7 @@ pub(crate) fn export_model(
     let v = open_vault(vault)?;
     let rec = record(&v, r)?;
     let object = format!("{}@{}", rec.name, rec.version);
-    let mut model = match v.load_model(&rec) {
+    let model = match v.shareable_model(&rec) {
         Ok(m) => m,
         Err(e) => {
             v.record(&Event::new(Action::ModelExport, object, Outcome::Failed))?;
@@ -708,8 +705,6 @@ pub(crate) fn export_model(
         &Event::new(Action::ModelExport, object, Outcome::Allowed)
             .detail(serde_json::json!({"to": dir.display().to_string()})),
     )?;
-    // The split seed is for reproduction by the vault's users, not for export.
-    model.info.provenance.remove("mlguard.split_seed");
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let weights = dir.join("model.safetensors");
     mlguard_seal::write_atomic(&weights, &model.to_safetensors(), force)?;

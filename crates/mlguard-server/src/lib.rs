@@ -634,11 +634,8 @@ async fn inspect_model(
         s.guarded("/v1/models/{name}", &headers, Action::ModelRead, &name, |v, _| {
             let (n, version) = parse_ref(&name)?;
             let record = v.catalog().model(&n, version)?;
-            let model = v.load_model(&record)?;
-            let mut info = serde_json::to_value(&model.info).unwrap_or_default();
-            if let Some(p) = info.get_mut("provenance").and_then(|p| p.as_object_mut()) {
-                p.remove("mlguard.split_seed"); // secret: shown to nobody
-            }
+            let model = v.shareable_model(&record)?;
+            let info = serde_json::to_value(&model.info).unwrap_or_default();
             Ok(json_ok(json!({
                 "model": format!("{}@{}", record.name, record.version),
                 "dataset": format!("{}@{}", record.dataset, record.dataset_version),
@@ -774,9 +771,7 @@ async fn export(
         s.guarded("/v1/models/{name}/export", &headers, Action::ModelExport, &name, |v, _| {
             let (n, version) = parse_ref(&name)?;
             let record = v.catalog().model(&n, version)?;
-            let mut model = v.load_model(&record)?;
-            // The split seed is for reproduction inside the vault, not for export.
-            model.info.provenance.remove("mlguard.split_seed");
+            let model = v.shareable_model(&record)?;
             Ok(([(header::CONTENT_TYPE, "application/octet-stream")], model.to_safetensors())
                 .into_response())
         })

@@ -1062,6 +1062,15 @@ impl Vault {
         Ok((TrainedModel { record, trained }, identical))
     }
 
+    /// The stored model as it may leave the vault (to be described, exported or signed):
+    /// verified like [`Vault::load_model`], with its secret split seed removed. The one
+    /// place that removes it.
+    pub fn shareable_model(&self, record: &ModelRecord) -> Result<Model, VaultError> {
+        let mut model = self.load_model(record)?;
+        model.info.provenance.remove(SEED_KEY);
+        Ok(model)
+    }
+
     /// Verifies a stored model completely, then loads it. Nothing of it is parsed before
     /// its signature, every tag and its digest have been checked.
     pub fn load_model(&self, record: &ModelRecord) -> Result<Model, VaultError> {
