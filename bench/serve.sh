@@ -7,6 +7,9 @@
 #
 #   bench/serve.sh [SECONDS]
 #
+# MLGUARD_BIN=PATH measures that binary instead of building this tree's (to compare two
+# commits side by side: build each, copy the binary, run once with each).
+#
 # Installs flask, scikit-learn and pandas into bench/.venv-serve; writes to bench/out/serve.
 # Goal (issue 8): >= 20x the peer's throughput, p99 < 5 ms at 16 connections.
 set -euo pipefail
@@ -24,8 +27,12 @@ if [ ! -x "$here/.tools/bin/oha" ]; then
   cargo install --quiet --locked --root "$here/.tools" oha
 fi
 oha="$here/.tools/bin/oha"
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p mlguard-cli
-mlguard="$root/target/release/mlguard"
+if [ -n "${MLGUARD_BIN:-}" ]; then
+  mlguard="$MLGUARD_BIN"
+else
+  cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p mlguard-cli
+  mlguard="$root/target/release/mlguard"
+fi
 
 # A vault with the demo's data and model, and a model consumer's token.
 rm -rf "$out/demo"

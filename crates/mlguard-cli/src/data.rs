@@ -15,6 +15,7 @@ use crate::args::{
     ProtectFlags, ValidateArgs,
 };
 use crate::output::{Out, delimiter, thousands};
+use crate::pipeline::local;
 
 /// Reads and checks a schema file; errors name the file and the JSON pointer.
 pub(crate) fn load_schema(path: &Path) -> anyhow::Result<Schema> {
@@ -423,7 +424,7 @@ pub(crate) fn poison(
             let (name, version) = mlguard_vault::parse_ref(r)?;
             let vault = crate::pipeline::open_vault(vault)?;
             let record = vault.catalog().dataset(&name, version)?;
-            let file = vault.poison_baseline(&record, &a.file.display().to_string())?;
+            let file = vault.poison_baseline(local(), &record, &a.file.display().to_string())?;
             let reader = file.reopen().context("cannot read the decrypted baseline")?;
             _scratch = Some(file);
             Some((format!("{}@{}", record.name, record.version), io::BufReader::new(reader)))
@@ -612,6 +613,7 @@ pub(crate) fn protect(
     let key = v.pseudonym_key()?;
     // Recorded before anything is written: no record, no protected copy.
     v.record(
+        local(),
         &mlguard_vault::audit::Event::new(
             mlguard_vault::identity::Action::DatasetProtect,
             a.file.display().to_string(),

@@ -17,6 +17,7 @@ use mlguard_findings::{Level, Report};
 use crate::args::DemoArgs;
 use crate::data::summary_line;
 use crate::output::{Out, thousands};
+use crate::pipeline::local;
 
 /// State shared by the steps.
 struct Demo<'a> {
@@ -409,13 +410,13 @@ fn ingest(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let _ = fs::remove_dir_all(&root);
     let _ = fs::remove_file(&key_file);
     let store = Keystore::init(&root, &Secret::create_key_file(&key_file)?)?;
-    let mut vault = mlguard_vault::Vault::open(&root, &Secret::from_key_file(&key_file)?)?;
+    let vault = mlguard_vault::Vault::open(&root, &Secret::from_key_file(&key_file)?)?;
     let schema = protected_schema(d)?;
     let opts = mlguard_vault::IngestOptions {
         protect: ProtectOptions { k: 5, ..ProtectOptions::default() },
         ..mlguard_vault::IngestOptions::default()
     };
-    let ingested = vault.ingest(&d.data, &schema, "users", &opts)?;
+    let ingested = vault.ingest(local(), &d.data, &schema, "users", &opts)?;
     let p = &ingested.protection;
     let r = &ingested.record;
     let level = |col: &str| {
@@ -447,9 +448,11 @@ fn ingest(d: &mut Demo<'_>) -> anyhow::Result<()> {
     }
     let object = root.join("objects").join(&r.object);
     let sealed_size = fs::metadata(&object)?.len();
-    if let Err(e) =
-        mlguard_seal::verify(&mut fs::File::open(&object)?, vault.keys(), SignerPolicy::TrustedOnly)
-    {
+    if let Err(e) = mlguard_seal::verify(
+        &mut fs::File::open(&object)?,
+        &vault.keys(),
+        SignerPolicy::TrustedOnly,
+    ) {
         d.failures.push(format!("the sealed dataset did not verify: {e}"));
     }
     let mut bytes = fs::read(&object)?;
@@ -459,7 +462,7 @@ fn ingest(d: &mut Demo<'_>) -> anyhow::Result<()> {
     fs::write(&tampered, &bytes)?;
     let refused = mlguard_seal::verify(
         &mut fs::File::open(&tampered)?,
-        vault.keys(),
+        &vault.keys(),
         SignerPolicy::TrustedOnly,
     )
     .is_err();
@@ -480,7 +483,7 @@ fn ingest(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let batch = d.dir.join("batch2.csv");
     let (flipped, pairs, flood) =
         write_poisoned_batch(&batch, &schema, (d.rows / 5).max(1000), d.seed)?;
-    let second = vault.ingest(&batch, &schema, "users", &opts)?;
+    let second = vault.ingest(local(), &batch, &schema, "users", &opts)?;
     let c = &second.poison;
     // Pairs k-anonymity suppressed a row of are not in the stored batch.
     let gone = &second.protection.suppressed;
@@ -581,11 +584,12 @@ fn train(d: &mut Demo<'_>) -> anyhow::Result<()> {
     };
     // The flagged batch is refused unless someone accepts it.
     let flagged = mlguard_vault::TrainRequest { version: Some(2), ..req.clone() };
-    let refused = matches!(vault.train(&flagged), Err(mlguard_vault::VaultError::Refused(_)));
+    let refused =
+        matches!(vault.train(local(), &flagged), Err(mlguard_vault::VaultError::Refused(_)));
     if !refused {
         d.failures.push("training on the flagged batch was not refused".into());
     }
-    let m = vault.train(&req)?;
+    let m = vault.train(local(), &req)?;
     let metrics = &m.trained.model.info.metrics;
     d.out.line(&format!(
         "  churn@{}: {} train / {} test rows, {} features; accuracy {:.3}, ROC AUC {:.3}, F1 {:.3}",
@@ -597,7 +601,7 @@ fn train(d: &mut Demo<'_>) -> anyhow::Result<()> {
         metrics.roc_auc,
         metrics.f1
     ))?;
-    let (_, identical) = vault.reproduce("churn", Some(m.record.version))?;
+    let (_, identical) = vault.reproduce(local(), "churn", Some(m.record.version))?;
     d.out.line(&format!(
         "  trained on users@1 (users@2, flagged, {} without --accept-flagged), personal data left out; model sealed; `train --reproduce`: weights {}",
         if refused { d.out.good("refused") } else { d.out.bad("TRAINED") },
@@ -619,7 +623,7 @@ fn predict(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let fresh = d.dir.join("fresh.csv");
     synth::write_user_data(fs::File::create(&fresh)?, 1000, d.seed.wrapping_add(1))?;
     let mut out = Vec::new();
-    let p = vault.predict(&record, &fresh, &mut out)?;
+    let p = vault.predict(local(), &record, &fresh, &mut out)?;
     let positives = String::from_utf8_lossy(&out)
         .lines()
         .skip(1)
@@ -636,7 +640,7 @@ fn predict(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let at = bytes.len() - 100;
     bytes[at] ^= 0x01;
     fs::write(&object, &bytes)?;
-    match vault.predict(&record, &fresh, &mut Vec::new()) {
+    match vault.predict(local(), &record, &fresh, &mut Vec::new()) {
         Ok(_) => {
             d.out.line(&format!("  {} a tampered model was loaded", d.out.bad("MISSED")))?;
             d.failures.push("a tampered model was used".into());
@@ -688,13 +692,13 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
         ("ada", "auditor"),
         ("sue", "data-steward"),
     ] {
-        vault.add_user(user, role)?;
+        vault.add_user(local(), user, role)?;
         if user == "sam" {
-            let uri = vault.enroll_mfa(user, TotpAlg::Sha1)?;
+            let uri = vault.enroll_mfa(local(), user, TotpAlg::Sha1)?;
             secret =
                 mlguard_vault::identity::otpauth_secret(&uri).context("no secret in the URI")?;
         }
-        tokens.push(vault.create_token(user, None)?.1.to_string());
+        tokens.push(vault.create_token(local(), user, None)?.1.to_string());
     }
     let cert = Certificate::self_signed()?;
     let tls = cert.server_config()?;
@@ -796,29 +800,21 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
         statuses[6]
     ))?;
     // Someone with write access to the catalog rewrites the tampered-model failure as allowed.
-    let (good, bad) = state
-        .with_vault(|v| -> anyhow::Result<_> {
-            v.checkpoint()?;
-            let good = v.verify_audit()?;
-            let conn = v.catalog().connection();
-            let (idx, original): (i64, String) = conn.query_row(
-                "SELECT idx, entry FROM audit_entries WHERE entry LIKE '%\"failed\"%' ORDER BY idx LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            conn.execute(
-                "UPDATE audit_entries SET entry = ?2 WHERE idx = ?1",
-                rusqlite::params![idx, original.replace("\"failed\"", "\"allowed\"")],
-            )?;
-            let bad = v.verify_audit()?;
-            // Put it back: the vault kept with --out still verifies.
-            conn.execute(
-                "UPDATE audit_entries SET entry = ?2 WHERE idx = ?1",
-                rusqlite::params![idx, original],
-            )?;
-            Ok((good, bad))
-        })
-        .context("the vault lock is poisoned")??;
+    let v = state.vault();
+    v.checkpoint()?;
+    let good = v.verify_audit()?;
+    let failed = v
+        .catalog()
+        .audit_entries(0)?
+        .into_iter()
+        .find(|(_, text, _)| text.contains("\"outcome\":\"failed\""))
+        .map(|(idx, _, _)| idx)
+        .context("the audit log records no failed action")?;
+    let original =
+        v.catalog().rewrite_audit_entry(failed, |t| t.replace("\"failed\"", "\"allowed\""))?;
+    let bad = v.verify_audit()?;
+    // Put it back: the vault kept with --out still verifies.
+    v.catalog().rewrite_audit_entry(failed, |_| original)?;
     d.out.line(&format!(
         "  audit log: {} entries, every request included, Ed25519 checkpoints: {} (also via the API); one entry rewritten: {} at entry {}",
         good.entries,

@@ -8,6 +8,7 @@ use mlguard_vault::identity::TotpAlg;
 
 use crate::args::{ServeArgs, TotpAlgArg, VaultArgs};
 use crate::output::Out;
+use crate::pipeline::local;
 use crate::pipeline::open_vault;
 
 pub(crate) fn add_user(
@@ -17,7 +18,7 @@ pub(crate) fn add_user(
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    v.add_user(name, role)?;
+    v.add_user(local(), name, role)?;
     out.line(&format!("added user {name} ({role}); next: `mlguard token create --user {name}`"))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -50,7 +51,7 @@ pub(crate) fn disable_user(
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    v.disable_user(name)?;
+    v.disable_user(local(), name)?;
     out.line(&format!("disabled user {name}: their tokens no longer work"))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -82,7 +83,7 @@ pub(crate) fn create_token(
 ) -> anyhow::Result<ExitCode> {
     let ttl = ttl.map(duration_secs).transpose()?;
     let v = open_vault(vault)?;
-    let (id, token) = v.create_token(user, ttl)?;
+    let (id, token) = v.create_token(local(), user, ttl)?;
     out.line(&token)?;
     errln!(
         "token {id} for {user}{}: shown once, stored only as its SHA-256; revoke with `mlguard token revoke {id}`",
@@ -93,7 +94,7 @@ pub(crate) fn create_token(
 
 pub(crate) fn revoke_token(id: &str, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    v.revoke_token(id)?;
+    v.revoke_token(local(), id)?;
     out.line(&format!("revoked token {id}"))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -109,7 +110,7 @@ pub(crate) fn enroll(
         TotpAlgArg::Sha1 => TotpAlg::Sha1,
         TotpAlgArg::Sha256 => TotpAlg::Sha256,
     };
-    let uri = v.enroll_mfa(user, alg)?;
+    let uri = v.enroll_mfa(local(), user, alg)?;
     show_otpauth(&uri, out)
 }
 

@@ -8,13 +8,20 @@ use anyhow::{Context, bail};
 use mlguard_learn::FitOptions;
 use mlguard_vault::audit::{Event, Outcome};
 use mlguard_vault::identity::Action;
-use mlguard_vault::{ModelRecord, SeedPolicy, TrainRequest, Vault, VaultError, parse_ref};
+use mlguard_vault::{Ctx, ModelRecord, SeedPolicy, TrainRequest, Vault, VaultError, parse_ref};
 
 use crate::args::{IngestArgs, PredictArgs, TrainArgs, VaultArgs};
 use crate::data::load_schema;
 use crate::output::{Out, thousands};
 use crate::vault::secret;
 use mlguard_findings::{TextOptions, render_text};
+
+/// The context of this process's vault operations: the local operating-system user, with
+/// one request id for the invocation (its audit entries share it).
+pub(crate) fn local() -> &'static Ctx {
+    static CX: std::sync::OnceLock<Ctx> = std::sync::OnceLock::new();
+    CX.get_or_init(Ctx::local)
+}
 
 pub(crate) fn open_vault(args: &VaultArgs) -> anyhow::Result<Vault> {
     let store = mlguard_seal::Keystore::open(&args.vault)?;
@@ -57,8 +64,8 @@ pub(crate) fn ingest(a: &IngestArgs, vault: &VaultArgs, out: &mut Out) -> anyhow
         reject_poisoned: a.reject_poisoned,
         ..mlguard_vault::IngestOptions::default()
     };
-    let mut v = open_vault(vault)?;
-    match v.ingest(&a.file, &schema, &a.name, &opts) {
+    let v = open_vault(vault)?;
+    match v.ingest(local(), &a.file, &schema, &a.name, &opts) {
         Ok(d) => {
             let r = &d.record;
             out.line(&format!(
@@ -328,7 +335,7 @@ pub(crate) fn download_dataset(
     let object = format!("{}@{}", d.name, d.version);
     // The vault verifies, decrypts and records the download (the same entry as the
     // server's).
-    let scratch = match v.download_dataset(&d) {
+    let scratch = match v.download_dataset(local(), &d) {
         Ok(f) => f,
         Err(e) => return refused(e, out),
     };
@@ -424,10 +431,10 @@ fn metrics_line(m: &mlguard_learn::Metrics) -> String {
 }
 
 pub(crate) fn train(a: &TrainArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let mut v = open_vault(vault)?;
+    let v = open_vault(vault)?;
     let (result, identical) = if let Some(r) = &a.reproduce {
         let (name, version) = parse_ref(r)?;
-        match v.reproduce(&name, version) {
+        match v.reproduce(local(), &name, version) {
             Ok((m, same)) => (m, Some(same)),
             Err(e) => return refused(e, out),
         }
@@ -443,7 +450,7 @@ pub(crate) fn train(a: &TrainArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::
             name: a.name.clone(),
             accept_flagged: a.accept_flagged,
         };
-        match v.train(&req) {
+        match v.train(local(), &req) {
             Ok(m) => (m, None),
             Err(e) => return refused(e, out),
         }
@@ -524,7 +531,7 @@ pub(crate) fn predict(
             let mut fail = None;
             mlguard_seal::write_atomic_with(path, a.force, |f| {
                 let mut w = io::BufWriter::new(f);
-                match v.predict(&rec, &a.input, &mut w) {
+                match v.predict(local(), &rec, &a.input, &mut w) {
                     Ok(p) => res = Some(p),
                     Err(e) => fail = Some(e),
                 }
@@ -547,7 +554,7 @@ pub(crate) fn predict(
         }
         None => {
             let mut buf = Vec::new();
-            let p = match v.predict(&rec, &a.input, &mut buf) {
+            let p = match v.predict(local(), &rec, &a.input, &mut buf) {
                 Ok(p) => p,
                 Err(e) => return refused(e, out),
             };
@@ -665,6 +672,7 @@ pub(crate) fn verify_model(r: &str, vault: &VaultArgs, out: &mut Out) -> anyhow:
     let loaded = v.load_model(&rec);
     let outcome = if loaded.is_ok() { Outcome::Allowed } else { Outcome::Failed };
     v.record(
+        local(),
         &Event::new(Action::ModelRead, format!("{}@{}", rec.name, rec.version), outcome)
             .op("verify"),
     )?;
@@ -696,12 +704,13 @@ pub(crate) fn export_model(
     let model = match v.shareable_model(&rec) {
         Ok(m) => m,
         Err(e) => {
-            v.record(&Event::new(Action::ModelExport, object, Outcome::Failed))?;
+            v.record(local(), &Event::new(Action::ModelExport, object, Outcome::Failed))?;
             return refused(e, out);
         }
     };
     // Recorded before anything leaves the vault.
     v.record(
+        local(),
         &Event::new(Action::ModelExport, object, Outcome::Allowed)
             .detail(serde_json::json!({"to": dir.display().to_string()})),
     )?;

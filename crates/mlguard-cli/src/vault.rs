@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::args::{RotateArgs, VaultArgs};
 use crate::output::Out;
+use crate::pipeline::local;
 
 /// The secret for a vault unlocked by `method`, from the flags, the environment or a prompt.
 pub(crate) fn secret(
@@ -139,8 +140,8 @@ pub(crate) fn rotate(a: &RotateArgs, args: &VaultArgs, out: &mut Out) -> anyhow:
     let store = Keystore::open(&args.vault)?;
     let secret = secret(args, store.method(), false)?;
     drop(store);
-    let mut vault = mlguard_vault::Vault::open(&args.vault, &secret)?;
-    let r = vault.rotate_keys(&secret, a.rewrap, &a.files)?;
+    let vault = mlguard_vault::Vault::open(&args.vault, &secret)?;
+    let r = vault.rotate_keys(local(), &secret, a.rewrap, &a.files)?;
     out.line(&format!("master key v{} is now active", r.version))?;
     if !a.rewrap {
         out.line("earlier versions still open older artifacts; `mlguard keys rotate --rewrap` moves them all to the newest key")?;

@@ -47,8 +47,8 @@ pub(crate) async fn add_user(
         );
     };
     blocking(move || {
-        s.guarded("/v1/admin/users", &headers, Action::UserManage, &u.name, |v, _| {
-            v.add_user(&u.name, &u.role)?;
+        s.guarded("/v1/admin/users", &headers, Action::UserManage, &u.name, |v, cx| {
+            v.add_user(cx, &u.name, &u.role)?;
             Ok(created(json!({"name": u.name, "role": u.role})))
         })
     })
@@ -62,8 +62,8 @@ pub(crate) async fn disable_user(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/admin/users/{name}/disable", &headers, Action::UserManage, &name, |v, _| {
-            v.disable_user(&name)?;
+        s.guarded("/v1/admin/users/{name}/disable", &headers, Action::UserManage, &name, |v, cx| {
+            v.disable_user(cx, &name)?;
             Ok(json_ok(json!({"name": name, "disabled": true})))
         })
     })
@@ -103,8 +103,8 @@ pub(crate) async fn enroll_mfa(
         }
     };
     blocking(move || {
-        s.guarded("/v1/admin/users/{name}/mfa", &headers, Action::UserManage, &name, |v, _| {
-            let uri = v.enroll_mfa(&name, alg)?;
+        s.guarded("/v1/admin/users/{name}/mfa", &headers, Action::UserManage, &name, |v, cx| {
+            let uri = v.enroll_mfa(cx, &name, alg)?;
             Ok(created(json!({"name": name, "otpauth": uri.as_str()})))
         })
     })
@@ -146,8 +146,8 @@ pub(crate) async fn create_token(
         }
     };
     blocking(move || {
-        s.guarded("/v1/admin/tokens", &headers, Action::TokenManage, &t.user, |v, _| {
-            let (id, token) = v.create_token(&t.user, t.ttl_secs)?;
+        s.guarded("/v1/admin/tokens", &headers, Action::TokenManage, &t.user, |v, cx| {
+            let (id, token) = v.create_token(cx, &t.user, t.ttl_secs)?;
             Ok(created(json!({"id": id, "user": t.user, "token": token.as_str()})))
         })
     })
@@ -161,8 +161,8 @@ pub(crate) async fn revoke_token(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/admin/tokens/{id}", &headers, Action::TokenManage, &id, |v, _| {
-            v.revoke_token(&id)?;
+        s.guarded("/v1/admin/tokens/{id}", &headers, Action::TokenManage, &id, |v, cx| {
+            v.revoke_token(cx, &id)?;
             Ok(json_ok(json!({"id": id, "revoked": true})))
         })
     })
@@ -197,8 +197,8 @@ pub(crate) async fn put_roles(
         }
     };
     blocking(move || {
-        s.guarded("/v1/admin/roles", &headers, Action::RoleManage, "policy.json", |v, _| {
-            v.set_policy(&p)?;
+        s.guarded("/v1/admin/roles", &headers, Action::RoleManage, "policy.json", |v, cx| {
+            v.set_policy(cx, &p)?;
             Ok(json_ok(serde_json::to_value(&p).unwrap_or_default()))
         })
     })

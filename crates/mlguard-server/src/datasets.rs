@@ -174,7 +174,7 @@ pub(crate) async fn upload(
         st.allow(ROUTE, &headers, Action::DatasetIngest, &n, |v, _| v.scratch("upload"))
     })
     .await;
-    let (who, id, file) = match allowed {
+    let (cx, file) = match allowed {
         Some(Ok(x)) => x,
         Some(Err(r)) => {
             discard(request.into_body()).await;
@@ -188,18 +188,19 @@ pub(crate) async fn upload(
     };
     let received = receive(&mut multipart, file).await;
     blocking(move || {
-        s.as_allowed(ROUTE, &who, &id, |v| {
+        s.as_allowed(ROUTE, &cx, |v, cx| {
             let up = match received {
                 Ok(up) => up,
                 Err((status, why)) => {
                     v.record(
+                        cx,
                         &Event::new(Action::DatasetIngest, &name, Outcome::Failed)
                             .detail(json!({"reason": format!("upload: {why}")})),
                     )?;
                     return Ok(error(status, "bad_upload", why));
                 }
             };
-            match v.ingest(up.file.path(), &up.schema, &name, &up.options) {
+            match v.ingest(cx, up.file.path(), &up.schema, &name, &up.options) {
                 Ok(d) => Ok((
                     StatusCode::CREATED,
                     axum::Json(json!({
@@ -307,20 +308,16 @@ pub(crate) async fn download(
         // Which action this is depends on the version, so the version is pinned first
         // (versions never change); an unknown one is decided as a plain read (and is then
         // not found).
-        let (pinned, raw) = st
-            .with_vault(|v| {
-                parse_ref(&name)
-                    .and_then(|(n, ver)| v.catalog().dataset(&n, ver))
-                    .map(|d| (format!("{}@{}", d.name, d.version), kept_pii(&d.report)))
-            })
-            .and_then(Result::ok)
-            .unwrap_or_else(|| (name.clone(), false));
+        let (pinned, raw) = parse_ref(&name)
+            .and_then(|(n, ver)| st.vault().catalog().dataset(&n, ver))
+            .map(|d| (format!("{}@{}", d.name, d.version), kept_pii(&d.report)))
+            .unwrap_or_else(|_| (name.clone(), false));
         let action = if raw { Action::DatasetReadRaw } else { Action::DatasetRead };
         let mut file = None;
-        let response = st.guarded(ROUTE, &headers, action, &pinned, |v, _| {
+        let response = st.guarded(ROUTE, &headers, action, &pinned, |v, cx| {
             let (n, version) = parse_ref(&pinned)?;
             let d = v.catalog().dataset(&n, version)?;
-            let f = v.download_dataset(&d)?;
+            let f = v.download_dataset(cx, &d)?;
             file = Some((f, d.size, format!("{}-{}.csv", d.name, d.version)));
             Ok(StatusCode::OK.into_response())
         });

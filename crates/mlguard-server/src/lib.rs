@@ -24,8 +24,8 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
-use mlguard_vault::identity::{Action, AuthError, Principal};
-use mlguard_vault::{ServingModel, Vault, VaultError, parse_ref};
+use mlguard_vault::identity::{Action, AuthError};
+use mlguard_vault::{Actor, Ctx, ServingModel, Vault, VaultError, parse_ref};
 use serde_json::{Value, json};
 
 mod admin;
@@ -62,81 +62,36 @@ struct Metrics {
     rejected_rows: AtomicU64,
 }
 
-/// Group commit: requests commit their audit entries without waiting for an fsync, then
-/// wait here until one fsync of the write-ahead log covers their commit. Whoever finds no
-/// fsync running starts one for every commit made so far; the others wait for it.
-struct Durability {
-    wal: std::path::PathBuf,
-    /// Commits made (counted under the vault lock, after each request's last commit).
-    committed: AtomicU64,
-    /// (commits known durable, an fsync running)
-    state: Mutex<(u64, bool)>,
-    done: std::sync::Condvar,
-}
-
-impl Durability {
-    fn wait(&self, seq: u64) -> std::io::Result<()> {
-        let poisoned = || std::io::Error::other("the durability lock is poisoned");
-        let mut st = self.state.lock().map_err(|_| poisoned())?;
-        loop {
-            if st.0 >= seq {
-                return Ok(());
-            }
-            if st.1 {
-                st = self.done.wait(st).map_err(|_| poisoned())?;
-                continue;
-            }
-            st.1 = true;
-            let target = self.committed.load(Ordering::SeqCst);
-            drop(st);
-            let synced = std::fs::File::open(&self.wal).and_then(|f| f.sync_data());
-            st = self.state.lock().map_err(|_| poisoned())?;
-            st.1 = false;
-            if synced.is_ok() {
-                st.0 = st.0.max(target);
-            }
-            self.done.notify_all();
-            synced?;
-        }
-    }
-}
-
-/// What the handlers share: the vault (one writer at a time) and the models loaded so far.
+/// What the handlers share: the vault (shared, no lock around it: each request carries
+/// its own context, and the vault serialises what must be serialised inside) and the
+/// models loaded so far.
 pub struct AppState {
-    vault: Mutex<Vault>,
+    vault: Vault,
     models: Mutex<HashMap<String, Arc<ServingModel>>>,
     metrics: Metrics,
-    durability: Durability,
 }
 
 impl AppState {
-    /// Serves `vault`, with group commit of its audit log.
+    /// Serves `vault`, with group commit of its audit log: a request's audit entries are
+    /// made durable by one fsync shared with the requests committed at the same time, and
+    /// nothing is released before.
     pub fn new(vault: Vault) -> Result<Arc<AppState>, VaultError> {
-        let wal = vault.use_group_commit()?;
+        vault.use_group_commit()?;
         Ok(Arc::new(AppState {
-            vault: Mutex::new(vault),
+            vault,
             models: Mutex::new(HashMap::new()),
             metrics: Metrics::default(),
-            durability: Durability {
-                wal,
-                committed: AtomicU64::new(0),
-                state: Mutex::new((0, false)),
-                done: std::sync::Condvar::new(),
-            },
         }))
     }
 
-    /// Runs `f` with the vault (None if its lock is poisoned).
-    pub fn with_vault<T>(&self, f: impl FnOnce(&Vault) -> T) -> Option<T> {
-        self.vault.lock().ok().map(|v| f(&v))
+    /// The vault served.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
     }
 
     /// Signs a checkpoint of the audit log (on shutdown).
     pub fn checkpoint(&self) -> Result<Option<u64>, VaultError> {
-        self.vault
-            .lock()
-            .map_err(|_| VaultError::Internal("the vault lock is poisoned".into()))?
-            .checkpoint()
+        self.vault.checkpoint()
     }
 }
 
@@ -168,6 +123,7 @@ fn vault_error(e: &VaultError) -> Response {
             error(StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable", e.to_string())
         }
         VaultError::NotFound(_) => error(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+        VaultError::Conflict(_) => error(StatusCode::CONFLICT, "conflict", e.to_string()),
         VaultError::Refused(_) | VaultError::Invalid(_) | VaultError::Poisoned(_) => {
             error(StatusCode::UNPROCESSABLE_ENTITY, "refused", e.to_string())
         }
@@ -202,97 +158,73 @@ fn request_id(headers: &HeaderMap) -> String {
 }
 
 impl AppState {
-    /// Authenticates, authorises (recording the decision) and runs `op` under the vault
-    /// lock. `op` gets the vault and who asked.
+    /// Authenticates, authorises (recording the decision) and runs `op`, which gets the
+    /// vault and the request's context (who asked, the request id).
     fn guarded(
         &self,
         route: &str,
         headers: &HeaderMap,
         action: Action,
         object: &str,
-        op: impl FnOnce(&mut Vault, &Principal) -> Result<Response, VaultError>,
+        op: impl FnOnce(&Vault, &Ctx) -> Result<Response, VaultError>,
     ) -> Response {
         self.guarded_split(route, headers, action, object, op, Ok)
     }
 
-    /// As [`AppState::guarded`], in two parts: `locked` runs under the vault lock (what
-    /// needs the vault), `unlocked` after the lock is released and the request's audit
-    /// entries are durable (pure computation, such as predictions).
+    /// As [`AppState::guarded`], in two parts: `recorded` does what is recorded in the
+    /// audit log, `released` runs once those entries are durable (pure computation, such
+    /// as predictions, and the response).
     fn guarded_split<T>(
         &self,
         route: &str,
         headers: &HeaderMap,
         action: Action,
         object: &str,
-        locked: impl FnOnce(&mut Vault, &Principal) -> Result<T, VaultError>,
-        unlocked: impl FnOnce(T) -> Result<Response, VaultError>,
+        recorded: impl FnOnce(&Vault, &Ctx) -> Result<T, VaultError>,
+        released: impl FnOnce(T) -> Result<Response, VaultError>,
     ) -> Response {
-        let id = request_id(headers);
-        let (result, seq) = self.decide(headers, action, object, &id, locked);
-        let response = match self.settle(result, seq) {
-            Ok(t) => unlocked(t).unwrap_or_else(|e| vault_error(&e)),
+        let cx = Ctx::new(Actor::Anonymous, request_id(headers));
+        let result = self.decide(headers, action, object, &cx, |v, cx| recorded(v, cx));
+        let response = match self.settle(result) {
+            Ok(t) => released(t).unwrap_or_else(|e| vault_error(&e)),
             Err(refusal) => refusal,
         };
-        self.stamp(route, &id, response)
+        self.stamp(route, cx.request_id(), response)
     }
 
     /// The first half of a streaming request (an upload): authenticates, authorises
-    /// (recorded and durable) and runs `op` under the vault lock before a byte of the body
-    /// is read. Returns who asked, the request id and what `op` made, or the response that
-    /// refuses.
+    /// (recorded and durable) and runs `op` before a byte of the body is read. Returns the
+    /// request's context (who asked) and what `op` made, or the response that refuses.
     fn allow<T>(
         &self,
         route: &str,
         headers: &HeaderMap,
         action: Action,
         object: &str,
-        op: impl FnOnce(&mut Vault, &Principal) -> Result<T, VaultError>,
-    ) -> Result<(Principal, String, T), Response> {
-        let id = request_id(headers);
-        let (result, seq) =
-            self.decide(headers, action, object, &id, |v, who| Ok((who.clone(), op(v, who)?)));
-        match self.settle(result, seq) {
-            Ok((who, t)) => Ok((who, id, t)),
-            Err(refusal) => Err(self.stamp(route, &id, refusal)),
-        }
+        op: impl FnOnce(&Vault, &Ctx) -> Result<T, VaultError>,
+    ) -> Result<(Ctx, T), Response> {
+        let cx = Ctx::new(Actor::Anonymous, request_id(headers));
+        let result =
+            self.decide(headers, action, object, &cx, |v, cx| Ok((cx.clone(), op(v, cx)?)));
+        self.settle(result).map_err(|refusal| self.stamp(route, cx.request_id(), refusal))
     }
 
-    /// The second half: runs `op` under the vault lock as `who` (already allowed by
+    /// The second half: runs `op` in the context `cx` (already allowed by
     /// [`AppState::allow`]), and releases its response once its audit entries are durable.
     fn as_allowed(
         &self,
         route: &str,
-        who: &Principal,
-        id: &str,
-        op: impl FnOnce(&mut Vault) -> Result<Response, VaultError>,
+        cx: &Ctx,
+        op: impl FnOnce(&Vault, &Ctx) -> Result<Response, VaultError>,
     ) -> Response {
-        let (result, seq) = self.under_lock(|vault| {
-            vault.set_request_id(id);
-            vault.set_actor(&who.user);
-            op(vault).map_err(|e| vault_error(&e))
-        });
-        let response = self.settle(result, seq).unwrap_or_else(|r| r);
-        self.stamp(route, id, response)
-    }
-
-    /// Runs `f` under the vault lock and numbers its commits for [`Durability::wait`]
-    /// (counted under the lock, after the last of them).
-    fn under_lock<T>(
-        &self,
-        f: impl FnOnce(&mut Vault) -> Result<T, Response>,
-    ) -> (Result<T, Response>, u64) {
-        let Ok(mut vault) = self.vault.lock() else {
-            let e =
-                error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the vault lock is poisoned");
-            return (Err(e), 0);
-        };
-        let result = f(&mut vault);
-        (result, self.durability.committed.fetch_add(1, Ordering::SeqCst) + 1)
+        let result = op(&self.vault, cx).map_err(|e| vault_error(&e));
+        let response = self.settle(result).unwrap_or_else(|r| r);
+        self.stamp(route, cx.request_id(), response)
     }
 
     /// Waits until the request's audit entries are durable: nothing is released before.
-    fn settle<T>(&self, result: Result<T, Response>, seq: u64) -> Result<T, Response> {
-        match self.durability.wait(seq) {
+    fn settle<T>(&self, result: Result<T, Response>) -> Result<T, Response> {
+        match self.vault.sync() {
             Ok(()) => result,
             Err(e) => Err(error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -318,22 +250,10 @@ impl AppState {
         headers: &HeaderMap,
         action: Action,
         object: &str,
-        id: &str,
-        op: impl FnOnce(&mut Vault, &Principal) -> Result<T, VaultError>,
-    ) -> (Result<T, Response>, u64) {
-        self.under_lock(|vault| Self::decide_locked(vault, headers, action, object, id, op))
-    }
-
-    fn decide_locked<T>(
-        vault: &mut Vault,
-        headers: &HeaderMap,
-        action: Action,
-        object: &str,
-        id: &str,
-        op: impl FnOnce(&mut Vault, &Principal) -> Result<T, VaultError>,
+        cx: &Ctx,
+        op: impl FnOnce(&Vault, &Ctx) -> Result<T, VaultError>,
     ) -> Result<T, Response> {
-        vault.set_request_id(id);
-        vault.set_actor("anonymous");
+        let vault = &self.vault;
         let token = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -349,19 +269,20 @@ impl AppState {
                     mlguard_vault::audit::Outcome::Denied,
                 )
                 .detail(json!({"reason": e.to_string()}));
-                if let Err(e) = vault.record(&event) {
+                if let Err(e) = vault.record(cx, &event) {
                     return Err(vault_error(&e));
                 }
                 return Err(auth_error(&e));
             }
             Ok(Ok(who)) => who,
         };
-        vault.set_actor(&who.user);
+        let cx = cx.as_actor(Actor::Token(who.clone()));
         let totp = headers.get("x-mlguard-totp").and_then(|v| v.to_str().ok());
-        match vault.authorize(&who, action, object, totp, mlguard_vault::identity::now_secs()) {
+        match vault.authorize(&cx, &who, action, object, totp, mlguard_vault::identity::now_secs())
+        {
             Err(e) => Err(vault_error(&e)),
             Ok(Err(e)) => Err(auth_error(&e)),
-            Ok(Ok(())) => op(vault, &who).map_err(|e| vault_error(&e)),
+            Ok(Ok(())) => op(vault, &cx).map_err(|e| vault_error(&e)),
         }
     }
 
@@ -383,7 +304,7 @@ impl AppState {
     }
 }
 
-/// Runs blocking work (the vault lock, SQLite, fsync) off the async workers.
+/// Runs blocking work (SQLite, fsync, decryption) off the async workers.
 async fn blocking(f: impl FnOnce() -> Response + Send + 'static) -> Response {
     blocking_value(f).await.unwrap_or_else(stopped)
 }
@@ -431,9 +352,7 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
             v.load(Ordering::Relaxed)
         ));
     }
-    if let Ok(v) = s.vault.lock()
-        && let Ok(n) = v.catalog().audit_len()
-    {
+    if let Ok(n) = s.vault.catalog().audit_len() {
         text.push_str(&format!(
             "# HELP mlguard_audit_entries Entries in the audit log.\n# TYPE mlguard_audit_entries gauge\nmlguard_audit_entries {n}\n"
         ));
@@ -732,23 +651,26 @@ async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
         );
     };
     blocking(move || {
-        s.guarded("/v1/models/train", &headers, Action::ModelTrain, &t.dataset, |v, _| {
+        s.guarded("/v1/models/train", &headers, Action::ModelTrain, &t.dataset, |v, cx| {
             let (dataset, version) = parse_ref(&t.dataset)?;
             let defaults = mlguard_learn::FitOptions::default();
-            let m = v.train(&mlguard_vault::TrainRequest {
-                dataset,
-                version,
-                target: t.target.clone(),
-                test_size: t.test_size.unwrap_or(0.2),
-                fit: mlguard_learn::FitOptions {
-                    l2: t.l2.unwrap_or(defaults.l2),
-                    max_iter: t.max_iter.unwrap_or(defaults.max_iter),
-                    ..defaults
+            let m = v.train(
+                cx,
+                &mlguard_vault::TrainRequest {
+                    dataset,
+                    version,
+                    target: t.target.clone(),
+                    test_size: t.test_size.unwrap_or(0.2),
+                    fit: mlguard_learn::FitOptions {
+                        l2: t.l2.unwrap_or(defaults.l2),
+                        max_iter: t.max_iter.unwrap_or(defaults.max_iter),
+                        ..defaults
+                    },
+                    seed: mlguard_vault::SeedPolicy::Secure,
+                    name: t.name.clone(),
+                    accept_flagged: t.accept_flagged.unwrap_or(false),
                 },
-                seed: mlguard_vault::SeedPolicy::Secure,
-                name: t.name.clone(),
-                accept_flagged: t.accept_flagged.unwrap_or(false),
-            })?;
+            )?;
             Ok((
                 StatusCode::CREATED,
                 axum::Json(json!({

@@ -19,7 +19,7 @@ fn totp_now(secret: &[u8]) -> String {
 fn setup(dir: &std::path::Path) -> (Vault, [String; 3], Vec<u8>, Value) {
     let key = dir.join("key");
     Keystore::init(&dir.join("v"), &Secret::create_key_file(&key).expect("key")).expect("init");
-    let mut vault =
+    let vault =
         Vault::open(&dir.join("v"), &Secret::from_key_file(&key).expect("key")).expect("open");
     let mut csv = Vec::new();
     synth::write_user_data(&mut csv, 2000, 5).expect("data");
@@ -32,18 +32,23 @@ fn setup(dir: &std::path::Path) -> (Vault, [String; 3], Vec<u8>, Value) {
     let data = dir.join("users.csv");
     std::fs::write(&data, &csv).expect("write");
     std::fs::write(dir.join("schema.json"), schema.to_json().to_string()).expect("schema");
-    vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
     vault
-        .train(&TrainRequest {
-            dataset: "users".into(),
-            version: None,
-            target: None,
-            test_size: 0.2,
-            fit: mlguard_learn::FitOptions::default(),
-            seed: SeedPolicy::Fixed(1),
-            name: Some("churn".into()),
-            accept_flagged: false,
-        })
+        .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
+        .expect("ingest");
+    vault
+        .train(
+            &mlguard_vault::Ctx::local(),
+            &TrainRequest {
+                dataset: "users".into(),
+                version: None,
+                target: None,
+                test_size: 0.2,
+                fit: mlguard_learn::FitOptions::default(),
+                seed: SeedPolicy::Fixed(1),
+                name: Some("churn".into()),
+                accept_flagged: false,
+            },
+        )
         .expect("train");
     // One row of the file as JSON, for predictions.
     let text = String::from_utf8(csv).expect("utf-8");
@@ -61,12 +66,19 @@ fn setup(dir: &std::path::Path) -> (Vault, [String; 3], Vec<u8>, Value) {
     let mut secret = Vec::new();
     for (user, role) in [("carol", "model-consumer"), ("sam", "data-scientist"), ("ada", "auditor")]
     {
-        vault.add_user(user, role).expect("user");
+        vault.add_user(&mlguard_vault::Ctx::local(), user, role).expect("user");
         if user == "sam" {
-            let uri = vault.enroll_mfa(user, TotpAlg::Sha1).expect("mfa");
+            let uri =
+                vault.enroll_mfa(&mlguard_vault::Ctx::local(), user, TotpAlg::Sha1).expect("mfa");
             secret = otpauth_secret(&uri).expect("secret");
         }
-        tokens.push(vault.create_token(user, None).expect("token").1.to_string());
+        tokens.push(
+            vault
+                .create_token(&mlguard_vault::Ctx::local(), user, None)
+                .expect("token")
+                .1
+                .to_string(),
+        );
     }
     let tokens: [String; 3] = tokens.try_into().expect("three");
     (vault, tokens, secret, Value::Object(row))
@@ -301,8 +313,11 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
     let mut tokens = Vec::new();
     for role in mlguard_vault::identity::ROLES {
         let user = format!("m-{role}");
-        vault.add_user(&user, role).expect("user");
-        tokens.push((role.to_string(), vault.create_token(&user, None).expect("token").1));
+        vault.add_user(&mlguard_vault::Ctx::local(), &user, role).expect("user");
+        tokens.push((
+            role.to_string(),
+            vault.create_token(&mlguard_vault::Ctx::local(), &user, None).expect("token").1,
+        ));
     }
     let cert = Certificate::self_signed().expect("certificate");
     let state = AppState::new(vault).expect("state");
@@ -329,14 +344,14 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
                 }
                 let n = checked;
                 // Objects for the request: a user to disable or enroll, a token to revoke.
-                let (target, target_token) = state
-                    .with_vault(|v| {
-                        let t = format!("t-{n}");
-                        v.add_user(&t, "auditor").expect("target");
-                        let id = v.create_token(&t, None).expect("token").0;
-                        (t, id)
-                    })
-                    .expect("vault");
+                let (target, target_token) = {
+                    let v = state.vault();
+                    let t = format!("t-{n}");
+                    v.add_user(&mlguard_vault::Ctx::local(), &t, "auditor").expect("target");
+                    let id =
+                        v.create_token(&mlguard_vault::Ctx::local(), &t, None).expect("token").0;
+                    (t, id)
+                };
                 let name = if path.starts_with("/v1/datasets") { "users" } else { "churn" };
                 let mut path = path
                     .replace("{name}", if path.contains("/admin/") { &target } else { name })
@@ -347,15 +362,20 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
                 }
                 // With a code: a fresh user of the role, so each code is its user's first.
                 let (token, code) = if with_code {
-                    state
-                        .with_vault(|v| {
-                            let u = format!("c-{n}");
-                            v.add_user(&u, role).expect("user");
-                            let uri = v.enroll_mfa(&u, TotpAlg::Sha1).expect("mfa");
-                            let t = v.create_token(&u, None).expect("token").1.to_string();
-                            (t, Some(totp_now(&otpauth_secret(&uri).expect("secret"))))
-                        })
-                        .expect("vault")
+                    {
+                        let v = state.vault();
+                        let u = format!("c-{n}");
+                        v.add_user(&mlguard_vault::Ctx::local(), &u, role).expect("user");
+                        let uri = v
+                            .enroll_mfa(&mlguard_vault::Ctx::local(), &u, TotpAlg::Sha1)
+                            .expect("mfa");
+                        let t = v
+                            .create_token(&mlguard_vault::Ctx::local(), &u, None)
+                            .expect("token")
+                            .1
+                            .to_string();
+                        (t, Some(totp_now(&otpauth_secret(&uri).expect("secret"))))
+                    }
                 } else {
                     (token.to_string(), None)
                 };
@@ -403,7 +423,7 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
     }
     let protected = ROUTES.iter().filter(|r| r.2.is_some()).count();
     assert!(checked > 5 * protected, "{checked} requests for {protected} routes");
-    let ok = state.with_vault(|v| v.verify_audit().expect("verify").ok()).expect("vault");
+    let ok = state.vault().verify_audit().expect("verify").ok();
     assert!(ok, "the log verifies after the matrix");
     server.stop().await.expect("serve");
 }
@@ -419,9 +439,19 @@ async fn datasets_tokens_policy_and_proofs_over_https() {
     let (vault, [_, scientist, auditor], sam_secret, _) = setup(dir.path());
     let mut stewards = Vec::new();
     for user in ["sue", "admin"] {
-        vault.add_user(user, if user == "sue" { "data-steward" } else { "admin" }).expect("user");
-        let uri = vault.enroll_mfa(user, TotpAlg::Sha1).expect("mfa");
-        let token = vault.create_token(user, None).expect("token").1.to_string();
+        vault
+            .add_user(
+                &mlguard_vault::Ctx::local(),
+                user,
+                if user == "sue" { "data-steward" } else { "admin" },
+            )
+            .expect("user");
+        let uri = vault.enroll_mfa(&mlguard_vault::Ctx::local(), user, TotpAlg::Sha1).expect("mfa");
+        let token = vault
+            .create_token(&mlguard_vault::Ctx::local(), user, None)
+            .expect("token")
+            .1
+            .to_string();
         stewards.push((token, otpauth_secret(&uri).expect("secret")));
     }
     let [(steward, steward_secret), (admin, admin_secret)]: [(String, Vec<u8>); 2] =
@@ -608,15 +638,18 @@ async fn datasets_tokens_policy_and_proofs_over_https() {
 
     // A policy with an unknown role is refused, and the policy is unchanged. (A second
     // admin: a user's codes are single use, two per 30 s at most.)
-    let (admin2, code) = state
-        .with_vault(|v| {
-            v.add_user("admin2", "admin").expect("user");
-            let uri = v.enroll_mfa("admin2", TotpAlg::Sha1).expect("mfa");
-            let t = v.create_token("admin2", None).expect("token").1.to_string();
-            (t, totp_now(&otpauth_secret(&uri).expect("secret")))
-        })
-        .expect("vault");
-    let before = state.with_vault(|v| (*v.policy().expect("policy")).clone()).expect("vault");
+    let (admin2, code) = {
+        let v = state.vault();
+        v.add_user(&mlguard_vault::Ctx::local(), "admin2", "admin").expect("user");
+        let uri = v.enroll_mfa(&mlguard_vault::Ctx::local(), "admin2", TotpAlg::Sha1).expect("mfa");
+        let t = v
+            .create_token(&mlguard_vault::Ctx::local(), "admin2", None)
+            .expect("token")
+            .1
+            .to_string();
+        (t, totp_now(&otpauth_secret(&uri).expect("secret")))
+    };
+    let before = (*state.vault().policy().expect("policy")).clone();
     let r = client
         .put(url("/v1/admin/roles"))
         .header("authorization", bearer(&admin2))
@@ -627,7 +660,7 @@ async fn datasets_tokens_policy_and_proofs_over_https() {
         .expect("send");
     assert_eq!(r.status(), 422);
     assert!(r.text().await.expect("text").contains("unknown role"));
-    assert_eq!(state.with_vault(|v| (*v.policy().expect("policy")).clone()), Some(before));
+    assert_eq!((*state.vault().policy().expect("policy")).clone(), before);
 
     // A consistency proof from an early tree size to the latest checkpoint verifies.
     let v: Value = client
@@ -667,9 +700,7 @@ async fn datasets_tokens_policy_and_proofs_over_https() {
 
     // An internal failure (the object file gone) is a 500 that names no server path: the
     // details are in the server's log.
-    let object = state
-        .with_vault(|v| v.catalog().dataset("users", Some(1)).expect("record").object)
-        .expect("vault");
+    let object = state.vault().catalog().dataset("users", Some(1)).expect("record").object;
     std::fs::remove_file(dir.path().join("v/objects").join(&object)).expect("remove");
     let r = client
         .get(url("/v1/datasets/users@1/data"))

@@ -22,13 +22,13 @@ use std::path::Path;
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::hmac;
-use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::VaultError;
 use crate::audit::{Event, Outcome};
+use crate::context::Ctx;
 use crate::pipeline::Vault;
 
 /// Wrong TOTP codes through one token before its second factor is locked.
@@ -432,13 +432,9 @@ pub enum AuthError {
     MfaLocked(i64),
 }
 
-fn sql(e: rusqlite::Error) -> VaultError {
-    VaultError::Catalog(e.to_string())
-}
-
 impl Vault {
     /// Adds a user with a role (recorded).
-    pub fn add_user(&self, name: &str, role: &str) -> Result<(), VaultError> {
+    pub fn add_user(&self, cx: &Ctx, name: &str, role: &str) -> Result<(), VaultError> {
         if !ROLES.contains(&role) {
             return Err(VaultError::Refused(format!(
                 "unknown role {role:?}; roles: {}",
@@ -453,142 +449,71 @@ impl Vault {
                 "{name:?} is not a valid user name (1-64 letters, digits, - _ .)"
             )));
         }
-        self.record(
-            &Event::new(Action::UserManage, name, Outcome::Allowed)
-                .op("add")
-                .detail(json!({"role": role})),
-        )?;
-        self.catalog()
-            .connection()
-            .execute(
-                "INSERT INTO users (name, role, created) VALUES (?1, ?2, ?3)",
-                params![name, role, mlguard_seal::now_rfc3339()],
-            )
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _)
-                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    VaultError::Refused(format!("user {name} exists"))
-                }
-                e => sql(e),
-            })?;
-        Ok(())
+        let event = Event::new(Action::UserManage, name, Outcome::Allowed)
+            .op("add")
+            .detail(json!({"role": role}));
+        self.recorded(cx, &event, |audit| {
+            self.catalog().add_user(name, role, &mlguard_seal::now_rfc3339(), audit)
+        })
     }
 
     /// Every user, by name.
     pub fn users(&self) -> Result<Vec<User>, VaultError> {
-        let conn = self.catalog().connection();
-        let mut st = conn
-            .prepare("SELECT name, role, disabled, mfa_secret IS NOT NULL, created FROM users ORDER BY name")
-            .map_err(sql)?;
-        let rows = st
-            .query_map([], |r| {
-                Ok(User {
-                    name: r.get(0)?,
-                    role: r.get(1)?,
-                    disabled: r.get::<_, i64>(2)? != 0,
-                    mfa: r.get(3)?,
-                    created: r.get(4)?,
-                })
-            })
-            .map_err(sql)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+        self.catalog().users()
     }
 
     /// Disables a user: their tokens stop working (recorded).
-    pub fn disable_user(&self, name: &str) -> Result<(), VaultError> {
-        self.record(&Event::new(Action::UserManage, name, Outcome::Allowed).op("disable"))?;
-        let n = self
-            .catalog()
-            .connection()
-            .execute("UPDATE users SET disabled = 1 WHERE name = ?1", params![name])
-            .map_err(sql)?;
-        if n == 0 {
-            return Err(VaultError::NotFound(format!("user {name}")));
-        }
-        Ok(())
+    pub fn disable_user(&self, cx: &Ctx, name: &str) -> Result<(), VaultError> {
+        let event = Event::new(Action::UserManage, name, Outcome::Allowed).op("disable");
+        self.recorded(cx, &event, |audit| self.catalog().disable_user(name, audit))
     }
 
     /// Creates a token for `user`, valid for `ttl_secs` (forever when `None`). Returns its
     /// id and the token itself, which is shown once and stored only as its SHA-256.
     pub fn create_token(
         &self,
+        cx: &Ctx,
         user: &str,
         ttl_secs: Option<i64>,
     ) -> Result<(String, Zeroizing<String>), VaultError> {
-        let exists: Option<i64> = self
-            .catalog()
-            .connection()
-            .query_row("SELECT disabled FROM users WHERE name = ?1", params![user], |r| r.get(0))
-            .optional()
-            .map_err(sql)?;
-        match exists {
+        match self.catalog().user_disabled(user)? {
             None => return Err(VaultError::NotFound(format!("user {user}"))),
-            Some(1) => return Err(VaultError::Refused(format!("user {user} is disabled"))),
-            Some(_) => {}
+            Some(true) => return Err(VaultError::Refused(format!("user {user} is disabled"))),
+            Some(false) => {}
         }
         let id = mlguard_seal::hex(&mlguard_seal::random::<6>()?);
         let secret = Zeroizing::new(mlguard_seal::random::<32>()?);
         let token = Zeroizing::new(format!("mlg_{id}_{}", mlguard_seal::hex(&secret[..])));
         let expires = ttl_secs.map(|t| now_secs().saturating_add(t));
-        self.record(
-            &Event::new(Action::TokenManage, &id, Outcome::Allowed)
-                .op("create")
-                .detail(json!({"user": user, "expires": expires})),
-        )?;
-        self.catalog()
-            .connection()
-            .execute(
-                "INSERT INTO tokens (id, user, hash, created, expires) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, user, sha256_hex(&token), mlguard_seal::now_rfc3339(), expires],
-            )
-            .map_err(sql)?;
+        let event = Event::new(Action::TokenManage, &id, Outcome::Allowed)
+            .op("create")
+            .detail(json!({"user": user, "expires": expires}));
+        self.recorded(cx, &event, |audit| {
+            let created = mlguard_seal::now_rfc3339();
+            self.catalog().add_token(&id, user, &sha256_hex(&token), &created, expires, audit)
+        })?;
         Ok((id, token))
     }
 
     /// Revokes a token (recorded).
-    pub fn revoke_token(&self, id: &str) -> Result<(), VaultError> {
-        self.record(&Event::new(Action::TokenManage, id, Outcome::Allowed).op("revoke"))?;
-        let n = self
-            .catalog()
-            .connection()
-            .execute("UPDATE tokens SET revoked = 1 WHERE id = ?1", params![id])
-            .map_err(sql)?;
-        if n == 0 {
-            return Err(VaultError::NotFound(format!("token {id}")));
-        }
-        Ok(())
+    pub fn revoke_token(&self, cx: &Ctx, id: &str) -> Result<(), VaultError> {
+        let event = Event::new(Action::TokenManage, id, Outcome::Allowed).op("revoke");
+        self.recorded(cx, &event, |audit| self.catalog().revoke_token(id, audit))
     }
 
     /// Every token (never the token itself): id, user, created, expires (Unix seconds),
     /// revoked.
     pub fn tokens(&self) -> Result<Vec<TokenInfo>, VaultError> {
-        let conn = self.catalog().connection();
-        let mut st = conn
-            .prepare(
-                "SELECT id, user, created, expires, revoked FROM tokens ORDER BY user, created",
-            )
-            .map_err(sql)?;
-        let rows = st
-            .query_map([], |r| {
-                Ok(TokenInfo {
-                    id: r.get(0)?,
-                    user: r.get(1)?,
-                    created: r.get(2)?,
-                    expires: r.get(3)?,
-                    revoked: r.get::<_, i64>(4)? != 0,
-                })
-            })
-            .map_err(sql)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+        self.catalog().tokens()
     }
 
     /// Replaces the policy (`policy.json`) after checking it (recorded with its digest).
-    pub fn set_policy(&self, policy: &Policy) -> Result<(), VaultError> {
+    pub fn set_policy(&self, cx: &Ctx, policy: &Policy) -> Result<(), VaultError> {
         policy.check().map_err(VaultError::Refused)?;
         let text = serde_json::to_string_pretty(policy)
             .map_err(|e| VaultError::Internal(e.to_string()))?;
         self.record(
+            cx,
             &Event::new(Action::RoleManage, "policy.json", Outcome::Allowed)
                 .op("update")
                 .detail(json!({"sha256": sha256_hex(&text)})),
@@ -606,52 +531,34 @@ impl Vault {
         let Some(id) = token.strip_prefix("mlg_").and_then(|t| t.split('_').next()) else {
             return Ok(Err(AuthError::BadToken));
         };
-        let row: Option<(String, String, Option<i64>, i64, String, i64)> = self
-            .catalog()
-            .connection()
-            .prepare_cached(
-                "SELECT t.user, t.hash, t.expires, t.revoked, u.role, u.disabled
-                 FROM tokens t JOIN users u ON u.name = t.user WHERE t.id = ?1",
-            )
-            .and_then(|mut st| {
-                st.query_row(params![id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-                })
-            })
-            .optional()
-            .map_err(sql)?;
-        let Some((user, hash, expires, revoked, role, disabled)) = row else {
+        let Some(h) = self.catalog().token_holder(id)? else {
             return Ok(Err(AuthError::BadToken));
         };
         let presented = sha256_hex(token);
-        let same = verify_slices_are_equal(presented.as_bytes(), hash.as_bytes()).is_ok();
-        if !same || revoked != 0 || disabled != 0 || expires.is_some_and(|e| e <= now_secs()) {
+        let same = verify_slices_are_equal(presented.as_bytes(), h.hash.as_bytes()).is_ok();
+        if !same || h.revoked || h.disabled || h.expires.is_some_and(|e| e <= now_secs()) {
             return Ok(Err(AuthError::BadToken));
         }
+        let (user, role) = (h.user, h.role);
         Ok(Ok(Principal { user, role, token_id: id.to_owned() }))
     }
 
     /// Enrolls (or re-enrolls) a TOTP second factor for `user`: a fresh 160-bit secret,
     /// stored encrypted under the master key. Returns the `otpauth://` URI to show once.
-    pub fn enroll_mfa(&self, user: &str, alg: TotpAlg) -> Result<Zeroizing<String>, VaultError> {
+    pub fn enroll_mfa(
+        &self,
+        cx: &Ctx,
+        user: &str,
+        alg: TotpAlg,
+    ) -> Result<Zeroizing<String>, VaultError> {
         let secret = Zeroizing::new(mlguard_seal::random::<TOTP_SECRET_BYTES>()?);
         let sealed = self.keys().encrypt_secret(&format!("totp:{user}"), &secret[..])?;
-        self.record(
-            &Event::new(Action::UserManage, user, Outcome::Allowed)
-                .op("mfa-enroll")
-                .detail(json!({"alg": alg.as_str()})),
-        )?;
-        let n = self
-            .catalog()
-            .connection()
-            .execute(
-                "UPDATE users SET mfa_secret = ?2, mfa_alg = ?3, mfa_last_step = 0 WHERE name = ?1",
-                params![user, sealed, alg.as_str()],
-            )
-            .map_err(sql)?;
-        if n == 0 {
-            return Err(VaultError::NotFound(format!("user {user}")));
-        }
+        let event = Event::new(Action::UserManage, user, Outcome::Allowed)
+            .op("mfa-enroll")
+            .detail(json!({"alg": alg.as_str()}));
+        self.recorded(cx, &event, |audit| {
+            self.catalog().set_mfa(user, &sealed, alg.as_str(), audit)
+        })?;
         let issuer = "mlguard";
         Ok(Zeroizing::new(format!(
             "otpauth://totp/{issuer}:{user}?secret={}&issuer={issuer}&algorithm={}&digits=6&period={TOTP_STEP}",
@@ -664,30 +571,16 @@ impl Vault {
     /// ±1 step, each step usable once, locked per token after repeated failures.
     pub fn check_mfa(
         &self,
+        cx: &Ctx,
         who: &Principal,
         code: &str,
         now: i64,
     ) -> Result<Result<(), AuthError>, VaultError> {
-        let conn = self.catalog().connection();
-        let (failures, locked_until, lockouts): (i64, i64, i64) = conn
-            .query_row(
-                "SELECT mfa_failures, mfa_locked_until, mfa_lockouts FROM tokens WHERE id = ?1",
-                params![who.token_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .map_err(sql)?;
-        if locked_until > now {
-            return Ok(Err(AuthError::MfaLocked(locked_until - now)));
+        let state = self.catalog().mfa_state(&who.token_id, &who.user)?;
+        if state.locked_until > now {
+            return Ok(Err(AuthError::MfaLocked(state.locked_until - now)));
         }
-        let row: Option<(Option<String>, Option<String>, i64)> = conn
-            .query_row(
-                "SELECT mfa_secret, mfa_alg, mfa_last_step FROM users WHERE name = ?1",
-                params![who.user],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(sql)?;
-        let Some((Some(sealed), Some(alg), last)) = row else {
+        let Some((sealed, alg)) = state.secret else {
             return Ok(Err(AuthError::MfaRequired(
                 "this user has no second factor enrolled;".into(),
             )));
@@ -700,43 +593,23 @@ impl Vault {
             let want = format!("{:06}", hotp(&secret, alg, s, 6));
             code.len() == 6 && verify_slices_are_equal(want.as_bytes(), code.as_bytes()).is_ok()
         });
-        match matched {
-            Some(s) if s as i64 > last => {
-                conn.execute(
-                    "UPDATE users SET mfa_last_step = ?2 WHERE name = ?1",
-                    params![who.user, s as i64],
-                )
-                .map_err(sql)?;
-                conn.execute(
-                    "UPDATE tokens SET mfa_failures = 0 WHERE id = ?1",
-                    params![who.token_id],
-                )
-                .map_err(sql)?;
-                Ok(Ok(()))
-            }
-            _ => {
-                let failures = failures + 1;
-                if failures >= MAX_MFA_FAILURES {
-                    let lock = MFA_LOCK_SECS.saturating_mul(1 << lockouts.min(11)).min(86_400);
-                    conn.execute(
-                        "UPDATE tokens SET mfa_failures = 0, mfa_locked_until = ?2, mfa_lockouts = mfa_lockouts + 1 WHERE id = ?1",
-                        params![who.token_id, now + lock],
-                    )
-                    .map_err(sql)?;
-                    self.record(
-                        &Event::new(Action::UserManage, &who.user, Outcome::Denied)
-                            .op("mfa-locked")
-                            .detail(json!({"token": who.token_id, "seconds": lock})),
-                    )?;
-                    Ok(Err(AuthError::MfaLocked(lock)))
-                } else {
-                    conn.execute(
-                        "UPDATE tokens SET mfa_failures = ?2 WHERE id = ?1",
-                        params![who.token_id, failures],
-                    )
-                    .map_err(sql)?;
-                    Ok(Err(AuthError::MfaRejected))
-                }
+        if let Some(s) = matched
+            && s as i64 > state.last_step
+            && self.catalog().mfa_accept(&who.user, &who.token_id, s as i64)?
+        {
+            return Ok(Ok(()));
+        }
+        let lock = |lockouts: i64| MFA_LOCK_SECS.saturating_mul(1 << lockouts.min(11)).min(86_400);
+        match self.catalog().mfa_failure(&who.token_id, now, MAX_MFA_FAILURES, lock)? {
+            None => Ok(Err(AuthError::MfaRejected)),
+            Some(secs) => {
+                self.record(
+                    cx,
+                    &Event::new(Action::UserManage, &who.user, Outcome::Denied)
+                        .op("mfa-locked")
+                        .detail(json!({"token": who.token_id, "seconds": secs})),
+                )?;
+                Ok(Err(AuthError::MfaLocked(secs)))
             }
         }
     }
@@ -745,6 +618,7 @@ impl Vault {
     /// policy wants one, and records the decision either way. `Ok(Err(..))` is a refusal.
     pub fn authorize(
         &self,
+        cx: &Ctx,
         who: &Principal,
         action: Action,
         object: &str,
@@ -757,7 +631,7 @@ impl Vault {
         } else if policy.needs_mfa(action) {
             match totp_code {
                 None => Err(AuthError::MfaRequired(action.as_str().to_owned())),
-                Some(code) => self.check_mfa(who, code, now)?,
+                Some(code) => self.check_mfa(cx, who, code, now)?,
             }
         } else {
             Ok(())
@@ -767,7 +641,7 @@ impl Vault {
         if let Err(e) = &decision {
             detail["reason"] = e.to_string().into();
         }
-        self.record(&Event::authorization(action, object, outcome).detail(detail))?;
+        self.record(cx, &Event::authorization(action, object, outcome).detail(detail))?;
         Ok(decision)
     }
 }

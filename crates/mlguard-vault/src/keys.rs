@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use mlguard_seal::{Keystore, Secret};
 
 use crate::audit::{Event, Outcome};
+use crate::context::Ctx;
 use crate::identity::Action;
 use crate::{Vault, VaultError};
 
@@ -31,7 +32,8 @@ impl Vault {
     /// before anything changes (its detail says what was asked); a failure after it is
     /// recorded as a second, failed entry.
     pub fn rotate_keys(
-        &mut self,
+        &self,
+        cx: &Ctx,
         secret: &Secret,
         rewrap: bool,
         files: &[PathBuf],
@@ -40,12 +42,14 @@ impl Vault {
             if rewrap { sealed_objects(&self.root().join("objects")) } else { Vec::new() };
         targets.extend(files.iter().cloned());
         self.record(
+            cx,
             &Event::new(Action::KeyRotate, "master-key", Outcome::Allowed)
                 .detail(serde_json::json!({"rewrap": rewrap, "artifacts": targets.len()})),
         )?;
         let result = self.rotate_unrecorded(secret, rewrap, targets);
         if let Err(e) = &result {
             self.record(
+                cx,
                 &Event::new(Action::KeyRotate, "master-key", Outcome::Failed)
                     .detail(serde_json::json!({"reason": e.to_string()})),
             )?;
@@ -54,7 +58,7 @@ impl Vault {
     }
 
     fn rotate_unrecorded(
-        &mut self,
+        &self,
         secret: &Secret,
         rewrap: bool,
         targets: Vec<PathBuf>,
@@ -62,7 +66,7 @@ impl Vault {
         let mut store = Keystore::open(self.root())?;
         let mut rotation = Rotation { version: store.rotate(secret)?, ..Rotation::default() };
         if !rewrap {
-            self.set_keys(store.unlock(secret)?);
+            self.set_keys(store.unlock(secret)?)?;
             return Ok(rotation);
         }
         let keys = store.unlock(secret)?;
@@ -85,7 +89,7 @@ impl Vault {
         if rotation.failed.is_empty() {
             rotation.retired = store.retire_previous()?;
         }
-        self.set_keys(store.unlock(secret)?);
+        self.set_keys(store.unlock(secret)?)?;
         Ok(rotation)
     }
 }

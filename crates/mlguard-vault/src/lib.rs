@@ -5,6 +5,7 @@
 
 pub mod audit;
 mod catalog;
+mod context;
 pub mod identity;
 mod keys;
 pub mod merkle;
@@ -12,6 +13,7 @@ mod pipeline;
 pub mod poison;
 
 pub use catalog::{AuditEntry, Catalog, DatasetRecord, ModelRecord, Table};
+pub use context::{Actor, Ctx, fresh_id};
 pub use keys::Rotation;
 pub use pipeline::{
     IngestOptions, Ingested, MAX_ROWS_PER_REQUEST, Prediction, RowPrediction, SeedPolicy,
@@ -53,6 +55,10 @@ pub enum VaultError {
     /// No such dataset or model.
     #[error("no {0} in the catalog")]
     NotFound(String),
+    /// Another writer made a conflicting change first (another process stored the same
+    /// version); nothing was stored, and trying again will take the next version.
+    #[error("{0}")]
+    Conflict(String),
     /// The catalog failed.
     #[error("catalog: {0}")]
     Catalog(String),
@@ -78,3 +84,11 @@ pub enum VaultError {
         source: std::io::Error,
     },
 }
+
+/// One vault serves concurrent requests: it must stay `Send + Sync` (no `RefCell`, no
+/// ambient actor), with what needs serialising serialised inside its ports.
+const _: fn() = || {
+    fn shared<T: Send + Sync>() {}
+    shared::<Vault>();
+    shared::<Catalog>();
+};

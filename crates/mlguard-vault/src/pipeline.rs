@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
 
 use mlguard_data::poison::PoisonOptions;
 use mlguard_data::protect::{self, ProtectOptions, ProtectReport, PseudonymKey};
@@ -13,6 +14,7 @@ use mlguard_seal::{Keystore, Kind, SealKeys, SealOptions, Secret, SignerPolicy};
 use crate::VaultError;
 use crate::audit::{self, AuditKeys, AuditVerification, Event, Outcome};
 use crate::catalog::{Catalog, DatasetRecord, ModelRecord, Table};
+use crate::context::Ctx;
 use crate::identity::Action;
 use crate::merkle;
 use mlguard_seal::hex;
@@ -191,19 +193,42 @@ pub struct Prediction {
 
 /// An unlocked vault. Every action on it is recorded in its audit log; a checkpoint of the
 /// log is signed when it is dropped (call [`Vault::checkpoint`] to see errors).
+///
+/// `Send + Sync`: one vault serves concurrent requests, each operation with its own
+/// [`Ctx`]; what must be serialised is serialised inside (the catalog's statements, the
+/// audit tree's frontier), never around whole operations.
 pub struct Vault {
     root: PathBuf,
-    keys: SealKeys,
+    /// The unlocked keys, replaced whole after a rotation.
+    keys: RwLock<Arc<SealKeys>>,
     catalog: Catalog,
-    actor: String,
     audit: AuditKeys,
-    request_id: String,
     /// The audit tree's right edge, as far as it was read (checkpoints extend it).
-    frontier: std::cell::RefCell<merkle::Frontier>,
+    frontier: Mutex<merkle::Frontier>,
     /// The policy as last read, with the file's modification time.
-    policy: std::cell::RefCell<
-        Option<(Option<std::time::SystemTime>, std::sync::Arc<crate::identity::Policy>)>,
-    >,
+    policy: Mutex<Option<(Option<std::time::SystemTime>, Arc<crate::identity::Policy>)>>,
+    /// Names whose next version is being made ([`Vault::claim`]).
+    claims: Mutex<std::collections::HashSet<(Table, String)>>,
+    released: std::sync::Condvar,
+}
+
+/// A name claimed by [`Vault::claim`], released when dropped.
+struct Claim<'a> {
+    vault: &'a Vault,
+    key: (Table, String),
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut claims) = self.vault.claims.lock() {
+            claims.remove(&self.key);
+        }
+        self.vault.released.notify_all();
+    }
+}
+
+fn poisoned<T>(_: T) -> VaultError {
+    VaultError::Internal("a vault lock is poisoned".into())
 }
 
 impl Drop for Vault {
@@ -217,22 +242,18 @@ fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> VaultError {
     move |source| VaultError::Io { context, source }
 }
 
-fn actor() -> String {
-    std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "local".into())
-}
-
 const SEED_KEY: &str = "mlguard.split_seed";
 
 /// The canonical text and MAC of an audit entry for `event`, given its index.
 fn entry<'a>(
     keys: &'a AuditKeys,
-    actor: &'a str,
-    request_id: &'a str,
+    cx: &'a Ctx,
     event: &'a Event,
 ) -> impl Fn(u64) -> (String, String) + 'a {
     let time = mlguard_seal::now_rfc3339();
+    let actor = cx.actor_name();
     move |index| {
-        let text = audit::entry_text(index, &time, actor, request_id, event);
+        let text = audit::entry_text(index, &time, &actor, cx.request_id(), event);
         let mac = keys.mac(&text);
         (text, mac)
     }
@@ -262,33 +283,37 @@ impl Vault {
                 false,
             )?;
         }
-        let request_id = hex(&mlguard_seal::random::<8>()?);
         Ok(Vault {
             root: root.to_path_buf(),
-            keys,
+            keys: RwLock::new(Arc::new(keys)),
             catalog,
-            actor: actor(),
             audit,
-            request_id,
-            policy: std::cell::RefCell::new(None),
-            frontier: std::cell::RefCell::new(merkle::Frontier::default()),
+            policy: Mutex::new(None),
+            frontier: Mutex::new(merkle::Frontier::default()),
+            claims: Mutex::new(std::collections::HashSet::new()),
+            released: std::sync::Condvar::new(),
         })
     }
 
-    /// Sets who the following actions are recorded as (default: the OS user).
-    pub fn set_actor(&mut self, actor: &str) {
-        actor.clone_into(&mut self.actor);
-    }
-
-    /// Sets the request id the following actions are recorded with (default: one random
-    /// id per opened vault).
-    pub fn set_request_id(&mut self, id: &str) {
-        id.clone_into(&mut self.request_id);
+    /// Claims `name` in `table` while its next version is made: concurrent ingests (or
+    /// trainings) of one name take turns, so each gets the next version and an ingest is
+    /// checked against the version stored just before it. Other names are not held up.
+    /// (Another process writing the same name is kept apart by the catalog: the later
+    /// insert is a [`VaultError::Conflict`].)
+    fn claim(&self, table: Table, name: &str) -> Result<Claim<'_>, VaultError> {
+        let key = (table, name.to_owned());
+        let mut claims = self.claims.lock().map_err(poisoned)?;
+        while claims.contains(&key) {
+            claims = self.released.wait(claims).map_err(poisoned)?;
+        }
+        claims.insert(key.clone());
+        Ok(Claim { vault: self, key })
     }
 
     /// Replaces the unlocked keys (after a rotation: new seals use the new version).
-    pub(crate) fn set_keys(&mut self, keys: SealKeys) {
-        self.keys = keys;
+    pub(crate) fn set_keys(&self, keys: SealKeys) -> Result<(), VaultError> {
+        *self.keys.write().map_err(poisoned)? = Arc::new(keys);
+        Ok(())
     }
 
     /// The audit log's keys (for keyed HMACs of sensitive values in event details).
@@ -298,29 +323,40 @@ impl Vault {
 
     /// Records an action in the audit log, durably; when that fails the caller must not
     /// act ([`VaultError::AuditUnavailable`]).
-    pub fn record(&self, event: &Event) -> Result<(), VaultError> {
-        let build = entry(&self.audit, &self.actor, &self.request_id, event);
+    pub fn record(&self, cx: &Ctx, event: &Event) -> Result<(), VaultError> {
+        let build = entry(&self.audit, cx, event);
         self.catalog.append_audit(&build)?;
         drop(build);
         self.maybe_checkpoint()
     }
 
+    /// Makes the change `change` with the audit entry of `event` (given to it to append in
+    /// the same transaction); nothing is changed unless the entry is recorded.
+    pub(crate) fn recorded<T>(
+        &self,
+        cx: &Ctx,
+        event: &Event,
+        change: impl FnOnce(crate::AuditEntry<'_>) -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
+        let build = entry(&self.audit, cx, event);
+        let t = change(&build)?;
+        drop(build);
+        self.maybe_checkpoint()?;
+        Ok(t)
+    }
+
     /// Adds a catalog row for a stored `object` and the audit entry of `event` in one
     /// transaction; when that fails, the object is removed too (not recorded, not stored).
     fn add_recorded(
-        &mut self,
+        &self,
+        cx: &Ctx,
         object: &str,
         event: &Event,
-        add: impl FnOnce(&mut Catalog, crate::AuditEntry<'_>) -> Result<(), VaultError>,
+        add: impl FnOnce(&Catalog, crate::AuditEntry<'_>) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
-        let build = entry(&self.audit, &self.actor, &self.request_id, event);
-        let added = add(&mut self.catalog, &build);
-        drop(build);
-        if let Err(e) = added {
+        self.recorded(cx, event, |audit| add(&self.catalog, audit)).inspect_err(|_| {
             let _ = std::fs::remove_file(self.object_path(object));
-            return Err(e);
-        }
-        self.maybe_checkpoint()
+        })
     }
 
     fn maybe_checkpoint(&self) -> Result<(), VaultError> {
@@ -334,7 +370,7 @@ impl Vault {
     /// Only the entries added since the previous call are read and hashed.
     pub fn checkpoint(&self) -> Result<Option<u64>, VaultError> {
         let last = self.catalog.checkpoints_last()?;
-        let mut frontier = self.frontier.borrow_mut();
+        let mut frontier = self.frontier.lock().map_err(poisoned)?;
         for (idx, text, _) in self.catalog.audit_entries(frontier.size())? {
             if idx != frontier.size() {
                 // A gap: the log was cut; verification will say where. Start over next time.
@@ -499,33 +535,34 @@ impl Vault {
 
     /// The vault's policy, re-read when `policy.json` changes (shared, not copied, while
     /// it does not).
-    pub fn policy(&self) -> Result<std::sync::Arc<crate::identity::Policy>, VaultError> {
+    pub fn policy(&self) -> Result<Arc<crate::identity::Policy>, VaultError> {
         let modified =
             std::fs::metadata(self.root.join("policy.json")).and_then(|m| m.modified()).ok();
-        if let Some((at, p)) = self.policy.borrow().as_ref()
+        if let Some((at, p)) = self.policy.lock().map_err(poisoned)?.as_ref()
             && modified.is_some()
             && *at == modified
         {
-            return Ok(std::sync::Arc::clone(p));
+            return Ok(Arc::clone(p));
         }
-        let p = std::sync::Arc::new(crate::identity::Policy::load(&self.root)?);
+        let p = Arc::new(crate::identity::Policy::load(&self.root)?);
         let modified =
             std::fs::metadata(self.root.join("policy.json")).and_then(|m| m.modified()).ok();
-        *self.policy.borrow_mut() = Some((modified, std::sync::Arc::clone(&p)));
+        *self.policy.lock().map_err(poisoned)? = Some((modified, Arc::clone(&p)));
         Ok(p)
     }
 
     /// Switches this vault's commits to group commit: a commit no longer waits for its own
-    /// fsync; the caller must make the write-ahead log durable (fsync the returned file)
-    /// before it releases the result of any action, and must not release it if that fails.
-    /// One fsync then covers every commit made before it (the server batches concurrent
-    /// requests this way).
-    pub fn use_group_commit(&self) -> Result<PathBuf, VaultError> {
-        self.catalog
-            .connection()
-            .execute_batch("PRAGMA synchronous = NORMAL;")
-            .map_err(|e| VaultError::Catalog(e.to_string()))?;
-        Ok(self.root.join("catalog.db-wal"))
+    /// fsync; the caller must call [`Vault::sync`] before it releases the result of any
+    /// action, and must not release it if that fails. One fsync then covers every commit
+    /// made before it (the server batches concurrent requests this way).
+    pub fn use_group_commit(&self) -> Result<(), VaultError> {
+        self.catalog.use_group_commit()
+    }
+
+    /// Returns once every change and audit entry made so far is durable (at once unless
+    /// [`Vault::use_group_commit`] is on).
+    pub fn sync(&self) -> Result<(), VaultError> {
+        self.catalog.sync()
     }
 
     /// The vault's directory.
@@ -538,9 +575,12 @@ impl Vault {
         &self.catalog
     }
 
-    /// The unlocked keys.
-    pub fn keys(&self) -> &SealKeys {
-        &self.keys
+    /// The unlocked keys (as they are now: a rotation replaces them for later calls).
+    pub fn keys(&self) -> Arc<SealKeys> {
+        match self.keys.read() {
+            Ok(k) => Arc::clone(&k),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
     }
 
     fn object_path(&self, object: &str) -> PathBuf {
@@ -558,7 +598,7 @@ impl Vault {
         let tmp = self.object_path(&tmp_name);
         let mut core = None;
         mlguard_seal::write_atomic_with(&tmp, false, |f| {
-            core = Some(mlguard_seal::seal(input, f, &self.keys, &SealOptions { kind, meta })?);
+            core = Some(mlguard_seal::seal(input, f, &self.keys(), &SealOptions { kind, meta })?);
             Ok(())
         })?;
         let core = core.ok_or_else(|| VaultError::Internal("sealing produced no header".into()))?;
@@ -572,7 +612,7 @@ impl Vault {
     /// The key of the keyed pseudonyms of personal data.
     pub fn pseudonym_key(&self) -> Result<PseudonymKey, VaultError> {
         let bytes = self
-            .keys
+            .keys()
             .pseudonym_key()
             .ok_or_else(|| VaultError::Config("this vault has no pseudonym key".into()))?;
         Ok(PseudonymKey::from_bytes(*bytes))
@@ -600,7 +640,7 @@ impl Vault {
             File::open(self.object_path(&record.object))
                 .map_err(io_err(format!("cannot read {}@{}", record.name, record.version)))?,
         );
-        mlguard_seal::open(&mut src, out, &self.keys, SignerPolicy::TrustedOnly)?;
+        mlguard_seal::open(&mut src, out, &self.keys(), SignerPolicy::TrustedOnly)?;
         Ok(())
     }
 
@@ -624,6 +664,7 @@ impl Vault {
     /// `download`, whether it is raw and its size. A failure is recorded as failed.
     pub fn download_dataset(
         &self,
+        cx: &Ctx,
         record: &DatasetRecord,
     ) -> Result<tempfile::NamedTempFile, VaultError> {
         let object = format!("{}@{}", record.name, record.version);
@@ -637,11 +678,11 @@ impl Vault {
         };
         match self.dataset_to_scratch(record) {
             Ok(file) => {
-                self.record(&event(Outcome::Allowed))?;
+                self.record(cx, &event(Outcome::Allowed))?;
                 Ok(file)
             }
             Err(e) => {
-                self.record(&event(Outcome::Failed))?;
+                self.record(cx, &event(Outcome::Failed))?;
                 Err(e)
             }
         }
@@ -651,11 +692,13 @@ impl Vault {
     /// (`dataset.read`, recorded before a byte is decrypted, with what it is compared with).
     pub fn poison_baseline(
         &self,
+        cx: &Ctx,
         record: &DatasetRecord,
         checked: &str,
     ) -> Result<tempfile::NamedTempFile, VaultError> {
         let object = format!("{}@{}", record.name, record.version);
         self.record(
+            cx,
             &Event::new(Action::DatasetRead, &object, Outcome::Allowed)
                 .detail(serde_json::json!({"purpose": "poison baseline", "checked": checked})),
         )?;
@@ -678,13 +721,14 @@ impl Vault {
     /// Nothing is stored when any step refuses. The protected plaintext exists only in an
     /// owner-only scratch file inside the vault while it is checked and sealed.
     pub fn ingest(
-        &mut self,
+        &self,
+        cx: &Ctx,
         csv: &Path,
         schema: &Schema,
         name: &str,
         opts: &IngestOptions,
     ) -> Result<Ingested, VaultError> {
-        let result = self.ingest_unrecorded(csv, schema, name, opts);
+        let result = self.ingest_unrecorded(cx, csv, schema, name, opts);
         if let Err(e) = &result {
             let (outcome, why) = match e {
                 VaultError::Invalid(r) => {
@@ -695,18 +739,20 @@ impl Vault {
                 VaultError::AuditUnavailable(_) => return result,
                 other => (Outcome::Failed, other.to_string()),
             };
-            self.record(&Event::new(Action::DatasetIngest, name, outcome).detail(
-                serde_json::json!({
+            self.record(
+                cx,
+                &Event::new(Action::DatasetIngest, name, outcome).detail(serde_json::json!({
                     "file": opts.source.clone().unwrap_or_else(|| csv.display().to_string()),
                     "reason": why
-                }),
-            ))?;
+                })),
+            )?;
         }
         result
     }
 
     fn ingest_unrecorded(
-        &mut self,
+        &self,
+        cx: &Ctx,
         csv: &Path,
         schema: &Schema,
         name: &str,
@@ -753,6 +799,7 @@ impl Vault {
         let stored_schema = protect::protected_schema(schema, &protection.columns);
 
         // Poisoning, against the previous version.
+        let _claim = self.claim(Table::Datasets, name)?;
         let version = self.catalog.next_version(Table::Datasets, name)?;
         let previous =
             if version > 1 { Some(self.catalog.dataset(name, Some(version - 1))?) } else { None };
@@ -802,7 +849,7 @@ impl Vault {
             "validation": serde_json::from_str::<serde_json::Value>(&report.to_json()).unwrap_or_default(),
             "protection": protection_json(&protection),
             "pii_kept": kept,
-            "pii_kept_by": if kept.is_empty() { serde_json::Value::Null } else { self.actor.clone().into() },
+            "pii_kept_by": if kept.is_empty() { serde_json::Value::Null } else { cx.actor_name().into() },
             "poison": serde_json::from_str::<serde_json::Value>(&poison.report.to_json()).unwrap_or_default(),
             "poison_flagged": poison.failed(),
             "baseline": base_name,
@@ -817,7 +864,7 @@ impl Vault {
             columns: stored_schema.fields.len() as u64,
             schema: stored_schema.to_json().to_string(),
             created: core.created,
-            actor: self.actor.clone(),
+            actor: cx.actor_name(),
             report: stored.to_string(),
         };
         let event =
@@ -828,7 +875,7 @@ impl Vault {
                     "pii_kept": kept,
                     "poison_flagged": poison.failed(),
                 }));
-        self.add_recorded(&record.object, &event, |c, audit| c.add_dataset(&record, audit))?;
+        self.add_recorded(cx, &record.object, &event, |c, audit| c.add_dataset(&record, audit))?;
         Ok(Ingested { record, report, protection, kept_pii: kept, poison })
     }
 
@@ -839,7 +886,7 @@ impl Vault {
             1 << 20,
             File::open(&path).map_err(io_err(format!("cannot read {}", path.display())))?,
         );
-        let v = mlguard_seal::verify(&mut f, &self.keys, SignerPolicy::TrustedOnly)?;
+        let v = mlguard_seal::verify(&mut f, &self.keys(), SignerPolicy::TrustedOnly)?;
         if v.core.blake3 != blake3 {
             return Err(VaultError::Tampered(format!(
                 "{object} is not the object the catalog recorded"
@@ -851,7 +898,7 @@ impl Vault {
     /// Trains a model on a stored dataset and stores it sealed. The dataset is verified
     /// completely (signature, every tag, digest) before any byte of it is parsed, then
     /// decrypted again straight into the trainer: no plaintext touches the disk.
-    pub fn train(&mut self, req: &TrainRequest) -> Result<TrainedModel, VaultError> {
+    pub fn train(&self, cx: &Ctx, req: &TrainRequest) -> Result<TrainedModel, VaultError> {
         let seed = match req.seed {
             SeedPolicy::Secure => mlguard_seal::random::<32>()?,
             SeedPolicy::Fixed(n) => {
@@ -860,7 +907,7 @@ impl Vault {
                 s
             }
         };
-        let result = self.train_with_seed(req, seed);
+        let result = self.train_with_seed(cx, req, seed);
         if let Err(e) = &result
             && !matches!(e, VaultError::AuditUnavailable(_))
         {
@@ -870,6 +917,7 @@ impl Vault {
                 req.version.map(|v| format!("@{v}")).unwrap_or_default()
             );
             self.record(
+                cx,
                 &Event::new(Action::ModelTrain, object, Outcome::Failed)
                     .detail(serde_json::json!({"reason": e.to_string()})),
             )?;
@@ -878,12 +926,13 @@ impl Vault {
     }
 
     fn train_with_seed(
-        &mut self,
+        &self,
+        cx: &Ctx,
         req: &TrainRequest,
         seed: [u8; 32],
     ) -> Result<TrainedModel, VaultError> {
         let (dataset, trained) = self.fit_with_seed(req, seed, true)?;
-        self.store_model(req, seed, dataset, trained)
+        self.store_model(cx, req, seed, dataset, trained)
     }
 
     /// Trains on a stored dataset version (verified and decrypted as it is read) with the
@@ -891,7 +940,7 @@ impl Vault {
     /// `grouped`: copies of a row on one side of the split (every new model; a reproduction
     /// does as its model did).
     fn fit_with_seed(
-        &mut self,
+        &self,
         req: &TrainRequest,
         seed: [u8; 32],
         grouped: bool,
@@ -915,7 +964,8 @@ impl Vault {
             group_duplicates: grouped,
         };
         let path = self.object_path(&dataset.object);
-        let keys = &self.keys;
+        let keys = self.keys();
+        let keys = &*keys;
         let (reader, mut writer) = io::pipe().map_err(io_err("cannot create a pipe"))?;
         let trained = std::thread::scope(|s| -> Result<Trained, VaultError> {
             let decrypt = s.spawn(move || -> Result<(), VaultError> {
@@ -943,7 +993,8 @@ impl Vault {
 
     /// Seals, signs and records a trained model as the next version of its name.
     fn store_model(
-        &mut self,
+        &self,
+        cx: &Ctx,
         req: &TrainRequest,
         seed: [u8; 32],
         dataset: DatasetRecord,
@@ -964,11 +1015,12 @@ impl Vault {
         p.insert(SEED_KEY.into(), hex(&seed).into());
         if flagged(&dataset) {
             p.insert("dataset_poison_flagged".into(), true.into());
-            p.insert("accepted_flagged_by".into(), self.actor.clone().into());
+            p.insert("accepted_flagged_by".into(), cx.actor_name().into());
         }
         let bytes = model.to_safetensors();
         round_trip(&bytes, &model)?;
         let name = req.name.clone().unwrap_or_else(|| dataset.name.clone());
+        let _claim = self.claim(Table::Models, &name)?;
         let version = self.catalog.next_version(Table::Models, &name)?;
         let mut meta = serde_json::Map::new();
         meta.insert("name".into(), name.clone().into());
@@ -985,7 +1037,7 @@ impl Vault {
             target: model.info.encoding.target.clone(),
             metrics: serde_json::to_string(&model.info.metrics).unwrap_or_default(),
             created: core.created,
-            actor: self.actor.clone(),
+            actor: cx.actor_name(),
         };
         let event = Event::new(
             Action::ModelTrain,
@@ -997,7 +1049,7 @@ impl Vault {
             "blake3": record.blake3,
             "accepted_flagged_by": model.info.provenance.get("accepted_flagged_by"),
         }));
-        self.add_recorded(&record.object, &event, |c, audit| c.add_model(&record, audit))?;
+        self.add_recorded(cx, &record.object, &event, |c, audit| c.add_model(&record, audit))?;
         Ok(TrainedModel { record, trained: Trained { model, ..trained } })
     }
 
@@ -1005,7 +1057,8 @@ impl Vault {
     /// options and returns the result, with the stored record, and whether its weights are
     /// bit-identical to the stored model's. Nothing is stored: the latest version stays.
     pub fn reproduce(
-        &mut self,
+        &self,
+        cx: &Ctx,
         name: &str,
         version: Option<u32>,
     ) -> Result<(TrainedModel, bool), VaultError> {
@@ -1048,6 +1101,7 @@ impl Vault {
         let identical = trained.model.logistic.weights == original.logistic.weights
             && trained.model.logistic.intercepts == original.logistic.intercepts;
         self.record(
+            cx,
             &Event::new(
                 Action::ModelTrain,
                 format!("{}@{}", record.name, record.version),
@@ -1078,7 +1132,7 @@ impl Vault {
         let path = self.object_path(&record.object);
         let mut f = File::open(&path).map_err(io_err(format!("cannot read {}", path.display())))?;
         let mut bytes = Vec::new();
-        mlguard_seal::open(&mut f, &mut bytes, &self.keys, SignerPolicy::TrustedOnly)?;
+        mlguard_seal::open(&mut f, &mut bytes, &self.keys(), SignerPolicy::TrustedOnly)?;
         Ok(Model::from_safetensors(&bytes)?)
     }
 
@@ -1087,6 +1141,7 @@ impl Vault {
     /// one, `prediction`, then `p_<class>` per class.
     pub fn predict<W: Write>(
         &self,
+        cx: &Ctx,
         record: &ModelRecord,
         input: &Path,
         out: &mut W,
@@ -1097,6 +1152,7 @@ impl Vault {
             Ok(m) => m,
             Err(e) => {
                 self.record(
+                    cx,
                     &Event::new(Action::ModelPredict, &object, Outcome::Failed)
                         .detail(serde_json::json!({"input": input_name, "reason": e.to_string()})),
                 )?;
@@ -1139,13 +1195,16 @@ impl Vault {
         bad.sort_unstable();
         bad.dedup();
         // Recorded before a prediction is released; no record, no predictions.
-        self.record(&Event::new(Action::ModelPredict, &object, Outcome::Allowed).detail(
-            serde_json::json!({
-                "input": input_name,
-                "rows": report.stats.get("rows"),
-                "rejected": bad.len(),
-            }),
-        ))?;
+        self.record(
+            cx,
+            &Event::new(Action::ModelPredict, &object, Outcome::Allowed).detail(
+                serde_json::json!({
+                    "input": input_name,
+                    "rows": report.stats.get("rows"),
+                    "rejected": bad.len(),
+                }),
+            ),
+        )?;
         let (file, _) = mlguard_data::input::open_path(input, None)?;
         let table = TableReader::new(BufReader::new(file), b',')?;
         let header = table.header().to_vec();

@@ -42,24 +42,29 @@ fn request(seed: SeedPolicy) -> TrainRequest {
 #[test]
 fn ingest_train_reproduce_predict() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut vault, schema, data) = setup(dir.path());
+    let (vault, schema, data) = setup(dir.path());
 
     // An invalid file is refused and nothing is stored.
     let bad = dir.path().join("bad.csv");
     let text = std::fs::read_to_string(&data).expect("read");
     std::fs::write(&bad, text.replacen("\n1,", "\n1,=cmd,", 1).replacen(",free,", ",platinum,", 1))
         .expect("write");
-    let err = vault.ingest(&bad, &schema, "users", &IngestOptions::default()).expect_err("invalid");
+    let err = vault
+        .ingest(&mlguard_vault::Ctx::local(), &bad, &schema, "users", &IngestOptions::default())
+        .expect_err("invalid");
     assert!(matches!(err, VaultError::Invalid(_)), "{err}");
     assert!(vault.catalog().datasets().expect("list").is_empty());
 
-    let d1 = vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
+    let d1 = vault
+        .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
+        .expect("ingest");
     assert_eq!((d1.record.name.as_str(), d1.record.version, d1.record.rows), ("users", 1, 5000));
-    let d2 =
-        vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest again");
+    let d2 = vault
+        .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
+        .expect("ingest again");
     assert_eq!(d2.record.version, 2);
 
-    let m = vault.train(&request(SeedPolicy::Secure)).expect("train");
+    let m = vault.train(&mlguard_vault::Ctx::local(), &request(SeedPolicy::Secure)).expect("train");
     assert_eq!(
         (m.record.name.as_str(), m.record.version, m.record.dataset_version),
         ("churn", 1, 2)
@@ -78,7 +83,8 @@ fn ingest_train_reproduce_predict() {
     assert!(!m.record.metrics.contains(&seed));
 
     // Reproduce: same dataset version, same seed, bit-identical weights.
-    let (again, identical) = vault.reproduce("churn", Some(1)).expect("reproduce");
+    let (again, identical) =
+        vault.reproduce(&mlguard_vault::Ctx::local(), "churn", Some(1)).expect("reproduce");
     assert!(identical, "bit-identical weights");
     // A check, not a new version: the stored model stays the latest.
     assert_eq!(again.record.version, 1);
@@ -93,7 +99,8 @@ fn ingest_train_reproduce_predict() {
     let input = dir.path().join("fresh.csv");
     std::fs::write(&input, fresh).expect("write");
     let mut out = Vec::new();
-    let p = vault.predict(&m.record, &input, &mut out).expect("predict");
+    let p =
+        vault.predict(&mlguard_vault::Ctx::local(), &m.record, &input, &mut out).expect("predict");
     assert_eq!(p.predicted, 49);
     assert_eq!(p.rejected, vec![bad_line]);
     let out = String::from_utf8(out).expect("utf8");
@@ -108,21 +115,27 @@ fn ingest_train_reproduce_predict() {
     std::fs::write(&path, bytes).expect("write");
     let err = vault.load_model(&m.record).expect_err("tampered");
     assert!(matches!(err, VaultError::Seal(mlguard_seal::SealError::Crypto)), "{err}");
-    assert!(vault.predict(&m.record, &input, &mut Vec::new()).is_err());
+    assert!(
+        vault.predict(&mlguard_vault::Ctx::local(), &m.record, &input, &mut Vec::new()).is_err()
+    );
 }
 
 #[test]
 fn fixed_seeds_and_unknown_names() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut vault, schema, data) = setup(dir.path());
-    vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
-    let a = vault.train(&request(SeedPolicy::Fixed(46))).expect("train");
-    let b = vault.train(&request(SeedPolicy::Fixed(46))).expect("train");
+    let (vault, schema, data) = setup(dir.path());
+    vault
+        .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
+        .expect("ingest");
+    let a =
+        vault.train(&mlguard_vault::Ctx::local(), &request(SeedPolicy::Fixed(46))).expect("train");
+    let b =
+        vault.train(&mlguard_vault::Ctx::local(), &request(SeedPolicy::Fixed(46))).expect("train");
     assert_eq!(a.trained.model.logistic.weights, b.trained.model.logistic.weights);
     assert_eq!(b.record.version, 2);
     let mut r = request(SeedPolicy::Secure);
     r.dataset = "nope".into();
-    assert!(matches!(vault.train(&r), Err(VaultError::NotFound(_))));
+    assert!(matches!(vault.train(&mlguard_vault::Ctx::local(), &r), Err(VaultError::NotFound(_))));
     assert!(matches!(vault.catalog().model("churn", Some(9)), Err(VaultError::NotFound(_))));
 }
 
@@ -131,7 +144,7 @@ fn stored(dir: &Path, vault: &Vault, name: &str, version: u32) -> String {
     let d = vault.catalog().dataset(name, Some(version)).expect("record");
     let mut f = std::fs::File::open(dir.join("v/objects").join(&d.object)).expect("object");
     let mut out = Vec::new();
-    mlguard_seal::open(&mut f, &mut out, vault.keys(), mlguard_seal::SignerPolicy::TrustedOnly)
+    mlguard_seal::open(&mut f, &mut out, &vault.keys(), mlguard_seal::SignerPolicy::TrustedOnly)
         .expect("open");
     String::from_utf8(out).expect("utf-8")
 }
@@ -139,7 +152,7 @@ fn stored(dir: &Path, vault: &Vault, name: &str, version: u32) -> String {
 #[test]
 fn ingestion_protects_refuses_unprotected_pii_and_checks_for_poison() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut vault, mut schema, data) = setup(dir.path());
+    let (vault, mut schema, data) = setup(dir.path());
     let raw = std::fs::read_to_string(&data).expect("read");
     let first_email =
         raw.lines().nth(1).and_then(|l| l.split(',').nth(2)).expect("email").to_owned();
@@ -148,15 +161,17 @@ fn ingestion_protects_refuses_unprotected_pii_and_checks_for_poison() {
     for f in &mut schema.fields {
         f.protect = None;
     }
-    let err =
-        vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect_err("refused");
+    let err = vault
+        .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
+        .expect_err("refused");
     assert!(matches!(&err, VaultError::Refused(m) if m.contains("full_name, email")), "{err}");
     assert!(vault.catalog().datasets().expect("list").is_empty());
 
     // --keep-pii: stored as it is, and the decision recorded with the version.
     let mut keep = IngestOptions::default();
     keep.protect.keep_pii = true;
-    let kept = vault.ingest(&data, &schema, "raw", &keep).expect("kept");
+    let kept =
+        vault.ingest(&mlguard_vault::Ctx::local(), &data, &schema, "raw", &keep).expect("kept");
     assert_eq!(kept.kept_pii.len(), 6, "{:?}", kept.kept_pii);
     assert!(stored(dir.path(), &vault, "raw", 1).contains(&first_email));
     let report: serde_json::Value = serde_json::from_str(&kept.record.report).expect("json");
@@ -173,7 +188,9 @@ fn ingestion_protects_refuses_unprotected_pii_and_checks_for_poison() {
             _ => Protect::Pseudonymize,
         });
     }
-    let d1 = vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
+    let d1 = vault
+        .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
+        .expect("ingest");
     let text = stored(dir.path(), &vault, "users", 1);
     assert!(!text.contains(&first_email), "e-mails are pseudonymised");
     assert!(text.contains("\"EMAIL_") && text.contains("\"<US_SSN>\""));
@@ -208,9 +225,19 @@ fn ingestion_protects_refuses_unprotected_pii_and_checks_for_poison() {
     let poisoned = dir.path().join("poisoned.csv");
     std::fs::write(&poisoned, lines.join("\n") + "\n").expect("write");
     let strict = IngestOptions { reject_poisoned: true, ..IngestOptions::default() };
-    let err = vault.ingest(&poisoned, &schema, "users", &strict).expect_err("refused");
+    let err = vault
+        .ingest(&mlguard_vault::Ctx::local(), &poisoned, &schema, "users", &strict)
+        .expect_err("refused");
     assert!(matches!(err, VaultError::Poisoned(_)), "{err}");
-    let d2 = vault.ingest(&poisoned, &schema, "users", &IngestOptions::default()).expect("stored");
+    let d2 = vault
+        .ingest(
+            &mlguard_vault::Ctx::local(),
+            &poisoned,
+            &schema,
+            "users",
+            &IngestOptions::default(),
+        )
+        .expect("stored");
     assert_eq!(d2.record.version, 2);
     assert!(d2.poison.failed());
     assert!(d2.poison.conflicts > 150, "{}", d2.poison.conflicts);
@@ -224,10 +251,10 @@ fn ingestion_protects_refuses_unprotected_pii_and_checks_for_poison() {
     // who accepted it, and is served.
     let mut req = request(SeedPolicy::Fixed(1));
     req.version = Some(2);
-    let err = vault.train(&req).expect_err("flagged");
+    let err = vault.train(&mlguard_vault::Ctx::local(), &req).expect_err("flagged");
     assert!(matches!(&err, VaultError::Refused(m) if m.contains("--accept-flagged")), "{err}");
     req.accept_flagged = true;
-    let m = vault.train(&req).expect("accepted");
+    let m = vault.train(&mlguard_vault::Ctx::local(), &req).expect("accepted");
     assert_eq!(m.trained.model.info.provenance["dataset_poison_flagged"], true);
     assert!(m.trained.model.info.provenance.contains_key("accepted_flagged_by"));
     vault.serving_model(&m.record).expect("an accepted model is served");
@@ -236,17 +263,23 @@ fn ingestion_protects_refuses_unprotected_pii_and_checks_for_poison() {
 #[test]
 fn every_action_is_audited_and_tampering_is_named() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut vault, schema, data) = setup(dir.path());
+    let (vault, schema, data) = setup(dir.path());
     let bad = dir.path().join("bad.csv");
     std::fs::write(&bad, "user_id\nx\n").expect("write");
-    vault.ingest(&bad, &schema, "users", &IngestOptions::default()).expect_err("invalid");
-    vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
-    let m = vault.train(&request(SeedPolicy::Secure)).expect("train");
+    vault
+        .ingest(&mlguard_vault::Ctx::local(), &bad, &schema, "users", &IngestOptions::default())
+        .expect_err("invalid");
+    vault
+        .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
+        .expect("ingest");
+    let m = vault.train(&mlguard_vault::Ctx::local(), &request(SeedPolicy::Secure)).expect("train");
     let mut fresh = Vec::new();
     synth::write_user_data(&mut fresh, 20, 5).expect("fresh");
     let input = dir.path().join("fresh.csv");
     std::fs::write(&input, fresh).expect("write");
-    vault.predict(&m.record, &input, &mut Vec::new()).expect("predict");
+    vault
+        .predict(&mlguard_vault::Ctx::local(), &m.record, &input, &mut Vec::new())
+        .expect("predict");
     vault.checkpoint().expect("checkpoint");
 
     let entries = vault.catalog().audit_entries(0).expect("entries");
@@ -274,7 +307,9 @@ fn every_action_is_audited_and_tampering_is_named() {
     assert_eq!(proof["entry"]["action"], "model.train");
 
     // Each kind of tampering fails verification and names the first bad entry.
-    let conn = vault.catalog().connection();
+    // As an attacker with write access to the catalog file would, through a connection of
+    // their own.
+    let conn = rusqlite::Connection::open(dir.path().join("v/catalog.db")).expect("db");
     let backup: Vec<(i64, String, String)> = conn
         .prepare("SELECT idx, entry, mac FROM audit_entries")
         .expect("prepare")
@@ -319,27 +354,33 @@ fn every_action_is_audited_and_tampering_is_named() {
 #[test]
 fn an_unwritable_audit_log_refuses_actions_without_effect() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut vault, schema, data) = setup(dir.path());
-    vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
-    let m = vault.train(&request(SeedPolicy::Secure)).expect("train");
+    let (vault, schema, data) = setup(dir.path());
+    vault
+        .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
+        .expect("ingest");
+    let m = vault.train(&mlguard_vault::Ctx::local(), &request(SeedPolicy::Secure)).expect("train");
     let objects = || std::fs::read_dir(dir.path().join("v/objects")).expect("objects").count();
     let before = objects();
-    vault
-        .catalog()
-        .connection()
+    rusqlite::Connection::open(dir.path().join("v/catalog.db"))
+        .expect("db")
         .execute_batch("CREATE TRIGGER no_audit BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'audit store is read-only'); END;")
         .expect("trigger");
 
-    let err =
-        vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect_err("refused");
+    let err = vault
+        .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
+        .expect_err("refused");
     assert!(matches!(err, VaultError::AuditUnavailable(_)), "{err}");
     assert_eq!(vault.catalog().datasets().expect("list").len(), 1, "no second version");
     assert_eq!(objects(), before, "no object left behind");
-    let err = vault.train(&request(SeedPolicy::Secure)).expect_err("refused");
+    let err = vault
+        .train(&mlguard_vault::Ctx::local(), &request(SeedPolicy::Secure))
+        .expect_err("refused");
     assert!(matches!(err, VaultError::AuditUnavailable(_)), "{err}");
     assert_eq!(vault.catalog().models().expect("list").len(), 1);
     let mut out = Vec::new();
-    let err = vault.predict(&m.record, &data, &mut out).expect_err("refused");
+    let err = vault
+        .predict(&mlguard_vault::Ctx::local(), &m.record, &data, &mut out)
+        .expect_err("refused");
     assert!(matches!(err, VaultError::AuditUnavailable(_)), "{err}");
     assert!(out.is_empty(), "no prediction released");
 }
@@ -347,9 +388,12 @@ fn an_unwritable_audit_log_refuses_actions_without_effect() {
 #[test]
 fn a_serving_model_predicts_json_rows_and_rejects_bad_ones_by_row() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut vault, schema, data) = setup(dir.path());
-    vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
-    let m = vault.train(&request(SeedPolicy::Fixed(3))).expect("train");
+    let (vault, schema, data) = setup(dir.path());
+    vault
+        .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
+        .expect("ingest");
+    let m =
+        vault.train(&mlguard_vault::Ctx::local(), &request(SeedPolicy::Fixed(3))).expect("train");
     let serving = vault.serving_model(&m.record).expect("serving");
     // A real row of the file as JSON.
     let text = std::fs::read_to_string(&data).expect("read");
@@ -400,11 +444,13 @@ fn a_serving_model_predicts_json_rows_and_rejects_bad_ones_by_row() {
 #[test]
 fn key_rotation_is_audited_and_rewraps_the_vaults_objects() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut vault, schema, data) = setup(dir.path());
-    vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest");
+    let (vault, schema, data) = setup(dir.path());
+    vault
+        .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
+        .expect("ingest");
     let secret = Secret::from_key_file(&dir.path().join("key")).expect("key");
     let before = vault.catalog().audit_len().expect("len");
-    let r = vault.rotate_keys(&secret, true, &[]).expect("rotate");
+    let r = vault.rotate_keys(&mlguard_vault::Ctx::local(), &secret, true, &[]).expect("rotate");
     assert_eq!(r.version, 2);
     assert!(r.failed.is_empty(), "{:?}", r.failed);
     assert_eq!(r.rewrapped.len(), 1, "the dataset");
@@ -420,7 +466,91 @@ fn key_rotation_is_audited_and_rewraps_the_vaults_objects() {
     // The re-wrapped dataset still reads, and a new version seals under the new key.
     let d = vault.catalog().dataset("users", None).expect("record");
     vault.read_dataset(&d, &mut Vec::new()).expect("re-wrapped dataset reads");
-    vault.ingest(&data, &schema, "users", &IngestOptions::default()).expect("ingest after");
+    vault
+        .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
+        .expect("ingest after");
     let d2 = vault.catalog().dataset("users", Some(2)).expect("record");
     vault.read_dataset(&d2, &mut Vec::new()).expect("new dataset reads");
+}
+
+#[test]
+fn one_vault_serves_concurrent_operations_each_in_its_own_context() {
+    use mlguard_vault::{Actor, Ctx};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (vault, schema, data) = setup(dir.path());
+    let cx = |who: &str, id: &str| Ctx::new(Actor::Local(who.into()), id);
+    // Two ingests of one name at once take consecutive versions; the later one is checked
+    // against the earlier (its baseline), and each entry names its own actor and request.
+    std::thread::scope(|s| {
+        for who in ["ana", "ben"] {
+            let (vault, schema, data) = (&vault, &schema, &data);
+            s.spawn(move || {
+                vault
+                    .ingest(&cx(who, who), data, schema, "users", &IngestOptions::default())
+                    .expect("ingest")
+            });
+        }
+    });
+    let versions: Vec<(u32, String)> = vault
+        .catalog()
+        .datasets()
+        .expect("list")
+        .into_iter()
+        .map(|d| (d.version, d.actor))
+        .collect();
+    assert_eq!(versions.iter().map(|v| v.0).collect::<Vec<_>>(), [1, 2]);
+    let mut actors: Vec<&str> = versions.iter().map(|v| v.1.as_str()).collect();
+    actors.sort_unstable();
+    assert_eq!(actors, ["local:ana", "local:ben"]);
+    let second = vault.catalog().dataset("users", Some(2)).expect("v2");
+    let report: serde_json::Value = serde_json::from_str(&second.report).expect("json");
+    assert_eq!(report["baseline"], "users@1");
+    for (_, text, _) in vault.catalog().audit_entries(0).expect("entries") {
+        let e: serde_json::Value = serde_json::from_str(&text).expect("json");
+        let who = e["actor"].as_str().unwrap_or("").trim_start_matches("local:").to_owned();
+        assert_eq!(e["request_id"], who.as_str(), "{text}");
+    }
+
+    // Trainings and predictions at once, from four threads: every entry is in the log, in
+    // one unbroken sequence that verifies.
+    vault.train(&cx("ana", "t0"), &request(SeedPolicy::Secure)).expect("train");
+    let record = vault.catalog().model("churn", None).expect("model");
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (vault, record, data) = (&vault, &record, &data);
+            s.spawn(move || {
+                for i in 0..3 {
+                    let id = format!("p{t}-{i}");
+                    let mut out = Vec::new();
+                    vault.predict(&cx("ben", &id), record, data, &mut out).expect("predict");
+                }
+            });
+        }
+        let vault = &vault;
+        s.spawn(move || {
+            vault.train(&cx("ana", "t1"), &request(SeedPolicy::Secure)).expect("train")
+        });
+    });
+    assert_eq!(vault.catalog().models().expect("models").len(), 2);
+    let entries = vault.catalog().audit_entries(0).expect("entries");
+    let predictions = entries.iter().filter(|(_, t, _)| t.contains("\"model.predict\"")).count();
+    assert_eq!(predictions, 12);
+    assert!(entries.iter().enumerate().all(|(i, (idx, _, _))| *idx == i as u64));
+    vault.checkpoint().expect("checkpoint");
+    let verified = vault.verify_audit().expect("verify");
+    assert!(verified.ok(), "{:?}", verified.problems);
+}
+
+#[test]
+fn a_version_stored_meanwhile_by_another_writer_is_a_conflict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (vault, schema, data) = setup(dir.path());
+    let ctx = mlguard_vault::Ctx::local();
+    let d = vault.ingest(&ctx, &data, &schema, "users", &IngestOptions::default()).expect("ingest");
+    let before = vault.catalog().audit_len().expect("len");
+    let entry = |i: u64| (format!("{{\"index\":{i}}}"), String::new());
+    let err = vault.catalog().add_dataset(&d.record, &entry).expect_err("taken");
+    assert!(matches!(err, VaultError::Conflict(_)), "{err}");
+    assert!(err.to_string().contains("users@1 was stored meanwhile"), "{err}");
+    assert_eq!(vault.catalog().audit_len().expect("len"), before, "no entry without the change");
 }

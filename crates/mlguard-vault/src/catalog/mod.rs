@@ -1,10 +1,16 @@
-//! The catalog: which datasets and models the vault holds, by name and version.
+//! The catalog port: which datasets and models the vault holds, by name and version, who
+//! may use it (users, tokens, second factors) and the audit log. The only place of SQL.
 //!
-//! SQLite (compiled in), migrated on open, every write in a transaction. Objects are
-//! written (atomically) before their row is inserted, so a crash can leave an orphan
-//! object file but never a row that points at a missing or partial one.
+//! SQLite (compiled in), migrated on open, every write in a transaction, and every change
+//! that is recorded is appended to the audit log in the same transaction. One connection
+//! behind a lock: statements are short, and what must be serialised (the audit log's next
+//! index, a TOTP step used once) is serialised here rather than around whole requests.
+//! Objects are written (atomically) before their row is inserted, so a crash can leave an
+//! orphan object file but never a row that points at a missing or partial one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -122,13 +128,42 @@ pub struct ModelRecord {
     pub actor: String,
 }
 
-/// The open catalog.
+mod identity;
+
+/// The open catalog. `Send + Sync`: callers share it; it serialises its statements.
 pub struct Catalog {
-    conn: Connection,
+    conn: Mutex<Connection>,
+    /// The write-ahead log, fsynced by [`Catalog::sync`] under group commit.
+    wal: PathBuf,
+    /// Whether commits wait for their own fsync (off under group commit).
+    group_commit: AtomicBool,
+    /// Commits made through this handle (counted after each commit).
+    commits: AtomicU64,
+    /// (commits known durable, an fsync running)
+    durable: Mutex<(u64, bool)>,
+    synced: Condvar,
 }
 
 fn sql(e: rusqlite::Error) -> VaultError {
     VaultError::Catalog(e.to_string())
+}
+
+/// An insert of a version that exists: another writer stored it first.
+fn taken(e: rusqlite::Error, what: &str, name: &str, version: u32) -> VaultError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            VaultError::Conflict(format!(
+                "{what} {name}@{version} was stored meanwhile by another process; nothing was stored: try again"
+            ))
+        }
+        _ => sql(e),
+    }
+}
+
+fn poisoned<T>(_: T) -> VaultError {
+    VaultError::Internal("the catalog lock is poisoned".into())
 }
 
 impl Catalog {
@@ -161,50 +196,121 @@ impl Catalog {
                 .map_err(sql)?;
             tx.commit().map_err(sql)?;
         }
-        Ok(Catalog { conn })
+        Ok(Catalog {
+            conn: Mutex::new(conn),
+            wal: path.with_extension("db-wal"),
+            group_commit: AtomicBool::new(false),
+            commits: AtomicU64::new(0),
+            durable: Mutex::new((0, false)),
+            synced: Condvar::new(),
+        })
+    }
+
+    /// The connection, for one statement or one transaction.
+    fn conn(&self) -> Result<MutexGuard<'_, Connection>, VaultError> {
+        self.conn.lock().map_err(poisoned)
+    }
+
+    /// Runs `change` in one IMMEDIATE transaction (the write lock is taken first, so two
+    /// processes writing at once wait for each other), with the audit entry `audit`
+    /// appended first when given; commits only if both succeed. A failure to append the
+    /// entry is [`VaultError::AuditUnavailable`].
+    fn write<T>(
+        &self,
+        audit: Option<AuditEntry<'_>>,
+        change: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
+        let mut conn = self.conn()?;
+        let unavailable = |e: rusqlite::Error| match audit {
+            Some(_) => VaultError::AuditUnavailable(e.to_string()),
+            None => sql(e),
+        };
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        if let Some(build) = audit {
+            append_audit(&tx, build)?;
+        }
+        let t = change(&tx)?;
+        tx.commit().map_err(unavailable)?;
+        self.commits.fetch_add(1, Ordering::SeqCst);
+        Ok(t)
+    }
+
+    /// Switches to group commit: a commit no longer waits for its own fsync; whoever
+    /// releases the result of an action must call [`Catalog::sync`] first, and must not
+    /// release it if that fails. One fsync then covers every commit made before it.
+    pub fn use_group_commit(&self) -> Result<(), VaultError> {
+        self.conn()?.execute_batch("PRAGMA synchronous = NORMAL;").map_err(sql)?;
+        self.group_commit.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The durability barrier: returns once every commit made through this handle so far
+    /// is on disk. Under group commit, whoever finds no fsync running starts one for every
+    /// commit made so far and the others wait for it; otherwise each commit was already
+    /// synced and this returns at once.
+    pub fn sync(&self) -> Result<(), VaultError> {
+        if !self.group_commit.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let seq = self.commits.load(Ordering::SeqCst);
+        let mut st = self.durable.lock().map_err(poisoned)?;
+        loop {
+            if st.0 >= seq {
+                return Ok(());
+            }
+            if st.1 {
+                st = self.synced.wait(st).map_err(poisoned)?;
+                continue;
+            }
+            st.1 = true;
+            let target = self.commits.load(Ordering::SeqCst);
+            drop(st);
+            let synced = std::fs::File::open(&self.wal).and_then(|f| f.sync_data());
+            st = self.durable.lock().map_err(poisoned)?;
+            st.1 = false;
+            if synced.is_ok() {
+                st.0 = st.0.max(target);
+            }
+            self.synced.notify_all();
+            synced.map_err(|e| {
+                VaultError::AuditUnavailable(format!("the catalog's log cannot be synced: {e}"))
+            })?;
+        }
     }
 
     /// The next free version of a dataset or model name.
     pub fn next_version(&self, table: Table, name: &str) -> Result<u32, VaultError> {
         let q =
             format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {} WHERE name = ?1", table.name());
-        self.conn.query_row(&q, params![name], |r| r.get(0)).map_err(sql)
+        self.conn()?.query_row(&q, params![name], |r| r.get(0)).map_err(sql)
     }
 
     /// Records a dataset version and its audit entry (in one transaction).
-    pub fn add_dataset(
-        &mut self,
-        d: &DatasetRecord,
-        audit: AuditEntry<'_>,
-    ) -> Result<(), VaultError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        append_audit(&tx, audit)?;
-        tx.execute(
-            "INSERT INTO datasets (name, version, object, blake3, size, rows, columns, schema, created, actor, report)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![d.name, d.version, d.object, d.blake3, d.size as i64, d.rows as i64, d.columns as i64, d.schema, d.created, d.actor, d.report],
-        )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)
+    pub fn add_dataset(&self, d: &DatasetRecord, audit: AuditEntry<'_>) -> Result<(), VaultError> {
+        self.write(Some(audit), |tx| {
+            tx.execute(
+                "INSERT INTO datasets (name, version, object, blake3, size, rows, columns, schema, created, actor, report)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![d.name, d.version, d.object, d.blake3, d.size as i64, d.rows as i64, d.columns as i64, d.schema, d.created, d.actor, d.report],
+            )
+            .map_err(|e| taken(e, "dataset", &d.name, d.version))?;
+            Ok(())
+        })
     }
 
     /// Records a model version and its audit entry (in one transaction).
-    pub fn add_model(&mut self, m: &ModelRecord, audit: AuditEntry<'_>) -> Result<(), VaultError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        append_audit(&tx, audit)?;
-        tx.execute(
-            "INSERT INTO models (name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![m.name, m.version, m.object, m.blake3, m.dataset, m.dataset_version, m.target, m.metrics, m.created, m.actor],
-        )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)
+    pub fn add_model(&self, m: &ModelRecord, audit: AuditEntry<'_>) -> Result<(), VaultError> {
+        self.write(Some(audit), |tx| {
+            tx.execute(
+                "INSERT INTO models (name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![m.name, m.version, m.object, m.blake3, m.dataset, m.dataset_version, m.target, m.metrics, m.created, m.actor],
+            )
+            .map_err(|e| taken(e, "model", &m.name, m.version))?;
+            Ok(())
+        })
     }
 
     fn dataset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DatasetRecord> {
@@ -242,7 +348,7 @@ impl Catalog {
     pub fn dataset(&self, name: &str, version: Option<u32>) -> Result<DatasetRecord, VaultError> {
         let q = "SELECT name, version, object, blake3, size, rows, columns, schema, created, actor, report FROM datasets
                  WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1";
-        self.conn
+        self.conn()?
             .prepare_cached(q)
             .and_then(|mut st| st.query_row(params![name, version], Catalog::dataset_row))
             .optional()
@@ -259,7 +365,7 @@ impl Catalog {
     pub fn model(&self, name: &str, version: Option<u32>) -> Result<ModelRecord, VaultError> {
         let q = "SELECT name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor FROM models
                  WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1";
-        self.conn
+        self.conn()?
             .prepare_cached(q)
             .and_then(|mut st| st.query_row(params![name, version], Catalog::model_row))
             .optional()
@@ -274,8 +380,8 @@ impl Catalog {
 
     /// Every dataset version, by name then version.
     pub fn datasets(&self) -> Result<Vec<DatasetRecord>, VaultError> {
-        let mut st = self
-            .conn
+        let conn = self.conn()?;
+        let mut st = conn
             .prepare("SELECT name, version, object, blake3, size, rows, columns, schema, created, actor, report FROM datasets ORDER BY name, version")
             .map_err(sql)?;
         let rows = st.query_map([], Catalog::dataset_row).map_err(sql)?;
@@ -284,8 +390,8 @@ impl Catalog {
 
     /// Every model version, by name then version.
     pub fn models(&self) -> Result<Vec<ModelRecord>, VaultError> {
-        let mut st = self
-            .conn
+        let conn = self.conn()?;
+        let mut st = conn
             .prepare("SELECT name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor FROM models ORDER BY name, version")
             .map_err(sql)?;
         let rows = st.query_map([], Catalog::model_row).map_err(sql)?;
@@ -313,23 +419,13 @@ fn append_audit(tx: &rusqlite::Transaction<'_>, build: AuditEntry<'_>) -> Result
 impl Catalog {
     /// Appends one audit entry, durably (its own transaction).
     pub fn append_audit(&self, build: AuditEntry<'_>) -> Result<(), VaultError> {
-        let unavailable = |e: rusqlite::Error| VaultError::AuditUnavailable(e.to_string());
-        // Only one connection per catalog handle, and no transaction is open across calls.
-        // IMMEDIATE: the write lock is taken first, so two processes appending at once wait
-        // for each other instead of both reading the same next index.
-        let tx = rusqlite::Transaction::new_unchecked(
-            &self.conn,
-            rusqlite::TransactionBehavior::Immediate,
-        )
-        .map_err(unavailable)?;
-        append_audit(&tx, build)?;
-        tx.commit().map_err(unavailable)
+        self.write(Some(build), |_| Ok(()))
     }
 
     /// Every audit entry from index `from`: (index, entry text, MAC), in index order.
     pub fn audit_entries(&self, from: u64) -> Result<Vec<(u64, String, String)>, VaultError> {
-        let mut st = self
-            .conn
+        let conn = self.conn()?;
+        let mut st = conn
             .prepare("SELECT idx, entry, mac FROM audit_entries WHERE idx >= ?1 ORDER BY idx")
             .map_err(sql)?;
         let rows = st
@@ -342,7 +438,7 @@ impl Catalog {
 
     /// Number of audit entries (one past the highest index).
     pub fn audit_len(&self) -> Result<u64, VaultError> {
-        self.conn
+        self.conn()?
             .prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")
             .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
             .map(|n| n as u64)
@@ -351,7 +447,7 @@ impl Catalog {
 
     /// Stores a signed checkpoint of the first `size` entries.
     pub fn add_checkpoint(&self, size: u64, note: &str) -> Result<(), VaultError> {
-        self.conn
+        self.conn()?
             .execute(
                 "INSERT OR REPLACE INTO audit_checkpoints (size, note) VALUES (?1, ?2)",
                 params![size as i64, note],
@@ -362,7 +458,7 @@ impl Catalog {
 
     /// The size of the latest checkpoint (0 without one).
     pub fn checkpoints_last(&self) -> Result<u64, VaultError> {
-        self.conn
+        self.conn()?
             .query_row("SELECT COALESCE(MAX(size), 0) FROM audit_checkpoints", [], |r| {
                 r.get::<_, i64>(0)
             })
@@ -372,24 +468,44 @@ impl Catalog {
 
     /// Every checkpoint: (size, signed note), by size.
     pub fn checkpoints(&self) -> Result<Vec<(u64, String)>, VaultError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT size, note FROM audit_checkpoints ORDER BY size")
-            .map_err(sql)?;
+        let conn = self.conn()?;
+        let mut st =
+            conn.prepare("SELECT size, note FROM audit_checkpoints ORDER BY size").map_err(sql)?;
         let rows =
             st.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))).map_err(sql)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(sql)
     }
 
-    /// The connection, for tests that tamper with the log.
-    #[doc(hidden)]
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// Replaces the text of audit entry `index` with `edit(text)` and returns the original,
+    /// as anyone with write access to the catalog could: for the demo and tests of
+    /// [`crate::Vault::verify_audit`], which must catch it. The vault never calls this.
+    pub fn rewrite_audit_entry(
+        &self,
+        index: u64,
+        edit: impl FnOnce(&str) -> String,
+    ) -> Result<String, VaultError> {
+        self.write(None, |tx| {
+            let original: String = tx
+                .query_row(
+                    "SELECT entry FROM audit_entries WHERE idx = ?1",
+                    params![index as i64],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql)?
+                .ok_or_else(|| VaultError::NotFound(format!("audit entry {index}")))?;
+            tx.execute(
+                "UPDATE audit_entries SET entry = ?2 WHERE idx = ?1",
+                params![index as i64, edit(&original)],
+            )
+            .map_err(sql)?;
+            Ok(original)
+        })
     }
 }
 
 /// The catalog's tables.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Table {
     /// Datasets.
     Datasets,
