@@ -421,10 +421,9 @@ pub(crate) fn poison(
                 .with_context(|| format!("cannot read the baseline {}", base.display()))?,
         )),
         (None, Some(r)) => {
-            let (name, version) = mlguard_vault::parse_ref(r)?;
             let vault = crate::pipeline::open_vault(vault)?;
-            let record = vault.catalog().dataset(&name, version)?;
-            let file = vault.poison_baseline(local(), &record, &a.file.display().to_string())?;
+            let (record, file) =
+                vault.poison_baseline(local(), r, &a.file.display().to_string())?;
             let reader = file.reopen().context("cannot read the decrypted baseline")?;
             _scratch = Some(file);
             Some((format!("{}@{}", record.name, record.version), io::BufReader::new(reader)))
@@ -610,16 +609,12 @@ pub(crate) fn protect(
         bail!("{} exists; pass --force to overwrite it", a.output.display());
     }
     let v = crate::pipeline::open_vault(vault)?;
-    let key = v.pseudonym_key()?;
     // Recorded before anything is written: no record, no protected copy.
-    v.record(
+    let key = v.protection_key(
         local(),
-        &mlguard_vault::audit::Event::new(
-            mlguard_vault::identity::Action::DatasetProtect,
-            a.file.display().to_string(),
-            mlguard_vault::audit::Outcome::Allowed,
-        )
-        .detail(serde_json::json!({"output": a.output.display().to_string(), "k": opts.k})),
+        &a.file.display().to_string(),
+        &a.output.display().to_string(),
+        opts.k,
     )?;
     let second = open_table(&a.file, &a.dialect)?;
     let (first, second) = (io::BufReader::new(table.reader), io::BufReader::new(second.reader));

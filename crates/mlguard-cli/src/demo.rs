@@ -623,7 +623,8 @@ fn predict(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let fresh = d.dir.join("fresh.csv");
     synth::write_user_data(fs::File::create(&fresh)?, 1000, d.seed.wrapping_add(1))?;
     let mut out = Vec::new();
-    let p = vault.predict(local(), &record, &fresh, &mut out)?;
+    let model = format!("{}@{}", record.name, record.version);
+    let p = vault.predict(local(), &model, &fresh, &mut out)?;
     let positives = String::from_utf8_lossy(&out)
         .lines()
         .skip(1)
@@ -640,7 +641,7 @@ fn predict(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let at = bytes.len() - 100;
     bytes[at] ^= 0x01;
     fs::write(&object, &bytes)?;
-    match vault.predict(local(), &record, &fresh, &mut Vec::new()) {
+    match vault.predict(local(), &model, &fresh, &mut Vec::new()) {
         Ok(_) => {
             d.out.line(&format!("  {} a tampered model was loaded", d.out.bad("MISSED")))?;
             d.failures.push("a tampered model was used".into());
@@ -802,7 +803,7 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
     // Someone with write access to the catalog rewrites the tampered-model failure as allowed.
     let v = state.vault();
     v.checkpoint()?;
-    let good = v.verify_audit()?;
+    let good = v.verify_audit(local())?;
     let failed = v
         .catalog()
         .audit_entries(0)?
@@ -812,7 +813,7 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
         .context("the audit log records no failed action")?;
     let original =
         v.catalog().rewrite_audit_entry(failed, |t| t.replace("\"failed\"", "\"allowed\""))?;
-    let bad = v.verify_audit()?;
+    let bad = v.verify_audit(local())?;
     // Put it back: the vault kept with --out still verifies.
     v.catalog().rewrite_audit_entry(failed, |_| original)?;
     d.out.line(&format!(

@@ -25,7 +25,7 @@ pub(crate) fn add_user(
 
 pub(crate) fn list_users(json: bool, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    let users = v.users()?;
+    let users = v.users(local())?;
     if json {
         out.line(&serde_json::to_string_pretty(&users)?)?;
     } else if users.is_empty() {
@@ -136,7 +136,7 @@ pub(crate) fn list_tokens(
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    print_tokens(&v.tokens()?, json, out)
+    print_tokens(&v.tokens(local())?, json, out)
 }
 
 /// Tokens, one a line (or JSON): never a token's secret, which is not stored.

@@ -6,9 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use mlguard_learn::FitOptions;
-use mlguard_vault::audit::{Event, Outcome};
-use mlguard_vault::identity::Action;
-use mlguard_vault::{Ctx, ModelRecord, SeedPolicy, TrainRequest, Vault, VaultError, parse_ref};
+use mlguard_vault::{Ctx, SeedPolicy, TrainRequest, Vault, VaultError, parse_ref};
 
 use crate::args::{IngestArgs, PredictArgs, TrainArgs, VaultArgs};
 use crate::data::load_schema;
@@ -115,16 +113,6 @@ pub(crate) fn ingest(a: &IngestArgs, vault: &VaultArgs, out: &mut Out) -> anyhow
 }
 
 /// The vault and the record of dataset version `r` (`NAME[@VERSION]`).
-fn dataset_record(
-    r: &str,
-    vault: &VaultArgs,
-) -> anyhow::Result<(Vault, mlguard_vault::DatasetRecord)> {
-    let (name, version) = parse_ref(r)?;
-    let v = open_vault(vault)?;
-    let d = v.catalog().dataset(&name, version)?;
-    Ok((v, d))
-}
-
 /// `mlguard data report`: what ingestion found and did, as stored with the version.
 pub(crate) fn dataset_report(
     r: &str,
@@ -132,7 +120,7 @@ pub(crate) fn dataset_report(
     vault: &VaultArgs,
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
-    let (_, d) = dataset_record(r, vault)?;
+    let d = open_vault(vault)?.dataset(local(), r)?;
     let report: serde_json::Value = serde_json::from_str(&d.report).unwrap_or_default();
     let doc = serde_json::json!({
         "dataset": format!("{}@{}", d.name, d.version),
@@ -328,17 +316,17 @@ pub(crate) fn download_dataset(
     vault: &VaultArgs,
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
-    let (v, d) = dataset_record(r, vault)?;
+    let v = open_vault(vault)?;
     if output.exists() && !force {
         bail!("{} exists; pass --force to overwrite it", output.display());
     }
-    let object = format!("{}@{}", d.name, d.version);
     // The vault verifies, decrypts and records the download (the same entry as the
     // server's).
-    let scratch = match v.download_dataset(local(), &d) {
-        Ok(f) => f,
+    let (d, scratch) = match v.download_dataset(local(), r) {
+        Ok(x) => x,
         Err(e) => return refused(e, out),
     };
+    let object = format!("{}@{}", d.name, d.version);
     mlguard_seal::write_atomic_with(output, force, |f| {
         let mut src =
             std::fs::File::open(scratch.path()).map_err(|e| mlguard_seal::SealError::Io {
@@ -510,18 +498,12 @@ pub(crate) fn train(a: &TrainArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::
     Ok(if identical == Some(false) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn record(v: &Vault, r: &str) -> anyhow::Result<ModelRecord> {
-    let (name, version) = parse_ref(r)?;
-    Ok(v.catalog().model(&name, version)?)
-}
-
 pub(crate) fn predict(
     a: &PredictArgs,
     vault: &VaultArgs,
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    let rec = record(&v, &a.model)?;
     if let Some(o) = a.output.as_ref().filter(|o| o.exists() && !a.force) {
         bail!("{} exists; pass --force to overwrite it", o.display());
     }
@@ -531,7 +513,7 @@ pub(crate) fn predict(
             let mut fail = None;
             mlguard_seal::write_atomic_with(path, a.force, |f| {
                 let mut w = io::BufWriter::new(f);
-                match v.predict(local(), &rec, &a.input, &mut w) {
+                match v.predict(local(), &a.model, &a.input, &mut w) {
                     Ok(p) => res = Some(p),
                     Err(e) => fail = Some(e),
                 }
@@ -554,7 +536,7 @@ pub(crate) fn predict(
         }
         None => {
             let mut buf = Vec::new();
-            let p = match v.predict(local(), &rec, &a.input, &mut buf) {
+            let p = match v.predict(local(), &a.model, &a.input, &mut buf) {
                 Ok(p) => p,
                 Err(e) => return refused(e, out),
             };
@@ -570,16 +552,15 @@ pub(crate) fn predict(
         }
     }
     let summary = format!(
-        "predicted {} row(s) with {}@{}; rejected {}",
+        "predicted {} row(s) with {}; rejected {}",
         result.predicted,
-        rec.name,
-        rec.version,
+        result.model,
         result.rejected.len()
     );
     if a.json {
         errln!(
             "{}",
-            serde_json::json!({"model": format!("{}@{}", rec.name, rec.version), "predicted": result.predicted, "rejected_lines": result.rejected})
+            serde_json::json!({"model": result.model, "predicted": result.predicted, "rejected_lines": result.rejected})
         );
     } else {
         errln!("{summary}");
@@ -624,8 +605,7 @@ pub(crate) fn inspect_model(
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    let rec = record(&v, r)?;
-    let model = match v.shareable_model(&rec) {
+    let (rec, model) = match v.model(local(), r) {
         Ok(m) => m,
         Err(e) => return refused(e, out),
     };
@@ -668,16 +648,8 @@ pub(crate) fn inspect_model(
 
 pub(crate) fn verify_model(r: &str, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    let rec = record(&v, r)?;
-    let loaded = v.load_model(&rec);
-    let outcome = if loaded.is_ok() { Outcome::Allowed } else { Outcome::Failed };
-    v.record(
-        local(),
-        &Event::new(Action::ModelRead, format!("{}@{}", rec.name, rec.version), outcome)
-            .op("verify"),
-    )?;
-    match loaded {
-        Ok(m) => {
+    match v.verify_model(local(), r) {
+        Ok((rec, m)) => {
             out.line(&format!(
                 "{}@{}: {} (signature, every segment, digest, catalog entry and safetensors structure; {} weights)",
                 rec.name,
@@ -699,33 +671,18 @@ pub(crate) fn export_model(
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    let rec = record(&v, r)?;
-    let object = format!("{}@{}", rec.name, rec.version);
-    let model = match v.shareable_model(&rec) {
-        Ok(m) => m,
-        Err(e) => {
-            v.record(local(), &Event::new(Action::ModelExport, object, Outcome::Failed))?;
-            return refused(e, out);
-        }
+    // Recorded before anything leaves the vault; signed with the vault's key.
+    let e = match v.export_model_to(local(), r, dir, force) {
+        Ok(e) => e,
+        Err(e) => return refused(e, out),
     };
-    // Recorded before anything leaves the vault.
-    v.record(
-        local(),
-        &Event::new(Action::ModelExport, object, Outcome::Allowed)
-            .detail(serde_json::json!({"to": dir.display().to_string()})),
-    )?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let weights = dir.join("model.safetensors");
-    mlguard_seal::write_atomic(&weights, &model.to_safetensors(), force)?;
-    let bundle = mlguard_seal::sign_model(dir, v.keys().signer(), Some("model.sig"))?;
-    mlguard_seal::write_atomic(&dir.join("model.sig"), bundle.as_bytes(), force)?;
     out.line(&format!(
         "exported {}@{} -> {} (plaintext safetensors) and {} (OpenSSF model signing, key {})",
-        rec.name,
-        rec.version,
-        weights.display(),
-        dir.join("model.sig").display(),
-        &v.keys().signer_public().key_id()[..16]
+        e.record.name,
+        e.record.version,
+        e.weights.display(),
+        e.signature.display(),
+        &e.key_id[..16]
     ))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -737,7 +694,7 @@ pub(crate) fn audit_verify(
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    let r = v.verify_audit()?;
+    let r = v.verify_audit(local())?;
     if json {
         out.line(
             &serde_json::json!({
@@ -871,7 +828,7 @@ pub(crate) fn audit_prove(
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    let proof = v.audit_proof(index)?;
+    let proof = v.audit_proof(local(), index)?;
     out.line(&serde_json::to_string_pretty(&proof)?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use mlguard_vault::identity::{Action, Policy, TotpAlg};
+use mlguard_vault::identity::{Policy, TotpAlg};
 use serde_json::json;
 
 use crate::{AppState, blocking, error, json_ok};
@@ -19,9 +19,7 @@ fn created(v: serde_json::Value) -> Response {
 /// `GET /v1/admin/users`.
 pub(crate) async fn list_users(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
-        s.guarded("/v1/admin/users", &headers, Action::UserManage, "users", |v, _| {
-            Ok(json_ok(json!({"users": v.users()?})))
-        })
+        s.call("/v1/admin/users", &headers, |v, cx| Ok(json_ok(json!({"users": v.users(cx)?}))))
     })
     .await
 }
@@ -47,7 +45,7 @@ pub(crate) async fn add_user(
         );
     };
     blocking(move || {
-        s.guarded("/v1/admin/users", &headers, Action::UserManage, &u.name, |v, cx| {
+        s.call("/v1/admin/users", &headers, |v, cx| {
             v.add_user(cx, &u.name, &u.role)?;
             Ok(created(json!({"name": u.name, "role": u.role})))
         })
@@ -62,7 +60,7 @@ pub(crate) async fn disable_user(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/admin/users/{name}/disable", &headers, Action::UserManage, &name, |v, cx| {
+        s.call("/v1/admin/users/{name}/disable", &headers, |v, cx| {
             v.disable_user(cx, &name)?;
             Ok(json_ok(json!({"name": name, "disabled": true})))
         })
@@ -103,7 +101,7 @@ pub(crate) async fn enroll_mfa(
         }
     };
     blocking(move || {
-        s.guarded("/v1/admin/users/{name}/mfa", &headers, Action::UserManage, &name, |v, cx| {
+        s.call("/v1/admin/users/{name}/mfa", &headers, |v, cx| {
             let uri = v.enroll_mfa(cx, &name, alg)?;
             Ok(created(json!({"name": name, "otpauth": uri.as_str()})))
         })
@@ -114,9 +112,7 @@ pub(crate) async fn enroll_mfa(
 /// `GET /v1/admin/tokens`: ids, owners and states (never a token).
 pub(crate) async fn list_tokens(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
-        s.guarded("/v1/admin/tokens", &headers, Action::TokenManage, "tokens", |v, _| {
-            Ok(json_ok(json!({"tokens": v.tokens()?})))
-        })
+        s.call("/v1/admin/tokens", &headers, |v, cx| Ok(json_ok(json!({"tokens": v.tokens(cx)?}))))
     })
     .await
 }
@@ -146,7 +142,7 @@ pub(crate) async fn create_token(
         }
     };
     blocking(move || {
-        s.guarded("/v1/admin/tokens", &headers, Action::TokenManage, &t.user, |v, cx| {
+        s.call("/v1/admin/tokens", &headers, |v, cx| {
             let (id, token) = v.create_token(cx, &t.user, t.ttl_secs)?;
             Ok(created(json!({"id": id, "user": t.user, "token": token.as_str()})))
         })
@@ -161,7 +157,7 @@ pub(crate) async fn revoke_token(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/admin/tokens/{id}", &headers, Action::TokenManage, &id, |v, cx| {
+        s.call("/v1/admin/tokens/{id}", &headers, |v, cx| {
             v.revoke_token(cx, &id)?;
             Ok(json_ok(json!({"id": id, "revoked": true})))
         })
@@ -172,8 +168,8 @@ pub(crate) async fn revoke_token(
 /// `GET /v1/admin/roles`: the policy.
 pub(crate) async fn get_roles(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
-        s.guarded("/v1/admin/roles", &headers, Action::RoleManage, "policy.json", |v, _| {
-            Ok(json_ok(serde_json::to_value(&*v.policy()?).unwrap_or_default()))
+        s.call("/v1/admin/roles", &headers, |v, cx| {
+            Ok(json_ok(serde_json::to_value(&*v.read_policy(cx)?).unwrap_or_default()))
         })
     })
     .await
@@ -197,7 +193,7 @@ pub(crate) async fn put_roles(
         }
     };
     blocking(move || {
-        s.guarded("/v1/admin/roles", &headers, Action::RoleManage, "policy.json", |v, cx| {
+        s.call("/v1/admin/roles", &headers, |v, cx| {
             v.set_policy(cx, &p)?;
             Ok(json_ok(serde_json::to_value(&p).unwrap_or_default()))
         })

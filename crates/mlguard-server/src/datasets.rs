@@ -9,9 +9,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mlguard_data::protect::{BirthDates, ProtectOptions};
-use mlguard_vault::audit::{Event, Outcome};
-use mlguard_vault::identity::Action;
-use mlguard_vault::{IngestOptions, VaultError, parse_ref};
+use mlguard_vault::{IngestOptions, VaultError};
 use serde_json::json;
 
 use crate::{AppState, blocking, blocking_value, error, json_ok, stopped};
@@ -171,7 +169,10 @@ pub(crate) async fn upload(
     let (st, n) = (Arc::clone(&s), name.clone());
     let headers = request.headers().clone();
     let allowed = blocking_value(move || {
-        st.allow(ROUTE, &headers, Action::DatasetIngest, &n, |v, _| v.scratch("upload"))
+        st.allow(ROUTE, &headers, |v, cx| {
+            v.allow_ingest(cx, &n)?;
+            v.scratch("upload")
+        })
     })
     .await;
     let (cx, file) = match allowed {
@@ -192,11 +193,7 @@ pub(crate) async fn upload(
             let up = match received {
                 Ok(up) => up,
                 Err((status, why)) => {
-                    v.record(
-                        cx,
-                        &Event::new(Action::DatasetIngest, &name, Outcome::Failed)
-                            .detail(json!({"reason": format!("upload: {why}")})),
-                    )?;
+                    v.ingest_abandoned(cx, &name, &why)?;
                     return Ok(error(status, "bad_upload", why));
                 }
             };
@@ -273,9 +270,8 @@ pub(crate) async fn metadata(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/datasets/{name}", &headers, Action::DatasetRead, &name, |v, _| {
-            let (n, version) = parse_ref(&name)?;
-            let d = v.catalog().dataset(&n, version)?;
+        s.call("/v1/datasets/{name}", &headers, |v, cx| {
+            let d = v.dataset(cx, &name)?;
             Ok(json_ok(json!({
                 "dataset": format!("{}@{}", d.name, d.version),
                 "rows": d.rows,
@@ -305,19 +301,9 @@ pub(crate) async fn download(
     const ROUTE: &str = "/v1/datasets/{name}/data";
     let st = Arc::clone(&s);
     let scratch = blocking_value(move || {
-        // Which action this is depends on the version, so the version is pinned first
-        // (versions never change); an unknown one is decided as a plain read (and is then
-        // not found).
-        let (pinned, raw) = parse_ref(&name)
-            .and_then(|(n, ver)| st.vault().catalog().dataset(&n, ver))
-            .map(|d| (format!("{}@{}", d.name, d.version), kept_pii(&d.report)))
-            .unwrap_or_else(|_| (name.clone(), false));
-        let action = if raw { Action::DatasetReadRaw } else { Action::DatasetRead };
         let mut file = None;
-        let response = st.guarded(ROUTE, &headers, action, &pinned, |v, cx| {
-            let (n, version) = parse_ref(&pinned)?;
-            let d = v.catalog().dataset(&n, version)?;
-            let f = v.download_dataset(cx, &d)?;
+        let response = st.call(ROUTE, &headers, |v, cx| {
+            let (d, f) = v.download_dataset(cx, &name)?;
             file = Some((f, d.size, format!("{}-{}.csv", d.name, d.version)));
             Ok(StatusCode::OK.into_response())
         });

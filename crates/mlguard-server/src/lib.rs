@@ -25,7 +25,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use mlguard_vault::identity::{Action, AuthError};
-use mlguard_vault::{Actor, Ctx, ServingModel, Vault, VaultError, parse_ref};
+use mlguard_vault::{Actor, Ctx, Vault, VaultError, parse_ref};
 use serde_json::{Value, json};
 
 mod admin;
@@ -64,10 +64,9 @@ struct Metrics {
 
 /// What the handlers share: the vault (shared, no lock around it: each request carries
 /// its own context, and the vault serialises what must be serialised inside) and the
-/// models loaded so far.
+/// request counters.
 pub struct AppState {
     vault: Vault,
-    models: Mutex<HashMap<String, Arc<ServingModel>>>,
     metrics: Metrics,
 }
 
@@ -77,11 +76,7 @@ impl AppState {
     /// nothing is released before.
     pub fn new(vault: Vault) -> Result<Arc<AppState>, VaultError> {
         vault.use_group_commit()?;
-        Ok(Arc::new(AppState {
-            vault,
-            models: Mutex::new(HashMap::new()),
-            metrics: Metrics::default(),
-        }))
+        Ok(Arc::new(AppState { vault, metrics: Metrics::default() }))
     }
 
     /// The vault served.
@@ -119,6 +114,7 @@ fn auth_error(e: &AuthError) -> Response {
 
 fn vault_error(e: &VaultError) -> Response {
     match e {
+        VaultError::Denied(refusal) => auth_error(refusal),
         VaultError::AuditUnavailable(_) => {
             error(StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable", e.to_string())
         }
@@ -158,59 +154,75 @@ fn request_id(headers: &HeaderMap) -> String {
 }
 
 impl AppState {
-    /// Authenticates, authorises (recording the decision) and runs `op`, which gets the
-    /// vault and the request's context (who asked, the request id).
-    fn guarded(
-        &self,
-        route: &str,
-        headers: &HeaderMap,
-        action: Action,
-        object: &str,
-        op: impl FnOnce(&Vault, &Ctx) -> Result<Response, VaultError>,
-    ) -> Response {
-        self.guarded_split(route, headers, action, object, op, Ok)
+    /// The request's context: who asks (authenticated by the vault; a refused token is an
+    /// actor too, whose every operation the vault denies and records), the request id,
+    /// and the TOTP code sent with it.
+    fn context(&self, headers: &HeaderMap) -> Result<Ctx, Response> {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let actor = match self.vault.authenticate(token) {
+            Err(e) => return Err(vault_error(&e)),
+            Ok(Ok(who)) => Actor::Token(who),
+            Ok(Err(refused)) => Actor::Refused(refused),
+        };
+        let totp = headers.get("x-mlguard-totp").and_then(|v| v.to_str().ok());
+        Ok(Ctx::new(actor, request_id(headers)).with_totp(totp))
     }
 
-    /// As [`AppState::guarded`], in two parts: `recorded` does what is recorded in the
-    /// audit log, `released` runs once those entries are durable (pure computation, such
-    /// as predictions, and the response).
-    fn guarded_split<T>(
+    /// Serves one operation: `op` asks the vault (which allows, does and records it).
+    fn call(
         &self,
         route: &str,
         headers: &HeaderMap,
-        action: Action,
-        object: &str,
-        recorded: impl FnOnce(&Vault, &Ctx) -> Result<T, VaultError>,
-        released: impl FnOnce(T) -> Result<Response, VaultError>,
+        op: impl FnOnce(&Vault, &Ctx) -> Result<Response, VaultError>,
     ) -> Response {
-        let cx = Ctx::new(Actor::Anonymous, request_id(headers));
-        let result = self.decide(headers, action, object, &cx, |v, cx| recorded(v, cx));
+        self.call_split(route, headers, op, Ok)
+    }
+
+    /// As [`AppState::call`], in two parts: `op` asks the vault, `release` runs once the
+    /// request's audit entries are durable (pure computation, such as predictions, and
+    /// the response).
+    fn call_split<T>(
+        &self,
+        route: &str,
+        headers: &HeaderMap,
+        op: impl FnOnce(&Vault, &Ctx) -> Result<T, VaultError>,
+        release: impl FnOnce(T) -> Result<Response, VaultError>,
+    ) -> Response {
+        let cx = match self.context(headers) {
+            Ok(cx) => cx,
+            Err(refusal) => return self.stamp(route, &request_id(headers), refusal),
+        };
+        let result = op(&self.vault, &cx).map_err(|e| vault_error(&e));
         let response = match self.settle(result) {
-            Ok(t) => released(t).unwrap_or_else(|e| vault_error(&e)),
+            Ok(t) => release(t).unwrap_or_else(|e| vault_error(&e)),
             Err(refusal) => refusal,
         };
         self.stamp(route, cx.request_id(), response)
     }
 
-    /// The first half of a streaming request (an upload): authenticates, authorises
-    /// (recorded and durable) and runs `op` before a byte of the body is read. Returns the
-    /// request's context (who asked) and what `op` made, or the response that refuses.
+    /// The first half of a streaming request (an upload): the request's context and what
+    /// `op` made (it allows the operation, recorded if refused, before a byte of the body
+    /// is read), or the response that refuses.
     fn allow<T>(
         &self,
         route: &str,
         headers: &HeaderMap,
-        action: Action,
-        object: &str,
         op: impl FnOnce(&Vault, &Ctx) -> Result<T, VaultError>,
     ) -> Result<(Ctx, T), Response> {
-        let cx = Ctx::new(Actor::Anonymous, request_id(headers));
-        let result =
-            self.decide(headers, action, object, &cx, |v, cx| Ok((cx.clone(), op(v, cx)?)));
-        self.settle(result).map_err(|refusal| self.stamp(route, cx.request_id(), refusal))
+        let cx = self.context(headers).map_err(|r| self.stamp(route, &request_id(headers), r))?;
+        let result = op(&self.vault, &cx).map_err(|e| vault_error(&e));
+        match self.settle(result) {
+            Ok(t) => Ok((cx, t)),
+            Err(refusal) => Err(self.stamp(route, cx.request_id(), refusal)),
+        }
     }
 
-    /// The second half: runs `op` in the context `cx` (already allowed by
-    /// [`AppState::allow`]), and releases its response once its audit entries are durable.
+    /// The second half: runs `op` in the request's context `cx`, and releases its
+    /// response once its audit entries are durable.
     fn as_allowed(
         &self,
         route: &str,
@@ -243,64 +255,6 @@ impl AppState {
             *m.entry((route.to_owned(), response.status().as_u16())).or_default() += 1;
         }
         response
-    }
-
-    fn decide<T>(
-        &self,
-        headers: &HeaderMap,
-        action: Action,
-        object: &str,
-        cx: &Ctx,
-        op: impl FnOnce(&Vault, &Ctx) -> Result<T, VaultError>,
-    ) -> Result<T, Response> {
-        let vault = &self.vault;
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        let who = match vault.authenticate(token) {
-            Err(e) => return Err(vault_error(&e)),
-            Ok(Err(e)) => {
-                // Recorded too: a refused request is an action.
-                let event = mlguard_vault::audit::Event::authentication(
-                    action,
-                    object,
-                    mlguard_vault::audit::Outcome::Denied,
-                )
-                .detail(json!({"reason": e.to_string()}));
-                if let Err(e) = vault.record(cx, &event) {
-                    return Err(vault_error(&e));
-                }
-                return Err(auth_error(&e));
-            }
-            Ok(Ok(who)) => who,
-        };
-        let cx = cx.as_actor(Actor::Token(who.clone()));
-        let totp = headers.get("x-mlguard-totp").and_then(|v| v.to_str().ok());
-        match vault.authorize(&cx, &who, action, object, totp, mlguard_vault::identity::now_secs())
-        {
-            Err(e) => Err(vault_error(&e)),
-            Ok(Err(e)) => Err(auth_error(&e)),
-            Ok(Ok(())) => op(vault, &cx).map_err(|e| vault_error(&e)),
-        }
-    }
-
-    /// A model by `NAME[@VERSION]`, verified on first use and kept.
-    fn model(&self, vault: &Vault, r: &str) -> Result<Arc<ServingModel>, VaultError> {
-        let (name, version) = parse_ref(r)?;
-        let record = vault.catalog().model(&name, version)?;
-        let key = format!("{}@{}", record.name, record.version);
-        let mut models = self
-            .models
-            .lock()
-            .map_err(|_| VaultError::Internal("the model cache lock is poisoned".into()))?;
-        if let Some(m) = models.get(&key).filter(|m| m.record.blake3 == record.blake3) {
-            return Ok(Arc::clone(m));
-        }
-        let m = Arc::new(vault.serving_model(&record)?);
-        models.insert(key, Arc::clone(&m));
-        Ok(m)
     }
 }
 
@@ -519,10 +473,9 @@ pub fn openapi_document() -> Value {
 }
 
 async fn list_datasets(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    blocking(move || s.guarded("/v1/datasets", &headers, Action::DatasetList, "datasets", |v, _| {
+    blocking(move || s.call("/v1/datasets", &headers, |v, cx| {
         let list: Vec<Value> = v
-            .catalog()
-            .datasets()?
+            .list_datasets(cx)?
             .into_iter()
             .map(|d| json!({"name": d.name, "version": d.version, "rows": d.rows, "columns": d.columns, "blake3": d.blake3, "created": d.created}))
             .collect();
@@ -532,10 +485,9 @@ async fn list_datasets(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Re
 }
 
 async fn list_models(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    blocking(move || s.guarded("/v1/models", &headers, Action::ModelList, "models", |v, _| {
+    blocking(move || s.call("/v1/models", &headers, |v, cx| {
         let list: Vec<Value> = v
-            .catalog()
-            .models()?
+            .list_models(cx)?
             .into_iter()
             .map(|m| json!({"name": m.name, "version": m.version, "dataset": format!("{}@{}", m.dataset, m.dataset_version), "target": m.target, "created": m.created}))
             .collect();
@@ -550,10 +502,8 @@ async fn inspect_model(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/models/{name}", &headers, Action::ModelRead, &name, |v, _| {
-            let (n, version) = parse_ref(&name)?;
-            let record = v.catalog().model(&n, version)?;
-            let model = v.shareable_model(&record)?;
+        s.call("/v1/models/{name}", &headers, |v, cx| {
+            let (record, model) = v.model(cx, &name)?;
             let info = serde_json::to_value(&model.info).unwrap_or_default();
             Ok(json_ok(json!({
                 "model": format!("{}@{}", record.name, record.version),
@@ -603,12 +553,10 @@ async fn predict(
     };
     let state = Arc::clone(&s);
     blocking(move || {
-        s.guarded_split(
+        s.call_split(
             "/v1/models/{name}/predict",
             &headers,
-            Action::ModelPredict,
-            &name,
-            |v, _| state.model(v, &name),
+            |v, cx| v.prediction_model(cx, &name, rows.len()),
             |model| {
                 let results = model.predict_json(&rows)?;
                 let rejected = results
@@ -651,7 +599,7 @@ async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
         );
     };
     blocking(move || {
-        s.guarded("/v1/models/train", &headers, Action::ModelTrain, &t.dataset, |v, cx| {
+        s.call("/v1/models/train", &headers, |v, cx| {
             let (dataset, version) = parse_ref(&t.dataset)?;
             let defaults = mlguard_learn::FitOptions::default();
             let m = v.train(
@@ -690,10 +638,8 @@ async fn export(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/models/{name}/export", &headers, Action::ModelExport, &name, |v, _| {
-            let (n, version) = parse_ref(&name)?;
-            let record = v.catalog().model(&n, version)?;
-            let model = v.shareable_model(&record)?;
+        s.call("/v1/models/{name}/export", &headers, |v, cx| {
+            let (_, model) = v.export_model(cx, &name)?;
             Ok(([(header::CONTENT_TYPE, "application/octet-stream")], model.to_safetensors())
                 .into_response())
         })
@@ -712,9 +658,9 @@ async fn audit_entries(
     Query(q): Query<Since>,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/audit/entries", &headers, Action::AuditRead, "audit", |v, _| {
+        s.call("/v1/audit/entries", &headers, |v, cx| {
             let mut text = String::new();
-            for (_, entry, _) in v.catalog().audit_entries(q.from.unwrap_or(0))? {
+            for entry in v.audit_entries(cx, q.from.unwrap_or(0))? {
                 text.push_str(&entry);
                 text.push('\n');
             }
@@ -726,9 +672,8 @@ async fn audit_entries(
 
 async fn audit_checkpoint(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
-        s.guarded("/v1/audit/checkpoint", &headers, Action::AuditRead, "audit", |v, _| {
-            v.checkpoint()?;
-            let note = v.catalog().checkpoints()?.pop().map(|c| c.1).unwrap_or_default();
+        s.call("/v1/audit/checkpoint", &headers, |v, cx| {
+            let note = v.audit_checkpoint(cx)?;
             Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
         })
     })
@@ -741,9 +686,7 @@ async fn audit_proof(
     headers: HeaderMap,
 ) -> Response {
     blocking(move || {
-        s.guarded("/v1/audit/proof/{index}", &headers, Action::AuditRead, "audit", |v, _| {
-            Ok(json_ok(v.audit_proof(index)?))
-        })
+        s.call("/v1/audit/proof/{index}", &headers, |v, cx| Ok(json_ok(v.audit_proof(cx, index)?)))
     })
     .await
 }
@@ -762,8 +705,8 @@ async fn audit_consistency(
         return error(StatusCode::BAD_REQUEST, "bad_request", "expected ?from=N (a tree size)");
     };
     blocking(move || {
-        s.guarded("/v1/audit/consistency", &headers, Action::AuditRead, "audit", |v, _| {
-            Ok(json_ok(v.audit_consistency(q.from)?))
+        s.call("/v1/audit/consistency", &headers, |v, cx| {
+            Ok(json_ok(v.audit_consistency(cx, q.from)?))
         })
     })
     .await
@@ -771,8 +714,8 @@ async fn audit_consistency(
 
 async fn audit_verify(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
-        s.guarded("/v1/audit/verify", &headers, Action::AuditVerify, "audit", |v, _| {
-            let r = v.verify_audit()?;
+        s.call("/v1/audit/verify", &headers, |v, cx| {
+            let r = v.verify_audit(cx)?;
             Ok(json_ok(json!({
                 "ok": r.ok(), "entries": r.entries, "checkpoints": r.checkpoints,
                 "first_bad_entry": r.first_bad_entry, "problems": r.problems, "root": r.root,

@@ -62,9 +62,8 @@ impl Outcome {
 /// An action to record.
 #[derive(Debug, Clone)]
 pub struct Event {
-    /// What was done: a policy action (`dataset.ingest`, `model.train`, ...), or the
-    /// decision on one (`authz.model.export`).
-    pub action: String,
+    /// What was done (or refused): a policy action.
+    pub action: Action,
     /// What it was done to: `users@2`, a file name, ...
     pub object: String,
     /// How it ended.
@@ -76,32 +75,18 @@ pub struct Event {
 impl Event {
     /// An event without details.
     pub fn new(action: Action, object: impl Into<String>, outcome: Outcome) -> Event {
-        Event {
-            action: action.as_str().into(),
-            object: object.into(),
-            outcome,
-            detail: Value::Null,
-        }
+        Event { action, object: object.into(), outcome, detail: Value::Null }
     }
 
-    /// The policy's decision on `action` (recorded as `authz.ACTION`).
-    pub fn authorization(action: Action, object: impl Into<String>, outcome: Outcome) -> Event {
-        Event {
-            action: format!("authz.{}", action.as_str()),
-            object: object.into(),
-            outcome,
-            detail: Value::Null,
-        }
+    /// The same event with another outcome.
+    pub fn outcome(mut self, outcome: Outcome) -> Event {
+        self.outcome = outcome;
+        self
     }
 
-    /// A refused authentication for `action` (recorded as `authn.ACTION`).
-    pub fn authentication(action: Action, object: impl Into<String>, outcome: Outcome) -> Event {
-        Event {
-            action: format!("authn.{}", action.as_str()),
-            object: object.into(),
-            outcome,
-            detail: Value::Null,
-        }
+    /// With `key` set to `value` in the details.
+    pub fn field(self, key: &str, value: impl Into<Value>) -> Event {
+        self.with_field(key, value.into())
     }
 
     /// With details (an object; [`Event::op`] adds to it).
@@ -242,6 +227,7 @@ pub(crate) fn entry_text(
     index: u64,
     time: &str,
     actor: &str,
+    token: Option<&str>,
     request_id: &str,
     e: &Event,
 ) -> String {
@@ -249,11 +235,14 @@ pub(crate) fn entry_text(
         "index": index,
         "time": time,
         "actor": actor,
-        "action": e.action,
+        "action": e.action.as_str(),
         "object": e.object,
         "outcome": e.outcome.as_str(),
         "request_id": request_id,
     });
+    if let Some(token) = token {
+        v["token"] = token.into();
+    }
     if !e.detail.is_null() {
         v["detail"] = e.detail.clone();
     }

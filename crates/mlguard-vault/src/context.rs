@@ -2,7 +2,9 @@
 //! records it. There is no ambient "current user": two requests served at once each carry
 //! their own.
 
-use crate::identity::Principal;
+use std::sync::{Arc, Mutex};
+
+use crate::identity::{Action, AuthError, Principal};
 
 /// Who takes an action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,15 +14,23 @@ pub enum Actor {
     Local(String),
     /// The holder of an API token, authenticated by the vault.
     Token(Principal),
-    /// A request that has not (yet) shown a valid token.
-    Anonymous,
+    /// A request whose token was refused (none, unknown, revoked, expired, its user
+    /// disabled): every operation it asks for is denied, and recorded as denied.
+    Refused(AuthError),
 }
 
-/// The context of one operation: who acts and the request it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The context of one operation: who acts, the request it belongs to, and the second
+/// factor presented with it. Clones share the decisions already made for the request.
+#[derive(Debug, Clone)]
 pub struct Ctx {
     actor: Actor,
     request_id: String,
+    totp: Option<String>,
+    /// The request's time (Unix seconds), when not now.
+    at: Option<i64>,
+    /// Actions the policy allowed in this request (a TOTP code is used once: a request
+    /// that is authorised before its body is read is not asked again).
+    granted: Arc<Mutex<Vec<Action>>>,
 }
 
 impl Ctx {
@@ -32,17 +42,46 @@ impl Ctx {
             .ok()
             .filter(|u| !u.is_empty())
             .unwrap_or_else(|| "unknown".into());
-        Ctx { actor: Actor::Local(user), request_id: fresh_id() }
+        Ctx::new(Actor::Local(user), fresh_id())
     }
 
     /// `actor` in request `request_id`.
     pub fn new(actor: Actor, request_id: impl Into<String>) -> Ctx {
-        Ctx { actor, request_id: request_id.into() }
+        Ctx { actor, request_id: request_id.into(), totp: None, at: None, granted: Arc::default() }
     }
 
-    /// The same request, now acting as `actor` (after authentication).
-    pub fn as_actor(&self, actor: Actor) -> Ctx {
-        Ctx { actor, request_id: self.request_id.clone() }
+    /// With the TOTP code presented for actions that need a second factor.
+    pub fn with_totp(mut self, code: Option<&str>) -> Ctx {
+        self.totp = code.map(str::to_owned);
+        self
+    }
+
+    /// At another time than now (Unix seconds): which TOTP codes are valid depends on it.
+    pub fn at(mut self, unix_secs: i64) -> Ctx {
+        self.at = Some(unix_secs);
+        self
+    }
+
+    /// The request's time (Unix seconds).
+    pub fn time(&self) -> i64 {
+        self.at.unwrap_or_else(crate::identity::now_secs)
+    }
+
+    /// The TOTP code presented, if any.
+    pub fn totp(&self) -> Option<&str> {
+        self.totp.as_deref()
+    }
+
+    /// Whether `action` was already allowed in this request.
+    pub(crate) fn granted(&self, action: Action) -> bool {
+        self.granted.lock().is_ok_and(|g| g.contains(&action))
+    }
+
+    /// Notes that `action` was allowed in this request.
+    pub(crate) fn grant(&self, action: Action) {
+        if let Ok(mut g) = self.granted.lock() {
+            g.push(action);
+        }
     }
 
     /// Who acts.
@@ -69,7 +108,7 @@ impl Ctx {
         match &self.actor {
             Actor::Local(u) => format!("local:{u}"),
             Actor::Token(p) => p.user.clone(),
-            Actor::Anonymous => "anonymous".into(),
+            Actor::Refused(_) => "anonymous".into(),
         }
     }
 }
@@ -92,9 +131,12 @@ mod tests {
         let p = Principal { user: "ana".into(), role: "auditor".into(), token_id: "t1".into() };
         assert_eq!(Ctx::new(Actor::Token(p.clone()), "r").actor_name(), "ana");
         assert_eq!(Ctx::new(Actor::Local("ana".into()), "r").actor_name(), "local:ana");
-        assert_eq!(Ctx::new(Actor::Anonymous, "r").actor_name(), "anonymous");
-        let cx = Ctx::new(Actor::Anonymous, "r1").as_actor(Actor::Token(p.clone()));
-        assert_eq!((cx.request_id(), cx.principal()), ("r1", Some(&p)));
+        assert_eq!(Ctx::new(Actor::Refused(AuthError::NoToken), "r").actor_name(), "anonymous");
+        let cx = Ctx::new(Actor::Token(p.clone()), "r1").with_totp(Some("123456"));
+        assert_eq!((cx.request_id(), cx.principal(), cx.totp()), ("r1", Some(&p), Some("123456")));
+        let copy = cx.clone();
+        cx.grant(Action::ModelExport);
+        assert!(copy.granted(Action::ModelExport) && !copy.granted(Action::ModelRead));
         assert_ne!(Ctx::local().request_id(), Ctx::local().request_id());
     }
 }

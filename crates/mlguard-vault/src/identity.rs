@@ -18,6 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest::{SHA256, digest};
@@ -28,7 +29,7 @@ use zeroize::Zeroizing;
 
 use crate::VaultError;
 use crate::audit::{Event, Outcome};
-use crate::context::Ctx;
+use crate::context::{Actor, Ctx};
 use crate::pipeline::Vault;
 
 /// Wrong TOTP codes through one token before its second factor is locked.
@@ -433,93 +434,112 @@ pub enum AuthError {
 }
 
 impl Vault {
-    /// Adds a user with a role (recorded).
+    /// Adds a user with a role (`user.manage`, op `add`).
     pub fn add_user(&self, cx: &Ctx, name: &str, role: &str) -> Result<(), VaultError> {
-        if !ROLES.contains(&role) {
-            return Err(VaultError::Refused(format!(
-                "unknown role {role:?}; roles: {}",
-                ROLES.join(", ")
-            )));
-        }
-        if name.is_empty()
-            || name.len() > 64
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            return Err(VaultError::Refused(format!(
-                "{name:?} is not a valid user name (1-64 letters, digits, - _ .)"
-            )));
-        }
         let event = Event::new(Action::UserManage, name, Outcome::Allowed)
             .op("add")
             .detail(json!({"role": role}));
-        self.recorded(cx, &event, |audit| {
-            self.catalog().add_user(name, role, &mlguard_seal::now_rfc3339(), audit)
+        self.operation(cx, &event, || {
+            if !ROLES.contains(&role) {
+                return Err(VaultError::Refused(format!(
+                    "unknown role {role:?}; roles: {}",
+                    ROLES.join(", ")
+                )));
+            }
+            if name.is_empty()
+                || name.len() > 64
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                return Err(VaultError::Refused(format!(
+                    "{name:?} is not a valid user name (1-64 letters, digits, - _ .)"
+                )));
+            }
+            self.recorded(cx, &event, |audit| {
+                self.catalog().add_user(name, role, &mlguard_seal::now_rfc3339(), audit)
+            })
         })
     }
 
-    /// Every user, by name.
-    pub fn users(&self) -> Result<Vec<User>, VaultError> {
-        self.catalog().users()
+    /// Every user, by name (`user.manage`, op `list`).
+    pub fn users(&self, cx: &Ctx) -> Result<Vec<User>, VaultError> {
+        let event = Event::new(Action::UserManage, "users", Outcome::Allowed).op("list");
+        self.reading(cx, &event, || self.catalog().users())
     }
 
-    /// Disables a user: their tokens stop working (recorded).
+    /// Disables a user: their tokens stop working (`user.manage`, op `disable`).
     pub fn disable_user(&self, cx: &Ctx, name: &str) -> Result<(), VaultError> {
         let event = Event::new(Action::UserManage, name, Outcome::Allowed).op("disable");
-        self.recorded(cx, &event, |audit| self.catalog().disable_user(name, audit))
+        self.operation(cx, &event, || {
+            self.recorded(cx, &event, |audit| self.catalog().disable_user(name, audit))
+        })
     }
 
     /// Creates a token for `user`, valid for `ttl_secs` (forever when `None`). Returns its
-    /// id and the token itself, which is shown once and stored only as its SHA-256.
+    /// id and the token itself, which is shown once and stored only as its SHA-256
+    /// (`token.manage`, op `create`, recorded with the new token's id).
     pub fn create_token(
         &self,
         cx: &Ctx,
         user: &str,
         ttl_secs: Option<i64>,
     ) -> Result<(String, Zeroizing<String>), VaultError> {
-        match self.catalog().user_disabled(user)? {
-            None => return Err(VaultError::NotFound(format!("user {user}"))),
-            Some(true) => return Err(VaultError::Refused(format!("user {user} is disabled"))),
-            Some(false) => {}
-        }
-        let id = mlguard_seal::hex(&mlguard_seal::random::<6>()?);
-        let secret = Zeroizing::new(mlguard_seal::random::<32>()?);
-        let token = Zeroizing::new(format!("mlg_{id}_{}", mlguard_seal::hex(&secret[..])));
-        let expires = ttl_secs.map(|t| now_secs().saturating_add(t));
-        let event = Event::new(Action::TokenManage, &id, Outcome::Allowed)
-            .op("create")
-            .detail(json!({"user": user, "expires": expires}));
-        self.recorded(cx, &event, |audit| {
-            let created = mlguard_seal::now_rfc3339();
-            self.catalog().add_token(&id, user, &sha256_hex(&token), &created, expires, audit)
-        })?;
-        Ok((id, token))
+        let asked = Event::new(Action::TokenManage, user, Outcome::Allowed).op("create");
+        self.operation(cx, &asked, || {
+            match self.catalog().user_disabled(user)? {
+                None => return Err(VaultError::NotFound(format!("user {user}"))),
+                Some(true) => {
+                    return Err(VaultError::Refused(format!("user {user} is disabled")));
+                }
+                Some(false) => {}
+            }
+            let id = mlguard_seal::hex(&mlguard_seal::random::<6>()?);
+            let secret = Zeroizing::new(mlguard_seal::random::<32>()?);
+            let token = Zeroizing::new(format!("mlg_{id}_{}", mlguard_seal::hex(&secret[..])));
+            let expires = ttl_secs.map(|t| now_secs().saturating_add(t));
+            let event = Event::new(Action::TokenManage, &id, Outcome::Allowed)
+                .op("create")
+                .detail(json!({"user": user, "expires": expires}));
+            self.recorded(cx, &event, |audit| {
+                let created = mlguard_seal::now_rfc3339();
+                self.catalog().add_token(&id, user, &sha256_hex(&token), &created, expires, audit)
+            })?;
+            Ok((id, token))
+        })
     }
 
-    /// Revokes a token (recorded).
+    /// Revokes a token (`token.manage`, op `revoke`).
     pub fn revoke_token(&self, cx: &Ctx, id: &str) -> Result<(), VaultError> {
         let event = Event::new(Action::TokenManage, id, Outcome::Allowed).op("revoke");
-        self.recorded(cx, &event, |audit| self.catalog().revoke_token(id, audit))
+        self.operation(cx, &event, || {
+            self.recorded(cx, &event, |audit| self.catalog().revoke_token(id, audit))
+        })
     }
 
     /// Every token (never the token itself): id, user, created, expires (Unix seconds),
-    /// revoked.
-    pub fn tokens(&self) -> Result<Vec<TokenInfo>, VaultError> {
-        self.catalog().tokens()
+    /// revoked (`token.manage`, op `list`).
+    pub fn tokens(&self, cx: &Ctx) -> Result<Vec<TokenInfo>, VaultError> {
+        let event = Event::new(Action::TokenManage, "tokens", Outcome::Allowed).op("list");
+        self.reading(cx, &event, || self.catalog().tokens())
     }
 
-    /// Replaces the policy (`policy.json`) after checking it (recorded with its digest).
+    /// The policy in force (`role.manage`, op `read`).
+    pub fn read_policy(&self, cx: &Ctx) -> Result<Arc<Policy>, VaultError> {
+        let event = Event::new(Action::RoleManage, "policy.json", Outcome::Allowed).op("read");
+        self.reading(cx, &event, || self.policy())
+    }
+
+    /// Replaces the policy (`policy.json`) after checking it (`role.manage`, op `update`,
+    /// recorded with its digest).
     pub fn set_policy(&self, cx: &Ctx, policy: &Policy) -> Result<(), VaultError> {
-        policy.check().map_err(VaultError::Refused)?;
-        let text = serde_json::to_string_pretty(policy)
-            .map_err(|e| VaultError::Internal(e.to_string()))?;
-        self.record(
-            cx,
-            &Event::new(Action::RoleManage, "policy.json", Outcome::Allowed)
-                .op("update")
-                .detail(json!({"sha256": sha256_hex(&text)})),
-        )?;
-        mlguard_seal::write_atomic(&self.root().join("policy.json"), text.as_bytes(), true)?;
-        Ok(())
+        let event = Event::new(Action::RoleManage, "policy.json", Outcome::Allowed).op("update");
+        self.operation(cx, &event, || {
+            policy.check().map_err(VaultError::Refused)?;
+            let text = serde_json::to_string_pretty(policy)
+                .map_err(|e| VaultError::Internal(e.to_string()))?;
+            self.record(cx, &event.clone().field("sha256", sha256_hex(&text)))?;
+            mlguard_seal::write_atomic(&self.root().join("policy.json"), text.as_bytes(), true)?;
+            Ok(())
+        })
     }
 
     /// Who holds `token`: checks its hash in constant time, expiry, revocation and the
@@ -551,13 +571,16 @@ impl Vault {
         user: &str,
         alg: TotpAlg,
     ) -> Result<Zeroizing<String>, VaultError> {
-        let secret = Zeroizing::new(mlguard_seal::random::<TOTP_SECRET_BYTES>()?);
-        let sealed = self.keys().encrypt_secret(&format!("totp:{user}"), &secret[..])?;
         let event = Event::new(Action::UserManage, user, Outcome::Allowed)
             .op("mfa-enroll")
             .detail(json!({"alg": alg.as_str()}));
-        self.recorded(cx, &event, |audit| {
-            self.catalog().set_mfa(user, &sealed, alg.as_str(), audit)
+        let secret = self.operation(cx, &event, || {
+            let secret = Zeroizing::new(mlguard_seal::random::<TOTP_SECRET_BYTES>()?);
+            let sealed = self.keys().encrypt_secret(&format!("totp:{user}"), &secret[..])?;
+            self.recorded(cx, &event, |audit| {
+                self.catalog().set_mfa(user, &sealed, alg.as_str(), audit)
+            })?;
+            Ok(secret)
         })?;
         let issuer = "mlguard";
         Ok(Zeroizing::new(format!(
@@ -571,7 +594,6 @@ impl Vault {
     /// ±1 step, each step usable once, locked per token after repeated failures.
     pub fn check_mfa(
         &self,
-        cx: &Ctx,
         who: &Principal,
         code: &str,
         now: i64,
@@ -602,47 +624,53 @@ impl Vault {
         let lock = |lockouts: i64| MFA_LOCK_SECS.saturating_mul(1 << lockouts.min(11)).min(86_400);
         match self.catalog().mfa_failure(&who.token_id, now, MAX_MFA_FAILURES, lock)? {
             None => Ok(Err(AuthError::MfaRejected)),
-            Some(secs) => {
-                self.record(
-                    cx,
-                    &Event::new(Action::UserManage, &who.user, Outcome::Denied)
-                        .op("mfa-locked")
-                        .detail(json!({"token": who.token_id, "seconds": secs})),
-                )?;
-                Ok(Err(AuthError::MfaLocked(secs)))
-            }
+            // The denial that follows records the lock (its reason names it).
+            Some(secs) => Ok(Err(AuthError::MfaLocked(secs))),
         }
     }
 
-    /// Decides whether `who` may take `action` (on `object`), with a TOTP code where the
-    /// policy wants one, and records the decision either way. `Ok(Err(..))` is a refusal.
-    pub fn authorize(
-        &self,
-        cx: &Ctx,
-        who: &Principal,
-        action: Action,
-        object: &str,
-        totp_code: Option<&str>,
-        now: i64,
-    ) -> Result<Result<(), AuthError>, VaultError> {
-        let policy = self.policy()?;
-        let decision = if !policy.allows(&who.role, action) {
-            Err(AuthError::Forbidden { role: who.role.clone(), action: action.as_str().to_owned() })
-        } else if policy.needs_mfa(action) {
-            match totp_code {
-                None => Err(AuthError::MfaRequired(action.as_str().to_owned())),
-                Some(code) => self.check_mfa(cx, who, code, now)?,
+    /// Whether the context's actor may take `action` on `object`: a local user may (they
+    /// hold the vault's key); a token holder if the policy allows their role, with a fresh
+    /// TOTP code where it asks for one (asked once per request); a refused token never. A
+    /// refusal is recorded — the call's one entry — and returned as
+    /// [`VaultError::Denied`]; an allowance is not recorded here: the operation records
+    /// what it did, allowed or failed.
+    pub fn authorize(&self, cx: &Ctx, action: Action, object: &str) -> Result<(), VaultError> {
+        let decision = match cx.actor() {
+            Actor::Local(_) => Ok(()),
+            Actor::Refused(e) => Err(e.clone()),
+            Actor::Token(_) if cx.granted(action) => Ok(()),
+            Actor::Token(who) => {
+                let policy = self.policy()?;
+                if !policy.allows(&who.role, action) {
+                    Err(AuthError::Forbidden {
+                        role: who.role.clone(),
+                        action: action.as_str().to_owned(),
+                    })
+                } else if policy.needs_mfa(action) {
+                    match cx.totp() {
+                        None => Err(AuthError::MfaRequired(action.as_str().to_owned())),
+                        Some(code) => self.check_mfa(who, code, cx.time())?,
+                    }
+                } else {
+                    Ok(())
+                }
             }
-        } else {
-            Ok(())
         };
-        let outcome = if decision.is_ok() { Outcome::Allowed } else { Outcome::Denied };
-        let mut detail = json!({"user": who.user, "role": who.role, "token": who.token_id});
-        if let Err(e) = &decision {
-            detail["reason"] = e.to_string().into();
+        match decision {
+            Ok(()) => {
+                cx.grant(action);
+                Ok(())
+            }
+            Err(e) => {
+                let mut detail = json!({"reason": e.to_string()});
+                if let Some(p) = cx.principal() {
+                    detail["role"] = p.role.clone().into();
+                }
+                self.record(cx, &Event::new(action, object, Outcome::Denied).detail(detail))?;
+                Err(VaultError::Denied(e))
+            }
         }
-        self.record(cx, &Event::authorization(action, object, outcome).detail(detail))?;
-        Ok(decision)
     }
 }
 

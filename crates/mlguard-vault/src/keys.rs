@@ -38,23 +38,16 @@ impl Vault {
         rewrap: bool,
         files: &[PathBuf],
     ) -> Result<Rotation, VaultError> {
-        let mut targets =
-            if rewrap { sealed_objects(&self.root().join("objects")) } else { Vec::new() };
-        targets.extend(files.iter().cloned());
-        self.record(
-            cx,
-            &Event::new(Action::KeyRotate, "master-key", Outcome::Allowed)
-                .detail(serde_json::json!({"rewrap": rewrap, "artifacts": targets.len()})),
-        )?;
-        let result = self.rotate_unrecorded(secret, rewrap, targets);
-        if let Err(e) = &result {
-            self.record(
-                cx,
-                &Event::new(Action::KeyRotate, "master-key", Outcome::Failed)
-                    .detail(serde_json::json!({"reason": e.to_string()})),
-            )?;
-        }
-        result
+        let asked = Event::new(Action::KeyRotate, "master-key", Outcome::Allowed);
+        self.operation(cx, &asked, || {
+            let mut targets =
+                if rewrap { sealed_objects(&self.root().join("objects")) } else { Vec::new() };
+            targets.extend(files.iter().cloned());
+            // Recorded before anything changes; a failure after it is a second entry.
+            let detail = serde_json::json!({"rewrap": rewrap, "artifacts": targets.len()});
+            self.record(cx, &asked.clone().detail(detail))?;
+            self.rotate_unrecorded(secret, rewrap, targets)
+        })
     }
 
     fn rotate_unrecorded(

@@ -9,12 +9,14 @@ mod context;
 pub mod identity;
 mod keys;
 pub mod merkle;
+mod ops;
 mod pipeline;
 pub mod poison;
 
 pub use catalog::{AuditEntry, Catalog, DatasetRecord, ModelRecord, Table};
 pub use context::{Actor, Ctx, fresh_id};
 pub use keys::Rotation;
+pub use ops::Exported;
 pub use pipeline::{
     IngestOptions, Ingested, MAX_ROWS_PER_REQUEST, Prediction, RowPrediction, SeedPolicy,
     ServingModel, TrainRequest, TrainedModel, Vault, csv_cell, parse_ref, protection_json,
@@ -52,6 +54,10 @@ pub enum VaultError {
     /// The audit log cannot be written: the action was refused and had no effect.
     #[error("the audit log cannot be written ({0}); the action was refused and had no effect")]
     AuditUnavailable(String),
+    /// The actor may not take the action (no valid token, a role without it, a second
+    /// factor missing, wrong or locked); the refusal is in the audit log.
+    #[error(transparent)]
+    Denied(identity::AuthError),
     /// No such dataset or model.
     #[error("no {0} in the catalog")]
     NotFound(String),

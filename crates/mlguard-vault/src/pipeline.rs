@@ -183,6 +183,8 @@ pub struct TrainedModel {
 /// Predictions for an input file.
 #[derive(Debug, Clone, Default)]
 pub struct Prediction {
+    /// The model version that predicted (`NAME@VERSION`).
+    pub model: String,
     /// Rows predicted.
     pub predicted: u64,
     /// Lines rejected because they break the training schema.
@@ -207,6 +209,8 @@ pub struct Vault {
     frontier: Mutex<merkle::Frontier>,
     /// The policy as last read, with the file's modification time.
     policy: Mutex<Option<(Option<std::time::SystemTime>, Arc<crate::identity::Policy>)>>,
+    /// Models loaded for predictions, by `NAME@VERSION`.
+    serving: Mutex<std::collections::HashMap<String, Arc<ServingModel>>>,
     /// Names whose next version is being made ([`Vault::claim`]).
     claims: Mutex<std::collections::HashSet<(Table, String)>>,
     released: std::sync::Condvar,
@@ -253,7 +257,8 @@ fn entry<'a>(
     let time = mlguard_seal::now_rfc3339();
     let actor = cx.actor_name();
     move |index| {
-        let text = audit::entry_text(index, &time, &actor, cx.request_id(), event);
+        let token = cx.principal().map(|p| p.token_id.as_str());
+        let text = audit::entry_text(index, &time, &actor, token, cx.request_id(), event);
         let mac = keys.mac(&text);
         (text, mac)
     }
@@ -291,6 +296,7 @@ impl Vault {
             policy: Mutex::new(None),
             frontier: Mutex::new(merkle::Frontier::default()),
             claims: Mutex::new(std::collections::HashSet::new()),
+            serving: Mutex::new(std::collections::HashMap::new()),
             released: std::sync::Condvar::new(),
         })
     }
@@ -321,9 +327,52 @@ impl Vault {
         &self.audit
     }
 
+    /// Runs the operation `run` for `event`'s action on its object: allowed first (a
+    /// refusal is recorded and is the call's one entry), then run; `run` records its own
+    /// success (in the transaction of its change, or before its result is released), and a
+    /// failure is recorded here instead, as `event` with the reason: denied when the input
+    /// or the request was refused, failed otherwise. One entry per call either way.
+    pub(crate) fn operation<T>(
+        &self,
+        cx: &Ctx,
+        event: &Event,
+        run: impl FnOnce() -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
+        self.authorize(cx, event.action, &event.object)?;
+        run().or_else(|e| {
+            let outcome = match &e {
+                VaultError::AuditUnavailable(_) | VaultError::Denied(_) => return Err(e),
+                VaultError::Invalid(_)
+                | VaultError::Refused(_)
+                | VaultError::Poisoned(_)
+                | VaultError::NotFound(_)
+                | VaultError::Conflict(_) => Outcome::Denied,
+                _ => Outcome::Failed,
+            };
+            let failed = event.clone().outcome(outcome).field("reason", e.to_string());
+            self.record(cx, &failed)?;
+            Err(e)
+        })
+    }
+
+    /// An operation that changes nothing: allowed, done, and recorded as `event` before its
+    /// result is released (or recorded as failed).
+    pub(crate) fn reading<T>(
+        &self,
+        cx: &Ctx,
+        event: &Event,
+        read: impl FnOnce() -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
+        self.operation(cx, event, || {
+            let t = read()?;
+            self.record(cx, event)?;
+            Ok(t)
+        })
+    }
+
     /// Records an action in the audit log, durably; when that fails the caller must not
     /// act ([`VaultError::AuditUnavailable`]).
-    pub fn record(&self, cx: &Ctx, event: &Event) -> Result<(), VaultError> {
+    pub(crate) fn record(&self, cx: &Ctx, event: &Event) -> Result<(), VaultError> {
         let build = entry(&self.audit, cx, event);
         self.catalog.append_audit(&build)?;
         drop(build);
@@ -367,17 +416,25 @@ impl Vault {
     }
 
     /// Signs a checkpoint of the whole log if it grew since the last one; returns its size.
-    /// Only the entries added since the previous call are read and hashed.
+    /// Only the entries added since the previous call are read, MAC-checked and hashed: an
+    /// edited entry is never signed over ([`VaultError::Tampered`]).
     pub fn checkpoint(&self) -> Result<Option<u64>, VaultError> {
         let last = self.catalog.checkpoints_last()?;
         let mut frontier = self.frontier.lock().map_err(poisoned)?;
-        for (idx, text, _) in self.catalog.audit_entries(frontier.size())? {
+        for (idx, text, mac) in self.catalog.audit_entries(frontier.size())? {
             if idx != frontier.size() {
                 // A gap: the log was cut; verification will say where. Start over next time.
                 let missing = frontier.size();
                 *frontier = merkle::Frontier::default();
                 return Err(VaultError::Tampered(format!(
                     "the audit log has no entry {missing}; run `mlguard audit verify`"
+                )));
+            }
+            // Never sign over an edited entry: a checkpoint would vouch for the edit.
+            if self.audit.mac(&text) != mac {
+                *frontier = merkle::Frontier::default();
+                return Err(VaultError::Tampered(format!(
+                    "audit entry {idx} does not match its MAC; run `mlguard audit verify`"
                 )));
             }
             frontier.push(merkle::leaf_hash(text.as_bytes()));
@@ -393,7 +450,7 @@ impl Vault {
 
     /// Recomputes the audit log: every entry's index and MAC (the first edited, deleted
     /// or moved entry is named), the Merkle tree, and every checkpoint's signature and root.
-    pub fn verify_audit(&self) -> Result<AuditVerification, VaultError> {
+    pub(crate) fn verify_log(&self) -> Result<AuditVerification, VaultError> {
         let entries = self.catalog.audit_entries(0)?;
         let mut problems = Vec::new();
         let mut first_bad: Option<u64> = None;
@@ -473,7 +530,7 @@ impl Vault {
     /// The inclusion proof of entry `index` in the latest signed checkpoint that holds it,
     /// checked before it is returned: the entry, its leaf hash, the audit path, and the
     /// checkpoint. Signs a checkpoint first if the entry is newer than the last one.
-    pub fn audit_proof(&self, index: u64) -> Result<serde_json::Value, VaultError> {
+    pub(crate) fn proof(&self, index: u64) -> Result<serde_json::Value, VaultError> {
         let entries = self.catalog.audit_entries(0)?;
         let Some((_, text, _)) = entries.get(index as usize) else {
             return Err(VaultError::NotFound(format!("audit entry {index}")));
@@ -506,7 +563,7 @@ impl Vault {
     /// of the log in the latest signed checkpoint (signed first if the log grew): what a
     /// client holding an older checkpoint needs to see that nothing it saw was rewritten.
     /// Checked before it is returned.
-    pub fn audit_consistency(&self, from: u64) -> Result<serde_json::Value, VaultError> {
+    pub(crate) fn consistency(&self, from: u64) -> Result<serde_json::Value, VaultError> {
         self.checkpoint()?;
         let (size, note, root) = self.latest_checkpoint()?;
         if from == 0 || from > size {
@@ -535,7 +592,7 @@ impl Vault {
 
     /// The vault's policy, re-read when `policy.json` changes (shared, not copied, while
     /// it does not).
-    pub fn policy(&self) -> Result<Arc<crate::identity::Policy>, VaultError> {
+    pub(crate) fn policy(&self) -> Result<Arc<crate::identity::Policy>, VaultError> {
         let modified =
             std::fs::metadata(self.root.join("policy.json")).and_then(|m| m.modified()).ok();
         if let Some((at, p)) = self.policy.lock().map_err(poisoned)?.as_ref()
@@ -610,7 +667,7 @@ impl Vault {
     }
 
     /// The key of the keyed pseudonyms of personal data.
-    pub fn pseudonym_key(&self) -> Result<PseudonymKey, VaultError> {
+    pub(crate) fn pseudonym_key(&self) -> Result<PseudonymKey, VaultError> {
         let bytes = self
             .keys()
             .pseudonym_key()
@@ -629,7 +686,7 @@ impl Vault {
 
     /// Writes the plaintext of a stored dataset version to `out`, after verifying it
     /// completely (signature, every tag, digest, catalog entry).
-    pub fn read_dataset<W: Write>(
+    pub(crate) fn read_dataset<W: Write>(
         &self,
         record: &DatasetRecord,
         out: &mut W,
@@ -646,7 +703,7 @@ impl Vault {
 
     /// A stored dataset version decrypted into an owner-only scratch file in the vault
     /// (removed when dropped), for reading more than once.
-    pub fn dataset_to_scratch(
+    pub(crate) fn dataset_to_scratch(
         &self,
         record: &DatasetRecord,
     ) -> Result<tempfile::NamedTempFile, VaultError> {
@@ -658,34 +715,35 @@ impl Vault {
         Ok(file)
     }
 
-    /// A stored dataset version decrypted for download into an owner-only scratch file,
-    /// verified completely first; recorded before it is handed out as `dataset.read`, or
-    /// `dataset.read-raw` for a version stored with personal data kept, with the operation
-    /// `download`, whether it is raw and its size. A failure is recorded as failed.
+    /// A stored dataset version (`NAME[@VERSION]`) decrypted for download into an
+    /// owner-only scratch file, verified completely first; recorded before it is handed
+    /// out as `dataset.read`, or `dataset.read-raw` for a version stored with personal data
+    /// kept, with the operation `download`, whether it is raw and its size.
     pub fn download_dataset(
         &self,
         cx: &Ctx,
-        record: &DatasetRecord,
-    ) -> Result<tempfile::NamedTempFile, VaultError> {
-        let object = format!("{}@{}", record.name, record.version);
-        let raw = serde_json::from_str::<serde_json::Value>(&record.report)
-            .is_ok_and(|r| r["pii_kept"].as_array().is_some_and(|k| !k.is_empty()));
-        let action = if raw { Action::DatasetReadRaw } else { Action::DatasetRead };
-        let event = |outcome| {
-            Event::new(action, &object, outcome)
-                .op("download")
-                .detail(serde_json::json!({"raw": raw, "bytes": record.size}))
+        reference: &str,
+    ) -> Result<(DatasetRecord, tempfile::NamedTempFile), VaultError> {
+        // Which action this is depends on the version, so the version is pinned first
+        // (versions never change); an unknown one is decided as a plain read.
+        let found = parse_ref(reference).and_then(|(n, v)| self.catalog.dataset(&n, v));
+        let event = match &found {
+            Ok(d) => {
+                let raw = serde_json::from_str::<serde_json::Value>(&d.report)
+                    .is_ok_and(|r| r["pii_kept"].as_array().is_some_and(|k| !k.is_empty()));
+                let action = if raw { Action::DatasetReadRaw } else { Action::DatasetRead };
+                Event::new(action, format!("{}@{}", d.name, d.version), Outcome::Allowed)
+                    .op("download")
+                    .detail(serde_json::json!({"raw": raw, "bytes": d.size}))
+            }
+            Err(_) => Event::new(Action::DatasetRead, reference, Outcome::Allowed).op("download"),
         };
-        match self.dataset_to_scratch(record) {
-            Ok(file) => {
-                self.record(cx, &event(Outcome::Allowed))?;
-                Ok(file)
-            }
-            Err(e) => {
-                self.record(cx, &event(Outcome::Failed))?;
-                Err(e)
-            }
-        }
+        self.operation(cx, &event, || {
+            let d = found?;
+            let file = self.dataset_to_scratch(&d)?;
+            self.record(cx, &event)?;
+            Ok((d, file))
+        })
     }
 
     /// A stored dataset version decrypted as the baseline of a poisoning check
@@ -693,16 +751,21 @@ impl Vault {
     pub fn poison_baseline(
         &self,
         cx: &Ctx,
-        record: &DatasetRecord,
+        reference: &str,
         checked: &str,
-    ) -> Result<tempfile::NamedTempFile, VaultError> {
-        let object = format!("{}@{}", record.name, record.version);
-        self.record(
-            cx,
-            &Event::new(Action::DatasetRead, &object, Outcome::Allowed)
-                .detail(serde_json::json!({"purpose": "poison baseline", "checked": checked})),
-        )?;
-        self.dataset_to_scratch(record)
+    ) -> Result<(DatasetRecord, tempfile::NamedTempFile), VaultError> {
+        let found = parse_ref(reference).and_then(|(n, v)| self.catalog.dataset(&n, v));
+        let object = found
+            .as_ref()
+            .map_or_else(|_| reference.to_owned(), |d| format!("{}@{}", d.name, d.version));
+        let event = Event::new(Action::DatasetRead, object, Outcome::Allowed)
+            .detail(serde_json::json!({"purpose": "poison baseline", "checked": checked}));
+        self.operation(cx, &event, || {
+            let d = found?;
+            self.record(cx, &event)?;
+            let file = self.dataset_to_scratch(&d)?;
+            Ok((d, file))
+        })
     }
 
     /// Ingests a CSV file as the next version of `name`:
@@ -728,26 +791,25 @@ impl Vault {
         name: &str,
         opts: &IngestOptions,
     ) -> Result<Ingested, VaultError> {
-        let result = self.ingest_unrecorded(cx, csv, schema, name, opts);
-        if let Err(e) = &result {
-            let (outcome, why) = match e {
-                VaultError::Invalid(r) => {
-                    (Outcome::Denied, format!("invalid: {} error(s)", r.errors()))
-                }
-                VaultError::Refused(m) => (Outcome::Denied, m.clone()),
-                VaultError::Poisoned(_) => (Outcome::Denied, "the poisoning checks failed".into()),
-                VaultError::AuditUnavailable(_) => return result,
-                other => (Outcome::Failed, other.to_string()),
-            };
-            self.record(
-                cx,
-                &Event::new(Action::DatasetIngest, name, outcome).detail(serde_json::json!({
-                    "file": opts.source.clone().unwrap_or_else(|| csv.display().to_string()),
-                    "reason": why
-                })),
-            )?;
-        }
-        result
+        let file = opts.source.clone().unwrap_or_else(|| csv.display().to_string());
+        let event = Event::new(Action::DatasetIngest, name, Outcome::Allowed)
+            .detail(serde_json::json!({"file": file}));
+        self.operation(cx, &event, || self.ingest_unrecorded(cx, csv, schema, name, opts))
+    }
+
+    /// An upload for an ingest that did not arrive whole (`dataset.ingest`, failed, with
+    /// why): the request was allowed, and its failure is its entry.
+    pub fn ingest_abandoned(&self, cx: &Ctx, name: &str, why: &str) -> Result<(), VaultError> {
+        let event = Event::new(Action::DatasetIngest, name, Outcome::Failed)
+            .detail(serde_json::json!({"reason": format!("upload: {why}")}));
+        self.authorize(cx, event.action, name)?;
+        self.record(cx, &event)
+    }
+
+    /// Allows an ingest of `name` before its data arrives (a refusal is recorded); the
+    /// ingest that follows in the same request is not asked again.
+    pub fn allow_ingest(&self, cx: &Ctx, name: &str) -> Result<(), VaultError> {
+        self.authorize(cx, Action::DatasetIngest, name)
     }
 
     fn ingest_unrecorded(
@@ -907,22 +969,10 @@ impl Vault {
                 s
             }
         };
-        let result = self.train_with_seed(cx, req, seed);
-        if let Err(e) = &result
-            && !matches!(e, VaultError::AuditUnavailable(_))
-        {
-            let object = format!(
-                "{}{}",
-                req.dataset,
-                req.version.map(|v| format!("@{v}")).unwrap_or_default()
-            );
-            self.record(
-                cx,
-                &Event::new(Action::ModelTrain, object, Outcome::Failed)
-                    .detail(serde_json::json!({"reason": e.to_string()})),
-            )?;
-        }
-        result
+        let object =
+            format!("{}{}", req.dataset, req.version.map(|v| format!("@{v}")).unwrap_or_default());
+        let event = Event::new(Action::ModelTrain, object, Outcome::Allowed);
+        self.operation(cx, &event, || self.train_with_seed(cx, req, seed))
     }
 
     fn train_with_seed(
@@ -1062,6 +1112,17 @@ impl Vault {
         name: &str,
         version: Option<u32>,
     ) -> Result<(TrainedModel, bool), VaultError> {
+        let object = format!("{name}{}", version.map(|v| format!("@{v}")).unwrap_or_default());
+        let asked = Event::new(Action::ModelTrain, object, Outcome::Allowed).op("reproduce");
+        self.operation(cx, &asked, || self.reproduce_run(cx, name, version))
+    }
+
+    fn reproduce_run(
+        &self,
+        cx: &Ctx,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<(TrainedModel, bool), VaultError> {
         let record = self.catalog.model(name, version)?;
         let original = self.load_model(&record)?;
         let p = &original.info.provenance;
@@ -1107,8 +1168,8 @@ impl Vault {
                 format!("{}@{}", record.name, record.version),
                 if identical { Outcome::Allowed } else { Outcome::Failed },
             )
+            .op("reproduce")
             .detail(serde_json::json!({
-                "reproduce": true,
                 "bit_identical": identical,
                 "stored": false,
             })),
@@ -1119,7 +1180,7 @@ impl Vault {
     /// The stored model as it may leave the vault (to be described, exported or signed):
     /// verified like [`Vault::load_model`], with its secret split seed removed. The one
     /// place that removes it.
-    pub fn shareable_model(&self, record: &ModelRecord) -> Result<Model, VaultError> {
+    pub(crate) fn shareable_model(&self, record: &ModelRecord) -> Result<Model, VaultError> {
         let mut model = self.load_model(record)?;
         model.info.provenance.remove(SEED_KEY);
         Ok(model)
@@ -1127,7 +1188,7 @@ impl Vault {
 
     /// Verifies a stored model completely, then loads it. Nothing of it is parsed before
     /// its signature, every tag and its digest have been checked.
-    pub fn load_model(&self, record: &ModelRecord) -> Result<Model, VaultError> {
+    pub(crate) fn load_model(&self, record: &ModelRecord) -> Result<Model, VaultError> {
         self.verify_object(&record.object, &record.blake3)?;
         let path = self.object_path(&record.object);
         let mut f = File::open(&path).map_err(io_err(format!("cannot read {}", path.display())))?;
@@ -1142,23 +1203,30 @@ impl Vault {
     pub fn predict<W: Write>(
         &self,
         cx: &Ctx,
+        reference: &str,
+        input: &Path,
+        out: &mut W,
+    ) -> Result<Prediction, VaultError> {
+        let input_name = input.display().to_string();
+        let asked = Event::new(Action::ModelPredict, reference, Outcome::Allowed)
+            .detail(serde_json::json!({"input": input_name}));
+        self.operation(cx, &asked, || {
+            let (name, version) = parse_ref(reference)?;
+            let record = self.catalog.model(&name, version)?;
+            self.predict_run(cx, &record, input, out)
+        })
+    }
+
+    fn predict_run<W: Write>(
+        &self,
+        cx: &Ctx,
         record: &ModelRecord,
         input: &Path,
         out: &mut W,
     ) -> Result<Prediction, VaultError> {
         let object = format!("{}@{}", record.name, record.version);
         let input_name = input.display().to_string();
-        let model = match self.load_model(record) {
-            Ok(m) => m,
-            Err(e) => {
-                self.record(
-                    cx,
-                    &Event::new(Action::ModelPredict, &object, Outcome::Failed)
-                        .detail(serde_json::json!({"input": input_name, "reason": e.to_string()})),
-                )?;
-                return Err(e);
-            }
-        };
+        let model = self.load_model(record)?;
         let predictor = model.predictor()?;
         // Validate against the training schema's feature fields (the target is not expected).
         let train_schema =
@@ -1250,7 +1318,7 @@ impl Vault {
         if let Some(e) = write_err {
             return Err(VaultError::Io { context: "cannot write predictions".into(), source: e });
         }
-        Ok(Prediction { predicted, rejected: bad, report: Some(report) })
+        Ok(Prediction { model: object, predicted, rejected: bad, report: Some(report) })
     }
 }
 
@@ -1439,7 +1507,29 @@ fn quote(s: &str) -> String {
 
 impl Vault {
     /// Verifies a stored model completely and keeps it loaded for serving.
-    pub fn serving_model(&self, record: &ModelRecord) -> Result<ServingModel, VaultError> {
+    /// The model of `record` for predictions, verified on first use and kept while the
+    /// catalog names the same object.
+    pub(crate) fn cached_serving_model(
+        &self,
+        record: &ModelRecord,
+    ) -> Result<Arc<ServingModel>, VaultError> {
+        let key = format!("{}@{}", record.name, record.version);
+        if let Some(m) = self
+            .serving
+            .lock()
+            .map_err(poisoned)?
+            .get(&key)
+            .filter(|m| m.record.blake3 == record.blake3)
+        {
+            return Ok(Arc::clone(m));
+        }
+        // Loaded outside the lock: other models keep serving meanwhile.
+        let m = Arc::new(self.serving_model(record)?);
+        self.serving.lock().map_err(poisoned)?.insert(key, Arc::clone(&m));
+        Ok(m)
+    }
+
+    fn serving_model(&self, record: &ModelRecord) -> Result<ServingModel, VaultError> {
         let model = self.load_model(record)?;
         let p = &model.info.provenance;
         if p.get("dataset_poison_flagged") == Some(&serde_json::Value::Bool(true))

@@ -2,8 +2,8 @@
 //! replayed and brute-forced codes, revoked and expired tokens, and no secret in the log.
 
 use mlguard_seal::{Keystore, Secret};
-use mlguard_vault::Vault;
 use mlguard_vault::identity::{Action, AuthError, Policy, ROLES, TotpAlg, hotp, otpauth_secret};
+use mlguard_vault::{Actor, Ctx, Vault, VaultError};
 
 fn vault(dir: &std::path::Path) -> Vault {
     let key = dir.join("key");
@@ -14,6 +14,15 @@ fn vault(dir: &std::path::Path) -> Vault {
 /// The TOTP secret of an otpauth URI.
 fn secret_of(uri: &str) -> Vec<u8> {
     otpauth_secret(uri).expect("secret")
+}
+
+/// A decision as the policy's refusal (`Err`) or allowance; any other failure fails the test.
+fn refusal(r: Result<(), VaultError>) -> Result<(), AuthError> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(VaultError::Denied(e)) => Err(e),
+        Err(e) => Err(AuthError::MfaRequired(format!("not a decision but a failure: {e}"))),
+    }
 }
 
 fn code(secret: &[u8], at: i64) -> String {
@@ -29,20 +38,17 @@ fn every_role_and_action_as_the_policy_says() {
     let mut now = 1_900_000_000i64;
     for role in ROLES {
         let user = format!("u-{role}");
-        v.add_user(&mlguard_vault::Ctx::local(), &user, role).expect("user");
-        let secret = secret_of(
-            &v.enroll_mfa(&mlguard_vault::Ctx::local(), &user, TotpAlg::Sha1).expect("enroll"),
-        );
-        let (_, token) = v.create_token(&mlguard_vault::Ctx::local(), &user, None).expect("token");
+        v.add_user(&Ctx::local(), &user, role).expect("user");
+        let secret = secret_of(&v.enroll_mfa(&Ctx::local(), &user, TotpAlg::Sha1).expect("enroll"));
+        let (_, token) = v.create_token(&Ctx::local(), &user, None).expect("token");
         let who = v.authenticate(&token).expect("auth").expect("valid token");
         assert_eq!(who.role, *role);
         for action in Action::ALL {
             let allowed = policy.allows(role, action);
             let mfa = policy.needs_mfa(action);
             // Without a code.
-            let r = v
-                .authorize(&mlguard_vault::Ctx::local(), &who, action, "x", None, now)
-                .expect("decide");
+            let as_who = || Ctx::new(Actor::Token(who.clone()), "r").at(now);
+            let r = refusal(v.authorize(&as_who(), action, "x"));
             match (allowed, mfa) {
                 (false, _) => {
                     assert!(matches!(r, Err(AuthError::Forbidden { .. })), "{role} {action}: {r:?}")
@@ -58,56 +64,38 @@ fn every_role_and_action_as_the_policy_says() {
             }
             // With a fresh code (a new step each time: codes are single-use).
             now += 30;
-            let r = v
-                .authorize(
-                    &mlguard_vault::Ctx::local(),
-                    &who,
-                    action,
-                    "x",
-                    Some(&code(&secret, now)),
-                    now,
-                )
-                .expect("decide");
+            let cx = Ctx::new(Actor::Token(who.clone()), "r").at(now);
+            let r = refusal(v.authorize(&cx.with_totp(Some(&code(&secret, now))), action, "x"));
             assert_eq!(r.is_ok(), allowed, "{role} {action} with a code: {r:?}");
         }
     }
-    assert!(v.verify_audit().expect("verify").ok());
+    assert!(v.verify_audit(&Ctx::local()).expect("verify").ok());
 }
 
 #[test]
 fn replay_brute_force_revocation_expiry() {
     let dir = tempfile::tempdir().expect("tempdir");
     let v = vault(dir.path());
-    v.add_user(&mlguard_vault::Ctx::local(), "alice", "data-scientist").expect("user");
-    assert!(v.add_user(&mlguard_vault::Ctx::local(), "alice", "admin").is_err(), "no second alice");
-    assert!(v.add_user(&mlguard_vault::Ctx::local(), "bob", "root").is_err(), "no such role");
-    let uri = v.enroll_mfa(&mlguard_vault::Ctx::local(), "alice", TotpAlg::Sha1).expect("enroll");
+    v.add_user(&Ctx::local(), "alice", "data-scientist").expect("user");
+    assert!(v.add_user(&Ctx::local(), "alice", "admin").is_err(), "no second alice");
+    assert!(v.add_user(&Ctx::local(), "bob", "root").is_err(), "no such role");
+    let uri = v.enroll_mfa(&Ctx::local(), "alice", TotpAlg::Sha1).expect("enroll");
     assert!(uri.starts_with("otpauth://totp/mlguard:alice?secret="), "{}", *uri);
     let secret = secret_of(&uri);
     assert_eq!(secret.len(), 20, "160 bits");
-    let (_, stolen) = v.create_token(&mlguard_vault::Ctx::local(), "alice", None).expect("token");
-    let (_, own) = v.create_token(&mlguard_vault::Ctx::local(), "alice", None).expect("token");
+    let (_, stolen) = v.create_token(&Ctx::local(), "alice", None).expect("token");
+    let (_, own) = v.create_token(&Ctx::local(), "alice", None).expect("token");
     let thief = v.authenticate(&stolen).expect("auth").expect("valid");
     let alice = v.authenticate(&own).expect("auth").expect("valid");
     let t = 1_900_000_000i64;
 
     // A code works once; the previous and next steps are accepted, not older ones.
     let c = code(&secret, t);
-    assert_eq!(v.check_mfa(&mlguard_vault::Ctx::local(), &alice, &c, t).expect("check"), Ok(()));
+    assert_eq!(v.check_mfa(&alice, &c, t).expect("check"), Ok(()));
+    assert_eq!(v.check_mfa(&alice, &c, t).expect("check"), Err(AuthError::MfaRejected), "replay");
+    assert_eq!(v.check_mfa(&alice, &code(&secret, t + 30), t).expect("check"), Ok(()), "+1 step");
     assert_eq!(
-        v.check_mfa(&mlguard_vault::Ctx::local(), &alice, &c, t).expect("check"),
-        Err(AuthError::MfaRejected),
-        "replay"
-    );
-    assert_eq!(
-        v.check_mfa(&mlguard_vault::Ctx::local(), &alice, &code(&secret, t + 30), t)
-            .expect("check"),
-        Ok(()),
-        "+1 step"
-    );
-    assert_eq!(
-        v.check_mfa(&mlguard_vault::Ctx::local(), &alice, &code(&secret, t - 30), t)
-            .expect("check"),
+        v.check_mfa(&alice, &code(&secret, t - 30), t).expect("check"),
         Err(AuthError::MfaRejected),
         "older than the last used"
     );
@@ -116,52 +104,48 @@ fn replay_brute_force_revocation_expiry() {
     let t2 = t + 300;
     for i in 0..4 {
         assert_eq!(
-            v.check_mfa(&mlguard_vault::Ctx::local(), &thief, "000000", t2 + i).expect("check"),
+            v.check_mfa(&thief, "000000", t2 + i).expect("check"),
             Err(AuthError::MfaRejected)
         );
     }
     assert_eq!(
-        v.check_mfa(&mlguard_vault::Ctx::local(), &thief, "000000", t2 + 4).expect("check"),
+        v.check_mfa(&thief, "000000", t2 + 4).expect("check"),
         Err(AuthError::MfaLocked(30))
     );
     let right = code(&secret, t2 + 5);
     assert!(
-        matches!(
-            v.check_mfa(&mlguard_vault::Ctx::local(), &thief, &right, t2 + 5).expect("check"),
-            Err(AuthError::MfaLocked(_))
-        ),
+        matches!(v.check_mfa(&thief, &right, t2 + 5).expect("check"), Err(AuthError::MfaLocked(_))),
         "locked even with the right code"
     );
     assert_eq!(
-        v.check_mfa(&mlguard_vault::Ctx::local(), &alice, &right, t2 + 5).expect("check"),
+        v.check_mfa(&alice, &right, t2 + 5).expect("check"),
         Ok(()),
         "the owner's token is not locked"
     );
     // The next lock doubles.
     let t3 = t2 + 100;
     for i in 0..4 {
-        let _ = v.check_mfa(&mlguard_vault::Ctx::local(), &thief, "111111", t3 + i).expect("check");
+        let _ = v.check_mfa(&thief, "111111", t3 + i).expect("check");
     }
     assert_eq!(
-        v.check_mfa(&mlguard_vault::Ctx::local(), &thief, "111111", t3 + 4).expect("check"),
+        v.check_mfa(&thief, "111111", t3 + 4).expect("check"),
         Err(AuthError::MfaLocked(60))
     );
 
     // Revoked, expired, forged and disabled.
-    let (id, short) =
-        v.create_token(&mlguard_vault::Ctx::local(), "alice", Some(-1)).expect("token");
+    let (id, short) = v.create_token(&Ctx::local(), "alice", Some(-1)).expect("token");
     assert_eq!(v.authenticate(&short).expect("auth"), Err(AuthError::BadToken), "expired");
-    v.revoke_token(&mlguard_vault::Ctx::local(), &id).expect("revoke");
-    v.revoke_token(&mlguard_vault::Ctx::local(), &thief.token_id).expect("revoke");
+    v.revoke_token(&Ctx::local(), &id).expect("revoke");
+    v.revoke_token(&Ctx::local(), &thief.token_id).expect("revoke");
     assert_eq!(v.authenticate(&stolen).expect("auth"), Err(AuthError::BadToken), "revoked");
     let mut forged = own.to_string();
     forged.pop();
     forged.push(if own.ends_with('0') { '1' } else { '0' });
     assert_eq!(v.authenticate(&forged).expect("auth"), Err(AuthError::BadToken), "one digit off");
     assert_eq!(v.authenticate("Bearer nonsense").expect("auth"), Err(AuthError::BadToken));
-    v.disable_user(&mlguard_vault::Ctx::local(), "alice").expect("disable");
+    v.disable_user(&Ctx::local(), "alice").expect("disable");
     assert_eq!(v.authenticate(&own).expect("auth"), Err(AuthError::BadToken), "disabled user");
-    assert!(v.create_token(&mlguard_vault::Ctx::local(), "alice", None).is_err());
+    assert!(v.create_token(&Ctx::local(), "alice", None).is_err());
 
     // No secret reaches the log: neither a token nor the TOTP seed nor a code.
     let log: String =
@@ -172,5 +156,5 @@ fn replay_brute_force_revocation_expiry() {
         !log.contains(uri.split("secret=").nth(1).and_then(|s| s.split('&').next()).expect("b32"))
     );
     assert!(!log.contains(&right));
-    assert!(v.verify_audit().expect("verify").ok());
+    assert!(v.verify_audit(&Ctx::local()).expect("verify").ok());
 }

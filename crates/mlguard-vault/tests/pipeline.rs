@@ -100,7 +100,7 @@ fn ingest_train_reproduce_predict() {
     std::fs::write(&input, fresh).expect("write");
     let mut out = Vec::new();
     let p =
-        vault.predict(&mlguard_vault::Ctx::local(), &m.record, &input, &mut out).expect("predict");
+        vault.predict(&mlguard_vault::Ctx::local(), "churn@1", &input, &mut out).expect("predict");
     assert_eq!(p.predicted, 49);
     assert_eq!(p.rejected, vec![bad_line]);
     let out = String::from_utf8(out).expect("utf8");
@@ -113,10 +113,10 @@ fn ingest_train_reproduce_predict() {
     let mid = bytes.len() / 2;
     bytes[mid] ^= 1;
     std::fs::write(&path, bytes).expect("write");
-    let err = vault.load_model(&m.record).expect_err("tampered");
+    let err = vault.verify_model(&mlguard_vault::Ctx::local(), "churn@1").expect_err("tampered");
     assert!(matches!(err, VaultError::Seal(mlguard_seal::SealError::Crypto)), "{err}");
     assert!(
-        vault.predict(&mlguard_vault::Ctx::local(), &m.record, &input, &mut Vec::new()).is_err()
+        vault.predict(&mlguard_vault::Ctx::local(), "churn@1", &input, &mut Vec::new()).is_err()
     );
 }
 
@@ -257,7 +257,10 @@ fn ingestion_protects_refuses_unprotected_pii_and_checks_for_poison() {
     let m = vault.train(&mlguard_vault::Ctx::local(), &req).expect("accepted");
     assert_eq!(m.trained.model.info.provenance["dataset_poison_flagged"], true);
     assert!(m.trained.model.info.provenance.contains_key("accepted_flagged_by"));
-    vault.serving_model(&m.record).expect("an accepted model is served");
+    let served = format!("{}@{}", m.record.name, m.record.version);
+    vault
+        .prediction_model(&mlguard_vault::Ctx::local(), &served, 1)
+        .expect("an accepted model is served");
 }
 
 #[test]
@@ -272,13 +275,14 @@ fn every_action_is_audited_and_tampering_is_named() {
     vault
         .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
         .expect("ingest");
-    let m = vault.train(&mlguard_vault::Ctx::local(), &request(SeedPolicy::Secure)).expect("train");
+    let _m =
+        vault.train(&mlguard_vault::Ctx::local(), &request(SeedPolicy::Secure)).expect("train");
     let mut fresh = Vec::new();
     synth::write_user_data(&mut fresh, 20, 5).expect("fresh");
     let input = dir.path().join("fresh.csv");
     std::fs::write(&input, fresh).expect("write");
     vault
-        .predict(&mlguard_vault::Ctx::local(), &m.record, &input, &mut Vec::new())
+        .predict(&mlguard_vault::Ctx::local(), "churn@1", &input, &mut Vec::new())
         .expect("predict");
     vault.checkpoint().expect("checkpoint");
 
@@ -300,10 +304,10 @@ fn every_action_is_audited_and_tampering_is_named() {
             ("model.predict", "allowed")
         ]
     );
-    let ok = vault.verify_audit().expect("verify");
+    let ok = vault.verify_audit(&mlguard_vault::Ctx::local()).expect("verify");
     assert!(ok.ok(), "{:?}", ok.problems);
     assert_eq!((ok.entries, ok.checkpoints), (4, 1));
-    let proof = vault.audit_proof(2).expect("proof");
+    let proof = vault.audit_proof(&mlguard_vault::Ctx::local(), 2).expect("proof");
     assert_eq!(proof["entry"]["action"], "model.train");
 
     // Each kind of tampering fails verification and names the first bad entry.
@@ -338,16 +342,16 @@ fn every_action_is_audited_and_tampering_is_named() {
     ];
     for (tamper, first) in cases {
         conn.execute_batch(tamper).expect("tamper");
-        let r = vault.verify_audit().expect("verify");
+        let r = vault.verify_audit(&mlguard_vault::Ctx::local()).expect("verify");
         assert!(!r.ok(), "{tamper}");
         assert_eq!(r.first_bad_entry, Some(first), "{tamper}: {:?}", r.problems);
         restore();
-        assert!(vault.verify_audit().expect("verify").ok(), "restored");
+        assert!(vault.verify_audit(&mlguard_vault::Ctx::local()).expect("verify").ok(), "restored");
     }
     // A forged checkpoint signature.
     conn.execute("UPDATE audit_checkpoints SET note = replace(note, char(10) || '4' || char(10), char(10) || '3' || char(10))", [])
         .expect("forge");
-    let r = vault.verify_audit().expect("verify");
+    let r = vault.verify_audit(&mlguard_vault::Ctx::local()).expect("verify");
     assert!(r.problems.iter().any(|p| p.contains("no valid signature")), "{:?}", r.problems);
 }
 
@@ -358,7 +362,8 @@ fn an_unwritable_audit_log_refuses_actions_without_effect() {
     vault
         .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
         .expect("ingest");
-    let m = vault.train(&mlguard_vault::Ctx::local(), &request(SeedPolicy::Secure)).expect("train");
+    let _m =
+        vault.train(&mlguard_vault::Ctx::local(), &request(SeedPolicy::Secure)).expect("train");
     let objects = || std::fs::read_dir(dir.path().join("v/objects")).expect("objects").count();
     let before = objects();
     rusqlite::Connection::open(dir.path().join("v/catalog.db"))
@@ -379,7 +384,7 @@ fn an_unwritable_audit_log_refuses_actions_without_effect() {
     assert_eq!(vault.catalog().models().expect("list").len(), 1);
     let mut out = Vec::new();
     let err = vault
-        .predict(&mlguard_vault::Ctx::local(), &m.record, &data, &mut out)
+        .predict(&mlguard_vault::Ctx::local(), "churn@1", &data, &mut out)
         .expect_err("refused");
     assert!(matches!(err, VaultError::AuditUnavailable(_)), "{err}");
     assert!(out.is_empty(), "no prediction released");
@@ -392,9 +397,10 @@ fn a_serving_model_predicts_json_rows_and_rejects_bad_ones_by_row() {
     vault
         .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
         .expect("ingest");
-    let m =
+    let _m =
         vault.train(&mlguard_vault::Ctx::local(), &request(SeedPolicy::Fixed(3))).expect("train");
-    let serving = vault.serving_model(&m.record).expect("serving");
+    let serving =
+        vault.prediction_model(&mlguard_vault::Ctx::local(), "churn@1", 1).expect("serving");
     // A real row of the file as JSON.
     let text = std::fs::read_to_string(&data).expect("read");
     let mut lines = text.lines();
@@ -464,13 +470,13 @@ fn key_rotation_is_audited_and_rewraps_the_vaults_objects() {
     );
     assert_eq!(v["detail"]["rewrap"], true);
     // The re-wrapped dataset still reads, and a new version seals under the new key.
-    let d = vault.catalog().dataset("users", None).expect("record");
-    vault.read_dataset(&d, &mut Vec::new()).expect("re-wrapped dataset reads");
+    vault
+        .download_dataset(&mlguard_vault::Ctx::local(), "users")
+        .expect("re-wrapped dataset reads");
     vault
         .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
         .expect("ingest after");
-    let d2 = vault.catalog().dataset("users", Some(2)).expect("record");
-    vault.read_dataset(&d2, &mut Vec::new()).expect("new dataset reads");
+    vault.download_dataset(&mlguard_vault::Ctx::local(), "users@2").expect("new dataset reads");
 }
 
 #[test]
@@ -514,10 +520,10 @@ fn one_vault_serves_concurrent_operations_each_in_its_own_context() {
     // Trainings and predictions at once, from four threads: every entry is in the log, in
     // one unbroken sequence that verifies.
     vault.train(&cx("ana", "t0"), &request(SeedPolicy::Secure)).expect("train");
-    let record = vault.catalog().model("churn", None).expect("model");
+    let record = "churn@1";
     std::thread::scope(|s| {
         for t in 0..4 {
-            let (vault, record, data) = (&vault, &record, &data);
+            let (vault, data) = (&vault, &data);
             s.spawn(move || {
                 for i in 0..3 {
                     let id = format!("p{t}-{i}");
@@ -537,7 +543,7 @@ fn one_vault_serves_concurrent_operations_each_in_its_own_context() {
     assert_eq!(predictions, 12);
     assert!(entries.iter().enumerate().all(|(i, (idx, _, _))| *idx == i as u64));
     vault.checkpoint().expect("checkpoint");
-    let verified = vault.verify_audit().expect("verify");
+    let verified = vault.verify_audit(&Ctx::local()).expect("verify");
     assert!(verified.ok(), "{:?}", verified.problems);
 }
 

@@ -1,0 +1,219 @@
+//! The vault's reading operations: what the CLI, the server and (later) Python ask of a
+//! vault without changing it. Each is allowed by the policy for the context's actor and
+//! recorded like any other operation (one entry per call, allowed, denied or failed);
+//! models leave only through [`Vault::shareable_model`], with their split seed removed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use mlguard_data::protect::PseudonymKey;
+use mlguard_learn::Model;
+use serde_json::json;
+
+use crate::audit::{AuditVerification, Event, Outcome};
+use crate::context::Ctx;
+use crate::identity::Action;
+use crate::{DatasetRecord, ModelRecord, ServingModel, Vault, VaultError, parse_ref};
+
+/// A model exported with [`Vault::export_model_to`].
+#[derive(Debug, Clone)]
+pub struct Exported {
+    /// The catalog record.
+    pub record: ModelRecord,
+    /// The plaintext safetensors written.
+    pub weights: PathBuf,
+    /// The OpenSSF model-signing bundle written beside it.
+    pub signature: PathBuf,
+    /// The signing key's id.
+    pub key_id: String,
+}
+
+fn versioned(name: &str, version: u32) -> String {
+    format!("{name}@{version}")
+}
+
+impl Vault {
+    fn dataset_record(&self, reference: &str) -> Result<DatasetRecord, VaultError> {
+        let (name, version) = parse_ref(reference)?;
+        self.catalog().dataset(&name, version)
+    }
+
+    fn model_record(&self, reference: &str) -> Result<ModelRecord, VaultError> {
+        let (name, version) = parse_ref(reference)?;
+        self.catalog().model(&name, version)
+    }
+
+    /// Every dataset version, by name then version (`dataset.list`).
+    pub fn list_datasets(&self, cx: &Ctx) -> Result<Vec<DatasetRecord>, VaultError> {
+        let event = Event::new(Action::DatasetList, "datasets", Outcome::Allowed);
+        self.reading(cx, &event, || self.catalog().datasets())
+    }
+
+    /// A dataset version's record: schema, what ingestion found and did (`dataset.read`,
+    /// op `describe`; no data is read).
+    pub fn dataset(&self, cx: &Ctx, reference: &str) -> Result<DatasetRecord, VaultError> {
+        let event = Event::new(Action::DatasetRead, reference, Outcome::Allowed).op("describe");
+        self.reading(cx, &event, || self.dataset_record(reference))
+    }
+
+    /// Every model version, by name then version (`model.list`).
+    pub fn list_models(&self, cx: &Ctx) -> Result<Vec<ModelRecord>, VaultError> {
+        let event = Event::new(Action::ModelList, "models", Outcome::Allowed);
+        self.reading(cx, &event, || self.catalog().models())
+    }
+
+    /// A model version's record and the model, verified completely, without its split
+    /// seed (`model.read`, op `inspect`).
+    pub fn model(&self, cx: &Ctx, reference: &str) -> Result<(ModelRecord, Model), VaultError> {
+        let event = Event::new(Action::ModelRead, reference, Outcome::Allowed).op("inspect");
+        self.reading(cx, &event, || {
+            let record = self.model_record(reference)?;
+            let model = self.shareable_model(&record)?;
+            Ok((record, model))
+        })
+    }
+
+    /// Verifies a model version completely: signature, every segment, digest, catalog
+    /// entry and safetensors structure (`model.read`, op `verify`; a model that does not
+    /// verify is recorded as failed).
+    pub fn verify_model(
+        &self,
+        cx: &Ctx,
+        reference: &str,
+    ) -> Result<(ModelRecord, Model), VaultError> {
+        let event = Event::new(Action::ModelRead, reference, Outcome::Allowed).op("verify");
+        self.reading(cx, &event, || {
+            let record = self.model_record(reference)?;
+            let model = self.shareable_model(&record)?;
+            Ok((record, model))
+        })
+    }
+
+    /// A model version as it may leave the vault: verified, without its split seed
+    /// (`model.export`, recorded before it is released).
+    pub fn export_model(
+        &self,
+        cx: &Ctx,
+        reference: &str,
+    ) -> Result<(ModelRecord, Model), VaultError> {
+        let event = Event::new(Action::ModelExport, reference, Outcome::Allowed).op("download");
+        self.reading(cx, &event, || {
+            let record = self.model_record(reference)?;
+            let model = self.shareable_model(&record)?;
+            Ok((record, model))
+        })
+    }
+
+    /// Exports a model version into `dir` as plaintext safetensors signed with the vault's
+    /// key as an OpenSSF model-signing bundle (`model.export`, op `export`, recorded before
+    /// a byte is written).
+    pub fn export_model_to(
+        &self,
+        cx: &Ctx,
+        reference: &str,
+        dir: &Path,
+        force: bool,
+    ) -> Result<Exported, VaultError> {
+        let event = Event::new(Action::ModelExport, reference, Outcome::Allowed)
+            .op("export")
+            .detail(json!({"to": dir.display().to_string()}));
+        self.operation(cx, &event, || {
+            let record = self.model_record(reference)?;
+            let model = self.shareable_model(&record)?;
+            self.record(
+                cx,
+                &event.clone().field("model", versioned(&record.name, record.version)),
+            )?;
+            std::fs::create_dir_all(dir).map_err(|source| VaultError::Io {
+                context: format!("cannot create {}", dir.display()),
+                source,
+            })?;
+            let weights = dir.join("model.safetensors");
+            mlguard_seal::write_atomic(&weights, &model.to_safetensors(), force)?;
+            let keys = self.keys();
+            let bundle = mlguard_seal::sign_model(dir, keys.signer(), Some("model.sig"))?;
+            let signature = dir.join("model.sig");
+            mlguard_seal::write_atomic(&signature, bundle.as_bytes(), force)?;
+            let key_id = keys.signer_public().key_id();
+            Ok(Exported { record, weights, signature, key_id })
+        })
+    }
+
+    /// A model version loaded for predictions, verified on first use and kept while the
+    /// catalog names the same object (`model.predict`, recorded with the number of rows
+    /// before any prediction is released).
+    pub fn prediction_model(
+        &self,
+        cx: &Ctx,
+        reference: &str,
+        rows: usize,
+    ) -> Result<Arc<ServingModel>, VaultError> {
+        let event = Event::new(Action::ModelPredict, reference, Outcome::Allowed)
+            .detail(json!({"rows": rows}));
+        self.reading(cx, &event, || {
+            let record = self.model_record(reference)?;
+            self.cached_serving_model(&record)
+        })
+    }
+
+    /// The vault's pseudonym key, to protect a table outside the vault with the pseudonyms
+    /// its datasets get (`dataset.protect`, recorded with the input, the output and `k`
+    /// before anything is written).
+    pub fn protection_key(
+        &self,
+        cx: &Ctx,
+        input: &str,
+        output: &str,
+        k: usize,
+    ) -> Result<PseudonymKey, VaultError> {
+        let event = Event::new(Action::DatasetProtect, input, Outcome::Allowed)
+            .detail(json!({"output": output, "k": k}));
+        self.reading(cx, &event, || self.pseudonym_key())
+    }
+
+    /// Audit entries from index `from`, as recorded (`audit.read`, op `entries`).
+    pub fn audit_entries(&self, cx: &Ctx, from: u64) -> Result<Vec<String>, VaultError> {
+        let event = Event::new(Action::AuditRead, "audit", Outcome::Allowed).op("entries");
+        self.reading(cx, &event, || {
+            Ok(self.catalog().audit_entries(from)?.into_iter().map(|(_, text, _)| text).collect())
+        })
+    }
+
+    /// The latest signed checkpoint, as a C2SP signed note (`audit.read`, op
+    /// `checkpoint`; signs one first when the log grew).
+    pub fn audit_checkpoint(&self, cx: &Ctx) -> Result<String, VaultError> {
+        let event = Event::new(Action::AuditRead, "audit", Outcome::Allowed).op("checkpoint");
+        self.reading(cx, &event, || {
+            self.checkpoint()?;
+            self.catalog()
+                .checkpoints()?
+                .pop()
+                .map(|c| c.1)
+                .ok_or_else(|| VaultError::NotFound("a checkpoint (the log is empty)".into()))
+        })
+    }
+
+    /// The inclusion proof of entry `index` (`audit.read`, op `proof`).
+    pub fn audit_proof(&self, cx: &Ctx, index: u64) -> Result<serde_json::Value, VaultError> {
+        let event = Event::new(Action::AuditRead, "audit", Outcome::Allowed)
+            .op("proof")
+            .detail(json!({"index": index}));
+        self.reading(cx, &event, || self.proof(index))
+    }
+
+    /// The consistency proof from the tree of the first `from` entries to the latest
+    /// checkpoint (`audit.read`, op `consistency`).
+    pub fn audit_consistency(&self, cx: &Ctx, from: u64) -> Result<serde_json::Value, VaultError> {
+        let event = Event::new(Action::AuditRead, "audit", Outcome::Allowed)
+            .op("consistency")
+            .detail(json!({"from": from}));
+        self.reading(cx, &event, || self.consistency(from))
+    }
+
+    /// Recomputes the whole audit log (`audit.verify`, recorded after the entries it
+    /// verified).
+    pub fn verify_audit(&self, cx: &Ctx) -> Result<AuditVerification, VaultError> {
+        let event = Event::new(Action::AuditVerify, "audit", Outcome::Allowed);
+        self.reading(cx, &event, || self.verify_log())
+    }
+}
