@@ -19,14 +19,16 @@ fn created(v: serde_json::Value) -> Response {
 /// `GET /v1/admin/users`.
 pub(crate) async fn list_users(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
-        s.call("/v1/admin/users", &headers, |v, cx| Ok(json_ok(json!({"users": v.users(cx)?}))))
+        s.call("/v1/admin/users", &headers, |v, cx| {
+            Ok(axum::Json(crate::api::UserList { users: v.users(cx)? }).into_response())
+        })
     })
     .await
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewUser {
+pub(crate) struct NewUser {
     name: String,
     role: String,
 }
@@ -68,9 +70,9 @@ pub(crate) async fn disable_user(
     .await
 }
 
-#[derive(Default, serde::Deserialize)]
+#[derive(Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Enroll {
+pub(crate) struct Enroll {
     /// `sha1` (default) or `sha256`.
     alg: Option<String>,
 }
@@ -112,14 +114,16 @@ pub(crate) async fn enroll_mfa(
 /// `GET /v1/admin/tokens`: ids, owners and states (never a token).
 pub(crate) async fn list_tokens(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
-        s.call("/v1/admin/tokens", &headers, |v, cx| Ok(json_ok(json!({"tokens": v.tokens(cx)?}))))
+        s.call("/v1/admin/tokens", &headers, |v, cx| {
+            Ok(axum::Json(crate::api::TokenList { tokens: v.tokens(cx)? }).into_response())
+        })
     })
     .await
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct NewToken {
+pub(crate) struct NewToken {
     user: String,
     /// Lifetime in seconds (none: until revoked).
     ttl_secs: Option<i64>,

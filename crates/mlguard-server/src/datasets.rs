@@ -22,9 +22,9 @@ const DISCARD_BYTES: usize = 8 << 20;
 const MAX_PART_BYTES: usize = 1 << 20;
 
 /// The `options` part of an upload: the flags of `mlguard data ingest`.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct UploadOptions {
+pub(crate) struct UploadOptions {
     #[serde(default)]
     keep_pii: bool,
     #[serde(default)]

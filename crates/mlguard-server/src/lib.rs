@@ -29,7 +29,10 @@ use mlguard_vault::{Actor, Ctx, Vault, VaultError, parse_ref};
 use serde_json::{Value, json};
 
 mod admin;
+pub mod api;
 mod datasets;
+
+pub use api::openapi_document;
 
 pub use datasets::MAX_UPLOAD_BYTES;
 
@@ -92,7 +95,8 @@ impl AppState {
 
 /// An error as a JSON response.
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (status, axum::Json(json!({"error": code, "message": message.into()}))).into_response()
+    let body = api::ErrorBody { error: code.into(), message: message.into() };
+    (status, axum::Json(body)).into_response()
 }
 
 fn auth_error(e: &AuthError) -> Response {
@@ -120,7 +124,12 @@ fn vault_error(e: &VaultError) -> Response {
         }
         VaultError::NotFound(_) => error(StatusCode::NOT_FOUND, "not_found", e.to_string()),
         VaultError::Conflict(_) => error(StatusCode::CONFLICT, "conflict", e.to_string()),
-        VaultError::Refused(_) | VaultError::Invalid(_) | VaultError::Poisoned(_) => {
+        e @ (VaultError::Refused(_)
+        | VaultError::Invalid(_)
+        | VaultError::Poisoned(_)
+        | VaultError::Train(_))
+            if e.is_refusal() =>
+        {
             error(StatusCode::UNPROCESSABLE_ENTITY, "refused", e.to_string())
         }
         // Integrity failures name the vault's objects, never its paths.
@@ -439,60 +448,44 @@ pub const ROUTES: &[(&str, &str, Option<Action>, &str)] = &[
     ),
 ];
 
-/// The OpenAPI 3.1 document of every route.
-pub fn openapi_document() -> Value {
-    let mut paths = serde_json::Map::new();
-    for (method, path, action, summary) in ROUTES {
-        let mut op = json!({
-            "summary": summary,
-            "responses": {
-                "200": {"description": "OK"},
-                "401": {"description": "invalid token, or a TOTP code needed or wrong"},
-                "403": {"description": "the role may not do this"},
-                "429": {"description": "second factor locked after repeated failures"},
-                "503": {"description": "the audit log cannot be written: nothing was done"}
-            }
-        });
-        if let Some(action) = action {
-            op["x-mlguard-action"] = action.as_str().into();
-            op["security"] = json!([{"bearer": []}]);
-        } else {
-            op["security"] = json!([]);
-        }
-        let entry = paths.entry((*path).to_owned()).or_insert_with(|| json!({}));
-        entry[*method] = op;
-    }
-    json!({
-        "openapi": "3.1.0",
-        "info": {"title": "mlguard", "version": env!("CARGO_PKG_VERSION")},
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-        "paths": paths,
-    })
-}
-
 async fn list_datasets(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    blocking(move || s.call("/v1/datasets", &headers, |v, cx| {
-        let list: Vec<Value> = v
-            .list_datasets(cx)?
-            .into_iter()
-            .map(|d| json!({"name": d.name, "version": d.version, "rows": d.rows, "columns": d.columns, "blake3": d.blake3, "created": d.created}))
-            .collect();
-        Ok(json_ok(json!({"datasets": list})))
-    }))
+    blocking(move || {
+        s.call("/v1/datasets", &headers, |v, cx| {
+            let datasets = v
+                .list_datasets(cx)?
+                .into_iter()
+                .map(|d| api::DatasetSummary {
+                    name: d.name,
+                    version: d.version,
+                    rows: d.rows,
+                    columns: d.columns,
+                    blake3: d.blake3,
+                    created: d.created,
+                })
+                .collect();
+            Ok(axum::Json(api::DatasetList { datasets }).into_response())
+        })
+    })
     .await
 }
 
 async fn list_models(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    blocking(move || s.call("/v1/models", &headers, |v, cx| {
-        let list: Vec<Value> = v
-            .list_models(cx)?
-            .into_iter()
-            .map(|m| json!({"name": m.name, "version": m.version, "dataset": format!("{}@{}", m.dataset, m.dataset_version), "target": m.target, "created": m.created}))
-            .collect();
-        Ok(json_ok(json!({"models": list})))
-    }))
+    blocking(move || {
+        s.call("/v1/models", &headers, |v, cx| {
+            let models = v
+                .list_models(cx)?
+                .into_iter()
+                .map(|m| api::ModelSummary {
+                    dataset: format!("{}@{}", m.dataset, m.dataset_version),
+                    name: m.name,
+                    version: m.version,
+                    target: m.target,
+                    created: m.created,
+                })
+                .collect();
+            Ok(axum::Json(api::ModelList { models }).into_response())
+        })
+    })
     .await
 }
 
@@ -568,19 +561,20 @@ async fn predict(
                     .metrics
                     .predicted_rows
                     .fetch_add(results.len() as u64 - rejected, Ordering::Relaxed);
-                Ok(json_ok(json!({
-                    "model": format!("{}@{}", model.record.name, model.record.version),
-                    "results": results,
-                })))
+                Ok(axum::Json(api::PredictResponse {
+                    model: format!("{}@{}", model.record.name, model.record.version),
+                    results,
+                })
+                .into_response())
             },
         )
     })
     .await
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct TrainBody {
+pub(crate) struct TrainBody {
     dataset: String,
     name: Option<String>,
     target: Option<String>,
@@ -716,10 +710,15 @@ async fn audit_verify(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Res
     blocking(move || {
         s.call("/v1/audit/verify", &headers, |v, cx| {
             let r = v.verify_audit(cx)?;
-            Ok(json_ok(json!({
-                "ok": r.ok(), "entries": r.entries, "checkpoints": r.checkpoints,
-                "first_bad_entry": r.first_bad_entry, "problems": r.problems, "root": r.root,
-            })))
+            Ok(axum::Json(api::AuditVerifyResponse {
+                ok: r.ok(),
+                entries: r.entries,
+                checkpoints: r.checkpoints,
+                first_bad_entry: r.first_bad_entry,
+                problems: r.problems,
+                root: r.root,
+            })
+            .into_response())
         })
     })
     .await
@@ -792,7 +791,43 @@ pub fn router(state: Arc<AppState>) -> Router {
     for (path, h) in by_path {
         app = app.route(path, h);
     }
-    app.with_state(state)
+    app.layer(axum::middleware::map_response(json_errors)).with_state(state)
+}
+
+/// Every error is JSON ([`api::ErrorBody`]), including those of the HTTP layer itself (a
+/// path or query that does not parse, a body too large, a timeout), as the document says.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        _ => "error",
+    };
+    let message = match String::from_utf8_lossy(&text).trim() {
+        "" => status.canonical_reason().unwrap_or("error").to_owned(),
+        t => t.to_owned(),
+    };
+    let mut out = error(status, code, message);
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().insert(name, value.clone());
+        }
+    }
+    out
 }
 
 /// A TLS certificate and key (DER).

@@ -778,3 +778,74 @@ fn tls_keys_in_every_pem_format() {
     let err = Certificate::from_pem(&read("rsa.pem.crt"), &read("ec.pem")).err().expect("mismatch");
     assert!(err.to_string().contains("does not belong to the certificate"), "{err}");
 }
+
+/// The Python tools that check the API from outside: the OpenAPI validator and
+/// schemathesis, installed by the test into a virtualenv of its own.
+fn api_checkers() -> std::path::PathBuf {
+    let venv = std::path::PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/api-checkers-venv"));
+    let python = mlguard_testkit::python_venv(
+        &venv,
+        "import openapi_spec_validator, schemathesis",
+        &["openapi-spec-validator==0.9.0", "schemathesis==4.32.5"],
+    );
+    python.with_file_name("")
+}
+
+#[test]
+fn the_openapi_document_is_valid_openapi_3_1() {
+    let bin = api_checkers();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let doc = dir.path().join("openapi.json");
+    std::fs::write(&doc, mlguard_server::openapi_document().to_string()).expect("write");
+    let o = std::process::Command::new(bin.join("openapi-spec-validator"))
+        .arg(&doc)
+        .output()
+        .expect("openapi-spec-validator runs");
+    let said =
+        format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{said}");
+}
+
+/// schemathesis generates requests from the document (valid and invalid ones) for every
+/// operation, with a token of each role: no answer is a 5xx, and every answer matches the
+/// document (status, content type, schema).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document() {
+    let bin = api_checkers();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (vault, [consumer, scientist, auditor], _, _) = setup(dir.path());
+    let local = mlguard_vault::Ctx::local();
+    let mut tokens = vec![consumer, scientist, auditor];
+    for (user, role) in [("root", "admin"), ("stew", "data-steward")] {
+        vault.add_user(&local, user, role).expect("user");
+        tokens.push(vault.create_token(&local, user, None).expect("token").1.to_string());
+    }
+    let state = AppState::new(vault).expect("state");
+    let server = start(Arc::clone(&state), "127.0.0.1:0".parse().expect("addr"), None)
+        .await
+        .expect("started");
+    let base = format!("http://127.0.0.1:{}", server.addr.port());
+    for token in tokens {
+        let (bin, base) = (bin.clone(), base.clone());
+        let o = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(bin.join("schemathesis"))
+                .args(["run", &format!("{base}/openapi.json"), "--url", &base])
+                .args(["--header", &format!("Authorization: Bearer {token}")])
+                .args([
+                    "--checks",
+                    "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+                ])
+                .args(["--phases", "examples,coverage,fuzzing", "--max-examples", "15"])
+                .args(["--workers", "1", "--seed", "7", "--no-color"])
+                .env("SCHEMATHESIS_HOOKS", "")
+                .output()
+        })
+        .await
+        .expect("joined")
+        .expect("schemathesis runs");
+        let said =
+            format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+        assert!(o.status.success(), "{said}");
+    }
+    server.stop().await.expect("stopped");
+}

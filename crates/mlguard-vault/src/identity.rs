@@ -139,7 +139,7 @@ impl std::fmt::Display for Action {
 }
 
 /// Roles, their allowed actions, and the actions that need a second factor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Policy {
     /// Per role, action patterns it may take (`dataset.*` matches every dataset action).
@@ -365,7 +365,7 @@ fn sha256_hex(s: &str) -> String {
 }
 
 /// A user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct User {
     /// Name.
     pub name: String,
@@ -380,7 +380,7 @@ pub struct User {
 }
 
 /// A token as listed (its secret part is never stored).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TokenInfo {
     /// Its id (the part after `mlg_`).
     pub id: String,

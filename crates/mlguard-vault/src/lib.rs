@@ -98,3 +98,29 @@ const _: fn() = || {
     shared::<Vault>();
     shared::<Catalog>();
 };
+
+impl VaultError {
+    /// Whether the request or its input was refused — invalid, poisoned or refused data, a
+    /// training target or table that cannot train, an unknown dataset or model, a version
+    /// taken meanwhile, an action not allowed — rather than anything failing in the vault.
+    /// Refusals are recorded as denied and answered 4xx; everything else is a failure.
+    pub fn is_refusal(&self) -> bool {
+        use mlguard_learn::TrainError;
+        match self {
+            VaultError::Invalid(_)
+            | VaultError::Refused(_)
+            | VaultError::Poisoned(_)
+            | VaultError::NotFound(_)
+            | VaultError::Conflict(_)
+            | VaultError::Denied(_) => true,
+            VaultError::Train(t) => matches!(
+                t,
+                TrainError::NoTarget
+                    | TrainError::UnknownTarget(_)
+                    | TrainError::UnprotectedPii(_)
+                    | TrainError::Unusable(_)
+            ),
+            _ => false,
+        }
+    }
+}

@@ -342,11 +342,7 @@ impl Vault {
         run().or_else(|e| {
             let outcome = match &e {
                 VaultError::AuditUnavailable(_) | VaultError::Denied(_) => return Err(e),
-                VaultError::Invalid(_)
-                | VaultError::Refused(_)
-                | VaultError::Poisoned(_)
-                | VaultError::NotFound(_)
-                | VaultError::Conflict(_) => Outcome::Denied,
+                e if e.is_refusal() => Outcome::Denied,
                 _ => Outcome::Failed,
             };
             let failed = event.clone().outcome(outcome).field("reason", e.to_string());
@@ -1372,7 +1368,7 @@ pub struct ServingModel {
 }
 
 /// The outcome of one row of [`ServingModel::predict_json`].
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum RowPrediction {
     /// Predicted.
