@@ -11,7 +11,7 @@ use mlguard_seal::{Header, Kind, SealError, SealOptions, SignerPolicy, Verified}
 
 use crate::args::{InspectArgs, KindArg, OpenArgs, SealArgs, VaultArgs, VerifyArgs};
 use crate::output::{Out, thousands};
-use crate::vault::unlock;
+use crate::pipeline::local;
 
 fn kind(k: KindArg) -> Kind {
     match k {
@@ -49,14 +49,15 @@ pub(crate) fn seal(a: &SealArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
         bail!("{} exists; pass --force to overwrite it", output.display());
     }
     let opts = SealOptions { kind: kind(a.kind), meta: meta(&a.meta)? };
-    let (_, keys) = unlock(vault)?;
+    let v = crate::pipeline::open_vault(vault)?;
+    let name = a.file.display().to_string();
     let before = stamp(&a.file)?;
     let mut input =
         File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
     let mut core = None;
     mlguard_seal::write_atomic_with(&output, a.force, |f| {
         // Whole segments are written at once: no buffering layer (it would only copy).
-        core = Some(mlguard_seal::seal(&mut input, f, &keys, &opts)?);
+        core = Some(v.seal_artifact(local(), &name, &mut input, f, &opts).map_err(sealing)?);
         // The file must not have changed while it was read twice.
         if stamp(&a.file).ok() != Some(before) {
             return Err(SealError::Refused(format!(
@@ -74,9 +75,19 @@ pub(crate) fn seal(a: &SealArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
         thousands(core.size),
         core.kind.as_str(),
         core.id,
-        &keys.signer_public().key_id()[..16],
+        &v.keys().signer_public().key_id()[..16],
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A vault operation's failure as an artifact error: artifact errors as they are, refusals
+/// (exit 1) as refusals, the rest (the audit log, the catalog: exit 2) as tool errors.
+fn sealing(e: mlguard_vault::VaultError) -> SealError {
+    match e {
+        mlguard_vault::VaultError::Seal(s) => s,
+        other if other.is_refusal() => SealError::Refused(other.to_string()),
+        other => SealError::Io { context: other.to_string(), source: io::Error::other("vault") },
+    }
 }
 
 fn policy(allow: bool) -> SignerPolicy {
@@ -112,18 +123,21 @@ pub(crate) fn open(a: &OpenArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
     if !to_stdout && a.output.exists() && !a.force {
         bail!("{} exists; pass --force to overwrite it", a.output.display());
     }
-    let (_, keys) = unlock(vault)?;
+    let v = crate::pipeline::open_vault(vault)?;
+    let name = a.file.display().to_string();
     let mut input =
         File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
     let pol = policy(a.allow_untrusted_signer);
     if to_stdout {
         // Nothing reaches the pipe before every check passed: spool, then copy.
         let mut spool = tempfile::tempfile().context("cannot create a temporary file")?;
-        let verified =
-            match mlguard_seal::open(&mut input, &mut io::BufWriter::new(&mut spool), &keys, pol) {
-                Ok(v) => v,
-                Err(e) => return rejected(e, &a.file),
-            };
+        let mut w = io::BufWriter::new(&mut spool);
+        let verified = match v.open_artifact(local(), &name, &mut input, &mut w, pol) {
+            Ok(v) => v,
+            Err(e) => return rejected(sealing(e), &a.file),
+        };
+        io::Write::flush(&mut w)?;
+        drop(w);
         warn_untrusted(&verified);
         io::Seek::rewind(&mut spool)?;
         let mut plain = Vec::new();
@@ -135,31 +149,33 @@ pub(crate) fn open(a: &OpenArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
     let result = mlguard_seal::write_atomic_with(&a.output, a.force, |f| {
         // Plaintext segments are 1 MiB - 16 bytes; a 4 MiB buffer keeps writes page-aligned.
         let mut w = io::BufWriter::with_capacity(4 << 20, f);
-        verified = Some(mlguard_seal::open(&mut input, &mut w, &keys, pol)?);
+        verified = Some(v.open_artifact(local(), &name, &mut input, &mut w, pol).map_err(sealing)?);
         io::Write::flush(&mut w)
             .map_err(|e| SealError::Io { context: "cannot write the output".into(), source: e })
     });
     if let Err(e) = result {
         return rejected(e, &a.file);
     }
-    let v = verified.context("open produced no result")?;
-    warn_untrusted(&v);
+    let opened = verified.context("open produced no result")?;
+    warn_untrusted(&opened);
     out.line(&format!(
         "opened {} -> {} ({} bytes, verified)",
         a.file.display(),
         a.output.display(),
-        thousands(v.core.size)
+        thousands(opened.core.size)
     ))?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn verify(a: &VerifyArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let (_, keys) = unlock(vault)?;
+    let vault = crate::pipeline::open_vault(vault)?;
     let mut input = io::BufReader::with_capacity(
         mlguard_seal::SEGMENT_SIZE,
         File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?,
     );
-    match mlguard_seal::verify(&mut input, &keys, policy(a.allow_untrusted_signer)) {
+    let name = a.file.display().to_string();
+    let signers = policy(a.allow_untrusted_signer);
+    match vault.verify_artifact(local(), &name, &mut input, signers).map_err(sealing) {
         Ok(v) => {
             warn_untrusted(&v);
             if a.json {
@@ -238,7 +254,7 @@ pub(crate) fn sign_model(
     if output.exists() && !force {
         bail!("{} exists; pass --force to overwrite it", output.display());
     }
-    let (_, keys) = unlock(vault)?;
+    let v = crate::pipeline::open_vault(vault)?;
     // A signature written inside the model must not sign itself.
     let parent = match output.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -250,7 +266,7 @@ pub(crate) fn sign_model(
         }),
         _ => None,
     };
-    let bundle = mlguard_seal::sign_model(path, keys.signer(), inside.as_deref())?;
+    let (bundle, key_id) = v.sign_model_files(local(), path, inside.as_deref())?;
     mlguard_seal::write_atomic(output, bundle.as_bytes(), force)?;
     let files = mlguard_seal::hash_model(path, &[]).map(|m| m.files.len()).unwrap_or(0);
     out.line(&format!(
@@ -259,7 +275,7 @@ pub(crate) fn sign_model(
         files,
         if files == 1 { "" } else { "s" },
         output.display(),
-        &keys.signer_public().key_id()[..16]
+        &key_id[..16]
     ))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use mlguard_seal::{KeyState, Keystore, SealKeys, Secret, UnlockMethod};
+use mlguard_seal::{KeyState, Keystore, Secret, UnlockMethod};
 use zeroize::Zeroizing;
 
 use crate::args::{RotateArgs, VaultArgs};
@@ -57,14 +57,6 @@ pub(crate) fn secret(
             Ok(Secret::Passphrase(first))
         }
     }
-}
-
-/// Opens and unlocks the vault.
-pub(crate) fn unlock(args: &VaultArgs) -> anyhow::Result<(Keystore, SealKeys)> {
-    let store = Keystore::open(&args.vault)?;
-    let secret = secret(args, store.method(), false)?;
-    let keys = store.unlock(&secret)?;
-    Ok((store, keys))
 }
 
 pub(crate) fn init(args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
@@ -187,11 +179,11 @@ pub(crate) fn trust(
     name: Option<&str>,
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
-    let store = Keystore::open(&args.vault)?;
+    let v = crate::pipeline::open_vault(args)?;
     let text = fs::read_to_string(pem).with_context(|| format!("cannot read {}", pem.display()))?;
     let default = pem.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let name = name.unwrap_or(&default);
-    let id = store.trust(&text, name)?;
+    let id = v.trust_signer(local(), &text, name)?;
     out.line(&format!("trusted key {name} ({id}): artifacts it signs will verify"))?;
     Ok(ExitCode::SUCCESS)
 }

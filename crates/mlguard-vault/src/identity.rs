@@ -57,6 +57,10 @@ pub enum Action {
     TokenManage,
     /// Rotate and re-wrap the master key.
     KeyRotate,
+    /// Seal, open, verify or sign files outside the vault with its keys.
+    KeyUse,
+    /// Trust another signer's public key.
+    KeyTrust,
     /// Ingest a dataset version.
     DatasetIngest,
     /// Protect a table with the vault's pseudonym key.
@@ -85,11 +89,13 @@ pub enum Action {
 
 impl Action {
     /// Every action, in the policy's order.
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 18] = [
         Action::UserManage,
         Action::RoleManage,
         Action::TokenManage,
         Action::KeyRotate,
+        Action::KeyUse,
+        Action::KeyTrust,
         Action::DatasetIngest,
         Action::DatasetProtect,
         Action::DatasetReadRaw,
@@ -111,6 +117,8 @@ impl Action {
             Action::RoleManage => "role.manage",
             Action::TokenManage => "token.manage",
             Action::KeyRotate => "key.rotate",
+            Action::KeyUse => "key.use",
+            Action::KeyTrust => "key.trust",
             Action::DatasetIngest => "dataset.ingest",
             Action::DatasetProtect => "dataset.protect",
             Action::DatasetReadRaw => "dataset.read-raw",

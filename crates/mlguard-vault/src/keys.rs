@@ -3,7 +3,7 @@
 //! vault's own sealed objects and the files it is given, and retires the earlier master
 //! key versions only when every artifact was moved to the new one.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use mlguard_seal::{Keystore, Secret};
 
@@ -40,8 +40,7 @@ impl Vault {
     ) -> Result<Rotation, VaultError> {
         let asked = Event::new(Action::KeyRotate, "master-key", Outcome::Allowed);
         self.operation(cx, &asked, || {
-            let mut targets =
-                if rewrap { sealed_objects(&self.root().join("objects")) } else { Vec::new() };
+            let mut targets = if rewrap { self.objects().list() } else { Vec::new() };
             targets.extend(files.iter().cloned());
             // Recorded before anything changes; a failure after it is a second entry.
             let detail = serde_json::json!({"rewrap": rewrap, "artifacts": targets.len()});
@@ -85,23 +84,4 @@ impl Vault {
         self.set_keys(store.unlock(secret)?)?;
         Ok(rotation)
     }
-}
-
-/// The sealed objects under `dir`, sorted.
-fn sealed_objects(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "mlseal") {
-                found.push(p);
-            }
-        }
-    }
-    found.sort();
-    found
 }

@@ -3,12 +3,14 @@
 //! they use a byte of it.
 #![warn(missing_docs)]
 
+mod artifacts;
 pub mod audit;
 mod catalog;
 mod context;
 pub mod identity;
 mod keys;
 pub mod merkle;
+mod objects;
 mod ops;
 mod pipeline;
 pub mod poison;
@@ -16,6 +18,7 @@ pub mod poison;
 pub use catalog::{AuditEntry, Catalog, DatasetRecord, ModelRecord, Table};
 pub use context::{Actor, Ctx, fresh_id};
 pub use keys::Rotation;
+pub use objects::Objects;
 pub use ops::Exported;
 pub use pipeline::{
     IngestOptions, Ingested, MAX_ROWS_PER_REQUEST, Prediction, RowPrediction, SeedPolicy,

@@ -204,6 +204,7 @@ pub struct Vault {
     /// The unlocked keys, replaced whole after a rotation.
     keys: RwLock<Arc<SealKeys>>,
     catalog: Catalog,
+    objects: crate::objects::Objects,
     audit: AuditKeys,
     /// The audit tree's right edge, as far as it was read (checkpoints extend it).
     frontier: Mutex<merkle::Frontier>,
@@ -292,6 +293,7 @@ impl Vault {
             root: root.to_path_buf(),
             keys: RwLock::new(Arc::new(keys)),
             catalog,
+            objects: crate::objects::Objects::open(root)?,
             audit,
             policy: Mutex::new(None),
             frontier: Mutex::new(merkle::Frontier::default()),
@@ -400,7 +402,7 @@ impl Vault {
         add: impl FnOnce(&Catalog, crate::AuditEntry<'_>) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
         self.recorded(cx, event, |audit| add(&self.catalog, audit)).inspect_err(|_| {
-            let _ = std::fs::remove_file(self.object_path(object));
+            let _ = self.objects.delete(object);
         })
     }
 
@@ -628,6 +630,11 @@ impl Vault {
         &self.catalog
     }
 
+    /// The stored objects.
+    pub(crate) fn objects(&self) -> &crate::objects::Objects {
+        &self.objects
+    }
+
     /// The unlocked keys (as they are now: a rotation replaces them for later calls).
     pub fn keys(&self) -> Arc<SealKeys> {
         match self.keys.read() {
@@ -636,30 +643,18 @@ impl Vault {
         }
     }
 
-    fn object_path(&self, object: &str) -> PathBuf {
-        self.root.join("objects").join(object)
-    }
-
-    /// Seals `input` into `objects/` and returns the object's file name and core.
+    /// Seals `input` into the object port and returns the object's name and core.
     fn store<R: Read + io::Seek>(
         &self,
         input: &mut R,
         kind: Kind,
         meta: serde_json::Map<String, serde_json::Value>,
     ) -> Result<(String, mlguard_seal::Core), VaultError> {
-        let tmp_name = format!("incoming-{}.mlseal", hex8(&mlguard_seal::random::<8>()?));
-        let tmp = self.object_path(&tmp_name);
-        let mut core = None;
-        mlguard_seal::write_atomic_with(&tmp, false, |f| {
-            core = Some(mlguard_seal::seal(input, f, &self.keys(), &SealOptions { kind, meta })?);
-            Ok(())
-        })?;
-        let core = core.ok_or_else(|| VaultError::Internal("sealing produced no header".into()))?;
-        let object = format!("{}.mlseal", core.id);
-        std::fs::rename(&tmp, self.object_path(&object))
-            .map_err(io_err("cannot store the sealed object"))?;
-        mlguard_seal::sync_dir(&self.root.join("objects"))?;
-        Ok((object, core))
+        let opts = SealOptions { kind, meta };
+        self.objects.put(
+            |f| Ok(mlguard_seal::seal(input, f, &self.keys(), &opts)?),
+            |core: &mlguard_seal::Core| format!("{}.mlseal", core.id),
+        )
     }
 
     /// The key of the keyed pseudonyms of personal data.
@@ -674,10 +669,7 @@ impl Vault {
     /// A temporary file inside the vault (owner-only, removed when dropped) for plaintext
     /// that must be read more than once, or that arrives over the network.
     pub fn scratch(&self, what: &str) -> Result<tempfile::NamedTempFile, VaultError> {
-        tempfile::Builder::new()
-            .prefix(&format!("scratch-{what}-"))
-            .tempfile_in(self.root.join("objects"))
-            .map_err(io_err("cannot create a scratch file in the vault"))
+        self.objects.scratch(what)
     }
 
     /// Writes the plaintext of a stored dataset version to `out`, after verifying it
@@ -688,11 +680,7 @@ impl Vault {
         out: &mut W,
     ) -> Result<(), VaultError> {
         self.verify_object(&record.object, &record.blake3)?;
-        let mut src = BufReader::with_capacity(
-            1 << 20,
-            File::open(self.object_path(&record.object))
-                .map_err(io_err(format!("cannot read {}@{}", record.name, record.version)))?,
-        );
+        let mut src = BufReader::with_capacity(1 << 20, self.objects.get(&record.object)?);
         mlguard_seal::open(&mut src, out, &self.keys(), SignerPolicy::TrustedOnly)?;
         Ok(())
     }
@@ -939,11 +927,7 @@ impl Vault {
 
     /// Verifies a stored object completely and checks it is the one the catalog names.
     fn verify_object(&self, object: &str, blake3: &str) -> Result<mlguard_seal::Core, VaultError> {
-        let path = self.object_path(object);
-        let mut f = BufReader::with_capacity(
-            1 << 20,
-            File::open(&path).map_err(io_err(format!("cannot read {}", path.display())))?,
-        );
+        let mut f = BufReader::with_capacity(1 << 20, self.objects.get(object)?);
         let v = mlguard_seal::verify(&mut f, &self.keys(), SignerPolicy::TrustedOnly)?;
         if v.core.blake3 != blake3 {
             return Err(VaultError::Tampered(format!(
@@ -1009,16 +993,13 @@ impl Vault {
             delimiter: b',',
             group_duplicates: grouped,
         };
-        let path = self.object_path(&dataset.object);
+        let stored = self.objects.get(&dataset.object)?;
         let keys = self.keys();
         let keys = &*keys;
         let (reader, mut writer) = io::pipe().map_err(io_err("cannot create a pipe"))?;
         let trained = std::thread::scope(|s| -> Result<Trained, VaultError> {
             let decrypt = s.spawn(move || -> Result<(), VaultError> {
-                let mut f = BufReader::with_capacity(
-                    1 << 20,
-                    File::open(&path).map_err(io_err("cannot read the dataset"))?,
-                );
+                let mut f = BufReader::with_capacity(1 << 20, stored);
                 mlguard_seal::open(&mut f, &mut writer, keys, SignerPolicy::TrustedOnly)?;
                 Ok(())
             });
@@ -1186,8 +1167,7 @@ impl Vault {
     /// its signature, every tag and its digest have been checked.
     pub(crate) fn load_model(&self, record: &ModelRecord) -> Result<Model, VaultError> {
         self.verify_object(&record.object, &record.blake3)?;
-        let path = self.object_path(&record.object);
-        let mut f = File::open(&path).map_err(io_err(format!("cannot read {}", path.display())))?;
+        let mut f = self.objects.get(&record.object)?;
         let mut bytes = Vec::new();
         mlguard_seal::open(&mut f, &mut bytes, &self.keys(), SignerPolicy::TrustedOnly)?;
         Ok(Model::from_safetensors(&bytes)?)
@@ -1340,10 +1320,6 @@ pub fn csv_cell(s: &str) -> String {
     } else {
         s.into_owned()
     }
-}
-
-fn hex8(b: &[u8; 8]) -> String {
-    hex(b)
 }
 
 fn unhex32(s: &str) -> Option<[u8; 32]> {

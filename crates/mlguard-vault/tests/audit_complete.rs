@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
 use mlguard_data::{InferOptions, Protect, Schema, infer_reader, synth};
 use mlguard_learn::FitOptions;
-use mlguard_seal::{Keystore, Secret};
+use mlguard_seal::{Keystore, Kind, SealOptions, Secret, SignerPolicy};
 use mlguard_vault::identity::{Action, AuthError, Policy, TotpAlg, hotp, otpauth_secret};
 use mlguard_vault::{Actor, Ctx, IngestOptions, SeedPolicy, TrainRequest, Vault, VaultError};
 
@@ -117,6 +117,14 @@ fn every_operation_writes_one_entry_per_call_allowed_or_denied() {
     let out = f.dir.path().join("out");
     let secret = Secret::from_key_file(&f.key).expect("key");
     let (schema, data) = (&f.schema, &f.data);
+    // An artifact sealed by this vault, a model file, and a public key to trust.
+    let mut sealed = Vec::new();
+    let opts = SealOptions { kind: Kind::File, meta: Default::default() };
+    let mut note = std::io::Cursor::new(b"a file outside the vault".to_vec());
+    v.seal_artifact(&local, "note.txt", &mut note, &mut sealed, &opts).expect("seal");
+    let model_file = f.dir.path().join("model.safetensors");
+    std::fs::write(&model_file, b"weights").expect("model");
+    let public_pem = v.keys().signer_public().to_pem();
     // (operation, its action, the outcome of an allowed call)
     let ops: Vec<(&str, Action, &str, Op<'_>)> = vec![
         (
@@ -310,6 +318,54 @@ fn every_operation_writes_one_entry_per_call_allowed_or_denied() {
             Action::AuditVerify,
             "allowed",
             Box::new(|v, cx| v.verify_audit(cx).map(drop)),
+        ),
+        (
+            "seal_artifact",
+            Action::KeyUse,
+            "allowed",
+            Box::new(|v, cx| {
+                let opts = SealOptions { kind: Kind::File, meta: Default::default() };
+                let mut input = std::io::Cursor::new(b"a file outside the vault".to_vec());
+                v.seal_artifact(cx, "note.txt", &mut input, &mut Vec::new(), &opts).map(drop)
+            }),
+        ),
+        (
+            "open_artifact",
+            Action::KeyUse,
+            "allowed",
+            Box::new(|v, cx| {
+                let mut input = &sealed[..];
+                v.open_artifact(
+                    cx,
+                    "note.mlseal",
+                    &mut input,
+                    &mut Vec::new(),
+                    SignerPolicy::TrustedOnly,
+                )
+                .map(drop)
+            }),
+        ),
+        (
+            "verify_artifact",
+            Action::KeyUse,
+            "allowed",
+            Box::new(|v, cx| {
+                let mut input = &sealed[..];
+                v.verify_artifact(cx, "note.mlseal", &mut input, SignerPolicy::TrustedOnly)
+                    .map(drop)
+            }),
+        ),
+        (
+            "sign_model_files",
+            Action::KeyUse,
+            "allowed",
+            Box::new(|v, cx| v.sign_model_files(cx, &model_file, None).map(drop)),
+        ),
+        (
+            "trust_signer",
+            Action::KeyTrust,
+            "allowed",
+            Box::new(|v, cx| v.trust_signer(cx, &public_pem, &fresh("partner")).map(drop)),
         ),
         // The decision every operation starts with: a refusal is recorded, an allowance
         // is left to the operation that follows (so it writes none on its own).
