@@ -23,28 +23,6 @@ pub(crate) fn add_user(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn list_users(json: bool, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    let users = v.users(local())?;
-    if json {
-        out.line(&serde_json::to_string_pretty(&users)?)?;
-    } else if users.is_empty() {
-        out.line("no users (add one with `mlguard user add NAME --role ROLE`)")?;
-    } else {
-        for u in users {
-            out.line(&format!(
-                "{:<20} {:<15} {:<8} {:<6} {}",
-                u.name,
-                u.role,
-                if u.disabled { "disabled" } else { "active" },
-                if u.mfa { "mfa" } else { "no mfa" },
-                u.created
-            ))?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 pub(crate) fn disable_user(
     name: &str,
     vault: &VaultArgs,
@@ -128,15 +106,6 @@ pub(crate) fn show_otpauth(uri: &str, out: &mut Out) -> anyhow::Result<ExitCode>
         "scan the code (or enter the URI) in an authenticator app: shown once; sensitive actions now need its 6-digit code"
     );
     Ok(ExitCode::SUCCESS)
-}
-
-pub(crate) fn list_tokens(
-    json: bool,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    print_tokens(&v.tokens(local())?, json, out)
 }
 
 /// Tokens, one a line (or JSON): never a token's secret, which is not stored.

@@ -12,6 +12,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[macro_use]
 mod output;
 mod args;
+mod client;
 mod data;
 mod demo;
 mod identity;
@@ -84,7 +85,9 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             DataCommand::Report { dataset, json } => {
                 pipeline::dataset_report(&dataset, json, &cli.vault, out)
             }
-            DataCommand::List { json } => pipeline::list_datasets(json, &cli.vault, out),
+            DataCommand::List { json } => {
+                client::list_datasets(&pipeline::open_vault(&cli.vault)?, json, out)
+            }
             DataCommand::Download { dataset, output, force } => {
                 pipeline::download_dataset(&dataset, &output, force, &cli.vault, out)
             }
@@ -113,7 +116,9 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => identity::serve(&a, &cli.vault, out),
         Command::User { command } => match command {
             UserCommand::Add { name, role } => identity::add_user(&name, &role, &cli.vault, out),
-            UserCommand::List { json } => identity::list_users(json, &cli.vault, out),
+            UserCommand::List { json } => {
+                client::list_users(&pipeline::open_vault(&cli.vault)?, json, out)
+            }
             UserCommand::Disable { name } => identity::disable_user(&name, &cli.vault, out),
         },
         Command::Token { command } => match command {
@@ -121,20 +126,26 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
                 identity::create_token(&user, ttl.as_deref(), &cli.vault, out)
             }
             TokenCommand::Revoke { id } => identity::revoke_token(&id, &cli.vault, out),
-            TokenCommand::List { json } => identity::list_tokens(json, &cli.vault, out),
+            TokenCommand::List { json } => {
+                client::list_tokens(&pipeline::open_vault(&cli.vault)?, json, out)
+            }
         },
         Command::Mfa { command } => match command {
             MfaCommand::Enroll { user, alg } => identity::enroll(&user, alg, &cli.vault, out),
         },
         Command::Audit { command } => match command {
-            AuditCommand::Verify { json } => pipeline::audit_verify(json, &cli.vault, out),
+            AuditCommand::Verify { json } => {
+                client::verify_audit(&pipeline::open_vault(&cli.vault)?, json, out)
+            }
             AuditCommand::Show { filter, json } => {
                 pipeline::audit_show(&filter, json, &cli.vault, out)
             }
             AuditCommand::Prove { index } => pipeline::audit_prove(index, &cli.vault, out),
         },
         Command::Model { command } => match command {
-            ModelCommand::List { json } => pipeline::list_models(json, &cli.vault, out),
+            ModelCommand::List { json } => {
+                client::list_models(&pipeline::open_vault(&cli.vault)?, json, out)
+            }
             ModelCommand::Inspect { model, json } => {
                 pipeline::inspect_model(&model, json, &cli.vault, out)
             }

@@ -347,37 +347,6 @@ pub(crate) fn download_dataset(
     Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn list_datasets(
-    json: bool,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    let all = v.catalog().datasets()?;
-    if json {
-        let list: Vec<serde_json::Value> = all
-            .iter()
-            .map(|d| serde_json::json!({"name": d.name, "version": d.version, "rows": d.rows, "columns": d.columns, "size": d.size, "blake3": d.blake3, "created": d.created, "actor": d.actor}))
-            .collect();
-        out.line(&serde_json::to_string_pretty(&list)?)?;
-    } else if all.is_empty() {
-        out.line("no datasets (add one with `mlguard data ingest FILE --schema S --name NAME`)")?;
-    } else {
-        for d in all {
-            out.line(&format!(
-                "{}@{}  {} rows × {} columns  {}  {}",
-                d.name,
-                d.version,
-                thousands(d.rows),
-                d.columns,
-                d.created,
-                d.actor
-            ))?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 fn seed_policy(s: &str) -> anyhow::Result<SeedPolicy> {
     match s {
         "secure" => Ok(SeedPolicy::Secure),
@@ -568,36 +537,6 @@ pub(crate) fn predict(
     Ok(if result.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-pub(crate) fn list_models(
-    json: bool,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    let all = v.catalog().models()?;
-    if json {
-        let list: Vec<serde_json::Value> = all
-            .iter()
-            .map(|m| serde_json::json!({"name": m.name, "version": m.version, "dataset": format!("{}@{}", m.dataset, m.dataset_version), "target": m.target, "metrics": serde_json::from_str::<serde_json::Value>(&m.metrics).unwrap_or_default(), "created": m.created, "actor": m.actor}))
-            .collect();
-        out.line(&serde_json::to_string_pretty(&list)?)?;
-    } else if all.is_empty() {
-        out.line("no models (train one with `mlguard train --dataset NAME`)")?;
-    } else {
-        for m in all {
-            let acc = serde_json::from_str::<serde_json::Value>(&m.metrics)
-                .ok()
-                .and_then(|j| j["accuracy"].as_f64())
-                .unwrap_or(f64::NAN);
-            out.line(&format!(
-                "{}@{}  on {}@{}  target {}  accuracy {acc:.4}  {}",
-                m.name, m.version, m.dataset, m.dataset_version, m.target, m.created
-            ))?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 pub(crate) fn inspect_model(
     r: &str,
     json: bool,
@@ -685,36 +624,6 @@ pub(crate) fn export_model(
         &e.key_id[..16]
     ))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `mlguard audit verify`.
-pub(crate) fn audit_verify(
-    json: bool,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    let r = v.verify_audit(local())?;
-    if json {
-        out.line(
-            &serde_json::json!({
-                "ok": r.ok(), "entries": r.entries, "checkpoints": r.checkpoints,
-                "first_bad_entry": r.first_bad_entry, "problems": r.problems, "root": r.root,
-            })
-            .to_string(),
-        )?;
-    } else if r.ok() {
-        out.line(&format!(
-            "audit log verified: {} entries, {} signed checkpoint(s), root {}",
-            thousands(r.entries),
-            r.checkpoints,
-            r.root
-        ))?;
-    } else {
-        let problems: Vec<&str> = r.problems.iter().map(String::as_str).collect();
-        audit_failure(r.first_bad_entry, &problems, out)?;
-    }
-    Ok(if r.ok() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// A failed audit verification: the first bad entry, the first problem and how many more

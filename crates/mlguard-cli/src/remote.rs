@@ -117,6 +117,22 @@ impl Remote {
         self.send(|c| Ok(c.get(&url)))?.json().context("the server's answer is not JSON")
     }
 
+    /// A GET answered with the API type `T`.
+    pub(crate) fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let url = self.url(path);
+        self.send(|c| Ok(c.get(&url)))?
+            .json()
+            .with_context(|| format!("the server's answer to GET {path} is not what the API says"))
+    }
+
+    /// A POST without a body answered with the API type `T`.
+    pub(crate) fn post_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        let url = self.url(path);
+        self.send(|c| Ok(c.post(&url).json(&json!({}))))?
+            .json()
+            .with_context(|| format!("the server's answer to POST {path} is not what the API says"))
+    }
+
     fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
         let url = self.url(path);
         self.send(|c| Ok(c.post(&url).json(body)))?
@@ -159,24 +175,7 @@ fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitC
     match command {
         Command::Data { command } => match command {
             DataCommand::Ingest(a) => ingest(r, &a, out),
-            DataCommand::List { json } => {
-                let v = r.get("/v1/datasets")?;
-                if json {
-                    pretty(out, &v["datasets"])?;
-                } else {
-                    for d in v["datasets"].as_array().into_iter().flatten() {
-                        out.line(&format!(
-                            "{}@{}  {} rows × {} columns  {}",
-                            d["name"].as_str().unwrap_or_default(),
-                            d["version"],
-                            thousands(d["rows"].as_u64().unwrap_or(0)),
-                            d["columns"],
-                            d["created"].as_str().unwrap_or_default()
-                        ))?;
-                    }
-                }
-                Ok(ExitCode::SUCCESS)
-            }
+            DataCommand::List { json } => crate::client::list_datasets(r, json, out),
             DataCommand::Report { dataset, json } => {
                 let doc = r.get(&format!("/v1/datasets/{}", seg(&dataset)))?;
                 if json {
@@ -199,24 +198,7 @@ fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitC
         Command::Train(a) => train(r, &a, out),
         Command::Predict(a) => predict(r, &a),
         Command::Model { command } => match command {
-            ModelCommand::List { json } => {
-                let v = r.get("/v1/models")?;
-                if json {
-                    pretty(out, &v["models"])?;
-                } else {
-                    for m in v["models"].as_array().into_iter().flatten() {
-                        out.line(&format!(
-                            "{}@{}  on {}  target {}  {}",
-                            m["name"].as_str().unwrap_or_default(),
-                            m["version"],
-                            m["dataset"].as_str().unwrap_or_default(),
-                            m["target"].as_str().unwrap_or_default(),
-                            m["created"].as_str().unwrap_or_default()
-                        ))?;
-                    }
-                }
-                Ok(ExitCode::SUCCESS)
-            }
+            ModelCommand::List { json } => crate::client::list_models(r, json, out),
             ModelCommand::Inspect { model, .. } => {
                 pretty(out, &r.get(&format!("/v1/models/{}", seg(&model)))?)?;
                 Ok(ExitCode::SUCCESS)
@@ -244,24 +226,7 @@ fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitC
                 ))?;
                 Ok(ExitCode::SUCCESS)
             }
-            UserCommand::List { json } => {
-                let v = r.get("/v1/admin/users")?;
-                if json {
-                    pretty(out, &v["users"])?;
-                } else {
-                    for u in v["users"].as_array().into_iter().flatten() {
-                        out.line(&format!(
-                            "{:<20} {:<15} {:<8} {:<6} {}",
-                            u["name"].as_str().unwrap_or_default(),
-                            u["role"].as_str().unwrap_or_default(),
-                            if u["disabled"] == true { "disabled" } else { "active" },
-                            if u["mfa"] == true { "mfa" } else { "no mfa" },
-                            u["created"].as_str().unwrap_or_default()
-                        ))?;
-                    }
-                }
-                Ok(ExitCode::SUCCESS)
-            }
+            UserCommand::List { json } => crate::client::list_users(r, json, out),
             UserCommand::Disable { name } => {
                 r.post(&format!("/v1/admin/users/{}/disable", seg(&name)), &json!({}))?;
                 out.line(&format!("disabled user {name}: their tokens no longer work"))?;
@@ -285,12 +250,7 @@ fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitC
                 out.line(&format!("revoked token {id}"))?;
                 Ok(ExitCode::SUCCESS)
             }
-            TokenCommand::List { json } => {
-                let v = r.get("/v1/admin/tokens")?;
-                let tokens: Vec<mlguard_vault::identity::TokenInfo> =
-                    serde_json::from_value(v["tokens"].clone()).context("the token list")?;
-                crate::identity::print_tokens(&tokens, json, out)
-            }
+            TokenCommand::List { json } => crate::client::list_tokens(r, json, out),
         },
         Command::Mfa { command: MfaCommand::Enroll { user, alg } } => {
             let alg = match alg {
@@ -302,29 +262,7 @@ fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitC
             crate::identity::show_otpauth(&uri, out)
         }
         Command::Audit { command } => match command {
-            AuditCommand::Verify { json } => {
-                let v = r.post("/v1/audit/verify", &json!({}))?;
-                let ok = v["ok"] == true;
-                if json {
-                    out.line(&v.to_string())?;
-                } else if ok {
-                    out.line(&format!(
-                        "audit log verified by the server: {} entries, {} signed checkpoint(s), root {}",
-                        thousands(v["entries"].as_u64().unwrap_or(0)),
-                        v["checkpoints"],
-                        v["root"].as_str().unwrap_or_default()
-                    ))?;
-                } else {
-                    let problems: Vec<&str> = v["problems"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|p| p.as_str())
-                        .collect();
-                    crate::pipeline::audit_failure(v["first_bad_entry"].as_u64(), &problems, out)?;
-                }
-                Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
-            }
+            AuditCommand::Verify { json } => crate::client::verify_audit(r, json, out),
             AuditCommand::Show { filter, json } => {
                 let url = r.url("/v1/audit/entries");
                 let text = r.send(|c| Ok(c.get(&url)))?.text().context("the audit entries")?;

@@ -41,7 +41,7 @@ pub struct PredictResponse {
 }
 
 /// A dataset version as listed.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, JsonSchema)]
 pub struct DatasetSummary {
     /// Name.
     pub name: String,
@@ -51,21 +51,40 @@ pub struct DatasetSummary {
     pub rows: u64,
     /// Columns stored.
     pub columns: u64,
+    /// Bytes of the stored (protected) CSV.
+    pub size: u64,
     /// BLAKE3 of the stored (protected) CSV.
     pub blake3: String,
     /// When it was ingested (RFC 3339).
     pub created: String,
+    /// Who ingested it.
+    pub actor: String,
+}
+
+impl From<mlguard_vault::DatasetRecord> for DatasetSummary {
+    fn from(d: mlguard_vault::DatasetRecord) -> DatasetSummary {
+        DatasetSummary {
+            name: d.name,
+            version: d.version,
+            rows: d.rows,
+            columns: d.columns,
+            size: d.size,
+            blake3: d.blake3,
+            created: d.created,
+            actor: d.actor,
+        }
+    }
 }
 
 /// `GET /v1/datasets`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct DatasetList {
     /// By name, then version.
     pub datasets: Vec<DatasetSummary>,
 }
 
 /// A model version as listed.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, JsonSchema)]
 pub struct ModelSummary {
     /// Name.
     pub name: String,
@@ -75,19 +94,50 @@ pub struct ModelSummary {
     pub dataset: String,
     /// The target column.
     pub target: String,
+    /// Held-out metrics (accuracy, ROC AUC, F1, ...).
+    pub metrics: Value,
     /// When it was trained (RFC 3339).
     pub created: String,
+    /// Who trained it.
+    pub actor: String,
+}
+
+impl From<mlguard_vault::audit::AuditVerification> for AuditVerifyResponse {
+    fn from(r: mlguard_vault::audit::AuditVerification) -> AuditVerifyResponse {
+        AuditVerifyResponse {
+            ok: r.ok(),
+            entries: r.entries,
+            checkpoints: r.checkpoints,
+            first_bad_entry: r.first_bad_entry,
+            problems: r.problems,
+            root: r.root,
+        }
+    }
+}
+
+impl From<mlguard_vault::ModelRecord> for ModelSummary {
+    fn from(m: mlguard_vault::ModelRecord) -> ModelSummary {
+        ModelSummary {
+            dataset: format!("{}@{}", m.dataset, m.dataset_version),
+            metrics: serde_json::from_str(&m.metrics).unwrap_or_default(),
+            name: m.name,
+            version: m.version,
+            target: m.target,
+            created: m.created,
+            actor: m.actor,
+        }
+    }
 }
 
 /// `GET /v1/models`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct ModelList {
     /// By name, then version.
     pub models: Vec<ModelSummary>,
 }
 
 /// `POST /v1/audit/verify`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct AuditVerifyResponse {
     /// Whether every entry and checkpoint verified.
     pub ok: bool,
@@ -104,14 +154,14 @@ pub struct AuditVerifyResponse {
 }
 
 /// `GET /v1/admin/users`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct UserList {
     /// By name.
     pub users: Vec<User>,
 }
 
 /// `GET /v1/admin/tokens`.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct TokenList {
     /// By user, then creation (never a token's secret).
     pub tokens: Vec<TokenInfo>,

@@ -451,18 +451,7 @@ pub const ROUTES: &[(&str, &str, Option<Action>, &str)] = &[
 async fn list_datasets(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
         s.call("/v1/datasets", &headers, |v, cx| {
-            let datasets = v
-                .list_datasets(cx)?
-                .into_iter()
-                .map(|d| api::DatasetSummary {
-                    name: d.name,
-                    version: d.version,
-                    rows: d.rows,
-                    columns: d.columns,
-                    blake3: d.blake3,
-                    created: d.created,
-                })
-                .collect();
+            let datasets = v.list_datasets(cx)?.into_iter().map(Into::into).collect();
             Ok(axum::Json(api::DatasetList { datasets }).into_response())
         })
     })
@@ -472,17 +461,7 @@ async fn list_datasets(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Re
 async fn list_models(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
         s.call("/v1/models", &headers, |v, cx| {
-            let models = v
-                .list_models(cx)?
-                .into_iter()
-                .map(|m| api::ModelSummary {
-                    dataset: format!("{}@{}", m.dataset, m.dataset_version),
-                    name: m.name,
-                    version: m.version,
-                    target: m.target,
-                    created: m.created,
-                })
-                .collect();
+            let models = v.list_models(cx)?.into_iter().map(Into::into).collect();
             Ok(axum::Json(api::ModelList { models }).into_response())
         })
     })
@@ -709,16 +688,8 @@ async fn audit_consistency(
 async fn audit_verify(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     blocking(move || {
         s.call("/v1/audit/verify", &headers, |v, cx| {
-            let r = v.verify_audit(cx)?;
-            Ok(axum::Json(api::AuditVerifyResponse {
-                ok: r.ok(),
-                entries: r.entries,
-                checkpoints: r.checkpoints,
-                first_bad_entry: r.first_bad_entry,
-                problems: r.problems,
-                root: r.root,
-            })
-            .into_response())
+            let r: api::AuditVerifyResponse = v.verify_audit(cx)?.into();
+            Ok(axum::Json(r).into_response())
         })
     })
     .await

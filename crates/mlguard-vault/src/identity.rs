@@ -373,7 +373,7 @@ fn sha256_hex(s: &str) -> String {
 }
 
 /// A user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct User {
     /// Name.
     pub name: String,

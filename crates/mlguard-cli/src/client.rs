@@ -1,0 +1,160 @@
+//! One dispatch for the commands that work on a local vault and through a server alike:
+//! [`Client`] gives the API's typed answers (the server's own response types), from the
+//! vault here ([`Vault`], as the local user) or from a server ([`Remote`]), and one printer
+//! per command prints them, so both ways print exactly the same.
+
+use std::process::ExitCode;
+
+use mlguard_server::api::{AuditVerifyResponse, DatasetSummary, ModelSummary};
+use mlguard_vault::Vault;
+use mlguard_vault::identity::{TokenInfo, User};
+
+use crate::output::{Out, thousands};
+use crate::pipeline::local;
+use crate::remote::Remote;
+
+/// What a vault answers, wherever it is.
+pub(crate) trait Client {
+    /// Every dataset version (`dataset.list`).
+    fn datasets(&self) -> anyhow::Result<Vec<DatasetSummary>>;
+    /// Every model version (`model.list`).
+    fn models(&self) -> anyhow::Result<Vec<ModelSummary>>;
+    /// Every user (`user.manage`).
+    fn users(&self) -> anyhow::Result<Vec<User>>;
+    /// Every token, never a secret (`token.manage`).
+    fn tokens(&self) -> anyhow::Result<Vec<TokenInfo>>;
+    /// The audit log recomputed (`audit.verify`).
+    fn verify_audit(&self) -> anyhow::Result<AuditVerifyResponse>;
+}
+
+impl Client for Vault {
+    fn datasets(&self) -> anyhow::Result<Vec<DatasetSummary>> {
+        Ok(self.list_datasets(local())?.into_iter().map(Into::into).collect())
+    }
+
+    fn models(&self) -> anyhow::Result<Vec<ModelSummary>> {
+        Ok(self.list_models(local())?.into_iter().map(Into::into).collect())
+    }
+
+    fn users(&self) -> anyhow::Result<Vec<User>> {
+        Ok(Vault::users(self, local())?)
+    }
+
+    fn tokens(&self) -> anyhow::Result<Vec<TokenInfo>> {
+        Ok(Vault::tokens(self, local())?)
+    }
+
+    fn verify_audit(&self) -> anyhow::Result<AuditVerifyResponse> {
+        Ok(Vault::verify_audit(self, local())?.into())
+    }
+}
+
+impl Client for Remote {
+    fn datasets(&self) -> anyhow::Result<Vec<DatasetSummary>> {
+        Ok(self.get_as::<mlguard_server::api::DatasetList>("/v1/datasets")?.datasets)
+    }
+
+    fn models(&self) -> anyhow::Result<Vec<ModelSummary>> {
+        Ok(self.get_as::<mlguard_server::api::ModelList>("/v1/models")?.models)
+    }
+
+    fn users(&self) -> anyhow::Result<Vec<User>> {
+        Ok(self.get_as::<mlguard_server::api::UserList>("/v1/admin/users")?.users)
+    }
+
+    fn tokens(&self) -> anyhow::Result<Vec<TokenInfo>> {
+        Ok(self.get_as::<mlguard_server::api::TokenList>("/v1/admin/tokens")?.tokens)
+    }
+
+    fn verify_audit(&self) -> anyhow::Result<AuditVerifyResponse> {
+        self.post_as("/v1/audit/verify")
+    }
+}
+
+/// `mlguard data list`.
+pub(crate) fn list_datasets(c: &dyn Client, json: bool, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let all = c.datasets()?;
+    if json {
+        out.line(&serde_json::to_string_pretty(&all)?)?;
+    } else if all.is_empty() {
+        out.line("no datasets (add one with `mlguard data ingest FILE --schema S --name NAME`)")?;
+    } else {
+        for d in all {
+            out.line(&format!(
+                "{}@{}  {} rows × {} columns  {}  {}",
+                d.name,
+                d.version,
+                thousands(d.rows),
+                d.columns,
+                d.created,
+                d.actor
+            ))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mlguard model list`.
+pub(crate) fn list_models(c: &dyn Client, json: bool, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let all = c.models()?;
+    if json {
+        out.line(&serde_json::to_string_pretty(&all)?)?;
+    } else if all.is_empty() {
+        out.line("no models (train one with `mlguard train --dataset NAME`)")?;
+    } else {
+        for m in all {
+            let acc = m.metrics["accuracy"].as_f64().unwrap_or(f64::NAN);
+            out.line(&format!(
+                "{}@{}  on {}  target {}  accuracy {acc:.4}  {}",
+                m.name, m.version, m.dataset, m.target, m.created
+            ))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mlguard user list`.
+pub(crate) fn list_users(c: &dyn Client, json: bool, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let users = c.users()?;
+    if json {
+        out.line(&serde_json::to_string_pretty(&users)?)?;
+    } else if users.is_empty() {
+        out.line("no users (add one with `mlguard user add NAME --role ROLE`)")?;
+    } else {
+        for u in users {
+            out.line(&format!(
+                "{:<20} {:<15} {:<8} {:<6} {}",
+                u.name,
+                u.role,
+                if u.disabled { "disabled" } else { "active" },
+                if u.mfa { "mfa" } else { "no mfa" },
+                u.created
+            ))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mlguard token list`.
+pub(crate) fn list_tokens(c: &dyn Client, json: bool, out: &mut Out) -> anyhow::Result<ExitCode> {
+    crate::identity::print_tokens(&c.tokens()?, json, out)
+}
+
+/// `mlguard audit verify`.
+pub(crate) fn verify_audit(c: &dyn Client, json: bool, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let r = c.verify_audit()?;
+    if json {
+        out.line(&serde_json::to_string(&r)?)?;
+    } else if r.ok {
+        out.line(&format!(
+            "audit log verified: {} entries, {} signed checkpoint(s), root {}",
+            thousands(r.entries),
+            r.checkpoints,
+            r.root
+        ))?;
+    } else {
+        let problems: Vec<&str> = r.problems.iter().map(String::as_str).collect();
+        crate::pipeline::audit_failure(r.first_bad_entry, &problems, out)?;
+    }
+    Ok(if r.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
