@@ -313,40 +313,59 @@ fn upload_form(dir: &std::path::Path, options: Value) -> reqwest::multipart::For
         .part("data", reqwest::multipart::Part::bytes(csv).file_name("users.csv"))
 }
 
-/// The role × endpoint matrix over HTTPS, generated from the vault's policy: every role
-/// against every protected route, without a TOTP code and with one.
+/// A multipart upload body (schema, options, data) and its content type, built by hand for
+/// in-process requests.
+fn upload_body(dir: &std::path::Path, options: Value) -> (String, Vec<u8>) {
+    let boundary = "mlguard-test-boundary";
+    let schema = std::fs::read_to_string(dir.join("schema.json")).expect("schema");
+    let csv = std::fs::read(dir.join("users.csv")).expect("csv");
+    let mut body = Vec::new();
+    for (name, value) in [("schema", schema), ("options", options.to_string())] {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"data\"; filename=\"users.csv\"\r\nContent-Type: text/csv\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(&csv);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// The role × endpoint × outcome matrix in process (`tower::ServiceExt::oneshot` on the
+/// router), generated from the vault's policy: every role against every protected route,
+/// without a TOTP code and with one, and a refused token; each answer has the status the
+/// policy implies, and each request is exactly one audit entry naming the route's action
+/// with the outcome the answer says.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_against_every_endpoint_as_the_policy_says() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
     let dir = tempfile::tempdir().expect("tempdir");
     let (vault, _, _, row) = setup(dir.path());
-    let policy = vault.read_policy(&mlguard_vault::Ctx::local()).expect("policy");
-    let mut tokens = Vec::new();
+    let local = mlguard_vault::Ctx::local();
+    let policy = vault.read_policy(&local).expect("policy");
+    let mut tokens = vec![("refused".to_string(), "mlg_0000_nope".to_string())];
     for role in mlguard_vault::identity::ROLES {
         let user = format!("m-{role}");
-        vault.add_user(&mlguard_vault::Ctx::local(), &user, role).expect("user");
-        tokens.push((
-            role.to_string(),
-            vault.create_token(&mlguard_vault::Ctx::local(), &user, None).expect("token").1,
-        ));
+        vault.add_user(&local, &user, role).expect("user");
+        let token = vault.create_token(&local, &user, None).expect("token").1;
+        tokens.push((role.to_string(), token.to_string()));
     }
-    let cert = Certificate::self_signed().expect("certificate");
     let state = AppState::new(vault).expect("state");
-    let server = start(
-        Arc::clone(&state),
-        "127.0.0.1:0".parse().expect("addr"),
-        Some(cert.server_config().expect("tls")),
-    )
-    .await
-    .expect("started");
-    let addr = server.addr;
-    // A client that trusts only this certificate.
-    let tls = cert.client_config().expect("client tls");
-    let client = reqwest::Client::builder().use_preconfigured_tls(tls).build().expect("client");
+    let app = mlguard_server::router(Arc::clone(&state));
     let mut checked = 0;
     for (role, token) in &tokens {
         for (method, path, action, _) in ROUTES {
             let Some(action) = *action else { continue };
-            let allowed = policy.allows(role, action);
+            let allowed = role != "refused" && policy.allows(role, action);
             let mfa = policy.needs_mfa(action);
             for with_code in [false, true] {
                 if with_code && !(allowed && mfa) {
@@ -357,10 +376,8 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
                 let (target, target_token) = {
                     let v = state.vault();
                     let t = format!("t-{n}");
-                    v.add_user(&mlguard_vault::Ctx::local(), &t, "auditor").expect("target");
-                    let id =
-                        v.create_token(&mlguard_vault::Ctx::local(), &t, None).expect("token").0;
-                    (t, id)
+                    v.add_user(&local, &t, "auditor").expect("target");
+                    (t.clone(), v.create_token(&local, &t, None).expect("token").0)
                 };
                 let name = if path.starts_with("/v1/datasets") { "users" } else { "churn" };
                 let mut path = path
@@ -372,70 +389,89 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
                 }
                 // With a code: a fresh user of the role, so each code is its user's first.
                 let (token, code) = if with_code {
-                    {
-                        let v = state.vault();
-                        let u = format!("c-{n}");
-                        v.add_user(&mlguard_vault::Ctx::local(), &u, role).expect("user");
-                        let uri = v
-                            .enroll_mfa(&mlguard_vault::Ctx::local(), &u, TotpAlg::Sha1)
-                            .expect("mfa");
-                        let t = v
-                            .create_token(&mlguard_vault::Ctx::local(), &u, None)
-                            .expect("token")
-                            .1
-                            .to_string();
-                        (t, Some(totp_now(&otpauth_secret(&uri).expect("secret"))))
-                    }
+                    let v = state.vault();
+                    let u = format!("c-{n}");
+                    v.add_user(&local, &u, role).expect("user");
+                    let uri = v.enroll_mfa(&local, &u, TotpAlg::Sha1).expect("mfa");
+                    let t = v.create_token(&local, &u, None).expect("token").1.to_string();
+                    (t, Some(totp_now(&otpauth_secret(&uri).expect("secret"))))
                 } else {
-                    (token.to_string(), None)
+                    (token.clone(), None)
                 };
-                let url = format!("https://localhost:{}{path}", addr.port());
-                let mut r = match *method {
-                    "get" => client.get(url),
-                    "delete" => client.delete(url),
-                    "put" => client.put(url).json(&*policy),
-                    _ => match action {
-                        Action::DatasetIngest => {
-                            client.post(url).multipart(upload_form(dir.path(), json!({})))
-                        }
-                        Action::ModelPredict => {
-                            client.post(url).json(&json!({"rows": [row.clone()]}))
-                        }
-                        Action::ModelTrain => client
-                            .post(url)
-                            .json(&json!({"dataset": "users", "name": format!("m-{role}")})),
-                        Action::UserManage if path == "/v1/admin/users" => client
-                            .post(url)
-                            .json(&json!({"name": format!("new-{n}"), "role": "auditor"})),
-                        Action::TokenManage => client.post(url).json(&json!({"user": target})),
-                        _ => client.post(url),
-                    },
+                let json_body =
+                    |v: Value| ("application/json".to_string(), v.to_string().into_bytes());
+                let (content_type, body) = match (*method, action) {
+                    ("put", _) => json_body(serde_json::to_value(&*policy).expect("policy")),
+                    ("post", Action::DatasetIngest) => upload_body(dir.path(), json!({})),
+                    ("post", Action::ModelPredict) => json_body(json!({"rows": [row.clone()]})),
+                    ("post", Action::ModelTrain) => {
+                        json_body(json!({"dataset": "users", "name": format!("m-{role}")}))
+                    }
+                    ("post", Action::UserManage) if path == "/v1/admin/users" => {
+                        json_body(json!({"name": format!("new-{n}"), "role": "auditor"}))
+                    }
+                    ("post", Action::TokenManage) => json_body(json!({"user": target})),
+                    _ => (String::new(), Vec::new()),
                 };
-                r = r.header("authorization", format!("Bearer {token}"));
+                let request_id = format!("matrix-{n}");
+                let mut r = Request::builder()
+                    .method(method.to_uppercase().as_str())
+                    .uri(&path)
+                    .header("authorization", format!("Bearer {token}"))
+                    .header("x-request-id", &request_id);
+                if !content_type.is_empty() {
+                    r = r.header("content-type", content_type);
+                }
                 if let Some(code) = code {
                     r = r.header("x-mlguard-totp", code);
                 }
-                let response = r.send().await.expect("send");
+                let response = app
+                    .clone()
+                    .oneshot(r.body(Body::from(body)).expect("request"))
+                    .await
+                    .expect("answer");
                 let status = response.status().as_u16();
+                let text = axum::body::to_bytes(response.into_body(), 1 << 24)
+                    .await
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
                 let want: &[u16] = match (allowed, mfa, with_code) {
+                    _ if role == "refused" => &[401],
                     (false, _, _) => &[403],
                     (true, true, false) => &[401],
                     _ => &[200, 201],
                 };
-                let text = response.text().await.unwrap_or_default();
                 assert!(
                     want.contains(&status),
                     "{role} {method} {path} (code: {with_code}): {status}, want {want:?}: {text}"
                 );
+                // Exactly one entry for the request, with the route's action and outcome.
+                let entries: Vec<Value> = state
+                    .vault()
+                    .catalog()
+                    .audit_entries(0)
+                    .expect("entries")
+                    .into_iter()
+                    .map(|(_, t, _)| serde_json::from_str(&t).expect("json"))
+                    .filter(|e: &Value| e["request_id"] == request_id.as_str())
+                    .collect();
+                let outcome = if status < 300 { "allowed" } else { "denied" };
+                assert_eq!(entries.len(), 1, "{role} {method} {path}: {entries:?}");
+                let action_name = entries[0]["action"].as_str().unwrap_or_default();
+                let raw = action == Action::DatasetRead && action_name == "dataset.read-raw";
+                assert!(
+                    action_name == action.as_str() || raw,
+                    "{role} {method} {path}: {entries:?}"
+                );
+                assert_eq!(entries[0]["outcome"], outcome, "{role} {method} {path}: {entries:?}");
                 checked += 1;
             }
         }
     }
     let protected = ROUTES.iter().filter(|r| r.2.is_some()).count();
-    assert!(checked > 5 * protected, "{checked} requests for {protected} routes");
-    let ok = state.vault().verify_audit(&mlguard_vault::Ctx::local()).expect("verify").ok();
+    assert!(checked > 6 * protected, "{checked} requests for {protected} routes");
+    let ok = state.vault().verify_audit(&local).expect("verify").ok();
     assert!(ok, "the log verifies after the matrix");
-    server.stop().await.expect("serve");
 }
 
 /// Datasets and administration over HTTPS: a streamed upload ingested (and an invalid one
@@ -826,7 +862,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
         .expect("started");
     let base = format!("http://127.0.0.1:{}", server.addr.port());
     for token in tokens {
-        let (bin, base) = (bin.clone(), base.clone());
+        let (bin, base, work) = (bin.clone(), base.clone(), dir.path().to_owned());
         let o = tokio::task::spawn_blocking(move || {
             std::process::Command::new(bin.join("schemathesis"))
                 .args(["run", &format!("{base}/openapi.json"), "--url", &base])
@@ -838,6 +874,8 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
                 .args(["--phases", "examples,coverage,fuzzing", "--max-examples", "15"])
                 .args(["--workers", "1", "--seed", "7", "--no-color"])
                 .env("SCHEMATHESIS_HOOKS", "")
+                // Its cache of found failures goes with the test's directory.
+                .current_dir(&work)
                 .output()
         })
         .await
