@@ -8,8 +8,10 @@
 //!                        (Argon2id) or a key file (HKDF-SHA256)
 //!   signing/public.pem   this vault's signing public key
 //!   signing/trusted/     public keys (NAME.pem) whose signatures this vault accepts
-//!   objects/             sealed artifacts kept in the vault
 //! ```
+//!
+//! The rest of the vault directory (the catalog, the sealed objects) belongs to the vault's
+//! storage ports, not to the key store.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -313,7 +315,6 @@ impl Keystore {
             root.to_path_buf(),
             root.join("signing"),
             root.join("signing/trusted"),
-            root.join("objects"),
         ] {
             fs::create_dir_all(&dir)
                 .map_err(SealError::io(format!("cannot create {}", dir.display())))?;
@@ -402,11 +403,6 @@ impl Keystore {
     /// The vault directory.
     pub fn root(&self) -> &Path {
         &self.root
-    }
-
-    /// Where sealed artifacts kept in the vault live.
-    pub fn objects_dir(&self) -> PathBuf {
-        self.root.join("objects")
     }
 
     /// How this vault is unlocked.
