@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use mlguard_server::api::{AuditVerifyResponse, DatasetSummary, ModelSummary};
+use mlguard_server::api::{AuditVerifyResponse, DatasetReport, DatasetSummary, ModelSummary};
 use mlguard_vault::Vault;
 use mlguard_vault::identity::{TokenInfo, User};
 
@@ -17,6 +17,8 @@ use crate::remote::Remote;
 pub(crate) trait Client {
     /// Every dataset version (`dataset.list`).
     fn datasets(&self) -> anyhow::Result<Vec<DatasetSummary>>;
+    /// A dataset version's record and ingestion report (`dataset.read`).
+    fn dataset_report(&self, reference: &str) -> anyhow::Result<DatasetReport>;
     /// Every model version (`model.list`).
     fn models(&self) -> anyhow::Result<Vec<ModelSummary>>;
     /// Every user (`user.manage`).
@@ -30,6 +32,10 @@ pub(crate) trait Client {
 impl Client for Vault {
     fn datasets(&self) -> anyhow::Result<Vec<DatasetSummary>> {
         Ok(self.list_datasets(local())?.into_iter().map(Into::into).collect())
+    }
+
+    fn dataset_report(&self, reference: &str) -> anyhow::Result<DatasetReport> {
+        Ok(self.dataset(local(), reference)?.into())
     }
 
     fn models(&self) -> anyhow::Result<Vec<ModelSummary>> {
@@ -52,6 +58,10 @@ impl Client for Vault {
 impl Client for Remote {
     fn datasets(&self) -> anyhow::Result<Vec<DatasetSummary>> {
         Ok(self.get_as::<mlguard_server::api::DatasetList>("/v1/datasets")?.datasets)
+    }
+
+    fn dataset_report(&self, reference: &str) -> anyhow::Result<DatasetReport> {
+        self.get_as(&format!("/v1/datasets/{}", crate::remote::seg(reference)))
     }
 
     fn models(&self) -> anyhow::Result<Vec<ModelSummary>> {
@@ -90,6 +100,22 @@ pub(crate) fn list_datasets(c: &dyn Client, json: bool, out: &mut Out) -> anyhow
                 d.actor
             ))?;
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mlguard data report`: what ingestion found and did, as stored with the version.
+pub(crate) fn dataset_report(
+    c: &dyn Client,
+    reference: &str,
+    json: bool,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let doc = serde_json::to_value(c.dataset_report(reference)?)?;
+    if json {
+        out.line(&serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        out.write(&crate::pipeline::report_text(&doc, out))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -83,7 +83,7 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             DataCommand::Ingest(a) => pipeline::ingest(&a, &cli.vault, out),
             DataCommand::Protect(a) => data::protect(&a, &cli.vault, out),
             DataCommand::Report { dataset, json } => {
-                pipeline::dataset_report(&dataset, json, &cli.vault, out)
+                client::dataset_report(&pipeline::open_vault(&cli.vault)?, &dataset, json, out)
             }
             DataCommand::List { json } => {
                 client::list_datasets(&pipeline::open_vault(&cli.vault)?, json, out)

@@ -112,33 +112,6 @@ pub(crate) fn ingest(a: &IngestArgs, vault: &VaultArgs, out: &mut Out) -> anyhow
     }
 }
 
-/// The vault and the record of dataset version `r` (`NAME[@VERSION]`).
-/// `mlguard data report`: what ingestion found and did, as stored with the version.
-pub(crate) fn dataset_report(
-    r: &str,
-    json: bool,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let d = open_vault(vault)?.dataset(local(), r)?;
-    let report: serde_json::Value = serde_json::from_str(&d.report).unwrap_or_default();
-    let doc = serde_json::json!({
-        "dataset": format!("{}@{}", d.name, d.version),
-        "rows": d.rows,
-        "columns": d.columns,
-        "blake3": d.blake3,
-        "created": d.created,
-        "actor": d.actor,
-        "report": report,
-    });
-    if json {
-        out.line(&serde_json::to_string_pretty(&doc)?)?;
-    } else {
-        out.write(&report_text(&doc, out))?;
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// Findings of each step `data report` shows (all are in its JSON).
 const REPORT_FINDINGS: usize = 20;
 

@@ -142,7 +142,7 @@ impl Remote {
 }
 
 /// Percent-encodes a path segment (a dataset or model reference, a user name).
-fn seg(s: &str) -> String {
+pub(crate) fn seg(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'@' => {
@@ -177,13 +177,7 @@ fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitC
             DataCommand::Ingest(a) => ingest(r, &a, out),
             DataCommand::List { json } => crate::client::list_datasets(r, json, out),
             DataCommand::Report { dataset, json } => {
-                let doc = r.get(&format!("/v1/datasets/{}", seg(&dataset)))?;
-                if json {
-                    pretty(out, &doc)?;
-                } else {
-                    out.write(&crate::pipeline::report_text(&doc, out))?;
-                }
-                Ok(ExitCode::SUCCESS)
+                crate::client::dataset_report(r, &dataset, json, out)
             }
             DataCommand::Download { dataset, output, force } => {
                 download(r, &format!("/v1/datasets/{}/data", seg(&dataset)), &output, force)?;

@@ -433,7 +433,13 @@ fn the_commands_work_through_a_server() {
         assert_eq!(show(&remote), show(&here), "{args:?} through the server and here");
         assert!(!remote.stdout.is_empty(), "{args:?}: {}", text(&remote.stderr));
     };
-    for args in [&["data", "list"][..], &["data", "list", "--json"], &["model", "list"]] {
+    for args in [
+        &["data", "list"][..],
+        &["data", "list", "--json"],
+        &["data", "report", "users"],
+        &["data", "report", "users@1", "--json"],
+        &["model", "list"],
+    ] {
         same("sam", args);
     }
     same("sam", &["model", "list", "--json"]);

@@ -311,11 +311,7 @@ impl Keystore {
                 "the passphrase must have at least {MIN_PASSPHRASE_CHARS} characters"
             )));
         }
-        for dir in [
-            root.to_path_buf(),
-            root.join("signing"),
-            root.join("signing/trusted"),
-        ] {
+        for dir in [root.to_path_buf(), root.join("signing"), root.join("signing/trusted")] {
             fs::create_dir_all(&dir)
                 .map_err(SealError::io(format!("cannot create {}", dir.display())))?;
         }

@@ -76,6 +76,50 @@ impl From<mlguard_vault::DatasetRecord> for DatasetSummary {
     }
 }
 
+/// `GET /v1/datasets/{name}`: a version's record, schema and ingestion report (what
+/// `data report` shows).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, JsonSchema)]
+pub struct DatasetReport {
+    /// `NAME@VERSION`.
+    pub dataset: String,
+    /// Rows stored.
+    pub rows: u64,
+    /// Columns stored.
+    pub columns: u64,
+    /// Bytes of the stored (protected) CSV.
+    pub size: u64,
+    /// BLAKE3 of the stored CSV.
+    pub blake3: String,
+    /// When it was ingested (RFC 3339).
+    pub created: String,
+    /// Who ingested it.
+    pub actor: String,
+    /// Whether personal data was kept unprotected (reading it is reading raw data).
+    pub raw: bool,
+    /// The Table Schema that describes the stored table.
+    pub schema: Value,
+    /// What ingestion found and did: validation, protection, personal data kept, poisoning.
+    pub report: Value,
+}
+
+impl From<mlguard_vault::DatasetRecord> for DatasetReport {
+    fn from(d: mlguard_vault::DatasetRecord) -> DatasetReport {
+        let report: Value = serde_json::from_str(&d.report).unwrap_or_default();
+        DatasetReport {
+            dataset: format!("{}@{}", d.name, d.version),
+            rows: d.rows,
+            columns: d.columns,
+            size: d.size,
+            blake3: d.blake3,
+            created: d.created,
+            actor: d.actor,
+            raw: report["pii_kept"].as_array().is_some_and(|k| !k.is_empty()),
+            schema: serde_json::from_str(&d.schema).unwrap_or_default(),
+            report,
+        }
+    }
+}
+
 /// `GET /v1/datasets`.
 #[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct DatasetList {
@@ -209,6 +253,7 @@ fn shapes(method: &str, path: &str, g: &mut SchemaGenerator) -> Shapes {
                 response: (json, Some(json!({"type": "object"}))),
             }
         }
+        ("get", "/v1/datasets/{name}") => ok(schema(g.subschema_for::<DatasetReport>())),
         ("get", "/v1/datasets/{name}/data") => Shapes {
             request: None,
             status: "200",
@@ -365,4 +410,30 @@ pub fn openapi_document() -> Value {
         },
         "paths": paths,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_that_kept_personal_data_is_raw() {
+        let record = |report: &str| mlguard_vault::DatasetRecord {
+            name: "users".into(),
+            version: 2,
+            object: "x.mlseal".into(),
+            blake3: "00".into(),
+            size: 10,
+            rows: 1,
+            columns: 1,
+            schema: "{}".into(),
+            created: "2026-12-05T00:00:00Z".into(),
+            actor: "sue".into(),
+            report: report.into(),
+        };
+        let raw = |report: &str| DatasetReport::from(record(report)).raw;
+        assert!(raw(r#"{"pii_kept": ["email"]}"#));
+        assert!(!raw(r#"{"pii_kept": []}"#) && !raw("{}") && !raw("not json"));
+        assert_eq!(DatasetReport::from(record("{}")).dataset, "users@2");
+    }
 }

@@ -12,7 +12,7 @@ use mlguard_data::protect::{BirthDates, ProtectOptions};
 use mlguard_vault::{IngestOptions, VaultError};
 use serde_json::json;
 
-use crate::{AppState, blocking, blocking_value, error, json_ok, stopped};
+use crate::{AppState, blocking, blocking_value, error, stopped};
 
 /// Largest dataset upload (the CSV part).
 pub const MAX_UPLOAD_BYTES: usize = 16 << 30;
@@ -254,15 +254,6 @@ async fn discard(body: Body) {
     .await;
 }
 
-/// Whether a stored version kept personal data unprotected (`--keep-pii`): reading it is
-/// reading raw data.
-fn kept_pii(report: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(report)
-        .ok()
-        .and_then(|r| r.get("pii_kept").and_then(|k| k.as_array()).map(|k| !k.is_empty()))
-        .unwrap_or(false)
-}
-
 /// `GET /v1/datasets/{name}`: a version's record, schema and ingestion report.
 pub(crate) async fn metadata(
     State(s): State<Arc<AppState>>,
@@ -271,19 +262,8 @@ pub(crate) async fn metadata(
 ) -> Response {
     blocking(move || {
         s.call("/v1/datasets/{name}", &headers, |v, cx| {
-            let d = v.dataset(cx, &name)?;
-            Ok(json_ok(json!({
-                "dataset": format!("{}@{}", d.name, d.version),
-                "rows": d.rows,
-                "columns": d.columns,
-                "size": d.size,
-                "blake3": d.blake3,
-                "created": d.created,
-                "actor": d.actor,
-                "raw": kept_pii(&d.report),
-                "schema": serde_json::from_str::<serde_json::Value>(&d.schema).unwrap_or_default(),
-                "report": serde_json::from_str::<serde_json::Value>(&d.report).unwrap_or_default(),
-            })))
+            let doc: crate::api::DatasetReport = v.dataset(cx, &name)?.into();
+            Ok(axum::Json(doc).into_response())
         })
     })
     .await
@@ -386,7 +366,5 @@ mod tests {
             assert!(e.contains(says), "{bad}: {e}");
         }
         assert!(serde_json::from_str::<UploadOptions>(r#"{"kk": 3}"#).is_err(), "unknown option");
-        assert!(kept_pii(r#"{"pii_kept": ["email"]}"#));
-        assert!(!kept_pii(r#"{"pii_kept": []}"#) && !kept_pii("{}") && !kept_pii("not json"));
     }
 }
