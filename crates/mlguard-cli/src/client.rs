@@ -1,12 +1,12 @@
 //! One dispatch for the commands that work on a local vault and through a server alike:
-//! [`Client`] gives the API's typed answers (the server's own response types), from the
-//! vault here ([`Vault`], as the local user) or from a server ([`Remote`]), and one printer
-//! per command prints them, so both ways print exactly the same.
+//! [`Client`] gives the API's typed answers (`mlguard_vault::api`, what the server
+//! encodes), from the vault here ([`Vault`], as the local user) or from a server
+//! ([`Remote`]), and one printer per command prints them, so both ways print the same.
 
 use std::process::ExitCode;
 
-use mlguard_server::api::{AuditVerifyResponse, DatasetReport, DatasetSummary, ModelSummary};
 use mlguard_vault::Vault;
+use mlguard_vault::api::{AuditVerifyResponse, DatasetReport, DatasetSummary, ModelSummary};
 use mlguard_vault::identity::{TokenInfo, User};
 
 use crate::output::{Out, thousands};
@@ -57,7 +57,7 @@ impl Client for Vault {
 
 impl Client for Remote {
     fn datasets(&self) -> anyhow::Result<Vec<DatasetSummary>> {
-        Ok(self.get_as::<mlguard_server::api::DatasetList>("/v1/datasets")?.datasets)
+        Ok(self.get_as::<mlguard_vault::api::DatasetList>("/v1/datasets")?.datasets)
     }
 
     fn dataset_report(&self, reference: &str) -> anyhow::Result<DatasetReport> {
@@ -65,15 +65,15 @@ impl Client for Remote {
     }
 
     fn models(&self) -> anyhow::Result<Vec<ModelSummary>> {
-        Ok(self.get_as::<mlguard_server::api::ModelList>("/v1/models")?.models)
+        Ok(self.get_as::<mlguard_vault::api::ModelList>("/v1/models")?.models)
     }
 
     fn users(&self) -> anyhow::Result<Vec<User>> {
-        Ok(self.get_as::<mlguard_server::api::UserList>("/v1/admin/users")?.users)
+        Ok(self.get_as::<mlguard_vault::api::UserList>("/v1/admin/users")?.users)
     }
 
     fn tokens(&self) -> anyhow::Result<Vec<TokenInfo>> {
-        Ok(self.get_as::<mlguard_server::api::TokenList>("/v1/admin/tokens")?.tokens)
+        Ok(self.get_as::<mlguard_vault::api::TokenList>("/v1/admin/tokens")?.tokens)
     }
 
     fn verify_audit(&self) -> anyhow::Result<AuditVerifyResponse> {

@@ -3,6 +3,7 @@
 //! they use a byte of it.
 #![warn(missing_docs)]
 
+pub mod api;
 mod artifacts;
 pub mod audit;
 mod catalog;

@@ -1,0 +1,234 @@
+//! The API contract: the request and response bodies of the vault's operations as the
+//! server encodes them, the CLI decodes them and (later) Python shares them, with their JSON
+//! Schemas (`schemars`) from which the server generates its OpenAPI document.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::RowPrediction;
+use crate::identity::{TokenInfo, User};
+
+/// Every error: a code to act on and a message to show.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ErrorBody {
+    /// `no_token`, `invalid_token`, `forbidden`, `mfa_required`, `mfa_rejected`,
+    /// `mfa_locked`, `not_found`, `refused`, `conflict`, `bad_request`, `bad_json`,
+    /// `bad_upload`, `integrity`, `audit_unavailable`, `internal`, ...
+    pub error: String,
+    /// What happened (for internal errors: only that the server's log has the details).
+    pub message: String,
+}
+
+/// `POST /v1/models/{name}/predict`.
+#[derive(Debug, serde::Deserialize, JsonSchema)]
+pub struct PredictRequest {
+    /// Rows as objects of column → value (numbers, strings, booleans or null).
+    pub rows: Vec<serde_json::Map<String, Value>>,
+}
+
+/// The answer to a prediction: one result per row, in order.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PredictResponse {
+    /// The model version that predicted (`NAME@VERSION`).
+    pub model: String,
+    /// A prediction, or why the row was rejected.
+    pub results: Vec<RowPrediction>,
+}
+
+/// A dataset version as listed.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, JsonSchema)]
+pub struct DatasetSummary {
+    /// Name.
+    pub name: String,
+    /// Version, from 1.
+    pub version: u32,
+    /// Rows stored.
+    pub rows: u64,
+    /// Columns stored.
+    pub columns: u64,
+    /// Bytes of the stored (protected) CSV.
+    pub size: u64,
+    /// BLAKE3 of the stored (protected) CSV.
+    pub blake3: String,
+    /// When it was ingested (RFC 3339).
+    pub created: String,
+    /// Who ingested it.
+    pub actor: String,
+}
+
+impl From<crate::DatasetRecord> for DatasetSummary {
+    fn from(d: crate::DatasetRecord) -> DatasetSummary {
+        DatasetSummary {
+            name: d.name,
+            version: d.version,
+            rows: d.rows,
+            columns: d.columns,
+            size: d.size,
+            blake3: d.blake3,
+            created: d.created,
+            actor: d.actor,
+        }
+    }
+}
+
+/// `GET /v1/datasets/{name}`: a version's record, schema and ingestion report (what
+/// `data report` shows).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, JsonSchema)]
+pub struct DatasetReport {
+    /// `NAME@VERSION`.
+    pub dataset: String,
+    /// Rows stored.
+    pub rows: u64,
+    /// Columns stored.
+    pub columns: u64,
+    /// Bytes of the stored (protected) CSV.
+    pub size: u64,
+    /// BLAKE3 of the stored CSV.
+    pub blake3: String,
+    /// When it was ingested (RFC 3339).
+    pub created: String,
+    /// Who ingested it.
+    pub actor: String,
+    /// Whether personal data was kept unprotected (reading it is reading raw data).
+    pub raw: bool,
+    /// The Table Schema that describes the stored table.
+    pub schema: Value,
+    /// What ingestion found and did: validation, protection, personal data kept, poisoning.
+    pub report: Value,
+}
+
+impl From<crate::DatasetRecord> for DatasetReport {
+    fn from(d: crate::DatasetRecord) -> DatasetReport {
+        let report: Value = serde_json::from_str(&d.report).unwrap_or_default();
+        DatasetReport {
+            dataset: format!("{}@{}", d.name, d.version),
+            rows: d.rows,
+            columns: d.columns,
+            size: d.size,
+            blake3: d.blake3,
+            created: d.created,
+            actor: d.actor,
+            raw: report["pii_kept"].as_array().is_some_and(|k| !k.is_empty()),
+            schema: serde_json::from_str(&d.schema).unwrap_or_default(),
+            report,
+        }
+    }
+}
+
+/// `GET /v1/datasets`.
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+pub struct DatasetList {
+    /// By name, then version.
+    pub datasets: Vec<DatasetSummary>,
+}
+
+/// A model version as listed.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, JsonSchema)]
+pub struct ModelSummary {
+    /// Name.
+    pub name: String,
+    /// Version, from 1.
+    pub version: u32,
+    /// The dataset version it was trained on (`NAME@VERSION`).
+    pub dataset: String,
+    /// The target column.
+    pub target: String,
+    /// Held-out metrics (accuracy, ROC AUC, F1, ...).
+    pub metrics: Value,
+    /// When it was trained (RFC 3339).
+    pub created: String,
+    /// Who trained it.
+    pub actor: String,
+}
+
+impl From<crate::audit::AuditVerification> for AuditVerifyResponse {
+    fn from(r: crate::audit::AuditVerification) -> AuditVerifyResponse {
+        AuditVerifyResponse {
+            ok: r.ok(),
+            entries: r.entries,
+            checkpoints: r.checkpoints,
+            first_bad_entry: r.first_bad_entry,
+            problems: r.problems,
+            root: r.root,
+        }
+    }
+}
+
+impl From<crate::ModelRecord> for ModelSummary {
+    fn from(m: crate::ModelRecord) -> ModelSummary {
+        ModelSummary {
+            dataset: format!("{}@{}", m.dataset, m.dataset_version),
+            metrics: serde_json::from_str(&m.metrics).unwrap_or_default(),
+            name: m.name,
+            version: m.version,
+            target: m.target,
+            created: m.created,
+            actor: m.actor,
+        }
+    }
+}
+
+/// `GET /v1/models`.
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+pub struct ModelList {
+    /// By name, then version.
+    pub models: Vec<ModelSummary>,
+}
+
+/// `POST /v1/audit/verify`.
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+pub struct AuditVerifyResponse {
+    /// Whether every entry and checkpoint verified.
+    pub ok: bool,
+    /// Entries read.
+    pub entries: u64,
+    /// Checkpoints checked.
+    pub checkpoints: u64,
+    /// The first entry that is not what was recorded, if any.
+    pub first_bad_entry: Option<u64>,
+    /// Every problem found, in order.
+    pub problems: Vec<String>,
+    /// The root of the whole log (hex).
+    pub root: String,
+}
+
+/// `GET /v1/admin/users`.
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+pub struct UserList {
+    /// By name.
+    pub users: Vec<User>,
+}
+
+/// `GET /v1/admin/tokens`.
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+pub struct TokenList {
+    /// By user, then creation (never a token's secret).
+    pub tokens: Vec<TokenInfo>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_that_kept_personal_data_is_raw() {
+        let record = |report: &str| crate::DatasetRecord {
+            name: "users".into(),
+            version: 2,
+            object: "x.mlseal".into(),
+            blake3: "00".into(),
+            size: 10,
+            rows: 1,
+            columns: 1,
+            schema: "{}".into(),
+            created: "2026-12-05T00:00:00Z".into(),
+            actor: "sue".into(),
+            report: report.into(),
+        };
+        let raw = |report: &str| DatasetReport::from(record(report)).raw;
+        assert!(raw(r#"{"pii_kept": ["email"]}"#));
+        assert!(!raw(r#"{"pii_kept": []}"#) && !raw("{}") && !raw("not json"));
+        assert_eq!(DatasetReport::from(record("{}")).dataset, "users@2");
+    }
+}
