@@ -77,31 +77,44 @@ impl Client for Remote {
     }
 
     fn verify_audit(&self) -> anyhow::Result<AuditVerifyResponse> {
-        self.post_as("/v1/audit/verify")
+        self.post_as("/v1/audit/verify", &serde_json::json!({}))
     }
+}
+
+/// A list as JSON, a line per item, or what to do when it is empty.
+fn print_list<T: serde::Serialize>(
+    out: &mut Out,
+    json: bool,
+    items: &[T],
+    none: &str,
+    line: impl Fn(&T) -> String,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        out.line(&serde_json::to_string_pretty(items)?)?;
+    } else if items.is_empty() {
+        out.line(none)?;
+    } else {
+        for item in items {
+            out.line(&line(item))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `mlguard data list`.
 pub(crate) fn list_datasets(c: &dyn Client, json: bool, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let all = c.datasets()?;
-    if json {
-        out.line(&serde_json::to_string_pretty(&all)?)?;
-    } else if all.is_empty() {
-        out.line("no datasets (add one with `mlguard data ingest FILE --schema S --name NAME`)")?;
-    } else {
-        for d in all {
-            out.line(&format!(
-                "{}@{}  {} rows × {} columns  {}  {}",
-                d.name,
-                d.version,
-                thousands(d.rows),
-                d.columns,
-                d.created,
-                d.actor
-            ))?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    let none = "no datasets (add one with `mlguard data ingest FILE --schema S --name NAME`)";
+    print_list(out, json, &c.datasets()?, none, |d| {
+        format!(
+            "{}@{}  {} rows × {} columns  {}  {}",
+            d.name,
+            d.version,
+            thousands(d.rows),
+            d.columns,
+            d.created,
+            d.actor
+        )
+    })
 }
 
 /// `mlguard data report`: what ingestion found and did, as stored with the version.
@@ -122,48 +135,44 @@ pub(crate) fn dataset_report(
 
 /// `mlguard model list`.
 pub(crate) fn list_models(c: &dyn Client, json: bool, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let all = c.models()?;
-    if json {
-        out.line(&serde_json::to_string_pretty(&all)?)?;
-    } else if all.is_empty() {
-        out.line("no models (train one with `mlguard train --dataset NAME`)")?;
-    } else {
-        for m in all {
-            let acc = m.metrics["accuracy"].as_f64().unwrap_or(f64::NAN);
-            out.line(&format!(
-                "{}@{}  on {}  target {}  accuracy {acc:.4}  {}",
-                m.name, m.version, m.dataset, m.target, m.created
-            ))?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    let none = "no models (train one with `mlguard train --dataset NAME`)";
+    print_list(out, json, &c.models()?, none, |m| {
+        let acc = m.metrics["accuracy"].as_f64().unwrap_or(f64::NAN);
+        format!(
+            "{}@{}  on {}  target {}  accuracy {acc:.4}  {}",
+            m.name, m.version, m.dataset, m.target, m.created
+        )
+    })
 }
 
 /// `mlguard user list`.
 pub(crate) fn list_users(c: &dyn Client, json: bool, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let users = c.users()?;
-    if json {
-        out.line(&serde_json::to_string_pretty(&users)?)?;
-    } else if users.is_empty() {
-        out.line("no users (add one with `mlguard user add NAME --role ROLE`)")?;
-    } else {
-        for u in users {
-            out.line(&format!(
-                "{:<20} {:<15} {:<8} {:<6} {}",
-                u.name,
-                u.role,
-                if u.disabled { "disabled" } else { "active" },
-                if u.mfa { "mfa" } else { "no mfa" },
-                u.created
-            ))?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    let none = "no users (add one with `mlguard user add NAME --role ROLE`)";
+    print_list(out, json, &c.users()?, none, |u| {
+        format!(
+            "{:<20} {:<15} {:<8} {:<6} {}",
+            u.name,
+            u.role,
+            if u.disabled { "disabled" } else { "active" },
+            if u.mfa { "mfa" } else { "no mfa" },
+            u.created
+        )
+    })
 }
 
 /// `mlguard token list`.
 pub(crate) fn list_tokens(c: &dyn Client, json: bool, out: &mut Out) -> anyhow::Result<ExitCode> {
-    crate::identity::print_tokens(&c.tokens()?, json, out)
+    let none = "no tokens (create one with `mlguard token create --user NAME`)";
+    let now = mlguard_vault::identity::now_secs();
+    print_list(out, json, &c.tokens()?, none, |t| {
+        let state = match t.expires {
+            _ if t.revoked => "revoked".to_owned(),
+            Some(e) if e <= now => "expired".to_owned(),
+            Some(e) => format!("expires in {} h", (e - now + 3599) / 3600),
+            None => "no expiry".to_owned(),
+        };
+        format!("{:<14} {:<20} {:<22} {}", t.id, t.user, t.created, state)
+    })
 }
 
 /// `mlguard audit verify`.

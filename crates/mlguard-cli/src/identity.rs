@@ -108,31 +108,6 @@ pub(crate) fn show_otpauth(uri: &str, out: &mut Out) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-/// Tokens, one a line (or JSON): never a token's secret, which is not stored.
-pub(crate) fn print_tokens(
-    tokens: &[mlguard_vault::identity::TokenInfo],
-    json: bool,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    if json {
-        out.line(&serde_json::to_string_pretty(tokens)?)?;
-    } else if tokens.is_empty() {
-        out.line("no tokens (create one with `mlguard token create --user NAME`)")?;
-    } else {
-        let now = mlguard_vault::identity::now_secs();
-        for t in tokens {
-            let state = match t.expires {
-                _ if t.revoked => "revoked".to_owned(),
-                Some(e) if e <= now => "expired".to_owned(),
-                Some(e) => format!("expires in {} h", (e - now + 3599) / 3600),
-                None => "no expiry".to_owned(),
-            };
-            out.line(&format!("{:<14} {:<20} {:<22} {}", t.id, t.user, t.created, state))?;
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 pub(crate) fn serve(a: &ServeArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     use mlguard_server::{AppState, Certificate};
     let cert = match (&a.tls_cert, &a.tls_key) {

@@ -113,8 +113,7 @@ impl Remote {
     }
 
     fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let url = self.url(path);
-        self.send(|c| Ok(c.get(&url)))?.json().context("the server's answer is not JSON")
+        self.get_as(path)
     }
 
     /// A GET answered with the API type `T`.
@@ -125,19 +124,20 @@ impl Remote {
             .with_context(|| format!("the server's answer to GET {path} is not what the API says"))
     }
 
-    /// A POST without a body answered with the API type `T`.
-    pub(crate) fn post_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+    /// A POST of `body` answered with the API type `T`.
+    pub(crate) fn post_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> anyhow::Result<T> {
         let url = self.url(path);
-        self.send(|c| Ok(c.post(&url).json(&json!({}))))?
+        self.send(|c| Ok(c.post(&url).json(body)))?
             .json()
             .with_context(|| format!("the server's answer to POST {path} is not what the API says"))
     }
 
     fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let url = self.url(path);
-        self.send(|c| Ok(c.post(&url).json(body)))?
-            .json()
-            .context("the server's answer is not JSON")
+        self.post_as(path, body)
     }
 }
 

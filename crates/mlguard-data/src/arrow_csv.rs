@@ -22,7 +22,7 @@ use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, TimeUnit};
 
 use crate::error::DataError;
-use crate::parquet_csv::{CHUNK, Chunk, cell, converted, date, time_of_day, timestamp};
+use crate::parquet_csv::{CHUNK, Chunk, cell, converted, date, end_row, time_of_day, timestamp};
 
 /// The first bytes of an Arrow IPC file.
 pub(crate) const MAGIC: &[u8] = b"ARROW1";
@@ -91,12 +91,8 @@ fn convert<R: Read + Seek>(
                 render(batch.column(i).as_ref(), row, &mut text)?;
                 cell(&mut out, &text);
             }
-            out.push(b'\n');
-            if out.len() >= CHUNK {
-                if tx.send(Ok(std::mem::take(&mut out))).is_err() {
-                    return Ok(()); // the reader was dropped
-                }
-                out.reserve(CHUNK + 1024);
+            if !end_row(&mut out, tx) {
+                return Ok(()); // the reader was dropped
             }
         }
     }

@@ -171,12 +171,8 @@ fn convert<R: ChunkReader + 'static>(
             render(value, *kind, &mut text)?;
             cell(&mut out, &text);
         }
-        out.push(b'\n');
-        if out.len() >= CHUNK {
-            if tx.send(Ok(std::mem::take(&mut out))).is_err() {
-                return Ok(()); // the reader was dropped
-            }
-            out.reserve(CHUNK + 1024);
+        if !end_row(&mut out, tx) {
+            return Ok(()); // the reader was dropped
         }
     }
     if !out.is_empty() {
@@ -187,6 +183,19 @@ fn convert<R: ChunkReader + 'static>(
 
 /// Bytes sent at a time.
 pub(crate) const CHUNK: usize = 64 * 1024;
+
+/// Ends a CSV row in `out` and sends `out` once it holds a chunk; false when the reader is
+/// gone (stop converting).
+pub(crate) fn end_row(out: &mut Vec<u8>, tx: &SyncSender<Chunk>) -> bool {
+    out.push(b'\n');
+    if out.len() >= CHUNK {
+        if tx.send(Ok(std::mem::take(out))).is_err() {
+            return false;
+        }
+        out.reserve(CHUNK + 1024);
+    }
+    true
+}
 
 /// One value as CSV cell text (unquoted).
 fn render(value: &Field, kind: Column, t: &mut String) -> Result<(), String> {

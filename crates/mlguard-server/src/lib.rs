@@ -157,9 +157,7 @@ fn request_id(headers: &HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
-        .unwrap_or_else(|| {
-            mlguard_seal::random::<8>().map(|b| mlguard_seal::hex(&b)).unwrap_or_default()
-        })
+        .unwrap_or_else(mlguard_vault::fresh_id)
 }
 
 impl AppState {

@@ -100,6 +100,7 @@ pub struct DatasetReport {
 
 impl From<crate::DatasetRecord> for DatasetReport {
     fn from(d: crate::DatasetRecord) -> DatasetReport {
+        let raw = d.kept_pii();
         let report: Value = serde_json::from_str(&d.report).unwrap_or_default();
         DatasetReport {
             dataset: format!("{}@{}", d.name, d.version),
@@ -109,7 +110,7 @@ impl From<crate::DatasetRecord> for DatasetReport {
             blake3: d.blake3,
             created: d.created,
             actor: d.actor,
-            raw: report["pii_kept"].as_array().is_some_and(|k| !k.is_empty()),
+            raw,
             schema: serde_json::from_str(&d.schema).unwrap_or_default(),
             report,
         }

@@ -103,6 +103,17 @@ const _: fn() = || {
     shared::<Catalog>();
 };
 
+/// An I/O failure with what was being done.
+pub(crate) fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> VaultError {
+    let context = context.into();
+    move |source| VaultError::Io { context, source }
+}
+
+/// A lock held by a thread that panicked: the vault cannot trust what it guards.
+pub(crate) fn poisoned<T>(_: T) -> VaultError {
+    VaultError::Internal("a vault lock is poisoned".into())
+}
+
 impl VaultError {
     /// Whether the request or its input was refused — invalid, poisoned or refused data, a
     /// training target or table that cannot train, an unknown dataset or model, a version

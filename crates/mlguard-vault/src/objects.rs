@@ -8,19 +8,13 @@
 //! (rows are added after the object is stored).
 
 use std::fs::File;
-use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::VaultError;
+use crate::{VaultError, io_err};
 
 /// Sealed objects in one directory.
 pub struct Objects {
     dir: PathBuf,
-}
-
-fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> VaultError {
-    let context = context.into();
-    move |source| VaultError::Io { context, source }
 }
 
 /// A name an object may have: what [`Objects::put`] gives (`ID.mlseal`), nothing that

@@ -33,14 +33,28 @@ fn versioned(name: &str, version: u32) -> String {
 }
 
 impl Vault {
-    fn dataset_record(&self, reference: &str) -> Result<DatasetRecord, VaultError> {
+    pub(crate) fn dataset_record(&self, reference: &str) -> Result<DatasetRecord, VaultError> {
         let (name, version) = parse_ref(reference)?;
         self.catalog().dataset(&name, version)
     }
 
-    fn model_record(&self, reference: &str) -> Result<ModelRecord, VaultError> {
+    pub(crate) fn model_record(&self, reference: &str) -> Result<ModelRecord, VaultError> {
         let (name, version) = parse_ref(reference)?;
         self.catalog().model(&name, version)
+    }
+
+    /// The model of `reference` as it may leave the vault, read as `event` records.
+    fn shareable(
+        &self,
+        cx: &Ctx,
+        event: &Event,
+        reference: &str,
+    ) -> Result<(ModelRecord, Model), VaultError> {
+        self.reading(cx, event, || {
+            let record = self.model_record(reference)?;
+            let model = self.shareable_model(&record)?;
+            Ok((record, model))
+        })
     }
 
     /// Every dataset version, by name then version (`dataset.list`).
@@ -66,11 +80,7 @@ impl Vault {
     /// seed (`model.read`, op `inspect`).
     pub fn model(&self, cx: &Ctx, reference: &str) -> Result<(ModelRecord, Model), VaultError> {
         let event = Event::new(Action::ModelRead, reference, Outcome::Allowed).op("inspect");
-        self.reading(cx, &event, || {
-            let record = self.model_record(reference)?;
-            let model = self.shareable_model(&record)?;
-            Ok((record, model))
-        })
+        self.shareable(cx, &event, reference)
     }
 
     /// Verifies a model version completely: signature, every segment, digest, catalog
@@ -82,11 +92,7 @@ impl Vault {
         reference: &str,
     ) -> Result<(ModelRecord, Model), VaultError> {
         let event = Event::new(Action::ModelRead, reference, Outcome::Allowed).op("verify");
-        self.reading(cx, &event, || {
-            let record = self.model_record(reference)?;
-            let model = self.shareable_model(&record)?;
-            Ok((record, model))
-        })
+        self.shareable(cx, &event, reference)
     }
 
     /// A model version as it may leave the vault: verified, without its split seed
@@ -97,11 +103,7 @@ impl Vault {
         reference: &str,
     ) -> Result<(ModelRecord, Model), VaultError> {
         let event = Event::new(Action::ModelExport, reference, Outcome::Allowed).op("download");
-        self.reading(cx, &event, || {
-            let record = self.model_record(reference)?;
-            let model = self.shareable_model(&record)?;
-            Ok((record, model))
-        })
+        self.shareable(cx, &event, reference)
     }
 
     /// Exports a model version into `dir` as plaintext safetensors signed with the vault's

@@ -11,12 +11,12 @@ use mlguard_data::{FieldsMatch, Schema, TableReader, ValidateOptions};
 use mlguard_learn::{FitOptions, Model, TrainOptions, Trained};
 use mlguard_seal::{Keystore, Kind, SealKeys, SealOptions, Secret, SignerPolicy};
 
-use crate::VaultError;
 use crate::audit::{self, AuditKeys, AuditVerification, Event, Outcome};
 use crate::catalog::{Catalog, DatasetRecord, ModelRecord, Table};
 use crate::context::Ctx;
 use crate::identity::Action;
 use crate::merkle;
+use crate::{VaultError, io_err, poisoned};
 use mlguard_seal::hex;
 
 /// Parses `NAME` or `NAME@VERSION`.
@@ -232,19 +232,10 @@ impl Drop for Claim<'_> {
     }
 }
 
-fn poisoned<T>(_: T) -> VaultError {
-    VaultError::Internal("a vault lock is poisoned".into())
-}
-
 impl Drop for Vault {
     fn drop(&mut self) {
         let _ = self.checkpoint();
     }
-}
-
-fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> VaultError {
-    let context = context.into();
-    move |source| VaultError::Io { context, source }
 }
 
 const SEED_KEY: &str = "mlguard.split_seed";
@@ -710,11 +701,10 @@ impl Vault {
     ) -> Result<(DatasetRecord, tempfile::NamedTempFile), VaultError> {
         // Which action this is depends on the version, so the version is pinned first
         // (versions never change); an unknown one is decided as a plain read.
-        let found = parse_ref(reference).and_then(|(n, v)| self.catalog.dataset(&n, v));
+        let found = self.dataset_record(reference);
         let event = match &found {
             Ok(d) => {
-                let raw = serde_json::from_str::<serde_json::Value>(&d.report)
-                    .is_ok_and(|r| r["pii_kept"].as_array().is_some_and(|k| !k.is_empty()));
+                let raw = d.kept_pii();
                 let action = if raw { Action::DatasetReadRaw } else { Action::DatasetRead };
                 Event::new(action, format!("{}@{}", d.name, d.version), Outcome::Allowed)
                     .op("download")
@@ -738,7 +728,7 @@ impl Vault {
         reference: &str,
         checked: &str,
     ) -> Result<(DatasetRecord, tempfile::NamedTempFile), VaultError> {
-        let found = parse_ref(reference).and_then(|(n, v)| self.catalog.dataset(&n, v));
+        let found = self.dataset_record(reference);
         let object = found
             .as_ref()
             .map_or_else(|_| reference.to_owned(), |d| format!("{}@{}", d.name, d.version));
@@ -1187,8 +1177,7 @@ impl Vault {
         let asked = Event::new(Action::ModelPredict, reference, Outcome::Allowed)
             .detail(serde_json::json!({"input": input_name}));
         self.operation(cx, &asked, || {
-            let (name, version) = parse_ref(reference)?;
-            let record = self.catalog.model(&name, version)?;
+            let record = self.model_record(reference)?;
             self.predict_run(cx, &record, input, out)
         })
     }

@@ -8,11 +8,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 
-use mlguard_data::{InferOptions, Protect, Schema, infer_reader, synth};
-use mlguard_learn::FitOptions;
-use mlguard_seal::{Keystore, Kind, SealOptions, Secret, SignerPolicy};
+use mlguard_data::Schema;
+use mlguard_seal::{Kind, SealOptions, Secret, SignerPolicy};
 use mlguard_vault::identity::{Action, AuthError, Policy, TotpAlg, hotp, otpauth_secret};
 use mlguard_vault::{Actor, Ctx, IngestOptions, SeedPolicy, TrainRequest, Vault, VaultError};
+
+mod common;
 
 type Op<'a> = Box<dyn Fn(&Vault, &Ctx) -> Result<(), VaultError> + 'a>;
 
@@ -26,20 +27,8 @@ struct Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().expect("tempdir");
+    let (vault, schema, data) = common::setup(dir.path(), 400, 5);
     let key = dir.path().join("key");
-    let root = dir.path().join("v");
-    Keystore::init(&root, &Secret::create_key_file(&key).expect("key")).expect("init");
-    let vault = Vault::open(&root, &Secret::from_key_file(&key).expect("key")).expect("open");
-    let mut csv = Vec::new();
-    synth::write_user_data(&mut csv, 400, 5).expect("data");
-    let mut schema = infer_reader(&csv[..], &InferOptions::default()).expect("infer").schema;
-    for f in &mut schema.fields {
-        if f.pii.is_some() {
-            f.protect = Some(Protect::Drop);
-        }
-    }
-    let data = dir.path().join("users.csv");
-    std::fs::write(&data, &csv).expect("write");
     let local = Ctx::local();
     vault.ingest(&local, &data, &schema, "users", &IngestOptions::default()).expect("ingest");
     vault.train(&local, &train_request()).expect("train");
@@ -47,16 +36,7 @@ fn fixture() -> Fixture {
 }
 
 fn train_request() -> TrainRequest {
-    TrainRequest {
-        dataset: "users".into(),
-        version: None,
-        target: None,
-        test_size: 0.2,
-        fit: FitOptions::default(),
-        seed: SeedPolicy::Secure,
-        name: Some("churn".into()),
-        accept_flagged: false,
-    }
+    common::request(SeedPolicy::Secure)
 }
 
 /// The names of the vault's public operations: its `pub fn NAME(&self, cx: &Ctx, ...)`.

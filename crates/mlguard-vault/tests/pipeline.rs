@@ -3,40 +3,16 @@
 
 use std::path::Path;
 
-use mlguard_data::{InferOptions, PiiKind, Protect, Schema, infer_reader, synth};
-use mlguard_learn::FitOptions;
-use mlguard_seal::{Keystore, Secret};
-use mlguard_vault::{IngestOptions, SeedPolicy, TrainRequest, Vault, VaultError};
+use mlguard_data::{PiiKind, Protect, Schema, synth};
+use mlguard_seal::Secret;
+use mlguard_vault::{IngestOptions, SeedPolicy, Vault, VaultError};
+
+mod common;
+
+use common::request;
 
 fn setup(dir: &Path) -> (Vault, Schema, std::path::PathBuf) {
-    let key = dir.join("key");
-    Keystore::init(&dir.join("v"), &Secret::create_key_file(&key).expect("key")).expect("init");
-    let vault =
-        Vault::open(&dir.join("v"), &Secret::from_key_file(&key).expect("key")).expect("open");
-    let mut csv = Vec::new();
-    synth::write_user_data(&mut csv, 5000, 11).expect("data");
-    let mut schema = infer_reader(&csv[..], &InferOptions::default()).expect("infer").schema;
-    for f in &mut schema.fields {
-        if f.pii.is_some() {
-            f.protect = Some(Protect::Drop);
-        }
-    }
-    let data = dir.join("users.csv");
-    std::fs::write(&data, &csv).expect("write");
-    (vault, schema, data)
-}
-
-fn request(seed: SeedPolicy) -> TrainRequest {
-    TrainRequest {
-        dataset: "users".into(),
-        version: None,
-        target: None,
-        test_size: 0.2,
-        fit: FitOptions::default(),
-        seed,
-        name: Some("churn".into()),
-        accept_flagged: false,
-    }
+    common::setup(dir, 5000, 11)
 }
 
 #[test]

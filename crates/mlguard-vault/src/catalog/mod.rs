@@ -15,7 +15,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::VaultError;
+use crate::{VaultError, poisoned};
 
 /// Schema migrations, applied in order; the index + 1 is the catalog version.
 const MIGRATIONS: &[&str] = &[
@@ -103,6 +103,15 @@ pub struct DatasetRecord {
     pub report: String,
 }
 
+impl DatasetRecord {
+    /// Whether personal data was kept unprotected in this version (`--keep-pii`): reading
+    /// it is reading raw data (`dataset.read-raw`).
+    pub fn kept_pii(&self) -> bool {
+        serde_json::from_str::<serde_json::Value>(&self.report)
+            .is_ok_and(|r| r["pii_kept"].as_array().is_some_and(|k| !k.is_empty()))
+    }
+}
+
 /// A model version in the catalog.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelRecord {
@@ -160,10 +169,6 @@ fn taken(e: rusqlite::Error, what: &str, name: &str, version: u32) -> VaultError
         }
         _ => sql(e),
     }
-}
-
-fn poisoned<T>(_: T) -> VaultError {
-    VaultError::Internal("the catalog lock is poisoned".into())
 }
 
 impl Catalog {
