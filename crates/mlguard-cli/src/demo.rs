@@ -446,16 +446,17 @@ fn ingest(d: &mut Demo<'_>) -> anyhow::Result<()> {
             ingested.poison.failed()
         ));
     }
-    let object = root.join("objects").join(&r.object);
-    let sealed_size = fs::metadata(&object)?.len();
+    // The sealed object as stored (through the vault's object port).
+    let mut bytes = Vec::new();
+    vault.objects().get(&r.object)?.read_to_end(&mut bytes)?;
+    let sealed_size = bytes.len() as u64;
     if let Err(e) = mlguard_seal::verify(
-        &mut fs::File::open(&object)?,
+        &mut std::io::Cursor::new(&bytes),
         &vault.keys(),
         SignerPolicy::TrustedOnly,
     ) {
         d.failures.push(format!("the sealed dataset did not verify: {e}"));
     }
-    let mut bytes = fs::read(&object)?;
     let at = bytes.len() / 2;
     bytes[at] ^= 0x01;
     let tampered = d.dir.join("tampered.mlseal");
@@ -812,10 +813,10 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
         .map(|(idx, _, _)| idx)
         .context("the audit log records no failed action")?;
     let original =
-        v.catalog().rewrite_audit_entry(failed, |t| t.replace("\"failed\"", "\"allowed\""))?;
+        v.catalog().rewrite_audit_entry(failed, &mut |t| t.replace("\"failed\"", "\"allowed\""))?;
     let bad = v.verify_audit(local())?;
     // Put it back: the vault kept with --out still verifies.
-    v.catalog().rewrite_audit_entry(failed, |_| original)?;
+    v.catalog().rewrite_audit_entry(failed, &mut |_| original.clone())?;
     d.out.line(&format!(
         "  audit log: {} entries, every request included, Ed25519 checkpoints: {} (also via the API); one entry rewritten: {} at entry {}",
         good.entries,

@@ -140,10 +140,10 @@ pub(crate) fn rotate(a: &RotateArgs, args: &VaultArgs, out: &mut Out) -> anyhow:
         return Ok(ExitCode::SUCCESS);
     }
     for path in &r.rewrapped {
-        out.line(&format!("  re-wrapped {}", path.display()))?;
+        out.line(&format!("  re-wrapped {path}"))?;
     }
     for (path, why) in &r.failed {
-        errln!("error: {}: {why}", path.display());
+        errln!("error: {path}: {why}");
     }
     if !r.failed.is_empty() {
         errln!(

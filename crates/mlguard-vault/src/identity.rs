@@ -9,7 +9,7 @@
 //!   [`MAX_MFA_FAILURES`] wrong codes through one token, that token's second factor is
 //!   locked for 30 s, doubling with each lock — other tokens of the user are unaffected, so
 //!   a stolen token cannot lock its owner out.
-//! - **The policy** lives in `policy.json` in the vault (written with the defaults on first
+//! - **The policy** lives in the policy store (`policy.json` in an embedded vault; written with the defaults on first
 //!   use, editable): per role the actions it may take (`dataset.*` patterns), and the
 //!   actions that need a fresh TOTP code. Anything not listed is denied.
 //!
@@ -17,7 +17,6 @@
 //! never are.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
@@ -31,6 +30,7 @@ use crate::VaultError;
 use crate::audit::{Event, Outcome};
 use crate::context::{Actor, Ctx};
 use crate::pipeline::Vault;
+use crate::store::{PolicyStamp, PolicyStore};
 
 /// Wrong TOTP codes through one token before its second factor is locked.
 pub const MAX_MFA_FAILURES: i64 = 5;
@@ -207,26 +207,22 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// The vault's policy: `policy.json`, written with the defaults when missing.
-    pub fn load(root: &Path) -> Result<Policy, VaultError> {
-        let path = root.join("policy.json");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let p: Policy = serde_json::from_str(&text)
-                    .map_err(|e| VaultError::Config(format!("{}: {e}", path.display())))?;
-                p.check().map_err(|e| VaultError::Config(format!("{}: {e}", path.display())))?;
-                Ok(p)
+    /// The policy in `store` (with its stamp), stored with the defaults when missing.
+    pub fn load(store: &dyn PolicyStore) -> Result<(Policy, Option<PolicyStamp>), VaultError> {
+        let bad = |e: String| VaultError::Config(format!("{}: {e}", store.location()));
+        match store.load()? {
+            Some((text, stamp)) => {
+                let p: Policy = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+                p.check().map_err(bad)?;
+                Ok((p, Some(stamp)))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            None => {
                 let p = Policy::default();
-                let text = serde_json::to_string_pretty(&p).unwrap_or_default();
-                mlguard_seal::write_atomic(&path, text.as_bytes(), false)?;
-                Ok(p)
+                let text = serde_json::to_string_pretty(&p)
+                    .map_err(|e| VaultError::Internal(e.to_string()))?;
+                store.store(&text, false)?;
+                Ok((p, store.stamp()?))
             }
-            Err(e) => Err(VaultError::Io {
-                context: format!("cannot read {}", path.display()),
-                source: e,
-            }),
         }
     }
 
@@ -545,7 +541,7 @@ impl Vault {
             let text = serde_json::to_string_pretty(policy)
                 .map_err(|e| VaultError::Internal(e.to_string()))?;
             self.record(cx, &event.clone().field("sha256", sha256_hex(&text)))?;
-            mlguard_seal::write_atomic(&self.root().join("policy.json"), text.as_bytes(), true)?;
+            self.policies().store(&text, true)?;
             Ok(())
         })
     }
@@ -630,7 +626,7 @@ impl Vault {
             return Ok(Ok(()));
         }
         let lock = |lockouts: i64| MFA_LOCK_SECS.saturating_mul(1 << lockouts.min(11)).min(86_400);
-        match self.catalog().mfa_failure(&who.token_id, now, MAX_MFA_FAILURES, lock)? {
+        match self.catalog().mfa_failure(&who.token_id, now, MAX_MFA_FAILURES, &lock)? {
             None => Ok(Err(AuthError::MfaRejected)),
             // The denial that follows records the lock (its reason names it).
             Some(secs) => Ok(Err(AuthError::MfaLocked(secs))),

@@ -6,25 +6,23 @@
 pub mod api;
 mod artifacts;
 pub mod audit;
-mod catalog;
 mod context;
 pub mod identity;
 mod keys;
 pub mod merkle;
-mod objects;
 mod ops;
 mod pipeline;
 pub mod poison;
+pub mod store;
 
-pub use catalog::{AuditEntry, Catalog, DatasetRecord, ModelRecord, Table};
 pub use context::{Actor, Ctx, fresh_id};
 pub use keys::Rotation;
-pub use objects::Objects;
 pub use ops::Exported;
 pub use pipeline::{
     IngestOptions, Ingested, MAX_ROWS_PER_REQUEST, Prediction, RowPrediction, SeedPolicy,
     ServingModel, TrainRequest, TrainedModel, Vault, csv_cell, parse_ref, protection_json,
 };
+pub use store::{AuditEntry, DatasetRecord, ModelRecord, Stores, Table};
 
 use mlguard_findings::Report;
 
@@ -100,7 +98,8 @@ pub enum VaultError {
 const _: fn() = || {
     fn shared<T: Send + Sync>() {}
     shared::<Vault>();
-    shared::<Catalog>();
+    shared::<store::SqliteCatalog>();
+    shared::<store::DirObjects>();
 };
 
 /// An I/O failure with what was being done.

@@ -12,10 +12,12 @@ use mlguard_learn::{FitOptions, Model, TrainOptions, Trained};
 use mlguard_seal::{Keystore, Kind, SealKeys, SealOptions, Secret, SignerPolicy};
 
 use crate::audit::{self, AuditKeys, AuditVerification, Event, Outcome};
-use crate::catalog::{Catalog, DatasetRecord, ModelRecord, Table};
 use crate::context::Ctx;
 use crate::identity::Action;
 use crate::merkle;
+use crate::store::{
+    CatalogStore, DatasetRecord, ModelRecord, ObjectStore, PolicyStamp, Stores, Table,
+};
 use crate::{VaultError, io_err, poisoned};
 use mlguard_seal::hex;
 
@@ -203,13 +205,14 @@ pub struct Vault {
     root: PathBuf,
     /// The unlocked keys, replaced whole after a rotation.
     keys: RwLock<Arc<SealKeys>>,
-    catalog: Catalog,
-    objects: crate::objects::Objects,
+    catalog: Box<dyn CatalogStore>,
+    objects: Box<dyn ObjectStore>,
+    policies: Box<dyn crate::store::PolicyStore>,
     audit: AuditKeys,
     /// The audit tree's right edge, as far as it was read (checkpoints extend it).
     frontier: Mutex<merkle::Frontier>,
-    /// The policy as last read, with the file's modification time.
-    policy: Mutex<Option<(Option<std::time::SystemTime>, Arc<crate::identity::Policy>)>>,
+    /// The policy as last read, with its stamp.
+    policy: Mutex<Option<(PolicyStamp, Arc<crate::identity::Policy>)>>,
     /// Models loaded for predictions, by `NAME@VERSION`.
     serving: Mutex<std::collections::HashMap<String, Arc<ServingModel>>>,
     /// Names whose next version is being made ([`Vault::claim`]).
@@ -257,34 +260,30 @@ fn entry<'a>(
 }
 
 impl Vault {
-    /// Opens and unlocks the vault at `root`.
+    /// Opens and unlocks the vault at `root` with its embedded stores ([`Stores::embedded`]).
     pub fn open(root: &Path, secret: &Secret) -> Result<Vault, VaultError> {
+        Vault::with_stores(root, secret, Stores::embedded(root)?)
+    }
+
+    /// Opens and unlocks the vault whose keys are at `root`, working through `stores`.
+    pub fn with_stores(root: &Path, secret: &Secret, stores: Stores) -> Result<Vault, VaultError> {
         let mut store = Keystore::open(root)?;
         if !store.has_service_keys() {
             store.add_service_keys(secret)?;
         }
         let keys = store.unlock(secret)?;
-        let catalog = Catalog::open(&root.join("catalog.db"))?;
         let seed = keys
             .audit_key()
             .ok_or_else(|| VaultError::Config("this vault has no audit key".into()))?;
         let signer = store.signing_public()?.key_id();
         let audit = AuditKeys::from_seed(&seed, format!("mlguard.local/audit/{}", &signer[..16]))?;
-        let vkey = root.join("audit/checkpoint.vkey");
-        if !vkey.exists() {
-            std::fs::create_dir_all(root.join("audit"))
-                .map_err(io_err("cannot create the audit directory"))?;
-            mlguard_seal::write_atomic(
-                &vkey,
-                format!("{}\n", audit.verifier_key()).as_bytes(),
-                false,
-            )?;
-        }
+        stores.catalog.publish_checkpoint_key(&audit.verifier_key())?;
         Ok(Vault {
             root: root.to_path_buf(),
             keys: RwLock::new(Arc::new(keys)),
-            catalog,
-            objects: crate::objects::Objects::open(root)?,
+            catalog: stores.catalog,
+            objects: stores.objects,
+            policies: stores.policy,
             audit,
             policy: Mutex::new(None),
             frontier: Mutex::new(merkle::Frontier::default()),
@@ -390,9 +389,9 @@ impl Vault {
         cx: &Ctx,
         object: &str,
         event: &Event,
-        add: impl FnOnce(&Catalog, crate::AuditEntry<'_>) -> Result<(), VaultError>,
+        add: impl FnOnce(&dyn CatalogStore, crate::AuditEntry<'_>) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
-        self.recorded(cx, event, |audit| add(&self.catalog, audit)).inspect_err(|_| {
+        self.recorded(cx, event, |audit| add(&*self.catalog, audit)).inspect_err(|_| {
             let _ = self.objects.delete(object);
         })
     }
@@ -579,22 +578,24 @@ impl Vault {
         }))
     }
 
-    /// The vault's policy, re-read when `policy.json` changes (shared, not copied, while
-    /// it does not).
+    /// The vault's policy, re-read when its store says it changed (shared, not copied,
+    /// while it does not).
     pub(crate) fn policy(&self) -> Result<Arc<crate::identity::Policy>, VaultError> {
-        let modified =
-            std::fs::metadata(self.root.join("policy.json")).and_then(|m| m.modified()).ok();
+        let stamp = self.policies.stamp()?;
         if let Some((at, p)) = self.policy.lock().map_err(poisoned)?.as_ref()
-            && modified.is_some()
-            && *at == modified
+            && stamp.as_ref() == Some(at)
         {
             return Ok(Arc::clone(p));
         }
-        let p = Arc::new(crate::identity::Policy::load(&self.root)?);
-        let modified =
-            std::fs::metadata(self.root.join("policy.json")).and_then(|m| m.modified()).ok();
-        *self.policy.lock().map_err(poisoned)? = Some((modified, Arc::clone(&p)));
+        let (p, stamp) = crate::identity::Policy::load(&*self.policies)?;
+        let p = Arc::new(p);
+        *self.policy.lock().map_err(poisoned)? = stamp.map(|s| (s, Arc::clone(&p)));
         Ok(p)
+    }
+
+    /// The policy's store.
+    pub(crate) fn policies(&self) -> &dyn crate::store::PolicyStore {
+        &*self.policies
     }
 
     /// Switches this vault's commits to group commit: a commit no longer waits for its own
@@ -616,14 +617,14 @@ impl Vault {
         &self.root
     }
 
-    /// The catalog.
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
+    /// The catalog port.
+    pub fn catalog(&self) -> &dyn CatalogStore {
+        &*self.catalog
     }
 
-    /// The stored objects.
-    pub(crate) fn objects(&self) -> &crate::objects::Objects {
-        &self.objects
+    /// The object port (sealed bytes only: reading them needs the keys).
+    pub fn objects(&self) -> &dyn ObjectStore {
+        &*self.objects
     }
 
     /// The unlocked keys (as they are now: a rotation replaces them for later calls).
@@ -634,7 +635,8 @@ impl Vault {
         }
     }
 
-    /// Seals `input` into the object port and returns the object's name and core.
+    /// Seals `input` into the object port and returns the object's name and core. Nothing
+    /// is left behind when sealing or storing fails.
     fn store<R: Read + io::Seek>(
         &self,
         input: &mut R,
@@ -642,10 +644,11 @@ impl Vault {
         meta: serde_json::Map<String, serde_json::Value>,
     ) -> Result<(String, mlguard_seal::Core), VaultError> {
         let opts = SealOptions { kind, meta };
-        self.objects.put(
-            |f| Ok(mlguard_seal::seal(input, f, &self.keys(), &opts)?),
-            |core: &mlguard_seal::Core| format!("{}.mlseal", core.id),
-        )
+        let mut w = self.objects.create()?;
+        let core = mlguard_seal::seal(input, &mut w, &self.keys(), &opts)?;
+        let name = format!("{}.mlseal", core.id);
+        w.commit(&name)?;
+        Ok((name, core))
     }
 
     /// The key of the keyed pseudonyms of personal data.

@@ -33,8 +33,10 @@ fn code(secret: &[u8], at: i64) -> String {
 fn every_role_and_action_as_the_policy_says() {
     let dir = tempfile::tempdir().expect("tempdir");
     let v = vault(dir.path());
-    let policy = Policy::load(v.root()).expect("policy");
+    let (policy, stamp) =
+        Policy::load(&mlguard_vault::store::PolicyFile::new(v.root())).expect("policy");
     assert_eq!(policy, Policy::default(), "written with the defaults");
+    assert!(stamp.is_some() && v.root().join("policy.json").is_file(), "and stored");
     let mut now = 1_900_000_000i64;
     for role in ROLES {
         let user = format!("u-{role}");

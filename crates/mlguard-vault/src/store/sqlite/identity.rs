@@ -1,40 +1,19 @@
-//! The catalog's identity tables: users, tokens (as hashes) and TOTP state. The rules
-//! (who may do what, which code is valid) are in [`crate::identity`]; this is storage,
-//! with the changes that must be atomic (a TOTP step used once, failure counting) done as
-//! single statements.
+//! [`IdentityStore`] in SQLite: users, tokens (as hashes) and TOTP state, with the changes
+//! that must be atomic (a TOTP step used once, failure counting) done as single statements.
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{AuditEntry, Catalog, sql};
+use super::{SqliteCatalog, sql};
 use crate::VaultError;
 use crate::identity::{TokenInfo, User};
-
-/// A token's stored hash and what its holder is.
-pub(crate) struct TokenHolder {
-    pub user: String,
-    pub hash: String,
-    pub expires: Option<i64>,
-    pub revoked: bool,
-    pub role: String,
-    pub disabled: bool,
-}
-
-/// A token's second-factor state and its user's enrolled secret.
-pub(crate) struct MfaState {
-    pub locked_until: i64,
-    /// The sealed secret and its algorithm, when enrolled.
-    pub secret: Option<(String, String)>,
-    /// The last TOTP step accepted.
-    pub last_step: i64,
-}
+use crate::store::{AuditEntry, IdentityStore, MfaState, TokenHolder};
 
 fn constraint(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation)
 }
 
-impl Catalog {
-    /// Adds a user (refused if the name exists), recorded by `audit`.
-    pub(crate) fn add_user(
+impl IdentityStore for SqliteCatalog {
+    fn add_user(
         &self,
         name: &str,
         role: &str,
@@ -57,8 +36,7 @@ impl Catalog {
         })
     }
 
-    /// Every user, by name.
-    pub(crate) fn users(&self) -> Result<Vec<User>, VaultError> {
+    fn users(&self) -> Result<Vec<User>, VaultError> {
         let conn = self.conn()?;
         let mut st = conn
             .prepare("SELECT name, role, disabled, mfa_secret IS NOT NULL, created FROM users ORDER BY name")
@@ -77,8 +55,7 @@ impl Catalog {
         rows.collect::<Result<Vec<_>, _>>().map_err(sql)
     }
 
-    /// Disables a user, recorded by `audit`.
-    pub(crate) fn disable_user(&self, name: &str, audit: AuditEntry<'_>) -> Result<(), VaultError> {
+    fn disable_user(&self, name: &str, audit: AuditEntry<'_>) -> Result<(), VaultError> {
         self.write(Some(audit), |tx| {
             let n = tx
                 .execute("UPDATE users SET disabled = 1 WHERE name = ?1", params![name])
@@ -90,8 +67,7 @@ impl Catalog {
         })
     }
 
-    /// Whether `user` is disabled (None: no such user).
-    pub(crate) fn user_disabled(&self, user: &str) -> Result<Option<bool>, VaultError> {
+    fn user_disabled(&self, user: &str) -> Result<Option<bool>, VaultError> {
         self.conn()?
             .query_row("SELECT disabled FROM users WHERE name = ?1", params![user], |r| {
                 r.get::<_, i64>(0)
@@ -101,8 +77,7 @@ impl Catalog {
             .map_err(sql)
     }
 
-    /// Stores a token by its hash, recorded by `audit`.
-    pub(crate) fn add_token(
+    fn add_token(
         &self,
         id: &str,
         user: &str,
@@ -121,8 +96,7 @@ impl Catalog {
         })
     }
 
-    /// Revokes a token, recorded by `audit`.
-    pub(crate) fn revoke_token(&self, id: &str, audit: AuditEntry<'_>) -> Result<(), VaultError> {
+    fn revoke_token(&self, id: &str, audit: AuditEntry<'_>) -> Result<(), VaultError> {
         self.write(Some(audit), |tx| {
             let n = tx
                 .execute("UPDATE tokens SET revoked = 1 WHERE id = ?1", params![id])
@@ -134,8 +108,7 @@ impl Catalog {
         })
     }
 
-    /// Every token (never the token itself), by user then creation.
-    pub(crate) fn tokens(&self) -> Result<Vec<TokenInfo>, VaultError> {
+    fn tokens(&self) -> Result<Vec<TokenInfo>, VaultError> {
         let conn = self.conn()?;
         let mut st = conn
             .prepare(
@@ -156,8 +129,7 @@ impl Catalog {
         rows.collect::<Result<Vec<_>, _>>().map_err(sql)
     }
 
-    /// The token `id` with its holder, if it exists.
-    pub(crate) fn token_holder(&self, id: &str) -> Result<Option<TokenHolder>, VaultError> {
+    fn token_holder(&self, id: &str) -> Result<Option<TokenHolder>, VaultError> {
         self.conn()?
             .prepare_cached(
                 "SELECT t.user, t.hash, t.expires, t.revoked, u.role, u.disabled
@@ -179,8 +151,7 @@ impl Catalog {
             .map_err(sql)
     }
 
-    /// Enrols a (sealed) TOTP secret for `user`, recorded by `audit`.
-    pub(crate) fn set_mfa(
+    fn set_mfa(
         &self,
         user: &str,
         sealed: &str,
@@ -201,8 +172,7 @@ impl Catalog {
         })
     }
 
-    /// The second-factor state of `token_id` and its user.
-    pub(crate) fn mfa_state(&self, token_id: &str, user: &str) -> Result<MfaState, VaultError> {
+    fn mfa_state(&self, token_id: &str, user: &str) -> Result<MfaState, VaultError> {
         let conn = self.conn()?;
         let locked_until: i64 = conn
             .query_row(
@@ -227,16 +197,7 @@ impl Catalog {
         Ok(MfaState { locked_until, secret, last_step })
     }
 
-    /// Uses TOTP step `step` of `user` through `token_id`: true if it is newer than the last
-    /// one used (then it becomes the last, and the token's failures are cleared), false if
-    /// it was used meanwhile. One compare-and-set, so a code is accepted once even by
-    /// requests (or processes) racing with it.
-    pub(crate) fn mfa_accept(
-        &self,
-        user: &str,
-        token_id: &str,
-        step: i64,
-    ) -> Result<bool, VaultError> {
+    fn mfa_accept(&self, user: &str, token_id: &str, step: i64) -> Result<bool, VaultError> {
         self.write(None, |tx| {
             let n = tx
                 .execute(
@@ -252,15 +213,12 @@ impl Catalog {
         })
     }
 
-    /// Counts a wrong code through `token_id`. At `max` failures the token's second factor
-    /// is locked until `now + lock(lockouts so far)` and the failures start again; returns
-    /// the lock's length then.
-    pub(crate) fn mfa_failure(
+    fn mfa_failure(
         &self,
         token_id: &str,
         now: i64,
         max: i64,
-        lock: impl FnOnce(i64) -> i64,
+        lock: &dyn Fn(i64) -> i64,
     ) -> Result<Option<i64>, VaultError> {
         self.write(None, |tx| {
             let (failures, lockouts): (i64, i64) = tx

@@ -1,5 +1,5 @@
-//! The catalog port: which datasets and models the vault holds, by name and version, who
-//! may use it (users, tokens, second factors) and the audit log. The only place of SQL.
+//! The embedded catalog: [`CatalogStore`] and [`IdentityStore`] in SQLite (`catalog.db` in
+//! the vault directory), with the checkpoint verifier key published beside it.
 //!
 //! SQLite (compiled in), migrated on open, every write in a transaction, and every change
 //! that is recorded is appended to the audit log in the same transaction. One connection
@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 
-use crate::{VaultError, poisoned};
+use super::{AuditEntry, CatalogStore, DatasetRecord, ModelRecord, Table};
+use crate::{VaultError, io_err, poisoned};
 
 /// Schema migrations, applied in order; the index + 1 is the catalog version.
 const MIGRATIONS: &[&str] = &[
@@ -75,75 +75,15 @@ const MIGRATIONS: &[&str] = &[
      );",
 ];
 
-/// A dataset version in the catalog.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DatasetRecord {
-    /// Name.
-    pub name: String,
-    /// Version, from 1.
-    pub version: u32,
-    /// The sealed object's file name in `objects/`.
-    pub object: String,
-    /// BLAKE3 of the plaintext CSV.
-    pub blake3: String,
-    /// Plaintext bytes.
-    pub size: u64,
-    /// Data rows.
-    pub rows: u64,
-    /// Columns.
-    pub columns: u64,
-    /// The Table Schema it was validated against (JSON).
-    pub schema: String,
-    /// When it was ingested.
-    pub created: String,
-    /// Who ingested it.
-    pub actor: String,
-    /// What ingestion found and did (JSON): `validation`, `protection`, `pii_kept`,
-    /// `poison` (`{}` for datasets stored before reports were kept).
-    pub report: String,
-}
-
-impl DatasetRecord {
-    /// Whether personal data was kept unprotected in this version (`--keep-pii`): reading
-    /// it is reading raw data (`dataset.read-raw`).
-    pub fn kept_pii(&self) -> bool {
-        serde_json::from_str::<serde_json::Value>(&self.report)
-            .is_ok_and(|r| r["pii_kept"].as_array().is_some_and(|k| !k.is_empty()))
-    }
-}
-
-/// A model version in the catalog.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelRecord {
-    /// Name.
-    pub name: String,
-    /// Version, from 1.
-    pub version: u32,
-    /// The sealed object's file name in `objects/`.
-    pub object: String,
-    /// BLAKE3 of the plaintext safetensors.
-    pub blake3: String,
-    /// Dataset it was trained on.
-    pub dataset: String,
-    /// Version of that dataset.
-    pub dataset_version: u32,
-    /// Target column.
-    pub target: String,
-    /// Held-out metrics (JSON).
-    pub metrics: String,
-    /// When it was trained.
-    pub created: String,
-    /// Who trained it.
-    pub actor: String,
-}
-
 mod identity;
 
 /// The open catalog. `Send + Sync`: callers share it; it serialises its statements.
-pub struct Catalog {
+pub struct SqliteCatalog {
     conn: Mutex<Connection>,
-    /// The write-ahead log, fsynced by [`Catalog::sync`] under group commit.
+    /// The write-ahead log, fsynced by [`SqliteCatalog::sync`] under group commit.
     wal: PathBuf,
+    /// The vault directory (where the checkpoint verifier key is published).
+    root: PathBuf,
     /// Whether commits wait for their own fsync (off under group commit).
     group_commit: AtomicBool,
     /// Commits made through this handle (counted after each commit).
@@ -171,10 +111,11 @@ fn taken(e: rusqlite::Error, what: &str, name: &str, version: u32) -> VaultError
     }
 }
 
-impl Catalog {
-    /// Opens (creating if needed) and migrates the catalog at `path`.
-    pub fn open(path: &Path) -> Result<Catalog, VaultError> {
-        let mut conn = Connection::open(path).map_err(sql)?;
+impl SqliteCatalog {
+    /// Opens (creating if needed) and migrates the catalog of the vault directory `root`.
+    pub fn open(root: &Path) -> Result<SqliteCatalog, VaultError> {
+        let path = root.join("catalog.db");
+        let mut conn = Connection::open(&path).map_err(sql)?;
         // WAL: a commit is one append and one fsync of the log (synchronous = FULL keeps
         // every commit durable), and readers do not block the writer.
         conn.execute_batch(
@@ -201,9 +142,10 @@ impl Catalog {
                 .map_err(sql)?;
             tx.commit().map_err(sql)?;
         }
-        Ok(Catalog {
+        Ok(SqliteCatalog {
             conn: Mutex::new(conn),
             wal: path.with_extension("db-wal"),
+            root: root.to_path_buf(),
             group_commit: AtomicBool::new(false),
             commits: AtomicU64::new(0),
             durable: Mutex::new((0, false)),
@@ -242,82 +184,6 @@ impl Catalog {
         Ok(t)
     }
 
-    /// Switches to group commit: a commit no longer waits for its own fsync; whoever
-    /// releases the result of an action must call [`Catalog::sync`] first, and must not
-    /// release it if that fails. One fsync then covers every commit made before it.
-    pub fn use_group_commit(&self) -> Result<(), VaultError> {
-        self.conn()?.execute_batch("PRAGMA synchronous = NORMAL;").map_err(sql)?;
-        self.group_commit.store(true, Ordering::SeqCst);
-        Ok(())
-    }
-
-    /// The durability barrier: returns once every commit made through this handle so far
-    /// is on disk. Under group commit, whoever finds no fsync running starts one for every
-    /// commit made so far and the others wait for it; otherwise each commit was already
-    /// synced and this returns at once.
-    pub fn sync(&self) -> Result<(), VaultError> {
-        if !self.group_commit.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        let seq = self.commits.load(Ordering::SeqCst);
-        let mut st = self.durable.lock().map_err(poisoned)?;
-        loop {
-            if st.0 >= seq {
-                return Ok(());
-            }
-            if st.1 {
-                st = self.synced.wait(st).map_err(poisoned)?;
-                continue;
-            }
-            st.1 = true;
-            let target = self.commits.load(Ordering::SeqCst);
-            drop(st);
-            let synced = std::fs::File::open(&self.wal).and_then(|f| f.sync_data());
-            st = self.durable.lock().map_err(poisoned)?;
-            st.1 = false;
-            if synced.is_ok() {
-                st.0 = st.0.max(target);
-            }
-            self.synced.notify_all();
-            synced.map_err(|e| {
-                VaultError::AuditUnavailable(format!("the catalog's log cannot be synced: {e}"))
-            })?;
-        }
-    }
-
-    /// The next free version of a dataset or model name.
-    pub fn next_version(&self, table: Table, name: &str) -> Result<u32, VaultError> {
-        let q =
-            format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {} WHERE name = ?1", table.name());
-        self.conn()?.query_row(&q, params![name], |r| r.get(0)).map_err(sql)
-    }
-
-    /// Records a dataset version and its audit entry (in one transaction).
-    pub fn add_dataset(&self, d: &DatasetRecord, audit: AuditEntry<'_>) -> Result<(), VaultError> {
-        self.write(Some(audit), |tx| {
-            tx.execute(
-                "INSERT INTO datasets (name, version, object, blake3, size, rows, columns, schema, created, actor, report)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![d.name, d.version, d.object, d.blake3, d.size as i64, d.rows as i64, d.columns as i64, d.schema, d.created, d.actor, d.report],
-            )
-            .map_err(|e| taken(e, "dataset", &d.name, d.version))?;
-            Ok(())
-        })
-    }
-
-    /// Records a model version and its audit entry (in one transaction).
-    pub fn add_model(&self, m: &ModelRecord, audit: AuditEntry<'_>) -> Result<(), VaultError> {
-        self.write(Some(audit), |tx| {
-            tx.execute(
-                "INSERT INTO models (name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                params![m.name, m.version, m.object, m.blake3, m.dataset, m.dataset_version, m.target, m.metrics, m.created, m.actor],
-            )
-            .map_err(|e| taken(e, "model", &m.name, m.version))?;
-            Ok(())
-        })
-    }
-
     fn dataset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DatasetRecord> {
         Ok(DatasetRecord {
             name: r.get(0)?,
@@ -348,64 +214,7 @@ impl Catalog {
             actor: r.get(9)?,
         })
     }
-
-    /// A dataset version (the latest when `version` is None).
-    pub fn dataset(&self, name: &str, version: Option<u32>) -> Result<DatasetRecord, VaultError> {
-        let q = "SELECT name, version, object, blake3, size, rows, columns, schema, created, actor, report FROM datasets
-                 WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1";
-        self.conn()?
-            .prepare_cached(q)
-            .and_then(|mut st| st.query_row(params![name, version], Catalog::dataset_row))
-            .optional()
-            .map_err(sql)?
-            .ok_or_else(|| {
-                VaultError::NotFound(format!(
-                    "dataset {name}{}",
-                    version.map(|v| format!("@{v}")).unwrap_or_default()
-                ))
-            })
-    }
-
-    /// A model version (the latest when `version` is None).
-    pub fn model(&self, name: &str, version: Option<u32>) -> Result<ModelRecord, VaultError> {
-        let q = "SELECT name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor FROM models
-                 WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1";
-        self.conn()?
-            .prepare_cached(q)
-            .and_then(|mut st| st.query_row(params![name, version], Catalog::model_row))
-            .optional()
-            .map_err(sql)?
-            .ok_or_else(|| {
-                VaultError::NotFound(format!(
-                    "model {name}{}",
-                    version.map(|v| format!("@{v}")).unwrap_or_default()
-                ))
-            })
-    }
-
-    /// Every dataset version, by name then version.
-    pub fn datasets(&self) -> Result<Vec<DatasetRecord>, VaultError> {
-        let conn = self.conn()?;
-        let mut st = conn
-            .prepare("SELECT name, version, object, blake3, size, rows, columns, schema, created, actor, report FROM datasets ORDER BY name, version")
-            .map_err(sql)?;
-        let rows = st.query_map([], Catalog::dataset_row).map_err(sql)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(sql)
-    }
-
-    /// Every model version, by name then version.
-    pub fn models(&self) -> Result<Vec<ModelRecord>, VaultError> {
-        let conn = self.conn()?;
-        let mut st = conn
-            .prepare("SELECT name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor FROM models ORDER BY name, version")
-            .map_err(sql)?;
-        let rows = st.query_map([], Catalog::model_row).map_err(sql)?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(sql)
-    }
 }
-
-/// Builds an audit entry's canonical text and MAC from its index.
-pub type AuditEntry<'a> = &'a dyn Fn(u64) -> (String, String);
 
 /// Appends an audit entry inside `tx`; a failure is [`VaultError::AuditUnavailable`].
 fn append_audit(tx: &rusqlite::Transaction<'_>, build: AuditEntry<'_>) -> Result<(), VaultError> {
@@ -421,14 +230,128 @@ fn append_audit(tx: &rusqlite::Transaction<'_>, build: AuditEntry<'_>) -> Result
     Ok(())
 }
 
-impl Catalog {
-    /// Appends one audit entry, durably (its own transaction).
-    pub fn append_audit(&self, build: AuditEntry<'_>) -> Result<(), VaultError> {
+impl CatalogStore for SqliteCatalog {
+    fn use_group_commit(&self) -> Result<(), VaultError> {
+        self.conn()?.execute_batch("PRAGMA synchronous = NORMAL;").map_err(sql)?;
+        self.group_commit.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<(), VaultError> {
+        if !self.group_commit.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let seq = self.commits.load(Ordering::SeqCst);
+        let mut st = self.durable.lock().map_err(poisoned)?;
+        loop {
+            if st.0 >= seq {
+                return Ok(());
+            }
+            if st.1 {
+                st = self.synced.wait(st).map_err(poisoned)?;
+                continue;
+            }
+            st.1 = true;
+            let target = self.commits.load(Ordering::SeqCst);
+            drop(st);
+            let synced = std::fs::File::open(&self.wal).and_then(|f| f.sync_data());
+            st = self.durable.lock().map_err(poisoned)?;
+            st.1 = false;
+            if synced.is_ok() {
+                st.0 = st.0.max(target);
+            }
+            self.synced.notify_all();
+            synced.map_err(|e| {
+                VaultError::AuditUnavailable(format!("the catalog's log cannot be synced: {e}"))
+            })?;
+        }
+    }
+
+    fn next_version(&self, table: Table, name: &str) -> Result<u32, VaultError> {
+        let q =
+            format!("SELECT COALESCE(MAX(version), 0) + 1 FROM {} WHERE name = ?1", table.name());
+        self.conn()?.query_row(&q, params![name], |r| r.get(0)).map_err(sql)
+    }
+
+    fn add_dataset(&self, d: &DatasetRecord, audit: AuditEntry<'_>) -> Result<(), VaultError> {
+        self.write(Some(audit), |tx| {
+            tx.execute(
+                "INSERT INTO datasets (name, version, object, blake3, size, rows, columns, schema, created, actor, report)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![d.name, d.version, d.object, d.blake3, d.size as i64, d.rows as i64, d.columns as i64, d.schema, d.created, d.actor, d.report],
+            )
+            .map_err(|e| taken(e, "dataset", &d.name, d.version))?;
+            Ok(())
+        })
+    }
+
+    fn add_model(&self, m: &ModelRecord, audit: AuditEntry<'_>) -> Result<(), VaultError> {
+        self.write(Some(audit), |tx| {
+            tx.execute(
+                "INSERT INTO models (name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![m.name, m.version, m.object, m.blake3, m.dataset, m.dataset_version, m.target, m.metrics, m.created, m.actor],
+            )
+            .map_err(|e| taken(e, "model", &m.name, m.version))?;
+            Ok(())
+        })
+    }
+
+    fn dataset(&self, name: &str, version: Option<u32>) -> Result<DatasetRecord, VaultError> {
+        let q = "SELECT name, version, object, blake3, size, rows, columns, schema, created, actor, report FROM datasets
+                 WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1";
+        self.conn()?
+            .prepare_cached(q)
+            .and_then(|mut st| st.query_row(params![name, version], SqliteCatalog::dataset_row))
+            .optional()
+            .map_err(sql)?
+            .ok_or_else(|| {
+                VaultError::NotFound(format!(
+                    "dataset {name}{}",
+                    version.map(|v| format!("@{v}")).unwrap_or_default()
+                ))
+            })
+    }
+
+    fn model(&self, name: &str, version: Option<u32>) -> Result<ModelRecord, VaultError> {
+        let q = "SELECT name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor FROM models
+                 WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1";
+        self.conn()?
+            .prepare_cached(q)
+            .and_then(|mut st| st.query_row(params![name, version], SqliteCatalog::model_row))
+            .optional()
+            .map_err(sql)?
+            .ok_or_else(|| {
+                VaultError::NotFound(format!(
+                    "model {name}{}",
+                    version.map(|v| format!("@{v}")).unwrap_or_default()
+                ))
+            })
+    }
+
+    fn datasets(&self) -> Result<Vec<DatasetRecord>, VaultError> {
+        let conn = self.conn()?;
+        let mut st = conn
+            .prepare("SELECT name, version, object, blake3, size, rows, columns, schema, created, actor, report FROM datasets ORDER BY name, version")
+            .map_err(sql)?;
+        let rows = st.query_map([], SqliteCatalog::dataset_row).map_err(sql)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+    }
+
+    fn models(&self) -> Result<Vec<ModelRecord>, VaultError> {
+        let conn = self.conn()?;
+        let mut st = conn
+            .prepare("SELECT name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor FROM models ORDER BY name, version")
+            .map_err(sql)?;
+        let rows = st.query_map([], SqliteCatalog::model_row).map_err(sql)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+    }
+
+    fn append_audit(&self, build: AuditEntry<'_>) -> Result<(), VaultError> {
         self.write(Some(build), |_| Ok(()))
     }
 
-    /// Every audit entry from index `from`: (index, entry text, MAC), in index order.
-    pub fn audit_entries(&self, from: u64) -> Result<Vec<(u64, String, String)>, VaultError> {
+    fn audit_entries(&self, from: u64) -> Result<Vec<(u64, String, String)>, VaultError> {
         let conn = self.conn()?;
         let mut st = conn
             .prepare("SELECT idx, entry, mac FROM audit_entries WHERE idx >= ?1 ORDER BY idx")
@@ -441,8 +364,7 @@ impl Catalog {
         rows.collect::<Result<Vec<_>, _>>().map_err(sql)
     }
 
-    /// Number of audit entries (one past the highest index).
-    pub fn audit_len(&self) -> Result<u64, VaultError> {
+    fn audit_len(&self) -> Result<u64, VaultError> {
         self.conn()?
             .prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")
             .and_then(|mut st| st.query_row([], |r| r.get::<_, i64>(0)))
@@ -450,8 +372,7 @@ impl Catalog {
             .map_err(sql)
     }
 
-    /// Stores a signed checkpoint of the first `size` entries.
-    pub fn add_checkpoint(&self, size: u64, note: &str) -> Result<(), VaultError> {
+    fn add_checkpoint(&self, size: u64, note: &str) -> Result<(), VaultError> {
         self.conn()?
             .execute(
                 "INSERT OR REPLACE INTO audit_checkpoints (size, note) VALUES (?1, ?2)",
@@ -461,8 +382,7 @@ impl Catalog {
         Ok(())
     }
 
-    /// The size of the latest checkpoint (0 without one).
-    pub fn checkpoints_last(&self) -> Result<u64, VaultError> {
+    fn checkpoints_last(&self) -> Result<u64, VaultError> {
         self.conn()?
             .query_row("SELECT COALESCE(MAX(size), 0) FROM audit_checkpoints", [], |r| {
                 r.get::<_, i64>(0)
@@ -471,8 +391,7 @@ impl Catalog {
             .map_err(sql)
     }
 
-    /// Every checkpoint: (size, signed note), by size.
-    pub fn checkpoints(&self) -> Result<Vec<(u64, String)>, VaultError> {
+    fn checkpoints(&self) -> Result<Vec<(u64, String)>, VaultError> {
         let conn = self.conn()?;
         let mut st =
             conn.prepare("SELECT size, note FROM audit_checkpoints ORDER BY size").map_err(sql)?;
@@ -481,13 +400,10 @@ impl Catalog {
         rows.collect::<Result<Vec<_>, _>>().map_err(sql)
     }
 
-    /// Replaces the text of audit entry `index` with `edit(text)` and returns the original,
-    /// as anyone with write access to the catalog could: for the demo and tests of
-    /// [`crate::Vault::verify_audit`], which must catch it. The vault never calls this.
-    pub fn rewrite_audit_entry(
+    fn rewrite_audit_entry(
         &self,
         index: u64,
-        edit: impl FnOnce(&str) -> String,
+        edit: &mut dyn FnMut(&str) -> String,
     ) -> Result<String, VaultError> {
         self.write(None, |tx| {
             let original: String = tx
@@ -507,22 +423,16 @@ impl Catalog {
             Ok(original)
         })
     }
-}
 
-/// The catalog's tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Table {
-    /// Datasets.
-    Datasets,
-    /// Models.
-    Models,
-}
-
-impl Table {
-    fn name(self) -> &'static str {
-        match self {
-            Table::Datasets => "datasets",
-            Table::Models => "models",
+    fn publish_checkpoint_key(&self, verifier_key: &str) -> Result<(), VaultError> {
+        let path = self.root.join("audit/checkpoint.vkey");
+        let text = format!("{verifier_key}\n");
+        if std::fs::read_to_string(&path).is_ok_and(|t| t == text) {
+            return Ok(());
         }
+        std::fs::create_dir_all(self.root.join("audit"))
+            .map_err(io_err("cannot create the audit directory"))?;
+        mlguard_seal::write_atomic(&path, text.as_bytes(), false)?;
+        Ok(())
     }
 }

@@ -1,0 +1,174 @@
+//! The storage ports' contract, checked against each implementation: what the vault relies
+//! on (atomic objects, a row and its audit entry committed together, one version per name,
+//! an audit log without gaps, a policy stamp that moves when the policy does). The embedded
+//! stores run here; other backends run the same checks.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use mlguard_vault::store::{CatalogStore, ObjectStore, PolicyStore, Stores};
+use mlguard_vault::{DatasetRecord, ModelRecord, Table, VaultError};
+
+fn dataset(name: &str, version: u32) -> DatasetRecord {
+    DatasetRecord {
+        name: name.into(),
+        version,
+        object: format!("{name}-{version}.mlseal"),
+        blake3: "00".repeat(32),
+        size: 10,
+        rows: 2,
+        columns: 3,
+        schema: "{}".into(),
+        created: "2026-12-05T00:00:00Z".into(),
+        actor: "local:test".into(),
+        report: "{}".into(),
+    }
+}
+
+fn entry(tag: &str) -> impl Fn(u64) -> (String, String) + '_ {
+    move |i| (format!("{{\"index\":{i},\"tag\":\"{tag}\"}}"), format!("mac-{i}"))
+}
+
+fn objects(o: &dyn ObjectStore) {
+    assert!(o.list().expect("list").is_empty());
+    let mut w = o.create().expect("create");
+    w.write_all(b"sealed bytes").expect("write");
+    assert!(o.list().expect("list").is_empty(), "nothing visible before commit");
+    w.commit("a1.mlseal").expect("commit");
+    let mut back = Vec::new();
+    o.get("a1.mlseal").expect("get").read_to_end(&mut back).expect("read");
+    assert_eq!(back, b"sealed bytes");
+
+    // Dropped without commit: nothing stored, nothing listed.
+    let mut w = o.create().expect("create");
+    w.write_all(b"half").expect("write");
+    drop(w);
+    assert_eq!(o.list().expect("list"), ["a1.mlseal"]);
+
+    // Committing over a name replaces it (a re-wrap).
+    let mut w = o.create().expect("create");
+    w.write_all(b"rewrapped").expect("write");
+    w.commit("a1.mlseal").expect("commit");
+    let mut back = Vec::new();
+    o.get("a1.mlseal").expect("get").read_to_end(&mut back).expect("read");
+    assert_eq!(back, b"rewrapped");
+
+    // Names that could leave the store, or objects it does not hold, are refused.
+    for bad in ["../x.mlseal", "a/b.mlseal", "", ".hidden", "incoming-x.mlseal"] {
+        assert!(o.get(bad).is_err(), "{bad:?}");
+        assert!(o.create().expect("create").commit(bad).is_err(), "{bad:?}");
+    }
+    assert!(o.get("missing.mlseal").is_err());
+
+    o.delete("a1.mlseal").expect("delete");
+    assert!(o.list().expect("list").is_empty());
+    assert!(o.get("a1.mlseal").is_err());
+    let scratch = o.scratch("test").expect("scratch");
+    assert!(scratch.path().exists());
+}
+
+fn catalog(c: &dyn CatalogStore) {
+    assert_eq!(c.next_version(Table::Datasets, "users").expect("next"), 1);
+    assert_eq!(c.audit_len().expect("len"), 0);
+    c.add_dataset(&dataset("users", 1), &entry("ingest 1")).expect("add");
+    assert_eq!(c.next_version(Table::Datasets, "users").expect("next"), 2);
+    assert_eq!(c.next_version(Table::Models, "users").expect("next"), 1);
+    assert_eq!(c.dataset("users", None).expect("latest"), dataset("users", 1));
+
+    // A version stored meanwhile is a conflict, and its audit entry is not kept either.
+    let e = c.add_dataset(&dataset("users", 1), &entry("again")).expect_err("taken");
+    assert!(matches!(e, VaultError::Conflict(_)), "{e:?}");
+    assert_eq!(c.audit_len().expect("len"), 1, "the entry went with the failed change");
+
+    c.add_dataset(&dataset("users", 2), &entry("ingest 2")).expect("add");
+    assert_eq!(c.dataset("users", None).expect("latest").version, 2);
+    assert_eq!(c.dataset("users", Some(1)).expect("v1").version, 1);
+    assert!(matches!(c.dataset("users", Some(9)), Err(VaultError::NotFound(_))));
+    assert!(matches!(c.model("users", None), Err(VaultError::NotFound(_))));
+
+    let m = ModelRecord {
+        name: "churn".into(),
+        version: 1,
+        object: "m.mlseal".into(),
+        blake3: "11".repeat(32),
+        dataset: "users".into(),
+        dataset_version: 2,
+        target: "churned".into(),
+        metrics: "{}".into(),
+        created: "2026-12-05T00:00:00Z".into(),
+        actor: "local:test".into(),
+    };
+    c.add_model(&m, &entry("train")).expect("model");
+    assert_eq!(c.models().expect("models"), [m.clone()]);
+    assert_eq!(c.datasets().expect("datasets").len(), 2);
+
+    c.append_audit(&entry("read")).expect("append");
+    let log = c.audit_entries(0).expect("entries");
+    let idx: Vec<u64> = log.iter().map(|(i, _, _)| *i).collect();
+    assert_eq!(idx, [0, 1, 2, 3], "dense, in order, built with its own index");
+    assert!(log[3].1.contains("\"index\":3") && log[3].2 == "mac-3");
+    assert_eq!(c.audit_entries(2).expect("from 2").len(), 2);
+
+    assert_eq!(c.checkpoints_last().expect("last"), 0);
+    c.add_checkpoint(4, "note 4").expect("checkpoint");
+    assert_eq!(c.checkpoints_last().expect("last"), 4);
+    assert_eq!(c.checkpoints().expect("all"), [(4, "note 4".to_owned())]);
+    c.publish_checkpoint_key("mlguard.local/audit+abcd+key").expect("publish");
+
+    let original = c.rewrite_audit_entry(1, &mut |t| t.replace("ingest", "erase")).expect("edit");
+    assert!(original.contains("ingest 2"));
+    assert!(c.audit_entries(1).expect("entries")[0].1.contains("erase 2"));
+
+    c.use_group_commit().expect("group commit");
+    c.append_audit(&entry("grouped")).expect("append");
+    c.sync().expect("barrier");
+}
+
+fn concurrent_appends(c: Arc<dyn CatalogStore>) {
+    let before = c.audit_len().expect("len");
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let c = Arc::clone(&c);
+            s.spawn(move || {
+                for _ in 0..25 {
+                    c.append_audit(&entry(&format!("thread {t}"))).expect("append");
+                }
+            });
+        }
+    });
+    let log = c.audit_entries(before).expect("entries");
+    assert_eq!(log.len(), 100);
+    for (n, (i, text, _)) in log.iter().enumerate() {
+        assert_eq!(*i, before + n as u64);
+        assert!(text.contains(&format!("\"index\":{i}")), "each entry built with its index");
+    }
+}
+
+fn policy(p: &dyn PolicyStore) {
+    assert!(p.load().expect("load").is_none());
+    assert!(p.stamp().expect("stamp").is_none());
+    p.store("{\"first\":1}", false).expect("store");
+    let (text, stamp) = p.load().expect("load").expect("stored");
+    assert_eq!(text, "{\"first\":1}");
+    p.store("{\"ignored\":1}", false).expect("store");
+    assert_eq!(p.load().expect("load").expect("stored").0, text, "not replaced");
+    // Stamps must move even when a change lands within the same clock tick.
+    p.store("{\"other\":1}", true).expect("replace");
+    let (text, again) = p.load().expect("load").expect("stored");
+    assert_eq!(text, "{\"other\":1}");
+    assert_ne!(again, stamp);
+    assert_eq!(p.stamp().expect("stamp"), Some(again));
+    assert!(!p.location().is_empty());
+}
+
+#[test]
+fn the_embedded_stores_keep_the_contract() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Stores { catalog: c, objects: o, policy: p } = Stores::embedded(dir.path()).expect("open");
+    objects(&*o);
+    catalog(&*c);
+    policy(&*p);
+    assert!(dir.path().join("audit/checkpoint.vkey").is_file());
+    let c: Arc<dyn CatalogStore> = Arc::from(c);
+    concurrent_appends(c);
+}
