@@ -99,7 +99,7 @@ fn catalog(c: &dyn CatalogStore) {
         actor: "local:test".into(),
     };
     c.add_model(&m, &entry("train")).expect("model");
-    assert_eq!(c.models().expect("models"), [m.clone()]);
+    assert_eq!(c.models().expect("models"), [m]);
     assert_eq!(c.datasets().expect("datasets").len(), 2);
 
     c.append_audit(&entry("read")).expect("append");
