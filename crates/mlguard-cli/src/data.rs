@@ -133,9 +133,7 @@ impl Table {
 }
 
 pub(crate) fn infer_schema(a: &InferArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    if let Some(o) = a.output.as_ref().filter(|o| o.exists() && !a.force) {
-        bail!("{} exists; pass --force to overwrite it", o.display());
-    }
+    crate::errors::no_overwrite(a.output.as_ref(), a.force)?;
     let table = open_table(&a.file, &a.dialect)?;
     table.note(&a.file, &a.dialect);
     let opts = InferOptions {
@@ -605,9 +603,7 @@ pub(crate) fn protect(
     let table = open_table(&a.file, &a.dialect)?;
     table.note(&a.file, &a.dialect);
     let opts = protect_options(&a.protect, table.delimiter)?;
-    if a.output.exists() && !a.force {
-        bail!("{} exists; pass --force to overwrite it", a.output.display());
-    }
+    crate::errors::no_overwrite(Some(&a.output), a.force)?;
     let v = crate::pipeline::open_vault(vault)?;
     // Recorded before anything is written: no record, no protected copy.
     let key = v.protection_key(

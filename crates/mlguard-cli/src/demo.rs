@@ -586,7 +586,7 @@ fn train(d: &mut Demo<'_>) -> anyhow::Result<()> {
     // The flagged batch is refused unless someone accepts it.
     let flagged = mlguard_vault::TrainRequest { version: Some(2), ..req.clone() };
     let refused =
-        matches!(vault.train(local(), &flagged), Err(mlguard_vault::VaultError::Refused(_)));
+        matches!(vault.train(local(), &flagged), Err(mlguard_vault::VaultError::Flagged(_)));
     if !refused {
         d.failures.push("training on the flagged batch was not refused".into());
     }

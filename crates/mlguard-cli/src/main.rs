@@ -1,8 +1,9 @@
 //! `mlguard`: the command-line front end. Thin by design: it parses arguments, resolves
 //! them into validated options, calls the libraries and maps results to exit codes.
 //!
-//! Exit codes: 0 success (data valid), 1 findings (data invalid, a demo check failed),
-//! 2 usage, input or tool error.
+//! Exit codes: 0 success (data valid), 1 findings or refused input (data invalid, an
+//! artifact that fails verification, an action the policy refuses, a demo check failed),
+//! 2 usage or tool error; failures are mapped in one place, `errors.rs`.
 
 /// mimalloc instead of the system allocator: parsing Python, pickles and tables allocates
 /// millions of short-lived nodes, and glibc's malloc was a fifth of `scan code`'s time.
@@ -15,6 +16,7 @@ mod args;
 mod client;
 mod data;
 mod demo;
+mod errors;
 mod identity;
 mod pipeline;
 mod remote;
@@ -46,13 +48,7 @@ fn main() -> ExitCode {
     match run(cli, &mut out) {
         Ok(code) => code,
         Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            errln!("error: {e}");
-            for cause in e.chain().skip(1) {
-                errln!("  caused by: {cause}");
-            }
-            ExitCode::from(2)
-        }
+        Err(e) => errors::report(&e, &mut out),
     }
 }
 
@@ -97,7 +93,7 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             ScanCommand::Model(a) => scan::scan_model(&a, out),
             ScanCommand::Code(a) => scan_code::scan_code(&a, out),
         },
-        Command::Predict(a) => pipeline::predict(&a, &cli.vault, out),
+        Command::Predict(a) => pipeline::predict(&a, &cli.vault),
         Command::Init => vault::init(&cli.vault, out),
         Command::Seal(a) => seal::seal(&a, &cli.vault, out),
         Command::Open(a) => seal::open(&a, &cli.vault, out),

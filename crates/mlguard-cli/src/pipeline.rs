@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use mlguard_learn::FitOptions;
-use mlguard_vault::{Ctx, SeedPolicy, TrainRequest, Vault, VaultError, parse_ref};
+use mlguard_vault::{Ctx, SeedPolicy, TrainRequest, Vault, parse_ref};
 
 use crate::args::{IngestArgs, PredictArgs, TrainArgs, VaultArgs};
 use crate::data::load_schema;
@@ -25,32 +25,6 @@ pub(crate) fn open_vault(args: &VaultArgs) -> anyhow::Result<Vault> {
     let store = mlguard_seal::Keystore::open(&args.vault)?;
     let s = secret(args, store.method(), false)?;
     Ok(Vault::open(&args.vault, &s)?)
-}
-
-/// Vault errors about the input exit 1 with the report; the rest are tool errors.
-fn refused(e: VaultError, out: &mut Out) -> anyhow::Result<ExitCode> {
-    match e {
-        VaultError::Invalid(report) => {
-            out.write(&render_text(&report, TextOptions { color: out.color }))?;
-            errln!(
-                "error: {} is invalid: {} error(s); nothing was stored",
-                report.subject,
-                report.errors()
-            );
-            Ok(ExitCode::from(1))
-        }
-        VaultError::Seal(s) if !matches!(s, mlguard_seal::SealError::Io { .. }) => {
-            errln!("error: {s}");
-            Ok(ExitCode::from(1))
-        }
-        // An integrity failure is a finding about the vault (exit 1); configuration and
-        // internal failures are tool errors (exit 2).
-        VaultError::Tampered(m) => {
-            errln!("error: {m}");
-            Ok(ExitCode::from(1))
-        }
-        e => Err(e.into()),
-    }
 }
 
 pub(crate) fn ingest(a: &IngestArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
@@ -96,19 +70,7 @@ pub(crate) fn ingest(a: &IngestArgs, vault: &VaultArgs, out: &mut Out) -> anyhow
             ))?;
             Ok(ExitCode::SUCCESS)
         }
-        Err(VaultError::Poisoned(report)) => {
-            out.write(&render_text(&report, TextOptions { color: out.color }))?;
-            errln!(
-                "error: {}: the poisoning checks failed (--reject-poisoned); nothing was stored",
-                report.subject
-            );
-            Ok(ExitCode::from(1))
-        }
-        Err(VaultError::Refused(why)) => {
-            errln!("error: {why}");
-            Ok(ExitCode::from(1))
-        }
-        Err(e) => refused(e, out),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -290,15 +252,10 @@ pub(crate) fn download_dataset(
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    if output.exists() && !force {
-        bail!("{} exists; pass --force to overwrite it", output.display());
-    }
+    crate::errors::no_overwrite(Some(&output), force)?;
     // The vault verifies, decrypts and records the download (the same entry as the
     // server's).
-    let (d, scratch) = match v.download_dataset(local(), r) {
-        Ok(x) => x,
-        Err(e) => return refused(e, out),
-    };
+    let (d, scratch) = v.download_dataset(local(), r)?;
     let object = format!("{}@{}", d.name, d.version);
     mlguard_seal::write_atomic_with(output, force, |f| {
         let mut src =
@@ -366,7 +323,7 @@ pub(crate) fn train(a: &TrainArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::
         let (name, version) = parse_ref(r)?;
         match v.reproduce(local(), &name, version) {
             Ok((m, same)) => (m, Some(same)),
-            Err(e) => return refused(e, out),
+            Err(e) => return Err(e.into()),
         }
     } else {
         let (dataset, version) = parse_ref(a.dataset.as_deref().unwrap_or_default())?;
@@ -382,7 +339,7 @@ pub(crate) fn train(a: &TrainArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::
         };
         match v.train(local(), &req) {
             Ok(m) => (m, None),
-            Err(e) => return refused(e, out),
+            Err(e) => return Err(e.into()),
         }
     };
     let r = &result.record;
@@ -440,15 +397,9 @@ pub(crate) fn train(a: &TrainArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::
     Ok(if identical == Some(false) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-pub(crate) fn predict(
-    a: &PredictArgs,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
+pub(crate) fn predict(a: &PredictArgs, vault: &VaultArgs) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    if let Some(o) = a.output.as_ref().filter(|o| o.exists() && !a.force) {
-        bail!("{} exists; pass --force to overwrite it", o.display());
-    }
+    crate::errors::no_overwrite(a.output.as_ref(), a.force)?;
     let result = match &a.output {
         Some(path) => {
             let mut res = None;
@@ -472,16 +423,13 @@ pub(crate) fn predict(
             })
             .ok();
             if let Some(e) = fail {
-                return refused(e, out);
+                return Err(e.into());
             }
             res.context("prediction produced no result")?
         }
         None => {
             let mut buf = Vec::new();
-            let p = match v.predict(local(), &a.model, &a.input, &mut buf) {
-                Ok(p) => p,
-                Err(e) => return refused(e, out),
-            };
+            let p = v.predict(local(), &a.model, &a.input, &mut buf)?;
             crate::output::write_stdout(&buf)?;
             p
         }
@@ -517,10 +465,7 @@ pub(crate) fn inspect_model(
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    let (rec, model) = match v.model(local(), r) {
-        Ok(m) => m,
-        Err(e) => return refused(e, out),
-    };
+    let (rec, model) = v.model(local(), r)?;
     let info = serde_json::to_value(&model.info)?;
     if json {
         out.line(&serde_json::to_string_pretty(
@@ -571,7 +516,7 @@ pub(crate) fn verify_model(r: &str, vault: &VaultArgs, out: &mut Out) -> anyhow:
             ))?;
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => refused(e, out),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -584,10 +529,7 @@ pub(crate) fn export_model(
 ) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
     // Recorded before anything leaves the vault; signed with the vault's key.
-    let e = match v.export_model_to(local(), r, dir, force) {
-        Ok(e) => e,
-        Err(e) => return refused(e, out),
-    };
+    let e = v.export_model_to(local(), r, dir, force)?;
     out.line(&format!(
         "exported {}@{} -> {} (plaintext safetensors) and {} (OpenSSF model signing, key {})",
         e.record.name,

@@ -15,15 +15,8 @@ use crate::args::{
     AuditCommand, Command, DataCommand, IngestArgs, MfaCommand, ModelCommand, PredictArgs,
     ServerArgs, TokenCommand, TotpAlgArg, TrainArgs, UserCommand,
 };
+use crate::errors::Refusal;
 use crate::output::{Out, thousands};
-
-/// The server refused (a 4xx/5xx answer): exit 1 with its message.
-#[derive(Debug, thiserror::Error)]
-#[error("the server refused ({status}): {message}")]
-pub(crate) struct Refusal {
-    status: u16,
-    message: String,
-}
 
 /// A client of one server, with one token.
 pub(crate) struct Remote {
@@ -108,7 +101,7 @@ impl Remote {
                     ));
                 }
             }
-            return Err(Refusal { status, message }.into());
+            return Err(Refusal { status, code: code.to_owned(), message }.into());
         }
     }
 
@@ -161,14 +154,7 @@ fn pretty(out: &mut Out, v: &Value) -> anyhow::Result<()> {
 /// Runs `command` through the server; commands that need the vault itself say so.
 pub(crate) fn run(command: Command, a: &ServerArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let remote = Remote::new(a)?;
-    let result = dispatch(&remote, command, out);
-    match result {
-        Err(e) if e.is::<Refusal>() => {
-            errln!("error: {e}");
-            Ok(ExitCode::from(1))
-        }
-        other => other,
-    }
+    dispatch(&remote, command, out)
 }
 
 fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitCode> {
@@ -298,9 +284,7 @@ fn write_body(mut resp: Response, path: &Path, force: bool) -> anyhow::Result<()
 }
 
 fn download(r: &Remote, path: &str, output: &Path, force: bool) -> anyhow::Result<()> {
-    if output.exists() && !force {
-        bail!("{} exists; pass --force to overwrite it", output.display());
-    }
+    crate::errors::no_overwrite(Some(&output), force)?;
     let url = r.url(path);
     let resp = r.send(|c| Ok(c.get(&url)))?;
     write_body(resp, output, force)
@@ -386,9 +370,7 @@ fn train(r: &Remote, a: &TrainArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
 /// command's: `line,prediction,p_<class>...` for the rows predicted.
 fn predict(r: &Remote, a: &PredictArgs) -> anyhow::Result<ExitCode> {
     const BATCH: usize = mlguard_vault::MAX_ROWS_PER_REQUEST;
-    if let Some(o) = a.output.as_ref().filter(|o| o.exists() && !a.force) {
-        bail!("{} exists; pass --force to overwrite it", o.display());
-    }
+    crate::errors::no_overwrite(a.output.as_ref(), a.force)?;
     let file = std::fs::File::open(&a.input)
         .with_context(|| format!("cannot read {}", a.input.display()))?;
     let table = mlguard_data::TableReader::new(std::io::BufReader::new(file), b',')?;

@@ -45,9 +45,7 @@ pub(crate) fn seal(a: &SealArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
         p.push(".mlseal");
         PathBuf::from(p)
     });
-    if output.exists() && !a.force {
-        bail!("{} exists; pass --force to overwrite it", output.display());
-    }
+    crate::errors::no_overwrite(Some(&output), a.force)?;
     let opts = SealOptions { kind: kind(a.kind), meta: meta(&a.meta)? };
     let v = crate::pipeline::open_vault(vault)?;
     let name = a.file.display().to_string();
@@ -55,9 +53,16 @@ pub(crate) fn seal(a: &SealArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
     let mut input =
         File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
     let mut core = None;
-    mlguard_seal::write_atomic_with(&output, a.force, |f| {
+    let mut failed = None;
+    let written = mlguard_seal::write_atomic_with(&output, a.force, |f| {
         // Whole segments are written at once: no buffering layer (it would only copy).
-        core = Some(v.seal_artifact(local(), &name, &mut input, f, &opts).map_err(sealing)?);
+        match v.seal_artifact(local(), &name, &mut input, f, &opts) {
+            Ok(c) => core = Some(c),
+            Err(e) => {
+                failed = Some(e);
+                return Err(SealError::Refused("not sealed".into()));
+            }
+        }
         // The file must not have changed while it was read twice.
         if stamp(&a.file).ok() != Some(before) {
             return Err(SealError::Refused(format!(
@@ -66,7 +71,11 @@ pub(crate) fn seal(a: &SealArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
             )));
         }
         Ok(())
-    })?;
+    });
+    if let Some(e) = failed {
+        return rejected(e, &a.file);
+    }
+    written?;
     let core = core.context("sealing produced no header")?;
     out.line(&format!(
         "sealed {} -> {} ({} bytes, {}, id {}, signed by {})",
@@ -78,16 +87,6 @@ pub(crate) fn seal(a: &SealArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
         &v.keys().signer_public().key_id()[..16],
     ))?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// A vault operation's failure as an artifact error: artifact errors as they are, refusals
-/// (exit 1) as refusals, the rest (the audit log, the catalog: exit 2) as tool errors.
-fn sealing(e: mlguard_vault::VaultError) -> SealError {
-    match e {
-        mlguard_vault::VaultError::Seal(s) => s,
-        other if other.is_refusal() => SealError::Refused(other.to_string()),
-        other => SealError::Io { context: other.to_string(), source: io::Error::other("vault") },
-    }
 }
 
 fn policy(allow: bool) -> SignerPolicy {
@@ -106,13 +105,11 @@ fn warn_untrusted(v: &Verified) {
     }
 }
 
-/// Artifact problems exit 1 with a message; I/O problems are tool errors (exit 2).
-fn rejected(e: SealError, path: &Path) -> anyhow::Result<ExitCode> {
-    if matches!(e, SealError::Io { .. }) {
-        return Err(e.into());
-    }
-    errln!("error: {}: {e}", path.display());
-    Ok(ExitCode::from(1))
+/// A failure about the artifact at `path`, named by it (the exit code is the failure's).
+fn rejected(e: impl Into<anyhow::Error>, path: &Path) -> anyhow::Result<ExitCode> {
+    let e = e.into();
+    let message = format!("{}: {e}", path.display());
+    Err(e.context(message))
 }
 
 pub(crate) fn open(a: &OpenArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
@@ -120,8 +117,8 @@ pub(crate) fn open(a: &OpenArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
     if to_stdout && io::stdout().is_terminal() {
         bail!("refusing to write binary plaintext to a terminal; use -o FILE or a pipe");
     }
-    if !to_stdout && a.output.exists() && !a.force {
-        bail!("{} exists; pass --force to overwrite it", a.output.display());
+    if !to_stdout {
+        crate::errors::no_overwrite(Some(&a.output), a.force)?;
     }
     let v = crate::pipeline::open_vault(vault)?;
     let name = a.file.display().to_string();
@@ -134,7 +131,7 @@ pub(crate) fn open(a: &OpenArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
         let mut w = io::BufWriter::new(&mut spool);
         let verified = match v.open_artifact(local(), &name, &mut input, &mut w, pol) {
             Ok(v) => v,
-            Err(e) => return rejected(sealing(e), &a.file),
+            Err(e) => return rejected(e, &a.file),
         };
         io::Write::flush(&mut w)?;
         drop(w);
@@ -146,13 +143,23 @@ pub(crate) fn open(a: &OpenArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
         return Ok(ExitCode::SUCCESS);
     }
     let mut verified = None;
+    let mut failed = None;
     let result = mlguard_seal::write_atomic_with(&a.output, a.force, |f| {
         // Plaintext segments are 1 MiB - 16 bytes; a 4 MiB buffer keeps writes page-aligned.
         let mut w = io::BufWriter::with_capacity(4 << 20, f);
-        verified = Some(v.open_artifact(local(), &name, &mut input, &mut w, pol).map_err(sealing)?);
+        match v.open_artifact(local(), &name, &mut input, &mut w, pol) {
+            Ok(o) => verified = Some(o),
+            Err(e) => {
+                failed = Some(e);
+                return Err(SealError::Refused("not opened".into()));
+            }
+        }
         io::Write::flush(&mut w)
             .map_err(|e| SealError::Io { context: "cannot write the output".into(), source: e })
     });
+    if let Some(e) = failed {
+        return rejected(e, &a.file);
+    }
     if let Err(e) = result {
         return rejected(e, &a.file);
     }
@@ -175,7 +182,7 @@ pub(crate) fn verify(a: &VerifyArgs, vault: &VaultArgs, out: &mut Out) -> anyhow
     );
     let name = a.file.display().to_string();
     let signers = policy(a.allow_untrusted_signer);
-    match vault.verify_artifact(local(), &name, &mut input, signers).map_err(sealing) {
+    match vault.verify_artifact(local(), &name, &mut input, signers) {
         Ok(v) => {
             warn_untrusted(&v);
             if a.json {
@@ -192,7 +199,7 @@ pub(crate) fn verify(a: &VerifyArgs, vault: &VaultArgs, out: &mut Out) -> anyhow
             }
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) if a.json && !matches!(e, SealError::Io { .. }) => {
+        Err(e) if a.json && crate::errors::refused(e.code()) => {
             let j = serde_json::json!({"file": a.file.display().to_string(), "valid": false, "error": e.to_string()});
             out.line(&serde_json::to_string_pretty(&j)?)?;
             Ok(ExitCode::from(1))
@@ -251,9 +258,7 @@ pub(crate) fn sign_model(
     vault: &VaultArgs,
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
-    if output.exists() && !force {
-        bail!("{} exists; pass --force to overwrite it", output.display());
-    }
+    crate::errors::no_overwrite(Some(&output), force)?;
     let v = crate::pipeline::open_vault(vault)?;
     // A signature written inside the model must not sign itself.
     let parent = match output.parent() {

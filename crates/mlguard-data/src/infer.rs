@@ -137,7 +137,7 @@ pub fn infer_reader<R: Read>(src: R, opts: &InferOptions) -> Result<Inferred, Da
         && !header.contains(t)
     {
         return Err(DataError::Input(format!(
-            "--target {t:?} is not a column of the file (columns: {})",
+            "the target {t:?} is not a column of the file (columns: {})",
             header.join(", ")
         )));
     }

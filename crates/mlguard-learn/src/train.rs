@@ -49,7 +49,7 @@ pub enum TrainError {
     #[error(transparent)]
     Data(#[from] DataError),
     /// No target column was given or marked in the schema.
-    #[error("no target: pass --target COL or mark a field with \"role\": \"target\"")]
+    #[error("no target: none was given and no field is marked \"role\": \"target\"")]
     NoTarget,
     /// The target is not a field of the schema and a column of the file.
     #[error("target {0:?} is not a field of the schema and a column of the file")]
@@ -92,7 +92,7 @@ struct Column {
 pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Trained, TrainError> {
     if !(0.0..1.0).contains(&opts.test_size) {
         return Err(TrainError::Unusable(format!(
-            "--test-size must be in [0, 1), got {}",
+            "the held-out share must be in [0, 1), got {}",
             opts.test_size
         )));
     }

@@ -15,10 +15,7 @@ pub fn write_atomic_with(
     fill: impl FnOnce(&mut File) -> Result<(), SealError>,
 ) -> Result<(), SealError> {
     if !overwrite && path.exists() {
-        return Err(SealError::Refused(format!(
-            "{} exists; pass --force to overwrite it",
-            path.display()
-        )));
+        return Err(SealError::Exists(path.to_path_buf()));
     }
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()

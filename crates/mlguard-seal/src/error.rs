@@ -34,9 +34,7 @@ pub enum SealError {
         limit: u64,
     },
     /// The artifact is signed by a key that is not trusted by this vault.
-    #[error(
-        "the artifact is signed by key {key_id}, which this vault does not trust (trust it with `mlguard keys trust`, or pass --allow-untrusted-signer)"
-    )]
+    #[error("the artifact is signed by key {key_id}, which this vault does not trust")]
     UntrustedSigner {
         /// The signer's key id (hex SHA-256 of its public key).
         key_id: String,
@@ -52,7 +50,21 @@ pub enum SealError {
     /// The key store could not be unlocked with the given passphrase or key file.
     #[error("wrong passphrase or key file: the vault's keys could not be unlocked")]
     WrongSecret,
-    /// The key store is unusable (missing, malformed or of an unknown version).
+    /// There is no vault (no key store) in this directory.
+    #[error("no vault at {0}")]
+    NoVault(PathBuf),
+    /// The vault is unlocked another way than the secret given.
+    #[error("this vault is unlocked with {needs}, not {given}")]
+    UnlockMethod {
+        /// What it needs (`a key file`, `a passphrase`).
+        needs: &'static str,
+        /// What was given.
+        given: &'static str,
+    },
+    /// A file would be replaced and replacing was not asked for.
+    #[error("{} exists", .0.display())]
+    Exists(PathBuf),
+    /// The key store is unusable (malformed or of an unknown version).
     #[error("key store {path}: {reason}")]
     Keystore {
         /// The file.
@@ -94,6 +106,28 @@ pub enum SealError {
 }
 
 impl SealError {
+    /// A stable name for the kind of failure (front ends map it to exit codes, HTTP
+    /// statuses and hints).
+    pub fn code(&self) -> &'static str {
+        match self {
+            SealError::Crypto => "integrity",
+            SealError::Malformed { .. } => "malformed",
+            SealError::Limit { .. } => "too_large",
+            SealError::UntrustedSigner { .. } => "untrusted_signer",
+            SealError::NoKey { .. } => "no_key",
+            SealError::WrongSecret => "wrong_secret",
+            SealError::NoVault(_) => "no_vault",
+            SealError::UnlockMethod { .. } => "unlock_method",
+            SealError::Exists(_) => "exists",
+            SealError::Keystore { .. } => "keystore",
+            SealError::Key(_) => "bad_key",
+            SealError::Bundle(_) => "bad_signature",
+            SealError::ModelMismatch { .. } => "model_mismatch",
+            SealError::Refused(_) => "refused",
+            SealError::Io { .. } => "io",
+        }
+    }
+
     pub(crate) fn malformed(offset: u64, reason: impl Into<String>) -> SealError {
         SealError::Malformed { offset, reason: reason.into() }
     }

@@ -216,22 +216,37 @@ pub struct Keystore {
 fn kek(info: &UnlockInfo, secret: &Secret) -> Result<SymmetricKey, SealError> {
     match (info, secret) {
         (UnlockInfo::Passphrase { kdf, m_kib, t, p, salt }, Secret::Passphrase(pass)) => {
-            if kdf != "argon2id" || *m_kib > ARGON2_MAX_M_KIB || *t > ARGON2_MAX_T || *p == 0 || *p > 16 {
-                return Err(SealError::Refused("the keyring's passphrase parameters are not acceptable".into()));
+            if kdf != "argon2id"
+                || *m_kib > ARGON2_MAX_M_KIB
+                || *t > ARGON2_MAX_T
+                || *p == 0
+                || *p > 16
+            {
+                return Err(SealError::Refused(
+                    "the keyring's passphrase parameters are not acceptable".into(),
+                ));
             }
-            let salt = unhex::<16>(salt).ok_or(SealError::Refused("the keyring's salt is malformed".into()))?;
-            let params = argon2::Params::new(*m_kib, *t, *p, Some(KEY_LEN))
-                .map_err(|_| SealError::Refused("the keyring's passphrase parameters are not acceptable".into()))?;
-            let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+            let salt = unhex::<16>(salt)
+                .ok_or(SealError::Refused("the keyring's salt is malformed".into()))?;
+            let params = argon2::Params::new(*m_kib, *t, *p, Some(KEY_LEN)).map_err(|_| {
+                SealError::Refused("the keyring's passphrase parameters are not acceptable".into())
+            })?;
+            let argon =
+                argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
             let mut out = Zeroizing::new([0u8; KEY_LEN]);
-            argon.hash_password_into(pass.as_bytes(), &salt, out.as_mut()).map_err(|_| SealError::WrongSecret)?;
+            argon
+                .hash_password_into(pass.as_bytes(), &salt, out.as_mut())
+                .map_err(|_| SealError::WrongSecret)?;
             SymmetricKey::from_slice(out.as_ref())
         }
         (UnlockInfo::KeyFile { kdf, salt }, Secret::KeyFile(bytes)) => {
             if kdf != "hkdf-sha256" {
-                return Err(SealError::Refused("the keyring's key-file derivation is not acceptable".into()));
+                return Err(SealError::Refused(
+                    "the keyring's key-file derivation is not acceptable".into(),
+                ));
             }
-            let salt = unhex::<32>(salt).ok_or(SealError::Refused("the keyring's salt is malformed".into()))?;
+            let salt = unhex::<32>(salt)
+                .ok_or(SealError::Refused("the keyring's salt is malformed".into()))?;
             let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &salt).extract(bytes);
             let okm = prk.expand(&[KEK_INFO], &aead::AES_256_GCM)?;
             let mut out = Zeroizing::new([0u8; KEY_LEN]);
@@ -239,10 +254,10 @@ fn kek(info: &UnlockInfo, secret: &Secret) -> Result<SymmetricKey, SealError> {
             SymmetricKey::from_slice(out.as_ref())
         }
         (UnlockInfo::Passphrase { .. }, Secret::KeyFile(_)) => {
-            Err(SealError::Refused("this vault is unlocked with a passphrase, not a key file".into()))
+            Err(SealError::UnlockMethod { needs: "a passphrase", given: "a key file" })
         }
         (UnlockInfo::KeyFile { .. }, Secret::Passphrase(_)) => {
-            Err(SealError::Refused("this vault is unlocked with a key file (--key-file or MLGUARD_KEY_FILE), not a passphrase".into()))
+            Err(SealError::UnlockMethod { needs: "a key file", given: "a passphrase" })
         }
     }
 }
@@ -372,9 +387,7 @@ impl Keystore {
     pub fn open(root: &Path) -> Result<Keystore, SealError> {
         let path = root.join("keyring.json");
         let bad = |reason: String| SealError::Keystore { path: path.clone(), reason };
-        let meta = fs::metadata(&path).map_err(|_| {
-            bad(format!("no vault at {} (create one with `mlguard init`, or pass --vault DIR / set MLGUARD_VAULT)", root.display()))
-        })?;
+        let meta = fs::metadata(&path).map_err(|_| SealError::NoVault(root.to_path_buf()))?;
         if meta.len() > MAX_KEYRING_BYTES {
             return Err(bad("the keyring is implausibly large".into()));
         }
@@ -649,7 +662,10 @@ mod tests {
         let secret = Secret::create_key_file(&kf).expect("key file");
         let ks = Keystore::init(&dir.path().join("v2"), &secret).expect("init");
         ks.unlock(&Secret::from_key_file(&kf).expect("read key")).expect("unlock");
-        assert!(matches!(ks.unlock(&pass("a passphrase of length")), Err(SealError::Refused(_))));
+        assert!(matches!(
+            ks.unlock(&pass("a passphrase of length")),
+            Err(SealError::UnlockMethod { needs: "a key file", .. })
+        ));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

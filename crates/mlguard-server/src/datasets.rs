@@ -9,7 +9,7 @@ use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mlguard_data::protect::{BirthDates, ProtectOptions};
-use mlguard_vault::{IngestOptions, VaultError};
+use mlguard_vault::IngestOptions;
 use serde_json::json;
 
 use crate::{AppState, blocking, blocking_value, error, stopped};
@@ -208,24 +208,6 @@ pub(crate) async fn upload(
                         "warnings": d.report.warnings(),
                         "report": serde_json::from_str::<serde_json::Value>(&d.record.report)
                             .unwrap_or_default(),
-                    })),
-                )
-                    .into_response()),
-                Err(VaultError::Invalid(report)) => Ok((
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    axum::Json(json!({
-                        "error": "invalid",
-                        "message": format!("the data is invalid: {} error(s); nothing was stored", report.errors()),
-                        "report": serde_json::to_value(&*report).unwrap_or_default(),
-                    })),
-                )
-                    .into_response()),
-                Err(VaultError::Poisoned(report)) => Ok((
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    axum::Json(json!({
-                        "error": "poisoned",
-                        "message": "the poisoning checks failed (reject_poisoned); nothing was stored",
-                        "report": serde_json::to_value(&*report).unwrap_or_default(),
                     })),
                 )
                     .into_response()),

@@ -24,13 +24,16 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
-use mlguard_vault::identity::{Action, AuthError};
+use mlguard_vault::identity::Action;
 use mlguard_vault::{Actor, Ctx, Vault, VaultError, parse_ref};
 use serde_json::{Value, json};
+
+use crate::error::AppError;
 
 mod admin;
 pub mod api;
 mod datasets;
+mod error;
 
 pub use api::openapi_document;
 
@@ -93,61 +96,9 @@ impl AppState {
     }
 }
 
-/// An error as a JSON response.
+/// An error of the HTTP layer as a JSON response.
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = api::ErrorBody { error: code.into(), message: message.into() };
-    (status, axum::Json(body)).into_response()
-}
-
-fn auth_error(e: &AuthError) -> Response {
-    match e {
-        AuthError::NoToken => error(StatusCode::UNAUTHORIZED, "no_token", e.to_string()),
-        AuthError::BadToken => error(StatusCode::UNAUTHORIZED, "invalid_token", e.to_string()),
-        AuthError::Forbidden { .. } => error(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
-        AuthError::MfaRequired(_) => error(StatusCode::UNAUTHORIZED, "mfa_required", e.to_string()),
-        AuthError::MfaRejected => error(StatusCode::UNAUTHORIZED, "mfa_rejected", e.to_string()),
-        AuthError::MfaLocked(secs) => {
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "mfa_locked", e.to_string());
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            r
-        }
-    }
-}
-
-fn vault_error(e: &VaultError) -> Response {
-    match e {
-        VaultError::Denied(refusal) => auth_error(refusal),
-        VaultError::AuditUnavailable(_) => {
-            error(StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable", e.to_string())
-        }
-        VaultError::NotFound(_) => error(StatusCode::NOT_FOUND, "not_found", e.to_string()),
-        VaultError::Conflict(_) => error(StatusCode::CONFLICT, "conflict", e.to_string()),
-        e @ (VaultError::Refused(_)
-        | VaultError::Invalid(_)
-        | VaultError::Poisoned(_)
-        | VaultError::Train(_))
-            if e.is_refusal() =>
-        {
-            error(StatusCode::UNPROCESSABLE_ENTITY, "refused", e.to_string())
-        }
-        // Integrity failures name the vault's objects, never its paths.
-        VaultError::Tampered(_) => {
-            error(StatusCode::INTERNAL_SERVER_ERROR, "integrity", e.to_string())
-        }
-        // The rest (I/O, the catalog, configuration, internal failures) may name the
-        // server's paths: the details go to the server's log, the client gets the kind and
-        // the request id (in the X-Request-Id header) to ask about.
-        _ => {
-            eprintln!("error: {}", mlguard_findings::terminal_safe(&e.to_string(), false));
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "internal error: the server's log has the details (quote the X-Request-Id header)",
-            )
-        }
-    }
+    AppError::new(status, code, message).into_response()
 }
 
 /// The request id: the client's `X-Request-Id` (if short and printable) or a fresh one.
@@ -171,7 +122,7 @@ impl AppState {
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
         let actor = match self.vault.authenticate(token) {
-            Err(e) => return Err(vault_error(&e)),
+            Err(e) => return Err(AppError::vault(&e, &request_id(headers)).into_response()),
             Ok(Ok(who)) => Actor::Token(who),
             Ok(Err(refused)) => Actor::Refused(refused),
         };
@@ -203,9 +154,10 @@ impl AppState {
             Ok(cx) => cx,
             Err(refusal) => return self.stamp(route, &request_id(headers), refusal),
         };
-        let result = op(&self.vault, &cx).map_err(|e| vault_error(&e));
+        let failed = |e: VaultError| AppError::vault(&e, cx.request_id()).into_response();
+        let result = op(&self.vault, &cx).map_err(failed);
         let response = match self.settle(result) {
-            Ok(t) => release(t).unwrap_or_else(|e| vault_error(&e)),
+            Ok(t) => release(t).unwrap_or_else(failed),
             Err(refusal) => refusal,
         };
         self.stamp(route, cx.request_id(), response)
@@ -221,7 +173,8 @@ impl AppState {
         op: impl FnOnce(&Vault, &Ctx) -> Result<T, VaultError>,
     ) -> Result<(Ctx, T), Response> {
         let cx = self.context(headers).map_err(|r| self.stamp(route, &request_id(headers), r))?;
-        let result = op(&self.vault, &cx).map_err(|e| vault_error(&e));
+        let result =
+            op(&self.vault, &cx).map_err(|e| AppError::vault(&e, cx.request_id()).into_response());
         match self.settle(result) {
             Ok(t) => Ok((cx, t)),
             Err(refusal) => Err(self.stamp(route, cx.request_id(), refusal)),
@@ -236,7 +189,8 @@ impl AppState {
         cx: &Ctx,
         op: impl FnOnce(&Vault, &Ctx) -> Result<Response, VaultError>,
     ) -> Response {
-        let result = op(&self.vault, cx).map_err(|e| vault_error(&e));
+        let result =
+            op(&self.vault, cx).map_err(|e| AppError::vault(&e, cx.request_id()).into_response());
         let response = self.settle(result).unwrap_or_else(|r| r);
         self.stamp(route, cx.request_id(), response)
     }

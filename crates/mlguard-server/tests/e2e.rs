@@ -774,8 +774,11 @@ async fn datasets_tokens_policy_and_proofs_over_https() {
         .await
         .expect("send");
     assert_eq!(r.status(), 500);
-    let body = r.text().await.expect("text");
-    assert!(body.contains("\"internal\"") && body.contains("X-Request-Id"), "{body}");
+    let id = r.headers()["x-request-id"].to_str().expect("id").to_owned();
+    let body: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(body["error"], "internal", "{body}");
+    assert_eq!(body["request_id"], id.as_str(), "the id to ask the server's log about");
+    let body = body.to_string();
     assert!(!body.contains(&*dir.path().to_string_lossy()) && !body.contains("objects"), "{body}");
 
     server.stop().await.expect("serve");

@@ -12,12 +12,20 @@ use crate::identity::{TokenInfo, User};
 /// Every error: a code to act on and a message to show.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ErrorBody {
-    /// `no_token`, `invalid_token`, `forbidden`, `mfa_required`, `mfa_rejected`,
-    /// `mfa_locked`, `not_found`, `refused`, `conflict`, `bad_request`, `bad_json`,
-    /// `bad_upload`, `integrity`, `audit_unavailable`, `internal`, ...
+    /// [`crate::VaultError::code`] (`no_token`, `invalid_token`, `forbidden`,
+    /// `mfa_required`, `mfa_rejected`, `mfa_locked`, `not_found`, `conflict`, `invalid`,
+    /// `poisoned`, `unprotected_pii`, `flagged`, `refused`, `bad_input`, `integrity`,
+    /// `audit_unavailable`, `internal`, ...) or the HTTP layer's (`bad_request`,
+    /// `bad_upload`, `too_large`, ...).
     pub error: String,
     /// What happened (for internal errors: only that the server's log has the details).
     pub message: String,
+    /// The findings, when the data was refused as invalid or poisoned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Value>,
+    /// The request's id, for internal errors: the server's log has the details under it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// `POST /v1/models/{name}/predict`.

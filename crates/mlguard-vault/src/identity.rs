@@ -413,7 +413,7 @@ pub struct Principal {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// No token was presented at all.
-    #[error("no token: send `Authorization: Bearer mlg_...` (the CLI: --token or MLGUARD_TOKEN)")]
+    #[error("no token was presented")]
     NoToken,
     /// No such token, or it was revoked or expired, or its user is disabled.
     #[error("the token is not valid (unknown, revoked, expired, or its user is disabled)")]
@@ -427,7 +427,7 @@ pub enum AuthError {
         action: String,
     },
     /// The action needs a TOTP code and none was given, or the user has none enrolled.
-    #[error("{0} needs a fresh TOTP code (the CLI: --totp CODE; HTTP: the X-MLGuard-TOTP header)")]
+    #[error("{0} needs a fresh TOTP code")]
     MfaRequired(String),
     /// The code is wrong or was already used.
     #[error("the TOTP code is wrong or was already used")]
@@ -435,6 +435,20 @@ pub enum AuthError {
     /// Too many wrong codes through this token.
     #[error("too many wrong TOTP codes through this token: locked for {0} s")]
     MfaLocked(i64),
+}
+
+impl AuthError {
+    /// A stable name for the refusal (the API's `error` field).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::NoToken => "no_token",
+            AuthError::BadToken => "invalid_token",
+            AuthError::Forbidden { .. } => "forbidden",
+            AuthError::MfaRequired(_) => "mfa_required",
+            AuthError::MfaRejected => "mfa_rejected",
+            AuthError::MfaLocked(_) => "mfa_locked",
+        }
+    }
 }
 
 impl Vault {

@@ -49,6 +49,16 @@ pub enum VaultError {
     /// nothing was stored.
     #[error("{0}")]
     Refused(String),
+    /// Columns marked as personal data have no protect action, and keeping them as they are
+    /// was not asked for; nothing was stored.
+    #[error("columns marked pii have no protect action: {}; set \"protect\" on each (drop, pseudonymize, mask, generalize), or keep them as they are knowingly (recorded with the dataset); nothing was stored", .0.join(", "))]
+    UnprotectedPii(Vec<String>),
+    /// The dataset version was flagged by its poisoning checks at ingest, and training on
+    /// it anyway was not asked for.
+    #[error(
+        "{0} was flagged by its poisoning checks at ingest; train on it only knowingly (recorded with who accepted it), or on an earlier version"
+    )]
+    Flagged(String),
     /// The poisoning checks failed and the caller asked to refuse such data; nothing was
     /// stored.
     #[error("{}: the poisoning checks failed ({} finding(s) of medium severity or worse); nothing was stored", .0.subject, .0.findings.iter().filter(|f| f.severity >= mlguard_findings::Severity::Medium).count())]
@@ -114,6 +124,30 @@ pub(crate) fn poisoned<T>(_: T) -> VaultError {
 }
 
 impl VaultError {
+    /// A stable name for the kind of failure: the API's `error` field, and what front ends
+    /// map to exit codes, HTTP statuses and hints (the one vocabulary of failures).
+    pub fn code(&self) -> &'static str {
+        use mlguard_data::DataError;
+        match self {
+            VaultError::Seal(s) => s.code(),
+            VaultError::Data(DataError::Schema(_) | DataError::Input(_)) => "bad_input",
+            VaultError::Invalid(_) => "invalid",
+            VaultError::UnprotectedPii(_) => "unprotected_pii",
+            VaultError::Flagged(_) => "flagged",
+            VaultError::Poisoned(_) => "poisoned",
+            VaultError::Refused(_) => "refused",
+            VaultError::Train(mlguard_learn::TrainError::UnprotectedPii(_)) => "unprotected_pii",
+            VaultError::Train(_) if self.is_refusal() => "refused",
+            VaultError::AuditUnavailable(_) => "audit_unavailable",
+            VaultError::Denied(a) => a.code(),
+            VaultError::NotFound(_) => "not_found",
+            VaultError::Conflict(_) => "conflict",
+            VaultError::Tampered(_) => "integrity",
+            VaultError::Config(_) => "config",
+            _ => "internal",
+        }
+    }
+
     /// Whether the request or its input was refused — invalid, poisoned or refused data, a
     /// training target or table that cannot train, an unknown dataset or model, a version
     /// taken meanwhile, an action not allowed — rather than anything failing in the vault.
@@ -122,6 +156,8 @@ impl VaultError {
         use mlguard_learn::TrainError;
         match self {
             VaultError::Invalid(_)
+            | VaultError::UnprotectedPii(_)
+            | VaultError::Flagged(_)
             | VaultError::Refused(_)
             | VaultError::Poisoned(_)
             | VaultError::NotFound(_)

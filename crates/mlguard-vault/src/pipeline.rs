@@ -813,10 +813,7 @@ impl Vault {
             .map(|f| f.name.clone())
             .collect();
         if !unprotected.is_empty() && !opts.protect.keep_pii {
-            return Err(VaultError::Refused(format!(
-                "columns marked pii have no protect action: {}; set \"protect\" on each (drop, pseudonymize, mask, generalize), or pass --keep-pii to store them as they are (recorded with the dataset); nothing was stored",
-                unprotected.join(", ")
-            )));
+            return Err(VaultError::UnprotectedPii(unprotected));
         }
         let key = self.pseudonym_key()?;
         let open_csv = || mlguard_data::input::open_path(csv, None).map(|(r, _)| BufReader::new(r));
@@ -970,10 +967,7 @@ impl Vault {
     ) -> Result<(DatasetRecord, Trained), VaultError> {
         let dataset = self.catalog.dataset(&req.dataset, req.version)?;
         if flagged(&dataset) && !req.accept_flagged {
-            return Err(VaultError::Refused(format!(
-                "{}@{} was flagged by its poisoning checks at ingest (`data report {}@{}` shows why); train on it only knowingly: --accept-flagged (recorded with who accepted it), or train on an earlier version",
-                dataset.name, dataset.version, dataset.name, dataset.version
-            )));
+            return Err(VaultError::Flagged(format!("{}@{}", dataset.name, dataset.version)));
         }
         self.verify_object(&dataset.object, &dataset.blake3)?;
         let schema =
