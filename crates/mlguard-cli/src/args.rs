@@ -363,6 +363,15 @@ pub(crate) enum TotpAlgArg {
     Sha256,
 }
 
+impl From<TotpAlgArg> for mlguard_vault::identity::TotpAlg {
+    fn from(a: TotpAlgArg) -> Self {
+        match a {
+            TotpAlgArg::Sha1 => Self::Sha1,
+            TotpAlgArg::Sha256 => Self::Sha256,
+        }
+    }
+}
+
 /// Which audit entries to show.
 #[derive(Debug, Args)]
 pub(crate) struct AuditFilter {

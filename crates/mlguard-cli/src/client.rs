@@ -5,13 +5,19 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use mlguard_vault::Vault;
-use mlguard_vault::api::{AuditVerifyResponse, DatasetReport, DatasetSummary, ModelSummary};
-use mlguard_vault::identity::{TokenInfo, User};
+use mlguard_vault::api::{
+    AuditVerifyResponse, DatasetReport, DatasetSummary, EnrollMfa, MfaEnrolled, ModelSummary,
+    NewToken, NewUser, TokenCreated, TokenRevoked, UserAdded, UserDisabled,
+};
+use mlguard_vault::identity::{TokenInfo, TotpAlg, User};
+use zeroize::Zeroizing;
 
 use crate::output::{Out, thousands};
 use crate::pipeline::local;
-use crate::remote::Remote;
+use crate::remote::{Remote, seg};
 
 /// What a vault answers, wherever it is.
 pub(crate) trait Client {
@@ -27,6 +33,16 @@ pub(crate) trait Client {
     fn tokens(&self) -> anyhow::Result<Vec<TokenInfo>>;
     /// The audit log recomputed (`audit.verify`).
     fn verify_audit(&self) -> anyhow::Result<AuditVerifyResponse>;
+    /// Adds a user (`user.manage`).
+    fn add_user(&self, req: &NewUser) -> anyhow::Result<UserAdded>;
+    /// Disables a user (`user.manage`).
+    fn disable_user(&self, name: &str) -> anyhow::Result<UserDisabled>;
+    /// Enrols a user's second factor (`user.manage`): the secret, once.
+    fn enroll_mfa(&self, name: &str, req: &EnrollMfa) -> anyhow::Result<MfaEnrolled>;
+    /// Creates a token (`token.manage`): the token, once.
+    fn create_token(&self, req: &NewToken) -> anyhow::Result<TokenCreated>;
+    /// Revokes a token (`token.manage`).
+    fn revoke_token(&self, id: &str) -> anyhow::Result<TokenRevoked>;
 }
 
 impl Client for Vault {
@@ -53,6 +69,35 @@ impl Client for Vault {
     fn verify_audit(&self) -> anyhow::Result<AuditVerifyResponse> {
         Ok(Vault::verify_audit(self, local())?.into())
     }
+
+    fn add_user(&self, req: &NewUser) -> anyhow::Result<UserAdded> {
+        Vault::add_user(self, local(), &req.name, &req.role)?;
+        Ok(UserAdded { name: req.name.clone(), role: req.role.clone() })
+    }
+
+    fn disable_user(&self, name: &str) -> anyhow::Result<UserDisabled> {
+        Vault::disable_user(self, local(), name)?;
+        Ok(UserDisabled { name: name.to_owned(), disabled: true })
+    }
+
+    fn enroll_mfa(&self, name: &str, req: &EnrollMfa) -> anyhow::Result<MfaEnrolled> {
+        let alg = match req.alg.as_deref() {
+            None => TotpAlg::Sha1,
+            Some(a) => TotpAlg::parse(a).context("alg is sha1 or sha256")?,
+        };
+        let uri = Vault::enroll_mfa(self, local(), name, alg)?;
+        Ok(MfaEnrolled { name: name.to_owned(), otpauth: uri.as_str().to_owned() })
+    }
+
+    fn create_token(&self, req: &NewToken) -> anyhow::Result<TokenCreated> {
+        let (id, token) = Vault::create_token(self, local(), &req.user, req.ttl_secs)?;
+        Ok(TokenCreated { id, user: req.user.clone(), token: token.as_str().to_owned() })
+    }
+
+    fn revoke_token(&self, id: &str) -> anyhow::Result<TokenRevoked> {
+        Vault::revoke_token(self, local(), id)?;
+        Ok(TokenRevoked { id: id.to_owned(), revoked: true })
+    }
 }
 
 impl Client for Remote {
@@ -61,7 +106,7 @@ impl Client for Remote {
     }
 
     fn dataset_report(&self, reference: &str) -> anyhow::Result<DatasetReport> {
-        self.get_as(&format!("/v1/datasets/{}", crate::remote::seg(reference)))
+        self.get_as(&format!("/v1/datasets/{}", seg(reference)))
     }
 
     fn models(&self) -> anyhow::Result<Vec<ModelSummary>> {
@@ -78,6 +123,26 @@ impl Client for Remote {
 
     fn verify_audit(&self) -> anyhow::Result<AuditVerifyResponse> {
         self.post_as("/v1/audit/verify", &serde_json::json!({}))
+    }
+
+    fn add_user(&self, req: &NewUser) -> anyhow::Result<UserAdded> {
+        self.post_as("/v1/admin/users", req)
+    }
+
+    fn disable_user(&self, name: &str) -> anyhow::Result<UserDisabled> {
+        self.post_as(&format!("/v1/admin/users/{}/disable", seg(name)), &serde_json::json!({}))
+    }
+
+    fn enroll_mfa(&self, name: &str, req: &EnrollMfa) -> anyhow::Result<MfaEnrolled> {
+        self.post_as(&format!("/v1/admin/users/{}/mfa", seg(name)), req)
+    }
+
+    fn create_token(&self, req: &NewToken) -> anyhow::Result<TokenCreated> {
+        self.post_as("/v1/admin/tokens", req)
+    }
+
+    fn revoke_token(&self, id: &str) -> anyhow::Result<TokenRevoked> {
+        self.delete_as(&format!("/v1/admin/tokens/{}", seg(id)))
     }
 }
 
@@ -192,4 +257,64 @@ pub(crate) fn verify_audit(c: &dyn Client, json: bool, out: &mut Out) -> anyhow:
         crate::pipeline::audit_failure(r.first_bad_entry, &problems, out)?;
     }
     Ok(if r.ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `mlguard user add`.
+pub(crate) fn add_user(
+    c: &dyn Client,
+    name: &str,
+    role: &str,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let u = c.add_user(&NewUser { name: name.to_owned(), role: role.to_owned() })?;
+    out.line(&format!(
+        "added user {} ({}); next: `mlguard token create --user {}`",
+        u.name, u.role, u.name
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mlguard user disable`.
+pub(crate) fn disable_user(c: &dyn Client, name: &str, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let u = c.disable_user(name)?;
+    out.line(&format!("disabled user {}: their tokens no longer work", u.name))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mlguard mfa enroll`: the secret as a QR code and as text, once.
+pub(crate) fn enroll_mfa(
+    c: &dyn Client,
+    user: &str,
+    alg: TotpAlg,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let e = c.enroll_mfa(user, &EnrollMfa { alg: Some(alg.as_str().to_owned()) })?;
+    crate::identity::show_otpauth(&Zeroizing::new(e.otpauth), out)
+}
+
+/// `mlguard token create`: the token on stdout (once), what it is on stderr.
+pub(crate) fn create_token(
+    c: &dyn Client,
+    user: &str,
+    ttl: Option<&str>,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let ttl_secs = ttl.map(crate::identity::duration_secs).transpose()?;
+    let t = c.create_token(&NewToken { user: user.to_owned(), ttl_secs })?;
+    out.line(&Zeroizing::new(t.token))?;
+    errln!(
+        "token {} for {}{}: shown once, stored only as its SHA-256; revoke with `mlguard token revoke {}`",
+        t.id,
+        t.user,
+        ttl_secs.map(|s| format!(", valid for {s} s")).unwrap_or_default(),
+        t.id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mlguard token revoke`.
+pub(crate) fn revoke_token(c: &dyn Client, id: &str, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let t = c.revoke_token(id)?;
+    out.line(&format!("revoked token {}", t.id))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -4,35 +4,10 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use mlguard_vault::identity::TotpAlg;
 
-use crate::args::{ServeArgs, TotpAlgArg, VaultArgs};
+use crate::args::{ServeArgs, VaultArgs};
 use crate::output::Out;
-use crate::pipeline::local;
 use crate::pipeline::open_vault;
-
-pub(crate) fn add_user(
-    name: &str,
-    role: &str,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    v.add_user(local(), name, role)?;
-    out.line(&format!("added user {name} ({role}); next: `mlguard token create --user {name}`"))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-pub(crate) fn disable_user(
-    name: &str,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    v.disable_user(local(), name)?;
-    out.line(&format!("disabled user {name}: their tokens no longer work"))?;
-    Ok(ExitCode::SUCCESS)
-}
 
 /// Seconds of a duration written `N` + `s`, `m`, `h` or `d`.
 pub(crate) fn duration_secs(s: &str) -> anyhow::Result<i64> {
@@ -51,45 +26,6 @@ pub(crate) fn duration_secs(s: &str) -> anyhow::Result<i64> {
         bail!("--ttl {s:?}: must be positive");
     }
     n.checked_mul(mult).context("--ttl is too long")
-}
-
-pub(crate) fn create_token(
-    user: &str,
-    ttl: Option<&str>,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let ttl = ttl.map(duration_secs).transpose()?;
-    let v = open_vault(vault)?;
-    let (id, token) = v.create_token(local(), user, ttl)?;
-    out.line(&token)?;
-    errln!(
-        "token {id} for {user}{}: shown once, stored only as its SHA-256; revoke with `mlguard token revoke {id}`",
-        ttl.map(|t| format!(", valid for {t} s")).unwrap_or_default()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-pub(crate) fn revoke_token(id: &str, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    v.revoke_token(local(), id)?;
-    out.line(&format!("revoked token {id}"))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-pub(crate) fn enroll(
-    user: &str,
-    alg: TotpAlgArg,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    let alg = match alg {
-        TotpAlgArg::Sha1 => TotpAlg::Sha1,
-        TotpAlgArg::Sha256 => TotpAlg::Sha256,
-    };
-    let uri = v.enroll_mfa(local(), user, alg)?;
-    show_otpauth(&uri, out)
 }
 
 /// Shows an `otpauth://` URI once: as a QR code drawn in the terminal, and as text.

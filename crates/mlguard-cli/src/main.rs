@@ -110,25 +110,27 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Serve(a) => identity::serve(&a, &cli.vault, out),
-        Command::User { command } => match command {
-            UserCommand::Add { name, role } => identity::add_user(&name, &role, &cli.vault, out),
-            UserCommand::List { json } => {
-                client::list_users(&pipeline::open_vault(&cli.vault)?, json, out)
+        Command::User { command } => {
+            let v = pipeline::open_vault(&cli.vault)?;
+            match command {
+                UserCommand::Add { name, role } => client::add_user(&v, &name, &role, out),
+                UserCommand::List { json } => client::list_users(&v, json, out),
+                UserCommand::Disable { name } => client::disable_user(&v, &name, out),
             }
-            UserCommand::Disable { name } => identity::disable_user(&name, &cli.vault, out),
-        },
-        Command::Token { command } => match command {
-            TokenCommand::Create { user, ttl } => {
-                identity::create_token(&user, ttl.as_deref(), &cli.vault, out)
+        }
+        Command::Token { command } => {
+            let v = pipeline::open_vault(&cli.vault)?;
+            match command {
+                TokenCommand::Create { user, ttl } => {
+                    client::create_token(&v, &user, ttl.as_deref(), out)
+                }
+                TokenCommand::Revoke { id } => client::revoke_token(&v, &id, out),
+                TokenCommand::List { json } => client::list_tokens(&v, json, out),
             }
-            TokenCommand::Revoke { id } => identity::revoke_token(&id, &cli.vault, out),
-            TokenCommand::List { json } => {
-                client::list_tokens(&pipeline::open_vault(&cli.vault)?, json, out)
-            }
-        },
-        Command::Mfa { command } => match command {
-            MfaCommand::Enroll { user, alg } => identity::enroll(&user, alg, &cli.vault, out),
-        },
+        }
+        Command::Mfa { command: MfaCommand::Enroll { user, alg } } => {
+            client::enroll_mfa(&pipeline::open_vault(&cli.vault)?, &user, alg.into(), out)
+        }
         Command::Audit { command } => match command {
             AuditCommand::Verify { json } => {
                 client::verify_audit(&pipeline::open_vault(&cli.vault)?, json, out)

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::args::{
     AuditCommand, Command, DataCommand, IngestArgs, MfaCommand, ModelCommand, PredictArgs,
-    ServerArgs, TokenCommand, TotpAlgArg, TrainArgs, UserCommand,
+    ServerArgs, TokenCommand, TrainArgs, UserCommand,
 };
 use crate::errors::Refusal;
 use crate::output::{Out, thousands};
@@ -121,12 +121,23 @@ impl Remote {
     pub(crate) fn post_as<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
-        body: &Value,
+        body: &(impl serde::Serialize + ?Sized),
     ) -> anyhow::Result<T> {
         let url = self.url(path);
         self.send(|c| Ok(c.post(&url).json(body)))?
             .json()
             .with_context(|| format!("the server's answer to POST {path} is not what the API says"))
+    }
+
+    /// A DELETE answered with the API type `T`.
+    pub(crate) fn delete_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> anyhow::Result<T> {
+        let url = self.url(path);
+        self.send(|c| Ok(c.delete(&url)))?.json().with_context(|| {
+            format!("the server's answer to DELETE {path} is not what the API says")
+        })
     }
 
     fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
@@ -199,47 +210,19 @@ fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitC
             _ => local_only("this `model` command"),
         },
         Command::User { command } => match command {
-            UserCommand::Add { name, role } => {
-                r.post("/v1/admin/users", &json!({"name": name, "role": role}))?;
-                out.line(&format!(
-                    "added user {name} ({role}); next: `mlguard token create --user {name}`"
-                ))?;
-                Ok(ExitCode::SUCCESS)
-            }
+            UserCommand::Add { name, role } => crate::client::add_user(r, &name, &role, out),
             UserCommand::List { json } => crate::client::list_users(r, json, out),
-            UserCommand::Disable { name } => {
-                r.post(&format!("/v1/admin/users/{}/disable", seg(&name)), &json!({}))?;
-                out.line(&format!("disabled user {name}: their tokens no longer work"))?;
-                Ok(ExitCode::SUCCESS)
-            }
+            UserCommand::Disable { name } => crate::client::disable_user(r, &name, out),
         },
         Command::Token { command } => match command {
             TokenCommand::Create { user, ttl } => {
-                let ttl = ttl.as_deref().map(crate::identity::duration_secs).transpose()?;
-                let v = r.post("/v1/admin/tokens", &json!({"user": user, "ttl_secs": ttl}))?;
-                let id = v["id"].as_str().unwrap_or_default();
-                out.line(v["token"].as_str().unwrap_or_default())?;
-                errln!(
-                    "token {id} for {user}: shown once; revoke with `mlguard token revoke {id}`"
-                );
-                Ok(ExitCode::SUCCESS)
+                crate::client::create_token(r, &user, ttl.as_deref(), out)
             }
-            TokenCommand::Revoke { id } => {
-                let url = r.url(&format!("/v1/admin/tokens/{}", seg(&id)));
-                r.send(|c| Ok(c.delete(&url)))?;
-                out.line(&format!("revoked token {id}"))?;
-                Ok(ExitCode::SUCCESS)
-            }
+            TokenCommand::Revoke { id } => crate::client::revoke_token(r, &id, out),
             TokenCommand::List { json } => crate::client::list_tokens(r, json, out),
         },
         Command::Mfa { command: MfaCommand::Enroll { user, alg } } => {
-            let alg = match alg {
-                TotpAlgArg::Sha1 => "sha1",
-                TotpAlgArg::Sha256 => "sha256",
-            };
-            let v = r.post(&format!("/v1/admin/users/{}/mfa", seg(&user)), &json!({"alg": alg}))?;
-            let uri = Zeroizing::new(v["otpauth"].as_str().unwrap_or_default().to_owned());
-            crate::identity::show_otpauth(&uri, out)
+            crate::client::enroll_mfa(r, &user, alg.into(), out)
         }
         Command::Audit { command } => match command {
             AuditCommand::Verify { json } => crate::client::verify_audit(r, json, out),

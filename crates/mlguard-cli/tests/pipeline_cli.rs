@@ -462,6 +462,16 @@ fn the_commands_work_through_a_server() {
     let listed: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(listed.as_array().map(Vec::len), Some(5));
     assert!(!text(&o.stdout).contains(&tokens["sue"][17..]), "no secret listed");
+    // An admin write through the same dispatch: what the server answers prints as the
+    // vault's own answer does here.
+    let remote = as_user(
+        "root",
+        &["user", "add", "carl", "--role", "auditor", "--totp", &code_at(now + 30)],
+    );
+    let here = run(dir, &["user", "add", "dora", "--role", "auditor"]);
+    assert_eq!(remote.status.code(), Some(0), "{}", text(&remote.stderr));
+    assert_eq!(text(&remote.stdout).replace("carl", "dora"), text(&here.stdout));
+    assert_eq!((text(&remote.stderr), here.status.code()), (String::new(), Some(0)));
 
     // The auditor verifies the log through the server; a disabled user's token is refused.
     let o = as_user("ada", &["audit", "verify"]);

@@ -7,12 +7,14 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use mlguard_vault::api::{
+    EnrollMfa, MfaEnrolled, NewToken, NewUser, TokenCreated, TokenRevoked, UserAdded, UserDisabled,
+};
 use mlguard_vault::identity::{Policy, TotpAlg};
-use serde_json::json;
 
 use crate::{AppState, blocking, error, json_ok};
 
-fn created(v: serde_json::Value) -> Response {
+fn created(v: impl serde::Serialize) -> Response {
     (StatusCode::CREATED, axum::Json(v)).into_response()
 }
 
@@ -24,13 +26,6 @@ pub(crate) async fn list_users(State(s): State<Arc<AppState>>, headers: HeaderMa
         })
     })
     .await
-}
-
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewUser {
-    name: String,
-    role: String,
 }
 
 /// `POST /v1/admin/users`.
@@ -49,7 +44,7 @@ pub(crate) async fn add_user(
     blocking(move || {
         s.call("/v1/admin/users", &headers, |v, cx| {
             v.add_user(cx, &u.name, &u.role)?;
-            Ok(created(json!({"name": u.name, "role": u.role})))
+            Ok(created(UserAdded { name: u.name, role: u.role }))
         })
     })
     .await
@@ -64,17 +59,10 @@ pub(crate) async fn disable_user(
     blocking(move || {
         s.call("/v1/admin/users/{name}/disable", &headers, |v, cx| {
             v.disable_user(cx, &name)?;
-            Ok(json_ok(json!({"name": name, "disabled": true})))
+            Ok(axum::Json(UserDisabled { name, disabled: true }).into_response())
         })
     })
     .await
-}
-
-#[derive(Default, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Enroll {
-    /// `sha1` (default) or `sha256`.
-    alg: Option<String>,
 }
 
 /// `POST /v1/admin/users/{name}/mfa`: a fresh TOTP secret; the `otpauth://` URI is in
@@ -86,9 +74,9 @@ pub(crate) async fn enroll_mfa(
     body: Bytes,
 ) -> Response {
     let e = if body.is_empty() {
-        Ok(Enroll::default())
+        Ok(EnrollMfa::default())
     } else {
-        serde_json::from_slice::<Enroll>(&body)
+        serde_json::from_slice::<EnrollMfa>(&body)
     };
     let alg = match e.as_ref().map(|e| e.alg.as_deref()) {
         Ok(None) => TotpAlg::Sha1,
@@ -105,7 +93,7 @@ pub(crate) async fn enroll_mfa(
     blocking(move || {
         s.call("/v1/admin/users/{name}/mfa", &headers, |v, cx| {
             let uri = v.enroll_mfa(cx, &name, alg)?;
-            Ok(created(json!({"name": name, "otpauth": uri.as_str()})))
+            Ok(created(MfaEnrolled { name, otpauth: uri.as_str().to_owned() }))
         })
     })
     .await
@@ -119,14 +107,6 @@ pub(crate) async fn list_tokens(State(s): State<Arc<AppState>>, headers: HeaderM
         })
     })
     .await
-}
-
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewToken {
-    user: String,
-    /// Lifetime in seconds (none: until revoked).
-    ttl_secs: Option<i64>,
 }
 
 /// `POST /v1/admin/tokens`: the token is in this response only.
@@ -148,7 +128,7 @@ pub(crate) async fn create_token(
     blocking(move || {
         s.call("/v1/admin/tokens", &headers, |v, cx| {
             let (id, token) = v.create_token(cx, &t.user, t.ttl_secs)?;
-            Ok(created(json!({"id": id, "user": t.user, "token": token.as_str()})))
+            Ok(created(TokenCreated { id, user: t.user, token: token.as_str().to_owned() }))
         })
     })
     .await
@@ -163,7 +143,7 @@ pub(crate) async fn revoke_token(
     blocking(move || {
         s.call("/v1/admin/tokens/{id}", &headers, |v, cx| {
             v.revoke_token(cx, &id)?;
-            Ok(json_ok(json!({"id": id, "revoked": true})))
+            Ok(axum::Json(TokenRevoked { id, revoked: true }).into_response())
         })
     })
     .await

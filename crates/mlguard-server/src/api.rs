@@ -10,7 +10,6 @@ use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Value, json};
 
 use crate::ROUTES;
-use crate::admin::{Enroll, NewToken, NewUser};
 use crate::datasets::UploadOptions;
 
 /// `POST /v1/datasets/{name}` (multipart/form-data).
@@ -92,19 +91,21 @@ fn shapes(method: &str, path: &str, g: &mut SchemaGenerator) -> Shapes {
         ("post", "/v1/admin/users") => Shapes {
             request: Some((json, g.subschema_for::<NewUser>().to_value())),
             status: "201",
-            response: (json, Some(json!({"type": "object"}))),
+            response: (json, schema(g.subschema_for::<UserAdded>())),
         },
         ("post", "/v1/admin/users/{name}/mfa") => Shapes {
-            request: Some((json, g.subschema_for::<Enroll>().to_value())),
+            request: Some((json, g.subschema_for::<EnrollMfa>().to_value())),
             status: "201",
-            response: (json, Some(json!({"type": "object"}))),
+            response: (json, schema(g.subschema_for::<MfaEnrolled>())),
         },
         ("get", "/v1/admin/tokens") => ok(schema(g.subschema_for::<TokenList>())),
         ("post", "/v1/admin/tokens") => Shapes {
             request: Some((json, g.subschema_for::<NewToken>().to_value())),
             status: "201",
-            response: (json, Some(json!({"type": "object"}))),
+            response: (json, schema(g.subschema_for::<TokenCreated>())),
         },
+        ("post", "/v1/admin/users/{name}/disable") => ok(schema(g.subschema_for::<UserDisabled>())),
+        ("delete", "/v1/admin/tokens/{id}") => ok(schema(g.subschema_for::<TokenRevoked>())),
         ("get", "/v1/admin/roles") => ok(schema(g.subschema_for::<Policy>())),
         ("put", "/v1/admin/roles") => Shapes {
             request: Some((json, g.subschema_for::<Policy>().to_value())),

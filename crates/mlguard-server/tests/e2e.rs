@@ -775,7 +775,7 @@ async fn datasets_tokens_policy_and_proofs_over_https() {
         .expect("send");
     assert_eq!(r.status(), 500);
     let id = r.headers()["x-request-id"].to_str().expect("id").to_owned();
-    let body: serde_json::Value = r.json().await.expect("json");
+    let body: Value = r.json().await.expect("json");
     assert_eq!(body["error"], "internal", "{body}");
     assert_eq!(body["request_id"], id.as_str(), "the id to ask the server's log about");
     let body = body.to_string();

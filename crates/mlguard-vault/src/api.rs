@@ -241,3 +241,78 @@ mod tests {
         assert_eq!(DatasetReport::from(record("{}")).dataset, "users@2");
     }
 }
+
+/// `POST /v1/admin/users`.
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    /// 1-64 letters, digits, `-`, `_`, `.`.
+    pub name: String,
+    /// `admin`, `data-steward`, `data-scientist`, `model-consumer` or `auditor`.
+    pub role: String,
+}
+
+/// The answer to `POST /v1/admin/users` (201).
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+pub struct UserAdded {
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+}
+
+/// The answer to `POST /v1/admin/users/{name}/disable`.
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+pub struct UserDisabled {
+    /// Name.
+    pub name: String,
+    /// Always true.
+    pub disabled: bool,
+}
+
+/// `POST /v1/admin/users/{name}/mfa` (an empty body is `sha1`).
+#[derive(Debug, Default, Serialize, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollMfa {
+    /// `sha1` (authenticator apps; the default) or `sha256`.
+    pub alg: Option<String>,
+}
+
+/// The answer to `POST /v1/admin/users/{name}/mfa` (201): the secret, shown once.
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+pub struct MfaEnrolled {
+    /// The user.
+    pub name: String,
+    /// The `otpauth://` URI with the secret (for an authenticator app's QR code).
+    pub otpauth: String,
+}
+
+/// `POST /v1/admin/tokens`.
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// Whose token.
+    pub user: String,
+    /// Seconds it is valid for (> 0), or forever.
+    pub ttl_secs: Option<i64>,
+}
+
+/// The answer to `POST /v1/admin/tokens` (201): the token, shown once.
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+pub struct TokenCreated {
+    /// Its id (to revoke it).
+    pub id: String,
+    /// Whose it is.
+    pub user: String,
+    /// The token (`mlg_<id>_<secret>`): stored only as its SHA-256.
+    pub token: String,
+}
+
+/// The answer to `DELETE /v1/admin/tokens/{id}`.
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
+pub struct TokenRevoked {
+    /// Its id.
+    pub id: String,
+    /// Always true.
+    pub revoked: bool,
+}
