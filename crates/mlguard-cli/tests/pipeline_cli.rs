@@ -72,6 +72,8 @@ fn ingest_train_predict_export() {
         run(dir, &["data", "ingest", "d/user_data.csv", "--schema", "raw.json", "--name", "raw"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
     assert!(text(&o.stderr).contains("no protect action: full_name, email"), "{}", text(&o.stderr));
+    // The flag that would change it is the CLI's hint, not the library's message.
+    assert!(text(&o.stderr).contains("\n  hint: --keep-pii stores them"), "{}", text(&o.stderr));
     let o = run(
         dir,
         &[

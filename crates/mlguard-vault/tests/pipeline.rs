@@ -140,7 +140,11 @@ fn ingestion_protects_refuses_unprotected_pii_and_checks_for_poison() {
     let err = vault
         .ingest(&mlguard_vault::Ctx::local(), &data, &schema, "users", &IngestOptions::default())
         .expect_err("refused");
-    assert!(matches!(&err, VaultError::Refused(m) if m.contains("full_name, email")), "{err}");
+    assert!(
+        matches!(&err, VaultError::UnprotectedPii(cols) if cols[..2] == ["full_name", "email"]),
+        "{err}"
+    );
+    assert_eq!(err.code(), "unprotected_pii");
     assert!(vault.catalog().datasets().expect("list").is_empty());
 
     // --keep-pii: stored as it is, and the decision recorded with the version.
@@ -228,7 +232,8 @@ fn ingestion_protects_refuses_unprotected_pii_and_checks_for_poison() {
     let mut req = request(SeedPolicy::Fixed(1));
     req.version = Some(2);
     let err = vault.train(&mlguard_vault::Ctx::local(), &req).expect_err("flagged");
-    assert!(matches!(&err, VaultError::Refused(m) if m.contains("--accept-flagged")), "{err}");
+    assert!(matches!(&err, VaultError::Flagged(v) if v == "users@2"), "{err}");
+    assert!(!err.to_string().contains("--"), "the library names no CLI flag: {err}");
     req.accept_flagged = true;
     let m = vault.train(&mlguard_vault::Ctx::local(), &req).expect("accepted");
     assert_eq!(m.trained.model.info.provenance["dataset_poison_flagged"], true);
