@@ -10,7 +10,8 @@ use anyhow::Context;
 use mlguard_vault::Vault;
 use mlguard_vault::api::{
     AuditVerifyResponse, DatasetReport, DatasetSummary, EnrollMfa, MfaEnrolled, ModelSummary,
-    NewToken, NewUser, TokenCreated, TokenRevoked, UserAdded, UserDisabled,
+    NewToken, NewUser, TokenCreated, TokenRevoked, TrainBody, TrainResponse, UserAdded,
+    UserDisabled,
 };
 use mlguard_vault::identity::{TokenInfo, TotpAlg, User};
 use zeroize::Zeroizing;
@@ -43,6 +44,8 @@ pub(crate) trait Client {
     fn create_token(&self, req: &NewToken) -> anyhow::Result<TokenCreated>;
     /// Revokes a token (`token.manage`).
     fn revoke_token(&self, id: &str) -> anyhow::Result<TokenRevoked>;
+    /// Trains and stores a model (`model.train`).
+    fn train(&self, req: &TrainBody) -> anyhow::Result<TrainResponse>;
 }
 
 impl Client for Vault {
@@ -98,6 +101,10 @@ impl Client for Vault {
         Vault::revoke_token(self, local(), id)?;
         Ok(TokenRevoked { id: id.to_owned(), revoked: true })
     }
+
+    fn train(&self, req: &TrainBody) -> anyhow::Result<TrainResponse> {
+        Ok((&Vault::train(self, local(), &req.to_request()?)?).into())
+    }
 }
 
 impl Client for Remote {
@@ -143,6 +150,10 @@ impl Client for Remote {
 
     fn revoke_token(&self, id: &str) -> anyhow::Result<TokenRevoked> {
         self.delete_as(&format!("/v1/admin/tokens/{}", seg(id)))
+    }
+
+    fn train(&self, req: &TrainBody) -> anyhow::Result<TrainResponse> {
+        self.post_as("/v1/models/train", req)
     }
 }
 
@@ -317,4 +328,15 @@ pub(crate) fn revoke_token(c: &dyn Client, id: &str, out: &mut Out) -> anyhow::R
     let t = c.revoke_token(id)?;
     out.line(&format!("revoked token {}", t.id))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `mlguard train`.
+pub(crate) fn train(
+    c: &dyn Client,
+    req: &TrainBody,
+    json: bool,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let r = c.train(req)?;
+    crate::pipeline::print_trained(&r, json, out)
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use mlguard_learn::FitOptions;
-use mlguard_vault::{Ctx, SeedPolicy, TrainRequest, Vault, parse_ref};
+use mlguard_vault::api::TrainBody;
+use mlguard_vault::{Ctx, SeedPolicy, Vault, parse_ref};
 
 use crate::args::{IngestArgs, PredictArgs, TrainArgs, VaultArgs};
 use crate::data::load_schema;
@@ -317,84 +317,77 @@ fn metrics_line(m: &mlguard_learn::Metrics) -> String {
     )
 }
 
+/// The API's training request from the command line (`--reproduce` aside).
+pub(crate) fn train_body(a: &TrainArgs) -> anyhow::Result<TrainBody> {
+    Ok(TrainBody {
+        dataset: a.dataset.clone().unwrap_or_default(),
+        name: a.name.clone(),
+        target: a.target.clone(),
+        test_size: Some(a.test_size),
+        l2: Some(a.l2),
+        max_iter: Some(a.max_iter),
+        accept_flagged: Some(a.accept_flagged),
+        fixed_seed: match seed_policy(&a.seed_policy)? {
+            SeedPolicy::Secure => None,
+            SeedPolicy::Fixed(n) => Some(n),
+        },
+    })
+}
+
 pub(crate) fn train(a: &TrainArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    let (result, identical) = if let Some(r) = &a.reproduce {
-        let (name, version) = parse_ref(r)?;
-        match v.reproduce(local(), &name, version) {
-            Ok((m, same)) => (m, Some(same)),
-            Err(e) => return Err(e.into()),
-        }
-    } else {
-        let (dataset, version) = parse_ref(a.dataset.as_deref().unwrap_or_default())?;
-        let req = TrainRequest {
-            dataset,
-            version,
-            target: a.target.clone(),
-            test_size: a.test_size,
-            fit: FitOptions { l2: a.l2, max_iter: a.max_iter, ..FitOptions::default() },
-            seed: seed_policy(&a.seed_policy)?,
-            name: a.name.clone(),
-            accept_flagged: a.accept_flagged,
-        };
-        match v.train(local(), &req) {
-            Ok(m) => (m, None),
-            Err(e) => return Err(e.into()),
-        }
+    let Some(r) = &a.reproduce else {
+        return crate::client::train(&v, &train_body(a)?, a.json, out);
     };
-    let r = &result.record;
-    let m = &result.trained.model;
-    if a.json {
-        let mut j = serde_json::json!({
-            "model": format!("{}@{}", r.name, r.version),
-            "dataset": format!("{}@{}", r.dataset, r.dataset_version),
-            "target": r.target,
-            "classes": m.info.encoding.classes,
-            "train_rows": result.trained.train_rows,
-            "test_rows": result.trained.test_rows,
-            "iterations": m.logistic.iterations,
-            "converged": m.logistic.converged,
-            "metrics": m.info.metrics,
-        });
-        if let Some(same) = identical {
-            j["bit_identical"] = same.into();
-        }
-        out.line(&serde_json::to_string_pretty(&j)?)?;
+    let (name, version) = parse_ref(r)?;
+    let (m, same) = v.reproduce(local(), &name, version)?;
+    let mut r = mlguard_vault::api::TrainResponse::from(&m);
+    r.bit_identical = Some(same);
+    print_trained(&r, a.json, out)
+}
+
+/// What training made (or, with `bit_identical`, what a reproduction found), as JSON or
+/// as lines; exit 1 when a reproduction differs.
+pub(crate) fn print_trained(
+    r: &mlguard_vault::api::TrainResponse,
+    json: bool,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    if json {
+        out.line(&serde_json::to_string_pretty(r)?)?;
     } else {
-        for n in &result.trained.notes {
+        for n in &r.notes {
             errln!("note: {n}");
         }
         out.line(&format!(
-            "{} {}@{} on {}@{} ({} train / {} test rows, {} features, {} L-BFGS iterations{})",
-            if identical.is_some() {
+            "{} {} on {} ({} train / {} test rows, {} features, {} L-BFGS iterations{})",
+            if r.bit_identical.is_some() {
                 "retrained, to check it (nothing stored),"
             } else {
                 "trained"
             },
-            r.name,
-            r.version,
+            r.model,
             r.dataset,
-            r.dataset_version,
-            thousands(result.trained.train_rows as u64),
-            thousands(result.trained.test_rows as u64),
-            m.info.encoding.width(),
-            m.logistic.iterations,
-            if m.logistic.converged { "" } else { ", not converged: raise --max-iter" }
+            thousands(r.train_rows),
+            thousands(r.test_rows),
+            r.features,
+            r.iterations,
+            if r.converged { "" } else { ", not converged: raise --max-iter" }
         ))?;
-        out.line(&format!("  {}", metrics_line(&m.info.metrics)))?;
-        if identical.is_none() {
-            out.line(
+        let metrics: mlguard_learn::Metrics = serde_json::from_value(r.metrics.clone())
+            .context("the training answer's metrics are not what the API says")?;
+        out.line(&format!("  {}", metrics_line(&metrics)))?;
+        match r.bit_identical {
+            None => out.line(
                 "  sealed and signed into the vault; the split seed is sealed inside the model",
-            )?;
-        }
-        if let Some(same) = identical {
-            out.line(&format!(
+            )?,
+            Some(same) => out.line(&format!(
                 "  reproduced: weights {}",
                 if same { out.good("bit-identical") } else { out.bad("DIFFERENT") }
-            ))?;
+            ))?,
         }
     }
-    Ok(if identical == Some(false) { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if r.bit_identical == Some(false) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 pub(crate) fn predict(a: &PredictArgs, vault: &VaultArgs) -> anyhow::Result<ExitCode> {

@@ -139,10 +139,6 @@ impl Remote {
             format!("the server's answer to DELETE {path} is not what the API says")
         })
     }
-
-    fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        self.post_as(path, body)
-    }
 }
 
 /// Percent-encodes a path segment (a dataset or model reference, a user name).
@@ -322,30 +318,10 @@ fn ingest(r: &Remote, a: &IngestArgs, out: &mut Out) -> anyhow::Result<ExitCode>
 }
 
 fn train(r: &Remote, a: &TrainArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    if a.reproduce.is_some() || a.seed_policy != "secure" {
-        bail!("--reproduce and --seed-policy work on a local vault only");
+    if a.reproduce.is_some() {
+        bail!("--reproduce works on a local vault only (the split seed never leaves it)");
     }
-    let v = r.post(
-        "/v1/models/train",
-        &json!({
-            "dataset": a.dataset, "name": a.name, "target": a.target,
-            "test_size": a.test_size, "l2": a.l2, "max_iter": a.max_iter,
-            "accept_flagged": a.accept_flagged,
-        }),
-    )?;
-    if a.json {
-        pretty(out, &v)?;
-    } else {
-        let m = &v["metrics"];
-        out.line(&format!(
-            "trained {} through the server: accuracy {:.4}, F1 {:.4}, ROC AUC {:.4}",
-            v["model"].as_str().unwrap_or_default(),
-            m["accuracy"].as_f64().unwrap_or(f64::NAN),
-            m["f1"].as_f64().unwrap_or(f64::NAN),
-            m["roc_auc"].as_f64().unwrap_or(f64::NAN)
-        ))?;
-    }
-    Ok(ExitCode::SUCCESS)
+    crate::client::train(r, &crate::pipeline::train_body(a)?, a.json, out)
 }
 
 /// Rows go to the server in batches (its limit per request), as JSON objects of the CSV's

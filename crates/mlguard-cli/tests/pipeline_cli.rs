@@ -412,6 +412,17 @@ fn the_commands_work_through_a_server() {
     let o = as_user("sam", &["train", "--dataset", "users", "--name", "churn"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("trained churn@1"), "{}", text(&o.stdout));
+    // Training through the server prints what training here prints (one answer type, one
+    // printer): with the same fixed seed, the same split, metrics and lines.
+    let fixed = |name: &str| {
+        ["train", "--dataset", "users", "--name", name, "--seed-policy", "fixed:7"]
+            .map(str::to_owned)
+    };
+    let remote = as_user("sam", &fixed("m-remote").each_ref().map(String::as_str));
+    let here = run(dir, &fixed("m-here").each_ref().map(String::as_str));
+    assert_eq!(remote.status.code(), Some(0), "{}", text(&remote.stderr));
+    assert_eq!(text(&remote.stdout).replace("m-remote", "m-here"), text(&here.stdout));
+    assert_eq!(text(&remote.stderr), text(&here.stderr));
     let o = as_user("sam", &["data", "list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     let rows = list[0]["rows"].as_u64().expect("rows");

@@ -62,9 +62,9 @@ fn shapes(method: &str, path: &str, g: &mut SchemaGenerator) -> Shapes {
         },
         ("get", "/v1/models") => ok(schema(g.subschema_for::<ModelList>())),
         ("post", "/v1/models/train") => Shapes {
-            request: Some((json, g.subschema_for::<crate::TrainBody>().to_value())),
+            request: Some((json, g.subschema_for::<TrainBody>().to_value())),
             status: "201",
-            response: (json, Some(json!({"type": "object"}))),
+            response: (json, schema(g.subschema_for::<TrainResponse>())),
         },
         ("post", "/v1/models/{name}/predict") => Shapes {
             request: Some((json, g.subschema_for::<PredictRequest>().to_value())),

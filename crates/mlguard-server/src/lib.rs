@@ -25,7 +25,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use mlguard_vault::identity::Action;
-use mlguard_vault::{Actor, Ctx, Vault, VaultError, parse_ref};
+use mlguard_vault::{Actor, Ctx, Vault, VaultError};
 use serde_json::{Value, json};
 
 use crate::error::AppError;
@@ -503,55 +503,18 @@ async fn predict(
     .await
 }
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct TrainBody {
-    dataset: String,
-    name: Option<String>,
-    target: Option<String>,
-    test_size: Option<f64>,
-    l2: Option<f64>,
-    max_iter: Option<usize>,
-    accept_flagged: Option<bool>,
-}
-
 async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let Ok(t) = serde_json::from_slice::<TrainBody>(&body) else {
+    let Ok(t) = serde_json::from_slice::<api::TrainBody>(&body) else {
         return error(
             StatusCode::BAD_REQUEST,
             "bad_request",
-            "expected {\"dataset\": \"NAME[@VERSION]\", \"name\": \"MODEL\"} (optional: target, test_size, l2, max_iter, accept_flagged)",
+            "expected {\"dataset\": \"NAME[@VERSION]\", \"name\": \"MODEL\"} (optional: target, test_size, l2, max_iter, accept_flagged, fixed_seed)",
         );
     };
     blocking(move || {
         s.call("/v1/models/train", &headers, |v, cx| {
-            let (dataset, version) = parse_ref(&t.dataset)?;
-            let defaults = mlguard_learn::FitOptions::default();
-            let m = v.train(
-                cx,
-                &mlguard_vault::TrainRequest {
-                    dataset,
-                    version,
-                    target: t.target.clone(),
-                    test_size: t.test_size.unwrap_or(0.2),
-                    fit: mlguard_learn::FitOptions {
-                        l2: t.l2.unwrap_or(defaults.l2),
-                        max_iter: t.max_iter.unwrap_or(defaults.max_iter),
-                        ..defaults
-                    },
-                    seed: mlguard_vault::SeedPolicy::Secure,
-                    name: t.name.clone(),
-                    accept_flagged: t.accept_flagged.unwrap_or(false),
-                },
-            )?;
-            Ok((
-                StatusCode::CREATED,
-                axum::Json(json!({
-                    "model": format!("{}@{}", m.record.name, m.record.version),
-                    "metrics": m.trained.model.info.metrics,
-                })),
-            )
-                .into_response())
+            let m = v.train(cx, &t.to_request()?)?;
+            Ok((StatusCode::CREATED, axum::Json(api::TrainResponse::from(&m))).into_response())
         })
     })
     .await

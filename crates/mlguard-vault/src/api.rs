@@ -316,3 +316,101 @@ pub struct TokenRevoked {
     /// Always true.
     pub revoked: bool,
 }
+
+/// `POST /v1/models/train`.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainBody {
+    /// The dataset version (`NAME` for the latest, or `NAME@VERSION`).
+    pub dataset: String,
+    /// The model's name (default: the dataset's).
+    pub name: Option<String>,
+    /// The target column (default: the schema's `role: target`).
+    pub target: Option<String>,
+    /// The held-out share, in [0, 1) (default 0.2).
+    pub test_size: Option<f64>,
+    /// L2 regularisation (default 1.0).
+    pub l2: Option<f64>,
+    /// Most L-BFGS iterations (default 200).
+    pub max_iter: Option<usize>,
+    /// Train on a version its poisoning checks flagged (recorded with who accepted it).
+    pub accept_flagged: Option<bool>,
+    /// A fixed split seed, reproducible by anyone who knows it (experiments only); by
+    /// default 256 bits from the operating system, sealed inside the model.
+    pub fixed_seed: Option<u64>,
+}
+
+impl TrainBody {
+    /// The vault's request, with the defaults filled in.
+    pub fn to_request(&self) -> Result<crate::TrainRequest, crate::VaultError> {
+        let (dataset, version) = crate::parse_ref(&self.dataset)?;
+        let defaults = mlguard_learn::FitOptions::default();
+        Ok(crate::TrainRequest {
+            dataset,
+            version,
+            target: self.target.clone(),
+            test_size: self.test_size.unwrap_or(0.2),
+            fit: mlguard_learn::FitOptions {
+                l2: self.l2.unwrap_or(defaults.l2),
+                max_iter: self.max_iter.unwrap_or(defaults.max_iter),
+                ..defaults
+            },
+            seed: match self.fixed_seed {
+                Some(n) => crate::SeedPolicy::Fixed(n),
+                None => crate::SeedPolicy::Secure,
+            },
+            name: self.name.clone(),
+            accept_flagged: self.accept_flagged.unwrap_or(false),
+        })
+    }
+}
+
+/// The answer to `POST /v1/models/train` (201): the model stored, never its split seed.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
+pub struct TrainResponse {
+    /// `NAME@VERSION`.
+    pub model: String,
+    /// The dataset version trained on (`NAME@VERSION`).
+    pub dataset: String,
+    /// The target column.
+    pub target: String,
+    /// The target's classes.
+    pub classes: Vec<String>,
+    /// Rows fitted on.
+    pub train_rows: u64,
+    /// Rows held out.
+    pub test_rows: u64,
+    /// Encoded features.
+    pub features: u64,
+    /// L-BFGS iterations.
+    pub iterations: u64,
+    /// Whether the fit converged.
+    pub converged: bool,
+    /// Held-out metrics (accuracy, precision, recall, F1, ROC AUC, log loss, confusion).
+    pub metrics: Value,
+    /// What training left out and why.
+    pub notes: Vec<String>,
+    /// For a reproduction (local only): whether the weights came out bit-identical.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bit_identical: Option<bool>,
+}
+
+impl From<&crate::TrainedModel> for TrainResponse {
+    fn from(m: &crate::TrainedModel) -> TrainResponse {
+        let (r, t) = (&m.record, &m.trained);
+        TrainResponse {
+            model: format!("{}@{}", r.name, r.version),
+            dataset: format!("{}@{}", r.dataset, r.dataset_version),
+            target: r.target.clone(),
+            classes: t.model.info.encoding.classes.clone(),
+            train_rows: t.train_rows as u64,
+            test_rows: t.test_rows as u64,
+            features: t.model.info.encoding.width() as u64,
+            iterations: t.model.logistic.iterations as u64,
+            converged: t.model.logistic.converged,
+            metrics: serde_json::to_value(&t.model.info.metrics).unwrap_or_default(),
+            notes: t.notes.clone(),
+            bit_identical: None,
+        }
+    }
+}
