@@ -3,15 +3,16 @@
 //! encodes), from the vault here ([`Vault`], as the local user) or from a server
 //! ([`Remote`]), and one printer per command prints them, so both ways print the same.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
 use mlguard_vault::Vault;
 use mlguard_vault::api::{
-    AuditVerifyResponse, DatasetReport, DatasetSummary, EnrollMfa, MfaEnrolled, ModelSummary,
-    NewToken, NewUser, TokenCreated, TokenRevoked, TrainBody, TrainResponse, UserAdded,
-    UserDisabled,
+    AuditVerifyResponse, DatasetReport, DatasetSummary, EnrollMfa, IngestBody, IngestResponse,
+    MfaEnrolled, ModelSummary, NewToken, NewUser, TokenCreated, TokenRevoked, TrainBody,
+    TrainResponse, UserAdded, UserDisabled,
 };
 use mlguard_vault::identity::{TokenInfo, TotpAlg, User};
 use zeroize::Zeroizing;
@@ -46,6 +47,15 @@ pub(crate) trait Client {
     fn revoke_token(&self, id: &str) -> anyhow::Result<TokenRevoked>;
     /// Trains and stores a model (`model.train`).
     fn train(&self, req: &TrainBody) -> anyhow::Result<TrainResponse>;
+    /// Validates, protects, checks and seals `file` as the next version of `name`
+    /// (`dataset.ingest`).
+    fn ingest(
+        &self,
+        file: &Path,
+        schema: &Path,
+        name: &str,
+        opts: &IngestBody,
+    ) -> anyhow::Result<IngestResponse>;
 }
 
 impl Client for Vault {
@@ -105,6 +115,18 @@ impl Client for Vault {
     fn train(&self, req: &TrainBody) -> anyhow::Result<TrainResponse> {
         Ok((&Vault::train(self, local(), &req.to_request()?)?).into())
     }
+
+    fn ingest(
+        &self,
+        file: &Path,
+        schema: &Path,
+        name: &str,
+        opts: &IngestBody,
+    ) -> anyhow::Result<IngestResponse> {
+        let schema = crate::data::load_schema(schema)?;
+        let d = Vault::ingest(self, local(), file, &schema, name, &opts.to_options()?)?;
+        Ok((&d).into())
+    }
 }
 
 impl Client for Remote {
@@ -154,6 +176,22 @@ impl Client for Remote {
 
     fn train(&self, req: &TrainBody) -> anyhow::Result<TrainResponse> {
         self.post_as("/v1/models/train", req)
+    }
+
+    fn ingest(
+        &self,
+        file: &Path,
+        schema: &Path,
+        name: &str,
+        opts: &IngestBody,
+    ) -> anyhow::Result<IngestResponse> {
+        let text = std::fs::read_to_string(schema)
+            .with_context(|| format!("cannot read {}", schema.display()))?;
+        // Checked here too, so a typo is reported before the upload.
+        crate::data::load_schema(schema)?;
+        let options = serde_json::to_string(opts)?;
+        // The data part carries the path as given: reports name it as the local run does.
+        self.upload(&format!("/v1/datasets/{}", seg(name)), &text, &options, file)
     }
 }
 
@@ -339,4 +377,25 @@ pub(crate) fn train(
 ) -> anyhow::Result<ExitCode> {
     let r = c.train(req)?;
     crate::pipeline::print_trained(&r, json, out)
+}
+
+/// `mlguard data ingest`: the version stored, then what ingestion found and did (as `data
+/// report` shows it).
+pub(crate) fn ingest(
+    c: &dyn Client,
+    a: &crate::args::IngestArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let opts = crate::data::ingest_body(&a.protect, a.keep_pii, a.reject_poisoned);
+    let r = c.ingest(&a.file, &a.schema, &a.name, &opts)?;
+    out.line(&format!(
+        "ingested {} as {} ({} rows × {} columns: validated, protected, checked, sealed; {} warning(s))",
+        a.file.display(),
+        r.dataset,
+        thousands(r.rows),
+        r.columns,
+        r.warnings
+    ))?;
+    out.write(&crate::pipeline::report_sections(&r.report, out))?;
+    Ok(ExitCode::SUCCESS)
 }

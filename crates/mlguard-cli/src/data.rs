@@ -479,26 +479,33 @@ pub(crate) fn protect_options(
     f: &ProtectFlags,
     delimiter: u8,
 ) -> anyhow::Result<mlguard_data::protect::ProtectOptions> {
-    use mlguard_data::protect::{BirthDates, ProtectOptions};
-    if !(0.0..=1.0).contains(&f.max_suppressed) {
-        bail!("--max-suppressed must be a share between 0 and 1, not {}", f.max_suppressed);
-    }
-    let mut o = ProtectOptions {
-        k: usize::try_from(f.k).unwrap_or(usize::MAX),
-        quasi: f.quasi.clone(),
-        max_suppressed: f.max_suppressed,
-        birth_dates: match f.birth_dates {
-            BirthDatesArg::Year => BirthDates::Year,
-            BirthDatesArg::AgeBand => BirthDates::AgeBand,
-        },
-        delimiter,
-        ..ProtectOptions::default()
-    };
-    if let Some(d) = &f.as_of {
-        o.as_of = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .with_context(|| format!("--as-of {d:?}: expected a date as YYYY-MM-DD"))?;
-    }
+    let mut o = ingest_body(f, false, false).to_options()?.protect;
+    o.delimiter = delimiter;
     Ok(o)
+}
+
+/// The protection flags (and ingest's) as the API's ingest options: one reading of them
+/// for `data protect`, `data ingest` and `data ingest --server`.
+pub(crate) fn ingest_body(
+    f: &ProtectFlags,
+    keep_pii: bool,
+    reject_poisoned: bool,
+) -> mlguard_vault::api::IngestBody {
+    mlguard_vault::api::IngestBody {
+        keep_pii,
+        reject_poisoned,
+        k: Some(usize::try_from(f.k).unwrap_or(usize::MAX)),
+        quasi: f.quasi.clone(),
+        max_suppressed: Some(f.max_suppressed),
+        birth_dates: Some(
+            match f.birth_dates {
+                BirthDatesArg::Year => "year",
+                BirthDatesArg::AgeBand => "age-band",
+            }
+            .to_owned(),
+        ),
+        as_of: f.as_of.clone(),
+    }
 }
 
 /// A protection report for people: one line per column that changed, then k-anonymity.

@@ -9,7 +9,6 @@ use mlguard_vault::api::TrainBody;
 use mlguard_vault::{Ctx, SeedPolicy, Vault, parse_ref};
 
 use crate::args::{IngestArgs, PredictArgs, TrainArgs, VaultArgs};
-use crate::data::load_schema;
 use crate::output::{Out, thousands};
 use crate::vault::secret;
 use mlguard_findings::{TextOptions, render_text};
@@ -28,50 +27,7 @@ pub(crate) fn open_vault(args: &VaultArgs) -> anyhow::Result<Vault> {
 }
 
 pub(crate) fn ingest(a: &IngestArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let schema = load_schema(&a.schema)?;
-    let mut protect = crate::data::protect_options(&a.protect, b',')?;
-    protect.keep_pii = a.keep_pii;
-    let opts = mlguard_vault::IngestOptions {
-        protect,
-        reject_poisoned: a.reject_poisoned,
-        ..mlguard_vault::IngestOptions::default()
-    };
-    let v = open_vault(vault)?;
-    match v.ingest(local(), &a.file, &schema, &a.name, &opts) {
-        Ok(d) => {
-            let r = &d.record;
-            out.line(&format!(
-                "ingested {} as {}@{} ({} rows × {} columns: validated, protected, checked, sealed; {} warning(s))",
-                a.file.display(),
-                r.name,
-                r.version,
-                thousands(r.rows),
-                r.columns,
-                d.report.warnings()
-            ))?;
-            for l in crate::data::protection_lines(&d.protection) {
-                out.line(&l)?;
-            }
-            if !d.kept_pii.is_empty() {
-                let warn = out.bad("personal data kept unprotected");
-                out.line(&format!(
-                    "  {warn} (--keep-pii, recorded with the version): {}",
-                    d.kept_pii.join(", ")
-                ))?;
-            }
-            let flagged = d.poison.failed();
-            if flagged {
-                out.write(&render_text(&d.poison.report, TextOptions { color: out.color }))?;
-            }
-            let verdict = if flagged { out.bad("FLAGGED") } else { out.good("clean") };
-            out.line(&format!(
-                "  poisoning checks: {verdict}: {}",
-                crate::data::poison_summary(&d.poison)
-            ))?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => Err(e.into()),
-    }
+    crate::client::ingest(&open_vault(vault)?, a, out)
 }
 
 /// Findings of each step `data report` shows (all are in its JSON).
@@ -84,7 +40,6 @@ pub(crate) fn report_text(doc: &serde_json::Value, out: &Out) -> String {
     use std::fmt::Write as _;
     let n = |v: &serde_json::Value| thousands(v.as_u64().unwrap_or(0));
     let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
-    let r = &doc["report"];
     let mut t = String::new();
     let _ = writeln!(
         t,
@@ -96,6 +51,17 @@ pub(crate) fn report_text(doc: &serde_json::Value, out: &Out) -> String {
         s(&doc["actor"]),
         s(&doc["blake3"])
     );
+    t.push_str(&report_sections(&doc["report"], out));
+    t
+}
+
+/// What ingestion found and did, from the report stored with a version: validation,
+/// protection, personal data kept, poisoning checks (`data report` and `data ingest`).
+pub(crate) fn report_sections(r: &serde_json::Value, out: &Out) -> String {
+    use std::fmt::Write as _;
+    let n = |v: &serde_json::Value| thousands(v.as_u64().unwrap_or(0));
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    let mut t = String::new();
     // The first findings of each step (all are in --json).
     let findings = |v: &serde_json::Value| {
         let mut rep = serde_json::from_value::<mlguard_findings::Report>(v.clone()).ok()?;

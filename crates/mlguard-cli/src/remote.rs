@@ -12,11 +12,11 @@ use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
 use crate::args::{
-    AuditCommand, Command, DataCommand, IngestArgs, MfaCommand, ModelCommand, PredictArgs,
-    ServerArgs, TokenCommand, TrainArgs, UserCommand,
+    AuditCommand, Command, DataCommand, MfaCommand, ModelCommand, PredictArgs, ServerArgs,
+    TokenCommand, TrainArgs, UserCommand,
 };
 use crate::errors::Refusal;
-use crate::output::{Out, thousands};
+use crate::output::Out;
 
 /// A client of one server, with one token.
 pub(crate) struct Remote {
@@ -129,6 +129,30 @@ impl Remote {
             .with_context(|| format!("the server's answer to POST {path} is not what the API says"))
     }
 
+    /// A multipart upload (`schema`, `options`, and `file` streamed as `data`, named by its
+    /// path as given) answered with the API type `T`.
+    pub(crate) fn upload<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        schema: &str,
+        options: &str,
+        file: &Path,
+    ) -> anyhow::Result<T> {
+        let url = self.url(path);
+        self.send(|c| {
+            let data = reqwest::blocking::multipart::Part::file(file)
+                .with_context(|| format!("cannot read {}", file.display()))?
+                .file_name(file.display().to_string());
+            let form = reqwest::blocking::multipart::Form::new()
+                .text("schema", schema.to_owned())
+                .text("options", options.to_owned())
+                .part("data", data);
+            Ok(c.post(&url).multipart(form))
+        })?
+        .json()
+        .with_context(|| format!("the server's answer to POST {path} is not what the API says"))
+    }
+
     /// A DELETE answered with the API type `T`.
     pub(crate) fn delete_as<T: serde::de::DeserializeOwned>(
         &self,
@@ -167,7 +191,7 @@ pub(crate) fn run(command: Command, a: &ServerArgs, out: &mut Out) -> anyhow::Re
 fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitCode> {
     match command {
         Command::Data { command } => match command {
-            DataCommand::Ingest(a) => ingest(r, &a, out),
+            DataCommand::Ingest(a) => crate::client::ingest(r, &a, out),
             DataCommand::List { json } => crate::client::list_datasets(r, json, out),
             DataCommand::Report { dataset, json } => {
                 crate::client::dataset_report(r, &dataset, json, out)
@@ -267,54 +291,6 @@ fn download(r: &Remote, path: &str, output: &Path, force: bool) -> anyhow::Resul
     let url = r.url(path);
     let resp = r.send(|c| Ok(c.get(&url)))?;
     write_body(resp, output, force)
-}
-
-fn ingest(r: &Remote, a: &IngestArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let schema = std::fs::read_to_string(&a.schema)
-        .with_context(|| format!("cannot read {}", a.schema.display()))?;
-    // Checked here too, so a typo is reported before the upload.
-    crate::data::load_schema(&a.schema)?;
-    let p = &a.protect;
-    let options = json!({
-        "keep_pii": a.keep_pii,
-        "reject_poisoned": a.reject_poisoned,
-        "k": p.k,
-        "quasi": p.quasi,
-        "max_suppressed": p.max_suppressed,
-        "birth_dates": match p.birth_dates {
-            crate::args::BirthDatesArg::Year => "year",
-            crate::args::BirthDatesArg::AgeBand => "age-band",
-        },
-        "as_of": p.as_of,
-    });
-    let url = r.url(&format!("/v1/datasets/{}", seg(&a.name)));
-    let v: Value = r
-        .send(|c| {
-            let form = reqwest::blocking::multipart::Form::new()
-                .text("schema", schema.clone())
-                .text("options", options.to_string())
-                .file("data", &a.file)
-                .with_context(|| format!("cannot read {}", a.file.display()))?;
-            Ok(c.post(&url).multipart(form))
-        })?
-        .json()
-        .context("the server's answer is not JSON")?;
-    out.line(&format!(
-        "ingested {} as {} through the server ({} rows × {} columns: validated, protected, checked, sealed; {} warning(s))",
-        a.file.display(),
-        v["dataset"].as_str().unwrap_or_default(),
-        thousands(v["rows"].as_u64().unwrap_or(0)),
-        v["columns"],
-        v["warnings"]
-    ))?;
-    let poison = &v["report"]["poison"];
-    if poison["failed"] == true {
-        out.line(&format!(
-            "  poisoning checks: {}: see `mlguard data report`",
-            out.bad("FLAGGED")
-        ))?;
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn train(r: &Remote, a: &TrainArgs, out: &mut Out) -> anyhow::Result<ExitCode> {

@@ -408,7 +408,16 @@ fn the_commands_work_through_a_server() {
     assert!(text(&o.stderr).contains("refused (403)"), "{}", text(&o.stderr));
     let o = as_user("sue", &ingest);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
-    assert!(text(&o.stdout).contains("as users@1 through the server"), "{}", text(&o.stdout));
+    assert!(text(&o.stdout).contains("as users@1 ("), "{}", text(&o.stdout));
+    // Ingesting here prints what ingesting through the server printed: one answer type
+    // (the stored report), one printer.
+    let here = run(
+        dir,
+        &["data", "ingest", "d/user_data.csv", "-s", "schema.json", "--name", "users-here"],
+    );
+    assert_eq!(here.status.code(), Some(0), "{}", text(&here.stderr));
+    assert_eq!(text(&o.stdout).replace("users@1", "users-here@1"), text(&here.stdout));
+    assert!(text(&here.stdout).contains("poisoning checks: "), "{}", text(&here.stdout));
     let o = as_user("sam", &["train", "--dataset", "users", "--name", "churn"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains("trained churn@1"), "{}", text(&o.stdout));

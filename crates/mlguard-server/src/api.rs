@@ -10,7 +10,6 @@ use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Value, json};
 
 use crate::ROUTES;
-use crate::datasets::UploadOptions;
 
 /// `POST /v1/datasets/{name}` (multipart/form-data).
 #[derive(JsonSchema)]
@@ -21,7 +20,7 @@ struct UploadForm {
     /// The CSV (or Parquet, Feather, Excel, ...) file.
     #[schemars(extend("format" = "binary"))]
     data: String,
-    /// Ingestion options as JSON (an object like `UploadOptions`).
+    /// Ingestion options as JSON (an object like `IngestBody`).
     options: Option<String>,
 }
 
@@ -47,11 +46,11 @@ fn shapes(method: &str, path: &str, g: &mut SchemaGenerator) -> Shapes {
         ("get", "/openapi.json") => ok(Some(json!({"type": "object"}))),
         ("get", "/v1/datasets") => ok(schema(g.subschema_for::<DatasetList>())),
         ("post", "/v1/datasets/{name}") => {
-            let _ = g.subschema_for::<UploadOptions>();
+            let _ = g.subschema_for::<IngestBody>();
             Shapes {
                 request: Some(("multipart/form-data", g.subschema_for::<UploadForm>().to_value())),
                 status: "201",
-                response: (json, Some(json!({"type": "object"}))),
+                response: (json, schema(g.subschema_for::<IngestResponse>())),
             }
         }
         ("get", "/v1/datasets/{name}") => ok(schema(g.subschema_for::<DatasetReport>())),

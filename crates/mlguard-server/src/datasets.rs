@@ -8,9 +8,8 @@ use axum::extract::multipart::{Field, Multipart};
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mlguard_data::protect::{BirthDates, ProtectOptions};
 use mlguard_vault::IngestOptions;
-use serde_json::json;
+use mlguard_vault::api::{IngestBody, IngestResponse};
 
 use crate::{AppState, blocking, blocking_value, error, stopped};
 
@@ -20,55 +19,6 @@ pub const MAX_UPLOAD_BYTES: usize = 16 << 30;
 const DISCARD_BYTES: usize = 8 << 20;
 /// Largest schema or options part of an upload.
 const MAX_PART_BYTES: usize = 1 << 20;
-
-/// The `options` part of an upload: the flags of `mlguard data ingest`.
-#[derive(Debug, Default, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct UploadOptions {
-    #[serde(default)]
-    keep_pii: bool,
-    #[serde(default)]
-    reject_poisoned: bool,
-    k: Option<usize>,
-    quasi: Option<Vec<String>>,
-    max_suppressed: Option<f64>,
-    /// `year` or `age-band`.
-    birth_dates: Option<String>,
-    /// `YYYY-MM-DD`.
-    as_of: Option<String>,
-}
-
-impl UploadOptions {
-    fn ingest_options(&self) -> Result<IngestOptions, String> {
-        let mut protect = ProtectOptions { keep_pii: self.keep_pii, ..ProtectOptions::default() };
-        if let Some(k) = self.k {
-            protect.k = k.max(1);
-        }
-        protect.quasi.clone_from(&self.quasi);
-        if let Some(m) = self.max_suppressed {
-            if !(0.0..=1.0).contains(&m) {
-                return Err(format!("max_suppressed must be a share between 0 and 1, not {m}"));
-            }
-            protect.max_suppressed = m;
-        }
-        match self.birth_dates.as_deref() {
-            None | Some("year") => {}
-            Some("age-band") => protect.birth_dates = BirthDates::AgeBand,
-            Some(other) => {
-                return Err(format!("birth_dates must be `year` or `age-band`, not {other:?}"));
-            }
-        }
-        if let Some(d) = &self.as_of {
-            protect.as_of = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                .map_err(|_| format!("as_of {d:?}: expected a date as YYYY-MM-DD"))?;
-        }
-        Ok(IngestOptions {
-            protect,
-            reject_poisoned: self.reject_poisoned,
-            ..IngestOptions::default()
-        })
-    }
-}
 
 /// Reads a small part whole, refusing more than [`MAX_PART_BYTES`].
 async fn small_part(mut field: Field<'_>) -> Result<Vec<u8>, String> {
@@ -97,7 +47,7 @@ async fn receive(
 ) -> Result<Upload, (StatusCode, String)> {
     let bad = |m: String| (StatusCode::BAD_REQUEST, m);
     let mut schema = None;
-    let mut options = UploadOptions::default();
+    let mut options = IngestBody::default();
     let mut data = false;
     let mut source = None;
     let mut out = tokio::fs::File::from_std(
@@ -152,7 +102,7 @@ async fn receive(
     if !data {
         return Err(bad("the upload has no `data` part".into()));
     }
-    let mut options = options.ingest_options().map_err(bad)?;
+    let mut options = options.to_options().map_err(|e| bad(e.to_string()))?;
     options.source = source;
     Ok(Upload { schema, options, file })
 }
@@ -198,19 +148,9 @@ pub(crate) async fn upload(
                 }
             };
             match v.ingest(cx, up.file.path(), &up.schema, &name, &up.options) {
-                Ok(d) => Ok((
-                    StatusCode::CREATED,
-                    axum::Json(json!({
-                        "dataset": format!("{}@{}", d.record.name, d.record.version),
-                        "rows": d.record.rows,
-                        "columns": d.record.columns,
-                        "blake3": d.record.blake3,
-                        "warnings": d.report.warnings(),
-                        "report": serde_json::from_str::<serde_json::Value>(&d.record.report)
-                            .unwrap_or_default(),
-                    })),
-                )
-                    .into_response()),
+                Ok(d) => {
+                    Ok((StatusCode::CREATED, axum::Json(IngestResponse::from(&d))).into_response())
+                }
                 Err(e) => Err(e),
             }
         })
@@ -321,32 +261,4 @@ fn stream_file(file: tempfile::NamedTempFile) -> Body {
     Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (chunk, rx))
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn upload_options_map_to_ingest_options_or_say_what_is_wrong() {
-        let o: UploadOptions = serde_json::from_str(
-            r#"{"keep_pii": true, "k": 3, "quasi": ["zip"], "birth_dates": "age-band", "as_of": "2026-01-31"}"#,
-        )
-        .expect("json");
-        let i = o.ingest_options().expect("valid");
-        assert!(i.protect.keep_pii && i.protect.k == 3);
-        assert_eq!(i.protect.quasi, Some(vec!["zip".to_owned()]));
-        assert_eq!(i.protect.birth_dates, BirthDates::AgeBand);
-        assert_eq!(i.protect.as_of.to_string(), "2026-01-31");
-        for (bad, says) in [
-            (r#"{"max_suppressed": 2}"#, "between 0 and 1"),
-            (r#"{"birth_dates": "month"}"#, "year` or `age-band"),
-            (r#"{"as_of": "31/01/2026"}"#, "YYYY-MM-DD"),
-        ] {
-            let o: UploadOptions = serde_json::from_str(bad).expect("json");
-            let e = o.ingest_options().expect_err(bad);
-            assert!(e.contains(says), "{bad}: {e}");
-        }
-        assert!(serde_json::from_str::<UploadOptions>(r#"{"kk": 3}"#).is_err(), "unknown option");
-    }
 }

@@ -216,32 +216,6 @@ pub struct TokenList {
     pub tokens: Vec<TokenInfo>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_version_that_kept_personal_data_is_raw() {
-        let record = |report: &str| crate::DatasetRecord {
-            name: "users".into(),
-            version: 2,
-            object: "x.mlseal".into(),
-            blake3: "00".into(),
-            size: 10,
-            rows: 1,
-            columns: 1,
-            schema: "{}".into(),
-            created: "2026-12-05T00:00:00Z".into(),
-            actor: "sue".into(),
-            report: report.into(),
-        };
-        let raw = |report: &str| DatasetReport::from(record(report)).raw;
-        assert!(raw(r#"{"pii_kept": ["email"]}"#));
-        assert!(!raw(r#"{"pii_kept": []}"#) && !raw("{}") && !raw("not json"));
-        assert_eq!(DatasetReport::from(record("{}")).dataset, "users@2");
-    }
-}
-
 /// `POST /v1/admin/users`.
 #[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -412,5 +386,151 @@ impl From<&crate::TrainedModel> for TrainResponse {
             notes: t.notes.clone(),
             bit_identical: None,
         }
+    }
+}
+
+/// The `options` part of `POST /v1/datasets/{name}`: how the upload is protected and
+/// checked (the flags of `mlguard data ingest`).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IngestBody {
+    /// Store fields marked `pii` without a protect action as they are (recorded).
+    #[serde(default)]
+    pub keep_pii: bool,
+    /// Refuse the data when the poisoning checks find anything of medium severity or worse.
+    #[serde(default)]
+    pub reject_poisoned: bool,
+    /// k of k-anonymity over the quasi-identifiers (default 5).
+    pub k: Option<usize>,
+    /// The quasi-identifiers (default: the schema's `pii: quasi` fields).
+    pub quasi: Option<Vec<String>>,
+    /// Most share of rows suppressed to reach k (default 0.05).
+    pub max_suppressed: Option<f64>,
+    /// Birth dates generalised to the `year` (default) or an `age-band`.
+    pub birth_dates: Option<String>,
+    /// The date ages are computed at (`YYYY-MM-DD`; default today).
+    pub as_of: Option<String>,
+}
+
+impl IngestBody {
+    /// The vault's ingest options, with the defaults filled in; nonsense is
+    /// [`crate::VaultError::Refused`].
+    pub fn to_options(&self) -> Result<crate::IngestOptions, crate::VaultError> {
+        use mlguard_data::protect::{BirthDates, ProtectOptions};
+        let refused = crate::VaultError::Refused;
+        let mut protect = ProtectOptions { keep_pii: self.keep_pii, ..ProtectOptions::default() };
+        if let Some(k) = self.k {
+            protect.k = k.max(1);
+        }
+        protect.quasi.clone_from(&self.quasi);
+        if let Some(m) = self.max_suppressed {
+            if !(0.0..=1.0).contains(&m) {
+                return Err(refused(format!(
+                    "max_suppressed must be a share between 0 and 1, not {m}"
+                )));
+            }
+            protect.max_suppressed = m;
+        }
+        match self.birth_dates.as_deref() {
+            None | Some("year") => {}
+            Some("age-band") => protect.birth_dates = BirthDates::AgeBand,
+            Some(other) => {
+                return Err(refused(format!(
+                    "birth_dates must be `year` or `age-band`, not {other:?}"
+                )));
+            }
+        }
+        if let Some(d) = &self.as_of {
+            protect.as_of = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| refused(format!("as_of {d:?}: expected a date as YYYY-MM-DD")))?;
+        }
+        Ok(crate::IngestOptions {
+            protect,
+            reject_poisoned: self.reject_poisoned,
+            ..crate::IngestOptions::default()
+        })
+    }
+}
+
+/// The answer to `POST /v1/datasets/{name}` (201): the version stored and what ingestion
+/// found and did.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
+pub struct IngestResponse {
+    /// `NAME@VERSION`.
+    pub dataset: String,
+    /// Data rows stored.
+    pub rows: u64,
+    /// Columns.
+    pub columns: u64,
+    /// BLAKE3 of the stored (protected) CSV.
+    pub blake3: String,
+    /// Validation warnings.
+    pub warnings: u64,
+    /// What ingestion found and did, as stored with the version (`validation`,
+    /// `protection`, `pii_kept`, `poison`, ...): what `GET /v1/datasets/{name}` reports.
+    pub report: Value,
+}
+
+impl From<&crate::Ingested> for IngestResponse {
+    fn from(d: &crate::Ingested) -> IngestResponse {
+        let r = &d.record;
+        IngestResponse {
+            dataset: format!("{}@{}", r.name, r.version),
+            rows: r.rows,
+            columns: r.columns,
+            blake3: r.blake3.clone(),
+            warnings: d.report.warnings(),
+            report: serde_json::from_str(&r.report).unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mlguard_data::protect::BirthDates;
+
+    #[test]
+    fn ingest_options_from_the_api_or_what_is_wrong() {
+        let o: IngestBody = serde_json::from_str(
+            r#"{"keep_pii": true, "k": 3, "quasi": ["zip"], "birth_dates": "age-band", "as_of": "2026-01-31"}"#,
+        )
+        .expect("json");
+        let i = o.to_options().expect("valid");
+        assert!(i.protect.keep_pii && i.protect.k == 3);
+        assert_eq!(i.protect.quasi, Some(vec!["zip".to_owned()]));
+        assert_eq!(i.protect.birth_dates, BirthDates::AgeBand);
+        assert_eq!(i.protect.as_of.to_string(), "2026-01-31");
+        for (bad, says) in [
+            (r#"{"max_suppressed": 2}"#, "between 0 and 1"),
+            (r#"{"birth_dates": "month"}"#, "year` or `age-band"),
+            (r#"{"as_of": "31/01/2026"}"#, "YYYY-MM-DD"),
+        ] {
+            let o: IngestBody = serde_json::from_str(bad).expect("json");
+            let e = o.to_options().expect_err(bad).to_string();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+        assert!(serde_json::from_str::<IngestBody>(r#"{"kk": 3}"#).is_err(), "unknown option");
+    }
+
+    #[test]
+    fn a_version_that_kept_personal_data_is_raw() {
+        let record = |report: &str| crate::DatasetRecord {
+            name: "users".into(),
+            version: 2,
+            object: "x.mlseal".into(),
+            blake3: "00".into(),
+            size: 10,
+            rows: 1,
+            columns: 1,
+            schema: "{}".into(),
+            created: "2026-12-05T00:00:00Z".into(),
+            actor: "sue".into(),
+            report: report.into(),
+        };
+        let raw = |report: &str| DatasetReport::from(record(report)).raw;
+        assert!(raw(r#"{"pii_kept": ["email"]}"#));
+        assert!(!raw(r#"{"pii_kept": []}"#) && !raw("{}") && !raw("not json"));
+        assert_eq!(DatasetReport::from(record("{}")).dataset, "users@2");
     }
 }
