@@ -3,6 +3,7 @@
 //! encodes), from the vault here ([`Vault`], as the local user) or from a server
 //! ([`Remote`]), and one printer per command prints them, so both ways print the same.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -11,15 +12,34 @@ use anyhow::Context;
 use mlguard_vault::Vault;
 use mlguard_vault::api::{
     AuditVerifyResponse, DatasetReport, DatasetSummary, EnrollMfa, IngestBody, IngestResponse,
-    MfaEnrolled, ModelSummary, NewToken, NewUser, TokenCreated, TokenRevoked, TrainBody,
-    TrainResponse, UserAdded, UserDisabled,
+    MfaEnrolled, ModelDescription, ModelSummary, NewToken, NewUser, TokenCreated, TokenRevoked,
+    TrainBody, TrainResponse, UserAdded, UserDisabled,
 };
 use mlguard_vault::identity::{TokenInfo, TotpAlg, User};
 use zeroize::Zeroizing;
 
+use crate::args::{
+    AuditCommand, Command, DataCommand, MfaCommand, ModelCommand, TokenCommand, UserCommand,
+};
 use crate::output::{Out, thousands};
 use crate::pipeline::local;
 use crate::remote::{Remote, seg};
+
+/// Most reasons for rejected rows printed (all lines are in `--json`).
+const MAX_REASONS: usize = 10;
+
+/// What a prediction run did.
+#[derive(Debug, Default)]
+pub(crate) struct Predicted {
+    /// The model version that predicted (`NAME@VERSION`).
+    pub(crate) model: String,
+    /// Rows predicted.
+    pub(crate) predicted: u64,
+    /// Lines rejected because they break the training schema.
+    pub(crate) rejected: Vec<u64>,
+    /// Why, for the first few.
+    pub(crate) reasons: Vec<String>,
+}
 
 /// What a vault answers, wherever it is.
 pub(crate) trait Client {
@@ -47,6 +67,20 @@ pub(crate) trait Client {
     fn revoke_token(&self, id: &str) -> anyhow::Result<TokenRevoked>;
     /// Trains and stores a model (`model.train`).
     fn train(&self, req: &TrainBody) -> anyhow::Result<TrainResponse>;
+    /// Predicts every row of the CSV `input` with `model` (`model.predict`), writing
+    /// `line,prediction,p_<class>...` to `out`; rows that break the training schema are
+    /// rejected by line.
+    fn predict(&self, model: &str, input: &Path, out: &mut dyn Write) -> anyhow::Result<Predicted>;
+    /// A dataset version's CSV, verified completely before any byte is written to `out`
+    /// (`dataset.read`, or `dataset.read-raw` for a version stored with personal data):
+    /// which version it was and its rows.
+    fn download(&self, reference: &str, out: &mut dyn Write) -> anyhow::Result<(String, u64)>;
+    /// A model version, verified (`model.read`).
+    fn model(&self, reference: &str) -> anyhow::Result<ModelDescription>;
+    /// The audit log's entries from index `from` (`audit.read`).
+    fn audit_entries(&self, from: u64) -> anyhow::Result<Vec<String>>;
+    /// An entry's inclusion proof against the latest signed checkpoint (`audit.read`).
+    fn audit_proof(&self, index: u64) -> anyhow::Result<serde_json::Value>;
     /// Validates, protects, checks and seals `file` as the next version of `name`
     /// (`dataset.ingest`).
     fn ingest(
@@ -116,6 +150,43 @@ impl Client for Vault {
         Ok((&Vault::train(self, local(), &req.to_request()?)?).into())
     }
 
+    fn predict(&self, model: &str, input: &Path, out: &mut dyn Write) -> anyhow::Result<Predicted> {
+        let mut out = out;
+        let p = Vault::predict(self, local(), model, input, &mut out)?;
+        let reasons = p.report.iter().flat_map(|r| &r.findings);
+        Ok(Predicted {
+            model: p.model,
+            predicted: p.predicted,
+            reasons: reasons
+                .filter(|f| f.level == mlguard_findings::Level::Error)
+                .take(MAX_REASONS)
+                .map(|f| format!("{}: {} ({})", f.location, f.message, f.check))
+                .collect(),
+            rejected: p.rejected,
+        })
+    }
+
+    fn download(&self, reference: &str, out: &mut dyn Write) -> anyhow::Result<(String, u64)> {
+        let (d, scratch) = Vault::download_dataset(self, local(), reference)?;
+        let mut src =
+            std::fs::File::open(scratch.path()).context("cannot read the scratch file")?;
+        std::io::copy(&mut src, out).context("cannot write the data")?;
+        Ok((format!("{}@{}", d.name, d.version), d.rows))
+    }
+
+    fn model(&self, reference: &str) -> anyhow::Result<ModelDescription> {
+        let (record, model) = Vault::model(self, local(), reference)?;
+        Ok((&record, &model).into())
+    }
+
+    fn audit_entries(&self, from: u64) -> anyhow::Result<Vec<String>> {
+        Ok(Vault::audit_entries(self, local(), from)?)
+    }
+
+    fn audit_proof(&self, index: u64) -> anyhow::Result<serde_json::Value> {
+        Ok(Vault::audit_proof(self, local(), index)?)
+    }
+
     fn ingest(
         &self,
         file: &Path,
@@ -176,6 +247,126 @@ impl Client for Remote {
 
     fn train(&self, req: &TrainBody) -> anyhow::Result<TrainResponse> {
         self.post_as("/v1/models/train", req)
+    }
+
+    /// Rows go to the server in batches (its limit per request), as JSON objects of the
+    /// CSV's cells; the server validates them against the training schema.
+    fn predict(&self, model: &str, input: &Path, out: &mut dyn Write) -> anyhow::Result<Predicted> {
+        use mlguard_vault::RowPrediction;
+        use mlguard_vault::api::{PredictRequest, PredictResponse};
+        const BATCH: usize = mlguard_vault::MAX_ROWS_PER_REQUEST;
+        let file = std::fs::File::open(input)
+            .with_context(|| format!("cannot read {}", input.display()))?;
+        let table = mlguard_data::TableReader::new(std::io::BufReader::new(file), b',')?;
+        let header = table.header().to_vec();
+        let path = format!("/v1/models/{}/predict", seg(model));
+        let mut done = Predicted { model: model.to_owned(), ..Predicted::default() };
+        let mut classes: Option<Vec<String>> = None;
+        let mut lines = Vec::with_capacity(BATCH);
+        let mut rows: Vec<serde_json::Map<String, serde_json::Value>> = Vec::with_capacity(BATCH);
+        let mut flush = |lines: &mut Vec<u64>, rows: &mut Vec<_>| -> anyhow::Result<()> {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let req = PredictRequest { rows: std::mem::take(rows) };
+            let answer: PredictResponse = self.post_as(&path, &req)?;
+            done.model = answer.model;
+            // The id column is echoed when the input has it, as the local command does.
+            let id = answer.id_column.as_deref().filter(|id| header.iter().any(|h| h == id));
+            let cs = match &classes {
+                Some(cs) => cs,
+                None => {
+                    let mut head = String::from("line,");
+                    if let Some(id) = id {
+                        head.push_str(&mlguard_vault::csv_cell(id));
+                        head.push(',');
+                    }
+                    head.push_str("prediction");
+                    for c in &answer.classes {
+                        head.push(',');
+                        head.push_str(&mlguard_vault::csv_cell(&format!("p_{c}")));
+                    }
+                    writeln!(out, "{head}")?;
+                    classes.insert(answer.classes.clone())
+                }
+            };
+            for ((line, sent), row) in lines.drain(..).zip(&req.rows).zip(answer.results) {
+                match row {
+                    RowPrediction::Rejected { errors } => {
+                        done.rejected.push(line);
+                        if done.reasons.len() < MAX_REASONS {
+                            done.reasons.push(format!("line {line}: {}", errors.join("; ")));
+                        }
+                    }
+                    RowPrediction::Predicted { prediction, probabilities } => {
+                        let mut text = format!("{line},");
+                        if let Some(id) = id {
+                            let cell = sent.get(id).and_then(serde_json::Value::as_str);
+                            text.push_str(&mlguard_vault::csv_cell(cell.unwrap_or_default()));
+                            text.push(',');
+                        }
+                        text.push_str(&mlguard_vault::csv_cell(&prediction));
+                        for c in cs {
+                            let p = probabilities.get(c).and_then(serde_json::Value::as_f64);
+                            text.push_str(&format!(",{}", p.unwrap_or(f64::NAN)));
+                        }
+                        writeln!(out, "{text}")?;
+                        done.predicted += 1;
+                    }
+                }
+            }
+            Ok(())
+        };
+        let mut failure = None;
+        table.for_each(|line, fields| {
+            if failure.is_some() {
+                return Ok(()); // the rest is read and dropped; the error is returned below
+            }
+            let row: serde_json::Map<String, serde_json::Value> = header
+                .iter()
+                .zip(fields)
+                .map(|(h, f)| (h.clone(), serde_json::Value::from(*f)))
+                .collect();
+            lines.push(line);
+            rows.push(row);
+            if rows.len() == BATCH
+                && let Err(e) = flush(&mut lines, &mut rows)
+            {
+                failure = Some(e);
+            }
+            Ok(())
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        flush(&mut lines, &mut rows)?;
+        Ok(done)
+    }
+
+    fn download(&self, reference: &str, out: &mut dyn Write) -> anyhow::Result<(String, u64)> {
+        let mut r = self.get_stream(&format!("/v1/datasets/{}/data", seg(reference)))?;
+        let header =
+            |name: &str| r.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let version =
+            header(mlguard_vault::api::DATASET_HEADER).unwrap_or_else(|| reference.to_owned());
+        let rows = header(mlguard_vault::api::ROWS_HEADER)
+            .and_then(|n| n.parse().ok())
+            .context("the server's download does not say its rows")?;
+        r.copy_to(out).context("the download was cut off")?;
+        Ok((version, rows))
+    }
+
+    fn model(&self, reference: &str) -> anyhow::Result<ModelDescription> {
+        self.get_as(&format!("/v1/models/{}", seg(reference)))
+    }
+
+    fn audit_entries(&self, from: u64) -> anyhow::Result<Vec<String>> {
+        let text = self.get_text(&format!("/v1/audit/entries?from={from}"))?;
+        Ok(text.lines().map(str::to_owned).collect())
+    }
+
+    fn audit_proof(&self, index: u64) -> anyhow::Result<serde_json::Value> {
+        self.get_as(&format!("/v1/audit/proof/{index}"))
     }
 
     fn ingest(
@@ -398,4 +589,207 @@ pub(crate) fn ingest(
     ))?;
     out.write(&crate::pipeline::report_sections(&r.report, out))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `mlguard audit show`: the entries that pass `filter`, as a table or JSON lines.
+pub(crate) fn audit_show(
+    c: &dyn Client,
+    filter: &crate::args::AuditFilter,
+    json: bool,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let entries = c.audit_entries(0)?;
+    crate::pipeline::show_audit_entries(entries.iter().map(String::as_str), filter, json, out)
+}
+
+/// `mlguard audit prove`.
+pub(crate) fn audit_prove(c: &dyn Client, index: u64, out: &mut Out) -> anyhow::Result<ExitCode> {
+    out.line(&serde_json::to_string_pretty(&c.audit_proof(index)?)?)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mlguard model inspect`: a model version, verified, without its split seed.
+pub(crate) fn inspect_model(
+    c: &dyn Client,
+    reference: &str,
+    json: bool,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let d = c.model(reference)?;
+    if json {
+        out.line(&serde_json::to_string_pretty(
+            &serde_json::json!({"model": d.model, "info": d.info}),
+        )?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let info: mlguard_learn::model::ModelInfo = serde_json::from_value(d.info.clone())
+        .context("the model's description is not what the API says")?;
+    let e = &info.encoding;
+    out.line(&format!(
+        "{} (verified) — logistic regression, target {}, classes {:?}",
+        d.model, e.target, e.classes
+    ))?;
+    out.line(&format!("  trained on {} by {} at {}", d.dataset, d.actor, d.created))?;
+    out.line(&format!(
+        "  numeric features ({}): {}",
+        e.numeric.len(),
+        e.numeric.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+    ))?;
+    out.line(&format!(
+        "  categorical features: {}",
+        e.categorical
+            .iter()
+            .map(|c| format!("{} ({})", c.name, c.categories.len()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))?;
+    out.line(&format!("  {}", crate::pipeline::metrics_line(&info.metrics)))?;
+    out.line(&format!(
+        "  confusion matrix (rows: true, columns: predicted): {:?}",
+        info.metrics.confusion
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `mlguard predict`: the predictions to `--output` (atomically: all or nothing) or stdout,
+/// what was rejected and a summary on stderr; exit 1 when rows were rejected.
+pub(crate) fn predict(c: &dyn Client, a: &crate::args::PredictArgs) -> anyhow::Result<ExitCode> {
+    let p = write_output(a.output.as_deref(), a.force, |w| c.predict(&a.model, &a.input, w))?;
+    for r in &p.reasons {
+        errln!("rejected {r}");
+    }
+    if a.json {
+        errln!(
+            "{}",
+            serde_json::json!({"model": p.model, "predicted": p.predicted, "rejected_lines": p.rejected})
+        );
+    } else {
+        errln!("predicted {} row(s) with {}; rejected {}", p.predicted, p.model, p.rejected.len());
+    }
+    Ok(if p.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Writes what `make` writes to `path` atomically (all or nothing; nothing is left when it
+/// fails), or to stdout.
+pub(crate) fn write_output<T>(
+    path: Option<&Path>,
+    force: bool,
+    make: impl FnOnce(&mut dyn Write) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    crate::errors::no_overwrite(path, force)?;
+    let Some(path) = path else {
+        let mut buf = Vec::new();
+        let t = make(&mut buf)?;
+        crate::output::write_stdout(&buf)?;
+        return Ok(t);
+    };
+    let mut made = None;
+    let mut failed = None;
+    let written = mlguard_seal::write_atomic_with(path, force, |f| {
+        let mut w = std::io::BufWriter::new(f);
+        match make(&mut w).and_then(|t| {
+            w.flush().with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(t)
+        }) {
+            Ok(t) => {
+                made = Some(t);
+                Ok(())
+            }
+            Err(e) => {
+                failed = Some(e);
+                Err(mlguard_seal::SealError::Refused("nothing written".into()))
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    written?;
+    made.context("nothing was made")
+}
+
+/// `mlguard data download`.
+pub(crate) fn download(
+    c: &dyn Client,
+    reference: &str,
+    output: &Path,
+    force: bool,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let (version, rows) = write_output(Some(output), force, |w| c.download(reference, w))?;
+    out.line(&format!(
+        "wrote {version} to {} ({} rows, verified before it was written)",
+        output.display(),
+        thousands(rows)
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `command` is a vault operation that runs the same way on the vault here and
+/// through a server: the one dispatch, [`dispatch`], over a [`Client`].
+pub(crate) fn is_shared(command: &Command) -> bool {
+    match command {
+        Command::Data { command } => matches!(
+            command,
+            DataCommand::Ingest(_)
+                | DataCommand::List { .. }
+                | DataCommand::Report { .. }
+                | DataCommand::Download { .. }
+        ),
+        Command::Train(a) => a.reproduce.is_none(),
+        Command::Predict(_)
+        | Command::User { .. }
+        | Command::Token { .. }
+        | Command::Mfa { .. } => true,
+        Command::Model { command } => {
+            matches!(command, ModelCommand::List { .. } | ModelCommand::Inspect { .. })
+        }
+        Command::Audit { .. } => true,
+        _ => false,
+    }
+}
+
+/// Runs a shared command (see [`is_shared`]) against `c`.
+pub(crate) fn dispatch(
+    c: &dyn Client,
+    command: Command,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Data { command: DataCommand::Ingest(a) } => ingest(c, &a, out),
+        Command::Data { command: DataCommand::List { json } } => list_datasets(c, json, out),
+        Command::Data { command: DataCommand::Report { dataset, json } } => {
+            dataset_report(c, &dataset, json, out)
+        }
+        Command::Data { command: DataCommand::Download { dataset, output, force } } => {
+            download(c, &dataset, &output, force, out)
+        }
+        Command::Train(a) if a.reproduce.is_none() => {
+            train(c, &crate::pipeline::train_body(&a)?, a.json, out)
+        }
+        Command::Predict(a) => predict(c, &a),
+        Command::Model { command: ModelCommand::List { json } } => list_models(c, json, out),
+        Command::Model { command: ModelCommand::Inspect { model, json } } => {
+            inspect_model(c, &model, json, out)
+        }
+        Command::User { command } => match command {
+            UserCommand::Add { name, role } => add_user(c, &name, &role, out),
+            UserCommand::List { json } => list_users(c, json, out),
+            UserCommand::Disable { name } => disable_user(c, &name, out),
+        },
+        Command::Token { command } => match command {
+            TokenCommand::Create { user, ttl } => create_token(c, &user, ttl.as_deref(), out),
+            TokenCommand::Revoke { id } => revoke_token(c, &id, out),
+            TokenCommand::List { json } => list_tokens(c, json, out),
+        },
+        Command::Mfa { command: MfaCommand::Enroll { user, alg } } => {
+            enroll_mfa(c, &user, alg.into(), out)
+        }
+        Command::Audit { command } => match command {
+            AuditCommand::Verify { json } => verify_audit(c, json, out),
+            AuditCommand::Show { filter, json } => audit_show(c, &filter, json, out),
+            AuditCommand::Prove { index } => audit_prove(c, index, out),
+        },
+        _ => anyhow::bail!("internal error: not a shared command"),
+    }
 }

@@ -1,6 +1,5 @@
 //! `mlguard data ingest | data list | train | predict | model list | inspect | verify | export`.
 
-use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -8,7 +7,7 @@ use anyhow::{Context, bail};
 use mlguard_vault::api::TrainBody;
 use mlguard_vault::{Ctx, SeedPolicy, Vault, parse_ref};
 
-use crate::args::{IngestArgs, PredictArgs, TrainArgs, VaultArgs};
+use crate::args::{TrainArgs, VaultArgs};
 use crate::output::{Out, thousands};
 use crate::vault::secret;
 use mlguard_findings::{TextOptions, render_text};
@@ -24,10 +23,6 @@ pub(crate) fn open_vault(args: &VaultArgs) -> anyhow::Result<Vault> {
     let store = mlguard_seal::Keystore::open(&args.vault)?;
     let s = secret(args, store.method(), false)?;
     Ok(Vault::open(&args.vault, &s)?)
-}
-
-pub(crate) fn ingest(a: &IngestArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    crate::client::ingest(&open_vault(vault)?, a, out)
 }
 
 /// Findings of each step `data report` shows (all are in its JSON).
@@ -208,41 +203,6 @@ pub(crate) fn report_sections(r: &serde_json::Value, out: &Out) -> String {
     t
 }
 
-/// `mlguard data download`: a stored version's CSV, verified completely first, written
-/// atomically; recorded in the audit log before it is written.
-pub(crate) fn download_dataset(
-    r: &str,
-    output: &Path,
-    force: bool,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    crate::errors::no_overwrite(Some(&output), force)?;
-    // The vault verifies, decrypts and records the download (the same entry as the
-    // server's).
-    let (d, scratch) = v.download_dataset(local(), r)?;
-    let object = format!("{}@{}", d.name, d.version);
-    mlguard_seal::write_atomic_with(output, force, |f| {
-        let mut src =
-            std::fs::File::open(scratch.path()).map_err(|e| mlguard_seal::SealError::Io {
-                context: "cannot read the scratch file".into(),
-                source: e,
-            })?;
-        io::copy(&mut src, f).map_err(|e| mlguard_seal::SealError::Io {
-            context: format!("cannot write {}", output.display()),
-            source: e,
-        })?;
-        Ok(())
-    })?;
-    out.line(&format!(
-        "wrote {object} to {} ({} rows, verified before it was written)",
-        output.display(),
-        thousands(d.rows)
-    ))?;
-    Ok(ExitCode::SUCCESS)
-}
-
 fn seed_policy(s: &str) -> anyhow::Result<SeedPolicy> {
     match s {
         "secure" => Ok(SeedPolicy::Secure),
@@ -253,7 +213,7 @@ fn seed_policy(s: &str) -> anyhow::Result<SeedPolicy> {
     }
 }
 
-fn metrics_line(m: &mlguard_learn::Metrics) -> String {
+pub(crate) fn metrics_line(m: &mlguard_learn::Metrics) -> String {
     let v = |x: f64| if x.is_finite() { format!("{x:.4}") } else { "n/a".to_owned() };
     let k = m.confusion.len();
     let averaging = if k > 2 {
@@ -300,11 +260,15 @@ pub(crate) fn train_body(a: &TrainArgs) -> anyhow::Result<TrainBody> {
     })
 }
 
-pub(crate) fn train(a: &TrainArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+/// `mlguard train --reproduce NAME[@V]`: trains again with the sealed split seed (on this
+/// vault only: the seed never leaves it) and says whether the weights are bit-identical.
+pub(crate) fn reproduce(
+    a: &TrainArgs,
+    vault: &VaultArgs,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
     let v = open_vault(vault)?;
-    let Some(r) = &a.reproduce else {
-        return crate::client::train(&v, &train_body(a)?, a.json, out);
-    };
+    let r = a.reproduce.as_deref().context("--reproduce names the model to reproduce")?;
     let (name, version) = parse_ref(r)?;
     let (m, same) = v.reproduce(local(), &name, version)?;
     let mut r = mlguard_vault::api::TrainResponse::from(&m);
@@ -354,112 +318,6 @@ pub(crate) fn print_trained(
         }
     }
     Ok(if r.bit_identical == Some(false) { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-pub(crate) fn predict(a: &PredictArgs, vault: &VaultArgs) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    crate::errors::no_overwrite(a.output.as_ref(), a.force)?;
-    let result = match &a.output {
-        Some(path) => {
-            let mut res = None;
-            let mut fail = None;
-            mlguard_seal::write_atomic_with(path, a.force, |f| {
-                let mut w = io::BufWriter::new(f);
-                match v.predict(local(), &a.model, &a.input, &mut w) {
-                    Ok(p) => res = Some(p),
-                    Err(e) => fail = Some(e),
-                }
-                w.flush().map_err(|e| mlguard_seal::SealError::Io {
-                    context: "cannot write predictions".into(),
-                    source: e,
-                })?;
-                match fail.as_ref() {
-                    Some(_) => Err(mlguard_seal::SealError::Refused(
-                        "prediction failed; nothing written".into(),
-                    )),
-                    None => Ok(()),
-                }
-            })
-            .ok();
-            if let Some(e) = fail {
-                return Err(e.into());
-            }
-            res.context("prediction produced no result")?
-        }
-        None => {
-            let mut buf = Vec::new();
-            let p = v.predict(local(), &a.model, &a.input, &mut buf)?;
-            crate::output::write_stdout(&buf)?;
-            p
-        }
-    };
-    if let Some(report) = &result.report {
-        for f in
-            report.findings.iter().filter(|f| f.level == mlguard_findings::Level::Error).take(10)
-        {
-            errln!("rejected {}: {} ({})", f.location, f.message, f.check);
-        }
-    }
-    let summary = format!(
-        "predicted {} row(s) with {}; rejected {}",
-        result.predicted,
-        result.model,
-        result.rejected.len()
-    );
-    if a.json {
-        errln!(
-            "{}",
-            serde_json::json!({"model": result.model, "predicted": result.predicted, "rejected_lines": result.rejected})
-        );
-    } else {
-        errln!("{summary}");
-    }
-    Ok(if result.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-pub(crate) fn inspect_model(
-    r: &str,
-    json: bool,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    let (rec, model) = v.model(local(), r)?;
-    let info = serde_json::to_value(&model.info)?;
-    if json {
-        out.line(&serde_json::to_string_pretty(
-            &serde_json::json!({"model": format!("{}@{}", rec.name, rec.version), "info": info}),
-        )?)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let e = &model.info.encoding;
-    out.line(&format!(
-        "{}@{} (verified) — logistic regression, target {}, classes {:?}",
-        rec.name, rec.version, e.target, e.classes
-    ))?;
-    out.line(&format!(
-        "  trained on {}@{} by {} at {}",
-        rec.dataset, rec.dataset_version, rec.actor, rec.created
-    ))?;
-    out.line(&format!(
-        "  numeric features ({}): {}",
-        e.numeric.len(),
-        e.numeric.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
-    ))?;
-    out.line(&format!(
-        "  categorical features: {}",
-        e.categorical
-            .iter()
-            .map(|c| format!("{} ({})", c.name, c.categories.len()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))?;
-    out.line(&format!("  {}", metrics_line(&model.info.metrics)))?;
-    out.line(&format!(
-        "  confusion matrix (rows: true, columns: predicted): {:?}",
-        model.info.metrics.confusion
-    ))?;
-    Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn verify_model(r: &str, vault: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
@@ -589,29 +447,5 @@ pub(crate) fn show_audit_entries<'e>(
             if shown == 1 { "y" } else { "ies" }
         );
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `mlguard audit show`.
-pub(crate) fn audit_show(
-    filter: &crate::args::AuditFilter,
-    json: bool,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    let entries = v.catalog().audit_entries(0)?;
-    show_audit_entries(entries.iter().map(|(_, text, _)| text.as_str()), filter, json, out)
-}
-
-/// `mlguard audit prove`.
-pub(crate) fn audit_prove(
-    index: u64,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    let proof = v.audit_proof(local(), index)?;
-    out.line(&serde_json::to_string_pretty(&proof)?)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,13 +8,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use reqwest::blocking::{Client, RequestBuilder, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::args::{
-    AuditCommand, Command, DataCommand, MfaCommand, ModelCommand, PredictArgs, ServerArgs,
-    TokenCommand, TrainArgs, UserCommand,
-};
+use crate::args::{Command, ModelCommand, ServerArgs};
 use crate::errors::Refusal;
 use crate::output::Out;
 
@@ -105,10 +102,6 @@ impl Remote {
         }
     }
 
-    fn get(&self, path: &str) -> anyhow::Result<Value> {
-        self.get_as(path)
-    }
-
     /// A GET answered with the API type `T`.
     pub(crate) fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
         let url = self.url(path);
@@ -127,6 +120,20 @@ impl Remote {
         self.send(|c| Ok(c.post(&url).json(body)))?
             .json()
             .with_context(|| format!("the server's answer to POST {path} is not what the API says"))
+    }
+
+    /// A GET whose answer is read as it arrives (a download).
+    pub(crate) fn get_stream(&self, path: &str) -> anyhow::Result<Response> {
+        let url = self.url(path);
+        self.send(|c| Ok(c.get(&url)))
+    }
+
+    /// A GET answered with text (`application/jsonl`, `text/plain`).
+    pub(crate) fn get_text(&self, path: &str) -> anyhow::Result<String> {
+        let url = self.url(path);
+        self.send(|c| Ok(c.get(&url)))?
+            .text()
+            .with_context(|| format!("the server's answer to GET {path} is not text"))
     }
 
     /// A multipart upload (`schema`, `options`, and `file` streamed as `data`, named by its
@@ -177,11 +184,6 @@ pub(crate) fn seg(s: &str) -> String {
         .collect()
 }
 
-fn pretty(out: &mut Out, v: &Value) -> anyhow::Result<()> {
-    out.line(&serde_json::to_string_pretty(v)?)?;
-    Ok(())
-}
-
 /// Runs `command` through the server; commands that need the vault itself say so.
 pub(crate) fn run(command: Command, a: &ServerArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let remote = Remote::new(a)?;
@@ -189,73 +191,30 @@ pub(crate) fn run(command: Command, a: &ServerArgs, out: &mut Out) -> anyhow::Re
 }
 
 fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitCode> {
+    if crate::client::is_shared(&command) {
+        return crate::client::dispatch(r, command, out);
+    }
     match command {
-        Command::Data { command } => match command {
-            DataCommand::Ingest(a) => crate::client::ingest(r, &a, out),
-            DataCommand::List { json } => crate::client::list_datasets(r, json, out),
-            DataCommand::Report { dataset, json } => {
-                crate::client::dataset_report(r, &dataset, json, out)
-            }
-            DataCommand::Download { dataset, output, force } => {
-                download(r, &format!("/v1/datasets/{}/data", seg(&dataset)), &output, force)?;
-                out.line(&format!(
-                    "wrote {} (verified by the server before sending)",
-                    output.display()
-                ))?;
-                Ok(ExitCode::SUCCESS)
-            }
-            _ => local_only("this `data` command"),
-        },
-        Command::Train(a) => train(r, &a, out),
-        Command::Predict(a) => predict(r, &a),
-        Command::Model { command } => match command {
-            ModelCommand::List { json } => crate::client::list_models(r, json, out),
-            ModelCommand::Inspect { model, .. } => {
-                pretty(out, &r.get(&format!("/v1/models/{}", seg(&model)))?)?;
-                Ok(ExitCode::SUCCESS)
-            }
-            ModelCommand::Export { model, output, force } => {
-                std::fs::create_dir_all(&output)
-                    .with_context(|| format!("cannot create {}", output.display()))?;
-                let path = output.join("model.safetensors");
-                let url = r.url(&format!("/v1/models/{}/export", seg(&model)));
-                let resp = r.send(|c| Ok(c.post(&url)))?;
-                write_body(resp, &path, force)?;
-                out.line(&format!(
-                    "exported {model} -> {} (plaintext safetensors; sign it with `mlguard model sign` where the vault is)",
-                    path.display()
-                ))?;
-                Ok(ExitCode::SUCCESS)
-            }
-            _ => local_only("this `model` command"),
-        },
-        Command::User { command } => match command {
-            UserCommand::Add { name, role } => crate::client::add_user(r, &name, &role, out),
-            UserCommand::List { json } => crate::client::list_users(r, json, out),
-            UserCommand::Disable { name } => crate::client::disable_user(r, &name, out),
-        },
-        Command::Token { command } => match command {
-            TokenCommand::Create { user, ttl } => {
-                crate::client::create_token(r, &user, ttl.as_deref(), out)
-            }
-            TokenCommand::Revoke { id } => crate::client::revoke_token(r, &id, out),
-            TokenCommand::List { json } => crate::client::list_tokens(r, json, out),
-        },
-        Command::Mfa { command: MfaCommand::Enroll { user, alg } } => {
-            crate::client::enroll_mfa(r, &user, alg.into(), out)
+        Command::Train(_) => {
+            local_only("`train --reproduce` (the split seed never leaves the vault)")
         }
-        Command::Audit { command } => match command {
-            AuditCommand::Verify { json } => crate::client::verify_audit(r, json, out),
-            AuditCommand::Show { filter, json } => {
-                let url = r.url("/v1/audit/entries");
-                let text = r.send(|c| Ok(c.get(&url)))?.text().context("the audit entries")?;
-                crate::pipeline::show_audit_entries(text.lines(), &filter, json, out)
-            }
-            AuditCommand::Prove { index } => {
-                pretty(out, &r.get(&format!("/v1/audit/proof/{index}"))?)?;
-                Ok(ExitCode::SUCCESS)
-            }
-        },
+        Command::Model { command: ModelCommand::Export { model, output, force } } => {
+            std::fs::create_dir_all(&output)
+                .with_context(|| format!("cannot create {}", output.display()))?;
+            let path = output.join("model.safetensors");
+            let url = r.url(&format!("/v1/models/{}/export", seg(&model)));
+            let mut resp = r.send(|c| Ok(c.post(&url)))?;
+            crate::client::write_output(Some(&path), force, |w| {
+                resp.copy_to(w).context("the download was cut off")
+            })?;
+            out.line(&format!(
+                "exported {model} -> {} (plaintext safetensors; sign it with `mlguard model sign` where the vault is)",
+                path.display()
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Data { .. } => local_only("this `data` command"),
+        Command::Model { .. } => local_only("this `model` command"),
         _ => local_only("this command"),
     }
 }
@@ -264,123 +223,4 @@ fn local_only(what: &str) -> anyhow::Result<ExitCode> {
     bail!(
         "{what} works on a local vault only: run it without --server (and MLGUARD_SERVER) where the vault is"
     )
-}
-
-/// Streams a response body into `path` (atomically: all or nothing).
-fn write_body(mut resp: Response, path: &Path, force: bool) -> anyhow::Result<()> {
-    let mut failed = None;
-    mlguard_seal::write_atomic_with(path, force, |f| {
-        let mut w = std::io::BufWriter::new(f);
-        if let Err(e) = resp.copy_to(&mut w) {
-            failed = Some(e.to_string());
-            return Err(mlguard_seal::SealError::Refused("the download was cut off".into()));
-        }
-        std::io::Write::flush(&mut w).map_err(|e| mlguard_seal::SealError::Io {
-            context: format!("cannot write {}", path.display()),
-            source: e,
-        })
-    })
-    .map_err(|e| match failed {
-        Some(why) => anyhow::anyhow!("{e}: {why}; nothing was written"),
-        None => e.into(),
-    })
-}
-
-fn download(r: &Remote, path: &str, output: &Path, force: bool) -> anyhow::Result<()> {
-    crate::errors::no_overwrite(Some(&output), force)?;
-    let url = r.url(path);
-    let resp = r.send(|c| Ok(c.get(&url)))?;
-    write_body(resp, output, force)
-}
-
-fn train(r: &Remote, a: &TrainArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
-    if a.reproduce.is_some() {
-        bail!("--reproduce works on a local vault only (the split seed never leaves it)");
-    }
-    crate::client::train(r, &crate::pipeline::train_body(a)?, a.json, out)
-}
-
-/// Rows go to the server in batches (its limit per request), as JSON objects of the CSV's
-/// cells; the server validates them against the training schema. The output is the local
-/// command's: `line,prediction,p_<class>...` for the rows predicted.
-fn predict(r: &Remote, a: &PredictArgs) -> anyhow::Result<ExitCode> {
-    const BATCH: usize = mlguard_vault::MAX_ROWS_PER_REQUEST;
-    crate::errors::no_overwrite(a.output.as_ref(), a.force)?;
-    let file = std::fs::File::open(&a.input)
-        .with_context(|| format!("cannot read {}", a.input.display()))?;
-    let table = mlguard_data::TableReader::new(std::io::BufReader::new(file), b',')?;
-    let header = table.header().to_vec();
-    let url = r.url(&format!("/v1/models/{}/predict", seg(&a.model)));
-    let mut text = String::new();
-    let mut classes: Option<Vec<String>> = None;
-    let (mut predicted, mut rejected) = (0u64, 0u64);
-    let mut batch: Vec<(u64, Value)> = Vec::with_capacity(BATCH);
-    let mut flush = |batch: &mut Vec<(u64, Value)>| -> anyhow::Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let rows: Vec<&Value> = batch.iter().map(|(_, v)| v).collect();
-        let body = json!({"rows": rows});
-        let v: Value = r.send(|c| Ok(c.post(&url).json(&body)))?.json()?;
-        let results = v["results"].as_array().context("the server's answer has no results")?;
-        for ((line, _), res) in batch.iter().zip(results) {
-            if let Some(errors) = res["errors"].as_array() {
-                rejected += 1;
-                if rejected <= 10 {
-                    let e: Vec<&str> = errors.iter().filter_map(Value::as_str).collect();
-                    errln!("rejected line {line}: {}", e.join("; "));
-                }
-                continue;
-            }
-            let probs = res["probabilities"].as_object().context("no probabilities")?;
-            let cs = classes.get_or_insert_with(|| {
-                let cs: Vec<String> = probs.keys().cloned().collect();
-                text.push_str("line,prediction");
-                for c in &cs {
-                    text.push_str(&format!(",{}", mlguard_vault::csv_cell(&format!("p_{c}"))));
-                }
-                text.push('\n');
-                cs
-            });
-            text.push_str(&format!(
-                "{line},{}",
-                mlguard_vault::csv_cell(res["prediction"].as_str().unwrap_or_default())
-            ));
-            for c in cs.iter() {
-                text.push_str(&format!(
-                    ",{}",
-                    probs.get(c).and_then(Value::as_f64).unwrap_or(f64::NAN)
-                ));
-            }
-            text.push('\n');
-            predicted += 1;
-        }
-        batch.clear();
-        Ok(())
-    };
-    let mut failure = None;
-    table.for_each(|line, fields| {
-        if failure.is_some() {
-            return Ok(()); // the rest is read and dropped; the error is returned below
-        }
-        let row: serde_json::Map<String, Value> =
-            header.iter().zip(fields).map(|(h, f)| (h.clone(), Value::from(*f))).collect();
-        batch.push((line, Value::Object(row)));
-        if batch.len() == BATCH
-            && let Err(e) = flush(&mut batch)
-        {
-            failure = Some(e);
-        }
-        Ok(())
-    })?;
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    flush(&mut batch)?;
-    match &a.output {
-        Some(path) => mlguard_seal::write_atomic(path, text.as_bytes(), a.force)?,
-        None => crate::output::write_stdout(text.as_bytes())?,
-    }
-    errln!("predicted {predicted} row(s) with {} through the server; rejected {rejected}", a.model);
-    Ok(if rejected == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -439,6 +439,10 @@ fn the_commands_work_through_a_server() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let csv = std::fs::read_to_string(dir.join("users.csv")).expect("downloaded");
     assert_eq!(csv.lines().count() as u64, rows + 1);
+    let here = run(dir, &["data", "download", "users", "-o", "users-here.csv"]);
+    assert_eq!(std::fs::read_to_string(dir.join("users-here.csv")).expect("downloaded"), csv);
+    assert_eq!(text(&o.stdout).replace("users.csv", "users-here.csv"), text(&here.stdout));
+    assert!(text(&o.stdout).starts_with("wrote users@1 to "), "{}", text(&o.stdout));
 
     // Predictions through the server, in the local command's format.
     let mut fresh = Vec::new();
@@ -447,8 +451,23 @@ fn the_commands_work_through_a_server() {
     let o = as_user("sam", &["predict", "--model", "churn", "fresh.csv", "-o", "p.csv"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let p = std::fs::read_to_string(dir.join("p.csv")).expect("predictions");
-    assert!(p.starts_with("line,prediction,p_"), "{p}");
+    assert!(p.starts_with("line,user_id,prediction,p_"), "the id column echoed: {p}");
     assert_eq!(p.lines().count(), 301);
+    // Here: the same file, the same summary, the same exit (the server sends probabilities
+    // as JSON numbers; the CSV writes both the shortest way that reads back the same).
+    let here = run(dir, &["predict", "--model", "churn", "fresh.csv", "-o", "p-here.csv"]);
+    assert_eq!(std::fs::read_to_string(dir.join("p-here.csv")).expect("predictions"), p);
+    assert_eq!((text(&here.stderr), here.status.code()), (text(&o.stderr), Some(0)));
+    // A row that breaks the training schema: rejected by line both ways, exit 1.
+    let broken = format!("{}\n", fresh_first_line_broken(&dir.join("fresh.csv")));
+    std::fs::write(dir.join("broken.csv"), broken).expect("write");
+    let remote = as_user("sam", &["predict", "--model", "churn", "broken.csv"]);
+    let here = run(dir, &["predict", "--model", "churn", "broken.csv"]);
+    assert_eq!((remote.status.code(), here.status.code()), (Some(1), Some(1)));
+    assert_eq!(text(&remote.stdout), text(&here.stdout));
+    for o in [&remote, &here] {
+        assert!(text(&o.stderr).contains("rejected 1"), "{}", text(&o.stderr));
+    }
 
     // Through the server or on the vault here, the same commands print the same: one
     // dispatch over the API's types (stdout, stderr and status compared).
@@ -464,6 +483,8 @@ fn the_commands_work_through_a_server() {
         &["data", "report", "users"],
         &["data", "report", "users@1", "--json"],
         &["model", "list"],
+        &["model", "inspect", "churn"],
+        &["model", "inspect", "churn@1", "--json"],
     ] {
         same("sam", args);
     }
@@ -508,4 +529,20 @@ fn the_commands_work_through_a_server() {
     let o = as_user("root", &["keys", "list"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("local vault only"), "{}", text(&o.stderr));
+}
+
+/// The header and first row of a CSV with its `credit_score` cell made a word.
+fn fresh_first_line_broken(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).expect("csv");
+    let mut lines = text.lines();
+    let header = lines.next().expect("header");
+    let at = header.split(',').position(|h| h == "credit_score").expect("a credit_score column");
+    let row: Vec<&str> = lines
+        .next()
+        .expect("a row")
+        .split(',')
+        .enumerate()
+        .map(|(i, c)| if i == at { "old" } else { c })
+        .collect();
+    format!("{header}\n{}", row.join(","))
 }

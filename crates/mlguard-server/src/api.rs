@@ -60,6 +60,7 @@ fn shapes(method: &str, path: &str, g: &mut SchemaGenerator) -> Shapes {
             response: ("text/csv", Some(json!({"type": "string"}))),
         },
         ("get", "/v1/models") => ok(schema(g.subschema_for::<ModelList>())),
+        ("get", "/v1/models/{name}") => ok(schema(g.subschema_for::<ModelDescription>())),
         ("post", "/v1/models/train") => Shapes {
             request: Some((json, g.subschema_for::<TrainBody>().to_value())),
             status: "201",

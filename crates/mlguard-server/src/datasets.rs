@@ -206,7 +206,7 @@ pub(crate) async fn download(
         let mut file = None;
         let response = st.call(ROUTE, &headers, |v, cx| {
             let (d, f) = v.download_dataset(cx, &name)?;
-            file = Some((f, d.size, format!("{}-{}.csv", d.name, d.version)));
+            file = Some((f, d.size, d.rows, format!("{}@{}", d.name, d.version)));
             Ok(StatusCode::OK.into_response())
         });
         (response, file)
@@ -216,16 +216,25 @@ pub(crate) async fn download(
         Some(x) => x,
         None => return stopped(),
     };
-    let Some((file, size, filename)) = file.filter(|_| response.status() == StatusCode::OK) else {
+    let Some((file, size, rows, version)) = file.filter(|_| response.status() == StatusCode::OK)
+    else {
         return response;
     };
     *response.body_mut() = stream_file(file);
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/csv; charset=utf-8"));
     h.insert(header::CONTENT_LENGTH, size.into());
-    if let Ok(v) = header::HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+    let filename = version.replace('@', "-");
+    if let Ok(v) =
+        header::HeaderValue::from_str(&format!("attachment; filename=\"{filename}.csv\""))
+    {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
+    // Which version this is and its rows, for clients to say what they wrote.
+    if let Ok(v) = header::HeaderValue::from_str(&version) {
+        h.insert(mlguard_vault::api::DATASET_HEADER, v);
+    }
+    h.insert(mlguard_vault::api::ROWS_HEADER, rows.into());
     response
 }
 

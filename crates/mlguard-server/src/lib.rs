@@ -428,15 +428,7 @@ async fn inspect_model(
     blocking(move || {
         s.call("/v1/models/{name}", &headers, |v, cx| {
             let (record, model) = v.model(cx, &name)?;
-            let info = serde_json::to_value(&model.info).unwrap_or_default();
-            Ok(json_ok(json!({
-                "model": format!("{}@{}", record.name, record.version),
-                "dataset": format!("{}@{}", record.dataset, record.dataset_version),
-                "created": record.created,
-                "actor": record.actor,
-                "blake3": record.blake3,
-                "info": info,
-            })))
+            Ok(axum::Json(api::ModelDescription::from((&record, &model))).into_response())
         })
     })
     .await
@@ -494,6 +486,8 @@ async fn predict(
                     .fetch_add(results.len() as u64 - rejected, Ordering::Relaxed);
                 Ok(axum::Json(api::PredictResponse {
                     model: format!("{}@{}", model.record.name, model.record.version),
+                    id_column: model.id_column().map(str::to_owned),
+                    classes: model.classes().to_vec(),
                     results,
                 })
                 .into_response())

@@ -9,6 +9,11 @@ use serde_json::Value;
 use crate::RowPrediction;
 use crate::identity::{TokenInfo, User};
 
+/// `GET /v1/datasets/{name}/data`: the header naming the version sent (`NAME@VERSION`).
+pub const DATASET_HEADER: &str = "x-mlguard-dataset";
+/// `GET /v1/datasets/{name}/data`: the header giving the data rows sent.
+pub const ROWS_HEADER: &str = "x-mlguard-rows";
+
 /// Every error: a code to act on and a message to show.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ErrorBody {
@@ -29,17 +34,24 @@ pub struct ErrorBody {
 }
 
 /// `POST /v1/models/{name}/predict`.
-#[derive(Debug, serde::Deserialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct PredictRequest {
     /// Rows as objects of column → value (numbers, strings, booleans or null).
     pub rows: Vec<serde_json::Map<String, Value>>,
 }
 
 /// The answer to a prediction: one result per row, in order.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Serialize, serde::Deserialize, JsonSchema)]
 pub struct PredictResponse {
     /// The model version that predicted (`NAME@VERSION`).
     pub model: String,
+    /// The training schema's id column, if it has one (clients echo it beside each
+    /// prediction, as `mlguard predict` does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_column: Option<String>,
+    /// The target's classes, in the model's order (the keys of each `probabilities`).
+    #[serde(default)]
+    pub classes: Vec<String>,
     /// A prediction, or why the row was rejected.
     pub results: Vec<RowPrediction>,
 }
@@ -481,6 +493,37 @@ impl From<&crate::Ingested> for IngestResponse {
             blake3: r.blake3.clone(),
             warnings: d.report.warnings(),
             report: serde_json::from_str(&r.report).unwrap_or_default(),
+        }
+    }
+}
+
+/// `GET /v1/models/{name}`: a model version, verified, without its split seed.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
+pub struct ModelDescription {
+    /// `NAME@VERSION`.
+    pub model: String,
+    /// The dataset version it was trained on (`NAME@VERSION`).
+    pub dataset: String,
+    /// When it was trained (RFC 3339).
+    pub created: String,
+    /// Who trained it.
+    pub actor: String,
+    /// BLAKE3 of its safetensors.
+    pub blake3: String,
+    /// Everything about it but the weights: the encoding (target, classes, features),
+    /// metrics, hyperparameters and provenance.
+    pub info: Value,
+}
+
+impl From<(&crate::ModelRecord, &mlguard_learn::Model)> for ModelDescription {
+    fn from((r, m): (&crate::ModelRecord, &mlguard_learn::Model)) -> ModelDescription {
+        ModelDescription {
+            model: format!("{}@{}", r.name, r.version),
+            dataset: format!("{}@{}", r.dataset, r.dataset_version),
+            created: r.created.clone(),
+            actor: r.actor.clone(),
+            blake3: r.blake3.clone(),
+            info: serde_json::to_value(&m.info).unwrap_or_default(),
         }
     }
 }

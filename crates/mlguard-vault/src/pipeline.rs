@@ -1194,11 +1194,7 @@ impl Vault {
         let train_schema =
             Schema::from_json(&model.info.schema).map_err(mlguard_data::DataError::from)?;
         let features = predictor.columns();
-        let id_field = train_schema
-            .fields
-            .iter()
-            .find(|f| f.role == Some(mlguard_data::Role::Id))
-            .map(|f| f.name.clone());
+        let id_field = id_column(&train_schema);
         let mut schema = train_schema.clone();
         schema.fields.retain(|f| features.contains(&f.name.as_str()));
         schema.primary_key.clear();
@@ -1327,10 +1323,11 @@ pub struct ServingModel {
     /// The feature fields of the training schema (what a row must satisfy).
     schema: Schema,
     features: Vec<String>,
+    id_column: Option<String>,
 }
 
 /// The outcome of one row of [`ServingModel::predict_json`].
-#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum RowPrediction {
     /// Predicted.
@@ -1354,6 +1351,16 @@ impl ServingModel {
     /// The columns a row should have.
     pub fn features(&self) -> &[String] {
         &self.features
+    }
+
+    /// The target's classes, in the order of the model's probabilities.
+    pub fn classes(&self) -> &[String] {
+        &self.model.info.encoding.classes
+    }
+
+    /// The training schema's id column (`role: id`), which prediction output echoes.
+    pub fn id_column(&self) -> Option<&str> {
+        self.id_column.as_deref()
     }
 
     /// Predicts rows given as JSON objects (`{"column": value}`; numbers, strings, booleans
@@ -1502,10 +1509,16 @@ impl Vault {
             model.predictor()?.columns().into_iter().map(str::to_owned).collect();
         let mut schema =
             Schema::from_json(&model.info.schema).map_err(mlguard_data::DataError::from)?;
+        let id_column = id_column(&schema);
         schema.fields.retain(|f| features.contains(&f.name));
         schema.primary_key.clear();
         schema.unique_keys.clear();
         schema.fields_match = FieldsMatch::Partial;
-        Ok(ServingModel { record: record.clone(), model, schema, features })
+        Ok(ServingModel { record: record.clone(), model, schema, features, id_column })
     }
+}
+
+/// A training schema's id column (`role: id`): prediction output echoes it.
+fn id_column(schema: &Schema) -> Option<String> {
+    schema.fields.iter().find(|f| f.role == Some(mlguard_data::Role::Id)).map(|f| f.name.clone())
 }
