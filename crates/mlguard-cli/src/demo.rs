@@ -404,12 +404,12 @@ fn protected_schema(d: &Demo<'_>) -> anyhow::Result<Schema> {
 
 fn ingest(d: &mut Demo<'_>) -> anyhow::Result<()> {
     use mlguard_data::protect::ProtectOptions;
-    use mlguard_seal::{Keystore, Secret, SignerPolicy};
+    use mlguard_seal::{Secret, SignerPolicy};
     let root = d.dir.join("vault");
     let key_file = d.dir.join("vault.key");
     let _ = fs::remove_dir_all(&root);
     let _ = fs::remove_file(&key_file);
-    let store = Keystore::init(&root, &Secret::create_key_file(&key_file)?)?;
+    let store = mlguard_vault::Vault::init(&root, &Secret::create_key_file(&key_file)?)?;
     let vault = mlguard_vault::Vault::open(&root, &Secret::from_key_file(&key_file)?)?;
     let schema = protected_schema(d)?;
     let opts = mlguard_vault::IngestOptions {

@@ -69,7 +69,7 @@ pub(crate) fn init(args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> 
         }
         None => secret(args, UnlockMethod::Passphrase, true)?,
     };
-    let store = Keystore::init(&args.vault, &secret)?;
+    let store = mlguard_vault::Vault::init(&args.vault, &secret)?;
     let public = store.signing_public()?;
     out.line(&format!("created vault {}", args.vault.display()))?;
     out.line(&format!(

@@ -2,7 +2,6 @@
 //!
 //! ```text
 //! VAULT/
-//!   config.toml          format version
 //!   keyring.json         master keys by version and the signing key, each wrapped
 //!                        (AES-256-GCM) by a key-encryption key from a passphrase
 //!                        (Argon2id) or a key file (HKDF-SHA256)
@@ -377,7 +376,6 @@ impl Keystore {
             audit_key,
         };
         let store = Keystore { root: root.to_path_buf(), ring };
-        write_atomic(&root.join("config.toml"), b"# mlguard vault\nformat = 1\n", true)?;
         write_atomic(&root.join("signing/public.pem"), public.to_pem().as_bytes(), true)?;
         store.save()?;
         Ok(store)

@@ -260,6 +260,14 @@ fn entry<'a>(
 }
 
 impl Vault {
+    /// Creates a vault in `root`: its keys (wrapped by `secret`) and its embedded stores,
+    /// recorded in `config.toml`. Returns the key store (still locked).
+    pub fn init(root: &Path, secret: &Secret) -> Result<Keystore, VaultError> {
+        let keys = Keystore::init(root, secret)?;
+        Stores::create_embedded(root)?;
+        Ok(keys)
+    }
+
     /// Opens and unlocks the vault at `root` with its embedded stores ([`Stores::embedded`]).
     pub fn open(root: &Path, secret: &Secret) -> Result<Vault, VaultError> {
         Vault::with_stores(root, secret, Stores::embedded(root)?)

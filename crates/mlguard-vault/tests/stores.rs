@@ -164,7 +164,11 @@ fn policy(p: &dyn PolicyStore) {
 #[test]
 fn the_embedded_stores_keep_the_contract() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let Stores { catalog: c, objects: o, policy: p } = Stores::embedded(dir.path()).expect("open");
+    let Stores { catalog: c, objects: o, policy: p } =
+        Stores::create_embedded(dir.path()).expect("create");
+    let config = std::fs::read_to_string(dir.path().join("config.toml")).expect("config");
+    assert!(config.contains("catalog = \"sqlite\"") && config.contains("format = 1"), "{config}");
+    assert!(Stores::create_embedded(dir.path()).is_err(), "a vault is created once");
     objects(&*o);
     catalog(&*c);
     policy(&*p);

@@ -195,3 +195,11 @@ impl PolicyStore for PolicyFile {
         self.path.display().to_string()
     }
 }
+
+/// Records a new vault's stores in `root/config.toml` (refused if it exists: a vault is
+/// initialised once).
+pub(crate) fn write_config(root: &Path) -> Result<(), VaultError> {
+    let text = "# mlguard vault\nformat = 1\n\n[stores]\ncatalog = \"sqlite\"      # catalog.db\nobjects = \"directory\"   # objects/\npolicy = \"file\"         # policy.json\nkeys = \"file\"           # keyring.json, signing/\n";
+    mlguard_seal::write_atomic(&root.join("config.toml"), text.as_bytes(), false)?;
+    Ok(())
+}

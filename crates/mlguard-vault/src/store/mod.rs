@@ -307,6 +307,13 @@ pub struct Stores {
 }
 
 impl Stores {
+    /// Creates the embedded stores of a new vault in `root` and records them in its
+    /// `config.toml` (which later backends extend).
+    pub fn create_embedded(root: &Path) -> Result<Stores, VaultError> {
+        fs::write_config(root)?;
+        Stores::embedded(root)
+    }
+
     /// The embedded default for one machine, in the vault directory `root`: SQLite
     /// (`catalog.db`, its audit log, `audit/checkpoint.vkey`), `objects/` and `policy.json`.
     pub fn embedded(root: &Path) -> Result<Stores, VaultError> {
