@@ -12,8 +12,8 @@ use anyhow::Context;
 use mlguard_vault::Vault;
 use mlguard_vault::api::{
     AuditVerifyResponse, DatasetReport, DatasetSummary, EnrollMfa, IngestBody, IngestResponse,
-    MfaEnrolled, ModelDescription, ModelSummary, NewToken, NewUser, TokenCreated, TokenRevoked,
-    TrainBody, TrainResponse, UserAdded, UserDisabled,
+    MfaEnrolled, ModelDescription, ModelExport, ModelSummary, NewToken, NewUser, TokenCreated,
+    TokenRevoked, TrainBody, TrainResponse, UserAdded, UserDisabled,
 };
 use mlguard_vault::identity::{TokenInfo, TotpAlg, User};
 use zeroize::Zeroizing;
@@ -75,6 +75,9 @@ pub(crate) trait Client {
     /// (`dataset.read`, or `dataset.read-raw` for a version stored with personal data):
     /// which version it was and its rows.
     fn download(&self, reference: &str, out: &mut dyn Write) -> anyhow::Result<(String, u64)>;
+    /// A model version and its OpenSSF signature for a directory named `dir_name`
+    /// (`model.export`).
+    fn export_model(&self, reference: &str, dir_name: &str) -> anyhow::Result<ModelExport>;
     /// A model version, verified (`model.read`).
     fn model(&self, reference: &str) -> anyhow::Result<ModelDescription>;
     /// The audit log's entries from index `from` (`audit.read`).
@@ -172,6 +175,10 @@ impl Client for Vault {
             std::fs::File::open(scratch.path()).context("cannot read the scratch file")?;
         std::io::copy(&mut src, out).context("cannot write the data")?;
         Ok((format!("{}@{}", d.name, d.version), d.rows))
+    }
+
+    fn export_model(&self, reference: &str, dir_name: &str) -> anyhow::Result<ModelExport> {
+        Ok((&Vault::export_signed(self, local(), reference, dir_name)?).into())
     }
 
     fn model(&self, reference: &str) -> anyhow::Result<ModelDescription> {
@@ -354,6 +361,11 @@ impl Client for Remote {
             .context("the server's download does not say its rows")?;
         r.copy_to(out).context("the download was cut off")?;
         Ok((version, rows))
+    }
+
+    fn export_model(&self, reference: &str, dir_name: &str) -> anyhow::Result<ModelExport> {
+        let req = mlguard_vault::api::ExportRequest { signed_for: dir_name.to_owned() };
+        self.post_as(&format!("/v1/models/{}/export", seg(reference)), &req)
     }
 
     fn model(&self, reference: &str) -> anyhow::Result<ModelDescription> {
@@ -741,9 +753,10 @@ pub(crate) fn is_shared(command: &Command) -> bool {
         | Command::User { .. }
         | Command::Token { .. }
         | Command::Mfa { .. } => true,
-        Command::Model { command } => {
-            matches!(command, ModelCommand::List { .. } | ModelCommand::Inspect { .. })
-        }
+        Command::Model { command } => matches!(
+            command,
+            ModelCommand::List { .. } | ModelCommand::Inspect { .. } | ModelCommand::Export { .. }
+        ),
         Command::Audit { .. } => true,
         _ => false,
     }
@@ -772,6 +785,9 @@ pub(crate) fn dispatch(
         Command::Model { command: ModelCommand::Inspect { model, json } } => {
             inspect_model(c, &model, json, out)
         }
+        Command::Model { command: ModelCommand::Export { model, output, force } } => {
+            export_model(c, &model, &output, force, out)
+        }
         Command::User { command } => match command {
             UserCommand::Add { name, role } => add_user(c, &name, &role, out),
             UserCommand::List { json } => list_users(c, json, out),
@@ -792,4 +808,38 @@ pub(crate) fn dispatch(
         },
         _ => anyhow::bail!("internal error: not a shared command"),
     }
+}
+
+/// `mlguard model export`: `model.safetensors` and its signature `model.sig` (OpenSSF model
+/// signing, by the vault's key) into `dir`, each written atomically.
+pub(crate) fn export_model(
+    c: &dyn Client,
+    reference: &str,
+    dir: &Path,
+    force: bool,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let (weights, signature) = (dir.join("model.safetensors"), dir.join("model.sig"));
+    crate::errors::no_overwrite(Some(&weights), force)?;
+    crate::errors::no_overwrite(Some(&signature), force)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    // The bundle names the directory as the signing tools do: by its canonical name.
+    let name = dir
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let e = c.export_model(reference, &name)?;
+    let bytes = mlguard_seal::unb64(&e.safetensors)
+        .context("the exported model is not base64, as the API says")?;
+    mlguard_seal::write_atomic(&weights, &bytes, force)?;
+    mlguard_seal::write_atomic(&signature, e.signature.as_bytes(), force)?;
+    out.line(&format!(
+        "exported {} -> {} (plaintext safetensors) and {} (OpenSSF model signing, key {})",
+        e.model,
+        weights.display(),
+        signature.display(),
+        e.key_id.get(..16).unwrap_or(&e.key_id)
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }

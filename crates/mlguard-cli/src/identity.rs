@@ -66,8 +66,7 @@ pub(crate) fn serve(a: &ServeArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::
     let scheme = if tls.is_some() { "https" } else { "http" };
     if let (Some(c), true) = (&cert, a.tls_self_signed) {
         // Public: clients trust it with `--ca-cert` (or MLGUARD_CA_CERT).
-        let pem = vault.vault.join("server-cert.pem");
-        mlguard_seal::write_atomic(&pem, c.cert_pem().as_bytes(), true)?;
+        let pem = state.vault().publish_certificate(&c.cert_pem())?;
         out.line(&format!(
             "self-signed certificate for localhost, SHA-256 fingerprint {}; clients: --ca-cert {}",
             c.fingerprint(),

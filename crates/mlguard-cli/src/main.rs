@@ -103,9 +103,6 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => identity::serve(&a, &cli.vault, out),
         Command::Model { command } => match command {
             ModelCommand::Verify { model } => pipeline::verify_model(&model, &cli.vault, out),
-            ModelCommand::Export { model, output, force } => {
-                pipeline::export_model(&model, &output, force, &cli.vault, out)
-            }
             ModelCommand::Sign { path, output, force } => {
                 seal::sign_model(&path, &output, force, &cli.vault, out)
             }

@@ -1,6 +1,5 @@
 //! `mlguard data ingest | data list | train | predict | model list | inspect | verify | export`.
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -335,27 +334,6 @@ pub(crate) fn verify_model(r: &str, vault: &VaultArgs, out: &mut Out) -> anyhow:
         }
         Err(e) => Err(e.into()),
     }
-}
-
-pub(crate) fn export_model(
-    r: &str,
-    dir: &Path,
-    force: bool,
-    vault: &VaultArgs,
-    out: &mut Out,
-) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
-    // Recorded before anything leaves the vault; signed with the vault's key.
-    let e = v.export_model_to(local(), r, dir, force)?;
-    out.line(&format!(
-        "exported {}@{} -> {} (plaintext safetensors) and {} (OpenSSF model signing, key {})",
-        e.record.name,
-        e.record.version,
-        e.weights.display(),
-        e.signature.display(),
-        &e.key_id[..16]
-    ))?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// A failed audit verification: the first bad entry, the first problem and how many more

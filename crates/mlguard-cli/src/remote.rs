@@ -11,7 +11,7 @@ use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::args::{Command, ModelCommand, ServerArgs};
+use crate::args::{Command, ServerArgs};
 use crate::errors::Refusal;
 use crate::output::Out;
 
@@ -197,21 +197,6 @@ fn dispatch(r: &Remote, command: Command, out: &mut Out) -> anyhow::Result<ExitC
     match command {
         Command::Train(_) => {
             local_only("`train --reproduce` (the split seed never leaves the vault)")
-        }
-        Command::Model { command: ModelCommand::Export { model, output, force } } => {
-            std::fs::create_dir_all(&output)
-                .with_context(|| format!("cannot create {}", output.display()))?;
-            let path = output.join("model.safetensors");
-            let url = r.url(&format!("/v1/models/{}/export", seg(&model)));
-            let mut resp = r.send(|c| Ok(c.post(&url)))?;
-            crate::client::write_output(Some(&path), force, |w| {
-                resp.copy_to(w).context("the download was cut off")
-            })?;
-            out.line(&format!(
-                "exported {model} -> {} (plaintext safetensors; sign it with `mlguard model sign` where the vault is)",
-                path.display()
-            ))?;
-            Ok(ExitCode::SUCCESS)
         }
         Command::Data { .. } => local_only("this `data` command"),
         Command::Model { .. } => local_only("this `model` command"),

@@ -368,6 +368,10 @@ fn the_commands_work_through_a_server() {
     let uri =
         text(&o.stdout).lines().find(|l| l.starts_with("otpauth://")).expect("uri").to_owned();
     let secret = mlguard_vault::identity::otpauth_secret(&uri).expect("secret");
+    let o = run(dir, &["mfa", "enroll", "--user", "sam"]);
+    let uri =
+        text(&o.stdout).lines().find(|l| l.starts_with("otpauth://")).expect("uri").to_owned();
+    let sam_secret = mlguard_vault::identity::otpauth_secret(&uri).expect("secret");
 
     let mut server = Child(
         Command::new(env!("CARGO_BIN_EXE_mlguard"))
@@ -495,6 +499,26 @@ fn the_commands_work_through_a_server() {
     };
     // A code works once: one step back for this one, the current step for the next.
     same("root", &["user", "list", "--totp", &code_at(now - 30)]);
+
+    // A signed export through the server (a TOTP code) writes what the export here writes,
+    // and its signature verifies against this vault's key.
+    let sam_code = mlguard_vault::identity::totp_code(
+        &sam_secret,
+        mlguard_vault::identity::TotpAlg::Sha1,
+        now,
+    );
+    let remote =
+        as_user("sam", &["model", "export", "churn", "-o", "exp-remote", "--totp", &sam_code]);
+    let here = run(dir, &["model", "export", "churn", "-o", "exp-here"]);
+    assert_eq!(remote.status.code(), Some(0), "{}", text(&remote.stderr));
+    assert_eq!(text(&remote.stdout).replace("exp-remote", "exp-here"), text(&here.stdout));
+    let weights = |d: &str| std::fs::read(dir.join(d).join("model.safetensors")).expect("weights");
+    assert_eq!(weights("exp-remote"), weights("exp-here"));
+    let o = run(
+        dir,
+        &["model", "verify-signature", "exp-remote", "--signature", "exp-remote/model.sig"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
 
     // Admin: with a TOTP code; without one (and no terminal to ask on) refused.
     let o = as_user("root", &["token", "list"]);

@@ -270,7 +270,28 @@ pub fn sign_model(
     if let Some(s) = signature_in_model {
         ignored.push(s.to_owned());
     }
-    let manifest = hash_model(path, &ignored)?;
+    sign_manifest(&hash_model(path, &ignored)?, signer)
+}
+
+/// The manifest a model of one file, `file` holding `bytes`, has once written into a
+/// directory named `dir_name` with its signature beside it as `signature_file`: what
+/// [`hash_model`] finds there. Lets a model be signed before it is written (a server
+/// signing what a client will write).
+pub fn single_file_manifest(
+    dir_name: &str,
+    file: &str,
+    bytes: &[u8],
+    signature_file: &str,
+) -> ModelManifest {
+    let mut d = [0u8; 32];
+    d.copy_from_slice(digest::digest(&digest::SHA256, bytes).as_ref());
+    let mut ignored: Vec<String> = DEFAULT_IGNORED.iter().map(|s| (*s).to_owned()).collect();
+    ignored.push(signature_file.to_owned());
+    ModelManifest { name: dir_name.to_owned(), files: vec![(file.to_owned(), d)], ignored }
+}
+
+/// Signs a model's manifest and returns the OMS bundle (JSON).
+pub fn sign_manifest(manifest: &ModelManifest, signer: &SigningKey) -> Result<String, SealError> {
     let statement = Statement {
         kind: STATEMENT_TYPE.into(),
         subject: vec![Subject {

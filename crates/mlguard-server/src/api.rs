@@ -200,6 +200,16 @@ pub fn openapi_document() -> Value {
         if let Some((media, schema)) = s.request {
             op["requestBody"] = json!({"required": true, "content": { media: {"schema": schema} }});
         }
+        if *path == "/v1/models/{name}/export" {
+            // With a body, a signed export as JSON; without one, the bare safetensors.
+            let request = g.subschema_for::<ExportRequest>().to_value();
+            op["requestBody"] =
+                json!({"required": false, "content": {"application/json": {"schema": request}}});
+            let signed = g.subschema_for::<ModelExport>().to_value();
+            if let Some(ok) = responses.get_mut("200") {
+                ok["content"]["application/json"] = json!({"schema": signed});
+            }
+        }
         op["responses"] = responses.into();
         let entry = paths.entry((*path).to_owned()).or_insert_with(|| json!({}));
         entry[*method] = op;

@@ -514,16 +514,39 @@ async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
     .await
 }
 
+/// `POST /v1/models/{name}/export`: without a body, the plaintext safetensors; with an
+/// [`api::ExportRequest`], the model and its OpenSSF signature bundle as JSON.
 async fn export(
     State(s): State<Arc<AppState>>,
     Path(name): Path<String>,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Response {
+    let signed = if body.is_empty() {
+        None
+    } else {
+        match serde_json::from_slice::<api::ExportRequest>(&body) {
+            Ok(r) => Some(r.signed_for),
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "expected no body, or {\"signed_for\": \"DIRECTORY NAME\"}",
+                );
+            }
+        }
+    };
     blocking(move || {
-        s.call("/v1/models/{name}/export", &headers, |v, cx| {
-            let (_, model) = v.export_model(cx, &name)?;
-            Ok(([(header::CONTENT_TYPE, "application/octet-stream")], model.to_safetensors())
-                .into_response())
+        s.call("/v1/models/{name}/export", &headers, |v, cx| match &signed {
+            None => {
+                let (_, model) = v.export_model(cx, &name)?;
+                Ok(([(header::CONTENT_TYPE, "application/octet-stream")], model.to_safetensors())
+                    .into_response())
+            }
+            Some(dir) => {
+                let e = v.export_signed(cx, &name, dir)?;
+                Ok(axum::Json(api::ModelExport::from(&e)).into_response())
+            }
         })
     })
     .await

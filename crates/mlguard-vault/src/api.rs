@@ -528,6 +528,39 @@ impl From<(&crate::ModelRecord, &mlguard_learn::Model)> for ModelDescription {
     }
 }
 
+/// `POST /v1/models/{name}/export` with a body: the model and its signature for a
+/// directory of that name (`model.safetensors` and `model.sig`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRequest {
+    /// The directory's name the files will be written to (the bundle names it).
+    pub signed_for: String,
+}
+
+/// The answer to a signed export: the plaintext model and its OpenSSF model-signing bundle.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
+pub struct ModelExport {
+    /// `NAME@VERSION`.
+    pub model: String,
+    /// `model.safetensors`, base64 (standard, padded).
+    pub safetensors: String,
+    /// `model.sig`: the bundle (JSON), signed with the vault's key.
+    pub signature: String,
+    /// The signing key's id.
+    pub key_id: String,
+}
+
+impl From<&crate::SignedExport> for ModelExport {
+    fn from(e: &crate::SignedExport) -> ModelExport {
+        ModelExport {
+            model: format!("{}@{}", e.record.name, e.record.version),
+            safetensors: mlguard_seal::b64(&e.safetensors),
+            signature: e.signature.clone(),
+            key_id: e.key_id.clone(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,19 @@ pub struct Exported {
     pub key_id: String,
 }
 
+/// A signed model export, in memory ([`Vault::export_signed`]).
+#[derive(Debug, Clone)]
+pub struct SignedExport {
+    /// The model version.
+    pub record: ModelRecord,
+    /// Its plaintext safetensors (never the split seed).
+    pub safetensors: Vec<u8>,
+    /// The OpenSSF model-signing bundle (JSON) for `model.safetensors` in its directory.
+    pub signature: String,
+    /// The signing key's id.
+    pub key_id: String,
+}
+
 fn versioned(name: &str, version: u32) -> String {
     format!("{name}@{version}")
 }
@@ -106,19 +119,18 @@ impl Vault {
         self.shareable(cx, &event, reference)
     }
 
-    /// Exports a model version into `dir` as plaintext safetensors signed with the vault's
-    /// key as an OpenSSF model-signing bundle (`model.export`, op `export`, recorded before
-    /// a byte is written).
-    pub fn export_model_to(
+    /// A model version as plaintext safetensors with an OpenSSF model-signing bundle made
+    /// with the vault's key, for a directory named `dir_name` holding `model.safetensors`
+    /// and `model.sig` (`model.export`, op `export`, recorded before anything is released).
+    pub fn export_signed(
         &self,
         cx: &Ctx,
         reference: &str,
-        dir: &Path,
-        force: bool,
-    ) -> Result<Exported, VaultError> {
+        dir_name: &str,
+    ) -> Result<SignedExport, VaultError> {
         let event = Event::new(Action::ModelExport, reference, Outcome::Allowed)
             .op("export")
-            .detail(json!({"to": dir.display().to_string()}));
+            .detail(json!({"to": dir_name}));
         self.operation(cx, &event, || {
             let record = self.model_record(reference)?;
             let model = self.shareable_model(&record)?;
@@ -126,19 +138,50 @@ impl Vault {
                 cx,
                 &event.clone().field("model", versioned(&record.name, record.version)),
             )?;
-            std::fs::create_dir_all(dir).map_err(|source| VaultError::Io {
-                context: format!("cannot create {}", dir.display()),
-                source,
-            })?;
-            let weights = dir.join("model.safetensors");
-            mlguard_seal::write_atomic(&weights, &model.to_safetensors(), force)?;
+            let safetensors = model.to_safetensors();
+            let manifest = mlguard_seal::single_file_manifest(
+                dir_name,
+                "model.safetensors",
+                &safetensors,
+                "model.sig",
+            );
             let keys = self.keys();
-            let bundle = mlguard_seal::sign_model(dir, keys.signer(), Some("model.sig"))?;
-            let signature = dir.join("model.sig");
-            mlguard_seal::write_atomic(&signature, bundle.as_bytes(), force)?;
+            let signature = mlguard_seal::sign_manifest(&manifest, keys.signer())?;
             let key_id = keys.signer_public().key_id();
-            Ok(Exported { record, weights, signature, key_id })
+            Ok(SignedExport { record, safetensors, signature, key_id })
         })
+    }
+
+    /// Exports a model version into `dir` ([`Vault::export_signed`], written atomically).
+    pub fn export_model_to(
+        &self,
+        cx: &Ctx,
+        reference: &str,
+        dir: &Path,
+        force: bool,
+    ) -> Result<Exported, VaultError> {
+        // The bundle names the directory as the signing tools do (its canonical name), so
+        // it exists first; made here, it is removed again when the export is refused.
+        let made = !dir.exists();
+        std::fs::create_dir_all(dir).map_err(|source| VaultError::Io {
+            context: format!("cannot create {}", dir.display()),
+            source,
+        })?;
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_default();
+        let e = self.export_signed(cx, reference, &name).inspect_err(|_| {
+            if made {
+                let _ = std::fs::remove_dir(dir);
+            }
+        })?;
+        let weights = dir.join("model.safetensors");
+        mlguard_seal::write_atomic(&weights, &e.safetensors, force)?;
+        let signature = dir.join("model.sig");
+        mlguard_seal::write_atomic(&signature, e.signature.as_bytes(), force)?;
+        Ok(Exported { record: e.record, weights, signature, key_id: e.key_id })
     }
 
     /// A model version loaded for predictions, verified on first use and kept while the

@@ -620,6 +620,12 @@ impl Vault {
         self.catalog.sync()
     }
 
+    /// Publishes a server's self-signed certificate (public) beside the vault, where its
+    /// clients find it (`--ca-cert`); returns where.
+    pub fn publish_certificate(&self, pem: &str) -> Result<PathBuf, VaultError> {
+        crate::store::publish_certificate(&self.root, pem)
+    }
+
     /// The vault's directory.
     pub fn root(&self) -> &Path {
         &self.root

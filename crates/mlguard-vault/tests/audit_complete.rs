@@ -250,6 +250,12 @@ fn every_operation_writes_one_entry_per_call_allowed_or_denied() {
             Box::new(|v, cx| v.export_model(cx, "churn@1").map(drop)),
         ),
         (
+            "export_signed",
+            Action::ModelExport,
+            "allowed",
+            Box::new(|v, cx| v.export_signed(cx, "churn@1", "exported").map(drop)),
+        ),
+        (
             "export_model_to",
             Action::ModelExport,
             "allowed",

@@ -203,3 +203,10 @@ pub(crate) fn write_config(root: &Path) -> Result<(), VaultError> {
     mlguard_seal::write_atomic(&root.join("config.toml"), text.as_bytes(), false)?;
     Ok(())
 }
+
+/// Writes a server's self-signed certificate (public) as `root/server-cert.pem`.
+pub(crate) fn publish_certificate(root: &Path, pem: &str) -> Result<PathBuf, VaultError> {
+    let path = root.join("server-cert.pem");
+    mlguard_seal::write_atomic(&path, pem.as_bytes(), true)?;
+    Ok(path)
+}

@@ -22,6 +22,7 @@ use crate::identity::{TokenInfo, User};
 mod fs;
 mod sqlite;
 
+pub(crate) use fs::publish_certificate;
 pub use fs::{DirObjects, PolicyFile};
 pub use sqlite::SqliteCatalog;
 
