@@ -695,29 +695,12 @@ pub(crate) fn write_output<T>(
         crate::output::write_stdout(&buf)?;
         return Ok(t);
     };
-    let mut made = None;
-    let mut failed = None;
-    let written = mlguard_seal::write_atomic_with(path, force, |f| {
+    mlguard_seal::write_atomic_with(path, force, |f| {
         let mut w = std::io::BufWriter::new(f);
-        match make(&mut w).and_then(|t| {
-            w.flush().with_context(|| format!("cannot write {}", path.display()))?;
-            Ok(t)
-        }) {
-            Ok(t) => {
-                made = Some(t);
-                Ok(())
-            }
-            Err(e) => {
-                failed = Some(e);
-                Err(mlguard_seal::SealError::Refused("nothing written".into()))
-            }
-        }
-    });
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    written?;
-    made.context("nothing was made")
+        let made = make(&mut w)?;
+        w.flush().with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(made)
+    })
 }
 
 /// `mlguard data download`.
@@ -823,13 +806,8 @@ pub(crate) fn export_model(
     crate::errors::no_overwrite(Some(&weights), force)?;
     crate::errors::no_overwrite(Some(&signature), force)?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    // The bundle names the directory as the signing tools do: by its canonical name.
-    let name = dir
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_default();
-    let e = c.export_model(reference, &name)?;
+    // The bundle names the directory as the signing tools do.
+    let e = c.export_model(reference, &mlguard_seal::model_name(dir))?;
     let bytes = mlguard_seal::unb64(&e.safetensors)
         .context("the exported model is not base64, as the API says")?;
     mlguard_seal::write_atomic(&weights, &bytes, force)?;

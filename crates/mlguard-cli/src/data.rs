@@ -621,35 +621,16 @@ pub(crate) fn protect(
     )?;
     let second = open_table(&a.file, &a.dialect)?;
     let (first, second) = (io::BufReader::new(table.reader), io::BufReader::new(second.reader));
-    let mut result = None;
-    let written = mlguard_seal::write_atomic_with(&a.output, a.force, |f| {
+    let report = mlguard_seal::write_atomic_with(&a.output, a.force, |f| {
         let mut w = io::BufWriter::with_capacity(1 << 20, f);
-        let r = mlguard_data::protect::protect(first, Some(second), &mut w, &schema, &key, &opts);
-        let failed = r.is_err();
-        result = Some(r);
-        if failed {
-            return Err(mlguard_seal::SealError::Refused(
-                "protection failed; nothing was written".into(),
-            ));
-        }
-        w.flush().map_err(|source| mlguard_seal::SealError::Io {
-            context: "cannot write the output".into(),
-            source,
-        })
-    });
-    let report = match result {
-        Some(Err(e)) => {
-            return Err(anyhow::Error::new(e).context(format!("protecting {}", a.file.display())));
-        }
-        Some(Ok(r)) => {
-            written?;
-            r
-        }
-        None => {
-            written?;
-            bail!("protection did not run")
-        }
-    };
+        let r = mlguard_data::protect::protect(first, Some(second), &mut w, &schema, &key, &opts)
+            .map_err(|e| {
+            anyhow::Error::new(e).context(format!("protecting {}", a.file.display()))
+        })?;
+        w.flush().context("cannot write the output")?;
+        Ok::<_, anyhow::Error>(r)
+    })?;
+
     match a.format {
         PiiFormat::Json => out.line(&mlguard_vault::protection_json(&report).to_string())?,
         PiiFormat::Text => {

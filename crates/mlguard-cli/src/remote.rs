@@ -7,6 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use reqwest::Method;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::Value;
 use zeroize::Zeroizing;
@@ -102,12 +103,32 @@ impl Remote {
         }
     }
 
+    /// The answer to `method path`, the request built from the bare one by `build` (again
+    /// if a TOTP code is asked for), read as it arrives.
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        build: impl Fn(RequestBuilder) -> anyhow::Result<RequestBuilder>,
+    ) -> anyhow::Result<Response> {
+        let url = self.url(path);
+        self.send(|c| build(c.request(method.clone(), &url)))
+    }
+
+    /// As [`Remote::request`], the answer read as the API type `T`.
+    fn typed<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        build: impl Fn(RequestBuilder) -> anyhow::Result<RequestBuilder>,
+    ) -> anyhow::Result<T> {
+        let what = format!("the server's answer to {method} {path} is not what the API says");
+        self.request(method, path, build)?.json().context(what)
+    }
+
     /// A GET answered with the API type `T`.
     pub(crate) fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        let url = self.url(path);
-        self.send(|c| Ok(c.get(&url)))?
-            .json()
-            .with_context(|| format!("the server's answer to GET {path} is not what the API says"))
+        self.typed(Method::GET, path, Ok)
     }
 
     /// A POST of `body` answered with the API type `T`.
@@ -116,24 +137,26 @@ impl Remote {
         path: &str,
         body: &(impl serde::Serialize + ?Sized),
     ) -> anyhow::Result<T> {
-        let url = self.url(path);
-        self.send(|c| Ok(c.post(&url).json(body)))?
-            .json()
-            .with_context(|| format!("the server's answer to POST {path} is not what the API says"))
+        self.typed(Method::POST, path, |r| Ok(r.json(body)))
+    }
+
+    /// A DELETE answered with the API type `T`.
+    pub(crate) fn delete_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> anyhow::Result<T> {
+        self.typed(Method::DELETE, path, Ok)
     }
 
     /// A GET whose answer is read as it arrives (a download).
     pub(crate) fn get_stream(&self, path: &str) -> anyhow::Result<Response> {
-        let url = self.url(path);
-        self.send(|c| Ok(c.get(&url)))
+        self.request(Method::GET, path, Ok)
     }
 
     /// A GET answered with text (`application/jsonl`, `text/plain`).
     pub(crate) fn get_text(&self, path: &str) -> anyhow::Result<String> {
-        let url = self.url(path);
-        self.send(|c| Ok(c.get(&url)))?
-            .text()
-            .with_context(|| format!("the server's answer to GET {path} is not text"))
+        let what = format!("the server's answer to GET {path} is not text");
+        self.get_stream(path)?.text().context(what)
     }
 
     /// A multipart upload (`schema`, `options`, and `file` streamed as `data`, named by its
@@ -145,8 +168,7 @@ impl Remote {
         options: &str,
         file: &Path,
     ) -> anyhow::Result<T> {
-        let url = self.url(path);
-        self.send(|c| {
+        self.typed(Method::POST, path, |r| {
             let data = reqwest::blocking::multipart::Part::file(file)
                 .with_context(|| format!("cannot read {}", file.display()))?
                 .file_name(file.display().to_string());
@@ -154,20 +176,7 @@ impl Remote {
                 .text("schema", schema.to_owned())
                 .text("options", options.to_owned())
                 .part("data", data);
-            Ok(c.post(&url).multipart(form))
-        })?
-        .json()
-        .with_context(|| format!("the server's answer to POST {path} is not what the API says"))
-    }
-
-    /// A DELETE answered with the API type `T`.
-    pub(crate) fn delete_as<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-    ) -> anyhow::Result<T> {
-        let url = self.url(path);
-        self.send(|c| Ok(c.delete(&url)))?.json().with_context(|| {
-            format!("the server's answer to DELETE {path} is not what the API says")
+            Ok(r.multipart(form))
         })
     }
 }

@@ -52,31 +52,23 @@ pub(crate) fn seal(a: &SealArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
     let before = stamp(&a.file)?;
     let mut input =
         File::open(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
-    let mut core = None;
-    let mut failed = None;
-    let written = mlguard_seal::write_atomic_with(&output, a.force, |f| {
+    let sealed = mlguard_seal::write_atomic_with(&output, a.force, |f| {
         // Whole segments are written at once: no buffering layer (it would only copy).
-        match v.seal_artifact(local(), &name, &mut input, f, &opts) {
-            Ok(c) => core = Some(c),
-            Err(e) => {
-                failed = Some(e);
-                return Err(SealError::Refused("not sealed".into()));
-            }
-        }
+        let core = v.seal_artifact(local(), &name, &mut input, f, &opts)?;
         // The file must not have changed while it was read twice.
         if stamp(&a.file).ok() != Some(before) {
             return Err(SealError::Refused(format!(
                 "{} changed while it was being sealed; nothing was written",
                 a.file.display()
-            )));
+            ))
+            .into());
         }
-        Ok(())
+        Ok::<_, mlguard_vault::VaultError>(core)
     });
-    if let Some(e) = failed {
-        return rejected(e, &a.file);
-    }
-    written?;
-    let core = core.context("sealing produced no header")?;
+    let core = match sealed {
+        Ok(core) => core,
+        Err(e) => return rejected(e, &a.file),
+    };
     out.line(&format!(
         "sealed {} -> {} ({} bytes, {}, id {}, signed by {})",
         a.file.display(),
@@ -142,28 +134,20 @@ pub(crate) fn open(a: &OpenArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::Re
         crate::output::write_stdout(&plain)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let mut verified = None;
-    let mut failed = None;
     let result = mlguard_seal::write_atomic_with(&a.output, a.force, |f| {
         // Plaintext segments are 1 MiB - 16 bytes; a 4 MiB buffer keeps writes page-aligned.
         let mut w = io::BufWriter::with_capacity(4 << 20, f);
-        match v.open_artifact(local(), &name, &mut input, &mut w, pol) {
-            Ok(o) => verified = Some(o),
-            Err(e) => {
-                failed = Some(e);
-                return Err(SealError::Refused("not opened".into()));
-            }
-        }
-        io::Write::flush(&mut w)
-            .map_err(|e| SealError::Io { context: "cannot write the output".into(), source: e })
+        let opened = v.open_artifact(local(), &name, &mut input, &mut w, pol)?;
+        io::Write::flush(&mut w).map_err(|e| mlguard_vault::VaultError::Io {
+            context: "cannot write the output".into(),
+            source: e,
+        })?;
+        Ok::<_, mlguard_vault::VaultError>(opened)
     });
-    if let Some(e) = failed {
-        return rejected(e, &a.file);
-    }
-    if let Err(e) = result {
-        return rejected(e, &a.file);
-    }
-    let opened = verified.context("open produced no result")?;
+    let opened = match result {
+        Ok(o) => o,
+        Err(e) => return rejected(e, &a.file),
+    };
     warn_untrusted(&opened);
     out.line(&format!(
         "opened {} -> {} ({} bytes, verified)",

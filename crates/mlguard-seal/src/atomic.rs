@@ -7,22 +7,34 @@ use std::path::Path;
 
 use crate::error::SealError;
 
-/// Writes a file atomically by letting `fill` write its content. Refuses to replace an
-/// existing file unless `overwrite`.
-pub fn write_atomic_with(
+/// Writes a file atomically by letting `fill` write its content, and returns what `fill`
+/// returned; when `fill` fails (with its own error type), nothing is written. Refuses to
+/// replace an existing file unless `overwrite`.
+pub fn write_atomic_with<T, E: From<SealError>>(
     path: &Path,
     overwrite: bool,
-    fill: impl FnOnce(&mut File) -> Result<(), SealError>,
-) -> Result<(), SealError> {
+    fill: impl FnOnce(&mut File) -> Result<T, E>,
+) -> Result<T, E> {
     if !overwrite && path.exists() {
-        return Err(SealError::Exists(path.to_path_buf()));
+        return Err(SealError::Exists(path.to_path_buf()).into());
     }
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".mlguard-tmp-")
         .tempfile_in(dir)
         .map_err(SealError::io(format!("cannot create a temporary file in {}", dir.display())))?;
-    fill(tmp.as_file_mut())?;
+    let made = fill(tmp.as_file_mut())?;
+    finish(tmp, dir, path, overwrite)?;
+    Ok(made)
+}
+
+/// Makes the filled temporary file `tmp` durable as `path`.
+fn finish(
+    mut tmp: tempfile::NamedTempFile,
+    dir: &Path,
+    path: &Path,
+    overwrite: bool,
+) -> Result<(), SealError> {
     tmp.as_file_mut().flush().map_err(SealError::io(format!("cannot write {}", path.display())))?;
     tmp.as_file().sync_all().map_err(SealError::io(format!("cannot sync {}", path.display())))?;
     if overwrite {

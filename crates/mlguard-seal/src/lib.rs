@@ -44,6 +44,6 @@ pub use keystore::{
 };
 pub use oms::{
     BUNDLE_MEDIA_TYPE, DEFAULT_IGNORED, ModelManifest, PAYLOAD_TYPE, PREDICATE_TYPE,
-    STATEMENT_TYPE, hash_model, key_hint, sign_manifest, sign_model, single_file_manifest,
-    verify_model,
+    STATEMENT_TYPE, hash_model, key_hint, model_name, sign_manifest, sign_model,
+    single_file_manifest, verify_model,
 };

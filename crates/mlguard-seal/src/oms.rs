@@ -91,17 +91,22 @@ fn relative_components(p: &str) -> Option<Vec<String>> {
     (!out.is_empty()).then_some(out)
 }
 
+/// The name a signature gives the model at `path`: the last component of its canonical
+/// path, as `model_signing` names it (empty if the path cannot be resolved).
+pub fn model_name(path: &Path) -> String {
+    path.canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default()
+}
+
 /// Hashes every regular file of the model at `path` (a file or a directory), leaving out
 /// `ignored` paths (relative to the model). Symbolic links are refused, as `model_signing`
 /// does by default.
 pub fn hash_model(path: &Path, ignored: &[String]) -> Result<ModelManifest, SealError> {
     let meta = fs::symlink_metadata(path)
         .map_err(SealError::io(format!("cannot read {}", path.display())))?;
-    let name = path
-        .canonicalize()
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_default();
+    let name = model_name(path);
     let ignore: Vec<Vec<String>> = ignored.iter().filter_map(|p| relative_components(p)).collect();
     if meta.file_type().is_symlink() {
         return Err(SealError::Refused(format!(

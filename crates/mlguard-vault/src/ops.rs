@@ -3,7 +3,6 @@
 //! recorded like any other operation (one entry per call, allowed, denied or failed);
 //! models leave only through [`Vault::shareable_model`], with their split seed removed.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use mlguard_data::protect::PseudonymKey;
@@ -14,19 +13,6 @@ use crate::audit::{AuditVerification, Event, Outcome};
 use crate::context::Ctx;
 use crate::identity::Action;
 use crate::{DatasetRecord, ModelRecord, ServingModel, Vault, VaultError, parse_ref};
-
-/// A model exported with [`Vault::export_model_to`].
-#[derive(Debug, Clone)]
-pub struct Exported {
-    /// The catalog record.
-    pub record: ModelRecord,
-    /// The plaintext safetensors written.
-    pub weights: PathBuf,
-    /// The OpenSSF model-signing bundle written beside it.
-    pub signature: PathBuf,
-    /// The signing key's id.
-    pub key_id: String,
-}
 
 /// A signed model export, in memory ([`Vault::export_signed`]).
 #[derive(Debug, Clone)]
@@ -150,38 +136,6 @@ impl Vault {
             let key_id = keys.signer_public().key_id();
             Ok(SignedExport { record, safetensors, signature, key_id })
         })
-    }
-
-    /// Exports a model version into `dir` ([`Vault::export_signed`], written atomically).
-    pub fn export_model_to(
-        &self,
-        cx: &Ctx,
-        reference: &str,
-        dir: &Path,
-        force: bool,
-    ) -> Result<Exported, VaultError> {
-        // The bundle names the directory as the signing tools do (its canonical name), so
-        // it exists first; made here, it is removed again when the export is refused.
-        let made = !dir.exists();
-        std::fs::create_dir_all(dir).map_err(|source| VaultError::Io {
-            context: format!("cannot create {}", dir.display()),
-            source,
-        })?;
-        let name = dir
-            .canonicalize()
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_default();
-        let e = self.export_signed(cx, reference, &name).inspect_err(|_| {
-            if made {
-                let _ = std::fs::remove_dir(dir);
-            }
-        })?;
-        let weights = dir.join("model.safetensors");
-        mlguard_seal::write_atomic(&weights, &e.safetensors, force)?;
-        let signature = dir.join("model.sig");
-        mlguard_seal::write_atomic(&signature, e.signature.as_bytes(), force)?;
-        Ok(Exported { record: e.record, weights, signature, key_id: e.key_id })
     }
 
     /// A model version loaded for predictions, verified on first use and kept while the

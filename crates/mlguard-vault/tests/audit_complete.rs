@@ -94,7 +94,6 @@ fn every_operation_writes_one_entry_per_call_allowed_or_denied() {
 
     let n = AtomicUsize::new(0);
     let fresh = |prefix: &str| format!("{prefix}-{}", n.fetch_add(1, Ordering::SeqCst));
-    let out = f.dir.path().join("out");
     let secret = Secret::from_key_file(&f.key).expect("key");
     let (schema, data) = (&f.schema, &f.data);
     // An artifact sealed by this vault, a model file, and a public key to trust.
@@ -254,14 +253,6 @@ fn every_operation_writes_one_entry_per_call_allowed_or_denied() {
             Action::ModelExport,
             "allowed",
             Box::new(|v, cx| v.export_signed(cx, "churn@1", "exported").map(drop)),
-        ),
-        (
-            "export_model_to",
-            Action::ModelExport,
-            "allowed",
-            Box::new(|v, cx| {
-                v.export_model_to(cx, "churn@1", &out.join(fresh("export")), false).map(drop)
-            }),
         ),
         (
             "predict",
