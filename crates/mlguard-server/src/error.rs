@@ -47,7 +47,9 @@ impl AppError {
                     _ => a.to_string(),
                 },
             ),
-            VaultError::AuditUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+            VaultError::AuditUnavailable(_) | VaultError::Unavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
             VaultError::NotFound(_) => (StatusCode::NOT_FOUND, e.to_string()),
             VaultError::Conflict(_) => (StatusCode::CONFLICT, e.to_string()),
             e if e.is_refusal() || code == "bad_input" => {

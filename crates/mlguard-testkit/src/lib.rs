@@ -1,6 +1,8 @@
 //! Test helpers shared by mlguard's test suites (not published).
 #![warn(missing_docs)]
 
+pub mod servers;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

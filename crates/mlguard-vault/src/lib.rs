@@ -80,6 +80,10 @@ pub enum VaultError {
     /// The catalog failed.
     #[error("catalog: {0}")]
     Catalog(String),
+    /// A backing service (the catalog's database, the object store, the key service) cannot
+    /// be reached: nothing was done; trying again later may succeed.
+    #[error("{0}; nothing was done: try again")]
+    Unavailable(String),
     /// What is stored disagrees with what was recorded: an object replaced or edited, the
     /// audit log cut or not matching its signed checkpoint. Integrity failed.
     #[error("{0}")]
@@ -139,6 +143,7 @@ impl VaultError {
             VaultError::Train(mlguard_learn::TrainError::UnprotectedPii(_)) => "unprotected_pii",
             VaultError::Train(_) if self.is_refusal() => "refused",
             VaultError::AuditUnavailable(_) => "audit_unavailable",
+            VaultError::Unavailable(_) => "unavailable",
             VaultError::Denied(a) => a.code(),
             VaultError::NotFound(_) => "not_found",
             VaultError::Conflict(_) => "conflict",

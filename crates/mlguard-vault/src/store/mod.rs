@@ -20,10 +20,12 @@ use crate::VaultError;
 use crate::identity::{TokenInfo, User};
 
 mod fs;
+mod postgres;
 mod sqlite;
 
 pub(crate) use fs::publish_certificate;
 pub use fs::{DirObjects, PolicyFile};
+pub use postgres::{PgCatalog, PgPolicy, PgPool};
 pub use sqlite::SqliteCatalog;
 
 /// A dataset version in the catalog.

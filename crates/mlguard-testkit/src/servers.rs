@@ -1,0 +1,246 @@
+//! Real backing servers for the scale-out tests, started by the tests themselves on
+//! loopback and stopped when dropped: PostgreSQL from Debian's package (a throwaway
+//! cluster in a temporary directory) and `moto_server` from PyPI (S3 and KMS).
+//!
+//! A test that needs one and cannot start it fails: these never skip.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free TCP port on 127.0.0.1 (free when asked; the server binds it right after).
+#[allow(clippy::panic, reason = "test helper: failing loudly is the point")]
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port on 127.0.0.1: {e}"))
+}
+
+fn pg_bin() -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|b| b.join("initdb").is_file())
+        .collect();
+    found.sort_by_key(|p| {
+        p.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    found.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+/// Runs a PostgreSQL tool: as the `postgres` user when we are root (the server refuses
+/// to run as root).
+fn pg_tool(bin: &Path, tool: &str, root: bool) -> Command {
+    if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
+        c
+    } else {
+        Command::new(bin.join(tool))
+    }
+}
+
+/// A throwaway PostgreSQL cluster on 127.0.0.1, stopped (and removed) when dropped.
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    root: bool,
+    port: u16,
+}
+
+impl Postgres {
+    /// Creates and starts a cluster (installing Debian's `postgresql` first if it is
+    /// missing and we may). Panics if it cannot.
+    #[allow(clippy::panic, reason = "test helper: failing loudly is the point")]
+    pub fn start() -> Postgres {
+        let root = is_root();
+        let bin = pg_bin()
+            .or_else(|| {
+                if root {
+                    let _ = Command::new("apt-get").args(["install", "-y", "-q", "postgresql"]).status();
+                }
+                pg_bin()
+            })
+            .unwrap_or_else(|| {
+                panic!("PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb): apt-get install postgresql")
+            });
+        let dir = tempfile::Builder::new()
+            .prefix("mlguard-pg-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot create a directory for PostgreSQL: {e}"));
+        if root {
+            let ok = Command::new("chmod")
+                .arg("755")
+                .arg(dir.path())
+                .status()
+                .is_ok_and(|s| s.success())
+                && Command::new("chown")
+                    .arg("postgres:postgres")
+                    .arg(dir.path())
+                    .status()
+                    .is_ok_and(|s| s.success());
+            if !ok {
+                panic!("cannot hand {} to the postgres user", dir.path().display());
+            }
+        }
+        let data = dir.path().join("data");
+        let out = pg_tool(&bin, "initdb", root)
+            .arg("-D")
+            .arg(&data)
+            .args(["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run initdb: {e}"));
+        if !out.status.success() {
+            panic!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let port = free_port();
+        let pg = Postgres { dir, bin, root, port };
+        pg.pg_ctl_start();
+        pg
+    }
+
+    #[allow(clippy::panic, reason = "test helper: failing loudly is the point")]
+    fn pg_ctl_start(&self) {
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            self.port,
+            self.dir.path().display()
+        );
+        let out = pg_tool(&self.bin, "pg_ctl", self.root)
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .arg("-l")
+            .arg(self.dir.path().join("log.txt"))
+            .args(["-w", "-t", "60", "start", "-o", &opts])
+            .stdout(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run pg_ctl: {e}"));
+        if !out.status.success() {
+            let log = std::fs::read_to_string(self.dir.path().join("log.txt")).unwrap_or_default();
+            panic!("PostgreSQL did not start: {}\n{log}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+
+    /// Stops the server at once (as a crash would), keeping its data.
+    pub fn stop_immediately(&self) {
+        let _ = pg_tool(&self.bin, "pg_ctl", self.root)
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    /// Starts it again after [`Postgres::stop_immediately`].
+    pub fn restart(&self) {
+        self.pg_ctl_start();
+    }
+
+    /// A new, empty database in the cluster; its URL.
+    #[allow(clippy::panic, reason = "test helper: failing loudly is the point")]
+    pub fn database(&self, name: &str) -> String {
+        let out = pg_tool(&self.bin, "createdb", self.root)
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", name])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run createdb: {e}"));
+        if !out.status.success() {
+            panic!("createdb {name} failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = pg_tool(&self.bin, "pg_ctl", self.root)
+            .arg("-D")
+            .arg(self.dir.path().join("data"))
+            .args(["-m", "immediate", "-w", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// `moto_server` (S3 and KMS) on 127.0.0.1, from a virtualenv under `venv_dir`; stopped
+/// when dropped. Requests must be signed (SigV4) with [`Moto::ACCESS_KEY`] /
+/// [`Moto::SECRET_KEY`]: moto checks signatures once its bootstrap calls are made.
+pub struct Moto {
+    child: Child,
+    /// Its endpoint, `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// The access key id of moto's default account.
+    pub const ACCESS_KEY: &'static str = "testing";
+    /// Its secret key.
+    pub const SECRET_KEY: &'static str = "testing";
+    /// The region used.
+    pub const REGION: &'static str = "us-east-1";
+
+    /// Starts moto (installing `moto[server]` into `venv_dir` if needed). Panics if it
+    /// cannot.
+    #[allow(clippy::panic, reason = "test helper: failing loudly is the point")]
+    pub fn start(venv_dir: &Path) -> Moto {
+        let python =
+            crate::python_venv(venv_dir, "import moto.server", &["moto[server]==5.2.5", "boto3"]);
+        let server = python.with_file_name("moto_server");
+        let port = free_port();
+        let child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let moto = Moto { child, endpoint };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if started.elapsed() > Duration::from_secs(60) {
+                panic!("moto_server did not listen on port {port} within 60 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        moto
+    }
+
+    /// Runs Python `code` with boto3 against this server (`s3` and `kms` clients bound),
+    /// returning what it printed. Panics if it fails.
+    #[allow(clippy::panic, reason = "test helper: failing loudly is the point")]
+    pub fn boto3(&self, venv_dir: &Path, code: &str) -> String {
+        let prelude = format!(
+            "import boto3\nkw = dict(endpoint_url={:?}, region_name={:?}, aws_access_key_id={:?}, aws_secret_access_key={:?})\ns3 = boto3.client('s3', **kw)\nkms = boto3.client('kms', **kw)\n",
+            self.endpoint,
+            Moto::REGION,
+            Moto::ACCESS_KEY,
+            Moto::SECRET_KEY
+        );
+        let out = Command::new(venv_dir.join("bin/python"))
+            .args(["-c", &format!("{prelude}{code}")])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run python: {e}"));
+        if !out.status.success() {
+            panic!("boto3 call failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
