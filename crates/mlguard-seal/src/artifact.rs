@@ -557,6 +557,18 @@ pub fn seal<R: Read + Seek, W: Write>(
     keys: &SealKeys,
     opts: &SealOptions,
 ) -> Result<Core, SealError> {
+    seal_as(input, output, keys, opts, random()?)
+}
+
+/// As [`seal`], with the artifact's id chosen by the caller (fresh and random: a store
+/// that names objects by id learns the name before the first byte is written).
+pub fn seal_as<R: Read + Seek, W: Write>(
+    input: &mut R,
+    output: &mut W,
+    keys: &SealKeys,
+    opts: &SealOptions,
+    id: [u8; 16],
+) -> Result<Core, SealError> {
     let read_err = SealError::io("cannot read the input");
     let mut buf = vec![0u8; SEGMENT_SIZE];
     // Pass 1: size and digest.
@@ -574,7 +586,6 @@ pub fn seal<R: Read + Seek, W: Write>(
     input.seek(SeekFrom::Start(0)).map_err(read_err)?;
 
     let data_key = SymmetricKey::generate()?;
-    let id: [u8; 16] = random()?;
     let salt: [u8; 32] = random()?;
     let prefix: [u8; NONCE_PREFIX_LEN] = random()?;
     let created = now_rfc3339();

@@ -33,7 +33,8 @@ mod oms;
 pub use artifact::{
     AEAD_ALG, AeadParams, Core, Header, Kind, MAGIC, MAX_HEADER_BYTES, MAX_RECIPIENTS,
     NONCE_PREFIX_LEN, PLAIN_SEGMENT, Recipient, SEGMENT_SIZE, SIG_ALG, SealKeys, SealOptions,
-    SignatureInfo, SignerPolicy, TAG_LEN, Verified, now_rfc3339, open, rewrap, seal, verify,
+    SignatureInfo, SignerPolicy, TAG_LEN, Verified, now_rfc3339, open, rewrap, seal, seal_as,
+    verify,
 };
 pub use atomic::{sync_dir, write_atomic, write_atomic_with};
 pub use error::SealError;

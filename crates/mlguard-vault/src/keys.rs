@@ -106,9 +106,9 @@ impl Vault {
     /// Re-wraps a stored object's data key to the newest master key, replacing it in place.
     fn rewrap_object(&self, name: &str, keys: &SealKeys) -> Result<(), VaultError> {
         let mut input = self.objects().get(name)?;
-        let mut out = self.objects().create()?;
+        let mut out = self.objects().create(name)?;
         mlguard_seal::rewrap(&mut input, &mut out, keys)?;
-        out.commit(name)
+        out.commit()
     }
 }
 

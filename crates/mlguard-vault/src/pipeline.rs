@@ -16,7 +16,7 @@ use crate::context::Ctx;
 use crate::identity::Action;
 use crate::merkle;
 use crate::store::{
-    CatalogStore, DatasetRecord, ModelRecord, ObjectStore, PolicyStamp, Stores, Table,
+    Backends, CatalogStore, DatasetRecord, ModelRecord, ObjectStore, PolicyStamp, Stores, Table,
 };
 use crate::{VaultError, io_err, poisoned};
 use mlguard_seal::hex;
@@ -263,14 +263,33 @@ impl Vault {
     /// Creates a vault in `root`: its keys (wrapped by `secret`) and its embedded stores,
     /// recorded in `config.toml`. Returns the key store (still locked).
     pub fn init(root: &Path, secret: &Secret) -> Result<Keystore, VaultError> {
+        Vault::init_with(root, secret, &Backends::default())
+    }
+
+    /// As [`Vault::init`], with the stores in `backends` (PostgreSQL, S3): the stores are
+    /// checked and prepared before anything is written to `root`.
+    pub fn init_with(
+        root: &Path,
+        secret: &Secret,
+        backends: &Backends,
+    ) -> Result<Keystore, VaultError> {
+        if root.join("config.toml").exists() {
+            return Err(VaultError::Config(format!(
+                "{} already holds a vault (config.toml)",
+                root.display()
+            )));
+        }
+        if !backends.embedded() {
+            backends.open(root)?;
+        }
         let keys = Keystore::init(root, secret)?;
-        Stores::create_embedded(root)?;
+        Stores::create(root, backends)?;
         Ok(keys)
     }
 
-    /// Opens and unlocks the vault at `root` with its embedded stores ([`Stores::embedded`]).
+    /// Opens and unlocks the vault at `root`, with the stores its `config.toml` records.
     pub fn open(root: &Path, secret: &Secret) -> Result<Vault, VaultError> {
-        Vault::with_stores(root, secret, Stores::embedded(root)?)
+        Vault::with_stores(root, secret, Stores::open(root)?)
     }
 
     /// Opens and unlocks the vault whose keys are at `root`, working through `stores`.
@@ -658,10 +677,11 @@ impl Vault {
         meta: serde_json::Map<String, serde_json::Value>,
     ) -> Result<(String, mlguard_seal::Core), VaultError> {
         let opts = SealOptions { kind, meta };
-        let mut w = self.objects.create()?;
-        let core = mlguard_seal::seal(input, &mut w, &self.keys(), &opts)?;
-        let name = format!("{}.mlseal", core.id);
-        w.commit(&name)?;
+        let id: [u8; 16] = mlguard_seal::random()?;
+        let name = format!("{}.mlseal", hex(&id));
+        let mut w = self.objects.create(&name)?;
+        let core = mlguard_seal::seal_as(input, &mut w, &self.keys(), &opts, id)?;
+        w.commit()?;
         Ok((name, core))
     }
 

@@ -2,13 +2,15 @@
 //! on (atomic objects, a row and its audit entry committed together, one version per name,
 //! an audit log without gaps, a policy stamp that moves when the policy does). The embedded
 //! stores run here, and the scale-out ones against real servers the tests start:
-//! PostgreSQL (catalog, audit log, policy).
+//! PostgreSQL (catalog, audit log, policy) and moto (S3).
 
 use std::io::{Read, Write};
 use std::sync::Arc;
 
-use mlguard_testkit::servers::Postgres;
-use mlguard_vault::store::{CatalogStore, ObjectStore, PgCatalog, PgPool, PolicyStore, Stores};
+use mlguard_testkit::servers::{Moto, Postgres};
+use mlguard_vault::store::{
+    CatalogStore, ObjectStore, PgCatalog, PgPool, PolicyStore, S3Objects, Stores,
+};
 use mlguard_vault::{DatasetRecord, ModelRecord, Table, VaultError};
 
 fn dataset(name: &str, version: u32) -> DatasetRecord {
@@ -33,24 +35,24 @@ fn entry(tag: &str) -> impl Fn(u64) -> (String, String) + '_ {
 
 fn objects(o: &dyn ObjectStore) {
     assert!(o.list().expect("list").is_empty());
-    let mut w = o.create().expect("create");
+    let mut w = o.create("a1.mlseal").expect("create");
     w.write_all(b"sealed bytes").expect("write");
     assert!(o.list().expect("list").is_empty(), "nothing visible before commit");
-    w.commit("a1.mlseal").expect("commit");
+    w.commit().expect("commit");
     let mut back = Vec::new();
     o.get("a1.mlseal").expect("get").read_to_end(&mut back).expect("read");
     assert_eq!(back, b"sealed bytes");
 
     // Dropped without commit: nothing stored, nothing listed.
-    let mut w = o.create().expect("create");
+    let mut w = o.create("a2.mlseal").expect("create");
     w.write_all(b"half").expect("write");
     drop(w);
     assert_eq!(o.list().expect("list"), ["a1.mlseal"]);
 
     // Committing over a name replaces it (a re-wrap).
-    let mut w = o.create().expect("create");
+    let mut w = o.create("a1.mlseal").expect("create");
     w.write_all(b"rewrapped").expect("write");
-    w.commit("a1.mlseal").expect("commit");
+    w.commit().expect("commit");
     let mut back = Vec::new();
     o.get("a1.mlseal").expect("get").read_to_end(&mut back).expect("read");
     assert_eq!(back, b"rewrapped");
@@ -58,7 +60,7 @@ fn objects(o: &dyn ObjectStore) {
     // Names that could leave the store, or objects it does not hold, are refused.
     for bad in ["../x.mlseal", "a/b.mlseal", "", ".hidden", "incoming-x.mlseal"] {
         assert!(o.get(bad).is_err(), "{bad:?}");
-        assert!(o.create().expect("create").commit(bad).is_err(), "{bad:?}");
+        assert!(o.create(bad).is_err(), "{bad:?}");
     }
     assert!(o.get("missing.mlseal").is_err());
 
@@ -224,4 +226,55 @@ fn the_postgres_catalog_keeps_the_contract() {
     let len = a.audit_len().expect("len after restart");
     a.append_audit(&entry("after restart")).expect("append after restart");
     assert_eq!(a.audit_len().expect("len"), len + 1);
+}
+
+fn moto_settings(moto: &Moto) -> [(&'static str, String); 4] {
+    [
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID", Moto::ACCESS_KEY.into()),
+        ("AWS_SECRET_ACCESS_KEY", Moto::SECRET_KEY.into()),
+        ("AWS_REGION", Moto::REGION.into()),
+    ]
+}
+
+#[test]
+fn the_s3_object_store_keeps_the_contract() {
+    let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
+    let moto = Moto::start(&venv);
+    moto.boto3(&venv, "s3.create_bucket(Bucket='vault')");
+    let settings = moto_settings(&moto);
+    let settings: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let o = S3Objects::open_with("s3://vault/team-a", &settings).expect("open");
+    objects(&o);
+
+    // Large objects go up in parts and come back in ranges, byte for byte.
+    let big: Vec<u8> =
+        (0..20_000_003u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    let mut w = o.create("big.mlseal").expect("create");
+    for chunk in big.chunks(1 << 16) {
+        w.write_all(chunk).expect("write");
+    }
+    assert!(o.list().expect("list").is_empty(), "a multipart upload is invisible until done");
+    w.commit().expect("commit");
+    let mut back = Vec::new();
+    o.get("big.mlseal").expect("get").read_to_end(&mut back).expect("read");
+    assert!(back == big, "{} bytes back of {}", back.len(), big.len());
+    // A multipart upload dropped uncommitted leaves no object and no upload behind.
+    let mut w = o.create("dropped.mlseal").expect("create");
+    w.write_all(&big).expect("write");
+    drop(w);
+    assert_eq!(o.list().expect("list"), ["big.mlseal"]);
+    let uploads = moto
+        .boto3(&venv, "print(len(s3.list_multipart_uploads(Bucket='vault').get('Uploads', [])))");
+    assert_eq!(uploads, "0", "aborted uploads are gone");
+    // The objects live under the prefix, beside nothing else.
+    let keys = moto.boto3(
+        &venv,
+        "print(sorted(o['Key'] for o in s3.list_objects_v2(Bucket='vault')['Contents']))",
+    );
+    assert_eq!(keys, "['team-a/objects/big.mlseal']");
+
+    // A missing bucket is a clear failure at open, not at the first write.
+    let e = S3Objects::open_with("s3://no-such-bucket", &settings).err().expect("refused");
+    assert!(e.to_string().contains("no-such-bucket") || e.code() == "unavailable", "{e}");
 }

@@ -23,7 +23,7 @@ const INCOMING: &str = "incoming-";
 
 /// A name an object may have (`ID.mlseal`): nothing that leaves the directory, nothing
 /// being written.
-fn valid(name: &str) -> Result<(), VaultError> {
+pub(crate) fn valid(name: &str) -> Result<(), VaultError> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
@@ -51,6 +51,7 @@ struct Incoming {
     file: io::BufWriter<File>,
     tmp: Option<tempfile::TempPath>,
     dir: PathBuf,
+    name: String,
 }
 
 impl Write for Incoming {
@@ -63,21 +64,21 @@ impl Write for Incoming {
 }
 
 impl ObjectWriter for Incoming {
-    fn commit(mut self: Box<Self>, name: &str) -> Result<(), VaultError> {
-        valid(name)?;
+    fn commit(mut self: Box<Self>) -> Result<(), VaultError> {
         let stored =
             |source| VaultError::Io { context: "cannot store the sealed object".into(), source };
         self.file.flush().map_err(stored)?;
         self.file.get_ref().sync_all().map_err(stored)?;
         let tmp = self.tmp.take().ok_or_else(|| VaultError::Internal("committed twice".into()))?;
-        tmp.persist(self.dir.join(name)).map_err(|e| stored(e.error))?;
+        tmp.persist(self.dir.join(&self.name)).map_err(|e| stored(e.error))?;
         mlguard_seal::sync_dir(&self.dir)?;
         Ok(())
     }
 }
 
 impl ObjectStore for DirObjects {
-    fn create(&self) -> Result<Box<dyn ObjectWriter>, VaultError> {
+    fn create(&self, name: &str) -> Result<Box<dyn ObjectWriter>, VaultError> {
+        valid(name)?;
         let (file, tmp) = tempfile::Builder::new()
             .prefix(INCOMING)
             .suffix(".mlseal")
@@ -88,6 +89,7 @@ impl ObjectStore for DirObjects {
             file: io::BufWriter::with_capacity(1 << 20, file),
             tmp: Some(tmp),
             dir: self.dir.clone(),
+            name: name.to_owned(),
         }))
     }
 
@@ -194,14 +196,6 @@ impl PolicyStore for PolicyFile {
     fn location(&self) -> String {
         self.path.display().to_string()
     }
-}
-
-/// Records a new vault's stores in `root/config.toml` (refused if it exists: a vault is
-/// initialised once).
-pub(crate) fn write_config(root: &Path) -> Result<(), VaultError> {
-    let text = "# mlguard vault\nformat = 1\n\n[stores]\ncatalog = \"sqlite\"      # catalog.db\nobjects = \"directory\"   # objects/\npolicy = \"file\"         # policy.json\nkeys = \"file\"           # keyring.json, signing/\n";
-    mlguard_seal::write_atomic(&root.join("config.toml"), text.as_bytes(), false)?;
-    Ok(())
 }
 
 /// Writes a server's self-signed certificate (public) as `root/server-cert.pem`.

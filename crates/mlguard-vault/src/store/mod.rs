@@ -19,13 +19,17 @@ use serde::{Deserialize, Serialize};
 use crate::VaultError;
 use crate::identity::{TokenInfo, User};
 
+mod config;
 mod fs;
 mod postgres;
+mod s3;
 mod sqlite;
 
+pub use config::Backends;
 pub(crate) use fs::publish_certificate;
 pub use fs::{DirObjects, PolicyFile};
 pub use postgres::{PgCatalog, PgPolicy, PgPool};
+pub use s3::S3Objects;
 pub use sqlite::SqliteCatalog;
 
 /// A dataset version in the catalog.
@@ -256,15 +260,18 @@ pub trait IdentityStore: Send + Sync {
 /// A new object being written; nothing is visible under its name until
 /// [`ObjectWriter::commit`]. Dropped without committing, it leaves nothing behind.
 pub trait ObjectWriter: Write + Send {
-    /// Makes the object durable and visible as `name` (replacing an object of that name).
-    fn commit(self: Box<Self>, name: &str) -> Result<(), VaultError>;
+    /// Makes the object durable and visible under its name (replacing an object of that
+    /// name).
+    fn commit(self: Box<Self>) -> Result<(), VaultError>;
 }
 
 /// The object port: sealed objects by name (`ID.mlseal`). It stores bytes; the vault
 /// seals, verifies and records them.
 pub trait ObjectStore: Send + Sync {
-    /// Starts a new object.
-    fn create(&self) -> Result<Box<dyn ObjectWriter>, VaultError>;
+    /// Starts a new object named `name` (refused if the name is not one an object may
+    /// have). Names are chosen before writing so that a remote store can stream the bytes
+    /// to their final place.
+    fn create(&self, name: &str) -> Result<Box<dyn ObjectWriter>, VaultError>;
     /// A stored object, to read ([`VaultError::NotFound`] if there is none).
     fn get(&self, name: &str) -> Result<Box<dyn Read + Send>, VaultError>;
     /// Removes a stored object.
@@ -311,10 +318,29 @@ pub struct Stores {
 
 impl Stores {
     /// Creates the embedded stores of a new vault in `root` and records them in its
-    /// `config.toml` (which later backends extend).
+    /// `config.toml`.
     pub fn create_embedded(root: &Path) -> Result<Stores, VaultError> {
-        fs::write_config(root)?;
-        Stores::embedded(root)
+        Stores::create(root, &Backends::default())
+    }
+
+    /// Creates the stores of a new vault whose directory is `root` in `backends` (migrating
+    /// a new database) and records them in its `config.toml`; checks each can be reached
+    /// first, so a vault is not recorded with stores it cannot use.
+    pub fn create(root: &Path, backends: &Backends) -> Result<Stores, VaultError> {
+        if root.join("config.toml").exists() {
+            return Err(VaultError::Config(format!(
+                "{} already holds a vault (config.toml)",
+                root.display()
+            )));
+        }
+        let stores = backends.open(root)?;
+        backends.write(root)?;
+        Ok(stores)
+    }
+
+    /// The stores recorded in the vault directory `root`'s `config.toml`.
+    pub fn open(root: &Path) -> Result<Stores, VaultError> {
+        Backends::read(root)?.open(root)
     }
 
     /// The embedded default for one machine, in the vault directory `root`: SQLite

@@ -1,0 +1,168 @@
+//! `config.toml`: which backends a vault's stores live in, chosen at `mlguard init` and
+//! read by every command that opens the vault.
+//!
+//! ```toml
+//! format = 1
+//! [stores]
+//! catalog = "sqlite"                                  # or "postgres://USER@HOST:PORT/DB"
+//! objects = "directory"                               # or "s3://BUCKET/PREFIX"
+//! policy = "file"                                     # or "catalog" (with PostgreSQL)
+//! keys = "file"
+//! ```
+//!
+//! No secret is written here: a database password comes from `PGPASSWORD`, object store
+//! credentials from the standard AWS variables.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{DirObjects, PgCatalog, PgPool, PolicyFile, S3Objects, SqliteCatalog, Stores};
+use crate::{VaultError, io_err};
+
+/// The backends of a vault's stores.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backends {
+    /// `sqlite` (the vault directory's `catalog.db`) or a `postgres://` URL.
+    pub catalog: String,
+    /// `directory` (the vault directory's `objects/`) or an `s3://BUCKET/PREFIX` URL.
+    pub objects: String,
+    /// `file` (`policy.json`) or `catalog` (a table of a PostgreSQL catalog).
+    pub policy: String,
+    /// `file` (`keyring.json` and `signing/` in the vault directory).
+    pub keys: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    format: u32,
+    stores: Backends,
+}
+
+impl Default for Backends {
+    /// The embedded default for one machine.
+    fn default() -> Backends {
+        Backends {
+            catalog: "sqlite".into(),
+            objects: "directory".into(),
+            policy: "file".into(),
+            keys: "file".into(),
+        }
+    }
+}
+
+impl Backends {
+    /// Backends for a catalog (`None`: SQLite) and an object store (`None`: the
+    /// directory); with PostgreSQL, the policy lives in the catalog so every server sees
+    /// one. A password in the catalog's URL is refused: it would be written to disk.
+    pub fn new(catalog: Option<&str>, objects: Option<&str>) -> Result<Backends, VaultError> {
+        let mut b = Backends::default();
+        if let Some(url) = catalog {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                return Err(VaultError::Config(format!(
+                    "the catalog must be a postgres://USER@HOST:PORT/DB address, not {url:?}"
+                )));
+            }
+            let auth = url.split_once("://").map(|(_, r)| r).unwrap_or("");
+            let auth = auth.split(['/', '?']).next().unwrap_or("");
+            if auth.rsplit_once('@').is_some_and(|(user, _)| user.contains(':')) {
+                return Err(VaultError::Config(
+                    "the catalog's address holds a password, which would be stored in config.toml: \
+                     leave it out and set PGPASSWORD for every mlguard process instead"
+                        .into(),
+                ));
+            }
+            b.catalog = url.to_owned();
+            b.policy = "catalog".into();
+        }
+        if let Some(url) = objects {
+            if !url.starts_with("s3://") {
+                return Err(VaultError::Config(format!(
+                    "the object store must be an s3://BUCKET/PREFIX address, not {url:?}"
+                )));
+            }
+            b.objects = url.to_owned();
+        }
+        Ok(b)
+    }
+
+    /// Whether these are the embedded default (everything in the vault directory).
+    pub fn embedded(&self) -> bool {
+        *self == Backends::default()
+    }
+
+    /// The backends recorded in the vault directory `root` (the embedded default for a
+    /// vault made before `config.toml` existed).
+    pub fn read(root: &Path) -> Result<Backends, VaultError> {
+        let path = root.join("config.toml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Backends::default()),
+            Err(e) => return Err(io_err(format!("cannot read {}", path.display()))(e)),
+        };
+        let file: ConfigFile = toml::from_str(&text)
+            .map_err(|e| VaultError::Config(format!("{} is invalid: {e}", path.display())))?;
+        if file.format != 1 {
+            return Err(VaultError::Config(format!(
+                "{} has format {}; this mlguard reads format 1",
+                path.display(),
+                file.format
+            )));
+        }
+        Ok(file.stores)
+    }
+
+    /// Records these backends in `root/config.toml` (refused if it exists: a vault is
+    /// initialised once).
+    pub(crate) fn write(&self, root: &Path) -> Result<(), VaultError> {
+        // TOML basic strings take JSON's escapes.
+        let q = |v: &str| serde_json::to_string(v).unwrap_or_default();
+        let text = format!(
+            "# mlguard vault: where its stores are (see docs/deploy.md)\nformat = 1\n\n[stores]\ncatalog = {}\nobjects = {}\npolicy = {}\nkeys = {}\n",
+            q(&self.catalog),
+            q(&self.objects),
+            q(&self.policy),
+            q(&self.keys)
+        );
+        mlguard_seal::write_atomic(&root.join("config.toml"), text.as_bytes(), false)?;
+        Ok(())
+    }
+
+    /// Opens the stores (the vault directory `root` holds the embedded ones).
+    pub fn open(&self, root: &Path) -> Result<Stores, VaultError> {
+        let unknown = |what: &str, v: &str| {
+            VaultError::Config(format!("config.toml: unknown {what} backend {v:?}"))
+        };
+        let (catalog, policy): (Box<dyn super::CatalogStore>, Box<dyn super::PolicyStore>) =
+            match self.catalog.as_str() {
+                "sqlite" => {
+                    if self.policy != "file" {
+                        return Err(unknown("policy", &self.policy));
+                    }
+                    (Box::new(SqliteCatalog::open(root)?), Box::new(PolicyFile::new(root)))
+                }
+                url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                    let pg = PgCatalog::open(Arc::new(PgPool::connect(url)?))?;
+                    let policy: Box<dyn super::PolicyStore> = match self.policy.as_str() {
+                        "catalog" => Box::new(pg.policy()),
+                        "file" => Box::new(PolicyFile::new(root)),
+                        other => return Err(unknown("policy", other)),
+                    };
+                    (Box::new(pg), policy)
+                }
+                other => return Err(unknown("catalog", other)),
+            };
+        let objects: Box<dyn super::ObjectStore> = match self.objects.as_str() {
+            "directory" => Box::new(DirObjects::open(root)?),
+            url if url.starts_with("s3://") => Box::new(S3Objects::open(url)?),
+            other => return Err(unknown("objects", other)),
+        };
+        if self.keys != "file" {
+            return Err(unknown("keys", &self.keys));
+        }
+        Ok(Stores { catalog, objects, policy })
+    }
+}
