@@ -211,7 +211,13 @@ pub(crate) enum Command {
     /// With --key-file F, F is created (32 random bytes, mode 600) unless it exists; an
     /// existing key file readable by group or others is refused. Without it, the passphrase
     /// comes from --passphrase-file, MLGUARD_PASSPHRASE, or a prompt (asked twice).
-    Init,
+    ///
+    /// By default everything lives in the vault directory (SQLite, objects/). With
+    /// --catalog and --objects, the catalog, audit log and policy live in PostgreSQL and
+    /// the sealed objects in S3-compatible storage, shared by any number of `mlguard
+    /// serve` processes; the directory then holds config.toml and the keys (see
+    /// docs/deploy.md).
+    Init(InitArgs),
     /// Seal a file: encrypt it (AES-256-GCM, streaming, 1 MiB segments) under a fresh data
     /// key wrapped by the vault's master key, and sign its header.
     Seal(SealArgs),
@@ -646,6 +652,19 @@ pub(crate) enum KindArg {
     Dataset,
     Model,
     File,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Keep the catalog, the audit log and the policy in PostgreSQL:
+    /// postgres://USER@HOST:PORT/DB (the password from PGPASSWORD, never stored).
+    #[arg(long, value_name = "URL")]
+    pub(crate) catalog: Option<String>,
+    /// Keep sealed objects in S3-compatible storage: s3://BUCKET/PREFIX (credentials,
+    /// region and endpoint from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+    /// AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    pub(crate) objects: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -85,7 +85,7 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             ScanCommand::Model(a) => scan::scan_model(&a, out),
             ScanCommand::Code(a) => scan_code::scan_code(&a, out),
         },
-        Command::Init => vault::init(&cli.vault, out),
+        Command::Init(a) => vault::init(&cli.vault, &a, out),
         Command::Seal(a) => seal::seal(&a, &cli.vault, out),
         Command::Open(a) => seal::open(&a, &cli.vault, out),
         Command::Verify(a) => seal::verify(&a, &cli.vault, out),

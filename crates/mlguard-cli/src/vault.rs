@@ -9,7 +9,10 @@ use anyhow::{Context, bail};
 use mlguard_seal::{KeyState, Keystore, Secret, UnlockMethod};
 use zeroize::Zeroizing;
 
-use crate::args::{RotateArgs, VaultArgs};
+use mlguard_vault::VaultError;
+use mlguard_vault::store::Backends;
+
+use crate::args::{InitArgs, RotateArgs, VaultArgs};
 use crate::output::Out;
 use crate::pipeline::local;
 
@@ -59,7 +62,16 @@ pub(crate) fn secret(
     }
 }
 
-pub(crate) fn init(args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+pub(crate) fn init(args: &VaultArgs, init: &InitArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let backends = Backends::new(init.catalog.as_deref(), init.objects.as_deref())?;
+    if args.vault.join("config.toml").exists() {
+        return Err(VaultError::Config(format!(
+            "{} already holds a vault (config.toml)",
+            args.vault.display()
+        ))
+        .into());
+    }
+    backends.check()?;
     let secret = match &args.key_file {
         Some(p) if p.exists() => Secret::from_key_file(p)?,
         Some(p) => {
@@ -69,9 +81,19 @@ pub(crate) fn init(args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> 
         }
         None => secret(args, UnlockMethod::Passphrase, true)?,
     };
-    let store = mlguard_vault::Vault::init(&args.vault, &secret)?;
+    let store = mlguard_vault::Vault::init_with(&args.vault, &secret, &backends)?;
     let public = store.signing_public()?;
     out.line(&format!("created vault {}", args.vault.display()))?;
+    if !backends.embedded() {
+        let shown = |v: &str, local: &str| {
+            if v == local { "the vault directory".to_owned() } else { v.to_owned() }
+        };
+        out.line(&format!(
+            "  catalog, audit log and policy: {}",
+            shown(&backends.catalog, "sqlite")
+        ))?;
+        out.line(&format!("  sealed objects: {}", shown(&backends.objects, "directory")))?;
+    }
     out.line(&format!(
         "  master key: version 1 (AES-256), wrapped by {}",
         match store.method() {

@@ -279,9 +279,7 @@ impl Vault {
                 root.display()
             )));
         }
-        if !backends.embedded() {
-            backends.open(root)?;
-        }
+        backends.check()?;
         let keys = Keystore::init(root, secret)?;
         Stores::create(root, backends)?;
         Ok(keys)

@@ -131,6 +131,19 @@ impl Backends {
         Ok(())
     }
 
+    /// Checks that the backends outside the vault directory can be reached and used
+    /// (the database migrated, the object store's conditional writes), before a vault is
+    /// made on them.
+    pub fn check(&self) -> Result<(), VaultError> {
+        if self.catalog != "sqlite" {
+            PgCatalog::open(Arc::new(PgPool::connect(&self.catalog)?))?;
+        }
+        if self.objects != "directory" {
+            S3Objects::open(&self.objects)?;
+        }
+        Ok(())
+    }
+
     /// Opens the stores (the vault directory `root` holds the embedded ones).
     pub fn open(&self, root: &Path) -> Result<Stores, VaultError> {
         let unknown = |what: &str, v: &str| {

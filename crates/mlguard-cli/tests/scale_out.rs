@@ -1,0 +1,337 @@
+//! mlguard on the scale-out backends, against real servers the test starts: PostgreSQL
+//! (Debian's, a throwaway cluster) for the catalog, audit log and policy, and moto (PyPI)
+//! for S3. A vault made with `init --catalog --objects` works with every command
+//! unchanged, and three `mlguard serve` processes on one backend answer any request as
+//! one vault: one gapless audit log, every object with its row.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use mlguard_testkit::servers::{Moto, Postgres};
+
+/// The backends, and how each `mlguard` process reaches them.
+struct Backends {
+    _pg: Postgres,
+    moto: Moto,
+    venv: PathBuf,
+    catalog: String,
+}
+
+impl Backends {
+    fn start(db: &str) -> Backends {
+        let pg = Postgres::start();
+        let catalog = pg.database(db);
+        let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
+        let moto = Moto::start(&venv);
+        moto.boto3(&venv, "s3.create_bucket(Bucket='vault')");
+        Backends { _pg: pg, moto, venv, catalog }
+    }
+
+    fn command(&self, dir: &Path, vault: &str) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_mlguard"));
+        c.current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env("MLGUARD_VAULT", vault)
+            .env("MLGUARD_KEY_FILE", "k")
+            .env_remove("MLGUARD_PASSPHRASE")
+            .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
+            .env("AWS_ACCESS_KEY_ID", Moto::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", Moto::SECRET_KEY)
+            .env("AWS_REGION", Moto::REGION)
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, dir: &Path, args: &[&str]) -> Output {
+        self.command(dir, "v").args(args).output().expect("mlguard runs")
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The demo's data in `dir/d` and a training schema `dir/schema.json`.
+fn training_data(b: &Backends, dir: &Path) {
+    let o = b.run(dir, &["demo", "--rows", "2000", "--out", "d"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let mut schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("d/schema.json")).expect("schema"))
+            .expect("json");
+    for f in schema["fields"].as_array_mut().expect("fields") {
+        if f.get("pii").is_some() {
+            f["protect"] = "drop".into();
+        }
+        if let Some(c) = f.get_mut("constraints").and_then(|c| c.as_object_mut()) {
+            c.remove("minimum");
+            c.remove("maximum");
+        }
+    }
+    std::fs::write(dir.join("schema.json"), schema.to_string()).expect("write");
+}
+
+#[test]
+fn a_vault_on_postgres_and_s3_works_with_every_command() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    let b = Backends::start("pipeline");
+    training_data(&b, dir);
+
+    // A password in the catalog's address would be written to disk: refused.
+    let with_password = b.catalog.replace("postgres@", "postgres:secret@");
+    let o = b.run(dir, &["init", "--key-file", "k", "--catalog", &with_password]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("PGPASSWORD"), "{}", text(&o.stderr));
+    assert!(!dir.join("k").exists(), "nothing made before the backends are checked");
+    // An object store that cannot be reached: refused before anything is made.
+    let o = b.run(dir, &["init", "--key-file", "k", "--objects", "s3://no-such-bucket/x"]);
+    assert_ne!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    assert!(!dir.join("v").exists() && !dir.join("k").exists());
+
+    let o = b.run(
+        dir,
+        &["init", "--key-file", "k", "--catalog", &b.catalog, "--objects", "s3://vault/team-a"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("sealed objects: s3://vault/team-a"), "{}", text(&o.stdout));
+    let config = std::fs::read_to_string(dir.join("v/config.toml")).expect("config");
+    assert!(config.contains("catalog = \"postgres://") && config.contains("policy = \"catalog\""));
+
+    let o = b.run(
+        dir,
+        &["data", "ingest", "d/user_data.csv", "--schema", "schema.json", "--name", "users"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = b.run(dir, &["train", "--dataset", "users", "--name", "churn", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let mut fresh = Vec::new();
+    mlguard_data::synth::write_user_data(&mut fresh, 200, 77).expect("fresh rows");
+    std::fs::write(dir.join("fresh.csv"), fresh).expect("write");
+    let o = b.run(dir, &["predict", "--model", "churn@1", "fresh.csv", "-o", "pred.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(std::fs::read_to_string(dir.join("pred.csv")).expect("pred").lines().count(), 201);
+    let o = b.run(dir, &["data", "download", "users", "-o", "back.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = b.run(dir, &["model", "verify", "churn@1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = b.run(dir, &["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+
+    // Nothing but the configuration and the keys in the vault directory.
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("v"))
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    for local in ["catalog.db", "objects", "policy.json", "audit"] {
+        assert!(!names.iter().any(|n| n == local), "{local} in {names:?}");
+    }
+    // The sealed objects are in the bucket; one changed there is caught before use.
+    let keys = b.moto.boto3(
+        &b.venv,
+        "print('\\n'.join(o['Key'] for o in s3.list_objects_v2(Bucket='vault')['Contents']))",
+    );
+    assert_eq!(keys.lines().count(), 2, "{keys}");
+    assert!(keys.lines().all(|k| k.starts_with("team-a/objects/") && k.ends_with(".mlseal")));
+    b.moto.boto3(
+        &b.venv,
+        "for o in s3.list_objects_v2(Bucket='vault')['Contents']:\n    b = bytearray(s3.get_object(Bucket='vault', Key=o['Key'])['Body'].read()); b[-3] ^= 1\n    s3.put_object(Bucket='vault', Key=o['Key'], Body=bytes(b))",
+    );
+    let o = b.run(dir, &["model", "verify", "churn@1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("failed verification"), "{}", text(&o.stderr));
+}
+
+/// A running `mlguard serve`, killed when dropped.
+struct Server(std::process::Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(b: &Backends, dir: &Path, vault: &str) -> Server {
+    let mut child = b
+        .command(dir, vault)
+        .args(["serve", "--insecure-http", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let url = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.strip_prefix("serving ").map(|r| r.split(' ').next().unwrap_or("").to_owned())
+        })
+        .expect("the server says where it listens");
+    Server(child, url)
+}
+
+#[test]
+fn three_servers_share_one_vault() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    let b = Backends::start("replicas");
+    training_data(&b, dir);
+    let o = b.run(
+        dir,
+        &["init", "--key-file", "k", "--catalog", &b.catalog, "--objects", "s3://vault/shared"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let mut tokens = Vec::new();
+    for (user, role) in [("sue", "data-steward"), ("sam", "data-scientist"), ("root", "admin")] {
+        assert_eq!(b.run(dir, &["user", "add", user, "--role", role]).status.code(), Some(0));
+        let o = b.run(dir, &["token", "create", "--user", user]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        tokens.push(text(&o.stdout).trim().to_owned());
+    }
+    let o = b.run(dir, &["mfa", "enroll", "--user", "root"]);
+    let uri =
+        text(&o.stdout).lines().find(|l| l.starts_with("otpauth://")).expect("uri").to_owned();
+    let secret = mlguard_vault::identity::otpauth_secret(&uri).expect("secret");
+    let code_at = |t: i64| {
+        mlguard_vault::identity::totp_code(&secret, mlguard_vault::identity::TotpAlg::Sha1, t)
+    };
+    let o = b.run(
+        dir,
+        &["data", "ingest", "d/user_data.csv", "--schema", "schema.json", "--name", "users"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = b.run(dir, &["train", "--dataset", "users", "--name", "churn"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+
+    // Three servers, as on three machines: each its own copy of the vault directory
+    // (configuration and keys), one PostgreSQL, one bucket.
+    for copy in ["v2", "v3"] {
+        let o = Command::new("cp").args(["-r", "v", copy]).current_dir(dir).status();
+        assert!(o.is_ok_and(|s| s.success()));
+    }
+    let servers = [serve(&b, dir, "v"), serve(&b, dir, "v2"), serve(&b, dir, "v3")];
+    let before = audit_indices(&b, dir).len() as u64;
+
+    // Mixed load on all three at once: predictions, ingests, training, admin.
+    let mut fresh = Vec::new();
+    mlguard_data::synth::write_user_data(&mut fresh, 50, 79).expect("fresh rows");
+    std::fs::write(dir.join("fresh.csv"), fresh).expect("write");
+    let requests = std::sync::atomic::AtomicU64::new(0);
+    let request = |url: &str, token: &str, args: &[&str]| {
+        requests.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        b.command(dir, "unused")
+            .env_remove("MLGUARD_VAULT")
+            .env("MLGUARD_SERVER", url)
+            .env("MLGUARD_TOKEN", token)
+            .args(args)
+            .output()
+            .expect("mlguard runs")
+    };
+    let now = mlguard_vault::identity::now_secs();
+    std::thread::scope(|s| {
+        for (i, server) in servers.iter().enumerate() {
+            let (url, tokens, request, code_at) = (&server.1, &tokens, &request, &code_at);
+            s.spawn(move || {
+                let as_user = |who: usize, args: &[&str]| {
+                    let o = request(url, &tokens[who], args);
+                    assert_eq!(o.status.code(), Some(0), "{args:?}: {}", text(&o.stderr));
+                    o
+                };
+                for round in 0..4 {
+                    as_user(1, &["predict", "--model", "churn", "fresh.csv"]);
+                    as_user(1, &["data", "list"]);
+                    if round == 1 {
+                        let name = format!("more-{i}");
+                        as_user(
+                            0,
+                            &[
+                                "data",
+                                "ingest",
+                                "d/user_data.csv",
+                                "-s",
+                                "schema.json",
+                                "--name",
+                                &name,
+                            ],
+                        );
+                    }
+                    if round == 2 {
+                        as_user(1, &["train", "--dataset", "users", "--name", &format!("m-{i}")]);
+                    }
+                    if round == 3 && i == 0 {
+                        let code = code_at(now - 30);
+                        as_user(2, &["user", "add", "new", "--role", "auditor", "--totp", &code]);
+                    }
+                }
+            });
+        }
+    });
+
+    // Nothing that must hold across servers is kept in one: a TOTP code is used once
+    // whichever server sees it, a revoked token is refused by every server.
+    let url = |i: usize| servers[i].1.as_str();
+    let code = code_at(now + 30);
+    let o = request(url(1), &tokens[2], &["user", "list", "--totp", &code]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = request(url(2), &tokens[2], &["user", "list", "--totp", &code]);
+    assert_eq!(o.status.code(), Some(1), "a code used on server 2 is used on server 3 too");
+    let o = request(url(0), &tokens[0], &["data", "list"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = b.run(dir, &["token", "list", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let sue = listed
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["user"] == "sue"))
+        .and_then(|t| t["id"].as_str())
+        .expect("sue's token")
+        .to_owned();
+    assert_eq!(b.run(dir, &["token", "revoke", &sue]).status.code(), Some(0));
+    for i in 0..3 {
+        let o = request(url(i), &tokens[0], &["data", "list"]);
+        assert_eq!(o.status.code(), Some(1), "server {i} still takes a revoked token");
+    }
+    drop(servers);
+
+    // One log: verified, gapless, and as long as the requests made.
+    let o = b.run(dir, &["audit", "verify", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let indices = audit_indices(&b, dir);
+    assert!(indices.iter().enumerate().all(|(i, &x)| i as u64 == x), "consecutive from 0");
+    let after = indices.len() as u64;
+    let made = requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(after - before >= made, "{made} requests, {} entries", after - before);
+    // Every row has its object.
+    for (list, verify) in [("data", "data"), ("model", "model")] {
+        let o = b.run(dir, &[list, "list", "--json"]);
+        let rows: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        for r in rows.as_array().expect("rows") {
+            let name = format!(
+                "{}@{}",
+                r["name"].as_str().expect("name"),
+                r["version"].as_u64().expect("version")
+            );
+            if verify == "model" {
+                let o = b.run(dir, &["model", "verify", &name]);
+                assert_eq!(o.status.code(), Some(0), "{name}: {}", text(&o.stderr));
+            }
+        }
+        // users, more-0..2; churn, m-0..2
+        assert_eq!(rows.as_array().map(Vec::len), Some(4), "{list}: {rows}");
+    }
+}
+
+/// The audit log's indices (from `audit show --json`, one entry per line).
+fn audit_indices(b: &Backends, dir: &Path) -> Vec<u64> {
+    let o = b.run(dir, &["audit", "show", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    text(&o.stdout)
+        .lines()
+        .map(|l| {
+            let e: serde_json::Value = serde_json::from_str(l).expect("json");
+            e["index"].as_u64().expect("index")
+        })
+        .collect()
+}
