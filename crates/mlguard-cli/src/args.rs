@@ -665,6 +665,13 @@ pub(crate) struct InitArgs {
     /// AWS_ENDPOINT_URL).
     #[arg(long, value_name = "URL")]
     pub(crate) objects: Option<String>,
+    /// Wrap the vault's keys with this key of a KMS speaking the AWS KMS API (key id, ARN
+    /// or alias; credentials, region and endpoint from the AWS variables, the endpoint
+    /// from AWS_ENDPOINT_URL_KMS or AWS_ENDPOINT_URL): servers unlock the vault with no
+    /// passphrase or key file. Needs --key-file FILE, an offline recovery key (created if
+    /// missing) that unlocks the vault if the KMS key is lost or disabled.
+    #[arg(long, value_name = "KEY")]
+    pub(crate) kms: Option<String>,
 }
 
 #[derive(Debug, Args)]

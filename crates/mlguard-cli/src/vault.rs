@@ -29,6 +29,12 @@ pub(crate) fn secret(
                 "this vault is unlocked with a key file: pass --key-file FILE or set MLGUARD_KEY_FILE"
             ),
         },
+        // The KMS unwraps the keys; the recovery key file (--key-file) does without it.
+        UnlockMethod::Kms => match &args.key_file {
+            Some(p) => Ok(Secret::from_key_file(p)?),
+            None => mlguard_vault::Vault::kms_secret(&args.vault)?
+                .context("this vault's keys are not wrapped by a KMS"),
+        },
         UnlockMethod::Passphrase => {
             if let Some(p) = &args.passphrase_file {
                 let text = Zeroizing::new(
@@ -72,16 +78,32 @@ pub(crate) fn init(args: &VaultArgs, init: &InitArgs, out: &mut Out) -> anyhow::
         .into());
     }
     backends.check()?;
+    if init.kms.is_some() && args.key_file.is_none() {
+        bail!(
+            "--kms needs --key-file FILE: the offline recovery key that unlocks the vault if the KMS key is lost or disabled"
+        );
+    }
     let secret = match &args.key_file {
         Some(p) if p.exists() => Secret::from_key_file(p)?,
         Some(p) => {
             let s = Secret::create_key_file(p)?;
-            out.line(&format!("created key file {} (32 random bytes, mode 600): keep it safe, it unlocks the vault", p.display()))?;
+            let what = if init.kms.is_some() {
+                "it recovers the vault without the KMS: keep it offline, off the servers"
+            } else {
+                "keep it safe, it unlocks the vault"
+            };
+            out.line(&format!(
+                "created key file {} (32 random bytes, mode 600): {what}",
+                p.display()
+            ))?;
             s
         }
         None => secret(args, UnlockMethod::Passphrase, true)?,
     };
-    let store = mlguard_vault::Vault::init_with(&args.vault, &secret, &backends)?;
+    let store = match &init.kms {
+        Some(key) => mlguard_vault::Vault::init_with_kms(&args.vault, key, &secret, &backends)?,
+        None => mlguard_vault::Vault::init_with(&args.vault, &secret, &backends)?,
+    };
     let public = store.signing_public()?;
     out.line(&format!("created vault {}", args.vault.display()))?;
     if !backends.embedded() {
@@ -96,17 +118,21 @@ pub(crate) fn init(args: &VaultArgs, init: &InitArgs, out: &mut Out) -> anyhow::
     }
     out.line(&format!(
         "  master key: version 1 (AES-256), wrapped by {}",
-        match store.method() {
-            UnlockMethod::Passphrase => "your passphrase (Argon2id, m=19 MiB, t=2)",
-            UnlockMethod::KeyFile => "the key file",
+        match (store.method(), &init.kms) {
+            (UnlockMethod::Kms, Some(key)) =>
+                format!("the KMS key {key} (and, for recovery, the key file)"),
+            (UnlockMethod::Passphrase, _) => "your passphrase (Argon2id, m=19 MiB, t=2)".into(),
+            _ => "the key file".into(),
         }
     ))?;
     out.line(&format!("  signing key: ECDSA P-256, id {}", public.key_id()))?;
     // What the next commands need: the vault and how it is unlocked.
     let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
-    let unlock = match &args.key_file {
-        Some(k) => format!(" MLGUARD_KEY_FILE={}", shell_quote(&absolute(k).display().to_string())),
-        None => String::new(),
+    let unlock = match (&args.key_file, &init.kms) {
+        (Some(k), None) => {
+            format!(" MLGUARD_KEY_FILE={}", shell_quote(&absolute(k).display().to_string()))
+        }
+        _ => String::new(),
     };
     out.line(&format!(
         "next: export MLGUARD_VAULT={}{unlock}, then `mlguard data ingest FILE --schema S.json --name NAME`",

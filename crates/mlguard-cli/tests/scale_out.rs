@@ -335,3 +335,81 @@ fn audit_indices(b: &Backends, dir: &Path) -> Vec<u64> {
         })
         .collect()
 }
+
+#[test]
+fn a_kms_wraps_the_keys_and_the_recovery_file_outlives_it() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    let b = Backends::start("kms");
+    training_data(&b, dir);
+    let key = b.moto.boto3(&b.venv, "print(kms.create_key()['KeyMetadata']['KeyId'])");
+    let no_key = |args: &[&str]| {
+        b.command(dir, "v").env_remove("MLGUARD_KEY_FILE").args(args).output().expect("runs")
+    };
+    let o = no_key(&["init", "--catalog", &b.catalog, "--objects", "s3://vault/k", "--kms", &key]);
+    assert_eq!(o.status.code(), Some(2), "a recovery key is required: {}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--kms needs --key-file"), "{}", text(&o.stderr));
+    let o = b.run(
+        dir,
+        &[
+            "init",
+            "--key-file",
+            "recovery.key",
+            "--catalog",
+            &b.catalog,
+            "--objects",
+            "s3://vault/k",
+            "--kms",
+            &key,
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains(&format!("wrapped by the KMS key {key}")),
+        "{}",
+        text(&o.stdout)
+    );
+    let keyring = std::fs::read_to_string(dir.join("v/keyring.json")).expect("keyring");
+    assert!(keyring.contains("\"method\": \"kms\""), "{keyring}");
+
+    // No passphrase or key file on the server: the KMS unwraps the keys.
+    let o = no_key(&["data", "ingest", "d/user_data.csv", "-s", "schema.json", "--name", "users"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = no_key(&["keys", "rotate", "--rewrap"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = no_key(&["data", "download", "users", "-o", "back.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+
+    // The KMS gone (unreachable here): the vault does not open, and says why ...
+    let dead = format!("http://127.0.0.1:{}", mlguard_testkit::servers::free_port());
+    let o = b
+        .command(dir, "v")
+        .env_remove("MLGUARD_KEY_FILE")
+        .env("AWS_ENDPOINT_URL_KMS", &dead)
+        .args(["data", "list"])
+        .output()
+        .expect("runs");
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o.stderr).contains("KMS"), "{}", text(&o.stderr));
+    // ... but the recovery key file opens it, and everything is still there.
+    let o = b
+        .command(dir, "v")
+        .env("MLGUARD_KEY_FILE", "recovery.key")
+        .env("AWS_ENDPOINT_URL_KMS", &dead)
+        .args(["data", "download", "users", "-o", "recovered.csv"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read(dir.join("recovered.csv")).expect("recovered"),
+        std::fs::read(dir.join("back.csv")).expect("back")
+    );
+
+    // The wrap is bound to this vault: under another vault id, the KMS refuses it.
+    let keyring = std::fs::read_to_string(dir.join("v/keyring.json")).expect("keyring");
+    let tampered = keyring.replacen("\"vault\": \"", "\"vault\": \"00", 1);
+    std::fs::write(dir.join("v/keyring.json"), tampered).expect("write");
+    let o = no_key(&["data", "list"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o.stderr).contains("not made by this key for this vault"), "{}", text(&o.stderr));
+}

@@ -52,8 +52,11 @@ const WRAP_CONTEXT: &str = "mlguard-keyring-v1 ";
 pub enum Secret {
     /// A passphrase.
     Passphrase(Zeroizing<String>),
-    /// The content of a key file (32 random bytes).
+    /// The content of a key file (32 random bytes); for a vault whose keys a KMS wraps,
+    /// its offline recovery key file.
     KeyFile(Zeroizing<Vec<u8>>),
+    /// The keyring's key-encryption key itself, as a KMS returned it (32 bytes).
+    Kek(Zeroizing<Vec<u8>>),
 }
 
 impl Secret {
@@ -124,6 +127,8 @@ pub enum UnlockMethod {
     Passphrase,
     /// With a key file.
     KeyFile,
+    /// With a key in an external KMS (or its offline recovery key file).
+    Kms,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -133,6 +138,32 @@ enum UnlockInfo {
     Passphrase { kdf: String, m_kib: u32, t: u32, p: u32, salt: String },
     #[serde(rename = "key-file")]
     KeyFile { kdf: String, salt: String },
+    /// A random key-encryption key, wrapped by a KMS key (bound to the vault by its
+    /// encryption context) and, for recovery without the KMS, by a key file.
+    #[serde(rename = "kms")]
+    Kms { key_id: String, vault: String, wrapped: String, recovery: RecoveryWrap },
+}
+
+/// The key-encryption key wrapped (AES-256-GCM) by a key derived (HKDF-SHA256) from an
+/// offline recovery key file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoveryWrap {
+    kdf: String,
+    salt: String,
+    nonce: String,
+    wrapped: String,
+}
+
+/// How a KMS wraps a vault's key-encryption key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KmsWrap {
+    /// The KMS key (id, ARN or alias).
+    pub key_id: String,
+    /// The vault's random id: the encryption context that binds the wrap to this vault.
+    pub vault: String,
+    /// The ciphertext blob the KMS returned (base64).
+    pub wrapped: String,
 }
 
 /// State of a master key version.
@@ -252,13 +283,50 @@ fn kek(info: &UnlockInfo, secret: &Secret) -> Result<SymmetricKey, SealError> {
             okm.fill(out.as_mut())?;
             SymmetricKey::from_slice(out.as_ref())
         }
+        (UnlockInfo::Kms { .. }, Secret::Kek(k)) => {
+            SymmetricKey::from_slice(k).map_err(|_| SealError::WrongSecret)
+        }
+        (UnlockInfo::Kms { recovery, .. }, Secret::KeyFile(bytes)) => {
+            let rk = recovery_key(recovery, bytes)?;
+            let k = open_secret(&rk, KEK_LABEL, &recovery.nonce, &recovery.wrapped)?;
+            SymmetricKey::from_slice(&k).map_err(|_| SealError::WrongSecret)
+        }
         (UnlockInfo::Passphrase { .. }, Secret::KeyFile(_)) => {
             Err(SealError::UnlockMethod { needs: "a passphrase", given: "a key file" })
         }
         (UnlockInfo::KeyFile { .. }, Secret::Passphrase(_)) => {
             Err(SealError::UnlockMethod { needs: "a key file", given: "a passphrase" })
         }
+        (UnlockInfo::Kms { .. }, Secret::Passphrase(_)) => Err(SealError::UnlockMethod {
+            needs: "its KMS key or its recovery key file",
+            given: "a passphrase",
+        }),
+        (UnlockInfo::Passphrase { .. }, Secret::Kek(_)) => {
+            Err(SealError::UnlockMethod { needs: "a passphrase", given: "a KMS key" })
+        }
+        (UnlockInfo::KeyFile { .. }, Secret::Kek(_)) => {
+            Err(SealError::UnlockMethod { needs: "a key file", given: "a KMS key" })
+        }
     }
+}
+
+const KEK_LABEL: &str = "kek";
+const RECOVERY_INFO: &[u8] = b"mlguard-keyring-v1 recovery kek";
+
+/// The key that wraps a KMS vault's key-encryption key for recovery, from its key file.
+fn recovery_key(r: &RecoveryWrap, bytes: &[u8]) -> Result<SymmetricKey, SealError> {
+    if r.kdf != "hkdf-sha256" {
+        return Err(SealError::Refused(
+            "the keyring's recovery derivation is not acceptable".into(),
+        ));
+    }
+    let salt =
+        unhex::<32>(&r.salt).ok_or(SealError::Refused("the keyring's salt is malformed".into()))?;
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, &salt).extract(bytes);
+    let okm = prk.expand(&[RECOVERY_INFO], &aead::AES_256_GCM)?;
+    let mut out = Zeroizing::new([0u8; KEY_LEN]);
+    okm.fill(out.as_mut())?;
+    SymmetricKey::from_slice(out.as_ref())
 }
 
 fn seal_secret(
@@ -312,28 +380,13 @@ impl Keystore {
     /// Creates a vault at `root`: directories, a random master key (version 1) and a
     /// signing key, both wrapped under `secret`. Refuses an existing vault.
     pub fn init(root: &Path, secret: &Secret) -> Result<Keystore, SealError> {
-        if root.join("keyring.json").exists() {
-            return Err(SealError::Refused(format!(
-                "{} is already a vault (it has a keyring.json)",
-                root.display()
-            )));
-        }
+        Keystore::refuse_existing(root)?;
         if let Secret::Passphrase(p) = secret
             && p.chars().count() < MIN_PASSPHRASE_CHARS
         {
             return Err(SealError::Refused(format!(
                 "the passphrase must have at least {MIN_PASSPHRASE_CHARS} characters"
             )));
-        }
-        for dir in [root.to_path_buf(), root.join("signing"), root.join("signing/trusted")] {
-            fs::create_dir_all(&dir)
-                .map_err(SealError::io(format!("cannot create {}", dir.display())))?;
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(root, fs::Permissions::from_mode(0o700))
-                .map_err(SealError::io(format!("cannot restrict {}", root.display())))?;
         }
         let unlock = match secret {
             Secret::Passphrase(_) => UnlockInfo::Passphrase {
@@ -346,15 +399,93 @@ impl Keystore {
             Secret::KeyFile(_) => {
                 UnlockInfo::KeyFile { kdf: "hkdf-sha256".into(), salt: hex(&random::<32>()?) }
             }
+            Secret::Kek(_) => {
+                return Err(SealError::Refused(
+                    "a vault whose keys a KMS wraps is created with Keystore::init_kms".into(),
+                ));
+            }
         };
         let kek = kek(&unlock, secret)?;
+        Keystore::create(root, unlock, &kek)
+    }
+
+    /// Creates a vault at `root` whose key-encryption key `kek` a KMS wrapped as `kms`,
+    /// also wrapped by the recovery key file `recovery` (kept offline by an administrator:
+    /// it unlocks the vault if the KMS key is lost or disabled).
+    pub fn init_kms(
+        root: &Path,
+        kek: &[u8],
+        kms: KmsWrap,
+        recovery: &Secret,
+    ) -> Result<Keystore, SealError> {
+        Keystore::refuse_existing(root)?;
+        let kek = &SymmetricKey::from_slice(kek)?;
+        let Secret::KeyFile(bytes) = recovery else {
+            return Err(SealError::UnlockMethod {
+                needs: "a recovery key file",
+                given: "a passphrase",
+            });
+        };
+        let mut r = RecoveryWrap {
+            kdf: "hkdf-sha256".into(),
+            salt: hex(&random::<32>()?),
+            nonce: String::new(),
+            wrapped: String::new(),
+        };
+        let rk = recovery_key(&r, bytes)?;
+        (r.nonce, r.wrapped) = seal_secret(&rk, KEK_LABEL, kek.as_bytes())?;
+        let unlock = UnlockInfo::Kms {
+            key_id: kms.key_id,
+            vault: kms.vault,
+            wrapped: kms.wrapped,
+            recovery: r,
+        };
+        Keystore::create(root, unlock, kek)
+    }
+
+    /// How a KMS wraps this vault's keys, if it does.
+    pub fn kms(&self) -> Option<KmsWrap> {
+        match &self.ring.unlock {
+            UnlockInfo::Kms { key_id, vault, wrapped, .. } => Some(KmsWrap {
+                key_id: key_id.clone(),
+                vault: vault.clone(),
+                wrapped: wrapped.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    fn refuse_existing(root: &Path) -> Result<(), SealError> {
+        if root.join("keyring.json").exists() {
+            return Err(SealError::Refused(format!(
+                "{} is already a vault (it has a keyring.json)",
+                root.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes a new keyring at `root`: a master key (version 1), a signing key, the
+    /// pseudonym and audit keys, all wrapped by `kek`, which `unlock` recovers.
+    fn create(root: &Path, unlock: UnlockInfo, kek: &SymmetricKey) -> Result<Keystore, SealError> {
+        Keystore::refuse_existing(root)?;
+        for dir in [root.to_path_buf(), root.join("signing"), root.join("signing/trusted")] {
+            fs::create_dir_all(&dir)
+                .map_err(SealError::io(format!("cannot create {}", dir.display())))?;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(root, fs::Permissions::from_mode(0o700))
+                .map_err(SealError::io(format!("cannot restrict {}", root.display())))?;
+        }
         let master = SymmetricKey::generate()?;
-        let (nonce, wrapped) = seal_secret(&kek, "master:1", master.as_bytes())?;
+        let (nonce, wrapped) = seal_secret(kek, "master:1", master.as_bytes())?;
         let signer = SigningKey::generate()?;
         let public = signer.public_key();
-        let (snonce, swrapped) = seal_secret(&kek, "signing", signer.pkcs8())?;
-        let pseudonym_key = Some(new_secret(&kek, PSEUDONYM_LABEL)?);
-        let audit_key = Some(new_secret(&kek, AUDIT_LABEL)?);
+        let (snonce, swrapped) = seal_secret(kek, "signing", signer.pkcs8())?;
+        let pseudonym_key = Some(new_secret(kek, PSEUDONYM_LABEL)?);
+        let audit_key = Some(new_secret(kek, AUDIT_LABEL)?);
         let ring = KeyringFile {
             format: 1,
             unlock,
@@ -417,6 +548,7 @@ impl Keystore {
         match self.ring.unlock {
             UnlockInfo::Passphrase { .. } => UnlockMethod::Passphrase,
             UnlockInfo::KeyFile { .. } => UnlockMethod::KeyFile,
+            UnlockInfo::Kms { .. } => UnlockMethod::Kms,
         }
     }
 
@@ -587,6 +719,49 @@ mod tests {
 
     fn pass(s: &str) -> Secret {
         Secret::Passphrase(Zeroizing::new(s.to_owned()))
+    }
+
+    #[test]
+    fn a_kms_vault_opens_with_its_kek_or_its_recovery_key_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("v");
+        let kek = SymmetricKey::generate().expect("kek");
+        let recovery = Secret::KeyFile(Zeroizing::new(vec![7u8; 32]));
+        let wrap = KmsWrap {
+            key_id: "alias/mlguard".into(),
+            vault: "ab".repeat(16),
+            wrapped: "YmxvYg==".into(),
+        };
+        let phrase = pass("long enough phrase");
+        assert!(Keystore::init_kms(&root, kek.as_bytes(), wrap.clone(), &phrase).is_err());
+        let store =
+            Keystore::init_kms(&root, kek.as_bytes(), wrap.clone(), &recovery).expect("init");
+        assert_eq!(store.method(), UnlockMethod::Kms);
+        let store = Keystore::open(&root).expect("open");
+        assert_eq!(store.kms(), Some(wrap));
+        let by_kms =
+            store.unlock(&Secret::Kek(Zeroizing::new(kek.as_bytes().to_vec()))).expect("kek");
+        let by_recovery = store.unlock(&recovery).expect("recovery");
+        assert_eq!(
+            by_kms.signer().public_key().key_id(),
+            by_recovery.signer().public_key().key_id()
+        );
+        let wrong = Secret::KeyFile(Zeroizing::new(vec![8u8; 32]));
+        assert!(matches!(store.unlock(&wrong), Err(SealError::WrongSecret)));
+        let other = SymmetricKey::generate().expect("kek");
+        let other = Secret::Kek(Zeroizing::new(other.as_bytes().to_vec()));
+        assert!(matches!(store.unlock(&other), Err(SealError::WrongSecret)));
+        assert!(matches!(
+            store.unlock(&pass("long enough phrase")),
+            Err(SealError::UnlockMethod { .. })
+        ));
+        // Rotation works under the KMS-wrapped key as under the others.
+        let mut store = store;
+        let kek_secret = Secret::Kek(Zeroizing::new(kek.as_bytes().to_vec()));
+        assert_eq!(store.rotate(&kek_secret).expect("rotate"), 2);
+        assert!(store.unlock(&recovery).is_ok());
+        let text = fs::read_to_string(root.join("keyring.json")).expect("keyring");
+        assert!(text.contains("\"method\": \"kms\"") && !text.contains(&hex(kek.as_bytes())));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod audit;
 mod context;
 pub mod identity;
 mod keys;
+pub mod kms;
 pub mod merkle;
 mod ops;
 mod pipeline;

@@ -273,6 +273,43 @@ impl Vault {
         secret: &Secret,
         backends: &Backends,
     ) -> Result<Keystore, VaultError> {
+        Vault::create(root, backends, || Ok(Keystore::init(root, secret)?))
+    }
+
+    /// As [`Vault::init_with`], with the keyring's key-encryption key wrapped by the KMS
+    /// key `kms_key` (so no passphrase or key file is needed to unlock it) and, for
+    /// recovery if that key is lost or disabled, by the key file `recovery`.
+    pub fn init_with_kms(
+        root: &Path,
+        kms_key: &str,
+        recovery: &Secret,
+        backends: &Backends,
+    ) -> Result<Keystore, VaultError> {
+        let kms = crate::kms::Kms::from_env(kms_key)?;
+        Vault::create(root, backends, || {
+            let kek = zeroize::Zeroizing::new(mlguard_seal::random::<32>()?);
+            let vault = hex(&mlguard_seal::random::<16>()?);
+            let context = crate::kms::context(&vault);
+            let wrapped = kms.encrypt(kek.as_slice(), &context)?;
+            // Unwrapping must work before the vault depends on it (the key's policy may
+            // allow Encrypt but not Decrypt).
+            let back = kms.decrypt(&wrapped, &context)?;
+            if back.as_slice() != kek.as_slice() {
+                return Err(VaultError::Config(format!(
+                    "the KMS key {kms_key} did not give back what it wrapped"
+                )));
+            }
+            let wrap = mlguard_seal::KmsWrap { key_id: kms_key.to_owned(), vault, wrapped };
+            Ok(Keystore::init_kms(root, kek.as_slice(), wrap, recovery)?)
+        })
+    }
+
+    /// Checks `backends`, makes the keyring with `keys`, then the stores.
+    fn create(
+        root: &Path,
+        backends: &Backends,
+        keys: impl FnOnce() -> Result<Keystore, VaultError>,
+    ) -> Result<Keystore, VaultError> {
         if root.join("config.toml").exists() {
             return Err(VaultError::Config(format!(
                 "{} already holds a vault (config.toml)",
@@ -280,9 +317,18 @@ impl Vault {
             )));
         }
         backends.check()?;
-        let keys = Keystore::init(root, secret)?;
+        let keys = keys()?;
         Stores::create(root, backends)?;
         Ok(keys)
+    }
+
+    /// The secret that unlocks the vault at `root` when a KMS wraps its keys: the
+    /// key-encryption key, unwrapped by the KMS (None for other vaults).
+    pub fn kms_secret(root: &Path) -> Result<Option<Secret>, VaultError> {
+        let Some(wrap) = Keystore::open(root)?.kms() else { return Ok(None) };
+        let kms = crate::kms::Kms::from_env(&wrap.key_id)?;
+        let kek = kms.decrypt(&wrap.wrapped, &crate::kms::context(&wrap.vault))?;
+        Ok(Some(Secret::Kek(kek)))
     }
 
     /// Opens and unlocks the vault at `root`, with the stores its `config.toml` records.
