@@ -19,12 +19,11 @@
 //! like the master keys and never rotated; the public key is written to
 //! `audit/checkpoint.vkey` (C2SP note verifier key) so anyone can check checkpoints.
 
-use aws_lc_rs::digest::{SHA256, digest};
 use aws_lc_rs::hmac;
-use aws_lc_rs::signature::{self, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::{Value, json};
 
-use mlguard_seal::{b64, hex, unb64};
+use mlguard_seal::{b64, hex};
 
 use crate::VaultError;
 use crate::identity::Action;
@@ -32,9 +31,6 @@ use crate::merkle::Hash;
 
 /// A checkpoint is signed after this many entries (and when the vault is closed).
 pub const CHECKPOINT_EVERY: u64 = 64;
-
-/// The C2SP signed-note signature type of Ed25519.
-const ED25519_TYPE: u8 = 0x01;
 
 /// How an action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,19 +149,12 @@ impl AuditKeys {
 
     /// The C2SP key hash: the first 4 bytes of SHA-256(name ‖ "\n" ‖ 0x01 ‖ public key).
     fn key_hash(&self) -> [u8; 4] {
-        let mut data = self.origin.as_bytes().to_vec();
-        data.push(b'\n');
-        data.push(ED25519_TYPE);
-        data.extend_from_slice(self.public());
-        let d = digest(&SHA256, &data);
-        [d.as_ref()[0], d.as_ref()[1], d.as_ref()[2], d.as_ref()[3]]
+        crate::note::key_id(&self.origin, self.public())
     }
 
     /// The C2SP note verifier key: `origin+keyhash+base64(0x01 ‖ public key)`.
     pub fn verifier_key(&self) -> String {
-        let mut key = vec![ED25519_TYPE];
-        key.extend_from_slice(self.public());
-        format!("{}+{}+{}", self.origin, hex(&self.key_hash()), b64(&key))
+        self.verifier().to_vkey()
     }
 
     /// The HMAC of an entry's canonical text.
@@ -187,37 +176,26 @@ impl AuditKeys {
         format!("{text}\n\u{2014} {} {}\n", self.origin, b64(&blob))
     }
 
-    /// Checks a signed checkpoint against this log's key and origin; returns its size and
-    /// root, or why it is not valid.
+    /// This log's note verifier.
+    pub fn verifier(&self) -> crate::note::Verifier {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(self.public());
+        crate::note::Verifier { name: self.origin.clone(), id: self.key_hash(), key }
+    }
+
+    /// Checks a signed checkpoint against this log's key and origin, strictly (C2SP
+    /// signed-note and tlog-checkpoint); returns its size and root, or why it is not valid.
     pub fn open_checkpoint(&self, note: &str) -> Result<(u64, Hash), String> {
-        let (text, sigs) = note
-            .split_once("\n\n")
-            .map(|(t, s)| (format!("{t}\n"), s))
-            .ok_or("not a signed note (no blank line before the signatures)")?;
-        let public = UnparsedPublicKey::new(&signature::ED25519, self.public().to_vec());
-        let signed = sigs.lines().any(|line| {
-            let Some(rest) = line.strip_prefix("\u{2014} ") else { return false };
-            let Some((name, blob)) = rest.split_once(' ') else { return false };
-            let Some(blob) = unb64(blob) else { return false };
-            name == self.origin
-                && blob.len() == 4 + 64
-                && blob[..4] == self.key_hash()
-                && public.verify(text.as_bytes(), &blob[4..]).is_ok()
-        });
-        if !signed {
-            return Err("no valid signature by this vault's audit key".into());
-        }
-        let mut lines = text.lines();
-        if lines.next() != Some(self.origin.as_str()) {
+        let verifier = [self.verifier()];
+        let (text, _) = crate::note::open(note, &verifier)?;
+        let c = crate::note::Checkpoint::parse(text)?;
+        if c.origin != self.origin {
             return Err("another log's checkpoint (origin differs)".into());
         }
-        let size = lines.next().and_then(|l| l.parse::<u64>().ok()).ok_or("malformed size")?;
-        let root = lines
-            .next()
-            .and_then(unb64)
-            .and_then(|r| <Hash>::try_from(r.as_slice()).ok())
-            .ok_or("malformed root hash")?;
-        Ok((size, root))
+        if !c.extensions.is_empty() {
+            return Err("this log's checkpoints have no extension lines".into());
+        }
+        Ok((c.size, c.root))
     }
 }
 
@@ -294,6 +272,11 @@ mod tests {
         assert!(other.open_checkpoint(&note).is_err());
         assert!(keys.open_checkpoint(&other.checkpoint(7, &root)).is_err());
         assert!(keys.open_checkpoint("garbage").is_err());
+        // Strictly a signed note: nothing after the signatures, nothing before the text.
+        assert!(keys.open_checkpoint(&format!("{note}junk\n")).is_err());
+        assert!(keys.open_checkpoint(&format!("{note}\n")).is_err());
+        assert!(keys.open_checkpoint(&note.replacen("\n7\n", "\n07\n", 1)).is_err());
+        assert_eq!(crate::note::Verifier::parse(&keys.verifier_key()), Ok(keys.verifier()));
         // The MAC and keyed values depend on the key.
         assert_ne!(keys.mac("e"), other.mac("e"));
         assert_ne!(keys.keyed("alice"), keys.keyed("bob"));

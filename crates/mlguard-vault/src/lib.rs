@@ -11,6 +11,7 @@ pub mod identity;
 mod keys;
 pub mod kms;
 pub mod merkle;
+pub mod note;
 mod ops;
 mod pipeline;
 pub mod poison;
