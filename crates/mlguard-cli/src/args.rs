@@ -407,10 +407,27 @@ pub(crate) enum AuditCommand {
     /// Recompute the log: every entry's index and MAC, the RFC 6962 Merkle tree, and every
     /// signed checkpoint. Names the first entry that was edited, deleted or moved. Exit 0
     /// good, 1 bad.
+    ///
+    /// Then proves the log consistent with earlier checkpoints: one saved with `audit
+    /// checkpoint` (--checkpoint FILE), and the latest this client verified of the same
+    /// log (kept in MLGUARD_STATE_DIR, default $XDG_STATE_HOME/mlguard or
+    /// ~/.local/state/mlguard): a log cut back, even with its checkpoints, is caught.
     Verify {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// A checkpoint saved earlier (`mlguard audit checkpoint -o FILE`) that the log
+        /// must still contain.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Print the latest signed checkpoint of the log (a C2SP signed note: origin, size,
+    /// root, signature). Keep it, and check later that the log still extends it with
+    /// `audit verify --checkpoint FILE`.
+    Checkpoint {
+        /// Write it to this file instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Print the entries, from the oldest: a table (time, actor, action, object, outcome),
     /// or JSON lines with --json. Filters combine.

@@ -84,6 +84,11 @@ pub(crate) trait Client {
     fn audit_entries(&self, from: u64) -> anyhow::Result<Vec<String>>;
     /// An entry's inclusion proof against the latest signed checkpoint (`audit.read`).
     fn audit_proof(&self, index: u64) -> anyhow::Result<serde_json::Value>;
+    /// The latest signed checkpoint, a C2SP signed note (`audit.read`).
+    fn audit_checkpoint(&self) -> anyhow::Result<String>;
+    /// The consistency proof from the tree of the first `from` entries to the latest
+    /// checkpoint, with that checkpoint and the log's verifier key (`audit.read`).
+    fn audit_consistency(&self, from: u64) -> anyhow::Result<serde_json::Value>;
     /// Validates, protects, checks and seals `file` as the next version of `name`
     /// (`dataset.ingest`).
     fn ingest(
@@ -192,6 +197,14 @@ impl Client for Vault {
 
     fn audit_proof(&self, index: u64) -> anyhow::Result<serde_json::Value> {
         Ok(Vault::audit_proof(self, local(), index)?)
+    }
+
+    fn audit_checkpoint(&self) -> anyhow::Result<String> {
+        Ok(Vault::audit_checkpoint(self, local())?)
+    }
+
+    fn audit_consistency(&self, from: u64) -> anyhow::Result<serde_json::Value> {
+        Ok(Vault::audit_consistency(self, local(), from)?)
     }
 
     fn ingest(
@@ -381,6 +394,14 @@ impl Client for Remote {
         self.get_as(&format!("/v1/audit/proof/{index}"))
     }
 
+    fn audit_checkpoint(&self) -> anyhow::Result<String> {
+        self.get_text("/v1/audit/checkpoint")
+    }
+
+    fn audit_consistency(&self, from: u64) -> anyhow::Result<serde_json::Value> {
+        self.get_as(&format!("/v1/audit/consistency?from={from}"))
+    }
+
     fn ingest(
         &self,
         file: &Path,
@@ -492,9 +513,25 @@ pub(crate) fn list_tokens(c: &dyn Client, json: bool, out: &mut Out) -> anyhow::
     })
 }
 
-/// `mlguard audit verify`.
-pub(crate) fn verify_audit(c: &dyn Client, json: bool, out: &mut Out) -> anyhow::Result<ExitCode> {
-    let r = c.verify_audit()?;
+/// `mlguard audit verify`: the log recomputed, then proved consistent with the checkpoint
+/// saved in `saved` (if given) and with the latest checkpoint this client verified of the
+/// same log before (remembered in its state directory): a log cut back and re-signed
+/// passes the first check, not these. The latest checkpoint is remembered when all pass.
+pub(crate) fn verify_audit(
+    c: &dyn Client,
+    saved: Option<&Path>,
+    json: bool,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let mut r = c.verify_audit()?;
+    // A log that verifies on its own must also extend what was signed before.
+    if r.ok && r.entries > 0 {
+        match consistent_with_earlier(c, saved) {
+            Ok(problems) => r.problems.extend(problems),
+            Err(e) => r.problems.push(format!("{e:#}")),
+        }
+        r.ok = r.problems.is_empty();
+    }
     if json {
         out.line(&serde_json::to_string(&r)?)?;
     } else if r.ok {
@@ -612,6 +649,53 @@ pub(crate) fn audit_show(
 ) -> anyhow::Result<ExitCode> {
     let entries = c.audit_entries(0)?;
     crate::pipeline::show_audit_entries(entries.iter().map(String::as_str), filter, json, out)
+}
+
+/// Proves the log consistent with the checkpoint in `saved` and with the one this client
+/// remembers of it (then remembers the latest); the problems found.
+fn consistent_with_earlier(c: &dyn Client, saved: Option<&Path>) -> anyhow::Result<Vec<String>> {
+    let latest = c.audit_checkpoint()?;
+    let mut earlier = Vec::new();
+    if let Some(path) = saved {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--checkpoint: cannot read {}", path.display()))?;
+        earlier.push((format!("the checkpoint in {}", path.display()), text));
+    }
+    let remembered = crate::checkpoints::Remembered::for_log(&latest)?;
+    if let Some(text) = remembered.load()? {
+        earlier.push(("the checkpoint this client verified before".into(), text));
+    }
+    let problems: Vec<String> = earlier
+        .iter()
+        .filter_map(|(what, text)| {
+            crate::checkpoints::consistent(c, text, &latest).err().map(|p| format!("{what}: {p}"))
+        })
+        .collect();
+    if problems.is_empty() {
+        remembered.store(&latest)?;
+    }
+    Ok(problems)
+}
+
+/// `mlguard audit checkpoint`: the latest signed checkpoint, to keep and check later
+/// with `audit verify --checkpoint FILE`.
+pub(crate) fn audit_checkpoint(
+    c: &dyn Client,
+    output: Option<&Path>,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let note = c.audit_checkpoint()?;
+    // Only a well-formed note is printed or kept (it is text from the vault or a server).
+    mlguard_vault::note::parse(&note)
+        .map_err(|e| anyhow::anyhow!("the latest checkpoint is not a signed note: {e}"))?;
+    match output {
+        Some(path) => {
+            write_output(Some(path), false, |w| Ok(w.write_all(note.as_bytes())?))?;
+            out.line(&format!("wrote the latest checkpoint to {}", path.display()))?;
+        }
+        None => out.write(&note)?,
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `mlguard audit prove`.
@@ -785,7 +869,10 @@ pub(crate) fn dispatch(
             enroll_mfa(c, &user, alg.into(), out)
         }
         Command::Audit { command } => match command {
-            AuditCommand::Verify { json } => verify_audit(c, json, out),
+            AuditCommand::Verify { json, checkpoint } => {
+                verify_audit(c, checkpoint.as_deref(), json, out)
+            }
+            AuditCommand::Checkpoint { output } => audit_checkpoint(c, output.as_deref(), out),
             AuditCommand::Show { filter, json } => audit_show(c, &filter, json, out),
             AuditCommand::Prove { index } => audit_prove(c, index, out),
         },

@@ -13,6 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[macro_use]
 mod output;
 mod args;
+mod checkpoints;
 mod client;
 mod data;
 mod demo;

@@ -570,3 +570,73 @@ fn fresh_first_line_broken(path: &std::path::Path) -> String {
         .collect();
     format!("{header}\n{}", row.join(","))
 }
+
+#[test]
+fn a_log_cut_back_is_caught_by_a_saved_and_a_remembered_checkpoint() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    let state = dir.join("state");
+    let run = |args: &[&str]| -> Output {
+        Command::new(env!("CARGO_BIN_EXE_mlguard"))
+            .args(args)
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env("MLGUARD_VAULT", "v")
+            .env("MLGUARD_KEY_FILE", "k")
+            .env("MLGUARD_STATE_DIR", &state)
+            .stdin(Stdio::null())
+            .output()
+            .expect("mlguard runs")
+    };
+    assert_eq!(run(&["init", "--key-file", "k"]).status.code(), Some(0));
+    for u in ["a", "b", "c"] {
+        assert_eq!(run(&["user", "add", u, "--role", "auditor"]).status.code(), Some(0));
+    }
+    let o = run(&["audit", "checkpoint", "-o", "saved.note"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let saved = std::fs::read_to_string(dir.join("saved.note")).expect("saved");
+    assert!(saved.starts_with("mlguard.local/audit/") && saved.contains("\n\n\u{2014} "));
+    let o = run(&["audit", "verify", "--checkpoint", "saved.note"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    for u in ["d", "e"] {
+        assert_eq!(run(&["user", "add", u, "--role", "auditor"]).status.code(), Some(0));
+    }
+    // Verified (and remembered) with the new entries.
+    let o = run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(state.join("checkpoints").read_dir().expect("remembered").count() == 1);
+
+    // Someone with write access to the catalog cuts the tail back to the saved size,
+    // checkpoints too: the log verifies on its own ...
+    let size: u64 = saved.lines().nth(1).and_then(|l| l.parse().ok()).expect("size");
+    let cut = format!(
+        "import sqlite3\nc = sqlite3.connect('v/catalog.db')\nc.execute('DELETE FROM audit_entries WHERE idx >= {size}')\nc.execute('DELETE FROM audit_checkpoints WHERE size > {size}')\nc.commit()"
+    );
+    let status = Command::new("python3").args(["-c", &cut]).current_dir(dir).status();
+    assert!(status.is_ok_and(|s| s.success()));
+    let fresh = Command::new(env!("CARGO_BIN_EXE_mlguard"))
+        .args(["audit", "verify"])
+        .current_dir(dir)
+        .env("MLGUARD_VAULT", "v")
+        .env("MLGUARD_KEY_FILE", "k")
+        .env("MLGUARD_STATE_DIR", dir.join("elsewhere"))
+        .output()
+        .expect("runs");
+    assert_eq!(fresh.status.code(), Some(0), "a client with no memory sees a valid log");
+    // ... but not for a client that remembers a later checkpoint.
+    let o = run(&["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stdout));
+    let said = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert!(said.contains("rolled back") && said.contains("verified before"), "{said}");
+
+    // A saved checkpoint the log no longer contains: rewritten, not only cut.
+    let o = run(&["user", "add", "x", "--role", "auditor"]);
+    assert_eq!(o.status.code(), Some(0));
+    std::fs::write(dir.join("other.note"), saved.replace("mlguard.local", "mlguard.evil"))
+        .expect("write");
+    let o = run(&["audit", "verify", "--checkpoint", "other.note"]);
+    assert_eq!(o.status.code(), Some(1));
+    std::fs::write(dir.join("junk.note"), format!("{saved}junk\n")).expect("write");
+    let o = run(&["audit", "verify", "--checkpoint", "junk.note"]);
+    assert_eq!(o.status.code(), Some(1), "a malformed note is refused");
+}

@@ -197,7 +197,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Parses lower-case hex of exactly `N` bytes. Upper case is refused so every value has
 /// one spelling: a flipped case bit in a file must not decode to the same bytes.
-pub(crate) fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
+pub fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
     let b = s.as_bytes();
     if b.len() != N * 2 {
         return None;

@@ -38,7 +38,7 @@ pub use artifact::{
 };
 pub use atomic::{sync_dir, write_atomic, write_atomic_with};
 pub use error::SealError;
-pub use keys::{KEY_LEN, PublicKey, SigningKey, SymmetricKey, b64, hex, random, unb64};
+pub use keys::{KEY_LEN, PublicKey, SigningKey, SymmetricKey, b64, hex, random, unb64, unhex};
 pub use keystore::{
     ARGON2_M_KIB, ARGON2_P, ARGON2_T, KeyInfo, KeyState, Keystore, KmsWrap, MIN_PASSPHRASE_CHARS,
     Secret, UnlockMethod,

@@ -110,10 +110,9 @@ pub fn key_id(name: &str, key: &[u8]) -> [u8; 4] {
 impl Verifier {
     /// Parses a verifier key strictly (its id must match its name and key).
     pub fn parse(vkey: &str) -> Result<Verifier, String> {
-        let mut parts = vkey.split('+');
-        let (Some(name), Some(id), Some(key), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        // The key's base64 may itself hold '+': split at the first two only.
+        let mut parts = vkey.splitn(3, '+');
+        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
             return Err("a verifier key is NAME+ID+KEY".into());
         };
         if !valid_name(name) {
@@ -254,6 +253,17 @@ mod tests {
         // Verifier keys: a wrong id, a wrong type, extra parts.
         assert!(Verifier::parse(&VKEY.replace("530d903a", "530d903b")).is_err());
         assert!(Verifier::parse(&format!("{VKEY}+x")).is_err());
+        // A key whose base64 holds a plus sign.
+        for seed in 0..64u8 {
+            let k = crate::audit::AuditKeys::from_seed(&[seed; 32], "o.example/log".into())
+                .expect("keys");
+            assert_eq!(
+                Verifier::parse(&k.verifier_key()),
+                Ok(k.verifier()),
+                "{}",
+                k.verifier_key()
+            );
+        }
         assert!(
             Verifier::parse("example.com/foo+530d903a+AkyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")
                 .is_err()
