@@ -234,6 +234,11 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Maintain the vault's stores.
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
     /// Train a logistic regression on a dataset in the vault and seal the model into it.
     ///
     /// The dataset is verified completely before a byte of it is parsed. Features come from
@@ -743,6 +748,19 @@ pub(crate) struct InspectArgs {
     /// Print the header as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum VaultCommand {
+    /// Remove sealed objects that no dataset or model refers to: what a process killed
+    /// between storing an object and recording it left (a row never points at a missing
+    /// object; an object may lack its row). Orphans younger than --grace may belong to a
+    /// change being recorded at this moment and are kept. Recorded in the audit log.
+    Gc {
+        /// Keep orphans younger than this many seconds.
+        #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
+        grace: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -28,7 +28,9 @@ mod vault;
 
 use std::process::ExitCode;
 
-use crate::args::{Cli, Command, DataCommand, KeysCommand, ModelCommand, ScanCommand};
+use crate::args::{
+    Cli, Command, DataCommand, KeysCommand, ModelCommand, ScanCommand, VaultCommand,
+};
 use crate::output::Out;
 
 fn main() -> ExitCode {
@@ -100,6 +102,9 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             KeysCommand::Trust { pem, name } => {
                 vault::trust(&cli.vault, &pem, name.as_deref(), out)
             }
+        },
+        Command::Vault { command } => match command {
+            VaultCommand::Gc { grace } => vault::gc(&cli.vault, grace, out),
         },
         Command::Serve(a) => identity::serve(&a, &cli.vault, out),
         Command::Model { command } => match command {

@@ -175,6 +175,21 @@ pub(crate) fn list(args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
+pub(crate) fn gc(args: &VaultArgs, grace: u64, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let vault = crate::pipeline::open_vault(args)?;
+    let c = vault.collect_garbage(local(), std::time::Duration::from_secs(grace))?;
+    for name in &c.removed {
+        out.line(&format!("  removed {name}"))?;
+    }
+    out.line(&format!(
+        "{} object(s) recorded in the catalog; {} orphan(s) removed; {} orphan(s) younger than {grace} s kept",
+        c.referenced,
+        c.removed.len(),
+        c.young.len()
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(crate) fn rotate(a: &RotateArgs, args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     // The vault rotates, re-wraps and retires, and records it in its audit log first.
     let store = Keystore::open(&args.vault)?;

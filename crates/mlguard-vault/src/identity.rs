@@ -85,11 +85,13 @@ pub enum Action {
     AuditRead,
     /// Verify the audit log.
     AuditVerify,
+    /// Remove sealed objects no catalog row refers to (what crashed writes left).
+    VaultGc,
 }
 
 impl Action {
     /// Every action, in the policy's order.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 19] = [
         Action::UserManage,
         Action::RoleManage,
         Action::TokenManage,
@@ -108,6 +110,7 @@ impl Action {
         Action::ModelPredict,
         Action::AuditRead,
         Action::AuditVerify,
+        Action::VaultGc,
     ];
 
     /// Its name in the policy file and the audit log.
@@ -131,6 +134,7 @@ impl Action {
             Action::ModelPredict => "model.predict",
             Action::AuditRead => "audit.read",
             Action::AuditVerify => "audit.verify",
+            Action::VaultGc => "vault.gc",
         }
     }
 
@@ -167,7 +171,7 @@ impl Default for Policy {
     fn default() -> Self {
         let list = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let mut roles = BTreeMap::new();
-        roles.insert("admin".into(), list(&["user.*", "role.*", "token.*", "key.*"]));
+        roles.insert("admin".into(), list(&["user.*", "role.*", "token.*", "key.*", "vault.*"]));
         roles.insert(
             "data-steward".into(),
             list(&[
@@ -201,6 +205,7 @@ impl Default for Policy {
                 "user.*",
                 "role.*",
                 "token.*",
+                "vault.*",
             ]),
         }
     }

@@ -215,4 +215,53 @@ impl Vault {
         let event = Event::new(Action::AuditVerify, "audit", Outcome::Allowed);
         self.reading(cx, &event, || self.verify_log())
     }
+
+    /// Removes sealed objects that no dataset or model refers to and that are older than
+    /// `grace` (`vault.gc`): what writes interrupted between storing an object and
+    /// recording it left. Younger orphans may belong to a change being recorded right now
+    /// and are kept. Recorded with what was removed.
+    pub fn collect_garbage(
+        &self,
+        cx: &Ctx,
+        grace: std::time::Duration,
+    ) -> Result<Collected, VaultError> {
+        let asked = Event::new(Action::VaultGc, "objects", Outcome::Allowed);
+        self.operation(cx, &asked, || {
+            let mut referenced = std::collections::HashSet::new();
+            referenced.extend(self.catalog().datasets()?.into_iter().map(|d| d.object));
+            referenced.extend(self.catalog().models()?.into_iter().map(|m| m.object));
+            let now = std::time::SystemTime::now();
+            let mut c = Collected::default();
+            for name in self.objects().list()? {
+                if referenced.contains(&name) {
+                    c.referenced += 1;
+                    continue;
+                }
+                let age = now.duration_since(self.objects().modified(&name)?).unwrap_or_default();
+                if age < grace {
+                    c.young.push(name);
+                } else {
+                    c.removed.push(name);
+                }
+            }
+            // Recorded before anything is removed.
+            let detail = json!({"removed": c.removed, "kept_young": c.young.len()});
+            self.record(cx, &asked.clone().detail(detail))?;
+            for name in &c.removed {
+                self.objects().delete(name)?;
+            }
+            Ok(c)
+        })
+    }
+}
+
+/// What [`Vault::collect_garbage`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Collected {
+    /// Objects a catalog row refers to.
+    pub referenced: usize,
+    /// Orphans removed.
+    pub removed: Vec<String>,
+    /// Orphans kept because they are younger than the grace period.
+    pub young: Vec<String>,
 }

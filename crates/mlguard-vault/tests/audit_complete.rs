@@ -344,6 +344,12 @@ fn every_operation_writes_one_entry_per_call_allowed_or_denied() {
             "allowed",
             Box::new(|v, cx| v.trust_signer(cx, &public_pem, &fresh("partner")).map(drop)),
         ),
+        (
+            "collect_garbage",
+            Action::VaultGc,
+            "allowed",
+            Box::new(|v, cx| v.collect_garbage(cx, std::time::Duration::from_secs(3600)).map(drop)),
+        ),
         // The decision every operation starts with: a refusal is recorded, an allowance
         // is left to the operation that follows (so it writes none on its own).
         (

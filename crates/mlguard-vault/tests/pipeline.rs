@@ -333,7 +333,15 @@ fn every_action_is_audited_and_tampering_is_named() {
     conn.execute("UPDATE audit_checkpoints SET note = replace(note, char(10) || '4' || char(10), char(10) || '3' || char(10))", [])
         .expect("forge");
     let r = vault.verify_audit(&mlguard_vault::Ctx::local()).expect("verify");
-    assert!(r.problems.iter().any(|p| p.contains("no valid signature")), "{:?}", r.problems);
+    assert!(r.problems.iter().any(|p| p.contains("does not verify")), "{:?}", r.problems);
+    // Anything after the signatures (a note is parsed strictly).
+    conn.execute(
+        "UPDATE audit_checkpoints SET note = replace(note, char(10) || '3' || char(10), char(10) || '4' || char(10)) || 'junk' || char(10)",
+        [],
+    )
+    .expect("append");
+    let r = vault.verify_audit(&mlguard_vault::Ctx::local()).expect("verify");
+    assert!(r.problems.iter().any(|p| p.contains("signature line")), "{:?}", r.problems);
 }
 
 #[test]

@@ -182,6 +182,31 @@ fn the_embedded_stores_keep_the_contract() {
 }
 
 #[test]
+fn leftovers_of_dead_processes_are_swept_and_those_of_live_ones_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Stores { objects: o, .. } = Stores::create_embedded(dir.path()).expect("create");
+    let live = o.scratch("live").expect("scratch");
+    let writing = o.create("w1.mlseal").expect("create");
+    // What a process killed mid-ingest leaves: files nobody holds.
+    let objects = dir.path().join("objects");
+    for dead in ["scratch-protected-abc", "incoming-xyz.mlseal"] {
+        std::fs::write(objects.join(dead), b"plaintext rows").expect("write");
+    }
+    drop(Stores::open(dir.path()).expect("reopen"));
+    let mut left: Vec<String> = std::fs::read_dir(&objects)
+        .expect("ls")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left[0].starts_with("incoming-") && left[1].starts_with("scratch-live-"), "{left:?}");
+    assert!(live.path().exists());
+    drop((live, writing));
+    assert_eq!(std::fs::read_dir(&objects).expect("ls").count(), 0);
+}
+
+#[test]
 fn the_postgres_catalog_keeps_the_contract() {
     let pg = Postgres::start();
     let url = pg.database("contract");

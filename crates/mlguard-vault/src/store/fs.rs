@@ -20,6 +20,8 @@ pub struct DirObjects {
 
 /// Temporary files of objects being written start with this (never listed or read).
 const INCOMING: &str = "incoming-";
+/// Scratch files start with this.
+const SCRATCH: &str = "scratch-";
 
 /// A name an object may have (`ID.mlseal`): nothing that leaves the directory, nothing
 /// being written.
@@ -28,7 +30,8 @@ pub(crate) fn valid(name: &str) -> Result<(), VaultError> {
         && name.len() <= 128
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && !name.starts_with('.')
-        && !name.starts_with(INCOMING);
+        && !name.starts_with(INCOMING)
+        && !name.starts_with(SCRATCH);
     if ok {
         Ok(())
     } else {
@@ -41,6 +44,8 @@ impl DirObjects {
     pub fn open(root: &Path) -> Result<DirObjects, VaultError> {
         let dir = root.join("objects");
         std::fs::create_dir_all(&dir).map_err(io_err("cannot create the objects directory"))?;
+        // What killed processes left: objects half written, scratch plaintext.
+        super::leftovers::sweep(&dir, &[INCOMING, SCRATCH]);
         Ok(DirObjects { dir })
     }
 }
@@ -79,12 +84,7 @@ impl ObjectWriter for Incoming {
 impl ObjectStore for DirObjects {
     fn create(&self, name: &str) -> Result<Box<dyn ObjectWriter>, VaultError> {
         valid(name)?;
-        let (file, tmp) = tempfile::Builder::new()
-            .prefix(INCOMING)
-            .suffix(".mlseal")
-            .tempfile_in(&self.dir)
-            .map_err(io_err("cannot create an object"))?
-            .into_parts();
+        let (file, tmp) = super::leftovers::create(&self.dir, INCOMING, ".mlseal")?.into_parts();
         Ok(Box::new(Incoming {
             file: io::BufWriter::with_capacity(1 << 20, file),
             tmp: Some(tmp),
@@ -127,13 +127,17 @@ impl ObjectStore for DirObjects {
         Ok(found)
     }
 
+    fn modified(&self, name: &str) -> Result<std::time::SystemTime, VaultError> {
+        valid(name)?;
+        std::fs::metadata(self.dir.join(name))
+            .and_then(|m| m.modified())
+            .map_err(io_err(format!("cannot read the object {name}")))
+    }
+
     /// Scratch files go beside the objects: inside the vault (owner-only), on the same
     /// file system.
     fn scratch(&self, what: &str) -> Result<tempfile::NamedTempFile, VaultError> {
-        tempfile::Builder::new()
-            .prefix(&format!("scratch-{what}-"))
-            .tempfile_in(&self.dir)
-            .map_err(io_err("cannot create a scratch file in the vault"))
+        super::leftovers::create(&self.dir, &format!("{SCRATCH}{what}-"), "")
     }
 }
 

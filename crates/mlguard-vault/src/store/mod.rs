@@ -21,6 +21,7 @@ use crate::identity::{TokenInfo, User};
 
 mod config;
 mod fs;
+mod leftovers;
 mod postgres;
 mod s3;
 mod sqlite;
@@ -278,15 +279,25 @@ pub trait ObjectStore: Send + Sync {
     fn delete(&self, name: &str) -> Result<(), VaultError>;
     /// Every stored object's name, sorted.
     fn list(&self) -> Result<Vec<String>, VaultError>;
+    /// When a stored object was last written (an orphan younger than a grace period may
+    /// belong to a change still being recorded, and is left alone by garbage collection).
+    fn modified(&self, name: &str) -> Result<std::time::SystemTime, VaultError>;
     /// An owner-only temporary file (removed when dropped) for plaintext that must be read
     /// more than once or that arrives over the network: on the machine that runs the
     /// operation, never in shared storage.
     fn scratch(&self, what: &str) -> Result<tempfile::NamedTempFile, VaultError> {
-        tempfile::Builder::new()
-            .prefix(&format!("mlguard-scratch-{what}-"))
-            .tempfile()
-            .map_err(crate::io_err("cannot create a scratch file"))
+        leftovers::create(&std::env::temp_dir(), &format!("{TEMP_SCRATCH}{what}-"), "")
     }
+}
+
+/// Scratch files outside the vault (the default of [`ObjectStore::scratch`]) start with
+/// this, in the system's temporary directory.
+const TEMP_SCRATCH: &str = "mlguard-scratch-";
+
+/// Removes scratch files that processes killed before they could remove them left in the
+/// system's temporary directory (files of running processes stay).
+pub(crate) fn sweep_temp_scratch() -> usize {
+    leftovers::sweep(&std::env::temp_dir(), &[TEMP_SCRATCH])
 }
 
 /// The policy document's store.

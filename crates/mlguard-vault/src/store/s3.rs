@@ -130,6 +130,7 @@ impl S3Objects {
             location: format!("s3://{bucket}{}{prefix}", if prefix.is_empty() { "" } else { "/" }),
         };
         s3.probe()?;
+        super::sweep_temp_scratch();
         Ok(s3)
     }
 
@@ -203,6 +204,15 @@ impl ObjectStore for S3Objects {
         self.rt
             .block_on(self.store.delete(&key))
             .map_err(|e| failed(&format!("cannot remove the object {name}"), e))
+    }
+
+    fn modified(&self, name: &str) -> Result<std::time::SystemTime, VaultError> {
+        let key = self.key(name)?;
+        let meta = self
+            .rt
+            .block_on(self.store.head(&key))
+            .map_err(|e| failed(&format!("cannot read the object {name}"), e))?;
+        Ok(meta.last_modified.into())
     }
 
     fn list(&self) -> Result<Vec<String>, VaultError> {
