@@ -40,8 +40,8 @@ fn objects(dir: &Path) -> Vec<String> {
 fn ingests_killed_at_any_moment_lose_nothing_acknowledged_and_leave_nothing() {
     let t = tempfile::tempdir().expect("tempdir");
     let dir = t.path();
-    let o = run(dir, &["demo", "--rows", "300", "--out", "d"]);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = run(dir, &["demo", "--rows", "2000", "--out", "d"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     let mut schema: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("d/schema.json")).expect("schema"))
             .expect("json");
