@@ -761,6 +761,18 @@ pub(crate) enum VaultCommand {
         #[arg(long, value_name = "SECONDS", default_value_t = 3600)]
         grace: u64,
     },
+    /// Copy the vault into new, empty stores and move it there (e.g. from the embedded
+    /// SQLite and directory to PostgreSQL and S3): every object copied and verified in its
+    /// new place, the catalog, users, tokens, second factors and policy copied, the audit
+    /// log copied entry for entry and checked to have the same root, the migration
+    /// recorded in it; then config.toml names the new stores (the old ones are left as
+    /// they were). Stop servers using the vault first.
+    Migrate {
+        /// The new stores, in config.toml's format (format = 1, [stores] catalog, objects,
+        /// policy, keys).
+        #[arg(long, value_name = "CONFIG")]
+        to: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -105,6 +105,7 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
         },
         Command::Vault { command } => match command {
             VaultCommand::Gc { grace } => vault::gc(&cli.vault, grace, out),
+            VaultCommand::Migrate { to } => vault::migrate(&cli.vault, &to, out),
         },
         Command::Serve(a) => identity::serve(&a, &cli.vault, out),
         Command::Model { command } => match command {

@@ -190,6 +190,22 @@ pub(crate) fn gc(args: &VaultArgs, grace: u64, out: &mut Out) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
+pub(crate) fn migrate(args: &VaultArgs, to: &Path, out: &mut Out) -> anyhow::Result<ExitCode> {
+    let target = Backends::read_file(to)?;
+    let vault = crate::pipeline::open_vault(args)?;
+    let m = vault.migrate(local(), &target)?;
+    out.line(&format!(
+        "moved vault {} to catalog {}, objects {}: {} object(s) copied and verified, {} audit entries copied (same root)",
+        args.vault.display(),
+        target.catalog,
+        target.objects,
+        m.objects,
+        m.entries
+    ))?;
+    out.line("the old stores are left as they were; remove them once the new ones are backed up")?;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(crate) fn rotate(a: &RotateArgs, args: &VaultArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     // The vault rotates, re-wraps and retires, and records it in its audit log first.
     let store = Keystore::open(&args.vault)?;

@@ -37,8 +37,8 @@ impl Backends {
             .env("MLGUARD_KEY_FILE", "k")
             .env_remove("MLGUARD_PASSPHRASE")
             .env("AWS_ENDPOINT_URL", &self.moto.endpoint)
-            .env("AWS_ACCESS_KEY_ID", Moto::ACCESS_KEY)
-            .env("AWS_SECRET_ACCESS_KEY", Moto::SECRET_KEY)
+            .env("AWS_ACCESS_KEY_ID", &self.moto.access_key)
+            .env("AWS_SECRET_ACCESS_KEY", &self.moto.secret_key)
             .env("AWS_REGION", Moto::REGION)
             .stdin(Stdio::null());
         c
@@ -392,6 +392,16 @@ fn a_kms_wraps_the_keys_and_the_recovery_file_outlives_it() {
         .expect("runs");
     assert_ne!(o.status.code(), Some(0));
     assert!(text(&o.stderr).contains("KMS"), "{}", text(&o.stderr));
+    // Wrong credentials (moto checks every signature): refused, not opened.
+    let o = b
+        .command(dir, "v")
+        .env_remove("MLGUARD_KEY_FILE")
+        .env("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+        .args(["data", "list"])
+        .output()
+        .expect("runs");
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o.stderr).contains("refused"), "{}", text(&o.stderr));
     // ... but the recovery key file opens it, and everything is still there.
     let o = b
         .command(dir, "v")
@@ -555,4 +565,69 @@ fn servers_killed_under_load_lose_nothing_acknowledged() {
         names.len(),
         text(&o.stdout).lines().last().unwrap_or("")
     );
+}
+
+#[test]
+fn an_embedded_vault_migrates_to_postgres_and_s3() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    let b = Backends::start("migrate");
+    training_data(&b, dir);
+    // An embedded vault with data, a model, users, a token with TOTP, a policy.
+    assert_eq!(b.run(dir, &["init", "--key-file", "k"]).status.code(), Some(0));
+    let o =
+        b.run(dir, &["data", "ingest", "d/user_data.csv", "-s", "schema.json", "--name", "users"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = b.run(dir, &["train", "--dataset", "users", "--name", "churn"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        b.run(dir, &["user", "add", "sam", "--role", "data-scientist"]).status.code(),
+        Some(0)
+    );
+    let token = text(&b.run(dir, &["token", "create", "--user", "sam"]).stdout).trim().to_owned();
+    let o = b.run(dir, &["mfa", "enroll", "--user", "sam"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let before = audit_indices(&b, dir).len();
+    let o = b.run(dir, &["audit", "verify", "--json"]);
+    let root: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+
+    std::fs::write(
+        dir.join("target.toml"),
+        format!(
+            "format = 1\n[stores]\ncatalog = \"{}\"\nobjects = \"s3://vault/moved\"\npolicy = \"catalog\"\nkeys = \"file\"\n",
+            b.catalog
+        ),
+    )
+    .expect("write");
+    let o = b.run(dir, &["vault", "migrate", "--to", "target.toml"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+    let said = text(&o.stdout);
+    assert!(said.contains("2 object(s) copied and verified"), "{said}");
+    let config = std::fs::read_to_string(dir.join("v/config.toml")).expect("config");
+    assert!(config.contains("s3://vault/moved"), "{config}");
+
+    // The same vault on the new stores: the log copied entry for entry (the same root
+    // up to the migration's own entries), data, models, users and tokens with it.
+    let o = b.run(dir, &["audit", "verify", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let after = audit_indices(&b, dir);
+    assert!(after.len() > before, "the migration is recorded");
+    let o = b.run(dir, &["audit", "show", "--action", "vault.migrate", "--json"]);
+    assert!(text(&o.stdout).lines().count() >= 1, "{}", text(&o.stdout));
+    let _ = root;
+    let o = b.run(dir, &["data", "download", "users", "-o", "back.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = b.run(dir, &["model", "verify", "churn@1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = b.run(dir, &["user", "list"]);
+    assert!(
+        text(&o.stdout).contains("sam") && text(&o.stdout).contains("mfa"),
+        "{}",
+        text(&o.stdout)
+    );
+    let o = b.run(dir, &["token", "list", "--json"]);
+    assert!(text(&o.stdout).contains(&token[4..16]), "{}", text(&o.stdout));
+    // A second migration into stores that are no longer empty is refused.
+    let o = b.run(dir, &["vault", "migrate", "--to", "target.toml"]);
+    assert_ne!(o.status.code(), Some(0));
 }

@@ -174,19 +174,32 @@ impl Drop for Postgres {
 }
 
 /// `moto_server` (S3 and KMS) on 127.0.0.1, from a virtualenv under `venv_dir`; stopped
-/// when dropped. Requests must be signed (SigV4) with [`Moto::ACCESS_KEY`] /
-/// [`Moto::SECRET_KEY`]: moto checks signatures once its bootstrap calls are made.
+/// when dropped. It runs in its authenticating mode: after three bootstrap calls that
+/// create an IAM user, every request must be signed (SigV4) with that user's key
+/// ([`Moto::access_key`], [`Moto::secret_key`]); a wrong signature is refused (403).
 pub struct Moto {
     child: Child,
     /// Its endpoint, `http://127.0.0.1:PORT`.
     pub endpoint: String,
+    /// The IAM user's access key id.
+    pub access_key: String,
+    /// Its secret key.
+    pub secret_key: String,
 }
 
+/// Creates the IAM user every later request signs as (moto's three unauthenticated calls).
+const BOOTSTRAP: &str = r#"
+import boto3, json, sys
+iam = boto3.client("iam", endpoint_url=sys.argv[1], region_name="us-east-1",
+                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
+iam.create_user(UserName="mlguard")
+iam.put_user_policy(UserName="mlguard", PolicyName="all", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+k = iam.create_access_key(UserName="mlguard")["AccessKey"]
+print(k["AccessKeyId"], k["SecretAccessKey"])
+"#;
+
 impl Moto {
-    /// The access key id of moto's default account.
-    pub const ACCESS_KEY: &'static str = "testing";
-    /// Its secret key.
-    pub const SECRET_KEY: &'static str = "testing";
     /// The region used.
     pub const REGION: &'static str = "us-east-1";
 
@@ -200,12 +213,14 @@ impl Moto {
         let port = free_port();
         let child = Command::new(&server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", "3")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
         let endpoint = format!("http://127.0.0.1:{port}");
-        let moto = Moto { child, endpoint };
+        let mut moto =
+            Moto { child, endpoint, access_key: String::new(), secret_key: String::new() };
         let started = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if started.elapsed() > Duration::from_secs(60) {
@@ -213,6 +228,15 @@ impl Moto {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let out = Command::new(&python)
+            .args(["-c", BOOTSTRAP, &moto.endpoint])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run python: {e}"));
+        let keys = String::from_utf8_lossy(&out.stdout).into_owned();
+        let Some((id, secret)) = keys.trim().split_once(' ') else {
+            panic!("moto's IAM bootstrap failed: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        (moto.access_key, moto.secret_key) = (id.to_owned(), secret.to_owned());
         moto
     }
 
@@ -224,8 +248,8 @@ impl Moto {
             "import boto3\nkw = dict(endpoint_url={:?}, region_name={:?}, aws_access_key_id={:?}, aws_secret_access_key={:?})\ns3 = boto3.client('s3', **kw)\nkms = boto3.client('kms', **kw)\n",
             self.endpoint,
             Moto::REGION,
-            Moto::ACCESS_KEY,
-            Moto::SECRET_KEY
+            self.access_key,
+            self.secret_key
         );
         let out = Command::new(venv_dir.join("bin/python"))
             .args(["-c", &format!("{prelude}{code}")])

@@ -87,11 +87,13 @@ pub enum Action {
     AuditVerify,
     /// Remove sealed objects no catalog row refers to (what crashed writes left).
     VaultGc,
+    /// Copy the vault into other stores and move it there.
+    VaultMigrate,
 }
 
 impl Action {
     /// Every action, in the policy's order.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::UserManage,
         Action::RoleManage,
         Action::TokenManage,
@@ -111,6 +113,7 @@ impl Action {
         Action::AuditRead,
         Action::AuditVerify,
         Action::VaultGc,
+        Action::VaultMigrate,
     ];
 
     /// Its name in the policy file and the audit log.
@@ -135,6 +138,7 @@ impl Action {
             Action::AuditRead => "audit.read",
             Action::AuditVerify => "audit.verify",
             Action::VaultGc => "vault.gc",
+            Action::VaultMigrate => "vault.migrate",
         }
     }
 

@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::audit::{AuditVerification, Event, Outcome};
 use crate::context::Ctx;
 use crate::identity::Action;
+use crate::store::Backends;
 use crate::{DatasetRecord, ModelRecord, ServingModel, Vault, VaultError, parse_ref};
 
 /// A signed model export, in memory ([`Vault::export_signed`]).
@@ -253,6 +254,82 @@ impl Vault {
             Ok(c)
         })
     }
+}
+
+impl Vault {
+    /// Copies this vault into the (empty) stores `to` and moves it there (`vault.migrate`):
+    /// every object copied and verified in its new place, the catalog (datasets, models,
+    /// users, tokens with their second factors, the policy) and the audit log copied entry
+    /// for entry — the migration's own entry, written first, included — and the copy's log
+    /// checked to have the same Merkle root; then `config.toml` names the new stores. The
+    /// old stores are left as they were. Other processes must not write meanwhile.
+    pub fn migrate(&self, cx: &Ctx, to: &Backends) -> Result<Migrated, VaultError> {
+        let event = Event::new(Action::VaultMigrate, "vault", Outcome::Allowed)
+            .detail(json!({"catalog": to.catalog, "objects": to.objects, "policy": to.policy}));
+        self.operation(cx, &event, || {
+            let target = to.open(self.root())?;
+            if !target.catalog.datasets()?.is_empty()
+                || !target.catalog.users()?.is_empty()
+                || target.catalog.audit_len()? > 0
+            {
+                return Err(VaultError::Refused(
+                    "the target stores are not empty: a vault migrates into new stores only".into(),
+                ));
+            }
+            let objects: Vec<String> = {
+                let mut names: Vec<String> =
+                    self.catalog().datasets()?.into_iter().map(|d| d.object).collect();
+                names.extend(self.catalog().models()?.into_iter().map(|m| m.object));
+                names
+            };
+            self.record(cx, &event.clone().field("copying", json!({"objects": objects.len()})))?;
+            self.sync()?;
+            let keys = self.keys();
+            for name in &objects {
+                let mut from = self.objects().get(name)?;
+                let mut w = target.objects.create(name)?;
+                std::io::copy(&mut from, &mut w)
+                    .map_err(crate::io_err(format!("cannot copy the object {name}")))?;
+                w.commit()?;
+                let mut copied = target.objects.get(name)?;
+                mlguard_seal::verify(&mut copied, &keys, mlguard_seal::SignerPolicy::TrustedOnly)
+                    .map_err(|e| {
+                    VaultError::Tampered(format!("the copy of {name} does not verify: {e}"))
+                })?;
+            }
+            let snapshot = self.catalog().export()?;
+            target.catalog.import(&snapshot)?;
+            if let Some((text, _)) = self.policy_store().load()? {
+                target.policy.store(&text, true)?;
+            }
+            target.catalog.publish_checkpoint_key(&self.audit_keys().verifier_key())?;
+            // The copy's log is the log: entry for entry, the same root.
+            let root = |entries: &[(u64, String, String)]| {
+                let mut f = crate::merkle::Frontier::default();
+                for (_, text, _) in entries {
+                    f.push(crate::merkle::leaf_hash(text.as_bytes()));
+                }
+                (f.size(), f.root())
+            };
+            let copied = target.catalog.audit_entries(0)?;
+            if copied != snapshot.audit || root(&copied) != root(&snapshot.audit) {
+                return Err(VaultError::Tampered(
+                    "the copied audit log differs from the original".into(),
+                ));
+            }
+            to.write(self.root(), true)?;
+            Ok(Migrated { objects: objects.len(), entries: copied.len() as u64 })
+        })
+    }
+}
+
+/// What [`Vault::migrate`] copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Migrated {
+    /// Sealed objects copied and verified.
+    pub objects: usize,
+    /// Audit entries copied.
+    pub entries: u64,
 }
 
 /// What [`Vault::collect_garbage`] did.

@@ -649,6 +649,11 @@ impl Vault {
         }))
     }
 
+    /// Where the policy is stored.
+    pub(crate) fn policy_store(&self) -> &dyn crate::store::PolicyStore {
+        &*self.policies
+    }
+
     /// The vault's policy, re-read when its store says it changed (shared, not copied,
     /// while it does not).
     pub(crate) fn policy(&self) -> Result<Arc<crate::identity::Policy>, VaultError> {

@@ -350,6 +350,13 @@ fn every_operation_writes_one_entry_per_call_allowed_or_denied() {
             "allowed",
             Box::new(|v, cx| v.collect_garbage(cx, std::time::Duration::from_secs(3600)).map(drop)),
         ),
+        (
+            "migrate",
+            Action::VaultMigrate,
+            // Into the stores the vault is in: not empty, refused (and recorded as such).
+            "denied",
+            Box::new(|v, cx| v.migrate(cx, &mlguard_vault::store::Backends::default()).map(drop)),
+        ),
         // The decision every operation starts with: a refusal is recorded, an allowance
         // is left to the operation that follows (so it writes none on its own).
         (

@@ -256,8 +256,8 @@ fn the_postgres_catalog_keeps_the_contract() {
 fn moto_settings(moto: &Moto) -> [(&'static str, String); 4] {
     [
         ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
-        ("AWS_ACCESS_KEY_ID", Moto::ACCESS_KEY.into()),
-        ("AWS_SECRET_ACCESS_KEY", Moto::SECRET_KEY.into()),
+        ("AWS_ACCESS_KEY_ID", moto.access_key.clone()),
+        ("AWS_SECRET_ACCESS_KEY", moto.secret_key.clone()),
         ("AWS_REGION", Moto::REGION.into()),
     ]
 }
@@ -299,6 +299,11 @@ fn the_s3_object_store_keeps_the_contract() {
     );
     assert_eq!(keys, "['team-a/objects/big.mlseal']");
 
+    // Requests are signed: a wrong secret is refused (moto checks SigV4 here).
+    let mut wrong = settings.clone();
+    wrong[2].1 = "not-the-secret";
+    let e = S3Objects::open_with("s3://vault/team-a", &wrong).err().expect("refused");
+    assert!(e.to_string().contains("credentials") || e.to_string().contains("403"), "{e}");
     // A missing bucket is a clear failure at open, not at the first write.
     let e = S3Objects::open_with("s3://no-such-bucket", &settings).err().expect("refused");
     assert!(e.to_string().contains("no-such-bucket") || e.code() == "unavailable", "{e}");

@@ -98,11 +98,16 @@ impl Backends {
     /// vault made before `config.toml` existed).
     pub fn read(root: &Path) -> Result<Backends, VaultError> {
         let path = root.join("config.toml");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Backends::default()),
-            Err(e) => return Err(io_err(format!("cannot read {}", path.display()))(e)),
-        };
+        if !path.exists() {
+            return Ok(Backends::default());
+        }
+        Backends::read_file(&path)
+    }
+
+    /// The backends described by a file in `config.toml`'s format.
+    pub fn read_file(path: &Path) -> Result<Backends, VaultError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(io_err(format!("cannot read {}", path.display())))?;
         let file: ConfigFile = toml::from_str(&text)
             .map_err(|e| VaultError::Config(format!("{} is invalid: {e}", path.display())))?;
         if file.format != 1 {
@@ -115,9 +120,9 @@ impl Backends {
         Ok(file.stores)
     }
 
-    /// Records these backends in `root/config.toml` (refused if it exists: a vault is
-    /// initialised once).
-    pub(crate) fn write(&self, root: &Path) -> Result<(), VaultError> {
+    /// Records these backends in `root/config.toml` (refused if it exists unless
+    /// `replace`: a vault is initialised once, and moved by a migration).
+    pub(crate) fn write(&self, root: &Path, replace: bool) -> Result<(), VaultError> {
         // TOML basic strings take JSON's escapes.
         let q = |v: &str| serde_json::to_string(v).unwrap_or_default();
         let text = format!(
@@ -127,7 +132,7 @@ impl Backends {
             q(&self.policy),
             q(&self.keys)
         );
-        mlguard_seal::write_atomic(&root.join("config.toml"), text.as_bytes(), false)?;
+        mlguard_seal::write_atomic(&root.join("config.toml"), text.as_bytes(), replace)?;
         Ok(())
     }
 

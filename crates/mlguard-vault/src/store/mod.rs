@@ -134,6 +134,63 @@ pub struct TokenHolder {
     pub disabled: bool,
 }
 
+/// A user as stored, with its sealed second factor: for copying a catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: String,
+    /// Whether disabled.
+    pub disabled: bool,
+    /// When created.
+    pub created: String,
+    /// The sealed TOTP secret and its algorithm, when enrolled.
+    pub mfa: Option<(String, String)>,
+    /// The last TOTP step accepted.
+    pub mfa_last_step: i64,
+}
+
+/// A token as stored (its hash, never the token): for copying a catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    /// Id.
+    pub id: String,
+    /// Its user.
+    pub user: String,
+    /// SHA-256 of the token (hex).
+    pub hash: String,
+    /// When created.
+    pub created: String,
+    /// When it expires (Unix seconds), if ever.
+    pub expires: Option<i64>,
+    /// Whether revoked.
+    pub revoked: bool,
+    /// Wrong codes since the last right one or lock.
+    pub mfa_failures: i64,
+    /// Until when its second factor is locked (Unix seconds).
+    pub mfa_locked_until: i64,
+    /// Locks so far.
+    pub mfa_lockouts: i64,
+}
+
+/// Everything a catalog holds, for copying it into another (`mlguard vault migrate`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    /// Dataset versions.
+    pub datasets: Vec<DatasetRecord>,
+    /// Model versions.
+    pub models: Vec<ModelRecord>,
+    /// Users.
+    pub users: Vec<UserRow>,
+    /// Tokens.
+    pub tokens: Vec<TokenRow>,
+    /// The audit log: (index, entry, MAC), in order.
+    pub audit: Vec<(u64, String, String)>,
+    /// Signed checkpoints: (size, note).
+    pub checkpoints: Vec<(u64, String)>,
+}
+
 /// A token's second-factor state and its user's enrolled secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MfaState {
@@ -188,6 +245,13 @@ pub trait CatalogStore: IdentityStore + Send + Sync {
         index: u64,
         edit: &mut dyn FnMut(&str) -> String,
     ) -> Result<String, VaultError>;
+
+    /// Everything this catalog holds, read in one transaction.
+    fn export(&self) -> Result<Snapshot, VaultError>;
+    /// Fills an empty catalog with `snapshot` in one transaction (entries, MACs and
+    /// indices as they are: the log's root does not change). A catalog that holds
+    /// anything is refused.
+    fn import(&self, snapshot: &Snapshot) -> Result<(), VaultError>;
 
     /// Switches to group commit: a commit no longer waits to be durable; whoever releases
     /// the result of an action calls [`CatalogStore::sync`] first.
@@ -345,7 +409,7 @@ impl Stores {
             )));
         }
         let stores = backends.open(root)?;
-        backends.write(root)?;
+        backends.write(root, false)?;
         Ok(stores)
     }
 

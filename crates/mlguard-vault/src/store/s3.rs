@@ -50,6 +50,10 @@ fn failed(what: &str, e: object_store::Error) -> VaultError {
         object_store::Error::NotFound { .. } => {
             VaultError::Tampered(format!("{what}: the object store has no such object"))
         }
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => VaultError::Config(format!(
+            "{what}: the object store refused the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): {e}"
+        )),
         object_store::Error::Generic { .. } => {
             VaultError::Unavailable(format!("{what}: the object store failed ({e})"))
         }

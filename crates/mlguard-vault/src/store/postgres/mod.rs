@@ -20,7 +20,8 @@ use postgres::Transaction;
 use postgres::error::SqlState;
 
 use super::{
-    AuditEntry, CatalogStore, DatasetRecord, ModelRecord, PolicyStamp, PolicyStore, Table,
+    AuditEntry, CatalogStore, DatasetRecord, ModelRecord, PolicyStamp, PolicyStore, Snapshot,
+    Table, TokenRow, UserRow,
 };
 use crate::{VaultError, poisoned};
 
@@ -431,6 +432,122 @@ impl CatalogStore for PgCatalog {
             .query("SELECT size, note FROM audit_checkpoints ORDER BY size", &[])
             .map_err(sql)?;
         Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as u64, r.get(1))).collect())
+    }
+
+    fn export(&self) -> Result<Snapshot, VaultError> {
+        let mut conn = self.pool.get()?;
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(sql)?;
+        let mut q = |q: &str| tx.query(q, &[]).map_err(sql);
+        let mut snap = Snapshot {
+            datasets: q(&format!("SELECT {DATASET_COLUMNS} FROM datasets ORDER BY name, version"))?
+                .iter()
+                .map(PgCatalog::dataset_row)
+                .collect(),
+            models: q(&format!("SELECT {MODEL_COLUMNS} FROM models ORDER BY name, version"))?
+                .iter()
+                .map(PgCatalog::model_row)
+                .collect(),
+            ..Snapshot::default()
+        };
+        for r in q(
+            "SELECT name, role, disabled, created, mfa_secret, mfa_alg, mfa_last_step FROM users ORDER BY name",
+        )? {
+            let (secret, alg): (Option<String>, Option<String>) = (r.get(4), r.get(5));
+            snap.users.push(UserRow {
+                name: r.get(0),
+                role: r.get(1),
+                disabled: r.get(2),
+                created: r.get(3),
+                mfa: secret.zip(alg),
+                mfa_last_step: r.get(6),
+            });
+        }
+        for r in q(
+            "SELECT id, user_name, hash, created, expires, revoked, mfa_failures, mfa_locked_until, mfa_lockouts FROM tokens ORDER BY id",
+        )? {
+            snap.tokens.push(TokenRow {
+                id: r.get(0),
+                user: r.get(1),
+                hash: r.get(2),
+                created: r.get(3),
+                expires: r.get(4),
+                revoked: r.get(5),
+                mfa_failures: r.get(6),
+                mfa_locked_until: r.get(7),
+                mfa_lockouts: r.get(8),
+            });
+        }
+        snap.audit = q("SELECT idx, entry, mac FROM audit_entries ORDER BY idx")?
+            .iter()
+            .map(|r| (r.get::<_, i64>(0) as u64, r.get(1), r.get(2)))
+            .collect();
+        snap.checkpoints = q("SELECT size, note FROM audit_checkpoints ORDER BY size")?
+            .iter()
+            .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
+            .collect();
+        Ok(snap)
+    }
+
+    fn import(&self, s: &Snapshot) -> Result<(), VaultError> {
+        self.write(None, |tx| {
+            let held: i64 = tx
+                .query_one(
+                    "SELECT (SELECT COUNT(*) FROM datasets) + (SELECT COUNT(*) FROM models) + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM audit_entries)",
+                    &[],
+                )
+                .map_err(sql)?
+                .get(0);
+            if held > 0 {
+                return Err(VaultError::Refused("the target catalog is not empty".into()));
+            }
+            // The log's head first: no other writer appends while this runs.
+            tx.execute("SELECT size FROM audit_head WHERE id = 0 FOR UPDATE", &[]).map_err(sql)?;
+            for d in &s.datasets {
+                tx.execute(
+                    &format!("INSERT INTO datasets ({DATASET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
+                    &[&d.name, &i64::from(d.version), &d.object, &d.blake3, &(d.size as i64), &(d.rows as i64), &(d.columns as i64), &d.schema, &d.created, &d.actor, &d.report],
+                )
+                .map_err(sql)?;
+            }
+            for m in &s.models {
+                tx.execute(
+                    &format!("INSERT INTO models ({MODEL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+                    &[&m.name, &i64::from(m.version), &m.object, &m.blake3, &m.dataset, &i64::from(m.dataset_version), &m.target, &m.metrics, &m.created, &m.actor],
+                )
+                .map_err(sql)?;
+            }
+            for u in &s.users {
+                let (secret, alg) = u.mfa.clone().unzip();
+                tx.execute(
+                    "INSERT INTO users (name, role, disabled, created, mfa_secret, mfa_alg, mfa_last_step) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    &[&u.name, &u.role, &u.disabled, &u.created, &secret, &alg, &u.mfa_last_step],
+                )
+                .map_err(sql)?;
+            }
+            for t in &s.tokens {
+                tx.execute(
+                    "INSERT INTO tokens (id, user_name, hash, created, expires, revoked, mfa_failures, mfa_locked_until, mfa_lockouts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    &[&t.id, &t.user, &t.hash, &t.created, &t.expires, &t.revoked, &t.mfa_failures, &t.mfa_locked_until, &t.mfa_lockouts],
+                )
+                .map_err(sql)?;
+            }
+            for (i, e, m) in &s.audit {
+                tx.execute("INSERT INTO audit_entries (idx, entry, mac) VALUES ($1, $2, $3)", &[&(*i as i64), e, m])
+                    .map_err(sql)?;
+            }
+            let size = s.audit.last().map(|(i, _, _)| *i as i64 + 1).unwrap_or(0);
+            tx.execute("UPDATE audit_head SET size = $1 WHERE id = 0", &[&size]).map_err(sql)?;
+            for (size, note) in &s.checkpoints {
+                tx.execute("INSERT INTO audit_checkpoints (size, note) VALUES ($1, $2)", &[&(*size as i64), note])
+                    .map_err(sql)?;
+            }
+            Ok(())
+        })
     }
 
     fn publish_checkpoint_key(&self, verifier_key: &str) -> Result<(), VaultError> {

@@ -14,7 +14,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{AuditEntry, CatalogStore, DatasetRecord, ModelRecord, Table};
+use super::{
+    AuditEntry, CatalogStore, DatasetRecord, ModelRecord, Snapshot, Table, TokenRow, UserRow,
+};
 use crate::{VaultError, io_err, poisoned};
 
 /// Schema migrations, applied in order; the index + 1 is the catalog version.
@@ -421,6 +423,136 @@ impl CatalogStore for SqliteCatalog {
             )
             .map_err(sql)?;
             Ok(original)
+        })
+    }
+
+    fn export(&self) -> Result<Snapshot, VaultError> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(sql)?;
+        let all = |q: &str| -> Result<Vec<Vec<rusqlite::types::Value>>, VaultError> {
+            let mut st = tx.prepare(q).map_err(sql)?;
+            let n = st.column_count();
+            let rows = st
+                .query_map([], |r| (0..n).map(|i| r.get(i)).collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(sql)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(sql)
+        };
+        use rusqlite::types::Value as V;
+        let text = |v: &V| match v {
+            V::Text(t) => t.clone(),
+            _ => String::new(),
+        };
+        let int = |v: &V| match v {
+            V::Integer(i) => *i,
+            _ => 0,
+        };
+        let opt_text = |v: &V| match v {
+            V::Text(t) => Some(t.clone()),
+            _ => None,
+        };
+        let opt_int = |v: &V| match v {
+            V::Integer(i) => Some(*i),
+            _ => None,
+        };
+        let mut snap = Snapshot::default();
+        {
+            let mut st = tx
+                .prepare("SELECT name, version, object, blake3, size, rows, columns, schema, created, actor, report FROM datasets ORDER BY name, version")
+                .map_err(sql)?;
+            let rows = st.query_map([], SqliteCatalog::dataset_row).map_err(sql)?;
+            snap.datasets = rows.collect::<Result<Vec<_>, _>>().map_err(sql)?;
+            let mut st = tx
+                .prepare("SELECT name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor FROM models ORDER BY name, version")
+                .map_err(sql)?;
+            let rows = st.query_map([], SqliteCatalog::model_row).map_err(sql)?;
+            snap.models = rows.collect::<Result<Vec<_>, _>>().map_err(sql)?;
+        }
+        for r in all(
+            "SELECT name, role, disabled, created, mfa_secret, mfa_alg, mfa_last_step FROM users ORDER BY name",
+        )? {
+            snap.users.push(UserRow {
+                name: text(&r[0]),
+                role: text(&r[1]),
+                disabled: int(&r[2]) != 0,
+                created: text(&r[3]),
+                mfa: opt_text(&r[4]).zip(opt_text(&r[5])),
+                mfa_last_step: int(&r[6]),
+            });
+        }
+        for r in all(
+            "SELECT id, user, hash, created, expires, revoked, mfa_failures, mfa_locked_until, mfa_lockouts FROM tokens ORDER BY id",
+        )? {
+            snap.tokens.push(TokenRow {
+                id: text(&r[0]),
+                user: text(&r[1]),
+                hash: text(&r[2]),
+                created: text(&r[3]),
+                expires: opt_int(&r[4]),
+                revoked: int(&r[5]) != 0,
+                mfa_failures: int(&r[6]),
+                mfa_locked_until: int(&r[7]),
+                mfa_lockouts: int(&r[8]),
+            });
+        }
+        for r in all("SELECT idx, entry, mac FROM audit_entries ORDER BY idx")? {
+            snap.audit.push((int(&r[0]) as u64, text(&r[1]), text(&r[2])));
+        }
+        for r in all("SELECT size, note FROM audit_checkpoints ORDER BY size")? {
+            snap.checkpoints.push((int(&r[0]) as u64, text(&r[1])));
+        }
+        Ok(snap)
+    }
+
+    fn import(&self, s: &Snapshot) -> Result<(), VaultError> {
+        self.write(None, |tx| {
+            let held: i64 = tx
+                .query_row(
+                    "SELECT (SELECT COUNT(*) FROM datasets) + (SELECT COUNT(*) FROM models) + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM audit_entries)",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?;
+            if held > 0 {
+                return Err(VaultError::Refused("the target catalog is not empty".into()));
+            }
+            for d in &s.datasets {
+                tx.execute(
+                    "INSERT INTO datasets (name, version, object, blake3, size, rows, columns, schema, created, actor, report) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    params![d.name, d.version, d.object, d.blake3, d.size as i64, d.rows as i64, d.columns as i64, d.schema, d.created, d.actor, d.report],
+                )
+                .map_err(sql)?;
+            }
+            for m in &s.models {
+                tx.execute(
+                    "INSERT INTO models (name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![m.name, m.version, m.object, m.blake3, m.dataset, m.dataset_version, m.target, m.metrics, m.created, m.actor],
+                )
+                .map_err(sql)?;
+            }
+            for u in &s.users {
+                let (secret, alg) = u.mfa.clone().unzip();
+                tx.execute(
+                    "INSERT INTO users (name, role, disabled, created, mfa_secret, mfa_alg, mfa_last_step) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![u.name, u.role, u.disabled, u.created, secret, alg, u.mfa_last_step],
+                )
+                .map_err(sql)?;
+            }
+            for t in &s.tokens {
+                tx.execute(
+                    "INSERT INTO tokens (id, user, hash, created, expires, revoked, mfa_failures, mfa_locked_until, mfa_lockouts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![t.id, t.user, t.hash, t.created, t.expires, t.revoked, t.mfa_failures, t.mfa_locked_until, t.mfa_lockouts],
+                )
+                .map_err(sql)?;
+            }
+            for (i, e, m) in &s.audit {
+                tx.execute("INSERT INTO audit_entries (idx, entry, mac) VALUES (?1, ?2, ?3)", params![*i as i64, e, m])
+                    .map_err(sql)?;
+            }
+            for (size, note) in &s.checkpoints {
+                tx.execute("INSERT INTO audit_checkpoints (size, note) VALUES (?1, ?2)", params![*size as i64, note])
+                    .map_err(sql)?;
+            }
+            Ok(())
         })
     }
 
