@@ -151,6 +151,12 @@ fn concurrent_appends(c: Arc<dyn CatalogStore>) {
 fn policy(p: &dyn PolicyStore) {
     assert!(p.load().expect("load").is_none());
     assert!(p.stamp().expect("stamp").is_none());
+    // Many first users at once each store the default: one stands, none fails.
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| p.store("{\"first\":1}", false).expect("concurrent first store"));
+        }
+    });
     p.store("{\"first\":1}", false).expect("store");
     let (text, stamp) = p.load().expect("load").expect("stored");
     assert_eq!(text, "{\"first\":1}");

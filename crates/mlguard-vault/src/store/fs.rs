@@ -193,8 +193,11 @@ impl PolicyStore for PolicyFile {
         if !replace && self.path.exists() {
             return Ok(());
         }
-        mlguard_seal::write_atomic(&self.path, text.as_bytes(), replace)?;
-        Ok(())
+        match mlguard_seal::write_atomic(&self.path, text.as_bytes(), replace) {
+            // Another request or process stored one first: that one stands.
+            Err(_) if !replace && self.path.exists() => Ok(()),
+            r => Ok(r?),
+        }
     }
 
     fn location(&self) -> String {
