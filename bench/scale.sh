@@ -135,19 +135,21 @@ for v in embedded shared; do
   MLGUARD_VAULT="$out/$v" MLGUARD_KEY_FILE="$out/key" MLGUARD_STATE_DIR="$out/state" "$mlguard" audit verify
 done
 
-echo "== ingest of $rows rows"
-python3 - "$rows" "$out/big.csv" "$out/demo/user_data.csv" <<'PY'
-import sys
-n, dst, src = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-lines = open(src).read().splitlines()
-head, body = lines[0], lines[1:]
-with open(dst, "w") as f:
-    f.write(head + "\n")
-    for i in range(n):
-        f.write(body[i % len(body)] + "\n")
+echo "== ingest of $rows rows (the shared generator's user_data, as bench/pipeline.sh)"
+shared="${MLGUARD_SHARED:-$root/../shared}"
+"$venv/bin/python" -c 'import numpy' 2>/dev/null || "$venv/bin/pip" install --quiet --disable-pip-version-check numpy
+data="$out/user_data_$rows.csv"
+"$venv/bin/python" "$shared/bench/gen_user_data.py" --rows "$rows" --out "$data" >&2
+"$mlguard" data infer-schema "$data" --target label -o "$out/draft.json" --force 2> /dev/null
+python3 - "$out/draft.json" "$out/big-schema.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+for f in s["fields"]:
+    if "pii" in f: f["protect"] = "drop"
+json.dump(s, open(sys.argv[2], "w"))
 PY
-ls -la "$out/big.csv" | awk '{printf "file: %.0f MB\n", $5/1e6}'
+ls -la "$data" | awk '{printf "file: %.0f MB\n", $5/1e6}'
 for v in embedded shared; do
   /usr/bin/time -f "$v: %e s wall, %M KiB peak RSS" env MLGUARD_VAULT="$out/$v" MLGUARD_KEY_FILE="$out/key" \
-    "$mlguard" data ingest "$out/big.csv" -s "$out/schema.json" --name big > /dev/null
+    "$mlguard" data ingest "$data" -s "$out/big-schema.json" --name big > /dev/null
 done

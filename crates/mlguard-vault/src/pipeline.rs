@@ -208,7 +208,7 @@ pub struct Vault {
     catalog: Box<dyn CatalogStore>,
     objects: Box<dyn ObjectStore>,
     policies: Box<dyn crate::store::PolicyStore>,
-    audit: AuditKeys,
+    audit: Arc<AuditKeys>,
     /// The audit tree's right edge, as far as it was read (checkpoints extend it).
     frontier: Mutex<merkle::Frontier>,
     /// The policy as last read, with its stamp.
@@ -242,6 +242,21 @@ impl Drop for Vault {
 }
 
 const SEED_KEY: &str = "mlguard.split_seed";
+
+/// As [`entry`], owning what it needs: an entry a store may build on another thread
+/// (a batching appender).
+fn owned_entry(keys: &Arc<AuditKeys>, cx: &Ctx, event: &Event) -> crate::store::OwnedAuditEntry {
+    let time = mlguard_seal::now_rfc3339();
+    let actor = cx.actor_name();
+    let token = cx.principal().map(|p| p.token_id.clone());
+    let request = cx.request_id().to_owned();
+    let (keys, event) = (Arc::clone(keys), event.clone());
+    Box::new(move |index| {
+        let text = audit::entry_text(index, &time, &actor, token.as_deref(), &request, &event);
+        let mac = keys.mac(&text);
+        (text, mac)
+    })
+}
 
 /// The canonical text and MAC of an audit entry for `event`, given its index.
 fn entry<'a>(
@@ -355,7 +370,7 @@ impl Vault {
             catalog: stores.catalog,
             objects: stores.objects,
             policies: stores.policy,
-            audit,
+            audit: Arc::new(audit),
             policy: Mutex::new(None),
             frontier: Mutex::new(merkle::Frontier::default()),
             claims: Mutex::new(std::collections::HashSet::new()),
@@ -432,10 +447,11 @@ impl Vault {
     /// Records an action in the audit log, durably; when that fails the caller must not
     /// act ([`VaultError::AuditUnavailable`]).
     pub(crate) fn record(&self, cx: &Ctx, event: &Event) -> Result<(), VaultError> {
-        let build = entry(&self.audit, cx, event);
-        self.catalog.append_audit(&build)?;
-        drop(build);
-        self.maybe_checkpoint()
+        let index = self.catalog.append_audit(owned_entry(&self.audit, cx, event))?;
+        if (index + 1).is_multiple_of(audit::CHECKPOINT_EVERY) {
+            self.checkpoint()?;
+        }
+        Ok(())
     }
 
     /// Makes the change `change` with the audit entry of `event` (given to it to append in

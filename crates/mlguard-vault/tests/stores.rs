@@ -29,8 +29,13 @@ fn dataset(name: &str, version: u32) -> DatasetRecord {
     }
 }
 
-fn entry(tag: &str) -> impl Fn(u64) -> (String, String) + '_ {
+fn entry(tag: &str) -> impl Fn(u64) -> (String, String) + Send + 'static {
+    let tag = tag.to_owned();
     move |i| (format!("{{\"index\":{i},\"tag\":\"{tag}\"}}"), format!("mac-{i}"))
+}
+
+fn owned(tag: &str) -> mlguard_vault::store::OwnedAuditEntry {
+    Box::new(entry(tag))
 }
 
 fn objects(o: &dyn ObjectStore) {
@@ -106,7 +111,7 @@ fn catalog(c: &dyn CatalogStore) {
     assert_eq!(c.models().expect("models"), [m]);
     assert_eq!(c.datasets().expect("datasets").len(), 2);
 
-    c.append_audit(&entry("read")).expect("append");
+    c.append_audit(owned("read")).expect("append");
     let log = c.audit_entries(0).expect("entries");
     let idx: Vec<u64> = log.iter().map(|(i, _, _)| *i).collect();
     assert_eq!(idx, [0, 1, 2, 3], "dense, in order, built with its own index");
@@ -124,7 +129,7 @@ fn catalog(c: &dyn CatalogStore) {
     assert!(c.audit_entries(1).expect("entries")[0].1.contains("erase 2"));
 
     c.use_group_commit().expect("group commit");
-    c.append_audit(&entry("grouped")).expect("append");
+    c.append_audit(owned("grouped")).expect("append");
     c.sync().expect("barrier");
 }
 
@@ -135,7 +140,7 @@ fn concurrent_appends(c: Arc<dyn CatalogStore>) {
             let c = Arc::clone(&c);
             s.spawn(move || {
                 for _ in 0..25 {
-                    c.append_audit(&entry(&format!("thread {t}"))).expect("append");
+                    c.append_audit(owned(&format!("thread {t}"))).expect("append");
                 }
             });
         }
@@ -234,7 +239,7 @@ fn the_postgres_catalog_keeps_the_contract() {
         for (t, c) in [a.clone(), b.clone(), a.clone(), b.clone()].into_iter().enumerate() {
             s.spawn(move || {
                 for _ in 0..25 {
-                    c.append_audit(&entry(&format!("writer {t}"))).expect("append");
+                    c.append_audit(owned(&format!("writer {t}"))).expect("append");
                 }
             });
         }
@@ -248,14 +253,14 @@ fn the_postgres_catalog_keeps_the_contract() {
 
     // The database stopped: a clean refusal (nothing half-done), then service again.
     pg.stop_immediately();
-    let e = a.append_audit(&entry("while down")).expect_err("down");
+    let e = a.append_audit(owned("while down")).expect_err("down");
     assert!(matches!(e, VaultError::AuditUnavailable(_)), "{e:?}");
     let e = a.dataset("users", None).expect_err("down");
     assert!(matches!(e, VaultError::Unavailable(_)), "{e:?}");
     assert_eq!(e.code(), "unavailable");
     pg.restart();
     let len = a.audit_len().expect("len after restart");
-    a.append_audit(&entry("after restart")).expect("append after restart");
+    a.append_audit(owned("after restart")).expect("append after restart");
     assert_eq!(a.audit_len().expect("len"), len + 1);
 }
 

@@ -117,6 +117,10 @@ impl Table {
 /// Builds an audit entry's canonical text and MAC from its index.
 pub type AuditEntry<'a> = &'a dyn Fn(u64) -> (String, String);
 
+/// An [`AuditEntry`] that owns what it needs, so a store may build it on another thread
+/// (a batching appender).
+pub type OwnedAuditEntry = Box<dyn Fn(u64) -> (String, String) + Send>;
+
 /// A token's stored hash and what its holder is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenHolder {
@@ -223,8 +227,9 @@ pub trait CatalogStore: IdentityStore + Send + Sync {
     /// Every model version, by name then version.
     fn models(&self) -> Result<Vec<ModelRecord>, VaultError>;
 
-    /// Appends one audit entry on its own.
-    fn append_audit(&self, audit: AuditEntry<'_>) -> Result<(), VaultError>;
+    /// Appends one audit entry on its own; its index. Stores may batch concurrent appends
+    /// into one transaction (each still gets its own consecutive index).
+    fn append_audit(&self, audit: OwnedAuditEntry) -> Result<u64, VaultError>;
     /// Every audit entry from index `from`: (index, entry text, MAC), in index order.
     fn audit_entries(&self, from: u64) -> Result<Vec<(u64, String, String)>, VaultError>;
     /// Number of audit entries (one past the highest index).

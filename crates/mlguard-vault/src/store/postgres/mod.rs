@@ -14,14 +14,14 @@
 //! half-done change: PostgreSQL rolls back what did not commit.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 
 use postgres::Transaction;
 use postgres::error::SqlState;
 
 use super::{
-    AuditEntry, CatalogStore, DatasetRecord, ModelRecord, PolicyStamp, PolicyStore, Snapshot,
-    Table, TokenRow, UserRow,
+    AuditEntry, CatalogStore, DatasetRecord, ModelRecord, OwnedAuditEntry, PolicyStamp,
+    PolicyStore, Snapshot, Table, TokenRow, UserRow,
 };
 use crate::{VaultError, poisoned};
 
@@ -123,9 +123,83 @@ fn taken(e: postgres::Error, what: &str, name: &str, version: u32) -> VaultError
     }
 }
 
+/// Most entries the appender writes in one transaction.
+const MAX_BATCH: usize = 512;
+
+/// An entry waiting for the appender, and where its index (or the failure) goes.
+struct Job {
+    build: OwnedAuditEntry,
+    reply: mpsc::SyncSender<Result<u64, String>>,
+}
+
+/// Starts the appender of this process: one thread that takes every entry queued while
+/// its previous transaction ran and appends them all in one (group commit: one head-row
+/// lock and one durable commit for the batch, each entry its own consecutive index).
+fn spawn_appender(pool: Arc<PgPool>) -> Result<mpsc::Sender<Job>, VaultError> {
+    let (queue, jobs) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("mlguard-audit-appender".into())
+        .spawn(move || {
+            while let Ok(first) = jobs.recv() {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match jobs.try_recv() {
+                        Ok(j) => batch.push(j),
+                        Err(_) => break,
+                    }
+                }
+                match append_batch(&pool, &batch) {
+                    Ok(first) => {
+                        for (i, j) in batch.iter().enumerate() {
+                            let _ = j.reply.send(Ok(first + i as u64));
+                        }
+                    }
+                    Err(e) => {
+                        for j in &batch {
+                            let _ = j.reply.send(Err(e.to_string()));
+                        }
+                    }
+                }
+            }
+        })
+        .map_err(|e| VaultError::Internal(format!("cannot start the audit appender: {e}")))?;
+    Ok(queue)
+}
+
+/// Appends `batch` in one durable transaction after taking the head row; the first index.
+fn append_batch(pool: &PgPool, batch: &[Job]) -> Result<u64, VaultError> {
+    let mut conn = pool.get()?;
+    let mut tx = conn.transaction().map_err(sql)?;
+    let next: i64 = tx
+        .query_one("SELECT size FROM audit_head WHERE id = 0 FOR UPDATE", &[])
+        .map_err(sql)?
+        .get(0);
+    let mut idx = Vec::with_capacity(batch.len());
+    let mut entries = Vec::with_capacity(batch.len());
+    let mut macs = Vec::with_capacity(batch.len());
+    for (i, j) in batch.iter().enumerate() {
+        let index = next + i as i64;
+        let (entry, mac) = (j.build)(index as u64);
+        idx.push(index);
+        entries.push(entry);
+        macs.push(mac);
+    }
+    tx.execute(
+        "INSERT INTO audit_entries (idx, entry, mac) SELECT * FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::TEXT[])",
+        &[&idx, &entries, &macs],
+    )
+    .map_err(sql)?;
+    tx.execute("UPDATE audit_head SET size = $1 WHERE id = 0", &[&(next + batch.len() as i64)])
+        .map_err(sql)?;
+    tx.commit().map_err(sql)?;
+    Ok(next as u64)
+}
+
 /// The catalog in PostgreSQL. `Send + Sync`: callers share it.
 pub struct PgCatalog {
     pool: Arc<PgPool>,
+    /// The queue of this process's batching appender.
+    appender: mpsc::Sender<Job>,
     /// Whether commits may return before they are durable (group commit).
     group_commit: AtomicBool,
     /// Commits made through this handle (counted after each commit).
@@ -161,6 +235,7 @@ impl PgCatalog {
         tx.commit().map_err(sql)?;
         drop(conn);
         Ok(PgCatalog {
+            appender: spawn_appender(Arc::clone(&pool))?,
             pool,
             group_commit: AtomicBool::new(false),
             commits: AtomicU64::new(0),
@@ -376,8 +451,12 @@ impl CatalogStore for PgCatalog {
         Ok(rows.iter().map(PgCatalog::model_row).collect())
     }
 
-    fn append_audit(&self, build: AuditEntry<'_>) -> Result<(), VaultError> {
-        self.write(Some(build), |_| Ok(()))
+    /// Through the appender: the entry is durable when this returns.
+    fn append_audit(&self, build: OwnedAuditEntry) -> Result<u64, VaultError> {
+        let stopped = || VaultError::AuditUnavailable("the audit appender stopped".into());
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.appender.send(Job { build, reply }).map_err(|_| stopped())?;
+        answer.recv().map_err(|_| stopped())?.map_err(VaultError::AuditUnavailable)
     }
 
     fn audit_entries(&self, from: u64) -> Result<Vec<(u64, String, String)>, VaultError> {

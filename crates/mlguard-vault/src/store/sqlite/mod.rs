@@ -15,7 +15,8 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    AuditEntry, CatalogStore, DatasetRecord, ModelRecord, Snapshot, Table, TokenRow, UserRow,
+    AuditEntry, CatalogStore, DatasetRecord, ModelRecord, OwnedAuditEntry, Snapshot, Table,
+    TokenRow, UserRow,
 };
 use crate::{VaultError, io_err, poisoned};
 
@@ -218,8 +219,9 @@ impl SqliteCatalog {
     }
 }
 
-/// Appends an audit entry inside `tx`; a failure is [`VaultError::AuditUnavailable`].
-fn append_audit(tx: &rusqlite::Transaction<'_>, build: AuditEntry<'_>) -> Result<(), VaultError> {
+/// Appends an audit entry inside `tx` (its index); a failure is
+/// [`VaultError::AuditUnavailable`].
+fn append_audit(tx: &rusqlite::Transaction<'_>, build: AuditEntry<'_>) -> Result<u64, VaultError> {
     let unavailable = |e: rusqlite::Error| VaultError::AuditUnavailable(e.to_string());
     let next: i64 = tx
         .prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries")
@@ -229,7 +231,7 @@ fn append_audit(tx: &rusqlite::Transaction<'_>, build: AuditEntry<'_>) -> Result
     tx.prepare_cached("INSERT INTO audit_entries (idx, entry, mac) VALUES (?1, ?2, ?3)")
         .and_then(|mut st| st.execute(params![next, entry, mac]))
         .map_err(unavailable)?;
-    Ok(())
+    Ok(next as u64)
 }
 
 impl CatalogStore for SqliteCatalog {
@@ -349,8 +351,16 @@ impl CatalogStore for SqliteCatalog {
         rows.collect::<Result<Vec<_>, _>>().map_err(sql)
     }
 
-    fn append_audit(&self, build: AuditEntry<'_>) -> Result<(), VaultError> {
-        self.write(Some(build), |_| Ok(()))
+    fn append_audit(&self, build: OwnedAuditEntry) -> Result<u64, VaultError> {
+        let unavailable = |e: rusqlite::Error| VaultError::AuditUnavailable(e.to_string());
+        let mut conn = self.conn()?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        let index = append_audit(&tx, &*build)?;
+        tx.commit().map_err(unavailable)?;
+        self.commits.fetch_add(1, Ordering::SeqCst);
+        Ok(index)
     }
 
     fn audit_entries(&self, from: u64) -> Result<Vec<(u64, String, String)>, VaultError> {
