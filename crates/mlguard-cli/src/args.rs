@@ -264,6 +264,12 @@ pub(crate) enum Command {
     /// policy allows (and a fresh TOTP code for sensitive actions), and is recorded in the
     /// audit log before anything is done. See /openapi.json for the endpoints.
     Serve(ServeArgs),
+    /// Witness other vaults' audit logs (C2SP tlog-witness): cosign a log's checkpoints
+    /// only while each extends the last one cosigned, so a log cut back is caught.
+    Witness {
+        #[command(subcommand)]
+        command: WitnessCommand,
+    },
     /// Users of the vault and their roles (admin, data-steward, data-scientist,
     /// model-consumer, auditor; what each may do is in the vault's policy.json).
     User {
@@ -302,6 +308,45 @@ pub(crate) struct ServeArgs {
     /// fingerprint and writes it to VAULT/server-cert.pem for clients' --ca-cert.
     #[arg(long, conflicts_with_all = ["tls_cert", "insecure_http"])]
     pub(crate) tls_self_signed: bool,
+    /// Plain HTTP without TLS: only on a loopback address.
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub(crate) insecure_http: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WitnessCommand {
+    /// Run a witness: POST /add-checkpoint answers an Ed25519 cosignature (C2SP
+    /// tlog-cosignature) for a checkpoint signed by a trusted log that provably extends
+    /// the last one this witness cosigned of it (kept in --state, written before
+    /// answering). Prints the witness's verifier key, which vaults list in their
+    /// config.toml under [[witnesses]] with this server's URL.
+    Serve(WitnessServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WitnessServeArgs {
+    /// The witness's signing key: 32 random bytes (created, mode 600, if missing).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: PathBuf,
+    /// The witness's name (a schema-less URL such as witness.example.com/w1).
+    #[arg(long)]
+    pub(crate) name: String,
+    /// A log to witness: its note verifier key (a vault's audit/checkpoint.vkey, or the
+    /// verifier_key of `mlguard audit prove`). Repeat for several logs.
+    #[arg(long = "log", value_name = "VKEY", required = true)]
+    pub(crate) logs: Vec<String>,
+    /// Where the witness keeps the latest checkpoint it cosigned per log (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8444", value_name = "ADDR")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// The TLS certificate (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The TLS private key (PEM, PKCS#8).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
     /// Plain HTTP without TLS: only on a loopback address.
     #[arg(long, conflicts_with = "tls_cert")]
     pub(crate) insecure_http: bool,

@@ -25,11 +25,12 @@ mod scan;
 mod scan_code;
 mod seal;
 mod vault;
+mod witness;
 
 use std::process::ExitCode;
 
 use crate::args::{
-    Cli, Command, DataCommand, KeysCommand, ModelCommand, ScanCommand, VaultCommand,
+    Cli, Command, DataCommand, KeysCommand, ModelCommand, ScanCommand, VaultCommand, WitnessCommand,
 };
 use crate::output::Out;
 
@@ -60,6 +61,7 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             | Command::Scan { .. }
             | Command::Inspect(_)
             | Command::Serve(_)
+            | Command::Witness { .. }
             | Command::Data {
                 command: DataCommand::InferSchema(_)
                     | DataCommand::Validate(_)
@@ -108,6 +110,7 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
             VaultCommand::Migrate { to } => vault::migrate(&cli.vault, &to, out),
         },
         Command::Serve(a) => identity::serve(&a, &cli.vault, out),
+        Command::Witness { command: WitnessCommand::Serve(a) } => witness::serve(&a, out),
         Command::Model { command } => match command {
             ModelCommand::Verify { model } => pipeline::verify_model(&model, &cli.vault, out),
             ModelCommand::Sign { path, output, force } => {

@@ -922,10 +922,23 @@ pub async fn serve(
     bound: impl FnOnce(SocketAddr),
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    serve_app(router(Arc::clone(&state)), listen, tls, bound, shutdown).await?;
+    let _ = state.checkpoint();
+    Ok(())
+}
+
+/// Serves `app` on `listen` until `shutdown` completes (then up to 10 s for the requests
+/// in flight); plain HTTP only on loopback.
+async fn serve_app(
+    app: Router,
+    listen: SocketAddr,
+    tls: Option<rustls::ServerConfig>,
+    bound: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     if tls.is_none() && !listen.ip().is_loopback() {
         return Err(ServeError::NotLoopback(listen));
     }
-    let app = router(Arc::clone(&state));
     let handle = axum_server::Handle::new();
     let h = handle.clone();
     tokio::spawn(async move {
@@ -945,8 +958,49 @@ pub async fn serve(
             axum_server::from_tcp(listener).handle(handle).serve(service).await?;
         }
     }
-    let _ = state.checkpoint();
     Ok(())
+}
+
+/// Serves a witness of audit logs (C2SP tlog-witness): `POST /add-checkpoint`, answered
+/// with a cosignature only for a checkpoint the log signed that extends the last one this
+/// witness cosigned; `GET /healthz`.
+pub async fn serve_witness(
+    witness: Arc<mlguard_vault::witness::Witness>,
+    listen: SocketAddr,
+    tls: Option<rustls::ServerConfig>,
+    bound: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    async fn add(State(w): State<Arc<mlguard_vault::witness::Witness>>, body: Bytes) -> Response {
+        let Ok(text) = std::str::from_utf8(&body) else {
+            return (StatusCode::BAD_REQUEST, "not UTF-8\n").into_response();
+        };
+        let text = text.to_owned();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let answered = blocking_value(move || w.add_checkpoint(&text, now)).await;
+        match answered {
+            Some(Ok(a)) => (
+                StatusCode::from_u16(a.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                [(header::CONTENT_TYPE, a.content_type)],
+                a.body,
+            )
+                .into_response(),
+            Some(Err(e)) => {
+                eprintln!("witness: {}", mlguard_findings::terminal_safe(&e.to_string(), false));
+                (StatusCode::INTERNAL_SERVER_ERROR, "the witness failed\n").into_response()
+            }
+            None => stopped(),
+        }
+    }
+    let app = Router::new()
+        .route("/add-checkpoint", post(add))
+        .route("/healthz", get(healthz))
+        .layer(DefaultBodyLimit::max(128 << 10))
+        .with_state(witness);
+    serve_app(app, listen, tls, bound, shutdown).await
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod ops;
 mod pipeline;
 pub mod poison;
 pub mod store;
+pub mod witness;
 
 pub use context::{Actor, Ctx, fresh_id};
 pub use keys::Rotation;

@@ -185,6 +185,7 @@ impl Vault {
         let event = Event::new(Action::AuditRead, "audit", Outcome::Allowed).op("checkpoint");
         self.reading(cx, &event, || {
             self.checkpoint()?;
+            self.cosign_latest()?;
             self.catalog()
                 .checkpoints()?
                 .pop()

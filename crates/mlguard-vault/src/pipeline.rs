@@ -209,6 +209,8 @@ pub struct Vault {
     objects: Box<dyn ObjectStore>,
     policies: Box<dyn crate::store::PolicyStore>,
     audit: Arc<AuditKeys>,
+    /// The witnesses that cosign checkpoints (config.toml), with their URLs.
+    witnesses: Vec<(crate::witness::CosignerKey, String)>,
     /// The audit tree's right edge, as far as it was read (checkpoints extend it).
     frontier: Mutex<merkle::Frontier>,
     /// The policy as last read, with its stamp.
@@ -233,6 +235,27 @@ impl Drop for Claim<'_> {
         }
         self.vault.released.notify_all();
     }
+}
+
+/// One `add-checkpoint` request to a witness: its status and body.
+fn post_witness(url: &str, body: &str) -> Result<(u16, String), String> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let client = reqwest::blocking::Client::builder()
+        .use_rustls_tls()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let r = client
+        .post(format!("{}/add-checkpoint", url.trim_end_matches('/')))
+        .body(body.to_owned())
+        .send()
+        .map_err(|e| e.to_string())?;
+    let status = r.status().as_u16();
+    let text = r.text().map_err(|e| e.to_string())?;
+    if text.len() > 64 << 10 {
+        return Err("an oversized answer".into());
+    }
+    Ok((status, text))
 }
 
 impl Drop for Vault {
@@ -364,6 +387,14 @@ impl Vault {
         let signer = store.signing_public()?.key_id();
         let audit = AuditKeys::from_seed(&seed, format!("mlguard.local/audit/{}", &signer[..16]))?;
         stores.catalog.publish_checkpoint_key(&audit.verifier_key())?;
+        let witnesses = Backends::witnesses(root)?
+            .into_iter()
+            .map(|w| {
+                crate::witness::CosignerKey::parse(&w.vkey).map(|k| (k, w.url)).map_err(|e| {
+                    VaultError::Config(format!("config.toml: witness {:?}: {e}", w.vkey))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Vault {
             root: root.to_path_buf(),
             keys: RwLock::new(Arc::new(keys)),
@@ -371,6 +402,7 @@ impl Vault {
             objects: stores.objects,
             policies: stores.policy,
             audit: Arc::new(audit),
+            witnesses,
             policy: Mutex::new(None),
             frontier: Mutex::new(merkle::Frontier::default()),
             claims: Mutex::new(std::collections::HashSet::new()),
@@ -581,6 +613,26 @@ impl Vault {
         if first_bad.is_none() && problems.iter().any(|p| p.contains("removed")) {
             first_bad = Some(expected);
         }
+        // The witnesses: each must have cosigned the latest checkpoint (asked now if it
+        // has not yet; a witness that saw the log longer refuses, and says so).
+        if problems.is_empty() && !self.witnesses.is_empty() {
+            let asked = self.cosign_latest()?;
+            let latest = self.catalog.checkpoints()?.pop();
+            for (key, _) in &self.witnesses {
+                let verdict = match &latest {
+                    Some((_, note)) => key.verify(note).map(drop),
+                    None => Err("the log has no checkpoint".into()),
+                };
+                if let Err(why) = verdict {
+                    let said = asked.iter().find(|(n, _)| *n == key.name).map(|(_, w)| w.as_str());
+                    problems.push(format!(
+                        "witness {}: {why}{}",
+                        key.name,
+                        said.map(|w| format!(" ({w})")).unwrap_or_default()
+                    ));
+                }
+            }
+        }
         Ok(AuditVerification {
             entries: leaves.len() as u64,
             checkpoints: checkpoints.len() as u64,
@@ -588,6 +640,80 @@ impl Vault {
             problems,
             root: hex(&merkle::root(&leaves)),
         })
+    }
+
+    /// Asks every configured witness that has not cosigned the latest checkpoint for its
+    /// cosignature (C2SP tlog-witness: from the size it last cosigned, with a consistency
+    /// proof), and stores the cosignatures with the checkpoint. Returns what each witness
+    /// that did not cosign answered; an unreachable witness is such an answer, not an
+    /// error (the log stays writable; `audit verify` reports the missing cosignature).
+    pub(crate) fn cosign_latest(&self) -> Result<Vec<(String, String)>, VaultError> {
+        if self.witnesses.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.checkpoint()?;
+        let (size, mut note, _) = self.latest_checkpoint()?;
+        let mut refused = Vec::new();
+        let mut leaves: Option<Vec<merkle::Hash>> = None;
+        for (key, url) in &self.witnesses {
+            if key.verify(&note).is_ok() {
+                continue;
+            }
+            let mut old = 0u64;
+            let mut answer = String::new();
+            for _ in 0..2 {
+                let proof = if old == 0 || old == size {
+                    Vec::new()
+                } else {
+                    if leaves.is_none() {
+                        leaves = Some(leaf_hashes(&self.catalog.audit_entries(0)?, size)?);
+                    }
+                    merkle::consistency_proof(leaves.as_deref().unwrap_or(&[]), old as usize)
+                };
+                let body = crate::witness::request_body(old, &proof, &note);
+                match post_witness(url, &body) {
+                    Ok((200, cosignature)) => {
+                        let cosigned = format!("{note}{cosignature}");
+                        if key.verify(&cosigned).is_ok() && crate::note::parse(&cosigned).is_ok() {
+                            note = cosigned;
+                            answer.clear();
+                        } else {
+                            answer = "its answer is not a valid cosignature".into();
+                        }
+                        break;
+                    }
+                    Ok((409, seen)) => match seen.trim().parse::<u64>() {
+                        Ok(n) if n > size => {
+                            answer = format!(
+                                "it cosigned {n} entries of this log, which now has {size}: entries were removed (rolled back)"
+                            );
+                            break;
+                        }
+                        Ok(n) => old = n,
+                        Err(_) => {
+                            answer = "a malformed conflict answer".into();
+                            break;
+                        }
+                    },
+                    Ok((status, text)) => {
+                        answer = format!(
+                            "it refused ({status}): {}",
+                            mlguard_findings::terminal_safe(text.trim(), false)
+                        );
+                        break;
+                    }
+                    Err(e) => {
+                        answer = format!("unreachable: {e}");
+                        break;
+                    }
+                }
+            }
+            if !answer.is_empty() {
+                refused.push((key.name.clone(), answer));
+            }
+        }
+        self.catalog.add_checkpoint(size, &note)?;
+        Ok(refused)
     }
 
     /// The latest signed checkpoint: its size, note and (signature checked) root.

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::{DirObjects, PgCatalog, PgPool, PolicyFile, S3Objects, SqliteCatalog, Stores};
+use crate::witness::WitnessConfig;
 use crate::{VaultError, io_err};
 
 /// The backends of a vault's stores.
@@ -40,6 +41,9 @@ pub struct Backends {
 struct ConfigFile {
     format: u32,
     stores: Backends,
+    /// Witnesses that cosign the audit log's checkpoints (`[[witnesses]]`).
+    #[serde(default)]
+    witnesses: Vec<WitnessConfig>,
 }
 
 impl Default for Backends {
@@ -104,8 +108,21 @@ impl Backends {
         Backends::read_file(&path)
     }
 
+    /// The witnesses configured in the vault directory `root`'s `config.toml`.
+    pub fn witnesses(root: &Path) -> Result<Vec<WitnessConfig>, VaultError> {
+        let path = root.join("config.toml");
+        if !path.exists() {
+            return Ok(Vec::new());
+        }
+        Ok(Backends::config_file(&path)?.witnesses)
+    }
+
     /// The backends described by a file in `config.toml`'s format.
     pub fn read_file(path: &Path) -> Result<Backends, VaultError> {
+        Ok(Backends::config_file(path)?.stores)
+    }
+
+    fn config_file(path: &Path) -> Result<ConfigFile, VaultError> {
         let text = std::fs::read_to_string(path)
             .map_err(io_err(format!("cannot read {}", path.display())))?;
         let file: ConfigFile = toml::from_str(&text)
@@ -117,7 +134,7 @@ impl Backends {
                 file.format
             )));
         }
-        Ok(file.stores)
+        Ok(file)
     }
 
     /// Records these backends in `root/config.toml` (refused if it exists unless
@@ -125,13 +142,22 @@ impl Backends {
     pub(crate) fn write(&self, root: &Path, replace: bool) -> Result<(), VaultError> {
         // TOML basic strings take JSON's escapes.
         let q = |v: &str| serde_json::to_string(v).unwrap_or_default();
-        let text = format!(
+        // Witnesses configured stay (a migration rewrites the stores only).
+        let witnesses = Backends::witnesses(root)?;
+        let mut text = format!(
             "# mlguard vault: where its stores are (see docs/deploy.md)\nformat = 1\n\n[stores]\ncatalog = {}\nobjects = {}\npolicy = {}\nkeys = {}\n",
             q(&self.catalog),
             q(&self.objects),
             q(&self.policy),
             q(&self.keys)
         );
+        for w in witnesses {
+            text.push_str(&format!(
+                "\n[[witnesses]]\nvkey = {}\nurl = {}\n",
+                q(&w.vkey),
+                q(&w.url)
+            ));
+        }
         mlguard_seal::write_atomic(&root.join("config.toml"), text.as_bytes(), replace)?;
         Ok(())
     }
