@@ -176,8 +176,7 @@ impl Client for Vault {
 
     fn download(&self, reference: &str, out: &mut dyn Write) -> anyhow::Result<(String, u64)> {
         let (d, scratch) = Vault::download_dataset(self, local(), reference)?;
-        let mut src =
-            std::fs::File::open(scratch.path()).context("cannot read the scratch file")?;
+        let mut src = scratch.reader()?;
         std::io::copy(&mut src, out).context("cannot write the data")?;
         Ok((format!("{}@{}", d.name, d.version), d.rows))
     }

@@ -409,25 +409,27 @@ pub(crate) fn poison(
     };
     drop(table);
     let name = a.file.display().to_string();
-    // A stored version is decrypted into a scratch file inside the vault, removed after.
+    // A stored version is decrypted into an encrypted scratch file, removed after.
     let mut _scratch = None;
-    let mut baseline = match (&a.baseline, &a.baseline_dataset) {
-        (Some(base), _) => Some((
-            base.display().to_string(),
-            fs::File::open(base)
-                .map(io::BufReader::new)
-                .with_context(|| format!("cannot read the baseline {}", base.display()))?,
-        )),
-        (None, Some(r)) => {
-            let vault = crate::pipeline::open_vault(vault)?;
-            let (record, file) =
-                vault.poison_baseline(local(), r, &a.file.display().to_string())?;
-            let reader = file.reopen().context("cannot read the decrypted baseline")?;
-            _scratch = Some(file);
-            Some((format!("{}@{}", record.name, record.version), io::BufReader::new(reader)))
-        }
-        (None, None) => None,
-    };
+    let mut baseline: Option<(String, io::BufReader<Box<dyn Read>>)> =
+        match (&a.baseline, &a.baseline_dataset) {
+            (Some(base), _) => Some((
+                base.display().to_string(),
+                fs::File::open(base)
+                    .map(|f| io::BufReader::new(Box::new(f) as Box<dyn Read>))
+                    .with_context(|| format!("cannot read the baseline {}", base.display()))?,
+            )),
+            (None, Some(r)) => {
+                let vault = crate::pipeline::open_vault(vault)?;
+                let (record, file) =
+                    vault.poison_baseline(local(), r, &a.file.display().to_string())?;
+                let reader = file.reader().context("cannot read the decrypted baseline")?;
+                _scratch = Some(file);
+                let reader: Box<dyn Read> = Box::new(reader);
+                Some((format!("{}@{}", record.name, record.version), io::BufReader::new(reader)))
+            }
+            (None, None) => None,
+        };
     let c = mlguard_vault::poison::check(
         &open,
         &name,

@@ -84,11 +84,20 @@ fn ingests_killed_at_any_moment_lose_nothing_acknowledged_and_leave_nothing() {
         if out.status.success() && text(&out.stdout).contains(&format!("as {name}@1 (")) {
             acknowledged.push(name);
         }
-        // What this kill left (the next ingest's opening of the vault sweeps it).
-        leftovers += objects(dir)
-            .iter()
-            .filter(|n| !n.ends_with(".mlseal") || n.starts_with("incoming-"))
-            .count();
+        // What this kill left (the next ingest's opening of the vault sweeps it): never
+        // the table in clear (scratch files are encrypted under a key the process took
+        // with it; objects being written are sealed).
+        for n in objects(dir) {
+            if n.ends_with(".mlseal") && !n.starts_with("incoming-") {
+                continue;
+            }
+            leftovers += 1;
+            let bytes = std::fs::read(dir.join("v/objects").join(&n)).unwrap_or_default();
+            assert!(
+                !bytes.windows(8).any(|w| w == b"user_id," || w == b"credit_s"),
+                "{n} holds the table in clear"
+            );
+        }
     }
     assert!(leftovers > 0, "no kill landed while a scratch file existed: the test proves nothing");
     // Opening the vault again removes what the killed processes left ...

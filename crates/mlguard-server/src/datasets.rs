@@ -240,13 +240,13 @@ pub(crate) async fn download(
 
 /// A response body read from `file` in 256 KiB chunks on a blocking thread; the file (a
 /// scratch file of plaintext) is removed when the body ends or the client goes away.
-fn stream_file(file: tempfile::NamedTempFile) -> Body {
+fn stream_file(file: mlguard_vault::store::Scratch) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
     tokio::task::spawn_blocking(move || {
-        let mut f = match file.reopen() {
+        let mut f = match file.reader() {
             Ok(f) => f,
             Err(e) => {
-                let _ = tx.blocking_send(Err(e));
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
                 return;
             }
         };

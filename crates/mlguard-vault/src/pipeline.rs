@@ -1,6 +1,5 @@
 //! Ingest, train and predict as vault operations.
 
-use std::fs::File;
 use std::io::{self, BufReader, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -16,7 +15,8 @@ use crate::context::Ctx;
 use crate::identity::Action;
 use crate::merkle;
 use crate::store::{
-    Backends, CatalogStore, DatasetRecord, ModelRecord, ObjectStore, PolicyStamp, Stores, Table,
+    Backends, CatalogStore, DatasetRecord, ModelRecord, ObjectStore, PolicyStamp, Scratch, Stores,
+    Table,
 };
 use crate::{VaultError, io_err, poisoned};
 use mlguard_seal::hex;
@@ -906,16 +906,18 @@ impl Vault {
 
     /// A stored dataset version decrypted into an owner-only scratch file in the vault
     /// (removed when dropped), for reading more than once.
-    pub(crate) fn dataset_to_scratch(
-        &self,
-        record: &DatasetRecord,
-    ) -> Result<tempfile::NamedTempFile, VaultError> {
-        let file = self.scratch("dataset")?;
-        let mut w = io::BufWriter::new(file.as_file());
+    pub(crate) fn dataset_to_scratch(&self, record: &DatasetRecord) -> Result<Scratch, VaultError> {
+        let file = self.sealed_scratch("dataset")?;
+        let mut w = file.writer()?;
         self.read_dataset(record, &mut w)?;
-        w.flush().map_err(io_err("cannot write a scratch file in the vault"))?;
-        drop(w);
+        w.finish()?;
         Ok(file)
+    }
+
+    /// A scratch file encrypted under a key that exists only in this process
+    /// ([`Scratch`]): for plaintext the vault makes and reads back.
+    pub fn sealed_scratch(&self, what: &str) -> Result<Scratch, VaultError> {
+        Scratch::new(self.objects.scratch(what)?)
     }
 
     /// A stored dataset version (`NAME[@VERSION]`) decrypted for download into an
@@ -926,7 +928,7 @@ impl Vault {
         &self,
         cx: &Ctx,
         reference: &str,
-    ) -> Result<(DatasetRecord, tempfile::NamedTempFile), VaultError> {
+    ) -> Result<(DatasetRecord, Scratch), VaultError> {
         // Which action this is depends on the version, so the version is pinned first
         // (versions never change); an unknown one is decided as a plain read.
         let found = self.dataset_record(reference);
@@ -955,7 +957,7 @@ impl Vault {
         cx: &Ctx,
         reference: &str,
         checked: &str,
-    ) -> Result<(DatasetRecord, tempfile::NamedTempFile), VaultError> {
+    ) -> Result<(DatasetRecord, Scratch), VaultError> {
         let found = self.dataset_record(reference);
         let object = found
             .as_ref()
@@ -1042,9 +1044,11 @@ impl Vault {
         }
         let key = self.pseudonym_key()?;
         let open_csv = || mlguard_data::input::open_path(csv, None).map(|(r, _)| BufReader::new(r));
-        let protected = self.scratch("protected")?;
+        // The protected table never reaches the disk in clear: encrypted under a key that
+        // dies with this process.
+        let protected = self.sealed_scratch("protected")?;
         let protection = {
-            let mut w = io::BufWriter::new(protected.as_file());
+            let mut w = protected.writer()?;
             let r = protect::protect(
                 open_csv()?,
                 Some(open_csv()?),
@@ -1053,8 +1057,7 @@ impl Vault {
                 &key,
                 &opts.protect,
             )?;
-            w.flush().map_err(io_err("cannot write the protected table"))?;
-            protected.as_file().sync_all().map_err(io_err("cannot write the protected table"))?;
+            w.finish()?;
             r
         };
         let stored_schema = protect::protected_schema(schema, &protection.columns);
@@ -1068,16 +1071,10 @@ impl Vault {
             Some(p) => Some(self.dataset_to_scratch(p)?),
             None => None,
         };
-        let open_protected = || {
-            File::open(protected.path())
-                .map(BufReader::new)
-                .map_err(io_err("cannot read the protected table"))
-        };
+        let open_protected = || protected.reader().map(BufReader::new);
         let base_name = previous.as_ref().map(|p| format!("{}@{}", p.name, p.version));
         let base_reader = match &baseline {
-            Some(b) => Some(BufReader::new(
-                File::open(b.path()).map_err(io_err("cannot read the previous version"))?,
-            )),
+            Some(b) => Some(BufReader::new(b.reader()?)),
             None => None,
         };
         let subject = format!("{name}@{version}");

@@ -24,6 +24,7 @@ mod fs;
 mod leftovers;
 mod postgres;
 mod s3;
+mod scratch;
 mod sqlite;
 
 pub use config::Backends;
@@ -31,6 +32,7 @@ pub(crate) use fs::publish_certificate;
 pub use fs::{DirObjects, PolicyFile};
 pub use postgres::{PgCatalog, PgPolicy, PgPool};
 pub use s3::S3Objects;
+pub use scratch::{Scratch, ScratchReader, ScratchWriter};
 pub use sqlite::SqliteCatalog;
 
 /// A dataset version in the catalog.
