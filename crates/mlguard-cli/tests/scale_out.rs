@@ -13,7 +13,7 @@ use mlguard_testkit::servers::{Moto, Postgres};
 
 /// The backends, and how each `mlguard` process reaches them.
 struct Backends {
-    _pg: Postgres,
+    pg: Postgres,
     moto: Moto,
     venv: PathBuf,
     catalog: String,
@@ -26,7 +26,7 @@ impl Backends {
         let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
         let moto = Moto::start(&venv);
         moto.boto3(&venv, "s3.create_bucket(Bucket='vault')");
-        Backends { _pg: pg, moto, venv, catalog }
+        Backends { pg: pg, moto, venv, catalog }
     }
 
     fn command(&self, dir: &Path, vault: &str) -> Command {
@@ -630,4 +630,61 @@ fn an_embedded_vault_migrates_to_postgres_and_s3() {
     // A second migration into stores that are no longer empty is refused.
     let o = b.run(dir, &["vault", "migrate", "--to", "target.toml"]);
     assert_ne!(o.status.code(), Some(0));
+}
+
+#[test]
+fn the_database_stopped_and_restarted_under_a_server() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    let b = Backends::start("restart");
+    training_data(&b, dir);
+    let o = b.run(
+        dir,
+        &["init", "--key-file", "k", "--catalog", &b.catalog, "--objects", "s3://vault/restart"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        b.run(dir, &["user", "add", "sam", "--role", "data-scientist"]).status.code(),
+        Some(0)
+    );
+    let token = text(&b.run(dir, &["token", "create", "--user", "sam"]).stdout).trim().to_owned();
+    let o =
+        b.run(dir, &["data", "ingest", "d/user_data.csv", "-s", "schema.json", "--name", "users"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = b.run(dir, &["train", "--dataset", "users", "--name", "churn"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let mut rows = Vec::new();
+    mlguard_data::synth::write_user_data(&mut rows, 20, 3).expect("rows");
+    std::fs::write(dir.join("fresh.csv"), rows).expect("write");
+    let server = serve(&b, dir, "v");
+    let request = |args: &[&str]| {
+        b.command(dir, "unused")
+            .env_remove("MLGUARD_VAULT")
+            .env("MLGUARD_SERVER", &server.1)
+            .env("MLGUARD_TOKEN", &token)
+            .args(args)
+            .output()
+            .expect("mlguard runs")
+    };
+    let predict = ["predict", "--model", "churn", "fresh.csv"];
+    assert_eq!(request(&predict).status.code(), Some(0));
+    let before = audit_indices(&b, dir).len();
+
+    // The database goes down: requests fail cleanly (503), nothing is released unaudited.
+    b.pg.stop_immediately();
+    for args in [&predict[..], &["data", "list"][..]] {
+        let o = request(args);
+        assert_ne!(o.status.code(), Some(0), "{args:?} answered without its audit entry");
+        assert!(text(&o.stderr).contains("(503)"), "{args:?}: {}", text(&o.stderr));
+    }
+    // ... and the server serves again once it is back, without a restart of its own.
+    b.pg.restart();
+    let o = request(&predict);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    drop(server);
+    let o = b.run(dir, &["audit", "verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let after = audit_indices(&b, dir);
+    assert!(after.iter().enumerate().all(|(i, &x)| i as u64 == x));
+    assert!(after.len() > before, "the answered request is recorded");
 }
