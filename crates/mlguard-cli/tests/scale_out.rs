@@ -26,7 +26,7 @@ impl Backends {
         let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("moto-venv");
         let moto = Moto::start(&venv);
         moto.boto3(&venv, "s3.create_bucket(Bucket='vault')");
-        Backends { pg: pg, moto, venv, catalog }
+        Backends { pg, moto, venv, catalog }
     }
 
     fn command(&self, dir: &Path, vault: &str) -> Command {
