@@ -56,6 +56,8 @@ pub struct Postgres {
     bin: PathBuf,
     root: bool,
     port: u16,
+    /// Server options beyond the port and address (TLS).
+    extra: String,
 }
 
 impl Postgres {
@@ -63,6 +65,16 @@ impl Postgres {
     /// missing and we may). Panics if it cannot.
     #[allow(clippy::panic, reason = "test helper: failing loudly is the point")]
     pub fn start() -> Postgres {
+        Postgres::start_with(None)
+    }
+
+    /// As [`Postgres::start`], serving TLS with the certificate and key given (PEM).
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Postgres {
+        Postgres::start_with(Some((cert_pem, key_pem)))
+    }
+
+    #[allow(clippy::panic, reason = "test helper: failing loudly is the point")]
+    fn start_with(tls: Option<(&str, &str)>) -> Postgres {
         let root = is_root();
         let bin = pg_bin()
             .or_else(|| {
@@ -103,8 +115,23 @@ impl Postgres {
         if !out.status.success() {
             panic!("initdb failed: {}", String::from_utf8_lossy(&out.stderr));
         }
+        let mut extra = String::new();
+        if let Some((cert, key)) = tls {
+            let (c, k) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+            let written = std::fs::write(&c, cert).and_then(|()| std::fs::write(&k, key));
+            written.unwrap_or_else(|e| panic!("cannot write the TLS files: {e}"));
+            let _ = Command::new("chmod").arg("600").arg(&k).status();
+            if root {
+                let _ = Command::new("chown").arg("postgres:postgres").arg(&c).arg(&k).status();
+            }
+            extra = format!(
+                " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                c.display(),
+                k.display()
+            );
+        }
         let port = free_port();
-        let pg = Postgres { dir, bin, root, port };
+        let pg = Postgres { dir, bin, root, port, extra };
         pg.pg_ctl_start();
         pg
     }
@@ -112,9 +139,10 @@ impl Postgres {
     #[allow(clippy::panic, reason = "test helper: failing loudly is the point")]
     fn pg_ctl_start(&self) {
         let opts = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200{}",
             self.port,
-            self.dir.path().display()
+            self.dir.path().display(),
+            self.extra
         );
         let out = pg_tool(&self.bin, "pg_ctl", self.root)
             .arg("-D")

@@ -319,3 +319,37 @@ fn the_s3_object_store_keeps_the_contract() {
     let e = S3Objects::open_with("s3://no-such-bucket", &settings).err().expect("refused");
     assert!(e.to_string().contains("no-such-bucket") || e.code() == "unavailable", "{e}");
 }
+
+#[test]
+fn the_postgres_catalog_over_verified_tls() {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("certificate");
+    let pg = Postgres::start_tls(&ck.cert.pem(), &ck.key_pair.serialize_pem());
+    let url = pg.database("tls");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, ck.cert.pem()).expect("write");
+    let tls = format!("{url}?sslmode=require&sslrootcert={}", ca.display());
+    let c =
+        PgCatalog::open(Arc::new(PgPool::connect(&tls).expect("connect over TLS"))).expect("open");
+    c.append_audit(owned("over tls")).expect("append");
+    assert_eq!(c.audit_len().expect("len"), 1);
+    // A certificate the client does not trust: refused, never sent in clear instead.
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("other");
+    let wrong = dir.path().join("wrong.pem");
+    std::fs::write(&wrong, other.cert.pem()).expect("write");
+    let e = PgPool::connect(&format!("{url}?sslmode=require&sslrootcert={}", wrong.display()))
+        .err()
+        .expect("untrusted");
+    assert_eq!(e.code(), "unavailable", "{e}");
+    // TLS required of a server that has none: refused.
+    let plain = Postgres::start();
+    let e = PgPool::connect(&format!(
+        "{}?sslmode=require&sslrootcert={}",
+        plain.database("x"),
+        ca.display()
+    ))
+    .err()
+    .expect("no TLS");
+    assert_eq!(e.code(), "unavailable", "{e}");
+}

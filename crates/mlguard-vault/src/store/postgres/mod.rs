@@ -27,6 +27,7 @@ use crate::{VaultError, poisoned};
 
 mod identity;
 mod pool;
+mod tls;
 
 pub use pool::PgPool;
 

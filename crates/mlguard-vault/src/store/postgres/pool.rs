@@ -18,6 +18,36 @@ pub struct PgPool {
     config: Config,
     location: String,
     idle: Mutex<Vec<Client>>,
+    /// With `sslmode=require`: TLS, the server's certificate and name verified.
+    tls: Option<super::tls::RustlsConnect>,
+}
+
+/// Takes libpq's `sslrootcert` option (a file of CA certificates) out of a connection
+/// string the client library does not know it in, returning the rest and the path.
+fn take_root_cert(url: &str) -> (String, Option<String>) {
+    if let Some((base, query)) = url.split_once('?') {
+        let (mut kept, mut root) = (Vec::new(), None);
+        for pair in query.split('&') {
+            match pair.strip_prefix("sslrootcert=") {
+                Some(path) => root = Some(path.to_owned()),
+                None => kept.push(pair),
+            }
+        }
+        let rest =
+            if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
+        return (rest, root);
+    }
+    if url.contains("://") {
+        return (url.to_owned(), None);
+    }
+    let (mut kept, mut root) = (Vec::new(), None);
+    for word in url.split_whitespace() {
+        match word.strip_prefix("sslrootcert=") {
+            Some(path) => root = Some(path.to_owned()),
+            None => kept.push(word),
+        }
+    }
+    (kept.join(" "), root)
 }
 
 impl PgPool {
@@ -25,6 +55,7 @@ impl PgPool {
     /// what the URL leaves out taken from the standard `PGHOST`, `PGPORT`, `PGUSER`,
     /// `PGPASSWORD` and `PGDATABASE` variables. Connects once to check it.
     pub fn connect(url: &str) -> Result<PgPool, VaultError> {
+        let (url, root) = take_root_cert(url);
         let mut config: Config = url.parse().map_err(|e| {
             VaultError::Config(format!("the catalog's PostgreSQL address is invalid: {e}"))
         })?;
@@ -52,17 +83,28 @@ impl PgPool {
         {
             config.dbname(&d);
         }
-        if config.get_ssl_mode() == postgres::config::SslMode::Require {
-            return Err(VaultError::Config(
-                "sslmode=require: this build of mlguard connects to PostgreSQL without TLS; \
-                 reach the database over a private network or a TLS tunnel"
-                    .into(),
-            ));
+        if !url.contains("sslmode=") && env("PGSSLMODE").as_deref() == Some("require") {
+            config.ssl_mode(postgres::config::SslMode::Require);
         }
+        // TLS when asked for (`sslmode=require`): always verified (the server's
+        // certificate against the CA in `sslrootcert` / PGSSLROOTCERT or the system's
+        // roots, and its name). Otherwise none: a database on a private network.
+        let tls = if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            let ca = match root.or_else(|| env("PGSSLROOTCERT")) {
+                Some(path) => Some(std::fs::read_to_string(&path).map_err(|e| {
+                    VaultError::Config(format!("sslrootcert {path}: cannot read it: {e}"))
+                })?),
+                None => None,
+            };
+            Some(super::tls::RustlsConnect::new(ca.as_deref())?)
+        } else {
+            config.ssl_mode(postgres::config::SslMode::Disable);
+            None
+        };
         config.connect_timeout(Duration::from_secs(10));
         config.application_name("mlguard");
         let location = PgPool::describe(&config);
-        let pool = PgPool { config, location, idle: Mutex::new(Vec::new()) };
+        let pool = PgPool { config, location, idle: Mutex::new(Vec::new()), tls };
         drop(pool.get()?);
         Ok(pool)
     }
@@ -92,7 +134,11 @@ impl PgPool {
         let idle = self.idle.lock().map_err(poisoned)?.pop();
         let client = match idle {
             Some(c) if !c.is_closed() => c,
-            _ => self.config.connect(NoTls).map_err(|e| {
+            _ => match &self.tls {
+                Some(tls) => self.config.connect(tls.clone()),
+                None => self.config.connect(NoTls),
+            }
+            .map_err(|e| {
                 VaultError::Unavailable(format!(
                     "the catalog database {} cannot be reached ({e})",
                     self.location
