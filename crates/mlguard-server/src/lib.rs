@@ -267,7 +267,9 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
             v.load(Ordering::Relaxed)
         ));
     }
-    if let Ok(n) = s.vault.catalog().audit_len() {
+    // The catalog may be a remote database: asked off the async workers.
+    let st = Arc::clone(&s);
+    if let Some(Ok(n)) = blocking_value(move || st.vault.catalog().audit_len()).await {
         text.push_str(&format!(
             "# HELP mlguard_audit_entries Entries in the audit log.\n# TYPE mlguard_audit_entries gauge\nmlguard_audit_entries {n}\n"
         ));

@@ -17,8 +17,20 @@ fn totp_now(secret: &[u8]) -> String {
 
 /// A vault with a trained model `churn`, and tokens for three roles (the scientist with MFA).
 fn setup(dir: &std::path::Path) -> (Vault, [String; 3], Vec<u8>, Value) {
+    setup_on(dir, None)
+}
+
+/// As [`setup`], on the stores `backends` (the embedded default when None).
+fn setup_on(
+    dir: &std::path::Path,
+    backends: Option<&mlguard_vault::store::Backends>,
+) -> (Vault, [String; 3], Vec<u8>, Value) {
     let key = dir.join("key");
-    Keystore::init(&dir.join("v"), &Secret::create_key_file(&key).expect("key")).expect("init");
+    let secret = Secret::create_key_file(&key).expect("key");
+    match backends {
+        Some(b) => drop(Vault::init_with(&dir.join("v"), &secret, b).expect("init")),
+        None => drop(Keystore::init(&dir.join("v"), &secret).expect("init")),
+    }
     let vault =
         Vault::open(&dir.join("v"), &Secret::from_key_file(&key).expect("key")).expect("open");
     let mut csv = Vec::new();
@@ -344,22 +356,45 @@ fn upload_body(dir: &std::path::Path, options: Value) -> (String, Vec<u8>) {
 /// with the outcome the answer says.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_against_every_endpoint_as_the_policy_says() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    role_endpoint_matrix(dir.path(), None).await;
+}
+
+/// The same matrix on the scale-out catalog: PostgreSQL (started by the test) for the
+/// catalog, identities, policy and audit log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_role_against_every_endpoint_on_postgres() {
+    let pg = mlguard_testkit::servers::Postgres::start();
+    let url = pg.database("matrix");
+    let backends = mlguard_vault::store::Backends::new(Some(&url), None).expect("backends");
+    let dir = tempfile::tempdir().expect("tempdir");
+    role_endpoint_matrix(dir.path(), Some(&backends)).await;
+}
+
+/// Blocking work (the vault's stores) from the test's async body.
+fn b<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+async fn role_endpoint_matrix(
+    dir: &std::path::Path,
+    backends: Option<&mlguard_vault::store::Backends>,
+) {
     use axum::body::Body;
     use axum::http::Request;
     use tower::ServiceExt;
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (vault, _, _, row) = setup(dir.path());
+    let (vault, _, _, row) = b(|| setup_on(dir, backends));
     let local = mlguard_vault::Ctx::local();
-    let policy = vault.read_policy(&local).expect("policy");
+    let policy = b(|| vault.read_policy(&local)).expect("policy");
     let mut tokens = vec![("refused".to_string(), "mlg_0000_nope".to_string())];
     for role in mlguard_vault::identity::ROLES {
         let user = format!("m-{role}");
-        vault.add_user(&local, &user, role).expect("user");
-        let token = vault.create_token(&local, &user, None).expect("token").1;
+        b(|| vault.add_user(&local, &user, role)).expect("user");
+        let token = b(|| vault.create_token(&local, &user, None)).expect("token").1;
         tokens.push((role.to_string(), token.to_string()));
     }
-    let state = AppState::new(vault).expect("state");
+    let state = b(|| AppState::new(vault)).expect("state");
     let app = mlguard_server::router(Arc::clone(&state));
     let mut checked = 0;
     for (role, token) in &tokens {
@@ -373,12 +408,12 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
                 }
                 let n = checked;
                 // Objects for the request: a user to disable or enroll, a token to revoke.
-                let (target, target_token) = {
+                let (target, target_token) = b(|| {
                     let v = state.vault();
                     let t = format!("t-{n}");
                     v.add_user(&local, &t, "auditor").expect("target");
                     (t.clone(), v.create_token(&local, &t, None).expect("token").0)
-                };
+                });
                 let name = if path.starts_with("/v1/datasets") { "users" } else { "churn" };
                 let mut path = path
                     .replace("{name}", if path.contains("/admin/") { &target } else { name })
@@ -389,12 +424,14 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
                 }
                 // With a code: a fresh user of the role, so each code is its user's first.
                 let (token, code) = if with_code {
-                    let v = state.vault();
-                    let u = format!("c-{n}");
-                    v.add_user(&local, &u, role).expect("user");
-                    let uri = v.enroll_mfa(&local, &u, TotpAlg::Sha1).expect("mfa");
-                    let t = v.create_token(&local, &u, None).expect("token").1.to_string();
-                    (t, Some(totp_now(&otpauth_secret(&uri).expect("secret"))))
+                    b(|| {
+                        let v = state.vault();
+                        let u = format!("c-{n}");
+                        v.add_user(&local, &u, role).expect("user");
+                        let uri = v.enroll_mfa(&local, &u, TotpAlg::Sha1).expect("mfa");
+                        let t = v.create_token(&local, &u, None).expect("token").1.to_string();
+                        (t, Some(totp_now(&otpauth_secret(&uri).expect("secret"))))
+                    })
                 } else {
                     (token.clone(), None)
                 };
@@ -402,7 +439,7 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
                     |v: Value| ("application/json".to_string(), v.to_string().into_bytes());
                 let (content_type, body) = match (*method, action) {
                     ("put", _) => json_body(serde_json::to_value(&*policy).expect("policy")),
-                    ("post", Action::DatasetIngest) => upload_body(dir.path(), json!({})),
+                    ("post", Action::DatasetIngest) => upload_body(dir, json!({})),
                     ("post", Action::ModelPredict) => json_body(json!({"rows": [row.clone()]})),
                     ("post", Action::ModelTrain) => {
                         json_body(json!({"dataset": "users", "name": format!("m-{role}")}))
@@ -446,10 +483,7 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
                     "{role} {method} {path} (code: {with_code}): {status}, want {want:?}: {text}"
                 );
                 // Exactly one entry for the request, with the route's action and outcome.
-                let entries: Vec<Value> = state
-                    .vault()
-                    .catalog()
-                    .audit_entries(0)
+                let entries: Vec<Value> = b(|| state.vault().catalog().audit_entries(0))
                     .expect("entries")
                     .into_iter()
                     .map(|(_, t, _)| serde_json::from_str(&t).expect("json"))
@@ -470,8 +504,11 @@ async fn every_role_against_every_endpoint_as_the_policy_says() {
     }
     let protected = ROUTES.iter().filter(|r| r.2.is_some()).count();
     assert!(checked > 6 * protected, "{checked} requests for {protected} routes");
-    let ok = state.vault().verify_audit(&local).expect("verify").ok();
+    let ok = b(|| state.vault().verify_audit(&local)).expect("verify").ok();
     assert!(ok, "the log verifies after the matrix");
+    // Closing the vault signs a checkpoint: in the stores, off the async workers.
+    drop(app);
+    b(|| drop(state));
 }
 
 /// Datasets and administration over HTTPS: a streamed upload ingested (and an invalid one
