@@ -33,17 +33,6 @@ pub struct Kms {
     http: reqwest::blocking::Client,
 }
 
-fn env(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.is_empty())
-}
-
-/// Whether `url` is plain HTTP to this machine (a test server, a local gateway).
-fn loopback_http(url: &str) -> bool {
-    let rest = url.strip_prefix("http://").unwrap_or("");
-    let host = rest.split(['/', ':']).next().unwrap_or("");
-    matches!(host, "127.0.0.1" | "localhost") || rest.starts_with("[::1]")
-}
-
 impl Kms {
     /// The key `key_id` (a key id, an ARN or an alias), the service and the credentials
     /// taken from the environment.
@@ -53,14 +42,7 @@ impl Kms {
 
     /// As [`Kms::from_env`], with AWS variables given in `settings` over the environment's.
     pub fn with_settings(key_id: &str, settings: &[(&str, &str)]) -> Result<Kms, VaultError> {
-        let get = |k: &str| {
-            settings
-                .iter()
-                .find(|(name, _)| *name == k)
-                .map(|(_, v)| (*v).to_owned())
-                .filter(|v| !v.is_empty())
-                .or_else(|| env(k))
-        };
+        let get = |k: &str| crate::store::setting(settings, k);
         if key_id.is_empty() {
             return Err(VaultError::Config("the KMS key id is empty".into()));
         }
@@ -78,7 +60,7 @@ impl Kms {
             .or_else(|| get("AWS_ENDPOINT_URL"))
             .unwrap_or_else(|| format!("https://kms.{region}.amazonaws.com"));
         let endpoint = endpoint.trim_end_matches('/').to_owned();
-        if !endpoint.starts_with("https://") && !loopback_http(&endpoint) {
+        if !endpoint.starts_with("https://") && !crate::store::loopback_http(&endpoint) {
             return Err(VaultError::Config(format!(
                 "the KMS endpoint {endpoint} is not HTTPS (plain HTTP only on this machine)"
             )));

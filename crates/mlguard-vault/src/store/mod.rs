@@ -361,6 +361,48 @@ pub trait ObjectStore: Send + Sync {
     }
 }
 
+/// A setting given as an environment variable (`AWS_REGION`, ...): from `settings` if
+/// there, else from the environment; empty is unset.
+pub(crate) fn setting(settings: &[(&str, &str)], name: &str) -> Option<String> {
+    settings
+        .iter()
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| (*v).to_owned())
+        .or_else(|| std::env::var(name).ok())
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether `url` is plain HTTP to this machine (a test server, a local gateway): the
+/// only place plain HTTP to a store or a key service is allowed without being asked.
+pub(crate) fn loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else { return false };
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "::1")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_this_machine_is_loopback() {
+        for yes in ["http://127.0.0.1:9000", "http://localhost/x", "http://[::1]:80/"] {
+            assert!(super::loopback_http(yes), "{yes}");
+        }
+        for no in [
+            "https://127.0.0.1",
+            "http://[2001:db8::1]:80",
+            "http://127.0.0.1.evil.com",
+            "http://localhost.evil.com:80",
+            "http://evil.com/127.0.0.1",
+        ] {
+            assert!(!super::loopback_http(no), "{no}");
+        }
+    }
+}
+
 /// Scratch files outside the vault (the default of [`ObjectStore::scratch`]) start with
 /// this, in the system's temporary directory.
 const TEMP_SCRATCH: &str = "mlguard-scratch-";

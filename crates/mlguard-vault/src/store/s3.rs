@@ -61,13 +61,6 @@ fn failed(what: &str, e: object_store::Error) -> VaultError {
     }
 }
 
-/// Whether `url` (an endpoint) is on this machine.
-fn loopback(url: &str) -> bool {
-    let rest = url.strip_prefix("http://").unwrap_or("");
-    let host = rest.split(['/', ':']).next().unwrap_or("");
-    matches!(host, "127.0.0.1" | "localhost" | "[") || rest.starts_with("[::1]")
-}
-
 impl S3Objects {
     /// The store at `url` (`s3://BUCKET` or `s3://BUCKET/PREFIX`), configured by the
     /// standard AWS variables; checks that it can be reached and honours conditional
@@ -95,21 +88,14 @@ impl S3Objects {
             builder = builder.with_config(key, *v);
         }
         builder = builder.with_bucket_name(bucket);
-        let env = |k: &str| {
-            settings
-                .iter()
-                .find(|(name, _)| *name == k)
-                .map(|(_, v)| (*v).to_owned())
-                .or_else(|| std::env::var(k).ok())
-                .filter(|v| !v.is_empty())
-        };
+        let env = |k: &str| super::setting(settings, k);
         if env("AWS_REGION").is_none() && env("AWS_DEFAULT_REGION").is_none() {
             builder = builder.with_region("us-east-1");
         }
         // Plain HTTP only to a store on this machine (a test server, a local gateway), or
         // when asked with AWS_ALLOW_HTTP=true.
         if let Some(endpoint) = env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT"))
-            && loopback(&endpoint)
+            && super::loopback_http(&endpoint)
         {
             builder = builder.with_allow_http(true);
         }
