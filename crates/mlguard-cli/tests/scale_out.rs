@@ -688,3 +688,77 @@ fn the_database_stopped_and_restarted_under_a_server() {
     assert!(after.iter().enumerate().all(|(i, &x)| i as u64 == x));
     assert!(after.len() > before, "the answered request is recorded");
 }
+
+#[test]
+fn a_key_rotation_on_one_machine_reaches_the_others() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    let b = Backends::start("rotation");
+    training_data(&b, dir);
+    let o = b.run(
+        dir,
+        &["init", "--key-file", "k", "--catalog", &b.catalog, "--objects", "s3://vault/rot"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o =
+        b.run(dir, &["data", "ingest", "d/user_data.csv", "-s", "schema.json", "--name", "users"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        b.run(dir, &["user", "add", "sue", "--role", "data-steward"]).status.code(),
+        Some(0)
+    );
+    let token = text(&b.run(dir, &["token", "create", "--user", "sue"]).stdout).trim().to_owned();
+    // Two other machines' copies of the vault directory, made before the rotation.
+    for copy in ["v2", "v3"] {
+        let o = Command::new("cp").args(["-r", "v", copy]).current_dir(dir).status();
+        assert!(o.is_ok_and(|s| s.success()));
+    }
+    let server = serve(&b, dir, "v2");
+    let before = std::fs::read_to_string(dir.join("v/keyring.json")).expect("keyring");
+
+    // Rotate here, re-wrapping every object under the new key and destroying the old one.
+    let o = b.run(dir, &["keys", "rotate", "--rewrap"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // The running server on the other machine takes the new keyring from the catalog ...
+    let download = |out: &str| {
+        b.command(dir, "unused")
+            .env_remove("MLGUARD_VAULT")
+            .env("MLGUARD_SERVER", &server.1)
+            .env("MLGUARD_TOKEN", &token)
+            .args(["data", "download", "users", "-o", out])
+            .output()
+            .expect("mlguard runs")
+    };
+    let started = std::time::Instant::now();
+    let mut o = download("a.csv");
+    while !o.status.success() && started.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(500));
+        o = download("a.csv");
+    }
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    drop(server);
+    let ring = std::fs::read_to_string(dir.join("v2/keyring.json")).expect("keyring");
+    assert!(ring.contains("\"version\": 2"), "the server kept it: {ring}");
+    // ... and a machine that was not running adopts it when it next opens the vault.
+    let o = b
+        .command(dir, "v3")
+        .args(["data", "download", "users", "-o", "b.csv"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(
+        std::fs::read(dir.join("a.csv")).expect("a"),
+        std::fs::read(dir.join("b.csv")).expect("b")
+    );
+
+    // Someone puts the keyring from before the rotation back into the catalog: a machine
+    // that knows the newer one refuses it rather than adopt it.
+    let sql =
+        format!("UPDATE published SET value = $ring${before}$ring$ WHERE name = 'keyring.json'");
+    let o =
+        Command::new("psql").args([b.catalog.as_str(), "-q", "-c", &sql]).output().expect("psql");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = b.run(dir, &["data", "list"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(text(&o.stderr).contains("older than this machine's"), "{}", text(&o.stderr));
+}

@@ -60,6 +60,16 @@ pub enum Secret {
 }
 
 impl Secret {
+    /// A second copy (zeroised when dropped, as this one), for a process that must unlock
+    /// again later (a newer keyring published by another server).
+    pub fn duplicate(&self) -> Secret {
+        match self {
+            Secret::Passphrase(p) => Secret::Passphrase(p.clone()),
+            Secret::KeyFile(k) => Secret::KeyFile(k.clone()),
+            Secret::Kek(k) => Secret::Kek(k.clone()),
+        }
+    }
+
     /// Reads a key file, refusing one that is not 32 bytes or that group or others can read.
     pub fn from_key_file(path: &Path) -> Result<Secret, SealError> {
         check_private(path)?;
@@ -521,8 +531,18 @@ impl Keystore {
             return Err(bad("the keyring is implausibly large".into()));
         }
         let text = fs::read_to_string(&path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+        Keystore::from_text(root, &text)
+    }
+
+    /// The keyring of the vault at `root` as `text` (a copy kept elsewhere, such as a
+    /// shared catalog), checked as [`Keystore::open`] checks the file (still locked).
+    pub fn from_text(root: &Path, text: &str) -> Result<Keystore, SealError> {
+        let bad = |reason: String| SealError::Keystore { path: root.join("keyring.json"), reason };
+        if text.len() as u64 > MAX_KEYRING_BYTES {
+            return Err(bad("the keyring is implausibly large".into()));
+        }
         let ring: KeyringFile =
-            serde_json::from_str(&text).map_err(|e| bad(format!("malformed: {e}")))?;
+            serde_json::from_str(text).map_err(|e| bad(format!("malformed: {e}")))?;
         if ring.format != 1 {
             return Err(bad(format!("unknown keyring format {}", ring.format)));
         }
@@ -532,10 +552,23 @@ impl Keystore {
         Ok(Keystore { root: root.to_path_buf(), ring })
     }
 
+    /// The keyring as text (every key wrapped), as `keyring.json` holds it.
+    pub fn to_text(&self) -> Result<String, SealError> {
+        serde_json::to_string_pretty(&self.ring).map_err(|e| SealError::Key(e.to_string()))
+    }
+
+    /// The newest master key version.
+    pub fn newest_version(&self) -> u32 {
+        self.ring.master_keys.iter().map(|k| k.version).max().unwrap_or(0)
+    }
+
+    /// Replaces `keyring.json` with this keyring (a newer copy kept elsewhere).
+    pub fn save_here(&self) -> Result<(), SealError> {
+        self.save()
+    }
+
     fn save(&self) -> Result<(), SealError> {
-        let text =
-            serde_json::to_string_pretty(&self.ring).map_err(|e| SealError::Key(e.to_string()))?;
-        write_atomic(&self.root.join("keyring.json"), text.as_bytes(), true)
+        write_atomic(&self.root.join("keyring.json"), self.to_text()?.as_bytes(), true)
     }
 
     /// The vault directory.

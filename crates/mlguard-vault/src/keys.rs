@@ -62,6 +62,9 @@ impl Vault {
     ) -> Result<Rotation, VaultError> {
         let mut store = Keystore::open(self.root())?;
         let mut rotation = Rotation { version: store.rotate(secret)?, ..Rotation::default() };
+        // Other machines sharing the catalog take the new key before anything is sealed
+        // under it.
+        self.publish_keyring(&store)?;
         if !rewrap {
             self.set_keys(store.unlock(secret)?)?;
             return Ok(rotation);
@@ -79,6 +82,7 @@ impl Vault {
         }
         if rotation.failed.is_empty() {
             rotation.retired = store.retire_previous()?;
+            self.publish_keyring(&store)?;
         }
         self.set_keys(store.unlock(secret)?)?;
         Ok(rotation)

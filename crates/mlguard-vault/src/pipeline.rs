@@ -205,6 +205,10 @@ pub struct Vault {
     root: PathBuf,
     /// The unlocked keys, replaced whole after a rotation.
     keys: RwLock<Arc<SealKeys>>,
+    /// What unlocked the keys, to unlock a newer keyring another machine published.
+    secret: Secret,
+    /// When the shared keyring was last looked at, and the text adopted.
+    keyring_seen: Mutex<(std::time::Instant, String)>,
     catalog: Box<dyn CatalogStore>,
     objects: Box<dyn ObjectStore>,
     policies: Box<dyn crate::store::PolicyStore>,
@@ -235,6 +239,33 @@ impl Drop for Claim<'_> {
         }
         self.vault.released.notify_all();
     }
+}
+
+/// How often a process looks for a keyring another machine published.
+const KEYRING_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Makes the vault directory's `keyring.json` the one the catalog shares, when machines
+/// share one: a rotation on one machine reaches the others. A shared keyring older than
+/// this machine's (fewer master key versions) is refused, not adopted; a catalog without
+/// one gets this machine's (the embedded catalog keeps none).
+fn adopt_shared_keyring(root: &Path, catalog: &dyn CatalogStore) -> Result<(), VaultError> {
+    let local = Keystore::open(root)?;
+    let Some(text) = catalog.keyring()? else {
+        return catalog.store_keyring(&local.to_text()?);
+    };
+    if local.to_text()? == text {
+        return Ok(());
+    }
+    let shared = Keystore::from_text(root, &text)?;
+    if shared.newest_version() < local.newest_version() {
+        return Err(VaultError::Tampered(format!(
+            "the keyring shared in the catalog (newest master key v{}) is older than this machine's (v{}): refused",
+            shared.newest_version(),
+            local.newest_version()
+        )));
+    }
+    shared.save_here()?;
+    Ok(())
 }
 
 /// One `add-checkpoint` request to a witness: its status and body.
@@ -376,6 +407,7 @@ impl Vault {
 
     /// Opens and unlocks the vault whose keys are at `root`, working through `stores`.
     pub fn with_stores(root: &Path, secret: &Secret, stores: Stores) -> Result<Vault, VaultError> {
+        adopt_shared_keyring(root, &*stores.catalog)?;
         let mut store = Keystore::open(root)?;
         if !store.has_service_keys() {
             store.add_service_keys(secret)?;
@@ -395,9 +427,12 @@ impl Vault {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let keyring_seen = Mutex::new((std::time::Instant::now(), store.to_text()?));
         Ok(Vault {
             root: root.to_path_buf(),
             keys: RwLock::new(Arc::new(keys)),
+            secret: secret.duplicate(),
+            keyring_seen,
             catalog: stores.catalog,
             objects: stores.objects,
             policies: stores.policy,
@@ -791,6 +826,39 @@ impl Vault {
         }))
     }
 
+    /// Publishes this machine's keyring to the catalog (after a rotation here).
+    pub(crate) fn publish_keyring(&self, store: &Keystore) -> Result<(), VaultError> {
+        let text = store.to_text()?;
+        self.catalog.store_keyring(&text)?;
+        if let Ok(mut seen) = self.keyring_seen.lock() {
+            seen.1 = text;
+        }
+        Ok(())
+    }
+
+    /// Adopts a keyring another machine published (at most every [`KEYRING_RECHECK`]):
+    /// unlocked with this process's secret, it replaces the keys in use. Nothing changes
+    /// when it cannot be read or unlocked (the keys in use stay).
+    fn refresh_keys(&self) {
+        let Ok(mut seen) = self.keyring_seen.try_lock() else { return };
+        if seen.0.elapsed() < KEYRING_RECHECK {
+            return;
+        }
+        seen.0 = std::time::Instant::now();
+        let Ok(Some(text)) = self.catalog.keyring() else { return };
+        if text == seen.1 {
+            return;
+        }
+        let Ok(store) = Keystore::from_text(&self.root, &text) else { return };
+        if let Ok(keys) = store.unlock(&self.secret)
+            && let Ok(mut k) = self.keys.write()
+        {
+            *k = Arc::new(keys);
+            let _ = store.save_here();
+            seen.1 = text;
+        }
+    }
+
     /// Where the policy is stored.
     pub(crate) fn policy_store(&self) -> &dyn crate::store::PolicyStore {
         &*self.policies
@@ -851,8 +919,10 @@ impl Vault {
         &*self.objects
     }
 
-    /// The unlocked keys (as they are now: a rotation replaces them for later calls).
+    /// The unlocked keys (as they are now: a rotation, here or on another machine sharing
+    /// the catalog, replaces them for later calls).
     pub fn keys(&self) -> Arc<SealKeys> {
+        self.refresh_keys();
         match self.keys.read() {
             Ok(k) => Arc::clone(&k),
             Err(p) => Arc::clone(&p.into_inner()),

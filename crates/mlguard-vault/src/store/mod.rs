@@ -253,6 +253,13 @@ pub trait CatalogStore: IdentityStore + Send + Sync {
         edit: &mut dyn FnMut(&str) -> String,
     ) -> Result<String, VaultError>;
 
+    /// The vault's keyring (every key wrapped) as shared by the machines of a catalog
+    /// several of them use; None when none was published. The embedded catalog keeps
+    /// none: it lives in the vault directory beside `keyring.json`, which is the keyring.
+    fn keyring(&self) -> Result<Option<String>, VaultError>;
+    /// Publishes the keyring (after creation and every rotation), for the other machines.
+    fn store_keyring(&self, text: &str) -> Result<(), VaultError>;
+
     /// Everything this catalog holds, read in one transaction.
     fn export(&self) -> Result<Snapshot, VaultError>;
     /// Fills an empty catalog with `snapshot` in one transaction (entries, MACs and

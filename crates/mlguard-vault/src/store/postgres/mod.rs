@@ -514,6 +514,27 @@ impl CatalogStore for PgCatalog {
         Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as u64, r.get(1))).collect())
     }
 
+    fn keyring(&self) -> Result<Option<String>, VaultError> {
+        let row = self
+            .pool
+            .get()?
+            .query_opt("SELECT value FROM published WHERE name = 'keyring.json'", &[])
+            .map_err(sql)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn store_keyring(&self, text: &str) -> Result<(), VaultError> {
+        self.pool
+            .get()?
+            .execute(
+                "INSERT INTO published (name, value) VALUES ('keyring.json', $1)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                &[&text],
+            )
+            .map_err(sql)?;
+        Ok(())
+    }
+
     fn export(&self) -> Result<Snapshot, VaultError> {
         let mut conn = self.pool.get()?;
         let mut tx = conn

@@ -436,6 +436,16 @@ impl CatalogStore for SqliteCatalog {
         })
     }
 
+    /// The embedded catalog is in the vault directory with `keyring.json`: no copy.
+    fn keyring(&self) -> Result<Option<String>, VaultError> {
+        Ok(None)
+    }
+
+    /// The embedded catalog is in the vault directory with `keyring.json`: no copy.
+    fn store_keyring(&self, _: &str) -> Result<(), VaultError> {
+        Ok(())
+    }
+
     fn export(&self) -> Result<Snapshot, VaultError> {
         let mut conn = self.conn()?;
         let tx = conn.transaction().map_err(sql)?;
