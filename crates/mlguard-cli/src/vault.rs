@@ -9,7 +9,6 @@ use anyhow::{Context, bail};
 use mlguard_seal::{KeyState, Keystore, Secret, UnlockMethod};
 use zeroize::Zeroizing;
 
-use mlguard_vault::VaultError;
 use mlguard_vault::store::Backends;
 
 use crate::args::{InitArgs, RotateArgs, VaultArgs};
@@ -70,13 +69,7 @@ pub(crate) fn secret(
 
 pub(crate) fn init(args: &VaultArgs, init: &InitArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let backends = Backends::new(init.catalog.as_deref(), init.objects.as_deref())?;
-    if args.vault.join("config.toml").exists() {
-        return Err(VaultError::Config(format!(
-            "{} already holds a vault (config.toml)",
-            args.vault.display()
-        ))
-        .into());
-    }
+    Backends::refuse_existing(&args.vault)?;
     backends.check()?;
     if init.kms.is_some() && args.key_file.is_none() {
         bail!(

@@ -99,39 +99,59 @@ pub struct Verifier {
 
 /// The C2SP key id of an Ed25519 key: SHA-256(name ‖ "\n" ‖ 0x01 ‖ key)[:4].
 pub fn key_id(name: &str, key: &[u8]) -> [u8; 4] {
+    typed_key_id(name, ED25519, key)
+}
+
+/// The C2SP key id of a key of signature type `kind`: SHA-256(name ‖ "\n" ‖ kind ‖ key)[:4].
+pub fn typed_key_id(name: &str, kind: u8, key: &[u8]) -> [u8; 4] {
     let mut data = name.as_bytes().to_vec();
     data.push(b'\n');
-    data.push(ED25519);
+    data.push(kind);
     data.extend_from_slice(key);
     let d = digest(&SHA256, &data);
     [d.as_ref()[0], d.as_ref()[1], d.as_ref()[2], d.as_ref()[3]]
 }
 
+/// Parses a verifier key `name+hex(id)+base64(kind ‖ 32-byte key)` of signature type
+/// `kind` strictly (its id must match its name, type and key): the name, id and key.
+pub fn parse_vkey(vkey: &str, kind: u8) -> Result<(String, [u8; 4], [u8; 32]), String> {
+    // The key's base64 may itself hold '+': split at the first two only.
+    let mut parts = vkey.splitn(3, '+');
+    let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err("a verifier key is NAME+ID+KEY".into());
+    };
+    if !valid_name(name) {
+        return Err("invalid key name".into());
+    }
+    if id.len() != 8 || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err("the key id is not 8 lowercase hex digits".into());
+    }
+    let key = unb64(key).ok_or("the key is not base64")?;
+    if key.len() != 33 || key[0] != kind {
+        return Err(format!("not a verifier key of signature type 0x{kind:02x}"));
+    }
+    let mut public = [0u8; 32];
+    public.copy_from_slice(&key[1..]);
+    let computed = typed_key_id(name, kind, &public);
+    if hex(&computed) != id {
+        return Err("the key id does not match the key".into());
+    }
+    Ok((name.to_owned(), computed, public))
+}
+
+/// A tree size as C2SP writes it: ASCII decimal, no leading zero (but `0`).
+pub fn parse_size(text: &str) -> Option<u64> {
+    let plain = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && (text == "0" || !text.starts_with('0'));
+    text.parse().ok().filter(|_| plain)
+}
+
 impl Verifier {
     /// Parses a verifier key strictly (its id must match its name and key).
     pub fn parse(vkey: &str) -> Result<Verifier, String> {
-        // The key's base64 may itself hold '+': split at the first two only.
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err("a verifier key is NAME+ID+KEY".into());
-        };
-        if !valid_name(name) {
-            return Err("invalid key name".into());
-        }
-        if id.len() != 8 || !id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return Err("the key id is not 8 lowercase hex digits".into());
-        }
-        let key = unb64(key).ok_or("the key is not base64")?;
-        if key.len() != 33 || key[0] != ED25519 {
-            return Err("not an Ed25519 verifier key".into());
-        }
-        let mut public = [0u8; 32];
-        public.copy_from_slice(&key[1..]);
-        let computed = key_id(name, &public);
-        if hex(&computed) != id {
-            return Err("the key id does not match the key".into());
-        }
-        Ok(Verifier { name: name.to_owned(), id: computed, key: public })
+        let (name, id, key) = parse_vkey(vkey, ED25519)?;
+        Ok(Verifier { name, id, key })
     }
 
     /// The key as text.

@@ -297,8 +297,8 @@ impl Drop for Vault {
 
 const SEED_KEY: &str = "mlguard.split_seed";
 
-/// As [`entry`], owning what it needs: an entry a store may build on another thread
-/// (a batching appender).
+/// The canonical text and MAC of an audit entry for `event`, given its index; owning what
+/// it needs, so a store may build it on another thread (a batching appender).
 fn owned_entry(keys: &Arc<AuditKeys>, cx: &Ctx, event: &Event) -> crate::store::OwnedAuditEntry {
     let time = mlguard_seal::now_rfc3339();
     let actor = cx.actor_name();
@@ -310,22 +310,6 @@ fn owned_entry(keys: &Arc<AuditKeys>, cx: &Ctx, event: &Event) -> crate::store::
         let mac = keys.mac(&text);
         (text, mac)
     })
-}
-
-/// The canonical text and MAC of an audit entry for `event`, given its index.
-fn entry<'a>(
-    keys: &'a AuditKeys,
-    cx: &'a Ctx,
-    event: &'a Event,
-) -> impl Fn(u64) -> (String, String) + 'a {
-    let time = mlguard_seal::now_rfc3339();
-    let actor = cx.actor_name();
-    move |index| {
-        let token = cx.principal().map(|p| p.token_id.as_str());
-        let text = audit::entry_text(index, &time, &actor, token, cx.request_id(), event);
-        let mac = keys.mac(&text);
-        (text, mac)
-    }
 }
 
 impl Vault {
@@ -379,12 +363,7 @@ impl Vault {
         backends: &Backends,
         keys: impl FnOnce() -> Result<Keystore, VaultError>,
     ) -> Result<Keystore, VaultError> {
-        if root.join("config.toml").exists() {
-            return Err(VaultError::Config(format!(
-                "{} already holds a vault (config.toml)",
-                root.display()
-            )));
-        }
+        Backends::refuse_existing(root)?;
         backends.check()?;
         let keys = keys()?;
         Stores::create(root, backends)?;
@@ -529,8 +508,8 @@ impl Vault {
         event: &Event,
         change: impl FnOnce(crate::AuditEntry<'_>) -> Result<T, VaultError>,
     ) -> Result<T, VaultError> {
-        let build = entry(&self.audit, cx, event);
-        let t = change(&build)?;
+        let build = owned_entry(&self.audit, cx, event);
+        let t = change(&*build)?;
         drop(build);
         self.maybe_checkpoint()?;
         Ok(t)

@@ -29,12 +29,7 @@ pub const COSIGNATURE_V1: u8 = 0x04;
 const MAX_PROOF_LINES: usize = 63;
 
 fn key_id(name: &str, key: &[u8]) -> [u8; 4] {
-    let mut data = name.as_bytes().to_vec();
-    data.push(b'\n');
-    data.push(COSIGNATURE_V1);
-    data.extend_from_slice(key);
-    let d = digest(&SHA256, &data);
-    [d.as_ref()[0], d.as_ref()[1], d.as_ref()[2], d.as_ref()[3]]
+    note::typed_key_id(name, COSIGNATURE_V1, key)
 }
 
 /// What a cosignature signs: the header, the time, and the checkpoint's text.
@@ -89,21 +84,8 @@ pub struct CosignerKey {
 impl CosignerKey {
     /// Parses a cosigner verifier key (type 0x04) strictly.
     pub fn parse(vkey: &str) -> Result<CosignerKey, String> {
-        let mut parts = vkey.splitn(3, '+');
-        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err("a verifier key is NAME+ID+KEY".into());
-        };
-        let key = unb64(key).ok_or("the key is not base64")?;
-        if key.len() != 33 || key[0] != COSIGNATURE_V1 {
-            return Err("not an Ed25519 cosignature (type 0x04) key".into());
-        }
-        let mut public = [0u8; 32];
-        public.copy_from_slice(&key[1..]);
-        let computed = key_id(name, &public);
-        if name.is_empty() || hex(&computed) != id {
-            return Err("the key id does not match the name and key".into());
-        }
-        Ok(CosignerKey { name: name.to_owned(), id: computed, key: public })
+        let (name, id, key) = note::parse_vkey(vkey, COSIGNATURE_V1)?;
+        Ok(CosignerKey { name, id, key })
     }
 
     /// The time of this witness's valid cosignature on `note`, or why there is none.

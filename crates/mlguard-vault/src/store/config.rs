@@ -93,6 +93,18 @@ impl Backends {
         Ok(b)
     }
 
+    /// Refuses a directory that already holds a vault (its `config.toml`): a vault is
+    /// created once.
+    pub fn refuse_existing(root: &Path) -> Result<(), VaultError> {
+        if root.join("config.toml").exists() {
+            return Err(VaultError::Config(format!(
+                "{} already holds a vault (config.toml)",
+                root.display()
+            )));
+        }
+        Ok(())
+    }
+
     /// Whether these are the embedded default (everything in the vault directory).
     pub fn embedded(&self) -> bool {
         *self == Backends::default()

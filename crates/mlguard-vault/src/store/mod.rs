@@ -21,6 +21,7 @@ use crate::identity::{TokenInfo, User};
 
 mod config;
 mod fs;
+mod group_commit;
 mod leftovers;
 mod postgres;
 mod s3;
@@ -458,12 +459,7 @@ impl Stores {
     /// a new database) and records them in its `config.toml`; checks each can be reached
     /// first, so a vault is not recorded with stores it cannot use.
     pub fn create(root: &Path, backends: &Backends) -> Result<Stores, VaultError> {
-        if root.join("config.toml").exists() {
-            return Err(VaultError::Config(format!(
-                "{} already holds a vault (config.toml)",
-                root.display()
-            )));
-        }
+        Backends::refuse_existing(root)?;
         let stores = backends.open(root)?;
         backends.write(root, false)?;
         Ok(stores)

@@ -13,17 +13,17 @@
 //! unreachable database is [`VaultError::Unavailable`] (503 from the server), never a
 //! half-done change: PostgreSQL rolls back what did not commit.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 
 use postgres::Transaction;
 use postgres::error::SqlState;
 
+use super::group_commit::GroupCommit;
 use super::{
     AuditEntry, CatalogStore, DatasetRecord, ModelRecord, OwnedAuditEntry, PolicyStamp,
     PolicyStore, Snapshot, Table, TokenRow, UserRow,
 };
-use crate::{VaultError, poisoned};
+use crate::VaultError;
 
 mod identity;
 mod pool;
@@ -201,13 +201,8 @@ pub struct PgCatalog {
     pool: Arc<PgPool>,
     /// The queue of this process's batching appender.
     appender: mpsc::Sender<Job>,
-    /// Whether commits may return before they are durable (group commit).
-    group_commit: AtomicBool,
-    /// Commits made through this handle (counted after each commit).
-    commits: AtomicU64,
-    /// (commits known durable, a flush running)
-    durable: Mutex<(u64, bool)>,
-    synced: Condvar,
+    /// Group commit: commits made, and the barrier that makes them durable.
+    group: GroupCommit,
 }
 
 impl PgCatalog {
@@ -238,10 +233,7 @@ impl PgCatalog {
         Ok(PgCatalog {
             appender: spawn_appender(Arc::clone(&pool))?,
             pool,
-            group_commit: AtomicBool::new(false),
-            commits: AtomicU64::new(0),
-            durable: Mutex::new((0, false)),
-            synced: Condvar::new(),
+            group: GroupCommit::default(),
         })
     }
 
@@ -267,7 +259,7 @@ impl PgCatalog {
             (_, e) => e,
         })?;
         let mut tx = conn.transaction().map_err(unavailable)?;
-        if self.group_commit.load(Ordering::SeqCst) {
+        if self.group.enabled() {
             tx.batch_execute("SET LOCAL synchronous_commit = off").map_err(unavailable)?;
         }
         if let Some(build) = audit {
@@ -275,7 +267,7 @@ impl PgCatalog {
         }
         let t = change(&mut tx)?;
         tx.commit().map_err(unavailable)?;
-        self.commits.fetch_add(1, Ordering::SeqCst);
+        self.group.committed();
         Ok(t)
     }
 
@@ -338,7 +330,7 @@ const MODEL_COLUMNS: &str =
 
 impl CatalogStore for PgCatalog {
     fn use_group_commit(&self) -> Result<(), VaultError> {
-        self.group_commit.store(true, Ordering::SeqCst);
+        self.group.enable();
         Ok(())
     }
 
@@ -346,41 +338,22 @@ impl CatalogStore for PgCatalog {
     /// synchronous commit flushes the WAL up to it, which covers every commit before it
     /// (PostgreSQL flushes the log in order). Concurrent callers share one flush.
     fn sync(&self) -> Result<(), VaultError> {
-        if !self.group_commit.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        let seq = self.commits.load(Ordering::SeqCst);
-        let mut st = self.durable.lock().map_err(poisoned)?;
-        loop {
-            if st.0 >= seq {
-                return Ok(());
-            }
-            if st.1 {
-                st = self.synced.wait(st).map_err(poisoned)?;
-                continue;
-            }
-            st.1 = true;
-            let target = self.commits.load(Ordering::SeqCst);
-            drop(st);
-            let flushed = self.pool.get().and_then(|mut c| {
-                // A commit that writes nothing flushes nothing: touch the sync row.
-                c.batch_execute(
-                    "BEGIN; SET LOCAL synchronous_commit = on;
-                     INSERT INTO published (name, value) VALUES ('sync', '') ON CONFLICT (name) DO UPDATE SET value = '';
-                     COMMIT;",
-                )
-                .map_err(sql)
-            });
-            st = self.durable.lock().map_err(poisoned)?;
-            st.1 = false;
-            if flushed.is_ok() {
-                st.0 = st.0.max(target);
-            }
-            self.synced.notify_all();
-            flushed.map_err(|e| {
-                VaultError::AuditUnavailable(format!("the catalog's log cannot be flushed: {e}"))
-            })?;
-        }
+        self.group.sync(|| {
+            // A commit that writes nothing flushes nothing: touch the sync row.
+            self.pool
+                .get()
+                .and_then(|mut c| {
+                    c.batch_execute(
+                        "BEGIN; SET LOCAL synchronous_commit = on;
+                         INSERT INTO published (name, value) VALUES ('sync', '') ON CONFLICT (name) DO UPDATE SET value = '';
+                         COMMIT;",
+                    )
+                    .map_err(sql)
+                })
+                .map_err(|e| {
+                    VaultError::AuditUnavailable(format!("the catalog's log cannot be flushed: {e}"))
+                })
+        })
     }
 
     fn next_version(&self, table: Table, name: &str) -> Result<u32, VaultError> {

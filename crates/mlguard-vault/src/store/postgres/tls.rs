@@ -25,10 +25,13 @@ impl RustlsConnect {
         let mut roots = rustls::RootCertStore::empty();
         match ca_pem {
             Some(pem) => {
-                let mut reader = io::BufReader::new(pem.as_bytes());
+                use rustls::pki_types::CertificateDer;
+                use rustls::pki_types::pem::PemObject;
                 let mut found = 0;
-                for cert in rustls_pemfile_certs(&mut reader).map_err(|e| bad(e.to_string()))? {
-                    roots.add(cert).map_err(|e| bad(e.to_string()))?;
+                for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+                    roots
+                        .add(cert.map_err(|e| bad(e.to_string()))?)
+                        .map_err(|e| bad(e.to_string()))?;
                     found += 1;
                 }
                 if found == 0 {
@@ -49,18 +52,6 @@ impl RustlsConnect {
             .with_no_client_auth();
         Ok(RustlsConnect(Arc::new(config)))
     }
-}
-
-/// The certificates of a PEM text.
-fn rustls_pemfile_certs(
-    reader: &mut dyn io::BufRead,
-) -> io::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
-    use rustls::pki_types::pem::PemObject;
-    let mut text = Vec::new();
-    reader.read_to_end(&mut text)?;
-    rustls::pki_types::CertificateDer::pem_slice_iter(&text)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
 }
 
 impl<S> MakeTlsConnect<S> for RustlsConnect

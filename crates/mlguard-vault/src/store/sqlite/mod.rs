@@ -9,11 +9,11 @@
 //! orphan object file but never a row that points at a missing or partial one.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::group_commit::GroupCommit;
 use super::{
     AuditEntry, CatalogStore, DatasetRecord, ModelRecord, OwnedAuditEntry, Snapshot, Table,
     TokenRow, UserRow,
@@ -87,13 +87,8 @@ pub struct SqliteCatalog {
     wal: PathBuf,
     /// The vault directory (where the checkpoint verifier key is published).
     root: PathBuf,
-    /// Whether commits wait for their own fsync (off under group commit).
-    group_commit: AtomicBool,
-    /// Commits made through this handle (counted after each commit).
-    commits: AtomicU64,
-    /// (commits known durable, an fsync running)
-    durable: Mutex<(u64, bool)>,
-    synced: Condvar,
+    /// Group commit: commits made, and the barrier that makes them durable.
+    group: GroupCommit,
 }
 
 fn sql(e: rusqlite::Error) -> VaultError {
@@ -149,10 +144,7 @@ impl SqliteCatalog {
             conn: Mutex::new(conn),
             wal: path.with_extension("db-wal"),
             root: root.to_path_buf(),
-            group_commit: AtomicBool::new(false),
-            commits: AtomicU64::new(0),
-            durable: Mutex::new((0, false)),
-            synced: Condvar::new(),
+            group: GroupCommit::default(),
         })
     }
 
@@ -183,7 +175,7 @@ impl SqliteCatalog {
         }
         let t = change(&tx)?;
         tx.commit().map_err(unavailable)?;
-        self.commits.fetch_add(1, Ordering::SeqCst);
+        self.group.committed();
         Ok(t)
     }
 
@@ -237,38 +229,16 @@ fn append_audit(tx: &rusqlite::Transaction<'_>, build: AuditEntry<'_>) -> Result
 impl CatalogStore for SqliteCatalog {
     fn use_group_commit(&self) -> Result<(), VaultError> {
         self.conn()?.execute_batch("PRAGMA synchronous = NORMAL;").map_err(sql)?;
-        self.group_commit.store(true, Ordering::SeqCst);
+        self.group.enable();
         Ok(())
     }
 
     fn sync(&self) -> Result<(), VaultError> {
-        if !self.group_commit.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        let seq = self.commits.load(Ordering::SeqCst);
-        let mut st = self.durable.lock().map_err(poisoned)?;
-        loop {
-            if st.0 >= seq {
-                return Ok(());
-            }
-            if st.1 {
-                st = self.synced.wait(st).map_err(poisoned)?;
-                continue;
-            }
-            st.1 = true;
-            let target = self.commits.load(Ordering::SeqCst);
-            drop(st);
-            let synced = std::fs::File::open(&self.wal).and_then(|f| f.sync_data());
-            st = self.durable.lock().map_err(poisoned)?;
-            st.1 = false;
-            if synced.is_ok() {
-                st.0 = st.0.max(target);
-            }
-            self.synced.notify_all();
-            synced.map_err(|e| {
+        self.group.sync(|| {
+            std::fs::File::open(&self.wal).and_then(|f| f.sync_data()).map_err(|e| {
                 VaultError::AuditUnavailable(format!("the catalog's log cannot be synced: {e}"))
-            })?;
-        }
+            })
+        })
     }
 
     fn next_version(&self, table: Table, name: &str) -> Result<u32, VaultError> {
@@ -359,7 +329,7 @@ impl CatalogStore for SqliteCatalog {
             .map_err(unavailable)?;
         let index = append_audit(&tx, &*build)?;
         tx.commit().map_err(unavailable)?;
-        self.commits.fetch_add(1, Ordering::SeqCst);
+        self.group.committed();
         Ok(index)
     }
 
