@@ -985,13 +985,13 @@ pub(crate) struct PoisonArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub(crate) format: Format,
     /// Robust z-score above which a value is an outlier (against the column's shape: a
-    /// scale per side of the median, log space for a skewed positive column).
+    /// scale per side of the median, log space for a skewed non-negative column).
     #[arg(long, default_value_t = 5.0, value_name = "Z")]
     pub(crate) outlier_z: f64,
     /// The share of wrong labels you expect: doubted labels are listed most doubted first,
     /// as many as this share of the rows (or as exceed what chance explains, if more); the
     /// rest are counted.
-    #[arg(long, default_value_t = 0.01, value_name = "SHARE")]
+    #[arg(long, default_value_t = mlguard_data::poison::PoisonOptions::default().label_noise, value_name = "SHARE")]
     pub(crate) label_noise: f64,
     /// List at most N findings (all are counted in the summary).
     #[arg(long, default_value_t = 20, value_name = "N")]

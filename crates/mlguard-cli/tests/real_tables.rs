@@ -290,10 +290,28 @@ fn listed(report: &serde_json::Value, rule: &str) -> Vec<u64> {
 }
 
 fn poison(dir: &Path, file: &str, schema: &str) -> (Option<i32>, serde_json::Value) {
-    let o = run(
-        dir,
-        &["data", "poison", file, "--schema", schema, "--format", "json", "--max-errors", "100000"],
-    );
+    poison_with(dir, file, schema, &[])
+}
+
+fn poison_with(
+    dir: &Path,
+    file: &str,
+    schema: &str,
+    more: &[&str],
+) -> (Option<i32>, serde_json::Value) {
+    let mut args = vec![
+        "data",
+        "poison",
+        file,
+        "--schema",
+        schema,
+        "--format",
+        "json",
+        "--max-errors",
+        "100000",
+    ];
+    args.extend(more);
+    let o = run(dir, &args);
     let j = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| unreachable!("{file}: {e}: {}\n{}", text(&o.stdout), text(&o.stderr)));
     (o.status.code(), j)
@@ -326,9 +344,10 @@ fn poisoning_checks_on_real_surveys() {
         for rule in ["poison.outlier", "poison.conflicting-duplicates", "poison.duplicate-flood"] {
             assert!(listed(&r, rule).is_empty(), "{file}: {rule}: {r}");
         }
-        // Doubted labels: only the most doubted 1 %, the rest counted.
+        // Quiet: at most 0.1 % of the rows listed as leads (the most doubted labels, the
+        // rest counted).
         let labels = listed(&r, "poison.label-issue").len() as u64;
-        assert!(labels <= rows.div_ceil(100), "{file}: {labels} labels listed");
+        assert!(labels <= rows.div_ceil(1000), "{file}: {labels} labels listed");
         assert_eq!(r["stats"]["labels_listed"], labels);
     }
     // Titanic is ingested with --reject-poisoned: categories are no poisoning.
@@ -350,7 +369,8 @@ fn poisoning_checks_on_real_surveys() {
         "titanic ingest",
     );
 
-    let (code, r) = poison(dir, "chile-planted.csv", "chile.json");
+    // Told to expect 1 % of wrong labels, the 27 most doubted are listed.
+    let (code, r) = poison_with(dir, "chile-planted.csv", "chile.json", &["--label-noise", "0.01"]);
     assert_eq!(code, Some(0), "outliers and doubted labels are leads, not a failure");
     assert_eq!(listed(&r, "poison.outlier"), vec![100, 900, 1800], "{r}");
     let flipped: Vec<u64> = std::fs::read_to_string(dir.join("chile-flipped.txt"))
