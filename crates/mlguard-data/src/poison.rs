@@ -16,6 +16,8 @@
 //! ```
 
 use std::collections::HashMap;
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::io::Read;
 
 use crate::DataError;
@@ -123,12 +125,6 @@ pub struct Duplication {
     pub expected: f64,
 }
 
-struct Group {
-    rows: Vec<u64>,
-    count: u64,
-    labels: Vec<String>,
-}
-
 /// Checks a table (given twice: the checks need two passes, e.g. two opens of one file).
 pub fn check_reader<R1: Read, R2: Read>(
     first: R1,
@@ -137,109 +133,191 @@ pub fn check_reader<R1: Read, R2: Read>(
     opts: &PoisonOptions,
 ) -> Result<PoisonReport, DataError> {
     let table = TableReader::new(first, opts.delimiter)?;
-    let header: Vec<String> = table.header().to_vec();
-    let role = |name: &str| schema.field(name).and_then(|f| f.role);
-    let target = header.iter().position(|h| role(h) == Some(Role::Target));
-    // Fields past the header (a ragged row) are not features, nor is personal data
-    // (training leaves it out; a poisoner's copies need not repeat a name or an e-mail).
-    let skip = |i: usize| {
-        i >= header.len()
-            || Some(i) == target
-            || matches!(role(&header[i]), Some(Role::Id | Role::Ignore))
-            || schema.field(&header[i]).is_some_and(|f| f.pii.is_some())
-    };
-    let numeric: Vec<usize> = (0..header.len())
-        .filter(|&i| !skip(i))
-        .filter(|&i| {
-            schema
-                .field(&header[i])
-                .is_some_and(|f| matches!(f.field_type, FieldType::Number | FieldType::Integer))
-        })
-        .collect();
-
-    // Pass 1: group rows by their features; sample numeric columns; count each feature
-    // column's distinct values (up to a cap).
-    let features: Vec<usize> = (0..header.len()).filter(|&i| !skip(i)).collect();
-    let mut distinct: Vec<std::collections::HashSet<u64>> =
-        vec![Default::default(); features.len()];
-    let mut groups: HashMap<u128, Group> = HashMap::new();
-    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); numeric.len()];
-    let mut sampler = Sampler(0x9e37_79b9_7f4a_7c15);
-    let mut row = 0u64;
+    let mut scan = Scan::new(table.header(), schema, opts)?;
     table.for_each(|_, fields| {
-        row += 1;
-        let mut h = blake3::Hasher::new();
-        for (i, f) in fields.iter().enumerate() {
-            if !skip(i) {
-                h.update(f.as_bytes());
-                h.update(&[0x1f]);
-            }
+        scan.first(fields);
+        Ok(())
+    })?;
+    scan.between();
+    TableReader::new(second, opts.delimiter)?.for_each(|_, fields| {
+        scan.second(fields);
+        Ok(())
+    })?;
+    Ok(scan.finish())
+}
+
+/// The model-free checks as two passes over a table's rows, for a caller that reads the
+/// table itself (and may run other checks on the same passes): [`Scan::first`] with every
+/// row, [`Scan::between`], [`Scan::second`] with every row again, then [`Scan::finish`].
+///
+/// Memory is bounded whatever the number of rows: a fixed Bloom filter of the rows'
+/// feature fingerprints finds, in the first pass, the fingerprints seen before (with a few
+/// false positives); only those rows are grouped in the second pass, by their exact
+/// features (a fingerprint collision, found or crafted, never joins two different rows);
+/// numbers are sampled for the outlier check ([`OUTLIER_SAMPLE`] per column) and distinct
+/// values counted up to [`DISTINCT_CAP`] per column.
+pub struct Scan {
+    header: Vec<String>,
+    target: Option<usize>,
+    /// Whether each column is a feature (ids, ignored fields, personal data, the target and
+    /// fields past the header are not).
+    feature: Vec<bool>,
+    numeric: Vec<usize>,
+    opts: PoisonOptions,
+    seed: u64,
+    /// Per feature column, hashes of its distinct values (up to [`DISTINCT_CAP`]).
+    distinct: Vec<FxHashSet<u64>>,
+    seen: Bloom,
+    /// Fingerprints seen more than once (or Bloom false positives).
+    candidates: FxHashSet<u128>,
+    samples: Vec<Vec<f64>>,
+    sampler: Sampler,
+    rows: u64,
+    shapes: Vec<Option<Shape>>,
+    /// Second pass: the candidates' rows, grouped by their exact features.
+    groups: FxHashMap<u128, Vec<Group>>,
+    row: u64,
+    outliers: Vec<Outlier>,
+    key: Vec<u8>,
+}
+
+/// Rows sharing their exact features.
+struct Group {
+    features: Vec<u8>,
+    rows: Vec<u64>,
+    count: u64,
+    labels: Vec<String>,
+}
+
+impl Scan {
+    /// A scan of a table with this header.
+    pub fn new(
+        header: &[String],
+        schema: &Schema,
+        opts: &PoisonOptions,
+    ) -> Result<Scan, DataError> {
+        let role = |name: &str| schema.field(name).and_then(|f| f.role);
+        let target = header.iter().position(|h| role(h) == Some(Role::Target));
+        // Personal data is no feature (training leaves it out; a poisoner's copies need not
+        // repeat a name or an e-mail).
+        let feature: Vec<bool> = (0..header.len())
+            .map(|i| {
+                Some(i) != target
+                    && !matches!(role(&header[i]), Some(Role::Id | Role::Ignore))
+                    && schema.field(&header[i]).is_none_or(|f| f.pii.is_none())
+            })
+            .collect();
+        let numeric: Vec<usize> = (0..header.len())
+            .filter(|&i| feature[i])
+            .filter(|&i| {
+                schema
+                    .field(&header[i])
+                    .is_some_and(|f| matches!(f.field_type, FieldType::Number | FieldType::Integer))
+            })
+            .collect();
+        let features = feature.iter().filter(|&&f| f).count();
+        // Fingerprints keyed per process: nobody can aim rows at one another's buckets.
+        let mut seed = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut seed)
+            .map_err(|_| DataError::Input("no randomness for the duplicate check".into()))?;
+        Ok(Scan {
+            header: header.to_vec(),
+            target,
+            feature,
+            samples: vec![Vec::new(); numeric.len()],
+            numeric,
+            opts: opts.clone(),
+            seed: u64::from_le_bytes(seed),
+            distinct: vec![FxHashSet::default(); features],
+            seen: Bloom::new(),
+            candidates: FxHashSet::default(),
+            sampler: Sampler(0x9e37_79b9_7f4a_7c15),
+            rows: 0,
+            shapes: Vec::new(),
+            groups: FxHashMap::default(),
+            row: 0,
+            outliers: Vec::new(),
+            key: Vec::new(),
+        })
+    }
+
+    /// The row's features, delimited, into `self.key`, and their fingerprint.
+    fn fingerprint(&mut self, fields: &[&str]) -> u128 {
+        self.key.clear();
+        for (f, _) in fields.iter().zip(&self.feature).filter(|(_, is)| **is) {
+            self.key.extend_from_slice(f.as_bytes());
+            self.key.push(0x1f);
         }
-        let digest = h.finalize();
-        let key = u128::from_le_bytes(digest.as_bytes()[..16].try_into().unwrap_or([0; 16]));
-        for (k, &i) in features.iter().enumerate() {
-            if distinct[k].len() < DISTINCT_CAP {
+        twox_hash::XxHash3_128::oneshot_with_seed(self.seed, &self.key)
+    }
+
+    /// The first pass, row by row.
+    pub fn first(&mut self, fields: &[&str]) {
+        self.rows += 1;
+        let key = self.fingerprint(fields);
+        if !self.seen.insert(key) {
+            self.candidates.insert(key);
+        }
+        let mut k = 0;
+        for (i, &is) in self.feature.iter().enumerate() {
+            if !is {
+                continue;
+            }
+            let set = &mut self.distinct[k];
+            k += 1;
+            if set.len() < DISTINCT_CAP {
                 let v = fields.get(i).copied().unwrap_or("");
-                distinct[k].insert(u64::from_le_bytes(
-                    blake3::hash(v.as_bytes()).as_bytes()[..8].try_into().unwrap_or([0; 8]),
-                ));
+                set.insert(twox_hash::XxHash3_64::oneshot_with_seed(self.seed, v.as_bytes()));
             }
         }
-        let label = target.and_then(|t| fields.get(t)).map_or("", |s| s);
-        let g = groups.entry(key).or_insert_with(|| Group {
-            rows: Vec::new(),
-            count: 0,
-            labels: Vec::new(),
-        });
-        g.count += 1;
-        if g.rows.len() < MAX_ROWS_LISTED {
-            g.rows.push(row);
-        }
-        if !g.labels.iter().any(|l| l == label) && g.labels.len() < 16 {
-            g.labels.push(label.to_owned());
-        }
-        for (k, &i) in numeric.iter().enumerate() {
+        for (k, &i) in self.numeric.iter().enumerate() {
             let Some(v) =
                 fields.get(i).and_then(|s| s.parse::<f64>().ok()).filter(|v| v.is_finite())
             else {
                 continue;
             };
-            sampler.offer(&mut samples[k], v, row);
-        }
-        Ok(())
-    })?;
-    let mut report = PoisonReport { rows: row, ..PoisonReport::default() };
-    report.duplication = duplication(row, groups.len() as u64, &distinct);
-    // What the columns' cardinality predicts: with few combinations of values (a survey of
-    // categories), every combination comes back many times with both labels, and that is
-    // no sign of poisoning.
-    let combinations: f64 = distinct.iter().map(|c| c.len().max(1) as f64).product();
-    let per_vector = if combinations.is_finite() { row as f64 / combinations } else { 0.0 };
-    let flood_min = ((opts.flood_share * row as f64).ceil() as u64)
-        .max(10)
-        .max((20.0 * per_vector).ceil() as u64);
-    // Each combination expected five times or more: labels differing between copies are
-    // what the features cannot decide, not a poisoner's.
-    let conflicts_mean_something = per_vector < 5.0;
-    let mut groups: Vec<Group> = groups.into_values().collect();
-    groups.sort_by_key(|g| g.rows.first().copied().unwrap_or(0));
-    for g in groups {
-        if g.labels.len() > 1 && conflicts_mean_something {
-            report.conflicts.push(Conflict { rows: g.rows.clone(), labels: g.labels.clone() });
-        }
-        if g.count > flood_min {
-            report.floods.push(Flood { rows: g.rows, count: g.count });
+            self.sampler.offer(&mut self.samples[k], v, self.rows);
         }
     }
 
-    // Pass 2: robust z-scores against each column's shape (see [`Shape`]).
-    let centre: Vec<Option<Shape>> = samples.iter_mut().map(|s| Shape::of(s)).collect();
-    let table = TableReader::new(second, opts.delimiter)?;
-    let mut row = 0u64;
-    table.for_each(|_, fields| {
-        row += 1;
-        for (k, &i) in numeric.iter().enumerate() {
-            let Some(shape) = &centre[k] else { continue };
+    /// Between the passes: learns each numeric column's shape.
+    pub fn between(&mut self) {
+        self.shapes = self.samples.iter_mut().map(|s| Shape::of(s)).collect();
+        self.samples = Vec::new();
+        self.seen = Bloom::default();
+    }
+
+    /// The second pass, row by row.
+    pub fn second(&mut self, fields: &[&str]) {
+        self.row += 1;
+        let row = self.row;
+        let key = self.fingerprint(fields);
+        if self.candidates.contains(&key) {
+            let label = self.target.and_then(|t| fields.get(t)).map_or("", |s| s);
+            let groups = self.groups.entry(key).or_default();
+            let g = match groups.iter().position(|g| g.features == self.key) {
+                Some(at) => &mut groups[at],
+                None => {
+                    groups.push(Group {
+                        features: self.key.clone(),
+                        rows: Vec::new(),
+                        count: 0,
+                        labels: Vec::new(),
+                    });
+                    let last = groups.len() - 1;
+                    &mut groups[last]
+                }
+            };
+            g.count += 1;
+            if g.rows.len() < MAX_ROWS_LISTED {
+                g.rows.push(row);
+            }
+            if !g.labels.iter().any(|l| l == label) && g.labels.len() < 16 {
+                g.labels.push(label.to_owned());
+            }
+        }
+        for (k, &i) in self.numeric.iter().enumerate() {
+            let Some(shape) = &self.shapes[k] else { continue };
             // NaN and infinities are for the validator (`allowNonFinite`), not outliers.
             let Some(v) =
                 fields.get(i).and_then(|s| s.parse::<f64>().ok()).filter(|v| v.is_finite())
@@ -247,13 +325,70 @@ pub fn check_reader<R1: Read, R2: Read>(
                 continue;
             };
             let z = shape.z(v);
-            if z > opts.outlier_z {
-                report.outliers.push(Outlier { row, column: header[i].clone(), value: v, z });
+            if z > self.opts.outlier_z {
+                self.outliers.push(Outlier { row, column: self.header[i].clone(), value: v, z });
             }
         }
-        Ok(())
-    })?;
-    Ok(report)
+    }
+
+    /// What the two passes found.
+    pub fn finish(self) -> PoisonReport {
+        let rows = self.rows;
+        let groups: Vec<Group> = self.groups.into_values().flatten().collect();
+        let repeated: u64 = groups.iter().map(|g| g.count.saturating_sub(1)).sum();
+        let mut report = PoisonReport { rows, outliers: self.outliers, ..PoisonReport::default() };
+        report.duplication = duplication(rows, rows - repeated, &self.distinct);
+        // What the columns' cardinality predicts: with few combinations of values (a survey
+        // of categories), every combination comes back many times with both labels, and
+        // that is no sign of poisoning.
+        let combinations: f64 = self.distinct.iter().map(|c| c.len().max(1) as f64).product();
+        let per_vector = if combinations.is_finite() { rows as f64 / combinations } else { 0.0 };
+        let flood_min = ((self.opts.flood_share * rows as f64).ceil() as u64)
+            .max(10)
+            .max((20.0 * per_vector).ceil() as u64);
+        // Each combination expected five times or more: labels differing between copies
+        // are what the features cannot decide, not a poisoner's.
+        let conflicts_mean_something = per_vector < 5.0;
+        let mut groups = groups;
+        groups.sort_by_key(|g| g.rows.first().copied().unwrap_or(0));
+        for g in groups {
+            if g.labels.len() > 1 && conflicts_mean_something {
+                report.conflicts.push(Conflict { rows: g.rows.clone(), labels: g.labels });
+            }
+            if g.count > flood_min {
+                report.floods.push(Flood { rows: g.rows, count: g.count });
+            }
+        }
+        report
+    }
+}
+
+/// A Bloom filter of 2^27 bits (16 MiB, touched as rows arrive) with three probes: about
+/// 10 false positives in 1M rows, 0.8 % at 10M; a false positive only costs a row's place
+/// among the second pass's candidates.
+#[derive(Default)]
+struct Bloom(Vec<u64>);
+
+impl Bloom {
+    const BITS: u32 = 27;
+
+    fn new() -> Bloom {
+        Bloom(vec![0; 1 << (Self::BITS - 6)])
+    }
+
+    /// Adds `key`; false when it (probably) was there already.
+    fn insert(&mut self, key: u128) -> bool {
+        let mut fresh = false;
+        for probe in 0..3 {
+            let bit = ((key >> (probe * 40)) as u64 & ((1 << Self::BITS) - 1)) as usize;
+            let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+            if let Some(w) = self.0.get_mut(word) {
+                fresh |= *w & mask == 0;
+                *w |= mask;
+            }
+        }
+        fresh
+    }
 }
 
 /// Distinct values counted per column for the duplication check: past it, a column is as
@@ -266,11 +401,7 @@ const DISTINCT_CAP: usize = 100_000;
 /// (Titanic: 4 × 2 × 2 classes) repeats vectors by nature; a table of measurements does
 /// not. Reported when under half the expected distinct vectors are there and at least 1 %
 /// of the rows repeat one.
-fn duplication(
-    rows: u64,
-    distinct: u64,
-    per_column: &[std::collections::HashSet<u64>],
-) -> Option<Duplication> {
+fn duplication(rows: u64, distinct: u64, per_column: &[FxHashSet<u64>]) -> Option<Duplication> {
     if rows < 2 || per_column.is_empty() {
         return None;
     }
@@ -308,60 +439,125 @@ pub struct Drift {
     pub psi: Option<f64>,
 }
 
-enum Profile {
+enum Column {
     Numbers(Vec<f64>),
     Categories(HashMap<String, u64>),
     TooMany,
 }
 
-fn profile<R: Read>(
-    src: R,
-    schema: &Schema,
-    delimiter: u8,
-) -> Result<(Vec<String>, Vec<Profile>), DataError> {
-    let table = TableReader::new(src, delimiter)?;
-    let header: Vec<String> = table.header().to_vec();
-    let mut profiles: Vec<Profile> = header
-        .iter()
-        .map(|h| match schema.field(h) {
-            // Personal data is not a feature (training leaves it out) and, protected, is
-            // generalised per version: its "drift" would be the protection's.
-            Some(f) if matches!(f.role, Some(Role::Id | Role::Ignore)) || f.pii.is_some() => {
-                Profile::TooMany
-            }
-            Some(f)
-                if matches!(f.field_type, FieldType::Number | FieldType::Integer)
-                    && f.role != Some(Role::Target) =>
-            {
-                Profile::Numbers(Vec::new())
-            }
-            _ => Profile::Categories(HashMap::new()),
-        })
-        .collect();
-    let mut sampler = Sampler(0x2545_f491_4f6c_dd1d);
-    let mut row = 0u64;
-    table.for_each(|_, fields| {
-        row += 1;
-        for (p, cell) in profiles.iter_mut().zip(fields) {
+/// A table's columns as the drift check compares them: a sample of each numeric column's
+/// values, the counts of each category column's values (up to [`MAX_CATEGORIES`]). Built
+/// row by row ([`Profile::add`]), so it can ride on another check's pass.
+pub struct Profile {
+    header: Vec<String>,
+    columns: Vec<Column>,
+    sampler: Sampler,
+    row: u64,
+}
+
+impl Profile {
+    /// An empty profile of a table with this header.
+    pub fn new(header: &[String], schema: &Schema) -> Profile {
+        let columns = header
+            .iter()
+            .map(|h| match schema.field(h) {
+                // Personal data is not a feature (training leaves it out) and, protected, is
+                // generalised per version: its "drift" would be the protection's.
+                Some(f) if matches!(f.role, Some(Role::Id | Role::Ignore)) || f.pii.is_some() => {
+                    Column::TooMany
+                }
+                Some(f)
+                    if matches!(f.field_type, FieldType::Number | FieldType::Integer)
+                        && f.role != Some(Role::Target) =>
+                {
+                    Column::Numbers(Vec::new())
+                }
+                _ => Column::Categories(HashMap::new()),
+            })
+            .collect();
+        Profile {
+            header: header.to_vec(),
+            columns,
+            sampler: Sampler(0x2545_f491_4f6c_dd1d),
+            row: 0,
+        }
+    }
+
+    /// Adds a row.
+    pub fn add(&mut self, fields: &[&str]) {
+        self.row += 1;
+        for (p, cell) in self.columns.iter_mut().zip(fields) {
             match p {
-                Profile::Numbers(v) => {
+                Column::Numbers(v) => {
                     let Some(x) = cell.parse::<f64>().ok().filter(|x| x.is_finite()) else {
                         continue;
                     };
-                    sampler.offer(v, x, row);
+                    self.sampler.offer(v, x, self.row);
                 }
-                Profile::Categories(m) => {
+                Column::Categories(m) => {
                     *m.entry((*cell).to_owned()).or_default() += 1;
                     if m.len() > MAX_CATEGORIES {
-                        *p = Profile::TooMany;
+                        *p = Column::TooMany;
                     }
                 }
-                Profile::TooMany => {}
+                Column::TooMany => {}
             }
         }
-        Ok(())
-    })?;
-    Ok((header, profiles))
+    }
+
+    /// The profile of a whole table.
+    pub fn of_reader<R: Read>(
+        src: R,
+        schema: &Schema,
+        delimiter: u8,
+    ) -> Result<Profile, DataError> {
+        let table = TableReader::new(src, delimiter)?;
+        let mut profile = Profile::new(table.header(), schema);
+        table.for_each(|_, fields| {
+            profile.add(fields);
+            Ok(())
+        })?;
+        Ok(profile)
+    }
+
+    /// The columns whose distribution changed from `baseline` to this table (see
+    /// [`drift`]).
+    pub fn drift_from(mut self, mut baseline: Profile) -> Vec<Drift> {
+        let mut out = Vec::new();
+        for (i, name) in self.header.iter().enumerate() {
+            let Some(j) = baseline.header.iter().position(|b| b == name) else { continue };
+            match (&mut baseline.columns[j], &mut self.columns[i]) {
+                (Column::Numbers(a), Column::Numbers(b)) if !a.is_empty() && !b.is_empty() => {
+                    let (d, p) = ks_two_sample(a, b);
+                    if p < DRIFT_P {
+                        out.push(Drift {
+                            column: name.clone(),
+                            test: "ks",
+                            statistic: d,
+                            p,
+                            psi: None,
+                        });
+                    }
+                }
+                (Column::Categories(a), Column::Categories(b))
+                    if !a.is_empty() && !b.is_empty() =>
+                {
+                    let (chi2, p, psi) = chi2_psi(a, b);
+                    if p < DRIFT_P || psi > DRIFT_PSI {
+                        out.push(Drift {
+                            column: name.clone(),
+                            test: "chi2",
+                            statistic: chi2,
+                            p,
+                            psi: Some(psi),
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
 }
 
 /// Compares a table with a baseline version of it, column by column: numbers by a
@@ -375,40 +571,8 @@ pub fn drift<R1: Read, R2: Read>(
     schema: &Schema,
     delimiter: u8,
 ) -> Result<Vec<Drift>, DataError> {
-    let (bh, mut bp) = profile(baseline, schema, delimiter)?;
-    let (ch, mut cp) = profile(current, schema, delimiter)?;
-    let mut out = Vec::new();
-    for (i, name) in ch.iter().enumerate() {
-        let Some(j) = bh.iter().position(|b| b == name) else { continue };
-        match (&mut bp[j], &mut cp[i]) {
-            (Profile::Numbers(a), Profile::Numbers(b)) if !a.is_empty() && !b.is_empty() => {
-                let (d, p) = ks_two_sample(a, b);
-                if p < DRIFT_P {
-                    out.push(Drift {
-                        column: name.clone(),
-                        test: "ks",
-                        statistic: d,
-                        p,
-                        psi: None,
-                    });
-                }
-            }
-            (Profile::Categories(a), Profile::Categories(b)) if !a.is_empty() && !b.is_empty() => {
-                let (chi2, p, psi) = chi2_psi(a, b);
-                if p < DRIFT_P || psi > DRIFT_PSI {
-                    out.push(Drift {
-                        column: name.clone(),
-                        test: "chi2",
-                        statistic: chi2,
-                        p,
-                        psi: Some(psi),
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok(out)
+    let base = Profile::of_reader(baseline, schema, delimiter)?;
+    Ok(Profile::of_reader(current, schema, delimiter)?.drift_from(base))
 }
 
 /// Two-sample KS statistic D and its asymptotic p-value (Numerical Recipes' `kstwo`).

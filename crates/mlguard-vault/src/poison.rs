@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use mlguard_data::poison::{PoisonOptions, check_reader, drift};
+use mlguard_data::poison::{PoisonOptions, Profile, Scan};
 use mlguard_data::{FieldType, Role, Schema, TableReader};
 use mlguard_findings::{Finding, Location, Report, Severity};
 
@@ -54,8 +54,9 @@ impl PoisonCheck {
     }
 }
 
-/// Runs every check on the table `open()` reads (it is read several times); `baseline`
-/// is an earlier version to compare distributions with, and its name. Findings are listed
+/// Runs every check on the table `open()` reads, in two passes over it (the model-free
+/// checks, the label check and the drift profile ride on the same passes); `baseline` is
+/// an earlier version to compare distributions with, and its name. Findings are listed
 /// worst first (a capped list keeps the ones that fail the check).
 pub fn check<R: Read, B: Read>(
     open: &dyn Fn() -> Result<R, VaultError>,
@@ -65,7 +66,33 @@ pub fn check<R: Read, B: Read>(
     baseline: Option<(&str, B)>,
     max_findings: usize,
 ) -> Result<PoisonCheck, VaultError> {
-    let r = check_reader(open()?, open()?, schema, opts)?;
+    let table = TableReader::new(open()?, opts.delimiter)?;
+    let header = table.header().to_vec();
+    let mut scan = Scan::new(&header, schema, opts)?;
+    let mut labels = LabelPass::new(&header, schema, opts);
+    let mut profile = baseline.is_some().then(|| Profile::new(&header, schema));
+    table.for_each(|_, fields| {
+        scan.first(fields);
+        if let Some(l) = &mut labels {
+            l.first(fields);
+        }
+        if let Some(p) = &mut profile {
+            p.add(fields);
+        }
+        Ok(())
+    })?;
+    scan.between();
+    if let Some(l) = &mut labels {
+        l.between();
+    }
+    TableReader::new(open()?, opts.delimiter)?.for_each(|_, fields| {
+        scan.second(fields);
+        if let Some(l) = &mut labels {
+            l.second(fields);
+        }
+        Ok(())
+    })?;
+    let r = scan.finish();
     let rows = |rows: &[u64]| rows.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
     let mut report = Report::new("poison", name);
     report.set_limit(Some(max_findings));
@@ -115,7 +142,8 @@ pub fn check<R: Read, B: Read>(
     let mut drifted = None;
     if let Some((base, old)) = baseline {
         let target = schema.fields.iter().find(|f| f.role == Some(Role::Target));
-        let found = drift(old, open()?, schema, opts.delimiter)?;
+        let old = Profile::of_reader(old, schema, opts.delimiter)?;
+        let found = profile.take().map(|p| p.drift_from(old)).unwrap_or_default();
         drifted = Some(found.len());
         for d in found {
             let what = if target.is_some_and(|t| t.name == d.column) {
@@ -152,7 +180,7 @@ pub fn check<R: Read, B: Read>(
     // what chance explains; the rest are counted (a clean survey's labels that its features
     // cannot decide are no reviewer's list).
     let (mut label_issues, mut labels_listed, mut labels_by_chance) = (0, 0, None);
-    if let Some(d) = noisy_labels(open, schema, opts)? {
+    if let Some(d) = labels.and_then(LabelPass::finish) {
         let share = (opts.label_noise.clamp(0.0, 1.0) * r.rows as f64).ceil() as usize;
         labels_listed = d.ranked.len().min(share.max(d.excess));
         label_issues = d.ranked.len();
@@ -215,148 +243,189 @@ struct DoubtedLabels {
 /// Most levels a category column may have to join the label check (one-hot).
 const MAX_LEVELS: usize = 20;
 
-/// Rows whose label confident learning doubts; `None` without a target field, features or
-/// 2–50 classes. Features: numbers, and categories of up to [`MAX_LEVELS`] levels one-hot
-/// (a survey of categories is checked too); never personal data, ids or ignored fields.
+/// Rows whose label confident learning doubts, as two passes over a table's rows (riding
+/// on the other checks' passes). Features: numbers, and categories of up to [`MAX_LEVELS`]
+/// levels one-hot (a survey of categories is checked too); never personal data, ids or
+/// ignored fields.
 ///
-/// Two passes over `open()`: the first learns the labels and category levels and keeps a
-/// uniform sample of [`PoisonOptions::label_sample`] labelled rows (reservoir sampling with
-/// a fixed seed), on which the out-of-fold models and thresholds are fitted; the second
+/// The first pass learns the labels and category levels and keeps a uniform sample of
+/// [`PoisonOptions::label_sample`] labelled rows (reservoir sampling with a fixed seed), on
+/// which the out-of-fold models and thresholds are fitted between the passes; the second
 /// judges every row outside the sample with them. Cost and memory are bounded by the
 /// sample, not the table.
-fn noisy_labels<R: Read>(
-    open: &dyn Fn() -> Result<R, VaultError>,
-    schema: &Schema,
-    opts: &PoisonOptions,
-) -> Result<Option<DoubtedLabels>, VaultError> {
-    let table = TableReader::new(open()?, opts.delimiter)?;
-    let header = table.header().to_vec();
-    let field = |h: &str| schema.field(h);
-    let Some(target) =
-        header.iter().position(|h| field(h).is_some_and(|f| f.role == Some(Role::Target)))
-    else {
-        return Ok(None);
-    };
-    let usable = |i: usize| {
-        i != target
-            && field(&header[i]).is_some_and(|f| {
-                !matches!(f.role, Some(Role::Id | Role::Ignore)) && f.pii.is_none()
-            })
-    };
-    let is_number = |i: usize| {
-        field(&header[i])
-            .is_some_and(|f| matches!(f.field_type, FieldType::Number | FieldType::Integer))
-    };
-    let features: Vec<usize> = (0..header.len()).filter(|&i| usable(i) && is_number(i)).collect();
-    let categories: Vec<usize> =
-        (0..header.len()).filter(|&i| usable(i) && !is_number(i)).collect();
-    if features.is_empty() && categories.is_empty() {
-        return Ok(None);
+struct LabelPass<'s> {
+    rows: Rows<'s>,
+    capacity: usize,
+    sample: Vec<Sampled>,
+    state: u64,
+    row: u64,
+    labelled: u64,
+    too_many: bool,
+    /// After [`LabelPass::between`]: what the sample taught.
+    fitted: Option<Fitted>,
+}
+
+/// The label check fitted on the sample, judging the other rows.
+struct Fitted {
+    means: Vec<f32>,
+    scorer: mlguard_learn::noise::Scorer,
+    check: mlguard_learn::noise::LabelCheck,
+    /// Second pass: the row, the next sampled row's index, scratch space.
+    row: u64,
+    next: usize,
+    one: Sampled,
+    x: Vec<f32>,
+    work: Vec<f64>,
+}
+
+impl<'s> LabelPass<'s> {
+    /// `None` without a target field or features.
+    fn new(header: &[String], schema: &'s Schema, opts: &PoisonOptions) -> Option<LabelPass<'s>> {
+        let field = |h: &str| schema.field(h);
+        let target =
+            header.iter().position(|h| field(h).is_some_and(|f| f.role == Some(Role::Target)))?;
+        let usable = |i: usize| {
+            i != target
+                && field(&header[i]).is_some_and(|f| {
+                    !matches!(f.role, Some(Role::Id | Role::Ignore)) && f.pii.is_none()
+                })
+        };
+        let is_number = |i: usize| {
+            field(&header[i])
+                .is_some_and(|f| matches!(f.field_type, FieldType::Number | FieldType::Integer))
+        };
+        let features: Vec<usize> =
+            (0..header.len()).filter(|&i| usable(i) && is_number(i)).collect();
+        let categories: Vec<usize> =
+            (0..header.len()).filter(|&i| usable(i) && !is_number(i)).collect();
+        if features.is_empty() && categories.is_empty() {
+            return None;
+        }
+        let levels = vec![Some(Vec::new()); categories.len()];
+        Some(LabelPass {
+            rows: Rows {
+                target,
+                features,
+                categories,
+                labels: Vec::new(),
+                levels,
+                missing: &schema.missing_values,
+            },
+            capacity: opts.label_sample.max(20),
+            sample: Vec::new(),
+            state: LABEL_FOLD_SEED,
+            row: 0,
+            labelled: 0,
+            too_many: false,
+            fitted: None,
+        })
     }
-    let capacity = opts.label_sample.max(20);
-    let mut rows = Rows {
-        target,
-        features,
-        categories,
-        labels: Vec::new(),
-        levels: Vec::new(),
-        missing: &schema.missing_values,
-    };
-    rows.levels = vec![Some(Vec::new()); rows.categories.len()];
-    // The sample: per sampled row its data row, label, numbers (NaN when missing) and
-    // category codes.
-    let mut sample: Vec<Sampled> = Vec::new();
-    let mut state = LABEL_FOLD_SEED;
-    let (mut row, mut labelled, mut too_many) = (0u64, 0u64, false);
-    table.for_each(|_, cells| {
-        row += 1;
-        let Some(label) = rows.learn(cells, &mut too_many) else { return Ok(()) };
-        labelled += 1;
-        let slot = if sample.len() < capacity {
-            sample.push(Sampled::default());
-            sample.len() - 1
+
+    fn first(&mut self, cells: &[&str]) {
+        self.row += 1;
+        let Some(label) = self.rows.learn(cells, &mut self.too_many) else { return };
+        self.labelled += 1;
+        let slot = if self.sample.len() < self.capacity {
+            self.sample.push(Sampled::default());
+            self.sample.len() - 1
         } else {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let j = (state % labelled) as usize;
-            if j >= capacity {
-                return Ok(());
+            let s = &mut self.state;
+            *s ^= *s << 13;
+            *s ^= *s >> 7;
+            *s ^= *s << 17;
+            let j = (*s % self.labelled) as usize;
+            if j >= self.capacity {
+                return;
             }
             j
         };
-        rows.read(cells, row, label, &mut sample[slot]);
-        Ok(())
-    })?;
-    if too_many || rows.labels.len() < 2 {
-        return Ok(None);
+        self.rows.read(cells, self.row, label, &mut self.sample[slot]);
     }
-    sample.sort_by_key(|s| s.row);
-    // Missing numbers count as the sample's mean of the column.
-    let means: Vec<f32> = (0..rows.features.len())
-        .map(|j| {
-            let present: Vec<f32> =
-                sample.iter().map(|s| s.numbers[j]).filter(|v| v.is_finite()).collect();
-            if present.is_empty() {
-                0.0
-            } else {
-                present.iter().sum::<f32>() / present.len() as f32
-            }
-        })
-        .collect();
-    let width = rows.width();
-    if width == 0 {
-        return Ok(None);
-    }
-    let mut columns: Vec<Vec<f32>> = vec![Vec::with_capacity(sample.len()); width];
-    let mut x = Vec::with_capacity(width);
-    for s in &sample {
-        rows.encode(s, &means, &mut x);
-        for (c, v) in columns.iter_mut().zip(&x) {
-            c.push(*v);
+
+    /// Fits the check on the sample.
+    fn between(&mut self) {
+        if self.too_many || self.rows.labels.len() < 2 || self.rows.width() == 0 {
+            return;
         }
-    }
-    let y: Vec<u32> = sample.iter().map(|s| s.label).collect();
-    let Some((mut check, scorer)) =
-        mlguard_learn::noise::fit_label_check(&columns, &y, rows.labels.len(), 5, LABEL_FOLD_SEED)
-    else {
-        return Ok(None);
-    };
-    drop(columns);
-    // Issues name data rows from here on.
-    for issue in &mut check.issues {
-        issue.row = sample[issue.row].row as usize;
-    }
-    if (sample.len() as u64) < labelled {
-        let table = TableReader::new(open()?, opts.delimiter)?;
-        let (mut row, mut next, mut work, mut one) = (0u64, 0usize, Vec::new(), Sampled::default());
-        table.for_each(|_, cells| {
-            row += 1;
-            // Sampled rows were judged out of fold.
-            while next < sample.len() && sample[next].row < row {
-                next += 1;
+        let sample = &mut self.sample;
+        sample.sort_by_key(|s| s.row);
+        // Missing numbers count as the sample's mean of the column.
+        let means: Vec<f32> = (0..self.rows.features.len())
+            .map(|j| {
+                let present: Vec<f32> =
+                    sample.iter().map(|s| s.numbers[j]).filter(|v| v.is_finite()).collect();
+                if present.is_empty() {
+                    0.0
+                } else {
+                    present.iter().sum::<f32>() / present.len() as f32
+                }
+            })
+            .collect();
+        let mut columns: Vec<Vec<f32>> = vec![Vec::with_capacity(sample.len()); self.rows.width()];
+        let mut x = Vec::new();
+        for s in sample.iter() {
+            self.rows.encode(s, &means, &mut x);
+            for (c, v) in columns.iter_mut().zip(&x) {
+                c.push(*v);
             }
-            if sample.get(next).is_some_and(|s| s.row == row) {
-                return Ok(());
-            }
-            let Some(label) = rows.label_of(cells) else { return Ok(()) };
-            rows.read(cells, row, label, &mut one);
-            rows.encode(&one, &means, &mut x);
-            scorer.judge(&x, label, row as usize, &mut check, &mut work);
-            Ok(())
-        })?;
+        }
+        let y: Vec<u32> = sample.iter().map(|s| s.label).collect();
+        let k = self.rows.labels.len();
+        let Some((mut check, scorer)) =
+            mlguard_learn::noise::fit_label_check(&columns, &y, k, 5, LABEL_FOLD_SEED)
+        else {
+            return;
+        };
+        // Issues name data rows from here on.
+        for issue in &mut check.issues {
+            issue.row = sample[issue.row].row as usize;
+        }
+        self.fitted = Some(Fitted {
+            means,
+            scorer,
+            check,
+            row: 0,
+            next: 0,
+            one: Sampled::default(),
+            x,
+            work: Vec::new(),
+        });
+    }
+
+    /// Judges the rows outside the sample (sampled rows were judged out of fold).
+    fn second(&mut self, cells: &[&str]) {
+        let Some(f) = &mut self.fitted else { return };
+        if self.sample.len() as u64 >= self.labelled {
+            return;
+        }
+        f.row += 1;
+        let row = f.row;
+        while f.next < self.sample.len() && self.sample[f.next].row < row {
+            f.next += 1;
+        }
+        if self.sample.get(f.next).is_some_and(|s| s.row == row) {
+            return;
+        }
+        let Some(label) = self.rows.label_of(cells) else { return };
+        self.rows.read(cells, row, label, &mut f.one);
+        self.rows.encode(&f.one, &f.means, &mut f.x);
+        f.scorer.judge(&f.x, label, row as usize, &mut f.check, &mut f.work);
+    }
+
+    fn finish(self) -> Option<DoubtedLabels> {
+        let Fitted { mut check, .. } = self.fitted?;
         check.issues.sort_by(|a, b| b.margin.total_cmp(&a.margin).then(a.row.cmp(&b.row)));
+        let excess = check.excess();
+        let labels = &self.rows.labels;
+        let ranked = check
+            .issues
+            .iter()
+            .map(|i| {
+                (i.row as u64, labels[i.given as usize].clone(), labels[i.likely as usize].clone())
+            })
+            .collect();
+        Some(DoubtedLabels { ranked, by_chance: check.by_chance, excess, classes: labels.len() })
     }
-    let excess = check.excess();
-    let labels = &rows.labels;
-    let ranked = check
-        .issues
-        .iter()
-        .map(|i| {
-            (i.row as u64, labels[i.given as usize].clone(), labels[i.likely as usize].clone())
-        })
-        .collect();
-    Ok(Some(DoubtedLabels { ranked, by_chance: check.by_chance, excess, classes: labels.len() }))
 }
 
 /// One labelled row as the label check reads it: its data row (1-based), class, numbers
