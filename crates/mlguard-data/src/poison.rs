@@ -139,8 +139,10 @@ pub fn check_reader<R1: Read, R2: Read>(
         Ok(())
     })?;
     scan.between();
+    let mut numbers = Vec::new();
     TableReader::new(second, opts.delimiter)?.for_each(|_, fields| {
-        scan.second(fields);
+        scan.numbers(fields, &mut numbers);
+        scan.second(fields, &numbers);
         Ok(())
     })?;
     Ok(scan.finish())
@@ -271,12 +273,7 @@ impl Scan {
             }
         }
         for (k, &i) in self.numeric.iter().enumerate() {
-            let Some(v) =
-                fields.get(i).and_then(|s| s.parse::<f64>().ok()).filter(|v| v.is_finite())
-            else {
-                continue;
-            };
-            self.sampler.offer(&mut self.samples[k], v, self.rows);
+            self.sampler.offer(&mut self.samples[k], self.rows, || number(fields.get(i).copied()));
         }
     }
 
@@ -287,8 +284,22 @@ impl Scan {
         self.seen = Bloom::default();
     }
 
-    /// The second pass, row by row.
-    pub fn second(&mut self, fields: &[&str]) {
+    /// The numeric feature columns (their values are sampled for the outlier check).
+    pub fn numeric(&self) -> &[usize] {
+        &self.numeric
+    }
+
+    /// A row's [`Scan::numeric`] columns as numbers, NaN where a cell is not a finite
+    /// number, into `out`: parsed once for [`Scan::second`] and whoever else reads them.
+    pub fn numbers(&self, fields: &[&str], out: &mut Vec<f64>) {
+        out.clear();
+        out.extend(
+            self.numeric.iter().map(|&i| number(fields.get(i).copied()).unwrap_or(f64::NAN)),
+        );
+    }
+
+    /// The second pass, row by row: its fields and [`Scan::numbers`].
+    pub fn second(&mut self, fields: &[&str], numbers: &[f64]) {
         self.row += 1;
         let row = self.row;
         let key = self.fingerprint(fields);
@@ -316,14 +327,9 @@ impl Scan {
                 g.labels.push(label.to_owned());
             }
         }
-        for (k, &i) in self.numeric.iter().enumerate() {
-            let Some(shape) = &self.shapes[k] else { continue };
+        for ((&i, shape), &v) in self.numeric.iter().zip(&self.shapes).zip(numbers) {
             // NaN and infinities are for the validator (`allowNonFinite`), not outliers.
-            let Some(v) =
-                fields.get(i).and_then(|s| s.parse::<f64>().ok()).filter(|v| v.is_finite())
-            else {
-                continue;
-            };
+            let Some(shape) = shape.as_ref().filter(|_| v.is_finite()) else { continue };
             let z = shape.z(v);
             if z > self.opts.outlier_z {
                 self.outliers.push(Outlier { row, column: self.header[i].clone(), value: v, z });
@@ -489,13 +495,15 @@ impl Profile {
         for (p, cell) in self.columns.iter_mut().zip(fields) {
             match p {
                 Column::Numbers(v) => {
-                    let Some(x) = cell.parse::<f64>().ok().filter(|x| x.is_finite()) else {
-                        continue;
-                    };
-                    self.sampler.offer(v, x, self.row);
+                    self.sampler.offer(v, self.row, || number(Some(*cell)));
                 }
                 Column::Categories(m) => {
-                    *m.entry((*cell).to_owned()).or_default() += 1;
+                    match m.get_mut(*cell) {
+                        Some(n) => *n += 1,
+                        None => {
+                            m.insert((*cell).to_owned(), 1);
+                        }
+                    }
                     if m.len() > MAX_CATEGORIES {
                         *p = Column::TooMany;
                     }
@@ -712,20 +720,30 @@ fn ln_gamma(x: f64) -> f64 {
 struct Sampler(u64);
 
 impl Sampler {
-    /// Offers the `seen`-th value (1-based) to `sample`.
-    fn offer(&mut self, sample: &mut Vec<f64>, x: f64, seen: u64) {
+    /// Offers the `seen`-th row's value (1-based) to `sample`; `value` is only called (the
+    /// cell parsed) when the sample takes it, and `None` (missing, not a number, not finite)
+    /// is not sampled.
+    fn offer(&mut self, sample: &mut Vec<f64>, seen: u64, value: impl FnOnce() -> Option<f64>) {
         if sample.len() < OUTLIER_SAMPLE {
-            sample.push(x);
+            sample.extend(value());
             return;
         }
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         let j = (self.0 % seen) as usize;
-        if j < OUTLIER_SAMPLE {
+        if j < OUTLIER_SAMPLE
+            && let Some(x) = value()
+        {
             sample[j] = x;
         }
     }
+}
+
+/// A cell as a finite number (NaN and infinities are for the validator, `allowNonFinite`,
+/// not for these checks).
+fn number(cell: Option<&str>) -> Option<f64> {
+    cell.and_then(|s| s.parse::<f64>().ok()).filter(|v| v.is_finite())
 }
 
 /// How a numeric column's values are judged, learnt from its sample: a robust centre (the

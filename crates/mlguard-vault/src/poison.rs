@@ -6,7 +6,7 @@
 use std::io::Read;
 
 use mlguard_data::poison::{PoisonOptions, Profile, Scan};
-use mlguard_data::{FieldType, Role, Schema, TableReader};
+use mlguard_data::{Role, Schema, TableReader};
 use mlguard_findings::{Finding, Location, Report, Severity};
 
 use crate::VaultError;
@@ -69,7 +69,7 @@ pub fn check<R: Read, B: Read>(
     let table = TableReader::new(open()?, opts.delimiter)?;
     let header = table.header().to_vec();
     let mut scan = Scan::new(&header, schema, opts)?;
-    let mut labels = LabelPass::new(&header, schema, opts);
+    let mut labels = LabelPass::new(&header, scan.numeric(), schema, opts);
     let mut profile = baseline.is_some().then(|| Profile::new(&header, schema));
     table.for_each(|_, fields| {
         scan.first(fields);
@@ -85,10 +85,12 @@ pub fn check<R: Read, B: Read>(
     if let Some(l) = &mut labels {
         l.between();
     }
+    let mut numbers = Vec::new();
     TableReader::new(open()?, opts.delimiter)?.for_each(|_, fields| {
-        scan.second(fields);
+        scan.numbers(fields, &mut numbers);
+        scan.second(fields, &numbers);
         if let Some(l) = &mut labels {
-            l.second(fields);
+            l.second(fields, &numbers);
         }
         Ok(())
     })?;
@@ -279,8 +281,15 @@ struct Fitted {
 }
 
 impl<'s> LabelPass<'s> {
-    /// `None` without a target field or features.
-    fn new(header: &[String], schema: &'s Schema, opts: &PoisonOptions) -> Option<LabelPass<'s>> {
+    /// `None` without a target field or features. `numeric`: the numeric features, as the
+    /// model-free checks chose them ([`Scan::numeric`]: the same rule), whose values the
+    /// second pass is given parsed.
+    fn new(
+        header: &[String],
+        numeric: &[usize],
+        schema: &'s Schema,
+        opts: &PoisonOptions,
+    ) -> Option<LabelPass<'s>> {
         let field = |h: &str| schema.field(h);
         let target =
             header.iter().position(|h| field(h).is_some_and(|f| f.role == Some(Role::Target)))?;
@@ -290,14 +299,9 @@ impl<'s> LabelPass<'s> {
                     !matches!(f.role, Some(Role::Id | Role::Ignore)) && f.pii.is_none()
                 })
         };
-        let is_number = |i: usize| {
-            field(&header[i])
-                .is_some_and(|f| matches!(f.field_type, FieldType::Number | FieldType::Integer))
-        };
-        let features: Vec<usize> =
-            (0..header.len()).filter(|&i| usable(i) && is_number(i)).collect();
+        let features = numeric.to_vec();
         let categories: Vec<usize> =
-            (0..header.len()).filter(|&i| usable(i) && !is_number(i)).collect();
+            (0..header.len()).filter(|&i| usable(i) && !features.contains(&i)).collect();
         if features.is_empty() && categories.is_empty() {
             return None;
         }
@@ -392,8 +396,9 @@ impl<'s> LabelPass<'s> {
         });
     }
 
-    /// Judges the rows outside the sample (sampled rows were judged out of fold).
-    fn second(&mut self, cells: &[&str]) {
+    /// Judges the rows outside the sample (sampled rows were judged out of fold): the row's
+    /// cells and its numeric features parsed ([`Scan::numbers`]).
+    fn second(&mut self, cells: &[&str], numbers: &[f64]) {
         let Some(f) = &mut self.fitted else { return };
         if self.sample.len() as u64 >= self.labelled {
             return;
@@ -407,7 +412,9 @@ impl<'s> LabelPass<'s> {
             return;
         }
         let Some(label) = self.rows.label_of(cells) else { return };
-        self.rows.read(cells, row, label, &mut f.one);
+        f.one.numbers.clear();
+        f.one.numbers.extend(numbers.iter().map(|&v| v as f32));
+        self.rows.read_codes(cells, &mut f.one);
         self.rows.encode(&f.one, &f.means, &mut f.x);
         f.scorer.judge(&f.x, label, row as usize, &mut f.check, &mut f.work);
     }
@@ -500,10 +507,15 @@ impl Rows<'_> {
         into.numbers.extend(self.features.iter().map(|&i| {
             cells
                 .get(i)
-                .and_then(|s| s.parse::<f32>().ok())
+                .and_then(|s| s.parse::<f64>().ok())
                 .filter(|v| v.is_finite())
-                .unwrap_or(f32::NAN)
+                .map_or(f32::NAN, |v| v as f32)
         }));
+        self.read_codes(cells, into);
+    }
+
+    /// Reads a row's category codes into `into`.
+    fn read_codes(&self, cells: &[&str], into: &mut Sampled) {
         into.codes.clear();
         into.codes.extend(self.levels.iter().zip(&self.categories).map(|(lv, &i)| {
             let cell = cells.get(i).copied().unwrap_or("");
