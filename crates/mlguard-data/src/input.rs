@@ -13,8 +13,9 @@
 //! are refused with what they look like. The first lines are sniffed for the delimiter
 //! (`,`, `;`, tab or `|`), a decimal comma and a pandas index column.
 
-use std::io::{self, Cursor, Read};
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::Arc;
 
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
@@ -67,25 +68,61 @@ pub fn open_path(
     path: &Path,
     encoding: Option<&'static Encoding>,
 ) -> Result<(Box<dyn Read + Send>, Sniffed), DataError> {
-    let mut file = std::fs::File::open(path)
-        .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
-    // Parquet and Arrow files are read where they lie (their footers are at the end).
+    let owned = path.to_owned();
+    open_reopenable(path, Arc::new(move || std::fs::File::open(&owned)), encoding)
+}
+
+/// Opens a table whose bytes can be read again from any position as often as needed (a
+/// file; an encrypted scratch file): `open` gives a fresh, independent reader at the start
+/// each time. Parquet and Arrow files are read where they lie (their footers are at the
+/// end); anything else as [`open_reader`] reads it. `name` names the source in errors.
+pub fn open_reopenable<R: Read + Seek + Send + 'static>(
+    name: &Path,
+    open: Arc<dyn Fn() -> io::Result<R> + Send + Sync>,
+    encoding: Option<&'static Encoding>,
+) -> Result<(Box<dyn Read + Send>, Sniffed), DataError> {
+    let failed = |source| DataError::Read { path: name.to_owned(), source };
+    let mut src = open().map_err(failed)?;
     let mut magic = [0u8; 6];
-    let n = read_up_to(&mut file, &mut magic)
-        .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
+    let n = read_up_to(&mut src, &mut magic).map_err(failed)?;
     if magic[..n].starts_with(crate::parquet_csv::MAGIC) {
-        io::Seek::rewind(&mut file)
-            .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
-        return parquet(crate::parquet_csv::reader(file)?);
+        let len = src.seek(SeekFrom::End(0)).map_err(failed)?;
+        return parquet(crate::parquet_csv::reader(Reopened { open, len })?);
     }
+    src.rewind().map_err(failed)?;
     if magic[..n].starts_with(crate::arrow_csv::MAGIC) {
-        io::Seek::rewind(&mut file)
-            .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
-        return arrow(crate::arrow_csv::reader(file)?);
+        return arrow(crate::arrow_csv::reader(src)?);
     }
-    io::Seek::rewind(&mut file)
-        .map_err(|source| DataError::Read { path: path.to_owned(), source })?;
-    open_reader(Box::new(file), encoding)
+    open_reader(Box::new(src), encoding)
+}
+
+/// A source read by opening it again for each range (Parquet reads its footer, then its
+/// column chunks).
+struct Reopened<R> {
+    open: Arc<dyn Fn() -> io::Result<R> + Send + Sync>,
+    len: u64,
+}
+
+impl<R> parquet::file::reader::Length for Reopened<R> {
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl<R: Read + Seek> parquet::file::reader::ChunkReader for Reopened<R> {
+    type T = R;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<R> {
+        let mut src = (self.open)()?;
+        src.seek(SeekFrom::Start(start))?;
+        Ok(src)
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        let mut buf = vec![0; length];
+        self.get_read(start)?.read_exact(&mut buf)?;
+        Ok(buf.into())
+    }
 }
 
 /// Reads until `buf` is full or the input ends; how many bytes were read.
@@ -625,6 +662,73 @@ impl Read for XzReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Parquet file of two INT32 columns, written with the parquet crate.
+    fn parquet_bytes() -> Vec<u8> {
+        use parquet::basic::{Repetition, Type};
+        use parquet::data_type::Int32Type;
+        use parquet::file::writer::SerializedFileWriter;
+        use parquet::schema::types;
+        let column = |name: &str| {
+            Arc::new(
+                types::Type::primitive_type_builder(name, Type::INT32)
+                    .with_repetition(Repetition::REQUIRED)
+                    .build()
+                    .expect("column"),
+            )
+        };
+        let schema = Arc::new(
+            types::Type::group_type_builder("schema")
+                .with_fields(vec![column("a"), column("b")])
+                .build()
+                .expect("schema"),
+        );
+        let mut out = Vec::new();
+        let mut writer =
+            SerializedFileWriter::new(&mut out, schema, Default::default()).expect("writer");
+        let mut group = writer.next_row_group().expect("group");
+        for values in [[1, 2, 3], [40, 50, 60]] {
+            let mut col = group.next_column().expect("column").expect("a column");
+            col.typed::<Int32Type>().write_batch(&values, None, None).expect("write");
+            col.close().expect("close");
+        }
+        group.close().expect("close");
+        writer.close().expect("close");
+        out
+    }
+
+    /// A source opened again for each read (an encrypted scratch file, in the vault) reads
+    /// as the same bytes in a file do: Parquet where it lies, anything else as text.
+    #[test]
+    fn a_reopenable_source_reads_like_a_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (name, bytes) in
+            [("t.parquet", parquet_bytes()), ("t.csv", b"a,b\n1,40\n2,50\n3,60\n".to_vec())]
+        {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes).expect("write");
+            let mut from_file = String::new();
+            open_path(&path, None).expect("open").0.read_to_string(&mut from_file).expect("read");
+            let opens = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let counted = Arc::clone(&opens);
+            let shared = Arc::new(bytes);
+            let open = Arc::new(move || {
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(Cursor::new(Arc::clone(&shared).to_vec()))
+            });
+            let mut reopened = String::new();
+            open_reopenable(Path::new(name), open, None)
+                .expect("open")
+                .0
+                .read_to_string(&mut reopened)
+                .expect("read");
+            assert_eq!(reopened, from_file, "{name}");
+            assert!(reopened.starts_with("a,b") && reopened.contains("3,60"), "{reopened}");
+            if name.ends_with("parquet") {
+                assert!(opens.load(std::sync::atomic::Ordering::Relaxed) > 1, "read in ranges");
+            }
+        }
+    }
 
     fn read_all(
         bytes: Vec<u8>,

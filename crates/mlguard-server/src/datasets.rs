@@ -8,8 +8,9 @@ use axum::extract::multipart::{Field, Multipart};
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mlguard_vault::IngestOptions;
 use mlguard_vault::api::{IngestBody, IngestResponse};
+use mlguard_vault::store::Scratch;
+use mlguard_vault::{IngestOptions, IngestSource};
 
 use crate::{AppState, blocking, blocking_value, error, stopped};
 
@@ -32,27 +33,27 @@ async fn small_part(mut field: Field<'_>) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
-/// What an upload brought: the schema, the options, and the CSV in a scratch file.
+/// What an upload brought: the schema, the options, and the table in an encrypted scratch
+/// file.
 struct Upload {
     schema: mlguard_data::Schema,
     options: IngestOptions,
-    file: tempfile::NamedTempFile,
+    file: Scratch,
 }
 
-/// Streams the parts of an upload: the CSV goes to `file` chunk by chunk, never whole
-/// into memory.
+/// Streams the parts of an upload: the table goes to `file`, encrypted under a key that
+/// dies with this process, chunk by chunk, never whole into memory nor on disk in clear.
 async fn receive(
     multipart: &mut Multipart,
-    file: tempfile::NamedTempFile,
+    mut file: Scratch,
 ) -> Result<Upload, (StatusCode, String)> {
     let bad = |m: String| (StatusCode::BAD_REQUEST, m);
+    let internal =
+        |e: mlguard_vault::VaultError| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     let mut schema = None;
     let mut options = IngestBody::default();
     let mut data = false;
     let mut source = None;
-    let mut out = tokio::fs::File::from_std(
-        file.reopen().map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?,
-    );
     while let Some(mut field) = multipart.next_field().await.map_err(|e| bad(e.body_text()))? {
         match field.name().unwrap_or_default() {
             "schema" => {
@@ -69,26 +70,47 @@ async fn receive(
                 options = serde_json::from_slice(&bytes)
                     .map_err(|e| bad(format!("the options part: {e}")))?;
             }
+            "data" if data => return Err(bad("the upload has two `data` parts".into())),
             "data" => {
-                use tokio::io::AsyncWriteExt;
                 // Reports name the file the client sent (its part's file name, escaped when
                 // printed like any untrusted text), never the server's scratch file.
                 source = Some(field.file_name().unwrap_or("upload").to_owned());
-                while let Some(chunk) = field.chunk().await.map_err(|e| {
-                    let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        StatusCode::PAYLOAD_TOO_LARGE
-                    } else {
-                        StatusCode::BAD_REQUEST
-                    };
-                    (status, e.body_text())
-                })? {
-                    out.write_all(&chunk)
-                        .await
-                        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+                // Encrypting and writing are blocking work: on a thread of their own, fed
+                // chunk by chunk (a few in flight).
+                let mut w = file.writer().map_err(internal)?;
+                let (tx, mut rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(4);
+                let writing = tokio::task::spawn_blocking(move || {
+                    use std::io::Write;
+                    while let Some(chunk) = rx.blocking_recv() {
+                        w.write_all(&chunk).map_err(|source| mlguard_vault::VaultError::Io {
+                            context: "cannot write an upload".into(),
+                            source,
+                        })?;
+                    }
+                    w.finish()
+                });
+                let received = async {
+                    while let Some(chunk) = field.chunk().await.map_err(|e| {
+                        let status = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                            StatusCode::PAYLOAD_TOO_LARGE
+                        } else {
+                            StatusCode::BAD_REQUEST
+                        };
+                        (status, e.body_text())
+                    })? {
+                        if tx.send(chunk).await.is_err() {
+                            break;
+                        }
+                    }
+                    Ok(())
                 }
-                out.flush()
+                .await;
+                drop(tx);
+                let written = writing
                     .await
                     .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+                received?;
+                written.map_err(internal)?;
                 data = true;
             }
             other => {
@@ -108,7 +130,7 @@ async fn receive(
 }
 
 /// `POST /v1/datasets/{name}`: authorised before the body is read, streamed into an
-/// owner-only scratch file inside the vault, then ingested (validate, protect, check,
+/// owner-only scratch file inside the vault, encrypted, then ingested (validate, protect, check,
 /// seal) as the next version. A failed upload is recorded as a failed ingest.
 pub(crate) async fn upload(
     State(s): State<Arc<AppState>>,
@@ -121,7 +143,7 @@ pub(crate) async fn upload(
     let allowed = blocking_value(move || {
         st.allow(ROUTE, &headers, |v, cx| {
             v.allow_ingest(cx, &n)?;
-            v.scratch("upload")
+            v.sealed_scratch("upload")
         })
     })
     .await;
@@ -147,7 +169,8 @@ pub(crate) async fn upload(
                     return Ok(error(status, "bad_upload", why));
                 }
             };
-            match v.ingest(cx, up.file.path(), &up.schema, &name, &up.options) {
+            match v.ingest_from(cx, &IngestSource::Sealed(&up.file), &up.schema, &name, &up.options)
+            {
                 Ok(d) => {
                     Ok((StatusCode::CREATED, axum::Json(IngestResponse::from(&d))).into_response())
                 }
@@ -240,7 +263,7 @@ pub(crate) async fn download(
 
 /// A response body read from `file` in 256 KiB chunks on a blocking thread; the file (a
 /// scratch file of plaintext) is removed when the body ends or the client goes away.
-fn stream_file(file: mlguard_vault::store::Scratch) -> Body {
+fn stream_file(file: Scratch) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
     tokio::task::spawn_blocking(move || {
         let mut f = match file.reader() {

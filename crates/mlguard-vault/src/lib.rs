@@ -22,8 +22,9 @@ pub use context::{Actor, Ctx, fresh_id};
 pub use keys::Rotation;
 pub use ops::{Collected, Migrated, SignedExport};
 pub use pipeline::{
-    IngestOptions, Ingested, MAX_ROWS_PER_REQUEST, Prediction, RowPrediction, SeedPolicy,
-    ServingModel, TrainRequest, TrainedModel, Vault, csv_cell, parse_ref, protection_json,
+    IngestOptions, IngestSource, Ingested, MAX_ROWS_PER_REQUEST, Prediction, RowPrediction,
+    SeedPolicy, ServingModel, TrainRequest, TrainedModel, Vault, csv_cell, parse_ref,
+    protection_json,
 };
 pub use store::{AuditEntry, DatasetRecord, ModelRecord, Stores, Table};
 

@@ -956,7 +956,7 @@ impl Vault {
     /// A stored dataset version decrypted into an owner-only scratch file in the vault
     /// (removed when dropped), for reading more than once.
     pub(crate) fn dataset_to_scratch(&self, record: &DatasetRecord) -> Result<Scratch, VaultError> {
-        let file = self.sealed_scratch("dataset")?;
+        let mut file = self.sealed_scratch("dataset")?;
         let mut w = file.writer()?;
         self.read_dataset(record, &mut w)?;
         w.finish()?;
@@ -1044,10 +1044,23 @@ impl Vault {
         name: &str,
         opts: &IngestOptions,
     ) -> Result<Ingested, VaultError> {
-        let file = opts.source.clone().unwrap_or_else(|| csv.display().to_string());
+        self.ingest_from(cx, &IngestSource::Path(csv), schema, name, opts)
+    }
+
+    /// [`Vault::ingest`] of a table from any [`IngestSource`] (an upload the server received into
+    /// an encrypted scratch file, say).
+    pub fn ingest_from(
+        &self,
+        cx: &Ctx,
+        source: &IngestSource<'_>,
+        schema: &Schema,
+        name: &str,
+        opts: &IngestOptions,
+    ) -> Result<Ingested, VaultError> {
+        let file = opts.source.clone().unwrap_or_else(|| source.name());
         let event = Event::new(Action::DatasetIngest, name, Outcome::Allowed)
             .detail(serde_json::json!({"file": file}));
-        self.operation(cx, &event, || self.ingest_unrecorded(cx, csv, schema, name, opts))
+        self.operation(cx, &event, || self.ingest_unrecorded(cx, source, schema, name, opts))
     }
 
     /// An upload for an ingest that did not arrive whole (`dataset.ingest`, failed, with
@@ -1068,17 +1081,12 @@ impl Vault {
     fn ingest_unrecorded(
         &self,
         cx: &Ctx,
-        csv: &Path,
+        input: &IngestSource<'_>,
         schema: &Schema,
         name: &str,
         opts: &IngestOptions,
     ) -> Result<Ingested, VaultError> {
-        let source = opts.source.clone().unwrap_or_else(|| csv.display().to_string());
-        let (src, _) = mlguard_data::input::open_path(csv, None)?;
-        let report = mlguard_data::validate_reader(src, &source, schema, &opts.validate)?;
-        if report.errors() > 0 {
-            return Err(VaultError::Invalid(Box::new(report)));
-        }
+        let source = opts.source.clone().unwrap_or_else(|| input.name());
         let unprotected: Vec<String> = schema
             .fields
             .iter()
@@ -1092,23 +1100,36 @@ impl Vault {
             return Err(VaultError::UnprotectedPii(unprotected));
         }
         let key = self.pseudonym_key()?;
-        let open_csv = || mlguard_data::input::open_path(csv, None).map(|(r, _)| BufReader::new(r));
+        let open_csv = || input.open().map(BufReader::new);
         // The protected table never reaches the disk in clear: encrypted under a key that
         // dies with this process.
-        let protected = self.sealed_scratch("protected")?;
-        let protection = {
-            let mut w = protected.writer()?;
-            let r = protect::protect(
-                open_csv()?,
-                Some(open_csv()?),
-                &mut w,
-                schema,
-                &key,
-                &opts.protect,
-            )?;
-            w.finish()?;
-            r
-        };
+        let mut protected = self.sealed_scratch("protected")?;
+        // Validation and protection read the input side by side, one core each; what
+        // protection wrote is only used once validation passed.
+        let (report, protection) = std::thread::scope(|s| {
+            let validation = s.spawn(|| -> Result<_, VaultError> {
+                Ok(mlguard_data::validate_reader(input.open()?, &source, schema, &opts.validate)?)
+            });
+            let protection = (|| -> Result<_, VaultError> {
+                let mut w = protected.writer()?;
+                let r = protect::protect(
+                    open_csv()?,
+                    Some(open_csv()?),
+                    &mut w,
+                    schema,
+                    &key,
+                    &opts.protect,
+                )?;
+                w.finish()?;
+                Ok(r)
+            })();
+            (joined(validation), protection)
+        });
+        let report = report?;
+        if report.errors() > 0 {
+            return Err(VaultError::Invalid(Box::new(report)));
+        }
+        let protection = protection?;
         let stored_schema = protect::protected_schema(schema, &protection.columns);
 
         // Poisoning, against the previous version.
@@ -1127,24 +1148,41 @@ impl Vault {
             None => None,
         };
         let subject = format!("{name}@{version}");
-        let poison = crate::poison::check(
-            &open_protected,
-            &subject,
-            &stored_schema,
-            &opts.poison,
-            base_name.as_deref().zip(base_reader),
-            MAX_STORED_FINDINGS,
-        )?;
-        drop(baseline);
-        if opts.reject_poisoned && poison.failed() {
-            return Err(VaultError::Poisoned(Box::new(poison.report)));
-        }
-
         let mut meta = serde_json::Map::new();
         meta.insert("name".into(), name.into());
         meta.insert("version".into(), version.into());
-        let mut input = open_protected()?;
-        let (object, core) = self.store(&mut input, Kind::Dataset, meta)?;
+        // The poisoning checks and the sealing read the protected table side by side; a
+        // sealed object of a rejected table is removed (it has no catalog row).
+        let (poison, stored) = std::thread::scope(|s| {
+            let sealing = s.spawn(|| {
+                let mut input = open_protected()?;
+                self.store(&mut input, Kind::Dataset, meta)
+            });
+            let poison = crate::poison::check(
+                &open_protected,
+                &subject,
+                &stored_schema,
+                &opts.poison,
+                base_name.as_deref().zip(base_reader),
+                MAX_STORED_FINDINGS,
+            );
+            (poison, joined(sealing))
+        });
+        drop(baseline);
+        let unwanted = match (&poison, &stored) {
+            (Ok(p), Ok(_)) => opts.reject_poisoned && p.failed(),
+            (Err(_), Ok(_)) => true,
+            _ => false,
+        };
+        if unwanted && let Ok((object, _)) = &stored {
+            // Left behind if this fails too: `vault gc` finds it (no row points at it).
+            let _ = self.objects.delete(object);
+        }
+        let poison = poison?;
+        if opts.reject_poisoned && poison.failed() {
+            return Err(VaultError::Poisoned(Box::new(poison.report)));
+        }
+        let (object, core) = stored?;
         drop(protected);
         let kept: Vec<String> = protection
             .columns
@@ -1792,4 +1830,42 @@ impl Vault {
 /// A training schema's id column (`role: id`): prediction output echoes it.
 fn id_column(schema: &Schema) -> Option<String> {
     schema.fields.iter().find(|f| f.role == Some(mlguard_data::Role::Id)).map(|f| f.name.clone())
+}
+
+/// Where an ingest reads its table from: it is read several times (validation, the
+/// protection's two passes).
+pub enum IngestSource<'a> {
+    /// A file (CSV, compressed CSV, Parquet, Arrow, a workbook), opened again for each read.
+    Path(&'a Path),
+    /// A table received into an encrypted scratch file (a server's upload): its plaintext
+    /// never reaches the disk.
+    Sealed(&'a Scratch),
+}
+
+impl IngestSource<'_> {
+    /// What reports name it by when the caller gave no name.
+    fn name(&self) -> String {
+        match self {
+            IngestSource::Path(p) => p.display().to_string(),
+            IngestSource::Sealed(_) => "upload".into(),
+        }
+    }
+
+    /// Its table as CSV text, from the start.
+    fn open(&self) -> Result<Box<dyn Read + Send>, VaultError> {
+        let (text, _) = match self {
+            IngestSource::Path(p) => mlguard_data::input::open_path(p, None)?,
+            IngestSource::Sealed(s) => mlguard_data::input::open_reopenable(
+                Path::new("upload"),
+                Arc::new(s.reopener()),
+                None,
+            )?,
+        };
+        Ok(text)
+    }
+}
+
+/// The result of a scoped thread; a panic in it goes on in the caller.
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
 }

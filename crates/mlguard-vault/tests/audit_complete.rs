@@ -171,6 +171,21 @@ fn every_operation_writes_one_entry_per_call_allowed_or_denied() {
                 v.ingest(cx, data, schema, "users", &IngestOptions::default()).map(drop)
             }),
         ),
+        // A table received into an encrypted scratch file (a server's upload).
+        (
+            "ingest_from",
+            Action::DatasetIngest,
+            "allowed",
+            Box::new(|v, cx| {
+                let mut upload = v.sealed_scratch("upload")?;
+                let mut w = upload.writer()?;
+                std::io::Write::write_all(&mut w, &std::fs::read(data).expect("data"))
+                    .expect("write");
+                w.finish()?;
+                let source = mlguard_vault::IngestSource::Sealed(&upload);
+                v.ingest_from(cx, &source, schema, "users", &IngestOptions::default()).map(drop)
+            }),
+        ),
         // An upload: allowed before its body is read, then ingested (one entry in all).
         (
             "allow_ingest",

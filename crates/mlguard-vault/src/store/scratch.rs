@@ -51,8 +51,11 @@ impl Scratch {
         })
     }
 
-    /// Writes its content from the start (call [`ScratchWriter::finish`] at the end).
-    pub fn writer(&self) -> Result<ScratchWriter, VaultError> {
+    /// Writes its content from the start (call [`ScratchWriter::finish`] at the end), under
+    /// a fresh key: a second write never reuses the first one's nonces.
+    pub fn writer(&mut self) -> Result<ScratchWriter, VaultError> {
+        self.key = Zeroizing::new(mlguard_seal::random::<32>()?);
+        self.prefix = mlguard_seal::random::<4>()?;
         let mut file = self.file.reopen().map_err(crate::io_err("cannot write a scratch file"))?;
         file.set_len(0).map_err(crate::io_err("cannot write a scratch file"))?;
         file.seek(SeekFrom::Start(0)).map_err(crate::io_err("cannot write a scratch file"))?;
@@ -68,22 +71,18 @@ impl Scratch {
     /// Reads its content (written and finished before), from the start; seekable.
     pub fn reader(&self) -> Result<ScratchReader, VaultError> {
         let file = self.file.reopen().map_err(crate::io_err("cannot read a scratch file"))?;
-        let disk = file.metadata().map_err(crate::io_err("cannot read a scratch file"))?.len();
-        let tampered = || VaultError::Tampered("a scratch file was cut or changed".into());
-        let body = disk.checked_sub(TAG as u64).ok_or_else(tampered)?;
-        let (full, last) = (body / (CHUNK + TAG) as u64, body % (CHUNK + TAG) as u64);
-        if last > CHUNK as u64 {
-            return Err(tampered());
+        ScratchReader::new(file, &self.key, self.prefix)
+    }
+
+    /// Opens readers of its content (written and finished before) for as long as the
+    /// scratch file lives (after, opening fails): for a reader of tables that opens its
+    /// input again by itself ([`mlguard_data::input::open_reopenable`]).
+    pub fn reopener(&self) -> impl Fn() -> io::Result<ScratchReader> + Send + Sync + 'static {
+        let (path, key, prefix) = (self.file.path().to_owned(), self.key.clone(), self.prefix);
+        move || {
+            let file = std::fs::File::open(&path)?;
+            ScratchReader::new(file, &key, prefix).map_err(io::Error::other)
         }
-        Ok(ScratchReader {
-            file,
-            key: sealing_key(&self.key).map_err(crate::io_err("scratch"))?,
-            prefix: self.prefix,
-            last_index: full,
-            len: full * CHUNK as u64 + last,
-            pos: 0,
-            chunk: None,
-        })
     }
 }
 
@@ -151,6 +150,29 @@ pub struct ScratchReader {
 }
 
 impl ScratchReader {
+    fn new(
+        file: std::fs::File,
+        key: &[u8; 32],
+        prefix: [u8; 4],
+    ) -> Result<ScratchReader, VaultError> {
+        let disk = file.metadata().map_err(crate::io_err("cannot read a scratch file"))?.len();
+        let tampered = || VaultError::Tampered("a scratch file was cut or changed".into());
+        let body = disk.checked_sub(TAG as u64).ok_or_else(tampered)?;
+        let (full, last) = (body / (CHUNK + TAG) as u64, body % (CHUNK + TAG) as u64);
+        if last > CHUNK as u64 {
+            return Err(tampered());
+        }
+        Ok(ScratchReader {
+            file,
+            key: sealing_key(key).map_err(crate::io_err("scratch"))?,
+            prefix,
+            last_index: full,
+            len: full * CHUNK as u64 + last,
+            pos: 0,
+            chunk: None,
+        })
+    }
+
     /// The plaintext length.
     pub fn len(&self) -> u64 {
         self.len
@@ -223,7 +245,7 @@ mod tests {
     #[test]
     fn what_is_written_reads_back_and_is_not_on_disk_in_clear() {
         for size in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 3 * CHUNK + 17] {
-            let s = scratch();
+            let mut s = scratch();
             let data: Vec<u8> = (0..size).map(|i| b"name,email\nada,ada@x.org\n"[i % 25]).collect();
             let mut w = s.writer().expect("writer");
             for part in data.chunks(1000) {
@@ -249,9 +271,32 @@ mod tests {
         }
     }
 
+    /// Written twice, a scratch file is sealed under another key (GCM nonces are never
+    /// reused), and readers opened after read the second content, also by reopening.
+    #[test]
+    fn a_second_write_uses_a_fresh_key() {
+        let mut s = scratch();
+        let mut w = s.writer().expect("writer");
+        w.write_all(&[0u8; 100]).expect("write");
+        w.finish().expect("finish");
+        let first = std::fs::read(s.file.path()).expect("disk");
+        let mut w = s.writer().expect("writer");
+        w.write_all(&[0u8; 100]).expect("write");
+        w.finish().expect("finish");
+        let second = std::fs::read(s.file.path()).expect("disk");
+        assert_eq!(first.len(), second.len());
+        assert_ne!(first, second, "the same plaintext sealed again under the same nonces");
+        let open = s.reopener();
+        let mut back = Vec::new();
+        open().expect("reopen").read_to_end(&mut back).expect("read");
+        assert_eq!(back, vec![0u8; 100]);
+        drop(s);
+        assert!(open().is_err(), "gone with the scratch file");
+    }
+
     #[test]
     fn a_changed_or_cut_file_does_not_read() {
-        let s = scratch();
+        let mut s = scratch();
         let mut w = s.writer().expect("writer");
         w.write_all(&vec![7u8; 2 * CHUNK]).expect("write");
         w.finish().expect("finish");
