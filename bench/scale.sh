@@ -139,13 +139,14 @@ echo "== ingest of $rows rows (the shared generator's user_data, as bench/pipeli
 shared="${MLGUARD_SHARED:-$root/../shared}"
 "$venv/bin/python" -c 'import numpy' 2>/dev/null || "$venv/bin/pip" install --quiet --disable-pip-version-check numpy
 data="$out/user_data_$rows.csv"
-"$venv/bin/python" "$shared/bench/gen_user_data.py" --rows "$rows" --out "$data" >&2
+[ -f "$data" ] || "$venv/bin/python" "$shared/bench/gen_user_data.py" --rows "$rows" --out "$data" >&2
 "$mlguard" data infer-schema "$data" --target label -o "$out/draft.json" --force 2> /dev/null
 python3 - "$out/draft.json" "$out/big-schema.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 for f in s["fields"]:
-    if "pii" in f: f["protect"] = "drop"
+    if f.get("pii") == "quasi": del f["pii"]
+    elif "pii" in f: f["protect"] = "drop"
 json.dump(s, open(sys.argv[2], "w"))
 PY
 ls -la "$data" | awk '{printf "file: %.0f MB\n", $5/1e6}'
