@@ -1509,11 +1509,27 @@ impl Vault {
         schema.primary_key.clear();
         schema.unique_keys.clear();
         schema.fields_match = FieldsMatch::Partial;
-        let report = mlguard_data::validate_path(
-            input,
-            &schema,
-            &ValidateOptions { max_errors: 1_000_000, ..ValidateOptions::default() },
-        )?;
+        // Validation and scoring read the input side by side, one core each: every row is
+        // scored into an encrypted scratch file, and only once validation has named the
+        // rows that break the schema and the prediction is recorded are the others
+        // released.
+        let mut scored = self.sealed_scratch("predictions")?;
+        let (report, scoring) = std::thread::scope(|s| {
+            let validation = s.spawn(|| {
+                mlguard_data::validate_path(
+                    input,
+                    &schema,
+                    &ValidateOptions { max_errors: 1_000_000, ..ValidateOptions::default() },
+                )
+            });
+            let scoring = (|| -> Result<(), VaultError> {
+                let mut w = scored.writer()?;
+                score_rows(input, &model, &predictor, id_field.as_deref(), &mut w)?;
+                w.finish()
+            })();
+            (joined(validation), scoring)
+        });
+        let report = report?;
         if report
             .findings
             .iter()
@@ -1540,52 +1556,98 @@ impl Vault {
                 }),
             ),
         )?;
-        let (file, _) = mlguard_data::input::open_path(input, None)?;
-        let table = TableReader::new(BufReader::new(file), b',')?;
-        let header = table.header().to_vec();
-        let id_pos = id_field.as_ref().and_then(|id| header.iter().position(|h| h == id));
-        let bound = predictor.bind(&header);
-        let classes = &model.info.encoding.classes;
-        let mut line_out = String::from("line");
-        if let Some(id) = &id_field
-            && id_pos.is_some()
-        {
-            line_out.push(',');
-            line_out.push_str(&csv_cell(id));
-        }
-        line_out.push_str(",prediction");
-        for c in classes {
-            line_out.push_str(&format!(",{}", csv_cell(&format!("p_{c}"))));
-        }
-        writeln!(out, "{line_out}").map_err(io_err("cannot write predictions"))?;
-        let mut predicted = 0u64;
-        let mut write_err = None;
-        table.for_each(|line, fields| {
-            if bad.binary_search(&line).is_ok() {
-                return Ok(());
+        scoring?;
+        // The scored records (the header, then one per row), but for the rejected rows.
+        let mut records = BufReader::new(scored.reader()?);
+        let (mut text, mut predicted) = (Vec::new(), 0u64);
+        let read_failed = || io_err("cannot read the scored rows");
+        loop {
+            let mut frame = [0u8; 12];
+            match records.read_exact(&mut frame) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(read_failed()(e)),
             }
-            let p = predictor.predict_fields(&bound, fields);
-            let best = mlguard_learn::metrics::argmax(&p);
-            let mut row = line.to_string();
-            if let Some(i) = id_pos {
-                row.push(',');
-                row.push_str(&csv_cell(fields.get(i).copied().unwrap_or("")));
+            let line = u64::from_le_bytes(frame[..8].try_into().unwrap_or_default());
+            let len = u32::from_le_bytes(frame[8..].try_into().unwrap_or_default());
+            text.resize(len as usize, 0);
+            records.read_exact(&mut text).map_err(read_failed())?;
+            if line > 0 {
+                if bad.binary_search(&line).is_ok() {
+                    continue;
+                }
+                predicted += 1;
             }
-            row.push(',');
-            row.push_str(&csv_cell(&classes[best]));
-            for v in &p {
-                row.push_str(&format!(",{v}"));
-            }
-            if let Err(e) = writeln!(out, "{row}") {
-                write_err = Some(e);
-            }
-            predicted += 1;
-            Ok(())
-        })?;
-        if let Some(e) = write_err {
-            return Err(VaultError::Io { context: "cannot write predictions".into(), source: e });
+            out.write_all(&text).map_err(io_err("cannot write predictions"))?;
         }
         Ok(Prediction { model: object, predicted, rejected: bad, report: Some(report) })
+    }
+}
+
+/// Scores every row of `input` into `out` as records of CSV text, each framed by its line
+/// number (0 for the header; u64, little endian) and length (u32): a header (`line`, the
+/// id column when the file has it, `prediction`, `p_CLASS`...), then per row its line
+/// number, id, most probable class and class probabilities. (Framed, because an id cell
+/// may hold a line break.)
+fn score_rows(
+    input: &Path,
+    model: &Model,
+    predictor: &mlguard_learn::Predictor<'_>,
+    id_field: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<(), VaultError> {
+    let (file, _) = mlguard_data::input::open_path(input, None)?;
+    let table = TableReader::new(BufReader::new(file), b',')?;
+    let header = table.header().to_vec();
+    let id_pos = id_field.and_then(|id| header.iter().position(|h| h == id));
+    let bound = predictor.bind(&header);
+    let classes = &model.info.encoding.classes;
+    let mut line_out = String::from("line");
+    if let Some(id) = id_field
+        && id_pos.is_some()
+    {
+        line_out.push(',');
+        line_out.push_str(&csv_cell(id));
+    }
+    line_out.push_str(",prediction");
+    for c in classes {
+        line_out.push_str(&format!(",{}", csv_cell(&format!("p_{c}"))));
+    }
+    line_out.push('\n');
+    let framed = |out: &mut dyn Write, line: u64, text: &str| -> io::Result<()> {
+        let len = u32::try_from(text.len()).map_err(io::Error::other)?;
+        out.write_all(&line.to_le_bytes())?;
+        out.write_all(&len.to_le_bytes())?;
+        out.write_all(text.as_bytes())
+    };
+    framed(out, 0, &line_out).map_err(io_err("cannot write predictions"))?;
+    let mut write_err = None;
+    let mut row = String::new();
+    table.for_each(|line, fields| {
+        let p = predictor.predict_fields(&bound, fields);
+        let best = mlguard_learn::metrics::argmax(&p);
+        row.clear();
+        row.push_str(&line.to_string());
+        if let Some(i) = id_pos {
+            row.push(',');
+            row.push_str(&csv_cell(fields.get(i).copied().unwrap_or("")));
+        }
+        row.push(',');
+        row.push_str(&csv_cell(&classes[best]));
+        for v in &p {
+            row.push_str(&format!(",{v}"));
+        }
+        row.push('\n');
+        if write_err.is_none()
+            && let Err(e) = framed(out, line, &row)
+        {
+            write_err = Some(e);
+        }
+        Ok(())
+    })?;
+    match write_err {
+        Some(e) => Err(io_err("cannot write predictions")(e)),
+        None => Ok(()),
     }
 }
 

@@ -82,6 +82,21 @@ fn ingest_train_reproduce_predict() {
     let out = String::from_utf8(out).expect("utf8");
     assert!(out.starts_with("line,user_id,prediction,p_0,p_1\n"), "{out}");
     assert_eq!(out.lines().count(), 50);
+    // An id (echoed, not a feature) holding a line break comes out quoted and whole, and
+    // the rejected row still is the one left out.
+    let quoted = std::fs::read_to_string(&input).expect("read");
+    let second = quoted.lines().nth(2).expect("a row").to_owned();
+    let id = second.split(',').next().expect("id").to_owned();
+    let quoted = quoted.replacen(&second, &second.replacen(&id, &format!("\"{id}\n+\""), 1), 1);
+    std::fs::write(&input, quoted).expect("write");
+    let mut again = Vec::new();
+    let p = vault
+        .predict(&mlguard_vault::Ctx::local(), "churn@1", &input, &mut again)
+        .expect("predict");
+    assert_eq!((p.predicted, p.rejected.len()), (49, 1));
+    let again = String::from_utf8(again).expect("utf8");
+    assert!(again.contains(&format!(",\"{id}\n+\",")), "{again}");
+    assert_eq!(again.lines().count(), 51);
 
     // A flipped bit in the stored model: refused before anything is parsed.
     let path = dir.path().join("v/objects").join(&m.record.object);
