@@ -146,8 +146,13 @@ pub fn softmax_in_place(z: &mut [f64]) {
 /// fixed number, so the result is bit-identical whatever the machine.
 const CHUNKS: usize = 4;
 
-/// Scratch buffers for the objective: per chunk, the linear outputs, the residuals and the
-/// raw gradient sums.
+/// Rows of a chunk processed together: their linear outputs stay in the first-level cache
+/// while every column adds to them, and their feature values in the second while the
+/// gradient reads them back, so each evaluation reads the table from memory once.
+const TILE: usize = 2048;
+
+/// Scratch buffers for the objective: per chunk, the linear outputs and residuals of one
+/// tile of rows, and the raw gradient sums.
 struct Work {
     chunks: Vec<Chunk>,
 }
@@ -168,7 +173,7 @@ impl Work {
                 Chunk {
                     start,
                     end,
-                    z: vec![0.0; outputs * (end - start)],
+                    z: vec![0.0; outputs * TILE.min(end - start)],
                     g: vec![0.0; outputs * (d + 1)],
                 }
             })
@@ -179,40 +184,80 @@ impl Work {
 
 /// Loss and raw gradient sums of rows `chunk.start..chunk.end`: `g` holds, per output,
 /// Σ r·x for numeric columns, Σ r per category, then Σ r (for the intercept), where r is
-/// the residual p - y. Standardisation and the penalty are applied by the caller.
+/// the residual p - y. Standardisation and the penalty are applied by the caller. Rows are
+/// taken [`TILE`] at a time (the sums are still in a fixed order).
 fn partial(data: &Design<'_>, outputs: usize, w: &[f64], b: &[f64], chunk: &mut Chunk) -> f64 {
     let d = data.width();
     let p = data.numeric.len();
-    let (lo, hi) = (chunk.start, chunk.end);
-    let m = hi - lo;
-    let z = &mut chunk.z;
+    // Standardisation folded into the weights: z = shift + Σ (w / scale) x.
+    let mut scaled = vec![0.0; outputs * p];
+    let mut shift = vec![0.0; outputs];
     for c in 0..outputs {
         let wc = &w[c * d..(c + 1) * d];
-        let zc = &mut z[c * m..(c + 1) * m];
-        let mut shift = b[c];
+        shift[c] = b[c];
         for (j, col) in data.numeric.iter().enumerate() {
-            shift -= wc[j] * col.mean / col.scale;
-        }
-        zc.iter_mut().for_each(|v| *v = shift);
-        for (j, col) in data.numeric.iter().enumerate() {
-            let a = wc[j] / col.scale;
-            for (zi, &x) in zc.iter_mut().zip(&col.values[lo..hi]) {
-                *zi += a * f64::from(x);
-            }
-        }
-        let mut off = p;
-        for col in &data.categorical {
-            let wcat = &wc[off..off + col.size];
-            for (zi, &idx) in zc.iter_mut().zip(&col.index[lo..hi]) {
-                if idx != UNSEEN {
-                    *zi += wcat[idx as usize];
-                }
-            }
-            off += col.size;
+            scaled[c * p + j] = wc[j] / col.scale;
+            shift[c] -= wc[j] * col.mean / col.scale;
         }
     }
-    // Loss, and residuals written over z.
-    let y = &data.y[lo..hi];
+    chunk.g.iter_mut().for_each(|v| *v = 0.0);
+    let mut loss = 0.0;
+    let mut lo = chunk.start;
+    while lo < chunk.end {
+        let hi = (lo + TILE).min(chunk.end);
+        let m = hi - lo;
+        let z = &mut chunk.z[..outputs * m];
+        for c in 0..outputs {
+            let zc = &mut z[c * m..(c + 1) * m];
+            zc.iter_mut().for_each(|v| *v = shift[c]);
+            for (j, col) in data.numeric.iter().enumerate() {
+                let a = scaled[c * p + j];
+                for (zi, &x) in zc.iter_mut().zip(&col.values[lo..hi]) {
+                    *zi += a * f64::from(x);
+                }
+            }
+            let wc = &w[c * d..(c + 1) * d];
+            let mut off = p;
+            for col in &data.categorical {
+                let wcat = &wc[off..off + col.size];
+                for (zi, &idx) in zc.iter_mut().zip(&col.index[lo..hi]) {
+                    if idx != UNSEEN {
+                        *zi += wcat[idx as usize];
+                    }
+                }
+                off += col.size;
+            }
+        }
+        loss += residuals(z, &data.y[lo..hi], outputs);
+        // Raw gradient sums.
+        let (gw, gb) = chunk.g.split_at_mut(outputs * d);
+        for c in 0..outputs {
+            let rc = &z[c * m..(c + 1) * m];
+            gb[c] += sum4(rc.iter().copied());
+            let gc = &mut gw[c * d..(c + 1) * d];
+            for (j, col) in data.numeric.iter().enumerate() {
+                gc[j] += sum4(rc.iter().zip(&col.values[lo..hi]).map(|(ri, &x)| ri * f64::from(x)));
+            }
+            let mut off = p;
+            for col in &data.categorical {
+                let gcat = &mut gc[off..off + col.size];
+                for (&ri, &idx) in rc.iter().zip(&col.index[lo..hi]) {
+                    if idx != UNSEEN {
+                        gcat[idx as usize] += ri;
+                    }
+                }
+                off += col.size;
+            }
+        }
+        lo = hi;
+    }
+    loss
+}
+
+/// The loss of rows whose linear outputs are `z` (per output, one run of the rows) and
+/// labels `y`; their residuals are written over `z`.
+fn residuals(z: &mut [f64], y: &[u32], outputs: usize) -> f64 {
+    let m = y.len();
     let mut loss = 0.0;
     if outputs == 1 {
         for (zi, &yi) in z.iter_mut().zip(y) {
@@ -232,29 +277,6 @@ fn partial(data: &Design<'_>, outputs: usize, w: &[f64], b: &[f64], chunk: &mut 
             for c in 0..outputs {
                 z[c * m + i] = (z[c * m + i] - lse).exp() - if c == yi { 1.0 } else { 0.0 };
             }
-        }
-    }
-    // Raw gradient sums.
-    let r = &chunk.z;
-    let g = &mut chunk.g;
-    g.iter_mut().for_each(|v| *v = 0.0);
-    let (gw, gb) = g.split_at_mut(outputs * d);
-    for c in 0..outputs {
-        let rc = &r[c * m..(c + 1) * m];
-        gb[c] = sum4(rc.iter().copied());
-        let gc = &mut gw[c * d..(c + 1) * d];
-        for (j, col) in data.numeric.iter().enumerate() {
-            gc[j] = sum4(rc.iter().zip(&col.values[lo..hi]).map(|(ri, &x)| ri * f64::from(x)));
-        }
-        let mut off = p;
-        for col in &data.categorical {
-            let gcat = &mut gc[off..off + col.size];
-            for (&ri, &idx) in rc.iter().zip(&col.index[lo..hi]) {
-                if idx != UNSEEN {
-                    gcat[idx as usize] += ri;
-                }
-            }
-            off += col.size;
         }
     }
     loss
