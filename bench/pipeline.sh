@@ -45,20 +45,9 @@ echo "mlguard..." >&2
 rm -rf "$out/vault" "$out/key"
 "$mlguard" init --vault "$out/vault" --key-file "$out/key" > /dev/null
 export MLGUARD_VAULT="$out/vault" MLGUARD_KEY_FILE="$out/key"
-# The schema a user would keep: the draft, with personal data dropped for training (as
-# the peer drops it) and age, which the draft marks as a quasi-identifier, kept as the
-# feature it is for the peer (dropping it costs 0.4 points of accuracy).
+# The schema a user would keep (bench_schema.py).
 "$mlguard" data infer-schema "$data" --target label -o "$out/draft.json" --force 2> /dev/null
-"$py" - "$out/draft.json" "$out/schema.json" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))
-for f in s["fields"]:
-    if f.get("pii") == "quasi":
-        del f["pii"]
-    elif "pii" in f:
-        f["protect"] = "drop"
-json.dump(s, open(sys.argv[2], "w"))
-PY
+"$py" "$here/bench_schema.py" "$out/draft.json" "$out/schema.json"
 total_w=0 max_r=0
 step() { # name, command...
   local name=$1

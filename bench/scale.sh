@@ -141,14 +141,7 @@ shared="${MLGUARD_SHARED:-$root/../shared}"
 data="$out/user_data_$rows.csv"
 [ -f "$data" ] || "$venv/bin/python" "$shared/bench/gen_user_data.py" --rows "$rows" --out "$data" >&2
 "$mlguard" data infer-schema "$data" --target label -o "$out/draft.json" --force 2> /dev/null
-python3 - "$out/draft.json" "$out/big-schema.json" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))
-for f in s["fields"]:
-    if f.get("pii") == "quasi": del f["pii"]
-    elif "pii" in f: f["protect"] = "drop"
-json.dump(s, open(sys.argv[2], "w"))
-PY
+python3 "$here/bench_schema.py" "$out/draft.json" "$out/big-schema.json"
 ls -la "$data" | awk '{printf "file: %.0f MB\n", $5/1e6}'
 for v in embedded shared; do
   /usr/bin/time -f "$v: %e s wall, %M KiB peak RSS" env MLGUARD_VAULT="$out/$v" MLGUARD_KEY_FILE="$out/key" \

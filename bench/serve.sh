@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Benchmark: `mlguard serve` against a Python peer (Flask + scikit-learn) serving a
+# Benchmark: `mlguard serve` against the best Python peer (FastAPI on uvicorn[standard],
+# two workers, OPENBLAS_NUM_THREADS=1, scikit-learn; bench/serve_peer.py) serving a
 # logistic regression of the same data, by hand (not CI). POST /predict with one row,
-# token auth on both, and on mlguard every request authorised by the policy and written
-# to the audit log before it is answered. oha (built from crates.io into bench/.tools)
-# loads each for 10 s at 1, 16 and 64 connections; prints requests/s, p50 and p99.
+# token auth on both; on mlguard every request authorised by the policy and written durably
+# to the audit log before it is answered (TLS), on the peer an audit line appended and
+# flushed (plain HTTP). oha (built from crates.io into bench/.tools) loads each for 10 s at
+# 1, 16 and 64 connections; prints requests/s, p50 and p99, and the ratios.
 #
 #   bench/serve.sh [SECONDS]
 #
 # MLGUARD_BIN=PATH measures that binary instead of building this tree's (to compare two
 # commits side by side: build each, copy the binary, run once with each).
 #
-# Installs flask, scikit-learn and pandas into bench/.venv-serve; writes to bench/out/serve.
-# Goal (issue 8): >= 20x the peer's throughput, p99 < 5 ms at 16 connections.
+# Installs fastapi, uvicorn[standard], scikit-learn and pandas into bench/.venv-serve;
+# writes to bench/out/serve. Goal (issue 19): >= 10x the peer's requests/s at 16
+# connections with p99 <= 2 ms.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -19,9 +22,9 @@ out="$here/out/serve"
 venv="$here/.venv-serve"
 secs="${1:-10}"
 mkdir -p "$out"
-if ! "$venv/bin/python" -c "import flask, sklearn, pandas" 2>/dev/null; then
+if ! "$venv/bin/python" -c "import fastapi, uvicorn, uvloop, httptools, sklearn, pandas" 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check flask scikit-learn pandas
+  "$venv/bin/pip" install --quiet --disable-pip-version-check fastapi "uvicorn[standard]" scikit-learn pandas
 fi
 if [ ! -x "$here/.tools/bin/oha" ]; then
   cargo install --quiet --locked --root "$here/.tools" oha
@@ -53,9 +56,12 @@ echo "$row" > "$out/body.json"
 
 "$mlguard" serve --tls-self-signed --listen 127.0.0.1:18443 > "$out/mlguard-serve.log" 2>&1 &
 mpid=$!
-"$venv/bin/python" "$here/serve_peer.py" "$out/demo/user_data.csv" 18080 "$token" > "$out/peer.log" 2>&1 &
+rm -f "$out/peer-audit.log"
+PEER_DATA="$out/demo/user_data.csv" PEER_TOKEN="$token" PEER_AUDIT="$out/peer-audit.log" OPENBLAS_NUM_THREADS=1 \
+  "$venv/bin/uvicorn" serve_peer:app --app-dir "$here" --workers 2 --port 18080 --no-access-log \
+  > "$out/peer.log" 2>&1 &
 ppid=$!
-trap 'kill $mpid $ppid 2>/dev/null || true' EXIT
+trap 'kill $mpid $ppid 2>/dev/null || true; pkill -f "serve_peer:app" 2>/dev/null || true' EXIT
 for i in $(seq 1 60); do
   curl -sk https://127.0.0.1:18443/healthz > /dev/null 2>&1 && curl -s -o /dev/null http://127.0.0.1:18080/ 2>/dev/null && break
   sleep 1
@@ -80,6 +86,11 @@ PY
 for c in 1 16 64; do
   run mlguard https://127.0.0.1:18443/v1/models/churn/predict "$c"
   run peer http://127.0.0.1:18080/predict "$c"
+  python3 - "$out/mlguard-$c.json" "$out/peer-$c.json" "$c" <<'PY'
+import json, sys
+m, p = (json.load(open(f))["summary"]["requestsPerSec"] for f in sys.argv[1:3])
+print(f"  c={sys.argv[3]}: mlguard {m / p:.1f}x the peer's requests/s")
+PY
 done
 entries=$("$mlguard" audit verify --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['entries'], 'entries, ok' if d['ok'] else 'FAILED')")
 echo "audit log after the run: $entries"
