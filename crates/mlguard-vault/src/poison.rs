@@ -55,10 +55,11 @@ impl PoisonCheck {
 }
 
 /// Runs every check on the table `open()` reads, in two passes over it (the model-free
-/// checks, the label check and the drift profile ride on the same passes); `baseline` is
+/// checks, the label check and the drift profile ride on the same passes; the table is
+/// read and split on a thread of its own); `baseline` is
 /// an earlier version to compare distributions with, and its name. Findings are listed
 /// worst first (a capped list keeps the ones that fail the check).
-pub fn check<R: Read, B: Read>(
+pub fn check<R: Read + Send, B: Read>(
     open: &dyn Fn() -> Result<R, VaultError>,
     name: &str,
     schema: &Schema,
@@ -71,7 +72,7 @@ pub fn check<R: Read, B: Read>(
     let mut scan = Scan::new(&header, schema, opts)?;
     let mut labels = LabelPass::new(&header, scan.numeric(), schema, opts);
     let mut profile = baseline.is_some().then(|| Profile::new(&header, schema));
-    table.for_each(|_, fields| {
+    table.for_each_parallel(|_, fields| {
         scan.first(fields);
         if let Some(l) = &mut labels {
             l.first(fields);
@@ -86,7 +87,7 @@ pub fn check<R: Read, B: Read>(
         l.between();
     }
     let mut numbers = Vec::new();
-    TableReader::new(open()?, opts.delimiter)?.for_each(|_, fields| {
+    TableReader::new(open()?, opts.delimiter)?.for_each_parallel(|_, fields| {
         scan.numbers(fields, &mut numbers);
         scan.second(fields, &numbers);
         if let Some(l) = &mut labels {
