@@ -770,8 +770,9 @@ fn end_line(line: &mut String) {
 /// grow with the file. With them it reads the table twice — `first` to choose the
 /// generalisation, `second` (the same bytes again) to write — and keeps the
 /// quasi-identifier values and the target of every row in memory (interned: about
-/// 4 bytes per row and quasi-identifier, plus each distinct value once).
-pub fn protect<R: Read, S: Read, W: Write>(
+/// 4 bytes per row and quasi-identifier, plus each distinct value once). The table is read
+/// and split on a thread of its own ([`TableReader::for_each_parallel`]).
+pub fn protect<R: Read + Send, S: Read + Send, W: Write>(
     first: R,
     second: Option<S>,
     mut out: W,
@@ -847,7 +848,7 @@ pub fn protect<R: Read, S: Read, W: Write>(
                 kanon::Column::new(&header[i], postal)
             })
             .collect();
-        table.for_each(|_, cells| {
+        table.for_each_parallel(|_, cells| {
             rows_in += 1;
             for (q, &i) in quasi.iter().enumerate() {
                 let cell = cells.get(i).copied().unwrap_or("");
@@ -878,7 +879,7 @@ pub fn protect<R: Read, S: Read, W: Write>(
     let mut rows_out = 0u64;
     let mut suppressed = Vec::new();
     let mut line = String::new();
-    reader.for_each(|_, cells| {
+    reader.for_each_parallel(|_, cells| {
         row += 1;
         let r = row as usize - 1;
         if !risk_cols.is_empty() {
