@@ -173,7 +173,7 @@ pub struct Scan {
     /// Fingerprints seen more than once (or Bloom false positives).
     candidates: FxHashSet<u128>,
     samples: Vec<Vec<f64>>,
-    sampler: Sampler,
+    sampler: Reservoir,
     rows: u64,
     shapes: Vec<Option<Shape>>,
     /// Second pass: the candidates' rows, grouped by their exact features.
@@ -233,7 +233,7 @@ impl Scan {
             distinct: vec![Distinct::default(); features],
             seen: Bloom::new(),
             candidates: FxHashSet::default(),
-            sampler: Sampler(0x9e37_79b9_7f4a_7c15),
+            sampler: Reservoir::new(0x9e37_79b9_7f4a_7c15),
             rows: 0,
             shapes: Vec::new(),
             groups: FxHashMap::default(),
@@ -503,7 +503,7 @@ enum Column {
 pub struct Profile {
     header: Vec<String>,
     columns: Vec<Column>,
-    sampler: Sampler,
+    sampler: Reservoir,
     row: u64,
 }
 
@@ -530,7 +530,7 @@ impl Profile {
         Profile {
             header: header.to_vec(),
             columns,
-            sampler: Sampler(0x2545_f491_4f6c_dd1d),
+            sampler: Reservoir::new(0x2545_f491_4f6c_dd1d),
             row: 0,
         }
     }
@@ -761,27 +761,42 @@ fn ln_gamma(x: f64) -> f64 {
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
 }
 
-/// Reservoir sampling of at most [`OUTLIER_SAMPLE`] values with a fixed-seed xorshift, so a
-/// report is reproducible.
-struct Sampler(u64);
+/// Reservoir sampling with a fixed-seed xorshift, so a report is reproducible: a uniform
+/// sample of a stream of unknown length in bounded memory.
+pub struct Reservoir(u64);
 
-impl Sampler {
-    /// Offers the `seen`-th row's value (1-based) to `sample`; `value` is only called (the
-    /// cell parsed) when the sample takes it, and `None` (missing, not a number, not finite)
-    /// is not sampled.
-    fn offer(&mut self, sample: &mut Vec<f64>, seen: u64, value: impl FnOnce() -> Option<f64>) {
-        if sample.len() < OUTLIER_SAMPLE {
-            sample.extend(value());
-            return;
+impl Reservoir {
+    /// A reservoir drawing from `seed` (not 0).
+    pub fn new(seed: u64) -> Reservoir {
+        Reservoir(seed)
+    }
+
+    /// Where the `seen`-th item (1-based) goes in a sample of `len` items that holds at most
+    /// `capacity`: `Some(len)` (append) while it is not full, then `Some(j)` (replace item
+    /// j) with probability `capacity / seen`, else `None`.
+    pub fn slot(&mut self, len: usize, capacity: usize, seen: u64) -> Option<usize> {
+        if len < capacity {
+            return Some(len);
         }
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        let j = (self.0 % seen) as usize;
-        if j < OUTLIER_SAMPLE
-            && let Some(x) = value()
-        {
-            sample[j] = x;
+        let j = (self.0 % seen.max(1)) as usize;
+        (j < capacity).then_some(j)
+    }
+
+    /// Offers the `seen`-th row's value (1-based) to `sample` (at most [`OUTLIER_SAMPLE`]);
+    /// `value` is only called (the cell parsed) when the sample takes it, and `None`
+    /// (missing, not a number, not finite) is not sampled.
+    fn offer(&mut self, sample: &mut Vec<f64>, seen: u64, value: impl FnOnce() -> Option<f64>) {
+        match self.slot(sample.len(), OUTLIER_SAMPLE, seen) {
+            Some(j) if j == sample.len() => sample.extend(value()),
+            Some(j) => {
+                if let Some(x) = value() {
+                    sample[j] = x;
+                }
+            }
+            None => {}
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use mlguard_data::poison::{PoisonOptions, Profile, Scan};
+use mlguard_data::poison::{PoisonOptions, Profile, Reservoir, Scan};
 use mlguard_data::{Role, Schema, TableReader};
 use mlguard_findings::{Finding, Location, Report, Severity};
 
@@ -260,7 +260,7 @@ struct LabelPass<'s> {
     rows: Rows<'s>,
     capacity: usize,
     sample: Vec<Sampled>,
-    state: u64,
+    reservoir: Reservoir,
     row: u64,
     labelled: u64,
     too_many: bool,
@@ -318,7 +318,7 @@ impl<'s> LabelPass<'s> {
             },
             capacity: opts.label_sample.max(20),
             sample: Vec::new(),
-            state: LABEL_FOLD_SEED,
+            reservoir: Reservoir::new(LABEL_FOLD_SEED),
             row: 0,
             labelled: 0,
             too_many: false,
@@ -330,20 +330,13 @@ impl<'s> LabelPass<'s> {
         self.row += 1;
         let Some(label) = self.rows.learn(cells, &mut self.too_many) else { return };
         self.labelled += 1;
-        let slot = if self.sample.len() < self.capacity {
-            self.sample.push(Sampled::default());
-            self.sample.len() - 1
-        } else {
-            let s = &mut self.state;
-            *s ^= *s << 13;
-            *s ^= *s >> 7;
-            *s ^= *s << 17;
-            let j = (*s % self.labelled) as usize;
-            if j >= self.capacity {
-                return;
-            }
-            j
+        let Some(slot) = self.reservoir.slot(self.sample.len(), self.capacity, self.labelled)
+        else {
+            return;
         };
+        if slot == self.sample.len() {
+            self.sample.push(Sampled::default());
+        }
         self.rows.read(cells, self.row, label, &mut self.sample[slot]);
     }
 

@@ -206,6 +206,19 @@ pub struct PgCatalog {
 }
 
 impl PgCatalog {
+    /// Sets a value every server reads (the shared keyring, the checkpoint verifier key).
+    fn publish(&self, name: &str, value: &str) -> Result<(), VaultError> {
+        self.pool
+            .get()?
+            .execute(
+                "INSERT INTO published (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                &[&name, &value],
+            )
+            .map_err(sql)?;
+        Ok(())
+    }
+
     /// Connects to the catalog database of `pool` and migrates it.
     pub fn open(pool: Arc<PgPool>) -> Result<PgCatalog, VaultError> {
         let mut conn = pool.get()?;
@@ -497,15 +510,7 @@ impl CatalogStore for PgCatalog {
     }
 
     fn store_keyring(&self, text: &str) -> Result<(), VaultError> {
-        self.pool
-            .get()?
-            .execute(
-                "INSERT INTO published (name, value) VALUES ('keyring.json', $1)
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                &[&text],
-            )
-            .map_err(sql)?;
-        Ok(())
+        self.publish("keyring.json", text)
     }
 
     fn export(&self) -> Result<Snapshot, VaultError> {
@@ -625,15 +630,7 @@ impl CatalogStore for PgCatalog {
     }
 
     fn publish_checkpoint_key(&self, verifier_key: &str) -> Result<(), VaultError> {
-        self.pool
-            .get()?
-            .execute(
-                "INSERT INTO published (name, value) VALUES ('checkpoint.vkey', $1)
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                &[&verifier_key],
-            )
-            .map_err(sql)?;
-        Ok(())
+        self.publish("checkpoint.vkey", verifier_key)
     }
 
     fn rewrite_audit_entry(
