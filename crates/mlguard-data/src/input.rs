@@ -119,6 +119,14 @@ impl<R: Read + Seek> parquet::file::reader::ChunkReader for Reopened<R> {
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        // Ranges come from the file's own footer: one past its end is refused before
+        // anything is allocated for it.
+        if start.checked_add(length as u64).is_none_or(|end| end > self.len) {
+            return Err(parquet::errors::ParquetError::EOF(format!(
+                "a range of {length} bytes at {start} is past the end of the file ({} bytes)",
+                self.len
+            )));
+        }
         let mut buf = vec![0; length];
         self.get_read(start)?.read_exact(&mut buf)?;
         Ok(buf.into())
@@ -695,6 +703,20 @@ mod tests {
         group.close().expect("close");
         writer.close().expect("close");
         out
+    }
+
+    /// A Parquet footer naming a range past the end of the file is refused before anything
+    /// is allocated for it.
+    #[test]
+    fn a_range_past_the_end_is_refused() {
+        use parquet::file::reader::ChunkReader;
+        let bytes = Arc::new(vec![7u8; 100]);
+        let open: Arc<dyn Fn() -> io::Result<Cursor<Vec<u8>>> + Send + Sync> =
+            Arc::new(move || Ok(Cursor::new(bytes.to_vec())));
+        let source = Reopened { open, len: 100 };
+        assert_eq!(source.get_bytes(90, 10).expect("in range").len(), 10);
+        assert!(source.get_bytes(90, 11).is_err());
+        assert!(source.get_bytes(u64::MAX, 1 << 40).is_err());
     }
 
     /// A source opened again for each read (an encrypted scratch file, in the vault) reads
