@@ -762,3 +762,101 @@ fn a_key_rotation_on_one_machine_reaches_the_others() {
     assert_ne!(o.status.code(), Some(0));
     assert!(text(&o.stderr).contains("older than this machine's"), "{}", text(&o.stderr));
 }
+
+/// The peak resident memory the ingest and download of a large table may reach (the
+/// issue's bound for a 1M-row ingest); the table written is more than twice as large.
+const MEMORY_BOUND: u64 = 128 << 20;
+
+/// A table of `rows` rows (about 185 bytes each): an id, an email and a postal code to
+/// protect, a quasi-identifying age, numbers, a plan, free text and a binary label that
+/// depends on the score and the plan. Deterministic (a fixed xorshift stream).
+fn large_table(path: &Path, rows: u64) {
+    use std::io::Write;
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    const WORDS: [&str; 8] =
+        ["alpha", "beta", "gamma", "delta", "kappa", "lambda", "sigma", "omega"];
+    const PLANS: [&str; 4] = ["free", "basic", "pro", "enterprise"];
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    writeln!(w, "user_id,email,zip_code,age,income,score,plan,note,label").expect("write");
+    for i in 1..=rows {
+        let age = 18 + next() % 73;
+        let income = 20_000.0 + (next() % 18_000_000) as f64 / 100.0;
+        let score = (next() % 10_000) as f64 / 10_000.0;
+        let plan = (next() % 4) as usize;
+        let label = u8::from(score + if plan == 2 { 0.2 } else { 0.0 } > 0.7);
+        let note: Vec<&str> = (0..20).map(|_| WORDS[(next() % 8) as usize]).collect();
+        writeln!(
+            w,
+            "{i},user{i}@example.org,{},{age},{income:.2},{score:.4},{},{},{label}",
+            10_000 + next() % 90_000,
+            PLANS[plan],
+            note.join(" ")
+        )
+        .expect("write");
+    }
+    w.flush().expect("flush");
+}
+
+const LARGE_SCHEMA: &str = r#"{"primaryKey": "user_id", "fields": [
+  {"name": "user_id", "type": "integer", "role": "id", "constraints": {"required": true}},
+  {"name": "email", "type": "string", "format": "email", "pii": "email", "protect": "pseudonymize"},
+  {"name": "zip_code", "type": "string", "pii": "postal_code", "protect": "generalize",
+   "constraints": {"pattern": "\\d{5}"}},
+  {"name": "age", "type": "integer", "pii": "quasi", "constraints": {"minimum": 0, "maximum": 120}},
+  {"name": "income", "type": "number"},
+  {"name": "score", "type": "number"},
+  {"name": "plan", "type": "string", "constraints": {"enum": ["free", "basic", "pro", "enterprise"]}},
+  {"name": "note", "type": "string"},
+  {"name": "label", "type": "integer", "role": "target", "constraints": {"enum": [0, 1]}}
+]}"#;
+
+/// A table more than twice the memory the process may use goes into S3 and comes back:
+/// ingest (validation, protection, poisoning checks, sealing, a multipart upload) and
+/// download (ranged reads, decryption) each stay under the bound, so neither the table,
+/// its protected copy nor the sealed object is ever held whole.
+#[test]
+fn a_table_larger_than_the_memory_used_streams_into_s3_and_back() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let dir = t.path();
+    let b = Backends::start("large");
+    let rows = 1_500_000;
+    large_table(&dir.join("big.csv"), rows);
+    std::fs::write(dir.join("big.json"), LARGE_SCHEMA).expect("write");
+    let size = std::fs::metadata(dir.join("big.csv")).expect("table").len();
+    assert!(size > 2 * MEMORY_BOUND, "the table ({size} bytes) is larger than twice the bound");
+    let o = b.run(
+        dir,
+        &["init", "--key-file", "k", "--catalog", &b.catalog, "--objects", "s3://vault/large"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+
+    let (o, peak) = mlguard_testkit::peak_rss(
+        b.command(dir, "v").args(["data", "ingest", "big.csv", "-s", "big.json", "--name", "big"]),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    eprintln!("ingest of {size} bytes: peak RSS {} MiB", peak >> 20);
+    assert!(peak <= MEMORY_BOUND, "ingest peaked at {} MiB", peak >> 20);
+
+    let (o, peak) = mlguard_testkit::peak_rss(
+        b.command(dir, "v").args(["data", "download", "big", "-o", "back.csv"]),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    eprintln!("download: peak RSS {} MiB", peak >> 20);
+    assert!(peak <= MEMORY_BOUND, "download peaked at {} MiB", peak >> 20);
+    // Every row is back (protected), none lost on the way.
+    let back = std::fs::File::open(dir.join("back.csv")).expect("downloaded");
+    let lines = std::io::BufReader::new(back).lines().count() as u64;
+    assert_eq!(lines, rows + 1, "header and every row");
+    let stored = b.moto.boto3(
+        &b.venv,
+        "print(sum(o['Size'] for o in s3.list_objects_v2(Bucket='vault', Prefix='large')['Contents']))",
+    );
+    let stored: u64 = stored.parse().expect("a size");
+    assert!(stored > 2 * MEMORY_BOUND, "the sealed object is as large: {stored} bytes");
+}

@@ -37,6 +37,45 @@ pub fn python_venv(dir: &Path, check: &str, packages: &[&str]) -> PathBuf {
     python
 }
 
+/// Runs `command` under GNU time (Debian's `time`, installed first if missing and we are
+/// root) and returns its output with its peak resident set size in bytes: the kernel's
+/// own high-water mark of the process, exact however short the peak. Panics if it cannot.
+#[allow(clippy::panic, reason = "test helper: failing loudly is the point")]
+pub fn peak_rss(command: &mut Command) -> (std::process::Output, u64) {
+    const TIME: &str = "/usr/bin/time";
+    if !Path::new(TIME).is_file()
+        && Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+    {
+        let _ = Command::new("apt-get").args(["install", "-y", "-q", "time"]).status();
+    }
+    if !Path::new(TIME).is_file() {
+        panic!("GNU time is not installed ({TIME}): apt-get install time");
+    }
+    let report = tempfile::NamedTempFile::new()
+        .unwrap_or_else(|e| panic!("cannot create a temporary file: {e}"));
+    let mut timed = Command::new(TIME);
+    timed.args(["-f", "%M", "-o"]).arg(report.path()).arg(command.get_program());
+    timed.args(command.get_args());
+    if let Some(dir) = command.get_current_dir() {
+        timed.current_dir(dir);
+    }
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => timed.env(key, value),
+            None => timed.env_remove(key),
+        };
+    }
+    let output = timed.output().unwrap_or_else(|e| panic!("cannot run {TIME}: {e}"));
+    let text = std::fs::read_to_string(report.path()).unwrap_or_default();
+    // GNU time writes "Command exited with non-zero status N" before the figure.
+    let kib = text
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("GNU time reported no peak RSS: {text:?}"));
+    (output, kib * 1024)
+}
+
 /// A zip archive of stored (uncompressed) members, as the simplest writers make it: local
 /// headers, a central directory, an end record. For tests of zip readers.
 pub fn stored_zip(members: &[(&str, &[u8])]) -> Vec<u8> {
