@@ -387,6 +387,8 @@ pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Tr
     }
     provenance.insert("l2".to_owned(), opts.fit.l2.into());
     provenance.insert("max_iter".to_owned(), opts.fit.max_iter.into());
+    provenance.insert("tol".to_owned(), opts.fit.tol.into());
+    provenance.insert("warm_start".to_owned(), opts.fit.warm_start.into());
     let info = ModelInfo {
         format: MODEL_FORMAT,
         encoding: Encoding {

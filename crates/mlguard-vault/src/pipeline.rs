@@ -1413,7 +1413,9 @@ impl Vault {
             fit: FitOptions {
                 l2: num("l2").unwrap_or(1.0),
                 max_iter: num("max_iter").map_or(200, |v| v as usize),
-                ..FitOptions::default()
+                // Models from before these were recorded: the options of their day.
+                tol: num("tol").unwrap_or(1e-6),
+                warm_start: p.get("warm_start").and_then(|v| v.as_bool()).unwrap_or(false),
             },
             seed: match p
                 .get("seed_policy")
