@@ -134,7 +134,7 @@ fn a_vault_on_postgres_and_s3_works_with_every_command() {
         &b.venv,
         "print('\\n'.join(o['Key'] for o in s3.list_objects_v2(Bucket='vault')['Contents']))",
     );
-    assert_eq!(keys.lines().count(), 2, "{keys}");
+    assert_eq!(keys.lines().count(), 3, "the table, its columnar form, the model: {keys}");
     assert!(keys.lines().all(|k| k.starts_with("team-a/objects/") && k.ends_with(".mlseal")));
     b.moto.boto3(
         &b.venv,
@@ -558,7 +558,7 @@ fn servers_killed_under_load_lose_nothing_acknowledged() {
         &b.venv,
         "print(sum(1 for o in s3.list_objects_v2(Bucket='vault', Prefix='kills/objects/')['Contents']))",
     );
-    assert_eq!(keys, (names.len() + 1).to_string(), "datasets + the model");
+    assert_eq!(keys, (2 * names.len() + 1).to_string(), "datasets (table, columnar) + the model");
     eprintln!(
         "{kills} kills under load: {} ingests acknowledged, {} stored, {failed} requests failed while a server was down; {}",
         acknowledged.len(),
@@ -602,7 +602,7 @@ fn an_embedded_vault_migrates_to_postgres_and_s3() {
     let o = b.run(dir, &["vault", "migrate", "--to", "target.toml"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
     let said = text(&o.stdout);
-    assert!(said.contains("2 object(s) copied and verified"), "{said}");
+    assert!(said.contains("3 object(s) copied and verified"), "{said}");
     let config = std::fs::read_to_string(dir.join("v/config.toml")).expect("config");
     assert!(config.contains("s3://vault/moved"), "{config}");
 

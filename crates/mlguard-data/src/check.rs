@@ -36,7 +36,7 @@ pub(crate) enum Missing {
 }
 
 impl Missing {
-    fn new(values: &[String]) -> Missing {
+    pub(crate) fn new(values: &[String]) -> Missing {
         match values {
             [] => Missing::Never,
             [one] if one.is_empty() => Missing::Empty,

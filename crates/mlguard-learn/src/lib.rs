@@ -16,4 +16,4 @@ pub use linear::{CategoricalColumn, Design, FitOptions, Logistic, NumericColumn,
 pub use metrics::{Metrics, evaluate};
 pub use model::{Model, ModelError, Predictor};
 pub use split::{SeededStream, Split, grouped_split, stratified_split};
-pub use train::{TrainError, TrainOptions, Trained, train};
+pub use train::{TrainError, TrainOptions, Trained, train, train_columnar};

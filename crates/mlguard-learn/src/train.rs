@@ -4,6 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read;
 
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
 use mlguard_data::{
     DataError, FieldType, NumericCells, PiiKind, Protect, Role, Schema, TableReader,
 };
@@ -88,111 +92,274 @@ struct Column {
     kind: Kind,
 }
 
-/// Trains on CSV read from `src`, described by `schema`.
-pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Trained, TrainError> {
-    if !(0.0..1.0).contains(&opts.test_size) {
-        return Err(TrainError::Unusable(format!(
-            "the held-out share must be in [0, 1), got {}",
-            opts.test_size
-        )));
-    }
-    let target = match &opts.target {
-        Some(t) => t.clone(),
-        None => schema
-            .fields
-            .iter()
-            .find(|f| f.role == Some(Role::Target))
-            .map(|f| f.name.clone())
-            .ok_or(TrainError::NoTarget)?,
-    };
-    let table = TableReader::new(src, opts.delimiter)?;
-    let position = |name: &str| table.header().iter().position(|h| h == name);
-    let target_pos = position(&target)
-        .filter(|_| schema.field(&target).is_some())
-        .ok_or_else(|| TrainError::UnknownTarget(target.clone()))?;
-    // mlguard trains classifiers: a continuous target is refused before any work rather
-    // than turned into one class per value.
-    if schema.field(&target).is_some_and(|f| f.field_type == FieldType::Number) {
-        return Err(TrainError::Unusable(format!(
-            "the target {target} is a number field: mlguard trains classifiers, and a continuous target would become one class per value; make it categories (bins as a string or integer field) or choose a categorical target"
-        )));
-    }
-
-    // Plan the features from the schema.
-    let mut notes = Vec::new();
-    let mut unprotected = Vec::new();
-    let mut columns: Vec<Column> = Vec::new();
-    for f in &schema.fields {
-        if f.name == target || matches!(f.role, Some(Role::Id | Role::Ignore)) {
-            continue;
-        }
-        // Quasi-identifiers are features (protection generalises them for k-anonymity);
-        // other personal data never is.
-        if f.pii.is_some_and(|p| p != PiiKind::Quasi) {
-            match f.protect {
-                None => unprotected.push(f.name.clone()),
-                Some(Protect::Drop) => {}
-                Some(p) => notes.push(format!("{}: left out (protect {p} is applied by `mlguard data protect`, not at training)", f.name)),
+impl Column {
+    /// Adds one row's value from its CSV cell.
+    fn push_cell(&mut self, cell: &str) {
+        match &mut self.kind {
+            Kind::Numeric(r, v) => v.push(r.read(cell).map_or(f32::NAN, |x| x as f32)),
+            Kind::Categorical(v, dict) => {
+                if cell.is_empty() {
+                    v.push(UNSEEN);
+                } else {
+                    let next = dict.len() as u32;
+                    v.push(*dict.entry(cell.to_owned()).or_insert(next));
+                }
             }
-            continue;
         }
-        let Some(pos) = position(&f.name) else {
-            notes.push(format!("{}: left out (not a column of the file)", f.name));
-            continue;
-        };
-        let kind = if let Some(reader) = NumericCells::new(schema, f) {
-            Kind::Numeric(reader, Vec::new())
-        } else if f.field_type == FieldType::String || f.field_type == FieldType::Any {
-            Kind::Categorical(Vec::new(), HashMap::new())
-        } else {
-            notes.push(format!(
-                "{}: left out (type {} is not used as a feature)",
-                f.name, f.field_type
-            ));
-            continue;
-        };
-        columns.push(Column { name: f.name.clone(), pos, kind });
     }
-    if !unprotected.is_empty() {
-        return Err(TrainError::UnprotectedPii(unprotected));
+}
+
+/// What a training run reads: the target, the feature columns planned from the schema and
+/// filled row by row, the labels and each labelled row's group (a hash of its features:
+/// copies of a row stay on one side of the split).
+struct Loaded {
+    target: String,
+    target_pos: usize,
+    columns: Vec<Column>,
+    notes: Vec<String>,
+    labels: Vec<u32>,
+    groups: Vec<u64>,
+    label_dict: HashMap<String, u32>,
+    no_label: u64,
+}
+
+impl Loaded {
+    /// Plans the features of a table with columns `header` from the schema.
+    fn plan(header: &[String], schema: &Schema, opts: &TrainOptions) -> Result<Loaded, TrainError> {
+        if !(0.0..1.0).contains(&opts.test_size) {
+            return Err(TrainError::Unusable(format!(
+                "the held-out share must be in [0, 1), got {}",
+                opts.test_size
+            )));
+        }
+        let target = match &opts.target {
+            Some(t) => t.clone(),
+            None => schema
+                .fields
+                .iter()
+                .find(|f| f.role == Some(Role::Target))
+                .map(|f| f.name.clone())
+                .ok_or(TrainError::NoTarget)?,
+        };
+        let position = |name: &str| header.iter().position(|h| h == name);
+        let target_pos = position(&target)
+            .filter(|_| schema.field(&target).is_some())
+            .ok_or_else(|| TrainError::UnknownTarget(target.clone()))?;
+        // mlguard trains classifiers: a continuous target is refused before any work rather
+        // than turned into one class per value.
+        if schema.field(&target).is_some_and(|f| f.field_type == FieldType::Number) {
+            return Err(TrainError::Unusable(format!(
+                "the target {target} is a number field: mlguard trains classifiers, and a continuous target would become one class per value; make it categories (bins as a string or integer field) or choose a categorical target"
+            )));
+        }
+        let mut notes = Vec::new();
+        let mut unprotected = Vec::new();
+        let mut columns: Vec<Column> = Vec::new();
+        for f in &schema.fields {
+            if f.name == target || matches!(f.role, Some(Role::Id | Role::Ignore)) {
+                continue;
+            }
+            // Quasi-identifiers are features (protection generalises them for k-anonymity);
+            // other personal data never is.
+            if f.pii.is_some_and(|p| p != PiiKind::Quasi) {
+                match f.protect {
+                    None => unprotected.push(f.name.clone()),
+                    Some(Protect::Drop) => {}
+                    Some(p) => notes.push(format!("{}: left out (protect {p} is applied by `mlguard data protect`, not at training)", f.name)),
+                }
+                continue;
+            }
+            let Some(pos) = position(&f.name) else {
+                notes.push(format!("{}: left out (not a column of the file)", f.name));
+                continue;
+            };
+            let kind = if let Some(reader) = NumericCells::new(schema, f) {
+                Kind::Numeric(reader, Vec::new())
+            } else if f.field_type == FieldType::String || f.field_type == FieldType::Any {
+                Kind::Categorical(Vec::new(), HashMap::new())
+            } else {
+                notes.push(format!(
+                    "{}: left out (type {} is not used as a feature)",
+                    f.name, f.field_type
+                ));
+                continue;
+            };
+            columns.push(Column { name: f.name.clone(), pos, kind });
+        }
+        if !unprotected.is_empty() {
+            return Err(TrainError::UnprotectedPii(unprotected));
+        }
+        Ok(Loaded {
+            target,
+            target_pos,
+            columns,
+            notes,
+            labels: Vec::new(),
+            groups: Vec::new(),
+            label_dict: HashMap::new(),
+            no_label: 0,
+        })
     }
 
-    // Load: numeric cells as f32 (NaN when missing), categorical ones as dictionary indexes.
-    let mut labels: Vec<u32> = Vec::new();
-    // Each labelled row's feature values, hashed: copies of a row stay on one side.
-    let mut groups: Vec<u64> = Vec::new();
-    let mut label_dict: HashMap<String, u32> = HashMap::new();
-    let mut no_label = 0u64;
-    table.for_each(|_, fields| {
-        let y = fields.get(target_pos).copied().unwrap_or("");
+    fn label(&mut self, y: &str) {
+        let next = self.label_dict.len() as u32;
+        let label = match self.label_dict.get(y) {
+            Some(&l) => l,
+            None => *self.label_dict.entry(y.to_owned()).or_insert(next),
+        };
+        self.labels.push(label);
+    }
+
+    /// Adds one CSV record. Numeric cells are read as f32 (NaN when missing), categorical
+    /// ones as dictionary indexes; the group is a hash of the feature cells' text.
+    fn add_record(&mut self, fields: &[&str]) {
+        let y = fields.get(self.target_pos).copied().unwrap_or("");
         if y.is_empty() {
-            no_label += 1;
-            return Ok(());
+            self.no_label += 1;
+            return;
         }
         let mut h = blake3::Hasher::new();
-        for c in &columns {
+        for c in &self.columns {
             h.update(fields.get(c.pos).copied().unwrap_or("").as_bytes());
             h.update(&[0x1f]);
         }
-        groups.push(u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().unwrap_or([0; 8])));
-        let next = label_dict.len() as u32;
-        labels.push(*label_dict.entry(y.to_owned()).or_insert(next));
-        for c in &mut columns {
-            let cell = fields.get(c.pos).copied().unwrap_or("");
+        self.groups
+            .push(u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().unwrap_or([0; 8])));
+        self.label(y);
+        for c in &mut self.columns {
+            c.push_cell(fields.get(c.pos).copied().unwrap_or(""));
+        }
+    }
+
+    /// Adds one record batch of a columnar form (see [`mlguard_data::columnar`]): typed
+    /// numbers as they are, text cells read as the CSV path reads them, nulls as missing.
+    /// The group is a hash of the values the features take (so `1.5` and `1.50` are copies).
+    fn add_batch(&mut self, batch: &RecordBatch) -> Result<(), TrainError> {
+        let y = batch.column(self.target_pos);
+        let labelled: Vec<usize> = (0..batch.num_rows())
+            .filter(|&i| y.is_valid(i) && !text_at(y.as_ref(), i).is_some_and(|t| t.is_empty()))
+            .collect();
+        self.no_label += (batch.num_rows() - labelled.len()) as u64;
+        for &i in &labelled {
+            let label = match y.data_type() {
+                DataType::Int64 => y.as_primitive::<Int64Type>().value(i).to_string(),
+                DataType::Boolean => y.as_boolean().value(i).to_string(),
+                DataType::Float64 => y.as_primitive::<Float64Type>().value(i).to_string(),
+                _ => text_at(y.as_ref(), i).unwrap_or_default().to_owned(),
+            };
+            self.label(&label);
+        }
+        let first = self.groups.len();
+        self.groups.resize(first + labelled.len(), 0x9e37_79b9_7f4a_7c15);
+        let groups = &mut self.groups[first..];
+        for c in &mut self.columns {
+            let array = batch.column(c.pos).as_ref();
             match &mut c.kind {
-                Kind::Numeric(r, v) => v.push(r.read(cell).map_or(f32::NAN, |x| x as f32)),
-                Kind::Categorical(v, dict) => {
-                    if cell.is_empty() {
-                        v.push(UNSEEN);
-                    } else {
-                        let next = dict.len() as u32;
-                        v.push(*dict.entry(cell.to_owned()).or_insert(next));
+                Kind::Numeric(reader, values) => {
+                    let start = values.len();
+                    match array.data_type() {
+                        DataType::Int64 => {
+                            let a = array.as_primitive::<Int64Type>();
+                            values.extend(labelled.iter().map(|&i| {
+                                if a.is_valid(i) { a.value(i) as f64 as f32 } else { f32::NAN }
+                            }));
+                        }
+                        DataType::Float64 => {
+                            let a = array.as_primitive::<Float64Type>();
+                            values.extend(labelled.iter().map(|&i| {
+                                if a.is_valid(i) { a.value(i) as f32 } else { f32::NAN }
+                            }));
+                        }
+                        DataType::Boolean => {
+                            let a = array.as_boolean();
+                            values.extend(labelled.iter().map(|&i| match a.is_valid(i) {
+                                true => f32::from(u8::from(a.value(i))),
+                                false => f32::NAN,
+                            }));
+                        }
+                        _ => values.extend(labelled.iter().map(|&i| {
+                            text_at(array, i)
+                                .and_then(|t| reader.read(t))
+                                .map_or(f32::NAN, |x| x as f32)
+                        })),
+                    }
+                    for (g, v) in groups.iter_mut().zip(&values[start..]) {
+                        *g = mix(*g, u64::from(v.to_bits()));
+                    }
+                }
+                Kind::Categorical(values, dict) => {
+                    let start = values.len();
+                    for &i in &labelled {
+                        let index = match text_at(array, i) {
+                            None | Some("") => UNSEEN,
+                            Some(t) => match dict.get(t) {
+                                Some(&x) => x,
+                                None => {
+                                    let next = dict.len() as u32;
+                                    *dict.entry(t.to_owned()).or_insert(next)
+                                }
+                            },
+                        };
+                        values.push(index);
+                    }
+                    for (g, v) in groups.iter_mut().zip(&values[start..]) {
+                        *g = mix(*g, u64::from(*v));
                     }
                 }
             }
         }
         Ok(())
+    }
+}
+
+/// The text of row `i` of a Utf8 array (`None` when null or not text).
+fn text_at(array: &dyn Array, i: usize) -> Option<&str> {
+    let a = array.as_string_opt::<i32>()?;
+    a.is_valid(i).then(|| a.value(i))
+}
+
+/// One step of a row's feature hash (a multiply-rotate mix: equal rows, equal hashes).
+fn mix(h: u64, v: u64) -> u64 {
+    (h.rotate_left(23) ^ v).wrapping_mul(0x2127_599b_f432_5c37) ^ (h >> 29)
+}
+
+/// Trains on CSV read from `src`, described by `schema`.
+pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Trained, TrainError> {
+    let table = TableReader::new(src, opts.delimiter)?;
+    let mut loaded = Loaded::plan(table.header(), schema, opts)?;
+    table.for_each(|_, fields| {
+        loaded.add_record(fields);
+        Ok(())
     })?;
+    fit_loaded(loaded, schema, opts)
+}
+
+/// Trains on the columnar form of a table (see [`mlguard_data::columnar`]) read from `src`,
+/// described by `schema`: no text is parsed but that of text columns read as numbers.
+pub fn train_columnar<R: Read>(
+    src: R,
+    schema: &Schema,
+    opts: &TrainOptions,
+) -> Result<Trained, TrainError> {
+    let mut loaded: Option<Loaded> = None;
+    let header = mlguard_data::columnar::read(src, |header, batch| {
+        let l = match &mut loaded {
+            Some(l) => l,
+            None => loaded.insert(Loaded::plan(header, schema, opts)?),
+        };
+        l.add_batch(batch)
+    })?;
+    let loaded = match loaded {
+        Some(l) => l,
+        None => Loaded::plan(&header, schema, opts)?,
+    };
+    fit_loaded(loaded, schema, opts)
+}
+
+/// Splits, fits and evaluates what was loaded.
+fn fit_loaded(loaded: Loaded, schema: &Schema, opts: &TrainOptions) -> Result<Trained, TrainError> {
+    let Loaded { target, columns, mut notes, mut labels, groups, label_dict, no_label, .. } =
+        loaded;
     if no_label > 0 {
         notes.push(format!("{no_label} row(s) without a {target} value were left out"));
     }

@@ -159,3 +159,33 @@ fn copies_of_a_row_stay_on_one_side_of_the_split() {
     assert!(t.split.test.iter().all(|&i| !train_rows.contains(&original(i))));
     assert_eq!(t.model.info.provenance.get("split").and_then(|v| v.as_str()), Some("grouped"));
 }
+
+/// The columnar form of a table (as ingestion stores it) trains the same model as its CSV:
+/// the same features, split and weights, and copies of a row still stay together.
+#[test]
+fn the_columnar_form_trains_the_same_model_as_the_csv() {
+    let csv = user_data(3_000, 4);
+    let schema = protected(schema_for(&csv));
+    let mut form = Vec::new();
+    mlguard_data::columnar::write(&csv[..], &schema, &mut form).expect("columnar");
+    let from_csv = train(&csv[..], &schema, &opts(5)).expect("csv");
+    let from_columns =
+        mlguard_learn::train_columnar(&form[..], &schema, &opts(5)).expect("columns");
+    assert_eq!(from_csv.split, from_columns.split);
+    assert_eq!(from_csv.model.logistic, from_columns.model.logistic);
+    assert_eq!(from_csv.model.info.encoding, from_columns.model.info.encoding);
+    assert_eq!(from_csv.notes, from_columns.notes);
+
+    let text = String::from_utf8(csv.clone()).expect("utf-8");
+    let (header, body) = text.split_once('\n').expect("header");
+    let doubled = format!("{header}\n{body}{body}");
+    let mut form = Vec::new();
+    mlguard_data::columnar::write(doubled.as_bytes(), &schema, &mut form).expect("columnar");
+    let t = mlguard_learn::train_columnar(&form[..], &schema, &opts(6)).expect("columns");
+    let rows = body.lines().count();
+    let train_rows: std::collections::HashSet<usize> =
+        t.split.train.iter().map(|&i| i % rows).collect();
+    assert!(t.split.test.iter().all(|&i| !train_rows.contains(&(i % rows))));
+    // A damaged form is an error.
+    assert!(mlguard_learn::train_columnar(&form[..form.len() / 2], &schema, &opts(6)).is_err());
+}

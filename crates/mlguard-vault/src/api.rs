@@ -603,6 +603,7 @@ mod tests {
             created: "2026-12-05T00:00:00Z".into(),
             actor: "sue".into(),
             report: report.into(),
+            columnar: None,
         };
         let raw = |report: &str| DatasetReport::from(record(report)).raw;
         assert!(raw(r#"{"pii_kept": ["email"]}"#));

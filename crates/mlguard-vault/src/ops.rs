@@ -230,7 +230,9 @@ impl Vault {
         let asked = Event::new(Action::VaultGc, "objects", Outcome::Allowed);
         self.operation(cx, &asked, || {
             let mut referenced = std::collections::HashSet::new();
-            referenced.extend(self.catalog().datasets()?.into_iter().map(|d| d.object));
+            for d in self.catalog().datasets()? {
+                referenced.extend(d.objects().map(str::to_owned));
+            }
             referenced.extend(self.catalog().models()?.into_iter().map(|m| m.object));
             let now = std::time::SystemTime::now();
             let mut c = Collected::default();
@@ -278,8 +280,10 @@ impl Vault {
                 ));
             }
             let objects: Vec<String> = {
-                let mut names: Vec<String> =
-                    self.catalog().datasets()?.into_iter().map(|d| d.object).collect();
+                let mut names: Vec<String> = Vec::new();
+                for d in self.catalog().datasets()? {
+                    names.extend(d.objects().map(str::to_owned));
+                }
                 names.extend(self.catalog().models()?.into_iter().map(|m| m.object));
                 names
             };

@@ -515,17 +515,19 @@ impl Vault {
         Ok(t)
     }
 
-    /// Adds a catalog row for a stored `object` and the audit entry of `event` in one
-    /// transaction; when that fails, the object is removed too (not recorded, not stored).
+    /// Adds a catalog row for stored `objects` and the audit entry of `event` in one
+    /// transaction; when that fails, the objects are removed too (not recorded, not stored).
     fn add_recorded(
         &self,
         cx: &Ctx,
-        object: &str,
+        objects: &[&str],
         event: &Event,
         add: impl FnOnce(&dyn CatalogStore, crate::AuditEntry<'_>) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
         self.recorded(cx, event, |audit| add(&*self.catalog, audit)).inspect_err(|_| {
-            let _ = self.objects.delete(object);
+            for object in objects {
+                let _ = self.objects.delete(object);
+            }
         })
     }
 
@@ -1151,12 +1153,26 @@ impl Vault {
         let mut meta = serde_json::Map::new();
         meta.insert("name".into(), name.into());
         meta.insert("version".into(), version.into());
-        // The poisoning checks and the sealing read the protected table side by side; a
-        // sealed object of a rejected table is removed (it has no catalog row).
-        let (poison, stored) = std::thread::scope(|s| {
+        let mut columnar_meta = meta.clone();
+        columnar_meta.insert("form".into(), "columnar".into());
+        columnar_meta.insert("format".into(), "arrow-ipc-stream".into());
+        // The poisoning checks read the protected table while, beside them, it is sealed and
+        // then turned into its columnar form, sealed too (one after the other: the checks
+        // take longer than both, and one upload at a time keeps the memory flat). The sealed
+        // objects of a rejected table are removed (they have no catalog row).
+        let (poison, (stored, columnar)) = std::thread::scope(|s| {
             let sealing = s.spawn(|| {
                 let mut input = open_protected()?;
-                self.store(&mut input, Kind::Dataset, meta)
+                let stored = self.store(&mut input, Kind::Dataset, meta)?;
+                let columnar = (|| {
+                    let mut form = self.sealed_scratch("columnar")?;
+                    let mut w = form.writer()?;
+                    mlguard_data::columnar::write(open_protected()?, &stored_schema, &mut w)?;
+                    w.finish()?;
+                    let mut input = BufReader::new(form.reader()?);
+                    self.store(&mut input, Kind::Dataset, columnar_meta)
+                })();
+                Ok::<_, VaultError>((stored, columnar))
             });
             let poison = crate::poison::check(
                 &open_protected,
@@ -1166,23 +1182,29 @@ impl Vault {
                 base_name.as_deref().zip(base_reader),
                 MAX_STORED_FINDINGS,
             );
-            (poison, joined(sealing))
+            let sealed = match joined(sealing) {
+                Ok((stored, columnar)) => (Ok(stored), columnar),
+                Err(e) => (Err(e), Err(VaultError::Internal("the table was not sealed".into()))),
+            };
+            (poison, sealed)
         });
         drop(baseline);
-        let unwanted = match (&poison, &stored) {
-            (Ok(p), Ok(_)) => opts.reject_poisoned && p.failed(),
-            (Err(_), Ok(_)) => true,
-            _ => false,
+        let unwanted = match (&poison, &stored, &columnar) {
+            (Ok(p), Ok(_), Ok(_)) => opts.reject_poisoned && p.failed(),
+            _ => true,
         };
-        if unwanted && let Ok((object, _)) = &stored {
-            // Left behind if this fails too: `vault gc` finds it (no row points at it).
-            let _ = self.objects.delete(object);
+        if unwanted {
+            for (object, _) in [&stored, &columnar].into_iter().flatten() {
+                // Left behind if this fails too: `vault gc` finds it (no row points at it).
+                let _ = self.objects.delete(object);
+            }
         }
         let poison = poison?;
         if opts.reject_poisoned && poison.failed() {
             return Err(VaultError::Poisoned(Box::new(poison.report)));
         }
         let (object, core) = stored?;
+        let (columnar_object, columnar_core) = columnar?;
         drop(protected);
         let kept: Vec<String> = protection
             .columns
@@ -1211,6 +1233,7 @@ impl Vault {
             created: core.created,
             actor: cx.actor_name(),
             report: stored.to_string(),
+            columnar: Some((columnar_object, columnar_core.blake3)),
         };
         let event =
             Event::new(Action::DatasetIngest, format!("{name}@{version}"), Outcome::Allowed)
@@ -1220,7 +1243,8 @@ impl Vault {
                     "pii_kept": kept,
                     "poison_flagged": poison.failed(),
                 }));
-        self.add_recorded(cx, &record.object, &event, |c, audit| c.add_dataset(&record, audit))?;
+        let objects: Vec<&str> = record.objects().collect();
+        self.add_recorded(cx, &objects, &event, |c, audit| c.add_dataset(&record, audit))?;
         Ok(Ingested { record, report, protection, kept_pii: kept, poison })
     }
 
@@ -1278,7 +1302,12 @@ impl Vault {
         if flagged(&dataset) && !req.accept_flagged {
             return Err(VaultError::Flagged(format!("{}@{}", dataset.name, dataset.version)));
         }
-        self.verify_object(&dataset.object, &dataset.blake3)?;
+        // The columnar form when the version has one (no CSV to parse), else the table.
+        let (object, blake3, columnar) = match &dataset.columnar {
+            Some((object, blake3)) => (object, blake3, true),
+            None => (&dataset.object, &dataset.blake3, false),
+        };
+        self.verify_object(object, blake3)?;
         let schema =
             Schema::from_json_str(&dataset.schema).map_err(mlguard_data::DataError::from)?;
         let opts = TrainOptions {
@@ -1289,7 +1318,7 @@ impl Vault {
             delimiter: b',',
             group_duplicates: grouped,
         };
-        let stored = self.objects.get(&dataset.object)?;
+        let stored = self.objects.get(object)?;
         let keys = self.keys();
         let keys = &*keys;
         let (reader, mut writer) = io::pipe().map_err(io_err("cannot create a pipe"))?;
@@ -1299,8 +1328,12 @@ impl Vault {
                 mlguard_seal::open(&mut f, &mut writer, keys, SignerPolicy::TrustedOnly)?;
                 Ok(())
             });
-            let result =
-                mlguard_learn::train(BufReader::with_capacity(1 << 20, reader), &schema, &opts);
+            let input = BufReader::with_capacity(1 << 20, reader);
+            let result = if columnar {
+                mlguard_learn::train_columnar(input, &schema, &opts)
+            } else {
+                mlguard_learn::train(input, &schema, &opts)
+            };
             let decrypted = decrypt
                 .join()
                 .map_err(|_| VaultError::Internal("the decryption thread stopped".into()))?;
@@ -1372,7 +1405,7 @@ impl Vault {
             "blake3": record.blake3,
             "accepted_flagged_by": model.info.provenance.get("accepted_flagged_by"),
         }));
-        self.add_recorded(cx, &record.object, &event, |c, audit| c.add_model(&record, audit))?;
+        self.add_recorded(cx, &[&record.object], &event, |c, audit| c.add_model(&record, audit))?;
         Ok(TrainedModel { record, trained: Trained { model, ..trained } })
     }
 

@@ -463,7 +463,7 @@ fn key_rotation_is_audited_and_rewraps_the_vaults_objects() {
     let r = vault.rotate_keys(&mlguard_vault::Ctx::local(), &secret, true, &[]).expect("rotate");
     assert_eq!(r.version, 2);
     assert!(r.failed.is_empty(), "{:?}", r.failed);
-    assert_eq!(r.rewrapped.len(), 1, "the dataset");
+    assert_eq!(r.rewrapped.len(), 2, "the dataset: its table and its columnar form");
     assert_eq!(r.retired, vec![1]);
     let entries = vault.catalog().audit_entries(before).expect("entries");
     assert_eq!(entries.len(), 1, "one entry per call");

@@ -26,6 +26,10 @@ fn dataset(name: &str, version: u32) -> DatasetRecord {
         created: "2026-12-05T00:00:00Z".into(),
         actor: "local:test".into(),
         report: "{}".into(),
+        // Versions stored before the columnar form existed have none.
+        columnar: version
+            .is_multiple_of(2)
+            .then(|| (format!("{name}-{version}.columnar.mlseal"), "11".repeat(32))),
     }
 }
 
@@ -83,6 +87,7 @@ fn catalog(c: &dyn CatalogStore) {
     assert_eq!(c.next_version(Table::Datasets, "users").expect("next"), 2);
     assert_eq!(c.next_version(Table::Models, "users").expect("next"), 1);
     assert_eq!(c.dataset("users", None).expect("latest"), dataset("users", 1));
+    assert_eq!(c.datasets().expect("list")[0].columnar, None);
 
     // A version stored meanwhile is a conflict, and its audit entry is not kept either.
     let e = c.add_dataset(&dataset("users", 1), &entry("again")).expect_err("taken");
@@ -90,7 +95,11 @@ fn catalog(c: &dyn CatalogStore) {
     assert_eq!(c.audit_len().expect("len"), 1, "the entry went with the failed change");
 
     c.add_dataset(&dataset("users", 2), &entry("ingest 2")).expect("add");
-    assert_eq!(c.dataset("users", None).expect("latest").version, 2);
+    assert_eq!(
+        c.dataset("users", None).expect("latest"),
+        dataset("users", 2),
+        "with its columnar form"
+    );
     assert_eq!(c.dataset("users", Some(1)).expect("v1").version, 1);
     assert!(matches!(c.dataset("users", Some(9)), Err(VaultError::NotFound(_))));
     assert!(matches!(c.model("users", None), Err(VaultError::NotFound(_))));

@@ -62,9 +62,19 @@ pub struct DatasetRecord {
     /// What ingestion found and did (JSON): `validation`, `protection`, `pii_kept`,
     /// `poison` (`{}` for datasets stored before reports were kept).
     pub report: String,
+    /// The sealed columnar form of the same table ([`mlguard_data::columnar`]) and the
+    /// BLAKE3 of its plaintext, for training without parsing CSV (`None` for versions
+    /// stored before it existed).
+    pub columnar: Option<(String, String)>,
 }
 
 impl DatasetRecord {
+    /// Every object this version is stored in: the table, then its columnar form.
+    pub fn objects(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.object.as_str())
+            .chain(self.columnar.as_ref().map(|(object, _)| object.as_str()))
+    }
+
     /// Whether personal data was kept unprotected in this version (`--keep-pii`): reading
     /// it is reading raw data (`dataset.read-raw`).
     pub fn kept_pii(&self) -> bool {

@@ -88,6 +88,9 @@ const MIGRATIONS: &[&str] = &[
      );
      CREATE TABLE policy (id SMALLINT PRIMARY KEY CHECK (id = 0), text TEXT NOT NULL, version BIGINT NOT NULL);
      CREATE TABLE published (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    // The columnar form of a dataset version: its sealed object and plaintext BLAKE3.
+    "ALTER TABLE datasets ADD COLUMN columnar_object TEXT;
+     ALTER TABLE datasets ADD COLUMN columnar_blake3 TEXT;",
 ];
 
 /// The advisory lock migrations run under ("mlguard" in ASCII).
@@ -297,6 +300,7 @@ impl PgCatalog {
             created: r.get(8),
             actor: r.get(9),
             report: r.get(10),
+            columnar: r.get::<_, Option<String>>(11).zip(r.get::<_, Option<String>>(12)),
         }
     }
 
@@ -336,8 +340,15 @@ fn append_audit(tx: &mut Transaction<'_>, build: AuditEntry<'_>) -> Result<(), V
     Ok(())
 }
 
-const DATASET_COLUMNS: &str =
-    "name, version, object, blake3, size, rows, columns, schema, created, actor, report";
+const DATASET_COLUMNS: &str = "name, version, object, blake3, size, rows, columns, schema, created, actor, report, columnar_object, columnar_blake3";
+
+fn insert_dataset(tx: &mut Transaction<'_>, d: &DatasetRecord) -> Result<u64, postgres::Error> {
+    let (columnar, columnar_blake3) = d.columnar.clone().unzip();
+    tx.execute(
+        &format!("INSERT INTO datasets ({DATASET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
+        &[&d.name, &i64::from(d.version), &d.object, &d.blake3, &(d.size as i64), &(d.rows as i64), &(d.columns as i64), &d.schema, &d.created, &d.actor, &d.report, &columnar, &columnar_blake3],
+    )
+}
 const MODEL_COLUMNS: &str =
     "name, version, object, blake3, dataset, dataset_version, target, metrics, created, actor";
 
@@ -378,11 +389,7 @@ impl CatalogStore for PgCatalog {
 
     fn add_dataset(&self, d: &DatasetRecord, audit: AuditEntry<'_>) -> Result<(), VaultError> {
         self.write(Some(audit), |tx| {
-            tx.execute(
-                &format!("INSERT INTO datasets ({DATASET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
-                &[&d.name, &i64::from(d.version), &d.object, &d.blake3, &(d.size as i64), &(d.rows as i64), &(d.columns as i64), &d.schema, &d.created, &d.actor, &d.report],
-            )
-            .map_err(|e| taken(e, "dataset", &d.name, d.version))?;
+            insert_dataset(tx, d).map_err(|e| taken(e, "dataset", &d.name, d.version))?;
             Ok(())
         })
     }
@@ -587,11 +594,7 @@ impl CatalogStore for PgCatalog {
             // The log's head first: no other writer appends while this runs.
             tx.execute("SELECT size FROM audit_head WHERE id = 0 FOR UPDATE", &[]).map_err(sql)?;
             for d in &s.datasets {
-                tx.execute(
-                    &format!("INSERT INTO datasets ({DATASET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
-                    &[&d.name, &i64::from(d.version), &d.object, &d.blake3, &(d.size as i64), &(d.rows as i64), &(d.columns as i64), &d.schema, &d.created, &d.actor, &d.report],
-                )
-                .map_err(sql)?;
+                insert_dataset(tx, d).map_err(sql)?;
             }
             for m in &s.models {
                 tx.execute(

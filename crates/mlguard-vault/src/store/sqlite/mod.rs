@@ -76,7 +76,22 @@ const MIGRATIONS: &[&str] = &[
         mfa_locked_until INTEGER NOT NULL DEFAULT 0,
         mfa_lockouts INTEGER NOT NULL DEFAULT 0
      );",
+    // The columnar form of a dataset version: its sealed object and plaintext BLAKE3.
+    "ALTER TABLE datasets ADD COLUMN columnar_object TEXT;
+     ALTER TABLE datasets ADD COLUMN columnar_blake3 TEXT;",
 ];
+
+const DATASET_COLUMNS: &str = "name, version, object, blake3, size, rows, columns, schema, created, actor, report, columnar_object, columnar_blake3";
+
+fn insert_dataset(tx: &rusqlite::Transaction<'_>, d: &DatasetRecord) -> rusqlite::Result<usize> {
+    let (columnar, columnar_blake3) = d.columnar.clone().unzip();
+    tx.execute(
+        &format!(
+            "INSERT INTO datasets ({DATASET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+        ),
+        params![d.name, d.version, d.object, d.blake3, d.size as i64, d.rows as i64, d.columns as i64, d.schema, d.created, d.actor, d.report, columnar, columnar_blake3],
+    )
+}
 
 mod identity;
 
@@ -192,6 +207,7 @@ impl SqliteCatalog {
             created: r.get(8)?,
             actor: r.get(9)?,
             report: r.get(10)?,
+            columnar: r.get::<_, Option<String>>(11)?.zip(r.get::<_, Option<String>>(12)?),
         })
     }
 
@@ -249,12 +265,7 @@ impl CatalogStore for SqliteCatalog {
 
     fn add_dataset(&self, d: &DatasetRecord, audit: AuditEntry<'_>) -> Result<(), VaultError> {
         self.write(Some(audit), |tx| {
-            tx.execute(
-                "INSERT INTO datasets (name, version, object, blake3, size, rows, columns, schema, created, actor, report)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![d.name, d.version, d.object, d.blake3, d.size as i64, d.rows as i64, d.columns as i64, d.schema, d.created, d.actor, d.report],
-            )
-            .map_err(|e| taken(e, "dataset", &d.name, d.version))?;
+            insert_dataset(tx, d).map_err(|e| taken(e, "dataset", &d.name, d.version))?;
             Ok(())
         })
     }
@@ -272,10 +283,12 @@ impl CatalogStore for SqliteCatalog {
     }
 
     fn dataset(&self, name: &str, version: Option<u32>) -> Result<DatasetRecord, VaultError> {
-        let q = "SELECT name, version, object, blake3, size, rows, columns, schema, created, actor, report FROM datasets
-                 WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1";
+        let q = format!(
+            "SELECT {DATASET_COLUMNS} FROM datasets
+             WHERE name = ?1 AND (?2 IS NULL OR version = ?2) ORDER BY version DESC LIMIT 1"
+        );
         self.conn()?
-            .prepare_cached(q)
+            .prepare_cached(&q)
             .and_then(|mut st| st.query_row(params![name, version], SqliteCatalog::dataset_row))
             .optional()
             .map_err(sql)?
@@ -306,7 +319,7 @@ impl CatalogStore for SqliteCatalog {
     fn datasets(&self) -> Result<Vec<DatasetRecord>, VaultError> {
         let conn = self.conn()?;
         let mut st = conn
-            .prepare("SELECT name, version, object, blake3, size, rows, columns, schema, created, actor, report FROM datasets ORDER BY name, version")
+            .prepare(&format!("SELECT {DATASET_COLUMNS} FROM datasets ORDER BY name, version"))
             .map_err(sql)?;
         let rows = st.query_map([], SqliteCatalog::dataset_row).map_err(sql)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(sql)
@@ -447,7 +460,7 @@ impl CatalogStore for SqliteCatalog {
         let mut snap = Snapshot::default();
         {
             let mut st = tx
-                .prepare("SELECT name, version, object, blake3, size, rows, columns, schema, created, actor, report FROM datasets ORDER BY name, version")
+                .prepare(&format!("SELECT {DATASET_COLUMNS} FROM datasets ORDER BY name, version"))
                 .map_err(sql)?;
             let rows = st.query_map([], SqliteCatalog::dataset_row).map_err(sql)?;
             snap.datasets = rows.collect::<Result<Vec<_>, _>>().map_err(sql)?;
@@ -506,11 +519,7 @@ impl CatalogStore for SqliteCatalog {
                 return Err(VaultError::Refused("the target catalog is not empty".into()));
             }
             for d in &s.datasets {
-                tx.execute(
-                    "INSERT INTO datasets (name, version, object, blake3, size, rows, columns, schema, created, actor, report) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    params![d.name, d.version, d.object, d.blake3, d.size as i64, d.rows as i64, d.columns as i64, d.schema, d.created, d.actor, d.report],
-                )
-                .map_err(sql)?;
+                insert_dataset(tx, d).map_err(sql)?;
             }
             for m in &s.models {
                 tx.execute(
