@@ -95,21 +95,28 @@ pub fn stratified_split(labels: &[u32], test_size: f64, seed: &[u8; 32]) -> Spli
 pub fn grouped_split(labels: &[u32], groups: &[u64], test_size: f64, seed: &[u8; 32]) -> Split {
     let mut stream = SeededStream::new(seed, "stratified split");
     let classes = labels.iter().copied().max().map_or(0, |m| m as usize + 1);
-    let mut index: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
-    let mut members: Vec<Vec<usize>> = Vec::new();
+    // Groups numbered in order of first appearance; each row's group, each group's size,
+    // and the groups of each class (the class of their first row), in that order.
+    let mut index: std::collections::HashMap<u64, usize> =
+        std::collections::HashMap::with_capacity(labels.len());
+    let mut group_of = Vec::with_capacity(labels.len());
+    let mut sizes: Vec<usize> = Vec::new();
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
     let mut class_rows = vec![0usize; classes];
+    let mut first_label: Vec<u32> = Vec::new();
     for (i, &y) in labels.iter().enumerate() {
         let key = groups.get(i).copied().unwrap_or(i as u64);
         let g = *index.entry(key).or_insert_with(|| {
-            members.push(Vec::new());
-            by_class[y as usize].push(members.len() - 1);
-            members.len() - 1
+            sizes.push(0);
+            first_label.push(y);
+            by_class[y as usize].push(sizes.len() - 1);
+            sizes.len() - 1
         });
-        members[g].push(i);
-        class_rows[labels[members[g][0]] as usize] += 1;
+        sizes[g] += 1;
+        group_of.push(g);
+        class_rows[first_label[g] as usize] += 1;
     }
-    let mut is_test = vec![false; labels.len()];
+    let mut test_group = vec![false; sizes.len()];
     for (class, list) in by_class.iter_mut().enumerate() {
         stream.shuffle(list);
         let rows = class_rows[class];
@@ -122,17 +129,15 @@ pub fn grouped_split(labels: &[u32], groups: &[u64], test_size: f64, seed: &[u8;
             if taken == take {
                 break;
             }
-            if taken + members[g].len() <= take {
-                taken += members[g].len();
-                for &r in &members[g] {
-                    is_test[r] = true;
-                }
+            if taken + sizes[g] <= take {
+                taken += sizes[g];
+                test_group[g] = true;
             }
         }
     }
     let (mut train, mut test) = (Vec::new(), Vec::new());
-    for (i, t) in is_test.into_iter().enumerate() {
-        if t { test.push(i) } else { train.push(i) }
+    for (i, &g) in group_of.iter().enumerate() {
+        if test_group[g] { test.push(i) } else { train.push(i) }
     }
     Split { train, test }
 }
