@@ -54,6 +54,8 @@ pub struct Split {
     pub train: Vec<usize>,
     /// Test rows, in file order.
     pub test: Vec<usize>,
+    /// Groups of rows drawn together (the rows, when every row is its own group).
+    pub groups: usize,
 }
 
 /// Splits rows by class so each class keeps its share in both parts: for every class,
@@ -81,7 +83,7 @@ pub fn stratified_split(labels: &[u32], test_size: f64, seed: &[u8; 32]) -> Spli
     for (i, t) in is_test.into_iter().enumerate() {
         if t { test.push(i) } else { train.push(i) }
     }
-    Split { train, test }
+    Split { train, test, groups: labels.len() }
 }
 
 /// Like [`stratified_split`], but rows with the same `groups` key (copies of one feature
@@ -139,7 +141,7 @@ pub fn grouped_split(labels: &[u32], groups: &[u64], test_size: f64, seed: &[u8;
     for (i, &g) in group_of.iter().enumerate() {
         if test_group[g] { test.push(i) } else { train.push(i) }
     }
-    Split { train, test }
+    Split { train, test, groups: sizes.len() }
 }
 
 #[cfg(test)]

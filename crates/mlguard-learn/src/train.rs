@@ -2,6 +2,7 @@
 //! split, L-BFGS logistic regression, metrics on the held-out part.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
 use std::io::Read;
 
 use arrow_array::cast::AsArray;
@@ -240,13 +241,21 @@ impl Loaded {
             .filter(|&i| y.is_valid(i) && !text_at(y.as_ref(), i).is_some_and(|t| t.is_empty()))
             .collect();
         self.no_label += (batch.num_rows() - labelled.len()) as u64;
+        let mut label = String::new();
         for &i in &labelled {
-            let label = match y.data_type() {
-                DataType::Int64 => y.as_primitive::<Int64Type>().value(i).to_string(),
-                DataType::Boolean => y.as_boolean().value(i).to_string(),
-                DataType::Float64 => y.as_primitive::<Float64Type>().value(i).to_string(),
-                _ => text_at(y.as_ref(), i).unwrap_or_default().to_owned(),
-            };
+            label.clear();
+            match y.data_type() {
+                DataType::Int64 => {
+                    let _ = write!(label, "{}", y.as_primitive::<Int64Type>().value(i));
+                }
+                DataType::Boolean => {
+                    let _ = write!(label, "{}", y.as_boolean().value(i));
+                }
+                DataType::Float64 => {
+                    let _ = write!(label, "{}", y.as_primitive::<Float64Type>().value(i));
+                }
+                _ => label.push_str(text_at(y.as_ref(), i).unwrap_or_default()),
+            }
             self.label(&label);
         }
         let first = self.groups.len();
@@ -409,14 +418,14 @@ fn fit_loaded(loaded: Loaded, schema: &Schema, opts: &TrainOptions) -> Result<Tr
     }
 
     let split = if opts.group_duplicates {
-        let distinct = groups.iter().collect::<std::collections::HashSet<_>>().len();
-        if distinct < groups.len() {
+        let split = grouped_split(&labels, &groups, opts.test_size, &opts.seed);
+        if split.groups < groups.len() {
             notes.push(format!(
                 "{} row(s) repeat another row's features: every copy kept on the same side of the split",
-                groups.len() - distinct
+                groups.len() - split.groups
             ));
         }
-        grouped_split(&labels, &groups, opts.test_size, &opts.seed)
+        split
     } else {
         stratified_split(&labels, opts.test_size, &opts.seed)
     };
