@@ -181,7 +181,7 @@ pub fn open_reader(
     } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)) {
         (Some("bzip2"), Box::new(bzip2::read::MultiBzDecoder::new(src)))
     } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0x00]) {
-        (Some("xz"), Box::new(XzReader::new(src)))
+        (Some("xz"), Box::new(xz_reader(src)))
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         let decoder = zstd::stream::read::Decoder::new(src)
             .map_err(|e| DataError::Input(format!("cannot read the zstd stream: {e}")))?;
@@ -613,58 +613,17 @@ impl<R: Read> Read for Transcode<R> {
 }
 
 /// An xz stream, decompressed as it is read (lzma-rs decompresses into a writer: a thread
-/// feeds a pipe).
-struct XzReader {
-    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
-    pending: Vec<u8>,
-    at: usize,
-}
-
-impl XzReader {
-    fn new(src: Box<dyn Read + Send>) -> XzReader {
-        let (tx, rx) = std::sync::mpsc::sync_channel(4);
-        std::thread::spawn(move || {
-            struct Sink(std::sync::mpsc::SyncSender<io::Result<Vec<u8>>>);
-            impl io::Write for Sink {
-                fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-                    self.0
-                        .send(Ok(b.to_vec()))
-                        .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "reader gone"))?;
-                    Ok(b.len())
-                }
-                fn flush(&mut self) -> io::Result<()> {
-                    Ok(())
-                }
-            }
-            let mut sink = io::BufWriter::with_capacity(64 * 1024, Sink(tx.clone()));
-            let result = lzma_rs::xz_decompress(&mut io::BufReader::new(src), &mut sink)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("xz: {e}")))
-                .and_then(|()| io::Write::flush(&mut sink));
-            if let Err(e) = result {
-                let _ = tx.send(Err(e));
-            }
-        });
-        XzReader { rx, pending: Vec::new(), at: 0 }
-    }
-}
-
-impl Read for XzReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.pending.len() {
-            match self.rx.recv() {
-                Ok(Ok(chunk)) => {
-                    self.pending = chunk;
-                    self.at = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Ok(0),
-            }
+/// feeds a chunk pipe).
+fn xz_reader(src: Box<dyn Read + Send>) -> crate::chunks::ChunkRead {
+    let (reader, mut sink) = crate::chunks::pipe(4, 64 * 1024);
+    std::thread::spawn(move || {
+        let result = lzma_rs::xz_decompress(&mut io::BufReader::new(src), &mut sink)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("xz: {e}")));
+        if let Err(e) = result {
+            sink.fail(e);
         }
-        let n = buf.len().min(self.pending.len() - self.at);
-        buf[..n].copy_from_slice(&self.pending[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
-    }
+    });
+    reader
 }
 
 #[cfg(test)]

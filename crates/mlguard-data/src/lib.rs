@@ -20,6 +20,7 @@
 
 pub mod arrow_csv;
 mod check;
+pub mod chunks;
 pub mod columnar;
 mod csv;
 mod error;

@@ -14,7 +14,7 @@
 
 use std::io::{self, Read};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{SyncSender, sync_channel};
 
 use parquet::basic::{LogicalType, Repetition, TimeUnit};
 use parquet::file::reader::{ChunkReader, FileReader, SerializedFileReader};
@@ -52,8 +52,7 @@ struct Column {
     naive: bool,
 }
 
-/// CSV text, or why there is no more.
-pub(crate) type Chunk = Result<Vec<u8>, String>;
+pub(crate) use crate::chunks::Chunk;
 
 /// Reads the Parquet file in `src` as CSV text. Errors in the footer or the schema come
 /// back here; errors in the rows come back from the reader, as `InvalidData`.
@@ -93,14 +92,17 @@ pub(crate) fn converted<I: Send + 'static>(
             };
             // Whichever side is waiting hears of it.
             let _ = info_tx.try_send(Err(failure.clone()));
-            let _ = tx.send(Err(failure));
+            let _ = tx.send(Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the {format} file: {failure}"),
+            )));
         })
         .map_err(|e| DataError::Input(format!("cannot start the {format} reader: {e}")))?;
     let info = info_rx
         .recv()
         .map_err(|_| DataError::Input(format!("the {format} reader stopped")))?
         .map_err(|e| DataError::Input(format!("this {format} file cannot be read: {e}")))?;
-    Ok((Box::new(ChunkRead { rx, pending: Vec::new(), at: 0, format }), info))
+    Ok((Box::new(crate::chunks::ChunkRead::new(rx)), info))
 }
 
 fn convert<R: ChunkReader + 'static>(
@@ -323,38 +325,6 @@ pub(crate) fn cell(out: &mut Vec<u8>, text: &str) {
         out.push(b'"');
     } else {
         out.extend_from_slice(text.as_bytes());
-    }
-}
-
-/// The chunks the converting thread sends, as one reader.
-struct ChunkRead {
-    rx: Receiver<Chunk>,
-    pending: Vec<u8>,
-    at: usize,
-    format: &'static str,
-}
-
-impl Read for ChunkRead {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.pending.len() {
-            match self.rx.recv() {
-                Ok(Ok(chunk)) => {
-                    self.pending = chunk;
-                    self.at = 0;
-                }
-                Ok(Err(e)) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("the {} file: {e}", self.format),
-                    ));
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.pending.len() - self.at);
-        buf[..n].copy_from_slice(&self.pending[self.at..self.at + n]);
-        self.at += n;
-        Ok(n)
     }
 }
 

