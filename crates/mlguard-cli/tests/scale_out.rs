@@ -231,7 +231,6 @@ fn three_servers_share_one_vault() {
             .output()
             .expect("mlguard runs")
     };
-    let now = mlguard_vault::identity::now_secs();
     std::thread::scope(|s| {
         for (i, server) in servers.iter().enumerate() {
             let (url, tokens, request, code_at) = (&server.1, &tokens, &request, &code_at);
@@ -263,7 +262,9 @@ fn three_servers_share_one_vault() {
                         as_user(1, &["train", "--dataset", "users", "--name", &format!("m-{i}")]);
                     }
                     if round == 3 && i == 0 {
-                        let code = code_at(now - 30);
+                        // The previous step's code, taken when it is sent: the load before
+                        // it can outlast a step on a busy machine.
+                        let code = code_at(mlguard_vault::identity::now_secs() - 30);
                         as_user(2, &["user", "add", "new", "--role", "auditor", "--totp", &code]);
                     }
                 }
@@ -274,7 +275,7 @@ fn three_servers_share_one_vault() {
     // Nothing that must hold across servers is kept in one: a TOTP code is used once
     // whichever server sees it, a revoked token is refused by every server.
     let url = |i: usize| servers[i].1.as_str();
-    let code = code_at(now + 30);
+    let code = code_at(mlguard_vault::identity::now_secs() + 30);
     let o = request(url(1), &tokens[2], &["user", "list", "--totp", &code]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     let o = request(url(2), &tokens[2], &["user", "list", "--totp", &code]);
