@@ -48,4 +48,7 @@ pub use schema::{
     Constraints, Field, FieldType, FieldsMatch, MAX_FIELDS, MAX_SCHEMA_BYTES, PiiKind, Protect,
     Role, Schema,
 };
-pub use validate::{ValidateOptions, validate_path, validate_reader};
+pub use validate::{
+    Records, ValidateOptions, Visit, VisitBatch, validate_path, validate_reader,
+    validate_reader_visiting,
+};

@@ -79,6 +79,58 @@ pub fn validate_reader<R: Read + Send>(
     schema: &Schema,
     opts: &ValidateOptions,
 ) -> Result<Report, DataError> {
+    validate_reader_visiting(src, name, schema, opts, None)
+}
+
+/// What a caller does with the records validation reads, so that it needs no second pass
+/// over the file (prediction scores each row while it is checked).
+pub struct Visit<'a> {
+    /// Runs on the worker threads for each batch of records, after the batch's checks:
+    /// gets the header and the batch's records, and writes its output to the buffer.
+    pub batch: &'a VisitBatch<'a>,
+    /// Takes each batch's output in file order, on the calling thread. After an error it
+    /// is not called again, validation still runs to the end, and the error is returned.
+    pub take: &'a mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+}
+
+/// What a [`Visit`] does with each batch: `(header, records, output)`.
+pub type VisitBatch<'a> = dyn Fn(&[String], Records<'_>, &mut Vec<u8>) + Sync + 'a;
+
+/// The records of one batch, for a [`Visit`].
+pub struct Records<'a> {
+    batch: &'a Batch,
+    width: usize,
+}
+
+impl Records<'_> {
+    /// Calls `f(line, fields)` for each record in file order, with at most as many fields
+    /// as the header has (fewer when the record is short). A record with a cell that is
+    /// not valid UTF-8 is skipped: validation reports it as an error of its line.
+    pub fn for_each(&self, mut f: impl FnMut(u64, &[&str])) {
+        let mut fields: Vec<&str> = Vec::with_capacity(self.width);
+        'records: for (i, meta) in self.batch.records.iter().enumerate() {
+            let (span, start) = self.batch.record_bytes(i);
+            let Ok(whole) = std::str::from_utf8(span) else { continue };
+            fields.clear();
+            for &(a, b) in self.batch.spans(i).iter().take(self.width) {
+                match whole.get(a as usize - start..b as usize - start) {
+                    Some(cell) => fields.push(cell),
+                    None => continue 'records,
+                }
+            }
+            f(meta.line, &fields);
+        }
+    }
+}
+
+/// [`validate_reader`], handing every batch of records to `visit` as well.
+pub fn validate_reader_visiting<R: Read + Send>(
+    src: R,
+    name: &str,
+    schema: &Schema,
+    opts: &ValidateOptions,
+    mut visit: Option<Visit<'_>>,
+) -> Result<Report, DataError> {
     check_delimiter(opts.delimiter)?;
     let compiled = CompiledSchema::new(schema)?;
     let mut report = Report::new("validation", name);
@@ -117,7 +169,7 @@ pub fn validate_reader<R: Read + Send>(
         opts.threads
     };
     let rows = if more {
-        run_batches(reader, &ctx, &mut sink, workers, opts)?
+        run_batches(reader, &ctx, &mut sink, workers, opts, visit.as_mut())?
     } else {
         RunStats { rows: 0, bytes: reader.bytes_read(), endings: reader.line_endings() }
     };
@@ -603,6 +655,8 @@ struct BatchResult {
     sink: Sink,
     keys: Vec<Vec<KeyEntry>>,
     key_text: String,
+    /// What a [`Visit`] made of the batch.
+    visited: Vec<u8>,
 }
 
 fn run_batches<R: Read + Send>(
@@ -611,9 +665,37 @@ fn run_batches<R: Read + Send>(
     sink: &mut Sink,
     workers: usize,
     opts: &ValidateOptions,
+    visit: Option<&mut Visit<'_>>,
 ) -> Result<RunStats, DataError> {
     let workers = workers.max(1);
     let max_field = opts.max_field_bytes;
+    let (each, mut take) = match visit {
+        Some(v) => (Some(v.batch), Some(&mut *v.take)),
+        None => (None, None),
+    };
+    let mut take_err: Option<std::io::Error> = None;
+    // Checks a batch, then visits it.
+    let work = |batch: &Batch, sink: Sink| {
+        let mut r = check_batch(ctx, batch, sink, max_field);
+        if let Some(each) = each {
+            let records = Records { batch, width: ctx.header.len() };
+            each(&ctx.header, records, &mut r.visited);
+        }
+        r
+    };
+    // Merges a batch's result, in file order.
+    let mut merge =
+        |r: BatchResult, sink: &mut Sink, rows: &mut u64, int_sets: &mut _, hash_sets: &mut _| {
+            *rows += r.rows;
+            merge_keys(ctx, sink, &r, int_sets, hash_sets);
+            if let Some(take) = take.as_mut()
+                && take_err.is_none()
+                && let Err(e) = take(&r.visited)
+            {
+                take_err = Some(e);
+            }
+            sink.merge(r.sink);
+        };
     let (work_tx, work_rx) = mpsc::sync_channel::<Batch>(workers * 2);
     let work_rx = Mutex::new(work_rx);
     let (res_tx, res_rx) = mpsc::sync_channel::<(BatchResult, Batch)>(workers * 2);
@@ -631,12 +713,13 @@ fn run_batches<R: Read + Send>(
         // One worker: read and check in this thread (no threads to start, which dominates
         // for small inputs such as a prediction request's rows).
         read_batches(&mut reader, Batch::default, |batch| {
-            let r = check_batch(ctx, &batch, template.child(), max_field);
-            rows += r.rows;
-            merge_keys(ctx, sink, &r, &mut int_sets, &mut hash_sets);
-            sink.merge(r.sink);
+            let r = work(&batch, template.child());
+            merge(r, sink, &mut rows, &mut int_sets, &mut hash_sets);
             true
         })?;
+        if let Some(e) = take_err {
+            return Err(e.into());
+        }
         return Ok(RunStats { rows, bytes: reader.bytes_read(), endings: reader.line_endings() });
     }
 
@@ -661,7 +744,7 @@ fn run_batches<R: Read + Send>(
                         },
                         Err(_) => break,
                     };
-                    let result = check_batch(ctx, &batch, template.child(), max_field);
+                    let result = work(&batch, template.child());
                     if res_tx.send((result, batch)).is_err() {
                         break;
                     }
@@ -678,9 +761,7 @@ fn run_batches<R: Read + Send>(
             pending.insert(result.seq, result);
             while let Some(r) = pending.remove(&next) {
                 next += 1;
-                rows += r.rows;
-                merge_keys(ctx, sink, &r, &mut int_sets, &mut hash_sets);
-                sink.merge(r.sink);
+                merge(r, sink, &mut rows, &mut int_sets, &mut hash_sets);
             }
         }
         match reader_thread.join() {
@@ -689,6 +770,9 @@ fn run_batches<R: Read + Send>(
         }
     });
     let mut stats = read_result?;
+    if let Some(e) = take_err {
+        return Err(e.into());
+    }
     stats.rows = rows;
     Ok(stats)
 }
@@ -941,7 +1025,14 @@ fn check_batch(ctx: &Context<'_>, batch: &Batch, mut sink: Sink, max_field: usiz
             });
         }
     }
-    BatchResult { seq: batch.seq, rows: batch.records.len() as u64, sink, keys, key_text }
+    BatchResult {
+        seq: batch.seq,
+        rows: batch.records.len() as u64,
+        sink,
+        keys,
+        key_text,
+        visited: Vec::new(),
+    }
 }
 
 fn emit_formula(sink: &mut Sink, col: usize, line: u64, row: u64, offset: u64, s: &str) {

@@ -569,3 +569,83 @@ fn ambiguous_delimiters_are_refused() {
     let r = validate_reader(&b"a\n1;2\n"[..], "t.csv", &schema, &opts).expect("runs");
     assert_eq!(r.findings[0].check, "csv.ragged-row");
 }
+
+/// A visit sees every record whose cells are text, once, in file order and with the
+/// header's width, whatever the number of workers; the report is the same as without it;
+/// a record that is not UTF-8 is left to validation, and an error of `take` is returned.
+#[test]
+fn a_visit_sees_every_record_once_in_file_order() {
+    use mlguard_data::{Records, Visit, validate_reader_visiting};
+    let schema =
+        Schema::from_json(&json!({"fields": [{"name": "n", "type": "integer"}]})).expect("schema");
+    let mut csv = b"n,extra\n".to_vec();
+    for i in 0..20_000u32 {
+        if i == 777 {
+            csv.extend_from_slice(b"\xff\xfe,x\n");
+        } else if i % 1000 == 5 {
+            csv.extend_from_slice(format!("{i},\"two\nlines\",ragged\n").as_bytes());
+        } else {
+            csv.extend_from_slice(format!("{i},e{i}\n").as_bytes());
+        }
+    }
+    let batch = |header: &[String], records: Records<'_>, out: &mut Vec<u8>| {
+        assert_eq!(header, ["n", "extra"]);
+        records.for_each(|line, fields| {
+            assert_eq!(fields.len(), 2);
+            out.extend_from_slice(format!("{line}:{}|", fields.join(",")).as_bytes());
+        });
+    };
+    let plain = |threads| {
+        let opts = ValidateOptions { max_errors: 1000, threads, ..ValidateOptions::default() };
+        validate_reader(&csv[..], "t.csv", &schema, &opts).expect("runs")
+    };
+    for threads in [1, 2, 3] {
+        let opts = ValidateOptions { max_errors: 1000, threads, ..ValidateOptions::default() };
+        let mut seen = Vec::new();
+        let mut take = |b: &[u8]| {
+            seen.extend_from_slice(b);
+            Ok(())
+        };
+        let report = validate_reader_visiting(
+            &csv[..],
+            "t.csv",
+            &schema,
+            &opts,
+            Some(Visit { batch: &batch, take: &mut take }),
+        )
+        .expect("runs");
+        assert_eq!(report.to_json(), plain(threads).to_json(), "{threads} threads");
+        assert!(hits(&report).contains(&("csv.invalid-utf8".into(), 780, "n".into())));
+        let seen = String::from_utf8(seen).expect("text");
+        let records: Vec<&str> = seen.split_terminator('|').collect();
+        assert_eq!(records.len(), 19_999, "{threads} threads");
+        let (mut line, mut expected) = (2u64, Vec::new());
+        for i in 0..20_000u32 {
+            match i {
+                777 => {}
+                _ if i % 1000 == 5 => expected.push(format!("{line}:{i},two\nlines")),
+                _ => expected.push(format!("{line}:{i},e{i}")),
+            }
+            line += if i % 1000 == 5 { 2 } else { 1 };
+        }
+        assert_eq!(records, expected, "{threads} threads");
+    }
+    for threads in [1, 2] {
+        let opts = ValidateOptions { threads, ..ValidateOptions::default() };
+        let mut calls = 0;
+        let mut take = |_: &[u8]| {
+            calls += 1;
+            Err(std::io::Error::other("disk full"))
+        };
+        let e = validate_reader_visiting(
+            &csv[..],
+            "t.csv",
+            &schema,
+            &opts,
+            Some(Visit { batch: &batch, take: &mut take }),
+        )
+        .expect_err("take failed");
+        assert!(e.to_string().contains("disk full"), "{e}");
+        assert_eq!(calls, 1, "not called after an error");
+    }
+}

@@ -228,16 +228,26 @@ impl Predictor<'_> {
     /// The feature vector of a row; `cell(name)` gives the raw cell of a column (None when
     /// the column is absent, which counts as missing).
     pub fn encode<'c>(&self, cell: impl Fn(&str) -> Option<&'c str>) -> Vec<f64> {
-        let e = &self.model.info.encoding;
-        let mut x = Vec::with_capacity(e.width());
-        for (f, r) in e.numeric.iter().zip(&self.readers) {
-            x.push(cell(&f.name).and_then(|s| r.read(s)).map_or(0.0, |v| (v - f.mean) / f.scale));
-        }
-        for (c, lookup) in e.categorical.iter().zip(&self.lookups) {
-            let hit = cell(&c.name).and_then(|s| lookup.get(s));
-            x.extend((0..c.categories.len()).map(|i| if hit == Some(&i) { 1.0 } else { 0.0 }));
-        }
+        let names = self.columns();
+        let mut x = Vec::new();
+        self.encode_into(|k| names.get(k).and_then(|n| cell(n)), &mut x);
         x
+    }
+
+    /// The feature vector of a row into `x` (cleared first); `cell(k)` gives the raw cell
+    /// of the `k`-th column of [`Predictor::columns`].
+    pub fn encode_into<'c>(&self, cell: impl Fn(usize) -> Option<&'c str>, x: &mut Vec<f64>) {
+        let e = &self.model.info.encoding;
+        x.clear();
+        x.reserve(e.width());
+        for (k, (f, r)) in e.numeric.iter().zip(&self.readers).enumerate() {
+            x.push(cell(k).and_then(|s| r.read(s)).map_or(0.0, |v| (v - f.mean) / f.scale));
+        }
+        let first = e.numeric.len();
+        for (k, (c, lookup)) in e.categorical.iter().zip(&self.lookups).enumerate() {
+            let hit = cell(first + k).and_then(|s| lookup.get(s)).copied();
+            x.extend((0..c.categories.len()).map(|i| if hit == Some(i) { 1.0 } else { 0.0 }));
+        }
     }
 
     /// For each feature column (in [`Predictor::columns`] order), its position in `header`.
@@ -245,13 +255,20 @@ impl Predictor<'_> {
         self.columns().iter().map(|c| header.iter().position(|h| h == c)).collect()
     }
 
-    /// Class probabilities of a row given as fields, with positions from [`Predictor::bind`].
-    pub fn predict_fields(&self, bound: &[Option<usize>], fields: &[&str]) -> Vec<f64> {
-        let names = self.columns();
-        self.predict(|name| {
-            let k = names.iter().position(|c| *c == name)?;
-            bound.get(k).copied().flatten().and_then(|i| fields.get(i).copied())
-        })
+    /// Class probabilities of a row given as fields, with positions from [`Predictor::bind`],
+    /// written to `p` (one per class); `x` is scratch space for the encoded row.
+    pub fn predict_fields_into(
+        &self,
+        bound: &[Option<usize>],
+        fields: &[&str],
+        x: &mut Vec<f64>,
+        p: &mut [f64],
+    ) {
+        self.encode_into(
+            |k| bound.get(k).copied().flatten().and_then(|i| fields.get(i).copied()),
+            x,
+        );
+        self.model.logistic.predict_proba_into(x, p);
     }
 
     /// Class probabilities of a row, in the order of `classes`.

@@ -1546,26 +1546,32 @@ impl Vault {
         schema.primary_key.clear();
         schema.unique_keys.clear();
         schema.fields_match = FieldsMatch::Partial;
-        // Validation and scoring read the input side by side, one core each: every row is
-        // scored into an encrypted scratch file, and only once validation has named the
-        // rows that break the schema and the prediction is recorded are the others
-        // released.
+        // One pass: every row is scored, on the validator's workers, right after its
+        // checks, into an encrypted scratch file; only once validation has named the rows
+        // that break the schema and the prediction is recorded are the others released.
+        let (src, _) = mlguard_data::input::open_path(input, None)?;
+        let header = TableReader::new(BufReader::new(src), b',')?.header().to_vec();
+        let scorer = Scorer::new(&model, &predictor, id_field.as_deref(), &header);
         let mut scored = self.sealed_scratch("predictions")?;
-        let (report, scoring) = std::thread::scope(|s| {
-            let validation = s.spawn(|| {
-                mlguard_data::validate_path(
-                    input,
-                    &schema,
-                    &ValidateOptions { max_errors: 1_000_000, ..ValidateOptions::default() },
-                )
-            });
-            let scoring = (|| -> Result<(), VaultError> {
-                let mut w = scored.writer()?;
-                score_rows(input, &model, &predictor, id_field.as_deref(), &mut w)?;
-                w.finish()
-            })();
-            (joined(validation), scoring)
-        });
+        let report = (|| -> Result<_, VaultError> {
+            let mut w = scored.writer()?;
+            framed(&mut w, 0, scorer.header.as_bytes())
+                .map_err(io_err("cannot write predictions"))?;
+            let (src, _) = mlguard_data::input::open_path(input, None)?;
+            let batch = |_: &[String], records: mlguard_data::Records<'_>, out: &mut Vec<u8>| {
+                scorer.score(records, out);
+            };
+            let mut take = |bytes: &[u8]| w.write_all(bytes);
+            let report = mlguard_data::validate_reader_visiting(
+                src,
+                &input_name,
+                &schema,
+                &ValidateOptions { max_errors: 1_000_000, ..ValidateOptions::default() },
+                Some(mlguard_data::Visit { batch: &batch, take: &mut take }),
+            )?;
+            w.finish()?;
+            Ok(report)
+        })();
         let report = report?;
         if report
             .findings
@@ -1593,7 +1599,6 @@ impl Vault {
                 }),
             ),
         )?;
-        scoring?;
         // The scored records (the header, then one per row), but for the rejected rows.
         let mut records = BufReader::new(scored.reader()?);
         let (mut text, mut predicted) = (Vec::new(), 0u64);
@@ -1621,71 +1626,89 @@ impl Vault {
     }
 }
 
-/// Scores every row of `input` into `out` as records of CSV text, each framed by its line
-/// number (0 for the header; u64, little endian) and length (u32): a header (`line`, the
-/// id column when the file has it, `prediction`, `p_CLASS`...), then per row its line
-/// number, id, most probable class and class probabilities. (Framed, because an id cell
-/// may hold a line break.)
-fn score_rows(
-    input: &Path,
-    model: &Model,
-    predictor: &mlguard_learn::Predictor<'_>,
-    id_field: Option<&str>,
-    out: &mut dyn Write,
-) -> Result<(), VaultError> {
-    let (file, _) = mlguard_data::input::open_path(input, None)?;
-    let table = TableReader::new(BufReader::new(file), b',')?;
-    let header = table.header().to_vec();
-    let id_pos = id_field.and_then(|id| header.iter().position(|h| h == id));
-    let bound = predictor.bind(&header);
-    let classes = &model.info.encoding.classes;
-    let mut line_out = String::from("line");
-    if let Some(id) = id_field
-        && id_pos.is_some()
-    {
-        line_out.push(',');
-        line_out.push_str(&csv_cell(id));
-    }
-    line_out.push_str(",prediction");
-    for c in classes {
-        line_out.push_str(&format!(",{}", csv_cell(&format!("p_{c}"))));
-    }
-    line_out.push('\n');
-    let framed = |out: &mut dyn Write, line: u64, text: &str| -> io::Result<()> {
-        let len = u32::try_from(text.len()).map_err(io::Error::other)?;
-        out.write_all(&line.to_le_bytes())?;
-        out.write_all(&len.to_le_bytes())?;
-        out.write_all(text.as_bytes())
-    };
-    framed(out, 0, &line_out).map_err(io_err("cannot write predictions"))?;
-    let mut write_err = None;
-    let mut row = String::new();
-    table.for_each(|line, fields| {
-        let p = predictor.predict_fields(&bound, fields);
-        let best = mlguard_learn::metrics::argmax(&p);
-        row.clear();
-        row.push_str(&line.to_string());
-        if let Some(i) = id_pos {
-            row.push(',');
-            row.push_str(&csv_cell(fields.get(i).copied().unwrap_or("")));
-        }
-        row.push(',');
-        row.push_str(&csv_cell(&classes[best]));
-        for v in &p {
-            row.push_str(&format!(",{v}"));
-        }
-        row.push('\n');
-        if write_err.is_none()
-            && let Err(e) = framed(out, line, &row)
+/// Scores rows into records of CSV text, each framed by its line number (0 for the
+/// header; u64, little endian) and length (u32): a header (`line`, the id column when the
+/// file has it, `prediction`, `p_CLASS`...), then per row its line number, id, most
+/// probable class and class probabilities. (Framed, because an id cell may hold a line
+/// break.)
+struct Scorer<'a> {
+    predictor: &'a mlguard_learn::Predictor<'a>,
+    /// The framed header's text.
+    header: String,
+    /// For each feature column, its position in the input's header.
+    bound: Vec<Option<usize>>,
+    id_pos: Option<usize>,
+    /// Each class as a CSV cell.
+    classes: Vec<String>,
+}
+
+impl<'a> Scorer<'a> {
+    fn new(
+        model: &Model,
+        predictor: &'a mlguard_learn::Predictor<'a>,
+        id_field: Option<&str>,
+        header: &[String],
+    ) -> Scorer<'a> {
+        let id_pos = id_field.and_then(|id| header.iter().position(|h| h == id));
+        let classes = &model.info.encoding.classes;
+        let mut line = String::from("line");
+        if let Some(id) = id_field
+            && id_pos.is_some()
         {
-            write_err = Some(e);
+            line.push(',');
+            line.push_str(&csv_cell(id));
         }
-        Ok(())
-    })?;
-    match write_err {
-        Some(e) => Err(io_err("cannot write predictions")(e)),
-        None => Ok(()),
+        line.push_str(",prediction");
+        for c in classes {
+            line.push(',');
+            line.push_str(&csv_cell(&format!("p_{c}")));
+        }
+        line.push('\n');
+        Scorer {
+            predictor,
+            header: line,
+            bound: predictor.bind(header),
+            id_pos,
+            classes: classes.iter().map(|c| csv_cell(c)).collect(),
+        }
     }
+
+    /// Scores `records` into `out`, framed.
+    fn score(&self, records: mlguard_data::Records<'_>, out: &mut Vec<u8>) {
+        use std::fmt::Write as _;
+        let (mut row, mut x, mut p) = (String::new(), Vec::new(), vec![0.0; self.classes.len()]);
+        let mut floats = ryu::Buffer::new();
+        records.for_each(|line, fields| {
+            self.predictor.predict_fields_into(&self.bound, fields, &mut x, &mut p);
+            let best = mlguard_learn::metrics::argmax(&p);
+            row.clear();
+            // Writing to a String cannot fail.
+            let _ = write!(row, "{line}");
+            if let Some(i) = self.id_pos {
+                row.push(',');
+                row.push_str(&csv_cell(fields.get(i).copied().unwrap_or("")));
+            }
+            row.push(',');
+            row.push_str(&self.classes[best]);
+            for v in &p {
+                // Shortest round-trip digits, as serde_json writes them (1e-7, not
+                // 0.0000001).
+                row.push(',');
+                row.push_str(floats.format(*v));
+            }
+            row.push('\n');
+            // A Vec grows: writing to it cannot fail (a row is far below 4 GiB).
+            let _ = framed(out, line, row.as_bytes());
+        });
+    }
+}
+
+/// Writes `text` framed by its line number and length.
+fn framed(out: &mut impl Write, line: u64, text: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(text.len()).map_err(io::Error::other)?;
+    out.write_all(&line.to_le_bytes())?;
+    out.write_all(&len.to_le_bytes())?;
+    out.write_all(text)
 }
 
 /// The leaf hashes of the first `size` audit entries.
