@@ -1,7 +1,7 @@
 //! Training from a CSV file and its schema: features from the schema, a seeded stratified
 //! split, L-BFGS logistic regression, metrics on the held-out part.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::Read;
 
@@ -16,7 +16,7 @@ use mlguard_data::{
 use crate::linear::{CategoricalColumn, Design, FitOptions, NumericColumn, UNSEEN, fit};
 use crate::metrics::evaluate;
 use crate::model::{CategoricalFeature, Encoding, MODEL_FORMAT, Model, ModelInfo, NumericFeature};
-use crate::split::{grouped_split, stratified_split};
+use crate::split::{Split, grouped_split, stratified_split};
 
 /// Categorical columns with more distinct values than this are left out (they identify
 /// rows rather than describe them).
@@ -44,7 +44,14 @@ pub struct TrainOptions {
     /// ([`crate::grouped_split`]; recorded as `"split": "grouped"`). Off only to reproduce
     /// models trained before it existed: with no copies in the data both splits agree.
     pub group_duplicates: bool,
+    /// Rows the table is expected to hold (its recorded count; 0 when unknown), so the
+    /// loaded columns are sized once instead of grown by copying. A wrong count costs memory
+    /// or copies, never a different model.
+    pub expected_rows: usize,
 }
+
+/// Most rows [`TrainOptions::expected_rows`] reserves room for.
+const MAX_RESERVED_ROWS: usize = 1 << 26;
 
 /// Why training failed.
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +86,7 @@ pub struct Trained {
     /// Things worth telling the user (columns left out and why).
     pub notes: Vec<String>,
     /// The split, as indexes of the labelled rows in file order.
-    pub split: crate::split::Split,
+    pub split: Split,
 }
 
 enum Kind {
@@ -102,8 +109,7 @@ impl Column {
                 if cell.is_empty() {
                     v.push(UNSEEN);
                 } else {
-                    let next = dict.len() as u32;
-                    v.push(*dict.entry(cell.to_owned()).or_insert(next));
+                    v.push(number_value(dict, cell));
                 }
             }
         }
@@ -156,6 +162,7 @@ impl Loaded {
         let mut notes = Vec::new();
         let mut unprotected = Vec::new();
         let mut columns: Vec<Column> = Vec::new();
+        let reserve = opts.expected_rows.min(MAX_RESERVED_ROWS);
         for f in &schema.fields {
             if f.name == target || matches!(f.role, Some(Role::Id | Role::Ignore)) {
                 continue;
@@ -175,9 +182,9 @@ impl Loaded {
                 continue;
             };
             let kind = if let Some(reader) = NumericCells::new(schema, f) {
-                Kind::Numeric(reader, Vec::new())
+                Kind::Numeric(reader, Vec::with_capacity(reserve))
             } else if f.field_type == FieldType::String || f.field_type == FieldType::Any {
-                Kind::Categorical(Vec::new(), HashMap::new())
+                Kind::Categorical(Vec::with_capacity(reserve), HashMap::new())
             } else {
                 notes.push(format!(
                     "{}: left out (type {} is not used as a feature)",
@@ -195,19 +202,15 @@ impl Loaded {
             target_pos,
             columns,
             notes,
-            labels: Vec::new(),
-            groups: Vec::new(),
+            labels: Vec::with_capacity(reserve),
+            groups: Vec::with_capacity(reserve),
             label_dict: HashMap::new(),
             no_label: 0,
         })
     }
 
     fn label(&mut self, y: &str) {
-        let next = self.label_dict.len() as u32;
-        let label = match self.label_dict.get(y) {
-            Some(&l) => l,
-            None => *self.label_dict.entry(y.to_owned()).or_insert(next),
-        };
+        let label = number_value(&mut self.label_dict, y);
         self.labels.push(label);
     }
 
@@ -242,7 +245,22 @@ impl Loaded {
             .collect();
         self.no_label += (batch.num_rows() - labelled.len()) as u64;
         let mut label = String::new();
+        // Labels seen in this batch, by their typed value (formatting and hashing each
+        // row's label text was a fifth of the loading).
+        let mut few: Vec<(u64, u32)> = Vec::new();
         for &i in &labelled {
+            let typed = match y.data_type() {
+                DataType::Int64 => Some(y.as_primitive::<Int64Type>().value(i) as u64),
+                DataType::Boolean => Some(u64::from(y.as_boolean().value(i))),
+                DataType::Float64 => Some(y.as_primitive::<Float64Type>().value(i).to_bits()),
+                _ => None,
+            };
+            if let Some(v) = typed
+                && let Some(&(_, l)) = few.iter().find(|(k, _)| *k == v)
+            {
+                self.labels.push(l);
+                continue;
+            }
             label.clear();
             match y.data_type() {
                 DataType::Int64 => {
@@ -256,8 +274,15 @@ impl Loaded {
                 }
                 _ => label.push_str(text_at(y.as_ref(), i).unwrap_or_default()),
             }
-            self.label(&label);
+            let l = number_value(&mut self.label_dict, &label);
+            self.labels.push(l);
+            if let Some(v) = typed
+                && few.len() < FEW
+            {
+                few.push((v, l));
+            }
         }
+        let all = labelled.len() == batch.num_rows();
         let first = self.groups.len();
         self.groups.resize(first + labelled.len(), 0x9e37_79b9_7f4a_7c15);
         let groups = &mut self.groups[first..];
@@ -267,6 +292,15 @@ impl Loaded {
                 Kind::Numeric(reader, values) => {
                     let start = values.len();
                     match array.data_type() {
+                        // Every row labelled and no value missing: the values as they are.
+                        DataType::Int64 if all && array.null_count() == 0 => {
+                            let a = array.as_primitive::<Int64Type>();
+                            values.extend(a.values().iter().map(|&x| x as f64 as f32));
+                        }
+                        DataType::Float64 if all && array.null_count() == 0 => {
+                            let a = array.as_primitive::<Float64Type>();
+                            values.extend(a.values().iter().map(|&x| x as f32));
+                        }
                         DataType::Int64 => {
                             let a = array.as_primitive::<Int64Type>();
                             values.extend(labelled.iter().map(|&i| {
@@ -298,14 +332,22 @@ impl Loaded {
                 }
                 Kind::Categorical(values, dict) => {
                     let start = values.len();
+                    let text = array.as_string_opt::<i32>();
+                    // The column's first values in this batch, scanned before hashing (a
+                    // category column has a handful; comparing a few short strings is
+                    // cheaper than hashing one).
+                    let mut few: Vec<(&str, u32)> = Vec::new();
                     for &i in &labelled {
-                        let index = match text_at(array, i) {
+                        let index = match text.filter(|a| a.is_valid(i)).map(|a| a.value(i)) {
                             None | Some("") => UNSEEN,
-                            Some(t) => match dict.get(t) {
-                                Some(&x) => x,
+                            Some(t) => match few.iter().find(|(k, _)| *k == t) {
+                                Some(&(_, x)) => x,
                                 None => {
-                                    let next = dict.len() as u32;
-                                    *dict.entry(t.to_owned()).or_insert(next)
+                                    let x = number_value(dict, t);
+                                    if few.len() < FEW {
+                                        few.push((t, x));
+                                    }
+                                    x
                                 }
                             },
                         };
@@ -318,6 +360,20 @@ impl Loaded {
             }
         }
         Ok(())
+    }
+}
+
+/// Values of a column or labels looked up in a short list before the dictionary.
+const FEW: usize = 8;
+
+/// The number of `t` in `dict`, which numbers values in order of first appearance.
+fn number_value(dict: &mut HashMap<String, u32>, t: &str) -> u32 {
+    match dict.get(t) {
+        Some(&x) => x,
+        None => {
+            let next = dict.len() as u32;
+            *dict.entry(t.to_owned()).or_insert(next)
+        }
     }
 }
 
@@ -363,6 +419,129 @@ pub fn train_columnar<R: Read>(
         None => Loaded::plan(&header, schema, opts)?,
     };
     fit_loaded(loaded, schema, opts)
+}
+
+/// A feature column standardised (numeric) or renumbered (categorical) on the training
+/// rows, gathered into its training and test parts; or why it was left out.
+enum Prepared {
+    Numeric(NumericFeature, Vec<f32>, Vec<f32>),
+    Categorical(CategoricalFeature, Vec<u32>, Vec<u32>),
+    LeftOut(String),
+}
+
+/// Prepares one loaded column for the fit (see [`Prepared`]).
+fn prepare(c: Column, split: &Split) -> Prepared {
+    match c.kind {
+        Kind::Numeric(_, mut v) => {
+            let (mut sum, mut count) = (0.0f64, 0u64);
+            for &i in &split.train {
+                if !v[i].is_nan() {
+                    sum += f64::from(v[i]);
+                    count += 1;
+                }
+            }
+            if count == 0 {
+                return Prepared::LeftOut(format!(
+                    "{}: left out (no values in the training rows)",
+                    c.name
+                ));
+            }
+            let mean = sum / count as f64;
+            let var = split
+                .train
+                .iter()
+                .filter(|&&i| !v[i].is_nan())
+                .map(|&i| (f64::from(v[i]) - mean).powi(2))
+                .sum::<f64>()
+                / count as f64;
+            let scale = if var > 0.0 && var.is_finite() { var.sqrt() } else { 1.0 };
+            for x in &mut v {
+                if x.is_nan() {
+                    *x = mean as f32;
+                }
+            }
+            Prepared::Numeric(
+                NumericFeature { name: c.name, mean, scale },
+                gather(&v, &split.train),
+                gather(&v, &split.test),
+            )
+        }
+        Kind::Categorical(v, dict) => {
+            // Which of the column's values the training rows hold (values are numbered
+            // 0..dict.len()).
+            let mut seen = vec![false; dict.len()];
+            for &i in &split.train {
+                if let Some(s) = seen.get_mut(v[i] as usize) {
+                    *s = true;
+                }
+            }
+            let distinct = seen.iter().filter(|&&s| s).count();
+            if distinct > MAX_CATEGORIES {
+                return Prepared::LeftOut(format!(
+                    "{}: left out ({distinct} distinct values: an identifier, not a category)",
+                    c.name
+                ));
+            }
+            let mut names: Vec<(String, u32)> = dict
+                .into_iter()
+                .filter(|(_, i)| seen.get(*i as usize).copied().unwrap_or(false))
+                .collect();
+            names.sort();
+            let mut to_new =
+                vec![
+                    UNSEEN;
+                    v.iter().filter(|&&x| x != UNSEEN).map(|&x| x as usize + 1).max().unwrap_or(0)
+                ];
+            for (new, (_, old)) in names.iter().enumerate() {
+                to_new[*old as usize] = new as u32;
+            }
+            let mapped: Vec<u32> =
+                v.iter().map(|&x| if x == UNSEEN { UNSEEN } else { to_new[x as usize] }).collect();
+            Prepared::Categorical(
+                CategoricalFeature {
+                    name: c.name,
+                    categories: names.into_iter().map(|(n, _)| n).collect(),
+                },
+                gather(&mapped, &split.train),
+                gather(&mapped, &split.test),
+            )
+        }
+    }
+}
+
+/// The values of `v` at `rows`, in order.
+fn gather<T: Copy>(v: &[T], rows: &[usize]) -> Vec<T> {
+    rows.iter().map(|&i| v[i]).collect()
+}
+
+/// `items` mapped by `f` on every core (items dealt round-robin), results in item order.
+fn map_on_cores<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    let cores =
+        std::thread::available_parallelism().map_or(1, usize::from).clamp(1, items.len().max(1));
+    let mut hands: Vec<Vec<(usize, T)>> = (0..cores).map(|_| Vec::new()).collect();
+    for (i, item) in items.into_iter().enumerate() {
+        hands[i % cores].push((i, item));
+    }
+    let f = &f;
+    let mut done: Vec<(usize, U)> = std::thread::scope(|s| {
+        let mut hands = hands.into_iter();
+        let mine = hands.next().unwrap_or_default();
+        let others: Vec<_> = hands
+            .map(|hand| {
+                s.spawn(move || hand.into_iter().map(|(i, t)| (i, f(t))).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut done: Vec<(usize, U)> = mine.into_iter().map(|(i, t)| (i, f(t))).collect();
+        for h in others {
+            match h.join() {
+                Ok(part) => done.extend(part),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        done
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, u)| u).collect()
 }
 
 /// Splits, fits and evaluates what was loaded.
@@ -429,92 +608,36 @@ fn fit_loaded(loaded: Loaded, schema: &Schema, opts: &TrainOptions) -> Result<Tr
     } else {
         stratified_split(&labels, opts.test_size, &opts.seed)
     };
-    let gather_f = |v: &[f32], rows: &[usize]| rows.iter().map(|&i| v[i]).collect::<Vec<f32>>();
-    let gather_u = |v: &[u32], rows: &[usize]| rows.iter().map(|&i| v[i]).collect::<Vec<u32>>();
 
-    // Standardise on the training rows only; missing values become the mean.
+    // Standardise on the training rows only; missing values become the mean. Columns are
+    // independent: prepared on every core, then taken in order.
     let mut numeric_features = Vec::new();
     let mut numeric_train: Vec<Vec<f32>> = Vec::new();
     let mut numeric_test: Vec<Vec<f32>> = Vec::new();
     let mut categorical_features = Vec::new();
     let mut cat_train: Vec<Vec<u32>> = Vec::new();
     let mut cat_test: Vec<Vec<u32>> = Vec::new();
-    for c in columns {
-        match c.kind {
-            Kind::Numeric(_, mut v) => {
-                let (mut sum, mut count) = (0.0f64, 0u64);
-                for &i in &split.train {
-                    if !v[i].is_nan() {
-                        sum += f64::from(v[i]);
-                        count += 1;
-                    }
-                }
-                if count == 0 {
-                    notes.push(format!("{}: left out (no values in the training rows)", c.name));
-                    continue;
-                }
-                let mean = sum / count as f64;
-                let var = split
-                    .train
-                    .iter()
-                    .filter(|&&i| !v[i].is_nan())
-                    .map(|&i| (f64::from(v[i]) - mean).powi(2))
-                    .sum::<f64>()
-                    / count as f64;
-                let scale = if var > 0.0 && var.is_finite() { var.sqrt() } else { 1.0 };
-                for x in &mut v {
-                    if x.is_nan() {
-                        *x = mean as f32;
-                    }
-                }
-                numeric_train.push(gather_f(&v, &split.train));
-                numeric_test.push(gather_f(&v, &split.test));
-                numeric_features.push(NumericFeature { name: c.name, mean, scale });
+    for prepared in map_on_cores(columns, |c| prepare(c, &split)) {
+        match prepared {
+            Prepared::Numeric(f, train, test) => {
+                numeric_train.push(train);
+                numeric_test.push(test);
+                numeric_features.push(f);
             }
-            Kind::Categorical(v, dict) => {
-                let seen: BTreeSet<u32> =
-                    split.train.iter().map(|&i| v[i]).filter(|&x| x != UNSEEN).collect();
-                if seen.len() > MAX_CATEGORIES {
-                    notes.push(format!(
-                        "{}: left out ({} distinct values: an identifier, not a category)",
-                        c.name,
-                        seen.len()
-                    ));
-                    continue;
-                }
-                let mut names: Vec<(String, u32)> =
-                    dict.into_iter().filter(|(_, i)| seen.contains(i)).collect();
-                names.sort();
-                let mut to_new = vec![
-                    UNSEEN;
-                    v.iter()
-                        .filter(|&&x| x != UNSEEN)
-                        .map(|&x| x as usize + 1)
-                        .max()
-                        .unwrap_or(0)
-                ];
-                for (new, (_, old)) in names.iter().enumerate() {
-                    to_new[*old as usize] = new as u32;
-                }
-                let mapped: Vec<u32> = v
-                    .iter()
-                    .map(|&x| if x == UNSEEN { UNSEEN } else { to_new[x as usize] })
-                    .collect();
-                cat_train.push(gather_u(&mapped, &split.train));
-                cat_test.push(gather_u(&mapped, &split.test));
-                categorical_features.push(CategoricalFeature {
-                    name: c.name,
-                    categories: names.into_iter().map(|(n, _)| n).collect(),
-                });
+            Prepared::Categorical(f, train, test) => {
+                cat_train.push(train);
+                cat_test.push(test);
+                categorical_features.push(f);
             }
+            Prepared::LeftOut(note) => notes.push(note),
         }
     }
     if numeric_features.is_empty() && categorical_features.is_empty() {
         return Err(TrainError::Unusable("no usable feature columns".into()));
     }
     let k = classes.len();
-    let y_train = gather_u(&labels, &split.train);
-    let y_test = gather_u(&labels, &split.test);
+    let y_train = gather(&labels, &split.train);
+    let y_test = gather(&labels, &split.test);
     let train_design = Design {
         n: split.train.len(),
         numeric: numeric_train

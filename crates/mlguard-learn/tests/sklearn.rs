@@ -39,6 +39,7 @@ fn compare(python: &Path, data: &Path, dir: &Path, target: &str) -> (f64, f64) {
         seed: [42; 32],
         delimiter: b',',
         group_duplicates: true,
+        expected_rows: 0,
     };
     let file = std::fs::File::open(data).expect("data");
     let t = train(std::io::BufReader::new(file), &schema, &opts).expect("train");

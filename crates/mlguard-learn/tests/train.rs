@@ -21,6 +21,7 @@ fn opts(seed: u8) -> TrainOptions {
         seed: [seed; 32],
         delimiter: b',',
         group_duplicates: true,
+        expected_rows: 0,
     }
 }
 

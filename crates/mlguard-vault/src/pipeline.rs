@@ -1317,6 +1317,7 @@ impl Vault {
             seed,
             delimiter: b',',
             group_duplicates: grouped,
+            expected_rows: usize::try_from(dataset.rows).unwrap_or(0),
         };
         let stored = self.objects.get(object)?;
         let keys = self.keys();
