@@ -584,7 +584,49 @@ pub fn seal_as<R: Read + Seek, W: Write>(
         size += n as u64;
     }
     input.seek(SeekFrom::Start(0)).map_err(read_err)?;
+    let digest = Digest { size, blake3: *hasher.finalize().as_bytes() };
+    seal_digested(input, output, keys, opts, id, &digest, false)
+}
 
+/// The size and BLAKE3 digest of a plaintext, taken by whoever wrote it (see
+/// [`seal_known`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    /// Bytes.
+    pub size: u64,
+    /// BLAKE3 of the bytes.
+    pub blake3: [u8; 32],
+}
+
+/// As [`seal_as`] for an input whose size and digest are already known (taken while it
+/// was written): read once, not twice. The digest is taken again while the input is
+/// encrypted, and an input that does not match it is refused (the output is then not an
+/// artifact: the caller discards it).
+pub fn seal_known<R: Read, W: Write>(
+    input: &mut R,
+    output: &mut W,
+    keys: &SealKeys,
+    opts: &SealOptions,
+    id: [u8; 16],
+    known: &Digest,
+) -> Result<Core, SealError> {
+    seal_digested(input, output, keys, opts, id, known, true)
+}
+
+/// Seals `input`, whose digest is `digest`, read from its current position; with `check`,
+/// refuses an input whose digest differs.
+fn seal_digested<R: Read, W: Write>(
+    input: &mut R,
+    output: &mut W,
+    keys: &SealKeys,
+    opts: &SealOptions,
+    id: [u8; 16],
+    digest: &Digest,
+    check: bool,
+) -> Result<Core, SealError> {
+    let mut buf = vec![0u8; SEGMENT_SIZE];
+    let size = digest.size;
+    let mut hasher = check.then(blake3::Hasher::new);
     let data_key = SymmetricKey::generate()?;
     let salt: [u8; 32] = random()?;
     let prefix: [u8; NONCE_PREFIX_LEN] = random()?;
@@ -595,7 +637,7 @@ pub fn seal_as<R: Read + Seek, W: Write>(
         kind: opts.kind,
         created,
         size,
-        blake3: hasher.finalize().to_hex().to_string(),
+        blake3: hex(&digest.blake3),
         aead: AeadParams {
             alg: AEAD_ALG.into(),
             segment_size: SEGMENT_SIZE as u64,
@@ -637,6 +679,9 @@ pub fn seal_as<R: Read + Seek, W: Write>(
             return Err(SealError::Refused("the input changed while it was being sealed".into()));
         }
         remaining -= len as u64;
+        if let Some(h) = &mut hasher {
+            h.update(&buf[..len]);
+        }
         let last = i + 1 == count;
         let tag = key.seal_in_place_separate_tag(
             segment_nonce(&prefix, i as u32, last),
@@ -649,7 +694,9 @@ pub fn seal_as<R: Read + Seek, W: Write>(
             .map_err(SealError::io("cannot write the artifact"))?;
     }
     let mut probe = [0u8; 1];
-    if read_full(input, &mut probe).map_err(SealError::io("cannot read the input"))? != 0 {
+    if read_full(input, &mut probe).map_err(SealError::io("cannot read the input"))? != 0
+        || hasher.is_some_and(|h| h.finalize().as_bytes() != &digest.blake3)
+    {
         return Err(SealError::Refused("the input changed while it was being sealed".into()));
     }
     output.flush().map_err(SealError::io("cannot write the artifact"))?;

@@ -31,10 +31,10 @@ mod keystore;
 mod oms;
 
 pub use artifact::{
-    AEAD_ALG, AeadParams, Core, Header, Kind, MAGIC, MAX_HEADER_BYTES, MAX_RECIPIENTS,
+    AEAD_ALG, AeadParams, Core, Digest, Header, Kind, MAGIC, MAX_HEADER_BYTES, MAX_RECIPIENTS,
     NONCE_PREFIX_LEN, PLAIN_SEGMENT, Recipient, SEGMENT_SIZE, SIG_ALG, SealKeys, SealOptions,
     SignatureInfo, SignerPolicy, TAG_LEN, Verified, now_rfc3339, open, rewrap, seal, seal_as,
-    verify,
+    seal_known, verify,
 };
 pub use atomic::{sync_dir, write_atomic, write_atomic_with};
 pub use error::SealError;

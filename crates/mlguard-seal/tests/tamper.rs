@@ -297,3 +297,39 @@ proptest! {
         prop_assert!(rejected(&data, &f.keys()));
     }
 }
+
+/// Sealed with a digest taken beforehand, an input is read once and opens to itself; an
+/// input that differs from its digest (same size or not) is refused.
+#[test]
+fn a_known_digest_seals_in_one_read_and_a_wrong_one_is_refused() {
+    use mlguard_seal::{Digest, seal_known};
+    let f = Fixture::new();
+    let opts = SealOptions { kind: Kind::Dataset, meta: serde_json::Map::new() };
+    for len in [0, 1, PLAIN_SEGMENT, PLAIN_SEGMENT + 1, 3 * PLAIN_SEGMENT + 17] {
+        let plain = pattern(len);
+        let digest = Digest { size: len as u64, blake3: *blake3::hash(&plain).as_bytes() };
+        let mut out = Vec::new();
+        seal_known(&mut &plain[..], &mut out, &f.keys(), &opts, [7; 16], &digest).expect("seal");
+        assert_eq!(opens(&out, &f.keys()).expect("opens"), plain, "{len} bytes");
+        // The same artifact as the two-pass seal would describe.
+        let core = verify(&mut Cursor::new(&out), &f.keys(), SignerPolicy::TrustedOnly)
+            .expect("verifies")
+            .core;
+        assert_eq!(
+            (core.size, core.blake3),
+            (len as u64, blake3::hash(&plain).to_hex().to_string())
+        );
+        if len == 0 {
+            continue;
+        }
+        let mut changed = plain.clone();
+        changed[len / 2] ^= 1;
+        let e = seal_known(&mut &changed[..], &mut Vec::new(), &f.keys(), &opts, [7; 16], &digest)
+            .expect_err("not the digested bytes");
+        assert!(matches!(e, SealError::Refused(_)), "{e}");
+        let e =
+            seal_known(&mut &plain[..len - 1], &mut Vec::new(), &f.keys(), &opts, [7; 16], &digest)
+                .expect_err("shorter");
+        assert!(matches!(e, SealError::Refused(_)), "{e}");
+    }
+}

@@ -918,11 +918,43 @@ impl Vault {
         kind: Kind,
         meta: serde_json::Map<String, serde_json::Value>,
     ) -> Result<(String, mlguard_seal::Core), VaultError> {
+        self.store_sealed(kind, meta, |w, keys, opts, id| {
+            mlguard_seal::seal_as(input, w, keys, opts, id)
+        })
+    }
+
+    /// [`Vault::store`] of a finished scratch file, with the digest its writer took: read
+    /// and decrypted once instead of twice.
+    fn store_scratch(
+        &self,
+        scratch: &Scratch,
+        digest: &mlguard_seal::Digest,
+        kind: Kind,
+        meta: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<(String, mlguard_seal::Core), VaultError> {
+        let mut input = BufReader::with_capacity(1 << 20, scratch.reader()?);
+        self.store_sealed(kind, meta, |w, keys, opts, id| {
+            mlguard_seal::seal_known(&mut input, w, keys, opts, id, digest)
+        })
+    }
+
+    /// A new object named by a fresh id, written by `seal` and committed.
+    fn store_sealed(
+        &self,
+        kind: Kind,
+        meta: serde_json::Map<String, serde_json::Value>,
+        seal: impl FnOnce(
+            &mut Box<dyn crate::store::ObjectWriter>,
+            &SealKeys,
+            &SealOptions,
+            [u8; 16],
+        ) -> Result<mlguard_seal::Core, mlguard_seal::SealError>,
+    ) -> Result<(String, mlguard_seal::Core), VaultError> {
         let opts = SealOptions { kind, meta };
         let id: [u8; 16] = mlguard_seal::random()?;
         let name = format!("{}.mlseal", hex(&id));
         let mut w = self.objects.create(&name)?;
-        let core = mlguard_seal::seal_as(input, &mut w, &self.keys(), &opts, id)?;
+        let core = seal(&mut w, &self.keys(), &opts, id)?;
         w.commit()?;
         Ok((name, core))
     }
@@ -1122,8 +1154,8 @@ impl Vault {
                     &key,
                     &opts.protect,
                 )?;
-                w.finish()?;
-                Ok(r)
+                let digest = w.finish_digest()?;
+                Ok((r, digest))
             })();
             (joined(validation), protection)
         });
@@ -1131,7 +1163,7 @@ impl Vault {
         if report.errors() > 0 {
             return Err(VaultError::Invalid(Box::new(report)));
         }
-        let protection = protection?;
+        let (protection, protected_digest) = protection?;
         let stored_schema = protect::protected_schema(schema, &protection.columns);
 
         // Poisoning, against the previous version.
@@ -1162,15 +1194,14 @@ impl Vault {
         // objects of a rejected table are removed (they have no catalog row).
         let (poison, (stored, columnar)) = std::thread::scope(|s| {
             let sealing = s.spawn(|| {
-                let mut input = open_protected()?;
-                let stored = self.store(&mut input, Kind::Dataset, meta)?;
+                let stored =
+                    self.store_scratch(&protected, &protected_digest, Kind::Dataset, meta)?;
                 let columnar = (|| {
                     let mut form = self.sealed_scratch("columnar")?;
                     let mut w = form.writer()?;
                     mlguard_data::columnar::write(open_protected()?, &stored_schema, &mut w)?;
-                    w.finish()?;
-                    let mut input = BufReader::new(form.reader()?);
-                    self.store(&mut input, Kind::Dataset, columnar_meta)
+                    let digest = w.finish_digest()?;
+                    self.store_scratch(&form, &digest, Kind::Dataset, columnar_meta)
                 })();
                 Ok::<_, VaultError>((stored, columnar))
             });

@@ -65,6 +65,8 @@ impl Scratch {
             prefix: self.prefix,
             buf: Zeroizing::new(Vec::with_capacity(CHUNK)),
             index: 0,
+            hasher: blake3::Hasher::new(),
+            size: 0,
         })
     }
 
@@ -93,6 +95,9 @@ pub struct ScratchWriter {
     prefix: [u8; 4],
     buf: Zeroizing<Vec<u8>>,
     index: u64,
+    /// The plaintext's digest and size so far (so it can be sealed in one read).
+    hasher: blake3::Hasher,
+    size: u64,
 }
 
 impl ScratchWriter {
@@ -115,9 +120,16 @@ impl ScratchWriter {
     }
 
     /// Seals the last chunk and flushes: the content is complete.
-    pub fn finish(mut self) -> Result<(), VaultError> {
+    pub fn finish(self) -> Result<(), VaultError> {
+        self.finish_digest().map(|_| ())
+    }
+
+    /// [`ScratchWriter::finish`], returning the plaintext's size and BLAKE3 digest (for
+    /// [`mlguard_seal::seal_known`]).
+    pub fn finish_digest(mut self) -> Result<mlguard_seal::Digest, VaultError> {
         let done = self.seal(true).and_then(|()| self.out.flush());
-        done.map_err(crate::io_err("cannot write a scratch file"))
+        done.map_err(crate::io_err("cannot write a scratch file"))?;
+        Ok(mlguard_seal::Digest { size: self.size, blake3: *self.hasher.finalize().as_bytes() })
     }
 }
 
@@ -130,6 +142,8 @@ impl Write for ScratchWriter {
         }
         let n = data.len().min(CHUNK - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
+        self.hasher.update(&data[..n]);
+        self.size += n as u64;
         Ok(n)
     }
 
@@ -251,7 +265,11 @@ mod tests {
             for part in data.chunks(1000) {
                 w.write_all(part).expect("write");
             }
-            w.finish().expect("finish");
+            let digest = w.finish_digest().expect("finish");
+            assert_eq!(
+                digest,
+                mlguard_seal::Digest { size: size as u64, blake3: *blake3::hash(&data).as_bytes() }
+            );
             let disk = std::fs::read(s.file.path()).expect("disk");
             if size >= 25 {
                 assert!(!disk.windows(11).any(|w| w == b"ada@x.org\nn"), "plaintext on disk");
