@@ -327,7 +327,8 @@ impl Client for Remote {
                         text.push_str(&mlguard_vault::csv_cell(&prediction));
                         for c in cs {
                             let p = probabilities.get(c).and_then(serde_json::Value::as_f64);
-                            text.push_str(&format!(",{}", p.unwrap_or(f64::NAN)));
+                            text.push(',');
+                            mlguard_vault::push_probability(&mut text, p.unwrap_or(f64::NAN));
                         }
                         writeln!(out, "{text}")?;
                         done.predicted += 1;

@@ -49,6 +49,6 @@ pub use schema::{
     Role, Schema,
 };
 pub use validate::{
-    Records, ValidateOptions, Visit, VisitBatch, validate_path, validate_reader,
+    Records, ValidateOptions, Validator, Visit, VisitBatch, validate_path, validate_reader,
     validate_reader_visiting,
 };

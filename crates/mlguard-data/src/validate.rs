@@ -129,10 +129,53 @@ pub fn validate_reader_visiting<R: Read + Send>(
     name: &str,
     schema: &Schema,
     opts: &ValidateOptions,
-    mut visit: Option<Visit<'_>>,
+    visit: Option<Visit<'_>>,
 ) -> Result<Report, DataError> {
     check_delimiter(opts.delimiter)?;
     let compiled = CompiledSchema::new(schema)?;
+    run(src, name, schema, &compiled, opts, visit)
+}
+
+/// A schema compiled once (its patterns, enums, formats) to validate many small inputs,
+/// such as a server's prediction requests.
+pub struct Validator {
+    schema: Schema,
+    compiled: CompiledSchema,
+}
+
+impl Validator {
+    /// Compiles `schema`.
+    pub fn new(schema: Schema) -> Result<Validator, DataError> {
+        let compiled = CompiledSchema::new(&schema)?;
+        Ok(Validator { schema, compiled })
+    }
+
+    /// The schema it validates against.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// [`validate_reader`] against the compiled schema.
+    pub fn validate_reader<R: Read + Send>(
+        &self,
+        src: R,
+        name: &str,
+        opts: &ValidateOptions,
+    ) -> Result<Report, DataError> {
+        check_delimiter(opts.delimiter)?;
+        run(src, name, &self.schema, &self.compiled, opts, None)
+    }
+}
+
+/// Validates `src` against `schema`, compiled as `compiled`.
+fn run<R: Read + Send>(
+    src: R,
+    name: &str,
+    schema: &Schema,
+    compiled: &CompiledSchema,
+    opts: &ValidateOptions,
+    mut visit: Option<Visit<'_>>,
+) -> Result<Report, DataError> {
     let mut report = Report::new("validation", name);
     report.set_limit(Some(opts.max_errors));
     let mut reader = CsvReader::new(src, opts.delimiter, opts.max_field_bytes.max(1));
@@ -161,7 +204,7 @@ pub fn validate_reader_visiting<R: Read + Send>(
         return Ok(finish(report, sink, &[], 0, reader.bytes_read()));
     }
     let header = read_header(&head, &mut sink);
-    let ctx = Context::new(&compiled, schema, header, &mut sink);
+    let ctx = Context::new(compiled, schema, header, &mut sink);
 
     let workers = if opts.threads == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)

@@ -184,7 +184,7 @@ impl Model {
     }
 
     /// A predictor: the encoding compiled against the training schema.
-    pub fn predictor(&self) -> Result<Predictor<'_>, ModelError> {
+    pub fn predictor(&self) -> Result<Predictor, ModelError> {
         let schema = Schema::from_json(&self.info.schema)
             .map_err(|e| ModelError::Invalid(format!("training schema: {e}")))?;
         let mut readers = Vec::new();
@@ -203,21 +203,27 @@ impl Model {
             .iter()
             .map(|c| c.categories.iter().enumerate().map(|(i, s)| (s.clone(), i)).collect())
             .collect();
-        Ok(Predictor { model: self, readers, lookups })
+        Ok(Predictor {
+            encoding: self.info.encoding.clone(),
+            logistic: self.logistic.clone(),
+            readers,
+            lookups,
+        })
     }
 }
 
 /// Turns raw cells into class probabilities.
-pub struct Predictor<'a> {
-    model: &'a Model,
+pub struct Predictor {
+    encoding: Encoding,
+    logistic: Logistic,
     readers: Vec<NumericCells>,
     lookups: Vec<HashMap<String, usize>>,
 }
 
-impl Predictor<'_> {
+impl Predictor {
     /// Column names the predictor reads, numeric then categorical.
     pub fn columns(&self) -> Vec<&str> {
-        let e = &self.model.info.encoding;
+        let e = &self.encoding;
         e.numeric
             .iter()
             .map(|f| f.name.as_str())
@@ -237,7 +243,7 @@ impl Predictor<'_> {
     /// The feature vector of a row into `x` (cleared first); `cell(k)` gives the raw cell
     /// of the `k`-th column of [`Predictor::columns`].
     pub fn encode_into<'c>(&self, cell: impl Fn(usize) -> Option<&'c str>, x: &mut Vec<f64>) {
-        let e = &self.model.info.encoding;
+        let e = &self.encoding;
         x.clear();
         x.reserve(e.width());
         for (k, (f, r)) in e.numeric.iter().zip(&self.readers).enumerate() {
@@ -268,14 +274,14 @@ impl Predictor<'_> {
             |k| bound.get(k).copied().flatten().and_then(|i| fields.get(i).copied()),
             x,
         );
-        self.model.logistic.predict_proba_into(x, p);
+        self.logistic.predict_proba_into(x, p);
     }
 
     /// Class probabilities of a row, in the order of `classes`.
     pub fn predict<'c>(&self, cell: impl Fn(&str) -> Option<&'c str>) -> Vec<f64> {
         let x = self.encode(cell);
-        let mut p = vec![0.0; self.model.info.encoding.classes.len()];
-        self.model.logistic.predict_proba_into(&x, &mut p);
+        let mut p = vec![0.0; self.encoding.classes.len()];
+        self.logistic.predict_proba_into(&x, &mut p);
         p
     }
 }

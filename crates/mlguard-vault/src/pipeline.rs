@@ -1664,7 +1664,7 @@ impl Vault {
 /// probable class and class probabilities. (Framed, because an id cell may hold a line
 /// break.)
 struct Scorer<'a> {
-    predictor: &'a mlguard_learn::Predictor<'a>,
+    predictor: &'a mlguard_learn::Predictor,
     /// The framed header's text.
     header: String,
     /// For each feature column, its position in the input's header.
@@ -1677,7 +1677,7 @@ struct Scorer<'a> {
 impl<'a> Scorer<'a> {
     fn new(
         model: &Model,
-        predictor: &'a mlguard_learn::Predictor<'a>,
+        predictor: &'a mlguard_learn::Predictor,
         id_field: Option<&str>,
         header: &[String],
     ) -> Scorer<'a> {
@@ -1709,7 +1709,6 @@ impl<'a> Scorer<'a> {
     fn score(&self, records: mlguard_data::Records<'_>, out: &mut Vec<u8>) {
         use std::fmt::Write as _;
         let (mut row, mut x, mut p) = (String::new(), Vec::new(), vec![0.0; self.classes.len()]);
-        let mut floats = ryu::Buffer::new();
         records.for_each(|line, fields| {
             self.predictor.predict_fields_into(&self.bound, fields, &mut x, &mut p);
             let best = mlguard_learn::metrics::argmax(&p);
@@ -1723,10 +1722,8 @@ impl<'a> Scorer<'a> {
             row.push(',');
             row.push_str(&self.classes[best]);
             for v in &p {
-                // Shortest round-trip digits, as serde_json writes them (1e-7, not
-                // 0.0000001).
                 row.push(',');
-                row.push_str(floats.format(*v));
+                push_probability(&mut row, *v);
             }
             row.push('\n');
             // A Vec grows: writing to it cannot fail (a row is far below 4 GiB).
@@ -1757,6 +1754,13 @@ fn leaf_hashes(
     Ok(first.iter().map(|(_, t, _)| merkle::leaf_hash(t.as_bytes())).collect())
 }
 
+/// Appends a probability as prediction CSV writes it: the shortest digits that read back
+/// as the same double, as JSON writers print it (`7.065764638936045e-6`, not
+/// `0.000007065764638936045`).
+pub fn push_probability(out: &mut String, p: f64) {
+    out.push_str(ryu::Buffer::new().format(p));
+}
+
 /// A CSV cell, quoted when needed and neutralised when a spreadsheet would run it.
 pub fn csv_cell(s: &str) -> String {
     let s = protect::neutralise_formula(s);
@@ -1783,8 +1787,10 @@ pub struct ServingModel {
     /// The catalog record.
     pub record: ModelRecord,
     model: Model,
-    /// The feature fields of the training schema (what a row must satisfy).
-    schema: Schema,
+    /// The feature fields of the training schema (what a row must satisfy), compiled once.
+    validator: mlguard_data::Validator,
+    /// The model's encoding, compiled once.
+    predictor: mlguard_learn::Predictor,
     features: Vec<String>,
     id_column: Option<String>,
 }
@@ -1884,10 +1890,9 @@ impl ServingModel {
             csv.push('\n');
             cells.push(values);
         }
-        let report = mlguard_data::validate_reader(
+        let report = self.validator.validate_reader(
             csv.as_bytes(),
             "request",
-            &self.schema,
             // A request is small: one worker, no pool to start per request.
             &ValidateOptions { max_errors: usize::MAX, threads: 1, ..ValidateOptions::default() },
         )?;
@@ -1905,17 +1910,19 @@ impl ServingModel {
                 }
             }
         }
-        let predictor = self.model.predictor()?;
+        let predictor = &self.predictor;
         let classes = &self.model.info.encoding.classes;
+        let bound: Vec<Option<usize>> = (0..self.features.len()).map(Some).collect();
+        let (mut x, mut p) = (Vec::new(), vec![0.0; classes.len()]);
         let mut out = Vec::with_capacity(rows.len());
         for (r, values) in cells.iter().enumerate() {
             if !shape_errors[r].is_empty() {
                 out.push(RowPrediction::Rejected { errors: std::mem::take(&mut shape_errors[r]) });
                 continue;
             }
-            let p = predictor.predict(|name| {
-                self.features.iter().position(|f| f == name).map(|i| values[i].as_str())
-            });
+            // `values` are in the predictor's column order.
+            let fields: Vec<&str> = values.iter().map(String::as_str).collect();
+            predictor.predict_fields_into(&bound, &fields, &mut x, &mut p);
             let best = mlguard_learn::metrics::argmax(&p);
             let probabilities = classes
                 .iter()
@@ -1968,8 +1975,8 @@ impl Vault {
                 record.name, record.version
             )));
         }
-        let features: Vec<String> =
-            model.predictor()?.columns().into_iter().map(str::to_owned).collect();
+        let predictor = model.predictor()?;
+        let features: Vec<String> = predictor.columns().into_iter().map(str::to_owned).collect();
         let mut schema =
             Schema::from_json(&model.info.schema).map_err(mlguard_data::DataError::from)?;
         let id_column = id_column(&schema);
@@ -1977,7 +1984,15 @@ impl Vault {
         schema.primary_key.clear();
         schema.unique_keys.clear();
         schema.fields_match = FieldsMatch::Partial;
-        Ok(ServingModel { record: record.clone(), model, schema, features, id_column })
+        let validator = mlguard_data::Validator::new(schema)?;
+        Ok(ServingModel {
+            record: record.clone(),
+            model,
+            validator,
+            predictor,
+            features,
+            id_column,
+        })
     }
 }
 
