@@ -203,7 +203,11 @@ impl ScratchReader {
         }
         let last = index == self.last_index;
         let plain = if last { (self.len - index * CHUNK as u64) as usize } else { CHUNK };
-        let mut buf = Zeroizing::new(vec![0u8; plain + TAG]);
+        // The previous chunk's buffer, reused (it is zeroised when the reader is dropped):
+        // a fresh one per 64 KiB was an allocation, a zeroing and a wipe each.
+        let mut buf = self.chunk.take().map_or_else(|| Zeroizing::new(Vec::new()), |(_, b)| b);
+        buf.clear();
+        buf.resize(plain + TAG, 0);
         self.file.seek(SeekFrom::Start(index * (CHUNK + TAG) as u64))?;
         self.file.read_exact(&mut buf)?;
         let n = self
