@@ -295,17 +295,7 @@ impl Client for Remote {
             let cs = match &classes {
                 Some(cs) => cs,
                 None => {
-                    let mut head = String::from("line,");
-                    if let Some(id) = id {
-                        head.push_str(&mlguard_vault::csv_cell(id));
-                        head.push(',');
-                    }
-                    head.push_str("prediction");
-                    for c in &answer.classes {
-                        head.push(',');
-                        head.push_str(&mlguard_vault::csv_cell(&format!("p_{c}")));
-                    }
-                    writeln!(out, "{head}")?;
+                    writeln!(out, "{}", mlguard_vault::prediction_header(id, &answer.classes))?;
                     classes.insert(answer.classes.clone())
                 }
             };

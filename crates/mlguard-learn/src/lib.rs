@@ -3,6 +3,7 @@
 //! for a given seed and data.
 #![warn(missing_docs)]
 
+mod cores;
 pub mod linear;
 pub mod metrics;
 pub mod model;

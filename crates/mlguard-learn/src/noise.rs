@@ -15,6 +15,7 @@
 //! assert_eq!(issues, vec![(3, 0)]); // row 3, most likely class 0
 //! ```
 
+use crate::cores::map_on_cores;
 use crate::linear::{Design, FitOptions, Logistic, NumericColumn, fit};
 
 /// Rows whose label looks wrong, in row order: (0-based row, the class confidently
@@ -160,19 +161,7 @@ pub fn fit_label_check(
         };
         fit(&design, &FitOptions { tol: 1e-4, ..FitOptions::default() })
     };
-    let cores = std::thread::available_parallelism().map_or(1, usize::from).max(1);
-    let mut models = Vec::with_capacity(folds);
-    let all: Vec<usize> = (0..folds).collect();
-    for wave in all.chunks(cores) {
-        let fitted: Vec<Logistic> = std::thread::scope(|s| {
-            let handles: Vec<_> = wave.iter().map(|&f| s.spawn(move || fit_fold(f))).collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        });
-        models.extend(fitted);
-    }
+    let models: Vec<Logistic> = map_on_cores((0..folds).collect(), fit_fold);
 
     // Out-of-fold probabilities.
     let mut probs = vec![0.0f64; n * k];

@@ -111,36 +111,46 @@ pub fn stratified_split(labels: &[u32], test_size: f64, seed: &[u8; 32]) -> Spli
 /// class's last group. With every key distinct this is exactly [`stratified_split`]: same
 /// seed, same split.
 pub fn grouped_split(labels: &[u32], groups: &[u64], test_size: f64, seed: &[u8; 32]) -> Split {
-    let mut stream = SeededStream::new(seed, "stratified split");
-    let classes = labels.iter().copied().max().map_or(0, |m| m as usize + 1);
-    // Groups numbered in order of first appearance; each row's group, each group's size,
-    // and the groups of each class (the class of their first row), in that order.
+    // Groups numbered in order of first appearance.
     let key = |i: usize| groups.get(i).copied().unwrap_or(i as u64);
     let parts = local_groups(labels.len(), &key);
-    let mut group_of = Vec::with_capacity(labels.len());
+    // Each part's local group -> global group (u32::MAX until its first row is met).
+    let mut global: Vec<Vec<u32>> = parts.iter().map(|p| vec![u32::MAX; p.groups]).collect();
+    let mut cursor = vec![0usize; parts.len()];
+    let mut next = 0u32;
+    let group_of: Vec<usize> = (0..labels.len())
+        .map(|i| {
+            let part = partition(key(i), parts.len());
+            let local = parts[part].rows[cursor[part]] as usize;
+            cursor[part] += 1;
+            if global[part][local] == u32::MAX {
+                global[part][local] = next;
+                next += 1;
+            }
+            global[part][local] as usize
+        })
+        .collect();
+    draw_groups(labels, &group_of, test_size, seed)
+}
+
+/// The split of rows whose groups, numbered in order of first appearance, are `group_of`
+/// (see [`grouped_split`]).
+fn draw_groups(labels: &[u32], group_of: &[usize], test_size: f64, seed: &[u8; 32]) -> Split {
+    let mut stream = SeededStream::new(seed, "stratified split");
+    let classes = labels.iter().copied().max().map_or(0, |m| m as usize + 1);
+    // Each group's size, and the groups of each class (the class of their first row), in
+    // order of first appearance.
     let mut sizes: Vec<usize> = Vec::new();
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
     let mut class_rows = vec![0usize; classes];
     let mut first_label: Vec<u32> = Vec::new();
-    // Each part's local group -> global group (u32::MAX until its first row is met).
-    let mut global: Vec<Vec<u32>> = parts.iter().map(|p| vec![u32::MAX; p.groups]).collect();
-    let mut cursor = vec![0usize; parts.len()];
-    for (i, &y) in labels.iter().enumerate() {
-        let part = partition(key(i), parts.len());
-        let local = parts[part].rows[cursor[part]] as usize;
-        cursor[part] += 1;
-        let g = match global[part][local] {
-            u32::MAX => {
-                sizes.push(0);
-                first_label.push(y);
-                by_class[y as usize].push(sizes.len() - 1);
-                global[part][local] = (sizes.len() - 1) as u32;
-                sizes.len() - 1
-            }
-            g => g as usize,
-        };
+    for (&y, &g) in labels.iter().zip(group_of) {
+        if g == sizes.len() {
+            sizes.push(0);
+            first_label.push(y);
+            by_class[y as usize].push(g);
+        }
         sizes[g] += 1;
-        group_of.push(g);
         class_rows[first_label[g] as usize] += 1;
     }
     let mut test_group = vec![false; sizes.len()];
@@ -209,21 +219,7 @@ fn local_groups(n: usize, key: &(impl Fn(usize) -> u64 + Sync)) -> Vec<LocalGrou
         }
         LocalGroups { rows, groups: index.len() }
     };
-    if parts == 1 {
-        return vec![number(0)];
-    }
-    let number = &number;
-    std::thread::scope(|s| {
-        let others: Vec<_> = (1..parts).map(|p| s.spawn(move || number(p))).collect();
-        let mut out = vec![number(0)];
-        for h in others {
-            match h.join() {
-                Ok(part) => out.push(part),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        out
-    })
+    crate::cores::map_on_cores((0..parts).collect(), number)
 }
 
 #[cfg(test)]
@@ -304,44 +300,15 @@ mod tests {
     fn groups_numbered_in_parts_are_numbered_as_one_map_numbers_them() {
         // The single-map numbering the split used before (kept here as the reference).
         fn reference(labels: &[u32], groups: &[u64], test_size: f64, seed: &[u8; 32]) -> Split {
-            let mut stream = SeededStream::new(seed, "stratified split");
-            let classes = labels.iter().copied().max().map_or(0, |m| m as usize + 1);
             let mut index = std::collections::HashMap::new();
-            let (mut group_of, mut sizes, mut first_label) = (Vec::new(), Vec::new(), Vec::new());
-            let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
-            let mut class_rows = vec![0usize; classes];
-            for (i, &y) in labels.iter().enumerate() {
-                let key = groups.get(i).copied().unwrap_or(i as u64);
-                let g = *index.entry(key).or_insert_with(|| {
-                    sizes.push(0usize);
-                    first_label.push(y);
-                    by_class[y as usize].push(sizes.len() - 1);
-                    sizes.len() - 1
-                });
-                sizes[g] += 1;
-                group_of.push(g);
-                class_rows[first_label[g] as usize] += 1;
-            }
-            let mut test_group = vec![false; sizes.len()];
-            for (class, list) in by_class.iter_mut().enumerate() {
-                stream.shuffle(list);
-                let take = (test_size * class_rows[class] as f64).round() as usize;
-                let mut taken = 0;
-                for &g in list.iter().take(list.len().saturating_sub(1)) {
-                    if taken == take {
-                        break;
-                    }
-                    if taken + sizes[g] <= take {
-                        taken += sizes[g];
-                        test_group[g] = true;
-                    }
-                }
-            }
-            let (mut train, mut test) = (Vec::new(), Vec::new());
-            for (i, &g) in group_of.iter().enumerate() {
-                if test_group[g] { test.push(i) } else { train.push(i) }
-            }
-            Split { train, test, groups: sizes.len() }
+            let group_of: Vec<usize> = (0..labels.len())
+                .map(|i| {
+                    let key = groups.get(i).copied().unwrap_or(i as u64);
+                    let next = index.len();
+                    *index.entry(key).or_insert(next)
+                })
+                .collect();
+            draw_groups(labels, &group_of, test_size, seed)
         }
         let n = 300_000u64;
         // A third of the rows repeat an earlier row, keys spread over both parts.

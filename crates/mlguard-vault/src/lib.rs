@@ -24,7 +24,7 @@ pub use ops::{Collected, Migrated, SignedExport};
 pub use pipeline::{
     IngestOptions, IngestSource, Ingested, MAX_ROWS_PER_REQUEST, Prediction, RowPrediction,
     SeedPolicy, ServingModel, TrainRequest, TrainedModel, Vault, csv_cell, parse_ref,
-    protection_json, push_probability,
+    prediction_header, protection_json, push_probability,
 };
 pub use store::{AuditEntry, DatasetRecord, ModelRecord, Stores, Table};
 

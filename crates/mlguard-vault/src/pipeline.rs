@@ -1683,18 +1683,7 @@ impl<'a> Scorer<'a> {
     ) -> Scorer<'a> {
         let id_pos = id_field.and_then(|id| header.iter().position(|h| h == id));
         let classes = &model.info.encoding.classes;
-        let mut line = String::from("line");
-        if let Some(id) = id_field
-            && id_pos.is_some()
-        {
-            line.push(',');
-            line.push_str(&csv_cell(id));
-        }
-        line.push_str(",prediction");
-        for c in classes {
-            line.push(',');
-            line.push_str(&csv_cell(&format!("p_{c}")));
-        }
+        let mut line = prediction_header(id_field.filter(|_| id_pos.is_some()), classes);
         line.push('\n');
         Scorer {
             predictor,
@@ -1752,6 +1741,22 @@ fn leaf_hashes(
         )));
     };
     Ok(first.iter().map(|(_, t, _)| merkle::leaf_hash(t.as_bytes())).collect())
+}
+
+/// The header of prediction CSV: `line`, the id column when the input has it,
+/// `prediction`, then `p_<class>` per class.
+pub fn prediction_header(id: Option<&str>, classes: &[String]) -> String {
+    let mut head = String::from("line");
+    if let Some(id) = id {
+        head.push(',');
+        head.push_str(&csv_cell(id));
+    }
+    head.push_str(",prediction");
+    for c in classes {
+        head.push(',');
+        head.push_str(&csv_cell(&format!("p_{c}")));
+    }
+    head
 }
 
 /// Appends a probability as prediction CSV writes it: the shortest digits that read back
