@@ -629,6 +629,11 @@ pub(crate) struct TrainArgs {
     /// reports whether the weights are bit-identical.
     #[arg(long, value_name = "MODEL[@VERSION]", conflicts_with_all = ["dataset", "target", "name"])]
     pub(crate) reproduce: Option<String>,
+    /// Mebibytes of feature values held in memory (default 160); a larger table is spilled
+    /// to encrypted scratch files in the vault and read back once per pass of the fit: the
+    /// same model in bounded memory, slower. A vault on this machine only.
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    pub(crate) memory_limit: Option<u64>,
     /// Print the result as JSON: {"model": ..., "metrics": {...}}.
     #[arg(long)]
     pub(crate) json: bool,

@@ -68,11 +68,24 @@ fn run(cli: Cli, out: &mut Out) -> anyhow::Result<ExitCode> {
                     | DataCommand::Pii(_)
             }
     );
+    let memory_limit = match &cli.command {
+        Command::Train(a) => a.memory_limit,
+        _ => None,
+    };
     if cli.server.server.is_some() && !local {
+        if memory_limit.is_some() {
+            anyhow::bail!(
+                "--memory-limit applies to a vault on this machine; a server trains within its own limit"
+            );
+        }
         return remote::run(cli.command, &cli.server, out);
     }
     if client::is_shared(&cli.command) {
-        return client::dispatch(&pipeline::open_vault(&cli.vault)?, cli.command, out);
+        let mut vault = pipeline::open_vault(&cli.vault)?;
+        if let Some(mib) = memory_limit {
+            vault.set_train_memory_limit(usize::try_from(mib << 20).unwrap_or(usize::MAX));
+        }
+        return client::dispatch(&vault, cli.command, out);
     }
     // The rest work on a vault here only (or on no vault).
     match cli.command {

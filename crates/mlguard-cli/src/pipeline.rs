@@ -266,7 +266,10 @@ pub(crate) fn reproduce(
     vault: &VaultArgs,
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
-    let v = open_vault(vault)?;
+    let mut v = open_vault(vault)?;
+    if let Some(mib) = a.memory_limit {
+        v.set_train_memory_limit(usize::try_from(mib << 20).unwrap_or(usize::MAX));
+    }
     let r = a.reproduce.as_deref().context("--reproduce names the model to reproduce")?;
     let (name, version) = parse_ref(r)?;
     let (m, same) = v.reproduce(local(), &name, version)?;

@@ -10,11 +10,13 @@ pub mod model;
 pub mod noise;
 /// The safetensors format (strict reader, writer).
 pub use mlguard_safetensors as safetensors;
+pub mod spill;
 pub mod split;
 pub mod train;
 
 pub use linear::{CategoricalColumn, Design, FitOptions, Logistic, NumericColumn, UNSEEN, fit};
 pub use metrics::{Metrics, evaluate};
 pub use model::{Model, ModelError, Predictor};
+pub use spill::{MemorySpill, Spill, SpillFile, SpillWriter};
 pub use split::{SeededStream, Split, grouped_split, stratified_split};
-pub use train::{TrainError, TrainOptions, Trained, train, train_columnar};
+pub use train::{DEFAULT_MEMORY_LIMIT, TrainError, TrainOptions, Trained, train, train_columnar};

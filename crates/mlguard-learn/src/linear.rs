@@ -154,7 +154,7 @@ const CHUNKS: usize = 4;
 /// Rows of a chunk processed together: their linear outputs stay in the first-level cache
 /// while every column adds to them, and their feature values in the second while the
 /// gradient reads them back, so each evaluation reads the table from memory once.
-const TILE: usize = 2048;
+pub(crate) const TILE: usize = 2048;
 
 /// Scratch buffers for the objective: per chunk, the linear outputs and residuals of one
 /// tile of rows, and the raw gradient sums.
@@ -169,12 +169,22 @@ struct Chunk {
     g: Vec<f64>,
 }
 
+/// The rows of chunk `c` of `parts` over `n` rows (see [`CHUNKS`]).
+pub(crate) fn chunk_range(n: usize, c: usize) -> (usize, usize) {
+    let parts = CHUNKS.min(n.max(1));
+    (c * n / parts, (c + 1) * n / parts)
+}
+
+/// Number of chunks `n` rows are processed in.
+pub(crate) fn chunk_count(n: usize) -> usize {
+    CHUNKS.min(n.max(1))
+}
+
 impl Work {
     fn new(n: usize, outputs: usize, d: usize) -> Work {
-        let parts = CHUNKS.min(n.max(1));
-        let chunks = (0..parts)
+        let chunks = (0..chunk_count(n))
             .map(|c| {
-                let (start, end) = (c * n / parts, (c + 1) * n / parts);
+                let (start, end) = chunk_range(n, c);
                 Chunk {
                     start,
                     end,
@@ -187,76 +197,157 @@ impl Work {
     }
 }
 
+/// What a fit needs to know of its data besides the rows: the standardisation of each
+/// numeric column, the width of each categorical one, and the classes.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub(crate) n: usize,
+    /// Mean and scale of each numeric column.
+    pub(crate) numeric: Vec<(f64, f64)>,
+    /// Categories of each categorical column.
+    pub(crate) categorical: Vec<usize>,
+    pub(crate) k: usize,
+}
+
+impl Layout {
+    fn width(&self) -> usize {
+        self.numeric.len() + self.categorical.iter().sum::<usize>()
+    }
+}
+
+/// Up to [`TILE`] consecutive rows: each numeric column's values, each categorical column's
+/// indexes and the labels.
+pub(crate) struct Tile<'a> {
+    pub(crate) numeric: Vec<&'a [f32]>,
+    pub(crate) categorical: Vec<&'a [u32]>,
+    pub(crate) y: &'a [u32],
+}
+
+/// Where the rows of a fit are read from: memory (a [`Design`]) or files the training wrote
+/// (see `crate::spill`). Whatever the source, rows are taken in the same tiles and summed in
+/// the same order, so the fit is the same.
+pub(crate) trait Rows: Sync {
+    /// Why reading failed (never, for rows in memory).
+    type Error: Send;
+    /// Calls `f` with rows `start..end` of one chunk (see [`chunk_range`]), [`TILE`] rows at
+    /// a time from `start`, in order.
+    fn tiles(
+        &self,
+        start: usize,
+        end: usize,
+        f: &mut dyn FnMut(&Tile<'_>),
+    ) -> Result<(), Self::Error>;
+}
+
+impl Rows for Design<'_> {
+    type Error = std::convert::Infallible;
+
+    fn tiles(
+        &self,
+        start: usize,
+        end: usize,
+        f: &mut dyn FnMut(&Tile<'_>),
+    ) -> Result<(), Self::Error> {
+        let mut lo = start;
+        while lo < end {
+            let hi = (lo + TILE).min(end);
+            f(&Tile {
+                numeric: self.numeric.iter().map(|c| &c.values[lo..hi]).collect(),
+                categorical: self.categorical.iter().map(|c| &c.index[lo..hi]).collect(),
+                y: &self.y[lo..hi],
+            });
+            lo = hi;
+        }
+        Ok(())
+    }
+}
+
+impl Design<'_> {
+    fn layout(&self) -> Layout {
+        Layout {
+            n: self.n,
+            numeric: self.numeric.iter().map(|c| (c.mean, c.scale)).collect(),
+            categorical: self.categorical.iter().map(|c| c.size).collect(),
+            k: self.k,
+        }
+    }
+}
+
 /// Loss and raw gradient sums of rows `chunk.start..chunk.end`: `g` holds, per output,
 /// Σ r·x for numeric columns, Σ r per category, then Σ r (for the intercept), where r is
 /// the residual p - y. Standardisation and the penalty are applied by the caller. Rows are
 /// taken [`TILE`] at a time (the sums are still in a fixed order).
-fn partial(data: &Design<'_>, outputs: usize, w: &[f64], b: &[f64], chunk: &mut Chunk) -> f64 {
-    let d = data.width();
-    let p = data.numeric.len();
+fn partial<R: Rows + ?Sized>(
+    layout: &Layout,
+    rows: &R,
+    outputs: usize,
+    w: &[f64],
+    b: &[f64],
+    chunk: &mut Chunk,
+) -> Result<f64, R::Error> {
+    let d = layout.width();
+    let p = layout.numeric.len();
     // Standardisation folded into the weights: z = shift + Σ (w / scale) x.
     let mut scaled = vec![0.0; outputs * p];
     let mut shift = vec![0.0; outputs];
     for c in 0..outputs {
         let wc = &w[c * d..(c + 1) * d];
         shift[c] = b[c];
-        for (j, col) in data.numeric.iter().enumerate() {
-            scaled[c * p + j] = wc[j] / col.scale;
-            shift[c] -= wc[j] * col.mean / col.scale;
+        for (j, &(mean, scale)) in layout.numeric.iter().enumerate() {
+            scaled[c * p + j] = wc[j] / scale;
+            shift[c] -= wc[j] * mean / scale;
         }
     }
     chunk.g.iter_mut().for_each(|v| *v = 0.0);
     let mut loss = 0.0;
-    let mut lo = chunk.start;
-    while lo < chunk.end {
-        let hi = (lo + TILE).min(chunk.end);
-        let m = hi - lo;
-        let z = &mut chunk.z[..outputs * m];
+    let Chunk { start, end, z: zbuf, g } = chunk;
+    rows.tiles(*start, *end, &mut |tile| {
+        let m = tile.y.len();
+        let z = &mut zbuf[..outputs * m];
         for c in 0..outputs {
             let zc = &mut z[c * m..(c + 1) * m];
             zc.iter_mut().for_each(|v| *v = shift[c]);
-            for (j, col) in data.numeric.iter().enumerate() {
+            for (j, values) in tile.numeric.iter().enumerate() {
                 let a = scaled[c * p + j];
-                for (zi, &x) in zc.iter_mut().zip(&col.values[lo..hi]) {
+                for (zi, &x) in zc.iter_mut().zip(values.iter()) {
                     *zi += a * f64::from(x);
                 }
             }
             let wc = &w[c * d..(c + 1) * d];
             let mut off = p;
-            for col in &data.categorical {
-                let wcat = &wc[off..off + col.size];
-                for (zi, &idx) in zc.iter_mut().zip(&col.index[lo..hi]) {
+            for (index, &size) in tile.categorical.iter().zip(&layout.categorical) {
+                let wcat = &wc[off..off + size];
+                for (zi, &idx) in zc.iter_mut().zip(index.iter()) {
                     if idx != UNSEEN {
                         *zi += wcat[idx as usize];
                     }
                 }
-                off += col.size;
+                off += size;
             }
         }
-        loss += residuals(z, &data.y[lo..hi], outputs);
+        loss += residuals(z, tile.y, outputs);
         // Raw gradient sums.
-        let (gw, gb) = chunk.g.split_at_mut(outputs * d);
+        let (gw, gb) = g.split_at_mut(outputs * d);
         for c in 0..outputs {
             let rc = &z[c * m..(c + 1) * m];
             gb[c] += sum4(rc.iter().copied());
             let gc = &mut gw[c * d..(c + 1) * d];
-            for (j, col) in data.numeric.iter().enumerate() {
-                gc[j] += sum4(rc.iter().zip(&col.values[lo..hi]).map(|(ri, &x)| ri * f64::from(x)));
+            for (j, values) in tile.numeric.iter().enumerate() {
+                gc[j] += sum4(rc.iter().zip(values.iter()).map(|(ri, &x)| ri * f64::from(x)));
             }
             let mut off = p;
-            for col in &data.categorical {
-                let gcat = &mut gc[off..off + col.size];
-                for (&ri, &idx) in rc.iter().zip(&col.index[lo..hi]) {
+            for (index, &size) in tile.categorical.iter().zip(&layout.categorical) {
+                let gcat = &mut gc[off..off + size];
+                for (&ri, &idx) in rc.iter().zip(index.iter()) {
                     if idx != UNSEEN {
                         gcat[idx as usize] += ri;
                     }
                 }
-                off += col.size;
+                off += size;
             }
         }
-        lo = hi;
-    }
-    loss
+    })?;
+    Ok(loss)
 }
 
 /// The loss of rows whose linear outputs are `z` (per output, one run of the rows) and
@@ -298,41 +389,43 @@ fn sum4(it: impl Iterator<Item = f64>) -> f64 {
 
 /// Objective and gradient at `theta` = [W (outputs × d) | b (outputs)], where a row of W
 /// is [numeric weights | one-hot weights of each categorical column in order].
-fn objective(
-    data: &Design<'_>,
+fn objective<R: Rows + ?Sized>(
+    layout: &Layout,
+    rows: &R,
     l2: f64,
     outputs: usize,
     theta: &[f64],
     grad: &mut [f64],
     work: &mut Work,
-) -> f64 {
-    let (n, d) = (data.n, data.width());
+) -> Result<f64, R::Error> {
+    let (n, d) = (layout.n, layout.width());
     let (w, b) = theta.split_at(outputs * d);
-    let losses: Vec<f64> = std::thread::scope(|s| {
+    let losses: Vec<Result<f64, R::Error>> = std::thread::scope(|s| {
         let mut rest = work.chunks.iter_mut();
         let first = rest.next();
-        let handles: Vec<_> =
-            rest.map(|chunk| s.spawn(move || partial(data, outputs, w, b, chunk))).collect();
+        let handles: Vec<_> = rest
+            .map(|chunk| s.spawn(move || partial(layout, rows, outputs, w, b, chunk)))
+            .collect();
         let mut out = Vec::with_capacity(CHUNKS);
         if let Some(chunk) = first {
-            out.push(partial(data, outputs, w, b, chunk));
+            out.push(partial(layout, rows, outputs, w, b, chunk));
         }
         // A panicking chunk cannot happen on valid data; count it as an infinite loss so the
         // line search rejects the step instead of propagating a panic.
-        out.extend(handles.into_iter().map(|h| h.join().unwrap_or(f64::INFINITY)));
+        out.extend(handles.into_iter().map(|h| h.join().unwrap_or(Ok(f64::INFINITY))));
         out
     });
     // Combine in chunk order.
     grad.iter_mut().for_each(|v| *v = 0.0);
     let mut loss = 0.0;
-    for (chunk, l) in work.chunks.iter().zip(&losses) {
-        loss += l;
+    for (chunk, l) in work.chunks.iter().zip(losses) {
+        loss += l?;
         for (gv, cv) in grad.iter_mut().zip(&chunk.g) {
             *gv += cv;
         }
     }
     let inv_n = 1.0 / n as f64;
-    let p = data.numeric.len();
+    let p = layout.numeric.len();
     let (gw, gb) = grad.split_at_mut(outputs * d);
     let mut penalty = 0.0;
     for c in 0..outputs {
@@ -340,15 +433,15 @@ fn objective(
         gb[c] = rsum * inv_n;
         let gc = &mut gw[c * d..(c + 1) * d];
         let wc = &w[c * d..(c + 1) * d];
-        for (j, col) in data.numeric.iter().enumerate() {
-            gc[j] = ((gc[j] - col.mean * rsum) / col.scale + l2 * wc[j]) * inv_n;
+        for (j, &(mean, scale)) in layout.numeric.iter().enumerate() {
+            gc[j] = ((gc[j] - mean * rsum) / scale + l2 * wc[j]) * inv_n;
         }
         for j in p..d {
             gc[j] = (gc[j] + l2 * wc[j]) * inv_n;
         }
         penalty += wc.iter().map(|v| v * v).sum::<f64>();
     }
-    (loss + 0.5 * l2 * penalty) * inv_n
+    Ok((loss + 0.5 * l2 * penalty) * inv_n)
 }
 
 /// Rows of the sample a large fit starts from (see [`fit`]).
@@ -363,13 +456,7 @@ const WARM_ROWS: usize = 65_536;
 /// optimum, are run on a sixteenth of the rows or less. `iterations` counts the full-data
 /// ones.
 pub fn fit(data: &Design<'_>, opts: &FitOptions) -> Logistic {
-    let outputs = if data.k == 2 { 1 } else { data.k };
-    let d = data.width();
-    let dim = outputs * (d + 1);
-    let mut start = vec![0.0; dim];
-    if opts.warm_start && data.n > 8 * WARM_ROWS {
-        let stride = data.n / WARM_ROWS;
-        let rows = data.n / stride;
+    let sample = warm_sample(data.n, opts).map(|(stride, rows)| {
         let numeric: Vec<Vec<f32>> = data
             .numeric
             .iter()
@@ -381,52 +468,95 @@ pub fn fit(data: &Design<'_>, opts: &FitOptions) -> Logistic {
             .map(|c| (0..rows).map(|i| c.index[i * stride]).collect())
             .collect();
         let y: Vec<u32> = (0..rows).map(|i| data.y[i * stride]).collect();
-        let sample = Design {
-            n: rows,
-            numeric: data
+        Sample { numeric, categorical, y }
+    });
+    match fit_rows(&data.layout(), data, sample.as_ref(), opts) {
+        Ok(m) => m,
+        Err(never) => match never {},
+    }
+}
+
+/// The warm start's sample of `n` rows under `opts` (see [`fit`]): every `stride`-th row,
+/// `rows` of them, as `(stride, rows)`; `None` when the fit starts cold.
+pub(crate) fn warm_sample(n: usize, opts: &FitOptions) -> Option<(usize, usize)> {
+    (opts.warm_start && n > 8 * WARM_ROWS).then(|| {
+        let stride = n / WARM_ROWS;
+        (stride, n / stride)
+    })
+}
+
+/// The rows of a warm start's sample (see [`warm_sample`]), column by column.
+#[derive(Debug, Default)]
+pub(crate) struct Sample {
+    pub(crate) numeric: Vec<Vec<f32>>,
+    pub(crate) categorical: Vec<Vec<u32>>,
+    pub(crate) y: Vec<u32>,
+}
+
+/// [`fit`] of the rows `rows` laid out as `layout`, warm-started from `sample` (the rows
+/// [`warm_sample`] names, when it names any).
+pub(crate) fn fit_rows<R: Rows + ?Sized>(
+    layout: &Layout,
+    rows: &R,
+    sample: Option<&Sample>,
+    opts: &FitOptions,
+) -> Result<Logistic, R::Error> {
+    let outputs = if layout.k == 2 { 1 } else { layout.k };
+    let d = layout.width();
+    let dim = outputs * (d + 1);
+    let mut start = vec![0.0; dim];
+    if let Some(sample) = sample {
+        let n = sample.y.len();
+        let design = Design {
+            n,
+            numeric: layout
                 .numeric
                 .iter()
-                .zip(&numeric)
-                .map(|(c, values)| NumericColumn { values, ..*c })
+                .zip(&sample.numeric)
+                .map(|(&(mean, scale), values)| NumericColumn { values, mean, scale })
                 .collect(),
-            categorical: data
+            categorical: layout
                 .categorical
                 .iter()
-                .zip(&categorical)
-                .map(|(c, index)| CategoricalColumn { index, ..*c })
+                .zip(&sample.categorical)
+                .map(|(&size, index)| CategoricalColumn { index, size })
                 .collect(),
-            y: &y,
-            k: data.k,
+            y: &sample.y,
+            k: layout.k,
         };
         // The sample's penalty is weighed as the full data's would be, so both fits aim at
         // nearly the same optimum.
-        let l2 = opts.l2 * rows as f64 / data.n as f64;
-        (start, _, _) = lbfgs(&sample, &FitOptions { l2, ..*opts }, outputs, start);
+        let l2 = opts.l2 * n as f64 / layout.n as f64;
+        match lbfgs(&design.layout(), &design, &FitOptions { l2, ..*opts }, outputs, start) {
+            Ok((theta, _, _)) => start = theta,
+            Err(never) => match never {},
+        }
     }
-    let (theta, iterations, converged) = lbfgs(data, opts, outputs, start);
+    let (theta, iterations, converged) = lbfgs(layout, rows, opts, outputs, start)?;
     let (w, b) = theta.split_at(outputs * d);
-    Logistic {
-        classes: data.k,
+    Ok(Logistic {
+        classes: layout.k,
         d,
         weights: w.to_vec(),
         intercepts: b.to_vec(),
         iterations,
         converged,
-    }
+    })
 }
 
 /// L-BFGS from `theta`: the parameters reached, the iterations run and whether the
 /// gradient tolerance was met.
-fn lbfgs(
-    data: &Design<'_>,
+fn lbfgs<R: Rows + ?Sized>(
+    layout: &Layout,
+    rows: &R,
     opts: &FitOptions,
     outputs: usize,
     mut theta: Vec<f64>,
-) -> (Vec<f64>, usize, bool) {
+) -> Result<(Vec<f64>, usize, bool), R::Error> {
     let dim = theta.len();
-    let mut work = Work::new(data.n, outputs, data.width());
+    let mut work = Work::new(layout.n, outputs, layout.width());
     let mut grad = vec![0.0; dim];
-    let mut f = objective(data, opts.l2, outputs, &theta, &mut grad, &mut work);
+    let mut f = objective(layout, rows, opts.l2, outputs, &theta, &mut grad, &mut work)?;
     const MEMORY: usize = 10;
     let mut s_hist: Vec<Vec<f64>> = Vec::new();
     let mut y_hist: Vec<Vec<f64>> = Vec::new();
@@ -479,7 +609,8 @@ fn lbfgs(
             for ((nt, t), dv) in new_theta.iter_mut().zip(&theta).zip(&dir) {
                 *nt = t + step * dv;
             }
-            f_new = objective(data, opts.l2, outputs, &new_theta, &mut new_grad, &mut work);
+            f_new =
+                objective(layout, rows, opts.l2, outputs, &new_theta, &mut new_grad, &mut work)?;
             if f_new <= f + 1e-4 * step * slope {
                 accepted = true;
                 break;
@@ -510,7 +641,7 @@ fn lbfgs(
     if inf_norm(&grad) <= opts.tol.max(1e-6) {
         converged = true;
     }
-    (theta, iterations, converged)
+    Ok((theta, iterations, converged))
 }
 
 #[cfg(test)]
@@ -579,16 +710,22 @@ mod tests {
             let theta: Vec<f64> = (0..dim).map(|i| (i as f64 * 0.37).sin()).collect();
             let mut work = Work::new(60, outputs, data.width());
             let mut g = vec![0.0; dim];
-            objective(&data, 0.7, outputs, &theta, &mut g, &mut work);
+            let layout = data.layout();
+            let f = |t: &[f64], g: &mut [f64], work: &mut Work| match objective(
+                &layout, &data, 0.7, outputs, t, g, work,
+            ) {
+                Ok(v) => v,
+                Err(never) => match never {},
+            };
+            f(&theta, &mut g, &mut work);
             for i in 0..dim {
                 let h = 1e-6;
                 let (mut tp, mut tm) = (theta.clone(), theta.clone());
                 tp[i] += h;
                 tm[i] -= h;
                 let mut scratch = vec![0.0; dim];
-                let fd = (objective(&data, 0.7, outputs, &tp, &mut scratch, &mut work)
-                    - objective(&data, 0.7, outputs, &tm, &mut scratch, &mut work))
-                    / (2.0 * h);
+                let fd =
+                    (f(&tp, &mut scratch, &mut work) - f(&tm, &mut scratch, &mut work)) / (2.0 * h);
                 assert!((fd - g[i]).abs() < 1e-6, "k={k} i={i}: {fd} vs {}", g[i]);
             }
         }

@@ -63,13 +63,14 @@ impl SeededStream {
     }
 }
 
-/// Row indexes of the training and test parts.
+/// Row indexes of the training and test parts (four bytes each: ten million rows' split
+/// takes 40 MB, not 80).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
     /// Training rows, in file order.
-    pub train: Vec<usize>,
+    pub train: Vec<u32>,
     /// Test rows, in file order.
-    pub test: Vec<usize>,
+    pub test: Vec<u32>,
     /// Groups of rows drawn together (the rows, when every row is its own group).
     pub groups: usize,
 }
@@ -97,7 +98,7 @@ pub fn stratified_split(labels: &[u32], test_size: f64, seed: &[u8; 32]) -> Spli
     }
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for (i, t) in is_test.into_iter().enumerate() {
-        if t { test.push(i) } else { train.push(i) }
+        if t { test.push(i as u32) } else { train.push(i as u32) }
     }
     Split { train, test, groups: labels.len() }
 }
@@ -111,52 +112,128 @@ pub fn stratified_split(labels: &[u32], test_size: f64, seed: &[u8; 32]) -> Spli
 /// class's last group. With every key distinct this is exactly [`stratified_split`]: same
 /// seed, same split.
 pub fn grouped_split(labels: &[u32], groups: &[u64], test_size: f64, seed: &[u8; 32]) -> Split {
-    // Groups numbered in order of first appearance.
-    let key = |i: usize| groups.get(i).copied().unwrap_or(i as u64);
-    let parts = local_groups(labels.len(), &key);
-    // Each part's local group -> global group (u32::MAX until its first row is met).
-    let mut global: Vec<Vec<u32>> = parts.iter().map(|p| vec![u32::MAX; p.groups]).collect();
-    let mut cursor = vec![0usize; parts.len()];
-    let mut next = 0u32;
-    let group_of: Vec<usize> = (0..labels.len())
-        .map(|i| {
-            let part = partition(key(i), parts.len());
-            let local = parts[part].rows[cursor[part]] as usize;
-            cursor[part] += 1;
-            if global[part][local] == u32::MAX {
-                global[part][local] = next;
-                next += 1;
-            }
-            global[part][local] as usize
-        })
-        .collect();
+    let group_of = number_groups(groups.to_vec(), labels.len());
     draw_groups(labels, &group_of, test_size, seed)
 }
 
+/// Each of `n` rows' group, numbered in order of first appearance: rows with equal `keys`
+/// form a group; with no keys every row is its own. The keys are dropped as soon as they
+/// are no longer needed (at ten million rows they are 80 MB).
+///
+/// The keys are dealt into parts (see [`partition`]) of about [`PART_KEYS`] rows, each
+/// looked through with a map of its own, a part per core at a time (so the maps held at
+/// once stay small whatever the table's size). The numbers are those one map over all rows
+/// gives.
+pub(crate) fn number_groups(keys: Vec<u64>, n: usize) -> Vec<u32> {
+    if keys.is_empty() {
+        return (0..n).map(|i| i as u32).collect();
+    }
+    let parts = if keys.len() < 1 << 16 {
+        1
+    } else {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from).clamp(1, 8);
+        cores.max(keys.len().div_ceil(PART_KEYS))
+    };
+    number_groups_in(keys, parts)
+}
+
+/// [`number_groups`] of (non-empty) `keys` in `parts` parts: each part lists its rows
+/// whose key came before, with the row it first came in; then, in row order, a row not in
+/// a list starts the next group and a row in one takes its first row's group. What stays
+/// in memory past the keys is the copies (none, in most tables), not a number per row.
+fn number_groups_in(keys: Vec<u64>, parts: usize) -> Vec<u32> {
+    let n = keys.len();
+    let parts = parts.max(1);
+    let lists = crate::cores::map_on_cores((0..parts).collect(), |part| {
+        let mut first: std::collections::HashMap<u64, u32> =
+            std::collections::HashMap::with_capacity(n / parts + 1);
+        let mut copies: Vec<(u32, u32)> = Vec::new();
+        for (row, &k) in keys.iter().enumerate() {
+            if partition(k, parts) == part {
+                match first.entry(k) {
+                    std::collections::hash_map::Entry::Occupied(e) => {
+                        copies.push((row as u32, *e.get()));
+                    }
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(row as u32);
+                    }
+                }
+            }
+        }
+        copies
+    });
+    drop(keys);
+    let mut copies: Vec<(u32, u32)> = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    for list in lists {
+        copies.extend(list);
+    }
+    copies.sort_unstable();
+    let mut group_of: Vec<u32> = Vec::with_capacity(n);
+    let mut next = 0u32;
+    let mut copies = copies.into_iter().peekable();
+    for row in 0..n {
+        let group = match copies.next_if(|&(r, _)| r as usize == row) {
+            Some((_, first)) => group_of[first as usize],
+            None => {
+                next += 1;
+                next - 1
+            }
+        };
+        group_of.push(group);
+    }
+    group_of
+}
+
+/// Most keys a part of [`number_groups`] holds on average: its map then takes about 17 MB.
+const PART_KEYS: usize = 1 << 19;
+
 /// The split of rows whose groups, numbered in order of first appearance, are `group_of`
 /// (see [`grouped_split`]).
-fn draw_groups(labels: &[u32], group_of: &[usize], test_size: f64, seed: &[u8; 32]) -> Split {
+pub(crate) fn draw_groups(
+    labels: &[u32],
+    group_of: &[u32],
+    test_size: f64,
+    seed: &[u8; 32],
+) -> Split {
     let mut stream = SeededStream::new(seed, "stratified split");
     let classes = labels.iter().copied().max().map_or(0, |m| m as usize + 1);
-    // Each group's size, and the groups of each class (the class of their first row), in
-    // order of first appearance.
-    let mut sizes: Vec<usize> = Vec::new();
-    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
-    let mut class_rows = vec![0usize; classes];
-    let mut first_label: Vec<u32> = Vec::new();
-    for (&y, &g) in labels.iter().zip(group_of) {
-        if g == sizes.len() {
-            sizes.push(0);
-            first_label.push(y);
-            by_class[y as usize].push(g);
-        }
-        sizes[g] += 1;
-        class_rows[first_label[g] as usize] += 1;
+    // The groups of each class (the class of their first row), in order of first
+    // appearance, and the size of each group of more than one row (the others have one).
+    // Sized for the most groups there can be (pages of the room not used are never
+    // touched): grown by doubling, the lists were copied and held twice.
+    let mut class_count = vec![0usize; classes];
+    for &y in labels {
+        class_count[y as usize] += 1;
     }
-    let mut test_group = vec![false; sizes.len()];
-    for (class, list) in by_class.iter_mut().enumerate() {
+    // One buffer, each class's list in a range as long as its rows (the most groups it
+    // can have): one allocation the system takes back whole when it is freed.
+    let mut starts = Vec::with_capacity(classes + 1);
+    let mut at = 0;
+    for &c in &class_count {
+        starts.push(at);
+        at += c;
+    }
+    let mut lists = vec![0u32; labels.len()];
+    let mut lens = vec![0usize; classes];
+    let mut larger: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    let mut groups = 0usize;
+    for (&y, &g) in labels.iter().zip(group_of) {
+        if g as usize == groups {
+            groups += 1;
+            let y = y as usize;
+            lists[starts[y] + lens[y]] = g;
+            lens[y] += 1;
+        } else {
+            *larger.entry(g).or_insert(1) += 1;
+        }
+    }
+    let size = |g: u32| larger.get(&g).map_or(1, |&s| s as usize);
+    let mut test_group = vec![false; groups];
+    let mut test_rows = 0;
+    for (&start, &len) in starts.iter().zip(&lens) {
+        let list = &mut lists[start..start + len];
+        let rows: usize = list.iter().map(|&g| size(g)).sum();
         stream.shuffle(list);
-        let rows = class_rows[class];
         let mut take = (test_size * rows as f64).round() as usize;
         if take == 0 && test_size > 0.0 && rows >= 2 {
             take = 1;
@@ -166,60 +243,26 @@ fn draw_groups(labels: &[u32], group_of: &[usize], test_size: f64, seed: &[u8; 3
             if taken == take {
                 break;
             }
-            if taken + sizes[g] <= take {
-                taken += sizes[g];
-                test_group[g] = true;
+            let rows = size(g);
+            if taken + rows <= take {
+                taken += rows;
+                test_group[g as usize] = true;
             }
         }
+        test_rows += taken;
     }
-    let (mut train, mut test) = (Vec::new(), Vec::new());
+    drop((larger, lists));
+    let mut train = Vec::with_capacity(labels.len().saturating_sub(test_rows));
+    let mut test = Vec::with_capacity(test_rows);
     for (i, &g) in group_of.iter().enumerate() {
-        if test_group[g] { test.push(i) } else { train.push(i) }
+        if test_group[g as usize] { test.push(i as u32) } else { train.push(i as u32) }
     }
-    Split { train, test, groups: sizes.len() }
-}
-
-/// The rows of one part of the keys (see [`local_groups`]).
-struct LocalGroups {
-    /// For each row of the part, in row order, its group numbered within the part in order
-    /// of first appearance.
-    rows: Vec<u32>,
-    /// Groups in the part.
-    groups: usize,
+    Split { train, test, groups }
 }
 
 /// Which of `parts` parts a key belongs to.
 fn partition(key: u64, parts: usize) -> usize {
     (key % parts as u64) as usize
-}
-
-/// Numbers the groups of `n` rows (rows with equal `key(i)` form a group), the keys dealt
-/// into one part per core by [`partition`], each part numbered on a core of its own
-/// (one 1M-entry map was 0.1 s of a 1M-row training; two half-size maps in parallel take
-/// half the time or less). Keys come from the data: each part's map is keyed with a random
-/// SipHash key, so no table can make it slow. A table whose keys all fall in one part only
-/// runs on one core.
-fn local_groups(n: usize, key: &(impl Fn(usize) -> u64 + Sync)) -> Vec<LocalGroups> {
-    // Small inputs: one part, no thread to start.
-    let parts = if n < 1 << 16 {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(1, usize::from).clamp(1, 8)
-    };
-    let number = |part: usize| {
-        let mut index: std::collections::HashMap<u64, u32> =
-            std::collections::HashMap::with_capacity(n / parts + 1);
-        let mut rows = Vec::with_capacity(n / parts + 1);
-        for i in 0..n {
-            let k = key(i);
-            if partition(k, parts) == part {
-                let next = index.len() as u32;
-                rows.push(*index.entry(k).or_insert(next));
-            }
-        }
-        LocalGroups { rows, groups: index.len() }
-    };
-    crate::cores::map_on_cores((0..parts).collect(), number)
 }
 
 #[cfg(test)]
@@ -264,9 +307,9 @@ mod tests {
         assert_ne!(s, stratified_split(&labels, 0.2, &[2; 32]));
         assert_eq!(s.test.len(), 200);
         assert_eq!(s.train.len() + s.test.len(), 1000);
-        let pos_test = s.test.iter().filter(|&&i| labels[i] == 1).count();
+        let pos_test = s.test.iter().filter(|&&i| labels[i as usize] == 1).count();
         assert_eq!(pos_test, 20, "10% positives in the test part too");
-        let mut all: Vec<usize> = s.train.iter().chain(&s.test).copied().collect();
+        let mut all: Vec<u32> = s.train.iter().chain(&s.test).copied().collect();
         all.sort_unstable();
         assert_eq!(all, (0..1000).collect::<Vec<_>>());
         // A class with two rows keeps one in each part.
@@ -289,8 +332,8 @@ mod tests {
         let s = grouped_split(&labels, &groups, 0.2, &[6; 32]);
         assert_eq!(s.test.len(), 180);
         let test_groups: std::collections::HashSet<u64> =
-            s.test.iter().map(|&i| groups[i]).collect();
-        assert!(s.train.iter().all(|&i| !test_groups.contains(&groups[i])));
+            s.test.iter().map(|&i| groups[i as usize]).collect();
+        assert!(s.train.iter().all(|&i| !test_groups.contains(&groups[i as usize])));
         assert_eq!(s.train.len() + s.test.len(), 900);
     }
 
@@ -301,10 +344,10 @@ mod tests {
         // The single-map numbering the split used before (kept here as the reference).
         fn reference(labels: &[u32], groups: &[u64], test_size: f64, seed: &[u8; 32]) -> Split {
             let mut index = std::collections::HashMap::new();
-            let group_of: Vec<usize> = (0..labels.len())
+            let group_of: Vec<u32> = (0..labels.len())
                 .map(|i| {
                     let key = groups.get(i).copied().unwrap_or(i as u64);
-                    let next = index.len();
+                    let next = index.len() as u32;
                     *index.entry(key).or_insert(next)
                 })
                 .collect();
@@ -320,6 +363,11 @@ mod tests {
         let s = grouped_split(&labels, &groups, 0.2, &[9; 32]);
         assert!(s.groups < n as usize && s.groups > n as usize / 2, "{}", s.groups);
         assert_eq!(s, reference(&labels, &groups, 0.2, &[9; 32]));
+        // In more parts than cores (as ten million rows are numbered).
+        for parts in [1, 3, 7, 40] {
+            let group_of = number_groups_in(groups.clone(), parts);
+            assert_eq!(draw_groups(&labels, &group_of, 0.2, &[9; 32]), s, "{parts} parts");
+        }
         // No keys: every row its own group.
         assert_eq!(
             grouped_split(&labels, &[], 0.2, &[9; 32]),

@@ -14,10 +14,14 @@ use mlguard_data::{
 };
 
 use crate::cores::map_on_cores;
-use crate::linear::{CategoricalColumn, Design, FitOptions, NumericColumn, UNSEEN, fit};
+use crate::linear::{
+    CategoricalColumn, Design, FitOptions, Layout, Logistic, NumericColumn, Sample, TILE, UNSEEN,
+    chunk_count, chunk_range, fit, fit_rows, warm_sample,
+};
 use crate::metrics::evaluate;
 use crate::model::{CategoricalFeature, Encoding, MODEL_FORMAT, Model, ModelInfo, NumericFeature};
-use crate::split::{Split, grouped_split, stratified_split};
+use crate::spill::{Block, Spill, SpillFile, SpillWriter, SpilledRows, write_block};
+use crate::split::{Split, draw_groups, number_groups, stratified_split};
 
 /// Categorical columns with more distinct values than this are left out (they identify
 /// rows rather than describe them).
@@ -49,7 +53,16 @@ pub struct TrainOptions {
     /// loaded columns are sized once instead of grown by copying. A wrong count costs memory
     /// or copies, never a different model.
     pub expected_rows: usize,
+    /// Bytes of feature values training holds in memory: a table whose values take more
+    /// is trained from spill files (when [`train_columnar`] is given somewhere to put them),
+    /// reading them back once per pass of the fit. The same model either way.
+    pub memory_limit: usize,
 }
+
+/// The default [`TrainOptions::memory_limit`]: the features of a million rows of thirty
+/// columns stay in memory (where training them takes under a second), those of ten million
+/// are spilled (where holding them would take 1.2 GB).
+pub const DEFAULT_MEMORY_LIMIT: usize = 160 << 20;
 
 /// Most rows [`TrainOptions::expected_rows`] reserves room for.
 const MAX_RESERVED_ROWS: usize = 1 << 26;
@@ -73,6 +86,9 @@ pub enum TrainError {
     /// The data cannot train a classifier.
     #[error("{0}")]
     Unusable(String),
+    /// A spill file could not be written or read back.
+    #[error("cannot write or read back training's spill files: {0}")]
+    Spill(#[from] std::io::Error),
 }
 
 /// A trained model and what happened.
@@ -120,7 +136,7 @@ impl Column {
 /// What a training run reads: the target, the feature columns planned from the schema and
 /// filled row by row, the labels and each labelled row's group (a hash of its features:
 /// copies of a row stay on one side of the split).
-struct Loaded {
+struct Loaded<'s> {
     target: String,
     target_pos: usize,
     columns: Vec<Column>,
@@ -129,11 +145,43 @@ struct Loaded {
     groups: Vec<u64>,
     label_dict: HashMap<String, u32>,
     no_label: u64,
+    /// Where to put feature values past `limit` bytes.
+    spill: Option<&'s dyn Spill>,
+    limit: usize,
+    /// The feature values of rows loaded so far and no longer in `columns`.
+    raw: Option<Raw>,
+    /// Spill from the first batch (the table's recorded size is over the limit).
+    spill_now: bool,
 }
 
-impl Loaded {
+/// Most rows in one block of spilled feature values (the columnar form's batch size).
+const SPILL_ROWS: usize = mlguard_data::columnar::BATCH_ROWS;
+
+/// Loaded feature values in a spill file: blocks of numeric then categorical columns (in
+/// the order of [`Loaded::columns`]), no labels.
+struct Raw {
+    file: Box<dyn SpillFile>,
+    out: Box<dyn SpillWriter + Send>,
+    bytes: Vec<u8>,
+}
+
+impl Column {
+    fn len(&self) -> usize {
+        match &self.kind {
+            Kind::Numeric(_, v) => v.len(),
+            Kind::Categorical(v, _) => v.len(),
+        }
+    }
+}
+
+impl<'s> Loaded<'s> {
     /// Plans the features of a table with columns `header` from the schema.
-    fn plan(header: &[String], schema: &Schema, opts: &TrainOptions) -> Result<Loaded, TrainError> {
+    fn plan(
+        header: &[String],
+        schema: &Schema,
+        opts: &TrainOptions,
+        spill: Option<&'s dyn Spill>,
+    ) -> Result<Loaded<'s>, TrainError> {
         if !(0.0..1.0).contains(&opts.test_size) {
             return Err(TrainError::Unusable(format!(
                 "the held-out share must be in [0, 1), got {}",
@@ -163,7 +211,13 @@ impl Loaded {
         let mut notes = Vec::new();
         let mut unprotected = Vec::new();
         let mut columns: Vec<Column> = Vec::new();
-        let reserve = opts.expected_rows.min(MAX_RESERVED_ROWS);
+        let mut reserve = opts.expected_rows.min(MAX_RESERVED_ROWS);
+        let features = schema.fields.len();
+        let spill_now = spill.is_some() && reserve.saturating_mul(4 * features) > opts.memory_limit;
+        let labels_reserve = reserve;
+        if spill_now {
+            reserve = 0; // spilled: values are held one batch at a time
+        }
         for f in &schema.fields {
             if f.name == target || matches!(f.role, Some(Role::Id | Role::Ignore)) {
                 continue;
@@ -203,11 +257,66 @@ impl Loaded {
             target_pos,
             columns,
             notes,
-            labels: Vec::with_capacity(reserve),
-            groups: Vec::with_capacity(reserve),
+            labels: Vec::with_capacity(labels_reserve),
+            groups: Vec::with_capacity(labels_reserve),
             label_dict: HashMap::new(),
             no_label: 0,
+            spill,
+            limit: opts.memory_limit,
+            raw: None,
+            spill_now,
         })
+    }
+
+    /// Moves the feature values held in memory to the spill file once they take more than
+    /// the limit, or from the first batch on when the table's recorded size is over it (and
+    /// from then on after every batch).
+    fn spill_if_full(&mut self) -> Result<(), TrainError> {
+        let held = self.columns.first().map_or(0, Column::len);
+        if held == 0 {
+            return Ok(());
+        }
+        let full = self.spill_now || held.saturating_mul(4 * self.columns.len()) > self.limit;
+        let raw = match (&mut self.raw, self.spill) {
+            (Some(raw), _) => raw,
+            (None, Some(spill)) if full => {
+                let mut file = spill.create()?;
+                let out = file.writer()?;
+                self.raw.insert(Raw { file, out, bytes: Vec::new() })
+            }
+            _ => return Ok(()),
+        };
+        let mut numeric: Vec<&[f32]> = Vec::new();
+        let mut categorical: Vec<&[u32]> = Vec::new();
+        for c in &self.columns {
+            match &c.kind {
+                Kind::Numeric(_, v) => numeric.push(v),
+                Kind::Categorical(v, _) => categorical.push(v),
+            }
+        }
+        // In blocks of a batch's size: what was held when the limit was passed is written
+        // a piece at a time, not copied whole.
+        let mut lo = 0;
+        while lo < held {
+            let hi = (lo + SPILL_ROWS).min(held);
+            let numeric: Vec<&[f32]> = numeric.iter().map(|v| &v[lo..hi]).collect();
+            let categorical: Vec<&[u32]> = categorical.iter().map(|v| &v[lo..hi]).collect();
+            write_block(&mut *raw.out, hi - lo, &numeric, &categorical, None, &mut raw.bytes)?;
+            lo = hi;
+        }
+        for c in &mut self.columns {
+            match &mut c.kind {
+                Kind::Numeric(_, v) => {
+                    v.clear();
+                    v.shrink_to(SPILL_ROWS);
+                }
+                Kind::Categorical(v, _) => {
+                    v.clear();
+                    v.shrink_to(SPILL_ROWS);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn label(&mut self, y: &str) {
@@ -360,7 +469,7 @@ impl Loaded {
                 }
             }
         }
-        Ok(())
+        self.spill_if_full()
     }
 }
 
@@ -392,7 +501,7 @@ fn mix(h: u64, v: u64) -> u64 {
 /// Trains on CSV read from `src`, described by `schema`.
 pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Trained, TrainError> {
     let table = TableReader::new(src, opts.delimiter)?;
-    let mut loaded = Loaded::plan(table.header(), schema, opts)?;
+    let mut loaded = Loaded::plan(table.header(), schema, opts, None)?;
     table.for_each(|_, fields| {
         loaded.add_record(fields);
         Ok(())
@@ -402,22 +511,25 @@ pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Tr
 
 /// Trains on the columnar form of a table (see [`mlguard_data::columnar`]) read from `src`,
 /// described by `schema`: no text is parsed but that of text columns read as numbers.
+/// Given `spill`, feature values past [`TrainOptions::memory_limit`] bytes go to its files
+/// (see [`crate::spill`]).
 pub fn train_columnar<R: Read>(
     src: R,
     schema: &Schema,
     opts: &TrainOptions,
+    spill: Option<&dyn Spill>,
 ) -> Result<Trained, TrainError> {
-    let mut loaded: Option<Loaded> = None;
+    let mut loaded: Option<Loaded<'_>> = None;
     let header = mlguard_data::columnar::read(src, |header, batch| {
         let l = match &mut loaded {
             Some(l) => l,
-            None => loaded.insert(Loaded::plan(header, schema, opts)?),
+            None => loaded.insert(Loaded::plan(header, schema, opts, spill)?),
         };
         l.add_batch(batch)
     })?;
     let loaded = match loaded {
         Some(l) => l,
-        None => Loaded::plan(&header, schema, opts)?,
+        None => Loaded::plan(&header, schema, opts, spill)?,
     };
     fit_loaded(loaded, schema, opts)
 }
@@ -430,39 +542,100 @@ enum Prepared {
     LeftOut(String),
 }
 
+/// The sums a numeric column's standardisation is computed from, over the training rows in
+/// file order (the same sums whether the values are in memory or spilled).
+#[derive(Debug, Default, Clone, Copy)]
+struct Moments {
+    sum: f64,
+    count: u64,
+    squares: f64,
+}
+
+impl Moments {
+    fn add(&mut self, x: f32) {
+        if !x.is_nan() {
+            self.sum += f64::from(x);
+            self.count += 1;
+        }
+    }
+
+    /// The mean, or why the column is left out.
+    fn mean(&self, name: &str) -> Result<f64, String> {
+        match self.count {
+            0 => Err(format!("{name}: left out (no values in the training rows)")),
+            count => Ok(self.sum / count as f64),
+        }
+    }
+
+    fn add_square(&mut self, x: f32, mean: f64) {
+        if !x.is_nan() {
+            self.squares += (f64::from(x) - mean).powi(2);
+        }
+    }
+
+    fn scale(&self) -> f64 {
+        let var = self.squares / self.count as f64;
+        if var > 0.0 && var.is_finite() { var.sqrt() } else { 1.0 }
+    }
+}
+
+/// A categorical column's categories: those of `dict` (value -> number) whose numbers are
+/// `seen` in the training rows, sorted, with each number's new index ([`UNSEEN`] for the
+/// others); or why the column is left out.
+fn categories(
+    name: &str,
+    dict: HashMap<String, u32>,
+    seen: &[bool],
+) -> Result<(CategoricalFeature, Vec<u32>), String> {
+    let distinct = seen.iter().filter(|&&s| s).count();
+    if distinct > MAX_CATEGORIES {
+        return Err(format!(
+            "{name}: left out ({distinct} distinct values: an identifier, not a category)"
+        ));
+    }
+    let mut to_new = vec![UNSEEN; dict.len()];
+    let mut names: Vec<(String, u32)> =
+        dict.into_iter().filter(|(_, i)| seen.get(*i as usize).copied().unwrap_or(false)).collect();
+    names.sort();
+    for (new, (_, old)) in names.iter().enumerate() {
+        if let Some(slot) = to_new.get_mut(*old as usize) {
+            *slot = new as u32;
+        }
+    }
+    let feature = CategoricalFeature {
+        name: name.to_owned(),
+        categories: names.into_iter().map(|(n, _)| n).collect(),
+    };
+    Ok((feature, to_new))
+}
+
+/// A category number renumbered by `to_new`.
+fn renumber(to_new: &[u32], x: u32) -> u32 {
+    if x == UNSEEN { UNSEEN } else { to_new.get(x as usize).copied().unwrap_or(UNSEEN) }
+}
+
 /// Prepares one loaded column for the fit (see [`Prepared`]).
 fn prepare(c: Column, split: &Split) -> Prepared {
     match c.kind {
         Kind::Numeric(_, mut v) => {
-            let (mut sum, mut count) = (0.0f64, 0u64);
+            let mut m = Moments::default();
             for &i in &split.train {
-                if !v[i].is_nan() {
-                    sum += f64::from(v[i]);
-                    count += 1;
-                }
+                m.add(v[i as usize]);
             }
-            if count == 0 {
-                return Prepared::LeftOut(format!(
-                    "{}: left out (no values in the training rows)",
-                    c.name
-                ));
+            let mean = match m.mean(&c.name) {
+                Ok(mean) => mean,
+                Err(note) => return Prepared::LeftOut(note),
+            };
+            for &i in &split.train {
+                m.add_square(v[i as usize], mean);
             }
-            let mean = sum / count as f64;
-            let var = split
-                .train
-                .iter()
-                .filter(|&&i| !v[i].is_nan())
-                .map(|&i| (f64::from(v[i]) - mean).powi(2))
-                .sum::<f64>()
-                / count as f64;
-            let scale = if var > 0.0 && var.is_finite() { var.sqrt() } else { 1.0 };
             for x in &mut v {
                 if x.is_nan() {
                     *x = mean as f32;
                 }
             }
             Prepared::Numeric(
-                NumericFeature { name: c.name, mean, scale },
+                NumericFeature { name: c.name, mean, scale: m.scale() },
                 gather(&v, &split.train),
                 gather(&v, &split.test),
             )
@@ -472,37 +645,17 @@ fn prepare(c: Column, split: &Split) -> Prepared {
             // 0..dict.len()).
             let mut seen = vec![false; dict.len()];
             for &i in &split.train {
-                if let Some(s) = seen.get_mut(v[i] as usize) {
+                if let Some(s) = seen.get_mut(v[i as usize] as usize) {
                     *s = true;
                 }
             }
-            let distinct = seen.iter().filter(|&&s| s).count();
-            if distinct > MAX_CATEGORIES {
-                return Prepared::LeftOut(format!(
-                    "{}: left out ({distinct} distinct values: an identifier, not a category)",
-                    c.name
-                ));
-            }
-            let mut names: Vec<(String, u32)> = dict
-                .into_iter()
-                .filter(|(_, i)| seen.get(*i as usize).copied().unwrap_or(false))
-                .collect();
-            names.sort();
-            let mut to_new =
-                vec![
-                    UNSEEN;
-                    v.iter().filter(|&&x| x != UNSEEN).map(|&x| x as usize + 1).max().unwrap_or(0)
-                ];
-            for (new, (_, old)) in names.iter().enumerate() {
-                to_new[*old as usize] = new as u32;
-            }
-            let mapped: Vec<u32> =
-                v.iter().map(|&x| if x == UNSEEN { UNSEEN } else { to_new[x as usize] }).collect();
+            let (feature, to_new) = match categories(&c.name, dict, &seen) {
+                Ok(c) => c,
+                Err(note) => return Prepared::LeftOut(note),
+            };
+            let mapped: Vec<u32> = v.iter().map(|&x| renumber(&to_new, x)).collect();
             Prepared::Categorical(
-                CategoricalFeature {
-                    name: c.name,
-                    categories: names.into_iter().map(|(n, _)| n).collect(),
-                },
+                feature,
                 gather(&mapped, &split.train),
                 gather(&mapped, &split.test),
             )
@@ -511,14 +664,70 @@ fn prepare(c: Column, split: &Split) -> Prepared {
 }
 
 /// The values of `v` at `rows`, in order.
-fn gather<T: Copy>(v: &[T], rows: &[usize]) -> Vec<T> {
-    rows.iter().map(|&i| v[i]).collect()
+fn gather<T: Copy>(v: &[T], rows: &[u32]) -> Vec<T> {
+    rows.iter().map(|&i| v[i as usize]).collect()
+}
+
+/// Probabilities of rows (`k` per row, appended to `proba`) from their prepared columns.
+fn score(
+    rows: usize,
+    numeric: &[&[f32]],
+    categorical: &[&[u32]],
+    features: (&[NumericFeature], &[CategoricalFeature]),
+    logistic: &Logistic,
+    proba: &mut Vec<f64>,
+) {
+    let k = logistic.classes;
+    let mut x = vec![0.0; logistic.d];
+    for i in 0..rows {
+        let mut j = 0;
+        for (col, f) in numeric.iter().zip(features.0) {
+            x[j] = (f64::from(col[i]) - f.mean) / f.scale;
+            j += 1;
+        }
+        for (col, f) in categorical.iter().zip(features.1) {
+            for c in 0..f.categories.len() {
+                x[j + c] = if col[i] == c as u32 { 1.0 } else { 0.0 };
+            }
+            j += f.categories.len();
+        }
+        let at = proba.len();
+        proba.resize(at + k, 0.0);
+        logistic.predict_proba_into(&x, &mut proba[at..]);
+    }
+}
+
+/// What a fit produced, before it becomes a [`Trained`].
+struct Fitted {
+    numeric: Vec<NumericFeature>,
+    categorical: Vec<CategoricalFeature>,
+    logistic: Logistic,
+    /// Labels and probabilities of the held-out rows.
+    y_test: Vec<u32>,
+    proba: Vec<f64>,
 }
 
 /// Splits, fits and evaluates what was loaded.
-fn fit_loaded(loaded: Loaded, schema: &Schema, opts: &TrainOptions) -> Result<Trained, TrainError> {
-    let Loaded { target, columns, mut notes, mut labels, groups, label_dict, no_label, .. } =
-        loaded;
+fn fit_loaded(
+    mut loaded: Loaded<'_>,
+    schema: &Schema,
+    opts: &TrainOptions,
+) -> Result<Trained, TrainError> {
+    if loaded.raw.is_some() {
+        loaded.spill_if_full()?;
+    }
+    let Loaded {
+        target,
+        columns,
+        mut notes,
+        mut labels,
+        groups,
+        label_dict,
+        no_label,
+        raw,
+        spill,
+        ..
+    } = loaded;
     if no_label > 0 {
         notes.push(format!("{no_label} row(s) without a {target} value were left out"));
     }
@@ -567,19 +776,77 @@ fn fit_loaded(loaded: Loaded, schema: &Schema, opts: &TrainOptions) -> Result<Tr
         )));
     }
 
+    if u32::try_from(labels.len()).is_err() {
+        return Err(TrainError::Unusable(format!(
+            "{} labelled rows: mlguard trains on at most {} rows",
+            labels.len(),
+            u32::MAX
+        )));
+    }
     let split = if opts.group_duplicates {
-        let split = grouped_split(&labels, &groups, opts.test_size, &opts.seed);
-        if split.groups < groups.len() {
+        let rows = labels.len();
+        // The row keys go as soon as the groups are numbered (80 MB at ten million rows).
+        let group_of = number_groups(groups, rows);
+        let split = draw_groups(&labels, &group_of, opts.test_size, &opts.seed);
+        if split.groups < rows {
             notes.push(format!(
                 "{} row(s) repeat another row's features: every copy kept on the same side of the split",
-                groups.len() - split.groups
+                rows - split.groups
             ));
         }
         split
     } else {
+        drop(groups);
         stratified_split(&labels, opts.test_size, &opts.seed)
     };
+    let k = classes.len();
+    let fitted = match (raw, spill) {
+        (Some(Raw { file, out, .. }), Some(spill)) => {
+            out.finish()?;
+            fit_spilled((spill, &*file), columns, &labels, &split, k, &mut notes, opts)?
+        }
+        _ => fit_in_memory(columns, &labels, &split, k, &mut notes, opts)?,
+    };
+    let Fitted { numeric, categorical, logistic, y_test, proba } = fitted;
+    let metrics = evaluate(&y_test, &proba, k);
+    let n_test = split.test.len();
+    let mut provenance = BTreeMap::new();
+    provenance.insert("train_rows".to_owned(), split.train.len().into());
+    provenance.insert("test_rows".to_owned(), n_test.into());
+    provenance.insert("test_size".to_owned(), opts.test_size.into());
+    if opts.group_duplicates {
+        provenance.insert("split".to_owned(), "grouped".into());
+    }
+    provenance.insert("l2".to_owned(), opts.fit.l2.into());
+    provenance.insert("max_iter".to_owned(), opts.fit.max_iter.into());
+    provenance.insert("tol".to_owned(), opts.fit.tol.into());
+    provenance.insert("warm_start".to_owned(), opts.fit.warm_start.into());
+    let info = ModelInfo {
+        format: MODEL_FORMAT,
+        encoding: Encoding { target, classes, numeric, categorical },
+        metrics,
+        threshold: 0.5,
+        schema: schema.to_json(),
+        provenance,
+    };
+    Ok(Trained {
+        model: Model { info, logistic },
+        train_rows: split.train.len(),
+        test_rows: n_test,
+        notes,
+        split,
+    })
+}
 
+/// The fit of feature columns held in memory: prepared on every core, then fitted.
+fn fit_in_memory(
+    columns: Vec<Column>,
+    labels: &[u32],
+    split: &Split,
+    k: usize,
+    notes: &mut Vec<String>,
+    opts: &TrainOptions,
+) -> Result<Fitted, TrainError> {
     // Standardise on the training rows only; missing values become the mean. Columns are
     // independent: prepared on every core, then taken in order.
     let mut numeric_features = Vec::new();
@@ -588,7 +855,7 @@ fn fit_loaded(loaded: Loaded, schema: &Schema, opts: &TrainOptions) -> Result<Tr
     let mut categorical_features = Vec::new();
     let mut cat_train: Vec<Vec<u32>> = Vec::new();
     let mut cat_test: Vec<Vec<u32>> = Vec::new();
-    for prepared in map_on_cores(columns, |c| prepare(c, &split)) {
+    for prepared in map_on_cores(columns, |c| prepare(c, split)) {
         match prepared {
             Prepared::Numeric(f, train, test) => {
                 numeric_train.push(train);
@@ -606,9 +873,7 @@ fn fit_loaded(loaded: Loaded, schema: &Schema, opts: &TrainOptions) -> Result<Tr
     if numeric_features.is_empty() && categorical_features.is_empty() {
         return Err(TrainError::Unusable("no usable feature columns".into()));
     }
-    let k = classes.len();
-    let y_train = gather(&labels, &split.train);
-    let y_test = gather(&labels, &split.test);
+    let y_train = gather(labels, &split.train);
     let train_design = Design {
         n: split.train.len(),
         numeric: numeric_train
@@ -628,55 +893,260 @@ fn fit_loaded(loaded: Loaded, schema: &Schema, opts: &TrainOptions) -> Result<Tr
     drop(train_design);
     drop(numeric_train);
     drop(cat_train);
+    // Held-out probabilities, from the same encoding a predictor uses.
+    let mut proba = Vec::with_capacity(split.test.len() * k);
+    let numeric: Vec<&[f32]> = numeric_test.iter().map(Vec::as_slice).collect();
+    let categorical: Vec<&[u32]> = cat_test.iter().map(Vec::as_slice).collect();
+    let features = (&numeric_features[..], &categorical_features[..]);
+    score(split.test.len(), &numeric, &categorical, features, &logistic, &mut proba);
+    Ok(Fitted {
+        numeric: numeric_features,
+        categorical: categorical_features,
+        logistic,
+        y_test: gather(labels, &split.test),
+        proba,
+    })
+}
 
-    // Held-out metrics, from the same encoding a predictor uses.
-    let n_test = split.test.len();
-    let mut proba = vec![0.0; n_test * k];
-    let mut x = vec![0.0; logistic.d];
-    for i in 0..n_test {
-        let mut j = 0;
-        for (col, f) in numeric_test.iter().zip(&numeric_features) {
-            x[j] = (f64::from(col[i]) - f.mean) / f.scale;
-            j += 1;
-        }
-        for (col, f) in cat_test.iter().zip(&categorical_features) {
-            for c in 0..f.categories.len() {
-                x[j + c] = if col[i] == c as u32 { 1.0 } else { 0.0 };
+/// The spill file of loaded values does not hold the rows loaded.
+fn overlong() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        "the spilled feature values do not match the rows loaded",
+    )
+}
+
+/// How a loaded column enters a spilled fit (its index among the kept numeric or
+/// categorical columns, and how to prepare its values), or that it is left out.
+enum Plan {
+    Numeric(usize, f64),
+    Categorical(usize, Vec<u32>),
+    LeftOut,
+}
+
+/// The fit of feature columns spilled to `raw` while loading (see [`Raw`]): the values are
+/// read back three times (the training rows' sums; their spread, with the rows prepared and
+/// written out by part of the fit; the held-out rows scored), never all held at once. The
+/// arithmetic is [`fit_in_memory`]'s, in the same order: the same model.
+fn fit_spilled(
+    (spill, raw): (&dyn Spill, &dyn SpillFile),
+    columns: Vec<Column>,
+    labels: &[u32],
+    split: &Split,
+    k: usize,
+    notes: &mut Vec<String>,
+    opts: &TrainOptions,
+) -> Result<Fitted, TrainError> {
+    let mut is_test = vec![false; labels.len()];
+    for &i in &split.test {
+        is_test[i as usize] = true;
+    }
+    let numeric_count = columns.iter().filter(|c| matches!(c.kind, Kind::Numeric(..))).count();
+    let categorical_count = columns.len() - numeric_count;
+    // Where each column's values are in a raw block: its index among the numeric or the
+    // categorical columns.
+    let mut counts = [0usize; 2];
+    let slot: Vec<usize> = columns
+        .iter()
+        .map(|col| {
+            let kind = usize::from(matches!(col.kind, Kind::Categorical(..)));
+            counts[kind] += 1;
+            counts[kind] - 1
+        })
+        .collect();
+    let mut block = Block::new(numeric_count, categorical_count);
+
+    // Pass 1: the training rows' sums and categories.
+    let mut moments = vec![Moments::default(); numeric_count];
+    let mut seen: Vec<Vec<bool>> = columns
+        .iter()
+        .filter_map(|c| match &c.kind {
+            Kind::Categorical(_, dict) => Some(vec![false; dict.len()]),
+            Kind::Numeric(..) => None,
+        })
+        .collect();
+    let mut src = raw.reader()?;
+    let mut first = 0;
+    while let Some(m) = block.read(&mut *src, false)? {
+        let test = is_test.get(first..first + m).ok_or_else(overlong)?;
+        for (values, mo) in block.numeric.iter().zip(&mut moments) {
+            for (&x, _) in values.iter().zip(test).filter(|(_, t)| !**t) {
+                mo.add(x);
             }
-            j += f.categories.len();
         }
-        logistic.predict_proba_into(&x, &mut proba[i * k..(i + 1) * k]);
+        for (values, s) in block.categorical.iter().zip(&mut seen) {
+            for (&x, _) in values.iter().zip(test).filter(|(_, t)| !**t) {
+                if let Some(s) = s.get_mut(x as usize) {
+                    *s = true;
+                }
+            }
+        }
+        first += m;
     }
-    let metrics = evaluate(&y_test, &proba, k);
-    let mut provenance = BTreeMap::new();
-    provenance.insert("train_rows".to_owned(), split.train.len().into());
-    provenance.insert("test_rows".to_owned(), n_test.into());
-    provenance.insert("test_size".to_owned(), opts.test_size.into());
-    if opts.group_duplicates {
-        provenance.insert("split".to_owned(), "grouped".into());
+    if first != labels.len() {
+        return Err(overlong().into());
     }
-    provenance.insert("l2".to_owned(), opts.fit.l2.into());
-    provenance.insert("max_iter".to_owned(), opts.fit.max_iter.into());
-    provenance.insert("tol".to_owned(), opts.fit.tol.into());
-    provenance.insert("warm_start".to_owned(), opts.fit.warm_start.into());
-    let info = ModelInfo {
-        format: MODEL_FORMAT,
-        encoding: Encoding {
-            target,
-            classes,
-            numeric: numeric_features,
-            categorical: categorical_features,
-        },
-        metrics,
-        threshold: 0.5,
-        schema: schema.to_json(),
-        provenance,
+    let mut plans = Vec::with_capacity(columns.len());
+    let (mut numeric_features, mut categorical_features) = (Vec::new(), Vec::new());
+    for (c, &at) in columns.into_iter().zip(&slot) {
+        let plan = match c.kind {
+            Kind::Numeric(..) => match moments[at].mean(&c.name) {
+                Ok(mean) => {
+                    numeric_features.push(NumericFeature { name: c.name, mean, scale: 1.0 });
+                    Plan::Numeric(numeric_features.len() - 1, mean)
+                }
+                Err(note) => {
+                    notes.push(note);
+                    Plan::LeftOut
+                }
+            },
+            Kind::Categorical(_, dict) => match categories(&c.name, dict, &seen[at]) {
+                Ok((feature, to_new)) => {
+                    categorical_features.push(feature);
+                    Plan::Categorical(categorical_features.len() - 1, to_new)
+                }
+                Err(note) => {
+                    notes.push(note);
+                    Plan::LeftOut
+                }
+            },
+        };
+        plans.push((plan, at));
+    }
+    if numeric_features.is_empty() && categorical_features.is_empty() {
+        return Err(TrainError::Unusable("no usable feature columns".into()));
+    }
+
+    // Pass 2: the training rows' spread; every row prepared and written, training rows by
+    // chunk of the fit and held-out rows to a file of their own, in tiles; the warm start's
+    // sample kept.
+    let n_train = split.train.len();
+    let chunks = chunk_count(n_train);
+    let mut chunk_files: Vec<Box<dyn SpillFile>> = Vec::with_capacity(chunks);
+    let mut test_file = spill.create()?;
+    let mut test_out = test_file.writer()?;
+    let (nf, cf) = (numeric_features.len(), categorical_features.len());
+    let mut train_tile = Block::new(nf, cf);
+    let mut test_tile = Block::new(nf, cf);
+    let sampling = warm_sample(n_train, &opts.fit);
+    let mut sample = sampling.map(|_| Sample {
+        numeric: vec![Vec::new(); nf],
+        categorical: vec![Vec::new(); cf],
+        y: Vec::new(),
+    });
+    let mut chunk = 0;
+    let mut chunk_end = chunk_range(n_train, 0).1;
+    let mut chunk_out: Option<Box<dyn SpillWriter + Send>> = None;
+    let mut t = 0; // training rows so far
+    let mut src = raw.reader()?;
+    let mut first = 0;
+    while let Some(m) = block.read(&mut *src, false)? {
+        if first + m > labels.len() {
+            return Err(overlong().into());
+        }
+        for i in 0..m {
+            let row = first + i;
+            let test = is_test[row];
+            let tile = if test { &mut test_tile } else { &mut train_tile };
+            for (plan, at) in &plans {
+                match plan {
+                    Plan::Numeric(j, mean) => {
+                        let x = block.numeric[*at][i];
+                        if !test {
+                            moments[*at].add_square(x, *mean);
+                        }
+                        tile.numeric[*j].push(if x.is_nan() { *mean as f32 } else { x });
+                    }
+                    Plan::Categorical(j, to_new) => {
+                        tile.categorical[*j].push(renumber(to_new, block.categorical[*at][i]));
+                    }
+                    Plan::LeftOut => {}
+                }
+            }
+            tile.y.push(labels[row]);
+            if test {
+                if test_tile.y.len() == TILE {
+                    test_tile.write(&mut *test_out, TILE, true)?;
+                    test_tile.clear();
+                }
+                continue;
+            }
+            if let (Some(s), Some((stride, rows))) = (&mut sample, sampling)
+                && t % stride == 0
+                && t / stride < rows
+            {
+                for (v, c) in s.numeric.iter_mut().zip(&train_tile.numeric) {
+                    v.extend(c.last().copied());
+                }
+                for (v, c) in s.categorical.iter_mut().zip(&train_tile.categorical) {
+                    v.extend(c.last().copied());
+                }
+                s.y.push(labels[row]);
+            }
+            t += 1;
+            let out = match &mut chunk_out {
+                Some(out) => out,
+                None => {
+                    let mut file = spill.create()?;
+                    let out = file.writer()?;
+                    chunk_files.push(file);
+                    chunk_out.insert(out)
+                }
+            };
+            let in_tile = train_tile.y.len();
+            if in_tile == TILE || t == chunk_end {
+                train_tile.write(&mut **out, in_tile, true)?;
+                train_tile.clear();
+            }
+            if t == chunk_end {
+                if let Some(out) = chunk_out.take() {
+                    out.finish()?;
+                }
+                chunk += 1;
+                if chunk < chunks {
+                    chunk_end = chunk_range(n_train, chunk).1;
+                }
+            }
+        }
+        first += m;
+    }
+    drop(src);
+    let rest = test_tile.y.len();
+    if rest > 0 {
+        test_tile.write(&mut *test_out, rest, true)?;
+    }
+    test_out.finish()?;
+    for (plan, at) in &plans {
+        if let Plan::Numeric(j, _) = plan {
+            numeric_features[*j].scale = moments[*at].scale();
+        }
+    }
+    let layout = Layout {
+        n: n_train,
+        numeric: numeric_features.iter().map(|f| (f.mean, f.scale)).collect(),
+        categorical: categorical_features.iter().map(|f| f.categories.len()).collect(),
+        k,
     };
-    Ok(Trained {
-        model: Model { info, logistic },
-        train_rows: split.train.len(),
-        test_rows: n_test,
-        notes,
-        split,
+    let rows = SpilledRows { n: n_train, numeric: nf, categorical: cf, chunks: chunk_files };
+    let logistic = fit_rows(&layout, &rows, sample.as_ref(), &opts.fit)?;
+    drop(rows);
+
+    // Pass 3: the held-out rows scored.
+    let mut proba = Vec::with_capacity(split.test.len() * k);
+    let mut y_test = Vec::with_capacity(split.test.len());
+    let mut src = test_file.reader()?;
+    while let Some(rows) = test_tile.read(&mut *src, true)? {
+        let numeric: Vec<&[f32]> = test_tile.numeric.iter().map(Vec::as_slice).collect();
+        let categorical: Vec<&[u32]> = test_tile.categorical.iter().map(Vec::as_slice).collect();
+        let features = (&numeric_features[..], &categorical_features[..]);
+        score(rows, &numeric, &categorical, features, &logistic, &mut proba);
+        y_test.extend_from_slice(&test_tile.y);
+    }
+    Ok(Fitted {
+        numeric: numeric_features,
+        categorical: categorical_features,
+        logistic,
+        y_test,
+        proba,
     })
 }

@@ -40,6 +40,7 @@ fn compare(python: &Path, data: &Path, dir: &Path, target: &str) -> (f64, f64) {
         delimiter: b',',
         group_duplicates: true,
         expected_rows: 0,
+        memory_limit: mlguard_learn::DEFAULT_MEMORY_LIMIT,
     };
     let file = std::fs::File::open(data).expect("data");
     let t = train(std::io::BufReader::new(file), &schema, &opts).expect("train");

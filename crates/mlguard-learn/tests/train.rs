@@ -22,6 +22,7 @@ fn opts(seed: u8) -> TrainOptions {
         delimiter: b',',
         group_duplicates: true,
         expected_rows: 0,
+        memory_limit: mlguard_learn::DEFAULT_MEMORY_LIMIT,
     }
 }
 
@@ -156,8 +157,8 @@ fn copies_of_a_row_stay_on_one_side_of_the_split() {
     let rows: Vec<&str> = body.lines().collect();
     let original = |i: usize| i % rows.len();
     let train_rows: std::collections::HashSet<usize> =
-        t.split.train.iter().map(|&i| original(i)).collect();
-    assert!(t.split.test.iter().all(|&i| !train_rows.contains(&original(i))));
+        t.split.train.iter().map(|&i| original(i as usize)).collect();
+    assert!(t.split.test.iter().all(|&i| !train_rows.contains(&original(i as usize))));
     assert_eq!(t.model.info.provenance.get("split").and_then(|v| v.as_str()), Some("grouped"));
 }
 
@@ -171,7 +172,7 @@ fn the_columnar_form_trains_the_same_model_as_the_csv() {
     mlguard_data::columnar::write(&csv[..], &schema, &mut form).expect("columnar");
     let from_csv = train(&csv[..], &schema, &opts(5)).expect("csv");
     let from_columns =
-        mlguard_learn::train_columnar(&form[..], &schema, &opts(5)).expect("columns");
+        mlguard_learn::train_columnar(&form[..], &schema, &opts(5), None).expect("columns");
     assert_eq!(from_csv.split, from_columns.split);
     assert_eq!(from_csv.model.logistic, from_columns.model.logistic);
     assert_eq!(from_csv.model.info.encoding, from_columns.model.info.encoding);
@@ -182,11 +183,79 @@ fn the_columnar_form_trains_the_same_model_as_the_csv() {
     let doubled = format!("{header}\n{body}{body}");
     let mut form = Vec::new();
     mlguard_data::columnar::write(doubled.as_bytes(), &schema, &mut form).expect("columnar");
-    let t = mlguard_learn::train_columnar(&form[..], &schema, &opts(6)).expect("columns");
+    let t = mlguard_learn::train_columnar(&form[..], &schema, &opts(6), None).expect("columns");
     let rows = body.lines().count();
     let train_rows: std::collections::HashSet<usize> =
-        t.split.train.iter().map(|&i| i % rows).collect();
-    assert!(t.split.test.iter().all(|&i| !train_rows.contains(&(i % rows))));
+        t.split.train.iter().map(|&i| i as usize % rows).collect();
+    assert!(t.split.test.iter().all(|&i| !train_rows.contains(&(i as usize % rows))));
     // A damaged form is an error.
-    assert!(mlguard_learn::train_columnar(&form[..form.len() / 2], &schema, &opts(6)).is_err());
+    assert!(
+        mlguard_learn::train_columnar(&form[..form.len() / 2], &schema, &opts(6), None).is_err()
+    );
+}
+
+/// A table whose features are spilled (a memory limit far below its size) trains the same
+/// model as one held in memory: the same split, notes, encoding, weights to the bit and
+/// metrics; for two classes and for three, with missing values, copies of rows and rows
+/// without a label, warm-started or not.
+#[test]
+fn a_spilled_fit_is_the_fit_in_memory() {
+    use mlguard_learn::MemorySpill;
+    let csv = user_data(9_000, 11);
+    let text = String::from_utf8(csv.clone()).expect("utf-8");
+    let (header, body) = text.split_once('\n').expect("header");
+    let lines: Vec<&str> = body.lines().collect();
+    // Copies of rows, one row without a label, a missing number (the label is the last
+    // column of the generated data; income a middle one).
+    let mut edited: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+    edited.extend(lines[..500].iter().map(|l| (*l).to_owned()));
+    if let Some(l) = edited.get_mut(3) {
+        let mut cells: Vec<&str> = l.split(',').collect();
+        cells.pop();
+        *l = format!("{},", cells.join(","));
+    }
+    for l in edited.iter_mut().skip(10).step_by(97) {
+        let mut cells: Vec<&str> = l.split(',').collect();
+        cells[8] = "";
+        *l = cells.join(",");
+    }
+    let table = format!("{header}\n{}\n", edited.join("\n"));
+    let mut schema = protected(schema_for(table.as_bytes()));
+    let mut form = Vec::new();
+    mlguard_data::columnar::write(table.as_bytes(), &schema, &mut form).expect("columnar");
+    let check = |schema: &Schema, form: &[u8], opts: &TrainOptions| {
+        let held = mlguard_learn::train_columnar(form, schema, opts, None).expect("in memory");
+        let spilled_opts = TrainOptions { memory_limit: 1 << 10, ..opts.clone() };
+        let spilled =
+            mlguard_learn::train_columnar(form, schema, &spilled_opts, Some(&MemorySpill))
+                .expect("spilled");
+        assert_eq!(held.split, spilled.split);
+        assert_eq!(held.notes, spilled.notes);
+        assert_eq!(held.model.info.encoding, spilled.model.info.encoding);
+        assert_eq!(held.model.logistic, spilled.model.logistic);
+        assert_eq!(
+            serde_json::to_string(&held.model.info.metrics).expect("json"),
+            serde_json::to_string(&spilled.model.info.metrics).expect("json")
+        );
+        // No spill files given: held in memory whatever the limit.
+        let unspilled =
+            mlguard_learn::train_columnar(form, schema, &spilled_opts, None).expect("no spill");
+        assert_eq!(held.model.logistic, unspilled.model.logistic);
+        held
+    };
+    let t = check(&schema, &form, &opts(12));
+    assert!(t.notes.iter().any(|n| n.contains("without a label")), "{:?}", t.notes);
+    assert!(t.notes.iter().any(|n| n.contains("repeat another row")), "{:?}", t.notes);
+    // Warm-started: more than eight times the warm start's sample (65,536 rows) is too many
+    // for a test; a cold fit and a three-class target cover the rest of the arithmetic.
+    let cold =
+        TrainOptions { fit: FitOptions { warm_start: false, ..FitOptions::default() }, ..opts(13) };
+    check(&schema, &form, &cold);
+    // Three classes: the plan, a categorical column, as the target.
+    let plan = schema.fields.iter().position(|f| f.name == "plan").expect("a plan column");
+    schema.fields[plan].role = Some(mlguard_data::Role::Target);
+    let label = schema.fields.iter().position(|f| f.name == "label").expect("label");
+    schema.fields[label].role = None;
+    let three = check(&schema, &form, &opts(14));
+    assert!(three.model.info.encoding.classes.len() >= 3);
 }

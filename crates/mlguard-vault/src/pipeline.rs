@@ -224,6 +224,19 @@ pub struct Vault {
     /// Names whose next version is being made ([`Vault::claim`]).
     claims: Mutex<std::collections::HashSet<(Table, String)>>,
     released: std::sync::Condvar,
+    /// Bytes of feature values a training run holds in memory before it spills them to
+    /// encrypted scratch files ([`Vault::set_train_memory_limit`]).
+    train_memory_limit: usize,
+}
+
+/// Training's spill files: encrypted scratch files of the vault.
+struct TrainSpill<'v>(&'v Vault);
+
+impl mlguard_learn::Spill for TrainSpill<'_> {
+    fn create(&self) -> io::Result<Box<dyn mlguard_learn::SpillFile>> {
+        let file = self.0.scratch("training spill").map_err(io::Error::other)?;
+        Ok(Box::new(Scratch::new(file).map_err(io::Error::other)?))
+    }
 }
 
 /// A name claimed by [`Vault::claim`], released when dropped.
@@ -422,6 +435,7 @@ impl Vault {
             claims: Mutex::new(std::collections::HashSet::new()),
             serving: Mutex::new(std::collections::HashMap::new()),
             released: std::sync::Condvar::new(),
+            train_memory_limit: mlguard_learn::DEFAULT_MEMORY_LIMIT,
         })
     }
 
@@ -968,6 +982,13 @@ impl Vault {
         Ok(PseudonymKey::from_bytes(*bytes))
     }
 
+    /// Sets how many bytes of feature values a training run holds in memory (default
+    /// [`mlguard_learn::DEFAULT_MEMORY_LIMIT`]); past it they go to encrypted scratch
+    /// files and are read back once per pass of the fit: the same model, in bounded memory.
+    pub fn set_train_memory_limit(&mut self, bytes: usize) {
+        self.train_memory_limit = bytes;
+    }
+
     /// A temporary file inside the vault (owner-only, removed when dropped) for plaintext
     /// that must be read more than once, or that arrives over the network.
     pub fn scratch(&self, what: &str) -> Result<tempfile::NamedTempFile, VaultError> {
@@ -1349,6 +1370,7 @@ impl Vault {
             delimiter: b',',
             group_duplicates: grouped,
             expected_rows: usize::try_from(dataset.rows).unwrap_or(0),
+            memory_limit: self.train_memory_limit,
         };
         let stored = self.objects.get(object)?;
         let keys = self.keys();
@@ -1364,7 +1386,7 @@ impl Vault {
             });
             let input = BufReader::with_capacity(1 << 20, reader);
             let result = if columnar {
-                mlguard_learn::train_columnar(input, &schema, &opts)
+                mlguard_learn::train_columnar(input, &schema, &opts, Some(&TrainSpill(self)))
             } else {
                 mlguard_learn::train(input, &schema, &opts)
             };

@@ -18,7 +18,7 @@ fn setup(dir: &Path) -> (Vault, Schema, std::path::PathBuf) {
 #[test]
 fn ingest_train_reproduce_predict() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (vault, schema, data) = setup(dir.path());
+    let (mut vault, schema, data) = setup(dir.path());
 
     // An invalid file is refused and nothing is stored.
     let bad = dir.path().join("bad.csv");
@@ -65,6 +65,18 @@ fn ingest_train_reproduce_predict() {
     // A check, not a new version: the stored model stays the latest.
     assert_eq!(again.record.version, 1);
     assert_eq!(vault.catalog().model("churn", None).expect("latest").version, 1);
+    // Trained in 1 KiB of feature values (spilled to encrypted scratch files and read back
+    // per pass of the fit): still the same weights, and no scratch file left behind.
+    vault.set_train_memory_limit(1 << 10);
+    let (_, identical) =
+        vault.reproduce(&mlguard_vault::Ctx::local(), "churn", Some(1)).expect("spilled");
+    assert!(identical, "a spilled fit is bit-identical");
+    vault.set_train_memory_limit(mlguard_learn::DEFAULT_MEMORY_LIMIT);
+    let objects: Vec<String> = std::fs::read_dir(dir.path().join("v/objects"))
+        .expect("objects")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(objects.iter().all(|name| name.ends_with(".mlseal")), "{objects:?}");
 
     // Predict fresh rows; a row that breaks the schema is rejected by line.
     let mut fresh = Vec::new();

@@ -252,6 +252,24 @@ impl Seek for ScratchReader {
     }
 }
 
+/// Scratch files as training's spill files: feature values a training run does not keep in
+/// memory reach the disk only encrypted, under keys that die with the process.
+impl mlguard_learn::SpillFile for Scratch {
+    fn writer(&mut self) -> io::Result<Box<dyn mlguard_learn::SpillWriter + Send>> {
+        Ok(Box::new(Scratch::writer(self).map_err(io::Error::other)?))
+    }
+
+    fn reader(&self) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(Scratch::reader(self).map_err(io::Error::other)?))
+    }
+}
+
+impl mlguard_learn::SpillWriter for ScratchWriter {
+    fn finish(self: Box<Self>) -> io::Result<()> {
+        ScratchWriter::finish(*self).map_err(io::Error::other)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
