@@ -493,6 +493,19 @@ pub(crate) struct Sample {
     pub(crate) y: Vec<u32>,
 }
 
+impl Sample {
+    /// Adds row `r` of `block`.
+    pub(crate) fn take_row(&mut self, block: &crate::spill::Block, r: usize) {
+        for (v, c) in self.numeric.iter_mut().zip(&block.numeric) {
+            v.push(c[r]);
+        }
+        for (v, c) in self.categorical.iter_mut().zip(&block.categorical) {
+            v.push(c[r]);
+        }
+        self.y.push(block.y[r]);
+    }
+}
+
 /// [`fit`] of the rows `rows` laid out as `layout`, warm-started from `sample` (the rows
 /// [`warm_sample`] names, when it names any).
 pub(crate) fn fit_rows<R: Rows + ?Sized>(

@@ -139,6 +139,17 @@ impl Block {
         }
     }
 
+    /// Appends rows `a..b` of `other` (of the same columns).
+    pub(crate) fn extend_from(&mut self, other: &Block, a: usize, b: usize) {
+        for (v, o) in self.numeric.iter_mut().zip(&other.numeric) {
+            v.extend_from_slice(&o[a..b]);
+        }
+        for (v, o) in self.categorical.iter_mut().zip(&other.categorical) {
+            v.extend_from_slice(&o[a..b]);
+        }
+        self.y.extend_from_slice(&other.y[a..b]);
+    }
+
     pub(crate) fn clear(&mut self) {
         self.numeric.iter_mut().for_each(Vec::clear);
         self.categorical.iter_mut().for_each(Vec::clear);

@@ -1038,63 +1038,76 @@ fn fit_spilled(
     let mut chunk_end = chunk_range(n_train, 0).1;
     let mut chunk_out: Option<Box<dyn SpillWriter + Send>> = None;
     let mut t = 0; // training rows so far
+    let mut prepared = Block::new(nf, cf);
     let mut src = raw.reader()?;
     let mut first = 0;
     while let Some(m) = block.read(&mut *src, false)? {
-        if first + m > labels.len() {
+        let (Some(test), Some(y)) = (is_test.get(first..first + m), labels.get(first..first + m))
+        else {
             return Err(overlong().into());
-        }
-        for i in 0..m {
-            let row = first + i;
-            let test = is_test[row];
-            let tile = if test { &mut test_tile } else { &mut train_tile };
-            for (plan, at) in &plans {
-                match plan {
-                    Plan::Numeric(j, mean) => {
-                        let x = block.numeric[*at][i];
-                        if !test {
-                            moments[*at].add_square(x, *mean);
-                        }
-                        tile.numeric[*j].push(if x.is_nan() { *mean as f32 } else { x });
+        };
+        // The block prepared column by column.
+        for (plan, at) in &plans {
+            match plan {
+                Plan::Numeric(j, mean) => {
+                    let values = &block.numeric[*at];
+                    let mo = &mut moments[*at];
+                    for (&x, _) in values.iter().zip(test).filter(|(_, t)| !**t) {
+                        mo.add_square(x, *mean);
                     }
-                    Plan::Categorical(j, to_new) => {
-                        tile.categorical[*j].push(renumber(to_new, block.categorical[*at][i]));
-                    }
-                    Plan::LeftOut => {}
+                    let fill = *mean as f32;
+                    let out = &mut prepared.numeric[*j];
+                    out.clear();
+                    out.extend(values.iter().map(|&x| if x.is_nan() { fill } else { x }));
                 }
+                Plan::Categorical(j, to_new) => {
+                    let out = &mut prepared.categorical[*j];
+                    out.clear();
+                    out.extend(block.categorical[*at].iter().map(|&x| renumber(to_new, x)));
+                }
+                Plan::LeftOut => {}
             }
-            tile.y.push(labels[row]);
-            if test {
+        }
+        prepared.y.clear();
+        prepared.y.extend_from_slice(y);
+        // Then dealt out in runs of rows on one side, cut at tiles and chunks.
+        let mut a = 0;
+        while a < m {
+            let side = test[a];
+            let run_end = a + test[a..].iter().take_while(|&&t| t == side).count();
+            if side {
+                let b = run_end.min(a + TILE - test_tile.y.len());
+                test_tile.extend_from(&prepared, a, b);
                 if test_tile.y.len() == TILE {
                     test_tile.write(&mut *test_out, TILE, true)?;
                     test_tile.clear();
                 }
+                a = b;
                 continue;
             }
-            if let (Some(s), Some((stride, rows))) = (&mut sample, sampling)
-                && t % stride == 0
-                && t / stride < rows
-            {
-                for (v, c) in s.numeric.iter_mut().zip(&train_tile.numeric) {
-                    v.extend(c.last().copied());
+            let b = run_end.min(a + TILE - train_tile.y.len()).min(a + chunk_end - t);
+            if let (Some(s), Some((stride, rows))) = (&mut sample, sampling) {
+                for r in a..b {
+                    let u = t + r - a;
+                    if u % stride == 0 && u / stride < rows {
+                        s.take_row(&prepared, r);
+                    }
                 }
-                for (v, c) in s.categorical.iter_mut().zip(&train_tile.categorical) {
-                    v.extend(c.last().copied());
-                }
-                s.y.push(labels[row]);
             }
-            t += 1;
-            let out = match &mut chunk_out {
-                Some(out) => out,
-                None => {
-                    let mut file = spill.create()?;
-                    let out = file.writer()?;
-                    chunk_files.push(file);
-                    chunk_out.insert(out)
-                }
-            };
+            train_tile.extend_from(&prepared, a, b);
+            t += b - a;
+            a = b;
             let in_tile = train_tile.y.len();
             if in_tile == TILE || t == chunk_end {
+                let out = match &mut chunk_out {
+                    Some(out) => out,
+                    None => {
+                        let mut file = spill.create()?;
+                        let out = file.writer()?;
+                        chunk_files.push(file);
+                        chunk_out.insert(out)
+                    }
+                };
                 train_tile.write(&mut **out, in_tile, true)?;
                 train_tile.clear();
             }
@@ -1109,6 +1122,9 @@ fn fit_spilled(
             }
         }
         first += m;
+    }
+    if first != labels.len() {
+        return Err(overlong().into());
     }
     drop(src);
     let rest = test_tile.y.len();

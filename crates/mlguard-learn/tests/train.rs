@@ -201,7 +201,7 @@ fn the_columnar_form_trains_the_same_model_as_the_csv() {
 #[test]
 fn a_spilled_fit_is_the_fit_in_memory() {
     use mlguard_learn::MemorySpill;
-    let csv = user_data(9_000, 11);
+    let csv = user_data(14_000, 11); // chunks of the fit longer than a tile
     let text = String::from_utf8(csv.clone()).expect("utf-8");
     let (header, body) = text.split_once('\n').expect("header");
     let lines: Vec<&str> = body.lines().collect();
