@@ -16,7 +16,7 @@
 //! Every change and every authorisation decision is recorded in the audit log; secrets
 //! never are.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
@@ -30,7 +30,7 @@ use crate::VaultError;
 use crate::audit::{Event, Outcome};
 use crate::context::{Actor, Ctx};
 use crate::pipeline::Vault;
-use crate::store::{PolicyStamp, PolicyStore};
+use crate::store::{PolicyStamp, PolicyStore, TokenHolder};
 
 /// Wrong TOTP codes through one token before its second factor is locked.
 pub const MAX_MFA_FAILURES: i64 = 5;
@@ -460,6 +460,48 @@ impl AuthError {
     }
 }
 
+/// How long a token holder read from the catalog is trusted without reading it again: a
+/// token revoked or a user disabled through another server (sharing the catalog) stops
+/// working within this time; through this vault, at once. Expiry is checked on every
+/// request against the holder's recorded time.
+pub const TOKEN_CACHE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Most token holders cached (all are dropped when it is reached: only tokens that
+/// authenticated are cached, so only as many as there are live tokens).
+const TOKEN_CACHE_ENTRIES: usize = 4096;
+
+/// Token holders by token id, with when they were read ([`TOKEN_CACHE`]): a request reads
+/// them under a shared lock, so requests never wait on each other or on the catalog.
+#[derive(Debug, Default)]
+pub(crate) struct TokenCache {
+    holders: std::sync::RwLock<HashMap<String, (std::time::Instant, TokenHolder)>>,
+}
+
+impl TokenCache {
+    /// The holder of token `id` if read less than [`TOKEN_CACHE`] ago.
+    fn get(&self, id: &str) -> Option<TokenHolder> {
+        let holders = self.holders.read().ok()?;
+        let (at, h) = holders.get(id)?;
+        (at.elapsed() < TOKEN_CACHE).then(|| h.clone())
+    }
+
+    fn put(&self, id: &str, holder: &TokenHolder) {
+        if let Ok(mut holders) = self.holders.write() {
+            if holders.len() >= TOKEN_CACHE_ENTRIES {
+                holders.clear();
+            }
+            holders.insert(id.to_owned(), (std::time::Instant::now(), holder.clone()));
+        }
+    }
+
+    /// Forgets every holder (a token revoked or a user disabled here).
+    pub(crate) fn clear(&self) {
+        if let Ok(mut holders) = self.holders.write() {
+            holders.clear();
+        }
+    }
+}
+
 impl Vault {
     /// Adds a user with a role (`user.manage`, op `add`).
     pub fn add_user(&self, cx: &Ctx, name: &str, role: &str) -> Result<(), VaultError> {
@@ -496,9 +538,11 @@ impl Vault {
     /// Disables a user: their tokens stop working (`user.manage`, op `disable`).
     pub fn disable_user(&self, cx: &Ctx, name: &str) -> Result<(), VaultError> {
         let event = Event::new(Action::UserManage, name, Outcome::Allowed).op("disable");
-        self.operation(cx, &event, || {
+        let done = self.operation(cx, &event, || {
             self.recorded(cx, &event, |audit| self.catalog().disable_user(name, audit))
-        })
+        });
+        self.token_cache.clear();
+        done
     }
 
     /// Creates a token for `user`, valid for `ttl_secs` (forever when `None`). Returns its
@@ -537,9 +581,11 @@ impl Vault {
     /// Revokes a token (`token.manage`, op `revoke`).
     pub fn revoke_token(&self, cx: &Ctx, id: &str) -> Result<(), VaultError> {
         let event = Event::new(Action::TokenManage, id, Outcome::Allowed).op("revoke");
-        self.operation(cx, &event, || {
+        let done = self.operation(cx, &event, || {
             self.recorded(cx, &event, |audit| self.catalog().revoke_token(id, audit))
-        })
+        });
+        self.token_cache.clear();
+        done
     }
 
     /// Every token (never the token itself): id, user, created, expires (Unix seconds),
@@ -570,7 +616,8 @@ impl Vault {
     }
 
     /// Who holds `token`: checks its hash in constant time, expiry, revocation and the
-    /// user's state.
+    /// user's state (revocation and the user's state as the catalog gave them at most
+    /// [`TOKEN_CACHE`] ago).
     pub fn authenticate(&self, token: &str) -> Result<Result<Principal, AuthError>, VaultError> {
         if token.trim().is_empty() {
             return Ok(Err(AuthError::NoToken));
@@ -578,8 +625,17 @@ impl Vault {
         let Some(id) = token.strip_prefix("mlg_").and_then(|t| t.split('_').next()) else {
             return Ok(Err(AuthError::BadToken));
         };
-        let Some(h) = self.catalog().token_holder(id)? else {
-            return Ok(Err(AuthError::BadToken));
+        let h = match self.token_cache.get(id) {
+            Some(h) => h,
+            None => match self.catalog().token_holder(id)? {
+                Some(h) => {
+                    if !h.revoked && !h.disabled {
+                        self.token_cache.put(id, &h);
+                    }
+                    h
+                }
+                None => return Ok(Err(AuthError::BadToken)),
+            },
         };
         let presented = sha256_hex(token);
         let same = verify_slices_are_equal(presented.as_bytes(), h.hash.as_bytes()).is_ok();

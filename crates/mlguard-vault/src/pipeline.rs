@@ -227,6 +227,8 @@ pub struct Vault {
     /// Bytes of feature values a training run holds in memory before it spills them to
     /// encrypted scratch files ([`Vault::set_train_memory_limit`]).
     train_memory_limit: usize,
+    /// Token holders as the catalog last gave them (see [`crate::identity::TOKEN_CACHE`]).
+    pub(crate) token_cache: crate::identity::TokenCache,
 }
 
 /// Training's spill files: encrypted scratch files of the vault.
@@ -436,6 +438,7 @@ impl Vault {
             serving: Mutex::new(std::collections::HashMap::new()),
             released: std::sync::Condvar::new(),
             train_memory_limit: mlguard_learn::DEFAULT_MEMORY_LIMIT,
+            token_cache: crate::identity::TokenCache::default(),
         })
     }
 

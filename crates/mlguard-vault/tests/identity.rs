@@ -160,3 +160,45 @@ fn replay_brute_force_revocation_expiry() {
     assert!(!log.contains(&right));
     assert!(v.verify_audit(&Ctx::local()).expect("verify").ok());
 }
+
+/// Token holders are cached for `TOKEN_CACHE` (one second): a token revoked, or a user
+/// disabled, through another server sharing the catalog stops working within that time;
+/// through this one, at once. A token never accepted is never cached.
+#[test]
+fn revocation_elsewhere_takes_effect_within_the_cache_time() {
+    use mlguard_vault::identity::TOKEN_CACHE;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let here = vault(dir.path());
+    let key = Secret::from_key_file(&dir.path().join("key")).expect("key");
+    let elsewhere = Vault::open(&dir.path().join("v"), &key).expect("a second server");
+    let local = Ctx::local();
+    here.add_user(&local, "alice", "data-scientist").expect("user");
+    here.add_user(&local, "bob", "data-scientist").expect("user");
+    let (id, token) = here.create_token(&local, "alice", None).expect("token");
+    let (_, bobs) = here.create_token(&local, "bob", None).expect("token");
+    assert!(here.authenticate(&token).expect("auth").is_ok());
+    assert!(here.authenticate(&bobs).expect("auth").is_ok());
+
+    let revoked = std::time::Instant::now();
+    elsewhere.revoke_token(&local, &id).expect("revoked elsewhere");
+    elsewhere.disable_user(&local, "bob").expect("disabled elsewhere");
+    assert_eq!(elsewhere.authenticate(&token).expect("auth"), Err(AuthError::BadToken));
+    // Here, the cached holders serve until they are a cache time old, then the catalog says no.
+    while here.authenticate(&token).expect("auth").is_ok() {
+        assert!(
+            revoked.elapsed() < TOKEN_CACHE,
+            "accepted {:?} after revocation",
+            revoked.elapsed()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(revoked.elapsed() <= TOKEN_CACHE + std::time::Duration::from_millis(100));
+    std::thread::sleep(TOKEN_CACHE);
+    assert_eq!(here.authenticate(&bobs).expect("auth"), Err(AuthError::BadToken), "disabled");
+
+    // Revoked here: refused at once, cache or not.
+    let (id, token) = here.create_token(&local, "alice", None).expect("token");
+    assert!(here.authenticate(&token).expect("auth").is_ok());
+    here.revoke_token(&local, &id).expect("revoke");
+    assert_eq!(here.authenticate(&token).expect("auth"), Err(AuthError::BadToken), "at once");
+}
