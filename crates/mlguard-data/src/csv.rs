@@ -16,6 +16,8 @@ pub const MAX_RECORD_BYTES: usize = 64 << 20;
 pub const MAX_FIELDS_PER_RECORD: usize = 100_000;
 /// Size of one read from the source.
 const READ_CHUNK: usize = 256 << 10;
+/// Size of the first read (see [`CsvReader::fill`]).
+const FIRST_READ: usize = 4 << 10;
 
 /// Something wrong with the CSV syntax of one record (or of the file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +195,7 @@ impl<R: Read> CsvReader<R> {
             class,
             quote_flagged: false,
             write_limit: 0,
-            buf: vec![0; READ_CHUNK],
+            buf: Vec::new(),
             pos: 0,
             len: 0,
             eof: false,
@@ -255,8 +257,11 @@ impl<R: Read> CsvReader<R> {
             self.len -= self.pos;
             self.pos = 0;
         }
-        if self.len == self.buf.len() {
-            self.buf.resize(self.buf.len() + READ_CHUNK, 0);
+        // The buffer starts small and doubles up to READ_CHUNK (then grows by READ_CHUNK
+        // only for a record longer than it): a one-row request does not zero 256 KiB.
+        if self.buf.len() < READ_CHUNK || self.len == self.buf.len() {
+            let more = self.buf.len().clamp(FIRST_READ, READ_CHUNK);
+            self.buf.resize(self.buf.len() + more, 0);
         }
         loop {
             match self.src.read(&mut self.buf[self.len..]) {

@@ -169,7 +169,7 @@ struct Chunk {
     g: Vec<f64>,
 }
 
-/// The rows of chunk `c` of `parts` over `n` rows (see [`CHUNKS`]).
+/// The rows of chunk `c` when `n` rows are fitted (see [`CHUNKS`]).
 pub(crate) fn chunk_range(n: usize, c: usize) -> (usize, usize) {
     let parts = CHUNKS.min(n.max(1));
     (c * n / parts, (c + 1) * n / parts)
