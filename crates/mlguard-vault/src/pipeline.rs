@@ -236,8 +236,7 @@ struct TrainSpill<'v>(&'v Vault);
 
 impl mlguard_learn::Spill for TrainSpill<'_> {
     fn create(&self) -> io::Result<Box<dyn mlguard_learn::SpillFile>> {
-        let file = self.0.scratch("training spill").map_err(io::Error::other)?;
-        Ok(Box::new(Scratch::new(file).map_err(io::Error::other)?))
+        Ok(Box::new(self.0.sealed_scratch("spill").map_err(io::Error::other)?))
     }
 }
 
