@@ -602,9 +602,14 @@ fn train(d: &mut Demo<'_>) -> anyhow::Result<()> {
         metrics.roc_auc,
         metrics.f1
     ))?;
-    let (_, identical) = vault.reproduce(local(), "churn", Some(m.record.version))?;
+    // Reproduced as a table larger than memory trains: its feature values spilled to
+    // encrypted scratch files (64 KiB held) and read back per pass of the fit.
+    vault.set_train_memory_limit(64 << 10);
+    let reproduced = vault.reproduce(local(), "churn", Some(m.record.version));
+    vault.set_train_memory_limit(mlguard_learn::DEFAULT_MEMORY_LIMIT);
+    let (_, identical) = reproduced?;
     d.out.line(&format!(
-        "  trained on users@1 (users@2, flagged, {} without --accept-flagged), personal data left out; model sealed; `train --reproduce`: weights {}",
+        "  trained on users@1 (users@2, flagged, {} without --accept-flagged), personal data left out; model sealed; `train --reproduce` spilled to encrypted scratch (64 KiB in memory): weights {}",
         if refused { d.out.good("refused") } else { d.out.bad("TRAINED") },
         if identical { d.out.good("bit-identical") } else { d.out.bad("DIFFERENT") }
     ))?;
