@@ -163,10 +163,27 @@ impl Block {
         rows: usize,
         labels: bool,
     ) -> io::Result<()> {
-        let numeric: Vec<&[f32]> = self.numeric.iter().map(Vec::as_slice).collect();
-        let categorical: Vec<&[u32]> = self.categorical.iter().map(Vec::as_slice).collect();
-        let y = labels.then_some(&self.y[..]);
-        write_block(out, rows, &numeric, &categorical, y, &mut self.bytes)
+        let mut bytes = std::mem::take(&mut self.bytes);
+        let tile = self.tile();
+        let done = write_block(
+            out,
+            rows,
+            &tile.numeric,
+            &tile.categorical,
+            labels.then_some(tile.y),
+            &mut bytes,
+        );
+        self.bytes = bytes;
+        done
+    }
+
+    /// Its rows as a [`Tile`].
+    pub(crate) fn tile(&self) -> Tile<'_> {
+        Tile {
+            numeric: self.numeric.iter().map(Vec::as_slice).collect(),
+            categorical: self.categorical.iter().map(Vec::as_slice).collect(),
+            y: &self.y,
+        }
     }
 
     /// Reads the next block (labels too when `labels`): its rows, `None` at the end of the
@@ -243,11 +260,7 @@ impl Rows for SpilledRows {
                     "a spilled tile is too long",
                 ));
             }
-            f(&Tile {
-                numeric: block.numeric.iter().map(Vec::as_slice).collect(),
-                categorical: block.categorical.iter().map(Vec::as_slice).collect(),
-                y: &block.y,
-            });
+            f(&block.tile());
             seen += m;
         }
         if seen != end - start {

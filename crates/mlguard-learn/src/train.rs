@@ -15,8 +15,8 @@ use mlguard_data::{
 
 use crate::cores::map_on_cores;
 use crate::linear::{
-    CategoricalColumn, Design, FitOptions, Layout, Logistic, NumericColumn, Sample, TILE, UNSEEN,
-    chunk_count, chunk_range, fit, fit_rows, warm_sample,
+    CategoricalColumn, Design, FitOptions, Layout, Logistic, NumericColumn, Sample, TILE, Tile,
+    UNSEEN, chunk_count, chunk_range, fit, fit_rows, warm_sample,
 };
 use crate::metrics::evaluate;
 use crate::model::{CategoricalFeature, Encoding, MODEL_FORMAT, Model, ModelInfo, NumericFeature};
@@ -668,15 +668,15 @@ fn gather<T: Copy>(v: &[T], rows: &[u32]) -> Vec<T> {
     rows.iter().map(|&i| v[i as usize]).collect()
 }
 
-/// Probabilities of rows (`k` per row, appended to `proba`) from their prepared columns.
+/// Probabilities of a tile's rows (`k` per row, appended to `proba`) from their prepared
+/// columns.
 fn score(
-    rows: usize,
-    numeric: &[&[f32]],
-    categorical: &[&[u32]],
+    tile: &Tile<'_>,
     features: (&[NumericFeature], &[CategoricalFeature]),
     logistic: &Logistic,
     proba: &mut Vec<f64>,
 ) {
+    let (numeric, categorical, rows) = (&tile.numeric, &tile.categorical, tile.y.len());
     let k = logistic.classes;
     let mut x = vec![0.0; logistic.d];
     for i in 0..rows {
@@ -800,12 +800,13 @@ fn fit_loaded(
         stratified_split(&labels, opts.test_size, &opts.seed)
     };
     let k = classes.len();
+    let input = FitInput { labels: &labels, split: &split, k, opts };
     let fitted = match (raw, spill) {
         (Some(Raw { file, out, .. }), Some(spill)) => {
             out.finish()?;
-            fit_spilled((spill, &*file), columns, &labels, &split, k, &mut notes, opts)?
+            fit_spilled(spill, &*file, columns, input, &mut notes)?
         }
-        _ => fit_in_memory(columns, &labels, &split, k, &mut notes, opts)?,
+        _ => fit_in_memory(columns, input, &mut notes)?,
     };
     let Fitted { numeric, categorical, logistic, y_test, proba } = fitted;
     let metrics = evaluate(&y_test, &proba, k);
@@ -838,15 +839,24 @@ fn fit_loaded(
     })
 }
 
+/// What both fits (in memory, spilled) start from besides the feature columns.
+#[derive(Clone, Copy)]
+struct FitInput<'a> {
+    /// Every labelled row's class.
+    labels: &'a [u32],
+    split: &'a Split,
+    /// Number of classes.
+    k: usize,
+    opts: &'a TrainOptions,
+}
+
 /// The fit of feature columns held in memory: prepared on every core, then fitted.
 fn fit_in_memory(
     columns: Vec<Column>,
-    labels: &[u32],
-    split: &Split,
-    k: usize,
+    input: FitInput<'_>,
     notes: &mut Vec<String>,
-    opts: &TrainOptions,
 ) -> Result<Fitted, TrainError> {
+    let FitInput { labels, split, k, opts } = input;
     // Standardise on the training rows only; missing values become the mean. Columns are
     // independent: prepared on every core, then taken in order.
     let mut numeric_features = Vec::new();
@@ -895,15 +905,18 @@ fn fit_in_memory(
     drop(cat_train);
     // Held-out probabilities, from the same encoding a predictor uses.
     let mut proba = Vec::with_capacity(split.test.len() * k);
-    let numeric: Vec<&[f32]> = numeric_test.iter().map(Vec::as_slice).collect();
-    let categorical: Vec<&[u32]> = cat_test.iter().map(Vec::as_slice).collect();
-    let features = (&numeric_features[..], &categorical_features[..]);
-    score(split.test.len(), &numeric, &categorical, features, &logistic, &mut proba);
+    let y_test = gather(labels, &split.test);
+    let test = Tile {
+        numeric: numeric_test.iter().map(Vec::as_slice).collect(),
+        categorical: cat_test.iter().map(Vec::as_slice).collect(),
+        y: &y_test,
+    };
+    score(&test, (&numeric_features, &categorical_features), &logistic, &mut proba);
     Ok(Fitted {
         numeric: numeric_features,
         categorical: categorical_features,
         logistic,
-        y_test: gather(labels, &split.test),
+        y_test,
         proba,
     })
 }
@@ -929,14 +942,13 @@ enum Plan {
 /// written out by part of the fit; the held-out rows scored), never all held at once. The
 /// arithmetic is [`fit_in_memory`]'s, in the same order: the same model.
 fn fit_spilled(
-    (spill, raw): (&dyn Spill, &dyn SpillFile),
+    spill: &dyn Spill,
+    raw: &dyn SpillFile,
     columns: Vec<Column>,
-    labels: &[u32],
-    split: &Split,
-    k: usize,
+    input: FitInput<'_>,
     notes: &mut Vec<String>,
-    opts: &TrainOptions,
 ) -> Result<Fitted, TrainError> {
+    let FitInput { labels, split, k, opts } = input;
     let mut is_test = vec![false; labels.len()];
     for &i in &split.test {
         is_test[i as usize] = true;
@@ -1151,11 +1163,9 @@ fn fit_spilled(
     let mut proba = Vec::with_capacity(split.test.len() * k);
     let mut y_test = Vec::with_capacity(split.test.len());
     let mut src = test_file.reader()?;
-    while let Some(rows) = test_tile.read(&mut *src, true)? {
-        let numeric: Vec<&[f32]> = test_tile.numeric.iter().map(Vec::as_slice).collect();
-        let categorical: Vec<&[u32]> = test_tile.categorical.iter().map(Vec::as_slice).collect();
+    while test_tile.read(&mut *src, true)?.is_some() {
         let features = (&numeric_features[..], &categorical_features[..]);
-        score(rows, &numeric, &categorical, features, &logistic, &mut proba);
+        score(&test_tile.tile(), features, &logistic, &mut proba);
         y_test.extend_from_slice(&test_tile.y);
     }
     Ok(Fitted {
