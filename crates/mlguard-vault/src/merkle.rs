@@ -83,6 +83,24 @@ impl Frontier {
         self.size += 1;
     }
 
+    /// The peaks' hashes in hex, largest subtree first, comma-separated (their sizes follow
+    /// from the tree's size), to resume the tree in another process.
+    pub fn to_text(&self) -> String {
+        let hexes: Vec<String> = self.peaks.iter().map(|(_, h)| mlguard_seal::hex(h)).collect();
+        hexes.join(",")
+    }
+
+    /// The frontier of a tree of `size` leaves from [`Frontier::to_text`]; `None` unless
+    /// there is one well-formed hash per perfect subtree of `size`.
+    pub fn from_text(size: u64, text: &str) -> Option<Frontier> {
+        let mut hashes = text.split(',').filter(|t| !t.is_empty());
+        let mut peaks = Vec::new();
+        for bit in (0..64).rev().map(|b| 1u64 << b).filter(|b| size & b != 0) {
+            peaks.push((bit, mlguard_seal::unhex::<32>(hashes.next()?)?));
+        }
+        hashes.next().is_none().then_some(Frontier { size, peaks })
+    }
+
     /// The root of the tree so far (equal to [`root`] over the same leaves).
     pub fn root(&self) -> Hash {
         let mut peaks = self.peaks.iter().rev();
@@ -274,8 +292,17 @@ mod tests {
         for (i, l) in leaves.iter().enumerate() {
             f.push(*l);
             assert_eq!(f.root(), root(&leaves[..=i]), "{} leaves", i + 1);
+            let again = Frontier::from_text(f.size(), &f.to_text()).expect("resumed");
+            assert_eq!(again, f, "{} leaves", i + 1);
         }
         assert_eq!(f.size(), 300);
+        // A text of another size, a hash short or extra, or not hex, is refused.
+        let text = f.to_text();
+        assert!(Frontier::from_text(301, &text).is_none());
+        assert!(Frontier::from_text(299, &text).is_none());
+        assert!(Frontier::from_text(300, &text[1..]).is_none());
+        assert!(Frontier::from_text(300, &format!("{text},{text}")).is_none());
+        assert!(Frontier::from_text(300, &text.replace('a', "g")).is_none());
     }
 
     #[test]

@@ -187,9 +187,8 @@ impl Vault {
             self.checkpoint()?;
             self.cosign_latest()?;
             self.catalog()
-                .checkpoints()?
-                .pop()
-                .map(|c| c.1)
+                .latest_checkpoint()?
+                .map(|c| c.note)
                 .ok_or_else(|| VaultError::NotFound("a checkpoint (the log is empty)".into()))
         })
     }

@@ -15,8 +15,8 @@ use crate::context::Ctx;
 use crate::identity::Action;
 use crate::merkle;
 use crate::store::{
-    Backends, CatalogStore, DatasetRecord, ModelRecord, ObjectStore, PolicyStamp, Scratch, Stores,
-    Table,
+    Backends, CatalogStore, DatasetRecord, ModelRecord, ObjectStore, PolicyStamp, Scratch,
+    StoredCheckpoint, Stores, Table,
 };
 use crate::{VaultError, io_err, poisoned};
 use mlguard_seal::hex;
@@ -558,8 +558,14 @@ impl Vault {
     /// Only the entries added since the previous call are read, MAC-checked and hashed: an
     /// edited entry is never signed over ([`VaultError::Tampered`]).
     pub fn checkpoint(&self) -> Result<Option<u64>, VaultError> {
-        let last = self.catalog.checkpoints_last()?;
+        let latest = self.catalog.latest_checkpoint()?;
+        let last = latest.as_ref().map_or(0, |c| c.size);
         let mut frontier = self.frontier.lock().map_err(poisoned)?;
+        if frontier.size() == 0
+            && let Some(resumed) = latest.as_ref().and_then(|c| self.resume(c))
+        {
+            *frontier = resumed;
+        }
         for (idx, text, mac) in self.catalog.audit_entries(frontier.size())? {
             if idx != frontier.size() {
                 // A gap: the log was cut; verification will say where. Start over next time.
@@ -583,8 +589,17 @@ impl Vault {
             return Ok(None);
         }
         let note = self.audit.checkpoint(size, &frontier.root());
-        self.catalog.add_checkpoint(size, &note)?;
+        self.catalog.add_checkpoint(size, &note, Some(&frontier.to_text()))?;
         Ok(Some(size))
+    }
+
+    /// The tree's frontier stored with checkpoint `c`, if its root is the one `c`'s
+    /// signature vouches for (else the log is rehashed from its first entry, every MAC
+    /// checked, as when no frontier was stored).
+    fn resume(&self, c: &StoredCheckpoint) -> Option<merkle::Frontier> {
+        let f = merkle::Frontier::from_text(c.size, c.frontier.as_deref()?)?;
+        let (size, root) = self.audit.open_checkpoint(&c.note).ok()?;
+        (size == c.size && root == f.root()).then_some(f)
     }
 
     /// Recomputes the audit log: every entry's index and MAC (the first edited, deleted
@@ -649,10 +664,10 @@ impl Vault {
         // has not yet; a witness that saw the log longer refuses, and says so).
         if problems.is_empty() && !self.witnesses.is_empty() {
             let asked = self.cosign_latest()?;
-            let latest = self.catalog.checkpoints()?.pop();
+            let latest = self.catalog.latest_checkpoint()?;
             for (key, _) in &self.witnesses {
                 let verdict = match &latest {
-                    Some((_, note)) => key.verify(note).map(drop),
+                    Some(c) => key.verify(&c.note).map(drop),
                     None => Err("the log has no checkpoint".into()),
                 };
                 if let Err(why) = verdict {
@@ -744,20 +759,18 @@ impl Vault {
                 refused.push((key.name.clone(), answer));
             }
         }
-        self.catalog.add_checkpoint(size, &note)?;
+        self.catalog.add_checkpoint(size, &note, None)?;
         Ok(refused)
     }
 
     /// The latest signed checkpoint: its size, note and (signature checked) root.
     fn latest_checkpoint(&self) -> Result<(u64, String, merkle::Hash), VaultError> {
-        let (size, note) = self
+        let c = self
             .catalog
-            .checkpoints()?
-            .into_iter()
-            .next_back()
+            .latest_checkpoint()?
             .ok_or_else(|| VaultError::NotFound("a checkpoint (the log is empty)".into()))?;
-        let (_, root) = self.audit.open_checkpoint(&note).map_err(VaultError::Tampered)?;
-        Ok((size, note, root))
+        let (_, root) = self.audit.open_checkpoint(&c.note).map_err(VaultError::Tampered)?;
+        Ok((c.size, c.note, root))
     }
 
     /// The inclusion proof of entry `index` in the latest signed checkpoint that holds it,
@@ -768,7 +781,7 @@ impl Vault {
         let Some((_, text, _)) = entries.get(index as usize) else {
             return Err(VaultError::NotFound(format!("audit entry {index}")));
         };
-        if self.catalog.checkpoints()?.last().is_none_or(|c| c.0 <= index) {
+        if self.catalog.latest_checkpoint()?.is_none_or(|c| c.size <= index) {
             self.checkpoint()?;
         }
         let (size, note, root) = self.latest_checkpoint()?;

@@ -371,6 +371,72 @@ fn every_action_is_audited_and_tampering_is_named() {
     assert!(r.problems.iter().any(|p| p.contains("signature line")), "{:?}", r.problems);
 }
 
+/// A new process extends the audit tree from the frontier stored with the latest
+/// checkpoint (not by rehashing the whole log) when the checkpoint's signature vouches for
+/// it, and rehashes from the first entry when it does not.
+#[test]
+fn a_new_process_resumes_the_audit_tree_from_the_signed_checkpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (vault, schema, _) = setup(dir.path());
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "user_id\nx\n").expect("write");
+    let refused = |v: &Vault| {
+        v.ingest(&mlguard_vault::Ctx::local(), &bad, &schema, "users", &IngestOptions::default())
+            .expect_err("invalid");
+    };
+    for _ in 0..5 {
+        refused(&vault);
+    }
+    drop(vault); // signs a checkpoint of 5 entries, with its frontier
+    let open = || {
+        let key = Secret::from_key_file(&dir.path().join("key")).expect("key");
+        Vault::open(&dir.path().join("v"), &key).expect("open")
+    };
+    let conn = rusqlite::Connection::open(dir.path().join("v/catalog.db")).expect("db");
+    let frontier = |conn: &rusqlite::Connection| -> Option<String> {
+        conn.query_row(
+            "SELECT frontier FROM audit_checkpoints ORDER BY size DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("frontier")
+    };
+    let stored = frontier(&conn).expect("a frontier is stored with the checkpoint");
+    assert_eq!(stored.split(',').count(), 2, "5 entries: subtrees of 4 and 1");
+
+    // A frontier its checkpoint does not sign is not trusted: the tree is rehashed.
+    conn.execute("UPDATE audit_checkpoints SET frontier = replace(frontier, ',', ',0')", [])
+        .expect("forge");
+    conn.execute("UPDATE audit_checkpoints SET frontier = substr(frontier, 1, 129)", [])
+        .expect("forge");
+    let vault = open();
+    refused(&vault);
+    assert_eq!(vault.checkpoint().expect("checkpoint"), Some(6));
+    let r = vault.verify_audit(&mlguard_vault::Ctx::local()).expect("verify");
+    assert!(r.ok(), "{:?}", r.problems);
+    drop(vault);
+
+    // A signed one is: a new process does not read the entries it covers again. An entry
+    // edited meanwhile is not signed over (the new checkpoint extends the tree of the
+    // entries as they were) and `audit verify` names it.
+    conn.execute(
+        "UPDATE audit_entries SET entry = replace(entry, 'denied', 'allowed') WHERE idx = 0",
+        [],
+    )
+    .expect("tamper");
+    let vault = open();
+    refused(&vault);
+    let size = vault.checkpoint().expect("resumed: entry 0 is not read again");
+    assert_eq!(size, Some(8), "6, verify's own entry, 1 more");
+    let r = vault.verify_audit(&mlguard_vault::Ctx::local()).expect("verify");
+    assert_eq!(r.first_bad_entry, Some(0), "{:?}", r.problems);
+    assert!(
+        r.problems.iter().all(|p| p.starts_with("entry 0") || p.contains("signed root")),
+        "{:?}",
+        r.problems
+    );
+}
+
 #[test]
 fn an_unwritable_audit_log_refuses_actions_without_effect() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -127,10 +127,20 @@ fn catalog(c: &dyn CatalogStore) {
     assert!(log[3].1.contains("\"index\":3") && log[3].2 == "mac-3");
     assert_eq!(c.audit_entries(2).expect("from 2").len(), 2);
 
-    assert_eq!(c.checkpoints_last().expect("last"), 0);
-    c.add_checkpoint(4, "note 4").expect("checkpoint");
-    assert_eq!(c.checkpoints_last().expect("last"), 4);
-    assert_eq!(c.checkpoints().expect("all"), [(4, "note 4".to_owned())]);
+    assert_eq!(c.latest_checkpoint().expect("last"), None);
+    c.add_checkpoint(4, "note 4", Some("f4")).expect("checkpoint");
+    c.add_checkpoint(2, "note 2", None).expect("checkpoint");
+    // Cosignatures replace the note and keep the frontier.
+    c.add_checkpoint(4, "note 4 cosigned", None).expect("checkpoint");
+    let latest = c.latest_checkpoint().expect("last").expect("one");
+    assert_eq!(
+        (latest.size, latest.note.as_str(), latest.frontier.as_deref()),
+        (4, "note 4 cosigned", Some("f4"))
+    );
+    assert_eq!(
+        c.checkpoints().expect("all"),
+        [(2, "note 2".to_owned()), (4, "note 4 cosigned".to_owned())]
+    );
     c.publish_checkpoint_key("mlguard.local/audit+abcd+key").expect("publish");
 
     let original = c.rewrite_audit_entry(1, &mut |t| t.replace("ingest", "erase")).expect("edit");

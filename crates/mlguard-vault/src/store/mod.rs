@@ -208,6 +208,19 @@ pub struct Snapshot {
     pub checkpoints: Vec<(u64, String)>,
 }
 
+/// A signed checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Entries it covers.
+    pub size: u64,
+    /// The signed note (with any cosignatures).
+    pub note: String,
+    /// The Merkle tree's frontier at `size` ([`crate::merkle::Frontier::to_text`]), so a
+    /// new process extends the tree without rehashing the whole log; trusted only when its
+    /// root is the one the note signs.
+    pub frontier: Option<String>,
+}
+
 /// A token's second-factor state and its user's enrolled secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MfaState {
@@ -247,10 +260,17 @@ pub trait CatalogStore: IdentityStore + Send + Sync {
     fn audit_entries(&self, from: u64) -> Result<Vec<(u64, String, String)>, VaultError>;
     /// Number of audit entries (one past the highest index).
     fn audit_len(&self) -> Result<u64, VaultError>;
-    /// Stores a signed checkpoint of the first `size` entries.
-    fn add_checkpoint(&self, size: u64, note: &str) -> Result<(), VaultError>;
-    /// The size of the latest checkpoint (0 without one).
-    fn checkpoints_last(&self) -> Result<u64, VaultError>;
+    /// Stores a signed checkpoint of the first `size` entries (replacing the note of one
+    /// of that size, as cosignatures are added), with the tree's frontier at that size when
+    /// given (kept when not).
+    fn add_checkpoint(
+        &self,
+        size: u64,
+        note: &str,
+        frontier: Option<&str>,
+    ) -> Result<(), VaultError>;
+    /// The latest checkpoint, if any.
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, VaultError>;
     /// Every checkpoint: (size, signed note), by size.
     fn checkpoints(&self) -> Result<Vec<(u64, String)>, VaultError>;
     /// Publishes the key that verifies checkpoints, for verifiers outside the vault.

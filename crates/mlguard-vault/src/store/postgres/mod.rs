@@ -21,7 +21,7 @@ use postgres::error::SqlState;
 use super::group_commit::GroupCommit;
 use super::{
     AuditEntry, CatalogStore, DatasetRecord, ModelRecord, OwnedAuditEntry, PolicyStamp,
-    PolicyStore, Snapshot, Table, TokenRow, UserRow,
+    PolicyStore, Snapshot, StoredCheckpoint, Table, TokenRow, UserRow,
 };
 use crate::VaultError;
 
@@ -91,6 +91,8 @@ const MIGRATIONS: &[&str] = &[
     // The columnar form of a dataset version: its sealed object and plaintext BLAKE3.
     "ALTER TABLE datasets ADD COLUMN columnar_object TEXT;
      ALTER TABLE datasets ADD COLUMN columnar_blake3 TEXT;",
+    // The Merkle frontier at each checkpoint, so a new process need not rehash the log.
+    "ALTER TABLE audit_checkpoints ADD COLUMN frontier TEXT;",
 ];
 
 /// The advisory lock migrations run under ("mlguard" in ASCII).
@@ -476,26 +478,38 @@ impl CatalogStore for PgCatalog {
         Ok(n as u64)
     }
 
-    fn add_checkpoint(&self, size: u64, note: &str) -> Result<(), VaultError> {
+    fn add_checkpoint(
+        &self,
+        size: u64,
+        note: &str,
+        frontier: Option<&str>,
+    ) -> Result<(), VaultError> {
         self.pool
             .get()?
             .execute(
-                "INSERT INTO audit_checkpoints (size, note) VALUES ($1, $2)
-                 ON CONFLICT (size) DO UPDATE SET note = excluded.note",
-                &[&(size as i64), &note],
+                "INSERT INTO audit_checkpoints (size, note, frontier) VALUES ($1, $2, $3)
+                 ON CONFLICT (size) DO UPDATE SET note = excluded.note,
+                 frontier = COALESCE(excluded.frontier, audit_checkpoints.frontier)",
+                &[&(size as i64), &note, &frontier],
             )
             .map_err(|e| VaultError::AuditUnavailable(e.to_string()))?;
         Ok(())
     }
 
-    fn checkpoints_last(&self) -> Result<u64, VaultError> {
-        let n: i64 = self
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, VaultError> {
+        let row = self
             .pool
             .get()?
-            .query_one("SELECT COALESCE(MAX(size), 0) FROM audit_checkpoints", &[])
-            .map_err(sql)?
-            .get(0);
-        Ok(n as u64)
+            .query_opt(
+                "SELECT size, note, frontier FROM audit_checkpoints ORDER BY size DESC LIMIT 1",
+                &[],
+            )
+            .map_err(sql)?;
+        Ok(row.map(|r| StoredCheckpoint {
+            size: r.get::<_, i64>(0) as u64,
+            note: r.get(1),
+            frontier: r.get(2),
+        }))
     }
 
     fn checkpoints(&self) -> Result<Vec<(u64, String)>, VaultError> {

@@ -15,8 +15,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::group_commit::GroupCommit;
 use super::{
-    AuditEntry, CatalogStore, DatasetRecord, ModelRecord, OwnedAuditEntry, Snapshot, Table,
-    TokenRow, UserRow,
+    AuditEntry, CatalogStore, DatasetRecord, ModelRecord, OwnedAuditEntry, Snapshot,
+    StoredCheckpoint, Table, TokenRow, UserRow,
 };
 use crate::{VaultError, io_err, poisoned};
 
@@ -79,6 +79,8 @@ const MIGRATIONS: &[&str] = &[
     // The columnar form of a dataset version: its sealed object and plaintext BLAKE3.
     "ALTER TABLE datasets ADD COLUMN columnar_object TEXT;
      ALTER TABLE datasets ADD COLUMN columnar_blake3 TEXT;",
+    // The Merkle frontier at each checkpoint, so a new process need not rehash the log.
+    "ALTER TABLE audit_checkpoints ADD COLUMN frontier TEXT;",
 ];
 
 const DATASET_COLUMNS: &str = "name, version, object, blake3, size, rows, columns, schema, created, actor, report, columnar_object, columnar_blake3";
@@ -367,22 +369,38 @@ impl CatalogStore for SqliteCatalog {
             .map_err(sql)
     }
 
-    fn add_checkpoint(&self, size: u64, note: &str) -> Result<(), VaultError> {
+    fn add_checkpoint(
+        &self,
+        size: u64,
+        note: &str,
+        frontier: Option<&str>,
+    ) -> Result<(), VaultError> {
         self.conn()?
             .execute(
-                "INSERT OR REPLACE INTO audit_checkpoints (size, note) VALUES (?1, ?2)",
-                params![size as i64, note],
+                "INSERT INTO audit_checkpoints (size, note, frontier) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (size) DO UPDATE SET note = excluded.note,
+                 frontier = COALESCE(excluded.frontier, audit_checkpoints.frontier)",
+                params![size as i64, note, frontier],
             )
             .map_err(|e| VaultError::AuditUnavailable(e.to_string()))?;
         Ok(())
     }
 
-    fn checkpoints_last(&self) -> Result<u64, VaultError> {
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, VaultError> {
         self.conn()?
-            .query_row("SELECT COALESCE(MAX(size), 0) FROM audit_checkpoints", [], |r| {
-                r.get::<_, i64>(0)
+            .prepare_cached(
+                "SELECT size, note, frontier FROM audit_checkpoints ORDER BY size DESC LIMIT 1",
+            )
+            .and_then(|mut st| {
+                st.query_row([], |r| {
+                    Ok(StoredCheckpoint {
+                        size: r.get::<_, i64>(0)? as u64,
+                        note: r.get(1)?,
+                        frontier: r.get(2)?,
+                    })
+                })
             })
-            .map(|n| n as u64)
+            .optional()
             .map_err(sql)
     }
 
