@@ -291,9 +291,9 @@ fn three_servers_share_one_vault() {
         .expect("sue's token")
         .to_owned();
     assert_eq!(b.run(dir, &["token", "revoke", &sue]).status.code(), Some(0));
-    // Servers trust a token holder they read for at most a second (TOKEN_CACHE): revoked
+    // Servers trust a token holder they read for at most a second (CACHE_TIME): revoked
     // elsewhere, a token stops working on every server within it.
-    std::thread::sleep(mlguard_vault::identity::TOKEN_CACHE);
+    std::thread::sleep(mlguard_vault::identity::CACHE_TIME);
     for i in 0..3 {
         let o = request(url(i), &tokens[0], &["data", "list"]);
         assert_eq!(o.status.code(), Some(1), "server {i} still takes a revoked token");

@@ -116,12 +116,7 @@ impl AppState {
     /// actor too, whose every operation the vault denies and records), the request id,
     /// and the TOTP code sent with it.
     fn context(&self, headers: &HeaderMap) -> Result<Ctx, Response> {
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        let actor = match self.vault.authenticate(token) {
+        let actor = match self.vault.authenticate(bearer(headers)) {
             Err(e) => return Err(AppError::vault(&e, &request_id(headers)).into_response()),
             Ok(Ok(who)) => Actor::Token(who),
             Ok(Err(refused)) => Actor::Refused(refused),
@@ -217,6 +212,15 @@ impl AppState {
         }
         response
     }
+}
+
+/// The token a request presents (empty without one).
+fn bearer(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
 }
 
 /// Runs blocking work (SQLite, fsync, decryption) off the async workers.
@@ -469,34 +473,76 @@ async fn predict(
             );
         }
     };
-    let state = Arc::clone(&s);
+    const ROUTE: &str = "/v1/models/{name}/predict";
+    // A few rows with everything it needs in memory: served on this task, its audit entry
+    // awaited rather than waited for on a thread of its own.
+    if rows.len() <= PREDICT_INLINE_ROWS
+        && let Some(who) = s.vault.authenticate_cached(bearer(&headers))
+    {
+        let totp = headers.get("x-mlguard-totp").and_then(|v| v.to_str().ok());
+        let cx = Ctx::new(Actor::Token(who), request_id(&headers)).with_totp(totp);
+        match s.vault.prediction_model_cached(&cx, &name, rows.len()) {
+            Ok(Some((model, receipt))) => {
+                let released = match receipt.await {
+                    Ok(index) if Vault::checkpoint_due(index) => {
+                        let v = Arc::clone(&s);
+                        blocking_value(move || v.vault.checkpoint().map(drop))
+                            .await
+                            .unwrap_or_else(|| Err(VaultError::Internal("stopped".into())))
+                    }
+                    Ok(_) => Ok(()),
+                    Err(e) => Err(e),
+                };
+                let response = match released.and_then(|()| s.predictions(&model, &rows)) {
+                    Ok(r) => r,
+                    Err(e) => AppError::vault(&e, cx.request_id()).into_response(),
+                };
+                return s.stamp(ROUTE, cx.request_id(), response);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let response = AppError::vault(&e, cx.request_id()).into_response();
+                return s.stamp(ROUTE, cx.request_id(), response);
+            }
+        }
+    }
     blocking(move || {
         s.call_split(
-            "/v1/models/{name}/predict",
+            ROUTE,
             &headers,
             |v, cx| v.prediction_model(cx, &name, rows.len()),
-            |model| {
-                let results = model.predict_json(&rows)?;
-                let rejected = results
-                    .iter()
-                    .filter(|r| matches!(r, mlguard_vault::RowPrediction::Rejected { .. }))
-                    .count() as u64;
-                state.metrics.rejected_rows.fetch_add(rejected, Ordering::Relaxed);
-                state
-                    .metrics
-                    .predicted_rows
-                    .fetch_add(results.len() as u64 - rejected, Ordering::Relaxed);
-                Ok(axum::Json(api::PredictResponse {
-                    model: format!("{}@{}", model.record.name, model.record.version),
-                    id_column: model.id_column().map(str::to_owned),
-                    classes: model.classes().to_vec(),
-                    results,
-                })
-                .into_response())
-            },
+            |model| s.predictions(&model, &rows),
         )
     })
     .await
+}
+
+/// Most rows a prediction request may have to be answered on its async task (when the
+/// model and what authorises the request are in memory); more go to a blocking thread.
+const PREDICT_INLINE_ROWS: usize = 64;
+
+impl AppState {
+    /// The response of `model`'s predictions of `rows` (counted).
+    fn predictions(
+        &self,
+        model: &mlguard_vault::ServingModel,
+        rows: &[Value],
+    ) -> Result<Response, VaultError> {
+        let results = model.predict_json(rows)?;
+        let rejected = results
+            .iter()
+            .filter(|r| matches!(r, mlguard_vault::RowPrediction::Rejected { .. }))
+            .count() as u64;
+        self.metrics.rejected_rows.fetch_add(rejected, Ordering::Relaxed);
+        self.metrics.predicted_rows.fetch_add(results.len() as u64 - rejected, Ordering::Relaxed);
+        Ok(axum::Json(api::PredictResponse {
+            model: format!("{}@{}", model.record.name, model.record.version),
+            id_column: model.id_column().map(str::to_owned),
+            classes: model.classes().to_vec(),
+            results,
+        })
+        .into_response())
+    }
 }
 
 async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {

@@ -112,6 +112,29 @@ impl Frontier {
     }
 }
 
+/// The roots of the trees over the first `n` leaves for each `n` of `sizes` that is at most
+/// `leaves.len()`, in one pass over the leaves (a root per checkpoint of a long log, where
+/// [`root`] of each prefix would rehash the log once per checkpoint).
+pub fn prefix_roots(
+    leaves: &[Hash],
+    sizes: impl IntoIterator<Item = u64>,
+) -> std::collections::HashMap<u64, Hash> {
+    let mut sizes: Vec<u64> = sizes.into_iter().filter(|&n| n <= leaves.len() as u64).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let mut roots = std::collections::HashMap::with_capacity(sizes.len());
+    let mut f = Frontier::default();
+    let mut leaves = leaves.iter();
+    for n in sizes {
+        while f.size() < n {
+            let Some(l) = leaves.next() else { break };
+            f.push(*l);
+        }
+        roots.insert(n, f.root());
+    }
+    roots
+}
+
 /// The inclusion proof of leaf `index` in the tree over `leaves` (RFC 6962 PATH).
 pub fn inclusion_proof(leaves: &[Hash], index: usize) -> Vec<Hash> {
     let n = leaves.len();
@@ -293,6 +316,11 @@ mod tests {
             f.push(*l);
             assert_eq!(f.root(), root(&leaves[..=i]), "{} leaves", i + 1);
             let again = Frontier::from_text(f.size(), &f.to_text()).expect("resumed");
+            let prefix = prefix_roots(&leaves, [i as u64 + 1, 0, 1, 999]);
+            assert_eq!(prefix.get(&(i as u64 + 1)), Some(&root(&leaves[..=i])));
+            assert_eq!(prefix.get(&0), Some(&root(&[])));
+            assert_eq!(prefix.get(&1), Some(&leaves[0]));
+            assert!(!prefix.contains_key(&999), "more than the leaves");
             assert_eq!(again, f, "{} leaves", i + 1);
         }
         assert_eq!(f.size(), 300);

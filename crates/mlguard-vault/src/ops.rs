@@ -152,8 +152,39 @@ impl Vault {
             .detail(json!({"rows": rows}));
         self.reading(cx, &event, || {
             let record = self.model_record(reference)?;
+            self.model_names.put(reference, &record);
             self.cached_serving_model(&record)
         })
+    }
+
+    /// [`Vault::prediction_model`] from memory alone, for a caller that must not block:
+    /// when the token holder's role may predict without a second factor by the policy
+    /// cached, and `reference` names a model loaded for serving (all read less than
+    /// [`crate::identity::CACHE_TIME`] ago), the model and the receipt of its
+    /// `model.predict` entry, queued. Nothing may be released before the receipt answers
+    /// with the entry's index; then [`Vault::checkpoint_due`] says whether to sign a
+    /// checkpoint. `None` when anything must be read first or the request is refused:
+    /// call [`Vault::prediction_model`] (which records a refusal) where blocking is allowed.
+    pub fn prediction_model_cached(
+        &self,
+        cx: &Ctx,
+        reference: &str,
+        rows: usize,
+    ) -> Result<Option<(Arc<ServingModel>, crate::store::Receipt)>, VaultError> {
+        let crate::Actor::Token(who) = cx.actor() else { return Ok(None) };
+        let Some(policy) = self.policy_cached() else { return Ok(None) };
+        if !policy.allows(&who.role, Action::ModelPredict) || policy.needs_mfa(Action::ModelPredict)
+        {
+            return Ok(None);
+        }
+        let Some(model) =
+            self.model_names.get(reference).and_then(|r| self.serving_model_loaded(&r))
+        else {
+            return Ok(None);
+        };
+        let event = Event::new(Action::ModelPredict, reference, Outcome::Allowed)
+            .detail(json!({"rows": rows}));
+        Ok(Some((model, self.record_queued(cx, &event)?)))
     }
 
     /// The vault's pseudonym key, to protect a table outside the vault with the pseudonyms

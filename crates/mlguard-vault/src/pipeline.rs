@@ -217,18 +217,22 @@ pub struct Vault {
     witnesses: Vec<(crate::witness::CosignerKey, String)>,
     /// The audit tree's right edge, as far as it was read (checkpoints extend it).
     frontier: Mutex<merkle::Frontier>,
-    /// The policy as last read, with its stamp.
-    policy: Mutex<Option<(PolicyStamp, Arc<crate::identity::Policy>)>>,
+    /// The policy as last read, with its stamp and when the stamp was last compared with
+    /// the store's.
+    policy: RwLock<Option<(PolicyStamp, Arc<crate::identity::Policy>, std::time::Instant)>>,
+    /// The record each model reference served predictions named (see
+    /// [`crate::identity::CACHE_TIME`]).
+    pub(crate) model_names: crate::identity::TimedCache<ModelRecord>,
     /// Models loaded for predictions, by `NAME@VERSION`.
-    serving: Mutex<std::collections::HashMap<String, Arc<ServingModel>>>,
+    serving: RwLock<std::collections::HashMap<String, Arc<ServingModel>>>,
     /// Names whose next version is being made ([`Vault::claim`]).
     claims: Mutex<std::collections::HashSet<(Table, String)>>,
     released: std::sync::Condvar,
     /// Bytes of feature values a training run holds in memory before it spills them to
     /// encrypted scratch files ([`Vault::set_train_memory_limit`]).
     train_memory_limit: usize,
-    /// Token holders as the catalog last gave them (see [`crate::identity::TOKEN_CACHE`]).
-    pub(crate) token_cache: crate::identity::TokenCache,
+    /// Token holders as the catalog last gave them (see [`crate::identity::CACHE_TIME`]).
+    pub(crate) token_cache: crate::identity::TimedCache<crate::store::TokenHolder>,
 }
 
 /// Training's spill files: encrypted scratch files of the vault.
@@ -431,13 +435,14 @@ impl Vault {
             policies: stores.policy,
             audit: Arc::new(audit),
             witnesses,
-            policy: Mutex::new(None),
+            policy: RwLock::new(None),
             frontier: Mutex::new(merkle::Frontier::default()),
             claims: Mutex::new(std::collections::HashSet::new()),
-            serving: Mutex::new(std::collections::HashMap::new()),
+            serving: RwLock::new(std::collections::HashMap::new()),
             released: std::sync::Condvar::new(),
             train_memory_limit: mlguard_learn::DEFAULT_MEMORY_LIMIT,
-            token_cache: crate::identity::TokenCache::default(),
+            token_cache: crate::identity::TimedCache::default(),
+            model_names: crate::identity::TimedCache::default(),
         })
     }
 
@@ -510,10 +515,26 @@ impl Vault {
     /// act ([`VaultError::AuditUnavailable`]).
     pub(crate) fn record(&self, cx: &Ctx, event: &Event) -> Result<(), VaultError> {
         let index = self.catalog.append_audit(owned_entry(&self.audit, cx, event))?;
-        if (index + 1).is_multiple_of(audit::CHECKPOINT_EVERY) {
+        if Vault::checkpoint_due(index) {
             self.checkpoint()?;
         }
         Ok(())
+    }
+
+    /// Queues `event`'s entry for the audit log: nothing may be acted on or released before
+    /// its receipt answers ([`Vault::checkpoint_due`] then).
+    pub(crate) fn record_queued(
+        &self,
+        cx: &Ctx,
+        event: &Event,
+    ) -> Result<crate::store::Receipt, VaultError> {
+        self.catalog.enqueue_audit(owned_entry(&self.audit, cx, event))
+    }
+
+    /// Whether a checkpoint is to be signed ([`Vault::checkpoint`]) once the entry of
+    /// `index` is appended: every [`audit::CHECKPOINT_EVERY`] entries.
+    pub fn checkpoint_due(index: u64) -> bool {
+        (index + 1).is_multiple_of(audit::CHECKPOINT_EVERY)
     }
 
     /// Makes the change `change` with the audit entry of `event` (given to it to append in
@@ -641,8 +662,14 @@ impl Vault {
             leaves.push(merkle::leaf_hash(text.as_bytes()));
         }
         let checkpoints = self.catalog.checkpoints()?;
-        for (size, note) in &checkpoints {
-            match self.audit.open_checkpoint(note) {
+        let signed: Vec<_> =
+            checkpoints.iter().map(|(_, n)| self.audit.open_checkpoint(n)).collect();
+        let roots = merkle::prefix_roots(
+            &leaves,
+            signed.iter().filter_map(|s| s.as_ref().ok().map(|(n, _)| *n)),
+        );
+        for ((size, _), signed) in checkpoints.iter().zip(signed) {
+            match signed {
                 Err(why) => problems.push(format!("checkpoint {size}: {why}")),
                 Ok((n, _)) if n != *size => {
                     problems.push(format!("checkpoint {size}: it signs size {n}"))
@@ -651,7 +678,7 @@ impl Vault {
                     "checkpoint {size}: it signs {n} entries, the log has {} (entries were removed)",
                     leaves.len(),
                 )),
-                Ok((n, root)) if merkle::root(&leaves[..n as usize]) != root => {
+                Ok((n, root)) if roots.get(&n) != Some(&root) => {
                     problems.push(format!("checkpoint {size}: the first {n} entries do not have the signed root"))
                 }
                 Ok(_) => {}
@@ -878,15 +905,25 @@ impl Vault {
     /// while it does not).
     pub(crate) fn policy(&self) -> Result<Arc<crate::identity::Policy>, VaultError> {
         let stamp = self.policies.stamp()?;
-        if let Some((at, p)) = self.policy.lock().map_err(poisoned)?.as_ref()
+        if let Some((at, p, checked)) = self.policy.write().map_err(poisoned)?.as_mut()
             && stamp.as_ref() == Some(at)
         {
+            *checked = std::time::Instant::now();
             return Ok(Arc::clone(p));
         }
         let (p, stamp) = crate::identity::Policy::load(&*self.policies)?;
         let p = Arc::new(p);
-        *self.policy.lock().map_err(poisoned)? = stamp.map(|s| (s, Arc::clone(&p)));
+        *self.policy.write().map_err(poisoned)? =
+            stamp.map(|s| (s, Arc::clone(&p), std::time::Instant::now()));
         Ok(p)
+    }
+
+    /// The policy without reading its store, if its stamp was compared less than
+    /// [`crate::identity::CACHE_TIME`] ago.
+    pub(crate) fn policy_cached(&self) -> Option<Arc<crate::identity::Policy>> {
+        let policy = self.policy.read().ok()?;
+        let (_, p, checked) = policy.as_ref()?;
+        (checked.elapsed() < crate::identity::CACHE_TIME).then(|| Arc::clone(p))
     }
 
     /// The policy's store.
@@ -1477,6 +1514,7 @@ impl Vault {
             "accepted_flagged_by": model.info.provenance.get("accepted_flagged_by"),
         }));
         self.add_recorded(cx, &[&record.object], &event, |c, audit| c.add_model(&record, audit))?;
+        self.model_names.clear();
         Ok(TrainedModel { record, trained: Trained { model, ..trained } })
     }
 
@@ -1990,20 +2028,21 @@ impl Vault {
         &self,
         record: &ModelRecord,
     ) -> Result<Arc<ServingModel>, VaultError> {
-        let key = format!("{}@{}", record.name, record.version);
-        if let Some(m) = self
-            .serving
-            .lock()
-            .map_err(poisoned)?
-            .get(&key)
-            .filter(|m| m.record.blake3 == record.blake3)
-        {
-            return Ok(Arc::clone(m));
+        if let Some(m) = self.serving_model_loaded(record) {
+            return Ok(m);
         }
         // Loaded outside the lock: other models keep serving meanwhile.
         let m = Arc::new(self.serving_model(record)?);
-        self.serving.lock().map_err(poisoned)?.insert(key, Arc::clone(&m));
+        let key = format!("{}@{}", record.name, record.version);
+        self.serving.write().map_err(poisoned)?.insert(key, Arc::clone(&m));
         Ok(m)
+    }
+
+    /// The model of `record` if it is loaded for serving (the same object).
+    pub(crate) fn serving_model_loaded(&self, record: &ModelRecord) -> Option<Arc<ServingModel>> {
+        let key = format!("{}@{}", record.name, record.version);
+        let serving = self.serving.read().ok()?;
+        serving.get(&key).filter(|m| m.record.blake3 == record.blake3).map(Arc::clone)
     }
 
     fn serving_model(&self, record: &ModelRecord) -> Result<ServingModel, VaultError> {

@@ -282,6 +282,17 @@ fn every_operation_writes_one_entry_per_call_allowed_or_denied() {
             Box::new(|v, cx| v.prediction_model(cx, "churn@1", 3).map(drop)),
         ),
         (
+            // As the server calls it: from memory when it can (its entry waited for),
+            // else the call that may read (and records a refusal).
+            "prediction_model_cached",
+            Action::ModelPredict,
+            "allowed",
+            Box::new(|v, cx| match v.prediction_model_cached(cx, "churn@1", 3)? {
+                Some((_, recorded)) => recorded.wait().map(drop),
+                None => v.prediction_model(cx, "churn@1", 3).map(drop),
+            }),
+        ),
+        (
             "audit_entries",
             Action::AuditRead,
             "allowed",

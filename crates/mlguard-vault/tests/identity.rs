@@ -161,12 +161,12 @@ fn replay_brute_force_revocation_expiry() {
     assert!(v.verify_audit(&Ctx::local()).expect("verify").ok());
 }
 
-/// Token holders are cached for `TOKEN_CACHE` (one second): a token revoked, or a user
+/// Token holders are cached for `CACHE_TIME` (one second): a token revoked, or a user
 /// disabled, through another server sharing the catalog stops working within that time;
 /// through this one, at once. A token never accepted is never cached.
 #[test]
 fn revocation_elsewhere_takes_effect_within_the_cache_time() {
-    use mlguard_vault::identity::TOKEN_CACHE;
+    use mlguard_vault::identity::CACHE_TIME;
     let dir = tempfile::tempdir().expect("tempdir");
     let here = vault(dir.path());
     let key = Secret::from_key_file(&dir.path().join("key")).expect("key");
@@ -186,14 +186,14 @@ fn revocation_elsewhere_takes_effect_within_the_cache_time() {
     // Here, the cached holders serve until they are a cache time old, then the catalog says no.
     while here.authenticate(&token).expect("auth").is_ok() {
         assert!(
-            revoked.elapsed() < TOKEN_CACHE,
+            revoked.elapsed() < CACHE_TIME,
             "accepted {:?} after revocation",
             revoked.elapsed()
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert!(revoked.elapsed() <= TOKEN_CACHE + std::time::Duration::from_millis(100));
-    std::thread::sleep(TOKEN_CACHE);
+    assert!(revoked.elapsed() <= CACHE_TIME + std::time::Duration::from_millis(100));
+    std::thread::sleep(CACHE_TIME);
     assert_eq!(here.authenticate(&bobs).expect("auth"), Err(AuthError::BadToken), "disabled");
 
     // Revoked here: refused at once, cache or not.

@@ -642,3 +642,62 @@ fn a_version_stored_meanwhile_by_another_writer_is_a_conflict() {
     assert!(err.to_string().contains("users@1 was stored meanwhile"), "{err}");
     assert_eq!(vault.catalog().audit_len().expect("len"), before, "no entry without the change");
 }
+
+/// Predictions served from memory (the server's path without a blocking thread): only for
+/// a token whose role may predict, and a model reference resolved and loaded less than
+/// `CACHE_TIME` ago; the entry is recorded before its receipt answers; a new version, or
+/// the cache time passing, sends the caller back to the path that reads.
+#[test]
+fn predictions_from_memory_are_recorded_and_never_staler_than_the_cache_time() {
+    use mlguard_vault::identity::CACHE_TIME;
+    use mlguard_vault::{Actor, Ctx};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (vault, schema, data) = setup(dir.path());
+    let local = Ctx::local();
+    vault.ingest(&local, &data, &schema, "users", &IngestOptions::default()).expect("ingest");
+    vault.train(&local, &request(SeedPolicy::Fixed(3))).expect("train");
+    let principal = |user: &str, role: &str| {
+        vault.add_user(&local, user, role).expect("user");
+        let (_, token) = vault.create_token(&local, user, None).expect("token");
+        assert!(vault.authenticate_cached(&token).is_none(), "not read yet");
+        vault.authenticate(&token).expect("auth").expect("valid");
+        vault.authenticate_cached(&token).expect("cached")
+    };
+    let app = principal("app", "model-consumer");
+    let cx = || Ctx::new(Actor::Token(app.clone()), "from-memory");
+    let cached = |cx: &Ctx| vault.prediction_model_cached(cx, "churn", 2).expect("no failure");
+    let entries = || vault.catalog().audit_entries(0).expect("entries").len();
+
+    assert!(cached(&cx()).is_none(), "not loaded yet");
+    vault.prediction_model(&cx(), "churn", 2).expect("loaded");
+    let before = entries();
+    let (model, recorded) = cached(&cx()).expect("from memory");
+    assert_eq!((model.record.name.as_str(), model.record.version), ("churn", 1));
+    let index = recorded.wait().expect("recorded");
+    let log = vault.catalog().audit_entries(index).expect("entry");
+    let entry: serde_json::Value = serde_json::from_str(&log[0].1).expect("json");
+    assert_eq!(
+        (&entry["action"], &entry["outcome"], &entry["object"], &entry["detail"]["rows"]),
+        (&"model.predict".into(), &"allowed".into(), &"churn".into(), &2.into()),
+    );
+    assert_eq!((entry["actor"].as_str(), entries()), (Some("app"), before + 1));
+
+    // Anything the policy would refuse or ask a second factor for goes the other way,
+    // which records it; so does a local user.
+    let auditor = principal("eve", "auditor");
+    let before = entries();
+    assert!(cached(&Ctx::new(Actor::Token(auditor), "x")).is_none());
+    assert!(cached(&local).is_none());
+    assert_eq!(entries(), before, "nothing recorded by the path from memory");
+
+    // A new version of the name: read again (at once, through this vault).
+    vault.train(&local, &request(SeedPolicy::Fixed(4))).expect("train");
+    assert!(cached(&cx()).is_none(), "a new version was added");
+    assert_eq!(vault.prediction_model(&cx(), "churn", 2).expect("v2").record.version, 2);
+    let (model, recorded) = cached(&cx()).expect("from memory");
+    recorded.wait().expect("recorded");
+    assert_eq!(model.record.version, 2);
+    // And no older than the cache time.
+    std::thread::sleep(CACHE_TIME);
+    assert!(cached(&cx()).is_none(), "read more than the cache time ago");
+}

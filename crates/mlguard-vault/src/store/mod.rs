@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::VaultError;
 use crate::identity::{TokenInfo, User};
 
+mod appender;
 mod config;
 mod fs;
 mod group_commit;
@@ -28,6 +29,7 @@ mod s3;
 mod scratch;
 mod sqlite;
 
+pub use appender::Receipt;
 pub use config::Backends;
 pub(crate) use fs::publish_certificate;
 pub use fs::{DirObjects, PolicyFile};
@@ -253,9 +255,14 @@ pub trait CatalogStore: IdentityStore + Send + Sync {
     /// Every model version, by name then version.
     fn models(&self) -> Result<Vec<ModelRecord>, VaultError>;
 
-    /// Appends one audit entry on its own; its index. Stores may batch concurrent appends
-    /// into one transaction (each still gets its own consecutive index).
-    fn append_audit(&self, audit: OwnedAuditEntry) -> Result<u64, VaultError>;
+    /// Queues one audit entry to be appended on its own: its receipt answers with its
+    /// index once it is appended, and durable when group commit is on. Concurrent appends
+    /// are batched into one transaction (each still gets its own consecutive index).
+    fn enqueue_audit(&self, audit: OwnedAuditEntry) -> Result<Receipt, VaultError>;
+    /// Appends one audit entry on its own ([`CatalogStore::enqueue_audit`], waited for).
+    fn append_audit(&self, audit: OwnedAuditEntry) -> Result<u64, VaultError> {
+        self.enqueue_audit(audit)?.wait()
+    }
     /// Every audit entry from index `from`: (index, entry text, MAC), in index order.
     fn audit_entries(&self, from: u64) -> Result<Vec<(u64, String, String)>, VaultError>;
     /// Number of audit entries (one past the highest index).

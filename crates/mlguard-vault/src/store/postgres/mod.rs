@@ -13,15 +13,16 @@
 //! unreachable database is [`VaultError::Unavailable`] (503 from the server), never a
 //! half-done change: PostgreSQL rolls back what did not commit.
 
-use std::sync::{Arc, mpsc};
+use std::sync::Arc;
 
 use postgres::Transaction;
 use postgres::error::SqlState;
 
+use super::appender::{Appender, Job};
 use super::group_commit::GroupCommit;
 use super::{
     AuditEntry, CatalogStore, DatasetRecord, ModelRecord, OwnedAuditEntry, PolicyStamp,
-    PolicyStore, Snapshot, StoredCheckpoint, Table, TokenRow, UserRow,
+    PolicyStore, Receipt, Snapshot, StoredCheckpoint, Table, TokenRow, UserRow,
 };
 use crate::VaultError;
 
@@ -129,47 +130,11 @@ fn taken(e: postgres::Error, what: &str, name: &str, version: u32) -> VaultError
     }
 }
 
-/// Most entries the appender writes in one transaction.
-const MAX_BATCH: usize = 512;
-
-/// An entry waiting for the appender, and where its index (or the failure) goes.
-struct Job {
-    build: OwnedAuditEntry,
-    reply: mpsc::SyncSender<Result<u64, String>>,
-}
-
 /// Starts the appender of this process: one thread that takes every entry queued while
 /// its previous transaction ran and appends them all in one (group commit: one head-row
 /// lock and one durable commit for the batch, each entry its own consecutive index).
-fn spawn_appender(pool: Arc<PgPool>) -> Result<mpsc::Sender<Job>, VaultError> {
-    let (queue, jobs) = mpsc::channel::<Job>();
-    std::thread::Builder::new()
-        .name("mlguard-audit-appender".into())
-        .spawn(move || {
-            while let Ok(first) = jobs.recv() {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match jobs.try_recv() {
-                        Ok(j) => batch.push(j),
-                        Err(_) => break,
-                    }
-                }
-                match append_batch(&pool, &batch) {
-                    Ok(first) => {
-                        for (i, j) in batch.iter().enumerate() {
-                            let _ = j.reply.send(Ok(first + i as u64));
-                        }
-                    }
-                    Err(e) => {
-                        for j in &batch {
-                            let _ = j.reply.send(Err(e.to_string()));
-                        }
-                    }
-                }
-            }
-        })
-        .map_err(|e| VaultError::Internal(format!("cannot start the audit appender: {e}")))?;
-    Ok(queue)
+fn spawn_appender(pool: Arc<PgPool>) -> Result<Appender, VaultError> {
+    Appender::spawn("mlguard-audit-appender", move |batch| append_batch(&pool, batch))
 }
 
 /// Appends `batch` in one durable transaction after taking the head row; the first index.
@@ -205,7 +170,7 @@ fn append_batch(pool: &PgPool, batch: &[Job]) -> Result<u64, VaultError> {
 pub struct PgCatalog {
     pool: Arc<PgPool>,
     /// The queue of this process's batching appender.
-    appender: mpsc::Sender<Job>,
+    appender: Appender,
     /// Group commit: commits made, and the barrier that makes them durable.
     group: GroupCommit,
 }
@@ -448,11 +413,8 @@ impl CatalogStore for PgCatalog {
     }
 
     /// Through the appender: the entry is durable when this returns.
-    fn append_audit(&self, build: OwnedAuditEntry) -> Result<u64, VaultError> {
-        let stopped = || VaultError::AuditUnavailable("the audit appender stopped".into());
-        let (reply, answer) = mpsc::sync_channel(1);
-        self.appender.send(Job { build, reply }).map_err(|_| stopped())?;
-        answer.recv().map_err(|_| stopped())?.map_err(VaultError::AuditUnavailable)
+    fn enqueue_audit(&self, build: OwnedAuditEntry) -> Result<Receipt, VaultError> {
+        self.appender.enqueue(build)
     }
 
     fn audit_entries(&self, from: u64) -> Result<Vec<(u64, String, String)>, VaultError> {

@@ -9,13 +9,14 @@
 //! orphan object file but never a row that points at a missing or partial one.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::appender::{Appender, Job};
 use super::group_commit::GroupCommit;
 use super::{
-    AuditEntry, CatalogStore, DatasetRecord, ModelRecord, OwnedAuditEntry, Snapshot,
+    AuditEntry, CatalogStore, DatasetRecord, ModelRecord, OwnedAuditEntry, Receipt, Snapshot,
     StoredCheckpoint, Table, TokenRow, UserRow,
 };
 use crate::{VaultError, io_err, poisoned};
@@ -99,13 +100,50 @@ mod identity;
 
 /// The open catalog. `Send + Sync`: callers share it; it serialises its statements.
 pub struct SqliteCatalog {
-    conn: Mutex<Connection>,
+    conn: Arc<Mutex<Connection>>,
     /// The write-ahead log, fsynced by [`SqliteCatalog::sync`] under group commit.
     wal: PathBuf,
     /// The vault directory (where the checkpoint verifier key is published).
     root: PathBuf,
     /// Group commit: commits made, and the barrier that makes them durable.
-    group: GroupCommit,
+    group: Arc<GroupCommit>,
+    /// Appends audit entries on their own, batched (and made durable under group commit
+    /// before their receipts answer).
+    appender: Appender,
+}
+
+/// Makes every commit written to the log `wal` durable.
+fn flush_wal(wal: &Path) -> Result<(), VaultError> {
+    std::fs::File::open(wal).and_then(|f| f.sync_data()).map_err(|e| {
+        VaultError::AuditUnavailable(format!("the catalog's log cannot be synced: {e}"))
+    })
+}
+
+/// Appends `batch` in one IMMEDIATE transaction; the first index. Under group commit the
+/// batch is durable before this returns (one fsync shared with any commit made meanwhile).
+fn append_batch(
+    conn: &Mutex<Connection>,
+    group: &GroupCommit,
+    wal: &Path,
+    batch: &[Job],
+) -> Result<u64, VaultError> {
+    let unavailable = |e: rusqlite::Error| VaultError::AuditUnavailable(e.to_string());
+    let first = {
+        let mut conn = conn.lock().map_err(poisoned)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
+        let mut first = None;
+        for j in batch {
+            let index = append_audit(&tx, &*j.build)?;
+            first.get_or_insert(index);
+        }
+        tx.commit().map_err(unavailable)?;
+        group.committed();
+        first.unwrap_or_default()
+    };
+    group.sync(|| flush_wal(wal))?;
+    Ok(first)
 }
 
 fn sql(e: rusqlite::Error) -> VaultError {
@@ -157,12 +195,16 @@ impl SqliteCatalog {
                 .map_err(sql)?;
             tx.commit().map_err(sql)?;
         }
-        Ok(SqliteCatalog {
-            conn: Mutex::new(conn),
-            wal: path.with_extension("db-wal"),
-            root: root.to_path_buf(),
-            group: GroupCommit::default(),
-        })
+        let conn = Arc::new(Mutex::new(conn));
+        let group = Arc::new(GroupCommit::default());
+        let wal = path.with_extension("db-wal");
+        let appender = {
+            let (conn, group, wal) = (Arc::clone(&conn), Arc::clone(&group), wal.clone());
+            Appender::spawn("mlguard-audit-appender", move |batch| {
+                append_batch(&conn, &group, &wal, batch)
+            })?
+        };
+        Ok(SqliteCatalog { conn, wal, root: root.to_path_buf(), group, appender })
     }
 
     /// The connection, for one statement or one transaction.
@@ -252,11 +294,7 @@ impl CatalogStore for SqliteCatalog {
     }
 
     fn sync(&self) -> Result<(), VaultError> {
-        self.group.sync(|| {
-            std::fs::File::open(&self.wal).and_then(|f| f.sync_data()).map_err(|e| {
-                VaultError::AuditUnavailable(format!("the catalog's log cannot be synced: {e}"))
-            })
-        })
+        self.group.sync(|| flush_wal(&self.wal))
     }
 
     fn next_version(&self, table: Table, name: &str) -> Result<u32, VaultError> {
@@ -336,16 +374,8 @@ impl CatalogStore for SqliteCatalog {
         rows.collect::<Result<Vec<_>, _>>().map_err(sql)
     }
 
-    fn append_audit(&self, build: OwnedAuditEntry) -> Result<u64, VaultError> {
-        let unavailable = |e: rusqlite::Error| VaultError::AuditUnavailable(e.to_string());
-        let mut conn = self.conn()?;
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(unavailable)?;
-        let index = append_audit(&tx, &*build)?;
-        tx.commit().map_err(unavailable)?;
-        self.group.committed();
-        Ok(index)
+    fn enqueue_audit(&self, build: OwnedAuditEntry) -> Result<Receipt, VaultError> {
+        self.appender.enqueue(build)
     }
 
     fn audit_entries(&self, from: u64) -> Result<Vec<(u64, String, String)>, VaultError> {
