@@ -14,8 +14,9 @@
 #
 # Installs fastapi, uvicorn[standard], scikit-learn and pandas into bench/.venv-serve;
 # writes to bench/out/serve. Goal (issue 19): >= 10x the peer's requests/s at 16
-# connections with p99 <= 2 ms, and a p99 within 2x of it while a 1M-row ingest runs on
-# the same vault (the last run; bench/out/user_data_1000000.csv, generated if missing).
+# connections with p99 <= 2 ms, and a p99 within 2x of it while a 1M-row table is uploaded
+# to and ingested by the same server (the last run; bench/out/user_data_1000000.csv,
+# generated if missing; the ingest is also timed alone).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -93,24 +94,41 @@ m, p = (json.load(open(f))["summary"]["requestsPerSec"] for f in sys.argv[1:3])
 print(f"  c={sys.argv[3]}: mlguard {m / p:.1f}x the peer's requests/s")
 PY
 done
-# Predictions while a 1M-row ingest runs on the same server's vault (issue 19: the p99 must
-# stay within 2x the idle p99 at 16 connections).
+# Predictions while a 1M-row ingest runs on the same server (issue 19: the p99 must stay
+# within 2x the idle p99 at 16 connections).
 big="$here/out/user_data_1000000.csv"
 if [ ! -f "$big" ]; then
   "$venv/bin/python" "${MLGUARD_SHARED:-$root/../shared}/bench/gen_user_data.py" --rows 1000000 --out "$big" >&2
 fi
 "$mlguard" data infer-schema "$big" --target label -o "$out/big-draft.json" --force 2> /dev/null
 python3 "$here/bench_schema.py" "$out/big-draft.json" "$out/big-schema.json"
-"$mlguard" data ingest "$big" --schema "$out/big-schema.json" --name big > "$out/ingest-beside.log" 2>&1 &
+# The table is uploaded to the server (a data steward's token), which ingests it as bulk
+# work at the lowest priority beside the predictions it serves. The uploading client runs
+# at idle priority too (chrt, when there is one), standing in for a client on another
+# machine: this one has two cores for the load generator, the client and the server.
+"$mlguard" user add loader --role data-steward > /dev/null
+loader=$("$mlguard" token create --user loader 2>/dev/null)
+idle=()
+if command -v chrt > /dev/null; then idle=(chrt --idle 0); fi
+ingest() {
+  MLGUARD_TOKEN="$loader" "${idle[@]}" "$mlguard" data ingest "$big" --schema "$out/big-schema.json" --name big \
+    --server https://127.0.0.1:18443 --ca-cert "$MLGUARD_VAULT/server-cert.pem" > "$out/ingest-$1.log" 2>&1
+}
+start=$(date +%s.%N)
+ingest alone || { echo "the ingest alone failed:"; tail -5 "$out/ingest-alone.log"; exit 1; }
+alone=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+start=$(date +%s.%N)
+ingest beside &
 ipid=$!
 sleep 0.5
 run mlguard-ingesting https://127.0.0.1:18443/v1/models/churn/predict 16
-if kill -0 $ipid 2>/dev/null; then ingest_state="still running at the end"; else ingest_state="ended during the run"; fi
 wait $ipid || { echo "the ingest beside failed:"; tail -5 "$out/ingest-beside.log"; exit 1; }
-python3 - "$out/mlguard-16.json" "$out/mlguard-ingesting-16.json" "$ingest_state" <<'PY'
+beside=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+python3 - "$out/mlguard-16.json" "$out/mlguard-ingesting-16.json" <<'PY'
 import json, sys
 idle, busy = (json.load(open(f))["latencyPercentiles"]["p99"] * 1000 for f in sys.argv[1:3])
-print(f"  c=16 beside a 1M-row ingest ({sys.argv[3]}): p99 {busy:.2f} ms vs {idle:.2f} ms idle: {busy / idle:.1f}x (goal <= 2x)")
+print(f"  c=16 beside a 1M-row upload and ingest: p99 {busy:.2f} ms vs {idle:.2f} ms idle: {busy / idle:.1f}x (goal <= 2x)")
 PY
+echo "  the 1M-row upload and ingest took ${alone} s alone, ${beside} s beside ${secs} s of predictions"
 entries=$("$mlguard" audit verify --json | python3 -c "import json,sys; d=json.load(sys.stdin); print(d['entries'], 'entries, ok' if d['ok'] else 'FAILED')")
 echo "audit log after the run: $entries"

@@ -12,7 +12,7 @@ use mlguard_vault::api::{IngestBody, IngestResponse};
 use mlguard_vault::store::Scratch;
 use mlguard_vault::{IngestOptions, IngestSource};
 
-use crate::{AppState, blocking, blocking_value, error, stopped};
+use crate::{AppState, blocking, blocking_value, bulk, error, stopped};
 
 /// Largest dataset upload (the CSV part).
 pub const MAX_UPLOAD_BYTES: usize = 16 << 30;
@@ -75,11 +75,11 @@ async fn receive(
                 // Reports name the file the client sent (its part's file name, escaped when
                 // printed like any untrusted text), never the server's scratch file.
                 source = Some(field.file_name().unwrap_or("upload").to_owned());
-                // Encrypting and writing are blocking work: on a thread of their own, fed
-                // chunk by chunk (a few in flight).
+                // Encrypting and writing are blocking bulk work: on a thread of their own at
+                // the lowest priority, fed chunk by chunk (a few in flight).
                 let mut w = file.writer().map_err(internal)?;
                 let (tx, mut rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(4);
-                let writing = tokio::task::spawn_blocking(move || {
+                let writing = bulk(move || {
                     use std::io::Write;
                     while let Some(chunk) = rx.blocking_recv() {
                         w.write_all(&chunk).map_err(|source| mlguard_vault::VaultError::Io {
@@ -106,9 +106,9 @@ async fn receive(
                 }
                 .await;
                 drop(tx);
-                let written = writing
-                    .await
-                    .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+                let written = writing.await.ok_or_else(|| {
+                    (StatusCode::INTERNAL_SERVER_ERROR, "the upload's writer stopped".to_owned())
+                })?;
                 received?;
                 written.map_err(internal)?;
                 data = true;
@@ -160,7 +160,9 @@ pub(crate) async fn upload(
         Err(e) => return e.into_response(),
     };
     let received = receive(&mut multipart, file).await;
-    blocking(move || {
+    // Validating, protecting, checking and sealing a table is bulk work: at the lowest
+    // priority, beside the requests being served.
+    bulk(move || {
         s.as_allowed(ROUTE, &cx, |v, cx| {
             let up = match received {
                 Ok(up) => up,
@@ -179,6 +181,7 @@ pub(crate) async fn upload(
         })
     })
     .await
+    .unwrap_or_else(stopped)
 }
 
 /// Reads and drops up to [`DISCARD_BYTES`] of a refused upload's body (for up to 5 s), so
@@ -225,7 +228,8 @@ pub(crate) async fn download(
 ) -> Response {
     const ROUTE: &str = "/v1/datasets/{name}/data";
     let st = Arc::clone(&s);
-    let scratch = blocking_value(move || {
+    // Verifying and decrypting a whole table is bulk work (see `bulk`).
+    let scratch = bulk(move || {
         let mut file = None;
         let response = st.call(ROUTE, &headers, |v, cx| {
             let (d, f) = v.download_dataset(cx, &name)?;

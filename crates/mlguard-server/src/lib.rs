@@ -233,6 +233,49 @@ async fn blocking_value<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'stati
     tokio::task::spawn_blocking(f).await.ok()
 }
 
+/// Runs bulk work (an ingest, a training) on a thread of its own at the lowest priority
+/// the OS has (Linux `SCHED_IDLE`; elsewhere the lowest for the thread's policy): requests
+/// beside it (predictions) get a core whenever they need one, so it adds little to their
+/// latency, and it uses every core they leave idle. Threads the work starts inherit the
+/// priority. Started at once (not when first awaited); `None` if the work panicked or no
+/// thread could be started.
+fn bulk<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> impl Future<Output = Option<T>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let started = std::thread::Builder::new()
+        .name("mlguard-bulk".into())
+        .spawn(move || {
+            lowest_priority();
+            let _ = tx.send(f());
+        })
+        .is_ok();
+    async move {
+        if !started {
+            return None;
+        }
+        rx.await.ok()
+    }
+}
+
+/// Lowers the calling thread to the lowest priority it may take (best effort: bulk work
+/// still runs if the OS refuses).
+fn lowest_priority() {
+    use thread_priority::{ThreadPriority, ThreadSchedulePolicy};
+    #[cfg(target_os = "linux")]
+    let policy = ThreadSchedulePolicy::Normal(thread_priority::NormalThreadSchedulePolicy::Idle);
+    #[cfg(all(unix, not(target_os = "linux")))]
+    let policy = ThreadSchedulePolicy::Normal(thread_priority::NormalThreadSchedulePolicy::Other);
+    #[cfg(unix)]
+    let _ = thread_priority::set_thread_priority_and_policy(
+        thread_priority::thread_native_id(),
+        ThreadPriority::Min,
+        policy,
+    );
+    #[cfg(not(unix))]
+    let _ = thread_priority::set_current_thread_priority(ThreadPriority::Min);
+}
+
 fn stopped() -> Response {
     error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "a request handler stopped")
 }
@@ -553,13 +596,14 @@ async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
             "expected {\"dataset\": \"NAME[@VERSION]\", \"name\": \"MODEL\"} (optional: target, test_size, l2, max_iter, accept_flagged, fixed_seed)",
         );
     };
-    blocking(move || {
+    bulk(move || {
         s.call("/v1/models/train", &headers, |v, cx| {
             let m = v.train(cx, &t.to_request()?)?;
             Ok((StatusCode::CREATED, axum::Json(api::TrainResponse::from(&m))).into_response())
         })
     })
     .await
+    .unwrap_or_else(stopped)
 }
 
 /// `POST /v1/models/{name}/export`: without a body, the plaintext safetensors; with an
