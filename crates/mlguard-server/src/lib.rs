@@ -489,32 +489,9 @@ async fn predict(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let request: Result<Value, _> = serde_json::from_slice(&body);
-    let rows = match request {
-        Ok(Value::Object(mut o)) => match o.remove("rows") {
-            Some(Value::Array(rows)) => rows,
-            _ => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "expected {\"rows\": [{...}, ...]}",
-                );
-            }
-        },
-        Ok(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad_request",
-                "expected {\"rows\": [{...}, ...]}",
-            );
-        }
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad_json",
-                format!("the body is not JSON: {e}"),
-            );
-        }
+    let rows = match read_rows(&body) {
+        Ok(b) => b.rows,
+        Err(response) => return response,
     };
     const ROUTE: &str = "/v1/models/{name}/predict";
     // A few rows with everything it needs in memory: served on this task, its audit entry
@@ -549,15 +526,32 @@ async fn predict(
             }
         }
     }
+    let count = rows.len();
+    drop(rows);
     blocking(move || {
         s.call_split(
             ROUTE,
             &headers,
-            |v, cx| v.prediction_model(cx, &name, rows.len()),
-            |model| s.predictions(&model, &rows),
+            |v, cx| v.prediction_model(cx, &name, count),
+            // Read again from the body it owns (read once above): rows borrow from it.
+            |model| match read_rows(&body) {
+                Ok(b) => s.predictions(&model, &b.rows),
+                Err(_) => Err(VaultError::Internal("the body read differently".into())),
+            },
         )
     })
     .await
+}
+
+/// A prediction request's rows, borrowed from its body, or the response refusing it.
+fn read_rows(body: &[u8]) -> Result<mlguard_vault::rows::PredictBody<'_>, Response> {
+    serde_json::from_slice(body).map_err(|e| {
+        if e.classify() == serde_json::error::Category::Data {
+            error(StatusCode::BAD_REQUEST, "bad_request", "expected {\"rows\": [{...}, ...]}")
+        } else {
+            error(StatusCode::BAD_REQUEST, "bad_json", format!("the body is not JSON: {e}"))
+        }
+    })
 }
 
 /// Most rows a prediction request may have to be answered on its async task (when the
@@ -569,9 +563,9 @@ impl AppState {
     fn predictions(
         &self,
         model: &mlguard_vault::ServingModel,
-        rows: &[Value],
+        rows: &[mlguard_vault::rows::JsonRow<'_>],
     ) -> Result<Response, VaultError> {
-        let results = model.predict_json(rows)?;
+        let results = model.predict_rows(rows)?;
         let rejected = results
             .iter()
             .filter(|r| matches!(r, mlguard_vault::RowPrediction::Rejected { .. }))

@@ -145,6 +145,45 @@ async fn roles_mfa_predictions_and_audit_over_real_tls() {
     assert!(v["results"][0]["prediction"].is_string(), "{v}");
     assert!(v["results"][1]["errors"][0].as_str().is_some_and(|e| e.starts_with("plan:")), "{v}");
 
+    // Bodies that are not JSON, or not rows, are refused as such; a row that is not an
+    // object is rejected by itself; a request too large to be answered on its async task
+    // (read again on a blocking thread) gives the same answers.
+    for (raw, code) in [
+        ("{\"rows\": [", "bad_json"),
+        ("[1, 2]", "bad_request"),
+        ("{\"rows\": 3}", "bad_request"),
+        ("{\"row\": []}", "bad_request"),
+    ] {
+        let r = client
+            .post(url("/v1/models/churn/predict"))
+            .header("authorization", bearer(&consumer))
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), 400, "{raw}");
+        let v: Value = r.json().await.expect("json");
+        assert_eq!(v["error"], code, "{raw}: {v}");
+    }
+    let mut many: Vec<Value> = vec![row.clone(); 99];
+    many.push(json!([1, 2]));
+    let r = client
+        .post(url("/v1/models/churn/predict"))
+        .header("authorization", bearer(&consumer))
+        .json(&json!({"rows": many}))
+        .send()
+        .await
+        .expect("predict");
+    assert_eq!(r.status(), 200);
+    let w: Value = r.json().await.expect("json");
+    assert_eq!(w["results"][0], v["results"][0], "{w}");
+    assert_eq!(w["results"][98], v["results"][0], "{w}");
+    assert!(
+        w["results"][99]["errors"][0].as_str().is_some_and(|e| e.contains("JSON object")),
+        "{w}"
+    );
+
     // Refusals: no token, a forged token, a role without the permission.
     let r = client.post(url("/v1/models/churn/predict")).json(&body).send().await.expect("send");
     assert_eq!(r.status(), 401);
@@ -288,7 +327,7 @@ async fn roles_mfa_predictions_and_audit_over_real_tls() {
         client.get(url("/metrics")).send().await.expect("metrics").text().await.expect("text");
     assert!(
         metrics.contains(
-            "mlguard_requests_total{route=\"/v1/models/{name}/predict\",status=\"200\"} 1"
+            "mlguard_requests_total{route=\"/v1/models/{name}/predict\",status=\"200\"} 2"
         ),
         "{metrics}"
     );

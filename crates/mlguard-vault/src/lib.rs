@@ -15,6 +15,7 @@ pub mod note;
 mod ops;
 mod pipeline;
 pub mod poison;
+pub mod rows;
 pub mod store;
 pub mod witness;
 

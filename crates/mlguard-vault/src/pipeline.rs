@@ -14,6 +14,7 @@ use crate::audit::{self, AuditKeys, AuditVerification, Event, Outcome};
 use crate::context::Ctx;
 use crate::identity::Action;
 use crate::merkle;
+use crate::rows::{JsonCell, JsonRow};
 use crate::store::{
     Backends, CatalogStore, DatasetRecord, ModelRecord, ObjectStore, PolicyStamp, Scratch,
     StoredCheckpoint, Stores, Table,
@@ -1872,6 +1873,8 @@ pub struct ServingModel {
     /// The model's encoding, compiled once.
     predictor: mlguard_learn::Predictor,
     features: Vec<String>,
+    /// Each feature's position in `features`.
+    feature_index: std::collections::HashMap<String, usize>,
     id_column: Option<String>,
 }
 
@@ -1919,56 +1922,74 @@ impl ServingModel {
         &self,
         rows: &[serde_json::Value],
     ) -> Result<Vec<RowPrediction>, VaultError> {
+        let rows: Vec<JsonRow<'_>> = rows.iter().map(JsonRow::of_value).collect();
+        self.predict_rows(&rows)
+    }
+
+    /// [`ServingModel::predict_json`] of rows read straight from a request's bytes
+    /// ([`crate::rows::PredictBody`]).
+    pub fn predict_rows(&self, rows: &[JsonRow<'_>]) -> Result<Vec<RowPrediction>, VaultError> {
+        use std::fmt::Write as _;
         if rows.len() > MAX_ROWS_PER_REQUEST {
             return Err(VaultError::Refused(format!(
                 "{} rows in one request; at most {MAX_ROWS_PER_REQUEST}",
                 rows.len()
             )));
         }
-        // The rows as a CSV table, so the validator's exact rules apply to them.
-        let mut csv = String::new();
+        let nf = self.features.len();
+        // The rows as a CSV table, so the validator's exact rules apply to them; every
+        // cell's text also kept (as a span of `text`) for the predictor.
+        let mut csv = String::with_capacity(64 * nf * (rows.len() + 1));
         for (i, f) in self.features.iter().enumerate() {
             if i > 0 {
                 csv.push(',');
             }
-            csv.push_str(&quote(f));
+            push_quoted(&mut csv, f);
         }
         csv.push('\n');
-        let mut cells: Vec<Vec<String>> = Vec::with_capacity(rows.len());
+        let mut text = String::with_capacity(16 * nf * rows.len());
+        let mut spans: Vec<(usize, usize)> = Vec::with_capacity(nf * rows.len());
         let mut shape_errors: Vec<Vec<String>> = vec![Vec::new(); rows.len()];
+        let mut slots: Vec<Option<&JsonCell<'_>>> = vec![None; nf];
         for (r, row) in rows.iter().enumerate() {
-            let obj = row.as_object();
-            if obj.is_none() {
-                shape_errors[r].push("a row must be a JSON object of column: value".into());
-            }
-            let values: Vec<String> = self
-                .features
-                .iter()
-                .map(|f| match obj.and_then(|o| o.get(f)) {
-                    None | Some(serde_json::Value::Null) => String::new(),
-                    Some(serde_json::Value::String(s)) => s.clone(),
-                    // 45.0 from a client that only has floats is the integer 45.
-                    Some(serde_json::Value::Number(n)) => match n.as_f64() {
-                        Some(x) if n.is_f64() && x.fract() == 0.0 && x.abs() < 9.0e15 => {
-                            format!("{}", x as i64)
+            slots.iter_mut().for_each(|s| *s = None);
+            match row {
+                JsonRow::Fields(fields) => {
+                    for (k, v) in fields {
+                        if let Some(&i) = self.feature_index.get(k.as_ref()) {
+                            slots[i] = Some(v);
                         }
-                        _ => n.to_string(),
-                    },
-                    Some(serde_json::Value::Bool(b)) => b.to_string(),
-                    Some(other) => {
-                        shape_errors[r].push(format!("{f}: {other} is not a scalar"));
-                        String::new()
                     }
-                })
-                .collect();
-            for (i, v) in values.iter().enumerate() {
+                }
+                JsonRow::NotObject => {
+                    shape_errors[r].push("a row must be a JSON object of column: value".into())
+                }
+            }
+            for (i, cell) in slots.iter().enumerate() {
+                let start = text.len();
+                match cell {
+                    None | Some(JsonCell::Null) => {}
+                    Some(JsonCell::Str(s)) => text.push_str(s),
+                    // 45.0 from a client that only has floats is the integer 45.
+                    Some(JsonCell::Number(n)) => {
+                        let _ = match n.as_f64() {
+                            Some(x) if n.is_f64() && x.fract() == 0.0 && x.abs() < 9.0e15 => {
+                                write!(text, "{}", x as i64)
+                            }
+                            _ => write!(text, "{n}"),
+                        };
+                    }
+                    Some(JsonCell::Bool(b)) => text.push_str(if *b { "true" } else { "false" }),
+                    Some(JsonCell::Nested(what)) => shape_errors[r]
+                        .push(format!("{}: {what} is not a scalar", self.features[i])),
+                }
+                spans.push((start, text.len()));
                 if i > 0 {
                     csv.push(',');
                 }
-                csv.push_str(&quote(v));
+                push_quoted(&mut csv, &text[start..]);
             }
             csv.push('\n');
-            cells.push(values);
         }
         let report = self.validator.validate_reader(
             csv.as_bytes(),
@@ -1995,13 +2016,16 @@ impl ServingModel {
         let bound: Vec<Option<usize>> = (0..self.features.len()).map(Some).collect();
         let (mut x, mut p) = (Vec::new(), vec![0.0; classes.len()]);
         let mut out = Vec::with_capacity(rows.len());
-        for (r, values) in cells.iter().enumerate() {
+        let mut fields: Vec<&str> = Vec::with_capacity(nf);
+        for r in 0..rows.len() {
+            let row = &spans[r * nf..(r + 1) * nf];
             if !shape_errors[r].is_empty() {
                 out.push(RowPrediction::Rejected { errors: std::mem::take(&mut shape_errors[r]) });
                 continue;
             }
-            // `values` are in the predictor's column order.
-            let fields: Vec<&str> = values.iter().map(String::as_str).collect();
+            // In the predictor's column order.
+            fields.clear();
+            fields.extend(row.iter().map(|&(a, b)| &text[a..b]));
             predictor.predict_fields_into(&bound, &fields, &mut x, &mut p);
             let best = mlguard_learn::metrics::argmax(&p);
             let probabilities = classes
@@ -2015,9 +2039,17 @@ impl ServingModel {
     }
 }
 
-/// A CSV cell, always quoted (values of a request are read back by our own tokenizer).
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
+/// Appends a CSV cell, always quoted (values of a request are read back by our own
+/// tokenizer).
+fn push_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for (i, part) in s.split('"').enumerate() {
+        if i > 0 {
+            out.push_str("\"\"");
+        }
+        out.push_str(part);
+    }
+    out.push('"');
 }
 
 impl Vault {
@@ -2066,12 +2098,14 @@ impl Vault {
         schema.unique_keys.clear();
         schema.fields_match = FieldsMatch::Partial;
         let validator = mlguard_data::Validator::new(schema)?;
+        let feature_index = features.iter().enumerate().map(|(i, f)| (f.clone(), i)).collect();
         Ok(ServingModel {
             record: record.clone(),
             model,
             validator,
             predictor,
             features,
+            feature_index,
             id_column,
         })
     }
