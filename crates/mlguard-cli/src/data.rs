@@ -316,23 +316,7 @@ pub(crate) fn pii(a: &PiiArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     let found = columns.iter().any(|c| !c.kinds.is_empty());
     let summary = match a.format {
         PiiFormat::Json => {
-            let cols: Vec<serde_json::Value> = columns
-                .iter()
-                .map(|c| {
-                    let kinds: Vec<serde_json::Value> = c
-                        .kinds
-                        .iter()
-                        .map(|(k, n)| {
-                            serde_json::json!({
-                                "kind": k.as_str(), "cells": n.cells, "spans": n.spans,
-                                "share": if c.cells == 0 { 0.0 } else { n.cells as f64 / c.cells as f64 },
-                                "confidence": (n.confidence() * 100.0).round() / 100.0,
-                            })
-                        })
-                        .collect();
-                    serde_json::json!({"name": c.name, "cells": c.cells, "kinds": kinds})
-                })
-                .collect();
+            let cols: Vec<serde_json::Value> = columns.iter().map(|c| c.to_json()).collect();
             serde_json::json!({"version": 1, "kind": "pii", "file": a.file.display().to_string(), "columns": cols})
                 .to_string()
         }

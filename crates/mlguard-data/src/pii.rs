@@ -1220,6 +1220,25 @@ pub struct ColumnPii {
     pub kinds: BTreeMap<Kind, KindCount>,
 }
 
+impl ColumnPii {
+    /// The column as `mlguard data pii --format json` lists it: its name, cells, and per
+    /// kind found the cells, spans, share of the cells and confidence.
+    pub fn to_json(&self) -> serde_json::Value {
+        let kinds: Vec<serde_json::Value> = self
+            .kinds
+            .iter()
+            .map(|(k, n)| {
+                serde_json::json!({
+                    "kind": k.as_str(), "cells": n.cells, "spans": n.spans,
+                    "share": if self.cells == 0 { 0.0 } else { n.cells as f64 / self.cells as f64 },
+                    "confidence": (n.confidence() * 100.0).round() / 100.0,
+                })
+            })
+            .collect();
+        serde_json::json!({"name": self.name, "cells": self.cells, "kinds": kinds})
+    }
+}
+
 /// Rows of a table read before its columns are judged as a whole (see [`column_hint`]).
 pub const COLUMN_SAMPLE: usize = 256;
 

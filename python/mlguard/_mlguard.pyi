@@ -1,0 +1,35 @@
+"""The native module (Rust): the functions the ``mlguard`` package wraps."""
+from os import PathLike
+from typing import List, Optional, Tuple, Union
+
+_Table = Union[str, "PathLike[str]", bytes]
+
+class Error(Exception):
+    """Every error mlguard raises."""
+
+class SchemaError(Error):
+    """A schema that is not valid JSON or not a valid mlguard schema."""
+
+class InputError(Error):
+    """Input that cannot be read."""
+
+def run_cli(argv: List[str]) -> int:
+    """Runs the ``mlguard`` command line in this process; returns its exit status."""
+
+def scan_model(name: str, data: bytes, allow: List[str] = ..., fail_on: str = ...) -> Tuple[str, bool]:
+    """Scans a model file's bytes: (report JSON, failed)."""
+
+def scan_code(name: str, source: bytes, fail_on: str = ...) -> Tuple[str, bool]:
+    """Audits Python source or a notebook: (report JSON, failed)."""
+
+def validate(data: _Table, schema: str, name: Optional[str] = ..., max_errors: Optional[int] = ...) -> str:
+    """Validates a table against a schema (JSON text): the report's JSON."""
+
+def infer_schema(data: _Table, target: Optional[str] = ...) -> str:
+    """Drafts a schema for a table: its JSON."""
+
+def find_pii(data: _Table) -> Tuple[str, str]:
+    """Personal data in a table: (columns JSON, cells as JSON lines)."""
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters, escape sequences and bidi overrides escaped."""
