@@ -12,23 +12,39 @@ True
 """
 from __future__ import annotations
 
-import html
 import io
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _mlguard
-from ._mlguard import Error, InputError, SchemaError
+from ._errors import (
+    AccessDenied,
+    Error,
+    InputError,
+    IntegrityError,
+    RefusedError,
+    SchemaError,
+    UnsafeCodeError,
+    UnsafeModelError,
+    ValidationError,
+)
+from ._report import Finding, PiiReport, Report
 
 __all__ = [
     "Error",
     "SchemaError",
     "InputError",
     "ValidationError",
+    "IntegrityError",
+    "AccessDenied",
+    "RefusedError",
     "UnsafeModelError",
     "UnsafeCodeError",
+    "Vault",
+    "Client",
+    "Model",
     "Finding",
     "Report",
     "PiiReport",
@@ -42,171 +58,6 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
-
-
-class ValidationError(Error):
-    """Data refused by its schema; ``.report`` has the findings."""
-
-    def __init__(self, report: "Report") -> None:
-        super().__init__(_mlguard.terminal_safe(f"{report.subject}: {report.errors} error(s)"))
-        self.report = report
-
-
-class UnsafeModelError(Error):
-    """A model file refused before it was loaded; ``.report`` lists why."""
-
-    def __init__(self, report: "Report") -> None:
-        listed = "; ".join(str(f) for f in report.failing)
-        super().__init__(_mlguard.terminal_safe(f"{report.subject} was not loaded: {listed}"))
-        self.report = report
-
-
-class UnsafeCodeError(Error):
-    """Code with findings at or above the threshold (raised by ``scan_code(..., check=True)``)."""
-
-    def __init__(self, report: "Report") -> None:
-        super().__init__(_mlguard.terminal_safe(f"{report.subject}: {len(report.failing)} finding(s)"))
-        self.report = report
-
-
-_SEVERITIES = ("info", "low", "medium", "high", "critical")
-
-
-class Finding:
-    """One finding: its check, severity, message, location and (where the check read one)
-    the value it found."""
-
-    __slots__ = ("check", "severity", "level", "message", "location", "value", "raw")
-
-    def __init__(self, raw: Dict[str, Any]) -> None:
-        self.raw = raw
-        self.check: str = raw["check"]
-        self.severity: str = raw["severity"]
-        self.level: str = raw["level"]
-        self.message: str = raw["message"]
-        self.location: Dict[str, Any] = raw.get("location", {})
-        self.value: Optional[str] = raw.get("value")
-
-    @property
-    def where(self) -> str:
-        """The location as ``file:line`` / ``row N`` / ``field`` text."""
-        loc = self.location
-        parts = [str(loc["file"])] if "file" in loc else []
-        if "line" in loc:
-            parts.append(f"line {loc['line']}")
-        if "row" in loc:
-            parts.append(f"row {loc['row']}")
-        if "field" in loc:
-            parts.append(str(loc["field"]))
-        return ", ".join(parts)
-
-    def __str__(self) -> str:
-        # Messages quote what the file said: escaped for a terminal.
-        where = self.where
-        text = f"{self.severity} {self.check}: {self.message}" + (f" ({where})" if where else "")
-        return _mlguard.terminal_safe(text)
-
-    def __repr__(self) -> str:
-        return f"Finding({self.check!r}, {self.severity!r}, {self.message!r})"
-
-
-class Report:
-    """What a check found: iterable over its listed :class:`Finding` objects.
-
-    ``ok`` is true when nothing reached the threshold (for validation: no errors);
-    ``errors`` and ``warnings`` count every finding, listed or not; ``stats`` has the
-    check's facts (rows read, files scanned, ...).
-    """
-
-    def __init__(self, text: str, failed: Optional[bool] = None, fail_on: str = "medium") -> None:
-        self._json = text
-        raw = json.loads(text)
-        self.kind: str = raw["kind"]
-        self.subject: str = raw["subject"]
-        self.stats: Dict[str, Any] = raw.get("stats", {})
-        self.counts: List[Dict[str, Any]] = raw.get("counts", [])
-        self.findings: List[Finding] = [Finding(f) for f in raw.get("findings", [])]
-        self.omitted: int = raw.get("omitted", 0)
-        self.errors: int = raw.get("errors", 0)
-        self.warnings: int = raw.get("warnings", 0)
-        self.fail_on = fail_on
-        self.ok: bool = (self.errors == 0) if failed is None else not failed
-
-    @property
-    def failing(self) -> List[Finding]:
-        """The listed findings at or above the threshold."""
-        floor = _SEVERITIES.index(self.fail_on)
-        return [f for f in self.findings if _SEVERITIES.index(f.severity) >= floor]
-
-    def __iter__(self) -> Iterator[Finding]:
-        return iter(self.findings)
-
-    def __len__(self) -> int:
-        return len(self.findings)
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    def to_json(self) -> str:
-        """The report as the command prints it with ``--format json``."""
-        return self._json
-
-    def to_dict(self) -> Dict[str, Any]:
-        """The report as a dictionary."""
-        return json.loads(self._json)
-
-    def __repr__(self) -> str:
-        return (
-            f"<Report {self.kind} of {self.subject!r}: {'ok' if self.ok else 'FAILED'}, "
-            f"{self.errors} error(s), {self.warnings} warning(s)>"
-        )
-
-    def _repr_html_(self) -> str:
-        e = html.escape
-        rows = "".join(
-            f"<tr><td>{e(f.severity)}</td><td>{e(f.check)}</td><td>{e(f.where)}</td>"
-            f"<td>{e(f.message)}</td><td>{e(f.value or '')}</td></tr>"
-            for f in self.findings
-        )
-        more = f"<p>{self.omitted} more not listed</p>" if self.omitted else ""
-        return (
-            f"<p><b>{e(self.kind)}</b> of <code>{e(self.subject)}</code>: "
-            f"{'ok' if self.ok else '<b>failed</b>'} &mdash; {self.errors} error(s), "
-            f"{self.warnings} warning(s)</p>"
-            f"<table><tr><th>severity</th><th>check</th><th>where</th><th>message</th>"
-            f"<th>value</th></tr>"
-            f"{rows}</table>{more}"
-        )
-
-
-class PiiReport:
-    """Personal data found in a table: ``columns`` (per column, the kinds found with their
-    cells, share and confidence) and ``cells`` (every span: row, column, kind, start, end,
-    score)."""
-
-    def __init__(self, columns: str, cells: str) -> None:
-        self.columns: List[Dict[str, Any]] = json.loads(columns)
-        self.cells: List[Dict[str, Any]] = [json.loads(line) for line in cells.splitlines()]
-
-    def kinds(self) -> Dict[str, List[str]]:
-        """Per column with personal data, the kinds found in it."""
-        return {c["name"]: [k["kind"] for k in c["kinds"]] for c in self.columns if c["kinds"]}
-
-    def __repr__(self) -> str:
-        return f"<PiiReport {self.kinds()!r}>"
-
-    def _repr_html_(self) -> str:
-        e = html.escape
-        rows = "".join(
-            f"<tr><td>{e(c['name'])}</td><td>{e(k['kind'])}</td><td>{k['cells']}</td>"
-            f"<td>{k['share']:.1%}</td><td>{k['confidence']:.2f}</td></tr>"
-            for c in self.columns
-            for k in c["kinds"]
-        )
-        return (
-            "<table><tr><th>column</th><th>kind</th><th>cells</th><th>share</th>"
-            f"<th>confidence</th></tr>{rows}</table>"
-        )
 
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -258,7 +109,7 @@ def validate(
     name = table if isinstance(table, str) else f"<{type(data).__name__}>"
     report = Report(_mlguard.validate(table, _schema(schema), name=name, max_errors=max_errors))
     if check and not report.ok:
-        raise ValidationError(report)
+        raise ValidationError(f"{report.subject}: {report.errors} error(s)", report)
     return report
 
 
@@ -305,7 +156,7 @@ def scan_code(
     text, failed = _mlguard.scan_code(name or found, data, fail_on)
     report = Report(text, failed, fail_on)
     if check and failed:
-        raise UnsafeCodeError(report)
+        raise UnsafeCodeError(f"{report.subject}: {len(report.failing)} finding(s)", report)
     return report
 
 
@@ -358,5 +209,214 @@ def safe_load(
     name, data = _read(path)
     report = scan_model(data, name=name, allow=allow, fail_on=fail_on)
     if not report.ok:
-        raise UnsafeModelError(report)
+        listed = "; ".join(str(f) for f in report.failing)
+        raise UnsafeModelError(f"{report.subject} was not loaded: {listed}", report)
     return LOADERS[loader](io.BytesIO(data), **kwargs)
+
+
+# -- the vault, here or behind a server ---------------------------------------------------
+
+
+def _rows_json(data: Any, features: Sequence[str]) -> str:
+    """Rows as the API's JSON list of objects, from a DataFrame, a NumPy array (columns in
+    the model's feature order), a list of dicts, or CSV bytes/path through pandas."""
+    module = type(data).__module__.split(".")[0]
+    if module == "pandas":
+        return data.to_json(orient="records")
+    if module == "polars":
+        return json.dumps(data.to_dicts())
+    if module == "numpy":
+        if not features:
+            raise ValueError("a NumPy array needs the model's features: predict from a DataFrame")
+        rows = data.tolist()
+        if data.ndim != 2 or (rows and len(rows[0]) != len(features)):
+            raise ValueError(
+                f"a NumPy array of shape (rows, {len(features)}) in the model's feature order "
+                f"({', '.join(features)}), not {data.shape}"
+            )
+        return json.dumps([dict(zip(features, r)) for r in rows])
+    if isinstance(data, list):
+        return json.dumps(data)
+    raise TypeError(
+        f"expected a pandas/polars DataFrame, a NumPy array or a list of dicts, not {type(data).__name__}"
+    )
+
+
+class Model:
+    """A model version in a vault, to predict with. Each prediction goes through the vault
+    (which verifies the model before it is used, and authorises and audits the request as
+    ``model.predict``). ``.description`` (the encoding, metrics and provenance, never the
+    split seed) is there when the caller may read the model (``model.read``; a model
+    consumer may only predict); ``.classes`` then, or after the first prediction."""
+
+    def __init__(self, front: "_Front", name: str, description: Optional[Dict[str, Any]]) -> None:
+        self._front = front
+        self.name = name
+        self.description = description
+        self.classes: List[str] = []
+        self.features: List[str] = []
+        if description is not None:
+            self.name = description["model"]
+            info = description["info"]
+            encoding = info.get("encoding", {})
+            self.classes = [str(c) for c in encoding.get("classes", [])]
+            used = {f["name"] for f in encoding.get("numeric", []) + encoding.get("categorical", [])}
+            # The features in the training schema's column order (a NumPy array's columns).
+            self.features = [f["name"] for f in info.get("schema", {}).get("fields", []) if f["name"] in used]
+
+    def results(self, data: Any) -> List[Dict[str, Any]]:
+        """Per row, ``{"prediction", "probabilities"}`` or ``{"errors"}`` (a row that
+        breaks the training schema is rejected by itself)."""
+        answer = json.loads(self._front._native.predict(self.name, _rows_json(data, self.features)))
+        self.classes = [str(c) for c in answer.get("classes", self.classes)]
+        return answer["results"]
+
+    def predict(self, data: Any) -> List[Optional[str]]:
+        """The predicted class of each row (``None`` for a rejected row)."""
+        return [r.get("prediction") for r in self.results(data)]
+
+    def predict_proba(self, data: Any) -> Any:
+        """Each row's probabilities in ``.classes`` order (NaN for a rejected row), as a
+        NumPy array when NumPy is installed."""
+        results = self.results(data)
+        nan = float("nan")
+        rows = [
+            [float(r["probabilities"][c]) if "probabilities" in r else nan for c in self.classes]
+            for r in results
+        ]
+        try:
+            import numpy  # type: ignore[import-not-found]
+        except ImportError:
+            return rows
+        return numpy.array(rows, dtype=float).reshape(len(rows), len(self.classes))
+
+    def __repr__(self) -> str:
+        return f"<Model {self.name} classes={self.classes}>"
+
+
+class _Front:
+    """The operations a vault answers, here (:class:`Vault`) or behind a server
+    (:class:`Client`): the same typed operations the command line and the server use."""
+
+    _native: Any
+
+    def datasets(self) -> List[Dict[str, Any]]:
+        """Every dataset version."""
+        return json.loads(self._native.datasets())
+
+    def dataset_report(self, reference: str) -> Dict[str, Any]:
+        """A dataset version's record and what ingestion did (``NAME`` or ``NAME@VERSION``)."""
+        return json.loads(self._native.dataset_report(reference))
+
+    def models(self) -> List[Dict[str, Any]]:
+        """Every model version."""
+        return json.loads(self._native.models())
+
+    def ingest(
+        self,
+        data: Any,
+        schema: Any,
+        name: str,
+        *,
+        k: Optional[int] = None,
+        quasi: Optional[Sequence[str]] = None,
+        keep_pii: bool = False,
+        reject_poisoned: bool = False,
+        max_suppressed: Optional[float] = None,
+    ) -> Dict[str, Any]:
+        """Validates, protects (pseudonyms, generalisation, k-anonymity), checks for
+        poisoning and seals ``data`` (a path, CSV bytes or a DataFrame) as the next version
+        of ``name``. A DataFrame is sealed in an encrypted scratch file, never written in
+        clear. Returns what ingestion did; refused data raises :class:`ValidationError`
+        or :class:`RefusedError` with the report."""
+        options: Dict[str, Any] = {"keep_pii": keep_pii, "reject_poisoned": reject_poisoned}
+        if k is not None:
+            options["k"] = k
+        if quasi is not None:
+            options["quasi"] = list(quasi)
+        if max_suppressed is not None:
+            options["max_suppressed"] = max_suppressed
+        table = _table(data)
+        source = None if isinstance(table, str) else f"<{type(data).__name__}>"
+        return json.loads(
+            self._native.ingest(table, _schema(schema), name, json.dumps(options), source)
+        )
+
+    def train(
+        self,
+        dataset: str,
+        name: Optional[str] = None,
+        *,
+        target: Optional[str] = None,
+        test_size: Optional[float] = None,
+        l2: Optional[float] = None,
+        max_iter: Optional[int] = None,
+        accept_flagged: bool = False,
+        fixed_seed: Optional[int] = None,
+    ) -> Dict[str, Any]:
+        """Trains a logistic regression on a stored dataset version (verified first; the
+        split seed secret and sealed inside the model unless ``fixed_seed``)."""
+        body = {
+            "dataset": dataset,
+            "name": name,
+            "target": target,
+            "test_size": test_size,
+            "l2": l2,
+            "max_iter": max_iter,
+            "accept_flagged": accept_flagged,
+            "fixed_seed": fixed_seed,
+        }
+        return json.loads(self._native.train(json.dumps(body)))
+
+    def load_model(self, name: str) -> Model:
+        """A model version (``NAME`` or ``NAME@VERSION``) to predict with: verified and
+        described when the caller may read it, else (a model consumer) only named."""
+        try:
+            description = json.loads(self._native.model(name))
+        except AccessDenied:
+            description = None
+        return Model(self, name, description)
+
+    def download(self, reference: str) -> bytes:
+        """A dataset version's (protected) CSV, verified completely first."""
+        _, data = self._native.download(reference)
+        return data
+
+    def verify_audit(self) -> Dict[str, Any]:
+        """The audit log recomputed and checked against its signed checkpoints."""
+        return json.loads(self._native.verify_audit())
+
+
+class Vault(_Front):
+    """The vault in the directory ``path`` (made with ``mlguard init``), unlocked with its
+    key file or passphrase. Actions are recorded in its audit log as the local operator."""
+
+    def __init__(
+        self,
+        path: PathLike,
+        *,
+        key_file: Optional[PathLike] = None,
+        passphrase: Optional[str] = None,
+    ) -> None:
+        self._native = _mlguard.Front.open(
+            os.fspath(path), None if key_file is None else os.fspath(key_file), passphrase
+        )
+
+
+class Client(_Front):
+    """An mlguard server (``mlguard serve``) at ``url`` with a bearer ``token``: the same
+    methods as :class:`Vault`, each authorised by the server's policy and audited there.
+    ``ca_cert`` trusts a self-signed server's certificate; ``totp`` is a second-factor code
+    for actions the policy asks one for."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str,
+        ca_cert: Optional[PathLike] = None,
+        totp: Optional[str] = None,
+    ) -> None:
+        self._native = _mlguard.Front.connect(
+            url, token, None if ca_cert is None else os.fspath(ca_cert), totp
+        )

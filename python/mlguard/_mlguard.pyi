@@ -4,15 +4,6 @@ from typing import List, Optional, Tuple, Union
 
 _Table = Union[str, "PathLike[str]", bytes]
 
-class Error(Exception):
-    """Every error mlguard raises."""
-
-class SchemaError(Error):
-    """A schema that is not valid JSON or not a valid mlguard schema."""
-
-class InputError(Error):
-    """Input that cannot be read."""
-
 def run_cli(argv: List[str]) -> int:
     """Runs the ``mlguard`` command line in this process; returns its exit status."""
 
@@ -33,3 +24,21 @@ def find_pii(data: _Table) -> Tuple[str, str]:
 
 def terminal_safe(text: str) -> str:
     """``text`` with control characters, escape sequences and bidi overrides escaped."""
+
+class Front:
+    """One front door to a vault: here (``open``) or a server (``connect``). Answers are
+    the API's JSON."""
+
+    @staticmethod
+    def open(path: str, key_file: Optional[str] = ..., passphrase: Optional[str] = ...) -> "Front": ...
+    @staticmethod
+    def connect(url: str, token: str, ca_cert: Optional[str] = ..., totp: Optional[str] = ...) -> "Front": ...
+    def datasets(self) -> str: ...
+    def dataset_report(self, reference: str) -> str: ...
+    def models(self) -> str: ...
+    def model(self, reference: str) -> str: ...
+    def ingest(self, data: _Table, schema: str, name: str, options: str, source: Optional[str] = ...) -> str: ...
+    def train(self, body: str) -> str: ...
+    def predict(self, model: str, rows: str) -> str: ...
+    def download(self, reference: str) -> Tuple[str, bytes]: ...
+    def verify_audit(self) -> str: ...

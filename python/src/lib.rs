@@ -9,23 +9,23 @@ use mlguard_data::{InferOptions, Schema, ValidateOptions};
 use mlguard_findings::{Report, Severity};
 use mlguard_pickle::ScanOptions;
 use mlguard_pyaudit::AuditOptions;
-use pyo3::create_exception;
-use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
-create_exception!(_mlguard, Error, PyException, "Every error mlguard raises.");
-create_exception!(
-    _mlguard,
-    SchemaError,
-    Error,
-    "A schema that is not valid JSON or not a valid mlguard schema."
-);
-create_exception!(
-    _mlguard,
-    InputError,
-    Error,
-    "Input that cannot be read: a file that is missing, not a table, or malformed past reading."
-);
+/// An exception of the package's hierarchy (`mlguard._errors`, where they are defined
+/// once, with their attributes): `class` called with `message` and, for a failure that
+/// comes with one, a report's JSON.
+fn raise(class: &str, message: String, report: Option<String>) -> PyErr {
+    Python::attach(|py| {
+        let made = py
+            .import("mlguard._errors")
+            .and_then(|m| m.getattr(class))
+            .and_then(|c| c.call1((message, report)));
+        match made {
+            Ok(e) => PyErr::from_value(e),
+            Err(e) => e,
+        }
+    })
+}
 
 /// Table input: a path to a file (CSV, TSV, Parquet, Arrow, Excel, compressed), or the
 /// bytes of a CSV table.
@@ -36,11 +36,11 @@ enum Table {
 }
 
 fn input_error(e: impl std::fmt::Display) -> PyErr {
-    InputError::new_err(e.to_string())
+    raise("InputError", e.to_string(), None)
 }
 
 fn schema_of(json: &str) -> PyResult<Schema> {
-    Schema::from_json_str(json).map_err(|e| SchemaError::new_err(e.to_string()))
+    Schema::from_json_str(json).map_err(|e| raise("SchemaError", e.to_string(), None))
 }
 
 fn severity(name: &str) -> PyResult<Severity> {
@@ -195,11 +195,171 @@ fn terminal_safe(text: &str) -> String {
     mlguard_findings::terminal_safe(text, false).into_owned()
 }
 
+/// A Python exception for a failure of the vault or a server, by its API error code.
+fn front_error(e: &anyhow::Error) -> PyErr {
+    let code = mlguard_cli::error_code(e).unwrap_or_default();
+    let message = mlguard_findings::terminal_safe(&format!("{e:#}"), false).into_owned();
+    // A report (an invalid table, poisoning) goes with the exception as its JSON.
+    let report = e.chain().find_map(|c| match c.downcast_ref::<mlguard_vault::VaultError>() {
+        Some(mlguard_vault::VaultError::Invalid(r) | mlguard_vault::VaultError::Poisoned(r)) => {
+            Some(r.to_json())
+        }
+        _ => None,
+    });
+    let class = match code.as_str() {
+        "invalid" => "ValidationError",
+        "integrity" | "malformed" | "untrusted_signer" | "no_key" | "model_mismatch"
+        | "bad_signature" | "bad_key" => "IntegrityError",
+        "no_token" | "invalid_token" | "forbidden" | "mfa_required" | "mfa_rejected"
+        | "mfa_locked" => "AccessDenied",
+        "poisoned" | "unprotected_pii" | "flagged" => "RefusedError",
+        _ => "Error",
+    };
+    raise(class, message, report)
+}
+
+/// The answer of a front-door call as its API type's JSON.
+fn answer<T: serde::Serialize>(r: anyhow::Result<T>) -> PyResult<String> {
+    let value = r.map_err(|e| front_error(&e))?;
+    serde_json::to_string(&value).map_err(|e| raise("Error", e.to_string(), None))
+}
+
+/// One front door to a vault: the vault on this machine, or a server. Every call goes
+/// through the same typed operations the command line and the server use (and is
+/// authorised and audited as they are); answers are the API's JSON.
+#[pyclass(module = "mlguard._mlguard")]
+struct Front {
+    inner: std::sync::Mutex<Box<dyn mlguard_cli::Client + Send>>,
+}
+
+impl Front {
+    fn call<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&dyn mlguard_cli::Client) -> anyhow::Result<T> + Send,
+    ) -> anyhow::Result<T> {
+        py.detach(|| {
+            let guard =
+                self.inner.lock().map_err(|_| anyhow::anyhow!("an earlier call panicked"))?;
+            f(guard.as_ref())
+        })
+    }
+}
+
+#[pymethods]
+impl Front {
+    /// Opens the vault at `path` with its key file or passphrase.
+    #[staticmethod]
+    #[pyo3(signature = (path, key_file = None, passphrase = None))]
+    fn open(
+        py: Python<'_>,
+        path: PathBuf,
+        key_file: Option<PathBuf>,
+        passphrase: Option<String>,
+    ) -> PyResult<Front> {
+        let passphrase = passphrase.map(zeroize::Zeroizing::new);
+        let vault = py
+            .detach(|| mlguard_cli::open_vault(&path, key_file.as_deref(), passphrase))
+            .map_err(|e| front_error(&e))?;
+        Ok(Front { inner: std::sync::Mutex::new(Box::new(vault)) })
+    }
+
+    /// A client of the server at `url` with `token`.
+    #[staticmethod]
+    #[pyo3(signature = (url, token, ca_cert = None, totp = None))]
+    fn connect(
+        url: &str,
+        token: String,
+        ca_cert: Option<PathBuf>,
+        totp: Option<String>,
+    ) -> PyResult<Front> {
+        let token = zeroize::Zeroizing::new(token);
+        let remote = mlguard_cli::connect(url, &token, ca_cert.as_deref(), totp.as_deref())
+            .map_err(|e| front_error(&e))?;
+        Ok(Front { inner: std::sync::Mutex::new(Box::new(remote)) })
+    }
+
+    /// Every dataset version: a JSON list.
+    fn datasets(&self, py: Python<'_>) -> PyResult<String> {
+        answer(self.call(py, |c| c.datasets()))
+    }
+
+    /// A dataset version's record and ingestion report.
+    fn dataset_report(&self, py: Python<'_>, reference: &str) -> PyResult<String> {
+        answer(self.call(py, |c| c.dataset_report(reference)))
+    }
+
+    /// Every model version: a JSON list.
+    fn models(&self, py: Python<'_>) -> PyResult<String> {
+        answer(self.call(py, |c| c.models()))
+    }
+
+    /// A model version, verified.
+    fn model(&self, py: Python<'_>, reference: &str) -> PyResult<String> {
+        answer(self.call(py, |c| c.model(reference)))
+    }
+
+    /// Ingests a table (a path, or CSV bytes named `source`) as the next version of
+    /// `name`; `options` is the API's ingest options JSON.
+    #[pyo3(signature = (data, schema, name, options, source = None))]
+    fn ingest(
+        &self,
+        py: Python<'_>,
+        data: Table,
+        schema: &str,
+        name: &str,
+        options: &str,
+        source: Option<String>,
+    ) -> PyResult<String> {
+        let opts: mlguard_vault::api::IngestBody = serde_json::from_str(options)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("options: {e}")))?;
+        answer(self.call(py, |c| {
+            let upload = match &data {
+                Table::Path(p) => mlguard_cli::Upload::Path(p),
+                Table::Bytes(b) => mlguard_cli::Upload::Csv {
+                    name: source.as_deref().unwrap_or("<data>"),
+                    bytes: b,
+                },
+            };
+            c.ingest(&upload, schema, name, &opts)
+        }))
+    }
+
+    /// Trains a model: `body` is the API's train request JSON.
+    fn train(&self, py: Python<'_>, body: &str) -> PyResult<String> {
+        let body: mlguard_vault::api::TrainBody = serde_json::from_str(body)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("train: {e}")))?;
+        answer(self.call(py, |c| c.train(&body)))
+    }
+
+    /// Predicts rows (JSON list of objects) with a model.
+    fn predict(&self, py: Python<'_>, model: &str, rows: &str) -> PyResult<String> {
+        let rows: Vec<serde_json::Value> = serde_json::from_str(rows)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("rows: {e}")))?;
+        answer(self.call(py, |c| c.predict_rows(model, &rows)))
+    }
+
+    /// A dataset version's CSV, verified completely first: (version, bytes).
+    fn download<'py>(
+        &self,
+        py: Python<'py>,
+        reference: &str,
+    ) -> PyResult<(String, Bound<'py, pyo3::types::PyBytes>)> {
+        let mut data = Vec::new();
+        let (version, _) =
+            self.call(py, |c| c.download(reference, &mut data)).map_err(|e| front_error(&e))?;
+        Ok((version, pyo3::types::PyBytes::new(py, &data)))
+    }
+
+    /// The audit log recomputed and checked against its signed checkpoints.
+    fn verify_audit(&self, py: Python<'_>) -> PyResult<String> {
+        answer(self.call(py, |c| c.verify_audit()))
+    }
+}
+
 #[pymodule]
 fn _mlguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("Error", m.py().get_type::<Error>())?;
-    m.add("SchemaError", m.py().get_type::<SchemaError>())?;
-    m.add("InputError", m.py().get_type::<InputError>())?;
+    m.add_class::<Front>()?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
     m.add_function(wrap_pyfunction!(terminal_safe, m)?)?;
     m.add_function(wrap_pyfunction!(scan_model, m)?)?;

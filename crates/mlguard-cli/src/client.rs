@@ -12,8 +12,8 @@ use anyhow::Context;
 use mlguard_vault::Vault;
 use mlguard_vault::api::{
     AuditVerifyResponse, DatasetReport, DatasetSummary, EnrollMfa, IngestBody, IngestResponse,
-    MfaEnrolled, ModelDescription, ModelExport, ModelSummary, NewToken, NewUser, TokenCreated,
-    TokenRevoked, TrainBody, TrainResponse, UserAdded, UserDisabled,
+    MfaEnrolled, ModelDescription, ModelExport, ModelSummary, NewToken, NewUser, PredictResponse,
+    TokenCreated, TokenRevoked, TrainBody, TrainResponse, UserAdded, UserDisabled,
 };
 use mlguard_vault::identity::{TokenInfo, TotpAlg, User};
 use zeroize::Zeroizing;
@@ -30,19 +30,35 @@ const MAX_REASONS: usize = 10;
 
 /// What a prediction run did.
 #[derive(Debug, Default)]
-pub(crate) struct Predicted {
+pub struct Predicted {
     /// The model version that predicted (`NAME@VERSION`).
-    pub(crate) model: String,
+    pub model: String,
     /// Rows predicted.
-    pub(crate) predicted: u64,
+    pub predicted: u64,
     /// Lines rejected because they break the training schema.
-    pub(crate) rejected: Vec<u64>,
+    pub rejected: Vec<u64>,
     /// Why, for the first few.
-    pub(crate) reasons: Vec<String>,
+    pub reasons: Vec<String>,
 }
 
-/// What a vault answers, wherever it is.
-pub(crate) trait Client {
+/// A table to ingest.
+#[derive(Debug, Clone, Copy)]
+pub enum Upload<'a> {
+    /// A file, read as every data command reads it (compressed, Parquet, a workbook, ...).
+    Path(&'a Path),
+    /// A CSV table in memory (a DataFrame from Python): what reports name it, and its
+    /// bytes. Sealed in an encrypted scratch file on this side, never written in clear.
+    Csv {
+        /// What reports name it.
+        name: &'a str,
+        /// The table.
+        bytes: &'a [u8],
+    },
+}
+
+/// What a vault answers, wherever it is: the vault on this machine, or a server
+/// ([`crate::connect`]). The command line and the Python package both work through it.
+pub trait Client {
     /// Every dataset version (`dataset.list`).
     fn datasets(&self) -> anyhow::Result<Vec<DatasetSummary>>;
     /// A dataset version's record and ingestion report (`dataset.read`).
@@ -89,15 +105,23 @@ pub(crate) trait Client {
     /// The consistency proof from the tree of the first `from` entries to the latest
     /// checkpoint, with that checkpoint and the log's verifier key (`audit.read`).
     fn audit_consistency(&self, from: u64) -> anyhow::Result<serde_json::Value>;
-    /// Validates, protects, checks and seals `file` as the next version of `name`
-    /// (`dataset.ingest`).
+    /// Validates, protects, checks and seals `data` as the next version of `name`, against
+    /// the schema whose JSON is `schema` (`dataset.ingest`).
     fn ingest(
         &self,
-        file: &Path,
-        schema: &Path,
+        data: &Upload<'_>,
+        schema: &str,
         name: &str,
         opts: &IngestBody,
     ) -> anyhow::Result<IngestResponse>;
+    /// Predicts `rows` (JSON objects of column: value) with `model` as `POST
+    /// /v1/models/{name}/predict` does (`model.predict`): each row predicted or rejected by
+    /// itself.
+    fn predict_rows(
+        &self,
+        model: &str,
+        rows: &[serde_json::Value],
+    ) -> anyhow::Result<PredictResponse>;
 }
 
 impl Client for Vault {
@@ -208,14 +232,40 @@ impl Client for Vault {
 
     fn ingest(
         &self,
-        file: &Path,
-        schema: &Path,
+        data: &Upload<'_>,
+        schema: &str,
         name: &str,
         opts: &IngestBody,
     ) -> anyhow::Result<IngestResponse> {
-        let schema = crate::data::load_schema(schema)?;
-        let d = Vault::ingest(self, local(), file, &schema, name, &opts.to_options()?)?;
+        let schema = mlguard_data::Schema::from_json_str(schema).context("the schema")?;
+        let mut opts = opts.to_options()?;
+        let d = match data {
+            Upload::Path(file) => Vault::ingest(self, local(), file, &schema, name, &opts)?,
+            Upload::Csv { name: source, bytes } => {
+                let mut scratch = self.sealed_scratch("upload")?;
+                let mut w = scratch.writer()?;
+                w.write_all(bytes).context("cannot seal the table")?;
+                w.finish()?;
+                opts.source.get_or_insert_with(|| (*source).to_owned());
+                let source = mlguard_vault::IngestSource::Sealed(&scratch);
+                Vault::ingest_from(self, local(), &source, &schema, name, &opts)?
+            }
+        };
         Ok((&d).into())
+    }
+
+    fn predict_rows(
+        &self,
+        model: &str,
+        rows: &[serde_json::Value],
+    ) -> anyhow::Result<PredictResponse> {
+        let serving = Vault::prediction_model(self, local(), model, rows.len())?;
+        Ok(PredictResponse {
+            model: format!("{}@{}", serving.record.name, serving.record.version),
+            id_column: serving.id_column().map(str::to_owned),
+            classes: serving.classes().to_vec(),
+            results: serving.predict_json(rows)?,
+        })
     }
 }
 
@@ -272,7 +322,7 @@ impl Client for Remote {
     /// CSV's cells; the server validates them against the training schema.
     fn predict(&self, model: &str, input: &Path, out: &mut dyn Write) -> anyhow::Result<Predicted> {
         use mlguard_vault::RowPrediction;
-        use mlguard_vault::api::{PredictRequest, PredictResponse};
+        use mlguard_vault::api::PredictRequest;
         const BATCH: usize = mlguard_vault::MAX_ROWS_PER_REQUEST;
         let file = std::fs::File::open(input)
             .with_context(|| format!("cannot read {}", input.display()))?;
@@ -394,18 +444,26 @@ impl Client for Remote {
 
     fn ingest(
         &self,
-        file: &Path,
-        schema: &Path,
+        data: &Upload<'_>,
+        schema: &str,
         name: &str,
         opts: &IngestBody,
     ) -> anyhow::Result<IngestResponse> {
-        let text = std::fs::read_to_string(schema)
-            .with_context(|| format!("cannot read {}", schema.display()))?;
         // Checked here too, so a typo is reported before the upload.
-        crate::data::load_schema(schema)?;
+        mlguard_data::Schema::from_json_str(schema).context("the schema")?;
         let options = serde_json::to_string(opts)?;
-        // The data part carries the path as given: reports name it as the local run does.
-        self.upload(&format!("/v1/datasets/{}", seg(name)), &text, &options, file)
+        self.upload(&format!("/v1/datasets/{}", seg(name)), schema, &options, data)
+    }
+
+    fn predict_rows(
+        &self,
+        model: &str,
+        rows: &[serde_json::Value],
+    ) -> anyhow::Result<PredictResponse> {
+        self.post_as(
+            &format!("/v1/models/{}/predict", seg(model)),
+            &serde_json::json!({ "rows": rows }),
+        )
     }
 }
 
@@ -617,7 +675,11 @@ pub(crate) fn ingest(
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
     let opts = crate::data::ingest_body(&a.protect, a.keep_pii, a.reject_poisoned);
-    let r = c.ingest(&a.file, &a.schema, &a.name, &opts)?;
+    // Read and checked here, so a mistake in it is reported with its path.
+    crate::data::load_schema(&a.schema)?;
+    let schema = std::fs::read_to_string(&a.schema)
+        .with_context(|| format!("cannot read {}", a.schema.display()))?;
+    let r = c.ingest(&Upload::Path(&a.file), &schema, &a.name, &opts)?;
     out.line(&format!(
         "ingested {} as {} ({} rows × {} columns: validated, protected, checked, sealed; {} warning(s))",
         a.file.display(),

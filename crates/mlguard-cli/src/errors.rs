@@ -34,7 +34,7 @@ pub(crate) fn no_overwrite<P: AsRef<Path>>(path: Option<P>, force: bool) -> Resu
 }
 
 /// The code of the first error in `e`'s chain that has one.
-fn code(e: &anyhow::Error) -> Option<String> {
+pub(crate) fn code(e: &anyhow::Error) -> Option<String> {
     e.chain().find_map(|c| {
         if let Some(v) = c.downcast_ref::<VaultError>() {
             Some(v.code().to_owned())

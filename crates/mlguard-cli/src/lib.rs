@@ -23,7 +23,11 @@ mod seal;
 mod vault;
 mod witness;
 
+use std::path::Path;
 use std::process::ExitCode;
+
+pub use crate::client::{Client, Predicted, Upload};
+pub use crate::remote::Remote;
 
 use crate::args::{
     Cli, Command, DataCommand, KeysCommand, ModelCommand, ScanCommand, VaultCommand, WitnessCommand,
@@ -55,6 +59,46 @@ where
         Err(e) if output::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => errors::report(&e, &mut out),
     }
+}
+
+/// The vault at `path`, unlocked with the key file `key_file` or the passphrase
+/// `passphrase` (whichever its keystore asks for; for a vault whose keys a KMS wraps,
+/// neither: the KMS named in its configuration, or the recovery key file).
+pub fn open_vault(
+    path: &Path,
+    key_file: Option<&Path>,
+    passphrase: Option<zeroize::Zeroizing<String>>,
+) -> anyhow::Result<mlguard_vault::Vault> {
+    let args = args::VaultArgs {
+        vault: path.to_path_buf(),
+        key_file: key_file.map(Path::to_path_buf),
+        passphrase_file: None,
+    };
+    pipeline::open_vault_with(&args, passphrase)
+}
+
+/// A client of the mlguard server at `url` (`https://HOST:PORT`) with the bearer token
+/// `token`; `ca_cert` is a PEM file of the certificate authority to trust besides the
+/// system's (a self-signed server's certificate), and `totp` a second-factor code for a
+/// request the policy asks one for.
+pub fn connect(
+    url: &str,
+    token: &str,
+    ca_cert: Option<&Path>,
+    totp: Option<&str>,
+) -> anyhow::Result<Remote> {
+    Remote::new(&args::ServerArgs {
+        server: Some(url.to_owned()),
+        token: Some(token.to_owned()),
+        totp: totp.map(str::to_owned),
+        ca_cert: ca_cert.map(Path::to_path_buf),
+    })
+}
+
+/// The API's error code of a failure (`integrity`, `invalid`, `forbidden`, ...: the
+/// codes of the server's error bodies), when it has one.
+pub fn error_code(e: &anyhow::Error) -> Option<String> {
+    errors::code(e)
 }
 
 /// The number of an exit status [`main_with_args`] returns: 0 success, 1 findings or

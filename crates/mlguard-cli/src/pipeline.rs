@@ -8,7 +8,6 @@ use mlguard_vault::{Ctx, SeedPolicy, Vault, parse_ref};
 
 use crate::args::{TrainArgs, VaultArgs};
 use crate::output::{Out, thousands};
-use crate::vault::secret;
 use mlguard_findings::{TextOptions, render_text};
 
 /// The context of this process's vault operations: the local operating-system user, with
@@ -19,8 +18,16 @@ pub(crate) fn local() -> &'static Ctx {
 }
 
 pub(crate) fn open_vault(args: &VaultArgs) -> anyhow::Result<Vault> {
+    open_vault_with(args, None)
+}
+
+/// [`open_vault`], with a passphrase given by a caller of the library.
+pub(crate) fn open_vault_with(
+    args: &VaultArgs,
+    passphrase: Option<zeroize::Zeroizing<String>>,
+) -> anyhow::Result<Vault> {
     let store = mlguard_seal::Keystore::open(&args.vault)?;
-    let s = secret(args, store.method(), false)?;
+    let s = crate::vault::secret_given(args, store.method(), false, passphrase)?;
     Ok(Vault::open(&args.vault, &s)?)
 }
 

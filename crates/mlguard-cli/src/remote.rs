@@ -3,7 +3,6 @@
 //! everything; this side only sends requests and prints answers.
 
 use std::io::IsTerminal;
-use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -17,7 +16,7 @@ use crate::errors::Refusal;
 use crate::output::Out;
 
 /// A client of one server, with one token.
-pub(crate) struct Remote {
+pub struct Remote {
     http: Client,
     base: String,
     token: Zeroizing<String>,
@@ -166,12 +165,21 @@ impl Remote {
         path: &str,
         schema: &str,
         options: &str,
-        file: &Path,
+        data: &crate::client::Upload<'_>,
     ) -> anyhow::Result<T> {
+        use crate::client::Upload;
         self.typed(Method::POST, path, |r| {
-            let data = reqwest::blocking::multipart::Part::file(file)
-                .with_context(|| format!("cannot read {}", file.display()))?
-                .file_name(file.display().to_string());
+            // The data part carries the path as given: reports name it as the local run
+            // does.
+            let data = match data {
+                Upload::Path(file) => reqwest::blocking::multipart::Part::file(file)
+                    .with_context(|| format!("cannot read {}", file.display()))?
+                    .file_name(file.display().to_string()),
+                Upload::Csv { name, bytes } => {
+                    reqwest::blocking::multipart::Part::bytes(bytes.to_vec())
+                        .file_name((*name).to_owned())
+                }
+            };
             let form = reqwest::blocking::multipart::Form::new()
                 .text("schema", schema.to_owned())
                 .text("options", options.to_owned())

@@ -21,6 +21,17 @@ pub(crate) fn secret(
     method: UnlockMethod,
     confirm: bool,
 ) -> anyhow::Result<Secret> {
+    secret_given(args, method, confirm, None)
+}
+
+/// [`secret`], with the passphrase `given` (by a caller of the library) taking precedence
+/// over `--passphrase-file`, `MLGUARD_PASSPHRASE` and the terminal.
+pub(crate) fn secret_given(
+    args: &VaultArgs,
+    method: UnlockMethod,
+    confirm: bool,
+    given: Option<Zeroizing<String>>,
+) -> anyhow::Result<Secret> {
     match method {
         UnlockMethod::KeyFile => match &args.key_file {
             Some(p) => Ok(Secret::from_key_file(p)?),
@@ -35,6 +46,9 @@ pub(crate) fn secret(
                 .context("this vault's keys are not wrapped by a KMS"),
         },
         UnlockMethod::Passphrase => {
+            if let Some(p) = given {
+                return Ok(Secret::Passphrase(p));
+            }
             if let Some(p) = &args.passphrase_file {
                 let text = Zeroizing::new(
                     fs::read_to_string(p)

@@ -1,0 +1,165 @@
+"""The vault from Python, here (mlguard.Vault) and behind a real `mlguard serve`
+(mlguard.Client): a DataFrame ingested (validated, protected, checked, sealed), a model
+trained, verified and used for predictions, a tampered model refused, and the server's
+policy enforced on the client's token."""
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlguard
+
+
+def users(n=600, seed=3):
+    rng = np.random.default_rng(seed)
+    income = rng.normal(50_000, 15_000, n).round(2)
+    plan = rng.choice(["free", "pro", "team"], n)
+    churned = (income + rng.normal(0, 8_000, n) < 45_000) | (plan == "free") & (rng.random(n) < 0.3)
+    return pd.DataFrame(
+        {
+            "user_id": np.arange(1, n + 1),
+            "email": [f"user{i}@example.com" for i in range(n)],
+            "age": rng.integers(18, 80, n),
+            "income": income,
+            "plan": plan,
+            "label": np.where(churned, "churned", "stayed"),
+        }
+    )
+
+
+def mlguard_cmd(*args, env=None, check=True):
+    r = subprocess.run(["mlguard", *args], capture_output=True, text=True, env=env)
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
+
+
+@pytest.fixture()
+def vault_dir(tmp_path):
+    mlguard_cmd("init", "--vault", str(tmp_path / "v"), "--key-file", str(tmp_path / "key"))
+    return tmp_path
+
+
+def schema_for(df):
+    schema = mlguard.infer_schema(df, target="label")
+    email = next(f for f in schema["fields"] if f["name"] == "email")
+    assert email.get("pii") == "email"
+    return schema
+
+
+def test_a_dataframe_goes_through_the_vault(vault_dir):
+    df = users()
+    v = mlguard.Vault(vault_dir / "v", key_file=vault_dir / "key")
+    schema = schema_for(df)
+
+    # Personal data without a protection is refused, with what to do.
+    bare = {**schema, "fields": [{k: x for k, x in f.items() if k != "protect"} for f in schema["fields"]]}
+    with pytest.raises(mlguard.RefusedError) as e:
+        v.ingest(df, bare, "users")
+    assert "email" in str(e.value)
+    # Invalid data is refused with its report.
+    bad = df.copy()
+    bad.loc[3, "plan"] = "platinum"
+    with pytest.raises(mlguard.ValidationError) as e:
+        v.ingest(bad, schema, "users")
+    assert e.value.report is not None and e.value.report.errors == 1
+
+    ingested = v.ingest(df, schema, "users")
+    # Rows k-anonymity could not place are suppressed (at most 5 %), and said so.
+    assert ingested["dataset"] == "users@1" and 0.95 * len(df) <= ingested["rows"] <= len(df)
+    assert [f"{d['name']}@{d['version']}" for d in v.datasets()] == ["users@1"]
+    stored = pd.read_csv(__import__("io").BytesIO(v.download("users")))
+    assert len(stored) == ingested["rows"]
+    assert not set(stored["email"]) & set(df["email"]), "e-mail addresses stored in clear"
+
+    trained = v.train("users", "churn", fixed_seed=7)
+    assert trained["model"] == "churn@1"
+    assert [m["name"] for m in v.models()] == ["churn"]
+    model = v.load_model("churn")
+    assert sorted(model.classes) == ["churned", "stayed"]
+    assert {"age", "income", "plan"} <= set(model.features) and "email" not in model.features
+
+    rows = df.head(50).copy()
+    rows.loc[rows.index[1], "plan"] = "platinum"
+    predicted = model.predict(rows)
+    assert predicted[1] is None and all(p in model.classes for i, p in enumerate(predicted) if i != 1)
+    proba = model.predict_proba(rows)
+    assert proba.shape == (50, 2) and np.isnan(proba[1]).all()
+    ok = np.delete(proba, 1, axis=0)
+    assert np.allclose(ok.sum(axis=1), 1.0)
+    accuracy = np.mean([p == y for p, y in zip(model.predict(df), df["label"])])
+    assert accuracy > 0.7, accuracy
+    # A NumPy array in the model's feature order predicts the same.
+    same = model.predict(df[model.features].head(5).to_numpy(dtype=object))
+    assert same == model.predict(df.head(5))
+
+    audit = v.verify_audit()
+    assert audit["ok"] and audit["entries"] >= 6
+
+
+def test_a_tampered_model_is_refused(vault_dir):
+    df = users()
+    v = mlguard.Vault(vault_dir / "v", key_file=vault_dir / "key")
+    v.ingest(df, schema_for(df), "users")
+    v.train("users", "churn", fixed_seed=7)
+    objects = sorted((vault_dir / "v" / "objects").iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    model = objects[-1]
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 1
+    model.write_bytes(bytes(data))
+    with pytest.raises(mlguard.IntegrityError):
+        v.load_model("churn")
+    with pytest.raises(mlguard.Error):
+        mlguard.Vault(vault_dir / "v", key_file=vault_dir / "wrong-key")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_client_goes_through_a_real_server(vault_dir):
+    df = users()
+    env = dict(os.environ, MLGUARD_VAULT=str(vault_dir / "v"), MLGUARD_KEY_FILE=str(vault_dir / "key"))
+    for user, role in [("dana", "data-steward"), ("sam", "data-scientist"), ("cole", "model-consumer")]:
+        mlguard_cmd("user", "add", user, "--role", role, env=env)
+    tokens = {u: mlguard_cmd("token", "create", "--user", u, env=env).stdout.strip() for u in ["dana", "sam", "cole"]}
+    port = free_port()
+    server = subprocess.Popen(
+        ["mlguard", "serve", "--tls-self-signed", "--listen", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        cert = vault_dir / "v" / "server-cert.pem"
+        url = f"https://127.0.0.1:{port}"
+        for _ in range(100):
+            if cert.exists():
+                try:
+                    mlguard.Client(url, token=tokens["cole"], ca_cert=cert).models()
+                    break
+                except mlguard.Error:
+                    pass
+            time.sleep(0.2)
+        steward = mlguard.Client(url, token=tokens["dana"], ca_cert=cert)
+        scientist = mlguard.Client(url, token=tokens["sam"], ca_cert=cert)
+        consumer = mlguard.Client(url, token=tokens["cole"], ca_cert=cert)
+
+        assert steward.ingest(df, schema_for(df), "users")["dataset"] == "users@1"
+        with pytest.raises(mlguard.AccessDenied):
+            consumer.ingest(df, schema_for(df), "users")
+        assert scientist.train("users", "churn", fixed_seed=7)["model"] == "churn@1"
+        remote = consumer.load_model("churn")
+        assert remote.predict(df.head(20)) == mlguard.Vault(vault_dir / "v", key_file=vault_dir / "key").load_model("churn").predict(df.head(20))
+        with pytest.raises(mlguard.AccessDenied):
+            mlguard.Client(url, token=tokens["cole"][:-1] + ("0" if tokens["cole"][-1] != "0" else "1"), ca_cert=cert).models()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
