@@ -42,3 +42,12 @@ class Front:
     def predict(self, model: str, rows: str) -> str: ...
     def download(self, reference: str) -> Tuple[str, bytes]: ...
     def verify_audit(self) -> str: ...
+
+def model_from_parts(parts: str) -> bytes:
+    """mlguard's safetensors model of a model's parts (encoding, weights, schema) as JSON."""
+
+def model_parts(data: bytes) -> str:
+    """The parts of an mlguard model file, as JSON."""
+
+def model_predict_proba(data: bytes, rows: str) -> str:
+    """Class probabilities of rows (JSON objects) by an mlguard model file: JSON lists."""

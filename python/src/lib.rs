@@ -357,9 +357,144 @@ impl Front {
     }
 }
 
+/// A model from elsewhere (scikit-learn) in mlguard's terms: its encoding, weights and
+/// training schema (the JSON `mlguard.sklearn` builds).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelParts {
+    target: String,
+    classes: Vec<String>,
+    numeric: Vec<mlguard_learn::model::NumericFeature>,
+    #[serde(default)]
+    categorical: Vec<mlguard_learn::model::CategoricalFeature>,
+    /// Outputs × features, row-major (one output for two classes: the second's logit).
+    weights: Vec<f64>,
+    intercepts: Vec<f64>,
+    schema: serde_json::Value,
+    #[serde(default)]
+    provenance: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+fn bad_model(e: impl std::fmt::Display) -> PyErr {
+    pyo3::exceptions::PyValueError::new_err(e.to_string())
+}
+
+/// mlguard's safetensors model of `parts` (JSON of [`ModelParts`]), checked by reading it
+/// back and compiling its predictor against its schema.
+#[pyfunction]
+fn model_from_parts<'py>(
+    py: Python<'py>,
+    parts: &str,
+) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+    use mlguard_learn::model::{Encoding, MODEL_FORMAT, Model, ModelInfo};
+    let p: ModelParts = serde_json::from_str(parts).map_err(bad_model)?;
+    let encoding = Encoding {
+        target: p.target,
+        classes: p.classes,
+        numeric: p.numeric,
+        categorical: p.categorical,
+    };
+    let k = encoding.classes.len();
+    if k < 2 {
+        return Err(bad_model("a model needs at least two classes"));
+    }
+    let outputs = if k == 2 { 1 } else { k };
+    let d = encoding.width();
+    if p.weights.len() != outputs * d || p.intercepts.len() != outputs {
+        return Err(bad_model(format!(
+            "{} weights and {} intercepts for {outputs} output(s) of {d} features",
+            p.weights.len(),
+            p.intercepts.len()
+        )));
+    }
+    let nan = f64::NAN;
+    let model = Model {
+        info: ModelInfo {
+            format: MODEL_FORMAT,
+            encoding,
+            metrics: mlguard_learn::Metrics {
+                accuracy: nan,
+                precision: nan,
+                recall: nan,
+                f1: nan,
+                roc_auc: nan,
+                log_loss: nan,
+                confusion: Vec::new(),
+                rows: 0,
+            },
+            threshold: 0.5,
+            schema: p.schema,
+            provenance: p.provenance,
+        },
+        logistic: mlguard_learn::Logistic {
+            classes: k,
+            d,
+            weights: p.weights,
+            intercepts: p.intercepts,
+            iterations: 0,
+            converged: true,
+        },
+    };
+    let bytes = model.to_safetensors();
+    let back = Model::from_safetensors(&bytes).map_err(bad_model)?;
+    back.predictor().map_err(bad_model)?;
+    Ok(pyo3::types::PyBytes::new(py, &bytes))
+}
+
+/// The parts of an mlguard model (safetensors bytes, read strictly): its encoding,
+/// weights and schema as [`ModelParts`] JSON (and its metrics and provenance).
+#[pyfunction]
+fn model_parts(data: &[u8]) -> PyResult<String> {
+    let m = mlguard_learn::model::Model::from_safetensors(data).map_err(bad_model)?;
+    let e = &m.info.encoding;
+    Ok(serde_json::json!({
+        "target": e.target,
+        "classes": e.classes,
+        "numeric": e.numeric,
+        "categorical": e.categorical,
+        "weights": m.logistic.weights,
+        "intercepts": m.logistic.intercepts,
+        "schema": m.info.schema,
+        "provenance": m.info.provenance,
+        "metrics": m.info.metrics,
+    })
+    .to_string())
+}
+
+/// Class probabilities of `rows` (a JSON list of objects of column: value) by an mlguard
+/// model (safetensors bytes), as the vault's predictor computes them: a JSON list of
+/// lists, in the model's class order.
+#[pyfunction]
+fn model_predict_proba(py: Python<'_>, data: &[u8], rows: &str) -> PyResult<String> {
+    let m = mlguard_learn::model::Model::from_safetensors(data).map_err(bad_model)?;
+    let predictor = m.predictor().map_err(bad_model)?;
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_str(rows).map_err(bad_model)?;
+    let out = py.detach(|| {
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let cells: std::collections::HashMap<&str, String> = row
+                .iter()
+                .filter_map(|(k, v)| match v {
+                    serde_json::Value::String(s) => Some((k.as_str(), s.clone())),
+                    serde_json::Value::Number(n) => Some((k.as_str(), n.to_string())),
+                    serde_json::Value::Bool(b) => Some((k.as_str(), b.to_string())),
+                    _ => None,
+                })
+                .collect();
+            out.push(predictor.predict(|name| cells.get(name).map(String::as_str)));
+        }
+        out
+    });
+    serde_json::to_string(&out).map_err(bad_model)
+}
+
 #[pymodule]
 fn _mlguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Front>()?;
+    m.add_function(wrap_pyfunction!(model_from_parts, m)?)?;
+    m.add_function(wrap_pyfunction!(model_parts, m)?)?;
+    m.add_function(wrap_pyfunction!(model_predict_proba, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;
     m.add_function(wrap_pyfunction!(terminal_safe, m)?)?;
     m.add_function(wrap_pyfunction!(scan_model, m)?)?;
