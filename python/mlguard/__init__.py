@@ -30,7 +30,7 @@ from ._errors import (
     UnsafeModelError,
     ValidationError,
 )
-from ._report import Finding, PiiReport, Report
+from ._report import Finding, PiiReport, PoisonReport, Report
 
 __all__ = [
     "Error",
@@ -48,7 +48,10 @@ __all__ = [
     "Finding",
     "Report",
     "PiiReport",
+    "PoisonReport",
     "validate",
+    "check_poisoning",
+    "protect",
     "infer_schema",
     "find_pii",
     "scan_model",
@@ -122,6 +125,51 @@ def infer_schema(data: Any, *, target: Optional[str] = None) -> Dict[str, Any]:
 def find_pii(data: Any) -> PiiReport:
     """Finds personal data in every cell of ``data`` as ``mlguard data pii --cells`` does."""
     return PiiReport(*_mlguard.find_pii(_table(data)))
+
+
+def check_poisoning(
+    data: Any,
+    schema: Any,
+    baseline: Any = None,
+    *,
+    label_noise: Optional[float] = None,
+    outlier_z: Optional[float] = None,
+    max_findings: int = 100,
+) -> PoisonReport:
+    """The poisoning checks of ``mlguard data poison``: conflicting duplicates, floods,
+    robust outliers, doubted labels (confident learning) and, against ``baseline`` (an
+    earlier version of the table), drift. ``.ok`` is false when anything of medium severity
+    or worse was found; ``.summary`` counts everything found, listed or not."""
+    text, failed, counts = _mlguard.check_poisoning(
+        _table(data),
+        _schema(schema),
+        None if baseline is None else _table(baseline),
+        label_noise,
+        outlier_z,
+        max_findings,
+    )
+    return PoisonReport(text, failed, json.loads(counts))
+
+
+def _like(data: Any, csv: bytes) -> Any:
+    """``csv`` as the same kind of table as ``data``: a pandas or polars DataFrame, else
+    the CSV bytes."""
+    module = type(data).__module__.split(".")[0]
+    if module == "pandas":
+        import pandas
+
+        return pandas.read_csv(io.BytesIO(csv))
+    if module == "polars":
+        import polars  # type: ignore[import-not-found]
+
+        return polars.read_csv(io.BytesIO(csv))
+    return csv
+
+
+def protect(data: Any, schema: Any, vault: "Vault", **options: Any) -> Tuple[Any, Dict[str, Any]]:
+    """:meth:`Vault.protect` of ``vault``: the protected table (same kind as ``data``) and
+    what was done to each column."""
+    return vault.protect(data, schema, **options)
 
 
 def _read(source: Any) -> Tuple[str, bytes]:
@@ -385,6 +433,34 @@ class _Front:
     def verify_audit(self) -> Dict[str, Any]:
         """The audit log recomputed and checked against its signed checkpoints."""
         return json.loads(self._native.verify_audit())
+
+    def protect(
+        self,
+        data: Any,
+        schema: Any,
+        *,
+        k: Optional[int] = None,
+        quasi: Optional[Sequence[str]] = None,
+        max_suppressed: Optional[float] = None,
+        birth_dates: Optional[str] = None,
+        as_of: Optional[str] = None,
+    ) -> Tuple[Any, Dict[str, Any]]:
+        """Protects ``data`` as ``mlguard data protect`` does with this vault's pseudonym
+        key (the same person gets the same pseudonym as in ingested datasets; recorded in
+        the audit log first): keyed pseudonyms, redaction, generalisation and k-anonymity
+        over the quasi-identifiers. Returns the protected table (a DataFrame of the same
+        library as ``data``, else CSV bytes) and what was done to each column. Only a vault
+        on this machine holds the key (a :class:`Client` ingests instead)."""
+        options: Dict[str, Any] = {}
+        for key, value in [("k", k), ("max_suppressed", max_suppressed), ("birth_dates", birth_dates), ("as_of", as_of)]:
+            if value is not None:
+                options[key] = value
+        if quasi is not None:
+            options["quasi"] = list(quasi)
+        table = _table(data)
+        source = None if isinstance(table, str) else f"<{type(data).__name__}>"
+        csv, report = self._native.protect(table, _schema(schema), json.dumps(options), source)
+        return _like(data, csv), json.loads(report)
 
 
 class Vault(_Front):

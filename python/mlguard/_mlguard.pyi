@@ -42,6 +42,7 @@ class Front:
     def predict(self, model: str, rows: str) -> str: ...
     def download(self, reference: str) -> Tuple[str, bytes]: ...
     def verify_audit(self) -> str: ...
+    def protect(self, data: _Table, schema: str, options: str, source: Optional[str] = ...) -> Tuple[bytes, str]: ...
 
 def model_from_parts(parts: str) -> bytes:
     """mlguard's safetensors model of a model's parts (encoding, weights, schema) as JSON."""
@@ -51,3 +52,13 @@ def model_parts(data: bytes) -> str:
 
 def model_predict_proba(data: bytes, rows: str) -> str:
     """Class probabilities of rows (JSON objects) by an mlguard model file: JSON lists."""
+
+def check_poisoning(
+    data: _Table,
+    schema: str,
+    baseline: Optional[_Table] = ...,
+    label_noise: Optional[float] = ...,
+    outlier_z: Optional[float] = ...,
+    max_findings: int = ...,
+) -> Tuple[str, bool, str]:
+    """The poisoning checks: (report JSON, failed, counts JSON)."""

@@ -145,3 +145,14 @@ class PiiReport:
             "<table><tr><th>column</th><th>kind</th><th>cells</th><th>share</th>"
             f"<th>confidence</th></tr>{rows}</table>"
         )
+
+
+
+class PoisonReport(Report):
+    """What the poisoning checks found; ``.summary`` counts it all (rows, conflicts,
+    floods, outliers, duplicated rows, doubted labels and how many were listed, how many
+    chance explains, drifted columns)."""
+
+    def __init__(self, text: str, failed: bool, summary: Dict[str, Any]) -> None:
+        super().__init__(text, failed, "medium")
+        self.summary = summary

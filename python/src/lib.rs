@@ -35,6 +35,15 @@ enum Table {
     Bytes(Vec<u8>),
 }
 
+/// A table's CSV text, from the start: a file read as every data command reads it, or the
+/// bytes given.
+fn read_table(t: &Table) -> Result<Box<dyn std::io::Read + Send + '_>, mlguard_vault::VaultError> {
+    Ok(match t {
+        Table::Path(p) => mlguard_data::input::open_path(p, None)?.0,
+        Table::Bytes(b) => Box::new(b.as_slice()),
+    })
+}
+
 fn input_error(e: impl std::fmt::Display) -> PyErr {
     raise("InputError", e.to_string(), None)
 }
@@ -158,18 +167,11 @@ fn infer_schema(py: Python<'_>, data: Table, target: Option<String>) -> PyResult
 fn find_pii(py: Python<'_>, data: Table) -> PyResult<(String, String)> {
     use mlguard_data::pii::{ColumnHint, scan_table};
     let result = py.detach(|| -> Result<_, String> {
-        let (reader, delimiter): (Box<dyn std::io::Read + Send + '_>, u8) = match &data {
-            Table::Path(p) => {
-                let (src, _) =
-                    mlguard_data::input::open_path(p, None).map_err(|e| e.to_string())?;
-                (Box::new(src), b',')
-            }
-            Table::Bytes(b) => (Box::new(b.as_slice()), b','),
-        };
+        let reader = read_table(&data).map_err(|e| e.to_string())?;
         let mut cells = String::new();
         let columns = scan_table(
             std::io::BufReader::new(reader),
-            delimiter,
+            b',',
             &ColumnHint::from_name,
             |row, column, _cell, span| {
                 let line = serde_json::json!({
@@ -229,7 +231,15 @@ fn answer<T: serde::Serialize>(r: anyhow::Result<T>) -> PyResult<String> {
 /// authorised and audited as they are); answers are the API's JSON.
 #[pyclass(module = "mlguard._mlguard")]
 struct Front {
-    inner: std::sync::Mutex<Box<dyn mlguard_cli::Client + Send>>,
+    door: Door,
+}
+
+/// Where the vault is.
+enum Door {
+    /// On this machine (shared by threads: the vault takes its own locks).
+    Local(Box<mlguard_vault::Vault>),
+    /// Behind a server: one request at a time on this client.
+    Remote(std::sync::Mutex<mlguard_cli::Remote>),
 }
 
 impl Front {
@@ -238,10 +248,12 @@ impl Front {
         py: Python<'_>,
         f: impl FnOnce(&dyn mlguard_cli::Client) -> anyhow::Result<T> + Send,
     ) -> anyhow::Result<T> {
-        py.detach(|| {
-            let guard =
-                self.inner.lock().map_err(|_| anyhow::anyhow!("an earlier call panicked"))?;
-            f(guard.as_ref())
+        py.detach(|| match &self.door {
+            Door::Local(v) => f(v.as_ref()),
+            Door::Remote(r) => {
+                let guard = r.lock().map_err(|_| anyhow::anyhow!("an earlier call panicked"))?;
+                f(&*guard)
+            }
         })
     }
 }
@@ -261,7 +273,7 @@ impl Front {
         let vault = py
             .detach(|| mlguard_cli::open_vault(&path, key_file.as_deref(), passphrase))
             .map_err(|e| front_error(&e))?;
-        Ok(Front { inner: std::sync::Mutex::new(Box::new(vault)) })
+        Ok(Front { door: Door::Local(Box::new(vault)) })
     }
 
     /// A client of the server at `url` with `token`.
@@ -276,7 +288,7 @@ impl Front {
         let token = zeroize::Zeroizing::new(token);
         let remote = mlguard_cli::connect(url, &token, ca_cert.as_deref(), totp.as_deref())
             .map_err(|e| front_error(&e))?;
-        Ok(Front { inner: std::sync::Mutex::new(Box::new(remote)) })
+        Ok(Front { door: Door::Remote(std::sync::Mutex::new(remote)) })
     }
 
     /// Every dataset version: a JSON list.
@@ -355,6 +367,116 @@ impl Front {
     fn verify_audit(&self, py: Python<'_>) -> PyResult<String> {
         answer(self.call(py, |c| c.verify_audit()))
     }
+
+    /// Protects a CSV table (bytes) as `mlguard data protect` does, with this vault's
+    /// pseudonym key (recorded in its audit log first): `(protected CSV, protection report
+    /// JSON)`. Only a vault on this machine holds the key.
+    #[pyo3(signature = (data, schema, options, source = None))]
+    fn protect<'py>(
+        &self,
+        py: Python<'py>,
+        data: Table,
+        schema: &str,
+        options: &str,
+        source: Option<String>,
+    ) -> PyResult<(Bound<'py, pyo3::types::PyBytes>, String)> {
+        let Door::Local(vault) = &self.door else {
+            return Err(raise(
+                "Error",
+                "protection with the vault's key runs on the vault's machine: ingest through the server instead"
+                    .into(),
+                None,
+            ));
+        };
+        let schema = schema_of(schema)?;
+        let body: mlguard_vault::api::IngestBody = serde_json::from_str(options)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("options: {e}")))?;
+        let opts = body.to_options().map_err(|e| front_error(&e.into()))?.protect;
+        let result = py.detach(|| -> anyhow::Result<_> {
+            let name = match &data {
+                Table::Path(p) => p.display().to_string(),
+                Table::Bytes(_) => source.clone().unwrap_or_else(|| "<data>".into()),
+            };
+            let key =
+                vault.protection_key(&mlguard_vault::Ctx::local(), &name, "<python>", opts.k)?;
+            let open = || read_table(&data);
+            let mut out = Vec::new();
+            let report = mlguard_data::protect::protect(
+                std::io::BufReader::new(open()?),
+                Some(std::io::BufReader::new(open()?)),
+                &mut out,
+                &schema,
+                &key,
+                &opts,
+            )?;
+            Ok((out, mlguard_vault::protection_json(&report).to_string()))
+        });
+        let (out, report) = result.map_err(|e| front_error(&e))?;
+        Ok((pyo3::types::PyBytes::new(py, &out), report))
+    }
+}
+
+/// The poisoning checks of `mlguard data poison` on a table (a path or CSV bytes),
+/// against a `baseline` table when given: `(report JSON, failed, counts JSON)`.
+#[pyfunction]
+#[pyo3(signature = (data, schema, baseline = None, label_noise = None, outlier_z = None, max_findings = 100))]
+fn check_poisoning(
+    py: Python<'_>,
+    data: Table,
+    schema: &str,
+    baseline: Option<Table>,
+    label_noise: Option<f64>,
+    outlier_z: Option<f64>,
+    max_findings: usize,
+) -> PyResult<(String, bool, String)> {
+    let schema = schema_of(schema)?;
+    let mut opts = mlguard_data::poison::PoisonOptions::default();
+    if let Some(z) = outlier_z {
+        if !(z.is_finite() && z > 0.0) {
+            return Err(pyo3::exceptions::PyValueError::new_err("outlier_z must be positive"));
+        }
+        opts.outlier_z = z;
+    }
+    if let Some(n) = label_noise {
+        if !(0.0..=0.5).contains(&n) {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "label_noise is a share of the rows between 0 and 0.5",
+            ));
+        }
+        opts.label_noise = n;
+    }
+    let name = match &data {
+        Table::Path(p) => p.display().to_string(),
+        Table::Bytes(_) => "<data>".to_owned(),
+    };
+    let checked = py.detach(|| -> Result<_, mlguard_vault::VaultError> {
+        let open = || read_table(&data).map(std::io::BufReader::new);
+        let mut base = match &baseline {
+            Some(b) => Some(std::io::BufReader::new(read_table(b)?)),
+            None => None,
+        };
+        mlguard_vault::poison::check(
+            &open,
+            &name,
+            &schema,
+            &opts,
+            base.as_mut().map(|r| ("baseline", r)),
+            max_findings,
+        )
+    });
+    let c = checked.map_err(|e| front_error(&e.into()))?;
+    let counts = serde_json::json!({
+        "rows": c.rows,
+        "conflicts": c.conflicts,
+        "floods": c.floods,
+        "outliers": c.outliers,
+        "duplicated": c.duplicated,
+        "label_issues": c.label_issues,
+        "labels_listed": c.labels_listed,
+        "labels_by_chance": c.labels_by_chance,
+        "drifted": c.drifted,
+    });
+    Ok((c.report.to_json(), c.failed(), counts.to_string()))
 }
 
 /// A model from elsewhere (scikit-learn) in mlguard's terms: its encoding, weights and
@@ -493,6 +615,7 @@ fn model_predict_proba(py: Python<'_>, data: &[u8], rows: &str) -> PyResult<Stri
 fn _mlguard(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Front>()?;
     m.add_function(wrap_pyfunction!(model_from_parts, m)?)?;
+    m.add_function(wrap_pyfunction!(check_poisoning, m)?)?;
     m.add_function(wrap_pyfunction!(model_parts, m)?)?;
     m.add_function(wrap_pyfunction!(model_predict_proba, m)?)?;
     m.add_function(wrap_pyfunction!(run_cli, m)?)?;

@@ -163,3 +163,43 @@ def test_the_client_goes_through_a_real_server(vault_dir):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_protection_with_the_vaults_key_matches_what_ingestion_stores(vault_dir):
+    df = users()
+    schema = schema_for(df)
+    v = mlguard.Vault(vault_dir / "v", key_file=vault_dir / "key")
+    protected, report = v.protect(df, schema, k=5)
+    assert isinstance(protected, pd.DataFrame) and len(protected) >= 0.95 * len(df)
+    assert not set(protected["email"]) & set(df["email"])
+    email = next(c for c in report["columns"] if c["name"] == "email")
+    assert email["action"] != "keep", email
+    # Keyed pseudonyms: the same addresses get the same pseudonyms when ingested.
+    v.ingest(df, schema, "users")
+    stored = pd.read_csv(__import__("io").BytesIO(v.download("users")))
+    assert set(stored["email"]) == set(protected["email"])
+    # Recorded before anything was produced.
+    entries = subprocess.run(
+        ["mlguard", "audit", "show", "--json", "--vault", str(vault_dir / "v"), "--key-file", str(vault_dir / "key")],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "dataset.protect" in entries
+
+
+def test_poisoning_checks_on_dataframes():
+    df = users()
+    schema = schema_for(df)
+    clean = mlguard.check_poisoning(df, schema)
+    assert clean.summary["rows"] == len(df) and clean.summary["conflicts"] == 0
+    # The same features with both labels, many times: conflicting duplicates (high).
+    row = df.iloc[[0]]
+    twins = pd.concat([row.assign(label="churned"), row.assign(label="stayed")] * 10)
+    poisoned = pd.concat([df, twins.assign(user_id=np.arange(10_000, 10_020))], ignore_index=True)
+    found = mlguard.check_poisoning(poisoned, schema)
+    assert not found.ok and found.summary["conflicts"] >= 1
+    assert any(f.check == "poison.conflicting-duplicates" for f in found)
+    # Against a baseline with shifted incomes: drift.
+    shifted = df.assign(income=df["income"] * 3)
+    drift = mlguard.check_poisoning(shifted, schema, baseline=df)
+    assert drift.summary["drifted"] and drift.summary["drifted"] >= 1
