@@ -52,6 +52,9 @@ __all__ = [
     "validate",
     "check_poisoning",
     "protect",
+    "seal",
+    "open_sealed",
+    "verify_sealed",
     "infer_schema",
     "find_pii",
     "scan_model",
@@ -164,6 +167,29 @@ def _like(data: Any, csv: bytes) -> Any:
 
         return polars.read_csv(io.BytesIO(csv))
     return csv
+
+
+def _source(data: Any, name: Optional[str]) -> Tuple[Union[str, bytes], str]:
+    """Bytes or a path for the native module, and what the audit log names it."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data), name or "<bytes>"
+    path = os.fspath(data)
+    return path, name or path
+
+
+def seal(data: Any, vault: "Vault", **options: Any) -> bytes:
+    """:meth:`Vault.seal` of ``vault``."""
+    return vault.seal(data, **options)
+
+
+def open_sealed(sealed: Any, vault: "Vault", **options: Any) -> bytes:
+    """:meth:`Vault.open` of ``vault``."""
+    return vault.open(sealed, **options)
+
+
+def verify_sealed(sealed: Any, vault: "Vault", **options: Any) -> Dict[str, Any]:
+    """:meth:`Vault.verify` of ``vault``."""
+    return vault.verify(sealed, **options)
 
 
 def protect(data: Any, schema: Any, vault: "Vault", **options: Any) -> Tuple[Any, Dict[str, Any]]:
@@ -466,6 +492,28 @@ class _Front:
 class Vault(_Front):
     """The vault in the directory ``path`` (made with ``mlguard init``), unlocked with its
     key file or passphrase. Actions are recorded in its audit log as the local operator."""
+
+    def seal(self, data: Any, *, kind: str = "file", meta: Optional[Dict[str, Any]] = None, name: Optional[str] = None) -> bytes:
+        """Seals ``data`` (bytes or a path) as ``mlguard seal`` does: AES-256-GCM in
+        segments under this vault's key, signed by its signing key; ``kind`` is ``file``,
+        ``dataset`` or ``model``; ``meta`` is signed with it. Returns the sealed bytes (for
+        files larger than memory, use the command)."""
+        source, label = _source(data, name)
+        return self._native.seal(source, label, kind, json.dumps(meta or {}))
+
+    def open(self, sealed: Any, *, allow_untrusted_signer: bool = False, name: Optional[str] = None) -> bytes:
+        """The plaintext of sealed bytes (or a sealed file), returned only after the
+        signature, the key and every segment verified; else :class:`IntegrityError`."""
+        source, label = _source(sealed, name)
+        plain, _ = self._native.open_sealed(source, label, allow_untrusted_signer)
+        return plain
+
+    def verify(self, sealed: Any, *, allow_untrusted_signer: bool = False, name: Optional[str] = None) -> Dict[str, Any]:
+        """Verifies sealed bytes (or a sealed file) completely, as ``mlguard verify`` does:
+        the signer and the signed core (kind, size, BLAKE3, metadata); a bad one raises
+        :class:`IntegrityError`."""
+        source, label = _source(sealed, name)
+        return json.loads(self._native.verify_sealed(source, label, allow_untrusted_signer))
 
     def __init__(
         self,

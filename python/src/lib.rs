@@ -243,6 +243,17 @@ enum Door {
 }
 
 impl Front {
+    fn local(&self, what: &str) -> PyResult<&mlguard_vault::Vault> {
+        match &self.door {
+            Door::Local(v) => Ok(v),
+            Door::Remote(_) => Err(raise(
+                "Error",
+                format!("{what} uses the vault's keys: it runs with the vault on this machine"),
+                None,
+            )),
+        }
+    }
+
     fn call<T: Send>(
         &self,
         py: Python<'_>,
@@ -380,14 +391,8 @@ impl Front {
         options: &str,
         source: Option<String>,
     ) -> PyResult<(Bound<'py, pyo3::types::PyBytes>, String)> {
-        let Door::Local(vault) = &self.door else {
-            return Err(raise(
-                "Error",
-                "protection with the vault's key runs on the vault's machine: ingest through the server instead"
-                    .into(),
-                None,
-            ));
-        };
+        let vault =
+            self.local("protection with the vault's pseudonym key (a server ingests instead)")?;
         let schema = schema_of(schema)?;
         let body: mlguard_vault::api::IngestBody = serde_json::from_str(options)
             .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("options: {e}")))?;
@@ -414,6 +419,138 @@ impl Front {
         let (out, report) = result.map_err(|e| front_error(&e))?;
         Ok((pyo3::types::PyBytes::new(py, &out), report))
     }
+
+    /// Seals `data` (bytes, or a file) with this vault's keys, as `mlguard seal` does
+    /// (AES-256-GCM in segments, signed; recorded in the audit log): the sealed bytes.
+    #[pyo3(signature = (data, name, kind = "file", meta = "{}"))]
+    fn seal<'py>(
+        &self,
+        py: Python<'py>,
+        data: Table,
+        name: &str,
+        kind: &str,
+        meta: &str,
+    ) -> PyResult<Bound<'py, pyo3::types::PyBytes>> {
+        let vault = self.local("sealing")?;
+        let kind = match kind {
+            "file" => mlguard_seal::Kind::File,
+            "dataset" => mlguard_seal::Kind::Dataset,
+            "model" => mlguard_seal::Kind::Model,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "kind is file, dataset or model, not {other:?}"
+                )));
+            }
+        };
+        let meta: serde_json::Map<String, serde_json::Value> = serde_json::from_str(meta)
+            .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("meta: {e}")))?;
+        let opts = mlguard_seal::SealOptions { kind, meta };
+        let sealed = py.detach(|| -> anyhow::Result<Vec<u8>> {
+            let mut out = Vec::new();
+            match &data {
+                Table::Path(p) => {
+                    let mut f = std::fs::File::open(p)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
+                    vault.seal_artifact(
+                        &mlguard_vault::Ctx::local(),
+                        name,
+                        &mut f,
+                        &mut out,
+                        &opts,
+                    )?;
+                }
+                Table::Bytes(b) => {
+                    let mut c = std::io::Cursor::new(b.as_slice());
+                    vault.seal_artifact(
+                        &mlguard_vault::Ctx::local(),
+                        name,
+                        &mut c,
+                        &mut out,
+                        &opts,
+                    )?;
+                }
+            }
+            Ok(out)
+        });
+        let sealed = sealed.map_err(|e| front_error(&e))?;
+        Ok(pyo3::types::PyBytes::new(py, &sealed))
+    }
+
+    /// Verifies sealed bytes completely (signature, key, every segment) and decrypts
+    /// them, as `mlguard open` does: `(plaintext, verification JSON)`. Nothing is returned
+    /// unless every check passed.
+    #[pyo3(signature = (sealed, name, allow_untrusted_signer = false))]
+    fn open_sealed<'py>(
+        &self,
+        py: Python<'py>,
+        sealed: Table,
+        name: &str,
+        allow_untrusted_signer: bool,
+    ) -> PyResult<(Bound<'py, pyo3::types::PyBytes>, String)> {
+        let vault = self.local("opening a sealed file")?;
+        let pol = signer_policy(allow_untrusted_signer);
+        let opened = py.detach(|| -> anyhow::Result<_> {
+            let mut input = read_sealed(&sealed)?;
+            let mut out = Vec::new();
+            let v = vault.open_artifact(
+                &mlguard_vault::Ctx::local(),
+                name,
+                &mut input,
+                &mut out,
+                pol,
+            )?;
+            Ok((out, verified_json(&v)))
+        });
+        let (out, v) = opened.map_err(|e| front_error(&e))?;
+        Ok((pyo3::types::PyBytes::new(py, &out), v))
+    }
+
+    /// Verifies sealed bytes completely without decrypting them to the caller, as
+    /// `mlguard verify` does: the verification JSON.
+    #[pyo3(signature = (sealed, name, allow_untrusted_signer = false))]
+    fn verify_sealed(
+        &self,
+        py: Python<'_>,
+        sealed: Table,
+        name: &str,
+        allow_untrusted_signer: bool,
+    ) -> PyResult<String> {
+        let vault = self.local("verifying a sealed file")?;
+        let pol = signer_policy(allow_untrusted_signer);
+        let verified = py.detach(|| -> anyhow::Result<_> {
+            let mut input = read_sealed(&sealed)?;
+            Ok(verified_json(&vault.verify_artifact(
+                &mlguard_vault::Ctx::local(),
+                name,
+                &mut input,
+                pol,
+            )?))
+        });
+        verified.map_err(|e| front_error(&e))
+    }
+}
+
+fn signer_policy(allow_untrusted: bool) -> mlguard_seal::SignerPolicy {
+    if allow_untrusted {
+        mlguard_seal::SignerPolicy::AllowUntrusted
+    } else {
+        mlguard_seal::SignerPolicy::TrustedOnly
+    }
+}
+
+fn read_sealed(t: &Table) -> anyhow::Result<Box<dyn std::io::Read + Send + '_>> {
+    Ok(match t {
+        Table::Path(p) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?,
+        )),
+        Table::Bytes(b) => Box::new(b.as_slice()),
+    })
+}
+
+fn verified_json(v: &mlguard_seal::Verified) -> String {
+    serde_json::json!({"valid": true, "signer": v.signer, "signer_trusted": v.signer_trusted, "core": v.core})
+        .to_string()
 }
 
 /// The poisoning checks of `mlguard data poison` on a table (a path or CSV bytes),
