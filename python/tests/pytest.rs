@@ -1,7 +1,8 @@
 //! The Python package's test suite: builds the wheel's native module into a virtualenv
-//! (with maturin, as `pip install ./python` does, in the dev profile to reuse this build's
-//! compiled crates) beside real pandas, NumPy, scikit-learn, joblib and pre-commit, then
-//! runs `pytest python/tests`. Fails (never skips) when Python, pip or maturin fail.
+//! (with maturin, as `pip install .` does, in the dev profile to reuse this build's
+//! compiled crates) beside real pandas, polars, pyarrow, NumPy, scikit-learn, joblib and
+//! pre-commit, then runs `pytest python/tests`. Fails (never skips) when Python, pip or
+//! maturin fail.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,7 +13,7 @@ fn the_python_package_passes_its_pytest_suite() {
     let venv = PathBuf::from(concat!(env!("CARGO_TARGET_TMPDIR"), "/python-venv"));
     let python = mlguard_testkit::python_venv(
         &venv,
-        "import maturin, pytest, numpy, pandas, sklearn, joblib, pre_commit",
+        "import maturin, pytest, numpy, pandas, sklearn, joblib, pre_commit, polars, pyarrow",
         &["maturin>=1.9.4,<2", "pytest", "numpy", "pandas", "scikit-learn", "joblib", "pre-commit"],
     );
     // The module built by maturin and installed into the virtualenv (with the `mlguard`

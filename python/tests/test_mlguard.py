@@ -212,3 +212,15 @@ def test_what_a_file_says_reaches_a_terminal_escaped(tmp_path):
     assert "\x1b" not in text and "\u202e" not in text, text
     assert "\\u001b" in text
     assert all("\x1b" not in str(f) for f in e.value.report)
+
+
+def test_polars_and_pyarrow_tables_are_validated_like_pandas():
+    import polars as pl
+    import pyarrow as pa
+
+    good, bad = frame(), frame(ages=(34, 151, 28))
+    for convert in (pl.from_pandas, lambda df: pa.Table.from_pandas(df, preserve_index=False)):
+        assert mlguard.validate(convert(good), SCHEMA).ok
+        report = mlguard.validate(convert(bad), SCHEMA)
+        assert report.errors == 1 and report.findings[0].location["field"] == "age"
+    assert mlguard.find_pii(pl.from_pandas(good)).kinds() == {"email": ["EMAIL"]}
