@@ -28,10 +28,11 @@ def try_repo(project, cache, *files):
     env = dict(os.environ)
     env.update(
         PRE_COMMIT_HOME=str(cache),
-        # The wheel built as the test suite builds it: dev profile, this checkout's target
-        # directory (its compiled crates reused).
+        # The wheel built in the dev profile, in a target directory of its own: pre-commit
+        # builds from a copy of the repository (another path), whose crates must not
+        # replace those of this checkout's build while its tests run.
         MATURIN_PEP517_ARGS="--profile dev",
-        CARGO_TARGET_DIR=str(ROOT / "target"),
+        CARGO_TARGET_DIR=str(ROOT / "target" / "pre-commit"),
     )
     return subprocess.run(
         [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), "--files", *files],
