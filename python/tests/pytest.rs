@@ -14,7 +14,17 @@ fn the_python_package_passes_its_pytest_suite() {
     let python = mlguard_testkit::python_venv(
         &venv,
         "import maturin, pytest, numpy, pandas, sklearn, joblib, pre_commit, polars, pyarrow",
-        &["maturin>=1.9.4,<2", "pytest", "numpy", "pandas", "scikit-learn", "joblib", "pre-commit"],
+        &[
+            "maturin>=1.9.4,<2",
+            "pytest",
+            "numpy",
+            "pandas",
+            "polars",
+            "pyarrow",
+            "scikit-learn",
+            "joblib",
+            "pre-commit",
+        ],
     );
     // The module built by maturin and installed into the virtualenv (with the `mlguard`
     // command), as an editable install of the package's Python files.
