@@ -31,6 +31,7 @@ from ._errors import (
     ValidationError,
 )
 from ._report import Finding, PiiReport, PoisonReport, Report
+from ._rows import records_json
 
 __all__ = [
     "Error",
@@ -291,31 +292,6 @@ def safe_load(
 # -- the vault, here or behind a server ---------------------------------------------------
 
 
-def _rows_json(data: Any, features: Sequence[str]) -> str:
-    """Rows as the API's JSON list of objects, from a DataFrame, a NumPy array (columns in
-    the model's feature order), a list of dicts, or CSV bytes/path through pandas."""
-    module = type(data).__module__.split(".")[0]
-    if module == "pandas":
-        return data.to_json(orient="records")
-    if module == "polars":
-        return json.dumps(data.to_dicts())
-    if module == "numpy":
-        if not features:
-            raise ValueError("a NumPy array needs the model's features: predict from a DataFrame")
-        rows = data.tolist()
-        if data.ndim != 2 or (rows and len(rows[0]) != len(features)):
-            raise ValueError(
-                f"a NumPy array of shape (rows, {len(features)}) in the model's feature order "
-                f"({', '.join(features)}), not {data.shape}"
-            )
-        return json.dumps([dict(zip(features, r)) for r in rows])
-    if isinstance(data, list):
-        return json.dumps(data)
-    raise TypeError(
-        f"expected a pandas/polars DataFrame, a NumPy array or a list of dicts, not {type(data).__name__}"
-    )
-
-
 class Model:
     """A model version in a vault, to predict with. Each prediction goes through the vault
     (which verifies the model before it is used, and authorises and audits the request as
@@ -341,7 +317,7 @@ class Model:
     def results(self, data: Any) -> List[Dict[str, Any]]:
         """Per row, ``{"prediction", "probabilities"}`` or ``{"errors"}`` (a row that
         breaks the training schema is rejected by itself)."""
-        answer = json.loads(self._front._native.predict(self.name, _rows_json(data, self.features)))
+        answer = json.loads(self._front._native.predict(self.name, records_json(data, self.features)))
         self.classes = [str(c) for c in answer.get("classes", self.classes)]
         return answer["results"]
 

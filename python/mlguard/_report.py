@@ -7,6 +7,14 @@ from typing import Any, Dict, Iterator, List, Optional
 
 from . import _mlguard
 
+def _html_table(header: List[str], rows: List[List[str]]) -> str:
+    """An HTML table; every cell escaped (values come from the data)."""
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 _SEVERITIES = ("info", "low", "medium", "high", "critical")
 
 
@@ -101,19 +109,14 @@ class Report:
 
     def _repr_html_(self) -> str:
         e = html.escape
-        rows = "".join(
-            f"<tr><td>{e(f.severity)}</td><td>{e(f.check)}</td><td>{e(f.where)}</td>"
-            f"<td>{e(f.message)}</td><td>{e(f.value or '')}</td></tr>"
-            for f in self.findings
-        )
+        rows = [[f.severity, f.check, f.where, f.message, f.value or ""] for f in self.findings]
         more = f"<p>{self.omitted} more not listed</p>" if self.omitted else ""
         return (
             f"<p><b>{e(self.kind)}</b> of <code>{e(self.subject)}</code>: "
             f"{'ok' if self.ok else '<b>failed</b>'} &mdash; {self.errors} error(s), "
             f"{self.warnings} warning(s)</p>"
-            f"<table><tr><th>severity</th><th>check</th><th>where</th><th>message</th>"
-            f"<th>value</th></tr>"
-            f"{rows}</table>{more}"
+            + _html_table(["severity", "check", "where", "message", "value"], rows)
+            + more
         )
 
 
@@ -134,17 +137,12 @@ class PiiReport:
         return f"<PiiReport {self.kinds()!r}>"
 
     def _repr_html_(self) -> str:
-        e = html.escape
-        rows = "".join(
-            f"<tr><td>{e(c['name'])}</td><td>{e(k['kind'])}</td><td>{k['cells']}</td>"
-            f"<td>{k['share']:.1%}</td><td>{k['confidence']:.2f}</td></tr>"
+        rows = [
+            [c["name"], k["kind"], str(k["cells"]), f"{k['share']:.1%}", f"{k['confidence']:.2f}"]
             for c in self.columns
             for k in c["kinds"]
-        )
-        return (
-            "<table><tr><th>column</th><th>kind</th><th>cells</th><th>share</th>"
-            f"<th>confidence</th></tr>{rows}</table>"
-        )
+        ]
+        return _html_table(["column", "kind", "cells", "share", "confidence"], rows)
 
 
 

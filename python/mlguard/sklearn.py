@@ -18,6 +18,7 @@ import json
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import _mlguard
+from ._rows import records_json
 
 __all__ = ["to_mlguard", "from_mlguard", "predict_proba"]
 
@@ -109,15 +110,6 @@ def to_mlguard(
     return _mlguard.model_from_parts(json.dumps(parts))
 
 
-def _rows(X: Any, names: Sequence[str]) -> str:
-    import numpy as np
-
-    arr = np.asarray(X, dtype=float)
-    if arr.ndim != 2 or arr.shape[1] != len(names):
-        raise ValueError(f"expected rows of {len(names)} features ({', '.join(names)}), not shape {arr.shape}")
-    return json.dumps([dict(zip(names, r)) for r in arr.tolist()])
-
-
 def predict_proba(model: bytes, X: Any) -> Any:
     """Class probabilities of the rows of ``X`` (a DataFrame with the feature columns, or
     an array in the model's feature order) by mlguard's predictor of the model file
@@ -126,13 +118,7 @@ def predict_proba(model: bytes, X: Any) -> Any:
 
     parts = json.loads(_mlguard.model_parts(model))
     names = [f["name"] for f in parts["numeric"]] + [c["name"] for c in parts["categorical"]]
-    if type(X).__module__.split(".")[0] == "pandas":
-        # Floats written with every digit they have (17 significant), so nothing is lost.
-        rows = json.dumps(
-            [{k: (float(v) if isinstance(v, float) else v) for k, v in r.items()} for r in X.to_dict("records")]
-        )
-    else:
-        rows = _rows(X, names)
+    rows = records_json(X, names)
     return np.array(json.loads(_mlguard.model_predict_proba(model, rows)), dtype=float)
 
 

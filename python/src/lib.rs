@@ -86,13 +86,24 @@ fn scan_model(
     let threshold = severity(fail_on)?;
     let opts = ScanOptions { allow, verbose: false };
     let findings = py.detach(|| mlguard_pickle::scan_bytes(name, data, &opts));
-    let mut report = Report::new("scan-model", name);
+    Ok(one_file_report("scan-model", name, findings, threshold))
+}
+
+/// The report of a scan of one file, as the command writes it, and whether a finding
+/// reached `threshold`.
+fn one_file_report(
+    kind: &str,
+    name: &str,
+    findings: Vec<mlguard_findings::Finding>,
+    threshold: Severity,
+) -> (String, bool) {
+    let mut report = Report::new(kind, name);
     for f in findings {
         report.push(f);
     }
     report.stat("files", 1u64);
     let failed = report.findings.iter().any(|f| f.severity >= threshold);
-    Ok((report.to_json(), failed))
+    (report.to_json(), failed)
 }
 
 /// Audits Python source or a notebook's JSON (`name` ending in `.ipynb`) as `mlguard scan
@@ -110,13 +121,7 @@ fn scan_code(py: Python<'_>, name: &str, source: &[u8], fail_on: &str) -> PyResu
         }
     });
     let findings = findings.map_err(input_error)?;
-    let mut report = Report::new("scan-code", name);
-    for f in findings {
-        report.push(f);
-    }
-    report.stat("files", 1u64);
-    let failed = report.findings.iter().any(|f| f.severity >= threshold);
-    Ok((report.to_json(), failed))
+    Ok(one_file_report("scan-code", name, findings, threshold))
 }
 
 /// Validates a table against a schema (JSON text) as `mlguard data validate` does.
