@@ -16,7 +16,7 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _mlguard
 from ._errors import (
@@ -62,12 +62,20 @@ __all__ = [
     "scan_code",
     "safe_load",
     "LOADERS",
+    "Progress",
 ]
 
 __version__ = "0.1.0"
 
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+#: A progress callback: ``progress(done, total)`` with the bytes of the input read so far and
+#: all the bytes the work reads (its size times the passes it makes; ``None`` when unknown),
+#: called at most ten times a second while the work runs (the GIL is released meanwhile) and
+#: once more with ``done == total`` when it has finished. An exception it raises stops the
+#: work and is raised by the call that was given the callback.
+Progress = Callable[[int, Optional[int]], Any]
 
 
 def _table(data: Any) -> Union[str, bytes]:
@@ -105,30 +113,43 @@ def _schema(schema: Any) -> str:
 
 
 def validate(
-    data: Any, schema: Any, *, check: bool = False, max_errors: Optional[int] = None
+    data: Any,
+    schema: Any,
+    *,
+    check: bool = False,
+    max_errors: Optional[int] = None,
+    progress: Optional[Progress] = None,
 ) -> Report:
     """Validates ``data`` (a path, CSV bytes, a pandas/polars DataFrame or pyarrow Table)
     against ``schema`` (a dict, a path or JSON text) as ``mlguard data validate`` does.
 
     With ``check=True``, a report with errors raises :class:`ValidationError`.
+    ``progress``: see :data:`Progress`.
     """
     table = _table(data)
     name = table if isinstance(table, str) else f"<{type(data).__name__}>"
-    report = Report(_mlguard.validate(table, _schema(schema), name=name, max_errors=max_errors))
+    report = Report(
+        _mlguard.validate(
+            table, _schema(schema), name=name, max_errors=max_errors, progress=progress
+        )
+    )
     if check and not report.ok:
         raise ValidationError(f"{report.subject}: {report.errors} error(s)", report)
     return report
 
 
-def infer_schema(data: Any, *, target: Optional[str] = None) -> Dict[str, Any]:
+def infer_schema(
+    data: Any, *, target: Optional[str] = None, progress: Optional[Progress] = None
+) -> Dict[str, Any]:
     """Drafts a schema for ``data`` as ``mlguard data infer-schema`` does (a dict, to edit
-    and pass to :func:`validate`)."""
-    return json.loads(_mlguard.infer_schema(_table(data), target=target))
+    and pass to :func:`validate`). ``progress``: see :data:`Progress`."""
+    return json.loads(_mlguard.infer_schema(_table(data), target=target, progress=progress))
 
 
-def find_pii(data: Any) -> PiiReport:
-    """Finds personal data in every cell of ``data`` as ``mlguard data pii --cells`` does."""
-    return PiiReport(*_mlguard.find_pii(_table(data)))
+def find_pii(data: Any, *, progress: Optional[Progress] = None) -> PiiReport:
+    """Finds personal data in every cell of ``data`` as ``mlguard data pii --cells`` does.
+    ``progress``: see :data:`Progress`."""
+    return PiiReport(*_mlguard.find_pii(_table(data), progress=progress))
 
 
 def check_poisoning(
@@ -139,11 +160,13 @@ def check_poisoning(
     label_noise: Optional[float] = None,
     outlier_z: Optional[float] = None,
     max_findings: int = 100,
+    progress: Optional[Progress] = None,
 ) -> PoisonReport:
     """The poisoning checks of ``mlguard data poison``: conflicting duplicates, floods,
     robust outliers, doubted labels (confident learning) and, against ``baseline`` (an
     earlier version of the table), drift. ``.ok`` is false when anything of medium severity
-    or worse was found; ``.summary`` counts everything found, listed or not."""
+    or worse was found; ``.summary`` counts everything found, listed or not.
+    ``progress``: see :data:`Progress` (two passes over ``data``)."""
     text, failed, counts = _mlguard.check_poisoning(
         _table(data),
         _schema(schema),
@@ -151,6 +174,7 @@ def check_poisoning(
         label_noise,
         outlier_z,
         max_findings,
+        progress,
     )
     return PoisonReport(text, failed, json.loads(counts))
 

@@ -1,8 +1,9 @@
 """The native module (Rust): the functions the ``mlguard`` package wraps."""
 from os import PathLike
-from typing import List, Optional, Tuple, Union
+from typing import Callable, List, Optional, Tuple, Union
 
 _Table = Union[str, "PathLike[str]", bytes]
+_Progress = Callable[[int, Optional[int]], object]
 
 def run_cli(argv: List[str]) -> int:
     """Runs the ``mlguard`` command line in this process; returns its exit status."""
@@ -13,13 +14,19 @@ def scan_model(name: str, data: bytes, allow: List[str] = ..., fail_on: str = ..
 def scan_code(name: str, source: bytes, fail_on: str = ...) -> Tuple[str, bool]:
     """Audits Python source or a notebook: (report JSON, failed)."""
 
-def validate(data: _Table, schema: str, name: Optional[str] = ..., max_errors: Optional[int] = ...) -> str:
+def validate(
+    data: _Table,
+    schema: str,
+    name: Optional[str] = ...,
+    max_errors: Optional[int] = ...,
+    progress: Optional[_Progress] = ...,
+) -> str:
     """Validates a table against a schema (JSON text): the report's JSON."""
 
-def infer_schema(data: _Table, target: Optional[str] = ...) -> str:
+def infer_schema(data: _Table, target: Optional[str] = ..., progress: Optional[_Progress] = ...) -> str:
     """Drafts a schema for a table: its JSON."""
 
-def find_pii(data: _Table) -> Tuple[str, str]:
+def find_pii(data: _Table, progress: Optional[_Progress] = ...) -> Tuple[str, str]:
     """Personal data in a table: (columns JSON, cells as JSON lines)."""
 
 def terminal_safe(text: str) -> str:
@@ -63,5 +70,6 @@ def check_poisoning(
     label_noise: Optional[float] = ...,
     outlier_z: Optional[float] = ...,
     max_findings: int = ...,
+    progress: Optional[_Progress] = ...,
 ) -> Tuple[str, bool, str]:
     """The poisoning checks: (report JSON, failed, counts JSON)."""

@@ -4,12 +4,16 @@
 //! layer wraps in objects; the logic stays in Rust. Long work runs with the GIL released.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use mlguard_data::{InferOptions, Schema, ValidateOptions};
 use mlguard_findings::{Report, Severity};
 use mlguard_pickle::ScanOptions;
 use mlguard_pyaudit::AuditOptions;
 use pyo3::prelude::*;
+
+mod progress;
+use progress::Progress;
 
 /// An exception of the package's hierarchy (`mlguard._errors`, where they are defined
 /// once, with their attributes): `class` called with `message` and, for a failure that
@@ -36,12 +40,32 @@ enum Table {
 }
 
 /// A table's CSV text, from the start: a file read as every data command reads it, or the
-/// bytes given.
-fn read_table(t: &Table) -> Result<Box<dyn std::io::Read + Send + '_>, mlguard_vault::VaultError> {
+/// bytes given; the bytes read (of the file, of the bytes) count towards `progress`.
+fn read_table<'a>(
+    t: &'a Table,
+    progress: &Progress,
+) -> Result<Box<dyn std::io::Read + Send + 'a>, mlguard_vault::VaultError> {
     Ok(match t {
-        Table::Path(p) => mlguard_data::input::open_path(p, None)?.0,
-        Table::Bytes(b) => Box::new(b.as_slice()),
+        Table::Path(p) => {
+            let (owned, progress) = (p.clone(), progress.clone());
+            let open = move || std::fs::File::open(&owned).map(|f| progress.counted(f));
+            mlguard_data::input::open_reopenable(p, Arc::new(open), None)?.0
+        }
+        Table::Bytes(b) => Box::new(progress.counted(b.as_slice())),
     })
+}
+
+/// The size of a table's input, for its progress.
+fn size(t: &Table) -> Option<u64> {
+    match t {
+        Table::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+        Table::Bytes(b) => Some(b.len() as u64),
+    }
+}
+
+/// The work's own error, or the exception its progress callback raised (which stopped it).
+fn failed(progress: &Progress, e: impl std::fmt::Display) -> PyErr {
+    progress.raised().unwrap_or_else(|| input_error(e))
 }
 
 fn input_error(e: impl std::fmt::Display) -> PyErr {
@@ -127,52 +151,69 @@ fn scan_code(py: Python<'_>, name: &str, source: &[u8], fail_on: &str) -> PyResu
 /// Validates a table against a schema (JSON text) as `mlguard data validate` does.
 /// Returns the report's JSON.
 #[pyfunction]
-#[pyo3(signature = (data, schema, name = None, max_errors = None))]
+#[pyo3(signature = (data, schema, name = None, max_errors = None, progress = None))]
 fn validate(
     py: Python<'_>,
     data: Table,
     schema: &str,
     name: Option<String>,
     max_errors: Option<usize>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<String> {
     let schema = schema_of(schema)?;
     let mut opts = ValidateOptions::default();
     if let Some(n) = max_errors {
         opts.max_errors = n;
     }
-    let report = py.detach(|| match &data {
-        Table::Path(p) => mlguard_data::validate_path(p, &schema, &opts),
-        Table::Bytes(b) => mlguard_data::validate_reader(
-            b.as_slice(),
-            name.as_deref().unwrap_or("<data>"),
-            &schema,
-            &opts,
-        ),
+    let progress = Progress::new(progress, size(&data), 1);
+    let name = match (&data, name) {
+        (Table::Path(p), _) => p.display().to_string(),
+        (Table::Bytes(_), name) => name.unwrap_or_else(|| "<data>".to_owned()),
+    };
+    let report = py.detach(|| {
+        mlguard_data::validate_reader(read_table(&data, &progress)?, &name, &schema, &opts)
+            .map_err(mlguard_vault::VaultError::from)
     });
-    Ok(report.map_err(input_error)?.to_json())
+    let report = report.map_err(|e| failed(&progress, e))?;
+    progress.finish(py)?;
+    Ok(report.to_json())
 }
 
 /// Drafts a schema for a table as `mlguard data infer-schema` does. Returns the schema's
 /// JSON.
 #[pyfunction]
-#[pyo3(signature = (data, target = None))]
-fn infer_schema(py: Python<'_>, data: Table, target: Option<String>) -> PyResult<String> {
+#[pyo3(signature = (data, target = None, progress = None))]
+fn infer_schema(
+    py: Python<'_>,
+    data: Table,
+    target: Option<String>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<String> {
     let opts = InferOptions { target, ..InferOptions::default() };
-    let inferred = py.detach(|| match &data {
-        Table::Path(p) => mlguard_data::infer_path(p, &opts),
-        Table::Bytes(b) => mlguard_data::infer_reader(b.as_slice(), &opts),
+    let progress = Progress::new(progress, size(&data), 1);
+    let inferred = py.detach(|| {
+        mlguard_data::infer_reader(read_table(&data, &progress)?, &opts)
+            .map_err(mlguard_vault::VaultError::from)
     });
-    Ok(inferred.map_err(input_error)?.schema.to_json().to_string())
+    let inferred = inferred.map_err(|e| failed(&progress, e))?;
+    progress.finish(py)?;
+    Ok(inferred.schema.to_json().to_string())
 }
 
 /// Finds personal data in every cell of a CSV table as `mlguard data pii --format json
 /// --cells` does. Returns `(columns JSON, cells JSON lines)`: per column the kinds found,
 /// and per span its row, column, kind, character offsets and score.
 #[pyfunction]
-fn find_pii(py: Python<'_>, data: Table) -> PyResult<(String, String)> {
+#[pyo3(signature = (data, progress = None))]
+fn find_pii(
+    py: Python<'_>,
+    data: Table,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(String, String)> {
     use mlguard_data::pii::{ColumnHint, scan_table};
+    let progress = Progress::new(progress, size(&data), 1);
     let result = py.detach(|| -> Result<_, String> {
-        let reader = read_table(&data).map_err(|e| e.to_string())?;
+        let reader = read_table(&data, &progress).map_err(|e| e.to_string())?;
         let mut cells = String::new();
         let columns = scan_table(
             std::io::BufReader::new(reader),
@@ -192,7 +233,9 @@ fn find_pii(py: Python<'_>, data: Table) -> PyResult<(String, String)> {
         let columns: Vec<serde_json::Value> = columns.iter().map(|c| c.to_json()).collect();
         Ok((serde_json::Value::Array(columns).to_string(), cells))
     });
-    result.map_err(input_error)
+    let result = result.map_err(|e| failed(&progress, e))?;
+    progress.finish(py)?;
+    Ok(result)
 }
 
 /// `text` safe to print on a terminal: control characters, escape sequences and
@@ -409,7 +452,7 @@ impl Front {
             };
             let key =
                 vault.protection_key(&mlguard_vault::Ctx::local(), &name, "<python>", opts.k)?;
-            let open = || read_table(&data);
+            let open = || read_table(&data, &Progress::default());
             let mut out = Vec::new();
             let report = mlguard_data::protect::protect(
                 std::io::BufReader::new(open()?),
@@ -561,7 +604,8 @@ fn verified_json(v: &mlguard_seal::Verified) -> String {
 /// The poisoning checks of `mlguard data poison` on a table (a path or CSV bytes),
 /// against a `baseline` table when given: `(report JSON, failed, counts JSON)`.
 #[pyfunction]
-#[pyo3(signature = (data, schema, baseline = None, label_noise = None, outlier_z = None, max_findings = 100))]
+#[pyo3(signature = (data, schema, baseline = None, label_noise = None, outlier_z = None, max_findings = 100, progress = None))]
+#[allow(clippy::too_many_arguments)] // Python's keyword arguments
 fn check_poisoning(
     py: Python<'_>,
     data: Table,
@@ -570,6 +614,7 @@ fn check_poisoning(
     label_noise: Option<f64>,
     outlier_z: Option<f64>,
     max_findings: usize,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<(String, bool, String)> {
     let schema = schema_of(schema)?;
     let mut opts = mlguard_data::poison::PoisonOptions::default();
@@ -591,10 +636,12 @@ fn check_poisoning(
         Table::Path(p) => p.display().to_string(),
         Table::Bytes(_) => "<data>".to_owned(),
     };
+    // Two passes over the table (the baseline is read once more, not counted).
+    let progress = Progress::new(progress, size(&data), 2);
     let checked = py.detach(|| -> Result<_, mlguard_vault::VaultError> {
-        let open = || read_table(&data).map(std::io::BufReader::new);
+        let open = || read_table(&data, &progress).map(std::io::BufReader::new);
         let mut base = match &baseline {
-            Some(b) => Some(std::io::BufReader::new(read_table(b)?)),
+            Some(b) => Some(std::io::BufReader::new(read_table(b, &Progress::default())?)),
             None => None,
         };
         mlguard_vault::poison::check(
@@ -606,7 +653,8 @@ fn check_poisoning(
             max_findings,
         )
     });
-    let c = checked.map_err(|e| front_error(&e.into()))?;
+    let c = checked.map_err(|e| progress.raised().unwrap_or_else(|| front_error(&e.into())))?;
+    progress.finish(py)?;
     let counts = serde_json::json!({
         "rows": c.rows,
         "conflicts": c.conflicts,

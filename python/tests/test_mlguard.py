@@ -98,6 +98,58 @@ def test_personal_data_is_found_per_column_and_cell():
     assert found.cells[0]["row"] == 1 and found.cells[0]["start"] == 0
 
 
+def big_frame(rows=60_000):
+    rng = np.random.default_rng(7)
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, rows + 1),
+            "email": [f"user{i}@example.org" for i in range(rows)],
+            "age": rng.integers(18, 90, rows),
+            "plan": rng.choice(["free", "pro"], rows),
+        }
+    )
+
+
+def test_progress_is_told_while_the_work_runs_and_at_its_end(tmp_path):
+    path = tmp_path / "users.csv"
+    big_frame().to_csv(path, index=False)
+    size = path.stat().st_size
+    calls = []
+    assert mlguard.validate(path, SCHEMA, progress=lambda d, t: calls.append((d, t))).ok
+    assert len(calls) >= 2, calls
+    assert all(t == size for _, t in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert calls[-1] == (size, size)
+    # A DataFrame goes as its CSV text: two passes of the poisoning checks over it.
+    calls.clear()
+    mlguard.check_poisoning(big_frame(), SCHEMA, progress=lambda d, t: calls.append((d, t)))
+    total = calls[-1][1]
+    assert calls[-1] == (total, total) and total > 2 * size * 0.9, (calls[-1], size)
+    for work in (mlguard.find_pii, mlguard.infer_schema):
+        calls.clear()
+        work(path, progress=lambda d, t: calls.append((d, t)))
+        assert calls[-1] == (size, size), work
+
+
+def test_an_exception_in_the_progress_callback_stops_the_work_and_is_raised(tmp_path):
+    path = tmp_path / "users.csv"
+    big_frame().to_csv(path, index=False)
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        raise Stop(f"{done} of {total}")
+
+    for work in (
+        lambda: mlguard.validate(path, SCHEMA, progress=stop),
+        lambda: mlguard.check_poisoning(path, SCHEMA, progress=stop),
+        lambda: mlguard.find_pii(path, progress=stop),
+    ):
+        with pytest.raises(Stop):
+            work()
+
+
 # -- models -----------------------------------------------------------------------------
 
 
