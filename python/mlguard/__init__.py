@@ -78,24 +78,47 @@ PathLike = Union[str, "os.PathLike[str]"]
 Progress = Callable[[int, Optional[int]], Any]
 
 
+def _arrow_file(table: Any) -> bytes:
+    """A pyarrow Table as the bytes of an Arrow IPC file (Feather v2), which the native
+    module reads with the column types it has (no text formatting on the way), in record
+    batches of 65,536 rows as ``to_feather`` writes them (read row by row, one batch of a
+    million rows would walk thirty columns of eight megabytes each)."""
+    import pyarrow as pa  # type: ignore[import-not-found]
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=65_536)
+    return sink.getvalue().to_pybytes()
+
+
 def _table(data: Any) -> Union[str, bytes]:
-    """A path (str) or CSV bytes for the native module, from a path, bytes, a pandas or
-    polars DataFrame or a pyarrow Table."""
+    """A path (str), or bytes for the native module: a DataFrame or Table as an Arrow IPC
+    file (typed columns, read as every data command reads an Arrow file), CSV text for a
+    pandas DataFrame that Arrow cannot type (mixed objects, nested values) or without
+    pyarrow, and bytes as given (CSV, or any file format the command reads)."""
     if isinstance(data, (str, os.PathLike)):
         return os.fspath(data)
     if isinstance(data, (bytes, bytearray, memoryview)):
         return bytes(data)
     module = type(data).__module__.split(".")[0]
     if module == "pandas":
-        return data.to_csv(index=False).encode()
+        try:
+            import pyarrow as pa  # type: ignore[import-not-found]
+        except ImportError:
+            return data.to_csv(index=False).encode()
+        try:
+            table = pa.Table.from_pandas(data, preserve_index=False)
+        except (pa.ArrowException, TypeError, ValueError):
+            return data.to_csv(index=False).encode()
+        if any(pa.types.is_nested(f.type) for f in table.schema):
+            return data.to_csv(index=False).encode()
+        return _arrow_file(table)
     if module == "polars":
-        return data.write_csv().encode()
-    if module == "pyarrow":
-        import pyarrow.csv  # type: ignore[import-not-found]
-
         out = io.BytesIO()
-        pyarrow.csv.write_csv(data, out)
+        data.write_ipc(out)
         return out.getvalue()
+    if module == "pyarrow":
+        return _arrow_file(data)
     raise TypeError(
         f"expected a path, CSV bytes, or a pandas/polars DataFrame or pyarrow Table, not {type(data).__name__}"
     )

@@ -51,9 +51,24 @@ fn read_table<'a>(
             let open = move || std::fs::File::open(&owned).map(|f| progress.counted(f));
             mlguard_data::input::open_reopenable(p, Arc::new(open), None)?.0
         }
+        // An Arrow IPC file (a DataFrame, as the package sends one) is read where it lies,
+        // as a file of one is.
+        Table::Bytes(b) if b.starts_with(ARROW_MAGIC) => {
+            let (bytes, progress) = (Arc::<[u8]>::from(b.as_slice()), progress.clone());
+            let open = move || Ok(progress.counted(std::io::Cursor::new(bytes.clone())));
+            mlguard_data::input::open_reopenable(
+                std::path::Path::new("<data>"),
+                Arc::new(open),
+                None,
+            )?
+            .0
+        }
         Table::Bytes(b) => Box::new(progress.counted(b.as_slice())),
     })
 }
+
+/// The first bytes of an Arrow IPC file.
+const ARROW_MAGIC: &[u8] = b"ARROW1";
 
 /// The size of a table's input, for its progress.
 fn size(t: &Table) -> Option<u64> {
