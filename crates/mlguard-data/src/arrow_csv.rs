@@ -80,16 +80,43 @@ fn convert<R: Read + Seek>(
     }
     out.push(b'\n');
     let mut text = String::new();
+    let mut int = itoa::Buffer::new();
     for batch in file {
         let batch: RecordBatch = batch.map_err(|e| e.to_string())?;
+        let columns: Vec<Col<'_>> =
+            keep.iter().map(|&i| Col::of(batch.column(i).as_ref())).collect();
         for row in 0..batch.num_rows() {
-            for (n, &i) in keep.iter().enumerate() {
+            for (n, column) in columns.iter().enumerate() {
                 if n > 0 {
                     out.push(b',');
                 }
-                text.clear();
-                render(batch.column(i).as_ref(), row, &mut text)?;
-                cell(&mut out, &text);
+                // The common types straight into the output (numbers never need quotes);
+                // the others through `render`.
+                match column {
+                    Col::Int(a) => {
+                        if a.is_valid(row) {
+                            out.extend_from_slice(int.format(a.value(row)).as_bytes());
+                        }
+                    }
+                    Col::Float(a) => {
+                        if a.is_valid(row) {
+                            use std::fmt::Write as _;
+                            text.clear();
+                            let _ = write!(text, "{}", a.value(row));
+                            out.extend_from_slice(text.as_bytes());
+                        }
+                    }
+                    Col::Text(a) => {
+                        if a.is_valid(row) {
+                            cell(&mut out, a.value(row));
+                        }
+                    }
+                    Col::Any(a) => {
+                        text.clear();
+                        render(*a, row, &mut text)?;
+                        cell(&mut out, &text);
+                    }
+                }
             }
             if !end_row(&mut out, tx) {
                 return Ok(()); // the reader was dropped
@@ -100,6 +127,25 @@ fn convert<R: Read + Seek>(
         let _ = tx.send(Ok(out));
     }
     Ok(())
+}
+
+/// A column of a record batch, the common types downcast once per batch.
+enum Col<'a> {
+    Int(&'a arrow_array::Int64Array),
+    Float(&'a arrow_array::Float64Array),
+    Text(&'a arrow_array::StringArray),
+    Any(&'a dyn Array),
+}
+
+impl<'a> Col<'a> {
+    fn of(a: &'a dyn Array) -> Col<'a> {
+        match a.data_type() {
+            DataType::Int64 => Col::Int(a.as_primitive::<Int64Type>()),
+            DataType::Float64 => Col::Float(a.as_primitive::<Float64Type>()),
+            DataType::Utf8 => Col::Text(a.as_string::<i32>()),
+            _ => Col::Any(a),
+        }
+    }
 }
 
 /// The value at `i` as CSV cell text (unquoted); nothing for a null.
@@ -242,6 +288,52 @@ mod tests {
             t.push(' ');
         }
         assert_eq!(t, "123.45 -0.005 7 1200 -123.45 ");
+    }
+
+    #[test]
+    fn common_columns_read_as_every_other_column_is_rendered() {
+        use arrow_array::{ArrayRef, Float64Array, Int32Array, Int64Array, StringArray};
+        use std::sync::Arc;
+        let ints = Int64Array::from(vec![Some(i64::MIN), None, Some(42)]);
+        let floats = Float64Array::from(vec![Some(2.5000000000000004), Some(f64::NAN), None]);
+        let texts = StringArray::from(vec![Some("a,b"), None, Some("say \"hi\"")]);
+        // The same values in types without a fast path, for the reference rendering.
+        let small = Int32Array::from(vec![Some(-7), None, Some(7)]);
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            ("i", Arc::new(ints.clone())),
+            ("x", Arc::new(floats.clone())),
+            ("t", Arc::new(texts.clone())),
+            ("s", Arc::new(small)),
+        ];
+        let batch = RecordBatch::try_from_iter(columns).expect("batch");
+        let mut file = Vec::new();
+        let mut w = arrow_ipc::writer::FileWriter::try_new(&mut file, &batch.schema()).expect("w");
+        w.write(&batch).expect("write");
+        w.finish().expect("finish");
+        drop(w);
+        let (mut text, _) = reader(std::io::Cursor::new(file)).expect("reader");
+        let mut got = String::new();
+        text.read_to_string(&mut got).expect("read");
+        let mut want = String::from("i,x,t,s\n");
+        for row in 0..3 {
+            for (n, a) in [&ints as &dyn Array, &floats, &texts, batch.column(3).as_ref()]
+                .into_iter()
+                .enumerate()
+            {
+                if n > 0 {
+                    want.push(',');
+                }
+                let mut t = String::new();
+                render(a, row, &mut t).expect("render");
+                let mut out = Vec::new();
+                cell(&mut out, &t);
+                want.push_str(std::str::from_utf8(&out).expect("utf-8"));
+            }
+            want.push('\n');
+        }
+        assert_eq!(got, want);
+        assert!(got.contains("-9223372036854775808,2.5000000000000004,\"a,b\",-7\n"), "{got}");
+        assert!(got.contains(",NaN,,\n"), "{got}");
     }
 
     #[test]
