@@ -106,66 +106,42 @@ fn arrow_err(e: impl std::fmt::Display) -> DataError {
 /// memory at a time.
 pub fn write<R: Read + Send, W: Write>(src: R, schema: &Schema, out: W) -> Result<u64, DataError> {
     let table = TableReader::new(src, b',')?;
-    let mut writer = Writer::new(table.header(), schema, out)?;
-    table.for_each_parallel(|_, cells| writer.push(cells))?;
-    writer.finish()
-}
-
-/// The columnar form written row by row, for a caller that reads the table itself (see
-/// [`write`]): [`Writer::push`] every row's cells, in header order, then
-/// [`Writer::finish`].
-pub struct Writer<W: Write> {
-    columns: Vec<Column>,
-    schema: Arc<ArrowSchema>,
-    writer: arrow_ipc::writer::StreamWriter<W>,
-    pending: usize,
-    rows: u64,
-}
-
-impl<W: Write> Writer<W> {
-    /// A columnar form of a table with this header, typed by `schema`.
-    pub fn new(header: &[String], schema: &Schema, out: W) -> Result<Writer<W>, DataError> {
-        let mut columns = Vec::new();
-        let mut fields = Vec::new();
-        for name in header {
-            let (column, ty) = Column::new(schema, name);
-            columns.push(column);
-            fields.push(ArrowField::new(name, ty, true));
-        }
-        let schema = Arc::new(ArrowSchema::new(fields));
-        let writer = arrow_ipc::writer::StreamWriter::try_new(out, &schema).map_err(arrow_err)?;
-        Ok(Writer { columns, schema, writer, pending: 0, rows: 0 })
+    let mut columns = Vec::new();
+    let mut fields = Vec::new();
+    for name in table.header() {
+        let (column, ty) = Column::new(schema, name);
+        columns.push(column);
+        fields.push(ArrowField::new(name, ty, true));
     }
-
-    /// One row's cells (a short row's missing cells are null; cells past the header are
-    /// not kept).
-    pub fn push(&mut self, cells: &[&str]) -> Result<(), DataError> {
-        for (i, column) in self.columns.iter_mut().enumerate() {
-            column.push(cells.get(i).copied().unwrap_or(""));
+    let arrow_schema = Arc::new(ArrowSchema::new(fields));
+    let mut writer =
+        arrow_ipc::writer::StreamWriter::try_new(out, &arrow_schema).map_err(arrow_err)?;
+    let mut pending = 0usize;
+    let mut rows = 0u64;
+    let flush = |columns: &mut Vec<Column>,
+                 writer: &mut arrow_ipc::writer::StreamWriter<W>|
+     -> Result<(), DataError> {
+        let arrays: Vec<ArrayRef> = columns.iter_mut().map(Column::finish).collect();
+        let batch = RecordBatch::try_new(arrow_schema.clone(), arrays).map_err(arrow_err)?;
+        writer.write(&batch).map_err(arrow_err)
+    };
+    table.for_each_parallel(|_, cells| {
+        for (column, cell) in columns.iter_mut().zip(cells) {
+            column.push(cell);
         }
-        self.pending += 1;
-        self.rows += 1;
-        if self.pending == BATCH_ROWS {
-            self.flush()?;
+        pending += 1;
+        rows += 1;
+        if pending == BATCH_ROWS {
+            flush(&mut columns, &mut writer)?;
+            pending = 0;
         }
         Ok(())
+    })?;
+    if pending > 0 || rows == 0 {
+        flush(&mut columns, &mut writer)?;
     }
-
-    fn flush(&mut self) -> Result<(), DataError> {
-        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
-        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(arrow_err)?;
-        self.pending = 0;
-        self.writer.write(&batch).map_err(arrow_err)
-    }
-
-    /// Writes the last batch and the end of the stream. Returns the rows written.
-    pub fn finish(mut self) -> Result<u64, DataError> {
-        if self.pending > 0 || self.rows == 0 {
-            self.flush()?;
-        }
-        self.writer.finish().map_err(arrow_err)?;
-        Ok(self.rows)
-    }
+    writer.finish().map_err(arrow_err)?;
+    Ok(rows)
 }
 
 /// Reads a columnar form from `src`: its column names, then `f` is called with every

@@ -559,11 +559,6 @@ impl Profile {
         }
     }
 
-    /// The header of the table profiled.
-    pub fn header(&self) -> &[String] {
-        &self.header
-    }
-
     /// The profile of a whole table.
     pub fn of_reader<R: Read>(
         src: R,

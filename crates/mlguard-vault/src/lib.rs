@@ -13,7 +13,6 @@ pub mod kms;
 pub mod merkle;
 pub mod note;
 mod ops;
-mod pipe;
 mod pipeline;
 pub mod poison;
 pub mod rows;

@@ -1209,77 +1209,36 @@ impl Vault {
         }
         let key = self.pseudonym_key()?;
         let open_csv = || input.open().map(BufReader::new);
-        // What protection will do, from the input's header: the protected table's schema,
-        // which the readers of the protected table below need before it is written.
-        let header = TableReader::new(open_csv()?, opts.protect.delimiter)?.header().to_vec();
-        let plan = protect::plan(schema, &header, &opts.protect)?;
-        let stored_schema = protect::protected_schema(schema, &plan);
-        // Profile the distributions for a comparison with the previous version if there is
-        // one now (one added meanwhile is profiled after, from the protected table).
-        let profile = self.catalog.next_version(Table::Datasets, name)? > 1;
-        // Protection writes comma-separated text, whatever the input's delimiter.
-        let poison_opts = PoisonOptions { delimiter: b',', ..opts.poison.clone() };
-        // The protected table and its columnar form never reach the disk in clear:
-        // encrypted under a key that dies with this process.
+        // The protected table never reaches the disk in clear: encrypted under a key that
+        // dies with this process.
         let mut protected = self.sealed_scratch("protected")?;
-        let mut form = self.sealed_scratch("columnar")?;
-        // Validation reads the input on one core while protection reads it on the other
-        // and writes the protected table. As it is written, the protected table goes
-        // through a pipe to the poisoning checks' first pass and the columnar form, on the
-        // validation's thread once validation is done (one read of it instead of three
-        // decryptions and reads of its scratch file; validation's memory freed before
-        // theirs is taken). What protection wrote is only used once validation passed.
-        let (pipe_in, pipe_out) = crate::pipe::pipe();
-        let (validated, protection) = std::thread::scope(|s| {
-            let (stored_schema, form, poison_opts) = (&stored_schema, &mut form, &poison_opts);
-            let validation = s.spawn(move || -> Result<_, VaultError> {
-                let report =
-                    mlguard_data::validate_reader(input.open()?, &source, schema, &opts.validate)?;
-                if report.errors() > 0 {
-                    return Ok((report, None));
-                }
-                let table = TableReader::new(pipe_out, b',')?;
-                let header = table.header().to_vec();
-                let mut checker =
-                    crate::poison::Checker::new(&header, stored_schema, poison_opts, profile)?;
-                let mut w = form.writer()?;
-                let mut columnar =
-                    mlguard_data::columnar::Writer::new(&header, stored_schema, &mut w)?;
-                table.for_each_parallel(|_, cells| {
-                    checker.first(cells);
-                    columnar.push(cells)
-                })?;
-                columnar.finish()?;
-                Ok((report, Some((checker, w.finish_digest()?))))
+        // Validation and protection read the input side by side, one core each; what
+        // protection wrote is only used once validation passed.
+        let (report, protection) = std::thread::scope(|s| {
+            let validation = s.spawn(|| -> Result<_, VaultError> {
+                Ok(mlguard_data::validate_reader(input.open()?, &source, schema, &opts.validate)?)
             });
             let protection = (|| -> Result<_, VaultError> {
-                let mut tee = crate::pipe::Tee { first: protected.writer()?, second: pipe_in };
+                let mut w = protected.writer()?;
                 let r = protect::protect(
                     open_csv()?,
                     Some(open_csv()?),
-                    &mut tee,
+                    &mut w,
                     schema,
                     &key,
                     &opts.protect,
                 )?;
-                let crate::pipe::Tee { first: w, second: pipe_in } = tee;
-                pipe_in.finish();
                 let digest = w.finish_digest()?;
                 Ok((r, digest))
             })();
             (joined(validation), protection)
         });
-        let (report, first) = validated?;
+        let report = report?;
         if report.errors() > 0 {
             return Err(VaultError::Invalid(Box::new(report)));
         }
         let (protection, protected_digest) = protection?;
-        if protection.columns != plan {
-            return Err(VaultError::Internal("the table changed while it was read".into()));
-        }
-        let Some((mut checker, form_digest)) = first else {
-            return Err(VaultError::Internal("the poisoning checks did not run".into()));
-        };
+        let stored_schema = protect::protected_schema(schema, &protection.columns);
 
         // Poisoning, against the previous version.
         let _claim = self.claim(Table::Datasets, name)?;
@@ -1291,9 +1250,6 @@ impl Vault {
             None => None,
         };
         let open_protected = || protected.reader().map(BufReader::new);
-        if previous.is_some() && !checker.profiled() {
-            checker.profile_from(open_protected()?)?;
-        }
         let base_name = previous.as_ref().map(|p| format!("{}@{}", p.name, p.version));
         let base_reader = match &baseline {
             Some(b) => Some(BufReader::new(b.reader()?)),
@@ -1306,21 +1262,31 @@ impl Vault {
         let mut columnar_meta = meta.clone();
         columnar_meta.insert("form".into(), "columnar".into());
         columnar_meta.insert("format".into(), "arrow-ipc-stream".into());
-        // The poisoning checks' second pass reads the protected table while, beside it, the
-        // table and its columnar form are sealed (one after the other: one upload at a time
-        // keeps the memory flat). The sealed objects of a rejected table are removed (they
-        // have no catalog row).
+        // The poisoning checks read the protected table while, beside them, it is sealed and
+        // then turned into its columnar form, sealed too (one after the other: the checks
+        // take longer than both, and one upload at a time keeps the memory flat). The sealed
+        // objects of a rejected table are removed (they have no catalog row).
         let (poison, (stored, columnar)) = std::thread::scope(|s| {
             let sealing = s.spawn(|| {
                 let stored =
                     self.store_scratch(&protected, &protected_digest, Kind::Dataset, meta)?;
-                let columnar =
-                    self.store_scratch(&form, &form_digest, Kind::Dataset, columnar_meta);
+                let columnar = (|| {
+                    let mut form = self.sealed_scratch("columnar")?;
+                    let mut w = form.writer()?;
+                    mlguard_data::columnar::write(open_protected()?, &stored_schema, &mut w)?;
+                    let digest = w.finish_digest()?;
+                    self.store_scratch(&form, &digest, Kind::Dataset, columnar_meta)
+                })();
                 Ok::<_, VaultError>((stored, columnar))
             });
-            let poison = open_protected().and_then(|r| checker.second_pass(r)).and_then(|()| {
-                checker.finish(&subject, base_name.as_deref().zip(base_reader), MAX_STORED_FINDINGS)
-            });
+            let poison = crate::poison::check(
+                &open_protected,
+                &subject,
+                &stored_schema,
+                &opts.poison,
+                base_name.as_deref().zip(base_reader),
+                MAX_STORED_FINDINGS,
+            );
             let sealed = match joined(sealing) {
                 Ok((stored, columnar)) => (Ok(stored), columnar),
                 Err(e) => (Err(e), Err(VaultError::Internal("the table was not sealed".into()))),

@@ -68,244 +68,167 @@ pub fn check<R: Read + Send, B: Read>(
     max_findings: usize,
 ) -> Result<PoisonCheck, VaultError> {
     let table = TableReader::new(open()?, opts.delimiter)?;
-    let mut checker = Checker::new(table.header(), schema, opts, baseline.is_some())?;
+    let header = table.header().to_vec();
+    let mut scan = Scan::new(&header, schema, opts)?;
+    let mut labels = LabelPass::new(&header, scan.numeric(), schema, opts);
+    let mut profile = baseline.is_some().then(|| Profile::new(&header, schema));
     table.for_each_parallel(|_, fields| {
-        checker.first(fields);
-        Ok(())
-    })?;
-    checker.second_pass(open()?)?;
-    checker.finish(name, baseline, max_findings)
-}
-
-/// [`check`] pass by pass, for a caller that reads the table's first pass itself (ingestion
-/// feeds it the protected rows as protection writes them, beside the columnar form, so that
-/// pass costs no read of its own): [`Checker::first`] for every row, then
-/// [`Checker::second_pass`] over the same table, then [`Checker::finish`].
-pub struct Checker<'s> {
-    header: Vec<String>,
-    schema: &'s Schema,
-    opts: PoisonOptions,
-    scan: Scan,
-    labels: Option<LabelPass<'s>>,
-    profile: Option<Profile>,
-}
-
-impl<'s> Checker<'s> {
-    /// The checks of a table with this header. `profile`: also profile its distributions,
-    /// for a comparison with a baseline.
-    pub fn new(
-        header: &[String],
-        schema: &'s Schema,
-        opts: &PoisonOptions,
-        profile: bool,
-    ) -> Result<Checker<'s>, VaultError> {
-        let scan = Scan::new(header, schema, opts)?;
-        let labels = LabelPass::new(header, scan.numeric(), schema, opts);
-        Ok(Checker {
-            header: header.to_vec(),
-            schema,
-            opts: opts.clone(),
-            scan,
-            labels,
-            profile: profile.then(|| Profile::new(header, schema)),
-        })
-    }
-
-    /// The first pass, one row at a time.
-    pub fn first(&mut self, fields: &[&str]) {
-        self.scan.first(fields);
-        if let Some(l) = &mut self.labels {
+        scan.first(fields);
+        if let Some(l) = &mut labels {
             l.first(fields);
         }
-        if let Some(p) = &mut self.profile {
+        if let Some(p) = &mut profile {
             p.add(fields);
         }
-    }
-
-    /// Whether the distributions were profiled in the first pass.
-    pub fn profiled(&self) -> bool {
-        self.profile.is_some()
-    }
-
-    /// Profiles the table's distributions from `src` (the same table: for a caller that
-    /// learnt of a baseline only after the first pass).
-    pub fn profile_from<R: Read>(&mut self, src: R) -> Result<(), VaultError> {
-        let p = Profile::of_reader(src, self.schema, self.opts.delimiter)?;
-        if p.header() != self.header.as_slice() {
-            return Err(VaultError::Internal("the table changed between the passes".into()));
-        }
-        self.profile = Some(p);
         Ok(())
+    })?;
+    scan.between();
+    if let Some(l) = &mut labels {
+        l.between();
     }
-
-    /// What the first pass taught, then the second pass over the table `src` reads (the
-    /// same table, with the same header).
-    pub fn second_pass<R: Read + Send>(&mut self, src: R) -> Result<(), VaultError> {
-        let table = TableReader::new(src, self.opts.delimiter)?;
-        if table.header() != self.header.as_slice() {
-            return Err(VaultError::Internal("the table changed between the passes".into()));
+    let mut numbers = Vec::new();
+    TableReader::new(open()?, opts.delimiter)?.for_each_parallel(|_, fields| {
+        scan.numbers(fields, &mut numbers);
+        scan.second(fields, &numbers);
+        if let Some(l) = &mut labels {
+            l.second(fields, &numbers);
         }
-        self.scan.between();
-        if let Some(l) = &mut self.labels {
-            l.between();
-        }
-        let (scan, labels) = (&mut self.scan, &mut self.labels);
-        let mut numbers = Vec::new();
-        table.for_each_parallel(|_, fields| {
-            scan.numbers(fields, &mut numbers);
-            scan.second(fields, &numbers);
-            if let Some(l) = labels {
-                l.second(fields, &numbers);
-            }
-            Ok(())
-        })?;
         Ok(())
+    })?;
+    let r = scan.finish();
+    let rows = |rows: &[u64]| rows.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+    let mut report = Report::new("poison", name);
+    report.set_limit(Some(max_findings));
+    report.stat("rows", r.rows);
+    for c in &r.conflicts {
+        report.push(
+            Finding::new(
+                "poison.conflicting-duplicates",
+                Severity::High,
+                format!(
+                    "the same features with labels {} in rows {}",
+                    c.labels.join(" / "),
+                    rows(&c.rows)
+                ),
+            )
+            .at(Location::file(name).row(c.rows[0])),
+        );
     }
-
-    /// The report, after both passes; `baseline` as for [`check`].
-    pub fn finish<B: Read>(
-        self,
-        name: &str,
-        baseline: Option<(&str, B)>,
-        max_findings: usize,
-    ) -> Result<PoisonCheck, VaultError> {
-        let Checker { schema, opts, scan, labels, mut profile, .. } = self;
-        let opts = &opts;
-        let r = scan.finish();
-        let rows = |rows: &[u64]| rows.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
-        let mut report = Report::new("poison", name);
-        report.set_limit(Some(max_findings));
-        report.stat("rows", r.rows);
-        for c in &r.conflicts {
-            report.push(
-                Finding::new(
-                    "poison.conflicting-duplicates",
-                    Severity::High,
-                    format!(
-                        "the same features with labels {} in rows {}",
-                        c.labels.join(" / "),
-                        rows(&c.rows)
-                    ),
-                )
-                .at(Location::file(name).row(c.rows[0])),
-            );
-        }
-        for f in &r.floods {
-            report.push(
-                Finding::new(
-                    "poison.duplicate-flood",
-                    Severity::Medium,
-                    format!(
-                        "one feature vector occurs {} times (first rows {})",
-                        f.count,
-                        rows(&f.rows)
-                    ),
-                )
-                .at(Location::file(name).row(f.rows[0])),
-            );
-        }
-        if let Some(d) = &r.duplication {
-            report.push(Finding::new(
-                "poison.duplication",
+    for f in &r.floods {
+        report.push(
+            Finding::new(
+                "poison.duplicate-flood",
                 Severity::Medium,
                 format!(
-                    "{} of {} rows ({:.1} %) repeat an earlier row's features: {} distinct where the columns' values would give about {:.0}; the same rows appended again would sit on both sides of a train/test split (leakage) and outweigh the rest",
-                    d.repeated,
-                    r.rows,
-                    100.0 * d.repeated as f64 / r.rows.max(1) as f64,
-                    d.distinct,
-                    d.expected
+                    "one feature vector occurs {} times (first rows {})",
+                    f.count,
+                    rows(&f.rows)
                 ),
-            ).at(Location::file(name)));
-        }
-        let mut drifted = None;
-        if let Some((base, old)) = baseline {
-            let target = schema.fields.iter().find(|f| f.role == Some(Role::Target));
-            let old = Profile::of_reader(old, schema, opts.delimiter)?;
-            let found = profile.take().map(|p| p.drift_from(old)).unwrap_or_default();
-            drifted = Some(found.len());
-            for d in found {
-                let what = if target.is_some_and(|t| t.name == d.column) {
-                    "label balance"
-                } else {
-                    "distribution"
-                };
-                let stat = match d.psi {
-                    Some(psi) => format!("chi² {:.1}, p {:.2e}, PSI {psi:.3}", d.statistic, d.p),
-                    None => format!("KS D {:.3}, p {:.2e}", d.statistic, d.p),
-                };
-                report.push(
-                    Finding::new(
-                        "poison.drift",
-                        Severity::Medium,
-                        format!("{what} changed against {base}: {stat}"),
-                    )
-                    .at(Location::file(name).field(d.column.clone())),
-                );
-            }
-        }
-        for o in &r.outliers {
+            )
+            .at(Location::file(name).row(f.rows[0])),
+        );
+    }
+    if let Some(d) = &r.duplication {
+        report.push(Finding::new(
+            "poison.duplication",
+            Severity::Medium,
+            format!(
+                "{} of {} rows ({:.1} %) repeat an earlier row's features: {} distinct where the columns' values would give about {:.0}; the same rows appended again would sit on both sides of a train/test split (leakage) and outweigh the rest",
+                d.repeated,
+                r.rows,
+                100.0 * d.repeated as f64 / r.rows.max(1) as f64,
+                d.distinct,
+                d.expected
+            ),
+        ).at(Location::file(name)));
+    }
+    let mut drifted = None;
+    if let Some((base, old)) = baseline {
+        let target = schema.fields.iter().find(|f| f.role == Some(Role::Target));
+        let old = Profile::of_reader(old, schema, opts.delimiter)?;
+        let found = profile.take().map(|p| p.drift_from(old)).unwrap_or_default();
+        drifted = Some(found.len());
+        for d in found {
+            let what = if target.is_some_and(|t| t.name == d.column) {
+                "label balance"
+            } else {
+                "distribution"
+            };
+            let stat = match d.psi {
+                Some(psi) => format!("chi² {:.1}, p {:.2e}, PSI {psi:.3}", d.statistic, d.p),
+                None => format!("KS D {:.3}, p {:.2e}", d.statistic, d.p),
+            };
             report.push(
                 Finding::new(
-                    "poison.outlier",
-                    Severity::Low,
-                    format!("robust z-score {:.1} (median/MAD)", o.z),
+                    "poison.drift",
+                    Severity::Medium,
+                    format!("{what} changed against {base}: {stat}"),
                 )
-                .at(Location::file(name).row(o.row).field(o.column.clone()))
-                .with_value(o.value.to_string()),
+                .at(Location::file(name).field(d.column.clone())),
             );
         }
-        // Doubted labels: the most doubted, as many as the expected label noise or as exceed
-        // what chance explains; the rest are counted (a clean survey's labels that its features
-        // cannot decide are no reviewer's list).
-        let (mut label_issues, mut labels_listed, mut labels_by_chance) = (0, 0, None);
-        if let Some(d) = labels.and_then(LabelPass::finish) {
-            let share = (opts.label_noise.clamp(0.0, 1.0) * r.rows as f64).ceil() as usize;
-            labels_listed = d.ranked.len().min(share.max(d.excess));
-            label_issues = d.ranked.len();
-            labels_by_chance = Some(d.by_chance);
-            for (row, given, likely) in d.ranked.iter().take(labels_listed) {
-                report.push(
-                    Finding::new(
-                        "poison.label-issue",
-                        Severity::Low,
-                        format!(
-                            "labelled {given:?}, but out-of-fold models confidently predict {likely:?} (confident learning, {} classes)",
-                            d.classes
-                        ),
-                    )
-                    .at(Location::file(name).row(*row)),
-                );
-            }
-        }
-        for (k, v) in [
-            ("conflicting_duplicates", r.conflicts.len()),
-            ("floods", r.floods.len()),
-            ("outliers", r.outliers.len()),
-            ("label_issues", label_issues),
-        ] {
-            report.stat(k, v);
-        }
-        if let Some(d) = drifted {
-            report.stat("drifted_columns", d);
-        }
-        if let Some(by_chance) = labels_by_chance {
-            report.stat("labels_listed", labels_listed);
-            report.stat("labels_doubted_by_chance", by_chance.round() as u64);
-        }
-        Ok(PoisonCheck {
-            report,
-            rows: r.rows,
-            conflicts: r.conflicts.len(),
-            floods: r.floods.len(),
-            outliers: r.outliers.len(),
-            duplicated: r.duplication.as_ref().map_or(0, |d| d.repeated),
-            label_issues,
-            labels_listed,
-            labels_by_chance,
-            drifted,
-        })
     }
+    for o in &r.outliers {
+        report.push(
+            Finding::new(
+                "poison.outlier",
+                Severity::Low,
+                format!("robust z-score {:.1} (median/MAD)", o.z),
+            )
+            .at(Location::file(name).row(o.row).field(o.column.clone()))
+            .with_value(o.value.to_string()),
+        );
+    }
+    // Doubted labels: the most doubted, as many as the expected label noise or as exceed
+    // what chance explains; the rest are counted (a clean survey's labels that its features
+    // cannot decide are no reviewer's list).
+    let (mut label_issues, mut labels_listed, mut labels_by_chance) = (0, 0, None);
+    if let Some(d) = labels.and_then(LabelPass::finish) {
+        let share = (opts.label_noise.clamp(0.0, 1.0) * r.rows as f64).ceil() as usize;
+        labels_listed = d.ranked.len().min(share.max(d.excess));
+        label_issues = d.ranked.len();
+        labels_by_chance = Some(d.by_chance);
+        for (row, given, likely) in d.ranked.iter().take(labels_listed) {
+            report.push(
+                Finding::new(
+                    "poison.label-issue",
+                    Severity::Low,
+                    format!(
+                        "labelled {given:?}, but out-of-fold models confidently predict {likely:?} (confident learning, {} classes)",
+                        d.classes
+                    ),
+                )
+                .at(Location::file(name).row(*row)),
+            );
+        }
+    }
+    for (k, v) in [
+        ("conflicting_duplicates", r.conflicts.len()),
+        ("floods", r.floods.len()),
+        ("outliers", r.outliers.len()),
+        ("label_issues", label_issues),
+    ] {
+        report.stat(k, v);
+    }
+    if let Some(d) = drifted {
+        report.stat("drifted_columns", d);
+    }
+    if let Some(by_chance) = labels_by_chance {
+        report.stat("labels_listed", labels_listed);
+        report.stat("labels_doubted_by_chance", by_chance.round() as u64);
+    }
+    Ok(PoisonCheck {
+        report,
+        rows: r.rows,
+        conflicts: r.conflicts.len(),
+        floods: r.floods.len(),
+        outliers: r.outliers.len(),
+        duplicated: r.duplication.as_ref().map_or(0, |d| d.repeated),
+        label_issues,
+        labels_listed,
+        labels_by_chance,
+        drifted,
+    })
 }
 
 /// A doubted label: data row (1-based), the label given, the label predicted.
