@@ -104,15 +104,15 @@ def _table(data: Any) -> Union[str, bytes]:
     if module == "pandas":
         try:
             import pyarrow as pa  # type: ignore[import-not-found]
-        except ImportError:
-            return data.to_csv(index=False).encode()
-        try:
+
             table = pa.Table.from_pandas(data, preserve_index=False)
+            if not any(pa.types.is_nested(f.type) for f in table.schema):
+                return _arrow_file(table)
+        except ImportError:
+            pass
         except (pa.ArrowException, TypeError, ValueError):
-            return data.to_csv(index=False).encode()
-        if any(pa.types.is_nested(f.type) for f in table.schema):
-            return data.to_csv(index=False).encode()
-        return _arrow_file(table)
+            pass
+        return data.to_csv(index=False).encode()
     if module == "polars":
         out = io.BytesIO()
         data.write_ipc(out)

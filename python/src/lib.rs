@@ -45,23 +45,27 @@ fn read_table<'a>(
     t: &'a Table,
     progress: &Progress,
 ) -> Result<Box<dyn std::io::Read + Send + 'a>, mlguard_vault::VaultError> {
+    // A file, or an Arrow IPC file's bytes (a DataFrame, as the package sends one), is read
+    // where it lies by the reader every data command uses, its reads counted.
+    fn reopened<R: std::io::Read + std::io::Seek + Send + 'static>(
+        name: &std::path::Path,
+        progress: &Progress,
+        open: impl Fn() -> std::io::Result<R> + Send + Sync + 'static,
+    ) -> Result<Box<dyn std::io::Read + Send>, mlguard_vault::VaultError> {
+        let progress = progress.clone();
+        let open = move || open().map(|r| progress.counted(r));
+        Ok(mlguard_data::input::open_reopenable(name, Arc::new(open), None)?.0)
+    }
     Ok(match t {
         Table::Path(p) => {
-            let (owned, progress) = (p.clone(), progress.clone());
-            let open = move || std::fs::File::open(&owned).map(|f| progress.counted(f));
-            mlguard_data::input::open_reopenable(p, Arc::new(open), None)?.0
+            let owned = p.clone();
+            reopened(p, progress, move || std::fs::File::open(&owned))?
         }
-        // An Arrow IPC file (a DataFrame, as the package sends one) is read where it lies,
-        // as a file of one is.
         Table::Bytes(b) if b.starts_with(ARROW_MAGIC) => {
-            let (bytes, progress) = (Arc::<[u8]>::from(b.as_slice()), progress.clone());
-            let open = move || Ok(progress.counted(std::io::Cursor::new(bytes.clone())));
-            mlguard_data::input::open_reopenable(
-                std::path::Path::new("<data>"),
-                Arc::new(open),
-                None,
-            )?
-            .0
+            let bytes = Arc::<[u8]>::from(b.as_slice());
+            reopened(std::path::Path::new("<data>"), progress, move || {
+                Ok(std::io::Cursor::new(bytes.clone()))
+            })?
         }
         Table::Bytes(b) => Box::new(progress.counted(b.as_slice())),
     })
