@@ -23,9 +23,9 @@ pub use context::{Actor, Ctx, fresh_id};
 pub use keys::Rotation;
 pub use ops::{Collected, Migrated, SignedExport};
 pub use pipeline::{
-    IngestOptions, IngestSource, Ingested, MAX_ROWS_PER_REQUEST, Prediction, RowPrediction,
-    SeedPolicy, ServingModel, TrainRequest, TrainedModel, Vault, csv_cell, parse_ref,
-    prediction_header, protection_json, push_probability,
+    ImportRequest, IngestOptions, IngestSource, Ingested, MAX_ROWS_PER_REQUEST, Prediction,
+    RowPrediction, SeedPolicy, ServingModel, TrainRequest, TrainedModel, Vault, csv_cell,
+    parse_ref, prediction_header, protection_json, push_probability,
 };
 pub use store::{AuditEntry, DatasetRecord, ModelRecord, Stores, Table};
 

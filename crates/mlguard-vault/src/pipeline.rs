@@ -67,6 +67,19 @@ pub struct TrainRequest {
     pub accept_flagged: bool,
 }
 
+/// A model made elsewhere to store ([`Vault::import_model`]).
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    /// The model's name (its next version is stored).
+    pub name: String,
+    /// The stored dataset it was trained on.
+    pub dataset: String,
+    /// Its version (latest when None).
+    pub version: Option<u32>,
+    /// Bind it to a version its poisoning checks flagged (recorded with who accepted it).
+    pub accept_flagged: bool,
+}
+
 /// Most findings of a poisoning check stored with a dataset version (the counts are
 /// always complete).
 const MAX_STORED_FINDINGS: usize = 1000;
@@ -315,6 +328,50 @@ impl Drop for Vault {
 }
 
 const SEED_KEY: &str = "mlguard.split_seed";
+
+/// Provenance only the vault writes: an imported model's own values for these are dropped.
+const VAULT_PROVENANCE: &[&str] = &[
+    SEED_KEY,
+    "seed_policy",
+    "split",
+    "test_size",
+    "dataset",
+    "dataset_version",
+    "dataset_blake3",
+    "dataset_poison_flagged",
+    "accepted_flagged_by",
+    "origin",
+    "imported_by",
+    "imported_blake3",
+];
+
+/// Why a model made elsewhere cannot be bound to a dataset of `schema`: its target must be
+/// a column, and each feature a column training would have used as one (personal data other
+/// than quasi-identifiers, ids and ignored columns never are). Numeric features on
+/// non-numeric fields are found when the predictor is compiled against the schema.
+fn import_misfits(model: &Model, schema: &Schema) -> Vec<String> {
+    let enc = &model.info.encoding;
+    let mut misfits = Vec::new();
+    if schema.field(&enc.target).is_none() {
+        misfits.push(format!("its target {} is not a column", enc.target));
+    }
+    let features =
+        enc.numeric.iter().map(|f| &f.name).chain(enc.categorical.iter().map(|c| &c.name));
+    for name in features {
+        let Some(f) = schema.field(name) else {
+            misfits.push(format!("feature {name} is not a column"));
+            continue;
+        };
+        if name == &enc.target {
+            misfits.push(format!("{name} is both its target and a feature"));
+        } else if f.pii.is_some_and(|p| p != mlguard_data::PiiKind::Quasi) {
+            misfits.push(format!("feature {name} is personal data, never a feature"));
+        } else if matches!(f.role, Some(mlguard_data::Role::Id | mlguard_data::Role::Ignore)) {
+            misfits.push(format!("feature {name} is an id or ignored column"));
+        }
+    }
+    misfits
+}
 
 /// The canonical text and MAC of an audit entry for `event`, given its index; owning what
 /// it needs, so a store may build it on another thread (a batching appender).
@@ -1482,18 +1539,45 @@ impl Vault {
             p.insert("dataset_poison_flagged".into(), true.into());
             p.insert("accepted_flagged_by".into(), cx.actor_name().into());
         }
-        let bytes = model.to_safetensors();
-        round_trip(&bytes, &model)?;
         let name = req.name.clone().unwrap_or_else(|| dataset.name.clone());
-        let _claim = self.claim(Table::Models, &name)?;
-        let version = self.catalog.next_version(Table::Models, &name)?;
+        let accepted = model.info.provenance.get("accepted_flagged_by").cloned();
+        let record = self.store_model_version(cx, &model, &name, dataset, |record| {
+            Event::new(
+                Action::ModelTrain,
+                format!("{}@{}", record.name, record.version),
+                Outcome::Allowed,
+            )
+            .detail(serde_json::json!({
+                "dataset": format!("{}@{}", record.dataset, record.dataset_version),
+                "blake3": record.blake3,
+                "accepted_flagged_by": accepted,
+            }))
+        })?;
+        Ok(TrainedModel { record, trained: Trained { model, ..trained } })
+    }
+
+    /// Seals and signs `model` as the next version of `name`, made from `dataset`, and
+    /// records it with the entry `event` makes of its record. Nothing is stored unless the
+    /// model loads back from its bytes and predicts as it did.
+    fn store_model_version(
+        &self,
+        cx: &Ctx,
+        model: &Model,
+        name: &str,
+        dataset: DatasetRecord,
+        event: impl FnOnce(&ModelRecord) -> Event,
+    ) -> Result<ModelRecord, VaultError> {
+        let bytes = model.to_safetensors();
+        round_trip(&bytes, model)?;
+        let _claim = self.claim(Table::Models, name)?;
+        let version = self.catalog.next_version(Table::Models, name)?;
         let mut meta = serde_json::Map::new();
-        meta.insert("name".into(), name.clone().into());
+        meta.insert("name".into(), name.into());
         meta.insert("version".into(), version.into());
         meta.insert("dataset".into(), format!("{}@{}", dataset.name, dataset.version).into());
         let (object, core) = self.store(&mut Cursor::new(&bytes), Kind::Model, meta)?;
         let record = ModelRecord {
-            name,
+            name: name.to_owned(),
             version,
             object,
             blake3: core.blake3,
@@ -1504,19 +1588,111 @@ impl Vault {
             created: core.created,
             actor: cx.actor_name(),
         };
-        let event = Event::new(
-            Action::ModelTrain,
-            format!("{}@{}", record.name, record.version),
-            Outcome::Allowed,
-        )
-        .detail(serde_json::json!({
-            "dataset": format!("{}@{}", record.dataset, record.dataset_version),
-            "blake3": record.blake3,
-            "accepted_flagged_by": model.info.provenance.get("accepted_flagged_by"),
-        }));
+        let event = event(&record);
         self.add_recorded(cx, &[&record.object], &event, |c, audit| c.add_model(&record, audit))?;
         self.model_names.clear();
-        Ok(TrainedModel { record, trained: Trained { model, ..trained } })
+        Ok(record)
+    }
+
+    /// Stores a model made elsewhere — mlguard's model file (safetensors, no pickle), as
+    /// `mlguard.sklearn.to_mlguard` converts a scikit-learn model or `model export` writes
+    /// one — as the next version of `req.name`, bound to the stored dataset version it was
+    /// trained on (`model.train`, op `import`): from then on it is verified, served,
+    /// exported and audited like a model the vault trained.
+    ///
+    /// Refused (nothing stored) unless the bytes are a consistent model whose target is a
+    /// column of that version and whose every feature is a column training would use the
+    /// same way (numeric features on numeric fields; never personal data, ids or ignored
+    /// columns), and unless the version was not flagged by its poisoning checks or
+    /// `req.accept_flagged`. The model's schema becomes the dataset's, so predictions are
+    /// validated as a trained model's are. Provenance the vault vouches for (the dataset,
+    /// the split seed and policy, who accepted a flagged version) is replaced by the vault's
+    /// own; the rest of the file's (its source library, say) is kept, and its metrics are the
+    /// file's claim. An imported model records no split seed: it cannot be reproduced.
+    pub fn import_model(
+        &self,
+        cx: &Ctx,
+        bytes: &[u8],
+        req: &ImportRequest,
+    ) -> Result<(ModelRecord, Model), VaultError> {
+        let event = Event::new(Action::ModelTrain, req.name.as_str(), Outcome::Allowed)
+            .op("import")
+            .detail(serde_json::json!({
+                "dataset": format!("{}{}", req.dataset, req.version.map(|v| format!("@{v}")).unwrap_or_default()),
+                "bytes": bytes.len(),
+            }));
+        self.operation(cx, &event, || self.import_unrecorded(cx, bytes, req))
+    }
+
+    fn import_unrecorded(
+        &self,
+        cx: &Ctx,
+        bytes: &[u8],
+        req: &ImportRequest,
+    ) -> Result<(ModelRecord, Model), VaultError> {
+        if req.name.is_empty()
+            || req.name.contains(['@', '/'])
+            || req.name.chars().any(char::is_control)
+        {
+            return Err(VaultError::Refused(format!(
+                "{:?} cannot name a model (no @, / or control characters)",
+                req.name
+            )));
+        }
+        let mut model = Model::from_safetensors(bytes).map_err(|e| {
+            VaultError::Refused(format!("the file is not an mlguard model file: {e}"))
+        })?;
+        let dataset = self.catalog.dataset(&req.dataset, req.version)?;
+        let version = format!("{}@{}", dataset.name, dataset.version);
+        if flagged(&dataset) && !req.accept_flagged {
+            return Err(VaultError::Flagged(version));
+        }
+        let schema =
+            Schema::from_json_str(&dataset.schema).map_err(mlguard_data::DataError::from)?;
+        let misfits = import_misfits(&model, &schema);
+        if !misfits.is_empty() {
+            return Err(VaultError::Refused(format!(
+                "the model does not fit {version}: {}; nothing was stored",
+                misfits.join("; ")
+            )));
+        }
+        model.info.schema = schema.to_json();
+        model.predictor().map_err(|e| {
+            VaultError::Refused(format!(
+                "the model does not fit {version}: {e}; nothing was stored"
+            ))
+        })?;
+        let digest = hex(blake3::hash(bytes).as_bytes());
+        let p = &mut model.info.provenance;
+        for key in VAULT_PROVENANCE {
+            p.remove(*key);
+        }
+        p.insert("origin".into(), "import".into());
+        p.insert("imported_by".into(), cx.actor_name().into());
+        p.insert("imported_blake3".into(), digest.clone().into());
+        p.insert("dataset".into(), dataset.name.clone().into());
+        p.insert("dataset_version".into(), dataset.version.into());
+        p.insert("dataset_blake3".into(), dataset.blake3.clone().into());
+        if flagged(&dataset) {
+            p.insert("dataset_poison_flagged".into(), true.into());
+            p.insert("accepted_flagged_by".into(), cx.actor_name().into());
+        }
+        let accepted = p.get("accepted_flagged_by").cloned();
+        let record = self.store_model_version(cx, &model, &req.name, dataset, |record| {
+            Event::new(
+                Action::ModelTrain,
+                format!("{}@{}", record.name, record.version),
+                Outcome::Allowed,
+            )
+            .op("import")
+            .detail(serde_json::json!({
+                "dataset": format!("{}@{}", record.dataset, record.dataset_version),
+                "blake3": record.blake3,
+                "imported_blake3": digest,
+                "accepted_flagged_by": accepted,
+            }))
+        })?;
+        Ok((record, model))
     }
 
     /// Retrains `name@version` from the same dataset version with the same (sealed) seed and

@@ -11,7 +11,9 @@ use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use mlguard_data::Schema;
 use mlguard_seal::{Kind, SealOptions, Secret, SignerPolicy};
 use mlguard_vault::identity::{Action, AuthError, Policy, TotpAlg, hotp, otpauth_secret};
-use mlguard_vault::{Actor, Ctx, IngestOptions, SeedPolicy, TrainRequest, Vault, VaultError};
+use mlguard_vault::{
+    Actor, Ctx, ImportRequest, IngestOptions, SeedPolicy, TrainRequest, Vault, VaultError,
+};
 
 mod common;
 
@@ -104,6 +106,7 @@ fn every_operation_writes_one_entry_per_call_allowed_or_denied() {
     let model_file = f.dir.path().join("model.safetensors");
     std::fs::write(&model_file, b"weights").expect("model");
     let public_pem = v.keys().signer_public().to_pem();
+    let exported = v.export_model(&local, "churn@1").expect("export").1.to_safetensors();
     // (operation, its action, the outcome of an allowed call)
     let ops: Vec<(&str, Action, &str, Op<'_>)> = vec![
         (
@@ -243,6 +246,20 @@ fn every_operation_writes_one_entry_per_call_allowed_or_denied() {
             Action::ModelTrain,
             "allowed",
             Box::new(|v, cx| v.reproduce(cx, "churn", Some(1)).map(drop)),
+        ),
+        (
+            "import_model",
+            Action::ModelTrain,
+            "allowed",
+            Box::new(|v, cx| {
+                let req = ImportRequest {
+                    name: "imported".into(),
+                    dataset: "users".into(),
+                    version: None,
+                    accept_flagged: true,
+                };
+                v.import_model(cx, &exported, &req).map(drop)
+            }),
         ),
         (
             "list_models",

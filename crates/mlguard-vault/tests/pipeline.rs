@@ -701,3 +701,94 @@ fn predictions_from_memory_are_recorded_and_never_staler_than_the_cache_time() {
     std::thread::sleep(CACHE_TIME);
     assert!(cached(&cx()).is_none(), "read more than the cache time ago");
 }
+
+/// A model made elsewhere (here: a model the vault trained, exported, with its provenance
+/// doctored) is stored bound to the dataset version it claims, predicts as the original,
+/// is refused when it does not fit that version, and is never reproducible.
+#[test]
+fn a_model_made_elsewhere_is_imported_against_its_dataset() {
+    use mlguard_vault::ImportRequest;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (vault, schema, data) = common::setup(dir.path(), 2000, 3);
+    let local = mlguard_vault::Ctx::local();
+    vault.ingest(&local, &data, &schema, "users", &IngestOptions::default()).expect("ingest");
+    vault.train(&local, &request(SeedPolicy::Secure)).expect("train");
+    let (_, original) = vault.export_model(&local, "churn@1").expect("export");
+    let mut claimed = original.clone();
+    // What only the vault may say is replaced; the rest is kept.
+    let p = &mut claimed.info.provenance;
+    p.insert("mlguard.split_seed".into(), "00".repeat(32).into());
+    p.insert("accepted_flagged_by".into(), "somebody".into());
+    p.insert("dataset".into(), "elsewhere".into());
+    p.insert("source".into(), "scikit-learn".into());
+    let bytes = claimed.to_safetensors();
+    let req = |name: &str| ImportRequest {
+        name: name.into(),
+        dataset: "users".into(),
+        version: None,
+        accept_flagged: false,
+    };
+
+    let (record, model) = vault.import_model(&local, &bytes, &req("imported")).expect("import");
+    assert_eq!(
+        (record.name.as_str(), record.version, record.dataset.as_str(), record.dataset_version),
+        ("imported", 1, "users", 1)
+    );
+    let p = &model.info.provenance;
+    assert_eq!(p["origin"], "import");
+    assert_eq!(p["dataset"], "users");
+    assert_eq!(p["source"], "scikit-learn");
+    assert_eq!(p["imported_blake3"], blake3::hash(&bytes).to_hex().as_str());
+    assert!(!p.contains_key("mlguard.split_seed") && !p.contains_key("accepted_flagged_by"));
+    let (_, stored) = vault.verify_model(&local, "imported@1").expect("verify");
+    assert_eq!(stored.logistic, original.logistic);
+    assert_eq!(stored.info.provenance, model.info.provenance);
+
+    // It predicts exactly as the model it came from.
+    let mut fresh = Vec::new();
+    synth::write_user_data(&mut fresh, 40, 8).expect("fresh");
+    let input = dir.path().join("fresh.csv");
+    std::fs::write(&input, fresh).expect("write");
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    vault.predict(&local, "churn@1", &input, &mut a).expect("predict");
+    vault.predict(&local, "imported@1", &input, &mut b).expect("predict imported");
+    assert_eq!(a, b);
+    let err = vault.reproduce(&local, "imported", Some(1)).expect_err("no seed");
+    assert!(err.to_string().contains("no split seed"), "{err}");
+
+    // Refused, nothing stored: not a model, a feature that is not a column, an id as a
+    // feature, a numeric feature on a text column, a target that is not a column, a bad name.
+    let refused = |bytes: &[u8], name: &str, why: &str| {
+        let err = vault.import_model(&local, bytes, &req(name)).expect_err(why);
+        assert!(matches!(err, VaultError::Refused(_)), "{why}: {err}");
+        assert!(err.to_string().contains(why), "{why}: {err}");
+    };
+    refused(b"\x80\x04\x95not a model", "m", "not an mlguard model file");
+    let renamed = |from: usize, to: &str| {
+        let mut m = original.clone();
+        m.info.encoding.numeric[from].name = to.into();
+        m.to_safetensors()
+    };
+    refused(&renamed(0, "no_such_column"), "m", "feature no_such_column is not a column");
+    let stored = vault.catalog().dataset("users", None).expect("dataset").schema;
+    let stored = Schema::from_json_str(&stored).expect("schema");
+    let id = stored.fields.iter().find(|f| f.role == Some(mlguard_data::Role::Id)).expect("id");
+    refused(&renamed(0, &id.name), "m", &format!("feature {} is an id", id.name));
+    let text = stored
+        .fields
+        .iter()
+        .find(|f| f.field_type == mlguard_data::FieldType::String && f.role.is_none())
+        .expect("a text column");
+    refused(&renamed(0, &text.name), "m", "is not numeric");
+    let mut untargeted = original.clone();
+    untargeted.info.encoding.target = "verdict".into();
+    refused(&untargeted.to_safetensors(), "m", "its target verdict is not a column");
+    refused(&bytes, "a@2", "cannot name a model");
+    let names: Vec<String> =
+        vault.catalog().models().expect("models").iter().map(|m| m.name.clone()).collect();
+    assert_eq!(names, ["churn", "imported"]);
+    let err = vault
+        .import_model(&local, &bytes, &ImportRequest { dataset: "nobody".into(), ..req("m") })
+        .expect_err("no dataset");
+    assert!(matches!(err, VaultError::NotFound(_)), "{err}");
+}
