@@ -38,8 +38,9 @@ class AccessDenied(Error):
 
 
 class RefusedError(Error):
-    """Data the vault refuses to store or train on: personal data left unprotected, a
-    poisoned or flagged dataset; ``.report`` has the findings where there are some."""
+    """Data or a model the vault refuses to store or train on: personal data left
+    unprotected, a poisoned or flagged dataset, a model file that is not one or does not
+    fit its dataset; ``.report`` has the findings where there are some."""
 
 
 class UnsafeModelError(Error):

@@ -281,7 +281,7 @@ fn front_error(e: &anyhow::Error) -> PyErr {
         | "bad_signature" | "bad_key" => "IntegrityError",
         "no_token" | "invalid_token" | "forbidden" | "mfa_required" | "mfa_rejected"
         | "mfa_locked" => "AccessDenied",
-        "poisoned" | "unprotected_pii" | "flagged" => "RefusedError",
+        "poisoned" | "unprotected_pii" | "flagged" | "bad_model" => "RefusedError",
         _ => "Error",
     };
     raise(class, message, report)

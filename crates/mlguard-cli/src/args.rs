@@ -691,6 +691,28 @@ pub(crate) enum ModelCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Store a model made elsewhere as the next version of NAME: mlguard's model file
+    /// (safetensors; a scikit-learn LogisticRegression converted by the Python package's
+    /// `mlguard.sklearn.to_mlguard`, or a file `model export` wrote), bound to the stored
+    /// dataset version it was trained on. Refused unless its target and features are
+    /// columns of that version that training would use the same way; then verified,
+    /// served, exported and audited like a trained model (it cannot be reproduced).
+    Import {
+        /// The model file (.safetensors).
+        file: PathBuf,
+        /// The model's name (its next version is stored).
+        #[arg(long)]
+        name: String,
+        /// The stored dataset version it was trained on: NAME or NAME@VERSION.
+        #[arg(long, value_name = "DATASET")]
+        dataset: String,
+        /// Bind it to a version its poisoning checks flagged (recorded with who did).
+        #[arg(long)]
+        accept_flagged: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Sign a model (a file or a directory) as an OpenSSF model-signing v1.0 bundle with
     /// the vault's signing key: every file's SHA-256 in an in-toto Statement, in a DSSE
     /// envelope. `model_signing verify key` accepts it.

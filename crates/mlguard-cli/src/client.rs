@@ -96,6 +96,16 @@ pub trait Client {
     fn export_model(&self, reference: &str, dir_name: &str) -> anyhow::Result<ModelExport>;
     /// A model version, verified (`model.read`).
     fn model(&self, reference: &str) -> anyhow::Result<ModelDescription>;
+    /// Stores the model file `bytes` as the next version of `name`, bound to the stored
+    /// dataset version `dataset` (`NAME[@VERSION]`) it was trained on (`model.train`, op
+    /// `import`).
+    fn import_model(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        dataset: &str,
+        accept_flagged: bool,
+    ) -> anyhow::Result<ModelDescription>;
     /// The audit log's entries from index `from` (`audit.read`).
     fn audit_entries(&self, from: u64) -> anyhow::Result<Vec<String>>;
     /// An entry's inclusion proof against the latest signed checkpoint (`audit.read`).
@@ -211,6 +221,22 @@ impl Client for Vault {
 
     fn model(&self, reference: &str) -> anyhow::Result<ModelDescription> {
         let (record, model) = Vault::model(self, local(), reference)?;
+        Ok((&record, &model).into())
+    }
+
+    fn import_model(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        dataset: &str,
+        accept_flagged: bool,
+    ) -> anyhow::Result<ModelDescription> {
+        let req = mlguard_vault::ImportRequest {
+            name: name.to_owned(),
+            dataset: dataset.to_owned(),
+            accept_flagged,
+        };
+        let (record, model) = Vault::import_model(self, local(), bytes, &req)?;
         Ok((&record, &model).into())
     }
 
@@ -423,6 +449,23 @@ impl Client for Remote {
 
     fn model(&self, reference: &str) -> anyhow::Result<ModelDescription> {
         self.get_as(&format!("/v1/models/{}", seg(reference)))
+    }
+
+    fn import_model(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        dataset: &str,
+        accept_flagged: bool,
+    ) -> anyhow::Result<ModelDescription> {
+        self.post_bytes_as(
+            &format!("/v1/models/{}/import", seg(name)),
+            &[
+                ("dataset", dataset),
+                ("accept_flagged", if accept_flagged { "true" } else { "false" }),
+            ],
+            bytes,
+        )
     }
 
     fn audit_entries(&self, from: u64) -> anyhow::Result<Vec<String>> {
@@ -874,7 +917,10 @@ pub(crate) fn is_shared(command: &Command) -> bool {
         | Command::Mfa { .. } => true,
         Command::Model { command } => matches!(
             command,
-            ModelCommand::List { .. } | ModelCommand::Inspect { .. } | ModelCommand::Export { .. }
+            ModelCommand::List { .. }
+                | ModelCommand::Inspect { .. }
+                | ModelCommand::Export { .. }
+                | ModelCommand::Import { .. }
         ),
         Command::Audit { .. } => true,
         _ => false,
@@ -907,6 +953,9 @@ pub(crate) fn dispatch(
         Command::Model { command: ModelCommand::Export { model, output, force } } => {
             export_model(c, &model, &output, force, out)
         }
+        Command::Model {
+            command: ModelCommand::Import { file, name, dataset, accept_flagged, json },
+        } => import_model(c, &file, &name, &dataset, accept_flagged, json, out),
         Command::User { command } => match command {
             UserCommand::Add { name, role } => add_user(c, &name, &role, out),
             UserCommand::List { json } => list_users(c, json, out),
@@ -930,6 +979,45 @@ pub(crate) fn dispatch(
         },
         _ => anyhow::bail!("internal error: not a shared command"),
     }
+}
+
+/// The largest model file `model import` reads (the server takes 8 MiB bodies).
+const MAX_MODEL_FILE: u64 = 8 << 20;
+
+/// `mlguard model import`: a model file stored as the next version of `name`.
+pub(crate) fn import_model(
+    c: &dyn Client,
+    file: &Path,
+    name: &str,
+    dataset: &str,
+    accept_flagged: bool,
+    json: bool,
+    out: &mut Out,
+) -> anyhow::Result<ExitCode> {
+    let f = std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX_MODEL_FILE + 1), &mut bytes)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    if bytes.len() as u64 > MAX_MODEL_FILE {
+        anyhow::bail!(
+            "{} is larger than {} MiB: not a model file mlguard imports",
+            file.display(),
+            MAX_MODEL_FILE >> 20
+        );
+    }
+    let d = c.import_model(name, &bytes, dataset, accept_flagged)?;
+    if json {
+        out.line(&serde_json::to_string_pretty(&d)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    out.line(&format!(
+        "imported {} as {}, bound to {} (sealed and signed; blake3 {})",
+        file.display(),
+        d.model,
+        d.dataset,
+        d.blake3.get(..16).unwrap_or(&d.blake3)
+    ))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `mlguard model export`: `model.safetensors` and its signature `model.sig` (OpenSSF model

@@ -53,7 +53,7 @@ pub(crate) fn refused(code: &str) -> bool {
         // The data or the artifact: what was checked and found wanting.
         "integrity" | "malformed" | "too_large" | "untrusted_signer" | "no_key"
             | "model_mismatch" | "bad_signature" | "bad_key" | "invalid" | "poisoned"
-            | "unprotected_pii" | "flagged" | "bad_input"
+            | "unprotected_pii" | "flagged" | "bad_input" | "bad_model"
             // Who asks: no right, no or a wrong second factor.
             | "no_token" | "invalid_token" | "forbidden" | "mfa_required" | "mfa_rejected"
             | "mfa_locked" // Everything else is usage or a tool error: a request that makes no sense as

@@ -139,6 +139,21 @@ impl Remote {
         self.typed(Method::POST, path, |r| Ok(r.json(body)))
     }
 
+    /// A POST of the raw `body` (`application/octet-stream`) with the query `query`,
+    /// answered with the API type `T`.
+    pub(crate) fn post_bytes_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &[u8],
+    ) -> anyhow::Result<T> {
+        self.typed(Method::POST, path, |r| {
+            Ok(r.query(query)
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(body.to_vec()))
+        })
+    }
+
     /// A DELETE answered with the API type `T`.
     pub(crate) fn delete_as<T: serde::de::DeserializeOwned>(
         &self,

@@ -171,6 +171,24 @@ fn ingest_train_predict_export() {
     assert_eq!(j["rows"], 200);
     let diff = j["max_abs_diff"].as_f64().expect("diff");
     assert!(diff <= 1e-9, "numpy and mlguard differ by {diff}");
+    // Imported back as another model, it predicts exactly as the model it came from.
+    let o = run(
+        dir,
+        &[
+            "model",
+            "import",
+            "exported/model.safetensors",
+            "--name",
+            "copy",
+            "--dataset",
+            "users@1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let o = run(dir, &["predict", "--model", "copy", "fresh.csv", "-o", "pred-copy.csv"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let read = |f: &str| std::fs::read(dir.join(f)).expect("predictions");
+    assert_eq!(read("pred.csv"), read("pred-copy.csv"));
 
     // A tampered model is refused before anything is parsed.
     let objects = dir.join("v/objects");
@@ -519,6 +537,29 @@ fn the_commands_work_through_a_server() {
         &["model", "verify-signature", "exp-remote", "--signature", "exp-remote/model.sig"],
     );
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o.stdout), text(&o.stderr));
+    // The exported model imported back through the server prints what an import here prints.
+    let import = |file: &str, name: &str| {
+        ["model", "import", file, "--name", name, "--dataset", "users"].map(str::to_owned)
+    };
+    let args = import("exp-remote/model.safetensors", "churn-remote");
+    let remote = as_user("sam", &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let args = import("exp-here/model.safetensors", "churn-here");
+    let here = run(dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(remote.status.code(), Some(0), "{}", text(&remote.stderr));
+    assert_eq!(here.status.code(), Some(0), "{}", text(&here.stderr));
+    assert!(
+        text(&here.stdout).contains("as churn-here@1, bound to users@"),
+        "{}",
+        text(&here.stdout)
+    );
+    // (The digests differ: who imported it is in the model's provenance.)
+    let said = |o: &Output| text(&o.stdout).split(" (sealed").next().map(str::to_owned);
+    assert_eq!(said(&remote).map(|s| s.replace("remote", "here")), said(&here));
+    // Not a model: refused by the server with its reason.
+    let remote =
+        as_user("sam", &["model", "import", "schema.json", "--name", "x", "--dataset", "users"]);
+    assert_eq!(remote.status.code(), Some(1));
+    assert!(text(&remote.stderr).contains("not an mlguard model file"), "{}", text(&remote.stderr));
 
     // Admin: with a TOTP code; without one (and no terminal to ask on) refused.
     let o = as_user("root", &["token", "list"]);

@@ -71,6 +71,14 @@ fn shapes(method: &str, path: &str, g: &mut SchemaGenerator) -> Shapes {
             status: "200",
             response: (json, schema(g.subschema_for::<PredictResponse>())),
         },
+        ("post", "/v1/models/{name}/import") => Shapes {
+            request: Some((
+                "application/octet-stream",
+                json!({"type": "string", "contentMediaType": "application/octet-stream"}),
+            )),
+            status: "201",
+            response: (json, schema(g.subschema_for::<ModelDescription>())),
+        },
         ("post", "/v1/models/{name}/export") => Shapes {
             request: None,
             status: "200",
@@ -139,6 +147,14 @@ fn parameters(path: &str) -> Vec<Value> {
     match path {
         "/v1/audit/entries" => params.push(from(false)),
         "/v1/audit/consistency" => params.push(from(true)),
+        "/v1/models/{name}/import" => {
+            params.push(json!({"name": "dataset", "in": "query", "required": true,
+                "description": "the stored dataset version it was trained on: NAME or NAME@VERSION",
+                "schema": {"type": "string", "minLength": 1}}));
+            params.push(json!({"name": "accept_flagged", "in": "query", "required": false,
+                "description": "bind it to a version its poisoning checks flagged (recorded)",
+                "schema": {"type": "boolean"}}));
+        }
         _ => {}
     }
     params

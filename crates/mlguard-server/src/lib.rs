@@ -374,6 +374,12 @@ pub const ROUTES: &[(&str, &str, Option<Action>, &str)] = &[
     ),
     (
         "post",
+        "/v1/models/{name}/import",
+        Some(Action::ModelTrain),
+        "Store a model made elsewhere (mlguard's safetensors model file, e.g. a scikit-learn model converted by the Python package) as the next version of NAME, bound to the stored dataset version it was trained on (?dataset=NAME[@VERSION]); 422 when it is not a model or does not fit that version",
+    ),
+    (
+        "post",
         "/v1/models/{name}/export",
         Some(Action::ModelExport),
         "The model as safetensors (needs a TOTP code)",
@@ -600,6 +606,37 @@ async fn train(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) 
     .unwrap_or_else(stopped)
 }
 
+/// The query of `POST /v1/models/{name}/import`.
+#[derive(serde::Deserialize)]
+struct ImportQuery {
+    dataset: String,
+    #[serde(default)]
+    accept_flagged: bool,
+}
+
+/// `POST /v1/models/{name}/import`: the body is the model file.
+async fn import(
+    State(s): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<ImportQuery>,
+    body: Bytes,
+) -> Response {
+    blocking(move || {
+        s.call("/v1/models/{name}/import", &headers, |v, cx| {
+            let req = mlguard_vault::ImportRequest {
+                name: name.clone(),
+                dataset: q.dataset.clone(),
+                accept_flagged: q.accept_flagged,
+            };
+            let (record, model) = v.import_model(cx, &body, &req)?;
+            Ok((StatusCode::CREATED, axum::Json(api::ModelDescription::from((&record, &model))))
+                .into_response())
+        })
+    })
+    .await
+}
+
 /// `POST /v1/models/{name}/export`: without a body, the plaintext safetensors; with an
 /// [`api::ExportRequest`], the model and its OpenSSF signature bundle as JSON.
 async fn export(
@@ -727,6 +764,7 @@ fn handler(method: &str, path: &str) -> Option<axum::routing::MethodRouter<Arc<A
         ("get", "/v1/models/{name}") => get(inspect_model),
         ("post", "/v1/models/train") => post(train),
         ("post", "/v1/models/{name}/predict") => post(predict),
+        ("post", "/v1/models/{name}/import") => post(import),
         ("post", "/v1/models/{name}/export") => post(export),
         ("get", "/v1/audit/entries") => get(audit_entries),
         ("get", "/v1/audit/checkpoint") => get(audit_checkpoint),

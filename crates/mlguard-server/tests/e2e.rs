@@ -426,6 +426,8 @@ async fn role_endpoint_matrix(
     let (vault, _, _, row) = b(|| setup_on(dir, backends));
     let local = mlguard_vault::Ctx::local();
     let policy = b(|| vault.read_policy(&local)).expect("policy");
+    // A model file to import: the trained one, as it leaves the vault.
+    let model_file = b(|| vault.export_model(&local, "churn")).expect("export").1.to_safetensors();
     let mut tokens = vec![("refused".to_string(), "mlg_0000_nope".to_string())];
     for role in mlguard_vault::identity::ROLES {
         let user = format!("m-{role}");
@@ -461,6 +463,9 @@ async fn role_endpoint_matrix(
                 if path.ends_with("/consistency") {
                     path.push_str("?from=1");
                 }
+                if path.ends_with("/import") {
+                    path.push_str("?dataset=users");
+                }
                 // With a code: a fresh user of the role, so each code is its user's first.
                 let (token, code) = if with_code {
                     b(|| {
@@ -480,6 +485,9 @@ async fn role_endpoint_matrix(
                     ("put", _) => json_body(serde_json::to_value(&*policy).expect("policy")),
                     ("post", Action::DatasetIngest) => upload_body(dir, json!({})),
                     ("post", Action::ModelPredict) => json_body(json!({"rows": [row.clone()]})),
+                    ("post", Action::ModelTrain) if path.contains("/import") => {
+                        ("application/octet-stream".to_string(), model_file.clone())
+                    }
                     ("post", Action::ModelTrain) => {
                         json_body(json!({"dataset": "users", "name": format!("m-{role}")}))
                     }

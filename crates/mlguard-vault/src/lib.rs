@@ -54,6 +54,10 @@ pub enum VaultError {
     /// nothing was stored.
     #[error("{0}")]
     Refused(String),
+    /// A model file offered to the vault is not a consistent mlguard model, or does not fit
+    /// the dataset version it names; nothing was stored.
+    #[error("{0}")]
+    BadModel(String),
     /// Columns marked as personal data have no protect action, and keeping them as they are
     /// was not asked for; nothing was stored.
     #[error("columns marked pii have no protect action: {}; set \"protect\" on each (drop, pseudonymize, mask, generalize), or keep them as they are knowingly (recorded with the dataset); nothing was stored", .0.join(", "))]
@@ -145,6 +149,7 @@ impl VaultError {
             VaultError::Flagged(_) => "flagged",
             VaultError::Poisoned(_) => "poisoned",
             VaultError::Refused(_) => "refused",
+            VaultError::BadModel(_) => "bad_model",
             VaultError::Train(mlguard_learn::TrainError::UnprotectedPii(_)) => "unprotected_pii",
             VaultError::Train(_) if self.is_refusal() => "refused",
             VaultError::AuditUnavailable(_) => "audit_unavailable",
@@ -169,6 +174,7 @@ impl VaultError {
             | VaultError::UnprotectedPii(_)
             | VaultError::Flagged(_)
             | VaultError::Refused(_)
+            | VaultError::BadModel(_)
             | VaultError::Poisoned(_)
             | VaultError::NotFound(_)
             | VaultError::Conflict(_)

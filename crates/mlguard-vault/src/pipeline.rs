@@ -72,10 +72,8 @@ pub struct TrainRequest {
 pub struct ImportRequest {
     /// The model's name (its next version is stored).
     pub name: String,
-    /// The stored dataset it was trained on.
+    /// The stored dataset version it was trained on: `NAME` (the latest) or `NAME@VERSION`.
     pub dataset: String,
-    /// Its version (latest when None).
-    pub version: Option<u32>,
     /// Bind it to a version its poisoning checks flagged (recorded with who accepted it).
     pub accept_flagged: bool,
 }
@@ -1618,7 +1616,7 @@ impl Vault {
         let event = Event::new(Action::ModelTrain, req.name.as_str(), Outcome::Allowed)
             .op("import")
             .detail(serde_json::json!({
-                "dataset": format!("{}{}", req.dataset, req.version.map(|v| format!("@{v}")).unwrap_or_default()),
+                "dataset": req.dataset,
                 "bytes": bytes.len(),
             }));
         self.operation(cx, &event, || self.import_unrecorded(cx, bytes, req))
@@ -1640,9 +1638,9 @@ impl Vault {
             )));
         }
         let mut model = Model::from_safetensors(bytes).map_err(|e| {
-            VaultError::Refused(format!("the file is not an mlguard model file: {e}"))
+            VaultError::BadModel(format!("the file is not an mlguard model file: {e}"))
         })?;
-        let dataset = self.catalog.dataset(&req.dataset, req.version)?;
+        let dataset = self.dataset_record(&req.dataset)?;
         let version = format!("{}@{}", dataset.name, dataset.version);
         if flagged(&dataset) && !req.accept_flagged {
             return Err(VaultError::Flagged(version));
@@ -1651,14 +1649,14 @@ impl Vault {
             Schema::from_json_str(&dataset.schema).map_err(mlguard_data::DataError::from)?;
         let misfits = import_misfits(&model, &schema);
         if !misfits.is_empty() {
-            return Err(VaultError::Refused(format!(
+            return Err(VaultError::BadModel(format!(
                 "the model does not fit {version}: {}; nothing was stored",
                 misfits.join("; ")
             )));
         }
         model.info.schema = schema.to_json();
         model.predictor().map_err(|e| {
-            VaultError::Refused(format!(
+            VaultError::BadModel(format!(
                 "the model does not fit {version}: {e}; nothing was stored"
             ))
         })?;

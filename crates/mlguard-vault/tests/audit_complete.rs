@@ -254,8 +254,7 @@ fn every_operation_writes_one_entry_per_call_allowed_or_denied() {
             Box::new(|v, cx| {
                 let req = ImportRequest {
                     name: "imported".into(),
-                    dataset: "users".into(),
-                    version: None,
+                    dataset: "users@1".into(),
                     accept_flagged: true,
                 };
                 v.import_model(cx, &exported, &req).map(drop)

@@ -725,7 +725,6 @@ fn a_model_made_elsewhere_is_imported_against_its_dataset() {
     let req = |name: &str| ImportRequest {
         name: name.into(),
         dataset: "users".into(),
-        version: None,
         accept_flagged: false,
     };
 
@@ -760,7 +759,8 @@ fn a_model_made_elsewhere_is_imported_against_its_dataset() {
     // feature, a numeric feature on a text column, a target that is not a column, a bad name.
     let refused = |bytes: &[u8], name: &str, why: &str| {
         let err = vault.import_model(&local, bytes, &req(name)).expect_err(why);
-        assert!(matches!(err, VaultError::Refused(_)), "{why}: {err}");
+        assert!(matches!(err, VaultError::BadModel(_) | VaultError::Refused(_)), "{why}: {err}");
+        assert!(err.is_refusal(), "{why}: {err}");
         assert!(err.to_string().contains(why), "{why}: {err}");
     };
     refused(b"\x80\x04\x95not a model", "m", "not an mlguard model file");
