@@ -12,6 +12,7 @@ True
 """
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -387,6 +388,38 @@ class Model:
             return rows
         return numpy.array(rows, dtype=float).reshape(len(rows), len(self.classes))
 
+    def export(self, directory: Optional[PathLike] = None, *, force: bool = False) -> bytes:
+        """The model as it leaves the vault (``model.export``, for which the policy may ask a
+        TOTP code): mlguard's model file, safetensors without the secret split seed. With
+        ``directory`` (created if needed), also writes ``model.safetensors`` and
+        ``model.sig`` there, the OpenSSF model-signing bundle made with the vault's key that
+        ``model_signing verify`` accepts, as ``mlguard model export`` does (existing files
+        are kept unless ``force``)."""
+        if directory is None:
+            answer = json.loads(self._front._native.export_model(self.name, "model"))
+            return base64.b64decode(answer["safetensors"], validate=True)
+        d = Path(directory)
+        files = [d / "model.safetensors", d / "model.sig"]
+        if not force:
+            for f in files:
+                if f.exists():
+                    raise FileExistsError(f"{f} exists (pass force=True to overwrite it)")
+        d.mkdir(parents=True, exist_ok=True)
+        # The bundle names the directory as the signing tools do.
+        answer = json.loads(self._front._native.export_model(self.name, d.resolve().name))
+        data = base64.b64decode(answer["safetensors"], validate=True)
+        files[0].write_bytes(data)
+        files[1].write_text(answer["signature"], encoding="utf-8")
+        return data
+
+    def to_sklearn(self) -> Any:
+        """The model as a fitted scikit-learn ``Pipeline([StandardScaler,
+        LogisticRegression])`` (numeric features only; see
+        :func:`mlguard.sklearn.from_mlguard`), through :meth:`export`."""
+        from .sklearn import from_mlguard
+
+        return from_mlguard(self.export())
+
     def __repr__(self) -> str:
         return f"<Model {self.name} classes={self.classes}>"
 
@@ -464,6 +497,41 @@ class _Front:
             "fixed_seed": fixed_seed,
         }
         return json.loads(self._native.train(json.dumps(body)))
+
+    def import_model(
+        self,
+        model: Any,
+        name: str,
+        *,
+        dataset: str,
+        accept_flagged: bool = False,
+    ) -> Model:
+        """Stores a model made elsewhere as the next version of ``name``, bound to the
+        stored dataset version ``dataset`` (``NAME`` or ``NAME@VERSION``) it was trained on
+        (``model.train``, op ``import``): ``model`` is a fitted scikit-learn
+        ``LogisticRegression`` or ``Pipeline([StandardScaler, LogisticRegression])``
+        (converted by :func:`mlguard.sklearn.to_mlguard`, its target named by the dataset's
+        schema), mlguard's model file as bytes, or a path to one. The vault refuses it
+        (:class:`RefusedError`, nothing stored) unless its target and features are columns
+        of that version that training would use the same way; then it is sealed, signed,
+        served and audited like a model the vault trained. Returns it, loaded."""
+        if isinstance(model, (bytes, bytearray, memoryview)):
+            data = bytes(model)
+        elif isinstance(model, (str, os.PathLike)):
+            data = Path(model).read_bytes()
+        else:
+            from .sklearn import to_mlguard
+
+            fields = self.dataset_report(dataset)["schema"].get("fields", [])
+            targets = [f["name"] for f in fields if f.get("role") == "target"]
+            if len(targets) != 1:
+                raise ValueError(
+                    f"{dataset}'s schema names {len(targets)} target columns; convert the "
+                    "model with mlguard.sklearn.to_mlguard(model, target=...) and pass its bytes"
+                )
+            data = to_mlguard(model, target=targets[0])
+        answer = json.loads(self._native.import_model(name, data, dataset, accept_flagged))
+        return self.load_model(answer["model"])
 
     def load_model(self, name: str) -> Model:
         """A model version (``NAME`` or ``NAME@VERSION``) to predict with: verified and

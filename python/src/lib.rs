@@ -389,6 +389,26 @@ impl Front {
         answer(self.call(py, |c| c.model(reference)))
     }
 
+    /// Stores the model file `data` as the next version of `name`, bound to the stored
+    /// dataset version `dataset`: the verified model's description.
+    #[pyo3(signature = (name, data, dataset, accept_flagged = false))]
+    fn import_model(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        data: &[u8],
+        dataset: &str,
+        accept_flagged: bool,
+    ) -> PyResult<String> {
+        answer(self.call(py, |c| c.import_model(name, data, dataset, accept_flagged)))
+    }
+
+    /// A model version as it leaves the vault (`model.export`): its safetensors (never the
+    /// split seed) and an OpenSSF model-signing bundle for a directory named `dir_name`.
+    fn export_model(&self, py: Python<'_>, reference: &str, dir_name: &str) -> PyResult<String> {
+        answer(self.call(py, |c| c.export_model(reference, dir_name)))
+    }
+
     /// Ingests a table (a path, or CSV bytes named `source`) as the next version of
     /// `name`; `options` is the API's ingest options JSON.
     #[pyo3(signature = (data, schema, name, options, source = None))]

@@ -75,3 +75,49 @@ def test_what_does_not_convert_says_why():
         to_mlguard(LogisticRegression())
     with pytest.raises(ValueError):
         to_mlguard(LogisticRegression().fit(iris.data, iris.target), feature_names=["a", "b"])
+
+
+def test_a_model_fitted_on_a_stored_dataset_is_imported_served_and_exported_back(tmp_path):
+    import io
+
+    import pandas as pd
+
+    iris = load_iris(as_frame=True).frame
+    iris["species"] = load_iris().target_names[iris.pop("target")]
+    run = lambda *a: subprocess.run(["mlguard", *a], capture_output=True, text=True)
+    assert run("init", "--vault", str(tmp_path / "v"), "--key-file", str(tmp_path / "key")).returncode == 0
+    vault = mlguard.Vault(tmp_path / "v", key_file=tmp_path / "key")
+    vault.ingest(iris, mlguard.infer_schema(iris, target="species"), "iris")
+    # Fitted outside the vault, on the table as the vault stores it.
+    stored = pd.read_csv(io.BytesIO(vault.download("iris")))
+    X, y = stored.drop(columns="species"), stored["species"]
+    pipe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(X, y)
+
+    model = vault.import_model(pipe, "iris-sk", dataset="iris")
+    assert model.name == "iris-sk@1" and sorted(model.classes) == sorted(pipe.classes_)
+    provenance = model.description["info"]["provenance"]
+    assert provenance["origin"] == "import" and provenance["source"] == "scikit-learn"
+    assert "mlguard.split_seed" not in provenance
+    order = [list(pipe.classes_).index(c) for c in model.classes]
+    assert np.max(np.abs(model.predict_proba(X) - pipe.predict_proba(X)[:, order])) <= 1e-9
+    assert model.predict(X) == list(pipe.predict(X))
+
+    # Exported back: the same model file, signed by the vault, and scikit-learn again.
+    data = model.export(tmp_path / "out")
+    assert (tmp_path / "out" / "model.safetensors").read_bytes() == data
+    checked = run("model", "verify-signature", str(tmp_path / "out"), "--signature", str(tmp_path / "out" / "model.sig"),
+                  "--vault", str(tmp_path / "v"), "--key-file", str(tmp_path / "key"))
+    assert checked.returncode == 0, checked.stderr
+    with pytest.raises(FileExistsError):
+        model.export(tmp_path / "out")
+    back = model.to_sklearn()
+    assert np.max(np.abs(back.predict_proba(X) - pipe.predict_proba(X))) <= 1e-9
+    # Bytes import the same; a model of other columns, or no model at all, is refused.
+    assert vault.import_model(data, "iris-copy", dataset="iris@1").predict(X) == model.predict(X)
+    other = LogisticRegression(max_iter=1000).fit(X.rename(columns=lambda c: c + " (other)"), y)
+    with pytest.raises(mlguard.RefusedError, match="is not a column"):
+        vault.import_model(other, "iris-other", dataset="iris")
+    with pytest.raises(mlguard.RefusedError, match="not an mlguard model file"):
+        vault.import_model(b"\x80\x04not a model", "iris-other", dataset="iris")
+    assert sorted(m["name"] for m in vault.models()) == ["iris-copy", "iris-sk"]
+    assert vault.verify_audit()["ok"]

@@ -2,6 +2,7 @@
 (mlguard.Client): a DataFrame ingested (validated, protected, checked, sealed), a model
 trained, verified and used for predictions, a tampered model refused, and the server's
 policy enforced on the client's token."""
+import io
 import os
 import socket
 import subprocess
@@ -158,6 +159,25 @@ def test_the_client_goes_through_a_real_server(vault_dir):
         assert scientist.train("users", "churn", fixed_seed=7)["model"] == "churn@1"
         remote = consumer.load_model("churn")
         assert remote.predict(df.head(20)) == mlguard.Vault(vault_dir / "v", key_file=vault_dir / "key").load_model("churn").predict(df.head(20))
+
+        # A scikit-learn model fitted on the stored (protected) table, imported through the
+        # server, served to the consumer with scikit-learn's probabilities.
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        stored = pd.read_csv(io.BytesIO(scientist.download("users")))
+        pipe = make_pipeline(StandardScaler(), LogisticRegression()).fit(stored[["income"]], stored["label"])
+        with pytest.raises(mlguard.AccessDenied):
+            consumer.import_model(pipe, "churn-sk", dataset="users")
+        imported = scientist.import_model(pipe, "churn-sk", dataset="users@1")
+        assert imported.name == "churn-sk@1"
+        assert imported.description["info"]["provenance"]["origin"] == "import"
+        served = consumer.load_model("churn-sk")
+        ours = served.predict_proba(df.head(20))
+        order = [list(pipe.classes_).index(c) for c in served.classes]
+        theirs = pipe.predict_proba(df.head(20)[["income"]])[:, order]
+        assert np.max(np.abs(ours - theirs)) <= 1e-9
         with pytest.raises(mlguard.AccessDenied):
             mlguard.Client(url, token=tokens["cole"][:-1] + ("0" if tokens["cole"][-1] != "0" else "1"), ca_cert=cert).models()
     finally:
