@@ -608,16 +608,43 @@ fn train(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let reproduced = vault.reproduce(local(), "churn", Some(m.record.version));
     vault.set_train_memory_limit(mlguard_learn::DEFAULT_MEMORY_LIMIT);
     let (_, identical) = reproduced?;
-    d.out.line(&format!(
-        "  trained on users@1 (users@2, flagged, {} without --accept-flagged), personal data left out; model sealed; `train --reproduce` spilled to encrypted scratch (64 KiB in memory): weights {}",
-        if refused { d.out.good("refused") } else { d.out.bad("TRAINED") },
-        if identical { d.out.good("bit-identical") } else { d.out.bad("DIFFERENT") }
-    ))?;
     if !identical {
         d.failures.push("reproducing the model gave different weights".into());
     }
     if metrics.accuracy < 0.8 {
         d.failures.push(format!("accuracy {:.3} is implausibly low", metrics.accuracy));
+    }
+    // A model made elsewhere (here churn's own export, as a scikit-learn model converted
+    // by the Python package would arrive) stored bound to the dataset it was fitted on;
+    // one that reads a column the dataset does not have is refused.
+    let (_, exported) = vault.export_model(local(), "churn")?;
+    let import = |name: &str| mlguard_vault::ImportRequest {
+        name: name.into(),
+        dataset: "users@1".into(),
+        accept_flagged: false,
+    };
+    let (imported, model) =
+        vault.import_model(local(), &exported.to_safetensors(), &import("churn-imported"))?;
+    let mut stray = exported.clone();
+    if let Some(f) = stray.info.encoding.numeric.first_mut() {
+        f.name = "shoe_size".into();
+    }
+    let stray_refused = matches!(
+        vault.import_model(local(), &stray.to_safetensors(), &import("stray")),
+        Err(mlguard_vault::VaultError::BadModel(_))
+    );
+    let same = model.logistic == m.trained.model.logistic;
+    d.out.line(&format!(
+        "  trained on users@1 (users@2, flagged, {} without --accept-flagged), personal data left out; model sealed; `train --reproduce` spilled to encrypted scratch (64 KiB in memory): weights {}; its export imported (`model import`) as {}@{}: {}, one reading a column users@1 lacks: {}",
+        if refused { d.out.good("refused") } else { d.out.bad("TRAINED") },
+        if identical { d.out.good("bit-identical") } else { d.out.bad("DIFFERENT") },
+        imported.name,
+        imported.version,
+        if same { d.out.good("same weights") } else { d.out.bad("DIFFERENT") },
+        if stray_refused { d.out.good("refused") } else { d.out.bad("STORED") }
+    ))?;
+    if !same || !stray_refused {
+        d.failures.push("model import stored the wrong thing".into());
     }
     d.model = Some(m.record);
     Ok(())
