@@ -118,10 +118,22 @@ def _table(data: Any) -> Union[str, bytes]:
         out = io.BytesIO()
         data.write_ipc(out)
         return out.getvalue()
-    if module == "pyarrow":
-        return _arrow_file(data)
+    if module == "pyarrow" or hasattr(data, "__arrow_c_stream__"):
+        # A pyarrow Table, RecordBatch or RecordBatchReader, or anything that exports an
+        # Arrow C stream (the Arrow PyCapsule interface: DuckDB results, Ibis, nanoarrow,
+        # ...), taken by pyarrow without a copy and sent as one Arrow IPC file.
+        import pyarrow as pa  # type: ignore[import-not-found]
+
+        if isinstance(data, pa.RecordBatchReader):
+            table = data.read_all()
+        elif isinstance(data, pa.Table):
+            table = data
+        else:
+            table = pa.table(data)
+        return _arrow_file(table)
     raise TypeError(
-        f"expected a path, CSV bytes, or a pandas/polars DataFrame or pyarrow Table, not {type(data).__name__}"
+        "expected a path, CSV bytes, a pandas/polars DataFrame, a pyarrow Table or an "
+        f"object with __arrow_c_stream__ (the Arrow PyCapsule interface), not {type(data).__name__}"
     )
 
 

@@ -191,6 +191,38 @@ def test_dataframes_go_as_typed_arrow_and_read_as_their_csv_would():
     assert mlguard.validate(mixed, SCHEMA).errors == 1
 
 
+def test_anything_with_an_arrow_c_stream_is_taken_as_arrow():
+    """The Arrow PyCapsule interface: an object of no library mlguard knows that exports
+    an Arrow C stream (as DuckDB results and nanoarrow arrays do) is validated as the
+    DataFrame it came from; pyarrow batches and readers too."""
+    import pyarrow as pa
+
+    df = frame()
+    table = pa.Table.from_pandas(df, preserve_index=False)
+
+    class Producer:
+        def __init__(self, table):
+            self._table = table
+
+        def __arrow_c_stream__(self, requested_schema=None):
+            return self._table.__arrow_c_stream__(requested_schema)
+
+    want = mlguard.validate(df, SCHEMA)
+    makers = [
+        lambda: Producer(table),
+        lambda: table.to_batches()[0],
+        # A reader is read once: a fresh one per call.
+        lambda: pa.RecordBatchReader.from_batches(table.schema, table.to_batches()),
+    ]
+    for make in makers:
+        data = make()
+        assert mlguard._table(make()).startswith(b"ARROW1")
+        got = mlguard.validate(data, SCHEMA)
+        assert [str(f) for f in got] == [str(f) for f in want], type(data).__name__
+    with pytest.raises(TypeError, match="__arrow_c_stream__"):
+        mlguard.validate(object(), SCHEMA)
+
+
 # -- models -----------------------------------------------------------------------------
 
 
