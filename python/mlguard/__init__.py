@@ -465,12 +465,17 @@ class _Front:
         keep_pii: bool = False,
         reject_poisoned: bool = False,
         max_suppressed: Optional[float] = None,
+        progress: Optional[Progress] = None,
     ) -> Dict[str, Any]:
         """Validates, protects (pseudonyms, generalisation, k-anonymity), checks for
         poisoning and seals ``data`` (a path, CSV bytes or a DataFrame) as the next version
         of ``name``. A DataFrame is sealed in an encrypted scratch file, never written in
         clear. Returns what ingestion did; refused data raises :class:`ValidationError`
-        or :class:`RefusedError` with the report."""
+        or :class:`RefusedError` with the report. ``progress`` (see :data:`Progress`)
+        hears the bytes read over every pass: the input's three (validation, protection's
+        two), then the protected table's three (the poisoning checks' two, the columnar
+        form), the total revised once the protected table is written; through a
+        :class:`Client`, the bytes uploaded."""
         options: Dict[str, Any] = {"keep_pii": keep_pii, "reject_poisoned": reject_poisoned}
         if k is not None:
             options["k"] = k
@@ -481,7 +486,7 @@ class _Front:
         table = _table(data)
         source = None if isinstance(table, str) else f"<{type(data).__name__}>"
         return json.loads(
-            self._native.ingest(table, _schema(schema), name, json.dumps(options), source)
+            self._native.ingest(table, _schema(schema), name, json.dumps(options), source, progress)
         )
 
     def train(
@@ -495,9 +500,12 @@ class _Front:
         max_iter: Optional[int] = None,
         accept_flagged: bool = False,
         fixed_seed: Optional[int] = None,
+        progress: Optional[Progress] = None,
     ) -> Dict[str, Any]:
         """Trains a logistic regression on a stored dataset version (verified first; the
-        split seed secret and sealed inside the model unless ``fixed_seed``)."""
+        split seed secret and sealed inside the model unless ``fixed_seed``).
+        ``progress`` (see :data:`Progress`) hears the bytes of the stored form read into
+        the trainer (through a :class:`Client`, only the last call)."""
         body = {
             "dataset": dataset,
             "name": name,
@@ -508,7 +516,7 @@ class _Front:
             "accept_flagged": accept_flagged,
             "fixed_seed": fixed_seed,
         }
-        return json.loads(self._native.train(json.dumps(body)))
+        return json.loads(self._native.train(json.dumps(body), progress))
 
     def import_model(
         self,

@@ -293,6 +293,21 @@ fn answer<T: serde::Serialize>(r: anyhow::Result<T>) -> PyResult<String> {
     serde_json::to_string(&value).map_err(|e| raise("Error", e.to_string(), None))
 }
 
+/// [`answer`] of work a progress callback followed: the callback's own exception if it
+/// raised one (which stopped the work), else the answer, after the callback's last call.
+fn metered_answer<T: serde::Serialize>(
+    py: Python<'_>,
+    progress: &Progress,
+    r: anyhow::Result<T>,
+) -> PyResult<String> {
+    if let Some(e) = progress.raised() {
+        return Err(e);
+    }
+    let text = answer(r)?;
+    progress.finish(py)?;
+    Ok(text)
+}
+
 /// One front door to a vault: the vault on this machine, or a server. Every call goes
 /// through the same typed operations the command line and the server use (and is
 /// authorised and audited as they are); answers are the API's JSON.
@@ -411,7 +426,8 @@ impl Front {
 
     /// Ingests a table (a path, or CSV bytes named `source`) as the next version of
     /// `name`; `options` is the API's ingest options JSON.
-    #[pyo3(signature = (data, schema, name, options, source = None))]
+    #[pyo3(signature = (data, schema, name, options, source = None, progress = None))]
+    #[allow(clippy::too_many_arguments)] // Python's keyword arguments
     fn ingest(
         &self,
         py: Python<'_>,
@@ -420,10 +436,13 @@ impl Front {
         name: &str,
         options: &str,
         source: Option<String>,
+        progress: Option<Py<PyAny>>,
     ) -> PyResult<String> {
         let opts: mlguard_vault::api::IngestBody = serde_json::from_str(options)
             .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("options: {e}")))?;
-        answer(self.call(py, |c| {
+        let progress = Progress::new(progress, None, 1);
+        let meter = progress.meter();
+        let r = self.call(py, |c| {
             let upload = match &data {
                 Table::Path(p) => mlguard_cli::Upload::Path(p),
                 Table::Bytes(b) => mlguard_cli::Upload::Csv {
@@ -431,15 +450,20 @@ impl Front {
                     bytes: b,
                 },
             };
-            c.ingest(&upload, schema, name, &opts)
-        }))
+            c.ingest(&upload, schema, name, &opts, meter.as_ref())
+        });
+        metered_answer(py, &progress, r)
     }
 
     /// Trains a model: `body` is the API's train request JSON.
-    fn train(&self, py: Python<'_>, body: &str) -> PyResult<String> {
+    #[pyo3(signature = (body, progress = None))]
+    fn train(&self, py: Python<'_>, body: &str, progress: Option<Py<PyAny>>) -> PyResult<String> {
         let body: mlguard_vault::api::TrainBody = serde_json::from_str(body)
             .map_err(|e| pyo3::exceptions::PyValueError::new_err(format!("train: {e}")))?;
-        answer(self.call(py, |c| c.train(&body)))
+        let progress = Progress::new(progress, None, 1);
+        let meter = progress.meter();
+        let r = self.call(py, |c| c.train(&body, meter.as_ref()));
+        metered_answer(py, &progress, r)
     }
 
     /// Predicts rows (JSON list of objects) with a model.

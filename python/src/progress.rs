@@ -28,6 +28,8 @@ struct Shared {
 #[derive(Default)]
 struct Told {
     done: u64,
+    /// The total a meter was last told (the vault's operations say their own).
+    total: Option<u64>,
     last: Option<Instant>,
     error: Option<PyErr>,
 }
@@ -69,6 +71,30 @@ impl Progress {
         Ok(())
     }
 
+    /// A meter for the vault's long operations, which count their own reads and say
+    /// their own total (`None` without a callback).
+    pub(crate) fn meter(&self) -> Option<mlguard_vault::Meter> {
+        let p = Arc::clone(self.0.as_ref()?);
+        Some(mlguard_vault::Meter::new(move |done, total| {
+            let mut t = p.told.lock().map_err(|_| stopped())?;
+            if t.error.is_some() {
+                return Err(stopped());
+            }
+            // Reads on two threads may tell their counts out of order: never backwards.
+            (t.done, t.total) = (t.done.max(done), total);
+            if t.last.is_some_and(|l| l.elapsed() < EVERY) {
+                return Ok(());
+            }
+            t.last = Some(Instant::now());
+            let done = t.done;
+            if let Err(e) = Python::attach(|py| p.callback.call1(py, (done, total)).map(drop)) {
+                t.error = Some(e);
+                return Err(stopped());
+            }
+            Ok(())
+        }))
+    }
+
     /// The exception the callback raised, if it did: the work's error is this one.
     pub(crate) fn raised(&self) -> Option<PyErr> {
         let p = self.0.as_ref()?;
@@ -78,11 +104,14 @@ impl Progress {
     /// The work finished: the last call, everything done.
     pub(crate) fn finish(&self, py: Python<'_>) -> PyResult<()> {
         let Some(p) = &self.0 else { return Ok(()) };
-        let done = match p.told.lock() {
-            Ok(t) => p.total.unwrap_or(t.done),
-            Err(_) => p.total.unwrap_or(0),
+        let (done, total) = match p.told.lock() {
+            Ok(t) => {
+                let total = p.total.or(t.total);
+                (total.unwrap_or(t.done), total)
+            }
+            Err(_) => (p.total.unwrap_or(0), p.total),
         };
-        p.callback.call1(py, (done, p.total)).map(drop)
+        p.callback.call1(py, (done, total)).map(drop)
     }
 
     /// `inner`, its reads counted.

@@ -103,6 +103,42 @@ def test_a_dataframe_goes_through_the_vault(vault_dir):
     assert audit["ok"] and audit["entries"] >= 6
 
 
+def test_ingest_and_training_tell_their_progress_and_stop_when_told(vault_dir):
+    df = users(n=20_000)
+    schema = schema_for(df)
+    path = vault_dir / "users.csv"
+    df.to_csv(path, index=False)
+    size = path.stat().st_size
+    v = mlguard.Vault(vault_dir / "v", key_file=vault_dir / "key")
+    calls = []
+    v.ingest(path, schema, "users", progress=lambda d, t: calls.append((d, t)))
+    # The input's three passes, then the protected table's three: until protection has
+    # written it, it is taken to be as large as the input.
+    assert calls[0][1] == 6 * size, calls[:3]
+    assert calls[-1][0] == calls[-1][1] and 3 * size < calls[-1][1], calls[-3:]
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    calls.clear()
+    # (Its made-up labels are noisy by construction: the checks flag it.)
+    v.train("users", "churn", fixed_seed=1, accept_flagged=True, progress=lambda d, t: calls.append((d, t)))
+    total = calls[-1][1]
+    assert total > 0 and calls[-1] == (total, total) and all(t == total for _, t in calls), calls
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        raise Stop(f"{done} of {total}")
+
+    with pytest.raises(Stop):
+        v.ingest(df, schema, "users", progress=stop)
+    with pytest.raises(Stop):
+        v.train("users", "churn", accept_flagged=True, progress=stop)
+    # Nothing stored by the stopped work, and the log says it failed.
+    assert [d["version"] for d in v.datasets()] == [1]
+    assert [m["version"] for m in v.models()] == [1]
+    assert v.verify_audit()["ok"]
+
+
 def test_a_tampered_model_is_refused(vault_dir):
     df = users()
     v = mlguard.Vault(vault_dir / "v", key_file=vault_dir / "key")
@@ -153,7 +189,11 @@ def test_the_client_goes_through_a_real_server(vault_dir):
         scientist = mlguard.Client(url, token=tokens["sam"], ca_cert=cert)
         consumer = mlguard.Client(url, token=tokens["cole"], ca_cert=cert)
 
-        assert steward.ingest(df, schema_for(df), "users")["dataset"] == "users@1"
+        # Through a server, progress is the upload's.
+        calls = []
+        assert steward.ingest(df, schema_for(df), "users", progress=lambda d, t: calls.append((d, t)))["dataset"] == "users@1"
+        sent = len(mlguard._table(df))
+        assert calls[-1] == (sent, sent) and all(t == sent for _, t in calls), calls
         with pytest.raises(mlguard.AccessDenied):
             consumer.ingest(df, schema_for(df), "users")
         assert scientist.train("users", "churn", fixed_seed=7)["model"] == "churn@1"

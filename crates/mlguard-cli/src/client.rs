@@ -9,13 +9,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use mlguard_vault::Vault;
 use mlguard_vault::api::{
     AuditVerifyResponse, DatasetReport, DatasetSummary, EnrollMfa, IngestBody, IngestResponse,
     MfaEnrolled, ModelDescription, ModelExport, ModelSummary, NewToken, NewUser, PredictResponse,
     TokenCreated, TokenRevoked, TrainBody, TrainResponse, UserAdded, UserDisabled,
 };
 use mlguard_vault::identity::{TokenInfo, TotpAlg, User};
+use mlguard_vault::{Ctx, Meter, Vault};
 use zeroize::Zeroizing;
 
 use crate::args::{
@@ -81,8 +81,9 @@ pub trait Client {
     fn create_token(&self, req: &NewToken) -> anyhow::Result<TokenCreated>;
     /// Revokes a token (`token.manage`).
     fn revoke_token(&self, id: &str) -> anyhow::Result<TokenRevoked>;
-    /// Trains and stores a model (`model.train`).
-    fn train(&self, req: &TrainBody) -> anyhow::Result<TrainResponse>;
+    /// Trains and stores a model (`model.train`); `meter` hears how far it has got (the
+    /// stored form's bytes read; through a server, nothing until the answer).
+    fn train(&self, req: &TrainBody, meter: Option<&Meter>) -> anyhow::Result<TrainResponse>;
     /// Predicts every row of the CSV `input` with `model` (`model.predict`), writing
     /// `line,prediction,p_<class>...` to `out`; rows that break the training schema are
     /// rejected by line.
@@ -116,13 +117,16 @@ pub trait Client {
     /// checkpoint, with that checkpoint and the log's verifier key (`audit.read`).
     fn audit_consistency(&self, from: u64) -> anyhow::Result<serde_json::Value>;
     /// Validates, protects, checks and seals `data` as the next version of `name`, against
-    /// the schema whose JSON is `schema` (`dataset.ingest`).
+    /// the schema whose JSON is `schema` (`dataset.ingest`); `meter` hears how far it has
+    /// got (here, every pass over the input and the protected table; through a server,
+    /// the upload).
     fn ingest(
         &self,
         data: &Upload<'_>,
         schema: &str,
         name: &str,
         opts: &IngestBody,
+        meter: Option<&Meter>,
     ) -> anyhow::Result<IngestResponse>;
     /// Predicts `rows` (JSON objects of column: value) with `model` as `POST
     /// /v1/models/{name}/predict` does (`model.predict`): each row predicted or rejected by
@@ -132,6 +136,11 @@ pub trait Client {
         model: &str,
         rows: &[serde_json::Value],
     ) -> anyhow::Result<PredictResponse>;
+}
+
+/// The local context, with `meter` when there is one.
+fn metered(meter: Option<&Meter>) -> Option<Ctx> {
+    meter.map(|m| local().clone().with_meter(m.clone()))
 }
 
 impl Client for Vault {
@@ -188,8 +197,9 @@ impl Client for Vault {
         Ok(TokenRevoked { id: id.to_owned(), revoked: true })
     }
 
-    fn train(&self, req: &TrainBody) -> anyhow::Result<TrainResponse> {
-        Ok((&Vault::train(self, local(), &req.to_request()?)?).into())
+    fn train(&self, req: &TrainBody, meter: Option<&Meter>) -> anyhow::Result<TrainResponse> {
+        let cx = metered(meter);
+        Ok((&Vault::train(self, cx.as_ref().unwrap_or(local()), &req.to_request()?)?).into())
     }
 
     fn predict(&self, model: &str, input: &Path, out: &mut dyn Write) -> anyhow::Result<Predicted> {
@@ -262,11 +272,14 @@ impl Client for Vault {
         schema: &str,
         name: &str,
         opts: &IngestBody,
+        meter: Option<&Meter>,
     ) -> anyhow::Result<IngestResponse> {
         let schema = mlguard_data::Schema::from_json_str(schema).context("the schema")?;
         let mut opts = opts.to_options()?;
+        let cx = metered(meter);
+        let cx = cx.as_ref().unwrap_or(local());
         let d = match data {
-            Upload::Path(file) => Vault::ingest(self, local(), file, &schema, name, &opts)?,
+            Upload::Path(file) => Vault::ingest(self, cx, file, &schema, name, &opts)?,
             Upload::Csv { name: source, bytes } => {
                 let mut scratch = self.sealed_scratch("upload")?;
                 let mut w = scratch.writer()?;
@@ -274,7 +287,7 @@ impl Client for Vault {
                 w.finish()?;
                 opts.source.get_or_insert_with(|| (*source).to_owned());
                 let source = mlguard_vault::IngestSource::Sealed(&scratch);
-                Vault::ingest_from(self, local(), &source, &schema, name, &opts)?
+                Vault::ingest_from(self, cx, &source, &schema, name, &opts)?
             }
         };
         Ok((&d).into())
@@ -340,7 +353,7 @@ impl Client for Remote {
         self.delete_as(&format!("/v1/admin/tokens/{}", seg(id)))
     }
 
-    fn train(&self, req: &TrainBody) -> anyhow::Result<TrainResponse> {
+    fn train(&self, req: &TrainBody, _meter: Option<&Meter>) -> anyhow::Result<TrainResponse> {
         self.post_as("/v1/models/train", req)
     }
 
@@ -491,11 +504,12 @@ impl Client for Remote {
         schema: &str,
         name: &str,
         opts: &IngestBody,
+        meter: Option<&Meter>,
     ) -> anyhow::Result<IngestResponse> {
         // Checked here too, so a typo is reported before the upload.
         mlguard_data::Schema::from_json_str(schema).context("the schema")?;
         let options = serde_json::to_string(opts)?;
-        self.upload(&format!("/v1/datasets/{}", seg(name)), schema, &options, data)
+        self.upload(&format!("/v1/datasets/{}", seg(name)), schema, &options, data, meter)
     }
 
     fn predict_rows(
@@ -706,7 +720,7 @@ pub(crate) fn train(
     json: bool,
     out: &mut Out,
 ) -> anyhow::Result<ExitCode> {
-    let r = c.train(req)?;
+    let r = c.train(req, None)?;
     crate::pipeline::print_trained(&r, json, out)
 }
 
@@ -722,7 +736,7 @@ pub(crate) fn ingest(
     crate::data::load_schema(&a.schema)?;
     let schema = std::fs::read_to_string(&a.schema)
         .with_context(|| format!("cannot read {}", a.schema.display()))?;
-    let r = c.ingest(&Upload::Path(&a.file), &schema, &a.name, &opts)?;
+    let r = c.ingest(&Upload::Path(&a.file), &schema, &a.name, &opts, None)?;
     out.line(&format!(
         "ingested {} as {} ({} rows × {} columns: validated, protected, checked, sealed; {} warning(s))",
         a.file.display(),

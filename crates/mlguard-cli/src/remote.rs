@@ -181,17 +181,31 @@ impl Remote {
         schema: &str,
         options: &str,
         data: &crate::client::Upload<'_>,
+        meter: Option<&mlguard_vault::Meter>,
     ) -> anyhow::Result<T> {
         use crate::client::Upload;
+        use reqwest::blocking::multipart::Part;
         self.typed(Method::POST, path, |r| {
             // The data part carries the path as given: reports name it as the local run
-            // does.
-            let data = match data {
-                Upload::Path(file) => reqwest::blocking::multipart::Part::file(file)
+            // does. With a meter, the bytes sent count.
+            let data = match (data, meter) {
+                (Upload::Path(file), None) => Part::file(file)
                     .with_context(|| format!("cannot read {}", file.display()))?
                     .file_name(file.display().to_string()),
-                Upload::Csv { name, bytes } => {
-                    reqwest::blocking::multipart::Part::bytes(bytes.to_vec())
+                (Upload::Path(file), Some(m)) => {
+                    let f = std::fs::File::open(file)
+                        .with_context(|| format!("cannot read {}", file.display()))?;
+                    let len = f.metadata()?.len();
+                    Part::reader_with_length(m.tally(Some(len)).reader(f), len)
+                        .file_name(file.display().to_string())
+                }
+                (Upload::Csv { name, bytes }, None) => {
+                    Part::bytes(bytes.to_vec()).file_name((*name).to_owned())
+                }
+                (Upload::Csv { name, bytes }, Some(m)) => {
+                    let len = bytes.len() as u64;
+                    let body = std::io::Cursor::new(bytes.to_vec());
+                    Part::reader_with_length(m.tally(Some(len)).reader(body), len)
                         .file_name((*name).to_owned())
                 }
             };

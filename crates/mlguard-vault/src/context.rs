@@ -2,6 +2,8 @@
 //! records it. There is no ambient "current user": two requests served at once each carry
 //! their own.
 
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::identity::{Action, AuthError, Principal};
@@ -31,6 +33,100 @@ pub struct Ctx {
     /// Actions the policy allowed in this request (a TOTP code is used once: a request
     /// that is authorised before its body is read is not asked again).
     granted: Arc<Mutex<Vec<Action>>>,
+    /// Told how far a long operation has got.
+    meter: Option<Meter>,
+}
+
+/// Told how far a long operation (an ingest, a training) has got: `(done, total)`, the
+/// bytes it has read of its input over all its passes and all it will read (`None` when
+/// not known; an ingest's total is revised once protection has written the protected
+/// table, whose passes it includes). Called from the operation's threads as it reads; an
+/// error it returns fails the read, which stops the operation (a cancellation).
+#[derive(Clone)]
+pub struct Meter(Arc<dyn Fn(u64, Option<u64>) -> io::Result<()> + Send + Sync>);
+
+impl Meter {
+    /// A meter calling `f(done, total)`.
+    pub fn new(f: impl Fn(u64, Option<u64>) -> io::Result<()> + Send + Sync + 'static) -> Meter {
+        Meter(Arc::new(f))
+    }
+
+    /// A tally of reads towards `total` bytes told to this meter.
+    pub fn tally(&self, total: Option<u64>) -> Tally {
+        Tally(Some(Arc::new(Counts {
+            meter: self.clone(),
+            done: AtomicU64::new(0),
+            total: AtomicU64::new(total.unwrap_or(UNKNOWN)),
+        })))
+    }
+}
+
+impl std::fmt::Debug for Meter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Meter")
+    }
+}
+
+const UNKNOWN: u64 = u64::MAX;
+
+/// Bytes read so far by an operation, told to its [`Meter`] (none: counting costs nothing).
+/// Clones count together.
+#[derive(Clone, Default)]
+pub struct Tally(Option<Arc<Counts>>);
+
+struct Counts {
+    meter: Meter,
+    done: AtomicU64,
+    total: AtomicU64,
+}
+
+impl Tally {
+    /// `n` more bytes were read.
+    fn add(&self, n: usize) -> io::Result<()> {
+        let Some(c) = &self.0 else { return Ok(()) };
+        let done = c.done.fetch_add(n as u64, Ordering::Relaxed).saturating_add(n as u64);
+        let total = c.total.load(Ordering::Relaxed);
+        let total = (total != UNKNOWN).then_some(total);
+        // Never past the total (a Parquet footer is read more than once).
+        (c.meter.0)(total.map_or(done, |t| done.min(t)), total)
+    }
+
+    /// Bytes read so far.
+    pub fn done(&self) -> u64 {
+        self.0.as_ref().map_or(0, |c| c.done.load(Ordering::Relaxed))
+    }
+
+    /// All the bytes the operation will read, now known better.
+    pub fn set_total(&self, total: Option<u64>) {
+        if let Some(c) = &self.0 {
+            c.total.store(total.unwrap_or(UNKNOWN), Ordering::Relaxed);
+        }
+    }
+
+    /// `inner`, its reads counted.
+    pub fn reader<R>(&self, inner: R) -> Metered<R> {
+        Metered { inner, tally: self.clone() }
+    }
+}
+
+/// A reader whose reads count towards a [`Tally`].
+pub struct Metered<R> {
+    inner: R,
+    tally: Tally,
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.tally.add(n)?;
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for Metered<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(pos)
+    }
 }
 
 impl Ctx {
@@ -47,7 +143,25 @@ impl Ctx {
 
     /// `actor` in request `request_id`.
     pub fn new(actor: Actor, request_id: impl Into<String>) -> Ctx {
-        Ctx { actor, request_id: request_id.into(), totp: None, at: None, granted: Arc::default() }
+        Ctx {
+            actor,
+            request_id: request_id.into(),
+            totp: None,
+            at: None,
+            granted: Arc::default(),
+            meter: None,
+        }
+    }
+
+    /// With a meter told how far long operations (ingest, training) have got.
+    pub fn with_meter(mut self, meter: Meter) -> Ctx {
+        self.meter = Some(meter);
+        self
+    }
+
+    /// A tally of an operation's reads towards `total` bytes, told to the context's meter.
+    pub(crate) fn tally(&self, total: Option<u64>) -> Tally {
+        self.meter.as_ref().map(|m| m.tally(total)).unwrap_or_default()
     }
 
     /// With the TOTP code presented for actions that need a second factor.
@@ -117,8 +231,8 @@ impl Ctx {
 pub fn fresh_id() -> String {
     mlguard_seal::random::<8>().map(|b| mlguard_seal::hex(&b)).unwrap_or_else(|_| {
         // No randomness: still unique within the process, and never a failure to act.
-        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        format!("local-{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        static N: AtomicU64 = AtomicU64::new(0);
+        format!("local-{}", N.fetch_add(1, Ordering::Relaxed))
     })
 }
 
@@ -138,5 +252,21 @@ mod tests {
         cx.grant(Action::ModelExport);
         assert!(copy.granted(Action::ModelExport) && !copy.granted(Action::ModelRead));
         assert_ne!(Ctx::local().request_id(), Ctx::local().request_id());
+        // A meter hears every read, never past the total, and its error stops the read.
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let h = Arc::clone(&heard);
+        let meter = Meter::new(move |done, total| {
+            h.lock().expect("lock").push((done, total));
+            if done > 8 { Err(io::Error::other("enough")) } else { Ok(()) }
+        });
+        let tally = Ctx::local().with_meter(meter).tally(Some(6));
+        let mut r = tally.reader(&b"abcdefghij"[..]);
+        let mut buf = [0u8; 4];
+        assert_eq!(r.read(&mut buf).expect("read"), 4);
+        tally.set_total(Some(20));
+        assert_eq!(r.read(&mut buf).expect("read"), 4);
+        assert_eq!(r.read(&mut buf).expect_err("stopped").to_string(), "enough");
+        assert_eq!(*heard.lock().expect("lock"), [(4, Some(6)), (8, Some(20)), (10, Some(20))]);
+        assert_eq!(Ctx::local().tally(None).reader(&b"ab"[..]).read(&mut buf).expect("free"), 2);
     }
 }

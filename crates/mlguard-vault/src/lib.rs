@@ -19,7 +19,7 @@ pub mod rows;
 pub mod store;
 pub mod witness;
 
-pub use context::{Actor, Ctx, fresh_id};
+pub use context::{Actor, Ctx, Meter, Metered, Tally, fresh_id};
 pub use keys::Rotation;
 pub use ops::{Collected, Migrated, SignedExport};
 pub use pipeline::{

@@ -11,7 +11,7 @@ use mlguard_learn::{FitOptions, Model, TrainOptions, Trained};
 use mlguard_seal::{Keystore, Kind, SealKeys, SealOptions, Secret, SignerPolicy};
 
 use crate::audit::{self, AuditKeys, AuditVerification, Event, Outcome};
-use crate::context::Ctx;
+use crate::context::{Ctx, Tally};
 use crate::identity::Action;
 use crate::merkle;
 use crate::rows::{JsonCell, JsonRow};
@@ -1263,7 +1263,12 @@ impl Vault {
             return Err(VaultError::UnprotectedPii(unprotected));
         }
         let key = self.pseudonym_key()?;
-        let open_csv = || input.open().map(BufReader::new);
+        // Progress: the input is read three times (validation, protection's two passes),
+        // then the protected table three times (the checks' two passes, the columnar
+        // form); until protection has written it, it is taken to be the input's size.
+        let size = input.size();
+        let tally = cx.tally(size.map(|s| s.saturating_mul(6)));
+        let open_csv = || input.open(&tally).map(BufReader::new);
         // The protected table never reaches the disk in clear: encrypted under a key that
         // dies with this process.
         let mut protected = self.sealed_scratch("protected")?;
@@ -1271,7 +1276,12 @@ impl Vault {
         // protection wrote is only used once validation passed.
         let (report, protection) = std::thread::scope(|s| {
             let validation = s.spawn(|| -> Result<_, VaultError> {
-                Ok(mlguard_data::validate_reader(input.open()?, &source, schema, &opts.validate)?)
+                Ok(mlguard_data::validate_reader(
+                    input.open(&tally)?,
+                    &source,
+                    schema,
+                    &opts.validate,
+                )?)
             });
             let protection = (|| -> Result<_, VaultError> {
                 let mut w = protected.writer()?;
@@ -1294,6 +1304,11 @@ impl Vault {
         }
         let (protection, protected_digest) = protection?;
         let stored_schema = protect::protected_schema(schema, &protection.columns);
+        tally.set_total(
+            size.map(|s| {
+                s.saturating_mul(3).saturating_add(protected_digest.size.saturating_mul(3))
+            }),
+        );
 
         // Poisoning, against the previous version.
         let _claim = self.claim(Table::Datasets, name)?;
@@ -1304,7 +1319,7 @@ impl Vault {
             Some(p) => Some(self.dataset_to_scratch(p)?),
             None => None,
         };
-        let open_protected = || protected.reader().map(BufReader::new);
+        let open_protected = || protected.reader().map(|r| BufReader::new(tally.reader(r)));
         let base_name = previous.as_ref().map(|p| format!("{}@{}", p.name, p.version));
         let base_reader = match &baseline {
             Some(b) => Some(BufReader::new(b.reader()?)),
@@ -1444,19 +1459,20 @@ impl Vault {
         req: &TrainRequest,
         seed: [u8; 32],
     ) -> Result<TrainedModel, VaultError> {
-        let (dataset, trained) = self.fit_with_seed(req, seed, true)?;
+        let (dataset, trained) = self.fit_with_seed(req, seed, true, &cx.tally(None))?;
         self.store_model(cx, req, seed, dataset, trained)
     }
 
     /// Trains on a stored dataset version (verified and decrypted as it is read) with the
     /// split seed `seed`; stores nothing.
     /// `grouped`: copies of a row on one side of the split (every new model; a reproduction
-    /// does as its model did).
+    /// does as its model did). The bytes of the stored form read count in `tally`.
     fn fit_with_seed(
         &self,
         req: &TrainRequest,
         seed: [u8; 32],
         grouped: bool,
+        tally: &Tally,
     ) -> Result<(DatasetRecord, Trained), VaultError> {
         let dataset = self.catalog.dataset(&req.dataset, req.version)?;
         if flagged(&dataset) && !req.accept_flagged {
@@ -1467,7 +1483,8 @@ impl Vault {
             Some((object, blake3)) => (object, blake3, true),
             None => (&dataset.object, &dataset.blake3, false),
         };
-        self.verify_object(object, blake3)?;
+        let core = self.verify_object(object, blake3)?;
+        tally.set_total(Some(core.size));
         let schema =
             Schema::from_json_str(&dataset.schema).map_err(mlguard_data::DataError::from)?;
         let opts = TrainOptions {
@@ -1492,7 +1509,7 @@ impl Vault {
                 mlguard_seal::open(&mut f, &mut writer, keys, SignerPolicy::TrustedOnly)?;
                 Ok(())
             });
-            let input = BufReader::with_capacity(1 << 20, reader);
+            let input = BufReader::with_capacity(1 << 20, tally.reader(reader));
             let result = if columnar {
                 mlguard_learn::train_columnar(input, &schema, &opts, Some(&TrainSpill(self)))
             } else {
@@ -1750,7 +1767,7 @@ impl Vault {
         // Verified, not stored: a reproduction is a check of the stored model, and must not
         // become its latest version.
         let grouped = p.get("split").and_then(|v| v.as_str()) == Some("grouped");
-        let (_, trained) = self.fit_with_seed(&req, seed, grouped)?;
+        let (_, trained) = self.fit_with_seed(&req, seed, grouped, &cx.tally(None))?;
         let identical = trained.model.logistic.weights == original.logistic.weights
             && trained.model.logistic.intercepts == original.logistic.intercepts;
         self.record(
@@ -2309,15 +2326,35 @@ impl IngestSource<'_> {
         }
     }
 
-    /// Its table as CSV text, from the start.
-    fn open(&self) -> Result<Box<dyn Read + Send>, VaultError> {
+    /// Its size in bytes as [`IngestSource::open`] counts them (the file's; an upload's
+    /// encrypted scratch file's, a little more than its table), when it can be known.
+    fn size(&self) -> Option<u64> {
+        match self {
+            IngestSource::Path(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            IngestSource::Sealed(s) => s.stored_len().ok(),
+        }
+    }
+
+    /// Its table as CSV text, from the start; the bytes read of the file (or of the
+    /// upload's table) count in `tally`.
+    fn open(&self, tally: &Tally) -> Result<Box<dyn Read + Send>, VaultError> {
         let (text, _) = match self {
-            IngestSource::Path(p) => mlguard_data::input::open_path(p, None)?,
-            IngestSource::Sealed(s) => mlguard_data::input::open_reopenable(
-                Path::new("upload"),
-                Arc::new(s.reopener()),
-                None,
-            )?,
+            IngestSource::Path(p) => {
+                let (owned, tally) = (p.to_path_buf(), tally.clone());
+                mlguard_data::input::open_reopenable(
+                    p,
+                    Arc::new(move || std::fs::File::open(&owned).map(|f| tally.reader(f))),
+                    None,
+                )?
+            }
+            IngestSource::Sealed(s) => {
+                let (reopen, tally) = (s.reopener(), tally.clone());
+                mlguard_data::input::open_reopenable(
+                    Path::new("upload"),
+                    Arc::new(move || reopen().map(|r| tally.reader(r))),
+                    None,
+                )?
+            }
         };
         Ok(text)
     }

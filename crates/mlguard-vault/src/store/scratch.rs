@@ -70,6 +70,12 @@ impl Scratch {
         })
     }
 
+    /// The bytes it takes on disk (its content encrypted: a little more than the content).
+    pub fn stored_len(&self) -> Result<u64, VaultError> {
+        let meta = self.file.as_file().metadata();
+        Ok(meta.map_err(crate::io_err("cannot read a scratch file"))?.len())
+    }
+
     /// Reads its content (written and finished before), from the start; seekable.
     pub fn reader(&self) -> Result<ScratchReader, VaultError> {
         let file = self.file.reopen().map_err(crate::io_err("cannot read a scratch file"))?;
