@@ -349,3 +349,41 @@ def test_polars_and_pyarrow_tables_are_validated_like_pandas():
         report = mlguard.validate(convert(bad), SCHEMA)
         assert report.errors == 1 and report.findings[0].location["field"] == "age"
     assert mlguard.find_pii(pl.from_pandas(good)).kinds() == {"email": ["EMAIL"]}
+
+
+def test_the_torch_loader_gets_the_scanned_bytes_with_weights_only(tmp_path, monkeypatch):
+    """PyTorch does not install in CI (its Linux wheel is 514 MiB and pulls in the CUDA
+    libraries; no CPU-only index is reachable), so ``torch.load`` is a stand-in here. What
+    is checked is mlguard's side: the loader gets the very bytes that were scanned, with
+    ``weights_only=True`` unless asked otherwise, and a refused file never reaches it.
+    (The scanner's verdicts on files PyTorch wrote are tested on the public corpus.)"""
+    import types
+    import zipfile
+
+    seen = []
+    torch = types.ModuleType("torch")
+
+    def load(f, **kw):
+        seen.append((f.read(), kw))
+        return "loaded"
+
+    torch.load = load
+    monkeypatch.setitem(sys.modules, "torch", torch)
+
+    def torch_file(path, payload):
+        # torch.save's layout: a zip holding the pickle and the format version.
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("archive/data.pkl", payload)
+            z.writestr("archive/version", "3\n")
+        return path
+
+    good = torch_file(tmp_path / "good.pt", pickle.dumps({"weight": [1.0, 2.0]}, protocol=2))
+    assert mlguard.safe_load(good, loader="torch") == "loaded"
+    assert seen == [(good.read_bytes(), {"weights_only": True})]
+    mlguard.safe_load(good, loader="torch", weights_only=False)
+    assert seen[-1][1] == {"weights_only": False}
+    evil = torch_file(tmp_path / "evil.pt", pickle.dumps(Evil()))
+    seen.clear()
+    with pytest.raises(mlguard.UnsafeModelError):
+        mlguard.safe_load(evil, loader="torch")
+    assert seen == []
