@@ -553,8 +553,8 @@ pub fn quasi_candidates(header: &[String]) -> Vec<usize> {
 /// [`Uniques::CAP`] of them; past that, only for the combinations whose hash falls in a
 /// share 2^−level of the hash range (halved whenever the cap is reached again), every
 /// occurrence of a kept combination still counted — the unique ones among those, scaled
-/// by 2^level, estimate all of them (distinct sampling). Exact for tables of up to a
-/// quarter of a million combinations; a few megabytes whatever the rows.
+/// by 2^level, estimate all of them (distinct sampling). Exact for tables of up to 131,072
+/// combinations; a few megabytes whatever the rows (two of them live at once).
 #[derive(Default)]
 struct Uniques {
     level: u32,
@@ -562,7 +562,7 @@ struct Uniques {
 }
 
 impl Uniques {
-    const CAP: usize = 1 << 18;
+    const CAP: usize = 1 << 17;
 
     fn kept(&self, key: u64) -> bool {
         self.level == 0 || key >> (64 - self.level) == 0
@@ -887,10 +887,10 @@ pub fn protect<R: Read + Send, S: Read + Send, W: Write>(
             before.add(key);
         }
         if let Some(s) = &solution {
-            if r >= s.suppressed.len() {
+            if r >= s.rows() {
                 return Err(DataError::Input("the table changed between the two passes".into()));
             }
-            if s.suppressed[r] {
+            if s.suppressed(r) {
                 suppressed.push(row);
                 return Ok(());
             }
@@ -947,9 +947,9 @@ pub fn protect<R: Read + Send, S: Read + Send, W: Write>(
         let l_diversity = target.map(|t| {
             let mut distinct: std::collections::HashMap<u32, Vec<u32>> =
                 std::collections::HashMap::new();
-            for r in (0..s.suppressed.len()).filter(|&r| !s.suppressed[r]) {
+            for r in (0..s.rows()).filter(|&r| !s.suppressed(r)) {
                 let seen = distinct.entry(s.group_of[r]).or_default();
-                let v = targets.codes[r];
+                let v = targets.code(r);
                 if !seen.contains(&v) {
                     seen.push(v);
                 }

@@ -1336,6 +1336,8 @@ impl Vault {
         // then turned into its columnar form, sealed too (one after the other: the checks
         // take longer than both, and one upload at a time keeps the memory flat). The sealed
         // objects of a rejected table are removed (they have no catalog row).
+        let poison_opts =
+            PoisonOptions { expected_rows: Some(protection.rows_out), ..opts.poison.clone() };
         let (poison, (stored, columnar)) = std::thread::scope(|s| {
             let sealing = s.spawn(|| {
                 let stored =
@@ -1353,7 +1355,7 @@ impl Vault {
                 &open_protected,
                 &subject,
                 &stored_schema,
-                &opts.poison,
+                &poison_opts,
                 base_name.as_deref().zip(base_reader),
                 MAX_STORED_FINDINGS,
             );

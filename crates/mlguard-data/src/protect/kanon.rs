@@ -18,7 +18,7 @@ use std::collections::HashMap;
 /// Most interval levels tried for a number column before `*`.
 const MAX_INTERVAL_LEVELS: usize = 16;
 
-/// Values of one quasi-identifier column, interned: `codes[row]` indexes `values`.
+/// Values of one quasi-identifier column, interned: `codes.get(row)` indexes `values`.
 #[derive(Debug, Default)]
 pub(crate) struct Column {
     pub(crate) name: String,
@@ -26,7 +26,7 @@ pub(crate) struct Column {
     pub(crate) code_like: bool,
     values: Vec<String>,
     index: HashMap<String, u32>,
-    pub(crate) codes: Vec<u32>,
+    codes: Codes,
 }
 
 impl Column {
@@ -45,6 +45,54 @@ impl Column {
             }
         };
         self.codes.push(code);
+    }
+
+    /// The code of row `row` (0-based).
+    pub(crate) fn code(&self, row: usize) -> u32 {
+        self.codes.get(row)
+    }
+}
+
+/// One code per row, in the narrowest width that holds every code so far: the only state
+/// of k-anonymity that grows with the rows, and most quasi-identifiers (an age, a label)
+/// have a few hundred values at most, a byte a row instead of four.
+#[derive(Debug)]
+enum Codes {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+impl Default for Codes {
+    fn default() -> Codes {
+        Codes::U8(Vec::new())
+    }
+}
+
+impl Codes {
+    fn push(&mut self, code: u32) {
+        match self {
+            Codes::U8(v) if let Ok(c) = u8::try_from(code) => v.push(c),
+            Codes::U16(v) if let Ok(c) = u16::try_from(code) => v.push(c),
+            Codes::U32(v) => v.push(code),
+            // A code too wide: every row so far widened once (codes grow one at a time).
+            Codes::U8(v) => {
+                *self = Codes::U16(v.iter().map(|&c| u16::from(c)).collect());
+                self.push(code);
+            }
+            Codes::U16(v) => {
+                *self = Codes::U32(v.iter().map(|&c| u32::from(c)).collect());
+                self.push(code);
+            }
+        }
+    }
+
+    fn get(&self, row: usize) -> u32 {
+        match self {
+            Codes::U8(v) => u32::from(v[row]),
+            Codes::U16(v) => u32::from(v[row]),
+            Codes::U32(v) => v[row],
+        }
     }
 }
 
@@ -182,8 +230,10 @@ pub(crate) struct Solution {
     hierarchies: Vec<Hierarchy>,
     /// Level per quasi-identifier.
     pub(crate) levels: Vec<usize>,
-    /// Whether each row (0-based) is suppressed.
-    pub(crate) suppressed: Vec<bool>,
+    /// k: rows in groups smaller are suppressed.
+    k: u32,
+    /// Size of each group.
+    sizes: Vec<u32>,
     /// Smallest group among the rows kept (0 when none is kept).
     pub(crate) achieved_k: usize,
     /// Groups among the rows kept.
@@ -193,11 +243,21 @@ pub(crate) struct Solution {
 }
 
 impl Solution {
+    /// Rows of the table the solution was found for.
+    pub(crate) fn rows(&self) -> usize {
+        self.group_of.len()
+    }
+
+    /// Whether row `row` (0-based) is suppressed: its group is smaller than k.
+    pub(crate) fn suppressed(&self, row: usize) -> bool {
+        self.sizes[self.group_of[row] as usize] < self.k
+    }
+
     /// The generalised value of quasi-identifier `q` in row `row`.
     pub(crate) fn value(&self, q: usize, col: &Column, row: usize) -> &str {
         let h = &self.hierarchies[q];
         let level = self.levels[q];
-        &h.labels[level][h.levels[level][col.codes[row] as usize] as usize]
+        &h.labels[level][h.levels[level][col.code(row) as usize] as usize]
     }
 
     /// What the chosen level of quasi-identifier `q` does, and how many levels it has.
@@ -207,16 +267,23 @@ impl Solution {
     }
 }
 
-/// Group sizes of every row under `levels`: (group id per row, size per group).
-fn group(hs: &[Hierarchy], cols: &[Column], levels: &[usize], rows: usize) -> (Vec<u32>, Vec<u32>) {
+/// Group sizes under `levels`, and with `keep`, the group id of every row (else empty: the
+/// search compares sizes only, and keeps no row-sized state but the codes).
+fn group(
+    hs: &[Hierarchy],
+    cols: &[Column],
+    levels: &[usize],
+    rows: usize,
+    keep: bool,
+) -> (Vec<u32>, Vec<u32>) {
     let mut ids: HashMap<Vec<u32>, u32> = HashMap::new();
     let mut sizes: Vec<u32> = Vec::new();
     let mut key = Vec::with_capacity(cols.len());
-    let mut group_of = Vec::with_capacity(rows);
+    let mut group_of = Vec::with_capacity(if keep { rows } else { 0 });
     for row in 0..rows {
         key.clear();
         for (q, col) in cols.iter().enumerate() {
-            key.push(hs[q].levels[levels[q]][col.codes[row] as usize]);
+            key.push(hs[q].levels[levels[q]][col.code(row) as usize]);
         }
         let id = match ids.get(&key) {
             Some(&id) => id,
@@ -228,7 +295,9 @@ fn group(hs: &[Hierarchy], cols: &[Column], levels: &[usize], rows: usize) -> (V
             }
         };
         sizes[id as usize] += 1;
-        group_of.push(id);
+        if keep {
+            group_of.push(id);
+        }
     }
     (group_of, sizes)
 }
@@ -247,20 +316,20 @@ pub(crate) fn anonymise(cols: &[Column], rows: usize, k: usize, max_suppressed: 
     let hierarchies: Vec<Hierarchy> = cols.iter().map(Hierarchy::build).collect();
     let mut levels = vec![0; cols.len()];
     let k32 = u32::try_from(k).unwrap_or(u32::MAX);
-    let (mut group_of, mut sizes) = group(&hierarchies, cols, &levels, rows);
+    let (_, mut sizes) = group(&hierarchies, cols, &levels, rows, false);
     while small_rows(&sizes, k32) > max_suppressed {
-        let mut best: Option<(usize, usize, Vec<u32>, Vec<u32>)> = None;
+        let mut best: Option<(usize, usize, Vec<u32>)> = None;
         for q in 0..cols.len() {
             if levels[q] == hierarchies[q].top() {
                 continue;
             }
             levels[q] += 1;
-            let (g, s) = group(&hierarchies, cols, &levels, rows);
+            let (_, s) = group(&hierarchies, cols, &levels, rows, false);
             levels[q] -= 1;
             let small = small_rows(&s, k32);
             let better = match &best {
                 None => true,
-                Some((bq, bsmall, _, _)) => {
+                Some((bq, bsmall, _)) => {
                     small < *bsmall
                         || (small == *bsmall
                             && hierarchies[q].distinct(levels[q])
@@ -268,19 +337,20 @@ pub(crate) fn anonymise(cols: &[Column], rows: usize, k: usize, max_suppressed: 
                 }
             };
             if better {
-                best = Some((q, small, g, s));
+                best = Some((q, small, s));
             }
         }
-        let Some((q, _, g, s)) = best else { break };
+        let Some((q, _, s)) = best else { break };
         levels[q] += 1;
-        group_of = g;
         sizes = s;
     }
-    let suppressed: Vec<bool> = group_of.iter().map(|&g| sizes[g as usize] < k32).collect();
+    // Group ids are numbered in order of first appearance, so the chosen levels' grouping
+    // gives the sizes the search saw.
+    let (group_of, sizes) = group(&hierarchies, cols, &levels, rows, true);
     let kept_sizes = sizes.iter().filter(|&&s| s >= k32);
     let achieved_k = kept_sizes.clone().min().map_or(0, |&s| s as usize);
     let groups = kept_sizes.count();
-    Solution { hierarchies, levels, suppressed, achieved_k, groups, group_of }
+    Solution { hierarchies, levels, k: k32, sizes, achieved_k, groups, group_of }
 }
 
 #[cfg(test)]
@@ -326,18 +396,19 @@ mod tests {
         assert_eq!(s.levels, vec![3, 1]);
         assert_eq!(row(&s, 0), ("20-29".into(), "94*".into()));
         assert_eq!(row(&s, 7), ("40-49".into(), "94*".into()));
-        assert!(s.suppressed.iter().all(|&x| !x));
+        assert!((0..s.rows()).all(|r| !s.suppressed(r)));
         assert_eq!((s.achieved_k, s.groups), (2, 3));
 
         let s = anonymise(&cols, 8, 3, 0);
         assert_eq!(s.levels, vec![4, 1]);
         assert_eq!(row(&s, 0), ("20-39".into(), "94*".into()));
         assert_eq!((s.achieved_k, s.groups), (3, 2));
-        assert!(s.suppressed.iter().all(|&x| !x));
+        assert!((0..s.rows()).all(|r| !s.suppressed(r)));
 
         let s = anonymise(&cols, 8, 3, 2);
         assert_eq!(s.levels, vec![3, 1]);
-        assert_eq!(s.suppressed, [true, true, false, false, false, false, false, false]);
+        let suppressed: Vec<bool> = (0..s.rows()).map(|r| s.suppressed(r)).collect();
+        assert_eq!(suppressed, [true, true, false, false, false, false, false, false]);
         assert_eq!((s.achieved_k, s.groups), (3, 2));
     }
 
@@ -347,7 +418,7 @@ mod tests {
         let s = anonymise(std::slice::from_ref(&c), 3, 5, 0);
         assert_eq!(s.value(0, &c, 0), "*");
         assert_eq!(s.value(0, &c, 2), "");
-        assert!(s.suppressed.iter().all(|&x| x));
+        assert!((0..s.rows()).all(|r| s.suppressed(r)));
         assert_eq!(s.achieved_k, 0);
     }
 }
