@@ -415,7 +415,12 @@ impl Front {
         dataset: &str,
         accept_flagged: bool,
     ) -> PyResult<String> {
-        answer(self.call(py, |c| c.import_model(name, data, dataset, accept_flagged)))
+        let req = mlguard_vault::ImportRequest {
+            name: name.to_owned(),
+            dataset: dataset.to_owned(),
+            accept_flagged,
+        };
+        answer(self.call(py, |c| c.import_model(data, &req)))
     }
 
     /// A model version as it leaves the vault (`model.export`): its safetensors (never the

@@ -4,11 +4,16 @@
 //! work runs and once more, with `done == total`, when it has finished. An exception the
 //! callback raises stops the work (its next read fails) and is raised in its place: a
 //! callback is also the way to cancel.
+//!
+//! The counting is the vault's own ([`mlguard_vault::Meter`], [`mlguard_vault::Tally`]):
+//! the data functions count their reads here, the vault's operations count theirs and say
+//! their own total.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use mlguard_vault::{Meter, Metered, Tally};
 use pyo3::prelude::*;
 
 /// Most often the callback is called.
@@ -17,10 +22,16 @@ const EVERY: Duration = Duration::from_millis(100);
 /// The progress of one piece of work; clones count into the same total. Without a
 /// callback, counting costs nothing.
 #[derive(Clone, Default)]
-pub(crate) struct Progress(Option<Arc<Shared>>);
+pub(crate) struct Progress {
+    shared: Option<Arc<Shared>>,
+    meter: Option<Meter>,
+    /// The reads of the data functions ([`Progress::counted`]).
+    tally: Tally,
+}
 
 struct Shared {
     callback: Py<PyAny>,
+    /// The total known ahead (the data functions'), if any.
     total: Option<u64>,
     told: Mutex<Told>,
 }
@@ -28,7 +39,7 @@ struct Shared {
 #[derive(Default)]
 struct Told {
     done: u64,
-    /// The total a meter was last told (the vault's operations say their own).
+    /// The total the meter was last told.
     total: Option<u64>,
     last: Option<Instant>,
     error: Option<PyErr>,
@@ -39,43 +50,14 @@ fn stopped() -> io::Error {
 }
 
 impl Progress {
-    /// Progress over `passes` reads of an input of `size` bytes (`None`: unknown).
+    /// Progress over `passes` reads of an input of `size` bytes (`None`: unknown, or said
+    /// by the vault's operation as it goes).
     pub(crate) fn new(callback: Option<Py<PyAny>>, size: Option<u64>, passes: u64) -> Progress {
-        Progress(callback.map(|callback| {
-            Arc::new(Shared {
-                callback,
-                total: size.map(|s| s.saturating_mul(passes)),
-                told: Mutex::new(Told::default()),
-            })
-        }))
-    }
-
-    /// `read` more bytes were read; tells the callback if it is due.
-    fn add(&self, read: usize) -> io::Result<()> {
-        let Some(p) = &self.0 else { return Ok(()) };
-        let mut t = p.told.lock().map_err(|_| stopped())?;
-        if t.error.is_some() {
-            return Err(stopped());
-        }
-        t.done = t.done.saturating_add(read as u64);
-        if t.last.is_some_and(|l| l.elapsed() < EVERY) {
-            return Ok(());
-        }
-        t.last = Some(Instant::now());
-        // Never more than the total (a Parquet file's footer is read more than once).
-        let done = p.total.map_or(t.done, |total| t.done.min(total));
-        if let Err(e) = Python::attach(|py| p.callback.call1(py, (done, p.total)).map(drop)) {
-            t.error = Some(e);
-            return Err(stopped());
-        }
-        Ok(())
-    }
-
-    /// A meter for the vault's long operations, which count their own reads and say
-    /// their own total (`None` without a callback).
-    pub(crate) fn meter(&self) -> Option<mlguard_vault::Meter> {
-        let p = Arc::clone(self.0.as_ref()?);
-        Some(mlguard_vault::Meter::new(move |done, total| {
+        let Some(callback) = callback else { return Progress::default() };
+        let total = size.map(|s| s.saturating_mul(passes));
+        let shared = Arc::new(Shared { callback, total, told: Mutex::new(Told::default()) });
+        let p = Arc::clone(&shared);
+        let meter = Meter::new(move |done, total| {
             let mut t = p.told.lock().map_err(|_| stopped())?;
             if t.error.is_some() {
                 return Err(stopped());
@@ -92,18 +74,26 @@ impl Progress {
                 return Err(stopped());
             }
             Ok(())
-        }))
+        });
+        let tally = meter.tally(total);
+        Progress { shared: Some(shared), meter: Some(meter), tally }
+    }
+
+    /// The meter for the vault's long operations, which count their own reads and say
+    /// their own total (`None` without a callback).
+    pub(crate) fn meter(&self) -> Option<Meter> {
+        self.meter.clone()
     }
 
     /// The exception the callback raised, if it did: the work's error is this one.
     pub(crate) fn raised(&self) -> Option<PyErr> {
-        let p = self.0.as_ref()?;
+        let p = self.shared.as_ref()?;
         p.told.lock().ok()?.error.take()
     }
 
     /// The work finished: the last call, everything done.
     pub(crate) fn finish(&self, py: Python<'_>) -> PyResult<()> {
-        let Some(p) = &self.0 else { return Ok(()) };
+        let Some(p) = &self.shared else { return Ok(()) };
         let (done, total) = match p.told.lock() {
             Ok(t) => {
                 let total = p.total.or(t.total);
@@ -115,27 +105,7 @@ impl Progress {
     }
 
     /// `inner`, its reads counted.
-    pub(crate) fn counted<R>(&self, inner: R) -> Counted<R> {
-        Counted { inner, progress: self.clone() }
-    }
-}
-
-/// A reader whose reads count towards a [`Progress`].
-pub(crate) struct Counted<R> {
-    inner: R,
-    progress: Progress,
-}
-
-impl<R: Read> Read for Counted<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.progress.add(n)?;
-        Ok(n)
-    }
-}
-
-impl<R: Seek> Seek for Counted<R> {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        self.inner.seek(pos)
+    pub(crate) fn counted<R>(&self, inner: R) -> Metered<R> {
+        self.tally.reader(inner)
     }
 }

@@ -15,7 +15,7 @@ use mlguard_vault::api::{
     TokenCreated, TokenRevoked, TrainBody, TrainResponse, UserAdded, UserDisabled,
 };
 use mlguard_vault::identity::{TokenInfo, TotpAlg, User};
-use mlguard_vault::{Ctx, Meter, Vault};
+use mlguard_vault::{Ctx, ImportRequest, Meter, Vault};
 use zeroize::Zeroizing;
 
 use crate::args::{
@@ -97,16 +97,9 @@ pub trait Client {
     fn export_model(&self, reference: &str, dir_name: &str) -> anyhow::Result<ModelExport>;
     /// A model version, verified (`model.read`).
     fn model(&self, reference: &str) -> anyhow::Result<ModelDescription>;
-    /// Stores the model file `bytes` as the next version of `name`, bound to the stored
-    /// dataset version `dataset` (`NAME[@VERSION]`) it was trained on (`model.train`, op
-    /// `import`).
-    fn import_model(
-        &self,
-        name: &str,
-        bytes: &[u8],
-        dataset: &str,
-        accept_flagged: bool,
-    ) -> anyhow::Result<ModelDescription>;
+    /// Stores the model file `bytes` as `req` says: the next version of its name, bound to
+    /// the stored dataset version it was trained on (`model.train`, op `import`).
+    fn import_model(&self, bytes: &[u8], req: &ImportRequest) -> anyhow::Result<ModelDescription>;
     /// The audit log's entries from index `from` (`audit.read`).
     fn audit_entries(&self, from: u64) -> anyhow::Result<Vec<String>>;
     /// An entry's inclusion proof against the latest signed checkpoint (`audit.read`).
@@ -234,19 +227,8 @@ impl Client for Vault {
         Ok((&record, &model).into())
     }
 
-    fn import_model(
-        &self,
-        name: &str,
-        bytes: &[u8],
-        dataset: &str,
-        accept_flagged: bool,
-    ) -> anyhow::Result<ModelDescription> {
-        let req = mlguard_vault::ImportRequest {
-            name: name.to_owned(),
-            dataset: dataset.to_owned(),
-            accept_flagged,
-        };
-        let (record, model) = Vault::import_model(self, local(), bytes, &req)?;
+    fn import_model(&self, bytes: &[u8], req: &ImportRequest) -> anyhow::Result<ModelDescription> {
+        let (record, model) = Vault::import_model(self, local(), bytes, req)?;
         Ok((&record, &model).into())
     }
 
@@ -464,18 +446,12 @@ impl Client for Remote {
         self.get_as(&format!("/v1/models/{}", seg(reference)))
     }
 
-    fn import_model(
-        &self,
-        name: &str,
-        bytes: &[u8],
-        dataset: &str,
-        accept_flagged: bool,
-    ) -> anyhow::Result<ModelDescription> {
+    fn import_model(&self, bytes: &[u8], req: &ImportRequest) -> anyhow::Result<ModelDescription> {
         self.post_bytes_as(
-            &format!("/v1/models/{}/import", seg(name)),
+            &format!("/v1/models/{}/import", seg(&req.name)),
             &[
-                ("dataset", dataset),
-                ("accept_flagged", if accept_flagged { "true" } else { "false" }),
+                ("dataset", req.dataset.as_str()),
+                ("accept_flagged", if req.accept_flagged { "true" } else { "false" }),
             ],
             bytes,
         )
@@ -1019,7 +995,8 @@ pub(crate) fn import_model(
             MAX_MODEL_FILE >> 20
         );
     }
-    let d = c.import_model(name, &bytes, dataset, accept_flagged)?;
+    let req = ImportRequest { name: name.to_owned(), dataset: dataset.to_owned(), accept_flagged };
+    let d = c.import_model(&bytes, &req)?;
     if json {
         out.line(&serde_json::to_string_pretty(&d)?)?;
         return Ok(ExitCode::SUCCESS);

@@ -187,25 +187,21 @@ impl Remote {
         use reqwest::blocking::multipart::Part;
         self.typed(Method::POST, path, |r| {
             // The data part carries the path as given: reports name it as the local run
-            // does. With a meter, the bytes sent count.
-            let data = match (data, meter) {
-                (Upload::Path(file), None) => Part::file(file)
-                    .with_context(|| format!("cannot read {}", file.display()))?
-                    .file_name(file.display().to_string()),
-                (Upload::Path(file), Some(m)) => {
+            // does. Its bytes count for `meter`, if there is one.
+            let count =
+                |len| meter.map_or_else(mlguard_vault::Tally::default, |m| m.tally(Some(len)));
+            let data = match data {
+                Upload::Path(file) => {
                     let f = std::fs::File::open(file)
                         .with_context(|| format!("cannot read {}", file.display()))?;
                     let len = f.metadata()?.len();
-                    Part::reader_with_length(m.tally(Some(len)).reader(f), len)
+                    Part::reader_with_length(count(len).reader(f), len)
                         .file_name(file.display().to_string())
                 }
-                (Upload::Csv { name, bytes }, None) => {
-                    Part::bytes(bytes.to_vec()).file_name((*name).to_owned())
-                }
-                (Upload::Csv { name, bytes }, Some(m)) => {
+                Upload::Csv { name, bytes } => {
                     let len = bytes.len() as u64;
                     let body = std::io::Cursor::new(bytes.to_vec());
-                    Part::reader_with_length(m.tally(Some(len)).reader(body), len)
+                    Part::reader_with_length(count(len).reader(body), len)
                         .file_name((*name).to_owned())
                 }
             };

@@ -91,11 +91,6 @@ impl Tally {
         (c.meter.0)(total.map_or(done, |t| done.min(t)), total)
     }
 
-    /// Bytes read so far.
-    pub fn done(&self) -> u64 {
-        self.0.as_ref().map_or(0, |c| c.done.load(Ordering::Relaxed))
-    }
-
     /// All the bytes the operation will read, now known better.
     pub fn set_total(&self, total: Option<u64>) {
         if let Some(c) = &self.0 {

@@ -1541,9 +1541,6 @@ impl Vault {
     ) -> Result<TrainedModel, VaultError> {
         let mut model = trained.model.clone();
         let p = &mut model.info.provenance;
-        p.insert("dataset".into(), dataset.name.clone().into());
-        p.insert("dataset_version".into(), dataset.version.into());
-        p.insert("dataset_blake3".into(), dataset.blake3.clone().into());
         p.insert(
             "seed_policy".into(),
             match req.seed {
@@ -1552,38 +1549,36 @@ impl Vault {
             },
         );
         p.insert(SEED_KEY.into(), hex(&seed).into());
+        let name = req.name.clone().unwrap_or_else(|| dataset.name.clone());
+        let record =
+            self.store_model_version(cx, &mut model, &name, dataset, None, Default::default())?;
+        Ok(TrainedModel { record, trained: Trained { model, ..trained } })
+    }
+
+    /// Seals and signs `model` as the next version of `name`, made from `dataset` (its
+    /// provenance gets the dataset version, its digest and, for a flagged version, who
+    /// accepted it), and records it (`model.train`, with `op` if given, and `detail` beside
+    /// the dataset, the model's digest and who accepted a flagged version). Nothing is
+    /// stored unless the model loads back from its bytes and predicts as it did.
+    fn store_model_version(
+        &self,
+        cx: &Ctx,
+        model: &mut Model,
+        name: &str,
+        dataset: DatasetRecord,
+        op: Option<&str>,
+        mut detail: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ModelRecord, VaultError> {
+        let p = &mut model.info.provenance;
+        p.insert("dataset".into(), dataset.name.clone().into());
+        p.insert("dataset_version".into(), dataset.version.into());
+        p.insert("dataset_blake3".into(), dataset.blake3.clone().into());
         if flagged(&dataset) {
             p.insert("dataset_poison_flagged".into(), true.into());
             p.insert("accepted_flagged_by".into(), cx.actor_name().into());
         }
-        let name = req.name.clone().unwrap_or_else(|| dataset.name.clone());
-        let accepted = model.info.provenance.get("accepted_flagged_by").cloned();
-        let record = self.store_model_version(cx, &model, &name, dataset, |record| {
-            Event::new(
-                Action::ModelTrain,
-                format!("{}@{}", record.name, record.version),
-                Outcome::Allowed,
-            )
-            .detail(serde_json::json!({
-                "dataset": format!("{}@{}", record.dataset, record.dataset_version),
-                "blake3": record.blake3,
-                "accepted_flagged_by": accepted,
-            }))
-        })?;
-        Ok(TrainedModel { record, trained: Trained { model, ..trained } })
-    }
-
-    /// Seals and signs `model` as the next version of `name`, made from `dataset`, and
-    /// records it with the entry `event` makes of its record. Nothing is stored unless the
-    /// model loads back from its bytes and predicts as it did.
-    fn store_model_version(
-        &self,
-        cx: &Ctx,
-        model: &Model,
-        name: &str,
-        dataset: DatasetRecord,
-        event: impl FnOnce(&ModelRecord) -> Event,
-    ) -> Result<ModelRecord, VaultError> {
+        let accepted = p.get("accepted_flagged_by").cloned().unwrap_or_default();
+        let model = &*model;
         let bytes = model.to_safetensors();
         round_trip(&bytes, model)?;
         let _claim = self.claim(Table::Models, name)?;
@@ -1605,7 +1600,21 @@ impl Vault {
             created: core.created,
             actor: cx.actor_name(),
         };
-        let event = event(&record);
+        detail.insert(
+            "dataset".into(),
+            format!("{}@{}", record.dataset, record.dataset_version).into(),
+        );
+        detail.insert("blake3".into(), record.blake3.clone().into());
+        detail.insert("accepted_flagged_by".into(), accepted);
+        let mut event = Event::new(
+            Action::ModelTrain,
+            format!("{}@{}", record.name, record.version),
+            Outcome::Allowed,
+        );
+        if let Some(op) = op {
+            event = event.op(op);
+        }
+        let event = event.detail(detail.into());
         self.add_recorded(cx, &[&record.object], &event, |c, audit| c.add_model(&record, audit))?;
         self.model_names.clear();
         Ok(record)
@@ -1687,28 +1696,10 @@ impl Vault {
         p.insert("origin".into(), "import".into());
         p.insert("imported_by".into(), cx.actor_name().into());
         p.insert("imported_blake3".into(), digest.clone().into());
-        p.insert("dataset".into(), dataset.name.clone().into());
-        p.insert("dataset_version".into(), dataset.version.into());
-        p.insert("dataset_blake3".into(), dataset.blake3.clone().into());
-        if flagged(&dataset) {
-            p.insert("dataset_poison_flagged".into(), true.into());
-            p.insert("accepted_flagged_by".into(), cx.actor_name().into());
-        }
-        let accepted = p.get("accepted_flagged_by").cloned();
-        let record = self.store_model_version(cx, &model, &req.name, dataset, |record| {
-            Event::new(
-                Action::ModelTrain,
-                format!("{}@{}", record.name, record.version),
-                Outcome::Allowed,
-            )
-            .op("import")
-            .detail(serde_json::json!({
-                "dataset": format!("{}@{}", record.dataset, record.dataset_version),
-                "blake3": record.blake3,
-                "imported_blake3": digest,
-                "accepted_flagged_by": accepted,
-            }))
-        })?;
+        let mut detail = serde_json::Map::new();
+        detail.insert("imported_blake3".into(), digest.into());
+        let record =
+            self.store_model_version(cx, &mut model, &req.name, dataset, Some("import"), detail)?;
         Ok((record, model))
     }
 
