@@ -921,8 +921,9 @@ pub(crate) enum DataCommand {
     /// --max-suppressed) until every combination occurs at least --k times; k,
     /// l-diversity of the target and the rows suppressed are reported.
     ///
-    /// Every non-empty output cell is quoted, and a cell that starts like a spreadsheet
-    /// formula gets a leading `'`.
+    /// A cell that starts like a spreadsheet formula gets a leading `'`; one holding a
+    /// delimiter of any locale (`,` `;` tab), a quote, a line break or anything but plain
+    /// ASCII is quoted.
     ///
     /// Memory: without quasi-identifiers (or with --k 1) one streaming pass in constant
     /// memory; with them the file is read twice and the quasi-identifier and target values

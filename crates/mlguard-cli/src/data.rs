@@ -629,7 +629,7 @@ pub(crate) fn protect(
                 .filter(|c| c.action != mlguard_data::protect::Action::Drop)
                 .count();
             out.line(&format!(
-                "{} -> {}: {} of {} rows × {columns} columns, every cell quoted and formula-safe",
+                "{} -> {}: {} of {} rows × {columns} columns, every cell formula-safe",
                 a.file.display(),
                 a.output.display(),
                 thousands(report.rows_out),

@@ -487,10 +487,10 @@ fn parquet_and_zstd_as_pandas_writes_them() {
     assert_eq!(
         std::fs::read_to_string(dir.join("types.csv")).expect("types.csv"),
         concat!(
-            "\"when\",\"day\",\"n\",\"x\",\"flag\",\"text\",\"cat\"\n",
-            "\"2024-03-01T12:30:00\",\"2024-03-01\",\"1\",\"1.5\",\"true\",\"a,b\",\"u\"\n",
-            ",\"2020-02-29\",,,\"false\",\"say \"\"hi\"\"\",\"v\"\n",
-            "\"1969-12-31T23:59:59.5\",,\"3\",\"-0.0000002\",,,\"u\"\n",
+            "when,day,n,x,flag,text,cat\n",
+            "2024-03-01T12:30:00,2024-03-01,1,1.5,true,\"a,b\",u\n",
+            ",2020-02-29,,,false,\"say \"\"hi\"\"\",v\n",
+            "1969-12-31T23:59:59.5,,3,-0.0000002,,,u\n",
         )
     );
     let o =

@@ -2026,14 +2026,12 @@ pub fn push_probability(out: &mut String, p: f64) {
     out.push_str(ryu::Buffer::new().format(p));
 }
 
-/// A CSV cell, quoted when needed and neutralised when a spreadsheet would run it.
+/// A CSV cell, quoted when needed and neutralised when a spreadsheet would run it (see
+/// [`protect::push_safe_cell`]).
 pub fn csv_cell(s: &str) -> String {
-    let s = protect::neutralise_formula(s);
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.into_owned()
-    }
+    let mut out = String::with_capacity(s.len());
+    protect::push_safe_cell(&mut out, s);
+    out
 }
 
 fn unhex32(s: &str) -> Option<[u8; 32]> {

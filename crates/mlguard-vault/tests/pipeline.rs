@@ -200,7 +200,7 @@ fn ingestion_protects_refuses_unprotected_pii_and_checks_for_poison() {
         .expect("ingest");
     let text = stored(dir.path(), &vault, "users", 1);
     assert!(!text.contains(&first_email), "e-mails are pseudonymised");
-    assert!(text.contains("\"EMAIL_") && text.contains("\"<US_SSN>\""));
+    assert!(text.contains(",EMAIL_") && text.contains(",\"<US_SSN>\""));
     assert!(!text.lines().next().expect("header").contains("full_name"), "dropped");
     let a = d1.protection.anonymity.as_ref().expect("k-anonymity on birth year and ZIP");
     assert!(a.achieved >= 5, "{a:?}");
