@@ -558,7 +558,8 @@ pub fn quasi_candidates(header: &[String]) -> Vec<usize> {
 #[derive(Default)]
 struct Uniques {
     level: u32,
-    counts: std::collections::HashMap<u64, u32>,
+    /// Keyed hashes already: Fx's multiply is all the spreading they need.
+    counts: rustc_hash::FxHashMap<u64, u32>,
 }
 
 impl Uniques {
@@ -819,16 +820,14 @@ pub fn protect<R: Read + Send, S: Read + Send, W: Write>(
     let quasi: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].quasi).collect();
     let (risk_cols, declared) =
         if quasi.is_empty() { (quasi_candidates(&header), false) } else { (quasi.clone(), true) };
-    let hash_key = |parts: &mut dyn Iterator<Item = &str>| {
-        let mut h = blake3::Hasher::new();
-        for part in parts {
-            h.update(part.as_bytes());
-            h.update(&[0x1f]);
-        }
-        u64::from_le_bytes(h.finalize().as_bytes()[..8].try_into().unwrap_or([0; 8]))
-    };
+    // Combinations are counted by a keyed hash of their cells, each followed by 0x1f: keyed
+    // per process, so no table can aim its rows at the estimate's sampled share.
+    let mut seed = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut seed)
+        .map_err(|_| DataError::Input("no randomness for the re-identification measure".into()))?;
+    let seed = u64::from_le_bytes(seed);
     let (mut before, mut after) = (Uniques::default(), Uniques::default());
-    let mut written: Vec<String> = Vec::new();
+    let (mut before_key, mut after_key) = (Vec::<u8>::new(), Vec::<u8>::new());
     let target =
         header.iter().position(|n| schema.field(n).is_some_and(|f| f.role == Some(Role::Target)));
     let write_header = |out: &mut W| -> Result<(), DataError> {
@@ -898,8 +897,12 @@ pub fn protect<R: Read + Send, S: Read + Send, W: Write>(
         row += 1;
         let r = row as usize - 1;
         if !risk_cols.is_empty() {
-            let key = hash_key(&mut risk_cols.iter().map(|&i| cells.get(i).copied().unwrap_or("")));
-            before.add(key);
+            before_key.clear();
+            for &i in &risk_cols {
+                before_key.extend_from_slice(cells.get(i).copied().unwrap_or("").as_bytes());
+                before_key.push(0x1f);
+            }
+            before.add(twox_hash::XxHash3_64::oneshot_with_seed(seed, &before_key));
         }
         if let Some(s) = &solution {
             if r >= s.rows() {
@@ -911,7 +914,7 @@ pub fn protect<R: Read + Send, S: Read + Send, W: Write>(
             }
         }
         line.clear();
-        written.clear();
+        after_key.clear();
         let mut first = true;
         for (i, plan) in columns.iter().enumerate() {
             if plan.action == Action::Drop {
@@ -932,12 +935,12 @@ pub fn protect<R: Read + Send, S: Read + Send, W: Write>(
                 push_safe_cell(&mut line, &v);
             }
             if risk_cols.contains(&i) {
-                written.push(line[at..].to_owned());
+                after_key.extend_from_slice(&line.as_bytes()[at..]);
+                after_key.push(0x1f);
             }
         }
         if !risk_cols.is_empty() {
-            let key = hash_key(&mut written.iter().map(String::as_str));
-            after.add(key);
+            after.add(twox_hash::XxHash3_64::oneshot_with_seed(seed, &after_key));
         }
         end_line(&mut line);
         out.write_all(line.as_bytes())?;

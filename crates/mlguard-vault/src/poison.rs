@@ -8,6 +8,7 @@ use std::io::Read;
 use mlguard_data::poison::{PoisonOptions, Profile, Reservoir, Scan};
 use mlguard_data::{Role, Schema, TableReader};
 use mlguard_findings::{Finding, Location, Report, Severity};
+use mlguard_learn::noise::{LabelCheck, Scorer};
 
 use crate::VaultError;
 
@@ -86,15 +87,44 @@ pub fn check<R: Read + Send, B: Read>(
     if let Some(l) = &mut labels {
         l.between();
     }
-    let mut numbers = Vec::new();
-    TableReader::new(open()?, opts.delimiter)?.for_each_parallel(|_, fields| {
-        scan.numbers(fields, &mut numbers);
-        scan.second(fields, &numbers);
-        if let Some(l) = &mut labels {
-            l.second(fields, &numbers);
+    // The second pass judges labels on a thread of its own, a batch of encoded rows at a
+    // time, beside the reading and the model-free checks.
+    let judging = labels.as_mut().and_then(LabelPass::judging);
+    let judged = std::thread::scope(|s| -> Result<Option<LabelCheck>, VaultError> {
+        let (batches, to_judge) = std::sync::mpsc::sync_channel::<ToJudge>(2);
+        let judge = judging.map(|(scorer, mut check)| {
+            s.spawn(move || {
+                let mut work = Vec::new();
+                for batch in to_judge {
+                    batch.judge(&scorer, &mut check, &mut work);
+                }
+                check
+            })
+        });
+        let mut numbers = Vec::new();
+        let read = (|| -> Result<(), VaultError> {
+            TableReader::new(open()?, opts.delimiter)?.for_each_parallel(|_, fields| {
+                scan.numbers(fields, &mut numbers);
+                scan.second(fields, &numbers);
+                if let Some(full) = labels.as_mut().and_then(|l| l.second(fields, &numbers)) {
+                    // A closed channel: the judge panicked, which the join below reports.
+                    let _ = batches.send(full);
+                }
+                Ok(())
+            })?;
+            Ok(())
+        })();
+        if let Some(rest) = labels.as_mut().and_then(LabelPass::rest) {
+            let _ = batches.send(rest);
         }
-        Ok(())
+        drop(batches);
+        let check = judge.map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+        read?;
+        Ok(check)
     })?;
+    if let (Some(l), Some(check)) = (&mut labels, judged) {
+        l.judged(check);
+    }
     let r = scan.finish();
     let rows = |rows: &[u64]| rows.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
     let mut report = Report::new("poison", name);
@@ -271,14 +301,39 @@ struct LabelPass<'s> {
 /// The label check fitted on the sample, judging the other rows.
 struct Fitted {
     means: Vec<f32>,
-    scorer: mlguard_learn::noise::Scorer,
-    check: mlguard_learn::noise::LabelCheck,
-    /// Second pass: the row, the next sampled row's index, scratch space.
+    /// Until the second pass hands them to the thread that judges ([`LabelPass::judging`]).
+    scorer: Option<Scorer>,
+    check: LabelCheck,
+    /// Second pass: the row, the next sampled row's index, scratch space, the rows encoded
+    /// and not yet handed over.
     row: u64,
     next: usize,
     one: Sampled,
     x: Vec<f32>,
-    work: Vec<f64>,
+    pending: ToJudge,
+}
+
+/// Rows to judge per batch handed to the judging thread.
+const JUDGE_BATCH: usize = 4096;
+
+/// Rows of the second pass encoded as the sample's were, with their labels and data rows:
+/// what the judging thread scores.
+#[derive(Default)]
+struct ToJudge {
+    x: Vec<f32>,
+    labels: Vec<u32>,
+    rows: Vec<u64>,
+}
+
+impl ToJudge {
+    fn judge(&self, scorer: &Scorer, check: &mut LabelCheck, work: &mut Vec<f64>) {
+        let width = self.x.len() / self.rows.len().max(1);
+        for ((x, &label), &row) in
+            self.x.chunks_exact(width.max(1)).zip(&self.labels).zip(&self.rows)
+        {
+            scorer.judge(x, label, row as usize, check, work);
+        }
+    }
 }
 
 impl<'s> LabelPass<'s> {
@@ -380,22 +435,46 @@ impl<'s> LabelPass<'s> {
         }
         self.fitted = Some(Fitted {
             means,
-            scorer,
+            scorer: Some(scorer),
             check,
             row: 0,
             next: 0,
             one: Sampled::default(),
             x,
-            work: Vec::new(),
+            pending: ToJudge::default(),
         });
     }
 
-    /// Judges the rows outside the sample (sampled rows were judged out of fold): the row's
-    /// cells and its numeric features parsed ([`Scan::numbers`]).
-    fn second(&mut self, cells: &[&str], numbers: &[f64]) {
-        let Some(f) = &mut self.fitted else { return };
+    /// The fitted models and the sample's findings, for the thread that judges the second
+    /// pass's rows (`None` when nothing was fitted, or nothing is left to judge).
+    fn judging(&mut self) -> Option<(Scorer, LabelCheck)> {
         if self.sample.len() as u64 >= self.labelled {
-            return;
+            return None;
+        }
+        let f = self.fitted.as_mut()?;
+        Some((f.scorer.take()?, std::mem::take(&mut f.check)))
+    }
+
+    /// The rows encoded and not yet handed over, at the end of the second pass.
+    fn rest(&mut self) -> Option<ToJudge> {
+        let f = self.fitted.as_mut()?;
+        (!f.pending.rows.is_empty()).then(|| std::mem::take(&mut f.pending))
+    }
+
+    /// What the judging thread found, every row judged.
+    fn judged(&mut self, check: LabelCheck) {
+        if let Some(f) = &mut self.fitted {
+            f.check = check;
+        }
+    }
+
+    /// Encodes the rows outside the sample to be judged (sampled rows were judged out of
+    /// fold): the row's cells and its numeric features parsed ([`Scan::numbers`]). Returns
+    /// a full batch for the judging thread.
+    fn second(&mut self, cells: &[&str], numbers: &[f64]) -> Option<ToJudge> {
+        let f = self.fitted.as_mut()?;
+        if self.sample.len() as u64 >= self.labelled {
+            return None;
         }
         f.row += 1;
         let row = f.row;
@@ -403,14 +482,17 @@ impl<'s> LabelPass<'s> {
             f.next += 1;
         }
         if self.sample.get(f.next).is_some_and(|s| s.row == row) {
-            return;
+            return None;
         }
-        let Some(label) = self.rows.label_of(cells) else { return };
+        let label = self.rows.label_of(cells)?;
         f.one.numbers.clear();
         f.one.numbers.extend(numbers.iter().map(|&v| v as f32));
         self.rows.read_codes(cells, &mut f.one);
         self.rows.encode(&f.one, &f.means, &mut f.x);
-        f.scorer.judge(&f.x, label, row as usize, &mut f.check, &mut f.work);
+        f.pending.x.extend_from_slice(&f.x);
+        f.pending.labels.push(label);
+        f.pending.rows.push(row);
+        (f.pending.rows.len() >= JUDGE_BATCH).then(|| std::mem::take(&mut f.pending))
     }
 
     fn finish(self) -> Option<DoubtedLabels> {
