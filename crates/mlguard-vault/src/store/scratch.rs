@@ -109,6 +109,9 @@ pub struct ScratchWriter {
 impl ScratchWriter {
     fn seal(&mut self, last: bool) -> io::Result<()> {
         let mut chunk = Zeroizing::new(std::mem::take(&mut *self.buf));
+        // Hashed a whole chunk at a time: BLAKE3 hashes many of its 1 KiB blocks at once
+        // (SIMD) only when given them together, not a table row at a time.
+        self.hasher.update(&chunk);
         let tag = self
             .key
             .seal_in_place_separate_tag(
@@ -148,7 +151,6 @@ impl Write for ScratchWriter {
         }
         let n = data.len().min(CHUNK - self.buf.len());
         self.buf.extend_from_slice(&data[..n]);
-        self.hasher.update(&data[..n]);
         self.size += n as u64;
         Ok(n)
     }
