@@ -59,14 +59,18 @@ impl Column {
         (Column { cell, missing, builder }, ty)
     }
 
+    fn push_null(&mut self) {
+        match &mut self.builder {
+            Builder::Int(b) => b.append_null(),
+            Builder::Num(b) => b.append_null(),
+            Builder::Bool(b) => b.append_null(),
+            Builder::Text(b) => b.append_null(),
+        }
+    }
+
     fn push(&mut self, s: &str) {
         if self.missing.is_missing(s) {
-            match &mut self.builder {
-                Builder::Int(b) => b.append_null(),
-                Builder::Num(b) => b.append_null(),
-                Builder::Bool(b) => b.append_null(),
-                Builder::Text(b) => b.append_null(),
-            }
+            self.push_null();
             return;
         }
         let value = self.cell.as_ref().and_then(|c| c.parse(s).ok());
@@ -106,42 +110,70 @@ fn arrow_err(e: impl std::fmt::Display) -> DataError {
 /// memory at a time.
 pub fn write<R: Read + Send, W: Write>(src: R, schema: &Schema, out: W) -> Result<u64, DataError> {
     let table = TableReader::new(src, b',')?;
-    let mut columns = Vec::new();
-    let mut fields = Vec::new();
-    for name in table.header() {
-        let (column, ty) = Column::new(schema, name);
-        columns.push(column);
-        fields.push(ArrowField::new(name, ty, true));
-    }
-    let arrow_schema = Arc::new(ArrowSchema::new(fields));
-    let mut writer =
-        arrow_ipc::writer::StreamWriter::try_new(out, &arrow_schema).map_err(arrow_err)?;
-    let mut pending = 0usize;
-    let mut rows = 0u64;
-    let flush = |columns: &mut Vec<Column>,
-                 writer: &mut arrow_ipc::writer::StreamWriter<W>|
-     -> Result<(), DataError> {
-        let arrays: Vec<ArrayRef> = columns.iter_mut().map(Column::finish).collect();
-        let batch = RecordBatch::try_new(arrow_schema.clone(), arrays).map_err(arrow_err)?;
-        writer.write(&batch).map_err(arrow_err)
-    };
-    table.for_each_parallel(|_, cells| {
-        for (column, cell) in columns.iter_mut().zip(cells) {
-            column.push(cell);
+    let mut writer = Writer::new(table.header(), schema, out)?;
+    table.for_each_parallel(|_, cells| writer.push(cells))?;
+    Ok(writer.finish()?.0)
+}
+
+/// The columnar form of a table, written a record at a time (see [`write`]): for a
+/// reader of the CSV that has other uses for its records.
+pub struct Writer<W: Write> {
+    columns: Vec<Column>,
+    schema: Arc<ArrowSchema>,
+    writer: arrow_ipc::writer::StreamWriter<W>,
+    pending: usize,
+    rows: u64,
+}
+
+impl<W: Write> Writer<W> {
+    /// The columnar form of a table with this header, typed by `schema`, into `out`.
+    pub fn new(header: &[String], schema: &Schema, out: W) -> Result<Writer<W>, DataError> {
+        let mut columns = Vec::new();
+        let mut fields = Vec::new();
+        for name in header {
+            let (column, ty) = Column::new(schema, name);
+            columns.push(column);
+            fields.push(ArrowField::new(name, ty, true));
         }
-        pending += 1;
-        rows += 1;
-        if pending == BATCH_ROWS {
-            flush(&mut columns, &mut writer)?;
-            pending = 0;
+        let arrow_schema = Arc::new(ArrowSchema::new(fields));
+        let writer =
+            arrow_ipc::writer::StreamWriter::try_new(out, &arrow_schema).map_err(arrow_err)?;
+        Ok(Writer { columns, schema: arrow_schema, writer, pending: 0, rows: 0 })
+    }
+
+    /// Adds a record (cells past the header are ignored, missing ones are null).
+    pub fn push(&mut self, cells: &[&str]) -> Result<(), DataError> {
+        for (i, column) in self.columns.iter_mut().enumerate() {
+            match cells.get(i) {
+                Some(cell) => column.push(cell),
+                None => column.push_null(),
+            }
+        }
+        self.pending += 1;
+        self.rows += 1;
+        if self.pending == BATCH_ROWS {
+            self.flush()?;
         }
         Ok(())
-    })?;
-    if pending > 0 || rows == 0 {
-        flush(&mut columns, &mut writer)?;
     }
-    writer.finish().map_err(arrow_err)?;
-    Ok(rows)
+
+    fn flush(&mut self) -> Result<(), DataError> {
+        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(Column::finish).collect();
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(arrow_err)?;
+        self.pending = 0;
+        self.writer.write(&batch).map_err(arrow_err)
+    }
+
+    /// Writes the last batch and the end of the stream; returns the rows written and the
+    /// output.
+    pub fn finish(mut self) -> Result<(u64, W), DataError> {
+        if self.pending > 0 || self.rows == 0 {
+            self.flush()?;
+        }
+        self.writer.finish().map_err(arrow_err)?;
+        let out = self.writer.into_inner().map_err(arrow_err)?;
+        Ok((self.rows, out))
+    }
 }
 
 /// Reads a columnar form from `src`: its column names, then `f` is called with every

@@ -870,7 +870,7 @@ impl<R: Read> TableReader<R> {
         while self.more {
             batch.clear();
             self.more = self.reader.read_batch(&mut batch, TABLE_BATCH, 1 << 20)?;
-            visit(&mut batch, self.header.len(), &mut f)?;
+            visit(&batch, self.header.len(), &mut f)?;
         }
         Ok(())
     }
@@ -903,11 +903,80 @@ impl<R: Read + Send> TableReader<R> {
             });
             // Dropped on return, so a reader blocked on a full channel stops.
             for batch in batches {
-                let mut batch = batch?;
-                visit(&mut batch, width, &mut f)?;
+                let batch = batch?;
+                visit(&batch, width, &mut f)?;
                 let _ = spare.send(batch);
             }
             Ok(())
+        })
+    }
+
+    /// [`TableReader::for_each_parallel`] for two readers of the same records: the table
+    /// is read and split once, on a thread of its own, and every batch handed to both `f`
+    /// (on the calling thread) and `g` (on a thread of its own), each two batches ahead at
+    /// most. `g_end` runs on `g`'s thread after `g` has seen the last record (never after a
+    /// partial read). An error from the reading, `f`, `g` or `g_end` stops all three and is
+    /// returned (the reading's first).
+    pub fn for_each_shared<G, E>(
+        mut self,
+        mut f: impl FnMut(u64, &[&str]) -> Result<(), crate::DataError>,
+        mut g: G,
+        g_end: E,
+    ) -> Result<(), crate::DataError>
+    where
+        G: FnMut(u64, &[&str]) -> Result<(), crate::DataError> + Send,
+        E: FnOnce() -> Result<(), crate::DataError> + Send,
+    {
+        use std::sync::Arc;
+        let width = self.header.len();
+        // `None` after the last batch: a channel closed without it is a stopped read.
+        let (to_f, for_f) = std::sync::mpsc::sync_channel::<Option<Arc<Batch>>>(2);
+        let (to_g, for_g) = std::sync::mpsc::sync_channel::<Option<Arc<Batch>>>(2);
+        let (reader, mut more) = (&mut self.reader, self.more);
+        let stopped = || crate::DataError::Input("the table's reading stopped".into());
+        std::thread::scope(|s| {
+            let reading = s.spawn(move || -> Result<(), crate::DataError> {
+                while more {
+                    let mut batch = Batch::default();
+                    more = reader.read_batch(&mut batch, TABLE_BATCH, 1 << 20)?;
+                    let batch = Arc::new(batch);
+                    // A closed channel: a reader stopped (an error of its own).
+                    if to_f.send(Some(batch.clone())).is_err() || to_g.send(Some(batch)).is_err() {
+                        return Ok(());
+                    }
+                }
+                let _ = (to_f.send(None), to_g.send(None));
+                Ok(())
+            });
+            let other = s.spawn(move || -> Result<(), crate::DataError> {
+                for batch in for_g {
+                    match batch {
+                        Some(batch) => visit(&batch, width, &mut g)?,
+                        None => return g_end(),
+                    }
+                }
+                Err(stopped())
+            });
+            let mine = (move || -> Result<(), crate::DataError> {
+                for batch in for_f {
+                    match batch {
+                        Some(batch) => visit(&batch, width, &mut f)?,
+                        None => return Ok(()),
+                    }
+                }
+                Err(stopped())
+            })();
+            let joined = |h: std::thread::ScopedJoinHandle<'_, Result<(), crate::DataError>>| {
+                h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            };
+            let (read, other) = (joined(reading), joined(other));
+            read?;
+            // A reader's own error before the "stopped" it caused in the other.
+            match (mine, other) {
+                (Ok(()), Ok(())) => Ok(()),
+                (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+                (Err(a), Err(b)) => Err(if a.to_string() == stopped().to_string() { b } else { a }),
+            }
         })
     }
 }
@@ -917,36 +986,24 @@ const TABLE_BATCH: usize = 4096;
 
 /// Calls `f(line, fields)` for every record of `batch`.
 fn visit(
-    batch: &mut Batch,
+    batch: &Batch,
     width: usize,
     f: &mut impl FnMut(u64, &[&str]) -> Result<(), crate::DataError>,
 ) -> Result<(), crate::DataError> {
     // The whole batch checked as UTF-8 at once (fields start and end at ASCII delimiters,
     // so each is a slice of it); per cell only to name a bad one.
-    let text = match String::from_utf8(std::mem::take(&mut batch.data)) {
-        Ok(text) => text,
-        Err(e) => {
-            batch.data = e.into_bytes();
-            return Err(bad_utf8(batch));
-        }
-    };
+    let text = std::str::from_utf8(&batch.data).map_err(|_| bad_utf8(batch))?;
     let mut fields: Vec<&str> = Vec::with_capacity(width);
     for i in 0..batch.records.len() {
         fields.clear();
         for &(a, b) in batch.spans(i) {
             match text.get(a as usize..b as usize) {
                 Some(cell) => fields.push(cell),
-                None => {
-                    drop(fields);
-                    batch.data = text.into_bytes();
-                    return Err(bad_utf8(batch));
-                }
+                None => return Err(bad_utf8(batch)),
             }
         }
         f(batch.records[i].line, &fields)?;
     }
-    drop(fields);
-    batch.data = text.into_bytes();
     Ok(())
 }
 
@@ -1016,5 +1073,85 @@ mod table_reader {
             })
             .expect_err("stopped");
         assert_eq!((e.to_string().contains("stop"), calls), (true, 5000));
+    }
+
+    /// Read once for two, a table gives both readers the same records in the same order;
+    /// the second's end runs only after a complete read, and an error on either side (or
+    /// in the reading) stops both and is the one returned.
+    #[test]
+    fn a_table_shared_by_two_readers_is_the_same_table_for_both() {
+        let mut csv = String::from("id,text\n");
+        for i in 0..20_000 {
+            csv.push_str(&format!("{i},\"cell {i}, \"\"quoted\"\"\nover two lines\"\n"));
+        }
+        let mut serial = Vec::new();
+        TableReader::new(csv.as_bytes(), b',')
+            .expect("header")
+            .for_each(|line, f| {
+                serial.push((line, f.join("|")));
+                Ok(())
+            })
+            .expect("read");
+        let (mut a, mut b, mut ended) = (Vec::new(), Vec::new(), false);
+        TableReader::new(csv.as_bytes(), b',')
+            .expect("header")
+            .for_each_shared(
+                |line, f| {
+                    a.push((line, f.join("|")));
+                    Ok(())
+                },
+                |line, f| {
+                    b.push((line, f.join("|")));
+                    Ok(())
+                },
+                || {
+                    ended = true;
+                    Ok(())
+                },
+            )
+            .expect("read");
+        assert_eq!((a.len(), &a, &b, ended), (20_000, &serial, &serial, true));
+
+        let stop = |at: usize| {
+            let mut calls = 0;
+            move |_: u64, _: &[&str]| {
+                calls += 1;
+                if calls == at {
+                    Err(crate::DataError::Input(format!("stop {at}")))
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        for (f_at, g_at) in [(5000, usize::MAX), (usize::MAX, 7000)] {
+            let mut ended = false;
+            let e = TableReader::new(csv.as_bytes(), b',')
+                .expect("header")
+                .for_each_shared(stop(f_at), stop(g_at), || {
+                    ended = true;
+                    Ok(())
+                })
+                .expect_err("stopped");
+            let at = f_at.min(g_at);
+            assert!(e.to_string().contains(&format!("stop {at}")), "{e}");
+            assert!(!ended, "no end after a stopped read");
+        }
+        // A read that fails (a cell not UTF-8) fails both, and the end never runs.
+        let mut bad = csv.clone().into_bytes();
+        bad.extend_from_slice(b"1,\xff\n");
+        let mut ended = false;
+        let e = TableReader::new(&bad[..], b',')
+            .expect("header")
+            .for_each_shared(
+                |_, _| Ok(()),
+                |_, _| Ok(()),
+                || {
+                    ended = true;
+                    Ok(())
+                },
+            )
+            .expect_err("bad");
+        assert!(e.to_string().contains("UTF-8"), "{e}");
+        assert!(!ended);
     }
 }

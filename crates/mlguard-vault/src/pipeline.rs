@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use mlguard_data::poison::PoisonOptions;
 use mlguard_data::protect::{self, ProtectOptions, ProtectReport, PseudonymKey};
-use mlguard_data::{FieldsMatch, Schema, TableReader, ValidateOptions};
+use mlguard_data::{DataError, FieldsMatch, Schema, TableReader, ValidateOptions};
 use mlguard_learn::{FitOptions, Model, TrainOptions, Trained};
 use mlguard_seal::{Keystore, Kind, SealKeys, SealOptions, Secret, SignerPolicy};
 
@@ -1264,10 +1264,11 @@ impl Vault {
         }
         let key = self.pseudonym_key()?;
         // Progress: the input is read three times (validation, protection's two passes),
-        // then the protected table three times (the checks' two passes, the columnar
-        // form); until protection has written it, it is taken to be the input's size.
+        // then the protected table twice (the checks' two passes, the first shared with the
+        // columnar form's writer); until protection has written it, it is taken to be the
+        // input's size.
         let size = input.size();
-        let tally = cx.tally(size.map(|s| s.saturating_mul(6)));
+        let tally = cx.tally(size.map(|s| s.saturating_mul(5)));
         let open_csv = || input.open(&tally).map(BufReader::new);
         // The protected table never reaches the disk in clear: encrypted under a key that
         // dies with this process.
@@ -1306,7 +1307,7 @@ impl Vault {
         let stored_schema = protect::protected_schema(schema, &protection.columns);
         tally.set_total(
             size.map(|s| {
-                s.saturating_mul(3).saturating_add(protected_digest.size.saturating_mul(3))
+                s.saturating_mul(3).saturating_add(protected_digest.size.saturating_mul(2))
             }),
         );
 
@@ -1332,38 +1333,64 @@ impl Vault {
         let mut columnar_meta = meta.clone();
         columnar_meta.insert("form".into(), "columnar".into());
         columnar_meta.insert("format".into(), "arrow-ipc-stream".into());
-        // The poisoning checks read the protected table while, beside them, it is sealed and
-        // then turned into its columnar form, sealed too (one after the other: the checks
-        // take longer than both, and one upload at a time keeps the memory flat). The sealed
-        // objects of a rejected table are removed (they have no catalog row).
+        // The poisoning checks read the protected table twice; their first read is shared
+        // with the writer of its columnar form (one decryption and tokenisation for both).
+        // Beside them the table is sealed, then its columnar form once written (one upload
+        // at a time keeps the memory flat). The sealed objects of a rejected table are
+        // removed (they have no catalog row).
         let poison_opts =
             PoisonOptions { expected_rows: Some(protection.rows_out), ..opts.poison.clone() };
+        let header = TableReader::new(protected.reader()?, b',')?.header().to_vec();
+        let mut form = self.sealed_scratch("columnar")?;
+        // Records and the end come on one thread, one after the other: the lock is never
+        // contended.
+        let columnar_form = Mutex::new(Some(mlguard_data::columnar::Writer::new(
+            &header,
+            &stored_schema,
+            form.writer()?,
+        )?));
+        let (written, columnar_written) = std::sync::mpsc::sync_channel(1);
+        let lost = || DataError::Input("the columnar form's writer failed".into());
+        let columnar_form = &columnar_form;
+        let beside = crate::poison::Beside {
+            row: Box::new(|_, cells| {
+                let mut w = columnar_form.lock().map_err(|_| lost())?;
+                w.as_mut().ok_or_else(lost)?.push(cells)
+            }),
+            end: Box::new(move || {
+                let w = columnar_form.lock().ok().and_then(|mut w| w.take()).ok_or_else(lost)?;
+                let digest = w
+                    .finish()
+                    .map_err(VaultError::from)
+                    .and_then(|(_, scratch)| scratch.finish_digest());
+                let failed = digest.as_ref().err().map(|e| DataError::Input(e.to_string()));
+                // Gone only when the sealing stopped (an error of its own).
+                let _ = written.send(digest);
+                failed.map_or(Ok(()), Err)
+            }),
+        };
         let (poison, (stored, columnar)) = std::thread::scope(|s| {
-            let sealing = s.spawn(|| {
-                let stored =
-                    self.store_scratch(&protected, &protected_digest, Kind::Dataset, meta)?;
-                let columnar = (|| {
-                    let mut form = self.sealed_scratch("columnar")?;
-                    let mut w = form.writer()?;
-                    mlguard_data::columnar::write(open_protected()?, &stored_schema, &mut w)?;
-                    let digest = w.finish_digest()?;
-                    self.store_scratch(&form, &digest, Kind::Dataset, columnar_meta)
-                })();
-                Ok::<_, VaultError>((stored, columnar))
+            let (form, protected, protected_digest) = (&form, &protected, &protected_digest);
+            let sealing = s.spawn(move || {
+                let stored = self.store_scratch(protected, protected_digest, Kind::Dataset, meta);
+                let columnar = match columnar_written.recv() {
+                    Ok(digest) => digest.and_then(|digest| {
+                        self.store_scratch(form, &digest, Kind::Dataset, columnar_meta)
+                    }),
+                    Err(_) => Err(VaultError::Internal("the columnar form was not written".into())),
+                };
+                (stored, columnar)
             });
-            let poison = crate::poison::check(
+            let poison = crate::poison::check_beside(
                 &open_protected,
                 &subject,
                 &stored_schema,
                 &poison_opts,
                 base_name.as_deref().zip(base_reader),
                 MAX_STORED_FINDINGS,
+                Some(beside),
             );
-            let sealed = match joined(sealing) {
-                Ok((stored, columnar)) => (Ok(stored), columnar),
-                Err(e) => (Err(e), Err(VaultError::Internal("the table was not sealed".into()))),
-            };
-            (poison, sealed)
+            (poison, joined(sealing))
         });
         drop(baseline);
         let unwanted = match (&poison, &stored, &columnar) {
@@ -1487,8 +1514,7 @@ impl Vault {
         };
         let core = self.verify_object(object, blake3)?;
         tally.set_total(Some(core.size));
-        let schema =
-            Schema::from_json_str(&dataset.schema).map_err(mlguard_data::DataError::from)?;
+        let schema = Schema::from_json_str(&dataset.schema).map_err(DataError::from)?;
         let opts = TrainOptions {
             target: req.target.clone(),
             test_size: req.test_size,
@@ -1673,8 +1699,7 @@ impl Vault {
         if flagged(&dataset) && !req.accept_flagged {
             return Err(VaultError::Flagged(version));
         }
-        let schema =
-            Schema::from_json_str(&dataset.schema).map_err(mlguard_data::DataError::from)?;
+        let schema = Schema::from_json_str(&dataset.schema).map_err(DataError::from)?;
         let misfits = import_misfits(&model, &schema);
         if !misfits.is_empty() {
             return Err(VaultError::BadModel(format!(
@@ -1829,8 +1854,7 @@ impl Vault {
         let model = self.load_model(record)?;
         let predictor = model.predictor()?;
         // Validate against the training schema's feature fields (the target is not expected).
-        let train_schema =
-            Schema::from_json(&model.info.schema).map_err(mlguard_data::DataError::from)?;
+        let train_schema = Schema::from_json(&model.info.schema).map_err(DataError::from)?;
         let features = predictor.columns();
         let id_field = id_column(&train_schema);
         let mut schema = train_schema.clone();
@@ -2272,8 +2296,7 @@ impl Vault {
         }
         let predictor = model.predictor()?;
         let features: Vec<String> = predictor.columns().into_iter().map(str::to_owned).collect();
-        let mut schema =
-            Schema::from_json(&model.info.schema).map_err(mlguard_data::DataError::from)?;
+        let mut schema = Schema::from_json(&model.info.schema).map_err(DataError::from)?;
         let id_column = id_column(&schema);
         schema.fields.retain(|f| features.contains(&f.name));
         schema.primary_key.clear();

@@ -6,7 +6,7 @@
 use std::io::Read;
 
 use mlguard_data::poison::{PoisonOptions, Profile, Reservoir, Scan};
-use mlguard_data::{Role, Schema, TableReader};
+use mlguard_data::{DataError, Role, Schema, TableReader};
 use mlguard_findings::{Finding, Location, Report, Severity};
 use mlguard_learn::noise::{LabelCheck, Scorer};
 
@@ -68,12 +68,38 @@ pub fn check<R: Read + Send, B: Read>(
     baseline: Option<(&str, B)>,
     max_findings: usize,
 ) -> Result<PoisonCheck, VaultError> {
+    check_beside(open, name, schema, opts, baseline, max_findings, None)
+}
+
+/// What [`Beside`] calls with each record.
+pub type RecordFn<'a> = dyn FnMut(u64, &[&str]) -> Result<(), DataError> + Send + 'a;
+
+/// Other work on a table's records, riding on [`check_beside`]'s first pass on a thread of
+/// its own (the table is read and split once for both): `row` sees every record, then
+/// `end` runs after the last (never after a read that stopped).
+pub struct Beside<'a> {
+    /// Called with each record's line and cells.
+    pub row: Box<RecordFn<'a>>,
+    /// Called after the last record.
+    pub end: Box<dyn FnOnce() -> Result<(), DataError> + Send + 'a>,
+}
+
+/// [`check`], with `beside` given the first pass's records as they are read.
+pub fn check_beside<R: Read + Send, B: Read>(
+    open: &dyn Fn() -> Result<R, VaultError>,
+    name: &str,
+    schema: &Schema,
+    opts: &PoisonOptions,
+    baseline: Option<(&str, B)>,
+    max_findings: usize,
+    beside: Option<Beside<'_>>,
+) -> Result<PoisonCheck, VaultError> {
     let table = TableReader::new(open()?, opts.delimiter)?;
     let header = table.header().to_vec();
     let mut scan = Scan::new(&header, schema, opts)?;
     let mut labels = LabelPass::new(&header, scan.numeric(), schema, opts);
     let mut profile = baseline.is_some().then(|| Profile::new(&header, schema));
-    table.for_each_parallel(|_, fields| {
+    let first = |_: u64, fields: &[&str]| {
         scan.first(fields);
         if let Some(l) = &mut labels {
             l.first(fields);
@@ -82,7 +108,11 @@ pub fn check<R: Read + Send, B: Read>(
             p.add(fields);
         }
         Ok(())
-    })?;
+    };
+    match beside {
+        Some(Beside { row, end }) => table.for_each_shared(first, row, end)?,
+        None => table.for_each_parallel(first)?,
+    }
     scan.between();
     if let Some(l) = &mut labels {
         l.between();
