@@ -394,12 +394,17 @@ impl Bloom {
         Bloom { words: vec![0; 1 << (bits - 6)], bits }
     }
 
-    /// Adds `key`; false when it (probably) was there already.
+    /// Adds `key`; false when it (probably) was there already. Blocked: the key's low half
+    /// picks a 512-bit block (one cache line), its high half the three bits in it, so a row
+    /// costs one cache miss instead of three (the filter is larger than the caches).
     fn insert(&mut self, key: u128) -> bool {
+        let blocks = 1usize << self.bits.saturating_sub(9);
+        let block = (key as u64 as usize) & (blocks - 1);
+        let high = (key >> 64) as u64;
         let mut fresh = false;
         for probe in 0..3 {
-            let bit = ((key >> (probe * 40)) as u64 & ((1 << self.bits) - 1)) as usize;
-            let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+            let bit = ((high >> (probe * 9)) & 511) as usize;
+            let (word, mask) = (block * 8 + bit / 64, 1u64 << (bit % 64));
             if let Some(w) = self.words.get_mut(word) {
                 fresh |= *w & mask == 0;
                 *w |= mask;
@@ -795,7 +800,9 @@ impl Reservoir {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        let j = (self.0 % seen.max(1)) as usize;
+        // Uniform in 0..seen by a multiply and a shift (Lemire), not a division: this runs
+        // for every sampled cell of a table.
+        let j = ((u128::from(self.0) * u128::from(seen.max(1))) >> 64) as usize;
         (j < capacity).then_some(j)
     }
 
@@ -969,15 +976,11 @@ mod tests {
         assert_eq!(Bloom::new(Some(1 << 30)).bits, 27);
         let rows = 1_000_000u64;
         let mut bloom = Bloom::new(Some(rows));
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        // Keys as the scan makes them: keyed XXH3-128 fingerprints.
         let seen_before = (0..rows)
-            .filter(|_| !bloom.insert((u128::from(next()) << 64) | u128::from(next())))
+            .filter(|r| {
+                !bloom.insert(twox_hash::XxHash3_128::oneshot_with_seed(7, &r.to_le_bytes()))
+            })
             .count();
         // Distinct keys: every "seen before" is a false positive.
         assert!(seen_before < rows as usize / 250, "{seen_before} false positives");
