@@ -371,11 +371,10 @@ impl Scan {
     }
 }
 
-/// A Bloom filter of 2^bits bits with three probes: 2^27 bits (16 MiB, touched as rows
-/// arrive) when the rows are not known ahead, about 10 false positives in 1M rows and 0.8 %
-/// at 10M; else at least 16 bits a row (under 0.4 % false positives), from 128 KiB up to
-/// those 16 MiB. A false positive only costs a row's place among the second pass's
-/// candidates.
+/// A blocked Bloom filter of 2^bits bits with three probes in one 512-bit block: 2^27 bits
+/// (16 MiB, touched as rows arrive) when the rows are not known ahead; else at least 16
+/// bits a row (under 0.4 % false positives at 1M rows, tested), from 128 KiB up to those
+/// 16 MiB. A false positive only costs a row's place among the second pass's candidates.
 #[derive(Default)]
 struct Bloom {
     words: Vec<u64>,
