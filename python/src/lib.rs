@@ -719,6 +719,7 @@ fn check_poisoning(
             &opts,
             base.as_mut().map(|r| ("baseline", r)),
             max_findings,
+            None,
         )
     });
     let c = checked.map_err(|e| progress.raised().unwrap_or_else(|| front_error(&e.into())))?;

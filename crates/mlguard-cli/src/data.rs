@@ -421,6 +421,7 @@ pub(crate) fn poison(
         &opts,
         baseline.as_mut().map(|(n, r)| (n.as_str(), r)),
         a.max_errors,
+        None,
     )
     .with_context(|| format!("checking {name}"))?;
     match a.format {

@@ -1381,7 +1381,7 @@ impl Vault {
                 };
                 (stored, columnar)
             });
-            let poison = crate::poison::check_beside(
+            let poison = crate::poison::check(
                 &open_protected,
                 &subject,
                 &stored_schema,

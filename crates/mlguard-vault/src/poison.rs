@@ -55,28 +55,12 @@ impl PoisonCheck {
     }
 }
 
-/// Runs every check on the table `open()` reads, in two passes over it (the model-free
-/// checks, the label check and the drift profile ride on the same passes; the table is
-/// read and split on a thread of its own); `baseline` is
-/// an earlier version to compare distributions with, and its name. Findings are listed
-/// worst first (a capped list keeps the ones that fail the check).
-pub fn check<R: Read + Send, B: Read>(
-    open: &dyn Fn() -> Result<R, VaultError>,
-    name: &str,
-    schema: &Schema,
-    opts: &PoisonOptions,
-    baseline: Option<(&str, B)>,
-    max_findings: usize,
-) -> Result<PoisonCheck, VaultError> {
-    check_beside(open, name, schema, opts, baseline, max_findings, None)
-}
-
 /// What [`Beside`] calls with each record.
 pub type RecordFn<'a> = dyn FnMut(u64, &[&str]) -> Result<(), DataError> + Send + 'a;
 
-/// Other work on a table's records, riding on [`check_beside`]'s first pass on a thread of
-/// its own (the table is read and split once for both): `row` sees every record, then
-/// `end` runs after the last (never after a read that stopped).
+/// Other work on a table's records, riding on [`check`]'s first pass on a thread of its
+/// own (the table is read and split once for both): `row` sees every record, then `end`
+/// runs after the last (never after a read that stopped).
 pub struct Beside<'a> {
     /// Called with each record's line and cells.
     pub row: Box<RecordFn<'a>>,
@@ -84,8 +68,13 @@ pub struct Beside<'a> {
     pub end: Box<dyn FnOnce() -> Result<(), DataError> + Send + 'a>,
 }
 
-/// [`check`], with `beside` given the first pass's records as they are read.
-pub fn check_beside<R: Read + Send, B: Read>(
+/// Runs every check on the table `open()` reads, in two passes over it (the model-free
+/// checks, the label check and the drift profile ride on the same passes; the table is
+/// read and split on a thread of its own); `baseline` is
+/// an earlier version to compare distributions with, and its name; `beside` is given the
+/// first pass's records as they are read. Findings are listed worst first (a capped list
+/// keeps the ones that fail the check).
+pub fn check<R: Read + Send, B: Read>(
     open: &dyn Fn() -> Result<R, VaultError>,
     name: &str,
     schema: &Schema,
@@ -694,8 +683,8 @@ mod tests {
         .expect("schema");
         let opts = PoisonOptions { label_noise: 0.05, label_sample: sample, ..Default::default() };
         let open = || Ok(csv.as_bytes());
-        let c =
-            check(&open, "t", &schema, &opts, None::<(&str, &[u8])>, usize::MAX).expect("check");
+        let c = check(&open, "t", &schema, &opts, None::<(&str, &[u8])>, usize::MAX, None)
+            .expect("check");
         let listed: Vec<u64> = c
             .report
             .findings
