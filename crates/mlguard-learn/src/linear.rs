@@ -489,18 +489,9 @@ pub fn fit_from(data: &Design<'_>, opts: &FitOptions, start: &Logistic) -> Logis
     if start.classes != layout.k || start.d != d || theta.len() != outputs * (d + 1) {
         return fit(data, opts);
     }
-    let (theta, iterations, converged) = match lbfgs(&layout, data, opts, outputs, theta) {
-        Ok(done) => done,
+    match lbfgs(&layout, data, opts, outputs, theta) {
+        Ok(reached) => model(&layout, reached),
         Err(never) => match never {},
-    };
-    let (w, b) = theta.split_at(outputs * d);
-    Logistic {
-        classes: layout.k,
-        d,
-        weights: w.to_vec(),
-        intercepts: b.to_vec(),
-        iterations,
-        converged,
     }
 }
 
@@ -573,16 +564,21 @@ pub(crate) fn fit_rows<R: Rows + ?Sized>(
             Err(never) => match never {},
         }
     }
-    let (theta, iterations, converged) = lbfgs(layout, rows, opts, outputs, start)?;
-    let (w, b) = theta.split_at(outputs * d);
-    Ok(Logistic {
+    Ok(model(layout, lbfgs(layout, rows, opts, outputs, start)?))
+}
+
+/// The model of what [`lbfgs`] reached: parameters, iterations, convergence.
+fn model(layout: &Layout, (theta, iterations, converged): (Vec<f64>, usize, bool)) -> Logistic {
+    let d = layout.width();
+    let (w, b) = theta.split_at((theta.len() / (d + 1)) * d);
+    Logistic {
         classes: layout.k,
         d,
         weights: w.to_vec(),
         intercepts: b.to_vec(),
         iterations,
         converged,
-    })
+    }
 }
 
 /// L-BFGS from `theta`: the parameters reached, the iterations run and whether the
