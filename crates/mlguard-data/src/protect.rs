@@ -405,6 +405,16 @@ pub fn plan(
     Ok(out)
 }
 
+/// Whether [`protect`] reads a table with this header twice: k-anonymity generalises its
+/// quasi-identifiers.
+pub fn generalises(
+    schema: &Schema,
+    header: &[String],
+    opts: &ProtectOptions,
+) -> Result<bool, DataError> {
+    Ok(opts.k > 1 && plan(schema, header, opts)?.iter().any(|c| c.quasi))
+}
+
 /// The schema of the protected table: dropped fields removed; fields whose values were
 /// replaced or generalised become strings with only their `required` constraint (their
 /// `pii` and `protect` stay, as a record of what was done); keys that no longer hold are
@@ -654,6 +664,16 @@ impl Protector<'_> {
         }
     }
 
+    /// Adds another protector's counts (of other rows) to its own.
+    fn absorb(&mut self, other: Protector<'_>) {
+        for (kind, n) in other.scrubbed {
+            *self.scrubbed.entry(kind).or_default() += n;
+        }
+        for (mine, n) in self.unparsable.iter_mut().zip(other.unparsable) {
+            *mine += n;
+        }
+    }
+
     fn unparsable(&mut self, c: usize, kind: Kind) -> Cow<'static, str> {
         self.unparsable[c] += 1;
         Cow::Owned(redaction(Some(kind)))
@@ -778,6 +798,348 @@ fn end_line(line: &mut String) {
     line.push('\n');
 }
 
+/// Everything protecting the rows of a table needs, fixed once its header is known.
+struct Rows<'a> {
+    key: &'a PseudonymKey,
+    opts: &'a ProtectOptions,
+    header: Vec<String>,
+    columns: Vec<ColumnPlan>,
+    hints: Vec<ColumnHint>,
+    /// Per column: the cells that mean "missing" (kept as they are).
+    missing: Vec<Vec<String>>,
+    quasi: Vec<usize>,
+    /// Per column: its place among the quasi-identifiers.
+    quasi_of: Vec<Option<usize>>,
+    /// The columns the re-identification risk is measured on, and whether they are the
+    /// declared quasi-identifiers.
+    risk_cols: Vec<usize>,
+    risky: Vec<bool>,
+    declared: bool,
+    /// The key of the risk measure's hashes: keyed per run, so no table can aim its rows at
+    /// the estimate's sampled share.
+    seed: u64,
+    target: Option<usize>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(
+        header: &[String],
+        schema: &Schema,
+        key: &'a PseudonymKey,
+        opts: &'a ProtectOptions,
+    ) -> Result<Rows<'a>, DataError> {
+        if !(0.0..=1.0).contains(&opts.max_suppressed) {
+            return Err(DataError::Input(format!(
+                "the suppression limit must be a share between 0 and 1, not {}",
+                opts.max_suppressed
+            )));
+        }
+        let columns = plan(schema, header, opts)?;
+        let missing = header
+            .iter()
+            .map(|n| {
+                schema
+                    .field(n)
+                    .and_then(|f| f.missing_values.clone())
+                    .unwrap_or_else(|| schema.missing_values.clone())
+            })
+            .collect();
+        let quasi: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].quasi).collect();
+        let mut quasi_of = vec![None; columns.len()];
+        for (q, &i) in quasi.iter().enumerate() {
+            quasi_of[i] = Some(q);
+        }
+        let (risk_cols, declared) = if quasi.is_empty() {
+            (quasi_candidates(header), false)
+        } else {
+            (quasi.clone(), true)
+        };
+        let mut risky = vec![false; columns.len()];
+        risk_cols.iter().for_each(|&i| risky[i] = true);
+        let mut seed = [0u8; 8];
+        aws_lc_rs::rand::fill(&mut seed).map_err(|_| {
+            DataError::Input("no randomness for the re-identification measure".into())
+        })?;
+        let target = header
+            .iter()
+            .position(|n| schema.field(n).is_some_and(|f| f.role == Some(Role::Target)));
+        Ok(Rows {
+            key,
+            opts,
+            header: header.to_vec(),
+            hints: header.iter().map(|n| ColumnHint::from_name(n)).collect(),
+            columns,
+            missing,
+            quasi,
+            quasi_of,
+            risk_cols,
+            risky,
+            declared,
+            seed: u64::from_le_bytes(seed),
+            target,
+        })
+    }
+
+    /// Whether quasi-identifiers are generalised: the table is then read twice.
+    fn generalises(&self) -> bool {
+        self.opts.k > 1 && !self.quasi.is_empty()
+    }
+
+    fn protector(&self) -> Protector<'a> {
+        Protector {
+            key: self.key,
+            opts: self.opts,
+            scrubbed: BTreeMap::new(),
+            unparsable: vec![0; self.columns.len()],
+        }
+    }
+
+    fn write_header(&self, out: &mut impl Write) -> Result<(), DataError> {
+        let mut line = String::new();
+        for (i, c) in self.columns.iter().filter(|c| c.action != Action::Drop).enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            push_safe_cell(&mut line, &c.name);
+        }
+        end_line(&mut line);
+        out.write_all(line.as_bytes())?;
+        Ok(())
+    }
+
+    fn is_missing(&self, i: usize, cell: &str) -> bool {
+        self.missing[i].iter().any(|m| m == cell)
+    }
+
+    /// k-anonymity's first pass: `f(value)` for each quasi-identifier of the row as
+    /// protected (empty when missing), then for the target as read, if there is one.
+    fn first_pass_values(&self, p: &mut Protector<'_>, cells: &[&str], mut f: impl FnMut(&str)) {
+        for &i in &self.quasi {
+            let cell = cells.get(i).copied().unwrap_or("");
+            if self.is_missing(i, cell) {
+                f("");
+            } else {
+                f(&p.apply(i, &self.columns[i], self.hints[i], cell));
+            }
+        }
+        if let Some(t) = self.target {
+            f(cells.get(t).copied().unwrap_or(""));
+        }
+    }
+
+    /// The keyed hash of the row's risk columns as read (`None` without such columns).
+    fn risk_before(&self, cells: &[&str], key: &mut Vec<u8>) -> Option<u64> {
+        if self.risk_cols.is_empty() {
+            return None;
+        }
+        key.clear();
+        for &i in &self.risk_cols {
+            key.extend_from_slice(cells.get(i).copied().unwrap_or("").as_bytes());
+            key.push(0x1f);
+        }
+        Some(twox_hash::XxHash3_64::oneshot_with_seed(self.seed, key))
+    }
+
+    /// Appends the row, protected, to `line` and ends it; returns the keyed hash of its
+    /// risk columns as written. `generalised` is k-anonymity's solution with the first
+    /// pass's values and the row's index in them.
+    fn write(
+        &self,
+        p: &mut Protector<'_>,
+        cells: &[&str],
+        generalised: Option<(&kanon::Solution, &[kanon::Column], usize)>,
+        line: &mut String,
+        key: &mut Vec<u8>,
+    ) -> Option<u64> {
+        key.clear();
+        let mut first = true;
+        for (i, plan) in self.columns.iter().enumerate() {
+            if plan.action == Action::Drop {
+                continue;
+            }
+            if !first {
+                line.push(',');
+            }
+            first = false;
+            let cell = cells.get(i).copied().unwrap_or("");
+            let at = line.len();
+            match (generalised, self.quasi_of[i]) {
+                (Some((s, kcols, r)), Some(q)) => push_safe_cell(line, s.value(q, &kcols[q], r)),
+                _ if self.is_missing(i, cell) => push_safe_cell(line, cell),
+                _ => push_safe_cell(line, &p.apply(i, plan, self.hints[i], cell)),
+            }
+            if self.risky[i] {
+                key.extend_from_slice(&line.as_bytes()[at..]);
+                key.push(0x1f);
+            }
+        }
+        end_line(line);
+        (!self.risk_cols.is_empty())
+            .then(|| twox_hash::XxHash3_64::oneshot_with_seed(self.seed, key))
+    }
+
+    /// What was done, from the passes' counts.
+    fn report(self, p: Protector<'_>, first: Option<FirstPass>, w: Written) -> ProtectReport {
+        let Rows { header, columns, risk_cols, declared, target, opts, .. } = self;
+        let anonymity = first.map(|f| {
+            let s = &f.solution;
+            let generalised = f
+                .kcols
+                .iter()
+                .enumerate()
+                .map(|(q, c)| {
+                    let (what, top) = s.describe(q);
+                    (c.name.clone(), what.to_owned(), s.levels[q], top)
+                })
+                .collect();
+            let l_diversity = target.map(|t| {
+                let mut distinct: std::collections::HashMap<u32, Vec<u32>> =
+                    std::collections::HashMap::new();
+                for r in (0..s.rows()).filter(|&r| !s.suppressed(r)) {
+                    let seen = distinct.entry(s.group_of[r]).or_default();
+                    let v = f.targets.code(r);
+                    if !seen.contains(&v) {
+                        seen.push(v);
+                    }
+                }
+                let l = distinct.values().map(Vec::len).min().unwrap_or(0);
+                let single = distinct.values().filter(|v| v.len() == 1).count();
+                (header[t].clone(), l, single)
+            });
+            Anonymity {
+                k: opts.k,
+                achieved: s.achieved_k,
+                groups: s.groups,
+                generalised,
+                l_diversity,
+            }
+        });
+        let redacted_unparsable = header
+            .iter()
+            .zip(&p.unparsable)
+            .filter(|(_, n)| **n > 0)
+            .map(|(h, n)| (h.clone(), *n))
+            .collect();
+        let risk = (!risk_cols.is_empty()).then(|| ReidentificationRisk {
+            columns: risk_cols.iter().map(|&i| header[i].clone()).collect(),
+            declared,
+            unique_before: w.before.share(w.rows_in),
+            unique_after: w.after.share(w.rows_out),
+        });
+        ProtectReport {
+            columns,
+            rows_in: w.rows_in,
+            rows_out: w.rows_out,
+            suppressed: w.suppressed,
+            scrubbed: p.scrubbed,
+            redacted_unparsable,
+            anonymity,
+            risk,
+        }
+    }
+}
+
+/// k-anonymity's first pass: the quasi-identifiers of every row as protected, and the
+/// target (for l-diversity).
+struct Collected {
+    kcols: Vec<kanon::Column>,
+    targets: kanon::Column,
+    rows: u64,
+}
+
+impl Collected {
+    fn new(rows: &Rows<'_>, schema: &Schema) -> Collected {
+        let kcols = rows
+            .quasi
+            .iter()
+            .map(|&i| {
+                let name = &rows.header[i];
+                let postal = rows.columns[i].action == Action::PostalPrefix
+                    || schema.field(name).and_then(|f| f.pii) == Some(PiiKind::PostalCode);
+                kanon::Column::new(name, postal)
+            })
+            .collect();
+        Collected { kcols, targets: kanon::Column::new("", false), rows: 0 }
+    }
+
+    /// Takes one row's values, in [`Rows::first_pass_values`]' order.
+    fn push<'v>(&mut self, values: impl IntoIterator<Item = &'v str>) {
+        let mut values = values.into_iter();
+        for col in self.kcols.iter_mut().chain(std::iter::once(&mut self.targets)) {
+            col.push(values.next().unwrap_or(""));
+        }
+        self.rows += 1;
+    }
+
+    fn solve(self, opts: &ProtectOptions) -> FirstPass {
+        let budget = (opts.max_suppressed * self.rows as f64).floor() as usize;
+        let solution = kanon::anonymise(&self.kcols, self.rows as usize, opts.k, budget);
+        FirstPass { solution, kcols: self.kcols, targets: self.targets }
+    }
+}
+
+/// k-anonymity's chosen generalisation, with the values it applies to.
+struct FirstPass {
+    solution: kanon::Solution,
+    kcols: Vec<kanon::Column>,
+    targets: kanon::Column,
+}
+
+/// What the writing pass counted.
+#[derive(Default)]
+struct Written {
+    rows_in: u64,
+    rows_out: u64,
+    suppressed: Vec<u64>,
+    before: Uniques,
+    after: Uniques,
+}
+
+/// The writing pass over `reader` (the second pass when `first` is k-anonymity's choice).
+fn write_pass<R: Read + Send>(
+    rows: &Rows<'_>,
+    p: &mut Protector<'_>,
+    reader: TableReader<R>,
+    first: Option<&FirstPass>,
+    out: &mut impl Write,
+) -> Result<Written, DataError> {
+    let changed = || DataError::Input("the table changed between the two passes".into());
+    if reader.header() != rows.header.as_slice() {
+        return Err(changed());
+    }
+    rows.write_header(out)?;
+    let mut w = Written::default();
+    let (mut line, mut key) = (String::new(), Vec::new());
+    reader.for_each_parallel(|_, cells| {
+        w.rows_in += 1;
+        let r = w.rows_in as usize - 1;
+        if let Some(h) = rows.risk_before(cells, &mut key) {
+            w.before.add(h);
+        }
+        let generalised = match first {
+            Some(f) if r >= f.solution.rows() => return Err(changed()),
+            Some(f) if f.solution.suppressed(r) => {
+                w.suppressed.push(w.rows_in);
+                return Ok(());
+            }
+            Some(f) => Some((&f.solution, f.kcols.as_slice(), r)),
+            None => None,
+        };
+        line.clear();
+        if let Some(h) = rows.write(p, cells, generalised, &mut line, &mut key) {
+            w.after.add(h);
+        }
+        out.write_all(line.as_bytes())?;
+        w.rows_out += 1;
+        Ok(())
+    })?;
+    if first.is_some_and(|f| f.solution.rows() as u64 != w.rows_in) {
+        return Err(changed());
+    }
+    out.flush()?;
+    Ok(w)
+}
+
 /// Reads a CSV table and writes its protected copy to `out` (comma-separated, every
 /// cell formula-safe and quoted where CSV needs it, see [`push_safe_cell`]); returns what
 /// was done.
@@ -796,210 +1158,167 @@ pub fn protect<R: Read + Send, S: Read + Send, W: Write>(
     key: &PseudonymKey,
     opts: &ProtectOptions,
 ) -> Result<ProtectReport, DataError> {
-    if !(0.0..=1.0).contains(&opts.max_suppressed) {
-        return Err(DataError::Input(format!(
-            "the suppression limit must be a share between 0 and 1, not {}",
-            opts.max_suppressed
-        )));
-    }
     let table = TableReader::new(Either::<R, S>::First(first), opts.delimiter)?;
-    let header = table.header().to_vec();
-    let columns = plan(schema, &header, opts)?;
-    let hints: Vec<ColumnHint> = header.iter().map(|n| ColumnHint::from_name(n)).collect();
-    let missing: Vec<Vec<String>> = header
-        .iter()
-        .map(|n| {
-            schema
-                .field(n)
-                .and_then(|f| f.missing_values.clone())
-                .unwrap_or_else(|| schema.missing_values.clone())
-        })
-        .collect();
-    let mut p =
-        Protector { key, opts, scrubbed: BTreeMap::new(), unparsable: vec![0; header.len()] };
-    let quasi: Vec<usize> = (0..columns.len()).filter(|&i| columns[i].quasi).collect();
-    let (risk_cols, declared) =
-        if quasi.is_empty() { (quasi_candidates(&header), false) } else { (quasi.clone(), true) };
-    // Combinations are counted by a keyed hash of their cells, each followed by 0x1f: keyed
-    // per process, so no table can aim its rows at the estimate's sampled share.
-    let mut seed = [0u8; 8];
-    aws_lc_rs::rand::fill(&mut seed)
-        .map_err(|_| DataError::Input("no randomness for the re-identification measure".into()))?;
-    let seed = u64::from_le_bytes(seed);
-    let (mut before, mut after) = (Uniques::default(), Uniques::default());
-    let (mut before_key, mut after_key) = (Vec::<u8>::new(), Vec::<u8>::new());
-    let target =
-        header.iter().position(|n| schema.field(n).is_some_and(|f| f.role == Some(Role::Target)));
-    let write_header = |out: &mut W| -> Result<(), DataError> {
-        let mut line = String::new();
-        for (i, c) in columns.iter().filter(|c| c.action != Action::Drop).enumerate() {
-            if i > 0 {
-                line.push(',');
-            }
-            push_safe_cell(&mut line, &c.name);
-        }
-        end_line(&mut line);
-        out.write_all(line.as_bytes())?;
-        Ok(())
-    };
-
-    // k-anonymity: the first pass collects the quasi-identifiers as protected.
-    let mut solution = None;
-    let mut kcols: Vec<kanon::Column> = Vec::new();
-    let mut targets = kanon::Column::new("", false);
-    let mut rows_in = 0u64;
-    let reader = if opts.k > 1 && !quasi.is_empty() {
+    let rows = Rows::new(table.header(), schema, key, opts)?;
+    let (first, reader) = if rows.generalises() {
         let Some(second) = second else {
             return Err(DataError::Input(
                 "k-anonymity reads the table twice: give a file, not a stream".into(),
             ));
         };
-        kcols = quasi
-            .iter()
-            .map(|&i| {
-                let postal = columns[i].action == Action::PostalPrefix
-                    || schema.field(&header[i]).and_then(|f| f.pii) == Some(PiiKind::PostalCode);
-                kanon::Column::new(&header[i], postal)
-            })
-            .collect();
+        let mut p = rows.protector();
+        let mut collected = Collected::new(&rows, schema);
+        let mut values = Vec::with_capacity(rows.quasi.len() + 1);
         table.for_each_parallel(|_, cells| {
-            rows_in += 1;
-            for (q, &i) in quasi.iter().enumerate() {
-                let cell = cells.get(i).copied().unwrap_or("");
-                if missing[i].iter().any(|m| m == cell) {
-                    kcols[q].push("");
-                } else {
-                    let v = p.apply(i, &columns[i], hints[i], cell);
-                    kcols[q].push(&v);
-                }
-            }
-            if let Some(t) = target {
-                targets.push(cells.get(t).copied().unwrap_or(""));
-            }
+            values.clear();
+            rows.first_pass_values(&mut p, cells, |v| values.push(v.to_owned()));
+            collected.push(values.iter().map(String::as_str));
             Ok(())
         })?;
-        let budget = (opts.max_suppressed * rows_in as f64).floor() as usize;
-        solution = Some(kanon::anonymise(&kcols, rows_in as usize, opts.k, budget));
-        p.unparsable.iter_mut().for_each(|n| *n = 0);
-        TableReader::new(Either::Second(second), opts.delimiter)?
+        (Some(collected.solve(opts)), TableReader::new(Either::Second(second), opts.delimiter)?)
     } else {
-        table
+        (None, table)
     };
-    if reader.header() != header.as_slice() {
-        return Err(DataError::Input("the table changed between the two passes".into()));
+    // The first pass's counts are not kept: the writing pass counts every cell again.
+    let mut p = rows.protector();
+    let written = write_pass(&rows, &mut p, reader, first.as_ref(), &mut out)?;
+    Ok(rows.report(p, first, written))
+}
+
+/// [`protect`] of a table as it is validated, for a caller that uses the protected copy
+/// only if the table is valid: protection's first pass (its only one without k-anonymity)
+/// rides on validation's reading ([`validate_reader_visiting`](crate::validate_reader_visiting)),
+/// so the table is read and split once for both, and rows are protected batch by batch on
+/// validation's worker threads. `header` is the table's header, read beforehand (a table
+/// whose header is not it by validation's reading is an error). Returns validation's
+/// report and, when it found no error, what protection did; with errors the protected
+/// copy is incomplete (k-anonymity's second pass is not made).
+#[allow(clippy::too_many_arguments)]
+pub fn validate_and_protect<R: Read + Send, S: Read + Send, W: Write>(
+    header: &[String],
+    first: R,
+    second: Option<S>,
+    mut out: W,
+    schema: &Schema,
+    key: &PseudonymKey,
+    opts: &ProtectOptions,
+    name: &str,
+    validation: &crate::ValidateOptions,
+) -> Result<(mlguard_findings::Report, Option<ProtectReport>), DataError> {
+    if validation.delimiter != opts.delimiter {
+        return Err(DataError::Input(
+            "validation and protection read the table with different delimiters".into(),
+        ));
     }
-    write_header(&mut out)?;
-    let mut row = 0u64;
-    let mut rows_out = 0u64;
-    let mut suppressed = Vec::new();
-    let mut line = String::new();
-    reader.for_each_parallel(|_, cells| {
-        row += 1;
-        let r = row as usize - 1;
-        if !risk_cols.is_empty() {
-            before_key.clear();
-            for &i in &risk_cols {
-                before_key.extend_from_slice(cells.get(i).copied().unwrap_or("").as_bytes());
-                before_key.push(0x1f);
-            }
-            before.add(twox_hash::XxHash3_64::oneshot_with_seed(seed, &before_key));
-        }
-        if let Some(s) = &solution {
-            if r >= s.rows() {
-                return Err(DataError::Input("the table changed between the two passes".into()));
-            }
-            if s.suppressed(r) {
-                suppressed.push(row);
-                return Ok(());
-            }
-        }
-        line.clear();
-        after_key.clear();
-        let mut first = true;
-        for (i, plan) in columns.iter().enumerate() {
-            if plan.action == Action::Drop {
-                continue;
-            }
-            if !first {
-                line.push(',');
-            }
-            first = false;
-            let cell = cells.get(i).copied().unwrap_or("");
-            let at = line.len();
-            if let (Some(s), Some(q)) = (&solution, quasi.iter().position(|&x| x == i)) {
-                push_safe_cell(&mut line, s.value(q, &kcols[q], r));
-            } else if missing[i].iter().any(|m| m == cell) {
-                push_safe_cell(&mut line, cell);
-            } else {
-                let v = p.apply(i, plan, hints[i], cell);
-                push_safe_cell(&mut line, &v);
-            }
-            if risk_cols.contains(&i) {
-                after_key.extend_from_slice(&line.as_bytes()[at..]);
-                after_key.push(0x1f);
-            }
-        }
-        if !risk_cols.is_empty() {
-            after.add(twox_hash::XxHash3_64::oneshot_with_seed(seed, &after_key));
-        }
-        end_line(&mut line);
-        out.write_all(line.as_bytes())?;
-        rows_out += 1;
-        Ok(())
-    })?;
-    if solution.is_none() {
-        rows_in = row;
-    } else if row != rows_in {
-        return Err(DataError::Input("the table changed between the two passes".into()));
+    let rows = Rows::new(header, schema, key, opts)?;
+    let generalises = rows.generalises();
+    if generalises && second.is_none() {
+        return Err(DataError::Input(
+            "k-anonymity reads the table twice: give a file, not a stream".into(),
+        ));
     }
-    out.flush()?;
-    let anonymity = solution.map(|s| {
-        let generalised = kcols
-            .iter()
-            .enumerate()
-            .map(|(q, c)| {
-                let (what, top) = s.describe(q);
-                (c.name.clone(), what.to_owned(), s.levels[q], top)
-            })
-            .collect();
-        let l_diversity = target.map(|t| {
-            let mut distinct: std::collections::HashMap<u32, Vec<u32>> =
-                std::collections::HashMap::new();
-            for r in (0..s.rows()).filter(|&r| !s.suppressed(r)) {
-                let seen = distinct.entry(s.group_of[r]).or_default();
-                let v = targets.code(r);
-                if !seen.contains(&v) {
-                    seen.push(v);
-                }
-            }
-            let l = distinct.values().map(Vec::len).min().unwrap_or(0);
-            let single = distinct.values().filter(|v| v.len() == 1).count();
-            (header[t].clone(), l, single)
+    // Batches' counts, merged in any order (sums, and the risk measure keeps no order).
+    struct Merged<'p> {
+        p: Protector<'p>,
+        written: Written,
+        changed: bool,
+    }
+    let merged = std::sync::Mutex::new(Merged {
+        p: rows.protector(),
+        written: Written::default(),
+        changed: false,
+    });
+    let lock = || merged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // A batch's output: without k-anonymity its rows protected; with it, the first pass's
+    // values, each as a little-endian u32 length and its bytes.
+    let batch = |head: &[String], records: crate::Records<'_>, buf: &mut Vec<u8>| {
+        if head != rows.header.as_slice() {
+            lock().changed = true;
+            return;
+        }
+        let mut p = rows.protector();
+        if generalises {
+            records.for_each(|_, cells| {
+                rows.first_pass_values(&mut p, cells, |v| {
+                    buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                    buf.extend_from_slice(v.as_bytes());
+                });
+            });
+            return;
+        }
+        let (mut line, mut key) = (String::new(), Vec::new());
+        let (mut before, mut after, mut n) = (Vec::new(), Vec::new(), 0u64);
+        records.for_each(|_, cells| {
+            n += 1;
+            before.extend(rows.risk_before(cells, &mut key));
+            line.clear();
+            after.extend(rows.write(&mut p, cells, None, &mut line, &mut key));
+            buf.extend_from_slice(line.as_bytes());
         });
-        Anonymity { k: opts.k, achieved: s.achieved_k, groups: s.groups, generalised, l_diversity }
-    });
-    let redacted_unparsable = header
-        .iter()
-        .zip(&p.unparsable)
-        .filter(|(_, n)| **n > 0)
-        .map(|(h, n)| (h.clone(), *n))
-        .collect();
-    let risk = (!risk_cols.is_empty()).then(|| ReidentificationRisk {
-        columns: risk_cols.iter().map(|&i| header[i].clone()).collect(),
-        declared,
-        unique_before: before.share(row),
-        unique_after: after.share(rows_out),
-    });
-    Ok(ProtectReport {
-        columns,
-        rows_in,
-        rows_out,
-        suppressed,
-        scrubbed: p.scrubbed,
-        redacted_unparsable,
-        anonymity,
-        risk,
-    })
+        let mut m = lock();
+        m.p.absorb(p);
+        m.written.rows_in += n;
+        m.written.rows_out += n;
+        before.into_iter().for_each(|h| m.written.before.add(h));
+        after.into_iter().for_each(|h| m.written.after.add(h));
+    };
+    let mut collected = generalises.then(|| Collected::new(&rows, schema));
+    if !generalises {
+        rows.write_header(&mut out)?;
+    }
+    let width = rows.quasi.len() + usize::from(rows.target.is_some());
+    let mut take = |buf: &[u8]| -> std::io::Result<()> {
+        let Some(c) = collected.as_mut() else { return out.write_all(buf) };
+        let mut values = Values(buf);
+        while !values.0.is_empty() {
+            let row: Vec<&str> = (0..width).map(|_| values.next()).collect::<Result<_, _>>()?;
+            c.push(row);
+        }
+        Ok(())
+    };
+    let report = crate::validate_reader_visiting(
+        first,
+        name,
+        schema,
+        validation,
+        Some(crate::Visit { batch: &batch, take: &mut take }),
+    )?;
+    if report.errors() > 0 {
+        return Ok((report, None));
+    }
+    let Merged { p, written, changed } = merged.into_inner().unwrap_or_else(|e| e.into_inner());
+    if changed {
+        return Err(DataError::Input("the table changed while it was read".into()));
+    }
+    let (first, p, written) = match (collected, second) {
+        (Some(c), Some(second)) => {
+            let first = c.solve(opts);
+            let mut p = rows.protector();
+            let reader = TableReader::new(second, opts.delimiter)?;
+            let written = write_pass(&rows, &mut p, reader, Some(&first), &mut out)?;
+            (Some(first), p, written)
+        }
+        _ => {
+            out.flush()?;
+            (None, p, written)
+        }
+    };
+    Ok((report, Some(rows.report(p, first, written))))
+}
+
+/// Values as a batch of k-anonymity's first pass encodes them.
+struct Values<'a>(&'a [u8]);
+
+impl<'a> Values<'a> {
+    fn next(&mut self) -> std::io::Result<&'a str> {
+        let bad =
+            || std::io::Error::new(std::io::ErrorKind::InvalidData, "a batch's values are cut");
+        let (len, rest) = self.0.split_first_chunk::<4>().ok_or_else(bad)?;
+        let len = u32::from_le_bytes(*len) as usize;
+        let (value, rest) = rest.split_at_checked(len).ok_or_else(bad)?;
+        self.0 = rest;
+        std::str::from_utf8(value).map_err(|_| bad())
+    }
 }
 
 #[cfg(test)]
@@ -1095,7 +1414,117 @@ mod tests {
         let mut out = Vec::new();
         let r = protect(csv.as_bytes(), Some(csv.as_bytes()), &mut out, &schema, &key, o)
             .expect("protect");
-        (String::from_utf8(out).expect("utf-8"), r)
+        let out = String::from_utf8(out).expect("utf-8");
+        // Riding on validation gives the same copy, whenever the table is valid.
+        if let (report, Some(same)) = validating(&schema, csv, o, 2) {
+            assert_eq!(report.errors(), 0);
+            assert_eq!(same, (out.clone(), r.clone()), "validate_and_protect");
+        }
+        (out, r)
+    }
+
+    /// [`validate_and_protect`] of `csv` with `threads` validation workers.
+    fn validating(
+        schema: &Schema,
+        csv: &str,
+        o: &ProtectOptions,
+        threads: usize,
+    ) -> (mlguard_findings::Report, Option<(String, ProtectReport)>) {
+        let key = PseudonymKey::from_bytes(std::array::from_fn(|i| i as u8));
+        let header =
+            TableReader::new(csv.as_bytes(), o.delimiter).expect("header").header().to_vec();
+        let v = crate::ValidateOptions { threads, delimiter: o.delimiter, ..Default::default() };
+        let mut out = Vec::new();
+        let (report, r) = validate_and_protect(
+            &header,
+            csv.as_bytes(),
+            Some(csv.as_bytes()),
+            &mut out,
+            schema,
+            &key,
+            o,
+            "t.csv",
+            &v,
+        )
+        .expect("validate_and_protect");
+        (report, r.map(|r| (String::from_utf8(out).expect("utf-8"), r)))
+    }
+
+    /// Over many batches and both worker counts, with and without k-anonymity, the copy
+    /// made while validating is the one [`protect`] makes; an invalid table gets its report
+    /// and no protection, and a header that is not the table's is refused.
+    #[test]
+    fn protecting_while_validating_is_protecting() {
+        let schema = Schema::from_json_str(
+            r#"{"fields": [
+                {"name": "id", "type": "integer", "role": "id"},
+                {"name": "email", "type": "string", "pii": "email"},
+                {"name": "dob", "type": "string", "pii": "date_of_birth"},
+                {"name": "zip", "type": "string", "pii": "postal_code"},
+                {"name": "note", "type": "string"},
+                {"name": "ip", "type": "string", "pii": "ip_address"},
+                {"name": "y", "type": "integer", "role": "target"}
+            ]}"#,
+        )
+        .expect("schema");
+        let mut csv = String::from("id,email,dob,zip,note,ip,y\n");
+        for i in 0..12_000u32 {
+            let note = match i % 7 {
+                0 => "call +44 20 7946 0958 today".to_owned(),
+                1 => format!("mail u{i}@example.org, please"),
+                _ => format!("note {}", i % 13),
+            };
+            let ip = if i % 101 == 0 {
+                "not an ip".into()
+            } else {
+                format!("10.0.{}.{}", i % 250, i % 7)
+            };
+            csv.push_str(&format!(
+                "{i},u{i}@example.org,{}-0{}-1{},{:05},\"{note}\",{ip},{}\n",
+                1940 + i % 60,
+                1 + i % 9,
+                i % 10,
+                10_000 + (i * 37) % 900,
+                i % 2
+            ));
+        }
+        let key = PseudonymKey::from_bytes(std::array::from_fn(|i| i as u8));
+        for k in [1, 5] {
+            let o = opts(k);
+            let mut out = Vec::new();
+            let r = protect(csv.as_bytes(), Some(csv.as_bytes()), &mut out, &schema, &key, &o)
+                .expect("protect");
+            assert_eq!(r.anonymity.is_some(), k > 1);
+            assert!(r.redacted_unparsable.get("ip").is_some_and(|n| *n > 0), "{r:?}");
+            assert!(!r.scrubbed.is_empty(), "{r:?}");
+            let out = String::from_utf8(out).expect("utf-8");
+            for threads in [1, 2] {
+                let (report, same) = validating(&schema, &csv, &o, threads);
+                assert_eq!(report.errors(), 0, "{}", report.to_json());
+                assert_eq!(same, Some((out.clone(), r.clone())), "k={k} threads={threads}");
+            }
+        }
+        // Invalid: its report, no protection.
+        let bad = csv.replacen("\n1,", "\nnot a number,", 1);
+        let (report, none) = validating(&schema, &bad, &opts(5), 2);
+        assert!(report.errors() > 0 && none.is_none());
+        // A header that is not the table's.
+        let mut header = TableReader::new(csv.as_bytes(), b',').expect("header").header().to_vec();
+        header.swap(1, 2);
+        let e = validate_and_protect(
+            &header,
+            csv.as_bytes(),
+            Some(csv.as_bytes()),
+            Vec::new(),
+            &schema,
+            &key,
+            &opts(1),
+            "t.csv",
+            &crate::ValidateOptions::default(),
+        )
+        .map(|_| ())
+        .expect_err("another header");
+        assert!(e.to_string().contains("changed"), "{e}");
     }
 
     #[test]

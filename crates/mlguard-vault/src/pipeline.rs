@@ -1263,53 +1263,62 @@ impl Vault {
             return Err(VaultError::UnprotectedPii(unprotected));
         }
         let key = self.pseudonym_key()?;
-        // Progress: the input is read three times (validation, protection's two passes),
-        // then the protected table twice (the checks' two passes, the first shared with the
-        // columnar form's writer); until protection has written it, it is taken to be the
-        // input's size.
-        let size = input.size();
-        let tally = cx.tally(size.map(|s| s.saturating_mul(5)));
-        let open_csv = || input.open(&tally).map(BufReader::new);
-        // The protected table never reaches the disk in clear: encrypted under a key that
-        // dies with this process.
-        let mut protected = self.sealed_scratch("protected")?;
-        // Validation and protection read the input side by side, one core each; what
-        // protection wrote is only used once validation passed.
-        let (report, protection) = std::thread::scope(|s| {
-            let validation = s.spawn(|| -> Result<_, VaultError> {
-                Ok(mlguard_data::validate_reader(
-                    input.open(&tally)?,
+        // The header first (unmetered: a few bytes), for protection's plan. A table without
+        // a readable one gets validation's report of why.
+        let header = match TableReader::new(input.open(&Tally::default())?, opts.protect.delimiter)
+        {
+            Ok(t) => t.header().to_vec(),
+            Err(e) => {
+                let report = mlguard_data::validate_reader(
+                    input.open(&Tally::default())?,
                     &source,
                     schema,
                     &opts.validate,
-                )?)
-            });
-            let protection = (|| -> Result<_, VaultError> {
-                let mut w = protected.writer()?;
-                let r = protect::protect(
-                    open_csv()?,
-                    Some(open_csv()?),
-                    &mut w,
-                    schema,
-                    &key,
-                    &opts.protect,
                 )?;
-                let digest = w.finish_digest()?;
-                Ok((r, digest))
-            })();
-            (joined(validation), protection)
-        });
-        let report = report?;
-        if report.errors() > 0 {
-            return Err(VaultError::Invalid(Box::new(report)));
-        }
-        let (protection, protected_digest) = protection?;
+                if report.errors() > 0 {
+                    return Err(VaultError::Invalid(Box::new(report)));
+                }
+                return Err(e.into());
+            }
+        };
+        let input_passes =
+            if protect::generalises(schema, &header, &opts.protect)? { 2 } else { 1 };
+        // Progress: the input is read once by validation and protection together (twice
+        // with k-anonymity, whose second pass writes), then the protected table twice (the
+        // checks' two passes, the first shared with the columnar form's writer); until
+        // protection has written it, it is taken to be the input's size.
+        let size = input.size();
+        let tally = cx.tally(size.map(|s| s.saturating_mul(input_passes + 2)));
+        // The protected table never reaches the disk in clear: encrypted under a key that
+        // dies with this process. What protection wrote is only used once validation passed.
+        let mut protected = self.sealed_scratch("protected")?;
+        let (report, protection) = {
+            let mut w = protected.writer()?;
+            let second = if input_passes > 1 { Some(input.open(&tally)?) } else { None };
+            let (report, protection) = protect::validate_and_protect(
+                &header,
+                input.open(&tally)?,
+                second,
+                &mut w,
+                schema,
+                &key,
+                &opts.protect,
+                &source,
+                &opts.validate,
+            )?;
+            match protection {
+                Some(p) => (report, Some((p, w.finish_digest()?))),
+                None => (report, None),
+            }
+        };
+        let (protection, protected_digest) = match protection {
+            Some(p) if report.errors() == 0 => p,
+            _ => return Err(VaultError::Invalid(Box::new(report))),
+        };
         let stored_schema = protect::protected_schema(schema, &protection.columns);
-        tally.set_total(
-            size.map(|s| {
-                s.saturating_mul(3).saturating_add(protected_digest.size.saturating_mul(2))
-            }),
-        );
+        tally.set_total(size.map(|s| {
+            s.saturating_mul(input_passes).saturating_add(protected_digest.size.saturating_mul(2))
+        }));
 
         // Poisoning, against the previous version.
         let _claim = self.claim(Table::Datasets, name)?;
@@ -2321,8 +2330,8 @@ fn id_column(schema: &Schema) -> Option<String> {
     schema.fields.iter().find(|f| f.role == Some(mlguard_data::Role::Id)).map(|f| f.name.clone())
 }
 
-/// Where an ingest reads its table from: it is read several times (validation, the
-/// protection's two passes).
+/// Where an ingest reads its table from: it is read once or twice (validation with
+/// protection, then k-anonymity's writing pass) and its header once before.
 pub enum IngestSource<'a> {
     /// A file (CSV, compressed CSV, Parquet, Arrow, a workbook), opened again for each read.
     Path(&'a Path),
