@@ -14,7 +14,9 @@ pub mod spill;
 pub mod split;
 pub mod train;
 
-pub use linear::{CategoricalColumn, Design, FitOptions, Logistic, NumericColumn, UNSEEN, fit};
+pub use linear::{
+    CategoricalColumn, Design, FitOptions, Logistic, NumericColumn, Stored, UNSEEN, Values, fit,
+};
 pub use metrics::{Metrics, evaluate};
 pub use model::{Model, ModelError, Predictor};
 pub use spill::{MemorySpill, Spill, SpillFile, SpillWriter};

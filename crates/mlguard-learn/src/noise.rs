@@ -156,7 +156,11 @@ pub fn fit_label_check(
             numeric: cols
                 .iter()
                 .zip(stats)
-                .map(|(values, &(mean, scale))| NumericColumn { values, mean, scale })
+                .map(|(values, &(mean, scale))| NumericColumn {
+                    values: values.into(),
+                    mean,
+                    scale,
+                })
                 .collect(),
             categorical: Vec::new(),
             y: ys,

@@ -164,13 +164,14 @@ impl Block {
         labels: bool,
     ) -> io::Result<()> {
         let mut bytes = std::mem::take(&mut self.bytes);
-        let tile = self.tile();
+        let numeric: Vec<&[f32]> = self.numeric.iter().map(Vec::as_slice).collect();
+        let categorical: Vec<&[u32]> = self.categorical.iter().map(Vec::as_slice).collect();
         let done = write_block(
             out,
             rows,
-            &tile.numeric,
-            &tile.categorical,
-            labels.then_some(tile.y),
+            &numeric,
+            &categorical,
+            labels.then_some(&self.y[..]),
             &mut bytes,
         );
         self.bytes = bytes;
@@ -180,7 +181,7 @@ impl Block {
     /// Its rows as a [`Tile`].
     pub(crate) fn tile(&self) -> Tile<'_> {
         Tile {
-            numeric: self.numeric.iter().map(Vec::as_slice).collect(),
+            numeric: self.numeric.iter().map(|v| v.into()).collect(),
             categorical: self.categorical.iter().map(Vec::as_slice).collect(),
             y: &self.y,
         }

@@ -14,8 +14,8 @@ use mlguard_data::{
 };
 
 use crate::linear::{
-    CategoricalColumn, Design, FitOptions, Layout, Logistic, NumericColumn, Sample, TILE, Tile,
-    UNSEEN, chunk_count, chunk_range, fit, fit_rows, warm_sample,
+    CategoricalColumn, Design, FitOptions, Layout, Logistic, NumericColumn, Sample, Stored, TILE,
+    Tile, UNSEEN, Values, chunk_count, chunk_range, fit, fit_rows, warm_sample,
 };
 use crate::metrics::evaluate;
 use crate::model::{CategoricalFeature, Encoding, MODEL_FORMAT, Model, ModelInfo, NumericFeature};
@@ -106,7 +106,8 @@ pub struct Trained {
 }
 
 enum Kind {
-    Numeric(NumericCells, Vec<f32>),
+    /// Missing values are NaN (the column is then stored as f32).
+    Numeric(NumericCells, Stored),
     Categorical(Vec<u32>, HashMap<String, u32>),
 }
 
@@ -120,7 +121,9 @@ impl Column {
     /// Adds one row's value from its CSV cell.
     fn push_cell(&mut self, cell: &str) {
         match &mut self.kind {
-            Kind::Numeric(r, v) => v.push(r.read(cell).map_or(f32::NAN, |x| x as f32)),
+            Kind::Numeric(r, v) => {
+                v.extend_from_slice(&[r.read(cell).map_or(f32::NAN, |x| x as f32)], 0);
+            }
             Kind::Categorical(v, dict) => {
                 if cell.is_empty() {
                     v.push(UNSEEN);
@@ -151,6 +154,10 @@ struct Loaded<'s> {
     raw: Option<Raw>,
     /// Spill from the first batch (the table's recorded size is over the limit).
     spill_now: bool,
+    /// Rows each column keeps room for.
+    reserve: usize,
+    /// A numeric column's values of the batch being added.
+    batch: Vec<f32>,
 }
 
 /// Most rows in one block of spilled feature values (the columnar form's batch size).
@@ -174,12 +181,14 @@ impl Column {
 }
 
 impl<'s> Loaded<'s> {
-    /// Plans the features of a table with columns `header` from the schema.
+    /// Plans the features of a table with columns `header` from the schema; `compact`: its
+    /// numeric columns arrive a batch at a time and store whole numbers compactly.
     fn plan(
         header: &[String],
         schema: &Schema,
         opts: &TrainOptions,
         spill: Option<&'s dyn Spill>,
+        compact: bool,
     ) -> Result<Loaded<'s>, TrainError> {
         if !(0.0..1.0).contains(&opts.test_size) {
             return Err(TrainError::Unusable(format!(
@@ -236,7 +245,14 @@ impl<'s> Loaded<'s> {
                 continue;
             };
             let kind = if let Some(reader) = NumericCells::new(schema, f) {
-                Kind::Numeric(reader, Vec::with_capacity(reserve))
+                // The columnar form's whole numbers compactly; a CSV's cells arrive one at a
+                // time, so as f32.
+                let values = if compact {
+                    Stored::growing(reserve)
+                } else {
+                    Stored::F32(Vec::with_capacity(reserve))
+                };
+                Kind::Numeric(reader, values)
             } else if f.field_type == FieldType::String || f.field_type == FieldType::Any {
                 Kind::Categorical(Vec::with_capacity(reserve), HashMap::new())
             } else {
@@ -264,6 +280,8 @@ impl<'s> Loaded<'s> {
             limit: opts.memory_limit,
             raw: None,
             spill_now,
+            reserve,
+            batch: Vec::new(),
         })
     }
 
@@ -285,30 +303,32 @@ impl<'s> Loaded<'s> {
             }
             _ => return Ok(()),
         };
-        let mut numeric: Vec<&[f32]> = Vec::new();
+        let mut numeric: Vec<Values<'_>> = Vec::new();
         let mut categorical: Vec<&[u32]> = Vec::new();
         for c in &self.columns {
             match &c.kind {
-                Kind::Numeric(_, v) => numeric.push(v),
+                Kind::Numeric(_, v) => numeric.push(v.view()),
                 Kind::Categorical(v, _) => categorical.push(v),
             }
         }
         // In blocks of a batch's size: what was held when the limit was passed is written
-        // a piece at a time, not copied whole.
+        // a piece at a time, not copied whole (spill files hold f32).
         let mut lo = 0;
+        let mut block: Vec<Vec<f32>> = vec![Vec::new(); numeric.len()];
         while lo < held {
             let hi = (lo + SPILL_ROWS).min(held);
-            let numeric: Vec<&[f32]> = numeric.iter().map(|v| &v[lo..hi]).collect();
+            for (b, v) in block.iter_mut().zip(&numeric) {
+                b.clear();
+                b.extend((lo..hi).map(|i| v.get(i)));
+            }
+            let numeric: Vec<&[f32]> = block.iter().map(Vec::as_slice).collect();
             let categorical: Vec<&[u32]> = categorical.iter().map(|v| &v[lo..hi]).collect();
             write_block(&mut *raw.out, hi - lo, &numeric, &categorical, None, &mut raw.bytes)?;
             lo = hi;
         }
         for c in &mut self.columns {
             match &mut c.kind {
-                Kind::Numeric(_, v) => {
-                    v.clear();
-                    v.shrink_to(SPILL_ROWS);
-                }
+                Kind::Numeric(_, v) => v.clear(SPILL_ROWS),
                 Kind::Categorical(v, _) => {
                     v.clear();
                     v.shrink_to(SPILL_ROWS);
@@ -398,8 +418,9 @@ impl<'s> Loaded<'s> {
         for c in &mut self.columns {
             let array = batch.column(c.pos).as_ref();
             match &mut c.kind {
-                Kind::Numeric(reader, values) => {
-                    let start = values.len();
+                Kind::Numeric(reader, stored) => {
+                    let values = &mut self.batch;
+                    values.clear();
                     match array.data_type() {
                         // Every row labelled and no value missing: the values as they are.
                         DataType::Int64 if all && array.null_count() == 0 => {
@@ -435,9 +456,10 @@ impl<'s> Loaded<'s> {
                                 .map_or(f32::NAN, |x| x as f32)
                         })),
                     }
-                    for (g, v) in groups.iter_mut().zip(&values[start..]) {
+                    for (g, v) in groups.iter_mut().zip(values.iter()) {
                         *g = mix(*g, u64::from(v.to_bits()));
                     }
+                    stored.extend_from_slice(values, self.reserve);
                 }
                 Kind::Categorical(values, dict) => {
                     let start = values.len();
@@ -500,7 +522,7 @@ fn mix(h: u64, v: u64) -> u64 {
 /// Trains on CSV read from `src`, described by `schema`.
 pub fn train<R: Read>(src: R, schema: &Schema, opts: &TrainOptions) -> Result<Trained, TrainError> {
     let table = TableReader::new(src, opts.delimiter)?;
-    let mut loaded = Loaded::plan(table.header(), schema, opts, None)?;
+    let mut loaded = Loaded::plan(table.header(), schema, opts, None, false)?;
     table.for_each(|_, fields| {
         loaded.add_record(fields);
         Ok(())
@@ -522,13 +544,13 @@ pub fn train_columnar<R: Read>(
     let header = mlguard_data::columnar::read(src, |header, batch| {
         let l = match &mut loaded {
             Some(l) => l,
-            None => loaded.insert(Loaded::plan(header, schema, opts, spill)?),
+            None => loaded.insert(Loaded::plan(header, schema, opts, spill, true)?),
         };
         l.add_batch(batch)
     })?;
     let loaded = match loaded {
         Some(l) => l,
-        None => Loaded::plan(&header, schema, opts, spill)?,
+        None => Loaded::plan(&header, schema, opts, spill, true)?,
     };
     fit_loaded(loaded, schema, opts)
 }
@@ -536,7 +558,7 @@ pub fn train_columnar<R: Read>(
 /// A feature column standardised (numeric) or renumbered (categorical) on the training
 /// rows, gathered into its training and test parts; or why it was left out.
 enum Prepared {
-    Numeric(NumericFeature, Vec<f32>, Vec<f32>),
+    Numeric(NumericFeature, Stored, Stored),
     Categorical(CategoricalFeature, Vec<u32>, Vec<u32>),
     LeftOut(String),
 }
@@ -616,27 +638,20 @@ fn renumber(to_new: &[u32], x: u32) -> u32 {
 /// Prepares one loaded column for the fit (see [`Prepared`]).
 fn prepare(c: Column, split: &Split) -> Prepared {
     match c.kind {
-        Kind::Numeric(_, mut v) => {
+        Kind::Numeric(_, stored) => {
+            let v = stored.view();
             let mut m = Moments::default();
-            for &i in &split.train {
-                m.add(v[i as usize]);
-            }
+            v.for_rows(&split.train, |x| m.add(x));
             let mean = match m.mean(&c.name) {
                 Ok(mean) => mean,
                 Err(note) => return Prepared::LeftOut(note),
             };
-            for &i in &split.train {
-                m.add_square(v[i as usize], mean);
-            }
-            for x in &mut v {
-                if x.is_nan() {
-                    *x = mean as f32;
-                }
-            }
+            v.for_rows(&split.train, |x| m.add_square(x, mean));
+            // Missing values (NaN, only in f32 columns) become the mean.
             Prepared::Numeric(
                 NumericFeature { name: c.name, mean, scale: m.scale() },
-                gather(&v, &split.train),
-                gather(&v, &split.test),
+                v.gather(&split.train, mean as f32),
+                v.gather(&split.test, mean as f32),
             )
         }
         Kind::Categorical(v, dict) => {
@@ -681,7 +696,7 @@ fn score(
     for i in 0..rows {
         let mut j = 0;
         for (col, f) in numeric.iter().zip(features.0) {
-            x[j] = (f64::from(col[i]) - f.mean) / f.scale;
+            x[j] = (f64::from(col.get(i)) - f.mean) / f.scale;
             j += 1;
         }
         for (col, f) in categorical.iter().zip(features.1) {
@@ -861,8 +876,8 @@ fn fit_in_memory(
     // parts then reuse the memory of the column before (on other threads the allocator held
     // both, a third more than the fit needs, for the whole fit), and this takes ~50 ms.
     let mut numeric_features = Vec::new();
-    let mut numeric_train: Vec<Vec<f32>> = Vec::new();
-    let mut numeric_test: Vec<Vec<f32>> = Vec::new();
+    let mut numeric_train: Vec<Stored> = Vec::new();
+    let mut numeric_test: Vec<Stored> = Vec::new();
     let mut categorical_features = Vec::new();
     let mut cat_train: Vec<Vec<u32>> = Vec::new();
     let mut cat_test: Vec<Vec<u32>> = Vec::new();
@@ -890,7 +905,7 @@ fn fit_in_memory(
         numeric: numeric_train
             .iter()
             .zip(&numeric_features)
-            .map(|(v, f)| NumericColumn { values: v, mean: f.mean, scale: f.scale })
+            .map(|(v, f)| NumericColumn { values: v.view(), mean: f.mean, scale: f.scale })
             .collect(),
         categorical: cat_train
             .iter()
@@ -908,7 +923,7 @@ fn fit_in_memory(
     let mut proba = Vec::with_capacity(split.test.len() * k);
     let y_test = gather(labels, &split.test);
     let test = Tile {
-        numeric: numeric_test.iter().map(Vec::as_slice).collect(),
+        numeric: numeric_test.iter().map(Stored::view).collect(),
         categorical: cat_test.iter().map(Vec::as_slice).collect(),
         y: &y_test,
     };
