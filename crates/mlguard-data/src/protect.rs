@@ -1193,7 +1193,10 @@ pub fn protect<R: Read + Send, S: Read + Send, W: Write>(
 /// whose header is not it by validation's reading is an error). Returns validation's
 /// report and, when it found no error, what protection did; with errors the protected
 /// copy is incomplete (k-anonymity's second pass is not made).
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "protect's arguments, the header, and validation's name and options"
+)]
 pub fn validate_and_protect<R: Read + Send, S: Read + Send, W: Write>(
     header: &[String],
     first: R,
