@@ -1045,6 +1045,9 @@ struct Collected {
     kcols: Vec<kanon::Column>,
     targets: kanon::Column,
     rows: u64,
+    /// Values a row has ([`Rows::first_pass_values`]), and where the next one goes.
+    width: usize,
+    at: usize,
 }
 
 impl Collected {
@@ -1059,16 +1062,21 @@ impl Collected {
                 kanon::Column::new(name, postal)
             })
             .collect();
-        Collected { kcols, targets: kanon::Column::new("", false), rows: 0 }
+        let width = rows.quasi.len() + usize::from(rows.target.is_some());
+        Collected { kcols, targets: kanon::Column::new("", false), rows: 0, width, at: 0 }
     }
 
-    /// Takes one row's values, in [`Rows::first_pass_values`]' order.
-    fn push<'v>(&mut self, values: impl IntoIterator<Item = &'v str>) {
-        let mut values = values.into_iter();
-        for col in self.kcols.iter_mut().chain(std::iter::once(&mut self.targets)) {
-            col.push(values.next().unwrap_or(""));
+    /// Takes the next value, in [`Rows::first_pass_values`]' order, row after row.
+    fn push(&mut self, value: &str) {
+        match self.kcols.get_mut(self.at) {
+            Some(col) => col.push(value),
+            None => self.targets.push(value),
         }
-        self.rows += 1;
+        self.at += 1;
+        if self.at == self.width {
+            self.at = 0;
+            self.rows += 1;
+        }
     }
 
     fn solve(self, opts: &ProtectOptions) -> FirstPass {
@@ -1161,18 +1169,11 @@ pub fn protect<R: Read + Send, S: Read + Send, W: Write>(
     let table = TableReader::new(Either::<R, S>::First(first), opts.delimiter)?;
     let rows = Rows::new(table.header(), schema, key, opts)?;
     let (first, reader) = if rows.generalises() {
-        let Some(second) = second else {
-            return Err(DataError::Input(
-                "k-anonymity reads the table twice: give a file, not a stream".into(),
-            ));
-        };
+        let Some(second) = second else { return Err(stream_refused()) };
         let mut p = rows.protector();
         let mut collected = Collected::new(&rows, schema);
-        let mut values = Vec::with_capacity(rows.quasi.len() + 1);
         table.for_each_parallel(|_, cells| {
-            values.clear();
-            rows.first_pass_values(&mut p, cells, |v| values.push(v.to_owned()));
-            collected.push(values.iter().map(String::as_str));
+            rows.first_pass_values(&mut p, cells, |v| collected.push(v));
             Ok(())
         })?;
         (Some(collected.solve(opts)), TableReader::new(Either::Second(second), opts.delimiter)?)
@@ -1216,9 +1217,7 @@ pub fn validate_and_protect<R: Read + Send, S: Read + Send, W: Write>(
     let rows = Rows::new(header, schema, key, opts)?;
     let generalises = rows.generalises();
     if generalises && second.is_none() {
-        return Err(DataError::Input(
-            "k-anonymity reads the table twice: give a file, not a stream".into(),
-        ));
+        return Err(stream_refused());
     }
     // Batches' counts, merged in any order (sums, and the risk measure keeps no order).
     struct Merged<'p> {
@@ -1269,13 +1268,11 @@ pub fn validate_and_protect<R: Read + Send, S: Read + Send, W: Write>(
     if !generalises {
         rows.write_header(&mut out)?;
     }
-    let width = rows.quasi.len() + usize::from(rows.target.is_some());
     let mut take = |buf: &[u8]| -> std::io::Result<()> {
         let Some(c) = collected.as_mut() else { return out.write_all(buf) };
         let mut values = Values(buf);
         while !values.0.is_empty() {
-            let row: Vec<&str> = (0..width).map(|_| values.next()).collect::<Result<_, _>>()?;
-            c.push(row);
+            c.push(values.next()?);
         }
         Ok(())
     };
@@ -1307,6 +1304,11 @@ pub fn validate_and_protect<R: Read + Send, S: Read + Send, W: Write>(
         }
     };
     Ok((report, Some(rows.report(p, first, written))))
+}
+
+/// k-anonymity without a second reading of the table.
+fn stream_refused() -> DataError {
+    DataError::Input("k-anonymity reads the table twice: give a file, not a stream".into())
 }
 
 /// Values as a batch of k-anonymity's first pass encodes them.

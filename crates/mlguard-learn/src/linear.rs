@@ -74,6 +74,15 @@ impl<'a> Values<'a> {
         }
     }
 
+    /// Appends its values, as f32, to `out`.
+    pub fn extend_into(&self, out: &mut Vec<f32>) {
+        match *self {
+            Values::F32(v) => out.extend_from_slice(v),
+            Values::U8(base, v) => out.extend(v.iter().map(|&x| base + f32::from(x))),
+            Values::U16(base, v) => out.extend(v.iter().map(|&x| base + f32::from(x))),
+        }
+    }
+
     /// `f(x)` for the value of each of `rows`, in order.
     pub fn for_rows(&self, rows: &[u32], mut f: impl FnMut(f32)) {
         match *self {
@@ -104,35 +113,34 @@ impl<'a> Values<'a> {
 
     /// `z[i] += a · x[i]` over the rows (as many as `z` has).
     fn axpy(&self, a: f64, z: &mut [f64]) {
-        // Whole numbers below 2^24 are exact in f32 and f64 alike: `base + v` in f64 is the
-        // f32 value widened.
+        fn add(z: &mut [f64], a: f64, xs: impl Iterator<Item = f64>) {
+            z.iter_mut().zip(xs).for_each(|(zi, x)| *zi += a * x);
+        }
         match *self {
-            Values::F32(v) => z.iter_mut().zip(v).for_each(|(zi, &x)| *zi += a * f64::from(x)),
-            Values::U8(base, v) => {
-                let base = f64::from(base);
-                z.iter_mut().zip(v).for_each(|(zi, &x)| *zi += a * (base + f64::from(x)));
-            }
-            Values::U16(base, v) => {
-                let base = f64::from(base);
-                z.iter_mut().zip(v).for_each(|(zi, &x)| *zi += a * (base + f64::from(x)));
-            }
+            Values::F32(v) => add(z, a, v.iter().map(|&x| f64::from(x))),
+            Values::U8(base, v) => add(z, a, offsets(base, v)),
+            Values::U16(base, v) => add(z, a, offsets(base, v)),
         }
     }
 
     /// `Σ r[i] · x[i]` over the rows, summed as [`sum4`] does.
     fn dot(&self, r: &[f64]) -> f64 {
+        fn dot(r: &[f64], xs: impl Iterator<Item = f64>) -> f64 {
+            sum4(r.iter().zip(xs).map(|(ri, x)| ri * x))
+        }
         match *self {
-            Values::F32(v) => sum4(r.iter().zip(v).map(|(ri, &x)| ri * f64::from(x))),
-            Values::U8(base, v) => {
-                let base = f64::from(base);
-                sum4(r.iter().zip(v).map(|(ri, &x)| ri * (base + f64::from(x))))
-            }
-            Values::U16(base, v) => {
-                let base = f64::from(base);
-                sum4(r.iter().zip(v).map(|(ri, &x)| ri * (base + f64::from(x))))
-            }
+            Values::F32(v) => dot(r, v.iter().map(|&x| f64::from(x))),
+            Values::U8(base, v) => dot(r, offsets(base, v)),
+            Values::U16(base, v) => dot(r, offsets(base, v)),
         }
     }
+}
+
+/// `base + v` for each `v`, in f64: whole numbers below 2^24 are exact in f32 and f64 alike,
+/// so this is the stored f32 value widened.
+fn offsets<T: Copy + Into<f64>>(base: f32, v: &[T]) -> impl Iterator<Item = f64> + '_ {
+    let base = f64::from(base);
+    v.iter().map(move |&x| base + x.into())
 }
 
 /// Whole numbers f32 holds exactly are those below 2^24 in magnitude.
@@ -223,7 +231,7 @@ impl Stored {
             _ => {
                 let view = self.view();
                 let mut all = Vec::with_capacity(view.len() + values.len());
-                all.extend((0..view.len()).map(|i| view.get(i)));
+                view.extend_into(&mut all);
                 all.extend_from_slice(values);
                 *self = Stored::compact_with_room(all, true, rows);
             }

@@ -246,8 +246,8 @@ impl<'s> Loaded<'s> {
             };
             let kind = if let Some(reader) = NumericCells::new(schema, f) {
                 // The columnar form's whole numbers compactly; a CSV's cells arrive one at a
-                // time, so as f32.
-                let values = if compact {
+                // time, and values spilled from the first batch are written as f32: as f32.
+                let values = if compact && !spill_now {
                     Stored::growing(reserve)
                 } else {
                     Stored::F32(Vec::with_capacity(reserve))
@@ -319,7 +319,7 @@ impl<'s> Loaded<'s> {
             let hi = (lo + SPILL_ROWS).min(held);
             for (b, v) in block.iter_mut().zip(&numeric) {
                 b.clear();
-                b.extend((lo..hi).map(|i| v.get(i)));
+                v.slice(lo, hi).extend_into(b);
             }
             let numeric: Vec<&[f32]> = block.iter().map(Vec::as_slice).collect();
             let categorical: Vec<&[u32]> = categorical.iter().map(|v| &v[lo..hi]).collect();
