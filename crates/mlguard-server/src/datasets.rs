@@ -267,7 +267,7 @@ pub(crate) async fn download(
 
 /// A response body read from `file` in 256 KiB chunks on a blocking thread; the file (a
 /// scratch file of plaintext) is removed when the body ends or the client goes away.
-fn stream_file(file: Scratch) -> Body {
+pub(crate) fn stream_file(file: Scratch) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
     tokio::task::spawn_blocking(move || {
         let mut f = match file.reader() {

@@ -29,6 +29,11 @@ impl AppError {
         AppError { status, body, retry_after: None }
     }
 
+    /// The status it answers with.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
     /// A vault operation's failure in the request `request_id`.
     pub(crate) fn vault(e: &VaultError, request_id: &str) -> AppError {
         let code = e.code();

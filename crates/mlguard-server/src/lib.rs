@@ -34,6 +34,7 @@ mod admin;
 pub mod api;
 mod datasets;
 mod error;
+pub mod ui;
 
 pub use api::openapi_document;
 
@@ -74,6 +75,7 @@ struct Metrics {
 pub struct AppState {
     vault: Vault,
     metrics: Metrics,
+    console: ui::Console,
 }
 
 impl AppState {
@@ -82,7 +84,11 @@ impl AppState {
     /// nothing is released before.
     pub fn new(vault: Vault) -> Result<Arc<AppState>, VaultError> {
         vault.use_group_commit()?;
-        Ok(Arc::new(AppState { vault, metrics: Metrics::default() }))
+        Ok(Arc::new(AppState {
+            vault,
+            metrics: Metrics::default(),
+            console: ui::Console::default(),
+        }))
     }
 
     /// The vault served.
@@ -818,7 +824,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     for (path, h) in by_path {
         app = app.route(path, h);
     }
-    app.layer(axum::middleware::map_response(json_errors)).with_state(state)
+    // The console's pages answer in HTML, with headers of their own.
+    app.layer(axum::middleware::map_response(json_errors)).merge(ui::router()).with_state(state)
 }
 
 /// Every error is JSON ([`api::ErrorBody`]), including those of the HTTP layer itself (a

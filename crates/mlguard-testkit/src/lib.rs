@@ -1,6 +1,7 @@
 //! Test helpers shared by mlguard's test suites (not published).
 #![warn(missing_docs)]
 
+pub mod browser;
 pub mod servers;
 
 use std::path::{Path, PathBuf};

@@ -89,11 +89,14 @@ pub enum Action {
     VaultGc,
     /// Copy the vault into other stores and move it there.
     VaultMigrate,
+    /// Sign in to the web console (`/ui/`): each page there is then allowed or refused by
+    /// the action it shows.
+    ConsoleSignIn,
 }
 
 impl Action {
     /// Every action, in the policy's order.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::UserManage,
         Action::RoleManage,
         Action::TokenManage,
@@ -114,6 +117,7 @@ impl Action {
         Action::AuditVerify,
         Action::VaultGc,
         Action::VaultMigrate,
+        Action::ConsoleSignIn,
     ];
 
     /// Its name in the policy file and the audit log.
@@ -139,6 +143,7 @@ impl Action {
             Action::AuditVerify => "audit.verify",
             Action::VaultGc => "vault.gc",
             Action::VaultMigrate => "vault.migrate",
+            Action::ConsoleSignIn => "console.sign-in",
         }
     }
 
@@ -175,7 +180,10 @@ impl Default for Policy {
     fn default() -> Self {
         let list = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let mut roles = BTreeMap::new();
-        roles.insert("admin".into(), list(&["user.*", "role.*", "token.*", "key.*", "vault.*"]));
+        roles.insert(
+            "admin".into(),
+            list(&["user.*", "role.*", "token.*", "key.*", "vault.*", "console.*"]),
+        );
         roles.insert(
             "data-steward".into(),
             list(&[
@@ -184,6 +192,7 @@ impl Default for Policy {
                 "dataset.read-raw",
                 "dataset.read",
                 "dataset.list",
+                "console.sign-in",
             ]),
         );
         roles.insert(
@@ -196,10 +205,11 @@ impl Default for Policy {
                 "model.predict",
                 "dataset.read",
                 "dataset.list",
+                "console.sign-in",
             ]),
         );
         roles.insert("model-consumer".into(), list(&["model.predict"]));
-        roles.insert("auditor".into(), list(&["audit.*"]));
+        roles.insert("auditor".into(), list(&["audit.*", "console.sign-in"]));
         Policy {
             roles,
             mfa: list(&[
@@ -733,6 +743,54 @@ impl Vault {
             // The denial that follows records the lock (its reason names it).
             Some(secs) => Ok(Err(AuthError::MfaLocked(secs))),
         }
+    }
+
+    /// Signs the context's token holder in to the web console (`console.sign-in`, op
+    /// `sign-in`, with a TOTP code where the policy asks for one): allowed and recorded, or
+    /// denied and recorded. The console then keeps the session; each page it shows is
+    /// allowed or refused by its own action.
+    pub fn console_sign_in(&self, cx: &Ctx) -> Result<(), VaultError> {
+        let event = Event::new(Action::ConsoleSignIn, "console", Outcome::Allowed).op("sign-in");
+        self.operation(cx, &event, || self.record(cx, &event))
+    }
+
+    /// A console page that shows nothing from the vault (its landing pages): allowed by
+    /// the session's own permission (`console.sign-in`) and recorded, op `view`, with the
+    /// page as the object.
+    pub fn console_view(&self, cx: &Ctx, page: &str) -> Result<(), VaultError> {
+        let event = Event::new(Action::ConsoleSignIn, page, Outcome::Allowed).op("view");
+        self.operation(cx, &event, || self.record(cx, &event))
+    }
+
+    /// Records the end of a console session (`console.sign-in`, op `sign-out`, or why it
+    /// ended: `expired`, `token-refused`), decided as a sign-in would be now: a token since
+    /// refused, or a role since denied the console, is recorded as denied. The session ends
+    /// either way: this only records it.
+    pub fn console_sign_out(&self, cx: &Ctx, why: &str) -> Result<(), VaultError> {
+        let event = Event::new(Action::ConsoleSignIn, "console", Outcome::Allowed).op(why);
+        self.operation(cx, &event, || self.record(cx, &event))
+    }
+
+    /// Records a request refused before the vault was asked (a console form without its
+    /// anti-forgery token, say): `action` on `object`, denied, with `reason`. Returns the
+    /// refusal to answer with (or why it could not be recorded).
+    pub fn refuse(&self, cx: &Ctx, action: Action, object: &str, reason: &str) -> VaultError {
+        let event = Event::new(action, object, Outcome::Denied).detail(json!({"reason": reason}));
+        match self.record(cx, &event) {
+            Ok(()) => VaultError::Refused(reason.to_owned()),
+            Err(e) => e,
+        }
+    }
+
+    /// Whether the policy lets `actor` take `action` at all (a second factor aside): what a
+    /// console shows them. Decides nothing and records nothing: the operation itself is
+    /// still allowed or refused when asked for.
+    pub fn may(&self, actor: &Actor, action: Action) -> Result<bool, VaultError> {
+        Ok(match actor {
+            Actor::Local(_) => true,
+            Actor::Refused(_) => false,
+            Actor::Token(who) => self.policy()?.allows(&who.role, action),
+        })
     }
 
     /// Whether the context's actor may take `action` on `object`: a local user may (they

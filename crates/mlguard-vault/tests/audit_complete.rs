@@ -399,6 +399,34 @@ fn every_operation_writes_one_entry_per_call_allowed_or_denied() {
             "denied",
             Box::new(|v, cx| v.migrate(cx, &mlguard_vault::store::Backends::default()).map(drop)),
         ),
+        (
+            "console_sign_in",
+            Action::ConsoleSignIn,
+            "allowed",
+            Box::new(|v, cx| v.console_sign_in(cx)),
+        ),
+        (
+            "console_view",
+            Action::ConsoleSignIn,
+            "allowed",
+            Box::new(|v, cx| v.console_view(cx, "/ui/")),
+        ),
+        (
+            "console_sign_out",
+            Action::ConsoleSignIn,
+            "allowed",
+            Box::new(|v, cx| v.console_sign_out(cx, "sign-out")),
+        ),
+        // A refusal made before the vault was asked (a forged console form): recorded as
+        // denied for everyone, and returned.
+        (
+            "refuse",
+            Action::TokenManage,
+            "denied",
+            Box::new(|v, cx| {
+                Err(v.refuse(cx, Action::TokenManage, "tokens", "no anti-forgery token"))
+            }),
+        ),
         // The decision every operation starts with: a refusal is recorded, an allowance
         // is left to the operation that follows (so it writes none on its own).
         (

@@ -1,0 +1,935 @@
+//! The console's pages: datasets, models, the audit log and administration. Each asks
+//! the vault for what it shows through the operation the API uses (allowed or refused by
+//! the policy, and recorded), and escapes every value it shows.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use maud::{Markup, html};
+use mlguard_vault::identity::{Action, TotpAlg};
+use mlguard_vault::{DatasetRecord, ModelRecord, VaultError};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::{Csrf, chart};
+use crate::{AppState, blocking};
+
+/// Most audit entries a timeline lists (the newest that match; the counts and the chart
+/// cover every match).
+const TIMELINE_ROWS: usize = 200;
+
+/// What a page or form answers: a page, or a file to download.
+pub(crate) enum Answer {
+    Page(Markup),
+    File(Response),
+}
+
+impl From<Markup> for Answer {
+    fn from(m: Markup) -> Answer {
+        Answer::Page(m)
+    }
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+/// A JSON value as short text (strings unquoted).
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A path segment for a link (dataset and model names are free text).
+fn segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.@~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn totp_field() -> Markup {
+    html! {
+        label.totp { "TOTP code" input type="text" name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="6"; }
+    }
+}
+
+// ----- Datasets -------------------------------------------------------------------------
+
+async fn datasets(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    blocking(move || {
+        s.page(&headers, "Datasets", |v, visit| {
+            let all = v.list_datasets(&visit.cx)?;
+            let mut by_name: BTreeMap<&str, Vec<&DatasetRecord>> = BTreeMap::new();
+            for d in &all {
+                by_name.entry(&d.name).or_default().push(d);
+            }
+            Ok(html! {
+                @if all.is_empty() {
+                    p { "No dataset has been ingested yet." }
+                } @else {
+                    table {
+                        thead { tr { th { "Dataset" } th { "Versions" } th { "Latest: rows" } th { "columns" } th { "ingested" } th { "by" } th { "checks" } } }
+                        tbody {
+                            @for (name, versions) in &by_name {
+                                @let last = versions[versions.len() - 1];
+                                tr {
+                                    td { a href=(format!("/ui/datasets/{}", segment(&format!("{name}@{}", last.version)))) { (name) } }
+                                    td {
+                                        @for d in versions {
+                                            a.version href=(format!("/ui/datasets/{}", segment(&format!("{}@{}", d.name, d.version)))) { "v" (d.version) }
+                                            " "
+                                        }
+                                    }
+                                    td.num { (last.rows) }
+                                    td.num { (last.columns) }
+                                    td { (last.created) }
+                                    td { (last.actor) }
+                                    td { (flags(last)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+/// Badges of what ingestion found or kept.
+fn flags(d: &DatasetRecord) -> Markup {
+    let report = json(&d.report);
+    html! {
+        @if report["poison_flagged"] == Value::Bool(true) { span.badge.bad { "poisoning flagged" } " " }
+        @if d.kept_pii() { span.badge.warn { "personal data kept" } " " }
+        @if report["poison_flagged"] == Value::Bool(false) && !d.kept_pii() { span.badge.ok { "passed" } }
+    }
+}
+
+async fn dataset(
+    State(s): State<Arc<AppState>>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    blocking(move || {
+        s.page(&headers, "Datasets", |v, visit| {
+            let d = v.dataset(&visit.cx, &reference)?;
+            Ok(dataset_page(&d, &visit.csrf).into())
+        })
+    })
+    .await
+}
+
+fn dataset_page(d: &DatasetRecord, csrf: &str) -> Markup {
+    let report = json(&d.report);
+    let schema = json(&d.schema);
+    let protection = &report["protection"];
+    let poison = &report["poison"];
+    let reference = format!("{}@{}", d.name, d.version);
+    html! {
+        h2 { (reference) " " (flags(d)) }
+        dl {
+            dt { "Rows" } dd { (d.rows) }
+            dt { "Columns" } dd { (d.columns) }
+            dt { "Ingested" } dd { (d.created) " by " (d.actor) }
+            dt { "BLAKE3" } dd { code { (d.blake3) } }
+            dt { "Compared with" } dd { (text(&report["baseline"])) }
+            @if let Some(kept) = report["pii_kept"].as_array().filter(|k| !k.is_empty()) {
+                dt { "Personal data kept" }
+                dd { (kept.iter().map(text).collect::<Vec<_>>().join(", ")) " (allowed by " (text(&report["pii_kept_by"])) ")" }
+            }
+        }
+        form.inline method="post" action=(format!("/ui/datasets/{}/download", segment(&reference))) {
+            input type="hidden" name="csrf" value=(csrf);
+            @if d.kept_pii() { (totp_field()) }
+            button type="submit" { "Download CSV" }
+        }
+        h3 { "Schema" }
+        table {
+            thead { tr { th { "Field" } th { "Type" } th { "Role" } th { "Personal data" } th { "Protection" } th { "Description" } } }
+            tbody {
+                @for f in schema["fields"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                    tr {
+                        td { (text(&f["name"])) }
+                        td { (text(&f["type"])) }
+                        td { (text(&f["role"])) }
+                        td { (text(&f["pii"])) }
+                        td { (text(&f["protect"])) }
+                        td { (text(&f["description"])) }
+                    }
+                }
+            }
+        }
+        h3 { "Protection" }
+        @if protection.is_null() {
+            p { "No protection report was kept for this version." }
+        } @else {
+            dl {
+                dt { "Rows in / out" } dd { (text(&protection["rows_in"])) " / " (text(&protection["rows_out"])) }
+                dt { "Rows suppressed" } dd { (text(&protection["suppressed"])) }
+                dt { "Values redacted (unparsable)" } dd { (text(&protection["redacted_unparsable"])) }
+            }
+            table {
+                thead { tr { th { "Field" } th { "Action" } th { "Why" } th { "Quasi-identifier" } } }
+                tbody {
+                    @for c in protection["columns"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                        tr { td { (text(&c["name"])) } td { (text(&c["action"])) } td { (text(&c["because"])) } td { (text(&c["quasi_identifier"])) } }
+                    }
+                }
+            }
+            @let k = &protection["k_anonymity"];
+            @if !k.is_null() {
+                h4 { "k-anonymity" }
+                dl {
+                    dt { "k asked" } dd { (text(&k["k"])) }
+                    dt { "k achieved" } dd { (text(&k["achieved_k"])) }
+                    dt { "Groups" } dd { (text(&k["groups"])) }
+                    @if !k["l_diversity"].is_null() {
+                        dt { "l-diversity of " (text(&k["l_diversity"]["target"])) }
+                        dd { "l = " (text(&k["l_diversity"]["l"])) "; groups with one value: " (text(&k["l_diversity"]["groups_with_one_value"])) }
+                    }
+                }
+                table {
+                    thead { tr { th { "Quasi-identifier" } th { "Generalisation" } th { "Level" } th { "of" } } }
+                    tbody {
+                        @for g in k["generalised"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
+                            tr { td { (text(&g["column"])) } td { (text(&g["generalisation"])) } td.num { (text(&g["level"])) } td.num { (text(&g["top"])) } }
+                        }
+                    }
+                }
+            }
+            @if let Some(rows) = protection["suppressed_rows"].as_array().filter(|r| !r.is_empty()) {
+                p { "Suppressed rows: " (rows.iter().map(text).collect::<Vec<_>>().join(", ")) }
+            }
+        }
+        h3 { "Poisoning checks" }
+        @if poison.is_null() {
+            p { "No poisoning report was kept for this version." }
+        } @else {
+            dl {
+                @for (k, v) in poison["stats"].as_object().into_iter().flatten() {
+                    dt { (k.replace('_', " ")) } dd { (text(v)) }
+                }
+            }
+            @let findings = poison["findings"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+            @if findings.is_empty() {
+                p { "Nothing found." }
+            } @else {
+                table {
+                    thead { tr { th { "Severity" } th { "Check" } th { "Row" } th { "Field" } th { "What" } th { "Value" } } }
+                    tbody {
+                        @for f in findings {
+                            tr class=(format!("sev-{}", text(&f["severity"]))) {
+                                td { (text(&f["severity"])) }
+                                td { (text(&f["check"])) }
+                                td.num { (text(&f["location"]["row"])) }
+                                td { (text(&f["location"]["field"])) }
+                                td { (text(&f["message"])) }
+                                td { (text(&f["value"])) }
+                            }
+                        }
+                    }
+                }
+                @if poison["omitted"].as_u64().is_some_and(|n| n > 0) {
+                    p.small { (text(&poison["omitted"])) " more findings were counted but not stored." }
+                }
+            }
+        }
+        h3 { "Validation" }
+        @let validation = &report["validation"];
+        dl {
+            @for (k, v) in validation["stats"].as_object().into_iter().flatten() {
+                dt { (k.replace('_', " ")) } dd { (text(v)) }
+            }
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct WithTotp {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    totp: String,
+}
+
+impl WithTotp {
+    fn code(&self) -> Option<&str> {
+        Some(self.totp.trim()).filter(|c| !c.is_empty())
+    }
+}
+
+async fn download_dataset(
+    State(s): State<Arc<AppState>>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<WithTotp>,
+) -> Response {
+    blocking(move || {
+        let object = reference.clone();
+        s.post(&headers, &form.csrf, (Action::DatasetRead, &object), "Datasets", |v, visit| {
+            let cx = visit.cx.clone().with_totp(form.code());
+            let (d, file) = v.download_dataset(&cx, &reference)?;
+            let mut response = crate::datasets::stream_file(file).into_response();
+            let h = response.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            h.insert(header::CONTENT_LENGTH, d.size.into());
+            let filename = format!("{}-{}.csv", d.name, d.version);
+            let filename: String = filename
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+                .collect();
+            if let Ok(v) =
+                header::HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+            {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            Ok(Answer::File(response))
+        })
+    })
+    .await
+}
+
+// ----- Models ---------------------------------------------------------------------------
+
+async fn models(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    blocking(move || {
+        s.page(&headers, "Models", |v, visit| {
+            let all = v.list_models(&visit.cx)?;
+            Ok(html! {
+                @if all.is_empty() {
+                    p { "No model has been trained yet." }
+                } @else {
+                    table {
+                        thead { tr { th { "Model" } th { "Trained on" } th { "Target" } th { "Accuracy" } th { "ROC AUC" } th { "Trained" } th { "by" } } }
+                        tbody {
+                            @for m in &all {
+                                @let metrics = json(&m.metrics);
+                                tr {
+                                    td { a href=(format!("/ui/models/{}", segment(&format!("{}@{}", m.name, m.version)))) { (m.name) "@" (m.version) } }
+                                    td { (m.dataset) "@" (m.dataset_version) }
+                                    td { (m.target) }
+                                    td.num { (number(&metrics["accuracy"])) }
+                                    td.num { (number(&metrics["roc_auc"])) }
+                                    td { (m.created) }
+                                    td { (m.actor) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+fn number(v: &Value) -> String {
+    v.as_f64().map(|x| format!("{x:.4}")).unwrap_or_default()
+}
+
+async fn model(
+    State(s): State<Arc<AppState>>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    blocking(move || {
+        s.page(&headers, "Models", |v, visit| {
+            let (record, model) = v.model(&visit.cx, &reference)?;
+            Ok(model_page(&record, &model, &visit.csrf).into())
+        })
+    })
+    .await
+}
+
+fn model_page(r: &ModelRecord, m: &mlguard_learn::Model, csrf: &str) -> Markup {
+    let reference = format!("{}@{}", r.name, r.version);
+    let metrics = serde_json::to_value(&m.info.metrics).unwrap_or(Value::Null);
+    let p = &m.info.provenance;
+    html! {
+        h2 { (reference) " " span.badge.ok { "signature and every tag verified" } }
+        p.lineage {
+            a href=(format!("/ui/datasets/{}", segment(&format!("{}@{}", r.dataset, r.dataset_version)))) { (r.dataset) "@" (r.dataset_version) }
+            " → " strong { (reference) }
+        }
+        dl {
+            dt { "Target" } dd { (r.target) }
+            dt { "Classes" } dd { (m.info.encoding.classes.join(", ")) }
+            dt { "Features" } dd { (m.info.encoding.numeric.len()) " numeric, " (m.info.encoding.categorical.len()) " categorical" }
+            dt { "Split seed" } dd { (p.get("seed_policy").map(text).unwrap_or_else(|| "not recorded (imported)".into())) " (the seed itself never leaves the vault)" }
+            dt { "Dataset digest" } dd { code { (p.get("dataset_blake3").map(text).unwrap_or_default()) } }
+            dt { "Model digest (BLAKE3)" } dd { code { (r.blake3) } }
+            dt { "Trained" } dd { (r.created) " by " (r.actor) }
+            @if let Some(who) = p.get("accepted_flagged_by") {
+                dt { "Flagged dataset accepted by" } dd { (text(who)) }
+            }
+        }
+        h3 { "Metrics (held-out test split)" }
+        dl {
+            @for (k, v) in metrics.as_object().into_iter().flatten().filter(|(_, v)| v.is_number()) {
+                dt { (k.replace('_', " ")) } dd { (number(v)) }
+            }
+        }
+        @if let Some(roc) = metrics["roc_curve"].as_array() {
+            figure { (chart::curve("ROC curve", "false positive rate", "true positive rate", &points(roc), true)) figcaption { "ROC curve on the test split" } }
+        }
+        @if let Some(cal) = metrics["calibration"].as_array() {
+            figure { (chart::curve("Calibration", "mean predicted probability", "share positive", &points(cal), true)) figcaption { "Calibration on the test split" } }
+        }
+        h3 { "Export" }
+        form.inline method="post" action=(format!("/ui/models/{}/export", segment(&reference))) {
+            input type="hidden" name="csrf" value=(csrf);
+            (totp_field())
+            button type="submit" { "Export safetensors" }
+        }
+    }
+}
+
+fn points(values: &[Value]) -> Vec<(f64, f64)> {
+    values.iter().filter_map(|p| Some((p.get(0)?.as_f64()?, p.get(1)?.as_f64()?))).collect()
+}
+
+async fn export_model(
+    State(s): State<Arc<AppState>>,
+    Path(reference): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<WithTotp>,
+) -> Response {
+    blocking(move || {
+        let object = reference.clone();
+        s.post(&headers, &form.csrf, (Action::ModelExport, &object), "Models", |v, visit| {
+            let cx = visit.cx.clone().with_totp(form.code());
+            let (record, model) = v.export_model(&cx, &reference)?;
+            let filename: String = format!("{}-{}.safetensors", record.name, record.version)
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+                .collect();
+            Ok(Answer::File(
+                (
+                    [
+                        (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                        (
+                            header::CONTENT_DISPOSITION,
+                            format!("attachment; filename=\"{filename}\""),
+                        ),
+                    ],
+                    model.to_safetensors(),
+                )
+                    .into_response(),
+            ))
+        })
+    })
+    .await
+}
+
+// ----- Audit log ------------------------------------------------------------------------
+
+#[derive(serde::Deserialize, Default, Clone)]
+struct Filter {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    object: String,
+    /// From this time (an RFC 3339 prefix: `2026-12-07`, `2026-12-07T10`).
+    #[serde(default)]
+    from: String,
+    /// Up to this time (a prefix, inclusive).
+    #[serde(default)]
+    to: String,
+}
+
+impl Filter {
+    fn keeps(&self, e: &Value) -> bool {
+        let has = |field: &str, want: &str| {
+            want.is_empty() || text(&e[field]).to_lowercase().contains(&want.to_lowercase())
+        };
+        let time = text(&e["time"]);
+        has("actor", &self.actor)
+            && (self.action.is_empty() || text(&e["action"]) == self.action)
+            && (self.outcome.is_empty() || text(&e["outcome"]) == self.outcome)
+            && has("object", &self.object)
+            && (self.from.is_empty() || time.as_str() >= self.from.as_str())
+            && (self.to.is_empty()
+                || time.get(..self.to.len()).is_some_and(|t| t <= self.to.as_str()))
+    }
+}
+
+async fn audit(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(filter): Query<Filter>,
+) -> Response {
+    blocking(move || {
+        s.page(&headers, "Audit log", |v, visit| {
+            let entries: Vec<Value> =
+                v.audit_entries(&visit.cx, 0)?.iter().map(|e| json(e)).collect();
+            let total = entries.len();
+            let kept: Vec<&Value> = entries.iter().filter(|e| filter.keeps(e)).collect();
+            let refused = kept.iter().filter(|e| e["outcome"] != "allowed").count();
+            let mut hours: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+            for e in &kept {
+                let hour = text(&e["time"]).chars().take(13).collect::<String>();
+                let h = hours.entry(hour).or_default();
+                if e["outcome"] == "allowed" { h.0 += 1 } else { h.1 += 1 }
+            }
+            let hours: Vec<(String, u64, u64)> =
+                hours.into_iter().rev().take(48).rev().map(|(h, (a, r))| (h, a, r)).collect();
+            Ok(html! {
+                form.filters method="get" action="/ui/audit" {
+                    label { "Actor" input type="text" name="actor" value=(filter.actor); }
+                    label { "Action" select name="action" {
+                        option value="" { "any" }
+                        @for a in Action::ALL {
+                            option value=(a.as_str()) selected[filter.action == a.as_str()] { (a.as_str()) }
+                        }
+                    } }
+                    label { "Outcome" select name="outcome" {
+                        @for o in ["", "allowed", "denied", "failed"] {
+                            option value=(o) selected[filter.outcome == o] { (if o.is_empty() { "any" } else { o }) }
+                        }
+                    } }
+                    label { "Object" input type="text" name="object" value=(filter.object); }
+                    label { "From" input type="text" name="from" placeholder="2026-12-07T09" value=(filter.from); }
+                    label { "To" input type="text" name="to" placeholder="2026-12-07" value=(filter.to); }
+                    button type="submit" { "Filter" }
+                }
+                p {
+                    (kept.len()) " of " (total) " entries match; "
+                    span class=[(refused > 0).then_some("refused-count")] { (refused) " denied or failed" }
+                    @if kept.len() > TIMELINE_ROWS { "; the newest " (TIMELINE_ROWS) " are listed" }
+                    "."
+                }
+                @if !hours.is_empty() {
+                    figure { (chart::hourly(&hours)) figcaption { "Matching entries per hour (UTC); denied and failed in red" } }
+                }
+                form.inline method="post" action="/ui/audit/verify" {
+                    input type="hidden" name="csrf" value=(visit.csrf);
+                    button type="submit" { "Verify the whole log" }
+                }
+                table.timeline {
+                    thead { tr { th { "#" } th { "Time" } th { "Actor" } th { "Action" } th { "Object" } th { "Outcome" } th { "Detail" } } }
+                    tbody {
+                        @for e in kept.iter().rev().take(TIMELINE_ROWS) {
+                            @let outcome = text(&e["outcome"]);
+                            tr class=(format!("outcome-{outcome}")) {
+                                td.num { a href=(format!("/ui/audit/{}", text(&e["index"]))) { (text(&e["index"])) } }
+                                td { (text(&e["time"])) }
+                                td { (text(&e["actor"])) }
+                                td { (text(&e["action"])) }
+                                td { (text(&e["object"])) }
+                                td { (outcome) }
+                                td.detail { (text(&e["detail"])) }
+                            }
+                        }
+                    }
+                }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+async fn audit_entry(
+    State(s): State<Arc<AppState>>,
+    Path(index): Path<u64>,
+    headers: HeaderMap,
+) -> Response {
+    blocking(move || {
+        s.page(&headers, "Audit log", |v, visit| {
+            let proof = v.audit_proof(&visit.cx, index)?;
+            // The entry's bytes as recorded: its leaf hash is computed here, not taken
+            // from the proof.
+            let recorded = v.audit_entries(&visit.cx, index)?;
+            let checked = match recorded.first() {
+                Some(text) => check_inclusion(v, &proof, text),
+                None => Err(format!("entry {index} is not in the log")),
+            };
+            Ok(html! {
+                h2 { "Entry " (index) }
+                pre.entry { (serde_json::to_string_pretty(&proof["entry"]).unwrap_or_default()) }
+                h3 { "Inclusion proof" }
+                @match &checked {
+                    Ok(size) => p { span.badge.ok { "verified" } " This console hashed the entry as recorded, checked the checkpoint's signature with the log's key, and recomputed the checkpoint's root from the entry's hash and the proof: the entry is in the signed log of " (size) " entries." },
+                    Err(why) => p { span.badge.bad { "not verified" } " " (why) },
+                }
+                dl {
+                    dt { "Leaf hash" } dd { code { (text(&proof["leaf_hash"])) } }
+                    dt { "Tree size" } dd { (text(&proof["tree_size"])) }
+                    dt { "Root" } dd { code { (text(&proof["root"])) } }
+                    dt { "Proof" } dd { @for h in proof["proof"].as_array().map(Vec::as_slice).unwrap_or(&[]) { code { (text(h)) } br; } }
+                    dt { "Verifier key" } dd { code { (text(&proof["verifier_key"])) } }
+                }
+                h3 { "Signed checkpoint" }
+                pre { (text(&proof["checkpoint"])) }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+/// Checks an inclusion proof of the entry recorded as `entry` against its signed
+/// checkpoint: the note's signature (the log's key), then the root recomputed from the
+/// entry's leaf hash and the path. The tree size, or why not.
+fn check_inclusion(v: &mlguard_vault::Vault, proof: &Value, entry: &str) -> Result<u64, String> {
+    let unhex = |v: &Value| -> Option<[u8; 32]> {
+        let s = v.as_str()?;
+        let mut out = [0u8; 32];
+        if s.len() != 64 {
+            return None;
+        }
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(out)
+    };
+    let (size, root) = v.audit_keys().open_checkpoint(&text(&proof["checkpoint"]))?;
+    let index = proof["index"].as_u64().ok_or("the proof names no entry")?;
+    let leaf = mlguard_vault::merkle::leaf_hash(entry.as_bytes());
+    if unhex(&proof["leaf_hash"]) != Some(leaf) {
+        return Err("the proof is for other bytes than the entry recorded".into());
+    }
+    let path: Option<Vec<[u8; 32]>> =
+        proof["proof"].as_array().ok_or("the proof has no path")?.iter().map(unhex).collect();
+    let path = path.ok_or("the proof's path is not a list of hashes")?;
+    if mlguard_vault::merkle::verify_inclusion(index, size, &leaf, &path, &root) {
+        Ok(size)
+    } else {
+        Err(format!("the entry is not in the signed checkpoint of {size} entries"))
+    }
+}
+
+async fn audit_verify(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<Csrf>,
+) -> Response {
+    blocking(move || {
+        s.post(&headers, &form.csrf, (Action::AuditVerify, "audit"), "Audit log", |v, visit| {
+            let r = v.verify_audit(&visit.cx)?;
+            Ok(html! {
+                h2 { "Verification of the whole log" }
+                @if r.ok() {
+                    p { span.badge.ok { "verified" } " " (r.entries) " entries and " (r.checkpoints) " signed checkpoints recomputed: nothing was edited, removed or moved." }
+                } @else {
+                    p { span.badge.bad { "tampered" } " " (r.problems.len()) " problems in " (r.entries) " entries." }
+                    @if let Some(first) = r.first_bad_entry {
+                        p { "First bad entry: " a href=(format!("/ui/audit/{first}")) { (first) } }
+                    }
+                    ul { @for p in &r.problems { li { (p) } } }
+                }
+                dl { dt { "Root" } dd { code { (r.root) } } }
+                p { a href="/ui/audit" { "Back to the log" } }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+// ----- Admin ----------------------------------------------------------------------------
+
+async fn admin(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    blocking(move || {
+        s.page(&headers, "Admin", |v, visit| {
+            let may = |a| v.may(visit.cx.actor(), a).unwrap_or(false);
+            let admin = [Action::UserManage, Action::TokenManage, Action::RoleManage];
+            if !admin.into_iter().any(may) {
+                // Refused as the users page would be (and recorded).
+                v.authorize(&visit.cx, Action::UserManage, "/ui/admin")?;
+            }
+            v.console_view(&visit.cx, "/ui/admin")?;
+            let csrf = &visit.csrf;
+            let form = |action: &str, label: &str| {
+                html! {
+                    form.inline method="post" action=(action) {
+                        input type="hidden" name="csrf" value=(csrf);
+                        (totp_field())
+                        button type="submit" { (label) }
+                    }
+                }
+            };
+            Ok(html! {
+                p { "Each of these needs a fresh TOTP code when the policy says so (by default it does): one code opens one of them." }
+                @if may(Action::UserManage) {
+                    section { h2 { "Users and roles" } (form("/ui/admin/users", "Show users")) }
+                    section {
+                        h2 { "Second factor" }
+                        form.inline method="post" action="/ui/admin/mfa" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            label { "User" input type="text" name="user" required; }
+                            (totp_field())
+                            button type="submit" { "Enrol (shows a QR code once)" }
+                        }
+                    }
+                }
+                @if may(Action::TokenManage) {
+                    section {
+                        h2 { "Tokens" }
+                        (form("/ui/admin/tokens", "Show tokens"))
+                        form.inline method="post" action="/ui/admin/tokens/create" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            label { "User" input type="text" name="user" required; }
+                            label { "Valid for (days, empty: no expiry)" input type="text" name="days" inputmode="numeric"; }
+                            (totp_field())
+                            button type="submit" { "Create a token" }
+                        }
+                        form.inline method="post" action="/ui/admin/tokens/revoke" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            label { "Token id" input type="text" name="id" required; }
+                            (totp_field())
+                            button type="submit" { "Revoke" }
+                        }
+                    }
+                }
+                @if may(Action::RoleManage) {
+                    section { h2 { "Policy" } (form("/ui/admin/policy", "Show the policy")) }
+                }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+async fn admin_users(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<WithTotp>,
+) -> Response {
+    blocking(move || {
+        s.post(&headers, &form.csrf, (Action::UserManage, "users"), "Admin", |v, visit| {
+            let users = v.users(&visit.cx.clone().with_totp(form.code()))?;
+            Ok(html! {
+                h2 { "Users" }
+                table {
+                    thead { tr { th { "User" } th { "Role" } th { "Second factor" } th { "State" } th { "Added" } } }
+                    tbody {
+                        @for u in &users {
+                            tr class=[u.disabled.then_some("outcome-denied")] {
+                                td { (u.name) } td { (u.role) }
+                                td { (if u.mfa { "enrolled" } else { "none" }) }
+                                td { (if u.disabled { "disabled" } else { "active" }) }
+                                td { (u.created) }
+                            }
+                        }
+                    }
+                }
+                p { a href="/ui/admin" { "Back to admin" } }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+async fn admin_tokens(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<WithTotp>,
+) -> Response {
+    blocking(move || {
+        s.post(&headers, &form.csrf, (Action::TokenManage, "tokens"), "Admin", |v, visit| {
+            let tokens = v.tokens(&visit.cx.clone().with_totp(form.code()))?;
+            Ok(html! {
+                h2 { "Tokens" }
+                table {
+                    thead { tr { th { "Id" } th { "User" } th { "Created" } th { "Expires (Unix time)" } th { "State" } } }
+                    tbody {
+                        @for t in &tokens {
+                            tr class=[t.revoked.then_some("outcome-denied")] {
+                                td { code { (t.id) } } td { (t.user) } td { (t.created) }
+                                td { (t.expires.map(|e| e.to_string()).unwrap_or_else(|| "never".into())) }
+                                td { (if t.revoked { "revoked" } else { "active" }) }
+                            }
+                        }
+                    }
+                }
+                p { a href="/ui/admin" { "Back to admin" } }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+struct NewToken {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    totp: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    days: String,
+}
+
+async fn create_token(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<NewToken>,
+) -> Response {
+    blocking(move || {
+        let user = form.user.trim().to_owned();
+        s.post(&headers, &form.csrf, (Action::TokenManage, &user), "Admin", |v, visit| {
+            let ttl = match form.days.trim() {
+                "" => None,
+                d => Some(d.parse::<i64>().ok().filter(|d| *d > 0).ok_or_else(|| {
+                    VaultError::Refused(format!("{d:?} is not a number of days"))
+                })? * 86_400),
+            };
+            let totp = Some(form.totp.trim()).filter(|c| !c.is_empty());
+            let (id, token) = v.create_token(&visit.cx.clone().with_totp(totp), &user, ttl)?;
+            let token: Zeroizing<String> = token;
+            Ok(html! {
+                h2 { "Token " code { (id) } " for " (user) }
+                p { "This is the only time the token is shown: copy it now. The vault keeps only its hash." }
+                pre.secret { (token.as_str()) }
+                p { a href="/ui/admin" { "Back to admin" } }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+struct Revoke {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    totp: String,
+    #[serde(default)]
+    id: String,
+}
+
+async fn revoke_token(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<Revoke>,
+) -> Response {
+    blocking(move || {
+        let id = form.id.trim().to_owned();
+        s.post(&headers, &form.csrf, (Action::TokenManage, &id), "Admin", |v, visit| {
+            let totp = Some(form.totp.trim()).filter(|c| !c.is_empty());
+            v.revoke_token(&visit.cx.clone().with_totp(totp), &id)?;
+            Ok(html! {
+                p { "Token " code { (id) } " is revoked: its sessions end at their next page." }
+                p { a href="/ui/admin" { "Back to admin" } }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+struct Enrol {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    totp: String,
+    #[serde(default)]
+    user: String,
+}
+
+async fn enroll_mfa(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<Enrol>,
+) -> Response {
+    blocking(move || {
+        let user = form.user.trim().to_owned();
+        s.post(&headers, &form.csrf, (Action::UserManage, &user), "Admin", |v, visit| {
+            let totp = Some(form.totp.trim()).filter(|c| !c.is_empty());
+            let uri = v.enroll_mfa(&visit.cx.clone().with_totp(totp), &user, TotpAlg::Sha1)?;
+            Ok(html! {
+                h2 { "Second factor for " (user) }
+                p { "Scan this code with an authenticator app now: it is shown once, and the vault keeps the secret encrypted." }
+                figure.qr { (chart::qr(&uri)?) }
+                pre.secret { (uri.as_str()) }
+                p { a href="/ui/admin" { "Back to admin" } }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+async fn policy(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<WithTotp>,
+) -> Response {
+    blocking(move || {
+        s.post(&headers, &form.csrf, (Action::RoleManage, "policy.json"), "Admin", |v, visit| {
+            let p = v.read_policy(&visit.cx.clone().with_totp(form.code()))?;
+            Ok(html! {
+                h2 { "Policy: what each role may do" }
+                table.matrix {
+                    thead { tr { th { "Action" } @for r in p.roles.keys() { th { (r) } } th { "TOTP code" } } }
+                    tbody {
+                        @for a in Action::ALL {
+                            tr {
+                                td { (a.as_str()) }
+                                @for r in p.roles.keys() {
+                                    td class=(if p.allows(r, a) { "yes" } else { "no" }) { (if p.allows(r, a) { "✓" } else { "–" }) }
+                                }
+                                td { (if p.needs_mfa(a) { "needed" } else { "" }) }
+                            }
+                        }
+                    }
+                }
+                p { a href="/ui/admin" { "Back to admin" } }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+/// The pages' routes.
+pub(super) fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/ui/datasets", get(datasets))
+        .route("/ui/datasets/{reference}", get(dataset))
+        .route("/ui/datasets/{reference}/download", post(download_dataset))
+        .route("/ui/models", get(models))
+        .route("/ui/models/{reference}", get(model))
+        .route("/ui/models/{reference}/export", post(export_model))
+        .route("/ui/audit", get(audit))
+        .route("/ui/audit/{index}", get(audit_entry))
+        .route("/ui/audit/verify", post(audit_verify))
+        .route("/ui/admin", get(admin))
+        .route("/ui/admin/users", post(admin_users))
+        .route("/ui/admin/tokens", post(admin_tokens))
+        .route("/ui/admin/tokens/create", post(create_token))
+        .route("/ui/admin/tokens/revoke", post(revoke_token))
+        .route("/ui/admin/mfa", post(enroll_mfa))
+        .route("/ui/admin/policy", post(policy))
+}
