@@ -802,6 +802,8 @@ fn model_from_parts<'py>(
                 log_loss: nan,
                 confusion: Vec::new(),
                 rows: 0,
+                roc_curve: Vec::new(),
+                calibration: Vec::new(),
             },
             threshold: 0.5,
             schema: p.schema,

@@ -37,6 +37,8 @@ struct Demo<'a> {
     model: Option<mlguard_vault::ModelRecord>,
     /// How long each step took.
     times: Vec<(&'static str, std::time::Duration)>,
+    /// Whether the files are kept (`--out`): then the console's tokens are too.
+    kept: bool,
 }
 
 type Step = fn(&mut Demo<'_>) -> anyhow::Result<()>;
@@ -59,7 +61,11 @@ const STEPS: &[(&str, &str, Step)] = &[
     ),
     ("train", "Train on the sealed dataset (secret split seed, sealed model)", train),
     ("predict", "Predict on fresh rows, then tamper with the stored model", predict),
-    ("serve", "Serve over TLS: roles, a TOTP-protected export, a tamper-evident audit log", serve),
+    (
+        "serve",
+        "Serve over TLS: roles, a TOTP-protected export, the web console, a tamper-evident audit log",
+        serve,
+    ),
     ("scan", "Scan downloaded model files for hidden code (nothing is executed)", scan_models),
     ("audit", "Audit a typical ML training script, syntax error and all", audit_code),
 ];
@@ -90,6 +96,7 @@ pub(crate) fn run(a: &DemoArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
         vault: None,
         model: None,
         times: Vec::new(),
+        kept: a.out.is_some(),
     };
     let title = demo.out.bold("mlguard demo");
     demo.out.line(&format!(
@@ -109,7 +116,10 @@ pub(crate) fn run(a: &DemoArgs, out: &mut Out) -> anyhow::Result<ExitCode> {
     if demo.failures.is_empty() {
         let ok = demo.out.good("All checks behaved as expected.");
         let kept = match &a.out {
-            Some(_) => format!(" Files kept in {}.", demo.dir.display()),
+            Some(_) => format!(
+                " Files kept in {dir}; its web console: mlguard serve --vault {dir}/vault --key-file {dir}/vault.key --tls-self-signed, then https://127.0.0.1:8443/ui/ with a token from {dir}/console-tokens.txt.",
+                dir = demo.dir.display()
+            ),
             None => String::new(),
         };
         demo.out.line(&format!("{ok}{kept} Try it on your own data:"))?;
@@ -742,7 +752,7 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
     let data = fs::read(&d.data)?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let (statuses, port, exported, predicted, uploaded) = runtime.block_on(async {
+    let (statuses, port, exported, predicted, uploaded, shown) = runtime.block_on(async {
         let server =
             mlguard_server::start(Arc::clone(&state), "127.0.0.1:0".parse()?, Some(tls)).await?;
         let addr = server.addr;
@@ -805,6 +815,40 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
             .await?
             .json()
             .await?;
+        // The web console: the auditor signs in (a token, the form's anti-forgery token
+        // bound to its cookie) and opens the audit log; the consumer's role may not sign in.
+        let no_redirects = reqwest::Client::builder()
+            .use_preconfigured_tls(cert.client_config()?)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let console = |token: String| {
+            let (client, url) = (no_redirects.clone(), url("/ui/sign-in"));
+            async move {
+                let form = client.get(&url).send().await?;
+                let pre = cookie(form.headers(), "__Host-mlguard-sign-in").unwrap_or_default();
+                let csrf = pre.split_once('=').map(|(_, v)| v.to_owned()).unwrap_or_default();
+                let signed = client
+                    .post(&url)
+                    .header("cookie", pre)
+                    .form(&[("token", token.as_str()), ("csrf", csrf.as_str())])
+                    .send()
+                    .await?;
+                anyhow::Ok((
+                    signed.status().as_u16(),
+                    cookie(signed.headers(), "__Host-mlguard-session"),
+                ))
+            }
+        };
+        let (consumer_signs_in, _) = console(tokens[0].clone()).await?;
+        let (auditor_signs_in, session) = console(tokens[2].clone()).await?;
+        let page = no_redirects
+            .get(url("/ui/audit"))
+            .header("cookie", session.unwrap_or_default())
+            .send()
+            .await?;
+        let page_status = page.status().as_u16();
+        let html = page.text().await?;
+        let shown = html.matches("<tr class=\"outcome-").count();
         server.stop().await?;
         anyhow::Ok((
             [
@@ -815,11 +859,15 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
                 u16::from(verify["ok"] == true),
                 up_status,
                 refused,
+                auditor_signs_in,
+                page_status,
+                consumer_signs_in,
             ],
             addr.port(),
             exported,
             predicted,
             (up_body["dataset"].as_str().unwrap_or("?").to_owned(), up_body["rows"].as_u64()),
+            shown,
         ))
     })?;
     d.out.line(&format!(
@@ -833,6 +881,14 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
         statuses[5],
         statuses[6]
     ))?;
+    if d.kept {
+        // The tokens of three roles, for a person to sign in to the console with.
+        let text = format!(
+            "# Sign in at https://127.0.0.1:8443/ui/ with one of these tokens.\nauditor ada {}\ndata-steward sue {}\ndata-scientist sam {}\n",
+            tokens[2], tokens[3], tokens[1]
+        );
+        write_private(&d.dir.join("console-tokens.txt"), &text)?;
+    }
     // Someone with write access to the catalog rewrites the tampered-model failure as allowed.
     let v = state.vault();
     v.checkpoint()?;
@@ -850,15 +906,19 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
     // Put it back: the vault kept with --out still verifies.
     v.catalog().rewrite_audit_entry(failed, &mut |_| original.clone())?;
     d.out.line(&format!(
-        "  audit log: {} entries, every request included, Ed25519 checkpoints: {} (also via the API); one entry rewritten: {} at entry {}",
+        "  audit log: {} entries, every request included, Ed25519 checkpoints: {} (also via the API); one entry rewritten: {} at entry {}; in the web console (/ui/) the auditor signs in [{}] and reads it [{}, {shown} entries listed]; the consumer may not sign in [{}]",
         good.entries,
         if good.ok() && statuses[4] == 1 { d.out.good("verified") } else { d.out.bad("FAILED") },
         if bad.ok() { d.out.bad("ACCEPTED") } else { d.out.good("caught") },
         bad.first_bad_entry.map_or("?".into(), |i| i.to_string()),
+        statuses[7],
+        statuses[8],
+        statuses[9],
     ))?;
     if statuses[..4] != [200, 403, 401, 200]
         || statuses[4] != 1
-        || statuses[5..] != [201, 403]
+        || statuses[5..] != [201, 403, 303, 200, 403]
+        || shown == 0
         || predicted == 0
     {
         d.failures.push(format!("the server answered {statuses:?}"));
@@ -866,6 +926,30 @@ fn serve(d: &mut Demo<'_>) -> anyhow::Result<()> {
     if !good.ok() || bad.ok() {
         d.failures.push("the audit log did not verify, or an edit was not caught".into());
     }
+    Ok(())
+}
+
+/// A cookie the response sets, as `name=value`.
+fn cookie(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+/// Writes `text` to a new file only its owner may read.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let _ = fs::remove_file(path);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
     Ok(())
 }
 

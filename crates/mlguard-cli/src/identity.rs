@@ -80,7 +80,7 @@ pub(crate) fn serve(a: &ServeArgs, vault: &VaultArgs, out: &mut Out) -> anyhow::
         listen,
         tls,
         |addr| {
-            println!("serving {scheme}://{addr} (endpoints: {scheme}://{addr}/openapi.json); Ctrl-C stops");
+            println!("serving {scheme}://{addr} (endpoints: {scheme}://{addr}/openapi.json; web console: {scheme}://{addr}/ui/); Ctrl-C stops");
         },
         async {
             let _ = tokio::signal::ctrl_c().await;

@@ -278,6 +278,17 @@ fn demo_catches_every_corruption() {
         out.contains(": verified (also via the API); one entry rewritten: caught at entry"),
         "{out}"
     );
+    assert!(out.contains("the auditor signs in [303] and reads it [200, "), "{out}");
+    assert!(out.contains("the consumer may not sign in [403]"), "{out}");
+    // A person can open the kept vault's console with these tokens (owner-only).
+    let tokens = f.dir.path().join("demo/console-tokens.txt");
+    assert_eq!(std::fs::read_to_string(&tokens).expect("tokens").matches("mlg_").count(), 3);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&tokens).expect("metadata").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "only its owner may read the tokens");
+    }
     assert!(f.dir.path().join("demo/schema.json").exists());
     // The drafted schema validates the generated file from the command line too.
     let o = f.run(&["data", "validate", "demo/user_data.csv", "--schema", "demo/schema.json"]);

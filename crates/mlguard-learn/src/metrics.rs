@@ -52,6 +52,15 @@ pub struct Metrics {
     pub log_loss: f64,
     /// `confusion[true][predicted]` counts.
     pub confusion: Vec<Vec<u64>>,
+    /// Binary: the ROC curve, `[false positive rate, true positive rate]` from `[0, 0]` to
+    /// `[1, 1]`, one point per distinct score, thinned to at most [`CURVE_POINTS`]
+    /// (empty for more classes, or without both classes in the test rows).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roc_curve: Vec<[f64; 2]>,
+    /// Binary: calibration, `[mean predicted probability, share positive]` for each tenth
+    /// of the probability range that has test rows (empty for more classes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calibration: Vec<[f64; 2]>,
     /// Rows evaluated.
     pub rows: u64,
 }
@@ -115,7 +124,16 @@ pub fn evaluate(labels: &[u32], proba: &[f64], k: usize) -> Metrics {
             if aucs.is_empty() { f64::NAN } else { aucs.iter().sum::<f64>() / aucs.len() as f64 };
         (mean(|x| x.0), mean(|x| x.1), mean(|x| x.2), auc)
     };
+    let (roc_curve, calibration) = if k == 2 {
+        let scores: Vec<f64> = (0..n).map(|i| proba[i * k + 1]).collect();
+        let positive: Vec<bool> = labels.iter().map(|&y| y == 1).collect();
+        (roc_curve(&scores, &positive), calibration(&scores, &positive))
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Metrics {
+        roc_curve,
+        calibration,
         accuracy: if n > 0 { correct as f64 / n as f64 } else { 0.0 },
         precision,
         recall,
@@ -136,6 +154,59 @@ pub fn argmax(p: &[f64]) -> usize {
         }
     }
     best
+}
+
+/// Most points a stored curve keeps.
+pub const CURVE_POINTS: usize = 101;
+
+/// The ROC curve of `scores` for the `positive` rows (see [`Metrics::roc_curve`]).
+pub fn roc_curve(scores: &[f64], positive: &[bool]) -> Vec<[f64; 2]> {
+    let p = positive.iter().filter(|&&x| x).count() as f64;
+    let q = positive.len() as f64 - p;
+    if p == 0.0 || q == 0.0 {
+        return Vec::new();
+    }
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut points = vec![[0.0, 0.0]];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    for (i, &r) in idx.iter().enumerate() {
+        if positive[r] {
+            tp += 1.0;
+        } else {
+            fp += 1.0;
+        }
+        // A point where the score changes (tied rows move the curve together).
+        if idx.get(i + 1).is_none_or(|&next| scores[next] != scores[r]) {
+            points.push([fp / q, tp / p]);
+        }
+    }
+    thin(points)
+}
+
+/// At most [`CURVE_POINTS`] of `points`, evenly spaced, the first and last kept.
+fn thin(points: Vec<[f64; 2]>) -> Vec<[f64; 2]> {
+    if points.len() <= CURVE_POINTS {
+        return points;
+    }
+    let last = points.len() - 1;
+    (0..CURVE_POINTS).map(|i| points[i * last / (CURVE_POINTS - 1)]).collect()
+}
+
+/// Calibration of `scores` (probabilities) against the `positive` rows, by tenths (see
+/// [`Metrics::calibration`]).
+pub fn calibration(scores: &[f64], positive: &[bool]) -> Vec<[f64; 2]> {
+    let mut bins = [(0.0f64, 0.0f64, 0u64); 10];
+    for (&s, &y) in scores.iter().zip(positive) {
+        if !s.is_finite() {
+            continue;
+        }
+        let b = &mut bins[((s.clamp(0.0, 1.0) * 10.0) as usize).min(9)];
+        b.0 += s;
+        b.1 += f64::from(u8::from(y));
+        b.2 += 1;
+    }
+    bins.iter().filter(|b| b.2 > 0).map(|b| [b.0 / b.2 as f64, b.1 / b.2 as f64]).collect()
 }
 
 /// Area under the ROC curve by the rank statistic (ties get half credit).
@@ -182,6 +253,31 @@ mod tests {
         assert_eq!(m.roc_auc, 0.75);
         let expected = -(0.9f64.ln() + 0.4f64.ln() + 0.4f64.ln() + 0.9f64.ln()) / 4.0;
         assert!((m.log_loss - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn roc_curve_and_calibration_by_hand() {
+        // Positives score .9 and .4, negatives .6 and .1.
+        let scores = [0.9, 0.4, 0.6, 0.1];
+        let positive = [true, true, false, false];
+        assert_eq!(
+            roc_curve(&scores, &positive),
+            vec![[0.0, 0.0], [0.0, 0.5], [0.5, 0.5], [0.5, 1.0], [1.0, 1.0]]
+        );
+        // Ties move together: one step to the corner.
+        assert_eq!(roc_curve(&[0.5, 0.5], &[true, false]), vec![[0.0, 0.0], [1.0, 1.0]]);
+        assert!(roc_curve(&[0.5], &[true]).is_empty());
+        assert_eq!(
+            calibration(&scores, &positive),
+            vec![[0.1, 0.0], [0.4, 1.0], [0.6, 0.0], [0.9, 1.0]]
+        );
+        // A thousand distinct scores: thinned, still from corner to corner and rising.
+        let scores: Vec<f64> = (0..5000).map(|i| ((i * 7919) % 1000) as f64 / 1000.0).collect();
+        let positive: Vec<bool> = (0..5000).map(|i| (i * 31 + i / 3) % 5 < 2).collect();
+        let curve = roc_curve(&scores, &positive);
+        assert_eq!(curve.len(), CURVE_POINTS);
+        assert_eq!((curve[0], curve[CURVE_POINTS - 1]), ([0.0, 0.0], [1.0, 1.0]));
+        assert!(curve.windows(2).all(|w| w[0][0] <= w[1][0] && w[0][1] <= w[1][1]));
     }
 
     #[test]

@@ -359,6 +359,7 @@ fn scientist(b: &Browser, base: &str, shots: &Path) {
     assert!(page.contains("users@1") && page.contains("churn@1"), "{page}");
     assert!(page.contains("secure"), "the seed policy: {page}");
     assert!(!page.contains("split_seed"), "never the seed: {page}");
+    assert_eq!(b.find_all("svg.chart polyline").len(), 2, "the ROC curve and the calibration plot");
     b.screenshot(&shots.join("data-scientist-model.png"));
     // Export needs a code: refused without one.
     b.click("form.inline button");
@@ -416,4 +417,133 @@ fn admin(b: &Browser, base: &str, shots: &Path, totp: &[u8]) {
     assert!(!b.find_all("figure.qr svg path").is_empty(), "{}", b.page_text());
     assert!(b.text(&b.find("pre.secret")).starts_with("otpauth://totp/"));
     b.screenshot(&shots.join("admin-mfa-enrolment.png"));
+}
+
+/// Signing in needs a TOTP code where the policy lists `console.sign-in` under `mfa`; a
+/// visitor without a session is sent to sign in; a version stored with personal data kept
+/// is downloaded only with a fresh code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn codes_where_the_policy_asks_and_no_page_without_a_session() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Setup { vault, people, .. } = setup(dir.path());
+    let local = Ctx::local();
+    let mut policy = test_policy();
+    policy.mfa.push("console.sign-in".into());
+    vault.set_policy(&local, &policy).expect("policy");
+    let secret =
+        otpauth_secret(&vault.enroll_mfa(&local, "u-data-steward", TotpAlg::Sha1).expect("mfa"))
+            .expect("secret");
+    let mut schema = mlguard_data::Schema::from_json_str(
+        &vault.dataset(&local, "users@1").expect("users").schema,
+    )
+    .expect("schema");
+    for f in &mut schema.fields {
+        f.protect = None;
+    }
+    let raw = IngestOptions {
+        protect: mlguard_data::protect::ProtectOptions { keep_pii: true, ..Default::default() },
+        ..IngestOptions::default()
+    };
+    vault.ingest(&local, &dir.path().join("users.csv"), &schema, "raw", &raw).expect("raw");
+    let cert = Certificate::self_signed().expect("certificate");
+    let state = AppState::new(vault).expect("state");
+    let server = start(
+        Arc::clone(&state),
+        "127.0.0.1:0".parse().expect("addr"),
+        Some(cert.server_config().expect("tls")),
+    )
+    .await
+    .expect("started");
+    let base = format!("https://localhost:{}", server.addr.port());
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(cert.client_config().expect("client tls"))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let r = client.get(format!("{base}/ui/datasets")).send().await.expect("get");
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/ui/sign-in?why=none");
+    let (_, _, token) = people.iter().find(|p| p.1 == "data-steward").expect("steward");
+    let sign_in = |code: Option<String>| {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        async move {
+            let r = client.get(format!("{base}/ui/sign-in")).send().await.expect("form");
+            let pre = set_cookie(&r, "__Host-mlguard-sign-in").expect("cookie");
+            let csrf = pre.split_once('=').expect("=").1.to_owned();
+            let mut form = vec![("token", token), ("csrf", csrf)];
+            if let Some(c) = code {
+                form.push(("totp", c));
+            }
+            let r = client
+                .post(format!("{base}/ui/sign-in"))
+                .header("cookie", pre)
+                .form(&form)
+                .send()
+                .await
+                .expect("post");
+            let session = set_cookie(&r, "__Host-mlguard-session");
+            (r.status().as_u16(), r.text().await.expect("body"), session)
+        }
+    };
+    let (status, page, session) = sign_in(None).await;
+    assert_eq!((status, session), (401, None));
+    assert!(page.contains("needs a TOTP code"), "{page}");
+    let code = || totp_code(&secret, TotpAlg::Sha1, now_secs());
+    let (status, _, session) = sign_in(Some(code())).await;
+    assert_eq!(status, 303);
+    let session = session.expect("a session");
+    // The session's page carries its anti-forgery token for the download form.
+    let page = client
+        .get(format!("{base}/ui/datasets/raw@1"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    assert!(page.contains("personal data kept"), "{page}");
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("csrf")
+        .to_owned();
+    let download = |code: Option<String>| {
+        let mut form = vec![("csrf", csrf.clone())];
+        if let Some(c) = code {
+            form.push(("totp", c));
+        }
+        client
+            .post(format!("{base}/ui/datasets/raw@1/download"))
+            .header("cookie", &session)
+            .form(&form)
+            .send()
+    };
+    let r = download(None).await.expect("download");
+    assert_eq!(r.status(), 401, "raw data without a code");
+    // The sign-in used this step's code: wait for the next one.
+    let step = now_secs() / 30;
+    while now_secs() / 30 == step {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let r = download(Some(code())).await.expect("download");
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-disposition"].to_str().expect("ascii").contains("raw-1.csv"));
+    let csv = r.text().await.expect("csv");
+    let stored = state.vault().dataset(&Ctx::local(), "raw@1").expect("record");
+    assert_eq!(csv.len() as u64, stored.size, "the whole table");
+    assert_eq!(csv.lines().count() as u64, stored.rows + 1, "the header and every row");
+    server.stop().await.expect("stop");
+}
+
+/// A cookie the response sets, as `name=value`.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
 }
