@@ -234,6 +234,9 @@ async fn every_role_every_page_in_a_real_browser() {
         let got = r.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
         assert!(got.contains(want), "{name}: {got:?}");
     }
+    let missing = client.get(format!("{base}/ui/no-such-page")).send().await.expect("404");
+    assert_eq!(missing.status(), 404);
+    assert!(missing.headers().contains_key("content-security-policy"));
     let pre = r
         .headers()
         .get_all("set-cookie")
@@ -404,6 +407,12 @@ fn admin(b: &Browser, base: &str, shots: &Path, totp: &[u8]) {
     b.click("form[action='/ui/admin/policy'] button");
     assert_eq!(b.find_all("table.matrix tbody tr").len(), Action::ALL.len(), "{}", b.page_text());
     b.screenshot(&shots.join("admin-policy.png"));
+    // Adding a user needs a code too (user.* asks for one): refused without.
+    b.goto(&format!("{base}/ui/admin"));
+    b.fill("form[action='/ui/admin/users/add'] input[name=user]", "u-new");
+    b.click("form[action='/ui/admin/users/add'] button");
+    let page = b.page_text();
+    assert!(page.contains("Refused") && page.contains("TOTP"), "{page}");
     // Enrolment needs a code (user.* asks for one): refused without, then with one.
     b.goto(&format!("{base}/ui/admin"));
     b.fill("form[action='/ui/admin/mfa'] input[name=user]", "u-auditor");

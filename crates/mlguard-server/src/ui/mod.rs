@@ -56,7 +56,7 @@ const SIGN_IN_COOKIE: &str = "__Host-mlguard-sign-in";
 const MAX_SESSIONS: usize = 10_000;
 
 /// What every console answer carries.
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The console's sessions.
 pub(crate) struct Console {
@@ -408,6 +408,18 @@ async fn home(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     .await
 }
 
+/// Any other address under `/ui/`: an HTML answer, with the console's headers.
+async fn not_found() -> Response {
+    let markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { "Not found · mlguard" } link rel="stylesheet" href="/ui/console.css"; }
+            body { header { a.brand href="/ui/" { "mlguard" } } main { h1 { "Not found" } p { "The console has no such page." } } }
+        }
+    };
+    (StatusCode::NOT_FOUND, html_response(markup)).into_response()
+}
+
 #[derive(serde::Deserialize, Default)]
 struct Why {
     why: Option<String>,
@@ -509,6 +521,10 @@ async fn sign_in(
         };
         let now = Instant::now();
         if let Ok(mut sessions) = s.console.sessions.lock() {
+            // A session this browser had before ends: a sign-in never keeps an old id.
+            if let Some(old) = cookie(&headers, SESSION_COOKIE) {
+                sessions.remove(&key(old));
+            }
             if sessions.len() >= MAX_SESSIONS
                 && let Some(oldest) = sessions.iter().min_by_key(|(_, v)| v.seen).map(|(k, _)| *k)
             {
@@ -581,5 +597,6 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
         .route("/ui/sign-in", get(sign_in_form).post(sign_in))
         .route("/ui/sign-out", post(sign_out))
         .merge(pages::router())
+        .route("/ui/{*rest}", get(not_found))
         .layer(axum::middleware::map_response(security_headers))
 }

@@ -676,7 +676,25 @@ async fn admin(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
             Ok(html! {
                 p { "Each of these needs a fresh TOTP code when the policy says so (by default it does): one code opens one of them." }
                 @if may(Action::UserManage) {
-                    section { h2 { "Users and roles" } (form("/ui/admin/users", "Show users")) }
+                    section {
+                        h2 { "Users and roles" }
+                        (form("/ui/admin/users", "Show users"))
+                        form.inline method="post" action="/ui/admin/users/add" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            label { "New user" input type="text" name="user" required; }
+                            label { "Role" select name="role" {
+                                @for r in mlguard_vault::identity::ROLES { option value=(r) { (r) } }
+                            } }
+                            (totp_field())
+                            button type="submit" { "Add" }
+                        }
+                        form.inline method="post" action="/ui/admin/users/disable" {
+                            input type="hidden" name="csrf" value=(csrf);
+                            label { "User" input type="text" name="user" required; }
+                            (totp_field())
+                            button type="submit" { "Disable (their tokens stop working)" }
+                        }
+                    }
                     section {
                         h2 { "Second factor" }
                         form.inline method="post" action="/ui/admin/mfa" {
@@ -769,6 +787,58 @@ async fn admin_tokens(
                         }
                     }
                 }
+                p { a href="/ui/admin" { "Back to admin" } }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+#[derive(serde::Deserialize)]
+struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    totp: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn add_user(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<UserForm>,
+) -> Response {
+    blocking(move || {
+        let user = form.user.trim().to_owned();
+        s.post(&headers, &form.csrf, (Action::UserManage, &user), "Admin", |v, visit| {
+            let totp = Some(form.totp.trim()).filter(|c| !c.is_empty());
+            v.add_user(&visit.cx.clone().with_totp(totp), &user, &form.role)?;
+            Ok(html! {
+                p { "User " strong { (user) } " added with the role " (form.role) ". Create a token for them below." }
+                p { a href="/ui/admin" { "Back to admin" } }
+            }
+            .into())
+        })
+    })
+    .await
+}
+
+async fn disable_user(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<UserForm>,
+) -> Response {
+    blocking(move || {
+        let user = form.user.trim().to_owned();
+        s.post(&headers, &form.csrf, (Action::UserManage, &user), "Admin", |v, visit| {
+            let totp = Some(form.totp.trim()).filter(|c| !c.is_empty());
+            v.disable_user(&visit.cx.clone().with_totp(totp), &user)?;
+            Ok(html! {
+                p { "User " strong { (user) } " is disabled: their tokens no longer authenticate, and their console sessions end at their next page." }
                 p { a href="/ui/admin" { "Back to admin" } }
             }
             .into())
@@ -927,6 +997,8 @@ pub(super) fn router() -> Router<Arc<AppState>> {
         .route("/ui/audit/verify", post(audit_verify))
         .route("/ui/admin", get(admin))
         .route("/ui/admin/users", post(admin_users))
+        .route("/ui/admin/users/add", post(add_user))
+        .route("/ui/admin/users/disable", post(disable_user))
         .route("/ui/admin/tokens", post(admin_tokens))
         .route("/ui/admin/tokens/create", post(create_token))
         .route("/ui/admin/tokens/revoke", post(revoke_token))
