@@ -251,18 +251,24 @@ pub(crate) async fn download(
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/csv; charset=utf-8"));
     h.insert(header::CONTENT_LENGTH, size.into());
-    let filename = version.replace('@', "-");
-    if let Ok(v) =
-        header::HeaderValue::from_str(&format!("attachment; filename=\"{filename}.csv\""))
-    {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
+    h.insert(header::CONTENT_DISPOSITION, attachment(&version.replace('@', "-"), "csv"));
     // Which version this is and its rows, for clients to say what they wrote.
     if let Ok(v) = header::HeaderValue::from_str(&version) {
         h.insert(mlguard_vault::api::DATASET_HEADER, v);
     }
     h.insert(mlguard_vault::api::ROWS_HEADER, rows.into());
     response
+}
+
+/// A `Content-Disposition` naming a download `stem.ext` (characters other than letters,
+/// digits, `-`, `_` and `.` replaced: the name is the vault's, not the browser's).
+pub(crate) fn attachment(stem: &str, ext: &str) -> header::HeaderValue {
+    let safe: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .collect();
+    header::HeaderValue::from_str(&format!("attachment; filename=\"{safe}.{ext}\""))
+        .unwrap_or_else(|_| header::HeaderValue::from_static("attachment"))
 }
 
 /// A response body read from `file` in 256 KiB chunks on a blocking thread; the file (a

@@ -17,9 +17,19 @@ use crate::servers::{free_port, is_root};
 /// The W3C key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// The driver process, stopped when dropped (also when starting the browser fails).
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A headless Chromium session, ended (and its driver stopped) when dropped.
 pub struct Browser {
-    driver: Child,
+    _driver: Driver,
     port: u16,
     session: String,
     _profile: tempfile::TempDir,
@@ -116,12 +126,14 @@ impl Browser {
             );
         }
         let port = free_port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start chromedriver: {e}"));
+        let driver = Driver(
+            Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start chromedriver: {e}")),
+        );
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if exchange(port, "GET", "/status", None)
@@ -158,7 +170,7 @@ impl Browser {
         let Some(session) = v["value"]["sessionId"].as_str().map(str::to_owned) else {
             panic!("chromedriver gave no session ({code}): {v}");
         };
-        Browser { driver, port, session, _profile: profile }
+        Browser { _driver: driver, port, session, _profile: profile }
     }
 
     #[allow(clippy::panic, reason = "test helper: failing loudly is the point")]
@@ -281,8 +293,7 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // The browser first; the driver stops when its field is dropped.
         let _ = exchange(self.port, "DELETE", &format!("/session/{}", self.session), None);
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }

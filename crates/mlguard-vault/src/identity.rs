@@ -755,27 +755,55 @@ impl Vault {
     }
 
     /// A console page that shows nothing from the vault (its landing pages): allowed by
-    /// the session's own permission (`console.sign-in`) and recorded, op `view`, with the
-    /// page as the object.
+    /// the session's own permission (`console.sign-in`, without a second factor: the
+    /// session passed it at sign-in where the policy asks) and recorded, op `view`, with
+    /// the page as the object.
     pub fn console_view(&self, cx: &Ctx, page: &str) -> Result<(), VaultError> {
         let event = Event::new(Action::ConsoleSignIn, page, Outcome::Allowed).op("view");
-        self.operation(cx, &event, || self.record(cx, &event))
+        self.in_session(cx, event)
     }
 
     /// Records the end of a console session (`console.sign-in`, op `sign-out`, or why it
-    /// ended: `expired`, `token-refused`), decided as a sign-in would be now: a token since
-    /// refused, or a role since denied the console, is recorded as denied. The session ends
-    /// either way: this only records it.
+    /// ended: `expired`, `token-refused`, `role-refused`), decided as a page of the session
+    /// would be: a token since refused, or a role since denied the console, is recorded as
+    /// denied (with the op). The session ends either way: this only records it.
     pub fn console_sign_out(&self, cx: &Ctx, why: &str) -> Result<(), VaultError> {
         let event = Event::new(Action::ConsoleSignIn, "console", Outcome::Allowed).op(why);
-        self.operation(cx, &event, || self.record(cx, &event))
+        self.in_session(cx, event)
+    }
+
+    /// Decides and records `event`, an action of a console session already signed in:
+    /// allowed if the policy still lets the actor use the console (no second factor asked
+    /// again), else recorded as denied with its op and why.
+    fn in_session(&self, cx: &Ctx, event: Event) -> Result<(), VaultError> {
+        let refusal =
+            match cx.actor() {
+                Actor::Local(_) => None,
+                Actor::Refused(e) => Some(e.clone()),
+                Actor::Token(who) => (!self.policy()?.allows(&who.role, Action::ConsoleSignIn))
+                    .then(|| AuthError::Forbidden {
+                        role: who.role.clone(),
+                        action: Action::ConsoleSignIn.as_str().to_owned(),
+                    }),
+            };
+        match refusal {
+            None => self.record(cx, &event),
+            Some(e) => {
+                let mut denied = event.outcome(Outcome::Denied).field("reason", e.to_string());
+                if let Some(p) = cx.principal() {
+                    denied = denied.field("role", p.role.clone());
+                }
+                self.record(cx, &denied)?;
+                Err(VaultError::Denied(e))
+            }
+        }
     }
 
     /// Records a request refused before the vault was asked (a console form without its
     /// anti-forgery token, say): `action` on `object`, denied, with `reason`. Returns the
-    /// refusal to answer with (or why it could not be recorded).
+    /// refusal to answer with ([`VaultError::Refused`]), or why it could not be recorded.
     pub fn refuse(&self, cx: &Ctx, action: Action, object: &str, reason: &str) -> VaultError {
-        let event = Event::new(action, object, Outcome::Denied).detail(json!({"reason": reason}));
+        let event = Event::new(action, object, Outcome::Denied).field("reason", reason);
         match self.record(cx, &event) {
             Ok(()) => VaultError::Refused(reason.to_owned()),
             Err(e) => e,

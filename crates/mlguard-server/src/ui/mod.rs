@@ -3,19 +3,19 @@
 //!
 //! - **Pages** are HTML written by [`maud`] templates compiled into the binary: every value
 //!   from the vault is escaped as it is interpolated. No script at all; the stylesheet is
-//!   one file served from here. Charts are SVG drawn on the server.
-//! - **Headers**: a Content-Security-Policy that allows only this origin's stylesheet and
-//!   images (no script, no inline style, no other origin, no framing), `nosniff`, no
+//!   one file served from here. Charts are inline SVG drawn on the server.
+//! - **Headers**: a Content-Security-Policy that allows only this origin's stylesheet (no
+//!   script, no inline style, no image, no other origin, no framing), `nosniff`, no
 //!   referrer, no caching.
 //! - **Sessions**: signing in with a token (and a TOTP code where the policy asks for one,
 //!   `console.sign-in`) starts a session whose random id is the only thing the browser
 //!   keeps, in a `__Host-` cookie (`HttpOnly`, `Secure`, `SameSite=Strict`); the server
-//!   keeps only the id's SHA-256. A session ends when signed out, after
-//!   [`SESSION_IDLE`] unused or [`SESSION_MAX`] in all, or when its token stops
-//!   authenticating (revoked, expired, user disabled: checked on every page).
-//! - **Forgery**: every form that changes anything carries the session's anti-forgery
-//!   token, compared in constant time; the sign-in form carries one bound to a cookie of
-//!   its own. A post without it is refused and recorded.
+//!   keeps only the id's SHA-256. A session ends when signed out, after [`SESSION_IDLE`]
+//!   unused or [`SESSION_MAX`] in all, or when its token stops authenticating (revoked,
+//!   expired, user disabled) or its role loses the console: checked on every page.
+//! - **Forgery**: every form that changes anything or reveals a secret carries the
+//!   session's anti-forgery token, compared in constant time; the sign-in form carries one
+//!   bound to a cookie of its own. A post without it is refused and recorded.
 //! - **Policy and audit**: each page asks the vault for what it shows through the same
 //!   operations as the API, with the session holder's token: allowed or refused by the
 //!   policy, and recorded, before anything is shown.
@@ -24,18 +24,17 @@ mod chart;
 mod pages;
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest::{SHA256, digest};
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use maud::{DOCTYPE, Markup, html};
 use mlguard_vault::identity::{Action, AuthError};
 use mlguard_vault::{Actor, Ctx, Vault, VaultError};
@@ -48,12 +47,16 @@ use pages::Answer;
 pub const SESSION_IDLE: Duration = Duration::from_secs(15 * 60);
 /// A session ends this long after sign-in, used or not.
 pub const SESSION_MAX: Duration = Duration::from_secs(8 * 3600);
+/// Most sessions at once: a sign-in beyond them is refused (none is ended to make room).
+pub const MAX_SESSIONS: usize = 10_000;
+/// Most sessions of one token: its oldest ends when it signs in again beyond them.
+pub const MAX_SESSIONS_PER_TOKEN: usize = 8;
 /// The session cookie (`__Host-`: only over HTTPS, for this host, path `/`).
 const SESSION_COOKIE: &str = "__Host-mlguard-session";
 /// The sign-in form's anti-forgery cookie.
 const SIGN_IN_COOKIE: &str = "__Host-mlguard-sign-in";
-/// Most sessions at once; the oldest is ended to make room.
-const MAX_SESSIONS: usize = 10_000;
+/// Largest form the console accepts.
+const MAX_FORM_BYTES: usize = 64 << 10;
 
 /// What every console answer carries.
 const CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -105,6 +108,11 @@ fn same(a: &str, b: &str) -> bool {
     !a.is_empty() && verify_slices_are_equal(a.as_bytes(), b.as_bytes()).is_ok()
 }
 
+/// A form's TOTP code, if one was entered.
+pub(crate) fn code(field: &str) -> Option<&str> {
+    Some(field.trim()).filter(|c| !c.is_empty())
+}
+
 /// A cookie's value in the request.
 fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
@@ -132,18 +140,51 @@ fn to_sign_in(why: &str) -> Response {
 }
 
 impl Console {
-    /// Ends sessions past their time; returns the ones that expired (their tokens, to
-    /// record).
-    fn expire(&self, now: Instant) -> Vec<Zeroizing<String>> {
+    /// The sessions (a thread that panicked holding them left them whole: every change is
+    /// one map operation).
+    fn sessions(&self) -> MutexGuard<'_, HashMap<[u8; 32], Session>> {
+        self.sessions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Ends sessions past their time; returns their tokens, to record.
+    fn expire(&self) -> Vec<Zeroizing<String>> {
         let idle = Duration::from_millis(self.idle_ms.load(Ordering::Relaxed));
-        let Ok(mut s) = self.sessions.lock() else { return Vec::new() };
+        let now = Instant::now();
+        let mut s = self.sessions();
         let dead: Vec<[u8; 32]> = s
             .iter()
-            .filter(|(_, v)| now - v.seen > idle || now - v.started > SESSION_MAX)
+            .filter(|(_, v)| {
+                now.saturating_duration_since(v.seen) > idle
+                    || now.saturating_duration_since(v.started) > SESSION_MAX
+            })
             .map(|(k, _)| *k)
             .collect();
         dead.iter().filter_map(|k| s.remove(k)).map(|v| v.token).collect()
     }
+}
+
+/// A whole HTML page: `title`, what the header shows beside the brand, `content`.
+fn document(title: &str, header: Markup, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · mlguard" }
+                link rel="stylesheet" href="/ui/console.css";
+            }
+            body {
+                header { a.brand href="/ui/" { "mlguard" } (header) }
+                main { h1 { (title) } (content) }
+            }
+        }
+    }
+}
+
+fn show(status: StatusCode, markup: Markup) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string())
+        .into_response()
 }
 
 impl AppState {
@@ -152,47 +193,63 @@ impl AppState {
         self.console.idle_ms.store(idle.as_millis().max(1) as u64, Ordering::Relaxed);
     }
 
-    /// The context of a token's holder (a refused token is an actor too: what it asks for
-    /// is denied and recorded).
-    fn token_context(&self, token: &str, headers: &HeaderMap) -> Result<Ctx, VaultError> {
+    /// The context of a token's holder in a request `id` (a refused token is an actor
+    /// too: what it asks for is denied and recorded).
+    fn token_context(&self, token: &str, id: String) -> Result<Ctx, VaultError> {
         let actor = match self.vault.authenticate(token)? {
             Ok(who) => Actor::Token(who),
             Err(refused) => Actor::Refused(refused),
         };
-        Ok(Ctx::new(actor, request_id(headers)))
+        Ok(Ctx::new(actor, id))
     }
 
-    /// The visitor of a console page: their session, still in time and whose token still
-    /// authenticates; else where to send them.
-    fn visit(&self, headers: &HeaderMap) -> Result<Visit, Response> {
-        let now = Instant::now();
-        for token in self.console.expire(now) {
-            if let Ok(cx) = self.token_context(&token, headers) {
+    /// Records the end of the sessions that expired, each as a request of its own.
+    fn record_expired(&self) {
+        for token in self.console.expire() {
+            if let Ok(cx) = self.token_context(&token, mlguard_vault::fresh_id()) {
+                // Recorded as denied if the token or role was refused since: an error.
                 let _ = self.vault.console_sign_out(&cx, "expired");
             }
         }
+    }
+
+    /// Ends a session because its holder may no longer use the console (`why`), records
+    /// it, and sends them to sign in.
+    fn end_session(&self, k: &[u8; 32], cx: &Ctx, why: &str) -> Response {
+        self.console.sessions().remove(k);
+        let recorded = match self.vault.console_sign_out(cx, why) {
+            Ok(()) | Err(VaultError::Denied(_)) => self.vault.sync(),
+            Err(e) => Err(e),
+        };
+        match recorded {
+            Ok(()) => to_sign_in(why),
+            Err(e) => self.failure(&e, cx.request_id()),
+        }
+    }
+
+    /// The visitor of a console page: their session, still in time, whose token still
+    /// authenticates and whose role may still use the console; else where to send them.
+    fn visit(&self, headers: &HeaderMap) -> Result<Visit, Response> {
+        self.record_expired();
         let Some(id) = cookie(headers, SESSION_COOKIE) else {
             return Err(to_sign_in("none"));
         };
         let k = key(id);
         let (token, csrf) = {
-            let Ok(mut s) = self.console.sessions.lock() else {
-                return Err(to_sign_in("none"));
-            };
+            let mut s = self.console.sessions();
             let Some(session) = s.get_mut(&k) else { return Err(to_sign_in("expired")) };
-            session.seen = now;
+            session.seen = Instant::now();
             (session.token.clone(), session.csrf.clone())
         };
-        let cx = self.token_context(&token, headers).map_err(|e| self.failure(&e, headers))?;
-        match cx.principal().cloned() {
-            Some(who) => Ok(Visit { cx, user: who.user, role: who.role, csrf }),
-            None => {
-                if let Ok(mut s) = self.console.sessions.lock() {
-                    s.remove(&k);
-                }
-                let _ = self.vault.console_sign_out(&cx, "token-refused");
-                Err(to_sign_in("token"))
-            }
+        let rid = request_id(headers);
+        let cx = self.token_context(&token, rid.clone()).map_err(|e| self.failure(&e, &rid))?;
+        let Some(who) = cx.principal().cloned() else {
+            return Err(self.end_session(&k, &cx, "token-refused"));
+        };
+        match self.vault.may(cx.actor(), Action::ConsoleSignIn) {
+            Ok(true) => Ok(Visit { cx, user: who.user, role: who.role, csrf }),
+            Ok(false) => Err(self.end_session(&k, &cx, "role-refused")),
+            Err(e) => Err(self.failure(&e, cx.request_id())),
         }
     }
 
@@ -204,11 +261,10 @@ impl AppState {
         title: &str,
         body: impl FnOnce(&Vault, &Visit) -> Result<Answer, VaultError>,
     ) -> Response {
-        let visit = match self.visit(headers) {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
-        self.answer(visit, title, body)
+        match self.visit(headers) {
+            Ok(visit) => self.answer(visit, title, body),
+            Err(r) => r,
+        }
     }
 
     fn answer(
@@ -218,13 +274,30 @@ impl AppState {
         body: impl FnOnce(&Vault, &Visit) -> Result<Answer, VaultError>,
     ) -> Response {
         let result = body(&self.vault, &visit);
-        let (status, content) = match self.vault.sync().map(|()| result) {
-            Ok(Ok(Answer::Page(m))) => (StatusCode::OK, m),
-            Ok(Ok(Answer::File(r))) => return r,
-            Ok(Err(e)) | Err(e) => refusal(&e, visit.cx.request_id()),
-        };
-        let markup = layout(&self.vault, Some(&visit), title, content);
-        (status, html_response(markup)).into_response()
+        match self.vault.sync().and(result) {
+            Ok(Answer::Page(m)) => show(StatusCode::OK, self.layout(&visit, title, m)),
+            Ok(Answer::File(r)) => r,
+            Err(e) => self.refused(&visit, title, &e),
+        }
+    }
+
+    /// `e` shown to the visitor, in the page they asked for.
+    fn refused(&self, visit: &Visit, title: &str, e: &VaultError) -> Response {
+        let (status, content) = refusal(e, visit.cx.request_id());
+        show(status, self.layout(visit, title, content))
+    }
+
+    /// Records a form refused for want of its anti-forgery token, durably: the refusal to
+    /// show, or why it could not be recorded.
+    fn forged(&self, cx: &Ctx, action: Action, object: &str, what: &str) -> VaultError {
+        let reason = format!("{what} did not carry its anti-forgery token");
+        match self.vault.refuse(cx, action, object, &reason) {
+            refused @ VaultError::Refused(_) => match self.vault.sync() {
+                Ok(()) => refused,
+                Err(e) => e,
+            },
+            e => e,
+        }
     }
 
     /// A form's post: refused (and recorded as a refusal of `action` on `object`) unless
@@ -241,31 +314,55 @@ impl AppState {
             Ok(v) => v,
             Err(r) => return r,
         };
-        if !same(csrf, &visit.csrf) {
-            let reason = "the form did not carry this session's anti-forgery token";
-            let refused = self.vault.refuse(&visit.cx, action, object, reason);
-            let recorded = match refused {
-                VaultError::Refused(_) => Ok(()),
-                e => Err(e),
-            };
-            let content = match recorded.and_then(|()| self.vault.sync()) {
-                Ok(()) => html! {
+        if same(csrf, &visit.csrf) {
+            return self.answer(visit, title, body);
+        }
+        match self.forged(&visit.cx, action, object, "the form") {
+            VaultError::Refused(_) => {
+                let content = html! {
                     section.refused {
                         h2 { "Refused" }
                         p { "This form did not come from this session's page (no anti-forgery token). The refusal was recorded. Open the page again and resubmit." }
                     }
-                },
-                Err(e) => refusal(&e, visit.cx.request_id()).1,
-            };
-            let markup = layout(&self.vault, Some(&visit), title, content);
-            return (StatusCode::FORBIDDEN, html_response(markup)).into_response();
+                };
+                show(StatusCode::FORBIDDEN, self.layout(&visit, title, content))
+            }
+            e => self.refused(&visit, title, &e),
         }
-        self.answer(visit, title, body)
     }
 
-    fn failure(&self, e: &VaultError, headers: &HeaderMap) -> Response {
-        let (status, content) = refusal(e, &request_id(headers));
-        (status, html_response(layout(&self.vault, None, "Error", content))).into_response()
+    /// An error before any session was found.
+    fn failure(&self, e: &VaultError, request_id: &str) -> Response {
+        let (status, content) = refusal(e, request_id);
+        show(status, document("Error", html! {}, content))
+    }
+
+    /// A page around `content`: the sections the visitor's role may see, who is signed
+    /// in, and the sign-out form.
+    fn layout(&self, visit: &Visit, title: &str, content: Markup) -> Markup {
+        let sections: Vec<(&str, &str)> = SECTIONS
+            .iter()
+            .filter(|(_, _, any)| self.may_any(&visit.cx, any))
+            .map(|(href, name, _)| (*href, *name))
+            .collect();
+        let header = html! {
+            nav {
+                @for (href, name) in &sections {
+                    a href=(href) class=[(*name == title).then_some("current")] { (name) }
+                }
+            }
+            form.who method="post" action="/ui/sign-out" {
+                span { (visit.user) " · " (visit.role) }
+                input type="hidden" name="csrf" value=(visit.csrf);
+                button type="submit" { "Sign out" }
+            }
+        };
+        document(title, header, content)
+    }
+
+    /// Whether the visitor's role may take any of `actions`.
+    fn may_any(&self, cx: &Ctx, actions: &[Action]) -> bool {
+        actions.iter().any(|a| self.vault.may(cx.actor(), *a).unwrap_or(false))
     }
 }
 
@@ -285,7 +382,7 @@ pub(crate) fn refusal(e: &VaultError, request_id: &str) -> (StatusCode, Markup) 
         _ => e.to_string(),
     };
     let title = match e {
-        VaultError::Denied(_) => "Refused",
+        VaultError::Denied(_) | VaultError::Refused(_) => "Refused",
         VaultError::NotFound(_) => "Not found",
         _ => "Failed",
     };
@@ -301,63 +398,14 @@ pub(crate) fn refusal(e: &VaultError, request_id: &str) -> (StatusCode, Markup) 
     )
 }
 
-fn html_response(markup: Markup) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup.into_string())
-}
-
-/// The console's sections: link, title and the action that lets a role see it (a role
-/// whose policy does not allow it is refused the page, and the refusal recorded).
-pub const SECTIONS: [(&str, &str, Action); 4] = [
-    ("/ui/datasets", "Datasets", Action::DatasetList),
-    ("/ui/models", "Models", Action::ModelList),
-    ("/ui/audit", "Audit log", Action::AuditRead),
-    ("/ui/admin", "Admin", Action::UserManage),
+/// The console's sections: link, title and the actions that let a role see it (any of
+/// them; a role whose policy allows none is refused the page, and the refusal recorded).
+pub const SECTIONS: [(&str, &str, &[Action]); 4] = [
+    ("/ui/datasets", "Datasets", &[Action::DatasetList]),
+    ("/ui/models", "Models", &[Action::ModelList]),
+    ("/ui/audit", "Audit log", &[Action::AuditRead]),
+    ("/ui/admin", "Admin", &[Action::UserManage, Action::TokenManage, Action::RoleManage]),
 ];
-
-/// A page around `content`: the sections the visitor's role may see, who is signed in,
-/// and the sign-out form.
-fn layout(vault: &Vault, visit: Option<&Visit>, title: &str, content: Markup) -> Markup {
-    let sections: Vec<(&str, &str)> = match visit {
-        Some(v) => SECTIONS
-            .iter()
-            .filter(|(_, _, a)| vault.may(v.cx.actor(), *a).unwrap_or(false))
-            .map(|(href, name, _)| (*href, *name))
-            .collect(),
-        None => Vec::new(),
-    };
-    html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · mlguard" }
-                link rel="stylesheet" href="/ui/console.css";
-            }
-            body {
-                header {
-                    a.brand href="/ui/" { "mlguard" }
-                    nav {
-                        @for (href, name) in &sections {
-                            a href=(href) class=[(*name == title).then_some("current")] { (name) }
-                        }
-                    }
-                    @if let Some(v) = visit {
-                        form.who method="post" action="/ui/sign-out" {
-                            span { (v.user) " · " (v.role) }
-                            input type="hidden" name="csrf" value=(v.csrf);
-                            button type="submit" { "Sign out" }
-                        }
-                    }
-                }
-                main {
-                    h1 { (title) }
-                    (content)
-                }
-            }
-        }
-    }
-}
 
 /// Adds the console's security headers to every answer under `/ui/`.
 async fn security_headers(mut response: Response) -> Response {
@@ -383,25 +431,22 @@ async fn stylesheet() -> Response {
 
 /// `/ui/`: the first section the visitor may see.
 async fn home(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    blocking(move || match s.visit(&headers) {
-        Err(r) => r,
-        Ok(v) => {
-            let viewed = s.vault.console_view(&v.cx, "/ui/").and_then(|()| s.vault.sync());
-            if let Err(e) = viewed {
-                let (status, content) = refusal(&e, v.cx.request_id());
-                return (status, html_response(layout(&s.vault, Some(&v), "mlguard", content)))
-                    .into_response();
-            }
-            let first =
-                SECTIONS.iter().find(|(_, _, a)| s.vault.may(v.cx.actor(), *a).unwrap_or(false));
-            match first {
-                Some((href, _, _)) => see_other(href),
-                None => {
-                    let content = html! {
-                        p { "Your role (" (v.role) ") may see none of the console's pages." }
-                    };
-                    html_response(layout(&s.vault, Some(&v), "mlguard", content)).into_response()
-                }
+    blocking(move || {
+        let v = match s.visit(&headers) {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        let viewed = s.vault.console_view(&v.cx, "/ui/");
+        if let Err(e) = s.vault.sync().and(viewed) {
+            return s.refused(&v, "mlguard", &e);
+        }
+        match SECTIONS.iter().find(|(_, _, any)| s.may_any(&v.cx, any)) {
+            Some((href, _, _)) => see_other(href),
+            None => {
+                let content = html! {
+                    p { "Your role (" (v.role) ") may see none of the console's pages." }
+                };
+                show(StatusCode::OK, s.layout(&v, "mlguard", content))
             }
         }
     })
@@ -410,14 +455,8 @@ async fn home(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
 
 /// Any other address under `/ui/`: an HTML answer, with the console's headers.
 async fn not_found() -> Response {
-    let markup = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head { meta charset="utf-8"; title { "Not found · mlguard" } link rel="stylesheet" href="/ui/console.css"; }
-            body { header { a.brand href="/ui/" { "mlguard" } } main { h1 { "Not found" } p { "The console has no such page." } } }
-        }
-    };
-    (StatusCode::NOT_FOUND, html_response(markup)).into_response()
+    let content = html! { p { "The console has no such page." } };
+    show(StatusCode::NOT_FOUND, document("Not found", html! {}, content))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -427,9 +466,8 @@ struct Why {
 
 /// The sign-in page, with a fresh anti-forgery token bound to a cookie of its own.
 fn sign_in_page(status: StatusCode, message: Option<&str>) -> Response {
-    let token = match random_hex() {
-        Ok(t) => t,
-        Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "no randomness").into_response(),
+    let Ok(token) = random_hex() else {
+        return show(StatusCode::SERVICE_UNAVAILABLE, html! { "no randomness" });
     };
     let content = html! {
         @if let Some(m) = message {
@@ -443,27 +481,22 @@ fn sign_in_page(status: StatusCode, message: Option<&str>) -> Response {
         }
         p.small { "Signing in is recorded in the vault's audit log, and so is every page you open." }
     };
-    let markup = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                title { "Sign in · mlguard" }
-                link rel="stylesheet" href="/ui/console.css";
-            }
-            body { header { a.brand href="/ui/" { "mlguard" } } main { h1 { "Sign in" } (content) } }
-        }
-    };
-    (status, [set_cookie(SIGN_IN_COOKIE, &token, false)], html_response(markup)).into_response()
+    let mut r = show(status, document("Sign in", html! {}, content));
+    let (name, value) = set_cookie(SIGN_IN_COOKIE, &token, false);
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        r.headers_mut().append(name, v);
+    }
+    r
 }
 
 async fn sign_in_form(Query(q): Query<Why>) -> Response {
     let message = match q.why.as_deref() {
         Some("expired") => Some("Your session ended. Sign in again."),
         Some("signed-out") => Some("You are signed out."),
-        Some("token") => {
+        Some("token") | Some("token-refused") => {
             Some("Your token no longer authenticates (revoked, expired or its user disabled).")
         }
+        Some("role-refused") => Some("Your role may no longer use the console."),
         _ => None,
     };
     sign_in_page(StatusCode::OK, message)
@@ -487,23 +520,35 @@ async fn sign_in(
     let form = form.0;
     blocking(move || {
         let bound = cookie(&headers, SIGN_IN_COOKIE).unwrap_or("");
-        let cx = match s.token_context(&form.token, &headers) {
+        let cx = match s.token_context(&form.token, request_id(&headers)) {
             Ok(cx) => cx,
-            Err(e) => return s.failure(&e, &headers),
+            Err(e) => return s.failure(&e, &request_id(&headers)),
         };
         if !same(&form.csrf, bound) {
-            let reason = "the sign-in form did not carry its anti-forgery token";
-            let _ = s.vault.refuse(&cx, Action::ConsoleSignIn, "console", reason);
+            return match s.forged(&cx, Action::ConsoleSignIn, "console", "the sign-in form") {
+                VaultError::Refused(_) => sign_in_page(
+                    StatusCode::FORBIDDEN,
+                    Some("This sign-in did not come from this server's form. Try again."),
+                ),
+                e => s.failure(&e, cx.request_id()),
+            };
+        }
+        s.record_expired();
+        if s.console.sessions().len() >= MAX_SESSIONS {
+            let e = s.vault.refuse(&cx, Action::ConsoleSignIn, "console", "too many sessions");
             let _ = s.vault.sync();
+            let status = match e {
+                VaultError::Refused(_) => StatusCode::SERVICE_UNAVAILABLE,
+                _ => crate::error::AppError::vault(&e, cx.request_id()).status(),
+            };
             return sign_in_page(
-                StatusCode::FORBIDDEN,
-                Some("This sign-in did not come from this server's form. Try again."),
+                status,
+                Some("The console has as many sessions open as it keeps: try again later."),
             );
         }
-        let totp = form.totp.trim();
-        let cx = cx.with_totp((!totp.is_empty()).then_some(totp));
-        let signed = s.vault.console_sign_in(&cx).and_then(|()| s.vault.sync());
-        if let Err(e) = signed {
+        let cx = cx.with_totp(code(&form.totp));
+        let signed = s.vault.console_sign_in(&cx);
+        if let Err(e) = s.vault.sync().and(signed) {
             let (status, _) = refusal(&e, cx.request_id());
             let message = match &e {
                 VaultError::Denied(AuthError::MfaRequired(_)) => {
@@ -515,20 +560,26 @@ async fn sign_in(
             };
             return sign_in_page(status, Some(&message));
         }
-        let (id, csrf) = match (random_hex(), random_hex()) {
-            (Ok(i), Ok(c)) => (i, c),
-            _ => return sign_in_page(StatusCode::SERVICE_UNAVAILABLE, Some("No randomness.")),
+        let (Ok(id), Ok(csrf)) = (random_hex(), random_hex()) else {
+            return sign_in_page(StatusCode::SERVICE_UNAVAILABLE, Some("No randomness."));
         };
         let now = Instant::now();
-        if let Ok(mut sessions) = s.console.sessions.lock() {
+        {
+            let mut sessions = s.console.sessions();
             // A session this browser had before ends: a sign-in never keeps an old id.
             if let Some(old) = cookie(&headers, SESSION_COOKIE) {
                 sessions.remove(&key(old));
             }
-            if sessions.len() >= MAX_SESSIONS
-                && let Some(oldest) = sessions.iter().min_by_key(|(_, v)| v.seen).map(|(k, _)| *k)
+            // One token's sessions beyond its share: its oldest ends (never another's).
+            let mine: Vec<([u8; 32], Instant)> = sessions
+                .iter()
+                .filter(|(_, v)| same(&v.token, &form.token))
+                .map(|(k, v)| (*k, v.seen))
+                .collect();
+            if mine.len() >= MAX_SESSIONS_PER_TOKEN
+                && let Some((oldest, _)) = mine.iter().min_by_key(|(_, seen)| *seen)
             {
-                sessions.remove(&oldest);
+                sessions.remove(oldest);
             }
             let session = Session { token: form.token.clone(), csrf, started: now, seen: now };
             sessions.insert(key(&id), session);
@@ -564,39 +615,49 @@ async fn sign_out(
             Err(r) => return r,
         };
         if !same(&form.csrf, &visit.csrf) {
-            let reason = "the sign-out form did not carry this session's anti-forgery token";
-            let _ = s.vault.refuse(&visit.cx, Action::ConsoleSignIn, "console", reason);
-            let _ = s.vault.sync();
-            return (StatusCode::FORBIDDEN, "refused: no anti-forgery token").into_response();
+            let e = s.forged(&visit.cx, Action::ConsoleSignIn, "console", "the sign-out form");
+            return s.refused(&visit, "Sign out", &e);
         }
-        if let (Some(id), Ok(mut sessions)) =
-            (cookie(&headers, SESSION_COOKIE), s.console.sessions.lock())
-        {
-            sessions.remove(&key(id));
+        if let Some(id) = cookie(&headers, SESSION_COOKIE) {
+            s.console.sessions().remove(&key(id));
         }
-        let _ = s.vault.console_sign_out(&visit.cx, "sign-out");
-        let _ = s.vault.sync();
+        let signed_out = s.vault.console_sign_out(&visit.cx, "sign-out");
+        if let Err(e) = s.vault.sync().and(signed_out) {
+            return s.failure(&e, visit.cx.request_id());
+        }
         (
             StatusCode::SEE_OTHER,
-            [
-                (header::LOCATION, "/ui/sign-in?why=signed-out".to_owned()),
-                set_cookie(SESSION_COOKIE, "", true),
-            ],
+            [(header::LOCATION, "/ui/sign-in?why=signed-out".to_owned())],
+            AppendHeaders([set_cookie(SESSION_COOKIE, "", true)]),
         )
             .into_response()
     })
     .await
 }
 
-/// The console's routes, under `/ui/`, each answer with [`security_headers`].
+/// `route` answering within `timeout` (408 after).
+pub(crate) fn timed(
+    route: MethodRouter<Arc<AppState>>,
+    timeout: Duration,
+) -> MethodRouter<Arc<AppState>> {
+    route.layer::<_, std::convert::Infallible>(tower_http::timeout::TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        timeout,
+    ))
+}
+
+/// The console's routes, under `/ui/`, each answer with [`security_headers`], forms of at
+/// most [`MAX_FORM_BYTES`], each route with its timeout.
 pub(crate) fn router() -> Router<Arc<AppState>> {
+    let quick = |r| timed(r, crate::REQUEST_TIMEOUT);
     Router::new()
-        .route("/ui", get(|| async { see_other("/ui/") }))
-        .route("/ui/", get(home))
-        .route("/ui/console.css", get(stylesheet))
-        .route("/ui/sign-in", get(sign_in_form).post(sign_in))
-        .route("/ui/sign-out", post(sign_out))
+        .route("/ui", quick(get(|| async { see_other("/ui/") })))
+        .route("/ui/", quick(get(home)))
+        .route("/ui/console.css", quick(get(stylesheet)))
+        .route("/ui/sign-in", quick(get(sign_in_form).post(sign_in)))
+        .route("/ui/sign-out", quick(post(sign_out)))
         .merge(pages::router())
-        .route("/ui/{*rest}", get(not_found))
+        .route("/ui/{*rest}", quick(get(not_found)))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(axum::middleware::map_response(security_headers))
 }

@@ -16,7 +16,7 @@ use mlguard_vault::{DatasetRecord, ModelRecord, VaultError};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use super::{Csrf, chart};
+use super::{Csrf, chart, code, timed};
 use crate::{AppState, blocking};
 
 /// Most audit entries a timeline lists (the newest that match; the counts and the chart
@@ -61,6 +61,11 @@ fn segment(s: &str) -> String {
     out
 }
 
+/// The console's address of a dataset or model version (`kind`: `datasets`, `models`).
+fn version_href(kind: &str, name: &str, version: u32) -> String {
+    format!("/ui/{kind}/{}", segment(&format!("{name}@{version}")))
+}
+
 fn totp_field() -> Markup {
     html! {
         label.totp { "TOTP code" input type="text" name="totp" inputmode="numeric" autocomplete="one-time-code" maxlength="6"; }
@@ -87,10 +92,10 @@ async fn datasets(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Respons
                             @for (name, versions) in &by_name {
                                 @let last = versions[versions.len() - 1];
                                 tr {
-                                    td { a href=(format!("/ui/datasets/{}", segment(&format!("{name}@{}", last.version)))) { (name) } }
+                                    td { a href=(version_href("datasets", name, last.version)) { (name) } }
                                     td {
                                         @for d in versions {
-                                            a.version href=(format!("/ui/datasets/{}", segment(&format!("{}@{}", d.name, d.version)))) { "v" (d.version) }
+                                            a.version href=(version_href("datasets", &d.name, d.version)) { "v" (d.version) }
                                             " "
                                         }
                                     }
@@ -154,7 +159,7 @@ fn dataset_page(d: &DatasetRecord, csrf: &str) -> Markup {
                 dd { (kept.iter().map(text).collect::<Vec<_>>().join(", ")) " (allowed by " (text(&report["pii_kept_by"])) ")" }
             }
         }
-        form.inline method="post" action=(format!("/ui/datasets/{}/download", segment(&reference))) {
+        form.inline method="post" action=(format!("{}/download", version_href("datasets", &d.name, d.version))) {
             input type="hidden" name="csrf" value=(csrf);
             @if d.kept_pii() { (totp_field()) }
             button type="submit" { "Download CSV" }
@@ -270,7 +275,7 @@ struct WithTotp {
 
 impl WithTotp {
     fn code(&self) -> Option<&str> {
-        Some(self.totp.trim()).filter(|c| !c.is_empty())
+        code(&self.totp)
     }
 }
 
@@ -280,7 +285,11 @@ async fn download_dataset(
     headers: HeaderMap,
     Form(form): Form<WithTotp>,
 ) -> Response {
-    blocking(move || {
+    // Verifying and decrypting a whole table is bulk work, as the API's download; the
+    // file's body streams on this runtime.
+    let runtime = tokio::runtime::Handle::current();
+    crate::bulk(move || {
+        let _entered = runtime.enter();
         let object = reference.clone();
         s.post(&headers, &form.csrf, (Action::DatasetRead, &object), "Datasets", |v, visit| {
             let cx = visit.cx.clone().with_totp(form.code());
@@ -292,20 +301,15 @@ async fn download_dataset(
                 header::HeaderValue::from_static("text/csv; charset=utf-8"),
             );
             h.insert(header::CONTENT_LENGTH, d.size.into());
-            let filename = format!("{}-{}.csv", d.name, d.version);
-            let filename: String = filename
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
-                .collect();
-            if let Ok(v) =
-                header::HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
-            {
-                h.insert(header::CONTENT_DISPOSITION, v);
-            }
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                crate::datasets::attachment(&format!("{}-{}", d.name, d.version), "csv"),
+            );
             Ok(Answer::File(response))
         })
     })
     .await
+    .unwrap_or_else(crate::stopped)
 }
 
 // ----- Models ---------------------------------------------------------------------------
@@ -324,7 +328,7 @@ async fn models(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response 
                             @for m in &all {
                                 @let metrics = json(&m.metrics);
                                 tr {
-                                    td { a href=(format!("/ui/models/{}", segment(&format!("{}@{}", m.name, m.version)))) { (m.name) "@" (m.version) } }
+                                    td { a href=(version_href("models", &m.name, m.version)) { (m.name) "@" (m.version) } }
                                     td { (m.dataset) "@" (m.dataset_version) }
                                     td { (m.target) }
                                     td.num { (number(&metrics["accuracy"])) }
@@ -368,7 +372,7 @@ fn model_page(r: &ModelRecord, m: &mlguard_learn::Model, csrf: &str) -> Markup {
     html! {
         h2 { (reference) " " span.badge.ok { "signature and every tag verified" } }
         p.lineage {
-            a href=(format!("/ui/datasets/{}", segment(&format!("{}@{}", r.dataset, r.dataset_version)))) { (r.dataset) "@" (r.dataset_version) }
+            a href=(version_href("datasets", &r.dataset, r.dataset_version)) { (r.dataset) "@" (r.dataset_version) }
             " → " strong { (reference) }
         }
         dl {
@@ -396,7 +400,7 @@ fn model_page(r: &ModelRecord, m: &mlguard_learn::Model, csrf: &str) -> Markup {
             figure { (chart::curve("Calibration", "mean predicted probability", "share positive", &points(cal), true)) figcaption { "Calibration on the test split" } }
         }
         h3 { "Export" }
-        form.inline method="post" action=(format!("/ui/models/{}/export", segment(&reference))) {
+        form.inline method="post" action=(format!("{}/export", version_href("models", &r.name, r.version))) {
             input type="hidden" name="csrf" value=(csrf);
             (totp_field())
             button type="submit" { "Export safetensors" }
@@ -419,17 +423,17 @@ async fn export_model(
         s.post(&headers, &form.csrf, (Action::ModelExport, &object), "Models", |v, visit| {
             let cx = visit.cx.clone().with_totp(form.code());
             let (record, model) = v.export_model(&cx, &reference)?;
-            let filename: String = format!("{}-{}.safetensors", record.name, record.version)
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
-                .collect();
+            let name = format!("{}-{}", record.name, record.version);
             Ok(Answer::File(
                 (
                     [
-                        (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+                        (
+                            header::CONTENT_TYPE,
+                            header::HeaderValue::from_static("application/octet-stream"),
+                        ),
                         (
                             header::CONTENT_DISPOSITION,
-                            format!("attachment; filename=\"{filename}\""),
+                            crate::datasets::attachment(&name, "safetensors"),
                         ),
                     ],
                     model.to_safetensors(),
@@ -472,8 +476,11 @@ impl Filter {
             && (self.outcome.is_empty() || text(&e["outcome"]) == self.outcome)
             && has("object", &self.object)
             && (self.from.is_empty() || time.as_str() >= self.from.as_str())
-            && (self.to.is_empty()
-                || time.get(..self.to.len()).is_some_and(|t| t <= self.to.as_str()))
+            && (self.to.is_empty() || {
+                // Compared on the common prefix: `2026-12-07` takes the whole day.
+                let n = self.to.len().min(time.len());
+                time.get(..n) <= self.to.get(..n)
+            })
     }
 }
 
@@ -561,16 +568,21 @@ async fn audit_entry(
     blocking(move || {
         s.page(&headers, "Audit log", |v, visit| {
             let proof = v.audit_proof(&visit.cx, index)?;
-            // The entry's bytes as recorded: its leaf hash is computed here, not taken
-            // from the proof.
-            let recorded = v.audit_entries(&visit.cx, index)?;
-            let checked = match recorded.first() {
-                Some(text) => check_inclusion(v, &proof, text),
+            // The entry's bytes as recorded: shown, and hashed here (not taken from the
+            // proof).
+            let recorded = v.audit_entries(&visit.cx, index)?.into_iter().next();
+            let checked = match &recorded {
+                Some(text) => check_inclusion(v, &proof, index, text),
                 None => Err(format!("entry {index} is not in the log")),
             };
+            let shown = recorded
+                .as_deref()
+                .and_then(|t| serde_json::from_str::<Value>(t).ok())
+                .and_then(|e| serde_json::to_string_pretty(&e).ok())
+                .unwrap_or_default();
             Ok(html! {
                 h2 { "Entry " (index) }
-                pre.entry { (serde_json::to_string_pretty(&proof["entry"]).unwrap_or_default()) }
+                pre.entry { (shown) }
                 h3 { "Inclusion proof" }
                 @match &checked {
                     Ok(size) => p { span.badge.ok { "verified" } " This console hashed the entry as recorded, checked the checkpoint's signature with the log's key, and recomputed the checkpoint's root from the entry's hash and the proof: the entry is in the signed log of " (size) " entries." },
@@ -595,7 +607,12 @@ async fn audit_entry(
 /// Checks an inclusion proof of the entry recorded as `entry` against its signed
 /// checkpoint: the note's signature (the log's key), then the root recomputed from the
 /// entry's leaf hash and the path. The tree size, or why not.
-fn check_inclusion(v: &mlguard_vault::Vault, proof: &Value, entry: &str) -> Result<u64, String> {
+fn check_inclusion(
+    v: &mlguard_vault::Vault,
+    proof: &Value,
+    index: u64,
+    entry: &str,
+) -> Result<u64, String> {
     let unhex = |v: &Value| -> Option<[u8; 32]> {
         let s = v.as_str()?;
         let mut out = [0u8; 32];
@@ -608,7 +625,10 @@ fn check_inclusion(v: &mlguard_vault::Vault, proof: &Value, entry: &str) -> Resu
         Some(out)
     };
     let (size, root) = v.audit_keys().open_checkpoint(&text(&proof["checkpoint"]))?;
-    let index = proof["index"].as_u64().ok_or("the proof names no entry")?;
+    let own = serde_json::from_str::<Value>(entry).ok().and_then(|e| e["index"].as_u64());
+    if proof["index"].as_u64() != Some(index) || own != Some(index) {
+        return Err(format!("the proof or the entry is not entry {index}'s"));
+    }
     let leaf = mlguard_vault::merkle::leaf_hash(entry.as_bytes());
     if unhex(&proof["leaf_hash"]) != Some(leaf) {
         return Err("the proof is for other bytes than the entry recorded".into());
@@ -663,69 +683,52 @@ async fn admin(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
                 v.authorize(&visit.cx, Action::UserManage, "/ui/admin")?;
             }
             v.console_view(&visit.cx, "/ui/admin")?;
-            let csrf = &visit.csrf;
-            let form = |action: &str, label: &str| {
+            // An admin form: its fields, the anti-forgery token and a TOTP code field.
+            let form = |action: &str, fields: Markup, label: &str| {
                 html! {
                     form.inline method="post" action=(action) {
-                        input type="hidden" name="csrf" value=(csrf);
+                        input type="hidden" name="csrf" value=(visit.csrf);
+                        (fields)
                         (totp_field())
                         button type="submit" { (label) }
                     }
                 }
             };
+            let user = html! { label { "User" input type="text" name="user" required; } };
             Ok(html! {
                 p { "Each of these needs a fresh TOTP code when the policy says so (by default it does): one code opens one of them." }
                 @if may(Action::UserManage) {
                     section {
                         h2 { "Users and roles" }
-                        (form("/ui/admin/users", "Show users"))
-                        form.inline method="post" action="/ui/admin/users/add" {
-                            input type="hidden" name="csrf" value=(csrf);
+                        (form("/ui/admin/users", html! {}, "Show users"))
+                        (form("/ui/admin/users/add", html! {
                             label { "New user" input type="text" name="user" required; }
                             label { "Role" select name="role" {
                                 @for r in mlguard_vault::identity::ROLES { option value=(r) { (r) } }
                             } }
-                            (totp_field())
-                            button type="submit" { "Add" }
-                        }
-                        form.inline method="post" action="/ui/admin/users/disable" {
-                            input type="hidden" name="csrf" value=(csrf);
-                            label { "User" input type="text" name="user" required; }
-                            (totp_field())
-                            button type="submit" { "Disable (their tokens stop working)" }
-                        }
+                        }, "Add"))
+                        (form("/ui/admin/users/disable", user.clone(), "Disable (their tokens stop working)"))
                     }
                     section {
                         h2 { "Second factor" }
-                        form.inline method="post" action="/ui/admin/mfa" {
-                            input type="hidden" name="csrf" value=(csrf);
-                            label { "User" input type="text" name="user" required; }
-                            (totp_field())
-                            button type="submit" { "Enrol (shows a QR code once)" }
-                        }
+                        (form("/ui/admin/mfa", user.clone(), "Enrol (shows a QR code once)"))
                     }
                 }
                 @if may(Action::TokenManage) {
                     section {
                         h2 { "Tokens" }
-                        (form("/ui/admin/tokens", "Show tokens"))
-                        form.inline method="post" action="/ui/admin/tokens/create" {
-                            input type="hidden" name="csrf" value=(csrf);
-                            label { "User" input type="text" name="user" required; }
+                        (form("/ui/admin/tokens", html! {}, "Show tokens"))
+                        (form("/ui/admin/tokens/create", html! {
+                            (user)
                             label { "Valid for (days, empty: no expiry)" input type="text" name="days" inputmode="numeric"; }
-                            (totp_field())
-                            button type="submit" { "Create a token" }
-                        }
-                        form.inline method="post" action="/ui/admin/tokens/revoke" {
-                            input type="hidden" name="csrf" value=(csrf);
+                        }, "Create a token"))
+                        (form("/ui/admin/tokens/revoke", html! {
                             label { "Token id" input type="text" name="id" required; }
-                            (totp_field())
-                            button type="submit" { "Revoke" }
-                        }
+                        }, "Revoke"))
                     }
                 }
                 @if may(Action::RoleManage) {
-                    section { h2 { "Policy" } (form("/ui/admin/policy", "Show the policy")) }
+                    section { h2 { "Policy" } (form("/ui/admin/policy", html! {}, "Show the policy")) }
                 }
             }
             .into())
@@ -795,8 +798,10 @@ async fn admin_tokens(
     .await
 }
 
+/// The fields of the admin forms (each uses some: a user and role to add, days of validity,
+/// a token id), with the anti-forgery token and the TOTP code.
 #[derive(serde::Deserialize)]
-struct UserForm {
+struct AdminForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -805,17 +810,21 @@ struct UserForm {
     user: String,
     #[serde(default)]
     role: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    id: String,
 }
 
 async fn add_user(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Form(form): Form<UserForm>,
+    Form(form): Form<AdminForm>,
 ) -> Response {
     blocking(move || {
         let user = form.user.trim().to_owned();
         s.post(&headers, &form.csrf, (Action::UserManage, &user), "Admin", |v, visit| {
-            let totp = Some(form.totp.trim()).filter(|c| !c.is_empty());
+            let totp = code(&form.totp);
             v.add_user(&visit.cx.clone().with_totp(totp), &user, &form.role)?;
             Ok(html! {
                 p { "User " strong { (user) } " added with the role " (form.role) ". Create a token for them below." }
@@ -830,12 +839,12 @@ async fn add_user(
 async fn disable_user(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Form(form): Form<UserForm>,
+    Form(form): Form<AdminForm>,
 ) -> Response {
     blocking(move || {
         let user = form.user.trim().to_owned();
         s.post(&headers, &form.csrf, (Action::UserManage, &user), "Admin", |v, visit| {
-            let totp = Some(form.totp.trim()).filter(|c| !c.is_empty());
+            let totp = code(&form.totp);
             v.disable_user(&visit.cx.clone().with_totp(totp), &user)?;
             Ok(html! {
                 p { "User " strong { (user) } " is disabled: their tokens no longer authenticate, and their console sessions end at their next page." }
@@ -847,33 +856,27 @@ async fn disable_user(
     .await
 }
 
-#[derive(serde::Deserialize)]
-struct NewToken {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    totp: String,
-    #[serde(default)]
-    user: String,
-    #[serde(default)]
-    days: String,
-}
-
 async fn create_token(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Form(form): Form<NewToken>,
+    Form(form): Form<AdminForm>,
 ) -> Response {
     blocking(move || {
         let user = form.user.trim().to_owned();
         s.post(&headers, &form.csrf, (Action::TokenManage, &user), "Admin", |v, visit| {
             let ttl = match form.days.trim() {
                 "" => None,
-                d => Some(d.parse::<i64>().ok().filter(|d| *d > 0).ok_or_else(|| {
-                    VaultError::Refused(format!("{d:?} is not a number of days"))
-                })? * 86_400),
+                d => Some(
+                    d.parse::<i64>()
+                        .ok()
+                        .filter(|d| (1..=36_500).contains(d))
+                        .map(|d| d * 86_400)
+                        .ok_or_else(|| {
+                            VaultError::Refused(format!("{d:?} is not a number of days from 1 to 36500"))
+                        })?,
+                ),
             };
-            let totp = Some(form.totp.trim()).filter(|c| !c.is_empty());
+            let totp = code(&form.totp);
             let (id, token) = v.create_token(&visit.cx.clone().with_totp(totp), &user, ttl)?;
             let token: Zeroizing<String> = token;
             Ok(html! {
@@ -888,25 +891,15 @@ async fn create_token(
     .await
 }
 
-#[derive(serde::Deserialize)]
-struct Revoke {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    totp: String,
-    #[serde(default)]
-    id: String,
-}
-
 async fn revoke_token(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Form(form): Form<Revoke>,
+    Form(form): Form<AdminForm>,
 ) -> Response {
     blocking(move || {
         let id = form.id.trim().to_owned();
         s.post(&headers, &form.csrf, (Action::TokenManage, &id), "Admin", |v, visit| {
-            let totp = Some(form.totp.trim()).filter(|c| !c.is_empty());
+            let totp = code(&form.totp);
             v.revoke_token(&visit.cx.clone().with_totp(totp), &id)?;
             Ok(html! {
                 p { "Token " code { (id) } " is revoked: its sessions end at their next page." }
@@ -918,30 +911,24 @@ async fn revoke_token(
     .await
 }
 
-#[derive(serde::Deserialize)]
-struct Enrol {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    totp: String,
-    #[serde(default)]
-    user: String,
-}
-
 async fn enroll_mfa(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Form(form): Form<Enrol>,
+    Form(form): Form<AdminForm>,
 ) -> Response {
     blocking(move || {
         let user = form.user.trim().to_owned();
         s.post(&headers, &form.csrf, (Action::UserManage, &user), "Admin", |v, visit| {
-            let totp = Some(form.totp.trim()).filter(|c| !c.is_empty());
+            let totp = code(&form.totp);
             let uri = v.enroll_mfa(&visit.cx.clone().with_totp(totp), &user, TotpAlg::Sha1)?;
             Ok(html! {
                 h2 { "Second factor for " (user) }
                 p { "Scan this code with an authenticator app now: it is shown once, and the vault keeps the secret encrypted." }
-                figure.qr { (chart::qr(&uri)?) }
+                @if let Ok(qr) = chart::qr(&uri) {
+                    figure.qr { (qr) }
+                } @else {
+                    p { "The URI is too long for a QR code: enter it in the app by hand." }
+                }
                 pre.secret { (uri.as_str()) }
                 p { a href="/ui/admin" { "Back to admin" } }
             }
@@ -985,23 +972,27 @@ async fn policy(
 
 /// The pages' routes.
 pub(super) fn router() -> Router<Arc<AppState>> {
+    let quick = |r| timed(r, crate::REQUEST_TIMEOUT);
     Router::new()
-        .route("/ui/datasets", get(datasets))
-        .route("/ui/datasets/{reference}", get(dataset))
-        .route("/ui/datasets/{reference}/download", post(download_dataset))
-        .route("/ui/models", get(models))
-        .route("/ui/models/{reference}", get(model))
-        .route("/ui/models/{reference}/export", post(export_model))
-        .route("/ui/audit", get(audit))
-        .route("/ui/audit/{index}", get(audit_entry))
-        .route("/ui/audit/verify", post(audit_verify))
-        .route("/ui/admin", get(admin))
-        .route("/ui/admin/users", post(admin_users))
-        .route("/ui/admin/users/add", post(add_user))
-        .route("/ui/admin/users/disable", post(disable_user))
-        .route("/ui/admin/tokens", post(admin_tokens))
-        .route("/ui/admin/tokens/create", post(create_token))
-        .route("/ui/admin/tokens/revoke", post(revoke_token))
-        .route("/ui/admin/mfa", post(enroll_mfa))
-        .route("/ui/admin/policy", post(policy))
+        .route("/ui/datasets", quick(get(datasets)))
+        .route("/ui/datasets/{reference}", quick(get(dataset)))
+        .route(
+            "/ui/datasets/{reference}/download",
+            timed(post(download_dataset), crate::TRANSFER_TIMEOUT),
+        )
+        .route("/ui/models", quick(get(models)))
+        .route("/ui/models/{reference}", quick(get(model)))
+        .route("/ui/models/{reference}/export", quick(post(export_model)))
+        .route("/ui/audit", quick(get(audit)))
+        .route("/ui/audit/{index}", quick(get(audit_entry)))
+        .route("/ui/audit/verify", quick(post(audit_verify)))
+        .route("/ui/admin", quick(get(admin)))
+        .route("/ui/admin/users", quick(post(admin_users)))
+        .route("/ui/admin/users/add", quick(post(add_user)))
+        .route("/ui/admin/users/disable", quick(post(disable_user)))
+        .route("/ui/admin/tokens", quick(post(admin_tokens)))
+        .route("/ui/admin/tokens/create", quick(post(create_token)))
+        .route("/ui/admin/tokens/revoke", quick(post(revoke_token)))
+        .route("/ui/admin/mfa", quick(post(enroll_mfa)))
+        .route("/ui/admin/policy", quick(post(policy)))
 }
