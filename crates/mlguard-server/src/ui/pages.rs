@@ -737,67 +737,6 @@ async fn admin(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     .await
 }
 
-async fn admin_users(
-    State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Form(form): Form<WithTotp>,
-) -> Response {
-    blocking(move || {
-        s.post(&headers, &form.csrf, (Action::UserManage, "users"), "Admin", |v, visit| {
-            let users = v.users(&visit.cx.clone().with_totp(form.code()))?;
-            Ok(html! {
-                h2 { "Users" }
-                table {
-                    thead { tr { th { "User" } th { "Role" } th { "Second factor" } th { "State" } th { "Added" } } }
-                    tbody {
-                        @for u in &users {
-                            tr class=[u.disabled.then_some("outcome-denied")] {
-                                td { (u.name) } td { (u.role) }
-                                td { (if u.mfa { "enrolled" } else { "none" }) }
-                                td { (if u.disabled { "disabled" } else { "active" }) }
-                                td { (u.created) }
-                            }
-                        }
-                    }
-                }
-                p { a href="/ui/admin" { "Back to admin" } }
-            }
-            .into())
-        })
-    })
-    .await
-}
-
-async fn admin_tokens(
-    State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Form(form): Form<WithTotp>,
-) -> Response {
-    blocking(move || {
-        s.post(&headers, &form.csrf, (Action::TokenManage, "tokens"), "Admin", |v, visit| {
-            let tokens = v.tokens(&visit.cx.clone().with_totp(form.code()))?;
-            Ok(html! {
-                h2 { "Tokens" }
-                table {
-                    thead { tr { th { "Id" } th { "User" } th { "Created" } th { "Expires (Unix time)" } th { "State" } } }
-                    tbody {
-                        @for t in &tokens {
-                            tr class=[t.revoked.then_some("outcome-denied")] {
-                                td { code { (t.id) } } td { (t.user) } td { (t.created) }
-                                td { (t.expires.map(|e| e.to_string()).unwrap_or_else(|| "never".into())) }
-                                td { (if t.revoked { "revoked" } else { "active" }) }
-                            }
-                        }
-                    }
-                }
-                p { a href="/ui/admin" { "Back to admin" } }
-            }
-            .into())
-        })
-    })
-    .await
-}
-
 /// The fields of the admin forms (each uses some: a user and role to add, days of validity,
 /// a token id), with the anti-forgery token and the TOTP code.
 #[derive(serde::Deserialize)]
@@ -816,22 +755,95 @@ struct AdminForm {
     id: String,
 }
 
+/// An admin form's post: refused without its anti-forgery token (recorded as a refusal of
+/// `action` on `object`), else `act` runs with the visitor's context carrying the form's
+/// TOTP code; its page ends with the way back.
+async fn admin_post(
+    s: Arc<AppState>,
+    headers: HeaderMap,
+    form: AdminForm,
+    (action, object): (Action, String),
+    act: impl FnOnce(
+        &mlguard_vault::Vault,
+        &mlguard_vault::Ctx,
+        &AdminForm,
+    ) -> Result<Markup, VaultError>
+    + Send
+    + 'static,
+) -> Response {
+    blocking(move || {
+        s.post(&headers, &form.csrf, (action, &object), "Admin", |v, visit| {
+            let cx = visit.cx.clone().with_totp(code(&form.totp));
+            let shown = act(v, &cx, &form)?;
+            Ok(html! { (shown) p { a href="/ui/admin" { "Back to admin" } } }.into())
+        })
+    })
+    .await
+}
+
+async fn admin_users(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    admin_post(s, headers, form, (Action::UserManage, "users".into()), |v, cx, _| {
+        let users = v.users(cx)?;
+        Ok(html! {
+            h2 { "Users" }
+            table {
+                thead { tr { th { "User" } th { "Role" } th { "Second factor" } th { "State" } th { "Added" } } }
+                tbody {
+                    @for u in &users {
+                        tr class=[u.disabled.then_some("outcome-denied")] {
+                            td { (u.name) } td { (u.role) }
+                            td { (if u.mfa { "enrolled" } else { "none" }) }
+                            td { (if u.disabled { "disabled" } else { "active" }) }
+                            td { (u.created) }
+                        }
+                    }
+                }
+            }
+        })
+    })
+    .await
+}
+
+async fn admin_tokens(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    admin_post(s, headers, form, (Action::TokenManage, "tokens".into()), |v, cx, _| {
+        let tokens = v.tokens(cx)?;
+        Ok(html! {
+            h2 { "Tokens" }
+            table {
+                thead { tr { th { "Id" } th { "User" } th { "Created" } th { "Expires (Unix time)" } th { "State" } } }
+                tbody {
+                    @for t in &tokens {
+                        tr class=[t.revoked.then_some("outcome-denied")] {
+                            td { code { (t.id) } } td { (t.user) } td { (t.created) }
+                            td { (t.expires.map(|e| e.to_string()).unwrap_or_else(|| "never".into())) }
+                            td { (if t.revoked { "revoked" } else { "active" }) }
+                        }
+                    }
+                }
+            }
+        })
+    })
+    .await
+}
+
 async fn add_user(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Form(form): Form<AdminForm>,
 ) -> Response {
-    blocking(move || {
-        let user = form.user.trim().to_owned();
-        s.post(&headers, &form.csrf, (Action::UserManage, &user), "Admin", |v, visit| {
-            let totp = code(&form.totp);
-            v.add_user(&visit.cx.clone().with_totp(totp), &user, &form.role)?;
-            Ok(html! {
-                p { "User " strong { (user) } " added with the role " (form.role) ". Create a token for them below." }
-                p { a href="/ui/admin" { "Back to admin" } }
-            }
-            .into())
-        })
+    let object = form.user.trim().to_owned();
+    admin_post(s, headers, form, (Action::UserManage, object), |v, cx, f| {
+        let user = f.user.trim();
+        v.add_user(cx, user, &f.role)?;
+        Ok(html! { p { "User " strong { (user) } " added with the role " (f.role) ". Create a token for them below." } })
     })
     .await
 }
@@ -841,17 +853,11 @@ async fn disable_user(
     headers: HeaderMap,
     Form(form): Form<AdminForm>,
 ) -> Response {
-    blocking(move || {
-        let user = form.user.trim().to_owned();
-        s.post(&headers, &form.csrf, (Action::UserManage, &user), "Admin", |v, visit| {
-            let totp = code(&form.totp);
-            v.disable_user(&visit.cx.clone().with_totp(totp), &user)?;
-            Ok(html! {
-                p { "User " strong { (user) } " is disabled: their tokens no longer authenticate, and their console sessions end at their next page." }
-                p { a href="/ui/admin" { "Back to admin" } }
-            }
-            .into())
-        })
+    let object = form.user.trim().to_owned();
+    admin_post(s, headers, form, (Action::UserManage, object), |v, cx, f| {
+        let user = f.user.trim();
+        v.disable_user(cx, user)?;
+        Ok(html! { p { "User " strong { (user) } " is disabled: their tokens no longer authenticate, and their console sessions end at their next page." } })
     })
     .await
 }
@@ -861,31 +867,27 @@ async fn create_token(
     headers: HeaderMap,
     Form(form): Form<AdminForm>,
 ) -> Response {
-    blocking(move || {
-        let user = form.user.trim().to_owned();
-        s.post(&headers, &form.csrf, (Action::TokenManage, &user), "Admin", |v, visit| {
-            let ttl = match form.days.trim() {
-                "" => None,
-                d => Some(
-                    d.parse::<i64>()
-                        .ok()
-                        .filter(|d| (1..=36_500).contains(d))
-                        .map(|d| d * 86_400)
-                        .ok_or_else(|| {
-                            VaultError::Refused(format!("{d:?} is not a number of days from 1 to 36500"))
-                        })?,
-                ),
-            };
-            let totp = code(&form.totp);
-            let (id, token) = v.create_token(&visit.cx.clone().with_totp(totp), &user, ttl)?;
-            let token: Zeroizing<String> = token;
-            Ok(html! {
-                h2 { "Token " code { (id) } " for " (user) }
-                p { "This is the only time the token is shown: copy it now. The vault keeps only its hash." }
-                pre.secret { (token.as_str()) }
-                p { a href="/ui/admin" { "Back to admin" } }
-            }
-            .into())
+    let object = form.user.trim().to_owned();
+    admin_post(s, headers, form, (Action::TokenManage, object), |v, cx, f| {
+        let ttl = match f.days.trim() {
+            "" => None,
+            d => Some(
+                d.parse::<i64>()
+                    .ok()
+                    .filter(|d| (1..=36_500).contains(d))
+                    .map(|d| d * 86_400)
+                    .ok_or_else(|| {
+                        VaultError::Refused(format!("{d:?} is not a number of days from 1 to 36500"))
+                    })?,
+            ),
+        };
+        let user = f.user.trim();
+        let (id, token) = v.create_token(cx, user, ttl)?;
+        let token: Zeroizing<String> = token;
+        Ok(html! {
+            h2 { "Token " code { (id) } " for " (user) }
+            p { "This is the only time the token is shown: copy it now. The vault keeps only its hash." }
+            pre.secret { (token.as_str()) }
         })
     })
     .await
@@ -896,17 +898,11 @@ async fn revoke_token(
     headers: HeaderMap,
     Form(form): Form<AdminForm>,
 ) -> Response {
-    blocking(move || {
-        let id = form.id.trim().to_owned();
-        s.post(&headers, &form.csrf, (Action::TokenManage, &id), "Admin", |v, visit| {
-            let totp = code(&form.totp);
-            v.revoke_token(&visit.cx.clone().with_totp(totp), &id)?;
-            Ok(html! {
-                p { "Token " code { (id) } " is revoked: its sessions end at their next page." }
-                p { a href="/ui/admin" { "Back to admin" } }
-            }
-            .into())
-        })
+    let object = form.id.trim().to_owned();
+    admin_post(s, headers, form, (Action::TokenManage, object), |v, cx, f| {
+        let id = f.id.trim();
+        v.revoke_token(cx, id)?;
+        Ok(html! { p { "Token " code { (id) } " is revoked: its sessions end at their next page." } })
     })
     .await
 }
@@ -916,23 +912,19 @@ async fn enroll_mfa(
     headers: HeaderMap,
     Form(form): Form<AdminForm>,
 ) -> Response {
-    blocking(move || {
-        let user = form.user.trim().to_owned();
-        s.post(&headers, &form.csrf, (Action::UserManage, &user), "Admin", |v, visit| {
-            let totp = code(&form.totp);
-            let uri = v.enroll_mfa(&visit.cx.clone().with_totp(totp), &user, TotpAlg::Sha1)?;
-            Ok(html! {
-                h2 { "Second factor for " (user) }
-                p { "Scan this code with an authenticator app now: it is shown once, and the vault keeps the secret encrypted." }
-                @if let Ok(qr) = chart::qr(&uri) {
-                    figure.qr { (qr) }
-                } @else {
-                    p { "The URI is too long for a QR code: enter it in the app by hand." }
-                }
-                pre.secret { (uri.as_str()) }
-                p { a href="/ui/admin" { "Back to admin" } }
+    let object = form.user.trim().to_owned();
+    admin_post(s, headers, form, (Action::UserManage, object), |v, cx, f| {
+        let user = f.user.trim();
+        let uri = v.enroll_mfa(cx, user, TotpAlg::Sha1)?;
+        Ok(html! {
+            h2 { "Second factor for " (user) }
+            p { "Scan this code with an authenticator app now: it is shown once, and the vault keeps the secret encrypted." }
+            @if let Ok(qr) = chart::qr(&uri) {
+                figure.qr { (qr) }
+            } @else {
+                p { "The URI is too long for a QR code: enter it in the app by hand." }
             }
-            .into())
+            pre.secret { (uri.as_str()) }
         })
     })
     .await
@@ -941,30 +933,26 @@ async fn enroll_mfa(
 async fn policy(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Form(form): Form<WithTotp>,
+    Form(form): Form<AdminForm>,
 ) -> Response {
-    blocking(move || {
-        s.post(&headers, &form.csrf, (Action::RoleManage, "policy.json"), "Admin", |v, visit| {
-            let p = v.read_policy(&visit.cx.clone().with_totp(form.code()))?;
-            Ok(html! {
-                h2 { "Policy: what each role may do" }
-                table.matrix {
-                    thead { tr { th { "Action" } @for r in p.roles.keys() { th { (r) } } th { "TOTP code" } } }
-                    tbody {
-                        @for a in Action::ALL {
-                            tr {
-                                td { (a.as_str()) }
-                                @for r in p.roles.keys() {
-                                    td class=(if p.allows(r, a) { "yes" } else { "no" }) { (if p.allows(r, a) { "✓" } else { "–" }) }
-                                }
-                                td { (if p.needs_mfa(a) { "needed" } else { "" }) }
+    admin_post(s, headers, form, (Action::RoleManage, "policy.json".into()), |v, cx, _| {
+        let p = v.read_policy(cx)?;
+        Ok(html! {
+            h2 { "Policy: what each role may do" }
+            table.matrix {
+                thead { tr { th { "Action" } @for r in p.roles.keys() { th { (r) } } th { "TOTP code" } } }
+                tbody {
+                    @for a in Action::ALL {
+                        tr {
+                            td { (a.as_str()) }
+                            @for r in p.roles.keys() {
+                                td class=(if p.allows(r, a) { "yes" } else { "no" }) { (if p.allows(r, a) { "✓" } else { "–" }) }
                             }
+                            td { (if p.needs_mfa(a) { "needed" } else { "" }) }
                         }
                     }
                 }
-                p { a href="/ui/admin" { "Back to admin" } }
             }
-            .into())
         })
     })
     .await
