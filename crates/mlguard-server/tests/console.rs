@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mlguard_data::{InferOptions, Protect, infer_reader, synth};
+use mlguard_data::{InferOptions, PiiKind, Protect, infer_reader, synth};
 use mlguard_seal::{Keystore, Secret};
 use mlguard_server::ui::SECTIONS;
 use mlguard_server::{AppState, Certificate, start};
@@ -42,14 +42,20 @@ fn setup(dir: &Path) -> Setup {
     synth::write_user_data(&mut csv, 1500, 9).expect("data");
     let mut schema = infer_reader(&csv[..], &InferOptions::default()).expect("infer").schema;
     for f in &mut schema.fields {
-        if f.pii.is_some() {
-            f.protect = Some(Protect::Pseudonymize);
-        }
+        f.protect = f.pii.map(|p| match p {
+            PiiKind::DateOfBirth | PiiKind::PostalCode => Protect::Generalize,
+            _ => Protect::Pseudonymize,
+        });
     }
     let data = dir.join("users.csv");
     std::fs::write(&data, &csv).expect("write");
+    // k-anonymity too, for the protection report's every part.
+    let opts = IngestOptions {
+        protect: mlguard_data::protect::ProtectOptions { k: 5, ..Default::default() },
+        ..IngestOptions::default()
+    };
     for name in ["users", HOSTILE] {
-        vault.ingest(&local, &data, &schema, name, &IngestOptions::default()).expect("ingest");
+        vault.ingest(&local, &data, &schema, name, &opts).expect("ingest");
     }
     vault
         .train(
@@ -375,7 +381,18 @@ fn steward(b: &Browser, base: &str, shots: &Path) {
     b.goto(&format!("{base}/ui/datasets/users@1"));
     clean(b);
     let page = b.page_text();
-    for what in ["Schema", "Protection", "Poisoning checks", "pseudonym", "Rows in / out"] {
+    for what in [
+        "Schema",
+        "Protection",
+        "Poisoning checks",
+        "pseudonym",
+        "Rows in / out",
+        "k-anonymity",
+        "k achieved",
+        "l-diversity",
+        "Generalisation",
+        "the schema's protect",
+    ] {
         assert!(page.contains(what), "{what} missing: {page}");
     }
     b.screenshot(&shots.join("data-steward-dataset.png"));

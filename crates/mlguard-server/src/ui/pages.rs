@@ -187,13 +187,17 @@ fn dataset_page(d: &DatasetRecord, csrf: &str) -> Markup {
             dl {
                 dt { "Rows in / out" } dd { (text(&protection["rows_in"])) " / " (text(&protection["rows_out"])) }
                 dt { "Rows suppressed" } dd { (text(&protection["suppressed"])) }
-                dt { "Values redacted (unparsable)" } dd { (text(&protection["redacted_unparsable"])) }
+                dt { "Values redacted (unparsable)" } dd { (counts(&protection["redacted_unparsable"])) }
+                dt { "Spans scrubbed from free text" } dd { (counts(&protection["scrubbed_spans"])) }
             }
             table {
                 thead { tr { th { "Field" } th { "Action" } th { "Why" } th { "Quasi-identifier" } } }
                 tbody {
                     @for c in protection["columns"].as_array().map(Vec::as_slice).unwrap_or(&[]) {
-                        tr { td { (text(&c["name"])) } td { (text(&c["action"])) } td { (text(&c["because"])) } td { (text(&c["quasi_identifier"])) } }
+                        tr {
+                            td { (text(&c["name"])) } td { (text(&c["action"])) } td { (because(&c["because"])) }
+                            td { (if c["quasi_identifier"] == true { "yes" } else { "" }) }
+                        }
                     }
                 }
             }
@@ -262,6 +266,31 @@ fn dataset_page(d: &DatasetRecord, csrf: &str) -> Markup {
                 dt { (k.replace('_', " ")) } dd { (text(v)) }
             }
         }
+    }
+}
+
+/// Counts by name (`{"email": 3}`) as text: `email 3, …`, or `none`.
+fn counts(v: &Value) -> String {
+    match v.as_object() {
+        Some(m) if !m.is_empty() => {
+            m.iter().map(|(k, n)| format!("{k} {}", text(n))).collect::<Vec<_>>().join(", ")
+        }
+        Some(_) => "none".into(),
+        None => text(v),
+    }
+}
+
+/// Why protection did what it did to a field, in words (the report keeps the reason's
+/// name).
+fn because(v: &Value) -> String {
+    match v.as_str().unwrap_or_default() {
+        "Schema" => "the schema's protect".into(),
+        "PiiDefault" => "the default for its kind of personal data".into(),
+        "Quasi" => "a quasi-identifier (k-anonymity)".into(),
+        "FreeText" => "free text: its cells scanned".into(),
+        "NotPersonal" => "not personal data".into(),
+        "KeptPii" => "personal data kept as asked".into(),
+        other => other.to_owned(),
     }
 }
 
