@@ -376,8 +376,13 @@ async fn models(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response 
     .await
 }
 
+/// A metric: counts as they are, rates to four places.
 fn number(v: &Value) -> String {
-    v.as_f64().map(|x| format!("{x:.4}")).unwrap_or_default()
+    match (v.as_u64(), v.as_f64()) {
+        (Some(n), _) => n.to_string(),
+        (None, Some(x)) => format!("{x:.4}"),
+        _ => String::new(),
+    }
 }
 
 async fn model(
@@ -423,10 +428,10 @@ fn model_page(r: &ModelRecord, m: &mlguard_learn::Model, csrf: &str) -> Markup {
             }
         }
         @if let Some(roc) = metrics["roc_curve"].as_array() {
-            figure { (chart::curve("ROC curve", "false positive rate", "true positive rate", &points(roc), true)) figcaption { "ROC curve on the test split" } }
+            figure.half { (chart::curve("ROC curve", "false positive rate", "true positive rate", &points(roc), true)) figcaption { "ROC curve on the test split" } }
         }
         @if let Some(cal) = metrics["calibration"].as_array() {
-            figure { (chart::curve("Calibration", "mean predicted probability", "share positive", &points(cal), true)) figcaption { "Calibration on the test split" } }
+            figure.half { (chart::curve("Calibration", "mean predicted probability", "share positive", &points(cal), true)) figcaption { "Calibration on the test split" } }
         }
         h3 { "Export" }
         form.inline method="post" action=(format!("{}/export", version_href("models", &r.name, r.version))) {
