@@ -466,6 +466,16 @@ fn admin(b: &Browser, base: &str, shots: &Path, totp: &[u8]) {
     b.click("form[action='/ui/admin/policy'] button");
     assert_eq!(b.find_all("table.matrix tbody tr").len(), Action::ALL.len(), "{}", b.page_text());
     b.screenshot(&shots.join("admin-policy.png"));
+    // The policy replaced from its page: a broken one refused, the one shown accepted.
+    b.fill("form.policy textarea", "{");
+    b.click("form.policy button");
+    let page = b.page_text();
+    assert!(page.contains("Refused") && page.contains("not a policy"), "{page}");
+    b.goto(&format!("{base}/ui/admin"));
+    b.click("form[action='/ui/admin/policy'] button");
+    assert!(b.text(&b.find("form.policy textarea")).contains("console.sign-in"));
+    b.click("form.policy button");
+    assert!(b.page_text().contains("The policy is replaced"), "{}", b.page_text());
     // Adding a user needs a code too (user.* asks for one): refused without.
     b.goto(&format!("{base}/ui/admin"));
     b.fill("form[action='/ui/admin/users/add'] input[name=user]", "u-new");

@@ -787,6 +787,9 @@ struct AdminForm {
     days: String,
     #[serde(default)]
     id: String,
+    /// A whole policy (JSON), to replace the one in force.
+    #[serde(default)]
+    policy: String,
 }
 
 /// An admin form's post: refused without its anti-forgery token (recorded as a refusal of
@@ -969,8 +972,9 @@ async fn policy(
     headers: HeaderMap,
     Form(form): Form<AdminForm>,
 ) -> Response {
-    admin_post(s, headers, form, (Action::RoleManage, "policy.json".into()), |v, cx, _| {
+    admin_post(s, headers, form, (Action::RoleManage, "policy.json".into()), |v, cx, f| {
         let p = v.read_policy(cx)?;
+        let text = serde_json::to_string_pretty(&*p).unwrap_or_default();
         Ok(html! {
             h2 { "Policy: what each role may do" }
             table.matrix {
@@ -987,7 +991,29 @@ async fn policy(
                     }
                 }
             }
+            h3 { "Replace the policy" }
+            p { "The policy as JSON: the roles and the actions each may take (`dataset.*` matches every dataset action), and the actions that need a TOTP code. It is checked before it replaces the one in force: an unknown role or a pattern that matches no action is refused." }
+            form.policy method="post" action="/ui/admin/policy/update" {
+                input type="hidden" name="csrf" value=(f.csrf);
+                textarea name="policy" rows="24" spellcheck="false" { (text) }
+                (totp_field())
+                button type="submit" { "Replace the policy" }
+            }
         })
+    })
+    .await
+}
+
+async fn update_policy(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Form(form): Form<AdminForm>,
+) -> Response {
+    admin_post(s, headers, form, (Action::RoleManage, "policy.json".into()), |v, cx, f| {
+        let p: mlguard_vault::identity::Policy = serde_json::from_str(&f.policy)
+            .map_err(|e| VaultError::Refused(format!("this is not a policy: {e}")))?;
+        v.set_policy(cx, &p)?;
+        Ok(html! { p { "The policy is replaced: it decides every request from now on, and its digest is in the audit log." } })
     })
     .await
 }
@@ -1017,4 +1043,5 @@ pub(super) fn router() -> Router<Arc<AppState>> {
         .route("/ui/admin/tokens/revoke", quick(post(revoke_token)))
         .route("/ui/admin/mfa", quick(post(enroll_mfa)))
         .route("/ui/admin/policy", quick(post(policy)))
+        .route("/ui/admin/policy/update", quick(post(update_policy)))
 }
