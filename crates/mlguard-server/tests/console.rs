@@ -96,6 +96,35 @@ fn test_policy() -> Policy {
     }
 }
 
+/// A vault served over TLS on loopback.
+struct Served {
+    state: Arc<AppState>,
+    server: mlguard_server::Running,
+    /// `https://localhost:PORT`.
+    base: String,
+    /// A client that trusts only the server's certificate and follows no redirect.
+    client: reqwest::Client,
+}
+
+async fn serve(vault: Vault) -> Served {
+    let cert = Certificate::self_signed().expect("certificate");
+    let state = AppState::new(vault).expect("state");
+    let server = start(
+        Arc::clone(&state),
+        "127.0.0.1:0".parse().expect("addr"),
+        Some(cert.server_config().expect("tls")),
+    )
+    .await
+    .expect("started");
+    let base = format!("https://localhost:{}", server.addr.port());
+    let client = reqwest::Client::builder()
+        .use_preconfigured_tls(cert.client_config().expect("client tls"))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    Served { state, server, base, client }
+}
+
 fn shots() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
     std::fs::create_dir_all(&dir).expect("screenshot folder");
@@ -125,16 +154,7 @@ async fn every_role_every_page_in_a_real_browser() {
     let dir = tempfile::tempdir().expect("tempdir");
     let Setup { vault, people, admin_totp } = setup(dir.path());
     let policy = test_policy();
-    let cert = Certificate::self_signed().expect("certificate");
-    let state = AppState::new(vault).expect("state");
-    let server = start(
-        Arc::clone(&state),
-        "127.0.0.1:0".parse().expect("addr"),
-        Some(cert.server_config().expect("tls")),
-    )
-    .await
-    .expect("started");
-    let base = format!("https://localhost:{}", server.addr.port());
+    let Served { state, server, base, client } = serve(vault).await;
     let shots = shots();
     let people2 = people.clone();
     let base2 = base.clone();
@@ -223,11 +243,6 @@ async fn every_role_every_page_in_a_real_browser() {
 
     // The admin's session cookie without the form's anti-forgery token: refused, recorded.
     // (The session ended at sign-out: sign in again over plain HTTP requests.)
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(cert.client_config().expect("client tls"))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
     let r = client.get(format!("{base}/ui/sign-in")).send().await.expect("sign-in page");
     for (name, want) in [
         ("content-security-policy", "default-src 'none'"),
@@ -523,21 +538,7 @@ async fn codes_where_the_policy_asks_and_no_page_without_a_session() {
         ..IngestOptions::default()
     };
     vault.ingest(&local, &dir.path().join("users.csv"), &schema, "raw", &raw).expect("raw");
-    let cert = Certificate::self_signed().expect("certificate");
-    let state = AppState::new(vault).expect("state");
-    let server = start(
-        Arc::clone(&state),
-        "127.0.0.1:0".parse().expect("addr"),
-        Some(cert.server_config().expect("tls")),
-    )
-    .await
-    .expect("started");
-    let base = format!("https://localhost:{}", server.addr.port());
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(cert.client_config().expect("client tls"))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let Served { state, server, base, client } = serve(vault).await;
     let r = client.get(format!("{base}/ui/datasets")).send().await.expect("get");
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/ui/sign-in?why=none");
