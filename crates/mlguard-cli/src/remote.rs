@@ -215,16 +215,7 @@ impl Remote {
 }
 
 /// Percent-encodes a path segment (a dataset or model reference, a user name).
-pub(crate) fn seg(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'@' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub(crate) use mlguard_vault::api::path_segment as seg;
 
 /// Runs `command` through the server; commands that need the vault itself say so.
 pub(crate) fn run(command: Command, a: &ServerArgs, out: &mut Out) -> anyhow::Result<ExitCode> {

@@ -561,6 +561,19 @@ impl From<&crate::SignedExport> for ModelExport {
     }
 }
 
+/// Percent-encodes a path segment of the API or the console (a dataset or model
+/// reference, a user name): everything but letters, digits, `-`, `_`, `.`, `~` and `@`.
+pub fn path_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'@' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

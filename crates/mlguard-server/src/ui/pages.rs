@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
+use mlguard_vault::api::path_segment;
 use mlguard_vault::identity::{Action, TotpAlg};
 use mlguard_vault::{DatasetRecord, ModelRecord, VaultError};
 use serde_json::Value;
@@ -48,22 +49,9 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// A path segment for a link (dataset and model names are free text).
-fn segment(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.@~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The console's address of a dataset or model version (`kind`: `datasets`, `models`).
 fn version_href(kind: &str, name: &str, version: u32) -> String {
-    format!("/ui/{kind}/{}", segment(&format!("{name}@{version}")))
+    format!("/ui/{kind}/{}", path_segment(&format!("{name}@{version}")))
 }
 
 fn totp_field() -> Markup {
@@ -647,17 +635,8 @@ fn check_inclusion(
     index: u64,
     entry: &str,
 ) -> Result<u64, String> {
-    let unhex = |v: &Value| -> Option<[u8; 32]> {
-        let s = v.as_str()?;
-        let mut out = [0u8; 32];
-        if s.len() != 64 {
-            return None;
-        }
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(out)
-    };
+    // Lower-case hex of 32 bytes, as the vault writes hashes.
+    let unhex = |v: &Value| v.as_str().and_then(mlguard_seal::unhex::<32>);
     let (size, root) = v.audit_keys().open_checkpoint(&text(&proof["checkpoint"]))?;
     let own = serde_json::from_str::<Value>(entry).ok().and_then(|e| e["index"].as_u64());
     if proof["index"].as_u64() != Some(index) || own != Some(index) {
